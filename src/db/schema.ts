@@ -1,0 +1,2 @@
+// Every D1 table, one export per domain; drizzle-kit reads this file to write migrations/.
+export * from "../catalog/schema";

@@ -1,0 +1,45 @@
+import { Hono } from "hono";
+import { catalogApi } from "./catalog/routes";
+import { addApiDocs } from "./platform/docs";
+import { createApiApp } from "./platform/openapi";
+import type { AppEnv } from "./platform/app-env";
+import { loadConfig } from "./platform/config";
+import { renderError, renderNotFound } from "./platform/errors";
+import { problemResponse } from "./platform/problem";
+import { csrfOriginCheck, httpsOnly, jsonBodyGuard, securityHeaders } from "./platform/security";
+import { staticAssets } from "./web/assets";
+import { storefront } from "./web/routes";
+
+export { CartObject } from "./cart/cart-object";
+export { CouponObject } from "./coupons/coupon-object";
+export { LoginGuard } from "./accounts/login-guard";
+export { AuditLog } from "./audit/audit-log";
+
+const app = new Hono<AppEnv>();
+
+app.use(securityHeaders);
+// Config gate: a production worker with an unsafe setting answers 503 to everything (P17, T02).
+app.use(async (c, next) => {
+  const result = loadConfig(c.env);
+  if (!result.ok) {
+    console.error(JSON.stringify({ level: "error", msg: "misconfigured", problems: result.problems }));
+    return problemResponse(503, "misconfigured", "The shop is not configured safely and is refusing requests.");
+  }
+  c.set("config", result.config);
+  return next();
+});
+app.use(httpsOnly);
+app.use(csrfOriginCheck);
+app.use("/api/*", jsonBodyGuard);
+
+// The JSON API: each domain's OpenAPI sub-app, merged so /api/openapi.json describes them all.
+const api = createApiApp().route("/", catalogApi);
+addApiDocs(api);
+app.route("/api", api);
+app.route("/", storefront);
+app.route("/", staticAssets);
+
+app.notFound(renderNotFound);
+app.onError(renderError);
+
+export default app;

@@ -1,0 +1,109 @@
+import { z } from "zod";
+
+/**
+ * The worker's configuration, checked once per isolate by a zod schema.
+ * Development and test get safe local defaults; production must be explicit and safe.
+ */
+const baseSchema = z.object({
+  ENVIRONMENT: z.enum(["development", "test", "production"]),
+  PUBLIC_ORIGIN: z.url({ protocol: /^https?$/ }).transform((u) => new URL(u).origin),
+  PAYMENTS_PROVIDER: z.enum(["stripe", "simulator"]).default("simulator"),
+  STRIPE_SECRET_KEY: z.string().min(1).optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
+  /** During rotation, a second webhook signing secret that is also accepted. */
+  STRIPE_WEBHOOK_SECRET_PREVIOUS: z.string().min(1).optional(),
+  /** Comma-separated list of addresses allowed to call the webhook (M-010); empty = any. */
+  STRIPE_WEBHOOK_IPS: z.string().optional(),
+  BETTER_AUTH_SECRET: z.string().min(32).optional(),
+  TURNSTILE_SECRET_KEY: z.string().min(1).optional(),
+  TURNSTILE_SITE_KEY: z.string().min(1).optional(),
+  MAIL_PROVIDER_URL: z.url().optional(),
+  MAIL_PROVIDER_TOKEN: z.string().min(1).optional(),
+  MAIL_FROM: z.string().min(3).optional(),
+  ADMIN_EMAIL: z.email().optional(),
+  ADMIN_PASSWORD: z.string().optional(),
+  /** Development routes (outbox, payment simulator). Only ever on outside production. */
+  DEV_ROUTES: z.enum(["on", "off"]).optional(),
+});
+
+export type Config = z.infer<typeof baseSchema> & { devRoutes: boolean };
+
+/** A setting that makes a production worker unsafe; `setting` never contains a secret value. */
+export interface ConfigProblem {
+  setting: string;
+  reason: string;
+}
+
+const TEST_KEY = /^(sk|rk|pk)_test_/;
+const LIVE_KEY = /^(sk|rk)_live_/;
+
+/** Rules that only production enforces: every one of them names the setting, never its value. */
+function productionProblems(cfg: z.infer<typeof baseSchema>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (cfg.PAYMENTS_PROVIDER !== "stripe") {
+    problems.push({ setting: "PAYMENTS_PROVIDER", reason: "the payment simulator is refused in production" });
+  }
+  if (!cfg.STRIPE_SECRET_KEY) {
+    problems.push({ setting: "STRIPE_SECRET_KEY", reason: "missing" });
+  } else if (TEST_KEY.test(cfg.STRIPE_SECRET_KEY)) {
+    problems.push({ setting: "STRIPE_SECRET_KEY", reason: "a Stripe test-mode key is refused in production" });
+  } else if (!LIVE_KEY.test(cfg.STRIPE_SECRET_KEY)) {
+    problems.push({ setting: "STRIPE_SECRET_KEY", reason: "not a Stripe live secret or restricted key" });
+  }
+  for (const name of ["STRIPE_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET_PREVIOUS"] as const) {
+    const v = cfg[name];
+    if (name === "STRIPE_WEBHOOK_SECRET" && !v) problems.push({ setting: name, reason: "missing" });
+    else if (v && (!v.startsWith("whsec_") || v.includes("dev_only"))) {
+      problems.push({ setting: name, reason: "not a Stripe webhook signing secret" });
+    }
+  }
+  if (!cfg.PUBLIC_ORIGIN.startsWith("https://")) {
+    problems.push({ setting: "PUBLIC_ORIGIN", reason: "must be an https:// origin" });
+  }
+  if (!cfg.BETTER_AUTH_SECRET || cfg.BETTER_AUTH_SECRET.startsWith("dev-only")) {
+    problems.push({ setting: "BETTER_AUTH_SECRET", reason: "missing or a development value" });
+  }
+  if (!cfg.TURNSTILE_SECRET_KEY || /^[123]x0000000000000000000000000000000AA$/.test(cfg.TURNSTILE_SECRET_KEY)) {
+    problems.push({ setting: "TURNSTILE_SECRET_KEY", reason: "missing or Cloudflare's testing key" });
+  }
+  if (cfg.DEV_ROUTES === "on") {
+    problems.push({ setting: "DEV_ROUTES", reason: "development routes are refused in production" });
+  }
+  if (cfg.ADMIN_PASSWORD) {
+    problems.push({ setting: "ADMIN_PASSWORD", reason: "development-only; create admins with npm run admin:create" });
+  }
+  return problems;
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: ConfigProblem[] };
+
+// The parsed config depends only on the env object, which is stable for an isolate's lifetime,
+// so it is memoised per env object (not per request, and never shared across different envs).
+const parsed = new WeakMap<object, ConfigResult>();
+
+/** Parses and checks the worker env once; a production env with an unsafe setting is refused. */
+export function loadConfig(env: object): ConfigResult {
+  const cached = parsed.get(env);
+  if (cached) return cached;
+  const result = parseConfig(env);
+  parsed.set(env, result);
+  return result;
+}
+
+function parseConfig(env: object): ConfigResult {
+  const raw = baseSchema.safeParse(env);
+  if (!raw.success) {
+    return {
+      ok: false,
+      problems: raw.error.issues.map((i) => ({ setting: i.path.join(".") || "env", reason: i.code === "invalid_type" ? "missing or wrong type" : "invalid value" })),
+    };
+  }
+  const cfg = raw.data;
+  if (cfg.ENVIRONMENT === "production") {
+    const problems = productionProblems(cfg);
+    if (problems.length > 0) return { ok: false, problems };
+  }
+  // API.md: development routes exist only when ENVIRONMENT=development.
+  const devRoutes = cfg.ENVIRONMENT === "development" && cfg.DEV_ROUTES !== "off";
+  return { ok: true, config: { ...cfg, devRoutes } };
+}

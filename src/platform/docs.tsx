@@ -1,0 +1,40 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { ASSETS } from "../web/asset-manifest";
+import type { AppEnv } from "./app-env";
+
+/**
+ * Adds `GET /openapi.json` (OpenAPI 3.1 from the routes' zod schemas) and `GET /docs`, an API
+ * reference page rendered by our own script from our own origin (no third-party script, T03).
+ */
+export function addApiDocs(api: OpenAPIHono<AppEnv>): void {
+  api.doc31("/openapi.json", (c) => ({
+    openapi: "3.1.0",
+    info: {
+      title: "Bastion API",
+      version: "1.0.0",
+      description:
+        "The public HTTP contract of the Bastion shop. Errors are RFC 9457 problem details with a stable `code`.",
+    },
+    servers: [{ url: `${c.var.config.PUBLIC_ORIGIN}/api` }],
+  }));
+  api.get("/docs", (c) => {
+    c.header("cache-control", "public, max-age=300");
+    return c.html(
+      <html lang="en">
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <title>API reference · Bastion</title>
+          <link rel="stylesheet" href={ASSETS.css.path} integrity={ASSETS.css.integrity} crossorigin="anonymous" />
+          <script src={ASSETS.docs.path} integrity={ASSETS.docs.integrity} crossorigin="anonymous" defer></script>
+        </head>
+        <body>
+          <main class="wrap api-docs" id="api-docs" data-spec="/api/openapi.json">
+            <h1>Bastion API reference</h1>
+            <p>Loading the OpenAPI document… It is also available as <a href="/api/openapi.json">JSON</a>.</p>
+          </main>
+        </body>
+      </html>,
+    );
+  });
+}

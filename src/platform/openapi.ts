@@ -1,0 +1,42 @@
+import { OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "./app-env";
+import { ProblemError } from "./problem";
+
+/**
+ * A sub-app whose every zod validation failure becomes one `422 validation_failed` problem
+ * (or `400 invalid_query` for query and path parameters), thrown to the single `onError`.
+ */
+export function createApiApp(): OpenAPIHono<AppEnv> {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result, c) => {
+      if (result.success) return;
+      const target = (result as { target?: string }).target;
+      const errors = result.error.issues.map((issue) => ({
+        path: issue.path.map(String).join("."),
+        message: issue.message,
+      }));
+      if (target === "query" || target === "param") {
+        throw new ProblemError(400, "invalid_parameter", "A query or path parameter is not valid.", { errors });
+      }
+      void c;
+      throw new ProblemError(422, "validation_failed", "The request body breaks a rule.", { errors });
+    },
+  });
+}
+
+/** The problem+json schema, referenced by every route's error responses in the OpenAPI document. */
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    code: z.string(),
+    detail: z.string().optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .openapi("Problem");
+
+/** OpenAPI response entry for a problem+json error. */
+export function problemResponseSpec(description: string) {
+  return { description, content: { "application/problem+json": { schema: ProblemSchema } } };
+}

@@ -1,0 +1,110 @@
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "./app-env";
+import { ProblemError } from "./problem";
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** Random base64 nonce for the Content-Security-Policy of one response. */
+function makeNonce(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes));
+}
+
+/**
+ * The Content-Security-Policy of every response. Scripts only from our own origin (with SRI)
+ * or with this response's nonce; no inline script, no plugin, no framing, no <base> hijack.
+ */
+export function contentSecurityPolicy(nonce: string): string {
+  return [
+    "default-src 'self'",
+    `script-src 'self' 'nonce-${nonce}'`,
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "form-action 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+    "upgrade-insecure-requests",
+  ].join("; ");
+}
+
+/**
+ * Security headers on every response (P03, T03, T09): CSP, HSTS, nosniff, referrer policy,
+ * and `no-store` unless a route opted into caching explicitly.
+ */
+export const securityHeaders = createMiddleware<AppEnv>(async (c, next) => {
+  const nonce = makeNonce();
+  c.set("nonce", nonce);
+  await next();
+  const h = c.res.headers;
+  // A response from the assets binding is immutable; copy it so its headers can be changed.
+  try {
+    h.set("x-content-type-options", "nosniff");
+  } catch {
+    c.res = new Response(c.res.body, c.res);
+  }
+  const headers = c.res.headers;
+  headers.set("content-security-policy", contentSecurityPolicy(nonce));
+  headers.set("strict-transport-security", "max-age=31536000; includeSubDomains");
+  headers.set("x-content-type-options", "nosniff");
+  headers.set("referrer-policy", "strict-origin-when-cross-origin");
+  headers.set("x-frame-options", "DENY");
+  headers.set("cross-origin-opener-policy", "same-origin");
+  headers.set("cross-origin-resource-policy", "same-origin");
+  headers.set("permissions-policy", "camera=(), microphone=(), geolocation=(), payment=()");
+  if (!headers.has("cache-control")) headers.set("cache-control", "no-store");
+});
+
+/**
+ * In production, plain-HTTP requests are redirected to HTTPS (T09, P14). Cloudflare terminates
+ * TLS, so the scheme the client used is the request URL's scheme.
+ */
+export const httpsOnly = createMiddleware<AppEnv>(async (c, next) => {
+  const url = new URL(c.req.url);
+  if (c.var.config.ENVIRONMENT === "production" && url.protocol === "http:") {
+    url.protocol = "https:";
+    return c.redirect(url.toString(), 308);
+  }
+  await next();
+});
+
+/**
+ * CSRF origin check (API.md): a state-changing request that carries cookies must come from the
+ * shop's own origin, whatever its content type. `Origin` is checked first; without it,
+ * `Sec-Fetch-Site` must say `same-origin`. The Stripe webhook is exempt (signature-authenticated).
+ */
+export const csrfOriginCheck = createMiddleware<AppEnv>(async (c, next) => {
+  if (SAFE_METHODS.has(c.req.method) || c.req.path === "/api/webhooks/stripe") return next();
+  if (!c.req.header("cookie")) return next();
+  const origin = c.req.header("origin");
+  const expected = c.var.config.PUBLIC_ORIGIN;
+  const allowed = origin !== undefined ? origin === expected : c.req.header("sec-fetch-site") === "same-origin";
+  if (!allowed) {
+    throw new ProblemError(403, "csrf_origin_mismatch", "This request did not come from the shop's own pages.");
+  }
+  return next();
+});
+
+/** 64 KiB: the largest JSON body any route accepts (API.md). */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * Guards the body of JSON routes: `415` unless `application/json`, `413` over 64 KiB
+ * (declared or actual). The body is read once here and kept for the route's validator.
+ */
+export const jsonBodyGuard = createMiddleware<AppEnv>(async (c, next) => {
+  if (SAFE_METHODS.has(c.req.method)) return next();
+  const length = Number(c.req.header("content-length") ?? "0");
+  if (length > MAX_BODY_BYTES) throw new ProblemError(413, "payload_too_large", "Request bodies are limited to 64 KiB.");
+  const hasBody = c.req.raw.body !== null && c.req.method !== "DELETE";
+  if (!hasBody) return next();
+  const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  if (type !== "application/json") {
+    throw new ProblemError(415, "unsupported_media_type", "Send the request body as application/json.");
+  }
+  const buf = await c.req.raw.clone().arrayBuffer();
+  if (buf.byteLength > MAX_BODY_BYTES) throw new ProblemError(413, "payload_too_large", "Request bodies are limited to 64 KiB.");
+  return next();
+});

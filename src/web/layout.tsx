@@ -1,0 +1,55 @@
+import type { Child } from "hono/jsx";
+import { ASSETS } from "./asset-manifest";
+
+export interface LayoutProps {
+  title: string;
+  children: Child;
+  /** The search box's current text, echoed back escaped by JSX. */
+  q?: string | undefined;
+  description?: string;
+}
+
+/** The page shell: our own stylesheet and script, both pinned with SRI (M-004, T03). */
+export function Layout(props: LayoutProps) {
+  const title = props.title === "Bastion" ? "Bastion — a shop you can trust" : `${props.title} · Bastion`;
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{title}</title>
+        <meta name="description" content={props.description ?? "Bastion: well-made things for everyday carry, sold by a shop that takes your security seriously."} />
+        <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+        <link rel="stylesheet" href={ASSETS.css.path} integrity={ASSETS.css.integrity} crossorigin="anonymous" />
+        <script src={ASSETS.js.path} integrity={ASSETS.js.integrity} crossorigin="anonymous" defer></script>
+      </head>
+      <body>
+        <a class="skip" href="#main">Skip to content</a>
+        <header class="site-header">
+          <div class="wrap header-row">
+            <a class="brand" href="/" aria-label="Bastion home">
+              <img src="/favicon.svg" alt="" width="28" height="28" />
+              <span>Bastion</span>
+            </a>
+            <form class="search" action="/" method="get" role="search">
+              <label class="visually-hidden" for="search-q">Search products</label>
+              <input id="search-q" name="q" type="search" placeholder="Search products" value={props.q ?? ""} maxlength={200} />
+              <button type="submit">Search</button>
+            </form>
+            <nav class="nav" aria-label="Account">
+              <a href="/cart" class="nav-cart">Cart <span class="badge" data-cart-count hidden></span></a>
+              <a href="/account" data-account-link>Account</a>
+            </nav>
+          </div>
+        </header>
+        <main id="main" class="wrap">{props.children}</main>
+        <footer class="site-footer">
+          <div class="wrap footer-row">
+            <p>© Bastion. Payments by Stripe Checkout: your card details never touch our servers.</p>
+            <p><a href="/api/docs">API</a> · <a href="/security">Security</a></p>
+          </div>
+        </footer>
+      </body>
+    </html>
+  );
+}

@@ -1,0 +1,99 @@
+import type { Product } from "../catalog/queries";
+import { formatMoney } from "./format";
+import { Layout } from "./layout";
+
+function ProductCard({ product }: { product: Product }) {
+  return (
+    <li class="card">
+      <a href={`/products/${product.slug}`} class="card-link">
+        <div class="card-media">
+          {product.imageUrl ? (
+            <img src={product.imageUrl} alt="" loading="lazy" width="480" height="360" />
+          ) : (
+            <div class="placeholder" aria-hidden="true"></div>
+          )}
+        </div>
+        <div class="card-body">
+          <h2 class="card-title">{product.name}</h2>
+          <p class="card-price">{formatMoney(product.priceCents, product.currency)}</p>
+          {product.inStock ? null : <p class="stock out">Out of stock</p>}
+        </div>
+      </a>
+    </li>
+  );
+}
+
+/** Home page: the catalog grid, with search and cursor paging. */
+export function CatalogPage(props: { items: Product[]; q: string | undefined; nextCursor: string | null; isFirstPage: boolean }) {
+  const { items, q, nextCursor } = props;
+  const nextHref = nextCursor ? `/?${new URLSearchParams({ ...(q ? { q } : {}), cursor: nextCursor }).toString()}` : null;
+  return (
+    <Layout title={q ? `Search: ${q}` : "Bastion"} q={q}>
+      {q ? (
+        <h1 class="page-title">Results for “{q}”</h1>
+      ) : (
+        <section class="hero">
+          <h1>Well-made things, sold safely.</h1>
+          <p>Every threat in our threat model is mitigated in code and proven by a test. Shop with the lights on.</p>
+        </section>
+      )}
+      {items.length === 0 ? (
+        <div class="empty">
+          <p>No products match {q ? <strong>“{q}”</strong> : "yet"}.</p>
+          <p><a href="/">See everything</a></p>
+        </div>
+      ) : (
+        <ul class="grid" aria-label="Products">
+          {items.map((p) => (
+            <ProductCard product={p} />
+          ))}
+        </ul>
+      )}
+      <nav class="pager" aria-label="Pages">
+        {props.isFirstPage ? null : <a href={q ? `/?${new URLSearchParams({ q })}` : "/"}>← First page</a>}
+        {nextHref ? <a href={nextHref} rel="next">Next page →</a> : null}
+      </nav>
+    </Layout>
+  );
+}
+
+/** Product detail page. */
+export function ProductPage({ product }: { product: Product }) {
+  return (
+    <Layout title={product.name} description={product.description.slice(0, 160)}>
+      <nav class="crumbs" aria-label="Breadcrumb"><a href="/">Shop</a> / <span>{product.name}</span></nav>
+      <article class="product">
+        <div class="product-media">
+          {product.imageUrl ? <img src={product.imageUrl} alt={product.name} width="960" height="720" /> : <div class="placeholder" />}
+        </div>
+        <div class="product-info">
+          <h1>{product.name}</h1>
+          <p class="price">{formatMoney(product.priceCents, product.currency)}</p>
+          <p class={product.inStock ? "stock in" : "stock out"}>{product.inStock ? "In stock" : "Out of stock"}</p>
+          <p class="description">{product.description}</p>
+          <form class="add-to-cart" method="post" action="/cart/items" data-add-to-cart>
+            <input type="hidden" name="productId" value={product.id} />
+            <label for="qty">Quantity</label>
+            <input id="qty" name="quantity" type="number" min="1" max="99" value="1" inputmode="numeric" />
+            <button type="submit" disabled={!product.inStock}>{product.inStock ? "Add to cart" : "Sold out"}</button>
+            <p class="form-message" role="status" aria-live="polite"></p>
+          </form>
+        </div>
+      </article>
+    </Layout>
+  );
+}
+
+/** A plain message page for 404 and errors: never a stack trace. */
+export function MessagePage(props: { title: string; message: string; status: number }) {
+  return (
+    <Layout title={props.title}>
+      <section class="message">
+        <p class="status-code">{props.status}</p>
+        <h1>{props.title}</h1>
+        <p>{props.message}</p>
+        <p><a class="button" href="/">Back to the shop</a></p>
+      </section>
+    </Layout>
+  );
+}

@@ -1,0 +1,24 @@
+import { Hono } from "hono";
+import { decodeCursor, findProductBySlug, listProducts } from "../catalog/queries";
+import { SLUG_PATTERN } from "../catalog/routes";
+import { getDb } from "../db/client";
+import type { AppEnv } from "../platform/app-env";
+import { CatalogPage, MessagePage, ProductPage } from "./pages";
+
+/** Server-rendered storefront pages. */
+export const storefront = new Hono<AppEnv>()
+  .get("/", async (c) => {
+    const q = (c.req.query("q") ?? "").slice(0, 200).trim() || undefined;
+    const rawCursor = c.req.query("cursor");
+    const cursor = rawCursor ? decodeCursor(rawCursor) : null;
+    const page = await listProducts(getDb(c.env.DB), { q, cursor, limit: 24 });
+    return c.html(<CatalogPage items={page.items} q={q} nextCursor={page.nextCursor} isFirstPage={!cursor} />);
+  })
+  .get("/products/:slug", async (c) => {
+    const slug = c.req.param("slug");
+    const product = SLUG_PATTERN.test(slug) ? await findProductBySlug(getDb(c.env.DB), slug) : null;
+    if (!product) {
+      return c.html(<MessagePage status={404} title="Not found" message="We could not find that product. It may have been removed." />, 404);
+    }
+    return c.html(<ProductPage product={product} />);
+  });
