@@ -5,26 +5,39 @@ import { defineConfig } from "vitest/config";
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   return {
-    plugins: [
-      cloudflareTest({
-        wrangler: { configPath: "./wrangler.toml" },
-        miniflare: {
-          // Test-only bindings: the migrations (applied in test/setup.ts) and dev-only secrets.
-          bindings: {
-            TEST_MIGRATIONS: migrations,
-            STRIPE_WEBHOOK_SECRET: "whsec_test_only_webhook_secret_for_vitest",
-            BETTER_AUTH_SECRET: "test-only-better-auth-secret-0123456789abcdef",
-            ADMIN_EMAIL: "admin@bastion.test",
-            ADMIN_PASSWORD: "correct-horse-battery-staple-admin",
-            TURNSTILE_SECRET_KEY: "1x0000000000000000000000000000000AA",
-            TURNSTILE_SITE_KEY: "1x00000000000000000000AA",
+    test: {
+      projects: [
+        {
+          // Everything about the shop runs inside workerd, with real D1 and Durable Objects.
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                // Test-only bindings: the migrations (applied in test/setup.ts) and dev-only secrets.
+                bindings: {
+                  TEST_MIGRATIONS: migrations,
+                  STRIPE_WEBHOOK_SECRET: "whsec_test_only_webhook_secret_for_vitest",
+                  BETTER_AUTH_SECRET: "test-only-better-auth-secret-0123456789abcdef",
+                  ADMIN_EMAIL: "admin@bastion.test",
+                  ADMIN_PASSWORD: "correct-horse-battery-staple-admin",
+                  TURNSTILE_SECRET_KEY: "1x0000000000000000000000000000000AA",
+                  TURNSTILE_SITE_KEY: "1x00000000000000000000AA",
+                },
+              },
+            }),
+          ],
+          test: {
+            name: "workers",
+            setupFiles: ["./test/setup.ts"],
+            include: ["test/**/*.test.{ts,tsx}"],
+            exclude: ["test/tooling/**"],
           },
         },
-      }),
-    ],
-    test: {
-      setupFiles: ["./test/setup.ts"],
-      include: ["test/**/*.test.ts", "test/**/*.test.tsx"],
+        {
+          // Repository checks that read files (threat register, SRI manifest, secret scan): Node.
+          test: { name: "tooling", environment: "node", include: ["test/tooling/**/*.test.ts"] },
+        },
+      ],
     },
   };
 });
