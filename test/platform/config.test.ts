@@ -1,0 +1,82 @@
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import worker from "../../src/index";
+
+/** A production env that passes every rule; each test breaks one setting. */
+function productionEnv(overrides: Record<string, string | undefined> = {}): Env {
+  const live = ["sk", "live", "a".repeat(24)].join("_");
+  const whsec = ["whsec", "b".repeat(32)].join("_");
+  return {
+    ...env,
+    ENVIRONMENT: "production",
+    PUBLIC_ORIGIN: "https://shop.example.com",
+    PAYMENTS_PROVIDER: "stripe",
+    STRIPE_SECRET_KEY: live,
+    STRIPE_WEBHOOK_SECRET: whsec,
+    BETTER_AUTH_SECRET: "p".repeat(48),
+    TURNSTILE_SECRET_KEY: "0x4AAAAAAAproductionSecretKey",
+    TURNSTILE_SITE_KEY: "0x4AAAAAAAproductionSiteKey",
+    ADMIN_PASSWORD: undefined,
+    ...overrides,
+  } as unknown as Env;
+}
+
+async function fetchAs(e: Env, path = "https://shop.example.com/"): Promise<Response> {
+  return worker.fetch(new Request(path), e, createExecutionContext());
+}
+
+const UNSAFE: Array<[string, Record<string, string | undefined>]> = [
+  ["a Stripe test secret key", { STRIPE_SECRET_KEY: ["sk", "test", "c".repeat(24)].join("_") }],
+  ["a Stripe test restricted key", { STRIPE_SECRET_KEY: ["rk", "test", "c".repeat(24)].join("_") }],
+  ["a publishable key as secret", { STRIPE_SECRET_KEY: ["pk", "live", "c".repeat(24)].join("_") }],
+  ["no Stripe key", { STRIPE_SECRET_KEY: undefined }],
+  ["no webhook secret", { STRIPE_WEBHOOK_SECRET: undefined }],
+  ["the development webhook secret", { STRIPE_WEBHOOK_SECRET: "whsec_dev_only_simulator_secret_not_for_production" }],
+  ["the payment simulator", { PAYMENTS_PROVIDER: "simulator" }],
+  ["dev routes switched on", { DEV_ROUTES: "on" }],
+  ["a plain-http public origin", { PUBLIC_ORIGIN: "http://shop.example.com" }],
+  ["a development auth secret", { BETTER_AUTH_SECRET: "dev-only-better-auth-secret-change-me-0123456789" }],
+  ["Turnstile's always-pass testing key", { TURNSTILE_SECRET_KEY: "1x0000000000000000000000000000000AA" }],
+  ["a seeded admin password", { ADMIN_PASSWORD: "correct-horse-battery-staple-admin" }],
+];
+
+describe("T02 / P17 production configuration", () => {
+  it("P17 configuration: a safe production config serves the shop", async () => {
+    const res = await fetchAs(productionEnv());
+    expect(res.status).toBe(200);
+  });
+
+  for (const [label, overrides] of UNSAFE) {
+    it(`T02 test keys in production: ${label} makes every route answer 503 misconfigured without echoing secrets`, async () => {
+      const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+      const e = productionEnv(overrides);
+      const secrets = Object.entries(overrides).filter(([k, v]) => v && /KEY|SECRET|PASSWORD/.test(k)).map(([, v]) => v!);
+      for (const path of ["https://shop.example.com/", "https://shop.example.com/api/products", "https://shop.example.com/api/webhooks/stripe", "https://shop.example.com/favicon.svg"]) {
+        const res = await fetchAs(e, path);
+        expect(res.status, path).toBe(503);
+        expect(res.headers.get("content-type")).toContain("application/problem+json");
+        const body = await res.text();
+        expect(JSON.parse(body)).toMatchObject({ status: 503, code: "misconfigured" });
+        for (const value of secrets) expect(body).not.toContain(value);
+      }
+      // The log names the setting but never its value.
+      const logged = errors.mock.calls.map((args) => args.join(" ")).join("\n");
+      expect(logged).toMatch(new RegExp(Object.keys(overrides)[0]!));
+      for (const value of secrets) expect(logged).not.toContain(value);
+      errors.mockRestore();
+    });
+  }
+
+  it("P17 configuration: development routes are 404 outside development", async () => {
+    const res = await fetchAs(productionEnv(), "https://shop.example.com/api/dev/outbox");
+    expect(res.status).toBe(404);
+  });
+
+  it("T09 transport security: production redirects plain HTTP to HTTPS and sends HSTS", async () => {
+    const res = await fetchAs(productionEnv(), "http://shop.example.com/products/x?y=1");
+    expect(res.status).toBe(308);
+    expect(res.headers.get("location")).toBe("https://shop.example.com/products/x?y=1");
+    expect(res.headers.get("strict-transport-security")).toContain("max-age=31536000");
+  });
+});
