@@ -17,6 +17,9 @@ export { AuditLog } from "./audit/audit-log";
 
 const app = new Hono<AppEnv>();
 
+// Liveness probe and the benchmarks' hello-world baseline: registered before any middleware.
+app.get("/healthz", (c) => c.text("ok"));
+
 app.use(securityHeaders);
 // Config gate: a production worker with an unsafe setting answers 503 to everything (P17, T02).
 app.use(async (c, next) => {
