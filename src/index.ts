@@ -1,4 +1,6 @@
 import { Hono } from "hono";
+import { adminPages } from "./admin/pages";
+import { adminApi } from "./admin/routes";
 import { catalogApi } from "./catalog/routes";
 import { addApiDocs } from "./platform/docs";
 import { createApiApp } from "./platform/openapi";
@@ -37,8 +39,10 @@ app.use("/api/*", jsonBodyGuard);
 
 // The JSON API: each domain's OpenAPI sub-app, merged so /api/openapi.json describes them all.
 const api = createApiApp().route("/", catalogApi);
+api.route("/", adminApi);
 addApiDocs(api);
 app.route("/api", api);
+app.route("/", adminPages);
 app.route("/", storefront);
 app.route("/", staticAssets);
 

@@ -1,3 +1,6 @@
+import type { AuditLog, AppendedEvent } from "./audit-log";
+import { canonicalJson, CHAIN_START, encodeLogField, LIMITS, sanitizeDetail, verifyAuditRows, type AuditRow, type ChainVerdict } from "./chain";
+
 /** One audit event as callers submit it; the audit log adds time, hash and prevHash. */
 export interface AuditInput {
   /** A user id, or `stripe`, `system`, `anonymous`. */
@@ -12,11 +15,118 @@ export interface AuditInput {
   ip?: string | null;
 }
 
+/** The single AuditLog object: one writer, so the chain never forks. */
+export function auditLogStub(env: Env): DurableObjectStub<AuditLog> {
+  return (env.AUDIT_LOG as unknown as DurableObjectNamespace<AuditLog>).getByName("main");
+}
+
 /**
- * Appends an event to the tamper-evident audit log.
- * PLACEHOLDER until the audit issue lands: writes a structured log line only.
+ * Appends an event to the tamper-evident audit log (hash chain in D1, written by the AuditLog
+ * object). Secrets are dropped and fields encoded before anything leaves the caller.
+ *
+ * Decision (docs/decisions/006-audit-log.md): this never throws. An audit outage must not turn a
+ * shopper's checkout or a webhook into a 500 (a webhook would be retried and could repeat side
+ * effects), so a failed write is logged loudly instead: one `level: "error"` line
+ * `audit_write_failed` carrying the sanitised event, which Workers Logs keeps and alerts can
+ * match. Returns the stored id and hash, or null when the write failed.
  */
-export async function recordAudit(env: Env, event: AuditInput): Promise<void> {
-  void env;
-  console.log(JSON.stringify({ audit: event }));
+export async function recordAudit(env: Env, event: AuditInput): Promise<AppendedEvent | null> {
+  const clean: AuditInput = {
+    actor: encodeLogField(String(event.actor ?? "anonymous"), LIMITS.actor),
+    action: encodeLogField(String(event.action ?? "unknown"), LIMITS.action),
+    subject: event.subject == null ? null : encodeLogField(String(event.subject), LIMITS.subject),
+    detail: (sanitizeDetail(event.detail ?? {}) ?? {}) as Record<string, unknown>,
+    ip: event.ip == null ? null : encodeLogField(String(event.ip), LIMITS.ip),
+  };
+  try {
+    return await auditLogStub(env).append(clean);
+  } catch (error) {
+    console.error(
+      JSON.stringify({ level: "error", msg: "audit_write_failed", error: String(error), event: JSON.parse(canonicalJson(clean)) }),
+    );
+    return null;
+  }
+}
+
+/** An audit event as the API shows it. */
+export interface AuditEvent {
+  id: number;
+  at: string;
+  actor: string;
+  ip: string | null;
+  action: string;
+  subject: string | null;
+  detail: unknown;
+  hash: string;
+  prevHash: string;
+}
+
+/** Converts a stored row to the API's shape. */
+export function toAuditEvent(row: AuditRow): AuditEvent {
+  let detail: unknown = null;
+  try {
+    detail = JSON.parse(row.detail);
+  } catch {
+    detail = row.detail;
+  }
+  return { id: Number(row.id), at: row.at, actor: row.actor, ip: row.ip, action: row.action, subject: row.subject, detail, hash: row.hash, prevHash: row.prev_hash };
+}
+
+const PAGE = 500;
+
+/**
+ * Verifies the whole chain in D1, page by page, with the same pure function as
+ * `npm run audit:verify`. `{ ok: false, brokenAt, reason }` names the first bad event.
+ */
+export async function verifyAuditChain(db: D1Database): Promise<ChainVerdict> {
+  let position = CHAIN_START;
+  for (;;) {
+    const { results } = await db
+      .prepare("SELECT id, at, actor, ip, action, subject, detail, prev_hash, hash FROM audit_events WHERE id > ? ORDER BY id LIMIT ?")
+      .bind(position.lastId, PAGE)
+      .all<AuditRow>();
+    if (results.length === 0) return { ok: true, count: position.count, lastId: position.lastId, lastHash: position.lastHash };
+    const verdict = await verifyAuditRows(results, position);
+    if (!verdict.ok) return verdict;
+    position = verdict.position;
+  }
+}
+
+/** Reads a page of events, oldest first, after `cursor` (an event id). */
+export async function listAuditEvents(db: D1Database, cursor: number, limit: number): Promise<{ items: AuditEvent[]; nextCursor: string | null }> {
+  const { results } = await db
+    .prepare("SELECT id, at, actor, ip, action, subject, detail, prev_hash, hash FROM audit_events WHERE id > ? ORDER BY id LIMIT ?")
+    .bind(cursor, limit + 1)
+    .all<AuditRow>();
+  const items = results.slice(0, limit).map(toAuditEvent);
+  const nextCursor = results.length > limit ? String(items[items.length - 1]!.id) : null;
+  return { items, nextCursor };
+}
+
+/**
+ * The chain check plus the tail check: the AuditLog object remembers the last event it wrote, so
+ * deleting the newest events (which leaves a valid, shorter chain) is caught too.
+ */
+export async function verifyAuditLog(env: Env): Promise<ChainVerdict> {
+  const verdict = await verifyAuditChain(env.DB);
+  if (!verdict.ok) return verdict;
+  const head = await auditLogStub(env).head();
+  if (head && (verdict.lastId < head.id || (verdict.lastId === head.id && verdict.lastHash !== head.hash))) {
+    return { ok: false, brokenAt: head.id, reason: `the log ends at event ${verdict.lastId} but event ${head.id} was written: newest events are missing or replaced` };
+  }
+  return verdict;
+}
+
+/**
+ * Every audit event about a person (as actor or subject), oldest first, for their data download
+ * (data protection). Capped at `limit` events; the caller pages by the last id if it needs more.
+ */
+export async function listAuditEventsAbout(db: D1Database, userId: string, limit = 1000): Promise<AuditEvent[]> {
+  const { results } = await db
+    .prepare(
+      "SELECT id, at, actor, ip, action, subject, detail, prev_hash, hash FROM audit_events WHERE actor = ?1 OR subject = ?1 ORDER BY id LIMIT ?2",
+    )
+    .bind(userId, limit)
+    .all<AuditRow>();
+  return results.map(toAuditEvent);
 }

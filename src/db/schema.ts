@@ -1,2 +1,4 @@
 // Every D1 table, one export per domain; drizzle-kit reads this file to write migrations/.
 export * from "../catalog/schema";
+export * from "../audit/schema";
+export * from "../checkout/schema";

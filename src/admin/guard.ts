@@ -1,0 +1,59 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { getSessionUser, type SessionUser } from "../accounts/session";
+import type { AppEnv } from "../platform/app-env";
+import { ProblemError } from "../platform/problem";
+
+type StaffRole = "admin" | "support";
+
+/**
+ * The one access policy of the staff API (P16): which roles may call which admin route.
+ * Support reads orders; every other admin route, and every change, is admin only.
+ * Unknown paths under /api/admin fall to the strictest rule, so a new route is admin-only until
+ * it is listed here.
+ */
+export function rolesFor(method: string, path: string): readonly StaffRole[] {
+  const readsOrders = (method === "GET" || method === "HEAD") && /^(\/api)?\/admin\/orders(\/[^/]+)?\/?$/.test(path);
+  return readsOrders ? ["admin", "support"] : ["admin"];
+}
+
+const staffUsers = new WeakMap<Request, SessionUser>();
+
+type SessionResolver = (c: Context<AppEnv>) => Promise<SessionUser | null>;
+let resolveSession: SessionResolver = getSessionUser;
+
+/**
+ * Tests only, until the accounts domain's sign-in helpers exist: replaces how the guard finds the
+ * session user. Reachable from code alone, never from a request; production never calls it.
+ */
+export function replaceSessionResolverForTests(resolver: SessionResolver | null): void {
+  resolveSession = resolver ?? getSessionUser;
+}
+
+/**
+ * Middleware for /api/admin/* and the staff pages under /admin: 401 without a session, 403 `forbidden` for a role the policy does
+ * not allow, 403 `mfa_required` for staff without a second factor (API.md).
+ * Local stand-in until the accounts domain's `requireStaff(...roles)` lands; then this calls it.
+ */
+export const staffGuard: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const user = await resolveSession(c);
+  if (!user) throw new ProblemError(401, "unauthenticated", "Sign in with a staff account.");
+  const allowed = rolesFor(c.req.method, c.req.path);
+  if (!(allowed as readonly string[]).includes(user.role)) {
+    throw new ProblemError(403, "forbidden", "Your role does not allow this.");
+  }
+  if (!user.twoFactorEnabled) throw new ProblemError(403, "mfa_required", "Staff accounts need a second factor.");
+  staffUsers.set(c.req.raw, user);
+  await next();
+};
+
+/** The staff member the guard let through for this request. */
+export function staffUser(c: Context<AppEnv>): SessionUser {
+  const user = staffUsers.get(c.req.raw);
+  if (!user) throw new ProblemError(401, "unauthenticated", "Sign in with a staff account.");
+  return user;
+}
+
+/** The client address for audit events. */
+export function clientIp(c: Context<AppEnv>): string | null {
+  return c.req.header("cf-connecting-ip") ?? null;
+}

@@ -1,0 +1,157 @@
+import { Hono, type Context } from "hono";
+import { listAuditEvents, verifyAuditLog, type AuditEvent } from "../audit/audit";
+import { getDb } from "../db/client";
+import type { AppEnv } from "../platform/app-env";
+import { ProblemError } from "../platform/problem";
+import { Layout } from "../web/layout";
+import { clientIp, staffGuard, staffUser } from "./guard";
+import { createProductAudited, findProductById, listAllProducts, updateProductAudited, type AdminProduct } from "./products";
+import { ProductCreateBody, ProductPatchBody } from "./routes";
+
+function money(cents: number, currency: string): string {
+  return `${(cents / 100).toFixed(2)} ${currency}`;
+}
+
+function StaffNav() {
+  return (
+    <nav aria-label="Staff">
+      <a href="/admin/products">Products</a> · <a href="/admin/audit">Audit log</a>
+    </nav>
+  );
+}
+
+function ProductForm(props: { product?: AdminProduct; action: string; error?: string }) {
+  const p = props.product;
+  return (
+    <form method="post" action={props.action}>
+      {props.error ? <p role="alert">{props.error}</p> : null}
+      <label>Slug <input name="slug" required pattern="[a-z0-9]+(-[a-z0-9]+)*" maxlength={120} value={p?.slug ?? ""} /></label>
+      <label>Name <input name="name" required maxlength={200} value={p?.name ?? ""} /></label>
+      <label>Description <textarea name="description" maxlength={5000}>{p?.description ?? ""}</textarea></label>
+      <label>Price (cents) <input name="priceCents" type="number" min={0} step={1} required value={String(p?.priceCents ?? "")} /></label>
+      <label>Currency <input name="currency" pattern="[A-Z]{3}" value={p?.currency ?? "USD"} /></label>
+      <label>Stock <input name="stock" type="number" min={0} step={1} value={String(p?.stock ?? 0)} /></label>
+      <label>Image URL <input name="imageUrl" type="url" maxlength={2000} value={p?.imageUrl ?? ""} /></label>
+      <label><input name="hidden" type="checkbox" value="on" checked={p?.hidden ?? false} /> Hidden from shoppers</label>
+      <button type="submit">{p ? "Save" : "Create"}</button>
+    </form>
+  );
+}
+
+/** Turns a product form into the API's body: only known fields, numbers as numbers. */
+async function productFormBody(c: Context<AppEnv>): Promise<Record<string, unknown>> {
+  const form = await c.req.parseBody();
+  const text = (name: string) => (typeof form[name] === "string" ? (form[name] as string) : "");
+  const int = (name: string) => (text(name).trim() === "" ? Number.NaN : Number(text(name)));
+  return {
+    slug: text("slug"),
+    name: text("name"),
+    description: text("description"),
+    priceCents: int("priceCents"),
+    currency: text("currency") || "USD",
+    stock: int("stock"),
+    hidden: form.hidden === "on",
+    imageUrl: text("imageUrl") || null,
+  };
+}
+
+function firstIssue(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
+  const issue = error.issues[0];
+  return issue ? `${issue.path.map(String).join(".") || "form"}: ${issue.message}` : "The form breaks a rule.";
+}
+
+function AuditTable(props: { items: AuditEvent[] }) {
+  return (
+    <table>
+      <thead>
+        <tr><th>#</th><th>At</th><th>Actor</th><th>IP</th><th>Action</th><th>Subject</th><th>Detail</th><th>Hash</th></tr>
+      </thead>
+      <tbody>
+        {props.items.map((e) => (
+          <tr>
+            <td>{e.id}</td><td>{e.at}</td><td>{e.actor}</td><td>{e.ip ?? ""}</td><td>{e.action}</td><td>{e.subject ?? ""}</td>
+            <td><code>{JSON.stringify(e.detail)}</code></td><td><code title={e.hash}>{e.hash.slice(0, 12)}…</code></td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** Staff pages (server-rendered, no script): the same guard and the same audited functions as the API. */
+export const adminPages = new Hono<AppEnv>();
+adminPages.use("/admin", staffGuard);
+adminPages.use("/admin/*", staffGuard);
+
+adminPages
+  .get("/admin", (c) => c.redirect("/admin/products", 303))
+  .get("/admin/products", async (c) => {
+    const cursor = c.req.query("cursor")?.slice(0, 200) ?? null;
+    const page = await listAllProducts(getDb(c.env.DB), cursor, 50);
+    return c.html(
+      <Layout title="Staff: products">
+        <StaffNav />
+        <h1>Products</h1>
+        <table>
+          <thead><tr><th>Name</th><th>Slug</th><th>Price</th><th>Stock</th><th>Visible</th><th></th></tr></thead>
+          <tbody>
+            {page.items.map((p) => (
+              <tr>
+                <td>{p.name}</td><td>{p.slug}</td><td>{money(p.priceCents, p.currency)}</td><td>{p.stock}</td>
+                <td>{p.hidden ? "hidden" : "visible"}</td><td><a href={`/admin/products/${encodeURIComponent(p.id)}`}>Edit</a></td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {page.nextCursor ? <a href={`/admin/products?cursor=${encodeURIComponent(page.nextCursor)}`}>Next page</a> : null}
+        <h2>New product</h2>
+        <ProductForm action="/admin/products" />
+      </Layout>,
+    );
+  })
+  .post("/admin/products", async (c) => {
+    const parsed = ProductCreateBody.safeParse(await productFormBody(c));
+    if (!parsed.success) return c.html(<Layout title="Staff: new product"><StaffNav /><ProductForm action="/admin/products" error={firstIssue(parsed.error)} /></Layout>, 422);
+    const row = await createProductAudited(c.env, getDb(c.env.DB), { id: staffUser(c).id, ip: clientIp(c) }, parsed.data);
+    if (row === "slug_taken") return c.html(<Layout title="Staff: new product"><StaffNav /><ProductForm action="/admin/products" error="Another product has this slug." /></Layout>, 409);
+    return c.redirect(`/admin/products/${encodeURIComponent(row.id)}`, 303);
+  })
+  .get("/admin/products/:id", async (c) => {
+    const product = await findProductById(getDb(c.env.DB), c.req.param("id"));
+    if (!product) throw new ProblemError(404, "product_not_found", "No product has this id.");
+    return c.html(
+      <Layout title={`Staff: ${product.name}`}>
+        <StaffNav />
+        <h1>{product.name}</h1>
+        <ProductForm product={product} action={`/admin/products/${encodeURIComponent(product.id)}`} />
+      </Layout>,
+    );
+  })
+  .post("/admin/products/:id", async (c) => {
+    const id = c.req.param("id");
+    const parsed = ProductPatchBody.safeParse(await productFormBody(c));
+    const db = getDb(c.env.DB);
+    const current = await findProductById(db, id);
+    if (!current) throw new ProblemError(404, "product_not_found", "No product has this id.");
+    const action = `/admin/products/${encodeURIComponent(id)}`;
+    if (!parsed.success) return c.html(<Layout title="Staff: edit"><StaffNav /><ProductForm product={current} action={action} error={firstIssue(parsed.error)} /></Layout>, 422);
+    const after = await updateProductAudited(c.env, db, { id: staffUser(c).id, ip: clientIp(c) }, id, parsed.data);
+    if (after === "slug_taken") return c.html(<Layout title="Staff: edit"><StaffNav /><ProductForm product={current} action={action} error="Another product has this slug." /></Layout>, 409);
+    return c.redirect(action, 303);
+  })
+  .get("/admin/audit", async (c) => {
+    const raw = Number(c.req.query("cursor") ?? "0");
+    const cursor = Number.isSafeInteger(raw) && raw >= 0 ? raw : 0;
+    const [page, verdict] = await Promise.all([listAuditEvents(c.env.DB, cursor, 100), verifyAuditLog(c.env)]);
+    return c.html(
+      <Layout title="Staff: audit log">
+        <StaffNav />
+        <h1>Audit log</h1>
+        <p role="status" data-chain={verdict.ok ? "ok" : "broken"}>
+          {verdict.ok ? `Chain verified: ${verdict.count} events intact.` : `Chain BROKEN at event ${verdict.brokenAt}: ${verdict.reason}`}
+        </p>
+        <AuditTable items={page.items} />
+        {page.nextCursor ? <a href={`/admin/audit?cursor=${encodeURIComponent(page.nextCursor)}`}>Next page</a> : null}
+      </Layout>,
+    );
+  });

@@ -1,0 +1,86 @@
+import { sql } from "drizzle-orm";
+import { check, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
+
+/**
+ * Orders. Amounts are integer minor units copied from the cart snapshot at checkout, so later
+ * cart edits never change an order (M-014, M-015). Status only moves forward:
+ * pending → paid → refunded, pending → expired | cancelled.
+ */
+export const orders = sqliteTable(
+  "orders",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull(),
+    status: text("status", { enum: ["pending", "paid", "refunded", "expired", "cancelled"] })
+      .notNull()
+      .default("pending"),
+    currency: text("currency").notNull(),
+    subtotalCents: integer("subtotal_cents").notNull(),
+    discountCents: integer("discount_cents").notNull().default(0),
+    totalCents: integer("total_cents").notNull(),
+    couponCode: text("coupon_code"),
+    cartVersion: integer("cart_version"),
+    provider: text("provider").notNull(),
+    paymentSessionId: text("payment_session_id"),
+    paymentIntentId: text("payment_intent_id"),
+    idempotencyKey: text("idempotency_key"),
+    createdAt: text("created_at").notNull().default(now),
+    updatedAt: text("updated_at").notNull().default(now),
+    paidAt: text("paid_at"),
+  },
+  (t) => [
+    index("orders_user_created_idx").on(t.userId, t.createdAt),
+    uniqueIndex("orders_payment_session_unique").on(t.paymentSessionId),
+    uniqueIndex("orders_user_idempotency_unique").on(t.userId, t.idempotencyKey),
+    check("orders_total_nonnegative", sql`${t.totalCents} >= 0`),
+    check("orders_discount_nonnegative", sql`${t.discountCents} >= 0`),
+  ],
+);
+
+/** Order lines: a frozen copy of name and unit price from D1 at checkout time. */
+export const orderLines = sqliteTable(
+  "order_lines",
+  {
+    orderId: text("order_id")
+      .notNull()
+      .references(() => orders.id, { onDelete: "cascade" }),
+    productId: text("product_id").notNull(),
+    name: text("name").notNull(),
+    unitPriceCents: integer("unit_price_cents").notNull(),
+    quantity: integer("quantity").notNull(),
+  },
+  (t) => [
+    uniqueIndex("order_lines_order_product_unique").on(t.orderId, t.productId),
+    check("order_lines_quantity_positive", sql`${t.quantity} > 0`),
+    check("order_lines_price_nonnegative", sql`${t.unitPriceCents} >= 0`),
+  ],
+);
+
+/**
+ * Stripe event ids already processed. The primary key is the dedup guard: the insert runs in the
+ * same db.batch as the event's effects, so a replay or concurrent duplicate fails as a whole (M-007, M-008).
+ */
+export const processedWebhookEvents = sqliteTable("processed_webhook_events", {
+  eventId: text("event_id").primaryKey(),
+  type: text("type").notNull(),
+  orderId: text("order_id"),
+  receivedAt: text("received_at").notNull().default(now),
+});
+
+/** Payment timeline of an order, for staff and the order page. */
+export const paymentEvents = sqliteTable(
+  "payment_events",
+  {
+    id: text("id").primaryKey(),
+    orderId: text("order_id").notNull(),
+    kind: text("kind").notNull(),
+    detail: text("detail"),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [index("payment_events_order_idx").on(t.orderId, t.createdAt)],
+);
+
+export type OrderRow = typeof orders.$inferSelect;
+export type OrderLineRow = typeof orderLines.$inferSelect;

@@ -1,0 +1,14 @@
+import { describe, expect, it } from "vitest";
+import { request } from "../support/http";
+
+describe("staff API in the OpenAPI document", () => {
+  it("describes the admin routes and offers no write method on the audit log", async () => {
+    const res = await request("/api/openapi.json");
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as { paths: Record<string, Record<string, unknown>> };
+    expect(Object.keys(doc.paths["/api/admin/products"] ?? doc.paths["/admin/products"] ?? {})).toEqual(expect.arrayContaining(["get", "post"]));
+    const auditPaths = Object.entries(doc.paths).filter(([p]) => p.includes("/admin/audit"));
+    expect(auditPaths.length).toBeGreaterThan(0);
+    for (const [, methods] of auditPaths) expect(Object.keys(methods)).toEqual(["get"]);
+  });
+});
