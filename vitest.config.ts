@@ -14,6 +14,9 @@ export default defineConfig(async () => {
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
                 // Test-only bindings: the migrations (applied in test/setup.ts) and dev-only secrets.
+                // The network is closed to tests: every outbound fetch (Stripe, Turnstile, Pwned
+                // Passwords, mail) answers 503 unless a test intercepts it with vi.spyOn(fetch).
+                outboundService: () => new Response("offline in tests", { status: 503 }),
                 bindings: {
                   TEST_MIGRATIONS: migrations,
                   STRIPE_WEBHOOK_SECRET: "whsec_test_only_webhook_secret_for_vitest",

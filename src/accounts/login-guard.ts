@@ -1,4 +1,115 @@
 import { DurableObject } from "cloudflare:workers";
 
-/** Durable Object for the login throttling counters. Its behaviour is built by its domain's issue; declared here so the binding exists. */
-export class LoginGuard extends DurableObject<Env> {}
+/** Thresholds from API.md ("Accounts"): kept in one place so tests and docs quote the same numbers. */
+export const GUARD_LIMITS = {
+  /** Consecutive failures on one email before a Turnstile token is needed. */
+  emailCaptchaAfter: 5,
+  /** Consecutive failures on one email before exponential back-off (a right password included). */
+  emailThrottleAfter: 10,
+  /** First back-off step and its cap, in seconds. */
+  backoffBaseSeconds: 30,
+  backoffMaxSeconds: 3600,
+  /** Per client address, failures counted over this window. */
+  ipWindowSeconds: 15 * 60,
+  ipCaptchaAfter: 10,
+  ipThrottleAfter: 50,
+} as const;
+
+export type GuardDecision =
+  | { decision: "allow"; failures: number; notifyOwner: boolean }
+  | { decision: "captcha"; failures: number }
+  | { decision: "throttle"; retryAfterSeconds: number; failures: number };
+
+interface EmailState {
+  failures: number;
+  lastFailureAt: number;
+  notified: boolean;
+}
+
+/**
+ * Login throttling counters, one object per key (`email:<normalised>` or `ip:<address>`), so
+ * every isolate sees the same counts. `attempt` checks and counts the attempt as a failure in one
+ * synchronous step (the object is single-threaded and the KV calls are synchronous), so parallel
+ * guesses cannot slip past; a successful sign-in then calls `succeeded` to take it back.
+ */
+export class LoginGuard extends DurableObject<Env> {
+  /** Email key: consecutive failures, Turnstile after 5, exponential back-off after 10. */
+  attemptForEmail(captchaOk: boolean, now: number = Date.now()): GuardDecision {
+    const kv = this.ctx.storage.kv;
+    const state: EmailState = (kv.get("email") as EmailState | undefined) ?? { failures: 0, lastFailureAt: 0, notified: false };
+    if (state.failures >= GUARD_LIMITS.emailThrottleAfter) {
+      const step = state.failures - GUARD_LIMITS.emailThrottleAfter;
+      const wait = Math.min(GUARD_LIMITS.backoffBaseSeconds * 2 ** Math.min(step, 20), GUARD_LIMITS.backoffMaxSeconds);
+      const until = state.lastFailureAt + wait * 1000;
+      if (now < until) return { decision: "throttle", retryAfterSeconds: Math.ceil((until - now) / 1000), failures: state.failures };
+    }
+    if (state.failures >= GUARD_LIMITS.emailCaptchaAfter && !captchaOk) return { decision: "captcha", failures: state.failures };
+    state.failures += 1;
+    state.lastFailureAt = now;
+    const notifyOwner = state.failures >= GUARD_LIMITS.emailThrottleAfter && !state.notified;
+    if (notifyOwner) state.notified = true;
+    kv.put("email", state);
+    return { decision: "allow", failures: state.failures, notifyOwner };
+  }
+
+  /** Per address: more than 10 failures in 15 minutes need Turnstile, more than 50 get 429. */
+  attemptForAddress(captchaOk: boolean, now: number = Date.now()): GuardDecision {
+    const kv = this.ctx.storage.kv;
+    const windowStart = now - GUARD_LIMITS.ipWindowSeconds * 1000;
+    const times = ((kv.get("failures") as number[] | undefined) ?? []).filter((t) => t > windowStart);
+    if (times.length >= GUARD_LIMITS.ipThrottleAfter) {
+      const retry = Math.ceil((times[0]! + GUARD_LIMITS.ipWindowSeconds * 1000 - now) / 1000);
+      return { decision: "throttle", retryAfterSeconds: Math.max(1, retry), failures: times.length };
+    }
+    if (times.length >= GUARD_LIMITS.ipCaptchaAfter && !captchaOk) return { decision: "captcha", failures: times.length };
+    times.push(now);
+    kv.put("failures", times);
+    return { decision: "allow", failures: times.length, notifyOwner: false };
+  }
+
+  /** The attempt counted by `attempt*` succeeded: an email's streak ends, an address gets one back. */
+  succeeded(): void {
+    const kv = this.ctx.storage.kv;
+    if (kv.get("email") !== undefined) kv.put("email", { failures: 0, lastFailureAt: 0, notified: false } satisfies EmailState);
+    const times = kv.get("failures") as number[] | undefined;
+    if (times && times.length > 0) kv.put("failures", times.slice(0, -1));
+  }
+
+  /** A password reset proves control of the mailbox: the email's streak starts again. */
+  reset(): void {
+    this.ctx.storage.kv.delete("email");
+  }
+
+  /** Current counts, for tests and the staff view. */
+  snapshot(): { email: EmailState | null; addressFailures: number } {
+    const kv = this.ctx.storage.kv;
+    return { email: (kv.get("email") as EmailState | undefined) ?? null, addressFailures: ((kv.get("failures") as number[] | undefined) ?? []).length };
+  }
+
+  /**
+   * better-auth's rate limiter (customStorage.consume): a fixed window per key, checked and
+   * counted in one step so concurrent requests cannot all pass a stale read.
+   */
+  rateLimitConsume(rule: { window: number; max: number }, now: number = Date.now()): { allowed: boolean; retryAfter: number | null } {
+    const kv = this.ctx.storage.kv;
+    const state = (kv.get("rate") as { start: number; count: number } | undefined) ?? { start: now, count: 0 };
+    if (now - state.start >= rule.window * 1000) {
+      state.start = now;
+      state.count = 0;
+    }
+    if (state.count >= rule.max) return { allowed: false, retryAfter: Math.max(1, Math.ceil((state.start + rule.window * 1000 - now) / 1000)) };
+    state.count += 1;
+    kv.put("rate", state);
+    return { allowed: true, retryAfter: null };
+  }
+}
+
+/** Normalises an email the way sign-in does, so throttling keys match whatever casing is sent. */
+export function normaliseEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/** The guard object for a key. */
+export function loginGuard(env: Env, key: string): DurableObjectStub<LoginGuard> {
+  return (env.LOGIN_GUARD as unknown as DurableObjectNamespace<LoginGuard>).getByName(key);
+}

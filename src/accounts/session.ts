@@ -1,21 +1,83 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../platform/app-env";
+import { ProblemError } from "../platform/problem";
+import { authFor, SESSION, SESSION_COOKIE } from "./auth";
+
+export type Role = "customer" | "support" | "admin";
 
 /** The signed-in user as every other domain sees it. */
 export interface SessionUser {
   id: string;
   email: string;
   name: string;
-  role: "customer" | "support" | "admin";
+  role: Role;
   emailVerified: boolean;
   twoFactorEnabled: boolean;
+  /** When this session was created (sign-in), ms since epoch: staff and "fresh" checks use it. */
+  sessionCreatedAt: number;
+  sessionId: string;
 }
 
+/** The request's ExecutionContext, when there is one (not in some direct test calls). */
+export function executionContextOf(c: Context<AppEnv>): ExecutionContext | null {
+  try {
+    return c.executionCtx as ExecutionContext;
+  } catch {
+    return null;
+  }
+}
+
+const perRequest = new WeakMap<Request, Promise<SessionUser | null>>();
+
 /**
- * The user of this request's session cookie, or `null` for a guest.
- * PLACEHOLDER until the accounts issue lands: everyone is a guest.
+ * The user of this request's session cookie, or `null` for a guest. Requests without the
+ * session cookie never touch better-auth or D1 (the hot path of guest browsing).
  */
-export async function getSessionUser(c: Context<AppEnv>): Promise<SessionUser | null> {
-  void c;
-  return null;
+export function getSessionUser(c: Context<AppEnv>): Promise<SessionUser | null> {
+  let pending = perRequest.get(c.req.raw);
+  if (!pending) {
+    pending = loadSessionUser(c);
+    perRequest.set(c.req.raw, pending);
+  }
+  return pending;
+}
+
+async function loadSessionUser(c: Context<AppEnv>): Promise<SessionUser | null> {
+  const cookie = c.req.header("cookie");
+  if (!cookie || !cookie.includes(`${SESSION_COOKIE}=`)) return null;
+  const auth = authFor(c.env, c.var.config, c.req.raw, executionContextOf(c));
+  const result = await auth.api.getSession({ headers: c.req.raw.headers, query: { disableRefresh: true } }).catch(() => null);
+  if (!result) return null;
+  const user = result.user as typeof result.user & { role?: string | null; banned?: boolean | null; twoFactorEnabled?: boolean | null };
+  if (user.banned) return null;
+  const role: Role = user.role === "admin" || user.role === "support" ? user.role : "customer";
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    role,
+    emailVerified: Boolean(user.emailVerified),
+    twoFactorEnabled: Boolean(user.twoFactorEnabled),
+    sessionCreatedAt: new Date(result.session.createdAt).getTime(),
+    sessionId: result.session.id,
+  };
+}
+
+/** The signed-in user, or `401 unauthenticated`. */
+export async function requireUser(c: Context<AppEnv>): Promise<SessionUser> {
+  const user = await getSessionUser(c);
+  if (!user) throw new ProblemError(401, "unauthenticated", "Sign in to continue.");
+  return user;
+}
+
+/** Staff sessions expire sooner than shoppers' (decision 007). */
+export function staffSessionExpired(user: SessionUser, now: number = Date.now()): boolean {
+  return now - user.sessionCreatedAt > SESSION.staffSeconds * 1000;
+}
+
+/** Sensitive staff actions (refunds, role changes) need a sign-in within the last 10 minutes. */
+export function requireFreshSession(user: SessionUser, now: number = Date.now()): void {
+  if (now - user.sessionCreatedAt > SESSION.freshSeconds * 1000) {
+    throw new ProblemError(403, "reauth_required", "Sign in again to do this (your last sign-in is older than 10 minutes).");
+  }
 }

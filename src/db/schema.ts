@@ -2,3 +2,5 @@
 export * from "../catalog/schema";
 export * from "../audit/schema";
 export * from "../checkout/schema";
+export * from "../accounts/schema";
+export * from "../coupons/schema";

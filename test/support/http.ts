@@ -4,7 +4,17 @@ export const ORIGIN = "http://localhost:8787";
 
 /** Sends a request to the worker over its fetch handler, as a client on the network would. */
 export function request(path: string, init: RequestInit = {}): Promise<Response> {
-  return exports.default.fetch(new Request(new URL(path, ORIGIN), init));
+  const req = new Request(new URL(path, ORIGIN), init);
+  // Cloudflare always sets CF-Connecting-IP; each test request comes from its own address unless
+  // the test names one (throttling tests do), so per-address limits don't leak between tests.
+  if (!req.headers.has("cf-connecting-ip")) req.headers.set("cf-connecting-ip", randomTestAddress());
+  return exports.default.fetch(req);
+}
+
+/** A random address from 2001:db8::/32, the IPv6 documentation range. */
+export function randomTestAddress(): string {
+  const r = crypto.getRandomValues(new Uint16Array(4));
+  return `2001:db8:${[...r].map((n) => n.toString(16)).join(":")}::1`;
 }
 
 /** Sends JSON from the shop's own origin, as the storefront's script does. */

@@ -1,0 +1,161 @@
+import { passkey } from "@better-auth/passkey";
+import { betterAuth } from "better-auth";
+import { drizzleAdapter } from "better-auth/adapters/drizzle";
+import { createAuthMiddleware } from "better-auth/api";
+import { admin } from "better-auth/plugins/admin";
+import { twoFactor } from "better-auth/plugins/two-factor";
+import { recordAudit } from "../audit/audit";
+import { getDb } from "../db/client";
+import * as accountTables from "./schema";
+import type { Config } from "../platform/config";
+import { loginGuard, normaliseEmail } from "./login-guard";
+import { mailerFor, sendSafely } from "./mailer";
+import { hashPassword, verifyPassword } from "./password";
+import { PASSWORD_MAX, PASSWORD_MIN, passwordPolicy } from "./password-policy";
+
+/** Session lifetimes (docs/decisions/007-sessions.md). */
+export const SESSION = {
+  /** Absolute lifetime of a shopper session: no sliding renewal. */
+  shopperSeconds: 7 * 24 * 3600,
+  /** Staff sessions older than this no longer open staff routes (AAL2: at most 24 h; we take 12 h). */
+  staffSeconds: 12 * 3600,
+  /** "Fresh" sign-in window for sensitive changes (API.md: 10 minutes). */
+  freshSeconds: 10 * 60,
+} as const;
+
+export const SESSION_COOKIE = "__Host-bastion.session_token";
+
+function buildAuth(env: Env, config: Config, ctx: ExecutionContext | null) {
+  const mailer = mailerFor(env, config);
+  const later = (p: Promise<unknown>): void => {
+    if (ctx) ctx.waitUntil(p);
+    else void p;
+  };
+  const origin = config.PUBLIC_ORIGIN;
+  return betterAuth({
+    appName: "Bastion",
+    baseURL: origin,
+    basePath: "/api/auth",
+    secret: config.BETTER_AUTH_SECRET ?? "",
+    trustedOrigins: [origin],
+    // D1 has no BEGIN: the adapter must not open transactions.
+    database: drizzleAdapter(getDb(env.DB), { provider: "sqlite", schema: accountTables, transaction: false }),
+    emailAndPassword: {
+      enabled: true,
+      minPasswordLength: PASSWORD_MIN,
+      maxPasswordLength: PASSWORD_MAX,
+      autoSignIn: true,
+      requireEmailVerification: false,
+      revokeSessionsOnPasswordReset: true,
+      resetPasswordTokenExpiresIn: 20 * 60,
+      password: { hash: hashPassword, verify: ({ hash, password }) => verifyPassword(hash, password) },
+      sendResetPassword: async ({ user, url }) => {
+        later(
+          sendSafely(mailer, {
+            to: user.email,
+            subject: "Reset your Bastion password",
+            text: `Someone asked to reset the password of your Bastion account.\n\nTo choose a new password, open:\n${url}\n\nThe link works once and expires in 20 minutes. If this was not you, ignore this mail; your password is unchanged.`,
+          }),
+        );
+      },
+      onPasswordReset: async ({ user }) => {
+        later(loginGuard(env, `email:${normaliseEmail(user.email)}`).reset());
+        later(recordAudit(env, { actor: user.id, action: "auth.password.reset", subject: user.id }));
+        later(sendSafely(mailer, { to: user.email, subject: "Your Bastion password was changed", text: "Your password was reset and every session was signed out. If this was not you, reset it again and contact support." }));
+      },
+    },
+    emailVerification: {
+      sendOnSignUp: true,
+      autoSignInAfterVerification: false,
+      expiresIn: 24 * 3600,
+      sendVerificationEmail: async ({ user, url }) => {
+        later(sendSafely(mailer, { to: user.email, subject: "Confirm your email for Bastion", text: `Welcome to Bastion. Confirm your email address by opening:\n${url}` }));
+      },
+    },
+    user: {
+      changeEmail: {
+        enabled: true,
+        sendChangeEmailConfirmation: async ({ user, newEmail, url }) => {
+          // The old address hears about the change and must approve it (API.md: notify the old address).
+          later(sendSafely(mailer, { to: user.email, subject: "Approve your new Bastion email", text: `Someone asked to change your account's email to ${newEmail}.\nApprove it by opening:\n${url}\nIf this was not you, change your password now.` }));
+        },
+      },
+    },
+    session: {
+      expiresIn: SESSION.shopperSeconds,
+      // No sliding renewal: the lifetime is absolute (decision 007).
+      updateAge: SESSION.shopperSeconds,
+      freshAge: SESSION.freshSeconds,
+      cookieCache: { enabled: false },
+    },
+    verification: { storeIdentifier: "hashed" },
+    rateLimit: {
+      // better-auth's limiter is off by default and per-isolate in memory: on, and shared through
+      // a Durable Object. Login throttling proper is the LoginGuard middleware (routes.ts).
+      enabled: true,
+      window: 60,
+      max: 60,
+      customRules: {
+        "/two-factor/verify-totp": { window: 60, max: 5 },
+        "/two-factor/verify-backup-code": { window: 60, max: 5 },
+        "/request-password-reset": { window: 60, max: 5 },
+        "/sign-up/email": { window: 60, max: 10 },
+        // Password sign-in is throttled by the LoginGuard middleware (API.md numbers), not here.
+        "/sign-in/email": { window: 60, max: 120 },
+        "/get-session": false,
+      },
+      customStorage: {
+        consume: (key: string, rule: { window: number; max: number }) => loginGuard(env, `rate:${key}`).rateLimitConsume(rule),
+      } as never,
+    },
+    advanced: {
+      // __Host- cookies: Secure, Path=/, no Domain (API.md). Browsers treat http://localhost as secure.
+      cookiePrefix: "__Host-bastion",
+      useSecureCookies: false,
+      defaultCookieAttributes: { secure: true, httpOnly: true, sameSite: "lax", path: "/" },
+      ipAddress: { ipAddressHeaders: ["cf-connecting-ip"] },
+    },
+    databaseHooks: {
+      user: {
+        create: {
+          // Every new account is a customer whatever the body says (mass assignment, P16).
+          before: async (user) => ({ data: { ...user, role: "customer" } }),
+        },
+      },
+    },
+    hooks: {
+      before: createAuthMiddleware(async (c) => {
+        // A password change always revokes every other session (API.md).
+        if (c.path === "/change-password" && c.body && typeof c.body === "object") {
+          return { context: { body: { ...(c.body as object), revokeOtherSessions: true } } };
+        }
+        return undefined;
+      }),
+    },
+    plugins: [
+      twoFactor({ issuer: "Bastion", skipVerificationOnEnable: false }),
+      passkey({ rpID: new URL(origin).hostname, rpName: "Bastion", origin }),
+      admin({ defaultRole: "customer", adminRoles: ["admin"] }),
+      passwordPolicy(),
+    ],
+  });
+}
+
+export type Auth = ReturnType<typeof buildAuth>;
+
+const perRequest = new WeakMap<Request, Auth>();
+
+/** The better-auth instance for this request (built per request: it holds this request's DB client). */
+export function authFor(env: Env, config: Config, request: Request, ctx: ExecutionContext | null): Auth {
+  let auth = perRequest.get(request);
+  if (!auth) {
+    auth = buildAuth(env, config, ctx);
+    perRequest.set(request, auth);
+  }
+  return auth;
+}
+
+/** better-auth outside a request (seeding the dev admin, CLI-like maintenance). */
+export function authWithoutRequest(env: Env, config: Config): Auth {
+  return buildAuth(env, config, null);
+}

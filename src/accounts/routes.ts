@@ -1,0 +1,196 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { eq } from "drizzle-orm";
+import { recordAudit } from "../audit/audit";
+import { getDb } from "../db/client";
+import { mailOutbox, user as userTable } from "../db/schema";
+import type { AppEnv } from "../platform/app-env";
+import { createApiApp, problemResponseSpec } from "../platform/openapi";
+import { ProblemError } from "../platform/problem";
+import { authFor, authWithoutRequest } from "./auth";
+import { loginGuard, normaliseEmail, type GuardDecision } from "./login-guard";
+import { mailerFor, sendSafely } from "./mailer";
+import { executionContextOf, getSessionUser, requireUser } from "./session";
+import { verifyTurnstile } from "./turnstile";
+import { desc } from "drizzle-orm";
+
+/** better-auth's error body shape, kept for /api/auth/* (API.md). */
+function authError(status: 403 | 429, code: string, message: string, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify({ code, message }), { status, headers: { "content-type": "application/json", ...headers } });
+}
+
+function refusal(decision: GuardDecision): Response | null {
+  if (decision.decision === "captcha") {
+    return authError(403, "CAPTCHA_REQUIRED", "Too many failed attempts: complete the Turnstile check and try again.");
+  }
+  if (decision.decision === "throttle") {
+    return authError(429, "TOO_MANY_ATTEMPTS", "Too many failed attempts. Try again later, or reset your password.", {
+      "retry-after": String(decision.retryAfterSeconds),
+    });
+  }
+  return null;
+}
+
+async function readEmail(request: Request): Promise<string> {
+  try {
+    const body = (await request.clone().json()) as { email?: unknown };
+    return typeof body?.email === "string" ? normaliseEmail(body.email).slice(0, 320) : "";
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * Password sign-in behind the LoginGuard objects (per submitted email and per client address).
+ * Each attempt is counted as a failure before the password is checked and handed back on success,
+ * so parallel guesses cannot slip past the limits (API.md "Throttling").
+ */
+async function signInWithThrottle(c: Context<AppEnv>): Promise<Response> {
+  const env = c.env;
+  const config = c.var.config;
+  const ip = c.req.header("cf-connecting-ip") ?? "unknown";
+  const email = await readEmail(c.req.raw);
+  const token = c.req.header("x-captcha-response");
+  const captchaOk = token ? await verifyTurnstile(config, token, ip) : false;
+
+  const addressGuard = loginGuard(env, `ip:${ip}`);
+  const addressDecision = await addressGuard.attemptForAddress(captchaOk);
+  const addressRefusal = refusal(addressDecision);
+  if (addressRefusal) {
+    await recordAudit(env, { actor: "anonymous", action: `auth.sign_in.${addressDecision.decision === "throttle" ? "throttled" : "captcha_required"}`, subject: email || null, detail: { scope: "address", failures: addressDecision.failures }, ip });
+    return addressRefusal;
+  }
+  const emailGuard = email ? loginGuard(env, `email:${email}`) : null;
+  if (emailGuard) {
+    const emailDecision = await emailGuard.attemptForEmail(captchaOk);
+    const emailRefusal = refusal(emailDecision);
+    if (emailRefusal) {
+      await addressGuard.succeeded(); // nothing was tried: the address gets its attempt back
+      await recordAudit(env, { actor: "anonymous", action: `auth.sign_in.${emailDecision.decision === "throttle" ? "throttled" : "captcha_required"}`, subject: email, detail: { scope: "email", failures: emailDecision.failures }, ip });
+      return emailRefusal;
+    }
+    if (emailDecision.decision === "allow" && emailDecision.notifyOwner) {
+      executionContextOf(c)?.waitUntil(notifyOwnerOfThrottle(env, c, email));
+    }
+  }
+
+  const auth = authFor(env, config, c.req.raw, executionContextOf(c));
+  const response = await auth.handler(c.req.raw);
+  if (response.ok) {
+    await Promise.all([addressGuard.succeeded(), emailGuard?.succeeded()]);
+    const body = (await response.clone().json().catch(() => ({}))) as { user?: { id?: string }; twoFactorRedirect?: boolean };
+    await recordAudit(env, {
+      actor: body.user?.id ?? "anonymous",
+      action: body.twoFactorRedirect ? "auth.sign_in.second_factor_required" : "auth.sign_in.succeeded",
+      subject: body.user?.id ?? email,
+      ip,
+    });
+  } else {
+    await recordAudit(env, { actor: "anonymous", action: "auth.sign_in.failed", subject: email || null, detail: { status: response.status }, ip });
+  }
+  return response;
+}
+
+async function notifyOwnerOfThrottle(env: Env, c: Context<AppEnv>, email: string): Promise<void> {
+  const [owner] = await getDb(env.DB).select({ id: userTable.id, email: userTable.email }).from(userTable).where(eq(userTable.email, email)).limit(1);
+  await recordAudit(env, { actor: "system", action: "auth.throttled", subject: owner?.id ?? email, ip: c.req.header("cf-connecting-ip") ?? null });
+  if (!owner) return;
+  await sendSafely(mailerFor(env, c.var.config), {
+    to: owner.email,
+    subject: "Security notice: failed sign-ins on your Bastion account",
+    text: "There were 10 failed attempts to sign in to your account. Sign-in is slowed down for a while. If this was not you, nothing is needed: your password was not accepted. Consider adding a passkey or an authenticator app.",
+  });
+}
+
+const MeSchema = z
+  .object({
+    user: z.object({
+      id: z.string(),
+      email: z.string(),
+      name: z.string(),
+      role: z.enum(["customer", "support", "admin"]),
+      emailVerified: z.boolean(),
+      twoFactorEnabled: z.boolean(),
+    }),
+  })
+  .openapi("Me");
+
+const meRoute = createRoute({
+  method: "get",
+  path: "/me",
+  tags: ["Accounts"],
+  summary: "The signed-in user",
+  responses: {
+    200: { description: "The user of the session", content: { "application/json": { schema: MeSchema } } },
+    401: problemResponseSpec("Not signed in"),
+  },
+});
+
+const OutboxSchema = z
+  .object({ items: z.array(z.object({ to: z.string(), subject: z.string(), text: z.string(), createdAt: z.string() })) })
+  .openapi("DevOutbox");
+
+const outboxRoute = createRoute({
+  method: "get",
+  path: "/dev/outbox",
+  tags: ["Development"],
+  summary: "Mail the shop would have sent (development only; 404 otherwise)",
+  responses: { 200: { description: "Newest first", content: { "application/json": { schema: OutboxSchema } } }, 404: problemResponseSpec("Not in development") },
+});
+
+/** Accounts: better-auth at /api/auth/*, GET /api/me, and the development outbox. */
+export const accountsApi = createApiApp()
+  .openapi(meRoute, async (c) => {
+    const user = await requireUser(c);
+    return c.json(
+      { user: { id: user.id, email: user.email, name: user.name, role: user.role, emailVerified: user.emailVerified, twoFactorEnabled: user.twoFactorEnabled } },
+      200,
+    );
+  })
+  .openapi(outboxRoute, async (c) => {
+    if (!c.var.config.devRoutes) throw new ProblemError(404, "not_found", "No such route.");
+    const rows = await getDb(c.env.DB).select().from(mailOutbox).orderBy(desc(mailOutbox.id)).limit(100);
+    return c.json({ items: rows.map((r) => ({ to: r.to, subject: r.subject, text: r.text, createdAt: r.createdAt })) }, 200);
+  });
+
+// Staff manage users through /api/admin (role checks, second factor, audit); better-auth's own
+// admin endpoints would bypass those, so they do not exist over HTTP.
+accountsApi.all("/auth/admin/*", () => {
+  throw new ProblemError(404, "not_found", "No such route.");
+});
+accountsApi.post("/auth/sign-in/email", (c) => signInWithThrottle(c));
+accountsApi.on(["GET", "POST"], "/auth/*", async (c) => {
+  const response = await authFor(c.env, c.var.config, c.req.raw, executionContextOf(c)).handler(c.req.raw);
+  return response;
+});
+
+/** POST /api/dev/seed-admin: creates the development admin from ADMIN_EMAIL / ADMIN_PASSWORD once. */
+accountsApi.post("/dev/seed-admin", async (c) => {
+  const config = c.var.config;
+  if (!config.devRoutes) throw new ProblemError(404, "not_found", "No such route.");
+  if (!config.ADMIN_EMAIL || !config.ADMIN_PASSWORD) throw new ProblemError(422, "admin_not_configured", "Set ADMIN_EMAIL and ADMIN_PASSWORD in .dev.vars.");
+  const created = await ensureAdmin(c.env, c, config.ADMIN_EMAIL, config.ADMIN_PASSWORD);
+  return c.json({ email: config.ADMIN_EMAIL, created }, created ? 201 : 200);
+});
+
+/**
+ * Makes sure an admin account exists for `email` (created through better-auth, so the password is
+ * hashed and checked like any other), then gives it the admin role. Returns whether it was created.
+ */
+export async function ensureAdmin(env: Env, c: Context<AppEnv>, email: string, password: string): Promise<boolean> {
+  const db = getDb(env.DB);
+  const normalised = normaliseEmail(email);
+  const [existing] = await db.select({ id: userTable.id }).from(userTable).where(eq(userTable.email, normalised)).limit(1);
+  let id = existing?.id;
+  if (!id) {
+    const auth = authWithoutRequest(env, c.var.config);
+    const result = await auth.api.signUpEmail({ body: { email: normalised, password, name: "Shop admin" } });
+    id = result.user.id;
+  }
+  await db.update(userTable).set({ role: "admin", emailVerified: true }).where(eq(userTable.id, id));
+  if (!existing) await recordAudit(env, { actor: "system", action: "user.role_changed", subject: id, detail: { role: "admin", via: "dev-seed" } });
+  return !existing;
+}
+
+/** Re-export for pages: the user of a request. */
+export { getSessionUser };

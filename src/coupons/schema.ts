@@ -1,0 +1,60 @@
+import { sql } from "drizzle-orm";
+import { check, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
+
+/**
+ * Coupon definitions. `code` is stored upper-case (normalised on every write and lookup), so
+ * `summer10` and `SUMMER10` are one coupon. Exactly one of `percentOff` / `amountOffCents`;
+ * an amount is in `currency`. Limits: `maxRedemptions` over everyone, `perCustomerLimit` per
+ * account; null means unlimited. Live counts are kept by the CouponObject ledger, not here
+ * (docs/decisions/004-coupon-sharding.md).
+ */
+export const coupons = sqliteTable(
+  "coupons",
+  {
+    code: text("code").primaryKey(),
+    percentOff: integer("percent_off"),
+    amountOffCents: integer("amount_off_cents"),
+    currency: text("currency"),
+    maxRedemptions: integer("max_redemptions"),
+    perCustomerLimit: integer("per_customer_limit"),
+    startsAt: text("starts_at"),
+    expiresAt: text("expires_at"),
+    active: integer("active", { mode: "boolean" }).notNull().default(true),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [
+    check("coupons_code_normalised", sql`${t.code} = upper(${t.code}) AND length(${t.code}) BETWEEN 1 AND 64`),
+    check(
+      "coupons_one_discount",
+      sql`(${t.percentOff} IS NULL) <> (${t.amountOffCents} IS NULL)`,
+    ),
+    check("coupons_percent_range", sql`${t.percentOff} IS NULL OR (${t.percentOff} BETWEEN 1 AND 100)`),
+    check("coupons_amount_positive", sql`${t.amountOffCents} IS NULL OR (${t.amountOffCents} > 0 AND ${t.currency} IS NOT NULL)`),
+    check("coupons_max_positive", sql`${t.maxRedemptions} IS NULL OR ${t.maxRedemptions} > 0`),
+    check("coupons_per_customer_positive", sql`${t.perCustomerLimit} IS NULL OR ${t.perCustomerLimit} > 0`),
+  ],
+);
+
+/**
+ * Committed redemptions, one per (code, order): what staff look at. Written after the
+ * CouponObject ledger commits; the unique index makes a repeated commit a no-op.
+ */
+export const couponRedemptions = sqliteTable(
+  "coupon_redemptions",
+  {
+    code: text("code").notNull(),
+    orderId: text("order_id").notNull(),
+    userId: text("user_id").notNull(),
+    discountCents: integer("discount_cents"),
+    redeemedAt: text("redeemed_at").notNull().default(now),
+  },
+  (t) => [
+    uniqueIndex("coupon_redemptions_code_order_unique").on(t.code, t.orderId),
+    index("coupon_redemptions_user_idx").on(t.userId, t.code),
+  ],
+);
+
+export type CouponRow = typeof coupons.$inferSelect;
+export type CouponRedemptionRow = typeof couponRedemptions.$inferSelect;

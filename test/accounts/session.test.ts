@@ -1,0 +1,79 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { request, sendJson } from "../support/http";
+import { cookiesFrom, getAs, jsonAs, signIn, signUpAndSignIn, STRONG_PASSWORD } from "../support/accounts";
+import { unique } from "../support/factories";
+
+describe("sign-up, sessions and /api/me", () => {
+  it("signs a shopper up as a customer with a __Host- session cookie and answers /api/me", async () => {
+    const who = await signUpAndSignIn();
+    expect(who.cookie).toMatch(/__Host-bastion\.session_token=/);
+    const me = await getAs(who.cookie, "/api/me");
+    expect(me.status).toBe(200);
+    const body = (await me.json()) as { user: { email: string; role: string; twoFactorEnabled: boolean } };
+    expect(body.user).toMatchObject({ email: who.email, role: "customer", twoFactorEnabled: false });
+  });
+
+  it("sets the session cookie Secure, HttpOnly, SameSite=Lax, Path=/ and without Domain", async () => {
+    const email = `${unique("c").toLowerCase()}@example.com`;
+    const res = await sendJson("POST", "/api/auth/sign-up/email", { email, password: STRONG_PASSWORD, name: "C" });
+    const line = res.headers.getSetCookie().find((l) => l.startsWith("__Host-bastion.session_token="))!;
+    expect(line).toMatch(/;\s*Secure/i);
+    expect(line).toMatch(/;\s*HttpOnly/i);
+    expect(line).toMatch(/;\s*SameSite=Lax/i);
+    expect(line).toMatch(/;\s*Path=\//i);
+    expect(line).not.toMatch(/Domain=/i);
+  });
+
+  it("answers 401 problem+json to /api/me without a session", async () => {
+    const res = await request("/api/me");
+    expect(res.status).toBe(401);
+    expect(res.headers.get("content-type")).toContain("application/problem+json");
+    expect(((await res.json()) as { code: string }).code).toBe("unauthenticated");
+  });
+
+  it("P16 mass assignment: role in the sign-up body is ignored; every new account is a customer", async () => {
+    const email = `${unique("mass").toLowerCase()}@example.com`;
+    const res = await sendJson("POST", "/api/auth/sign-up/email", { email, password: STRONG_PASSWORD, name: "M", role: "admin", emailVerified: true, twoFactorEnabled: true });
+    expect([200, 400]).toContain(res.status);
+    const row = await env.DB.prepare("SELECT role, email_verified, two_factor_enabled FROM user WHERE email = ?").bind(email).first<{ role: string; email_verified: number; two_factor_enabled: number }>();
+    if (row) expect(row).toMatchObject({ role: "customer", email_verified: 0, two_factor_enabled: 0 });
+  });
+
+  it("P08 session fixation: every sign-in issues a brand-new token and sign-out kills the session server-side", async () => {
+    const who = await signUpAndSignIn();
+    const first = await signIn(who.email, who.password);
+    const second = await signIn(who.email, who.password);
+    expect(first.res.status).toBe(200);
+    const token = (c: string) => /__Host-bastion\.session_token=([^;]+)/.exec(c)?.[1];
+    expect(token(first.cookie)).toBeTruthy();
+    expect(token(first.cookie)).not.toBe(token(second.cookie));
+    expect(token(first.cookie)).not.toBe(token(who.cookie));
+    const out = await jsonAs(first.cookie, "POST", "/api/auth/sign-out", {});
+    expect(out.status).toBe(200);
+    // Replaying the old cookie after sign-out: the server no longer knows the session.
+    expect((await getAs(first.cookie, "/api/me")).status).toBe(401);
+    expect((await getAs(second.cookie, "/api/me")).status).toBe(200);
+  });
+
+  it("P08 a forged or tampered session cookie is refused", async () => {
+    const who = await signUpAndSignIn();
+    const tampered = who.cookie.replace(/session_token=([^;.]+)/, (_m, t: string) => `session_token=${t.slice(0, -2)}xx`);
+    expect((await getAs(tampered, "/api/me")).status).toBe(401);
+    expect((await getAs("__Host-bastion.session_token=forged.signature", "/api/me")).status).toBe(401);
+  });
+
+  it("signs out everywhere: revoke-sessions kills every session of the user", async () => {
+    const who = await signUpAndSignIn();
+    const other = await signIn(who.email, who.password);
+    const res = await jsonAs(who.cookie, "POST", "/api/auth/revoke-sessions", {});
+    expect(res.status).toBe(200);
+    expect((await getAs(other.cookie, "/api/me")).status).toBe(401);
+    expect((await getAs(who.cookie, "/api/me")).status).toBe(401);
+  });
+
+  it("uses cookiesFrom to keep a jar", () => {
+    const res = new Response(null, { headers: [["set-cookie", "a=1; Path=/"], ["set-cookie", "b=2; Path=/"]] });
+    expect(cookiesFrom(res, "c=3")).toBe("c=3; a=1; b=2");
+  });
+});
