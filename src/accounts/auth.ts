@@ -133,7 +133,9 @@ function buildAuth(env: Env, config: Config, ctx: ExecutionContext | null) {
       }),
     },
     plugins: [
-      twoFactor({ issuer: "Bastion", skipVerificationOnEnable: false }),
+      // A per-account lockout (atomic increment in D1) on top of the per-address rate limit: a
+      // botnet rotating addresses still gets 5 guesses per 15 minutes at the 10^6 code space.
+      twoFactor({ issuer: "Bastion", skipVerificationOnEnable: false, accountLockout: { enabled: true, maxFailedAttempts: 5, durationSeconds: 900 } } as never),
       passkey({ rpID: new URL(origin).hostname, rpName: "Bastion", origin }),
       admin({ defaultRole: "customer", adminRoles: ["admin"] }),
       passwordPolicy(),
