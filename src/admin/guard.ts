@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { getSessionUser, type SessionUser } from "../accounts/session";
+import { getSessionUser, staffSessionExpired, type SessionUser } from "../accounts/session";
 import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
 
@@ -18,30 +18,20 @@ export function rolesFor(method: string, path: string): readonly StaffRole[] {
 
 const staffUsers = new WeakMap<Request, SessionUser>();
 
-type SessionResolver = (c: Context<AppEnv>) => Promise<SessionUser | null>;
-let resolveSession: SessionResolver = getSessionUser;
-
-/**
- * Tests only, until the accounts domain's sign-in helpers exist: replaces how the guard finds the
- * session user. Reachable from code alone, never from a request; production never calls it.
- */
-export function replaceSessionResolverForTests(resolver: SessionResolver | null): void {
-  resolveSession = resolver ?? getSessionUser;
-}
-
 /**
  * Middleware for /api/admin/* and the staff pages under /admin: 401 without a session, 403 `forbidden` for a role the policy does
  * not allow, 403 `mfa_required` for staff without a second factor (API.md).
- * Local stand-in until the accounts domain's `requireStaff(...roles)` lands; then this calls it.
+ * Staff sessions also expire after 12 hours (decision 007), whatever the shopper lifetime is.
  */
 export const staffGuard: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const user = await resolveSession(c);
+  const user = await getSessionUser(c);
   if (!user) throw new ProblemError(401, "unauthenticated", "Sign in with a staff account.");
   const allowed = rolesFor(c.req.method, c.req.path);
   if (!(allowed as readonly string[]).includes(user.role)) {
     throw new ProblemError(403, "forbidden", "Your role does not allow this.");
   }
   if (!user.twoFactorEnabled) throw new ProblemError(403, "mfa_required", "Staff accounts need a second factor.");
+  if (staffSessionExpired(user)) throw new ProblemError(401, "session_expired", "Staff sessions last 12 hours: sign in again.");
   staffUsers.set(c.req.raw, user);
   await next();
 };

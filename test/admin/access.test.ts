@@ -1,10 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { makeProduct } from "../support/factories";
-import { appJson as sendJson, appRequest as request, as, useTestSessions } from "../support/admin";
+import { appJson as sendJson, appRequest as request, as } from "../support/admin";
 import { auditRows } from "../support/audit";
 
-useTestSessions();
 
 async function productsSnapshot(): Promise<string> {
   const { results } = await env.DB.prepare("SELECT * FROM products ORDER BY id").all();
@@ -37,8 +36,8 @@ describe("staff API access", () => {
     const before = { products: await productsSnapshot(), audit: JSON.stringify(await auditRows()) };
     const callers: [string, Record<string, string>, number, string][] = [
       ["guest", {}, 401, "unauthenticated"],
-      ["customer", as("customer"), 403, "forbidden"],
-      ["support", as("support"), 403, "forbidden"],
+      ["customer", await as("customer"), 403, "forbidden"],
+      ["support", await as("support"), 403, "forbidden"],
     ];
     for (const action of adminActions(product.id)) {
       for (const [who, headers, status, code] of callers) {
@@ -56,7 +55,7 @@ describe("staff API access", () => {
     const product = await makeProduct();
     const before = { products: await productsSnapshot(), audit: JSON.stringify(await auditRows()) };
     for (const action of adminActions(product.id)) {
-      const res = await send(action, as("admin", { twoFactorEnabled: false }));
+      const res = await send(action, await as("admin", { twoFactorEnabled: false }));
       expect(res.status, `${action.method} ${action.path}`).toBe(403);
       expect(((await res.json()) as { code: string }).code).toBe("mfa_required");
     }
@@ -65,13 +64,13 @@ describe("staff API access", () => {
   });
 
   it("support may read orders (the policy lets them past the guard)", async () => {
-    const res = await request("/api/admin/orders", { headers: as("support") });
+    const res = await request("/api/admin/orders", { headers: await as("support") });
     expect([200, 404]).toContain(res.status);
     expect(((await res.json()) as { code?: string }).code).not.toBe("forbidden");
   });
 
   it("T10/M-009 no route edits or deletes an audit event: PUT/PATCH/DELETE/POST on the audit log are 404/405 and the chain is unchanged", async () => {
-    const admin = as("admin");
+    const admin = await as("admin");
     await sendJson("POST", "/api/admin/products", { slug: `audit-${crypto.randomUUID().slice(0, 8)}`, name: "Audited", priceCents: 100 }, admin);
     const rows = await auditRows();
     expect(rows.length).toBeGreaterThan(0);

@@ -1,10 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { makeProduct, unique } from "../support/factories";
-import { appRequest, as, useTestSessions } from "../support/admin";
+import { appRequest, as } from "../support/admin";
 import { auditRows, auditRowsAfter, lastAuditId } from "../support/audit";
 
-useTestSessions();
 
 function postForm(path: string, fields: Record<string, string>, headers: Record<string, string>): Promise<Response> {
   return appRequest(path, {
@@ -19,7 +18,7 @@ describe("staff pages", () => {
   it("P16 guests, customers, support and staff without a second factor cannot open or post staff pages", async () => {
     const p = await makeProduct({ stock: 4 });
     const auditBefore = JSON.stringify(await auditRows());
-    const cases: [Record<string, string>, number][] = [[{}, 401], [as("customer"), 403], [as("support"), 403], [as("admin", { twoFactorEnabled: false }), 403]];
+    const cases: [Record<string, string>, number][] = [[{}, 401], [await as("customer"), 403], [await as("support"), 403], [await as("admin", { twoFactorEnabled: false }), 403]];
     for (const [headers, status] of cases) {
       for (const path of ["/admin", "/admin/products", `/admin/products/${p.id}`, "/admin/audit"]) {
         const res = await appRequest(path, { headers });
@@ -33,7 +32,7 @@ describe("staff pages", () => {
   });
 
   it("an admin creates and edits a product through forms; each change is audited; the audit page shows the verified chain", async () => {
-    const admin = as("admin");
+    const admin = await as("admin");
     const before = await lastAuditId();
     const slug = unique("lamp").toLowerCase();
     const created = await postForm("/admin/products", { slug, name: "Desk <lamp>", priceCents: "3100", stock: "2", description: "", currency: "USD", role: "admin" }, admin);
@@ -58,7 +57,7 @@ describe("staff pages", () => {
   it("a bad form is refused with 422 and changes nothing", async () => {
     const p = await makeProduct({ priceCents: 500 });
     const before = await lastAuditId();
-    const res = await postForm(`/admin/products/${p.id}`, { slug: p.slug, name: p.name, priceCents: "-4", stock: "1" }, as("admin"));
+    const res = await postForm(`/admin/products/${p.id}`, { slug: p.slug, name: p.name, priceCents: "-4", stock: "1" }, await as("admin"));
     expect(res.status).toBe(422);
     expect((await env.DB.prepare("SELECT price_cents FROM products WHERE id = ?").bind(p.id).first<{ price_cents: number }>())!.price_cents).toBe(500);
     expect(await lastAuditId()).toBe(before);

@@ -2,10 +2,9 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { verifyAuditChain } from "../../src/audit/audit";
 import { makeProduct, unique } from "../support/factories";
-import { appJson as sendJson, appRequest as request, as, useTestSessions } from "../support/admin";
+import { appJson as sendJson, appRequest as request, as } from "../support/admin";
 import { auditRows, auditRowsAfter, lastAuditId } from "../support/audit";
 
-useTestSessions();
 
 interface AdminProductJson { id: string; slug: string; name: string; priceCents: number; stock: number; hidden: boolean; createdAt: string }
 
@@ -15,8 +14,8 @@ async function productRow(id: string): Promise<unknown> {
 
 describe("staff API: products", () => {
   it("an admin creates a product; the audit event names the admin, the product and the values", async () => {
-    const admin = as("admin");
-    const adminId = (JSON.parse(admin["x-test-session"]!) as { id: string }).id;
+    const admin = await as("admin");
+    const adminId = ((await (await request("/api/me", { headers: admin })).json()) as { user: { id: string } }).user.id;
     const before = await lastAuditId();
     const slug = unique("kettle").toLowerCase();
     const res = await sendJson("POST", "/api/admin/products", { slug, name: "Kettle", priceCents: 2500, stock: 3 }, { ...admin, "cf-connecting-ip": "198.51.100.7" });
@@ -30,12 +29,12 @@ describe("staff API: products", () => {
 
   it("lists hidden products too, for staff", async () => {
     const hidden = await makeProduct({ hidden: true });
-    const res = await request("/api/admin/products?limit=100", { headers: as("admin") });
+    const res = await request("/api/admin/products?limit=100", { headers: await as("admin") });
     const ids: string[] = [];
     let body = (await res.json()) as { items: AdminProductJson[]; nextCursor: string | null };
     ids.push(...body.items.map((p) => p.id));
     while (body.nextCursor) {
-      body = (await (await request(`/api/admin/products?limit=100&cursor=${body.nextCursor}`, { headers: as("admin") })).json()) as typeof body;
+      body = (await (await request(`/api/admin/products?limit=100&cursor=${body.nextCursor}`, { headers: await as("admin") })).json()) as typeof body;
       ids.push(...body.items.map((p) => p.id));
     }
     expect(ids).toContain(hidden.id);
@@ -44,7 +43,7 @@ describe("staff API: products", () => {
   it("edits, hides and restocks; the audit event holds before/after of the changed fields only", async () => {
     const p = await makeProduct({ priceCents: 1000, stock: 5 });
     const before = await lastAuditId();
-    const res = await sendJson("PATCH", `/api/admin/products/${p.id}`, { priceCents: 1200, hidden: true, stock: 5 }, as("admin"));
+    const res = await sendJson("PATCH", `/api/admin/products/${p.id}`, { priceCents: 1200, hidden: true, stock: 5 }, await as("admin"));
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ id: p.id, priceCents: 1200, hidden: true, stock: 5 });
     const [event] = await auditRowsAfter(before);
@@ -56,11 +55,11 @@ describe("staff API: products", () => {
   it("refuses a taken slug with 409 and an unknown product with 404", async () => {
     const a = await makeProduct();
     const b = await makeProduct();
-    const clash = await sendJson("PATCH", `/api/admin/products/${b.id}`, { slug: a.slug }, as("admin"));
+    const clash = await sendJson("PATCH", `/api/admin/products/${b.id}`, { slug: a.slug }, await as("admin"));
     expect(clash.status).toBe(409);
-    const dup = await sendJson("POST", "/api/admin/products", { slug: a.slug, name: "Dup", priceCents: 1 }, as("admin"));
+    const dup = await sendJson("POST", "/api/admin/products", { slug: a.slug, name: "Dup", priceCents: 1 }, await as("admin"));
     expect(dup.status).toBe(409);
-    const missing = await sendJson("PATCH", "/api/admin/products/prd_nope", { stock: 1 }, as("admin"));
+    const missing = await sendJson("PATCH", "/api/admin/products/prd_nope", { stock: 1 }, await as("admin"));
     expect(missing.status).toBe(404);
   });
 
@@ -72,14 +71,14 @@ describe("staff API: products", () => {
     const countBefore = await count();
     const patches = [{ id: "prd_mine" }, { createdAt: "2000-01-01T00:00:00.000Z" }, { updatedAt: "x" }, { role: "admin" }, { priceCents: 1, __proto__x: 1 }, { price_cents: 1 }];
     for (const patch of patches) {
-      const res = await sendJson("PATCH", `/api/admin/products/${p.id}`, patch, as("admin"));
+      const res = await sendJson("PATCH", `/api/admin/products/${p.id}`, patch, await as("admin"));
       expect(res.status, JSON.stringify(patch)).toBe(422);
       expect(((await res.json()) as { code: string }).code).toBe("validation_failed");
     }
-    const create = await sendJson("POST", "/api/admin/products", { id: "prd_chosen", slug: unique("x").toLowerCase(), name: "X", priceCents: 1, createdAt: "2000-01-01" }, as("admin"));
+    const create = await sendJson("POST", "/api/admin/products", { id: "prd_chosen", slug: unique("x").toLowerCase(), name: "X", priceCents: 1, createdAt: "2000-01-01" }, await as("admin"));
     expect(create.status).toBe(422);
     for (const bad of [{ priceCents: -1 }, { priceCents: 1.5 }, { stock: -3 }, { currency: "usd" }, { imageUrl: "javascript:alert(1)" }, {}]) {
-      expect((await sendJson("PATCH", `/api/admin/products/${p.id}`, bad, as("admin"))).status, JSON.stringify(bad)).toBe(422);
+      expect((await sendJson("PATCH", `/api/admin/products/${p.id}`, bad, await as("admin"))).status, JSON.stringify(bad)).toBe(422);
     }
     expect(JSON.stringify(await productRow(p.id))).toBe(rowBefore);
     expect(await count()).toBe(countBefore);
@@ -89,7 +88,7 @@ describe("staff API: products", () => {
   it("T10 forged audit line through a crafted product name: one event, the name stays one escaped field, the chain verifies", async () => {
     const before = await lastAuditId();
     const name = 'Mug"},{"id":1,"actor":"admin","action":"user.role_changed"}\n2026-01-01T00:00:00Z admin user.role_changed usr_eve\r\u2028';
-    const res = await sendJson("POST", "/api/admin/products", { slug: unique("mug").toLowerCase(), name, priceCents: 900 }, as("admin"));
+    const res = await sendJson("POST", "/api/admin/products", { slug: unique("mug").toLowerCase(), name, priceCents: 900 }, await as("admin"));
     expect(res.status).toBe(201);
     const events = await auditRowsAfter(before);
     expect(events).toHaveLength(1);
@@ -97,18 +96,18 @@ describe("staff API: products", () => {
     const stored = (JSON.parse(events[0]!.detail) as { after: { name: string } }).after.name;
     expect(stored).not.toMatch(/[\n\r\u2028]/);
     expect(stored).toContain("\\u000a2026-01-01");
-    const verify = await request("/api/admin/audit/verify", { headers: as("admin") });
+    const verify = await request("/api/admin/audit/verify", { headers: await as("admin") });
     expect(await verify.json()).toMatchObject({ ok: true });
   });
 
   it("pages the audit log with a cursor and shows the API shape", async () => {
     await makeProduct();
-    for (let i = 0; i < 3; i++) await sendJson("PATCH", `/api/admin/products/${(await makeProduct()).id}`, { stock: 40 + i }, as("admin"));
-    const first = (await (await request("/api/admin/audit?limit=2", { headers: as("admin") })).json()) as { items: { id: number; prevHash: string; hash: string }[]; nextCursor: string };
+    for (let i = 0; i < 3; i++) await sendJson("PATCH", `/api/admin/products/${(await makeProduct()).id}`, { stock: 40 + i }, await as("admin"));
+    const first = (await (await request("/api/admin/audit?limit=2", { headers: await as("admin") })).json()) as { items: { id: number; prevHash: string; hash: string }[]; nextCursor: string };
     expect(first.items).toHaveLength(2);
     expect(first.items[1]!.prevHash).toBe(first.items[0]!.hash);
-    const second = (await (await request(`/api/admin/audit?limit=2&cursor=${first.nextCursor}`, { headers: as("admin") })).json()) as typeof first;
+    const second = (await (await request(`/api/admin/audit?limit=2&cursor=${first.nextCursor}`, { headers: await as("admin") })).json()) as typeof first;
     expect(second.items[0]!.id).toBe(first.items[1]!.id + 1);
-    expect((await request("/api/admin/audit?cursor=-5", { headers: as("admin") })).status).toBe(400);
+    expect((await request("/api/admin/audit?cursor=-5", { headers: await as("admin") })).status).toBe(400);
   });
 });
