@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 
-const FILES = { css: "assets/app.css", js: "assets/app.js", docs: "assets/api-docs.js" };
+const FILES = { css: "assets/app.css", js: "assets/app.js", docs: "assets/api-docs.js", account: "assets/account.js" };
 
 export function integrityOf(relPath) {
   const bytes = readFileSync(new URL(`../public/${relPath}`, import.meta.url));

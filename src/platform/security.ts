@@ -14,10 +14,14 @@ function makeNonce(): string {
  * The Content-Security-Policy of every response. Scripts only from our own origin (with SRI)
  * or with this response's nonce; no inline script, no plugin, no framing, no <base> hijack.
  */
-export function contentSecurityPolicy(nonce: string): string {
+export function contentSecurityPolicy(nonce: string, opts: { turnstile?: boolean } = {}): string {
+  // The one third-party script: Cloudflare Turnstile, on the sign-in page only, loaded only when
+  // the server asks for a challenge (docs/decisions/007-sessions.md).
+  const turnstile = opts.turnstile ? " https://challenges.cloudflare.com" : "";
   return [
     "default-src 'self'",
-    `script-src 'self' 'nonce-${nonce}'`,
+    `script-src 'self' 'nonce-${nonce}'${turnstile}`,
+    ...(opts.turnstile ? ["frame-src https://challenges.cloudflare.com"] : []),
     "style-src 'self'",
     "img-src 'self' data:",
     "font-src 'self'",
@@ -46,7 +50,7 @@ export const securityHeaders = createMiddleware<AppEnv>(async (c, next) => {
     c.res = new Response(c.res.body, c.res);
   }
   const headers = c.res.headers;
-  headers.set("content-security-policy", contentSecurityPolicy(nonce));
+  headers.set("content-security-policy", contentSecurityPolicy(nonce, { turnstile: c.req.path === "/sign-in" }));
   headers.set("strict-transport-security", "max-age=31536000; includeSubDomains");
   headers.set("x-content-type-options", "nosniff");
   headers.set("referrer-policy", "strict-origin-when-cross-origin");

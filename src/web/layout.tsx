@@ -7,6 +7,8 @@ export interface LayoutProps {
   /** The search box's current text, echoed back escaped by JSX. */
   q?: string | undefined;
   description?: string;
+  /** Page scripts beyond app.js (our own, with SRI), e.g. the account pages' script. */
+  scripts?: ("account")[];
 }
 
 /** The page shell: our own stylesheet and script, both pinned with SRI (M-004, T03). */
@@ -22,6 +24,9 @@ export function Layout(props: LayoutProps) {
         <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
         <link rel="stylesheet" href={ASSETS.css.path} integrity={ASSETS.css.integrity} crossorigin="anonymous" />
         <script src={ASSETS.js.path} integrity={ASSETS.js.integrity} crossorigin="anonymous" defer></script>
+        {(props.scripts ?? []).map((name) => (
+          <script src={ASSETS[name].path} integrity={ASSETS[name].integrity} crossorigin="anonymous" defer></script>
+        ))}
       </head>
       <body>
         <a class="skip" href="#main">Skip to content</a>

@@ -1,0 +1,256 @@
+import { Hono } from "hono";
+import { renderSVG } from "uqr";
+import { z } from "zod";
+import type { AppEnv } from "../platform/app-env";
+import { ProblemError } from "../platform/problem";
+import { Layout } from "../web/layout";
+import { PASSWORD_MAX, PASSWORD_MIN } from "./password-policy";
+import { getSessionUser, requireUser, type SessionUser } from "./session";
+
+const TESTING_SITE_KEY = /^[123]x00000000000000000000A[AB]$/;
+
+function PasswordField(props: { name: string; label: string; autocomplete: string }) {
+  return (
+    <label>
+      {props.label}
+      <input name={props.name} type="password" required minlength={PASSWORD_MIN} maxlength={PASSWORD_MAX} autocomplete={props.autocomplete} />
+      <span class="hint">At least {PASSWORD_MIN} characters. A few unrelated words make a strong, memorable passphrase.</span>
+    </label>
+  );
+}
+
+function SignInPage(props: { siteKey: string; dev: boolean }) {
+  return (
+    <Layout title="Sign in" scripts={["account"]}>
+      <section class="auth panel">
+        <h1>Sign in</h1>
+        <form class="stack" data-auth-form="signin" method="post" action="#">
+          <label>
+            Email
+            <input name="email" type="email" required autocomplete="username webauthn" maxlength={320} />
+          </label>
+          <label>
+            Password
+            <input name="password" type="password" required autocomplete="current-password" maxlength={PASSWORD_MAX} />
+          </label>
+          <div data-captcha data-site-key={props.siteKey} data-dev={String(props.dev)} hidden></div>
+          <button type="submit">Sign in</button>
+          <p class="form-message" role="status"></p>
+          <p>
+            <a href="/forgot-password">Forgot your password?</a> · <a href="/sign-up">Create an account</a>
+          </p>
+        </form>
+        <div data-second-factor hidden>
+          <h2>Second step</h2>
+          <form class="stack" data-auth-form="totp" method="post" action="#">
+            <label>
+              Code from your authenticator app (or a backup code)
+              <input name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength={32} />
+            </label>
+            <button type="submit">Verify</button>
+            <p class="form-message" role="status"></p>
+          </form>
+        </div>
+        <p class="divider">or</p>
+        <form data-auth-form="passkey-signin" method="post" action="#" class="stack">
+          <button type="submit" class="secondary">Sign in with a passkey</button>
+          <p class="form-message" role="status"></p>
+        </form>
+      </section>
+    </Layout>
+  );
+}
+
+function SignUpPage() {
+  return (
+    <Layout title="Create an account" scripts={["account"]}>
+      <section class="auth panel">
+        <h1>Create an account</h1>
+        <form class="stack" data-auth-form="signup" method="post" action="#">
+          <label>
+            Name
+            <input name="name" required maxlength={100} autocomplete="name" />
+          </label>
+          <label>
+            Email
+            <input name="email" type="email" required maxlength={320} autocomplete="email" />
+          </label>
+          <PasswordField name="password" label="Password" autocomplete="new-password" />
+          <button type="submit">Create account</button>
+          <p class="form-message" role="status"></p>
+          <p>
+            Already have an account? <a href="/sign-in">Sign in</a>
+          </p>
+        </form>
+      </section>
+    </Layout>
+  );
+}
+
+function ForgotPage() {
+  return (
+    <Layout title="Reset your password" scripts={["account"]}>
+      <section class="auth panel">
+        <h1>Reset your password</h1>
+        <form class="stack" data-auth-form="forgot" method="post" action="#">
+          <label>
+            Email
+            <input name="email" type="email" required maxlength={320} autocomplete="email" />
+          </label>
+          <button type="submit">Send reset link</button>
+          <p class="form-message" role="status"></p>
+        </form>
+      </section>
+    </Layout>
+  );
+}
+
+function ResetPage(props: { token: string }) {
+  return (
+    <Layout title="Choose a new password" scripts={["account"]}>
+      <section class="auth panel">
+        <h1>Choose a new password</h1>
+        {props.token ? (
+          <form class="stack" data-auth-form="reset" method="post" action="#">
+            <input type="hidden" name="token" value={props.token} />
+            <PasswordField name="password" label="New password" autocomplete="new-password" />
+            <button type="submit">Change password</button>
+            <p class="form-message" role="status"></p>
+            <p>
+              <a href="/sign-in">Sign in</a>
+            </p>
+          </form>
+        ) : (
+          <p class="error-text">This reset link is not valid or has expired. <a href="/forgot-password">Ask for a new one.</a></p>
+        )}
+      </section>
+    </Layout>
+  );
+}
+
+function AccountPage({ user }: { user: SessionUser }) {
+  return (
+    <Layout title="Your account" scripts={["account"]}>
+      <h1>Your account</h1>
+      <p>
+        Signed in as <strong>{user.email}</strong> · role {user.role} · <a href="/orders">Your orders</a>
+        {user.role !== "customer" ? (
+          <>
+            {" "}
+            · <a href="/admin">Staff area</a>
+          </>
+        ) : null}
+      </p>
+      <p class="form-message" data-page-message role="status"></p>
+      <div class="account-grid">
+        <section class="panel">
+          <h2>
+            Authenticator app <span class={user.twoFactorEnabled ? "tag on" : "tag"}>{user.twoFactorEnabled ? "On" : "Off"}</span>
+          </h2>
+          {user.twoFactorEnabled ? (
+            <form class="stack" data-auth-form="disable-totp" method="post" action="#">
+              <PasswordField name="password" label="Current password (to turn it off)" autocomplete="current-password" />
+              <button type="submit" class="secondary">Turn off</button>
+              <p class="form-message" role="status"></p>
+            </form>
+          ) : (
+            <>
+              <form class="stack" data-auth-form="enable-totp" method="post" action="#">
+                <p>Ask for a code from an authenticator app at every password sign-in.{user.role !== "customer" ? " Staff accounts need it." : ""}</p>
+                <label>
+                  Current password
+                  <input name="password" type="password" required autocomplete="current-password" maxlength={PASSWORD_MAX} />
+                </label>
+                <button type="submit">Set up</button>
+                <p class="form-message" role="status"></p>
+              </form>
+              <div data-totp-setup hidden class="stack">
+                <p>Scan this with your authenticator app, or type the key.</p>
+                <img data-totp-qr class="qr" alt="QR code of your authenticator key" />
+                <p>
+                  Key: <code data-totp-secret></code>
+                </p>
+                <p>Backup codes (each works once; keep them somewhere safe):</p>
+                <p class="codes" data-backup-codes></p>
+                <form class="stack" data-auth-form="verify-totp-setup" method="post" action="#">
+                  <label>
+                    Code from the app
+                    <input name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength={8} />
+                  </label>
+                  <button type="submit">Turn on</button>
+                  <p class="form-message" role="status"></p>
+                </form>
+              </div>
+            </>
+          )}
+        </section>
+        <section class="panel">
+          <h2>Passkeys</h2>
+          <p>A passkey signs you in with your device's screen lock and cannot be phished.</p>
+          <ul data-passkey-list>
+            <li>Loading…</li>
+          </ul>
+          <form class="stack" data-auth-form="add-passkey" method="post" action="#">
+            <label>
+              Name
+              <input name="name" value="My passkey" maxlength={60} />
+            </label>
+            <button type="submit">Add a passkey</button>
+            <p class="form-message" role="status"></p>
+          </form>
+        </section>
+        <section class="panel">
+          <h2>Password</h2>
+          <form class="stack" data-auth-form="change-password" method="post" action="#">
+            <label>
+              Current password
+              <input name="currentPassword" type="password" required autocomplete="current-password" maxlength={PASSWORD_MAX} />
+            </label>
+            <PasswordField name="newPassword" label="New password" autocomplete="new-password" />
+            <button type="submit">Change password</button>
+            <p class="form-message" role="status"></p>
+          </form>
+        </section>
+        <section class="panel">
+          <h2>Sessions</h2>
+          <form class="stack" data-auth-form="signout" method="post" action="#">
+            <button type="submit" class="secondary">Sign out</button>
+          </form>
+          <form class="stack" data-auth-form="signout-everywhere" method="post" action="#">
+            <button type="submit" class="secondary">Sign out everywhere</button>
+            <p class="form-message" role="status"></p>
+          </form>
+        </section>
+      </div>
+    </Layout>
+  );
+}
+
+/** Account pages: sign-up, sign-in (with second factor and Turnstile), recovery and security settings. */
+export const accountPages = new Hono<AppEnv>()
+  .get("/sign-in", (c) => {
+    const cfg = c.var.config;
+    const siteKey = cfg.TURNSTILE_SITE_KEY ?? "";
+    return c.html(<SignInPage siteKey={siteKey} dev={cfg.ENVIRONMENT !== "production" && (TESTING_SITE_KEY.test(siteKey) || !siteKey)} />);
+  })
+  .get("/sign-up", (c) => c.html(<SignUpPage />))
+  .get("/forgot-password", (c) => c.html(<ForgotPage />))
+  .get("/reset-password", (c) => {
+    const token = c.req.query("token") ?? "";
+    return c.html(<ResetPage token={/^[A-Za-z0-9_-]{16,128}$/.test(token) ? token : ""} />);
+  })
+  .get("/account", async (c) => {
+    const user = await getSessionUser(c);
+    if (!user) return c.redirect("/sign-in?next=/account", 303);
+    return c.html(<AccountPage user={user} />);
+  });
+
+const QrBody = z.object({ totpURI: z.string().startsWith("otpauth://totp/").max(512) });
+
+/** POST /api/me/totp-qr: draws the authenticator key the user was just given as an SVG QR code. */
+export const accountQrApi = new Hono<AppEnv>().post("/me/totp-qr", async (c) => {
+  await requireUser(c);
+  const parsed = QrBody.safeParse(await c.req.json());
+  if (!parsed.success) throw new ProblemError(422, "validation_failed", "totpURI must be an otpauth:// URI.");
+  return c.json({ svg: renderSVG(parsed.data.totpURI) });
+});
