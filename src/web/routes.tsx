@@ -4,6 +4,7 @@ import { SLUG_PATTERN } from "../catalog/routes";
 import { getDb } from "../db/client";
 import type { AppEnv } from "../platform/app-env";
 import { CatalogPage, MessagePage, ProductPage } from "./pages";
+import { SecurityPage } from "./security-page";
 
 /** Server-rendered storefront pages. */
 export const storefront = new Hono<AppEnv>()
@@ -21,4 +22,5 @@ export const storefront = new Hono<AppEnv>()
       return c.html(<MessagePage status={404} title="Not found" message="We could not find that product. It may have been removed." />, 404);
     }
     return c.html(<ProductPage product={product} />);
-  });
+  })
+  .get("/security", (c) => c.html(<SecurityPage />));

@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+// `node scripts/seed-demo.mjs`: seeds the LOCAL D1 database with the demo catalog and coupons from
+// scripts/demo-data.json. Idempotent: rows that already exist (same slug, same code) are left as
+// they are, so edits made through the staff pages survive a restart of `npm run dev`.
+// Never touches a remote database: every wrangler call carries `--local`.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const DATA = path.join(ROOT, "scripts", "demo-data.json");
+
+/** SQL string literal: single quotes doubled, the only escape SQLite needs; null stays NULL. */
+export function sqlValue(value) {
+  if (value === null || value === undefined) return "NULL";
+  if (typeof value === "boolean") return value ? "1" : "0";
+  if (typeof value === "number") {
+    if (!Number.isSafeInteger(value)) throw new Error(`demo data: ${value} is not an integer`);
+    return String(value);
+  }
+  return `'${String(value).replaceAll("'", "''")}'`;
+}
+
+/** Reads and checks the demo data (integer cents, one image per product, unique slugs). */
+export function loadDemoData(file = DATA) {
+  const data = JSON.parse(readFileSync(file, "utf8"));
+  const slugs = new Set();
+  for (const p of data.products) {
+    if (!/^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(p.slug)) throw new Error(`demo data: bad slug ${p.slug}`);
+    if (slugs.has(p.slug)) throw new Error(`demo data: duplicate slug ${p.slug}`);
+    slugs.add(p.slug);
+    if (!Number.isSafeInteger(p.priceCents) || p.priceCents < 0) throw new Error(`demo data: bad price for ${p.slug}`);
+    if (!Number.isSafeInteger(p.stock) || p.stock < 0) throw new Error(`demo data: bad stock for ${p.slug}`);
+  }
+  return data;
+}
+
+/** INSERT … ON CONFLICT(slug) DO NOTHING for every demo product; ids are stable per slug. */
+export function productsSql(products) {
+  const rows = products.map((p) =>
+    [
+      `prd_demo_${p.slug.replaceAll("-", "_")}`,
+      p.slug,
+      p.name,
+      p.description,
+      p.priceCents,
+      p.currency ?? "USD",
+      p.stock,
+      p.hidden === true,
+      `/images/${p.slug}.svg`,
+    ].map(sqlValue).join(", "),
+  );
+  return rows
+    .map((values) => `INSERT INTO products (id, slug, name, description, price_cents, currency, stock, hidden, image_url) VALUES (${values}) ON CONFLICT(slug) DO NOTHING;`)
+    .join("\n");
+}
+
+const snake = (name) => name.replace(/[A-Z]/g, (ch) => `_${ch.toLowerCase()}`);
+
+/**
+ * INSERT … ON CONFLICT(code) DO NOTHING for the demo coupons, shaped by the columns the coupons
+ * table really has (`columns`: PRAGMA table_info rows), so the seed follows its migration.
+ */
+export function couponsSql(coupons, columns, now = new Date()) {
+  const types = new Map(columns.map((c) => [c.name, String(c.type).toUpperCase()]));
+  const time = (col) => (types.get(col)?.includes("INT") ? now.getTime() : now.toISOString());
+  return coupons
+    .map((coupon) => {
+      const fields = { active: true, ...coupon, code: coupon.code.toUpperCase() };
+      const entries = Object.entries(fields).map(([k, v]) => [snake(k), v]).filter(([col]) => types.has(col));
+      if (types.has("created_at")) entries.push(["created_at", time("created_at")]);
+      if (types.has("updated_at")) entries.push(["updated_at", time("updated_at")]);
+      const cols = entries.map(([col]) => col).join(", ");
+      const values = entries.map(([, v]) => sqlValue(v)).join(", ");
+      return `INSERT INTO coupons (${cols}) VALUES (${values}) ON CONFLICT(code) DO NOTHING;`;
+    })
+    .join("\n");
+}
+
+/** Runs `wrangler d1 execute bastion --local` with node_modules/.bin first on PATH (Node 24). */
+function wrangler(args, { json = false } = {}) {
+  const bin = path.join(ROOT, "node_modules", ".bin");
+  const result = spawnSync(path.join(bin, "wrangler"), ["d1", "execute", "bastion", "--local", ...args, ...(json ? ["--json"] : [])], {
+    cwd: ROOT,
+    env: { ...process.env, CI: "1", PATH: `${bin}${path.delimiter}${process.env.PATH}` },
+    encoding: "utf8",
+    stdio: json ? ["ignore", "pipe", "inherit"] : "inherit",
+  });
+  if (result.status !== 0) throw new Error(`wrangler d1 execute ${args.join(" ")} failed (exit ${result.status})`);
+  return json ? JSON.parse(result.stdout) : null;
+}
+
+function query(sql) {
+  return wrangler(["--command", sql], { json: true })[0]?.results ?? [];
+}
+
+/** Seeds the local database; returns what it did for the dev script's log. */
+export function seedDemo() {
+  const data = loadDemoData();
+  const statements = [productsSql(data.products)];
+  const hasCoupons = query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'coupons'").length > 0;
+  if (hasCoupons) statements.push(couponsSql(data.coupons, query("SELECT name, type FROM pragma_table_info('coupons')")));
+  const dir = mkdtempSync(path.join(tmpdir(), "bastion-seed-"));
+  try {
+    const file = path.join(dir, "seed-demo.sql");
+    writeFileSync(file, `${statements.join("\n")}\n`);
+    wrangler([`--file=${file}`]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return { products: data.products.length, coupons: hasCoupons ? data.coupons.length : 0 };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const done = seedDemo();
+  console.log(`seeded ${done.products} demo products${done.coupons ? ` and ${done.coupons} coupons` : " (no coupons table yet: coupons skipped)"}`);
+}
