@@ -16,7 +16,10 @@ export default defineConfig(async () => {
                 // Test-only bindings: the migrations (applied in test/setup.ts) and dev-only secrets.
                 // The network is closed to tests: every outbound fetch (Stripe, Turnstile, Pwned
                 // Passwords, mail) answers 503 unless a test intercepts it with vi.spyOn(fetch).
-                outboundService: () => new Response("offline in tests", { status: 503 }),
+                outboundService: (req: Request) =>
+                  new URL(req.url).hostname === "api.pwnedpasswords.com"
+                    ? new Response("0018A45C4D1DEF81644B54AB7F969B88D65:0\r\n", { status: 200 }) // documented range format, no match
+                    : new Response("offline in tests", { status: 503 }),
                 bindings: {
                   TEST_MIGRATIONS: migrations,
                   STRIPE_WEBHOOK_SECRET: "whsec_test_only_webhook_secret_for_vitest",

@@ -1,7 +1,15 @@
 import { Hono } from "hono";
+import { accountPages, accountQrApi } from "./accounts/pages";
+import { accountsApi } from "./accounts/routes";
 import { adminPages } from "./admin/pages";
 import { adminApi } from "./admin/routes";
+import { cartPages } from "./cart/pages";
+import { cartApi } from "./cart/routes";
 import { catalogApi } from "./catalog/routes";
+import { checkoutPages } from "./checkout/pages";
+import { checkoutApi } from "./checkout/routes";
+import { paymentsApi } from "./payments/routes";
+import { devPay } from "./payments/simulator";
 import { addApiDocs } from "./platform/docs";
 import { createApiApp } from "./platform/openapi";
 import type { AppEnv } from "./platform/app-env";
@@ -39,10 +47,19 @@ app.use("/api/*", jsonBodyGuard);
 
 // The JSON API: each domain's OpenAPI sub-app, merged so /api/openapi.json describes them all.
 const api = createApiApp().route("/", catalogApi);
+api.route("/", accountsApi);
+api.route("/", accountQrApi);
 api.route("/", adminApi);
+api.route("/", cartApi);
+api.route("/", checkoutApi);
+api.route("/", paymentsApi);
 addApiDocs(api);
 app.route("/api", api);
+app.route("/", accountPages);
 app.route("/", adminPages);
+app.route("/", cartPages);
+app.route("/", checkoutPages);
+app.route("/", devPay);
 app.route("/", storefront);
 app.route("/", staticAssets);
 

@@ -7,7 +7,8 @@ import { mailOutbox, user as userTable } from "../db/schema";
 import type { AppEnv } from "../platform/app-env";
 import { createApiApp, problemResponseSpec } from "../platform/openapi";
 import { ProblemError } from "../platform/problem";
-import { authFor, authWithoutRequest } from "./auth";
+import { CART_COOKIE, guestCartIdFromCookie, mergeGuestCart } from "../cart/cart";
+import { authFor, authWithoutRequest, SESSION, SESSION_COOKIE } from "./auth";
 import { loginGuard, normaliseEmail, type GuardDecision } from "./login-guard";
 import { mailerFor, sendSafely } from "./mailer";
 import { executionContextOf, getSessionUser, requireUser } from "./session";
@@ -75,7 +76,7 @@ async function signInWithThrottle(c: Context<AppEnv>): Promise<Response> {
   }
 
   const auth = authFor(env, config, c.req.raw, executionContextOf(c));
-  const response = await auth.handler(c.req.raw);
+  const response = await mergeGuestCartOnSignIn(c, await auth.handler(c.req.raw));
   if (response.ok) {
     await Promise.all([addressGuard.succeeded(), emailGuard?.succeeded()]);
     const body = (await response.clone().json().catch(() => ({}))) as { user?: { id?: string }; twoFactorRedirect?: boolean };
@@ -159,10 +160,46 @@ accountsApi.all("/auth/admin/*", () => {
   throw new ProblemError(404, "not_found", "No such route.");
 });
 accountsApi.post("/auth/sign-in/email", (c) => signInWithThrottle(c));
+
+// Changing the email or the passkeys needs a sign-in within the last 10 minutes (API.md);
+// TOTP changes and password changes already need the current password.
+const NEEDS_FRESH_SIGN_IN = ["/auth/change-email", "/auth/passkey/generate-register-options", "/auth/passkey/delete-passkey"];
+for (const path of NEEDS_FRESH_SIGN_IN) {
+  accountsApi.use(path, async (c, next) => {
+    const user = await getSessionUser(c);
+    if (user && Date.now() - user.sessionCreatedAt > SESSION.freshSeconds * 1000) {
+      return new Response(JSON.stringify({ code: "SESSION_NOT_FRESH", message: "Sign in again to change this (your last sign-in is older than 10 minutes)." }), {
+        status: 403,
+        headers: { "content-type": "application/json" },
+      });
+    }
+    return next();
+  });
+}
 accountsApi.on(["GET", "POST"], "/auth/*", async (c) => {
   const response = await authFor(c.env, c.var.config, c.req.raw, executionContextOf(c)).handler(c.req.raw);
-  return response;
+  return mergeGuestCartOnSignIn(c, response);
 });
+
+/**
+ * When a response starts a session (sign-up, sign-in, second factor, passkey) and the browser had
+ * a guest cart, the guest cart is merged into the account's cart and its cookie is cleared
+ * (API.md "Sessions and cookies"). The new session token itself comes from better-auth.
+ */
+async function mergeGuestCartOnSignIn(c: Context<AppEnv>, response: Response): Promise<Response> {
+  if (!response.ok) return response;
+  const guestCartId = guestCartIdFromCookie(c);
+  if (!guestCartId) return response;
+  const startsSession = response.headers.getSetCookie().some((line) => line.startsWith(`${SESSION_COOKIE}=`) && !/max-age=0/i.test(line));
+  if (!startsSession) return response;
+  const body = (await response.clone().json().catch(() => null)) as { user?: { id?: string }; session?: { userId?: string } } | null;
+  const userId = body?.user?.id ?? body?.session?.userId;
+  if (!userId) return response;
+  await mergeGuestCart(c.env, guestCartId, userId);
+  const merged = new Response(response.body, response);
+  merged.headers.append("set-cookie", `${CART_COOKIE}=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax`);
+  return merged;
+}
 
 /** POST /api/dev/seed-admin: creates the development admin from ADMIN_EMAIL / ADMIN_PASSWORD once. */
 accountsApi.post("/dev/seed-admin", async (c) => {

@@ -68,7 +68,7 @@ export function decodeCursor(raw: string): CatalogCursor | null {
   if (!/^[A-Za-z0-9_-]{1,800}$/.test(raw)) return null;
   try {
     const binary = atob(raw.replaceAll("-", "+").replaceAll("_", "/"));
-    const text = new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(binary, (ch) => ch.charCodeAt(0)));
+    const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(binary, (ch) => ch.charCodeAt(0)));
     const value: unknown = JSON.parse(text);
     if (Array.isArray(value) && value.length === 2 && typeof value[0] === "string" && typeof value[1] === "string") {
       return { name: value[0], id: value[1] };

@@ -1,4 +1,186 @@
 import { DurableObject } from "cloudflare:workers";
 
-/** Durable Object for the coupon redemption ledger. Its behaviour is built by its domain's issue; declared here so the binding exists. */
-export class CouponObject extends DurableObject<Env> {}
+/**
+ * How long a reservation holds a redemption before the alarm gives it back. Stripe Checkout
+ * sessions live at least 30 minutes; the reservation outlives the session by 5 minutes so a
+ * payment completed at the last second still finds its reservation to commit.
+ */
+export const RESERVATION_TTL_MS = 35 * 60 * 1000;
+
+/** The limits a ledger enforces, copied from the D1 definition by the caller (D1 is the source). */
+export interface CouponLimits {
+  /** Redemptions over everyone (committed + reserved); null = no total limit. */
+  maxRedemptions: number | null;
+  /** Redemptions per account (committed + reserved); null = no per-customer limit. */
+  perCustomerLimit: number | null;
+}
+
+/** Why a ledger refuses: the total is used up, or this customer has had their share. */
+export type CouponLimitRefusal = "coupon_exhausted" | "coupon_already_used";
+
+/** Result of `check`. */
+export type CouponCheckResult = { ok: true } | { ok: false; code: CouponLimitRefusal };
+
+/** Result of `reserve`: `expiresAt` is epoch milliseconds. */
+export type CouponReserveResult = { ok: true; expiresAt: number } | { ok: false; code: CouponLimitRefusal };
+
+/** Result of `commit`: `late` when the reservation had already expired (recorded anyway: the order was paid with it). */
+export type CouponCommitResult = { ok: true; late: boolean } | { ok: false; code: "reservation_not_found" };
+
+/** Input of `reserve`. `now` is epoch milliseconds (the caller's clock only matters in tests). */
+export interface CouponReserveInput {
+  orderId: string;
+  userId: string;
+  definition: CouponLimits;
+  now?: number;
+  ttlMs?: number;
+}
+
+/** What the ledger holds, for staff views and tests. */
+export interface CouponLedgerSnapshot {
+  committed: number;
+  reserved: number;
+  reservations: { orderId: string; userId: string; expiresAt: number }[];
+  redemptions: { orderId: string; userId: string; committedAt: number }[];
+}
+
+/**
+ * Redemption ledger of one coupon, or of one (coupon, customer) shard when the coupon has no
+ * total limit (docs/decisions/004-coupon-sharding.md). T07/P10: every method reads and writes
+ * the object's SQLite storage synchronously, with no `await` between the limit check and the
+ * insert, so two concurrent `reserve` calls run one after the other and cannot both take the
+ * last redemption (M-013, M-016). Outstanding reservations count against every limit.
+ */
+export class CouponObject extends DurableObject<Env> {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    const sql = ctx.storage.sql;
+    sql.exec(`CREATE TABLE IF NOT EXISTS reservations (
+      order_id TEXT PRIMARY KEY,
+      user_id TEXT NOT NULL,
+      expires_at INTEGER NOT NULL
+    )`);
+    sql.exec(`CREATE TABLE IF NOT EXISTS redemptions (
+      order_id TEXT PRIMARY KEY,
+      user_id TEXT NOT NULL,
+      committed_at INTEGER NOT NULL
+    )`);
+    sql.exec("CREATE INDEX IF NOT EXISTS reservations_expires_idx ON reservations (expires_at)");
+    sql.exec("CREATE INDEX IF NOT EXISTS reservations_user_idx ON reservations (user_id)");
+    sql.exec("CREATE INDEX IF NOT EXISTS redemptions_user_idx ON redemptions (user_id)");
+  }
+
+  /** Would the limits let `userId` (null: a guest, only the total is checked) redeem now? */
+  check(input: { userId: string | null; definition: CouponLimits; now?: number }): CouponCheckResult {
+    this.dropExpired(input.now ?? Date.now());
+    return this.limitRefusal(input.userId, input.definition);
+  }
+
+  /**
+   * Holds one redemption for `orderId`. Idempotent: the same order reserving again (a retried
+   * checkout) keeps its one reservation; an order already committed stays committed.
+   */
+  async reserve(input: CouponReserveInput): Promise<CouponReserveResult> {
+    const now = input.now ?? Date.now();
+    const result = this.ctx.storage.transactionSync((): CouponReserveResult => {
+      this.dropExpired(now);
+      const sql = this.ctx.storage.sql;
+      const held = sql.exec<{ expires_at: number }>("SELECT expires_at FROM reservations WHERE order_id = ?", input.orderId).toArray()[0];
+      if (held) return { ok: true, expiresAt: held.expires_at };
+      const done = sql.exec("SELECT 1 FROM redemptions WHERE order_id = ?", input.orderId).toArray()[0];
+      if (done) return { ok: true, expiresAt: now };
+      const refusal = this.limitRefusal(input.userId, input.definition);
+      if (!refusal.ok) return refusal;
+      const expiresAt = now + (input.ttlMs ?? RESERVATION_TTL_MS);
+      sql.exec("INSERT INTO reservations (order_id, user_id, expires_at) VALUES (?, ?, ?)", input.orderId, input.userId, expiresAt);
+      return { ok: true, expiresAt };
+    });
+    if (result.ok) await this.scheduleAlarm();
+    return result;
+  }
+
+  /**
+   * Turns the order's reservation into a redemption (payment succeeded). Idempotent. When the
+   * reservation already expired, `userId` lets the ledger record the redemption anyway (`late`):
+   * the shopper paid the discounted price, so not counting it would under-count the limit.
+   */
+  async commit(orderId: string, userId?: string): Promise<CouponCommitResult> {
+    const now = Date.now();
+    const result = this.ctx.storage.transactionSync((): CouponCommitResult => {
+      const sql = this.ctx.storage.sql;
+      if (sql.exec("SELECT 1 FROM redemptions WHERE order_id = ?", orderId).toArray()[0]) return { ok: true, late: false };
+      const held = sql.exec<{ user_id: string; expires_at: number }>("SELECT user_id, expires_at FROM reservations WHERE order_id = ?", orderId).toArray()[0];
+      if (held) {
+        sql.exec("DELETE FROM reservations WHERE order_id = ?", orderId);
+        sql.exec("INSERT INTO redemptions (order_id, user_id, committed_at) VALUES (?, ?, ?)", orderId, held.user_id, now);
+        return { ok: true, late: held.expires_at <= now };
+      }
+      if (userId === undefined) return { ok: false, code: "reservation_not_found" };
+      sql.exec("INSERT INTO redemptions (order_id, user_id, committed_at) VALUES (?, ?, ?)", orderId, userId, now);
+      return { ok: true, late: true };
+    });
+    await this.scheduleAlarm();
+    return result;
+  }
+
+  /** Gives the order's reservation back (checkout failed, session expired). Committed redemptions stay. */
+  async release(orderId: string): Promise<boolean> {
+    const cursor = this.ctx.storage.sql.exec("DELETE FROM reservations WHERE order_id = ?", orderId);
+    const released = cursor.rowsWritten > 0;
+    await this.scheduleAlarm();
+    return released;
+  }
+
+  /** Counts and rows of this ledger. */
+  snapshot(): CouponLedgerSnapshot {
+    const sql = this.ctx.storage.sql;
+    const reservations = sql
+      .exec<{ order_id: string; user_id: string; expires_at: number }>("SELECT order_id, user_id, expires_at FROM reservations ORDER BY expires_at")
+      .toArray()
+      .map((r) => ({ orderId: r.order_id, userId: r.user_id, expiresAt: r.expires_at }));
+    const redemptions = sql
+      .exec<{ order_id: string; user_id: string; committed_at: number }>("SELECT order_id, user_id, committed_at FROM redemptions ORDER BY committed_at")
+      .toArray()
+      .map((r) => ({ orderId: r.order_id, userId: r.user_id, committedAt: r.committed_at }));
+    return { committed: redemptions.length, reserved: reservations.length, reservations, redemptions };
+  }
+
+  /** Releases every reservation whose time is up, then waits for the next one. */
+  override async alarm(): Promise<void> {
+    this.dropExpired(Date.now());
+    await this.scheduleAlarm();
+  }
+
+  private dropExpired(now: number): void {
+    this.ctx.storage.sql.exec("DELETE FROM reservations WHERE expires_at <= ?", now);
+  }
+
+  private limitRefusal(userId: string | null, limits: CouponLimits): CouponCheckResult {
+    const sql = this.ctx.storage.sql;
+    if (limits.maxRedemptions !== null) {
+      const total = sql.exec<{ n: number }>("SELECT (SELECT count(*) FROM reservations) + (SELECT count(*) FROM redemptions) AS n").one().n;
+      if (total >= limits.maxRedemptions) return { ok: false, code: "coupon_exhausted" };
+    }
+    if (limits.perCustomerLimit !== null && userId !== null) {
+      const mine = sql
+        .exec<{ n: number }>(
+          "SELECT (SELECT count(*) FROM reservations WHERE user_id = ?1) + (SELECT count(*) FROM redemptions WHERE user_id = ?1) AS n",
+          userId,
+        )
+        .one().n;
+      if (mine >= limits.perCustomerLimit) return { ok: false, code: "coupon_already_used" };
+    }
+    return { ok: true };
+  }
+
+  /** One alarm at the earliest reservation expiry; none when nothing is held. */
+  private async scheduleAlarm(): Promise<void> {
+    const next = this.ctx.storage.sql.exec<{ t: number | null }>("SELECT min(expires_at) AS t FROM reservations").one().t;
+    if (next === null) {
+      await this.ctx.storage.deleteAlarm();
+      return;
+    }
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current !== next) await this.ctx.storage.setAlarm(next);
+  }
+}

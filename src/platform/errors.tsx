@@ -51,7 +51,7 @@ export function renderError(err: unknown, c: Context<AppEnv>): Response {
   }
   const title = problem.status === 404 ? "Not found" : problem.status >= 500 ? "Something went wrong" : "We could not do that";
   const message = problem.status >= 500 ? "Something went wrong on our side. Please try again in a moment." : problem.detail ?? "That request could not be completed.";
-  return c.html(<MessagePage status={problem.status} title={title} message={message} />, problem.status);
+  return c.html(<MessagePage status={problem.status} title={title} message={message} />, problem.status) as Response;
 }
 
 /** The 404 for unmatched routes, in the same two shapes. */

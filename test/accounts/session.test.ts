@@ -77,3 +77,18 @@ describe("sign-up, sessions and /api/me", () => {
     expect(cookiesFrom(res, "c=3")).toBe("c=3; a=1; b=2");
   });
 });
+
+describe("fresh sign-in for sensitive changes", () => {
+  it("P08 a stolen older session cannot add a passkey or change the email without signing in again", async () => {
+    const who = await signUpAndSignIn();
+    // Age the session in D1 as if it were 11 minutes old.
+    await env.DB.prepare("UPDATE session SET created_at = created_at - 660000 WHERE user_id = ?").bind(who.user.id).run();
+    const register = await getAs(who.cookie, "/api/auth/passkey/generate-register-options");
+    expect(register.status).toBe(403);
+    expect(((await register.json()) as { code: string }).code).toBe("SESSION_NOT_FRESH");
+    const change = await jsonAs(who.cookie, "POST", "/api/auth/change-email", { newEmail: `${unique("x").toLowerCase()}@example.com` });
+    expect(change.status).toBe(403);
+    const row = await env.DB.prepare("SELECT email FROM user WHERE id = ?").bind(who.user.id).first<{ email: string }>();
+    expect(row!.email).toBe(who.email);
+  });
+});

@@ -68,7 +68,7 @@ describe("P03 injection attacks on the web interface", () => {
   });
 
   it("P03 CSRF: the shop's own origin, or Sec-Fetch-Site same-origin, passes the check", async () => {
-    for (const headers of [{ origin: ORIGIN }, { "sec-fetch-site": "same-origin" }]) {
+    for (const headers of [{ origin: ORIGIN }, { "sec-fetch-site": "same-origin" }] as Record<string, string>[]) {
       const res = await request("/api/nothing-here", { method: "POST", headers: { cookie: "a=b", "content-type": "application/json", ...headers }, body: "{}" });
       expect(res.status).toBe(404);
     }

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error plain ESM script without types
 import { manifestSource } from "../../scripts/build-assets.mjs";
@@ -7,7 +8,7 @@ import { findSecrets } from "../../scripts/check-secrets.mjs";
 
 describe("repository checks", () => {
   it("T03 supply chain: the SRI manifest matches the scripts and styles in public/", () => {
-    const committed = readFileSync(new URL("../../src/web/asset-manifest.ts", import.meta.url), "utf8");
+    const committed = readFileSync(fileURLToPath(import.meta.resolve("../../src/web/asset-manifest.ts")), "utf8");
     expect(committed).toBe(manifestSource());
   });
 

@@ -1,0 +1,162 @@
+import { z } from "@hono/zod-openapi";
+import { Hono, type Context } from "hono";
+import type { AppEnv } from "../platform/app-env";
+import { ProblemError } from "../platform/problem";
+import { formatMoney } from "../web/format";
+import { Layout } from "../web/layout";
+import type { Cart } from "./cart";
+import { MAX_QUANTITY } from "./cart-object";
+import { addToCart, applyCartCoupon, COUPON_MESSAGES, readCart, removeCartCoupon, removeFromCart, setCartQuantity } from "./operations";
+
+/**
+ * What the page may say after a redirect. The query string only ever carries one of these keys,
+ * and the page shows our fixed text for it: nothing from the request is echoed.
+ */
+const MESSAGES: Record<string, { text: string; error: boolean }> = {
+  added: { text: "Added to your cart.", error: false },
+  updated: { text: "Your cart was updated.", error: false },
+  removed: { text: "The item was removed.", error: false },
+  coupon_applied: { text: "Coupon applied.", error: false },
+  coupon_removed: { text: "Coupon removed.", error: false },
+  cart_full: { text: "A cart holds at most 50 different products.", error: true },
+  cart_item_not_found: { text: "That product is not in your cart.", error: true },
+  product_not_found: { text: "That product is no longer available.", error: true },
+  out_of_stock: { text: "That product is out of stock.", error: true },
+  currency_mismatch: { text: "That product is priced in another currency than your cart.", error: true },
+  validation_failed: { text: "Quantities are whole numbers from 1 to 99.", error: true },
+  ...Object.fromEntries(Object.entries(COUPON_MESSAGES).map(([code, text]) => [code, { text, error: true }])),
+  checkout_in_progress: { text: "A checkout for this cart is already in progress.", error: true },
+  cart_empty: { text: "Your cart is empty.", error: true },
+};
+
+// Form fields are strings: a quantity is 1–2 digits, then 1–99 (P13). Nothing else is read.
+const FormQuantity = z.string().trim().regex(/^\d{1,2}$/).transform(Number).pipe(z.number().int().min(1).max(MAX_QUANTITY));
+const FormProductId = z.string().min(1).max(100);
+const AddForm = z.object({ productId: FormProductId, quantity: FormQuantity });
+const QuantityForm = z.object({ quantity: FormQuantity });
+const CouponForm = z.object({ code: z.string().min(1).max(64) });
+
+function CartPage(props: { cart: Cart; message: { text: string; error: boolean } | null }) {
+  const { cart, message } = props;
+  const money = (cents: number) => formatMoney(cents, cart.currency);
+  return (
+    <Layout title="Your cart">
+      <h1 class="page-title">Your cart</h1>
+      {message ? (
+        <p class={message.error ? "form-message error" : "form-message ok"} role={message.error ? "alert" : "status"}>
+          {message.text}
+        </p>
+      ) : null}
+      {cart.items.length === 0 ? (
+        <div class="empty">
+          <p>Your cart is empty.</p>
+          <p><a class="button" href="/">Continue shopping</a></p>
+        </div>
+      ) : (
+        <section class="panel">
+          <table class="cart-lines">
+            <thead>
+              <tr><th scope="col">Product</th><th scope="col">Price</th><th scope="col">Quantity</th><th scope="col">Total</th><th scope="col"><span class="visually-hidden">Remove</span></th></tr>
+            </thead>
+            <tbody>
+              {cart.items.map((item) => (
+                <tr>
+                  <td><a href={`/products/${item.slug}`}>{item.name}</a></td>
+                  <td>{money(item.unitPriceCents)}</td>
+                  <td>
+                    <form method="post" action={`/cart/items/${encodeURIComponent(item.productId)}/quantity`}>
+                      <label class="visually-hidden" for={`qty-${item.productId}`}>Quantity of {item.name}</label>
+                      <input id={`qty-${item.productId}`} name="quantity" type="number" min="1" max={String(MAX_QUANTITY)} value={String(item.quantity)} inputmode="numeric" />
+                      <button type="submit" class="secondary">Update</button>
+                    </form>
+                  </td>
+                  <td>{money(item.lineTotalCents)}</td>
+                  <td>
+                    <form method="post" action={`/cart/items/${encodeURIComponent(item.productId)}/remove`}>
+                      <button type="submit" class="secondary">Remove</button>
+                    </form>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      )}
+      <section class="panel">
+        <h2>Coupon</h2>
+        {cart.coupon ? (
+          <form method="post" action="/cart/coupon/remove" class="form">
+            <p>Coupon <strong>{cart.coupon.code}</strong>: −{money(cart.coupon.discountCents)}</p>
+            <button type="submit" class="secondary">Remove coupon</button>
+          </form>
+        ) : (
+          <form method="post" action="/cart/coupon" class="form">
+            {cart.couponNotice ? <p class="error-text">{COUPON_MESSAGES[cart.couponNotice]}</p> : null}
+            <label for="coupon-code">Coupon code</label>
+            <input id="coupon-code" name="code" type="text" maxlength={64} autocomplete="off" required />
+            <button type="submit">Apply</button>
+          </form>
+        )}
+      </section>
+      <section class="panel cart-totals">
+        <dl>
+          <dt>Subtotal</dt><dd data-subtotal>{money(cart.subtotalCents)}</dd>
+          <dt>Discount</dt><dd data-discount>−{money(cart.discountCents)}</dd>
+          <dt>Total</dt><dd data-total><strong>{money(cart.totalCents)}</strong></dd>
+        </dl>
+        {cart.items.length > 0 ? (
+          <form method="post" action="/checkout">
+            <button type="submit">Checkout</button>
+          </form>
+        ) : null}
+      </section>
+    </Layout>
+  );
+}
+
+/**
+ * The forms on this page post without cookies the first time (a guest's first "Add to cart"),
+ * which the global CSRF check lets through; these handlers also require our own origin so another
+ * site cannot fill a visitor's cart by making their browser post a form.
+ */
+function requireSameOrigin(c: Context<AppEnv>): void {
+  const origin = c.req.header("origin");
+  const ok = origin !== undefined ? origin === c.var.config.PUBLIC_ORIGIN : c.req.header("sec-fetch-site") === "same-origin";
+  if (!ok) throw new ProblemError(403, "csrf_origin_mismatch", "This request did not come from the shop's own pages.");
+}
+
+/** Runs a form action, then sends the shopper back to the cart with a message key (303). */
+async function formAction(c: Context<AppEnv>, action: () => Promise<unknown>, success: string): Promise<Response> {
+  requireSameOrigin(c);
+  try {
+    await action();
+    return c.redirect(`/cart?m=${success}`, 303);
+  } catch (error) {
+    if (error instanceof ProblemError && MESSAGES[error.code]) return c.redirect(`/cart?m=${error.code}`, 303);
+    throw error;
+  }
+}
+
+async function formFields<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Promise<z.infer<T>> {
+  const body = await c.req.parseBody();
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new ProblemError(422, "validation_failed", "The form is not valid.");
+  return parsed.data;
+}
+
+/** The cart page and its no-JS form handlers (each answers 303 back to /cart). */
+export const cartPages = new Hono<AppEnv>()
+  .get("/cart", async (c) => {
+    const key = c.req.query("m");
+    const message = key !== undefined && Object.hasOwn(MESSAGES, key) ? MESSAGES[key]! : null;
+    return c.html(<CartPage cart={await readCart(c)} message={message} />);
+  })
+  .post("/cart/items", (c) =>
+    formAction(c, async () => addToCart(c, await formFields(c, AddForm)), "added"),
+  )
+  .post("/cart/items/:productId/quantity", (c) =>
+    formAction(c, async () => setCartQuantity(c, c.req.param("productId"), (await formFields(c, QuantityForm)).quantity), "updated"),
+  )
+  .post("/cart/items/:productId/remove", (c) => formAction(c, () => removeFromCart(c, c.req.param("productId")), "removed"))
+  .post("/cart/coupon", (c) => formAction(c, async () => applyCartCoupon(c, (await formFields(c, CouponForm)).code), "coupon_applied"))
+  .post("/cart/coupon/remove", (c) => formAction(c, () => removeCartCoupon(c), "coupon_removed"));

@@ -1,0 +1,208 @@
+import { and, eq, sql } from "drizzle-orm";
+import { z } from "zod";
+import type { SessionUser } from "../accounts/session";
+import { findProductsByIds } from "../catalog/queries";
+import { products } from "../catalog/schema";
+import { getDb, type Database } from "../db/client";
+import type { CheckoutLine, CheckoutOrder } from "../payments/provider";
+import { paymentProvider } from "../payments/provider";
+import type { Config } from "../platform/config";
+import { ProblemError } from "../platform/problem";
+import { beginCartCheckout, cancelCartCheckout, holdCoupon, releaseCouponHold, type CartSnapshot } from "./effects";
+import { orderLines, orders, paymentEvents } from "./schema";
+import { restockPendingOrder } from "./stock";
+
+/** What POST /api/checkout answers (API.md). */
+export interface CheckoutStarted {
+  orderId: string;
+  checkoutUrl: string;
+}
+
+/** An Idempotency-Key as clients send it: opaque, printable, bounded. */
+export const IdempotencyKey = z.string().regex(/^[\x21-\x7e]{1,200}$/, "1–200 printable ASCII characters");
+
+/** Kind of the payment_events row that remembers a session's URL, for idempotent replays. */
+const SESSION_CREATED = "checkout.session_created";
+
+/** Stripe accepts 30 minutes to 24 hours; a minute of margin for clock skew. */
+const SESSION_LIFETIME_SECONDS = 31 * 60;
+
+/** The snapshot as checkout trusts it: bounded like the cart API (≤ 50 lines, quantities 1–99). */
+const Snapshot = z.object({
+  lines: z
+    .array(z.object({ productId: z.string().min(1).max(100), quantity: z.number().int().min(1).max(99) }))
+    .max(50),
+  couponCode: z.string().min(1).max(64).nullable(),
+  version: z.number().int(),
+});
+
+/** The answer already given for this user's key, or null; a key whose session is not made yet is a 409. */
+async function replay(db: Database, userId: string, key: string): Promise<CheckoutStarted | null> {
+  const [order] = await db
+    .select({ id: orders.id })
+    .from(orders)
+    .where(and(eq(orders.userId, userId), eq(orders.idempotencyKey, key)))
+    .limit(1);
+  if (!order) return null;
+  const [created] = await db
+    .select({ detail: paymentEvents.detail })
+    .from(paymentEvents)
+    .where(and(eq(paymentEvents.orderId, order.id), eq(paymentEvents.kind, SESSION_CREATED)))
+    .limit(1);
+  if (!created?.detail) throw new ProblemError(409, "checkout_in_progress", "A checkout with this key is still being set up.");
+  const { url } = JSON.parse(created.detail) as { url: string };
+  return { orderId: order.id, checkoutUrl: url };
+}
+
+function isConstraint(error: unknown, name: string): boolean {
+  const text = String(error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : error);
+  return text.includes(name);
+}
+
+/** Gives back stock of a pending order and closes it; conditional, so it runs at most once. */
+async function cancelPendingOrder(db: Database, orderId: string): Promise<void> {
+  await db.batch([
+    restockPendingOrder(db, orderId),
+    db
+      .update(orders)
+      .set({ status: "cancelled", updatedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))` })
+      .where(and(eq(orders.id, orderId), eq(orders.status, "pending"))),
+  ]);
+}
+
+/**
+ * Starts a checkout for the signed-in user (M-014, M-015, M-016, P15):
+ * the cart object freezes a snapshot → lines are priced from D1 (hidden products excluded) →
+ * the coupon is reserved → stock is taken and the order written in ONE batch (the products
+ * CHECK stock >= 0 aborts the whole batch when any line lacks stock) → the provider session is
+ * made from the order's own amounts. Any failure gives back what was taken (coupon, stock, cart).
+ */
+export async function startCheckout(env: Env, config: Config, user: SessionUser, idempotencyKey: string | null): Promise<CheckoutStarted> {
+  const db = getDb(env.DB);
+  if (idempotencyKey) {
+    const earlier = await replay(db, user.id, idempotencyKey);
+    if (earlier) return earlier;
+  }
+  const orderId = `ord_${crypto.randomUUID().replaceAll("-", "")}`;
+  const begun = await beginCartCheckout(env, user.id, orderId);
+  if (!begun.ok) {
+    // Two requests with one key race: the loser finds the winner's answer here.
+    const earlier = idempotencyKey && begun.code === "checkout_in_progress" ? await replay(db, user.id, idempotencyKey) : null;
+    if (earlier) return earlier;
+    throw new ProblemError(409, begun.code, begun.code === "cart_empty" ? "Your cart is empty." : "A checkout for this cart is already in progress.");
+  }
+  let couponReserved: string | null = null;
+  let orderWritten = false;
+  try {
+    const snapshot: CartSnapshot = Snapshot.parse(begun.snapshot);
+    const rows = await findProductsByIds(db, snapshot.lines.map((l) => l.productId));
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    // Prices, names and currency come from D1 only; hidden or deleted products are not sold (P04).
+    const lines: CheckoutLine[] = snapshot.lines.flatMap((l) => {
+      const p = byId.get(l.productId);
+      return p ? [{ productId: p.id, name: p.name, unitPriceCents: p.priceCents, quantity: l.quantity }] : [];
+    });
+    if (lines.length === 0) throw new ProblemError(409, "cart_empty", "Your cart has nothing that can be bought.");
+    const currencies = new Set(lines.map((l) => byId.get(l.productId)!.currency));
+    if (currencies.size !== 1) throw new ProblemError(422, "currency_mismatch", "Items in different currencies cannot be bought together.");
+    const currency = [...currencies][0]!;
+    for (const l of lines) {
+      if (byId.get(l.productId)!.stock < l.quantity) throw new ProblemError(422, "out_of_stock", `${l.name} does not have enough stock.`);
+    }
+    const subtotalCents = lines.reduce((sum, l) => sum + l.unitPriceCents * l.quantity, 0);
+
+    let discountCents = 0;
+    if (snapshot.couponCode) {
+      const held = await holdCoupon(env, { code: snapshot.couponCode, orderId, userId: user.id, currency, subtotalCents });
+      if (!held.ok) throw new ProblemError(422, held.code, "This coupon cannot be used.");
+      couponReserved = held.code;
+      discountCents = held.discountCents;
+    }
+    const order: CheckoutOrder = {
+      id: orderId,
+      userId: user.id,
+      currency,
+      subtotalCents,
+      discountCents,
+      totalCents: subtotalCents - discountCents,
+      couponCode: couponReserved,
+    };
+
+    try {
+      const [insertOrder, insertLines, ...takeStock] = [
+        db.insert(orders).values({
+          ...order,
+          cartVersion: snapshot.version,
+          provider: config.PAYMENTS_PROVIDER,
+          idempotencyKey,
+        }),
+        db.insert(orderLines).values(lines.map((l) => ({ orderId, ...l }))),
+        ...lines.map((l) =>
+          db.update(products).set({ stock: sql`${products.stock} - ${l.quantity}` }).where(eq(products.id, l.productId)),
+        ),
+      ];
+      const results = await db.batch([insertOrder, insertLines!, ...takeStock]);
+      orderWritten = true;
+      if (results.slice(2).some((r) => (r as D1Result).meta.changes === 0)) {
+        // A product was deleted after pricing: nothing to take stock from.
+        throw new ProblemError(422, "out_of_stock", "An item in your cart is no longer available.");
+      }
+    } catch (error) {
+      if (isConstraint(error, "products_stock_nonnegative")) {
+        throw new ProblemError(422, "out_of_stock", "An item in your cart does not have enough stock.");
+      }
+      if (idempotencyKey && isConstraint(error, "orders.idempotency_key")) {
+        const earlier = await replay(db, user.id, idempotencyKey);
+        if (earlier) throw new ReplayFound(earlier);
+      }
+      throw error;
+    }
+
+    const origin = config.PUBLIC_ORIGIN;
+    let session: { sessionId: string; url: string };
+    try {
+      session = await paymentProvider(config, db).createCheckoutSession({
+        order,
+        lines,
+        // From config, never from the Host header: a forged Host cannot redirect shoppers (P03).
+        successUrl: `${origin}/orders/${orderId}?status=success`,
+        cancelUrl: `${origin}/orders/${orderId}?status=cancelled`,
+        idempotencyKey: `checkout:${orderId}`,
+        expiresAt: Math.floor(Date.now() / 1000) + SESSION_LIFETIME_SECONDS,
+      });
+    } catch (error) {
+      console.error(JSON.stringify({ level: "error", msg: "payment_session_failed", orderId, error: String(error) }));
+      throw new ProblemError(502, "payment_unavailable", "The payment provider could not be reached. Nothing was charged; please try again.");
+    }
+    await db.batch([
+      db.update(orders).set({ paymentSessionId: session.sessionId }).where(eq(orders.id, orderId)),
+      db.insert(paymentEvents).values({
+        id: `pev_session_${orderId}`,
+        orderId,
+        kind: SESSION_CREATED,
+        detail: JSON.stringify({ sessionId: session.sessionId, url: session.url }),
+      }),
+    ]);
+    return { orderId, checkoutUrl: session.url };
+  } catch (error) {
+    // Give back everything this attempt took, then answer.
+    // Each step is tried even if another fails, so one outage does not keep the rest held.
+    const steps: [string, () => Promise<void>][] = [
+      ["stock", async () => (orderWritten ? cancelPendingOrder(db, orderId) : undefined)],
+      ["coupon", async () => (couponReserved ? releaseCouponHold(env, { code: couponReserved, orderId, userId: user.id }) : undefined)],
+      ["cart", () => cancelCartCheckout(env, user.id, orderId)],
+    ];
+    for (const [step, run] of steps) {
+      await run().catch((e: unknown) => console.error(JSON.stringify({ level: "error", msg: "checkout_release_failed", step, orderId, error: String(e) })));
+    }
+    if (error instanceof ReplayFound) return error.result;
+    throw error;
+  }
+}
+
+/** Internal: a concurrent request with the same key won; its answer is ours. */
+class ReplayFound extends Error {
+  constructor(readonly result: CheckoutStarted) {
+    super("replay");
+  }
+}

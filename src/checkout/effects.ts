@@ -1,0 +1,59 @@
+import { cartStubForUser } from "../cart/cart";
+import type { BeginCheckoutResult } from "../cart/cart-object";
+import { commitCoupon, computeDiscountCents, releaseCoupon, reserveCoupon, type CouponRefusal } from "../coupons/coupons";
+import { getDb } from "../db/client";
+import type { OrderRow } from "./schema";
+
+export type { BeginCheckoutResult, CartSnapshot } from "../cart/cart-object";
+
+/** A coupon held for an order: its normalised code and the discount on this subtotal. */
+export type CouponHold = { ok: true; code: string; discountCents: number } | { ok: false; code: CouponRefusal };
+
+/** Freezes the user's cart for `orderId` (M-014): a snapshot, or `cart_empty` / `checkout_in_progress`. */
+export function beginCartCheckout(env: Env, userId: string, orderId: string): Promise<BeginCheckoutResult> {
+  return cartStubForUser(env, userId).beginCheckout(orderId);
+}
+
+/** Unlocks the cart after a checkout that did not happen. Idempotent; a cart held by another order is left alone. */
+export async function cancelCartCheckout(env: Env, userId: string, orderId: string): Promise<void> {
+  await cartStubForUser(env, userId).cancelCheckout(orderId);
+}
+
+/**
+ * Reserves one redemption of the coupon for `orderId` (M-012, M-013) and prices its discount with
+ * the coupon domain's own rule, so the order's discount equals what the cart showed.
+ */
+export async function holdCoupon(
+  env: Env,
+  input: { code: string; orderId: string; userId: string; currency: string; subtotalCents: number },
+): Promise<CouponHold> {
+  const reserved = await reserveCoupon(env, getDb(env.DB), { code: input.code, orderId: input.orderId, userId: input.userId, currency: input.currency });
+  if (!reserved.ok) return reserved;
+  return { ok: true, code: reserved.coupon.code, discountCents: computeDiscountCents(reserved.coupon, input.subtotalCents) };
+}
+
+/** Gives a held coupon back (checkout failed or the order closed unpaid). Idempotent. */
+export async function releaseCouponHold(env: Env, input: { code: string; orderId: string; userId: string }): Promise<void> {
+  await releaseCoupon(env, getDb(env.DB), input);
+}
+
+/**
+ * Follow-ups once an order is paid: the coupon redemption becomes final and the bought lines
+ * leave the cart. Idempotent per order; a failure throws so the webhook answers 500 and Stripe
+ * retries (the retry is a duplicate event id, which runs this again for the order's status).
+ */
+export async function afterOrderPaid(env: Env, order: OrderRow): Promise<void> {
+  if (order.couponCode) {
+    await commitCoupon(env, getDb(env.DB), { code: order.couponCode, orderId: order.id, userId: order.userId, discountCents: order.discountCents });
+  }
+  await cartStubForUser(env, order.userId).completeCheckout(order.id);
+}
+
+/**
+ * Follow-ups once an order is closed unpaid (expired, cancelled): the coupon reservation is
+ * released and the cart unlocked. Stock came back in D1 in the same batch as the status change.
+ */
+export async function afterOrderClosed(env: Env, order: OrderRow): Promise<void> {
+  if (order.couponCode) await releaseCouponHold(env, { code: order.couponCode, orderId: order.id, userId: order.userId });
+  await cancelCartCheckout(env, order.userId, order.id);
+}

@@ -1,0 +1,252 @@
+import { and, eq, sql } from "drizzle-orm";
+import { recordAudit } from "../audit/audit";
+import { getDb, type Database } from "../db/client";
+import { ChargeObject, CheckoutSessionObject, type StripeEventEnvelope } from "../payments/events";
+import { afterOrderClosed, afterOrderPaid } from "./effects";
+import { restockPendingOrder } from "./stock";
+import { orders, paymentEvents, processedWebhookEvents, type OrderRow } from "./schema";
+
+/** What a verified event did; the webhook answers 200 for all of them. */
+export type FulfilmentResult =
+  | { kind: "duplicate"; orderId: string | null }
+  | { kind: "ignored"; reason: string }
+  | { kind: "paid"; orderId: string }
+  | { kind: "closed"; orderId: string; status: "expired" | "cancelled" }
+  | { kind: "refunded"; orderId: string }
+  | { kind: "rejected"; orderId: string; reason: string }
+  | { kind: "unchanged"; orderId: string };
+
+const nowIso = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
+
+/** D1 reports a duplicate primary key of processed_webhook_events like this. */
+function isDuplicateEvent(error: unknown): boolean {
+  const text = String(error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : error);
+  return /UNIQUE constraint failed: processed_webhook_events\.event_id/.test(text);
+}
+
+function intentId(value: CheckoutSessionObject["payment_intent"] | ChargeObject["payment_intent"]): string | null {
+  if (!value) return null;
+  return typeof value === "string" ? value : value.id;
+}
+
+async function findOrder(db: Database, id: string): Promise<OrderRow | null> {
+  const [row] = await db.select().from(orders).where(eq(orders.id, id)).limit(1);
+  return row ?? null;
+}
+
+/** The order a session event is about: by our reference first, then by the session id. */
+async function orderForSession(db: Database, session: CheckoutSessionObject): Promise<OrderRow | null> {
+  const ref = session.client_reference_id ?? session.metadata?.orderId ?? null;
+  if (ref) {
+    const byRef = await findOrder(db, ref);
+    if (byRef) return byRef;
+  }
+  const [bySession] = await db.select().from(orders).where(eq(orders.paymentSessionId, session.id)).limit(1);
+  return bySession ?? null;
+}
+
+/** The dedup row and a timeline row: every applied event starts its batch with these. */
+function eventRows(db: Database, event: StripeEventEnvelope, orderId: string | null, note: string) {
+  const rows = [db.insert(processedWebhookEvents).values({ eventId: event.id, type: event.type, orderId })] as const;
+  if (!orderId) return rows;
+  return [
+    ...rows,
+    db.insert(paymentEvents).values({ id: `pev_${event.id}`, orderId, kind: event.type, detail: note }),
+  ] as const;
+}
+
+/**
+ * Records an event that changes nothing (a mismatch, an out-of-order event) so a retry is a
+ * duplicate. Returns false when the event id had already been recorded.
+ */
+async function recordOnly(db: Database, event: StripeEventEnvelope, orderId: string | null, note: string): Promise<boolean> {
+  try {
+    const [first, ...rest] = eventRows(db, event, orderId, note);
+    await db.batch([first, ...rest]);
+    return true;
+  } catch (error) {
+    if (isDuplicateEvent(error)) return false;
+    throw error;
+  }
+}
+
+/** Re-runs the idempotent follow-ups for an order's current status (retries of failed follow-ups). */
+async function followUps(env: Env, db: Database, orderId: string | null): Promise<void> {
+  if (!orderId) return;
+  const order = await findOrder(db, orderId);
+  if (order?.status === "paid") await afterOrderPaid(env, order);
+  else if (order?.status === "expired" || order?.status === "cancelled") await afterOrderClosed(env, order);
+}
+
+async function duplicate(env: Env, db: Database, eventId: string): Promise<FulfilmentResult> {
+  const [seen] = await db.select().from(processedWebhookEvents).where(eq(processedWebhookEvents.eventId, eventId)).limit(1);
+  const orderId = seen?.orderId ?? null;
+  await followUps(env, db, orderId);
+  return { kind: "duplicate", orderId };
+}
+
+/** Why a completed session does not pay its order, or null when everything matches (P15). */
+function paymentMismatch(order: OrderRow, session: CheckoutSessionObject): { action: string; reason: string } | null {
+  if (session.id !== order.paymentSessionId) return { action: "payment.session_mismatch", reason: "session_id" };
+  if (session.amount_total !== order.totalCents) return { action: "payment.amount_mismatch", reason: "amount_total" };
+  if ((session.currency ?? "").toLowerCase() !== order.currency.toLowerCase()) return { action: "payment.amount_mismatch", reason: "currency" };
+  if (session.payment_status !== "paid") return { action: "payment.unpaid_completion", reason: "payment_status" };
+  return null;
+}
+
+async function applySessionPaid(env: Env, db: Database, event: StripeEventEnvelope, session: CheckoutSessionObject): Promise<FulfilmentResult> {
+  const order = await orderForSession(db, session);
+  if (!order) {
+    return (await recordOnly(db, event, null, "")) ? { kind: "ignored", reason: "unknown_order" } : duplicate(env, db, event.id);
+  }
+  const mismatch = paymentMismatch(order, session);
+  if (mismatch) {
+    const note = JSON.stringify({ refused: mismatch.reason });
+    if (!(await recordOnly(db, event, order.id, note))) return duplicate(env, db, event.id);
+    await recordAudit(env, {
+      actor: "stripe",
+      action: mismatch.action,
+      subject: order.id,
+      detail: {
+        eventId: event.id,
+        reason: mismatch.reason,
+        expected: { sessionId: order.paymentSessionId, amountTotal: order.totalCents, currency: order.currency.toLowerCase() },
+        received: { sessionId: session.id, amountTotal: session.amount_total, currency: session.currency, paymentStatus: session.payment_status },
+      },
+    });
+    return { kind: "rejected", orderId: order.id, reason: mismatch.reason };
+  }
+  if (order.status !== "pending") {
+    if (!(await recordOnly(db, event, order.id, JSON.stringify({ ignored: `order_${order.status}` })))) return duplicate(env, db, event.id);
+    if (order.status === "expired" || order.status === "cancelled") {
+      // Money arrived for an order we already closed: staff must refund it.
+      await recordAudit(env, { actor: "stripe", action: "payment.after_close", subject: order.id, detail: { eventId: event.id, status: order.status } });
+    }
+    return { kind: "unchanged", orderId: order.id };
+  }
+  const pi = intentId(session.payment_intent);
+  // The status change repeats every check in SQL, so an order changed since we read it stays as it is.
+  const markPaid = db
+    .update(orders)
+    .set({ status: "paid", paidAt: nowIso, updatedAt: nowIso, paymentIntentId: pi })
+    .where(
+      and(
+        eq(orders.id, order.id),
+        eq(orders.status, "pending"),
+        eq(orders.paymentSessionId, session.id),
+        eq(orders.totalCents, session.amount_total ?? -1),
+        sql`lower(${orders.currency}) = ${(session.currency ?? "").toLowerCase()}`,
+      ),
+    );
+  let changed: number;
+  try {
+    const [dedup, timeline] = eventRows(db, event, order.id, JSON.stringify({ paymentIntent: pi }));
+    const results = await db.batch([dedup, timeline!, markPaid]);
+    changed = results[2].meta.changes ?? 0;
+  } catch (error) {
+    if (isDuplicateEvent(error)) return duplicate(env, db, event.id);
+    throw error;
+  }
+  const now = await findOrder(db, order.id);
+  if (changed === 0 || !now) return { kind: "unchanged", orderId: order.id };
+  await afterOrderPaid(env, now);
+  return { kind: "paid", orderId: order.id };
+}
+
+async function applySessionClosed(
+  env: Env,
+  db: Database,
+  event: StripeEventEnvelope,
+  session: CheckoutSessionObject,
+  status: "expired" | "cancelled",
+): Promise<FulfilmentResult> {
+  const order = await orderForSession(db, session);
+  if (!order) {
+    return (await recordOnly(db, event, null, "")) ? { kind: "ignored", reason: "unknown_order" } : duplicate(env, db, event.id);
+  }
+  if (session.id !== order.paymentSessionId) {
+    if (!(await recordOnly(db, event, order.id, JSON.stringify({ refused: "session_id" })))) return duplicate(env, db, event.id);
+    await recordAudit(env, {
+      actor: "stripe",
+      action: "payment.session_mismatch",
+      subject: order.id,
+      detail: { eventId: event.id, expected: order.paymentSessionId, received: session.id },
+    });
+    return { kind: "rejected", orderId: order.id, reason: "session_id" };
+  }
+  // Stock comes back only while the order is still pending, in the same batch that closes it.
+  const restock = restockPendingOrder(db, order.id, session.id);
+  const close = db
+    .update(orders)
+    .set({ status, updatedAt: nowIso })
+    .where(and(eq(orders.id, order.id), eq(orders.status, "pending"), eq(orders.paymentSessionId, session.id)));
+  let changed: number;
+  try {
+    const [dedup, timeline] = eventRows(db, event, order.id, "");
+    const results = await db.batch([dedup, timeline!, restock, close]);
+    changed = results[3].meta.changes ?? 0;
+  } catch (error) {
+    if (isDuplicateEvent(error)) return duplicate(env, db, event.id);
+    throw error;
+  }
+  const now = await findOrder(db, order.id);
+  if (changed === 0 || !now) return { kind: "unchanged", orderId: order.id };
+  await afterOrderClosed(env, now);
+  return { kind: "closed", orderId: order.id, status };
+}
+
+async function applyRefund(env: Env, db: Database, event: StripeEventEnvelope, charge: ChargeObject): Promise<FulfilmentResult> {
+  const pi = intentId(charge.payment_intent);
+  const [order] = pi ? await db.select().from(orders).where(eq(orders.paymentIntentId, pi)).limit(1) : [];
+  if (!order) {
+    return (await recordOnly(db, event, null, "")) ? { kind: "ignored", reason: "unknown_order" } : duplicate(env, db, event.id);
+  }
+  const full = charge.refunded || charge.amount_refunded >= charge.amount;
+  const note = JSON.stringify({ amountRefunded: charge.amount_refunded, full });
+  // A partial refund keeps the order paid; only a full refund moves it on (forward only).
+  const markRefunded = db
+    .update(orders)
+    .set({ status: "refunded", updatedAt: nowIso })
+    .where(and(eq(orders.id, order.id), eq(orders.status, "paid"), eq(orders.paymentIntentId, pi!)));
+  try {
+    const [dedup, timeline] = eventRows(db, event, order.id, note);
+    if (!full) {
+      await db.batch([dedup, timeline!]);
+      return { kind: "unchanged", orderId: order.id };
+    }
+    const results = await db.batch([dedup, timeline!, markRefunded]);
+    return (results[2].meta.changes ?? 0) > 0 ? { kind: "refunded", orderId: order.id } : { kind: "unchanged", orderId: order.id };
+  } catch (error) {
+    if (isDuplicateEvent(error)) return duplicate(env, db, event.id);
+    throw error;
+  }
+}
+
+/**
+ * Applies a verified Stripe event to orders, at most once per event id (M-008): the event id is
+ * inserted in the same D1 batch as its effects, so a replay or a concurrent duplicate fails as a
+ * whole, and each status change is conditional on the order's current status (forward only:
+ * pending → paid → refunded, pending → expired | cancelled). Safe to run twice.
+ */
+export async function fulfilCheckoutSession(env: Env, event: StripeEventEnvelope): Promise<FulfilmentResult> {
+  const db = getDb(env.DB);
+  switch (event.type) {
+    case "checkout.session.completed":
+    case "checkout.session.async_payment_succeeded":
+    case "checkout.session.expired":
+    case "checkout.session.async_payment_failed": {
+      const session = CheckoutSessionObject.safeParse(event.data.object);
+      if (!session.success) return { kind: "ignored", reason: "malformed_object" };
+      if (event.type === "checkout.session.expired") return applySessionClosed(env, db, event, session.data, "expired");
+      if (event.type === "checkout.session.async_payment_failed") return applySessionClosed(env, db, event, session.data, "cancelled");
+      return applySessionPaid(env, db, event, session.data);
+    }
+    case "charge.refunded": {
+      const charge = ChargeObject.safeParse(event.data.object);
+      if (!charge.success) return { kind: "ignored", reason: "malformed_object" };
+      return applyRefund(env, db, event, charge.data);
+    }
+    default:
+      return { kind: "ignored", reason: "event_type" };
+  }
+}

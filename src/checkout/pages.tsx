@@ -1,0 +1,121 @@
+import { Hono } from "hono";
+import { getDb } from "../db/client";
+import type { AppEnv } from "../platform/app-env";
+import { ProblemError } from "../platform/problem";
+import { formatMoney } from "../web/format";
+import { Layout } from "../web/layout";
+import { IdempotencyKey, startCheckout } from "./checkout";
+import { requireUser } from "../accounts/session";
+import { findOrderForUser, listOrdersForUser, type Order } from "./orders";
+
+const STATUS_TEXT: Record<Order["status"], string> = {
+  pending: "Awaiting payment",
+  paid: "Paid",
+  expired: "Expired — not paid",
+  cancelled: "Cancelled — not paid",
+  refunded: "Refunded",
+};
+
+function OrdersPage({ items }: { items: Order[] }) {
+  return (
+    <Layout title="Your orders">
+      <h1 class="page-title">Your orders</h1>
+      {items.length === 0 ? (
+        <div class="empty">
+          <p>You have no orders yet.</p>
+          <p><a href="/">Go shopping</a></p>
+        </div>
+      ) : (
+        <table class="orders">
+          <thead>
+            <tr><th scope="col">Order</th><th scope="col">Placed</th><th scope="col">Status</th><th scope="col">Total</th></tr>
+          </thead>
+          <tbody>
+            {items.map((o) => (
+              <tr>
+                <td><a href={`/orders/${o.id}`}>{o.id}</a></td>
+                <td><time datetime={o.createdAt}>{o.createdAt.slice(0, 10)}</time></td>
+                <td data-status={o.status}>{STATUS_TEXT[o.status]}</td>
+                <td>{formatMoney(o.totalCents, o.currency)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Layout>
+  );
+}
+
+function OrderPage({ order, returned }: { order: Order; returned: "success" | "cancelled" | null }) {
+  const waiting = returned === "success" && order.status === "pending";
+  return (
+    <Layout title={`Order ${order.id}`}>
+      <nav class="crumbs" aria-label="Breadcrumb"><a href="/orders">Your orders</a> / <span>{order.id}</span></nav>
+      <h1 class="page-title">Order {order.id}</h1>
+      {waiting ? (
+        <p class="notice" role="status">
+          Thank you! We are waiting for the payment provider to confirm your payment. This page refreshes by itself.{" "}
+          <a href={`/orders/${order.id}?status=success`}>Refresh now</a>
+        </p>
+      ) : null}
+      {returned === "success" && order.status === "paid" ? <p class="notice" role="status">Payment received. Thank you!</p> : null}
+      {returned === "cancelled" && order.status === "pending" ? (
+        <p class="notice" role="status">You left the payment page. Nothing was charged; this order expires if it is not paid.</p>
+      ) : null}
+      <p>Status: <strong data-status={order.status}>{STATUS_TEXT[order.status]}</strong></p>
+      <table class="order-lines">
+        <thead>
+          <tr><th scope="col">Item</th><th scope="col">Qty</th><th scope="col">Price</th><th scope="col">Total</th></tr>
+        </thead>
+        <tbody>
+          {order.items.map((l) => (
+            <tr>
+              <td>{l.name}</td>
+              <td>{l.quantity}</td>
+              <td>{formatMoney(l.unitPriceCents, order.currency)}</td>
+              <td>{formatMoney(l.lineTotalCents, order.currency)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <dl class="totals">
+        <dt>Subtotal</dt><dd>{formatMoney(order.subtotalCents, order.currency)}</dd>
+        {order.discountCents > 0 ? (
+          <>
+            <dt>Discount{order.couponCode ? ` (${order.couponCode})` : ""}</dt>
+            <dd>−{formatMoney(order.discountCents, order.currency)}</dd>
+          </>
+        ) : null}
+        <dt>Total</dt><dd>{formatMoney(order.totalCents, order.currency)}</dd>
+      </dl>
+    </Layout>
+  );
+}
+
+/**
+ * Order pages and the storefront checkout form. Fulfilment never depends on these pages: the
+ * webhook pays the order; the success page only shows what D1 says.
+ */
+export const checkoutPages = new Hono<AppEnv>()
+  .get("/orders", async (c) => {
+    const user = await requireUser(c);
+    return c.html(<OrdersPage items={await listOrdersForUser(getDb(c.env.DB), user.id)} />);
+  })
+  .get("/orders/:id", async (c) => {
+    const user = await requireUser(c);
+    const id = c.req.param("id");
+    const order = id.length <= 100 ? await findOrderForUser(getDb(c.env.DB), user.id, id) : null;
+    if (!order) throw new ProblemError(404, "not_found", "We could not find that order.");
+    const status = c.req.query("status");
+    const returned = status === "success" || status === "cancelled" ? status : null;
+    // Still waiting for the webhook: refresh with a header (no inline script, CSP stays strict).
+    if (returned === "success" && order.status === "pending") c.header("refresh", `3; url=/orders/${order.id}?status=success`);
+    return c.html(<OrderPage order={order} returned={returned} />);
+  })
+  .post("/checkout", async (c) => {
+    const user = await requireUser(c);
+    const form = await c.req.parseBody();
+    const key = IdempotencyKey.safeParse(form.idempotencyKey);
+    const started = await startCheckout(c.env, c.var.config, user, key.success ? key.data : null);
+    return c.redirect(started.checkoutUrl, 303);
+  });

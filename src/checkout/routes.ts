@@ -1,0 +1,97 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { getDb } from "../db/client";
+import { createApiApp, problemResponseSpec } from "../platform/openapi";
+import { ProblemError } from "../platform/problem";
+import { IdempotencyKey, startCheckout } from "./checkout";
+import { requireUser } from "../accounts/session";
+import { findOrderForUser, listOrdersForUser } from "./orders";
+
+export const OrderSchema = z
+  .object({
+    id: z.string(),
+    status: z.enum(["pending", "paid", "expired", "cancelled", "refunded"]),
+    items: z.array(
+      z.object({
+        productId: z.string(),
+        name: z.string(),
+        quantity: z.number().int(),
+        unitPriceCents: z.number().int(),
+        lineTotalCents: z.number().int(),
+      }),
+    ),
+    subtotalCents: z.number().int(),
+    discountCents: z.number().int(),
+    totalCents: z.number().int(),
+    currency: z.string(),
+    couponCode: z.string().nullable(),
+    createdAt: z.string(),
+    paidAt: z.string().nullable(),
+  })
+  .openapi("Order");
+
+const signedIn = { 401: problemResponseSpec("Not signed in (`unauthenticated`)") };
+
+const checkoutRoute = createRoute({
+  method: "post",
+  path: "/checkout",
+  tags: ["Checkout"],
+  summary: "Start paying for the cart",
+  description:
+    "Builds an order from a snapshot of the cart, its coupon and D1 prices, takes the stock and creates a payment session. " +
+    "The same `Idempotency-Key` from the same user returns the same result.",
+  request: { headers: z.object({ "idempotency-key": IdempotencyKey.optional() }) },
+  responses: {
+    201: {
+      description: "Order created; send the shopper to checkoutUrl",
+      content: {
+        "application/json": { schema: z.object({ orderId: z.string(), checkoutUrl: z.string() }).openapi("CheckoutStarted") },
+      },
+    },
+    ...signedIn,
+    409: problemResponseSpec("`cart_empty` or `checkout_in_progress`"),
+    422: problemResponseSpec("`out_of_stock`, `currency_mismatch` or a coupon code"),
+    502: problemResponseSpec("The payment provider could not be reached (`payment_unavailable`)"),
+  },
+});
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/orders",
+  tags: ["Checkout"],
+  summary: "The caller's own orders, newest first",
+  responses: {
+    200: { description: "Orders", content: { "application/json": { schema: z.object({ items: z.array(OrderSchema) }) } } },
+    ...signedIn,
+  },
+});
+
+const getRoute = createRoute({
+  method: "get",
+  path: "/orders/{id}",
+  tags: ["Checkout"],
+  summary: "One of the caller's orders",
+  request: { params: z.object({ id: z.string().min(1).max(100) }) },
+  responses: {
+    200: { description: "The order", content: { "application/json": { schema: OrderSchema } } },
+    ...signedIn,
+    404: problemResponseSpec("No such order, or not yours"),
+  },
+});
+
+/** Checkout and orders API (signed-in shoppers). The user always comes from the session (P12). */
+export const checkoutApi = createApiApp()
+  .openapi(checkoutRoute, async (c) => {
+    const user = await requireUser(c);
+    const key = c.req.valid("header")["idempotency-key"] ?? null;
+    return c.json(await startCheckout(c.env, c.var.config, user, key), 201);
+  })
+  .openapi(listRoute, async (c) => {
+    const user = await requireUser(c);
+    return c.json({ items: await listOrdersForUser(getDb(c.env.DB), user.id) }, 200);
+  })
+  .openapi(getRoute, async (c) => {
+    const user = await requireUser(c);
+    const order = await findOrderForUser(getDb(c.env.DB), user.id, c.req.valid("param").id);
+    if (!order) throw new ProblemError(404, "order_not_found", "No such order.");
+    return c.json(order, 200);
+  });

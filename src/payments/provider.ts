@@ -1,0 +1,140 @@
+import Stripe from "stripe";
+import type { Config } from "../platform/config";
+import type { Database } from "../db/client";
+import { createSimulatorSession, simulatorRefundId } from "./simulator-store";
+
+/** What a provider needs to know about an order to take its payment: a frozen snapshot. */
+export interface CheckoutOrder {
+  id: string;
+  userId: string;
+  currency: string;
+  subtotalCents: number;
+  discountCents: number;
+  totalCents: number;
+  couponCode: string | null;
+}
+
+/** One order line as it was priced from D1 at checkout. */
+export interface CheckoutLine {
+  productId: string;
+  name: string;
+  unitPriceCents: number;
+  quantity: number;
+}
+
+export interface CreateSessionInput {
+  order: CheckoutOrder;
+  lines: CheckoutLine[];
+  successUrl: string;
+  cancelUrl: string;
+  /** Same key → same session at the provider (one session per order, even on retries). */
+  idempotencyKey: string;
+  /** Unix seconds; Stripe accepts 30 minutes to 24 hours from now. */
+  expiresAt: number;
+}
+
+export interface CreatedSession {
+  sessionId: string;
+  url: string;
+}
+
+export type RefundInput =
+  | { paymentIntentId: string; sessionId?: undefined; amountCents: number; idempotencyKey: string }
+  | { sessionId: string; paymentIntentId?: undefined; amountCents: number; idempotencyKey: string };
+
+/** The two things the shop asks of a payment provider (Stripe Checkout or the local simulator). */
+export interface PaymentProvider {
+  readonly name: "stripe" | "simulator";
+  createCheckoutSession(input: CreateSessionInput): Promise<CreatedSession>;
+  refund(input: RefundInput): Promise<{ refundId: string }>;
+}
+
+/**
+ * Stripe Checkout through the official library, Workers build: its fetch client and no Node APIs.
+ * The client is made per call (no module-level state); `fetchFn` defaults to the global fetch
+ * at construction time, which is also what tests intercept.
+ */
+export function createStripeProvider(secretKey: string, fetchFn?: typeof fetch): PaymentProvider {
+  const stripe = () => new Stripe(secretKey, { httpClient: Stripe.createFetchHttpClient(fetchFn), maxNetworkRetries: 2 });
+  return {
+    name: "stripe",
+    async createCheckoutSession(input) {
+      const { order, lines } = input;
+      const currency = order.currency.toLowerCase();
+      const params: Stripe.Checkout.SessionCreateParams = {
+        mode: "payment",
+        // Prices come from our D1 snapshot, never from a Stripe Price the client could pick (P15).
+        line_items: lines.map((line) => ({
+          quantity: line.quantity,
+          price_data: { currency, unit_amount: line.unitPriceCents, product_data: { name: line.name, metadata: { productId: line.productId } } },
+        })),
+        client_reference_id: order.id,
+        metadata: { orderId: order.id },
+        payment_intent_data: { metadata: { orderId: order.id } },
+        expires_at: input.expiresAt,
+        success_url: input.successUrl,
+        cancel_url: input.cancelUrl,
+      };
+      // A coupon's discount is applied as a one-off Stripe coupon so amount_total equals our total.
+      if (order.discountCents > 0) {
+        const coupon = await stripe().coupons.create(
+          { amount_off: order.discountCents, currency, duration: "once", max_redemptions: 1, name: order.couponCode ?? "Discount" },
+          { idempotencyKey: `${input.idempotencyKey}:coupon` },
+        );
+        params.discounts = [{ coupon: coupon.id }];
+      }
+      const session = await stripe().checkout.sessions.create(params, { idempotencyKey: input.idempotencyKey });
+      if (!session.url) throw new Error("Stripe returned a Checkout Session without a url");
+      if (session.amount_total !== order.totalCents) {
+        // Stripe computed a different total from ours: never send the shopper to pay it.
+        throw new Error(`Stripe session total ${session.amount_total} differs from the order total ${order.totalCents}`);
+      }
+      return { sessionId: session.id, url: session.url };
+    },
+    async refund(input) {
+      const client = stripe();
+      let paymentIntent = input.paymentIntentId;
+      if (!paymentIntent && input.sessionId) {
+        const session = await client.checkout.sessions.retrieve(input.sessionId);
+        paymentIntent = typeof session.payment_intent === "string" ? session.payment_intent : session.payment_intent?.id;
+      }
+      if (!paymentIntent) throw new Error("This payment has no payment intent to refund");
+      const refund = await client.refunds.create({ payment_intent: paymentIntent, amount: input.amountCents }, { idempotencyKey: input.idempotencyKey });
+      return { refundId: refund.id };
+    },
+  };
+}
+
+/**
+ * The local payment simulator: sessions live in D1 (payment_events), the checkout page is
+ * `/dev/pay/{sessionId}` on the shop's own origin. Refused in production by the config gate.
+ */
+export function createSimulatorProvider(db: Database, origin: string): PaymentProvider {
+  return {
+    name: "simulator",
+    async createCheckoutSession(input) {
+      const sessionId = await createSimulatorSession(db, {
+        orderId: input.order.id,
+        amountTotal: input.order.totalCents,
+        currency: input.order.currency.toLowerCase(),
+        successUrl: input.successUrl,
+        cancelUrl: input.cancelUrl,
+        expiresAt: input.expiresAt,
+        idempotencyKey: input.idempotencyKey,
+      });
+      return { sessionId, url: `${origin}/dev/pay/${sessionId}` };
+    },
+    async refund() {
+      return simulatorRefundId();
+    },
+  };
+}
+
+/** The provider the config names. Stripe needs its secret key; the simulator needs nothing. */
+export function paymentProvider(config: Config, db: Database): PaymentProvider {
+  if (config.PAYMENTS_PROVIDER === "stripe") {
+    if (!config.STRIPE_SECRET_KEY) throw new Error("PAYMENTS_PROVIDER=stripe needs STRIPE_SECRET_KEY");
+    return createStripeProvider(config.STRIPE_SECRET_KEY);
+  }
+  return createSimulatorProvider(db, config.PUBLIC_ORIGIN);
+}

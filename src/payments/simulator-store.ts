@@ -1,0 +1,90 @@
+import { and, eq } from "drizzle-orm";
+import type { Database } from "../db/client";
+import { paymentEvents } from "../checkout/schema";
+
+/** Kind of the payment_events row that holds a simulated Checkout Session (id = session id). */
+export const SIMULATOR_SESSION_KIND = "simulator.session";
+/** Kind of the row that records the one outcome a simulated session may have. */
+export const SIMULATOR_OUTCOME_KIND = "simulator.outcome";
+
+/** A simulated Checkout Session, as "Stripe" (the simulator) remembers it. */
+export interface SimulatorSession {
+  id: string;
+  orderId: string;
+  amountTotal: number;
+  /** Lower-case ISO 4217, as Stripe sends it. */
+  currency: string;
+  successUrl: string;
+  cancelUrl: string;
+  expiresAt: number;
+  createdAt: number;
+}
+
+/** Random lower-case alphanumerics, like the tail of a Stripe id. */
+export function randomStripeSuffix(bytes = 18): string {
+  return [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(36).padStart(2, "0")).join("").slice(0, bytes + 6);
+}
+
+/**
+ * Stores a simulated session. One session per order: a retry with the same order returns the
+ * session already made, as Stripe does for a repeated idempotency key.
+ */
+export async function createSimulatorSession(
+  db: Database,
+  input: { orderId: string; amountTotal: number; currency: string; successUrl: string; cancelUrl: string; expiresAt: number; idempotencyKey: string },
+): Promise<string> {
+  const existing = await db
+    .select({ id: paymentEvents.id })
+    .from(paymentEvents)
+    .where(and(eq(paymentEvents.orderId, input.orderId), eq(paymentEvents.kind, SIMULATOR_SESSION_KIND)))
+    .limit(1);
+  if (existing[0]) return existing[0].id;
+  const id = `cs_test_${randomStripeSuffix()}`;
+  const session: SimulatorSession = {
+    id,
+    orderId: input.orderId,
+    amountTotal: input.amountTotal,
+    currency: input.currency,
+    successUrl: input.successUrl,
+    cancelUrl: input.cancelUrl,
+    expiresAt: input.expiresAt,
+    createdAt: Math.floor(Date.now() / 1000),
+  };
+  await db.insert(paymentEvents).values({ id, orderId: input.orderId, kind: SIMULATOR_SESSION_KIND, detail: JSON.stringify(session) });
+  return id;
+}
+
+/** A simulated session by id, or null (unknown id, or a row that is not a simulator session). */
+export async function findSimulatorSession(db: Database, sessionId: string): Promise<SimulatorSession | null> {
+  if (!/^cs_test_[a-z0-9]{1,64}$/.test(sessionId)) return null;
+  const [row] = await db
+    .select()
+    .from(paymentEvents)
+    .where(and(eq(paymentEvents.id, sessionId), eq(paymentEvents.kind, SIMULATOR_SESSION_KIND)))
+    .limit(1);
+  if (!row?.detail) return null;
+  return JSON.parse(row.detail) as SimulatorSession;
+}
+
+/** The outcome a session already had (`paid` / `expired`), or null while it is open. */
+export async function simulatorOutcome(db: Database, sessionId: string): Promise<"paid" | "expired" | null> {
+  const [row] = await db.select().from(paymentEvents).where(eq(paymentEvents.id, `${sessionId}:outcome`)).limit(1);
+  return row?.detail === "paid" || row?.detail === "expired" ? row.detail : null;
+}
+
+/**
+ * Closes a session with an outcome, once: the outcome row's primary key makes a second
+ * submission (double click, replayed form) fail, so a session is paid or expired at most once.
+ */
+export async function closeSimulatorSession(db: Database, session: SimulatorSession, outcome: "paid" | "expired"): Promise<boolean> {
+  const result = await db
+    .insert(paymentEvents)
+    .values({ id: `${session.id}:outcome`, orderId: session.orderId, kind: SIMULATOR_OUTCOME_KIND, detail: outcome })
+    .onConflictDoNothing();
+  return (result.meta.changes ?? 0) > 0;
+}
+
+/** A simulated refund: the simulator has no money to move, so it only hands back an id. */
+export function simulatorRefundId(): { refundId: string } {
+  return { refundId: `re_test_${randomStripeSuffix()}` };
+}

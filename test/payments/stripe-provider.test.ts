@@ -1,0 +1,104 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { createStripeProvider, type CreateSessionInput } from "../../src/payments/provider";
+import { stripeSessionResponse } from "../support/stripe";
+
+const input = (overrides: Partial<CreateSessionInput["order"]> = {}): CreateSessionInput => ({
+  order: { id: "ord_abc", userId: "usr_1", currency: "USD", subtotalCents: 3700, discountCents: 0, totalCents: 3700, couponCode: null, ...overrides },
+  lines: [
+    { productId: "prd_1", name: "Canvas tote", unitPriceCents: 1250, quantity: 2 },
+    { productId: "prd_2", name: "Enamel pin", unitPriceCents: 1200, quantity: 1 },
+  ],
+  successUrl: "https://shop.example.com/orders/ord_abc?status=success",
+  cancelUrl: "https://shop.example.com/orders/ord_abc?status=cancelled",
+  idempotencyKey: "checkout:ord_abc",
+  expiresAt: 1_900_000_000,
+});
+
+interface Captured {
+  url: string;
+  method: string;
+  headers: Headers;
+  form: URLSearchParams;
+}
+
+/** Intercepts outbound fetch (what the Stripe library's fetch client uses) with canned Stripe responses. */
+function interceptStripe(respond: (req: Captured) => Response): Captured[] {
+  const seen: Captured[] = [];
+  vi.spyOn(globalThis, "fetch").mockImplementation(async (url, init) => {
+    const req: Captured = {
+      url: String(url),
+      method: init?.method ?? "GET",
+      headers: new Headers(init?.headers),
+      form: new URLSearchParams(typeof init?.body === "string" ? init.body : ""),
+    };
+    seen.push(req);
+    return respond(req);
+  });
+  return seen;
+}
+
+const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", "request-id": "req_test" } });
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("Stripe provider (official library, fetch client)", () => {
+  it("creates a payment-mode Checkout Session priced from the order snapshot, with the order's idempotency key", async () => {
+    const seen = interceptStripe(() => json(stripeSessionResponse({ id: "cs_test_a1", amountTotal: 3700, currency: "usd", orderId: "ord_abc", expiresAt: 1_900_000_000 })));
+    const session = await createStripeProvider("sk_test_fake_key_for_tests").createCheckoutSession(input());
+    expect(session).toEqual({ sessionId: "cs_test_a1", url: "https://checkout.stripe.com/c/pay/cs_test_a1" });
+    expect(seen).toHaveLength(1);
+    const [req] = seen;
+    expect(req!.url).toBe("https://api.stripe.com/v1/checkout/sessions");
+    expect(req!.method).toBe("POST");
+    expect(req!.headers.get("idempotency-key")).toBe("checkout:ord_abc");
+    expect(req!.headers.get("authorization")).toBe("Bearer sk_test_fake_key_for_tests");
+    const f = req!.form;
+    expect(f.get("mode")).toBe("payment");
+    expect(f.get("client_reference_id")).toBe("ord_abc");
+    expect(f.get("metadata[orderId]")).toBe("ord_abc");
+    expect(f.get("expires_at")).toBe("1900000000");
+    expect(f.get("success_url")).toBe("https://shop.example.com/orders/ord_abc?status=success");
+    expect(f.get("cancel_url")).toBe("https://shop.example.com/orders/ord_abc?status=cancelled");
+    expect(f.get("line_items[0][price_data][unit_amount]")).toBe("1250");
+    expect(f.get("line_items[0][price_data][currency]")).toBe("usd");
+    expect(f.get("line_items[0][quantity]")).toBe("2");
+    expect(f.get("line_items[0][price_data][product_data][name]")).toBe("Canvas tote");
+    expect(f.get("line_items[1][price_data][unit_amount]")).toBe("1200");
+    expect(f.get("line_items[1][quantity]")).toBe("1");
+    expect(f.has("discounts[0][coupon]")).toBe(false);
+  });
+
+  it("applies the order's discount as a one-off amount_off coupon so Stripe's total equals ours", async () => {
+    const seen = interceptStripe((req) =>
+      req.url.endsWith("/v1/coupons")
+        ? json({ id: "co_once_1", object: "coupon", amount_off: 500, currency: "usd", duration: "once" })
+        : json(stripeSessionResponse({ id: "cs_test_d1", amountTotal: 3200, currency: "usd", orderId: "ord_abc", expiresAt: 1_900_000_000 })),
+    );
+    const session = await createStripeProvider("sk_test_fake_key_for_tests").createCheckoutSession(input({ discountCents: 500, totalCents: 3200, couponCode: "SAVE5" }));
+    expect(session.sessionId).toBe("cs_test_d1");
+    expect(seen.map((r) => r.url)).toEqual(["https://api.stripe.com/v1/coupons", "https://api.stripe.com/v1/checkout/sessions"]);
+    expect(seen[0]!.form.get("amount_off")).toBe("500");
+    expect(seen[0]!.headers.get("idempotency-key")).toBe("checkout:ord_abc:coupon");
+    expect(seen[1]!.form.get("discounts[0][coupon]")).toBe("co_once_1");
+  });
+
+  it("P15 refuses a session whose amount_total differs from the order's total", async () => {
+    interceptStripe(() => json(stripeSessionResponse({ id: "cs_test_bad", amountTotal: 1, currency: "usd", orderId: "ord_abc", expiresAt: 1_900_000_000 })));
+    await expect(createStripeProvider("sk_test_fake_key_for_tests").createCheckoutSession(input())).rejects.toThrow(/differs/);
+  });
+
+  it("a Stripe error (card declined style 402 / invalid request 400) surfaces as a thrown error", async () => {
+    interceptStripe(() => json({ error: { type: "invalid_request_error", message: "No such thing" } }, 400));
+    await expect(createStripeProvider("sk_test_fake_key_for_tests").createCheckoutSession(input())).rejects.toThrow(/No such thing/);
+  });
+
+  it("refunds a payment intent with the given amount and idempotency key", async () => {
+    const seen = interceptStripe(() => json({ id: "re_1", object: "refund", amount: 3700, status: "succeeded" }));
+    const result = await createStripeProvider("sk_test_fake_key_for_tests").refund({ paymentIntentId: "pi_1", amountCents: 3700, idempotencyKey: "refund:ord_abc" });
+    expect(result).toEqual({ refundId: "re_1" });
+    expect(seen[0]!.url).toBe("https://api.stripe.com/v1/refunds");
+    expect(seen[0]!.form.get("payment_intent")).toBe("pi_1");
+    expect(seen[0]!.form.get("amount")).toBe("3700");
+    expect(seen[0]!.headers.get("idempotency-key")).toBe("refund:ord_abc");
+  });
+});
