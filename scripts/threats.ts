@@ -8,6 +8,12 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { REGISTER, type Threat } from "../threats/register.ts";
 
+/** The ids a test title starts with: `P10/T07 race: …` → ["P10", "T07"]; `T10/M-009 …` → ["T10", "M-009"]. */
+function leadingIds(title: string): string[] {
+  const head = /^((?:[PT]\d{2}|M-\d{3})(?:\/(?:[PT]\d{2}|M-\d{3}))*)\b/.exec(title);
+  return head ? head[1]!.split("/") : [];
+}
+
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 /** Every threat of the seed models: PASTA threats 3-18 and STRIDE threats T01-T10. */
@@ -62,7 +68,7 @@ export function checkRegister(register: readonly Threat[], titles: ReadonlySet<s
     if (threat.status === "operator" && !threat.operator?.trim()) problems.push(`${where}: marked operator but documents no operator step`);
     for (const title of threat.tests) {
       if (!titles.has(title)) problems.push(`${where}: names a test that does not exist: "${title}"`);
-      else if (!new RegExp(`^${threat.id}\\b`).test(title)) problems.push(`${where}: test "${title}" does not start with ${threat.id}`);
+      else if (!leadingIds(title).includes(threat.id)) problems.push(`${where}: test "${title}" does not start with ${threat.id}`);
     }
   }
   for (const id of requiredIds) {

@@ -102,3 +102,15 @@ describe("Stripe provider (official library, fetch client)", () => {
     expect(seen[0]!.headers.get("idempotency-key")).toBe("refund:ord_abc");
   });
 });
+
+describe("no card data touches the shop (P14)", () => {
+  it("P14 the shop only sends Stripe order data over HTTPS and never a card field; the shopper pays on Stripe's page", async () => {
+    const seen = interceptStripe(() => json(stripeSessionResponse({ id: "cs_test_p14", amountTotal: 3700, currency: "usd", orderId: "ord_abc", expiresAt: 1_900_000_000 })));
+    const session = await createStripeProvider("sk_test_fake_key_for_tests").createCheckoutSession(input());
+    expect(new URL(session.url).protocol).toBe("https:");
+    for (const req of seen) {
+      expect(new URL(req.url).protocol).toBe("https:");
+      for (const key of req.form.keys()) expect(key).not.toMatch(/card|cvc|cvv|exp_month|exp_year|number/i);
+    }
+  });
+});

@@ -19,3 +19,25 @@ describe("repository checks", () => {
     expect(findSecrets("x.ts", "STRIPE_WEBHOOK_SECRET=whsec_dev_only_simulator_secret")).toEqual([]);
   });
 });
+
+describe("dependencies (T04)", () => {
+  it("T04 supply chain: every dependency is pinned to an exact version, locked, and only allow-listed packages may run install scripts", () => {
+    const pkg = JSON.parse(readFileSync(fileURLToPath(import.meta.resolve("../../package.json")), "utf8")) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+      allowScripts?: Record<string, boolean>;
+    };
+    const lock = JSON.parse(readFileSync(fileURLToPath(import.meta.resolve("../../package-lock.json")), "utf8")) as {
+      packages: Record<string, { version?: string; integrity?: string; hasInstallScript?: boolean }>;
+    };
+    for (const [name, range] of Object.entries({ ...pkg.dependencies, ...pkg.devDependencies })) {
+      expect(range, name).toMatch(/^\d+\.\d+\.\d+(-[\w.]+)?$/);
+      expect(lock.packages[`node_modules/${name}`]?.version, name).toBe(range);
+    }
+    // Every locked package carries an integrity hash (npm verifies it at install).
+    for (const [path, entry] of Object.entries(lock.packages)) {
+      if (path.startsWith("node_modules/") && entry.version) expect(entry.integrity, path).toMatch(/^sha(512|384|256|1)-/);
+    }
+    expect(Object.keys(pkg.allowScripts ?? {}).sort()).toEqual(["node"]);
+  });
+});
