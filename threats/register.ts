@@ -141,7 +141,7 @@ export const REGISTER: Threat[] = [
       "Mail to shoppers never asks for a password or code; security notices on throttling, password change and reset.",
     ],
     operator: "Tell shoppers and staff that the shop never asks for a password or code by mail or phone; encourage staff to use passkeys (the /security page says so).",
-    tests: [],
+    tests: ["P07 passkeys are bound to the shop's origin: registration options name the configured RP id"],
   },
   {
     id: "P08",

@@ -69,6 +69,12 @@ function productionProblems(cfg: z.infer<typeof baseSchema>): ConfigProblem[] {
   if (cfg.DEV_ROUTES === "on") {
     problems.push({ setting: "DEV_ROUTES", reason: "development routes are refused in production" });
   }
+  // Password reset and security notices must reach people: the dev outbox does not exist here.
+  if (!cfg.MAIL_PROVIDER_URL || !cfg.MAIL_PROVIDER_URL.startsWith("https://")) {
+    problems.push({ setting: "MAIL_PROVIDER_URL", reason: "missing or not https://" });
+  }
+  if (!cfg.MAIL_PROVIDER_TOKEN) problems.push({ setting: "MAIL_PROVIDER_TOKEN", reason: "missing" });
+  if (!cfg.MAIL_FROM) problems.push({ setting: "MAIL_FROM", reason: "missing" });
   if (cfg.ADMIN_PASSWORD) {
     problems.push({ setting: "ADMIN_PASSWORD", reason: "development-only; create admins with npm run admin:create" });
   }

@@ -17,6 +17,9 @@ function productionEnv(overrides: Record<string, string | undefined> = {}): Env 
     BETTER_AUTH_SECRET: "p".repeat(48),
     TURNSTILE_SECRET_KEY: "0x4AAAAAAAproductionSecretKey",
     TURNSTILE_SITE_KEY: "0x4AAAAAAAproductionSiteKey",
+    MAIL_PROVIDER_URL: "https://mail.example.net/v1/send",
+    MAIL_PROVIDER_TOKEN: "mail-provider-token-for-tests",
+    MAIL_FROM: "Bastion <no-reply@shop.example.com>",
     ADMIN_PASSWORD: undefined,
     ...overrides,
   } as unknown as Env;
@@ -39,6 +42,9 @@ const UNSAFE: Array<[string, Record<string, string | undefined>]> = [
   ["a development auth secret", { BETTER_AUTH_SECRET: "dev-only-better-auth-secret-change-me-0123456789" }],
   ["Turnstile's always-pass testing key", { TURNSTILE_SECRET_KEY: "1x0000000000000000000000000000000AA" }],
   ["a seeded admin password", { ADMIN_PASSWORD: "correct-horse-battery-staple-admin" }],
+  ["no mail provider (reset and security mail would be lost)", { MAIL_PROVIDER_URL: undefined }],
+  ["a plain-http mail provider", { MAIL_PROVIDER_URL: "http://mail.example.net/send" }],
+  ["no mail provider token", { MAIL_PROVIDER_TOKEN: undefined }],
 ];
 
 describe("T02 / P17 production configuration", () => {
