@@ -212,6 +212,13 @@ function AccountPage({ user }: { user: SessionUser }) {
           </form>
         </section>
         <section class="panel">
+          <h2>Your data</h2>
+          <p>Download everything the shop keeps about you, or delete your account.</p>
+          <p>
+            <a href="/account/privacy">Download or delete your data</a>
+          </p>
+        </section>
+        <section class="panel">
           <h2>Sessions</h2>
           <form class="stack" data-auth-form="signout" method="post" action="#">
             <button type="submit" class="secondary">Sign out</button>

@@ -5,7 +5,12 @@ import { getDb } from "../db/client";
 import { createApiApp, problemResponseSpec } from "../platform/openapi";
 import { ProblemError } from "../platform/problem";
 import { clientIp, staffGuard, staffUser } from "./guard";
-import { createProductAudited, listAllProducts, toAdminProduct, updateProductAudited } from "./products";
+import { requireFreshSession } from "../accounts/session";
+import { OrderSchema } from "../checkout/routes";
+import { couponInUse, CouponCreateBody, CouponPatchBody, createCouponAudited, findAdminCoupon, listCoupons, listRedemptions, toAdminCoupon, updateCouponAudited } from "./coupons";
+import { findAdminOrder, ORDER_STATUSES, OrderSearchQuery, requestRefund, searchOrders } from "./orders";
+import { createProductAudited, listAllProducts, toAdminProduct, updateProductAudited, type StaffActor } from "./products";
+import { changeRoleAudited, RoleBody, ROLES, searchUsers, UserSearchQuery } from "./users";
 
 const AdminProductSchema = z
   .object({
@@ -168,4 +173,214 @@ adminApi
   .openapi(verifyAuditRoute, async (c) => {
     const verdict = await verifyAuditLog(c.env);
     return c.json(verdict.ok ? { ok: true, count: verdict.count } : verdict, 200);
+  });
+
+// ---- Coupons ---------------------------------------------------------------------------------
+
+const AdminCouponSchema = z
+  .object({
+    code: z.string(),
+    percentOff: z.number().int().nullable(),
+    amountOffCents: z.number().int().nullable(),
+    currency: z.string().nullable(),
+    maxRedemptions: z.number().int().nullable(),
+    perCustomerLimit: z.number().int().nullable(),
+    startsAt: z.string().nullable(),
+    expiresAt: z.string().nullable(),
+    active: z.boolean(),
+    createdAt: z.string(),
+  })
+  .openapi("AdminCoupon");
+const RedemptionSchema = z.object({ orderId: z.string(), userId: z.string(), discountCents: z.number().int().nullable(), redeemedAt: z.string() });
+const CouponCodeParam = z.object({ code: z.string().min(1).max(64) });
+
+const listCouponsRoute = createRoute({
+  method: "get",
+  path: "/admin/coupons",
+  tags: ["Staff"],
+  summary: "All coupons (admin)",
+  request: { query: CursorQuery },
+  responses: { 200: { description: "A page", content: jsonContent(z.object({ items: z.array(AdminCouponSchema), nextCursor: z.string().nullable() })) }, ...guarded },
+});
+const getCouponRoute = createRoute({
+  method: "get",
+  path: "/admin/coupons/{code}",
+  tags: ["Staff"],
+  summary: "One coupon with its committed redemptions (admin)",
+  request: { params: CouponCodeParam },
+  responses: {
+    200: { description: "The coupon", content: jsonContent(z.object({ coupon: AdminCouponSchema, redemptions: z.array(RedemptionSchema), inUse: z.boolean() })) },
+    404: problemResponseSpec("No such coupon"),
+    ...guarded,
+  },
+});
+const createCouponRoute = createRoute({
+  method: "post",
+  path: "/admin/coupons",
+  tags: ["Staff"],
+  summary: "Create a coupon (admin)",
+  request: { body: { content: jsonContent(CouponCreateBody), required: true } },
+  responses: {
+    201: { description: "Created", content: jsonContent(AdminCouponSchema) },
+    409: problemResponseSpec("Code taken (`coupon_exists`)"),
+    422: problemResponseSpec("Invalid or unknown field"),
+    ...guarded,
+  },
+});
+const patchCouponRoute = createRoute({
+  method: "patch",
+  path: "/admin/coupons/{code}",
+  tags: ["Staff"],
+  summary: "Edit or deactivate (`active: false`) a coupon (admin)",
+  description: "Adding or removing the total limit of a code that has been used is refused (`409 coupon_limit_locked`, decision 004).",
+  request: { params: CouponCodeParam, body: { content: jsonContent(CouponPatchBody), required: true } },
+  responses: {
+    200: { description: "Updated", content: jsonContent(AdminCouponSchema) },
+    404: problemResponseSpec("No such coupon"),
+    409: problemResponseSpec("`coupon_limit_locked`"),
+    422: problemResponseSpec("Invalid or unknown field, or `code_immutable`"),
+    ...guarded,
+  },
+});
+
+// ---- Orders ----------------------------------------------------------------------------------
+
+const AdminOrderSummarySchema = z
+  .object({
+    id: z.string(),
+    status: z.enum(ORDER_STATUSES),
+    userId: z.string(),
+    customerEmail: z.string().nullable(),
+    totalCents: z.number().int(),
+    currency: z.string(),
+    couponCode: z.string().nullable(),
+    createdAt: z.string(),
+    paidAt: z.string().nullable(),
+  })
+  .openapi("AdminOrderSummary");
+const AdminOrderSchema = OrderSchema.extend({
+  userId: z.string(),
+  customerEmail: z.string().nullable(),
+  provider: z.string(),
+  paymentSessionId: z.string().nullable(),
+  paymentIntentId: z.string().nullable(),
+  updatedAt: z.string(),
+  timeline: z.array(z.object({ id: z.string(), kind: z.string(), detail: z.string().nullable(), createdAt: z.string() })),
+}).openapi("AdminOrder");
+const OrderIdParam = z.object({ id: z.string().min(1).max(100) });
+
+const listOrdersRoute = createRoute({
+  method: "get",
+  path: "/admin/orders",
+  tags: ["Staff"],
+  summary: "Orders, newest first, by status and customer (email or user id) (admin and support)",
+  request: { query: OrderSearchQuery },
+  responses: { 200: { description: "A page", content: jsonContent(z.object({ items: z.array(AdminOrderSummarySchema), nextCursor: z.string().nullable() })) }, ...guarded },
+});
+const getOrderRoute = createRoute({
+  method: "get",
+  path: "/admin/orders/{id}",
+  tags: ["Staff"],
+  summary: "One order with its customer and payment timeline (admin and support)",
+  request: { params: OrderIdParam },
+  responses: { 200: { description: "The order", content: jsonContent(AdminOrderSchema) }, 404: problemResponseSpec("No such order"), ...guarded },
+});
+const refundOrderRoute = createRoute({
+  method: "post",
+  path: "/admin/orders/{id}/refund",
+  tags: ["Staff"],
+  summary: "Refund a paid order in full (admin, sign-in within 10 minutes)",
+  description: "Asks the provider for the refund (idempotency key `refund:<orderId>`); the order becomes `refunded` when the `charge.refunded` webhook arrives.",
+  request: { params: OrderIdParam },
+  responses: {
+    202: {
+      description: "Refund requested",
+      content: jsonContent(z.object({ orderId: z.string(), refundId: z.string(), amountCents: z.number().int(), currency: z.string(), status: z.enum(ORDER_STATUSES) })),
+    },
+    404: problemResponseSpec("No such order"),
+    409: problemResponseSpec("`order_not_refundable` (not paid)"),
+    502: problemResponseSpec("`payment_unavailable`"),
+    ...guarded,
+  },
+});
+
+// ---- Users -----------------------------------------------------------------------------------
+
+const AdminUserSchema = z
+  .object({
+    id: z.string(),
+    email: z.string(),
+    name: z.string(),
+    role: z.enum(ROLES),
+    emailVerified: z.boolean(),
+    twoFactorEnabled: z.boolean(),
+    banned: z.boolean(),
+    createdAt: z.string(),
+  })
+  .openapi("AdminUser");
+const UserIdParam = z.object({ id: z.string().min(1).max(100) });
+
+const listUsersRoute = createRoute({
+  method: "get",
+  path: "/admin/users",
+  tags: ["Staff"],
+  summary: "Accounts, searched by part of an email or name, or an id (admin)",
+  request: { query: UserSearchQuery },
+  responses: { 200: { description: "A page", content: jsonContent(z.object({ items: z.array(AdminUserSchema), nextCursor: z.string().nullable() })) }, ...guarded },
+});
+const setRoleRoute = createRoute({
+  method: "put",
+  path: "/admin/users/{id}/role",
+  tags: ["Staff"],
+  summary: "Change a user's role (admin, sign-in within 10 minutes)",
+  description: "Signs the user out everywhere (their sessions are deleted), so the new role applies at their next sign-in. The last admin cannot be demoted (`409 last_admin`).",
+  request: { params: UserIdParam, body: { content: jsonContent(RoleBody), required: true } },
+  responses: {
+    200: { description: "The user now", content: jsonContent(z.object({ user: AdminUserSchema, changed: z.boolean(), sessionsRevoked: z.number().int() })) },
+    404: problemResponseSpec("No such user"),
+    409: problemResponseSpec("`last_admin`"),
+    422: problemResponseSpec("Invalid or unknown field"),
+    ...guarded,
+  },
+});
+
+function actorOf(c: Parameters<typeof staffUser>[0]): StaffActor {
+  return { id: staffUser(c).id, ip: clientIp(c) };
+}
+
+adminApi
+  .openapi(listCouponsRoute, async (c) => {
+    const { cursor, limit } = c.req.valid("query");
+    return c.json(await listCoupons(getDb(c.env.DB), cursor ?? null, limit ?? 50), 200);
+  })
+  .openapi(getCouponRoute, async (c) => {
+    const db = getDb(c.env.DB);
+    const coupon = await findAdminCoupon(db, c.req.valid("param").code);
+    if (!coupon) throw new ProblemError(404, "coupon_not_found", "No coupon has this code.");
+    const [redemptions, inUse] = await Promise.all([listRedemptions(db, coupon.code), couponInUse(db, coupon.code)]);
+    return c.json({ coupon: toAdminCoupon(coupon), redemptions, inUse }, 200);
+  })
+  .openapi(createCouponRoute, async (c) => {
+    const row = await createCouponAudited(c.env, getDb(c.env.DB), actorOf(c), c.req.valid("json"));
+    return c.json(toAdminCoupon(row), 201);
+  })
+  .openapi(patchCouponRoute, async (c) => {
+    const row = await updateCouponAudited(c.env, getDb(c.env.DB), actorOf(c), c.req.valid("param").code, c.req.valid("json"));
+    return c.json(toAdminCoupon(row), 200);
+  })
+  .openapi(listOrdersRoute, async (c) => c.json(await searchOrders(getDb(c.env.DB), c.req.valid("query")), 200))
+  .openapi(getOrderRoute, async (c) => {
+    const order = await findAdminOrder(getDb(c.env.DB), c.req.valid("param").id);
+    if (!order) throw new ProblemError(404, "order_not_found", "No order has this id.");
+    return c.json(order, 200);
+  })
+  .openapi(refundOrderRoute, async (c) => {
+    requireFreshSession(staffUser(c));
+    return c.json(await requestRefund(c.env, c.var.config, getDb(c.env.DB), actorOf(c), c.req.valid("param").id), 202);
+  })
+  .openapi(listUsersRoute, async (c) => c.json(await searchUsers(getDb(c.env.DB), c.req.valid("query")), 200))
+  .openapi(setRoleRoute, async (c) => {
+    requireFreshSession(staffUser(c));
+    const result = await changeRoleAudited(c.env, getDb(c.env.DB), actorOf(c), c.req.valid("param").id, c.req.valid("json").role);
+    return c.json(result, 200);
   });

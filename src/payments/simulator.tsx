@@ -11,7 +11,8 @@ import { Layout } from "../web/layout";
 import { buildCheckoutSessionEvent } from "./events";
 import { computeStripeSignature } from "./signature";
 import { closeSimulatorSession, findSimulatorSession, randomStripeSuffix, simulatorOutcome, type SimulatorSession } from "./simulator-store";
-import { handleStripeWebhook } from "./webhook";
+import type { Config } from "../platform/config";
+import { handleStripeWebhook, type WebhookOutcome } from "./webhook";
 
 /**
  * Development routes only exist when the config says so (ENVIRONMENT=development and DEV_ROUTES
@@ -119,3 +120,49 @@ export const devPay = new Hono<AppEnv>()
     if (result.status !== 200) throw new ProblemError(502, "webhook_refused", `The shop refused the simulated event (${result.code}).`);
     return c.redirect(outcome === "paid" ? session.successUrl : session.cancelUrl, 303);
   });
+
+/**
+ * Development: what Stripe does after a refund, done by the simulator. Builds a Stripe-format
+ * `charge.refunded` event for a fully refunded payment intent, signs it with
+ * STRIPE_WEBHOOK_SECRET and hands it to the same webhook handler as the network route, so the
+ * order moves to `refunded` through the verified path only. No-op result without a secret.
+ */
+export async function deliverSimulatedRefund(
+  env: Env,
+  config: Config,
+  input: { paymentIntentId: string; amountCents: number; currency: string },
+): Promise<WebhookOutcome | null> {
+  const secret = config.STRIPE_WEBHOOK_SECRET;
+  if (!secret) return null;
+  const created = Math.floor(Date.now() / 1000);
+  const event = {
+    id: `evt_${randomStripeSuffix()}`,
+    object: "event",
+    api_version: "2025-11-17.clover",
+    created,
+    livemode: false,
+    pending_webhooks: 1,
+    request: { id: null, idempotency_key: null },
+    type: "charge.refunded",
+    data: {
+      object: {
+        id: `ch_test_${randomStripeSuffix()}`,
+        object: "charge",
+        amount: input.amountCents,
+        amount_refunded: input.amountCents,
+        currency: input.currency.toLowerCase(),
+        refunded: true,
+        payment_intent: input.paymentIntentId,
+        livemode: false,
+        created,
+      },
+    },
+  };
+  const rawBody = JSON.stringify(event);
+  return handleStripeWebhook(env, config, {
+    rawBody,
+    signature: `t=${created},v1=${await computeStripeSignature(secret, created, rawBody)}`,
+    ip: null,
+    fromNetwork: false,
+  });
+}
