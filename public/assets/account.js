@@ -46,6 +46,17 @@
       return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
     },
   };
+  /** A PublicKeyCredential as the JSON that @simplewebauthn/server (better-auth's passkey plugin) reads. */
+  function credentialJSON(cred, response) {
+    return {
+      id: cred.id,
+      rawId: b64u.fromBuf(cred.rawId),
+      type: cred.type,
+      authenticatorAttachment: cred.authenticatorAttachment || undefined,
+      response,
+      clientExtensionResults: {},
+    };
+  }
   async function passkeyRegister(name) {
     const opts = await call("GET", "/api/auth/passkey/generate-register-options?name=" + encodeURIComponent(name || "Passkey"));
     if (!opts.ok) throw new Error(errorText(opts));
@@ -58,18 +69,11 @@
       }),
     });
     const r = cred.response;
-    const response = {
-      id: cred.id,
-      rawId: b64u.fromBuf(cred.rawId),
-      type: cred.type,
-      authenticatorAttachment: cred.authenticatorAttachment || undefined,
-      response: {
-        clientDataJSON: b64u.fromBuf(r.clientDataJSON),
-        attestationObject: b64u.fromBuf(r.attestationObject),
-        transports: r.getTransports ? r.getTransports() : [],
-      },
-      clientExtensionResults: {},
-    };
+    const response = credentialJSON(cred, {
+      clientDataJSON: b64u.fromBuf(r.clientDataJSON),
+      attestationObject: b64u.fromBuf(r.attestationObject),
+      transports: r.getTransports ? r.getTransports() : [],
+    });
     const done = await call("POST", "/api/auth/passkey/verify-registration", { response, name: name || "Passkey" });
     if (!done.ok) throw new Error(errorText(done));
   }
@@ -84,19 +88,12 @@
       }),
     });
     const r = cred.response;
-    const response = {
-      id: cred.id,
-      rawId: b64u.fromBuf(cred.rawId),
-      type: cred.type,
-      authenticatorAttachment: cred.authenticatorAttachment || undefined,
-      response: {
-        clientDataJSON: b64u.fromBuf(r.clientDataJSON),
-        authenticatorData: b64u.fromBuf(r.authenticatorData),
-        signature: b64u.fromBuf(r.signature),
-        userHandle: r.userHandle ? b64u.fromBuf(r.userHandle) : undefined,
-      },
-      clientExtensionResults: {},
-    };
+    const response = credentialJSON(cred, {
+      clientDataJSON: b64u.fromBuf(r.clientDataJSON),
+      authenticatorData: b64u.fromBuf(r.authenticatorData),
+      signature: b64u.fromBuf(r.signature),
+      userHandle: r.userHandle ? b64u.fromBuf(r.userHandle) : undefined,
+    });
     const done = await call("POST", "/api/auth/passkey/verify-authentication", { response });
     if (!done.ok) throw new Error(errorText(done));
   }
