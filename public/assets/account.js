@@ -127,6 +127,9 @@
       const v = values(form);
       const res = await call("POST", "/api/auth/sign-up/email", { name: v.name, email: v.email, password: v.password });
       if (!res.ok) return say(form, errorText(res), false);
+      // Sign-up opens no session (so it cannot reveal existing emails): sign in as usual.
+      const signin = await call("POST", "/api/auth/sign-in/email", { email: v.email, password: v.password });
+      if (!signin.ok) return say(form, "Your account is ready. Please sign in.", true);
       location.assign(next());
     },
     async signin(form) {

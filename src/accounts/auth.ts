@@ -44,8 +44,20 @@ function buildAuth(env: Env, config: Config, ctx: ExecutionContext | null) {
       enabled: true,
       minPasswordLength: PASSWORD_MIN,
       maxPasswordLength: PASSWORD_MAX,
-      autoSignIn: true,
+      // No session from sign-up itself: with autoSignIn off, better-auth answers a sign-up for an
+      // existing email exactly like a new one (a synthetic user, the same scrypt cost), so sign-up
+      // cannot be used to enumerate accounts (P05). The sign-up page then signs in as usual.
+      autoSignIn: false,
       requireEmailVerification: false,
+      onExistingUserSignUp: async ({ user }) => {
+        later(
+          sendSafely(mailer, {
+            to: user.email,
+            subject: "Someone tried to create a Bastion account with your email",
+            text: "Someone tried to create a new account with this address, which already has one. If it was you, sign in or reset your password. If not, you can ignore this mail: nothing changed.",
+          }),
+        );
+      },
       revokeSessionsOnPasswordReset: true,
       resetPasswordTokenExpiresIn: 20 * 60,
       password: { hash: hashPassword, verify: ({ hash, password }) => verifyPassword(hash, password) },

@@ -4,6 +4,10 @@ import { z } from "zod";
 import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
 import { Layout } from "../web/layout";
+import { and, desc, eq, gt } from "drizzle-orm";
+import { recordAudit } from "../audit/audit";
+import { getDb } from "../db/client";
+import { session } from "../db/schema";
 import { PASSWORD_MAX, PASSWORD_MIN } from "./password-policy";
 import { getSessionUser, requireUser, type SessionUser } from "./session";
 
@@ -128,7 +132,14 @@ function ResetPage(props: { token: string }) {
   );
 }
 
-function AccountPage({ user }: { user: SessionUser }) {
+interface SessionRow {
+  id: string;
+  createdAt: Date;
+  ipAddress: string | null;
+  userAgent: string | null;
+}
+
+function AccountPage({ user, sessions }: { user: SessionUser; sessions: SessionRow[] }) {
   return (
     <Layout title="Your account" scripts={["account"]}>
       <h1>Your account</h1>
@@ -220,6 +231,21 @@ function AccountPage({ user }: { user: SessionUser }) {
         </section>
         <section class="panel">
           <h2>Sessions</h2>
+          <ul class="sessions">
+            {sessions.map((row) => (
+              <li>
+                <span>
+                  {row.id === user.sessionId ? <strong>This device · </strong> : null}
+                  {(row.userAgent ?? "Unknown browser").slice(0, 80)} · {row.ipAddress ?? "unknown address"} · since {row.createdAt.toISOString().slice(0, 16).replace("T", " ")} UTC
+                </span>
+                {row.id === user.sessionId ? null : (
+                  <form method="post" action={`/account/sessions/${row.id}/revoke`} class="inline-form">
+                    <button type="submit" class="link-button">Sign out</button>
+                  </form>
+                )}
+              </li>
+            ))}
+          </ul>
           <form class="stack" data-auth-form="signout" method="post" action="#">
             <button type="submit" class="secondary">Sign out</button>
           </form>
@@ -249,7 +275,24 @@ export const accountPages = new Hono<AppEnv>()
   .get("/account", async (c) => {
     const user = await getSessionUser(c);
     if (!user) return c.redirect("/sign-in?next=/account", 303);
-    return c.html(<AccountPage user={user} />);
+    const sessions = await getDb(c.env.DB)
+      .select({ id: session.id, createdAt: session.createdAt, ipAddress: session.ipAddress, userAgent: session.userAgent })
+      .from(session)
+      .where(and(eq(session.userId, user.id), gt(session.expiresAt, new Date())))
+      .orderBy(desc(session.createdAt))
+      .limit(50);
+    return c.html(<AccountPage user={user} sessions={sessions} />);
+  })
+  // Revokes one of the caller's own sessions (the id is only ever matched with the caller's user id).
+  .post("/account/sessions/:id/revoke", async (c) => {
+    const user = await getSessionUser(c);
+    if (!user) return c.redirect("/sign-in?next=/account", 303);
+    const id = c.req.param("id");
+    if (/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
+      const removed = await getDb(c.env.DB).delete(session).where(and(eq(session.id, id), eq(session.userId, user.id))).returning({ id: session.id });
+      if (removed.length > 0) await recordAudit(c.env, { actor: user.id, action: "auth.session.revoked", subject: user.id, ip: c.req.header("cf-connecting-ip") ?? null });
+    }
+    return c.redirect("/account", 303);
   });
 
 const QrBody = z.object({ totpURI: z.string().startsWith("otpauth://totp/").max(512) });

@@ -55,3 +55,27 @@ describe("account pages", () => {
     expect(options.user.name).toBe(who.email);
   });
 });
+
+describe("sessions on the account page", () => {
+  it("P08 lists the shopper's sessions and revokes another device's session; another user's session id is not revocable", async () => {
+    const { signIn } = await import("../support/accounts");
+    const { env } = await import("cloudflare:workers");
+    const who = await signUpAndSignIn();
+    const laptop = await signIn(who.email, who.password);
+    const stranger = await signUpAndSignIn();
+    const strangerSession = await env.DB.prepare("SELECT id FROM session WHERE user_id = ?").bind(stranger.user.id).first<{ id: string }>();
+    const html = await (await getAs(who.cookie, "/account")).text();
+    expect(html).toContain("This device");
+    const ids = [...html.matchAll(/\/account\/sessions\/([A-Za-z0-9_-]+)\/revoke/g)].map((m) => m[1]);
+    expect(ids.length).toBeGreaterThanOrEqual(1);
+    // Trying to revoke a stranger's session through the same form changes nothing.
+    const attempt = await request(`/account/sessions/${strangerSession!.id}/revoke`, { method: "POST", headers: { cookie: who.cookie, origin: "http://localhost:8787" }, redirect: "manual" });
+    expect(attempt.status).toBe(303);
+    expect((await getAs(stranger.cookie, "/api/me")).status).toBe(200);
+    for (const id of ids) {
+      await request(`/account/sessions/${id}/revoke`, { method: "POST", headers: { cookie: who.cookie, origin: "http://localhost:8787" }, redirect: "manual" });
+    }
+    expect((await getAs(laptop.cookie, "/api/me")).status).toBe(401);
+    expect((await getAs(who.cookie, "/api/me")).status).toBe(200);
+  });
+});

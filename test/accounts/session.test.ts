@@ -16,7 +16,8 @@ describe("sign-up, sessions and /api/me", () => {
 
   it("sets the session cookie Secure, HttpOnly, SameSite=Lax, Path=/ and without Domain", async () => {
     const email = `${unique("c").toLowerCase()}@example.com`;
-    const res = await sendJson("POST", "/api/auth/sign-up/email", { email, password: STRONG_PASSWORD, name: "C" });
+    await sendJson("POST", "/api/auth/sign-up/email", { email, password: STRONG_PASSWORD, name: "C" });
+    const res = await sendJson("POST", "/api/auth/sign-in/email", { email, password: STRONG_PASSWORD });
     const line = res.headers.getSetCookie().find((l) => l.startsWith("__Host-bastion.session_token="))!;
     expect(line).toMatch(/;\s*Secure/i);
     expect(line).toMatch(/;\s*HttpOnly/i);
@@ -30,6 +31,23 @@ describe("sign-up, sessions and /api/me", () => {
     expect(res.status).toBe(401);
     expect(res.headers.get("content-type")).toContain("application/problem+json");
     expect(((await res.json()) as { code: string }).code).toBe("unauthenticated");
+  });
+
+  it("P05 user enumeration via sign-up: an existing email gets the same answer as a new one, no session, and the owner is told", async () => {
+    const who = await signUpAndSignIn();
+    const fresh = `${unique("new").toLowerCase()}@example.com`;
+    const existing = await sendJson("POST", "/api/auth/sign-up/email", { email: who.email, password: "attacker-chosen-password-123", name: "Mallory" });
+    const brandNew = await sendJson("POST", "/api/auth/sign-up/email", { email: fresh, password: "attacker-chosen-password-123", name: "Mallory" });
+    expect(existing.status).toBe(200);
+    expect(brandNew.status).toBe(200);
+    const shape = (b: { token: unknown; user: Record<string, unknown> }) => ({ token: b.token, keys: Object.keys(b.user).sort(), emailVerified: b.user.emailVerified });
+    expect(shape((await existing.json()) as never)).toEqual(shape((await brandNew.json()) as never));
+    expect(existing.headers.getSetCookie().some((c) => c.includes("session_token="))).toBe(false);
+    // The account is untouched: the attacker's password does not work, the owner's still does.
+    expect((await signIn(who.email, "attacker-chosen-password-123")).res.status).toBe(401);
+    expect((await signIn(who.email, who.password)).res.status).toBe(200);
+    const row = await env.DB.prepare("SELECT name FROM user WHERE email = ?").bind(who.email).first<{ name: string }>();
+    expect(row!.name).toBe("Test Shopper");
   });
 
   it("P16 mass assignment: role in the sign-up body is ignored; every new account is a customer", async () => {

@@ -28,14 +28,19 @@ export function cookiesFrom(res: Response, previous = ""): string {
   return [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
 }
 
-/** Signs up a new shopper over HTTP (better-auth signs them in) and returns the session cookie. */
+/**
+ * Signs up a new shopper over HTTP, then signs in as the sign-up page does (sign-up itself opens
+ * no session, so it cannot reveal whether an email exists), and returns the session cookie.
+ */
 export async function signUpAndSignIn(overrides: { email?: string; password?: string; name?: string; cookie?: string } = {}): Promise<SignedIn> {
   const email = overrides.email ?? `${unique("shopper").toLowerCase()}@example.com`;
   const password = overrides.password ?? STRONG_PASSWORD;
-  const res = await sendJson("POST", "/api/auth/sign-up/email", { email, password, name: overrides.name ?? "Test Shopper" }, overrides.cookie ? { cookie: overrides.cookie } : {});
+  const res = await sendJson("POST", "/api/auth/sign-up/email", { email, password, name: overrides.name ?? "Test Shopper" });
   if (res.status !== 200) throw new Error(`sign-up failed: ${res.status} ${await res.text()}`);
-  const body = (await res.json()) as { user: { id: string; email: string } };
-  return { cookie: cookiesFrom(res, overrides.cookie), user: body.user, email, password };
+  const signedIn = await sendJson("POST", "/api/auth/sign-in/email", { email, password }, overrides.cookie ? { cookie: overrides.cookie } : {});
+  if (signedIn.status !== 200) throw new Error(`sign-in after sign-up failed: ${signedIn.status} ${await signedIn.text()}`);
+  const body = (await signedIn.json()) as { user: { id: string; email: string } };
+  return { cookie: cookiesFrom(signedIn, overrides.cookie), user: body.user, email, password };
 }
 
 /** Signs in over HTTP; returns the raw response (tests assert on it) and the cookie it set. */
