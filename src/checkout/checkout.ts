@@ -1,3 +1,4 @@
+import { recordAudit } from "../audit/audit";
 import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { SessionUser } from "../accounts/session";
@@ -183,6 +184,12 @@ export async function startCheckout(env: Env, config: Config, user: SessionUser,
         detail: JSON.stringify({ sessionId: session.sessionId, url: session.url }),
       }),
     ]);
+    await recordAudit(env, {
+      actor: user.id,
+      action: "checkout.started",
+      subject: orderId,
+      detail: { totalCents: order.totalCents, currency: order.currency, couponCode: order.couponCode, session: `…${session.sessionId.slice(-4)}` },
+    });
     return { orderId, checkoutUrl: session.url };
   } catch (error) {
     // Give back everything this attempt took, then answer.

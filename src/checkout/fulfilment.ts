@@ -94,6 +94,11 @@ function paymentMismatch(order: OrderRow, session: CheckoutSessionObject): { act
   return null;
 }
 
+/** Audit events carry only the last 4 characters of Stripe ids (enough to match, not to reuse). */
+function stripeTail(id: string | null | undefined): string | null {
+  return id ? `…${id.slice(-4)}` : null;
+}
+
 async function applySessionPaid(env: Env, db: Database, event: StripeEventEnvelope, session: CheckoutSessionObject): Promise<FulfilmentResult> {
   const order = await orderForSession(db, session);
   if (!order) {
@@ -149,6 +154,12 @@ async function applySessionPaid(env: Env, db: Database, event: StripeEventEnvelo
   }
   const now = await findOrder(db, order.id);
   if (changed === 0 || !now) return { kind: "unchanged", orderId: order.id };
+  await recordAudit(env, {
+    actor: "stripe",
+    action: "order.paid",
+    subject: order.id,
+    detail: { eventId: stripeTail(event.id), session: stripeTail(session.id), paymentIntent: stripeTail(pi), amountTotal: session.amount_total, currency: session.currency },
+  });
   await afterOrderPaid(env, now);
   return { kind: "paid", orderId: order.id };
 }
@@ -191,6 +202,7 @@ async function applySessionClosed(
   }
   const now = await findOrder(db, order.id);
   if (changed === 0 || !now) return { kind: "unchanged", orderId: order.id };
+  await recordAudit(env, { actor: "stripe", action: `order.${status}`, subject: order.id, detail: { eventId: stripeTail(event.id), session: stripeTail(session.id) } });
   await afterOrderClosed(env, now);
   return { kind: "closed", orderId: order.id, status };
 }
@@ -215,7 +227,9 @@ async function applyRefund(env: Env, db: Database, event: StripeEventEnvelope, c
       return { kind: "unchanged", orderId: order.id };
     }
     const results = await db.batch([dedup, timeline!, markRefunded]);
-    return (results[2].meta.changes ?? 0) > 0 ? { kind: "refunded", orderId: order.id } : { kind: "unchanged", orderId: order.id };
+    if ((results[2].meta.changes ?? 0) === 0) return { kind: "unchanged", orderId: order.id };
+    await recordAudit(env, { actor: "stripe", action: "order.refunded", subject: order.id, detail: { eventId: stripeTail(event.id), paymentIntent: stripeTail(pi), amountRefunded: charge.amount_refunded } });
+    return { kind: "refunded", orderId: order.id };
   } catch (error) {
     if (isDuplicateEvent(error)) return duplicate(env, db, event.id);
     throw error;
