@@ -1,0 +1,474 @@
+// The journeys, in the order they run. Each is `async (t, state)`: `t` is a Journey (pages,
+// screenshots, error watch), `state` carries what a later journey continues from.
+import { assert, BASE, newCredentials, pageApi, totp } from "./harness.mjs";
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until the locator's text matches `re` (playwright-core has no `expect`). */
+async function waitText(locator, re, timeout = 10_000) {
+  const deadline = Date.now() + timeout;
+  let last = "";
+  while (Date.now() < deadline) {
+    last = ((await locator.first().textContent({ timeout: 2_000 }).catch(() => null)) ?? "").trim();
+    if (re.test(last)) return last;
+    await sleep(100);
+  }
+  throw new Error(`expected ${re} in ${locator}, got ${JSON.stringify(last.slice(0, 300))}`);
+}
+
+async function waitPath(page, re, timeout = 15_000) {
+  await page.waitForURL((url) => re.test(url.pathname + url.search), { timeout });
+}
+
+/** "$1,234.56" → 123456 */
+function cents(text) {
+  const m = /(-|−)?\$([\d,]+)\.(\d\d)/.exec(text);
+  assert(m, `no price in ${JSON.stringify(text)}`);
+  return Number(m[2].replaceAll(",", "")) * 100 + Number(m[3]);
+}
+
+async function addToCart(page, slug, quantity = 1) {
+  await page.goto(`/products/${slug}`);
+  await page.fill("#qty", String(quantity));
+  await page.click("form[data-add-to-cart] button[type=submit]");
+  await waitText(page.locator("form[data-add-to-cart] .form-message"), /Added to your cart\./);
+}
+
+/**
+ * Signs up, then in (sign-up opens no session), through the API from inside the page, so the
+ * session cookie lands in this context. Faster than the form, which 03-sign-up covers.
+ */
+async function signUpInPage(page, creds) {
+  if (!page.url().startsWith(BASE)) await page.goto("/");
+  const res = await pageApi(page, "POST", "/api/auth/sign-up/email", creds);
+  assert(res.status === 200, `sign-up answered ${res.status}: ${JSON.stringify(res.data).slice(0, 300)}`);
+  const signin = await pageApi(page, "POST", "/api/auth/sign-in/email", { email: creds.email, password: creds.password });
+  assert(signin.status === 200, `sign-in after sign-up answered ${signin.status}: ${JSON.stringify(signin.data).slice(0, 300)}`);
+}
+
+/** The sign-in form; resolves "done" at /account or "second-factor" when the code step shows. */
+async function signIn(page, { email, password }) {
+  await page.goto("/sign-in");
+  const form = page.locator("form[data-auth-form=signin]");
+  await form.locator("input[name=email]").fill(email);
+  await form.locator("input[name=password]").fill(password);
+  await form.locator("button[type=submit]").click();
+  const secondStep = page.locator("[data-second-factor]");
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (new URL(page.url()).pathname === "/account") return "done";
+    if (await secondStep.isVisible().catch(() => false)) {
+      assert(await form.isHidden(), "the password form still shows next to the second-factor step");
+      return "second-factor";
+    }
+    // Short timeout: after a successful sign-in the form is gone (the page navigated).
+    const msg = ((await form.locator(".form-message").textContent({ timeout: 300 }).catch(() => "")) ?? "").trim();
+    if (msg) throw new Error(`sign-in refused: ${msg}`);
+    await sleep(100);
+  }
+  throw new Error("sign-in neither reached /account nor asked for a second factor");
+}
+
+async function signOut(page) {
+  await page.goto("/account");
+  await page.click("form[data-auth-form=signout] button[type=submit]");
+  await waitPath(page, /^\/$/);
+  // Signed out: /account sends us to the sign-in page (a redirect, so no 401 in the console).
+  await page.goto("/account");
+  await waitPath(page, /^\/sign-in/);
+}
+
+/** Turns TOTP on from /account; returns the base32 key read from the page. */
+async function enableTotp(t, page, password) {
+  await page.goto("/account");
+  const setup = page.locator("[data-totp-setup]");
+  assert(await setup.isHidden(), "the TOTP setup panel (empty QR, key, code field) shows before Set up is pressed");
+  const form = page.locator("form[data-auth-form=enable-totp]");
+  await form.locator("input[name=password]").fill(password);
+  await form.locator("button[type=submit]").click();
+  await setup.waitFor({ state: "visible" });
+  const secret = await waitText(page.locator("[data-totp-secret]"), /^[A-Z2-7]{16,}=*$/);
+  await page.locator("img[data-totp-qr]").waitFor({ state: "visible" });
+  const backup = (await page.locator("[data-backup-codes]").textContent()) ?? "";
+  assert(backup.trim().split(/\s+/).length >= 5, `expected backup codes, got ${JSON.stringify(backup)}`);
+  await t.shot("totp-setup", page);
+  const verify = page.locator("form[data-auth-form=verify-totp-setup]");
+  await verify.locator("input[name=code]").fill(totp(secret));
+  await verify.locator("button[type=submit]").click();
+  await waitText(page.locator(".panel h2 .tag"), /^On$/);
+  return secret;
+}
+
+/** The second step of a sign-in, with a fresh code (the period after the one used at setup). */
+async function enterTotp(page, secret) {
+  const form = page.locator("form[data-auth-form=totp]");
+  await form.locator("input[name=code]").fill(totp(secret));
+  await form.locator("button[type=submit]").click();
+  await waitPath(page, /^\/account/);
+}
+
+export const journeys = [
+  [
+    "01-browse-search",
+    async (t) => {
+      const page = await t.newPage();
+      await page.goto("/");
+      await waitText(page.locator("h1"), /Well-made things/);
+      const cards = page.locator("ul.grid li.card");
+      assert((await cards.count()) === 24, `home shows ${await cards.count()} products, expected a first page of 24`);
+      assert(await page.locator("a[rel=next]").isVisible(), "no Next page link with 27 visible products");
+      await t.shot("home");
+      await page.click("a[rel=next]");
+      assert((await cards.count()) === 3, `page 2 shows ${await cards.count()} products, expected 3`);
+      await t.shot("home-page-2");
+      await page.fill("#search-q", "mug");
+      await page.press("#search-q", "Enter");
+      await waitText(page.locator("h1.page-title"), /Results for “mug”/);
+      const names = await page.locator("ul.grid .card-title").allTextContents();
+      assert(names.includes("Enamel Camp Mug") && names.includes("Travel Press Mug"), `search "mug" found ${names.join(", ")}`);
+      await waitText(page.locator(".card", { hasText: "Travel Press Mug" }).locator(".stock.out"), /Out of stock/);
+      await t.shot("search-mug");
+      await page.fill("#search-q", "prototype");
+      await page.press("#search-q", "Enter");
+      await waitText(page.locator(".empty"), /No products match/);
+      await t.shot("search-hidden-product");
+      await page.fill("#search-q", "mug");
+      await page.press("#search-q", "Enter");
+      await page.click("text=Enamel Camp Mug");
+      await waitPath(page, /^\/products\/enamel-camp-mug$/);
+      await waitText(page.locator("article.product h1"), /Enamel Camp Mug/);
+      await waitText(page.locator("article.product .stock"), /In stock/);
+      assert(cents((await page.locator("article.product .price").textContent()) ?? "") > 0, "product has no price");
+      await t.shot("product");
+      await page.goto("/products/travel-press-mug");
+      assert(await page.locator("form[data-add-to-cart] button[type=submit]").isDisabled(), "Sold out button is enabled");
+      await t.shot("product-out-of-stock");
+      t.allowConsole(/status of 404/);
+      const res = await page.goto("/products/prototype-sling-bag");
+      assert(res?.status() === 404, `a hidden product's page answered ${res?.status()}`);
+      await t.shot("hidden-product-404");
+    },
+  ],
+  [
+    "02-guest-cart",
+    async (t) => {
+      const page = await t.newPage();
+      await page.goto("/products/canvas-tote");
+      const badge = page.locator("[data-cart-count]").first();
+      assert(await badge.isHidden(), "the cart badge shows before anything was added");
+      await t.shot("product");
+      await page.click("form[data-add-to-cart] button[type=submit]");
+      await waitText(page.locator("form[data-add-to-cart] .form-message"), /Added to your cart\./);
+      await waitText(badge, /^1$/);
+      assert(await badge.isVisible(), "the cart badge is hidden after adding");
+      await t.shot("added-badge-1");
+      await page.fill("#qty", "2");
+      await page.click("form[data-add-to-cart] button[type=submit]");
+      await waitText(badge, /^3$/);
+      await page.goto("/");
+      await waitText(page.locator("[data-cart-count]").first(), /^3$/);
+      await page.click("a.nav-cart");
+      await waitPath(page, /^\/cart$/);
+      const row = page.locator("table.cart-lines tbody tr");
+      assert((await row.count()) === 1, `cart has ${await row.count()} lines, expected 1`);
+      await waitText(row.locator("td").first(), /Waxed Canvas Tote/);
+      assert((await row.locator("input[name=quantity]").inputValue()) === "3", "the cart line's quantity is not 3");
+      await t.shot("cart");
+      await row.locator("input[name=quantity]").fill("2");
+      await row.locator("button", { hasText: "Update" }).click();
+      await waitText(page.locator("p.form-message"), /Your cart was updated\./);
+      assert((await row.locator("input[name=quantity]").inputValue()) === "2", "the quantity was not updated to 2");
+      await waitText(page.locator("[data-cart-count]").first(), /^2$/);
+      await t.shot("cart-updated");
+    },
+  ],
+  [
+    "03-sign-up",
+    async (t, state) => {
+      const page = await t.newPage();
+      const creds = newCredentials("shopper");
+      await page.goto("/sign-up");
+      await t.shot("sign-up");
+      const form = page.locator("form[data-auth-form=signup]");
+      await form.locator("input[name=name]").fill(creds.name);
+      await form.locator("input[name=email]").fill(creds.email);
+      await form.locator("input[name=password]").fill(creds.password);
+      await form.locator("button[type=submit]").click();
+      await waitPath(page, /^\/account$/);
+      await waitText(page.locator("main p").first(), new RegExp(`Signed in as ${creds.email.replace(/[.+]/g, "\\$&")} · role customer`));
+      const me = await pageApi(page, "GET", "/api/me");
+      assert(me.status === 200 && me.data.user.role === "customer", `/api/me: ${JSON.stringify(me)}`);
+      await page.locator("[data-passkey-list]").getByText("No passkeys yet.").waitFor();
+      await t.shot("account");
+      state.shopper = creds;
+    },
+  ],
+  [
+    "04-guest-cart-survives-sign-in",
+    async (t, state) => {
+      assert(state.shopper, "needs the account from 03-sign-up");
+      const page = await t.newPage({ keep: true });
+      state.shopperPage = page;
+      await addToCart(page, "field-watch", 1);
+      await addToCart(page, "dot-grid-notebook", 2);
+      await waitText(page.locator("[data-cart-count]").first(), /^3$/);
+      await t.shot("guest-cart-before-sign-in");
+      assert((await signIn(page, state.shopper)) === "done", "the shopper was asked for a second factor");
+      await t.shot("signed-in");
+      await page.goto("/cart");
+      const names = await page.locator("table.cart-lines tbody tr td:first-child").allTextContents();
+      assert(names.length === 2 && names.includes("Field Watch") && names.includes("Dot Grid Notebook A5"), `cart after sign-in holds: ${names.join(", ") || "nothing"}`);
+      await waitText(page.locator("[data-cart-count]").first(), /^3$/);
+      await t.shot("cart-after-sign-in");
+    },
+  ],
+  [
+    "05-coupon",
+    async (t, state) => {
+      const page = state.shopperPage;
+      assert(page, "needs the signed-in shopper with a cart from 04");
+      t.page = page;
+      await page.goto("/cart");
+      const subtotal = cents((await page.locator("[data-subtotal]").textContent()) ?? "");
+      await page.fill("#coupon-code", "NOPE-NOT-A-CODE");
+      await page.click("form[action='/cart/coupon'] button[type=submit]");
+      await waitText(page.locator("p.form-message"), /./);
+      assert(await page.locator("p.form-message.error").isVisible(), "an unknown coupon was not refused");
+      await t.shot("coupon-refused");
+      await page.fill("#coupon-code", "WELCOME10");
+      await page.click("form[action='/cart/coupon'] button[type=submit]");
+      await waitText(page.locator("p.form-message"), /Coupon applied\./);
+      await waitText(page.locator("form[action='/cart/coupon/remove'] p"), /Coupon WELCOME10: −\$/);
+      const discount = cents((await page.locator("[data-discount]").textContent()) ?? "");
+      const total = cents((await page.locator("[data-total]").textContent()) ?? "");
+      assert(Math.abs(discount - Math.round(subtotal * 0.1)) <= 1, `WELCOME10 took ${discount} cents off ${subtotal}, expected 10%`);
+      assert(total === subtotal - discount, `total ${total} ≠ subtotal ${subtotal} − discount ${discount}`);
+      state.expectedTotal = total;
+      await t.shot("coupon-applied");
+    },
+  ],
+  [
+    "06-checkout-pay",
+    async (t, state) => {
+      const page = state.shopperPage;
+      assert(page, "needs the signed-in shopper with a cart from 04");
+      t.page = page;
+      await page.goto("/cart");
+      await page.click("form[action='/checkout'] button[type=submit]");
+      await waitPath(page, /^\/dev\/pay\/cs_test_/);
+      await waitText(page.locator("#pay-title"), /Pay Bastion/);
+      const amount = cents((await page.locator(".hosted-checkout .price").textContent()) ?? "");
+      if (state.expectedTotal !== undefined) assert(amount === state.expectedTotal, `the simulator asks ${amount} cents, the cart said ${state.expectedTotal}`);
+      const lines = await page.locator(".checkout-lines li").allTextContents();
+      assert(lines.length === 2, `the simulator lists ${lines.length} lines: ${lines.join(" | ")}`);
+      await t.shot("simulator");
+      await page.click("button[name=outcome][value=paid]");
+      await waitPath(page, /^\/orders\/[^/?]+\?status=success$/);
+      // The success page refreshes itself (3 s) until the webhook has paid the order.
+      await page.locator("strong[data-status=paid]").waitFor({ timeout: 20_000 });
+      state.paidOrderId = new URL(page.url()).pathname.split("/")[2];
+      await waitText(page.locator("strong[data-status]"), /^Paid$/);
+      await waitText(page.locator(".totals"), /Discount \(WELCOME10\)/);
+      await t.shot("order-paid");
+      await page.goto("/orders");
+      await waitText(page.locator(`table.orders tr:has(a[href="/orders/${state.paidOrderId}"]) td[data-status]`), /^Paid$/);
+      await t.shot("orders");
+      await page.goto("/cart");
+      await t.shot("cart-after-order");
+      await page.context().close();
+      state.shopperPage = null;
+    },
+  ],
+  [
+    "07-totp",
+    async (t) => {
+      const page = await t.newPage();
+      const creds = newCredentials("totp");
+      await signUpInPage(page, creds);
+      const secret = await enableTotp(t, page, creds.password);
+      await t.shot("totp-on");
+      await signOut(page);
+      assert((await signIn(page, creds)) === "second-factor", "sign-in with TOTP on did not ask for a code");
+      await t.shot("second-factor");
+      await enterTotp(page, secret);
+      const me = await pageApi(page, "GET", "/api/me");
+      assert(me.status === 200 && me.data.user.email === creds.email && me.data.user.twoFactorEnabled === true, `/api/me after TOTP sign-in: ${JSON.stringify(me)}`);
+      await t.shot("signed-in-with-totp");
+    },
+  ],
+  [
+    "08-passkey",
+    async (t) => {
+      const page = await t.newPage();
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send("WebAuthn.enable");
+      await cdp.send("WebAuthn.addVirtualAuthenticator", {
+        options: { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
+      });
+      const creds = newCredentials("passkey");
+      await signUpInPage(page, creds);
+      await page.goto("/account");
+      await page.locator("[data-passkey-list]").getByText("No passkeys yet.").waitFor();
+      const form = page.locator("form[data-auth-form=add-passkey]");
+      await form.locator("input[name=name]").fill("E2E virtual key");
+      await form.locator("button[type=submit]").click();
+      await page.locator("[data-passkey-list] li", { hasText: "E2E virtual key" }).waitFor({ timeout: 15_000 });
+      await t.shot("passkey-added");
+      await signOut(page);
+      await page.goto("/sign-in");
+      await page.click("form[data-auth-form=passkey-signin] button[type=submit]");
+      await waitPath(page, /^\/account$/);
+      await waitText(page.locator("main p").first(), new RegExp(`Signed in as ${creds.email.replace(/[.+]/g, "\\$&")}`));
+      await t.shot("signed-in-with-passkey");
+    },
+  ],
+  [
+    "09-password-reset",
+    async (t) => {
+      const page = await t.newPage();
+      const creds = newCredentials("reset");
+      await signUpInPage(page, creds);
+      await signOut(page);
+      await page.goto("/forgot-password");
+      const form = page.locator("form[data-auth-form=forgot]");
+      await form.locator("input[name=email]").fill(creds.email);
+      await form.locator("button[type=submit]").click();
+      await waitText(form.locator(".form-message"), /a reset link is on its way/);
+      await t.shot("reset-requested");
+      let link = null;
+      for (let i = 0; i < 50 && !link; i++) {
+        const outbox = await pageApi(page, "GET", "/api/dev/outbox");
+        assert(outbox.status === 200, `GET /api/dev/outbox answered ${outbox.status}`);
+        const mail = outbox.data.items.find((m) => m.to === creds.email && /reset/i.test(m.subject + m.text));
+        link = mail ? /https?:\/\/\S+/.exec(mail.text)?.[0] ?? null : null;
+        if (!link) await sleep(200);
+      }
+      assert(link, `no reset mail for ${creds.email} in the dev outbox`);
+      assert(link.startsWith(BASE), `the reset link is not on the shop's origin: ${link}`);
+      await page.goto(link);
+      await waitPath(page, /^\/reset-password\?token=/);
+      const reset = page.locator("form[data-auth-form=reset]");
+      await reset.waitFor();
+      await t.shot("reset-form");
+      const newPassword = `${creds.password}-renewed`;
+      await reset.locator("input[name=password]").fill(newPassword);
+      await reset.locator("button[type=submit]").click();
+      await waitText(reset.locator(".form-message"), /Your password is changed/);
+      await t.shot("reset-done");
+      // The old password no longer works (the browser logs the 401 of that attempt).
+      t.allowConsole(/status of 401/);
+      await signIn(page, creds).then(
+        () => {
+          throw new Error("the old password still signs in after a reset");
+        },
+        (error) => assert(/sign-in refused/.test(error.message), error.message),
+      );
+      await t.shot("old-password-refused");
+      assert((await signIn(page, { ...creds, password: newPassword })) === "done", "sign-in with the new password asked for a second factor");
+      await t.shot("signed-in-with-new-password");
+    },
+  ],
+  [
+    "10-staff",
+    async (t, state) => {
+      const page = await t.newPage();
+      const admin = state.admin;
+      assert(admin.email && admin.password, "ADMIN_EMAIL / ADMIN_PASSWORD are not in .dev.vars");
+      assert((await signIn(page, admin)) === "done", "the fresh dev admin was asked for a second factor");
+      // Staff without a second factor are refused (API.md: 403 mfa_required).
+      t.allowConsole(/status of 403/);
+      const refused = await page.goto("/admin/products");
+      assert(refused?.status() === 403, `/admin/products without TOTP answered ${refused?.status()}`);
+      await waitText(page.locator("main"), /Staff accounts need a second factor/);
+      await t.shot("staff-refused-without-mfa");
+      const secret = await enableTotp(t, page, admin.password);
+      await t.shot("admin-totp-on");
+      // A fresh sign-in with the second factor, as staff would do.
+      await signOut(page);
+      assert((await signIn(page, admin)) === "second-factor", "admin sign-in did not ask for a code");
+      await enterTotp(page, secret);
+      await page.click("a[href='/admin']");
+      await waitPath(page, /^\/admin\/products$/);
+      await t.shot("staff-products");
+      const slug = `e2e-lamp-${Date.now().toString(36)}`;
+      await page.fill("input[name=slug]", slug);
+      await page.fill("input[name=name]", "E2E Reading Lamp");
+      await page.fill("textarea[name=description]", "Made by the browser tests.");
+      await page.fill("input[name=priceCents]", "4200");
+      await page.fill("input[name=stock]", "7");
+      await page.click("form[action='/admin/products'] button[type=submit]");
+      await waitPath(page, /^\/admin\/products\/[^/]+$/);
+      await waitText(page.locator("h1"), /E2E Reading Lamp/);
+      await t.shot("product-created");
+      await page.goto(`/products/${slug}`);
+      await waitText(page.locator("article.product .price"), /\$42\.00/);
+      await t.shot("product-in-shop");
+
+      // Coupons and refunds: staff pages another helper is adding; report their absence.
+      t.allowConsole(/status of 404/);
+      const coupons = await page.goto("/admin/coupons");
+      if (coupons?.status() === 404) {
+        t.notes.push("no /admin/coupons page yet (404): coupon journey not run");
+      } else {
+        assert(coupons?.status() === 200, `/admin/coupons answered ${coupons?.status()}`);
+        await t.shot("staff-coupons");
+        await createCoupon(t, page);
+      }
+      if (!state.paidOrderId) {
+        t.notes.push("no paid order from 06: refund journey not run");
+        return;
+      }
+      const order = await page.goto(`/admin/orders/${state.paidOrderId}`);
+      if (order?.status() === 404) {
+        t.notes.push(`no /admin/orders/{id} page yet (404): refund journey not run`);
+        return;
+      }
+      assert(order?.status() === 200, `/admin/orders/${state.paidOrderId} answered ${order?.status()}`);
+      await t.shot("staff-order");
+      await refundOrder(t, page, state.paidOrderId);
+    },
+  ],
+];
+
+/**
+ * Creates a 15%-off coupon on /admin/coupons, then checks a shopper (a fresh guest) can apply it.
+ */
+async function createCoupon(t, page) {
+  const form = page.locator("form[action='/admin/coupons']");
+  if ((await form.count()) === 0) {
+    t.notes.push("/admin/coupons has no create form: coupon creation not run");
+    return;
+  }
+  const code = `E2E${Date.now().toString(36).toUpperCase()}`;
+  await form.locator("input[name=code]").fill(code);
+  await form.locator("select[name=kind]").selectOption("percent");
+  await form.locator("input[name=value]").fill("15");
+  await form.locator("input[name=perCustomerLimit]").fill("1");
+  await form.locator("button[type=submit]").click();
+  await waitPath(page, new RegExp(`^/admin/coupons/${code}$`));
+  await waitText(page.locator("main"), new RegExp(code));
+  await t.shot("coupon-created");
+  const shopper = await t.newPage();
+  await addToCart(shopper, "linen-scarf", 1);
+  await shopper.goto("/cart");
+  const subtotal = cents((await shopper.locator("[data-subtotal]").textContent()) ?? "");
+  await shopper.fill("#coupon-code", code);
+  await shopper.click("form[action='/cart/coupon'] button[type=submit]");
+  await waitText(shopper.locator("p.form-message"), /Coupon applied\./);
+  const discount = cents((await shopper.locator("[data-discount]").textContent()) ?? "");
+  assert(Math.abs(discount - Math.round(subtotal * 0.15)) <= 1, `the new coupon took ${discount} cents off ${subtotal}, expected 15%`);
+  await t.shot("new-coupon-in-cart", shopper);
+}
+
+/** Presses "Refund order" on the staff order page; the simulator confirms with charge.refunded. */
+async function refundOrder(t, page, orderId) {
+  const button = page.locator(`form[action='/admin/orders/${orderId}/refund'] button[type=submit]`);
+  if ((await button.count()) === 0) {
+    t.notes.push(`/admin/orders/${orderId} has no refund button: refund not run`);
+    return;
+  }
+  await button.click();
+  await waitPath(page, new RegExp(`^/admin/orders/${orderId}$`));
+  await waitText(page.locator("strong[data-status]"), /^refunded$/);
+  await t.shot("order-refunded");
+}
