@@ -34,6 +34,9 @@ export default defineConfig(async () => {
           ],
           test: {
             name: "workers",
+            // Sign-in and sign-up cost a real scrypt hash each (decision 003): attack tests that
+            // sign in many times need more than vitest's 5 s default on a loaded 2-core machine.
+            testTimeout: 30_000,
             setupFiles: ["./test/setup.ts"],
             include: ["test/**/*.test.{ts,tsx}"],
             exclude: ["test/tooling/**"],

@@ -29,9 +29,17 @@
     new FormData(form).forEach((v, k) => (out[k] = String(v)));
     return out;
   }
+  // Where to go after signing in: only a path on this origin. Backslashes and control characters
+  // are refused outright (browsers read "/\evil.example" as another host).
   const next = () => {
     const n = new URLSearchParams(location.search).get("next") || "/account";
-    return n.startsWith("/") && !n.startsWith("//") ? n : "/account";
+    if (!n.startsWith("/") || /[\\\u0000-\u001f\u007f]/.test(n)) return "/account";
+    try {
+      const url = new URL(n, location.origin);
+      return url.origin === location.origin ? url.pathname + url.search + url.hash : "/account";
+    } catch (_) {
+      return "/account";
+    }
   };
 
   // --- WebAuthn helpers (base64url <-> ArrayBuffer), as the JSON forms of the spec define ---

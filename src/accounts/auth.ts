@@ -1,4 +1,5 @@
 import { passkey } from "@better-auth/passkey";
+import { waitUntil } from "cloudflare:workers";
 import { betterAuth } from "better-auth";
 import { drizzleAdapter } from "better-auth/adapters/drizzle";
 import { createAuthMiddleware } from "better-auth/api";
@@ -25,12 +26,10 @@ export const SESSION = {
 
 export const SESSION_COOKIE = "__Host-bastion.session_token";
 
-function buildAuth(env: Env, config: Config, ctx: ExecutionContext | null) {
+function buildAuth(env: Env, config: Config) {
   const mailer = mailerFor(env, config);
-  const later = (p: Promise<unknown>): void => {
-    if (ctx) ctx.waitUntil(p);
-    else void p;
-  };
+  // Background work (mail, audit) outlives the response through the request's waitUntil.
+  const later = (p: Promise<unknown>): void => waitUntil(p.catch((error: unknown) => console.error(JSON.stringify({ level: "error", msg: "background_task_failed", error: String(error) }))));
   const origin = config.PUBLIC_ORIGIN;
   return betterAuth({
     appName: "Bastion",
@@ -157,19 +156,27 @@ function buildAuth(env: Env, config: Config, ctx: ExecutionContext | null) {
 
 export type Auth = ReturnType<typeof buildAuth>;
 
-const perRequest = new WeakMap<Request, Auth>();
+const perEnv = new WeakMap<object, Auth>();
 
-/** The better-auth instance for this request (built per request: it holds this request's DB client). */
-export function authFor(env: Env, config: Config, request: Request, ctx: ExecutionContext | null): Auth {
-  let auth = perRequest.get(request);
+/**
+ * The better-auth instance for this worker's env, built once per isolate and env object (like the
+ * config): building it costs a few milliseconds of CPU (plugins, schema, adapters), which every
+ * signed-in request would otherwise pay (docs/benchmarks.md). It holds no per-request state: the
+ * request travels through its handler and AsyncLocalStorage; its drizzle client wraps the env's
+ * D1 binding, the same object every request gets. (The exception to "a DB client per request".)
+ */
+export function authFor(env: Env, config: Config, request?: Request, ctx?: ExecutionContext | null): Auth {
+  void request;
+  void ctx;
+  let auth = perEnv.get(env);
   if (!auth) {
-    auth = buildAuth(env, config, ctx);
-    perRequest.set(request, auth);
+    auth = buildAuth(env, config);
+    perEnv.set(env, auth);
   }
   return auth;
 }
 
 /** better-auth outside a request (seeding the dev admin, CLI-like maintenance). */
 export function authWithoutRequest(env: Env, config: Config): Auth {
-  return buildAuth(env, config, null);
+  return authFor(env, config);
 }

@@ -80,6 +80,15 @@ export class LoginGuard extends DurableObject<Env> {
     this.ctx.storage.kv.delete("email");
   }
 
+  /**
+   * Audit budget for refused, unauthenticated requests from one source: at most `max` audit events
+   * per window, so an attacker cannot flood the append-only audit log (or slow everyone down
+   * behind its single writer) by repeating a refused request.
+   */
+  auditBudget(max: number, windowSeconds: number, now: number = Date.now()): boolean {
+    return this.rateLimitConsumeKey("audit", { window: windowSeconds, max }, now).allowed;
+  }
+
   /** Current counts, for tests and the staff view. */
   snapshot(): { email: EmailState | null; addressFailures: number } {
     const kv = this.ctx.storage.kv;
@@ -91,15 +100,19 @@ export class LoginGuard extends DurableObject<Env> {
    * counted in one step so concurrent requests cannot all pass a stale read.
    */
   rateLimitConsume(rule: { window: number; max: number }, now: number = Date.now()): { allowed: boolean; retryAfter: number | null } {
+    return this.rateLimitConsumeKey("rate", rule, now);
+  }
+
+  private rateLimitConsumeKey(key: string, rule: { window: number; max: number }, now: number): { allowed: boolean; retryAfter: number | null } {
     const kv = this.ctx.storage.kv;
-    const state = (kv.get("rate") as { start: number; count: number } | undefined) ?? { start: now, count: 0 };
+    const state = (kv.get(key) as { start: number; count: number } | undefined) ?? { start: now, count: 0 };
     if (now - state.start >= rule.window * 1000) {
       state.start = now;
       state.count = 0;
     }
     if (state.count >= rule.max) return { allowed: false, retryAfter: Math.max(1, Math.ceil((state.start + rule.window * 1000 - now) / 1000)) };
     state.count += 1;
-    kv.put("rate", state);
+    kv.put(key, state);
     return { allowed: true, retryAfter: null };
   }
 }
@@ -107,6 +120,18 @@ export class LoginGuard extends DurableObject<Env> {
 /** Normalises an email the way sign-in does, so throttling keys match whatever casing is sent. */
 export function normaliseEmail(email: string): string {
   return email.trim().toLowerCase();
+}
+
+/**
+ * Records a refused, unauthenticated request in the audit log at most 5 times per 15 minutes per
+ * source and kind, in the background when the request has an ExecutionContext.
+ */
+export async function auditRefusalWithBudget(env: Env, sourceKey: string, record: () => Promise<unknown>, ctx: ExecutionContext | null): Promise<void> {
+  const work = (async () => {
+    if (await loginGuard(env, `audit:${sourceKey}`).auditBudget(5, 15 * 60)) await record();
+  })();
+  if (ctx) ctx.waitUntil(work.catch(() => undefined));
+  else await work;
 }
 
 /** The guard object for a key. */

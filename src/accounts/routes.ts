@@ -9,7 +9,8 @@ import { createApiApp, problemResponseSpec } from "../platform/openapi";
 import { ProblemError } from "../platform/problem";
 import { CART_COOKIE, guestCartIdFromCookie, mergeGuestCart } from "../cart/cart";
 import { authFor, authWithoutRequest, SESSION, SESSION_COOKIE } from "./auth";
-import { loginGuard, normaliseEmail, type GuardDecision } from "./login-guard";
+import { clientAddressKey } from "../platform/client-address";
+import { auditRefusalWithBudget, loginGuard, normaliseEmail, type GuardDecision } from "./login-guard";
 import { mailerFor, sendSafely } from "./mailer";
 import { executionContextOf, getSessionUser, requireUser } from "./session";
 import { verifyTurnstile } from "./turnstile";
@@ -42,6 +43,14 @@ async function readEmail(request: Request): Promise<string> {
 }
 
 /**
+ * The email as an audit subject only when it is an email: a password pasted into the email field,
+ * or any other text an attacker sends, must not be kept forever in the append-only log.
+ */
+function auditableEmail(email: string): string | null {
+  return email && z.email().safeParse(email).success ? email : null;
+}
+
+/**
  * Password sign-in behind the LoginGuard objects (per submitted email and per client address).
  * Each attempt is counted as a failure before the password is checked and handed back on success,
  * so parallel guesses cannot slip past the limits (API.md "Throttling").
@@ -50,15 +59,19 @@ async function signInWithThrottle(c: Context<AppEnv>): Promise<Response> {
   const env = c.env;
   const config = c.var.config;
   const ip = c.req.header("cf-connecting-ip") ?? "unknown";
+  const address = clientAddressKey(c);
+  const ctx = executionContextOf(c);
   const email = await readEmail(c.req.raw);
+  const subject = auditableEmail(email);
   const token = c.req.header("x-captcha-response");
   const captchaOk = token ? await verifyTurnstile(config, token, ip) : false;
 
-  const addressGuard = loginGuard(env, `ip:${ip}`);
+  const addressGuard = loginGuard(env, `ip:${address}`);
   const addressDecision = await addressGuard.attemptForAddress(captchaOk);
   const addressRefusal = refusal(addressDecision);
   if (addressRefusal) {
-    await recordAudit(env, { actor: "anonymous", action: `auth.sign_in.${addressDecision.decision === "throttle" ? "throttled" : "captcha_required"}`, subject: email || null, detail: { scope: "address", failures: addressDecision.failures }, ip });
+    const action = `auth.sign_in.${addressDecision.decision === "throttle" ? "throttled" : "captcha_required"}`;
+    await auditRefusalWithBudget(env, `${address}:${action}`, () => recordAudit(env, { actor: "anonymous", action, subject, detail: { scope: "address", failures: addressDecision.failures }, ip }), ctx);
     return addressRefusal;
   }
   const emailGuard = email ? loginGuard(env, `email:${email}`) : null;
@@ -67,7 +80,8 @@ async function signInWithThrottle(c: Context<AppEnv>): Promise<Response> {
     const emailRefusal = refusal(emailDecision);
     if (emailRefusal) {
       await addressGuard.succeeded(); // nothing was tried: the address gets its attempt back
-      await recordAudit(env, { actor: "anonymous", action: `auth.sign_in.${emailDecision.decision === "throttle" ? "throttled" : "captcha_required"}`, subject: email, detail: { scope: "email", failures: emailDecision.failures }, ip });
+      const action = `auth.sign_in.${emailDecision.decision === "throttle" ? "throttled" : "captcha_required"}`;
+      await auditRefusalWithBudget(env, `email:${email}:${action}`, () => recordAudit(env, { actor: "anonymous", action, subject, detail: { scope: "email", failures: emailDecision.failures }, ip }), ctx);
       return emailRefusal;
     }
     if (emailDecision.decision === "allow" && emailDecision.notifyOwner) {
@@ -75,7 +89,7 @@ async function signInWithThrottle(c: Context<AppEnv>): Promise<Response> {
     }
   }
 
-  const auth = authFor(env, config, c.req.raw, executionContextOf(c));
+  const auth = authFor(env, config, c.req.raw, ctx);
   const response = await mergeGuestCartOnSignIn(c, await auth.handler(c.req.raw));
   if (response.ok) {
     await Promise.all([addressGuard.succeeded(), emailGuard?.succeeded()]);
@@ -83,11 +97,14 @@ async function signInWithThrottle(c: Context<AppEnv>): Promise<Response> {
     await recordAudit(env, {
       actor: body.user?.id ?? "anonymous",
       action: body.twoFactorRedirect ? "auth.sign_in.second_factor_required" : "auth.sign_in.succeeded",
-      subject: body.user?.id ?? email,
+      subject: body.user?.id ?? subject,
       ip,
     });
   } else {
-    await recordAudit(env, { actor: "anonymous", action: "auth.sign_in.failed", subject: email || null, detail: { status: response.status }, ip });
+    // Every counted failure is audited (they are bounded by the throttle), in the background.
+    const failed = recordAudit(env, { actor: "anonymous", action: "auth.sign_in.failed", subject, detail: { status: response.status }, ip });
+    if (ctx) ctx.waitUntil(failed);
+    else await failed;
   }
   return response;
 }
@@ -161,12 +178,28 @@ accountsApi.all("/auth/admin/*", () => {
 });
 accountsApi.post("/auth/sign-in/email", (c) => signInWithThrottle(c));
 
+// Sign-up answers with one constant body: better-auth's stand-in user for an existing email
+// differs from a real new user in plugin fields (role), which would let anyone list accounts.
+accountsApi.post("/auth/sign-up/email", async (c) => {
+  const response = await authFor(c.env, c.var.config, c.req.raw, executionContextOf(c)).handler(c.req.raw);
+  if (!response.ok) return response;
+  return new Response(JSON.stringify({ status: true }), { status: 200, headers: { "content-type": "application/json" } });
+});
+
 // Changing the email or the passkeys needs a sign-in within the last 10 minutes (API.md);
 // TOTP changes and password changes already need the current password.
 const NEEDS_FRESH_SIGN_IN = ["/auth/change-email", "/auth/passkey/generate-register-options", "/auth/passkey/delete-passkey"];
 for (const path of NEEDS_FRESH_SIGN_IN) {
   accountsApi.use(path, async (c, next) => {
     const user = await getSessionUser(c);
+    if (user && path === "/auth/change-email" && !user.emailVerified) {
+      // better-auth only asks the old address to approve when it is verified; an unverified one
+      // could be moved to an attacker's address silently, so it must be verified first.
+      return new Response(JSON.stringify({ code: "EMAIL_NOT_VERIFIED", message: "Confirm your current email address before changing it." }), {
+        status: 403,
+        headers: { "content-type": "application/json" },
+      });
+    }
     if (user && Date.now() - user.sessionCreatedAt > SESSION.freshSeconds * 1000) {
       return new Response(JSON.stringify({ code: "SESSION_NOT_FRESH", message: "Sign in again to change this (your last sign-in is older than 10 minutes)." }), {
         status: 403,

@@ -7,18 +7,12 @@ import { Layout } from "../web/layout";
 import { clientIp, staffGuard, staffUser } from "./guard";
 import { createProductAudited, findProductById, listAllProducts, updateProductAudited, type AdminProduct } from "./products";
 import { ProductCreateBody, ProductPatchBody } from "./routes";
+import { StaffNav, staffPages } from "./staff-pages";
 
 function money(cents: number, currency: string): string {
   return `${(cents / 100).toFixed(2)} ${currency}`;
 }
 
-function StaffNav() {
-  return (
-    <nav aria-label="Staff">
-      <a href="/admin/products">Products</a> · <a href="/admin/audit">Audit log</a>
-    </nav>
-  );
-}
 
 function ProductForm(props: { product?: AdminProduct; action: string; error?: string }) {
   const p = props.product;
@@ -82,6 +76,8 @@ function AuditTable(props: { items: AuditEvent[] }) {
 export const adminPages = new Hono<AppEnv>();
 adminPages.use("/admin", staffGuard);
 adminPages.use("/admin/*", staffGuard);
+// Coupons, orders and users: behind the same guard (registered after it).
+adminPages.route("/", staffPages);
 
 adminPages
   .get("/admin", (c) => c.redirect("/admin/products", 303))

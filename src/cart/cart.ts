@@ -1,3 +1,5 @@
+import { auditRefusalWithBudget } from "../accounts/login-guard";
+import { clientAddressKey } from "../platform/client-address";
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { getSessionUser } from "../accounts/session";
@@ -113,12 +115,19 @@ export async function resolveCart(c: Context<AppEnv>, options: { create: boolean
     return { stub: cartStubForGuest(c.env, raw), name: `guest:${raw}`, userId: null };
   }
   if (raw !== undefined) {
-    await recordAudit(c.env, {
-      actor: "anonymous",
-      action: "cart.cookie.rejected",
-      detail: { reason: "malformed_cart_id", length: raw.length },
-      ip: c.req.header("cf-connecting-ip") ?? null,
-    });
+    // Audited at most 5 times per 15 minutes per address (a forged cookie costs an attacker nothing).
+    await auditRefusalWithBudget(
+      c.env,
+      `${clientAddressKey(c)}:cart_cookie`,
+      () =>
+        recordAudit(c.env, {
+          actor: "anonymous",
+          action: "cart.cookie.rejected",
+          detail: { reason: "malformed_cart_id", length: raw.length },
+          ip: c.req.header("cf-connecting-ip") ?? null,
+        }),
+      null,
+    );
   }
   if (!options.create && raw === undefined) return null;
   const id = newGuestCartId();

@@ -1,3 +1,5 @@
+import { loginGuard } from "../accounts/login-guard";
+import { clientAddressKey } from "../platform/client-address";
 import type { Context } from "hono";
 import { findProductsByIds } from "../catalog/queries";
 import { checkCoupon, normaliseCouponCode } from "../coupons/coupons";
@@ -76,6 +78,9 @@ export async function removeFromCart(c: Context<AppEnv>, productId: string): Pro
   return priced(c, ref, unwrap(await ref.stub.removeItem(productId)));
 }
 
+/** Coupon applications per client address (IPv6 /64): 20 per 15 minutes. */
+export const COUPON_ATTEMPTS = { window: 15 * 60, max: 20 } as const;
+
 /**
  * Applies a coupon (one per cart: it replaces any other). Checked first (M-012, M-013): exists,
  * active, within its window by the server's clock, in the cart's currency, and the ledger's
@@ -83,6 +88,11 @@ export async function removeFromCart(c: Context<AppEnv>, productId: string): Pro
  * only; checkout checks and reserves again for the signed-in customer.
  */
 export async function applyCartCoupon(c: Context<AppEnv>, rawCode: string): Promise<Cart> {
+  // Codes are secrets of a kind (a staff-only 100 % code): guessing is limited per address.
+  const limit = await loginGuard(c.env, `coupon:${clientAddressKey(c)}`).rateLimitConsume(COUPON_ATTEMPTS);
+  if (!limit.allowed) {
+    throw new ProblemError(429, "too_many_coupon_attempts", "Too many coupon attempts. Try again later.", { headers: { "retry-after": String(limit.retryAfter ?? COUPON_ATTEMPTS.window) } });
+  }
   const code = normaliseCouponCode(rawCode);
   if (!code) throw new ProblemError(422, "coupon_invalid", "This coupon code is not valid.");
   const ref = (await resolveCart(c, { create: true }))!;

@@ -1,3 +1,4 @@
+import { loginGuard } from "../accounts/login-guard";
 import { recordAudit } from "../audit/audit";
 import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
@@ -78,6 +79,26 @@ async function cancelPendingOrder(db: Database, orderId: string): Promise<void> 
  * CHECK stock >= 0 aborts the whole batch when any line lacks stock) → the provider session is
  * made from the order's own amounts. Any failure gives back what was taken (coupon, stock, cart).
  */
+/** Checkouts per shopper and per client address (IPv6 /64), each per 10 minutes. */
+export const CHECKOUT_LIMITS = { perUser: { window: 600, max: 10 }, perAddress: { window: 600, max: 30 } } as const;
+
+/**
+ * Refuses a burst of checkouts (429): each one holds stock and a coupon for up to 35 minutes
+ * and calls Stripe, so an unthrottled loop could hoard stock or use up the Stripe rate limit.
+ */
+export async function limitCheckoutAttempts(env: Env, userId: string, addressKey: string): Promise<void> {
+  const [perUser, perAddress] = await Promise.all([
+    loginGuard(env, `checkout:user:${userId}`).rateLimitConsume(CHECKOUT_LIMITS.perUser),
+    loginGuard(env, `checkout:addr:${addressKey}`).rateLimitConsume(CHECKOUT_LIMITS.perAddress),
+  ]);
+  const refused = [perUser, perAddress].find((r) => !r.allowed);
+  if (refused) {
+    throw new ProblemError(429, "too_many_checkouts", "Too many checkouts in a short time. Please wait a few minutes.", {
+      headers: { "retry-after": String(refused.retryAfter ?? 60) },
+    });
+  }
+}
+
 export async function startCheckout(env: Env, config: Config, user: SessionUser, idempotencyKey: string | null): Promise<CheckoutStarted> {
   const db = getDb(env.DB);
   if (idempotencyKey) {

@@ -14,7 +14,9 @@ export type FulfilmentResult =
   | { kind: "closed"; orderId: string; status: "expired" | "cancelled" }
   | { kind: "refunded"; orderId: string }
   | { kind: "rejected"; orderId: string; reason: string }
-  | { kind: "unchanged"; orderId: string };
+  | { kind: "unchanged"; orderId: string }
+  /** The order is still being written (no session id stored yet): nothing recorded, Stripe retries. */
+  | { kind: "not_ready"; orderId: string };
 
 const nowIso = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
 
@@ -104,6 +106,10 @@ async function applySessionPaid(env: Env, db: Database, event: StripeEventEnvelo
   if (!order) {
     return (await recordOnly(db, event, null, "")) ? { kind: "ignored", reason: "unknown_order" } : duplicate(env, db, event.id);
   }
+  // Checkout writes the order, then creates the Stripe session, then stores its id: an event in
+  // that window must not be recorded (its retry would count as a duplicate and the payment would
+  // be lost). Answer "not ready" so Stripe redelivers; the retry finds the session id stored.
+  if (order.paymentSessionId === null && order.status === "pending") return { kind: "not_ready", orderId: order.id };
   const mismatch = paymentMismatch(order, session);
   if (mismatch) {
     const note = JSON.stringify({ refused: mismatch.reason });
@@ -175,6 +181,7 @@ async function applySessionClosed(
   if (!order) {
     return (await recordOnly(db, event, null, "")) ? { kind: "ignored", reason: "unknown_order" } : duplicate(env, db, event.id);
   }
+  if (order.paymentSessionId === null && order.status === "pending") return { kind: "not_ready", orderId: order.id };
   if (session.id !== order.paymentSessionId) {
     if (!(await recordOnly(db, event, order.id, JSON.stringify({ refused: "session_id" })))) return duplicate(env, db, event.id);
     await recordAudit(env, {

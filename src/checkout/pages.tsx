@@ -4,7 +4,8 @@ import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
 import { formatMoney } from "../web/format";
 import { Layout } from "../web/layout";
-import { IdempotencyKey, startCheckout } from "./checkout";
+import { clientAddressKey } from "../platform/client-address";
+import { IdempotencyKey, limitCheckoutAttempts, startCheckout } from "./checkout";
 import { requireUser } from "../accounts/session";
 import { findOrderForUser, listOrdersForUser, type Order } from "./orders";
 
@@ -116,6 +117,7 @@ export const checkoutPages = new Hono<AppEnv>()
     const user = await requireUser(c);
     const form = await c.req.parseBody();
     const key = IdempotencyKey.safeParse(form.idempotencyKey);
+    await limitCheckoutAttempts(c.env, user.id, clientAddressKey(c));
     const started = await startCheckout(c.env, c.var.config, user, key.success ? key.data : null);
     return c.redirect(started.checkoutUrl, 303);
   });

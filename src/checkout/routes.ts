@@ -2,7 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { getDb } from "../db/client";
 import { createApiApp, problemResponseSpec } from "../platform/openapi";
 import { ProblemError } from "../platform/problem";
-import { IdempotencyKey, startCheckout } from "./checkout";
+import { clientAddressKey } from "../platform/client-address";
+import { IdempotencyKey, limitCheckoutAttempts, startCheckout } from "./checkout";
 import { requireUser } from "../accounts/session";
 import { findOrderForUser, listOrdersForUser } from "./orders";
 
@@ -83,6 +84,7 @@ export const checkoutApi = createApiApp()
   .openapi(checkoutRoute, async (c) => {
     const user = await requireUser(c);
     const key = c.req.valid("header")["idempotency-key"] ?? null;
+    await limitCheckoutAttempts(c.env, user.id, clientAddressKey(c));
     return c.json(await startCheckout(c.env, c.var.config, user, key), 201);
   })
   .openapi(listRoute, async (c) => {

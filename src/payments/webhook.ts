@@ -1,3 +1,5 @@
+import { auditRefusalWithBudget } from "../accounts/login-guard";
+import { addressKeyOf } from "../platform/client-address";
 import { recordAudit } from "../audit/audit";
 import { fulfilCheckoutSession } from "../checkout/fulfilment";
 import type { Config } from "../platform/config";
@@ -7,7 +9,7 @@ import { verifyStripeSignature } from "./signature";
 /** The webhook's answer, before it is turned into a response. */
 export type WebhookOutcome =
   | { status: 200; body: { received: true } }
-  | { status: 400 | 403; code: "signature_invalid" | "livemode_mismatch" | "malformed_event" | "forbidden_source"; detail: string };
+  | { status: 400 | 403 | 503; code: "signature_invalid" | "livemode_mismatch" | "malformed_event" | "forbidden_source" | "order_not_ready"; detail: string };
 
 /** One delivery as the route (or the simulator) hands it over: raw body, never parsed yet. */
 export interface WebhookDelivery {
@@ -43,17 +45,24 @@ export function allowedSources(config: Config): string[] {
 export async function handleStripeWebhook(env: Env, config: Config, delivery: WebhookDelivery): Promise<WebhookOutcome> {
   const sources = allowedSources(config);
   if (delivery.fromNetwork && sources.length > 0 && !sources.includes(delivery.ip ?? "")) {
-    await recordAudit(env, { actor: "anonymous", action: "payment.webhook_source_refused", ip: delivery.ip });
+    await auditRefusalWithBudget(env, `${addressKeyOf(delivery.ip)}:webhook_source`, () => recordAudit(env, { actor: "anonymous", action: "payment.webhook_source_refused", ip: delivery.ip }), null);
     return { status: 403, code: "forbidden_source", detail: "This address may not deliver webhooks." };
   }
   const verified = await verifyStripeSignature(delivery.rawBody, delivery.signature, webhookSecrets(config));
   if (!verified) {
-    await recordAudit(env, {
-      actor: "anonymous",
-      action: "payment.webhook_signature_invalid",
-      detail: { signaturePresent: !!delivery.signature, bytes: delivery.rawBody.length },
-      ip: delivery.ip,
-    });
+    // Audited, but at most 5 times per 15 minutes per source: unsigned junk must not flood the log.
+    await auditRefusalWithBudget(
+      env,
+      `${addressKeyOf(delivery.ip)}:webhook_signature`,
+      () =>
+        recordAudit(env, {
+          actor: "anonymous",
+          action: "payment.webhook_signature_invalid",
+          detail: { signaturePresent: !!delivery.signature, bytes: delivery.rawBody.length },
+          ip: delivery.ip,
+        }),
+      null,
+    );
     return { status: 400, code: "signature_invalid", detail: "The Stripe-Signature header does not verify." };
   }
   let parsed: unknown;
@@ -76,5 +85,9 @@ export async function handleStripeWebhook(env: Env, config: Config, delivery: We
   }
   const result = await fulfilCheckoutSession(env, event.data);
   console.log(JSON.stringify({ level: "info", msg: "stripe_webhook", eventId: event.data.id, type: event.data.type, result: result.kind }));
+  if (result.kind === "not_ready") {
+    // Non-2xx: Stripe redelivers the same event (with backoff) until the order is ready.
+    return { status: 503, code: "order_not_ready", detail: "The order for this session is still being created; retry later." };
+  }
   return { status: 200, body: { received: true } };
 }

@@ -110,6 +110,9 @@ function parseConfig(env: object): ConfigResult {
     if (problems.length > 0) return { ok: false, problems };
   }
   // API.md: development routes exist only when ENVIRONMENT=development.
-  const devRoutes = cfg.ENVIRONMENT === "development" && cfg.DEV_ROUTES !== "off";
+  // A development build deployed by mistake to a real origin still hides the outbox and the
+  // payment simulator: dev routes also need a loopback PUBLIC_ORIGIN.
+  const loopback = ["localhost", "127.0.0.1", "[::1]"].includes(new URL(cfg.PUBLIC_ORIGIN).hostname);
+  const devRoutes = cfg.ENVIRONMENT === "development" && cfg.DEV_ROUTES !== "off" && loopback;
   return { ok: true, config: { ...cfg, devRoutes } };
 }

@@ -102,13 +102,32 @@ export const jsonBodyGuard = createMiddleware<AppEnv>(async (c, next) => {
   if (SAFE_METHODS.has(c.req.method)) return next();
   const length = Number(c.req.header("content-length") ?? "0");
   if (length > MAX_BODY_BYTES) throw new ProblemError(413, "payload_too_large", "Request bodies are limited to 64 KiB.");
-  const hasBody = c.req.raw.body !== null && c.req.method !== "DELETE";
+  // No body, or an empty one (`fetch(url, { method: "POST" })` sends Content-Length: 0): nothing to type-check.
+  const hasBody = c.req.raw.body !== null && c.req.method !== "DELETE" && c.req.header("content-length") !== "0";
   if (!hasBody) return next();
   const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
   if (type !== "application/json") {
     throw new ProblemError(415, "unsupported_media_type", "Send the request body as application/json.");
   }
-  const buf = await c.req.raw.clone().arrayBuffer();
-  if (buf.byteLength > MAX_BODY_BYTES) throw new ProblemError(413, "payload_too_large", "Request bodies are limited to 64 KiB.");
+  // A chunked body declares no length: read a copy of the stream and stop as soon as it passes the
+  // limit, so a 100 MB body never sits in the isolate's memory.
+  if (await exceedsLimit(c.req.raw.clone().body, MAX_BODY_BYTES)) {
+    throw new ProblemError(413, "payload_too_large", "Request bodies are limited to 64 KiB.");
+  }
   return next();
 });
+
+async function exceedsLimit(body: ReadableStream<Uint8Array> | null, limit: number): Promise<boolean> {
+  if (!body) return false;
+  const reader = body.getReader();
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return false;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => undefined);
+      return true;
+    }
+  }
+}

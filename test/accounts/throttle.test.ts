@@ -61,6 +61,8 @@ describe("login throttling (LoginGuard Durable Object)", () => {
     expect(right.res.status).toBe(429);
     expect(Number(right.res.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(right.cookie).not.toContain("session_token");
+    // Audited in the background (waitUntil): poll briefly.
+    for (let i = 0; i < 50 && (await auditCount("auth.sign_in.throttled")) === throttledBefore; i++) await new Promise((r) => setTimeout(r, 20));
     expect(await auditCount("auth.sign_in.throttled")).toBe(throttledBefore + 1);
     // The notice is sent in the background (waitUntil); poll the outbox briefly.
     let mail = null;

@@ -7,6 +7,16 @@ describe("staff API in the OpenAPI document", () => {
     expect(res.status).toBe(200);
     const doc = (await res.json()) as { paths: Record<string, Record<string, unknown>> };
     expect(Object.keys(doc.paths["/api/admin/products"] ?? doc.paths["/admin/products"] ?? {})).toEqual(expect.arrayContaining(["get", "post"]));
+    const methods = (p: string) => Object.keys(doc.paths[`/api${p}`] ?? doc.paths[p] ?? {}).sort();
+    expect(methods("/admin/coupons")).toEqual(["get", "post"]);
+    expect(methods("/admin/coupons/{code}")).toEqual(["get", "patch"]);
+    expect(methods("/admin/orders")).toEqual(["get"]);
+    expect(methods("/admin/orders/{id}")).toEqual(["get"]);
+    expect(methods("/admin/orders/{id}/refund")).toEqual(["post"]);
+    expect(methods("/admin/users")).toEqual(["get"]);
+    expect(methods("/admin/users/{id}/role")).toEqual(["put"]);
+    expect(methods("/me/export")).toEqual(["get"]);
+    expect(methods("/me/delete")).toEqual(["post"]);
     const auditPaths = Object.entries(doc.paths).filter(([p]) => p.includes("/admin/audit"));
     expect(auditPaths.length).toBeGreaterThan(0);
     for (const [, methods] of auditPaths) expect(Object.keys(methods)).toEqual(["get"]);

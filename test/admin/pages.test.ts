@@ -17,8 +17,8 @@ function postForm(path: string, fields: Record<string, string>, headers: Record<
 describe("staff pages", () => {
   it("P16 guests, customers, support and staff without a second factor cannot open or post staff pages", async () => {
     const p = await makeProduct({ stock: 4 });
-    const auditBefore = JSON.stringify(await auditRows());
     const cases: [Record<string, string>, number][] = [[{}, 401], [await as("customer"), 403], [await as("support"), 403], [await as("admin", { twoFactorEnabled: false }), 403]];
+    const auditBefore = JSON.stringify(await auditRows());
     for (const [headers, status] of cases) {
       for (const path of ["/admin", "/admin/products", `/admin/products/${p.id}`, "/admin/audit"]) {
         const res = await appRequest(path, { headers });

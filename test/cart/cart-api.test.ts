@@ -211,9 +211,11 @@ describe("cart API: attacks", () => {
     await cartJson(victim.cookie, "POST", "/api/cart/items", { productId: p.id, quantity: 1 });
     const victimBefore = await guestState(victim.id);
     const forged = [`guest:${victim.id}`, `${victim.id}A`, victim.id.slice(0, 21), "../../user:1", "user:usr_1", "x".repeat(500), "%00", "AAAAAAAAAAAAAAAAAAAAAB"];
-    for (const value of forged) {
+    for (const [i, value] of forged.entries()) {
       const before = await lastAuditId();
-      const res = await request("/api/cart", { headers: { cookie: `__Host-bastion_cart=${value}`, "cf-connecting-ip": "203.0.113.50" } });
+      // One address per attempt: refused requests are audited at most 5 times per address (flooding).
+      const ip = `203.0.113.${50 + i}`;
+      const res = await request("/api/cart", { headers: { cookie: `__Host-bastion_cart=${value}`, "cf-connecting-ip": ip } });
       expect(res.status, value).toBe(200);
       expect(((await res.json()) as Cart).items, value).toEqual([]);
       const fresh = cartIdFrom(res);
@@ -222,7 +224,7 @@ describe("cart API: attacks", () => {
       expect(fresh).not.toBe(victim.id);
       const events = await auditRowsAfter(before);
       expect(events.map((e) => e.action), value).toEqual(["cart.cookie.rejected"]);
-      expect(events[0]).toMatchObject({ actor: "anonymous", ip: "203.0.113.50" });
+      expect(events[0]).toMatchObject({ actor: "anonymous", ip });
     }
     expect(await guestState(victim.id)).toEqual(victimBefore);
   });

@@ -134,19 +134,20 @@ describe("T05 / M-007 forged webhooks are refused before parsing, and change not
     ["missing header", async (o) => ({ body: JSON.stringify(paidEvent(o)), signature: null })],
     ["garbage header", async (o) => ({ body: JSON.stringify(paidEvent(o)), signature: "t=abc,v1=zz" })],
   ];
-  for (const [name, make] of attempts) {
+  for (const [i, [name, make]] of attempts.entries()) {
     it(`T05 ${name}: 400 signature_invalid, order unpaid, no event recorded, one audit event`, async () => {
+      const ip = `203.0.113.${9 + i}`; // refused requests are audited at most 5 times per address
       const { order } = await makePendingOrder();
       const { body, signature } = await make(order);
       const processedBefore = await processedCount();
       const auditBefore = await lastAuditId();
-      await expectProblem(await postWebhook(body, signature, { "cf-connecting-ip": "203.0.113.9" }), 400, "signature_invalid");
+      await expectProblem(await postWebhook(body, signature, { "cf-connecting-ip": ip }), 400, "signature_invalid");
       expect(await orderRow(order.id)).toEqual(order);
       expect(await processedCount()).toBe(processedBefore);
       expect(await timelineKinds(order.id)).toEqual([]);
       const audit = await auditRowsAfter(auditBefore);
       expect(audit.map((r) => r.action)).toEqual(["payment.webhook_signature_invalid"]);
-      expect(audit[0]?.ip).toBe("203.0.113.9");
+      expect(audit[0]?.ip).toBe(ip);
     });
   }
 
@@ -286,5 +287,21 @@ describe("out-of-order events: the state machine only moves forward", () => {
     const { order } = await makePendingOrder({ paymentIntentId: "pi_pending_refund" });
     await deliverEvent(chargeRefundedEvent({ paymentIntentId: "pi_pending_refund", amount: order.totalCents }));
     expect((await orderRow(order.id))?.status).toBe("pending");
+  });
+});
+
+describe("a webhook racing the checkout write", () => {
+  it("T06 a completed event that arrives before the session id is stored is not recorded: Stripe's retry pays the order once", async () => {
+    const { order } = await makePendingOrder({ paymentSessionId: null });
+    const event = sessionEvent({ type: "checkout.session.completed", sessionId: "cs_test_racewindow1", orderId: order.id, amountTotal: order.totalCents, currency: order.currency, paymentStatus: "paid", eventId: "evt_race_window_1" });
+    const early = await deliverEvent(event);
+    expect(early.status).toBe(503);
+    expect(((await early.json()) as { code: string }).code).toBe("order_not_ready");
+    expect(await processedCount("evt_race_window_1")).toBe(0);
+    expect((await orderRow(order.id))?.status).toBe("pending");
+    await env.DB.prepare("UPDATE orders SET payment_session_id = 'cs_test_racewindow1' WHERE id = ?").bind(order.id).run();
+    expect((await deliverEvent(event)).status).toBe(200);
+    expect((await orderRow(order.id))?.status).toBe("paid");
+    expect(await processedCount("evt_race_window_1")).toBe(1);
   });
 });

@@ -121,3 +121,10 @@ describe("P03 injection attacks on the web interface", () => {
     expect(await api.json()).toMatchObject({ status: 404, code: "not_found" });
   });
 });
+
+describe("empty bodies", () => {
+  it("P03 bodies: a POST with Content-Length 0 and no content type is not refused as 415", async () => {
+    const res = await request("/api/checkout", { method: "POST", headers: { origin: ORIGIN, "content-length": "0" }, body: "" });
+    expect(res.status).toBe(401);
+  });
+});

@@ -32,7 +32,7 @@ describe("npm run doctor (P17)", () => {
   it("flags a secret in vars, the simulator and workers.dev in production, and a .gitignore without .dev.vars", () => {
     const bad = good
       .replace('PAYMENTS_PROVIDER = "stripe"', 'PAYMENTS_PROVIDER = "simulator"\nSTRIPE_SECRET_KEY = "sk_live_abc"')
-      .replace("workers_dev = false", "workers_dev = true");
+      .replace(/(\[env\.production\][\s\S]*?)workers_dev = false/, "$1workers_dev = true");
     const res = doctor(bad, "node_modules/\n");
     expect(res.code).toBe(1);
     expect(res.out).toMatch(/UNSAFE\s+\[env\.production\.vars\] STRIPE_SECRET_KEY/);

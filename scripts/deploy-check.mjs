@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// `npm run deploy:check`: what `wrangler deploy --env production` would ship, without shipping it.
+// 1. `wrangler deploy --dry-run --env production --outdir <tmp>`: the production bundle builds and
+//    its bindings resolve; 2. `npm run doctor`: the production config is safe (P17);
+// 3. a summary with the gzipped bundle size (issue 7: < 1 MiB). Exit code 1 when anything fails.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const BIN = path.join(ROOT, "node_modules", ".bin");
+const env = { ...process.env, CI: "1", WRANGLER_SEND_METRICS: "false", PATH: `${BIN}${path.delimiter}${process.env.PATH}` };
+const LIMIT_KIB = 1024;
+
+function run(label, command, args) {
+  console.log(`\x1b[36m[deploy:check]\x1b[0m ${label}`);
+  const result = spawnSync(command, args, { cwd: ROOT, env, encoding: "utf8" });
+  process.stdout.write(result.stdout ?? "");
+  process.stderr.write(result.stderr ?? "");
+  return result.status === 0;
+}
+
+const outdir = mkdtempSync(path.join(tmpdir(), "bastion-deploy-check-"));
+const checks = [];
+try {
+  const built = run("wrangler deploy --dry-run --env production", path.join(BIN, "wrangler"), ["deploy", "--dry-run", "--env", "production", "--outdir", outdir]);
+  checks.push({ what: "production bundle builds (wrangler deploy --dry-run --env production)", ok: built });
+  if (built) {
+    const files = readdirSync(outdir).filter((f) => /\.(m?js|wasm)$/.test(f));
+    const raw = files.reduce((sum, f) => sum + statSync(path.join(outdir, f)).size, 0);
+    const gz = files.reduce((sum, f) => sum + gzipSync(readFileSync(path.join(outdir, f)), { level: 9 }).length, 0);
+    const kib = gz / 1024;
+    checks.push({ what: `worker bundle ${kib.toFixed(0)} KiB gzipped (${(raw / 1024).toFixed(0)} KiB raw, ${files.join(", ")}) < ${LIMIT_KIB} KiB`, ok: kib < LIMIT_KIB });
+  }
+  const doctor = run("npm run doctor", "npm", ["run", "--silent", "doctor"]);
+  checks.push({ what: "npm run doctor: no unsafe production setting", ok: doctor });
+} finally {
+  rmSync(outdir, { recursive: true, force: true });
+}
+
+console.log("\ndeploy:check summary");
+for (const c of checks) console.log(`  ${c.ok ? "ok  " : "FAIL"}  ${c.what}`);
+const failed = checks.filter((c) => !c.ok).length;
+console.log(failed ? `\n${failed} check(s) failed: do not deploy.` : "\nready to deploy (run `npx wrangler deploy --env production`).");
+process.exit(failed ? 1 : 0);

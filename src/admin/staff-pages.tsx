@@ -1,0 +1,377 @@
+import { Hono, type Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { requireFreshSession } from "../accounts/session";
+import { getDb } from "../db/client";
+import type { AppEnv } from "../platform/app-env";
+import { ProblemError } from "../platform/problem";
+import { Layout } from "../web/layout";
+import { couponInUse, CouponCreateBody, CouponPatchBody, createCouponAudited, findAdminCoupon, listCoupons, listRedemptions, updateCouponAudited, type AdminCoupon } from "./coupons";
+import { clientIp, staffUser } from "./guard";
+import { findAdminOrder, ORDER_STATUSES, OrderSearchQuery, requestRefund, searchOrders, type AdminOrder } from "./orders";
+import type { StaffActor } from "./products";
+import { changeRoleAudited, RoleBody, ROLES, searchUsers, UserSearchQuery } from "./users";
+
+/** The staff navigation: every staff page links to every other one it may open. */
+export function StaffNav() {
+  return (
+    <nav aria-label="Staff">
+      <a href="/admin/products">Products</a> · <a href="/admin/coupons">Coupons</a> · <a href="/admin/orders">Orders</a> ·{" "}
+      <a href="/admin/users">Users</a> · <a href="/admin/audit">Audit log</a>
+    </nav>
+  );
+}
+
+function money(cents: number | null, currency: string | null): string {
+  return cents === null ? "" : `${(cents / 100).toFixed(2)} ${currency ?? ""}`.trim();
+}
+
+function firstIssue(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
+  const issue = error.issues[0];
+  return issue ? `${issue.path.map(String).join(".") || "form"}: ${issue.message}` : "The form breaks a rule.";
+}
+
+function actorOf(c: Context<AppEnv>): StaffActor {
+  return { id: staffUser(c).id, ip: clientIp(c) };
+}
+
+/** A refusal from the shared functions, shown on the page instead of the generic error page. */
+function refusalOf(error: unknown): { status: ContentfulStatusCode; message: string } {
+  if (error instanceof ProblemError && error.status < 500) return { status: error.status, message: error.detail ?? error.code };
+  throw error;
+}
+
+function Alert(props: { message?: string | undefined }) {
+  return props.message ? <p role="alert">{props.message}</p> : null;
+}
+
+// ---- Coupons ---------------------------------------------------------------------------------
+
+/** datetime-local (read as UTC) or full ISO → ISO; blank → null. */
+function timeField(value: string): string | null {
+  const v = value.trim();
+  if (!v) return null;
+  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(v)) return `${v}:00Z`;
+  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$/.test(v)) return `${v}Z`;
+  return v;
+}
+
+function localTime(iso: string | null): string {
+  return iso ? iso.slice(0, 16) : "";
+}
+
+/** Turns a coupon form into the API's body: only known fields, numbers as numbers, blanks as null. */
+async function couponFormBody(c: Context<AppEnv>, withCode: boolean): Promise<Record<string, unknown>> {
+  const form = await c.req.parseBody();
+  const text = (name: string) => (typeof form[name] === "string" ? (form[name] as string) : "");
+  const intOrNull = (name: string) => (text(name).trim() === "" ? null : Number(text(name)));
+  const value = text("value").trim() === "" ? Number.NaN : Number(text("value"));
+  const body: Record<string, unknown> = {
+    maxRedemptions: intOrNull("maxRedemptions"),
+    perCustomerLimit: intOrNull("perCustomerLimit"),
+    startsAt: timeField(text("startsAt")),
+    expiresAt: timeField(text("expiresAt")),
+    active: form.active === "on",
+  };
+  if (withCode) body.code = text("code");
+  if (text("kind") === "amount") {
+    body.amountOffCents = value;
+    body.currency = text("currency") || "USD";
+  } else {
+    body.percentOff = value;
+  }
+  return body;
+}
+
+function CouponForm(props: { coupon?: AdminCoupon; action: string; error?: string | undefined }) {
+  const k = props.coupon;
+  const amount = k?.amountOffCents != null;
+  return (
+    <form method="post" action={props.action}>
+      <Alert message={props.error} />
+      {k ? null : <label>Code <input name="code" required pattern="[A-Za-z0-9][A-Za-z0-9_\-]{0,63}" maxlength={64} /></label>}
+      <label>
+        Discount{" "}
+        <select name="kind">
+          <option value="percent" selected={!amount}>Percent off</option>
+          <option value="amount" selected={amount}>Amount off (cents)</option>
+        </select>
+      </label>
+      <label>Value <input name="value" type="number" min={1} step={1} required value={String(k?.percentOff ?? k?.amountOffCents ?? "")} /></label>
+      <label>Currency (amount only) <input name="currency" pattern="[A-Z]{3}" value={k?.currency ?? "USD"} /></label>
+      <label>Total limit (blank: none) <input name="maxRedemptions" type="number" min={1} step={1} value={k?.maxRedemptions == null ? "" : String(k.maxRedemptions)} /></label>
+      <label>Per customer (blank: none) <input name="perCustomerLimit" type="number" min={1} step={1} value={k?.perCustomerLimit == null ? "" : String(k.perCustomerLimit)} /></label>
+      <label>Starts (UTC) <input name="startsAt" type="datetime-local" value={localTime(k?.startsAt ?? null)} /></label>
+      <label>Expires (UTC) <input name="expiresAt" type="datetime-local" value={localTime(k?.expiresAt ?? null)} /></label>
+      <label><input name="active" type="checkbox" value="on" checked={k?.active ?? true} /> Active</label>
+      <button type="submit">{k ? "Save" : "Create"}</button>
+    </form>
+  );
+}
+
+async function CouponListPage(props: { c: Context<AppEnv>; error?: string }) {
+  const cursor = props.c.req.query("cursor")?.slice(0, 200) ?? null;
+  const page = await listCoupons(getDb(props.c.env.DB), cursor, 50);
+  return (
+    <Layout title="Staff: coupons">
+      <StaffNav />
+      <h1>Coupons</h1>
+      <table>
+        <thead><tr><th>Code</th><th>Discount</th><th>Limits</th><th>Window</th><th>State</th><th></th></tr></thead>
+        <tbody>
+          {page.items.map((k) => (
+            <tr>
+              <td><code>{k.code}</code></td>
+              <td>{k.percentOff !== null ? `${k.percentOff} %` : money(k.amountOffCents, k.currency)}</td>
+              <td>total {k.maxRedemptions ?? "∞"} · per customer {k.perCustomerLimit ?? "∞"}</td>
+              <td>{k.startsAt ?? "…"} – {k.expiresAt ?? "…"}</td>
+              <td>{k.active ? "active" : "inactive"}</td>
+              <td><a href={`/admin/coupons/${encodeURIComponent(k.code)}`}>Edit</a></td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {page.nextCursor ? <a href={`/admin/coupons?cursor=${encodeURIComponent(page.nextCursor)}`}>Next page</a> : null}
+      <h2>New coupon</h2>
+      <CouponForm action="/admin/coupons" error={props.error} />
+    </Layout>
+  );
+}
+
+async function CouponPage(props: { c: Context<AppEnv>; coupon: AdminCoupon; error?: string }) {
+  const db = getDb(props.c.env.DB);
+  const { coupon } = props;
+  const [redemptions, inUse] = await Promise.all([listRedemptions(db, coupon.code), couponInUse(db, coupon.code)]);
+  const action = `/admin/coupons/${encodeURIComponent(coupon.code)}`;
+  return (
+    <Layout title={`Staff: coupon ${coupon.code}`}>
+      <StaffNav />
+      <h1>Coupon <code>{coupon.code}</code> ({coupon.active ? "active" : "inactive"})</h1>
+      <CouponForm coupon={coupon} action={action} error={props.error} />
+      {inUse ? <p>This code has been used: its total limit can be changed but not added or removed (create a new code instead).</p> : null}
+      <form method="post" action={`${action}/active`}>
+        <input type="hidden" name="active" value={coupon.active ? "false" : "true"} />
+        <button type="submit" class="secondary">{coupon.active ? "Deactivate" : "Activate"}</button>
+      </form>
+      <h2>Redemptions ({redemptions.length})</h2>
+      <table>
+        <thead><tr><th>Order</th><th>Customer</th><th>Discount</th><th>At</th></tr></thead>
+        <tbody>
+          {redemptions.map((r) => (
+            <tr>
+              <td><a href={`/admin/orders/${encodeURIComponent(r.orderId)}`}>{r.orderId}</a></td>
+              <td>{r.userId}</td>
+              <td>{r.discountCents ?? ""}</td>
+              <td>{r.redeemedAt}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Layout>
+  );
+}
+
+async function couponOr404(c: Context<AppEnv>): Promise<AdminCoupon> {
+  const coupon = await findAdminCoupon(getDb(c.env.DB), c.req.param("code") ?? "");
+  if (!coupon) throw new ProblemError(404, "coupon_not_found", "No coupon has this code.");
+  return coupon;
+}
+
+// ---- Orders ----------------------------------------------------------------------------------
+
+function OrderDetail(props: { order: AdminOrder; canRefund: boolean; error?: string | undefined }) {
+  const o = props.order;
+  return (
+    <Layout title={`Staff: order ${o.id}`}>
+      <StaffNav />
+      <h1>Order <code>{o.id}</code></h1>
+      <Alert message={props.error} />
+      <p>
+        Status <strong data-status={o.status}>{o.status}</strong> · customer {o.customerEmail ?? "(deleted)"} (<code>{o.userId}</code>) · total{" "}
+        {money(o.totalCents, o.currency)}
+        {o.couponCode ? ` · coupon ${o.couponCode} (−${money(o.discountCents, o.currency)})` : ""}
+      </p>
+      <p>Created {o.createdAt}{o.paidAt ? ` · paid ${o.paidAt}` : ""} · provider {o.provider} · payment intent <code>{o.paymentIntentId ?? "—"}</code></p>
+      <table>
+        <thead><tr><th>Item</th><th>Qty</th><th>Unit</th><th>Line</th></tr></thead>
+        <tbody>
+          {o.items.map((l) => (
+            <tr><td>{l.name}</td><td>{l.quantity}</td><td>{money(l.unitPriceCents, o.currency)}</td><td>{money(l.lineTotalCents, o.currency)}</td></tr>
+          ))}
+        </tbody>
+      </table>
+      <h2>Payment timeline</h2>
+      <ol>
+        {o.timeline.map((t) => (
+          <li><time>{t.createdAt}</time> <code>{t.kind}</code> {t.detail && t.kind !== "simulator.session" ? <code>{t.detail}</code> : null}</li>
+        ))}
+      </ol>
+      {props.canRefund && o.status === "paid" ? (
+        <form method="post" action={`/admin/orders/${encodeURIComponent(o.id)}/refund`}>
+          <p>Refunds the full {money(o.totalCents, o.currency)}. Needs a sign-in within the last 10 minutes.</p>
+          <button type="submit" class="danger">Refund order</button>
+        </form>
+      ) : null}
+    </Layout>
+  );
+}
+
+async function orderOr404(c: Context<AppEnv>): Promise<AdminOrder> {
+  const order = await findAdminOrder(getDb(c.env.DB), c.req.param("id") ?? "");
+  if (!order) throw new ProblemError(404, "order_not_found", "No order has this id.");
+  return order;
+}
+
+/** Query parameters without the blanks a GET form sends for empty fields. */
+function filledQuery(c: Context<AppEnv>): Record<string, string> {
+  return Object.fromEntries(Object.entries(c.req.query()).filter(([, v]) => v.trim() !== ""));
+}
+
+// ---- Users -----------------------------------------------------------------------------------
+
+async function UsersPage(props: { c: Context<AppEnv>; error?: string }) {
+  const parsed = UserSearchQuery.safeParse(filledQuery(props.c));
+  const query = parsed.success ? parsed.data : {};
+  const page = await searchUsers(getDb(props.c.env.DB), query);
+  const q = query.q ?? "";
+  return (
+    <Layout title="Staff: users">
+      <StaffNav />
+      <h1>Users</h1>
+      <Alert message={props.error} />
+      <form method="get" action="/admin/users">
+        <label>Email, name or id <input name="q" value={q} maxlength={320} /></label>
+        <button type="submit">Search</button>
+      </form>
+      <p>A role change signs the user out everywhere; the new role applies at their next sign-in. It needs a sign-in within the last 10 minutes.</p>
+      <table>
+        <thead><tr><th>Email</th><th>Name</th><th>Id</th><th>Second factor</th><th>Role</th></tr></thead>
+        <tbody>
+          {page.items.map((u) => (
+            <tr>
+              <td>{u.email}</td><td>{u.name}</td><td><code>{u.id}</code></td><td>{u.twoFactorEnabled ? "on" : "off"}</td>
+              <td>
+                <form method="post" action={`/admin/users/${encodeURIComponent(u.id)}/role`}>
+                  <select name="role" aria-label={`Role of ${u.email}`}>
+                    {ROLES.map((r) => <option value={r} selected={r === u.role}>{r}</option>)}
+                  </select>{" "}
+                  <button type="submit">Set role</button>
+                </form>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {page.nextCursor ? <a href={`/admin/users?q=${encodeURIComponent(q)}&cursor=${encodeURIComponent(page.nextCursor)}`}>Next page</a> : null}
+    </Layout>
+  );
+}
+
+/**
+ * Staff pages for coupons, orders and users. Mounted inside `adminPages`, after its staff guard,
+ * so every page and form post here has passed the same role, second-factor and session checks as
+ * the API; the handlers call the same audited functions as the API routes.
+ */
+export const staffPages = new Hono<AppEnv>()
+  .get("/admin/coupons", async (c) => c.html(await CouponListPage({ c })))
+  .post("/admin/coupons", async (c) => {
+    const parsed = CouponCreateBody.safeParse(await couponFormBody(c, true));
+    if (!parsed.success) return c.html(await CouponListPage({ c, error: firstIssue(parsed.error) }), 422);
+    try {
+      const row = await createCouponAudited(c.env, getDb(c.env.DB), actorOf(c), parsed.data);
+      return c.redirect(`/admin/coupons/${encodeURIComponent(row.code)}`, 303);
+    } catch (error) {
+      const refusal = refusalOf(error);
+      return c.html(await CouponListPage({ c, error: refusal.message }), refusal.status);
+    }
+  })
+  .get("/admin/coupons/:code", async (c) => c.html(await CouponPage({ c, coupon: await couponOr404(c) })))
+  .post("/admin/coupons/:code", async (c) => {
+    const coupon = await couponOr404(c);
+    const parsed = CouponPatchBody.safeParse(await couponFormBody(c, false));
+    if (!parsed.success) return c.html(await CouponPage({ c, coupon, error: firstIssue(parsed.error) }), 422);
+    try {
+      await updateCouponAudited(c.env, getDb(c.env.DB), actorOf(c), coupon.code, parsed.data);
+      return c.redirect(`/admin/coupons/${encodeURIComponent(coupon.code)}`, 303);
+    } catch (error) {
+      const refusal = refusalOf(error);
+      return c.html(await CouponPage({ c, coupon, error: refusal.message }), refusal.status);
+    }
+  })
+  .post("/admin/coupons/:code/active", async (c) => {
+    const coupon = await couponOr404(c);
+    const form = await c.req.parseBody();
+    if (form.active !== "true" && form.active !== "false") return c.html(await CouponPage({ c, coupon, error: "active must be true or false." }), 422);
+    await updateCouponAudited(c.env, getDb(c.env.DB), actorOf(c), coupon.code, { active: form.active === "true" });
+    return c.redirect(`/admin/coupons/${encodeURIComponent(coupon.code)}`, 303);
+  })
+  .get("/admin/orders", async (c) => {
+    const parsed = OrderSearchQuery.safeParse(filledQuery(c));
+    const query = parsed.success ? parsed.data : {};
+    let page: Awaited<ReturnType<typeof searchOrders>>;
+    let error: string | undefined;
+    try {
+      page = await searchOrders(getDb(c.env.DB), query);
+    } catch (e) {
+      error = refusalOf(e).message;
+      page = { items: [], nextCursor: null };
+    }
+    const next = new URLSearchParams({ ...(query.status ? { status: query.status } : {}), ...(query.customer ? { customer: query.customer } : {}) });
+    if (page.nextCursor) next.set("cursor", page.nextCursor);
+    return c.html(
+      <Layout title="Staff: orders">
+        <StaffNav />
+        <h1>Orders</h1>
+        <Alert message={parsed.success ? error : "A search field is not valid."} />
+        <form method="get" action="/admin/orders">
+          <label>
+            Status{" "}
+            <select name="status">
+              <option value="">any</option>
+              {ORDER_STATUSES.map((s) => <option value={s} selected={s === query.status}>{s}</option>)}
+            </select>
+          </label>
+          <label>Customer (email or user id) <input name="customer" value={query.customer ?? ""} maxlength={320} /></label>
+          <button type="submit">Search</button>
+        </form>
+        <table>
+          <thead><tr><th>Order</th><th>Status</th><th>Customer</th><th>Total</th><th>Created</th></tr></thead>
+          <tbody>
+            {page.items.map((o) => (
+              <tr>
+                <td><a href={`/admin/orders/${encodeURIComponent(o.id)}`}>{o.id}</a></td>
+                <td>{o.status}</td><td>{o.customerEmail ?? o.userId}</td><td>{money(o.totalCents, o.currency)}</td><td>{o.createdAt}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {page.nextCursor ? <a href={`/admin/orders?${next.toString()}`}>Next page</a> : null}
+      </Layout>,
+    );
+  })
+  .get("/admin/orders/:id", async (c) => c.html(<OrderDetail order={await orderOr404(c)} canRefund={staffUser(c).role === "admin"} />))
+  .post("/admin/orders/:id/refund", async (c) => {
+    const order = await orderOr404(c);
+    try {
+      requireFreshSession(staffUser(c));
+      await requestRefund(c.env, c.var.config, getDb(c.env.DB), actorOf(c), order.id);
+    } catch (error) {
+      const refusal = refusalOf(error);
+      return c.html(<OrderDetail order={order} canRefund error={refusal.message} />, refusal.status);
+    }
+    return c.redirect(`/admin/orders/${encodeURIComponent(order.id)}`, 303);
+  })
+  .get("/admin/users", async (c) => c.html(await UsersPage({ c })))
+  .post("/admin/users/:id/role", async (c) => {
+    const id = c.req.param("id");
+    const form = await c.req.parseBody();
+    const parsed = RoleBody.safeParse({ role: form.role });
+    if (!parsed.success) return c.html(await UsersPage({ c, error: "Choose customer, support or admin." }), 422);
+    try {
+      requireFreshSession(staffUser(c));
+      await changeRoleAudited(c.env, getDb(c.env.DB), actorOf(c), id, parsed.data.role);
+    } catch (error) {
+      const refusal = refusalOf(error);
+      return c.html(await UsersPage({ c, error: refusal.message }), refusal.status);
+    }
+    return c.redirect(`/admin/users?q=${encodeURIComponent(id)}`, 303);
+  });

@@ -1,0 +1,140 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { makeStaff, signUpAndSignIn } from "../support/accounts";
+import { appJson as sendJson, appRequest as request, as } from "../support/admin";
+import { auditRowsAfter, lastAuditId } from "../support/audit";
+import { unique } from "../support/factories";
+import { makePendingOrder, orderRow, timelineKinds } from "../support/orders";
+
+function intent(): string {
+  return `pi_test_${crypto.randomUUID().replaceAll("-", "")}`;
+}
+
+function refund(orderId: string, headers: Record<string, string>): Promise<Response> {
+  return request(`/api/admin/orders/${orderId}/refund`, { method: "POST", headers: { ...headers, origin: "http://localhost:8787" } });
+}
+
+/** A fresh admin of its own (so aging its session does not touch other tests' admin). */
+async function freshAdmin(): Promise<{ headers: Record<string, string>; id: string }> {
+  const who = await makeStaff("admin");
+  return { headers: { cookie: who.cookie }, id: who.user.id };
+}
+
+async function ageSession(userId: string): Promise<void> {
+  await env.DB.prepare("UPDATE session SET created_at = created_at - 660000 WHERE user_id = ?").bind(userId).run();
+}
+
+describe("staff API: orders", { timeout: 30_000 }, () => {
+  it("lists orders newest first, filtered by status and by customer email or id, with a cursor", async () => {
+    const admin = await as("admin");
+    const shopper = await signUpAndSignIn();
+    const paid = await makePendingOrder({ userId: shopper.user.id, status: "paid", paymentIntentId: intent() });
+    const pending = await makePendingOrder({ userId: shopper.user.id });
+    await makePendingOrder({ status: "paid", paymentIntentId: intent() });
+
+    const byEmail = (await (await request(`/api/admin/orders?customer=${encodeURIComponent(shopper.email.toUpperCase())}`, { headers: admin })).json()) as { items: { id: string; customerEmail: string }[] };
+    expect(byEmail.items.map((o) => o.id).sort()).toEqual([paid.order.id, pending.order.id].sort());
+    expect(byEmail.items[0]!.customerEmail).toBe(shopper.email);
+    const byIdAndStatus = (await (await request(`/api/admin/orders?customer=${shopper.user.id}&status=paid`, { headers: admin })).json()) as { items: { id: string }[] };
+    expect(byIdAndStatus.items.map((o) => o.id)).toEqual([paid.order.id]);
+    const nobody = (await (await request("/api/admin/orders?customer=nobody@example.com", { headers: admin })).json()) as { items: unknown[] };
+    expect(nobody.items).toEqual([]);
+
+    const first = (await (await request(`/api/admin/orders?customer=${shopper.user.id}&limit=1`, { headers: admin })).json()) as { items: { id: string }[]; nextCursor: string };
+    expect(first.nextCursor).toBeTruthy();
+    const second = (await (await request(`/api/admin/orders?customer=${shopper.user.id}&limit=1&cursor=${encodeURIComponent(first.nextCursor)}`, { headers: admin })).json()) as { items: { id: string }[]; nextCursor: string | null };
+    expect([...first.items, ...second.items].map((o) => o.id).sort()).toEqual([paid.order.id, pending.order.id].sort());
+    expect(second.nextCursor).toBeNull();
+    expect((await request("/api/admin/orders?status=shipped", { headers: admin })).status).toBe(400);
+    expect((await request("/api/admin/orders?cursor=garbage", { headers: admin })).status).toBe(400);
+  });
+
+  it("support reads the list and an order with its timeline and customer email (P16: reading is all support may do)", async () => {
+    const support = await as("support");
+    const shopper = await signUpAndSignIn();
+    const { order } = await makePendingOrder({ userId: shopper.user.id, status: "paid", paymentIntentId: intent() });
+    await env.DB.prepare("INSERT INTO payment_events (id, order_id, kind, detail) VALUES (?, ?, ?, ?)").bind(unique("pev"), order.id, "checkout.session.completed", "").run();
+    const list = await request("/api/admin/orders", { headers: support });
+    expect(list.status).toBe(200);
+    const res = await request(`/api/admin/orders/${order.id}`, { headers: support });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { id: string; customerEmail: string; items: unknown[]; timeline: { kind: string }[] };
+    expect(body).toMatchObject({ id: order.id, status: "paid", customerEmail: shopper.email, userId: shopper.user.id });
+    expect(body.items).toHaveLength(1);
+    expect(body.timeline.map((t) => t.kind)).toEqual(["checkout.session.completed"]);
+    expect((await request("/api/admin/orders/ord_missing", { headers: support })).status).toBe(404);
+  });
+
+  it("P16 support cannot refund: 403 forbidden, the order stays paid, nothing is audited or added to the timeline", async () => {
+    const support = await as("support");
+    const { order } = await makePendingOrder({ status: "paid", paymentIntentId: intent() });
+    const before = await lastAuditId();
+    const res = await refund(order.id, support);
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { code: string }).code).toBe("forbidden");
+    expect((await orderRow(order.id))!.status).toBe("paid");
+    expect(await timelineKinds(order.id)).toEqual([]);
+    expect(await lastAuditId()).toBe(before);
+  });
+
+  it("an admin refunds a paid order: order.refund_requested is audited, the simulator delivers charge.refunded, the order becomes refunded; a second refund is 409", async () => {
+    const admin = await freshAdmin();
+    const { order } = await makePendingOrder({ status: "paid", paymentIntentId: intent() });
+    const before = await lastAuditId();
+    const res = await refund(order.id, admin.headers);
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as { refundId: string; status: string; amountCents: number };
+    expect(body).toMatchObject({ orderId: order.id, status: "refunded", amountCents: order.totalCents });
+    expect(body.refundId).toMatch(/^re_test_/);
+    expect((await orderRow(order.id))!.status).toBe("refunded");
+    expect(await timelineKinds(order.id)).toEqual(["charge.refunded"]);
+    const events = await auditRowsAfter(before);
+    expect(events[0]!).toMatchObject({ action: "order.refund_requested", actor: admin.id, subject: order.id });
+    const count = events.length;
+    expect(JSON.parse(events[0]!.detail)).toMatchObject({ refundId: body.refundId, amountCents: order.totalCents, currency: "USD", provider: "simulator" });
+
+    const again = await refund(order.id, admin.headers);
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { code: string }).code).toBe("order_not_refundable");
+    expect((await auditRowsAfter(before)).length).toBe(count);
+  });
+
+  it("only paid orders can be refunded: pending, expired and unknown orders are refused and unchanged", async () => {
+    const admin = await freshAdmin();
+    const pending = await makePendingOrder();
+    const expired = await makePendingOrder({ status: "expired" });
+    const before = await lastAuditId();
+    for (const o of [pending.order, expired.order]) {
+      const res = await refund(o.id, admin.headers);
+      expect(res.status).toBe(409);
+      expect((await orderRow(o.id))!.status).toBe(o.status);
+    }
+    expect((await refund("ord_missing", admin.headers)).status).toBe(404);
+    expect(await lastAuditId()).toBe(before);
+  });
+
+  it("P16 a refund with a sign-in older than 10 minutes is 403 reauth_required and changes nothing", async () => {
+    const admin = await freshAdmin();
+    await ageSession(admin.id);
+    const { order } = await makePendingOrder({ status: "paid", paymentIntentId: intent() });
+    const before = await lastAuditId();
+    const res = await refund(order.id, admin.headers);
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { code: string }).code).toBe("reauth_required");
+    expect((await orderRow(order.id))!.status).toBe("paid");
+    expect(await timelineKinds(order.id)).toEqual([]);
+    expect(await lastAuditId()).toBe(before);
+    // Reading still works: only the sensitive action needs the fresh sign-in.
+    expect((await request(`/api/admin/orders/${order.id}`, { headers: admin.headers })).status).toBe(200);
+  });
+
+  it("P16 a customer cannot refund their own paid order through the staff API", async () => {
+    const shopper = await signUpAndSignIn();
+    const { order } = await makePendingOrder({ userId: shopper.user.id, status: "paid", paymentIntentId: intent() });
+    const before = await lastAuditId();
+    const res = await sendJson("POST", `/api/admin/orders/${order.id}/refund`, {}, { cookie: shopper.cookie });
+    expect(res.status).toBe(403);
+    expect((await orderRow(order.id))!.status).toBe("paid");
+    expect(await lastAuditId()).toBe(before);
+  });
+});
