@@ -61,6 +61,8 @@ export const REGISTER: Threat[] = [
       "P03 path traversal: encoded dots, slashes and config file names are 404 and leak nothing",
       "P03 bodies: wrong content type is 415, over 64 KiB is 413, both as problem+json",
       "P03 errors: unknown pages are an HTML 404 and unknown API routes a problem+json 404, no stack traces",
+      "P03 CSRF: the account deletion form refuses a cross-site post and changes nothing",
+      "P03 bodies: a POST with Content-Length 0 and no content type is not refused as 415",
     ],
   },
   {
@@ -80,6 +82,7 @@ export const REGISTER: Threat[] = [
       "P04 SQL injection: payloads in q, cursor, limit and slug never reveal a hidden product, never 500, never change the schema",
       "P04 SQL injection: LIKE wildcards are matched literally, so '%' cannot list the whole catalog",
       "P04 SQL injection: a malformed or forged cursor is a 400 problem, not a query",
+      "P04 hidden products are not sold: only visible lines are ordered",
     ],
   },
   {
@@ -95,6 +98,7 @@ export const REGISTER: Threat[] = [
       "The check and the count are one synchronous step inside the object, so parallel guesses cannot slip past; a password reset is never blocked and clears the streak.",
       "Passwords of 15-128 characters, no composition rules, refused when on a local list of 10,039 common passwords or in Pwned Passwords (k-anonymity); scrypt N=2^14 r=8 p=5 (decision 003).",
       "Unknown email and wrong password: same status (401), same code, and the same scrypt cost (the password is hashed for unknown emails too).",
+      "Per-address limits key IPv6 clients by their /64 (an attacker's free block of addresses counts as one).",
     ],
     tests: [
       "P05 user enumeration: unknown email and wrong password give the same status and code",
@@ -106,6 +110,10 @@ export const REGISTER: Threat[] = [
       "P05 password reset is never blocked by the counters, and a completed reset clears the email's streak",
       "P05 refuses passwords shorter than 15 or longer than 128 characters and creates no account",
       "P05 refuses a common password from the local list with no network",
+      "P05 POST /api/auth/sign-in/email: hostile bodies never 5xx, always JSON, never create a session",
+      "P05 per-address limits hold across an IPv6 /64: rotating the interface id does not reset them",
+      "P05 refuses a password found by the Pwned Passwords range API, sending only 5 hex characters of its SHA-1",
+      "P05 user enumeration via sign-up: an existing email gets the same answer as a new one, no session, and the owner is told",
     ],
   },
   {
@@ -161,6 +169,8 @@ export const REGISTER: Threat[] = [
       "P08 a forged or tampered session cookie is refused",
       "P08 a password change revokes every other session, even when the body asks not to",
       "P08 a stolen older session cannot add a passkey or change the email without signing in again",
+      "P08 a session older than 10 minutes (hijacked or left open) cannot export or delete: 403 reauth_required, 401 without a session; nothing changes",
+      "P08 lists the shopper's sessions and revokes another device's session; another user's session id is not revocable",
     ],
   },
   {
@@ -214,6 +224,8 @@ export const REGISTER: Threat[] = [
     tests: [
       "P11 price manipulation: priceCents, unitPriceCents, totalCents, discountCents in bodies are ignored; totals are D1 price × qty",
       "P11 price manipulation: totals == D1 price × qty − server discount; a discountCents in the body is ignored",
+      "P11 PUT /api/cart/coupon: hostile codes never 5xx, refusals change nothing",
+      "P11 random carts: integer cents, lines = D1 price × qty, total = max(0, subtotal − discount)",
     ],
   },
   {
@@ -228,6 +240,7 @@ export const REGISTER: Threat[] = [
       "A cart is found from the session only: user:<id> for a signed-in shopper, a 128-bit random guest id in a __Host- cookie otherwise; no route reads a cart id from the body, query or path; forged cookies get a fresh empty cart.",
       "Orders are read scoped to their owner; another shopper's order is a 404 on the API and the pages.",
       "State-changing requests with cookies must come from the shop's origin (CSRF).",
+      "A shopper's data export and account deletion take no id: they act on the session's user only.",
     ],
     tests: [
       "P12 IDOR: another shopper's cart is unreachable; cart ids in the query, body or path are ignored",
@@ -237,6 +250,8 @@ export const REGISTER: Threat[] = [
       "P12 stale cookie: a well-formed id nobody used is just an empty cart of its own, not another's",
       "P12 another user's order id is 404 on the API and the page, and absent from their list",
       "P12 CSRF: a cart change with the cookie from another origin is refused with 403 and changes nothing",
+      "P12 CSRF: a form posted from another site (even without cookies) is refused and no cart is made",
+      "P12 a shopper's export holds only their own orders, whatever the query says (there is no id parameter)",
     ],
   },
   {
@@ -256,6 +271,9 @@ export const REGISTER: Threat[] = [
       "P13 quantity tampering: the CartObject itself refuses invalid quantities (defence in depth)",
       "P13 quantity tampering via forms: bad quantities redirect with a clear message and change nothing",
       "P13 line overflow: the 51st different product is refused with 409 cart_full and the cart keeps 50 lines",
+      "P13 200 concurrent adds to one cart end with the exact expected quantity",
+      "P13 POST /api/cart/items: hostile bodies never 5xx, always JSON, refusals change nothing",
+      "P13 PUT /api/cart/items/{id}: hostile bodies and ids never 5xx, refusals change nothing",
     ],
   },
   {
@@ -293,6 +311,8 @@ export const REGISTER: Threat[] = [
       "P15 payment_status unpaid: 200, order stays pending, security audit event payment.unpaid_completion",
       "P15 an unpaid completion followed by async_payment_succeeded pays the order",
       "P15 refuses a session whose amount_total differs from the order's total",
+      "P15 POST /api/checkout: hostile bodies and keys never 5xx; refusals leave orders, stock and the cart alone",
+      "P15 Stripe times out on every attempt: 502 payment_unavailable, order cancelled, stock and coupon back, cart open",
     ],
   },
   {
@@ -314,6 +334,18 @@ export const REGISTER: Threat[] = [
       "P16 guests, customers, support and staff without a second factor cannot open or post staff pages",
       "P16 mass assignment: id, createdAt, role and other unknown fields on create and update are refused with 422, nothing changes",
       "P16 mass assignment: role in the sign-up body is ignored; every new account is a customer",
+      "P16 PATCH /api/admin/products/{id}: hostile bodies never 5xx and refusals change nothing",
+      "P16 POST /api/admin/products: hostile bodies never 5xx and refusals create nothing",
+      "P16 a customer cannot make themselves admin, and support cannot either",
+      "P16 a customer cannot refund their own paid order through the staff API",
+      "P16 a refund with a sign-in older than 10 minutes is 403 reauth_required and changes nothing",
+      "P16 a role change with a sign-in older than 10 minutes is 403 reauth_required and changes nothing",
+      "P16 every new page and form is behind the guard; support may only read the order pages",
+      "P16 mass assignment and bad roles in a role body are a 422 and change nothing",
+      "P16 mass assignment: unknown keys (redemptions, createdAt, id, role) in a coupon body are a 422 and change nothing",
+      "P16 support cannot refund: 403 forbidden, the order stays paid, nothing is audited or added to the timeline",
+      "P16 the last admin cannot demote themselves (409 last_admin); with a second admin they can",
+      "P16 writes only quoted, validated values: an email or name with SQL in it is refused or stays a literal",
     ],
   },
   {
@@ -332,6 +364,7 @@ export const REGISTER: Threat[] = [
     tests: [
       "P17 configuration: a safe production config serves the shop",
       "P17 configuration: development routes are 404 outside development",
+      "P17 a production worker refuses the simulator outright (config gate)",
     ],
   },
   {
@@ -433,6 +466,7 @@ export const REGISTER: Threat[] = [
       "T05 forged, wrong-secret, modified-body and unsigned are refused",
       "T05 a signature over the body is checked before JSON.parse: a malformed body with a bad signature is signature_invalid",
       "T05 livemode mismatch: a correctly signed live event on a test-mode shop is refused",
+      "T05 POST /api/webhooks/stripe: hostile bodies, signed or not, never 5xx and never change an order",
     ],
   },
   {
@@ -453,6 +487,10 @@ export const REGISTER: Threat[] = [
       "T06 replay after a refund does not pay the order again",
       "T06 ten concurrent deliveries of one completed event: paid once, one timeline entry",
       "T06 ten concurrent deliveries of one expired event: one status change, stock back once",
+      "T06 D1 fails while the webhook marks the order paid: 5xx so Stripe retries, and the retry fulfils exactly once",
+      "T06 a completed event for an order that does not exist yet fulfils nothing",
+      "T06 a completed event that arrives before the session id is stored is not recorded: Stripe's retry pays the order once",
+      "T06 webhook and checkout at the same moment: the order is paid at most once and stays consistent",
     ],
   },
   {
@@ -466,6 +504,7 @@ export const REGISTER: Threat[] = [
     mitigations: [
       "The coupon is checked when applied and again at checkout (M-012); the CouponObject reserves a redemption before the discount is applied and commits it on payment (M-013).",
       "Checkout works from a snapshot of the cart's coupon taken by the CartObject (M-015); Durable Objects serialise each coupon's counter (M-016).",
+      "Coupon applications are limited to 20 per 15 minutes per address, so codes cannot be guessed.",
     ],
     tests: [
       "T07 stacking: after applying A then B the cart holds only B and only B's discount counts",
@@ -473,6 +512,8 @@ export const REGISTER: Threat[] = [
       "T07 expired or inactive coupons are refused by the server's clock (422) and the cart is unchanged",
       "T07 exhausted: a used-up single-use coupon (reserved by someone's checkout) is refused with coupon_exhausted",
       "P10/T07 race: 50 concurrent reserves from 50 users on a single-use coupon give exactly one ok",
+      "T07 a single-use coupon across 20 concurrent checkouts paid by webhook gives exactly one discounted paid order",
+      "T07 coupon guessing: one address gets 429 with Retry-After after 20 tries in 15 minutes, even for a real code, and the cart keeps no coupon",
     ],
   },
   {
@@ -485,6 +526,7 @@ export const REGISTER: Threat[] = [
     status: "mitigated",
     mitigations: [
       "beginCheckout snapshots the cart and locks it: changes during checkout are refused (checkout_in_progress) and orders are built from the snapshot only (M-014, M-016).",
+      "Checkouts are limited per shopper (10) and per address (30) per 10 minutes, so stock cannot be hoarded by a loop of checkouts.",
     ],
     tests: [
       "T08 snapshot: changes during checkout bump the version but never the snapshot; completing removes only what was bought",
@@ -492,6 +534,14 @@ export const REGISTER: Threat[] = [
       "T08 out of stock: 422 out_of_stock, no order, no stock taken from any line, cart usable again",
       "T08 two shoppers race for the last item: exactly one order takes it, stock never negative",
       "T08 session id mismatch: 200, order stays pending, security audit event payment.session_mismatch",
+      "T08 every object evicted while checkouts run: each answer is 201 or problem+json, and state stays consistent",
+      "T08 items added after checkout starts change neither the order nor the amount paid",
+      "T08 stock hoarding: a shopper's 11th checkout within 10 minutes gets 429 and takes no stock",
+      "T08 stock of 3 and 10 concurrent checkouts: at most 3 orders take it, stock never below zero",
+      "T08 the cart object evicted after the snapshot: the frozen checkout survives, payment fulfils it once",
+      "T08 the orders INSERT aborts: problem+json without internals, no order, no lines, stock and coupon given back, cart open",
+      "T08 the write after the payment session fails: the order is cancelled, stock and coupon come back, a late payment does not fulfil it",
+      "T08 two concurrent checkouts of one cart make exactly one order",
     ],
   },
   {
@@ -515,10 +565,11 @@ export const REGISTER: Threat[] = [
     stride: "R",
     priority: "High",
     statement: "A customer could falsely claim they did not place an order if transactions were not logged in a way we can trust.",
-    status: "partial",
+    status: "mitigated",
     mitigations: [
       "A tamper-evident audit log: a SHA-256 hash chain written by one Durable Object, append-only in D1 (triggers), verifiable by staff and `npm run audit:verify` (M-009).",
       "Every order is timestamped and keeps Stripe's session and payment ids and the card's last four digits as reported by Stripe (M-009).",
+      "Refused unauthenticated requests (bad webhook signatures, forged cart cookies, throttled sign-ins) are audited at most 5 times per 15 minutes per source, so the append-only log cannot be flooded.",
     ],
     tests: [
       "T10 detects an edited, a deleted and a re-hashed event",
@@ -527,6 +578,10 @@ export const REGISTER: Threat[] = [
       "T10/M-009 D1 refuses UPDATE and DELETE of audit events (append-only triggers)",
       "T10/M-009 no route edits or deletes an audit event: PUT/PATCH/DELETE/POST on the audit log are 404/405 and the chain is unchanged",
       "T10 forged audit line through a crafted product name: one event, the name stays one escaped field, the chain verifies",
+      "T10 a forged audit line through a crafted coupon code is refused before it reaches the log",
+      "T10 a forged audit line through a crafted user name stays one escaped field",
+      "T10 audit flooding: 20 unsigned webhooks, 20 forged cart cookies and 70 refused sign-ins from one address write at most 5 audit events of each kind",
+      "T10 every payment step of an order is audited with the actor and only the last 4 characters of Stripe ids",
     ],
   },
 ];
