@@ -5,6 +5,7 @@ import { ProblemError } from "../platform/problem";
 import { formatMoney } from "../web/format";
 import { Layout } from "../web/layout";
 import { clientAddressKey } from "../platform/client-address";
+import { cancelPendingOrderForUser } from "./cancel";
 import { IdempotencyKey, limitCheckoutAttempts, startCheckout } from "./checkout";
 import { requireUser } from "../accounts/session";
 import { findOrderForUser, listOrdersForUser, type Order } from "./orders";
@@ -61,7 +62,13 @@ function OrderPage({ order, returned }: { order: Order; returned: "success" | "c
       ) : null}
       {returned === "success" && order.status === "paid" ? <p class="notice" role="status">Payment received. Thank you!</p> : null}
       {returned === "cancelled" && order.status === "pending" ? (
-        <p class="notice" role="status">You left the payment page. Nothing was charged; this order expires if it is not paid.</p>
+        <p class="notice" role="status">You left the payment page. Nothing was charged.</p>
+      ) : null}
+      {order.status === "pending" && returned !== "success" ? (
+        <form method="post" action={`/orders/${order.id}/cancel`} class="inline-form">
+          <button type="submit" class="secondary">Cancel this order and return to your cart</button>
+          <span>Or <a href={`/orders/${order.id}?status=success`}>check the payment again</a>.</span>
+        </form>
       ) : null}
       <p>Status: <strong data-status={order.status}>{STATUS_TEXT[order.status]}</strong></p>
       <table class="order-lines">
@@ -112,6 +119,13 @@ export const checkoutPages = new Hono<AppEnv>()
     // Still waiting for the webhook: refresh with a header (no inline script, CSP stays strict).
     if (returned === "success" && order.status === "pending") c.header("refresh", `3; url=/orders/${order.id}?status=success`);
     return c.html(<OrderPage order={order} returned={returned} />);
+  })
+  .post("/orders/:id/cancel", async (c) => {
+    const user = await requireUser(c);
+    const id = c.req.param("id");
+    if (id.length > 100) throw new ProblemError(404, "not_found", "We could not find that order.");
+    await cancelPendingOrderForUser(c.env, c.var.config, user, id);
+    return c.redirect("/cart", 303);
   })
   .post("/checkout", async (c) => {
     const user = await requireUser(c);

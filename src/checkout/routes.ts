@@ -3,6 +3,7 @@ import { getDb } from "../db/client";
 import { createApiApp, problemResponseSpec } from "../platform/openapi";
 import { ProblemError } from "../platform/problem";
 import { clientAddressKey } from "../platform/client-address";
+import { cancelPendingOrderForUser } from "./cancel";
 import { IdempotencyKey, limitCheckoutAttempts, startCheckout } from "./checkout";
 import { requireUser } from "../accounts/session";
 import { findOrderForUser, listOrdersForUser } from "./orders";
@@ -79,6 +80,20 @@ const getRoute = createRoute({
   },
 });
 
+const cancelRoute = createRoute({
+  method: "post",
+  path: "/orders/{id}/cancel",
+  tags: ["Checkout"],
+  summary: "Cancel one of the caller's unpaid orders (expires its payment session, gives back stock and coupon)",
+  request: { params: z.object({ id: z.string().min(1).max(100) }) },
+  responses: {
+    200: { description: "The cancelled order", content: { "application/json": { schema: OrderSchema } } },
+    ...signedIn,
+    404: problemResponseSpec("No such order, or not yours"),
+    409: problemResponseSpec("order_not_pending, or order_already_paid (the shopper paid meanwhile)"),
+  },
+});
+
 /** Checkout and orders API (signed-in shoppers). The user always comes from the session (P12). */
 export const checkoutApi = createApiApp()
   .openapi(checkoutRoute, async (c) => {
@@ -94,6 +109,14 @@ export const checkoutApi = createApiApp()
   .openapi(getRoute, async (c) => {
     const user = await requireUser(c);
     const order = await findOrderForUser(getDb(c.env.DB), user.id, c.req.valid("param").id);
+    if (!order) throw new ProblemError(404, "order_not_found", "No such order.");
+    return c.json(order, 200);
+  })
+  .openapi(cancelRoute, async (c) => {
+    const user = await requireUser(c);
+    const id = c.req.valid("param").id;
+    await cancelPendingOrderForUser(c.env, c.var.config, user, id);
+    const order = await findOrderForUser(getDb(c.env.DB), user.id, id);
     if (!order) throw new ProblemError(404, "order_not_found", "No such order.");
     return c.json(order, 200);
   });

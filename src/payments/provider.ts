@@ -1,7 +1,7 @@
 import Stripe from "stripe";
 import type { Config } from "../platform/config";
 import type { Database } from "../db/client";
-import { createSimulatorSession, simulatorRefundId } from "./simulator-store";
+import { closeSimulatorSession, createSimulatorSession, findSimulatorSession, simulatorOutcome, simulatorRefundId } from "./simulator-store";
 
 /** What a provider needs to know about an order to take its payment: a frozen snapshot. */
 export interface CheckoutOrder {
@@ -47,6 +47,11 @@ export interface PaymentProvider {
   readonly name: "stripe" | "simulator";
   createCheckoutSession(input: CreateSessionInput): Promise<CreatedSession>;
   refund(input: RefundInput): Promise<{ refundId: string }>;
+  /**
+   * Ends an open session so it can no longer be paid. Resolves `true` when it is now expired,
+   * `false` when it had already completed (the shopper paid meanwhile: keep the order).
+   */
+  expireSession(sessionId: string): Promise<boolean>;
 }
 
 /**
@@ -102,6 +107,19 @@ export function createStripeProvider(secretKey: string, fetchFn?: typeof fetch):
       const refund = await client.refunds.create({ payment_intent: paymentIntent, amount: input.amountCents }, { idempotencyKey: input.idempotencyKey });
       return { refundId: refund.id };
     },
+    async expireSession(sessionId) {
+      const client = stripe();
+      try {
+        const session = await client.checkout.sessions.expire(sessionId);
+        return session.status === "expired";
+      } catch (error) {
+        // Stripe refuses to expire a session that is no longer open: look at what it became.
+        const session = await client.checkout.sessions.retrieve(sessionId);
+        if (session.status === "expired") return true;
+        if (session.status === "complete") return false;
+        throw error;
+      }
+    },
   };
 }
 
@@ -126,6 +144,14 @@ export function createSimulatorProvider(db: Database, origin: string): PaymentPr
     },
     async refund() {
       return simulatorRefundId();
+    },
+    async expireSession(sessionId) {
+      const session = await findSimulatorSession(db, sessionId);
+      if (!session) return true;
+      const outcome = await simulatorOutcome(db, sessionId);
+      if (outcome) return outcome === "expired";
+      // Records the outcome first, so the simulator page can no longer pay this session.
+      return (await closeSimulatorSession(db, session, "expired")) || (await simulatorOutcome(db, sessionId)) === "expired";
     },
   };
 }

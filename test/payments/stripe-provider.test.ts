@@ -114,3 +114,21 @@ describe("no card data touches the shop (P14)", () => {
     }
   });
 });
+
+describe("Stripe provider: expiring a session (cancel page)", () => {
+  it("expires an open session, and reports a session that completed meanwhile as not expired", async () => {
+    const seen = interceptStripe((req) =>
+      req.url.endsWith("/expire") ? json({ id: "cs_test_open", object: "checkout.session", status: "expired" }) : json({ error: { type: "invalid_request_error", message: "no" } }, 400),
+    );
+    expect(await createStripeProvider("sk_test_fake_key_for_tests").expireSession("cs_test_open")).toBe(true);
+    expect(seen[0]!.url).toBe("https://api.stripe.com/v1/checkout/sessions/cs_test_open/expire");
+    expect(seen[0]!.method).toBe("POST");
+    vi.restoreAllMocks();
+    interceptStripe((req) =>
+      req.url.endsWith("/expire")
+        ? json({ error: { type: "invalid_request_error", message: "Only Checkout Sessions with a status in [\"open\"] can be expired." } }, 400)
+        : json({ id: "cs_test_paid", object: "checkout.session", status: "complete" }),
+    );
+    expect(await createStripeProvider("sk_test_fake_key_for_tests").expireSession("cs_test_paid")).toBe(false);
+  });
+});
