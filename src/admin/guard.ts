@@ -12,8 +12,11 @@ type StaffRole = "admin" | "support";
  * it is listed here.
  */
 export function rolesFor(method: string, path: string): readonly StaffRole[] {
-  const readsOrders = (method === "GET" || method === "HEAD") && /^(\/api)?\/admin\/orders(\/[^/]+)?\/?$/.test(path);
-  return readsOrders ? ["admin", "support"] : ["admin"];
+  const reads = method === "GET" || method === "HEAD";
+  const readsOrders = reads && /^(\/api)?\/admin\/orders(\/[^/]+)?\/?$/.test(path);
+  // The staff home page only redirects, to what the role may see.
+  const staffHome = reads && /^\/admin\/?$/.test(path);
+  return readsOrders || staffHome ? ["admin", "support"] : ["admin"];
 }
 
 const staffUsers = new WeakMap<Request, SessionUser>();

@@ -1,3 +1,4 @@
+import { formatMoney } from "../web/format";
 import { Hono, type Context } from "hono";
 import { listAuditEvents, verifyAuditLog, type AuditEvent } from "../audit/audit";
 import { getDb } from "../db/client";
@@ -10,14 +11,14 @@ import { ProductCreateBody, ProductPatchBody } from "./routes";
 import { StaffNav, staffPages } from "./staff-pages";
 
 function money(cents: number, currency: string): string {
-  return `${(cents / 100).toFixed(2)} ${currency}`;
+  return formatMoney(cents, currency);
 }
 
 
 function ProductForm(props: { product?: AdminProduct; action: string; error?: string }) {
   const p = props.product;
   return (
-    <form method="post" action={props.action}>
+    <form method="post" action={props.action} class="form">
       {props.error ? <p role="alert">{props.error}</p> : null}
       <label>Slug <input name="slug" required pattern="[a-z0-9]+(-[a-z0-9]+)*" maxlength={120} value={p?.slug ?? ""} /></label>
       <label>Name <input name="name" required maxlength={200} value={p?.name ?? ""} /></label>
@@ -80,7 +81,7 @@ adminPages.use("/admin/*", staffGuard);
 adminPages.route("/", staffPages);
 
 adminPages
-  .get("/admin", (c) => c.redirect("/admin/products", 303))
+  .get("/admin", (c) => c.redirect(staffUser(c).role === "support" ? "/admin/orders" : "/admin/products", 303))
   .get("/admin/products", async (c) => {
     const cursor = c.req.query("cursor")?.slice(0, 200) ?? null;
     const page = await listAllProducts(getDb(c.env.DB), cursor, 50);

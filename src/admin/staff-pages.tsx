@@ -1,3 +1,4 @@
+import { formatMoney } from "../web/format";
 import { Hono, type Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { requireFreshSession } from "../accounts/session";
@@ -22,7 +23,7 @@ export function StaffNav() {
 }
 
 function money(cents: number | null, currency: string | null): string {
-  return cents === null ? "" : `${(cents / 100).toFixed(2)} ${currency ?? ""}`.trim();
+  return cents === null ? "" : formatMoney(cents, currency ?? "USD");
 }
 
 function firstIssue(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
@@ -86,7 +87,7 @@ function CouponForm(props: { coupon?: AdminCoupon; action: string; error?: strin
   const k = props.coupon;
   const amount = k?.amountOffCents != null;
   return (
-    <form method="post" action={props.action}>
+    <form method="post" action={props.action} class="form">
       <Alert message={props.error} />
       {k ? null : <label>Code <input name="code" required pattern="[A-Za-z0-9][A-Za-z0-9_\-]{0,63}" maxlength={64} /></label>}
       <label>

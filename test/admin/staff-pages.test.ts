@@ -127,3 +127,15 @@ describe("staff pages: coupons, orders, users", { timeout: 30_000 }, () => {
     expect(await lastAuditId()).toBe(before);
   });
 });
+
+describe("staff home", () => {
+  it("sends support to the order pages and admins to products", async () => {
+    const support = await appRequest("/admin", { headers: await as("support"), redirect: "manual" });
+    expect(support.status).toBe(303);
+    expect(support.headers.get("location")).toBe("/admin/orders");
+    const admin = await appRequest("/admin", { headers: await as("admin"), redirect: "manual" });
+    expect(admin.headers.get("location")).toBe("/admin/products");
+    const customer = await appRequest("/admin", { headers: await as("customer"), redirect: "manual" });
+    expect(customer.status).toBe(403);
+  });
+});
