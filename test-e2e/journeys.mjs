@@ -102,7 +102,9 @@ async function enableTotp(t, page, password) {
 /** The second step of a sign-in, with a fresh code (the period after the one used at setup). */
 async function enterTotp(page, secret) {
   const form = page.locator("form[data-auth-form=totp]");
-  await form.locator("input[name=code]").fill(totp(secret));
+  // A code is accepted once (RFC 6238 §5.2); the setup used this period's, so use the next one
+  // (the server accepts one period of drift).
+  await form.locator("input[name=code]").fill(totp(secret, 1));
   await form.locator("button[type=submit]").click();
   await waitPath(page, /^\/account/);
 }

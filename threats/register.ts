@@ -133,6 +133,7 @@ export const REGISTER: Threat[] = [
       "P06 TOTP brute force: wrong codes are limited and never open a session",
       "P06 backup codes are single-use",
       "P06 the TOTP secret and backup codes are not stored in plain text",
+      "P06 TOTP code reuse: a code that opened one session is refused for a second, and no session survives the replay",
     ],
   },
   {
@@ -252,6 +253,7 @@ export const REGISTER: Threat[] = [
       "P12 CSRF: a cart change with the cookie from another origin is refused with 403 and changes nothing",
       "P12 CSRF: a form posted from another site (even without cookies) is refused and no cart is made",
       "P12 a shopper's export holds only their own orders, whatever the query says (there is no id parameter)",
+      "P12 another shopper cannot cancel my order; a paid order cannot be cancelled",
     ],
   },
   {

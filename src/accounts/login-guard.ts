@@ -89,6 +89,20 @@ export class LoginGuard extends DurableObject<Env> {
     return this.rateLimitConsumeKey("audit", { window: windowSeconds, max }, now).allowed;
   }
 
+  /**
+   * Records a TOTP code accepted for this account and says whether it had already been accepted
+   * within the last 2 minutes (a code is valid for up to 90 s with clock drift): RFC 6238 §5.2
+   * asks that a code be usable once. Check and record are one synchronous step.
+   */
+  totpCodeSeen(code: string, now: number = Date.now()): boolean {
+    const kv = this.ctx.storage.kv;
+    const recent = ((kv.get("totp") as { code: string; at: number }[] | undefined) ?? []).filter((e) => now - e.at < 120_000);
+    const seen = recent.some((e) => e.code === code);
+    if (!seen) recent.push({ code, at: now });
+    kv.put("totp", recent);
+    return seen;
+  }
+
   /** Current counts, for tests and the staff view. */
   snapshot(): { email: EmailState | null; addressFailures: number } {
     const kv = this.ctx.storage.kv;

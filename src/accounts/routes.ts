@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import { eq } from "drizzle-orm";
 import { recordAudit } from "../audit/audit";
 import { getDb } from "../db/client";
-import { mailOutbox, user as userTable } from "../db/schema";
+import { mailOutbox, session as sessionTable, user as userTable } from "../db/schema";
 import type { AppEnv } from "../platform/app-env";
 import { createApiApp, problemResponseSpec } from "../platform/openapi";
 import { ProblemError } from "../platform/problem";
@@ -177,6 +177,35 @@ accountsApi.all("/auth/admin/*", () => {
   throw new ProblemError(404, "not_found", "No such route.");
 });
 accountsApi.post("/auth/sign-in/email", (c) => signInWithThrottle(c));
+
+// A TOTP code opens at most one session (RFC 6238 §5.2): a code that was already accepted for
+// the account within its validity window is refused and the session it just created is revoked.
+accountsApi.post("/auth/two-factor/verify-totp", async (c) => {
+  let code = "";
+  try {
+    const body = (await c.req.raw.clone().json()) as { code?: unknown };
+    code = typeof body?.code === "string" ? body.code.trim().slice(0, 16) : "";
+  } catch {
+    code = "";
+  }
+  const response = await authFor(c.env, c.var.config, c.req.raw, executionContextOf(c)).handler(c.req.raw);
+  if (!response.ok || !code) return mergeGuestCartOnSignIn(c, response);
+  const body = (await response.clone().json().catch(() => null)) as { user?: { id?: string }; token?: string } | null;
+  const userId = body?.user?.id ?? (await getSessionUser(c))?.id;
+  if (!userId || !(await loginGuard(c.env, `totp:${userId}`).totpCodeSeen(code))) return mergeGuestCartOnSignIn(c, response);
+  // Replayed code: undo the session better-auth just made, and answer like a wrong code.
+  const issued = response.headers.getSetCookie().find((line) => line.startsWith(`${SESSION_COOKIE}=`));
+  const token = issued ? decodeURIComponent(issued.slice(SESSION_COOKIE.length + 1).split(";")[0]!).split(".")[0] : body?.token;
+  if (token) await getDb(c.env.DB).delete(sessionTable).where(eq(sessionTable.token, token));
+  await recordAudit(c.env, { actor: userId, action: "auth.totp.replay_refused", subject: userId, ip: c.req.header("cf-connecting-ip") ?? null });
+  return new Response(JSON.stringify({ code: "INVALID_CODE", message: "Invalid code" }), {
+    status: 401,
+    headers: [
+      ["content-type", "application/json"],
+      ["set-cookie", `${SESSION_COOKIE}=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax`],
+    ],
+  });
+});
 
 // Sign-up answers with one constant body: better-auth's stand-in user for an existing email
 // differs from a real new user in plugin fields (role), which would let anyone list accounts.

@@ -29,8 +29,25 @@ describe("second factors", () => {
     expect(((await first.res.json()) as { twoFactorRedirect?: boolean }).twoFactorRedirect).toBe(true);
     // The password alone gives no session.
     expect((await getAs(first.cookie, "/api/me")).status).toBe(401);
-    const ok = await jsonAs(first.cookie, "POST", "/api/auth/two-factor/verify-totp", { code: await totp(secret) });
+    // The setup used this period's code, which is now spent: the next period's is accepted (drift).
+    const ok = await jsonAs(first.cookie, "POST", "/api/auth/two-factor/verify-totp", { code: await totp(secret, Date.now() + 30_000) });
     expect(ok.status).toBe(200);
+    expect((await getAs(cookiesFrom(ok, first.cookie), "/api/me")).status).toBe(200);
+  });
+
+  it("P06 TOTP code reuse: a code that opened one session is refused for a second, and no session survives the replay", async () => {
+    const who = await signUpAndSignIn();
+    const { secret } = await enrolTotp(who);
+    const code = await totp(secret, Date.now() + 30_000);
+    const first = await signIn(who.email, who.password);
+    const ok = await jsonAs(first.cookie, "POST", "/api/auth/two-factor/verify-totp", { code });
+    expect(ok.status).toBe(200);
+    const sessionsAfterFirst = (await env.DB.prepare("SELECT count(*) AS n FROM session WHERE user_id = ?").bind(who.user.id).first<{ n: number }>())!.n;
+    const second = await signIn(who.email, who.password);
+    const replay = await jsonAs(second.cookie, "POST", "/api/auth/two-factor/verify-totp", { code });
+    expect(replay.status).toBe(401);
+    expect((await getAs(cookiesFrom(replay, second.cookie), "/api/me")).status).toBe(401);
+    expect((await env.DB.prepare("SELECT count(*) AS n FROM session WHERE user_id = ?").bind(who.user.id).first<{ n: number }>())!.n).toBe(sessionsAfterFirst);
     expect((await getAs(cookiesFrom(ok, first.cookie), "/api/me")).status).toBe(200);
   });
 
@@ -100,7 +117,7 @@ describe("second factors", () => {
 
     const next = await signIn(who.email, newPassword);
     expect(((await next.res.json()) as { twoFactorRedirect?: boolean }).twoFactorRedirect).toBe(true);
-    const ok = await jsonAs(next.cookie, "POST", "/api/auth/two-factor/verify-totp", { code: await totp(secret) });
+    const ok = await jsonAs(next.cookie, "POST", "/api/auth/two-factor/verify-totp", { code: await totp(secret, Date.now() + 30_000) });
     expect(ok.status).toBe(200);
   });
 
