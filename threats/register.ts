@@ -189,6 +189,8 @@ export const REGISTER: Threat[] = [
     ],
     tests: [
       "P09 password reset: same answer for unknown emails, token single-use, revokes sessions, no sign-in, second factor still asked",
+      "P09 a reset token works only for the account it was sent to",
+      "P09 an expired reset token is refused and the password stays the same",
     ],
   },
   {
@@ -348,6 +350,7 @@ export const REGISTER: Threat[] = [
       "P16 support cannot refund: 403 forbidden, the order stays paid, nothing is audited or added to the timeline",
       "P16 the last admin cannot demote themselves (409 last_admin); with a second admin they can",
       "P16 writes only quoted, validated values: an email or name with SQL in it is refused or stays a literal",
+      "P16 mass assignment: role, emailVerified and twoFactorEnabled in a profile update are ignored",
     ],
   },
   {

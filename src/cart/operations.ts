@@ -53,14 +53,19 @@ export async function readCart(c: Context<AppEnv>): Promise<Cart> {
  */
 export async function addToCart(c: Context<AppEnv>, input: { productId: string; quantity: number }): Promise<Cart> {
   const db = getDb(c.env.DB);
-  const [product] = await findProductsByIds(db, [input.productId]);
+  // One D1 query for the product and the cart's current lines (their currency), instead of
+  // pricing the whole cart twice: this is the hot path of the shop (docs/benchmarks.md).
+  const existing = await resolveCart(c, { create: false });
+  const lines = existing ? (await existing.stub.getState()).lines : [];
+  const rows = await findProductsByIds(db, [input.productId, ...lines.map((l) => l.productId).filter((id) => id !== input.productId)]);
+  const product = rows.find((r) => r.id === input.productId);
   if (!product) throw new ProblemError(404, "product_not_found", "No product has this id.");
   if (product.stock <= 0) throw new ProblemError(422, "out_of_stock", "This product is out of stock.");
-  const ref = (await resolveCart(c, { create: true }))!;
-  const current = await priced(c, ref, await ref.stub.getState());
-  if (current.items.length > 0 && current.currency !== product.currency) {
+  const cartCurrency = lines.map((l) => rows.find((r) => r.id === l.productId)?.currency).find((cur) => cur !== undefined);
+  if (cartCurrency !== undefined && cartCurrency !== product.currency) {
     throw new ProblemError(422, "currency_mismatch", "This product is priced in another currency than your cart.");
   }
+  const ref = existing ?? (await resolveCart(c, { create: true }))!;
   return priced(c, ref, unwrap(await ref.stub.addItem(input.productId, input.quantity)));
 }
 
