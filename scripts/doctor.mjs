@@ -66,7 +66,7 @@ const backups = path.join(root, "backups");
 if (existsSync(backups) && (statSync(backups).mode & 0o077) !== 0) warn("backups/ permissions", "dumps hold personal data; chmod 700 backups");
 
 // 3. Operator steps code cannot see (docs/operations.md): always listed as reminders.
-warn("Stripe key", "use a restricted key (rk_live_) with only Checkout Sessions write, Coupons write, Refunds write (README "Stripe keys")");
+warn("Stripe key", "use a restricted key (rk_live_) with only Checkout Sessions write, Coupons write, Refunds write (README, Stripe keys)");
 warn("Turnstile", "production site and secret keys from your Cloudflare dashboard, not the dummy test keys");
 warn("Cloudflare account", "review members: only operators may read D1, Workers secrets and logs; enforce 2FA/SSO");
 

@@ -5,6 +5,11 @@ import { authFor, SESSION, SESSION_COOKIE } from "./auth";
 
 export type Role = "customer" | "support" | "admin";
 
+/** A stored role as the app knows it: anything unexpected is the least privileged role. */
+export function toRole(value: string | null | undefined): Role {
+  return value === "admin" || value === "support" ? value : "customer";
+}
+
 /** The signed-in user as every other domain sees it. */
 export interface SessionUser {
   id: string;
@@ -50,7 +55,7 @@ async function loadSessionUser(c: Context<AppEnv>): Promise<SessionUser | null> 
   if (!result) return null;
   const user = result.user as typeof result.user & { role?: string | null; banned?: boolean | null; twoFactorEnabled?: boolean | null };
   if (user.banned) return null;
-  const role: Role = user.role === "admin" || user.role === "support" ? user.role : "customer";
+  const role = toRole(user.role);
   return {
     id: user.id,
     email: user.email,

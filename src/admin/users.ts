@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { and, asc, eq, gt, or, sql, type SQL } from "drizzle-orm";
 import { session as sessionTable, user as userTable } from "../accounts/schema";
-import type { Role } from "../accounts/session";
+import { toRole, type Role } from "../accounts/session";
 import { recordAudit } from "../audit/audit";
 import type { Database } from "../db/client";
 import { ProblemError } from "../platform/problem";
@@ -46,12 +46,11 @@ const columns = {
 type UserColumns = { id: string; email: string; name: string; role: string; emailVerified: boolean; twoFactorEnabled: boolean | null; banned: boolean | null; createdAt: Date };
 
 function toAdminUser(row: UserColumns): AdminUser {
-  const role: Role = row.role === "admin" || row.role === "support" ? row.role : "customer";
   return {
     id: row.id,
     email: row.email,
     name: row.name,
-    role,
+    role: toRole(row.role),
     emailVerified: row.emailVerified,
     twoFactorEnabled: !!row.twoFactorEnabled,
     banned: !!row.banned,
