@@ -172,6 +172,8 @@ export const REGISTER: Threat[] = [
       "P08 a stolen older session cannot add a passkey or change the email without signing in again",
       "P08 a session older than 10 minutes (hijacked or left open) cannot export or delete: 403 reauth_required, 401 without a session; nothing changes",
       "P08 lists the shopper's sessions and revokes another device's session; another user's session id is not revocable",
+      "P08 a staff session idle for over an hour no longer opens staff routes; activity keeps it alive",
+      "P08 a staff session older than 12 hours is refused even when active",
     ],
   },
   {

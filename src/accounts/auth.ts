@@ -20,6 +20,8 @@ export const SESSION = {
   shopperSeconds: 7 * 24 * 3600,
   /** Staff sessions older than this no longer open staff routes (AAL2: at most 24 h; we take 12 h). */
   staffSeconds: 12 * 3600,
+  /** Staff sessions end after this long without staff activity (AAL2 inactivity timeout). */
+  staffIdleSeconds: 3600,
   /** "Fresh" sign-in window for sensitive changes (API.md: 10 minutes). */
   freshSeconds: 10 * 60,
 } as const;

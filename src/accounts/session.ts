@@ -1,5 +1,8 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../platform/app-env";
+import { eq } from "drizzle-orm";
+import { getDb } from "../db/client";
+import { session } from "../db/schema";
 import { ProblemError } from "../platform/problem";
 import { authFor, SESSION, SESSION_COOKIE } from "./auth";
 
@@ -20,6 +23,8 @@ export interface SessionUser {
   twoFactorEnabled: boolean;
   /** When this session was created (sign-in), ms since epoch: staff and "fresh" checks use it. */
   sessionCreatedAt: number;
+  /** Last staff activity on this session (its `updated_at`), ms since epoch. */
+  sessionLastSeenAt: number;
   sessionId: string;
 }
 
@@ -64,6 +69,7 @@ async function loadSessionUser(c: Context<AppEnv>): Promise<SessionUser | null> 
     emailVerified: Boolean(user.emailVerified),
     twoFactorEnabled: Boolean(user.twoFactorEnabled),
     sessionCreatedAt: new Date(result.session.createdAt).getTime(),
+    sessionLastSeenAt: new Date(result.session.updatedAt).getTime(),
     sessionId: result.session.id,
   };
 }
@@ -78,6 +84,20 @@ export async function requireUser(c: Context<AppEnv>): Promise<SessionUser> {
 /** Staff sessions expire sooner than shoppers' (decision 007). */
 export function staffSessionExpired(user: SessionUser, now: number = Date.now()): boolean {
   return now - user.sessionCreatedAt > SESSION.staffSeconds * 1000;
+}
+
+/** Staff sessions end after an hour without staff activity (NIST SP 800-63B-4 AAL2; decision 007). */
+export function staffSessionIdle(user: SessionUser, now: number = Date.now()): boolean {
+  return now - user.sessionLastSeenAt > SESSION.staffIdleSeconds * 1000;
+}
+
+/**
+ * Records staff activity on the session (at most once a minute, to keep writes off most requests).
+ * better-auth's own renewal is off (absolute lifetimes), so `updated_at` is ours to use.
+ */
+export async function touchStaffSession(env: Env, user: SessionUser, now: number = Date.now()): Promise<void> {
+  if (now - user.sessionLastSeenAt < 60_000) return;
+  await getDb(env.DB).update(session).set({ updatedAt: new Date(now) }).where(eq(session.id, user.sessionId));
 }
 
 /** Sensitive staff actions (refunds, role changes) need a sign-in within the last 10 minutes. */

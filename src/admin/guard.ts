@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { getSessionUser, staffSessionExpired, type SessionUser } from "../accounts/session";
+import { getSessionUser, staffSessionExpired, staffSessionIdle, touchStaffSession, type SessionUser } from "../accounts/session";
 import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
 
@@ -35,6 +35,8 @@ export const staffGuard: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
   if (!user.twoFactorEnabled) throw new ProblemError(403, "mfa_required", "Staff accounts need a second factor.");
   if (staffSessionExpired(user)) throw new ProblemError(401, "session_expired", "Staff sessions last 12 hours: sign in again.");
+  if (staffSessionIdle(user)) throw new ProblemError(401, "session_expired", "Staff sessions end after an hour without activity: sign in again.");
+  await touchStaffSession(c.env, user);
   staffUsers.set(c.req.raw, user);
   await next();
 };
