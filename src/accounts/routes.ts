@@ -8,16 +8,16 @@ import type { AppEnv } from "../platform/app-env";
 import { createApiApp, problemResponseSpec } from "../platform/openapi";
 import { ProblemError } from "../platform/problem";
 import { CART_COOKIE, guestCartIdFromCookie, mergeGuestCart } from "../cart/cart";
-import { authFor, authWithoutRequest, SESSION, SESSION_COOKIE } from "./auth";
+import { authFor, authWithoutRequest, SESSION_COOKIE } from "./auth";
 import { clientAddressKey } from "../platform/client-address";
 import { auditRefusalWithBudget, loginGuard, normaliseEmail, type GuardDecision } from "./login-guard";
 import { mailerFor, sendSafely } from "./mailer";
-import { executionContextOf, getSessionUser, requireUser } from "./session";
+import { executionContextOf, getSessionUser, isFreshSession, requireUser } from "./session";
 import { verifyTurnstile } from "./turnstile";
 import { desc } from "drizzle-orm";
 
 /** better-auth's error body shape, kept for /api/auth/* (API.md). */
-function authError(status: 403 | 429, code: string, message: string, headers: Record<string, string> = {}): Response {
+function authError(status: 401 | 403 | 429, code: string, message: string, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify({ code, message }), { status, headers: { "content-type": "application/json", ...headers } });
 }
 
@@ -33,13 +33,18 @@ function refusal(decision: GuardDecision): Response | null {
   return null;
 }
 
-async function readEmail(request: Request): Promise<string> {
+/** A string field of the JSON body, read from a copy (better-auth reads the body itself); "" when absent. */
+async function bodyString(request: Request, field: string): Promise<string> {
   try {
-    const body = (await request.clone().json()) as { email?: unknown };
-    return typeof body?.email === "string" ? normaliseEmail(body.email).slice(0, 320) : "";
+    const value = ((await request.clone().json()) as Record<string, unknown> | null)?.[field];
+    return typeof value === "string" ? value : "";
   } catch {
     return "";
   }
+}
+
+async function readEmail(request: Request): Promise<string> {
+  return normaliseEmail(await bodyString(request, "email")).slice(0, 320);
 }
 
 /**
@@ -181,13 +186,7 @@ accountsApi.post("/auth/sign-in/email", (c) => signInWithThrottle(c));
 // A TOTP code opens at most one session (RFC 6238 §5.2): a code that was already accepted for
 // the account within its validity window is refused and the session it just created is revoked.
 accountsApi.post("/auth/two-factor/verify-totp", async (c) => {
-  let code = "";
-  try {
-    const body = (await c.req.raw.clone().json()) as { code?: unknown };
-    code = typeof body?.code === "string" ? body.code.trim().slice(0, 16) : "";
-  } catch {
-    code = "";
-  }
+  const code = (await bodyString(c.req.raw, "code")).trim().slice(0, 16);
   const response = await authFor(c.env, c.var.config, c.req.raw, executionContextOf(c)).handler(c.req.raw);
   if (!response.ok || !code) return mergeGuestCartOnSignIn(c, response);
   const body = (await response.clone().json().catch(() => null)) as { user?: { id?: string }; token?: string } | null;
@@ -198,13 +197,7 @@ accountsApi.post("/auth/two-factor/verify-totp", async (c) => {
   const token = issued ? decodeURIComponent(issued.slice(SESSION_COOKIE.length + 1).split(";")[0]!).split(".")[0] : body?.token;
   if (token) await getDb(c.env.DB).delete(sessionTable).where(eq(sessionTable.token, token));
   await recordAudit(c.env, { actor: userId, action: "auth.totp.replay_refused", subject: userId, ip: c.req.header("cf-connecting-ip") ?? null });
-  return new Response(JSON.stringify({ code: "INVALID_CODE", message: "Invalid code" }), {
-    status: 401,
-    headers: [
-      ["content-type", "application/json"],
-      ["set-cookie", `${SESSION_COOKIE}=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax`],
-    ],
-  });
+  return authError(401, "INVALID_CODE", "Invalid code", { "set-cookie": `${SESSION_COOKIE}=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax` });
 });
 
 // Sign-up answers with one constant body: better-auth's stand-in user for an existing email
@@ -224,16 +217,10 @@ for (const path of NEEDS_FRESH_SIGN_IN) {
     if (user && path === "/auth/change-email" && !user.emailVerified) {
       // better-auth only asks the old address to approve when it is verified; an unverified one
       // could be moved to an attacker's address silently, so it must be verified first.
-      return new Response(JSON.stringify({ code: "EMAIL_NOT_VERIFIED", message: "Confirm your current email address before changing it." }), {
-        status: 403,
-        headers: { "content-type": "application/json" },
-      });
+      return authError(403, "EMAIL_NOT_VERIFIED", "Confirm your current email address before changing it.");
     }
-    if (user && Date.now() - user.sessionCreatedAt > SESSION.freshSeconds * 1000) {
-      return new Response(JSON.stringify({ code: "SESSION_NOT_FRESH", message: "Sign in again to change this (your last sign-in is older than 10 minutes)." }), {
-        status: 403,
-        headers: { "content-type": "application/json" },
-      });
+    if (user && !isFreshSession(user)) {
+      return authError(403, "SESSION_NOT_FRESH", "Sign in again to change this (your last sign-in is older than 10 minutes).");
     }
     return next();
   });

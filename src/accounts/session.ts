@@ -100,9 +100,14 @@ export async function touchStaffSession(env: Env, user: SessionUser, now: number
   await getDb(env.DB).update(session).set({ updatedAt: new Date(now) }).where(eq(session.id, user.sessionId));
 }
 
+/** Whether the session's sign-in is within the last 10 minutes (API.md "fresh sign-in"). */
+export function isFreshSession(user: SessionUser, now: number = Date.now()): boolean {
+  return now - user.sessionCreatedAt <= SESSION.freshSeconds * 1000;
+}
+
 /** Sensitive staff actions (refunds, role changes) need a sign-in within the last 10 minutes. */
 export function requireFreshSession(user: SessionUser, now: number = Date.now()): void {
-  if (now - user.sessionCreatedAt > SESSION.freshSeconds * 1000) {
+  if (!isFreshSession(user, now)) {
     throw new ProblemError(403, "reauth_required", "Sign in again to do this (your last sign-in is older than 10 minutes).");
   }
 }
