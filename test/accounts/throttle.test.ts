@@ -1,12 +1,19 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { GUARD_LIMITS, loginGuard } from "../../src/accounts/login-guard";
+import { addressKeyOf } from "../../src/platform/client-address";
 import { DUMMY_TURNSTILE_TOKEN } from "../../src/accounts/turnstile";
 import { countRows, unique } from "../support/factories";
 import { getAs, latestMailTo, signIn, signUpAndSignIn } from "../support/accounts";
 import { sendJson } from "../support/http";
 
-const addr = () => `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
+// A new address per call (never a random pick that could repeat): per-address counters must not
+// leak from one attempt or test into another.
+let nextAddress = 0;
+const addr = () => {
+  nextAddress += 1;
+  return `2001:db8:${(nextAddress >> 8).toString(16)}:${(nextAddress & 0xff).toString(16)}::1`;
+};
 function wrong(email: string, ip: string, headers: Record<string, string> = {}) {
   return sendJson("POST", "/api/auth/sign-in/email", { email, password: "definitely-not-the-password-123" }, { "cf-connecting-ip": ip, ...headers });
 }
@@ -93,7 +100,7 @@ describe("login throttling (LoginGuard Durable Object)", () => {
     for (let i = 0; i < GUARD_LIMITS.ipCaptchaAfter; i++) expect((await wrong(`${unique("spray").toLowerCase()}@example.com`, ip)).status).toBe(401);
     const r = await wrong(`${unique("spray").toLowerCase()}@example.com`, ip);
     expect(r.status).toBe(403);
-    const guard = loginGuard(env, `ip:${ip}`);
+    const guard = loginGuard(env, `ip:${addressKeyOf(ip)}`);
     for (let i = 0; i < GUARD_LIMITS.ipThrottleAfter; i++) await guard.attemptForAddress(true);
     const t = await wrong(`${unique("spray").toLowerCase()}@example.com`, ip, { "x-captcha-response": DUMMY_TURNSTILE_TOKEN });
     expect(t.status).toBe(429);
