@@ -8,10 +8,13 @@
 //
 // Options: --duration <s> (per cell, default 5), --conns 1,16,64, --only <route,route>,
 //          --no-write (do not rewrite docs/benchmarks.md), --port <n> (default 8799),
-//          --server miniflare|wrangler-dev (default miniflare).
+//          --server miniflare|wrangler-dev (default miniflare),
+//          --profile (a V8 CPU profile of each route at 16 connections, written
+//          to bench/profiles/<route>.cpuprofile for Chrome DevTools, and the top self-time
+//          functions printed; numbers are not written to the docs, the profiler slows workerd).
 import { spawn, spawnSync } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
@@ -30,10 +33,12 @@ const DURATION = Number(opt("duration", "5"));
 const CONNS = opt("conns", "1,16,64").split(",").map(Number);
 const ONLY = opt("only", "") ? new Set(opt("only", "").split(",")) : null;
 const PORT = Number(opt("port", "8799"));
-const WRITE_DOCS = !args.includes("--no-write");
+const WRITE_DOCS = !args.includes("--no-write") && !args.includes("--profile");
 // `--server wrangler-dev`: the same run under `wrangler dev --log-level warn` (what a developer
 // sees; BENCHMARKING.md's probe ratios were taken this way). Default: Miniflare over the bundle.
 const SERVER = opt("server", "miniflare");
+const PROFILE = args.includes("--profile");
+const INSPECTOR_PORT = PORT + 1;
 // The worker's CSRF check compares Origin with PUBLIC_ORIGIN (wrangler.toml), whatever port we serve on.
 const ORIGIN = "http://localhost:8787";
 const BASE = `http://127.0.0.1:${PORT}`;
@@ -182,6 +187,54 @@ async function loop(workers, connections, duration, cap = Infinity) {
   return { rps: done / ((Date.now() - began) / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), requests: done, bad };
 }
 
+// ---------------------------------------------------------------- profiling (--profile)
+/** A Chrome DevTools Protocol session with the worker's isolate, through workerd's inspector. */
+async function inspectWorker() {
+  const targets = await (await fetch(`http://127.0.0.1:${INSPECTOR_PORT}/json/list`)).json();
+  const target = targets.find((t) => !t.title?.includes("miniflare") && !t.url?.includes("miniflare")) ?? targets[0];
+  // wrangler dev's inspector proxy wants an Origin it allows (loopback).
+  const ws = new WebSocket(target.webSocketDebuggerUrl, { headers: { origin: "http://localhost" } });
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  let id = 0;
+  const pending = new Map();
+  ws.onmessage = (e) => {
+    const msg = JSON.parse(e.data);
+    if (msg.id && pending.has(msg.id)) {
+      pending.get(msg.id)(msg);
+      pending.delete(msg.id);
+    }
+  };
+  const call = (method, params = {}) =>
+    new Promise((resolve, reject) => {
+      id += 1;
+      pending.set(id, (msg) => (msg.error ? reject(new Error(`${method}: ${msg.error.message}`)) : resolve(msg.result)));
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  return { call, close: () => ws.close(), title: target.title };
+}
+
+/** Self time per function of a V8 CPU profile, biggest first, as "ms  share  name  file:line". */
+function topSelfTime(profile, count = 25) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const dt = new Map();
+  profile.samples.forEach((nodeId, i) => dt.set(nodeId, (dt.get(nodeId) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const total = [...dt.values()].reduce((a, b) => a + b, 0);
+  const agg = new Map();
+  for (const [nodeId, us] of dt) {
+    const f = byId.get(nodeId).callFrame;
+    const key = `${f.functionName || "(anonymous)"}  ${f.url ? path.basename(f.url) : ""}:${f.lineNumber + 1}`;
+    agg.set(key, (agg.get(key) ?? 0) + us);
+  }
+  return [...agg.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, count)
+    .map(([k, us]) => `${(us / 1000).toFixed(0).padStart(7)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`)
+    .join("\n");
+}
+
 // ---------------------------------------------------------------- main
 const started = Date.now();
 const tmp = mkdtempSync(path.join(os.tmpdir(), "bastion-bench-"));
@@ -216,6 +269,7 @@ try {
     convertV4MiniflareOptions({
       host: "127.0.0.1",
       port: PORT,
+      ...(PROFILE ? { inspectorPort: INSPECTOR_PORT } : {}),
       resourcePersistencePath: persist,
       workers: [{ ...workerOptions, bindings: { ...workerOptions.bindings, ...devVars() }, modules: [{ type: "ESModule", path: "index.js", contents: bundle.toString("utf8") }] }],
     }),
@@ -248,7 +302,7 @@ try {
     await mf.dispose();
     mf = null;
     log(`serving with wrangler dev --log-level warn on ${BASE}`);
-    devChild = spawn(path.join(BIN, "wrangler"), ["dev", "--port", String(PORT), "--ip", "127.0.0.1", "--persist-to", stateRoot, "--log-level", "warn"], { cwd: ROOT, env, stdio: ["ignore", "ignore", "inherit"] });
+    devChild = spawn(path.join(BIN, "wrangler"), ["dev", "--port", String(PORT), "--ip", "127.0.0.1", "--persist-to", stateRoot, "--log-level", "warn", "--inspector-port", String(INSPECTOR_PORT)], { cwd: ROOT, env, stdio: ["ignore", "ignore", "inherit"] });
     const deadline = Date.now() + 120_000;
     for (;;) {
       const up = await send("GET", "/healthz").then((r) => r.status === 200, () => false);
@@ -375,16 +429,32 @@ try {
     // Checkout: no warm-up and one cell at the group's size (16 by default): the throttle allows
     // only so many checkouts per shopper, so the cell is bounded by count as well as time.
     if (r.spec) await cannon(r.spec, 8, 1);
-    const conns = r.spec ? CONNS : [quarter];
+    const conns = PROFILE ? (r.spec ? [16] : [quarter]) : r.spec ? CONNS : [quarter];
+    const inspector = PROFILE ? await inspectWorker() : null;
+    if (inspector) {
+      await inspector.call("Profiler.enable");
+      await inspector.call("Profiler.setSamplingInterval", { interval: 200 });
+      await inspector.call("Profiler.start");
+    }
     for (const c of conns) {
       const nodeBefore = process.cpuUsage();
+      const perPidBefore = pids.map(cpuMs);
       const before = workerdCpu(pids);
       const m = r.spec ? await cannon(r.spec, c, DURATION) : await loop(r.loop(), c, DURATION, CHECKOUT_CAP);
       const cpu = (workerdCpu(pids) - before) / Math.max(1, m.requests);
+      if (pids.length > 1) log(`  per workerd process, ms CPU/req: ${pids.map((pid, i) => ((cpuMs(pid) - perPidBefore[i]) / Math.max(1, m.requests)).toFixed(2)).join(" + ")}`);
       const node = process.cpuUsage(nodeBefore);
       const nodeMs = (node.user + node.system) / 1000 / Math.max(1, m.requests);
       results.push({ id: r.id, label: r.label, target: r.target ?? null, conns: c, ...m, cpuMs: cpu, loadGenMs: nodeMs });
       log(`${r.id} c=${c}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms, workerd ${cpu.toFixed(2)} ms CPU/req${m.bad ? `, ${m.bad} non-2xx/errors` : ""}`);
+    }
+    if (inspector) {
+      const { profile } = await inspector.call("Profiler.stop");
+      inspector.close();
+      mkdirSync(path.join(ROOT, "bench", "profiles"), { recursive: true });
+      writeFileSync(path.join(ROOT, "bench", "profiles", `${r.id}.cpuprofile`), JSON.stringify(profile));
+      const requests = results.filter((x) => x.id === r.id).reduce((a, x) => a + x.requests, 0);
+      log(`${r.id}: JS self time in the worker isolate (${requests} requests; bench/profiles/${r.id}.cpuprofile)\n${topSelfTime(profile)}`);
     }
   }
 
@@ -431,7 +501,7 @@ try {
     ...targets.map((t) => `| ${t.what} | ${t.value} | ${t.met ? "yes" : "**no**"} |`),
   ].join("\n");
   console.log(`\n${md}\n`);
-  writeFileSync(path.join(ROOT, "bench", SERVER === "wrangler-dev" ? "results-wrangler-dev.json" : "results.json"), `${JSON.stringify({ machine, bundleGzipKiB, rows, targets }, null, 2)}\n`);
+  if (!PROFILE) writeFileSync(path.join(ROOT, "bench", SERVER === "wrangler-dev" ? "results-wrangler-dev.json" : "results.json"), `${JSON.stringify({ machine, bundleGzipKiB, rows, targets }, null, 2)}\n`);
   const docs = path.join(ROOT, "docs", "benchmarks.md");
   if (WRITE_DOCS && existsSync(docs)) {
     const text = readFileSync(docs, "utf8");

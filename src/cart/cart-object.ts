@@ -1,4 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
+import type { ProductRow } from "../catalog/schema";
+import { getDb } from "../db/client";
+import { couponDefinitionRefusal, type CouponRefusal } from "../coupons/coupons";
+import type { CouponRow } from "../coupons/schema";
+import { loadPricingRows, priceFromRows, type Cart } from "./cart";
 
 /** Quantities per line are integers 1–99 (API.md). */
 export const MAX_QUANTITY = 99;
@@ -40,6 +45,15 @@ export type CartRefusal = "cart_full" | "invalid_quantity" | "invalid_product" |
 /** Result of a cart mutation: the new state, or why nothing changed. */
 export type CartMutation = { ok: true; cart: CartState } | { ok: false; code: CartRefusal };
 
+/** Refusals of a priced mutation: the cart's own, and what D1's product rows say. */
+export type PricedRefusal = CartRefusal | CouponRefusal | "product_not_found" | "out_of_stock" | "currency_mismatch";
+
+/** Result of a priced read or mutation: the cart priced from D1 after the change, or why nothing changed. */
+export type PricedCartResult = { ok: true; cart: Cart } | { ok: false; code: PricedRefusal };
+
+/** A change applied with the D1 rows of the cart's products at hand; "unchanged" writes nothing. */
+type PricedChange = (cart: CartState, products: Map<string, ProductRow>, coupon: CouponRow | null) => PricedRefusal | "unchanged" | null;
+
 /** Result of `beginCheckout`. */
 export type BeginCheckoutResult = { ok: true; snapshot: CartSnapshot } | { ok: false; code: "cart_empty" | "checkout_in_progress" };
 
@@ -73,9 +87,14 @@ function emptyState(): CartState {
  * bought, so items added meanwhile stay in the cart.
  */
 export class CartObject extends DurableObject<Env> {
+  private stored: CartState | undefined;
+
   /** The current state (an empty open cart when nothing was stored yet). */
   getState(): CartState {
-    return this.ctx.storage.kv.get<CartState>(STATE_KEY) ?? emptyState();
+    // Read from storage once per object lifetime: this object is the cart's only writer, so the
+    // copy in memory is the stored state (a copy is handed out, so a refused change never leaks).
+    this.stored ??= this.ctx.storage.kv.get<CartState>(STATE_KEY) ?? emptyState();
+    return structuredClone(this.stored);
   }
 
   /** Adds `quantity` to the product's line (a new line when absent); the sum is clamped at 99. */
@@ -187,7 +206,7 @@ export class CartObject extends DurableObject<Env> {
     if (cart.lines.length === 0) return { ok: false, code: "cart_empty" };
     const snapshot: CartSnapshot = { lines: cart.lines.map((l) => ({ ...l })), couponCode: cart.couponCode, version: cart.version };
     cart.state = { status: "checking_out", orderId, startedAt: now, snapshot };
-    this.ctx.storage.kv.put(STATE_KEY, cart);
+    this.save(cart);
     return { ok: true, snapshot };
   }
 
@@ -209,7 +228,7 @@ export class CartObject extends DurableObject<Env> {
     if (cart.couponCode === snapshot.couponCode) cart.couponCode = null;
     cart.state = { status: "open" };
     cart.version += 1;
-    this.ctx.storage.kv.put(STATE_KEY, cart);
+    this.save(cart);
     this.ctx.storage.kv.put(COMPLETED_KEY, [...completed, orderId].slice(-20));
     return { ok: true, cart };
   }
@@ -220,8 +239,148 @@ export class CartObject extends DurableObject<Env> {
     if (cart.state.status !== "checking_out" || cart.state.orderId !== orderId) return { ok: false, code: "not_checking_out" };
     cart.state = { status: "open" };
     cart.version += 1;
-    this.ctx.storage.kv.put(STATE_KEY, cart);
+    this.save(cart);
     return { ok: true, cart };
+  }
+
+  // ---- Priced operations: what the shop's cart routes use. One RPC call does the change and
+  // returns the cart priced from D1 (the object reads D1 itself, in one round trip), instead of
+  // a worker reading the state, reading D1, mutating and reading D1 again: cart add was the
+  // costliest route of the shop (docs/benchmarks.md).
+
+  /** The cart priced from D1; lines whose product is hidden or gone are dropped from storage. */
+  getPriced(): Promise<PricedCartResult> {
+    return this.withPrices([], null);
+  }
+
+  /**
+   * Adds `quantity` of a visible, in-stock product (the sum is clamped at 99), refused when the
+   * product is priced in another currency than the cart's lines.
+   */
+  addItemPriced(productId: string, quantity: number): Promise<PricedCartResult> {
+    if (!isProductId(productId)) return Promise.resolve({ ok: false, code: "invalid_product" });
+    if (!isQuantity(quantity)) return Promise.resolve({ ok: false, code: "invalid_quantity" });
+    return this.withPrices([productId], (cart, products) => {
+      const product = products.get(productId);
+      if (!product) return "product_not_found";
+      if (product.stock <= 0) return "out_of_stock";
+      const cartCurrency = cart.lines.map((l) => products.get(l.productId)?.currency).find((cur) => cur !== undefined);
+      if (cartCurrency !== undefined && cartCurrency !== product.currency) return "currency_mismatch";
+      const line = cart.lines.find((l) => l.productId === productId);
+      if (line) {
+        line.quantity = Math.min(MAX_QUANTITY, line.quantity + quantity);
+        return null;
+      }
+      if (cart.lines.length >= MAX_LINES) return "cart_full";
+      cart.lines.push({ productId, quantity });
+      return null;
+    });
+  }
+
+  /** Sets an existing line's quantity (1–99), priced. */
+  setQuantityPriced(productId: string, quantity: number): Promise<PricedCartResult> {
+    if (!isProductId(productId)) return Promise.resolve({ ok: false, code: "invalid_product" });
+    if (!isQuantity(quantity)) return Promise.resolve({ ok: false, code: "invalid_quantity" });
+    return this.withPrices([], (cart) => {
+      const line = cart.lines.find((l) => l.productId === productId);
+      if (!line) return "cart_item_not_found";
+      line.quantity = quantity;
+      return null;
+    });
+  }
+
+  /** Removes a line (an absent line changes nothing and is not an error), priced. */
+  removeItemPriced(productId: string): Promise<PricedCartResult> {
+    return this.withPrices([], (cart) => {
+      if (!cart.lines.some((l) => l.productId === productId)) return "unchanged";
+      cart.lines = cart.lines.filter((l) => l.productId !== productId);
+      return null;
+    });
+  }
+
+  /**
+   * Holds one coupon code (a second one replaces the first). The caller checked the ledger's
+   * limits; here the definition is read again with the cart's lines, so a coupon that is
+   * inactive, expired or in another currency than the cart is refused (M-012).
+   */
+  applyCouponPriced(code: string): Promise<PricedCartResult> {
+    return this.withPrices(
+      [],
+      (cart, products, coupon) => {
+        const currency = cart.lines.map((l) => products.get(l.productId)?.currency).find((cur) => cur !== undefined) ?? null;
+        const refusal = coupon ? couponDefinitionRefusal(coupon, new Date(), currency) : "coupon_invalid";
+        if (refusal) return refusal;
+        cart.couponCode = coupon!.code;
+        return null;
+      },
+      code,
+    );
+  }
+
+  /** Drops the coupon, priced. */
+  removeCouponPriced(): Promise<PricedCartResult> {
+    return this.withPrices(
+      [],
+      (cart) => {
+        if (cart.couponCode === null) return "unchanged";
+        cart.couponCode = null;
+        return null;
+      },
+      null,
+    );
+  }
+
+  /**
+   * Reads the D1 rows of the cart's products (and `extraIds`) and its coupon, then applies
+   * `change`, drops lines whose product is gone, writes once, and prices the result. The read,
+   * change and write after the D1 await run with no await in between, so no other call to this
+   * cart interleaves with them (T08). Another call may have run during the D1 await: when it
+   * added a line or swapped the coupon the rows do not cover, the whole step runs again under
+   * `blockConcurrencyWhile`, where nothing can run during the await (so it always completes).
+   */
+  private async withPrices(extraIds: string[], change: PricedChange | null, couponToLoad?: string | null): Promise<PricedCartResult> {
+    const first = await this.pricedStep(extraIds, change, couponToLoad);
+    if (first !== "retry") return first;
+    // A throw inside blockConcurrencyWhile would reset the object: errors are carried out instead.
+    const outcome = await this.ctx.blockConcurrencyWhile(async () => {
+      try {
+        return { result: await this.pricedStep(extraIds, change, couponToLoad) };
+      } catch (error) {
+        return { error };
+      }
+    });
+    if ("error" in outcome) throw outcome.error;
+    if (outcome.result === "retry") throw new Error("the cart changed while blocked (cannot happen)");
+    return outcome.result;
+  }
+
+  /** One attempt of `withPrices`; "retry" when the cart changed in ways the rows do not cover. */
+  private async pricedStep(extraIds: string[], change: PricedChange | null, couponToLoad: string | null | undefined): Promise<PricedCartResult | "retry"> {
+    const seen = this.getState();
+    const ids = new Set([...extraIds, ...seen.lines.map((l) => l.productId)]);
+    const code = couponToLoad === undefined ? seen.couponCode : couponToLoad;
+    const rows = await loadPricingRows(getDb(this.env.DB), [...ids], code);
+    const cart = this.getState();
+    const covered = cart.lines.every((l) => ids.has(l.productId)) && (couponToLoad !== undefined || cart.couponCode === code);
+    if (!covered) return "retry";
+    const products = new Map(rows.products.map((r) => [r.id, r]));
+    const verdict = change ? change(cart, products, rows.coupon) : "unchanged";
+    if (verdict !== null && verdict !== "unchanged") return { ok: false, code: verdict };
+    const { cart: priced, goneProductIds } = priceFromRows(cart, rows, new Date());
+    if (verdict === null || goneProductIds.length > 0) {
+      const gone = new Set(goneProductIds);
+      cart.lines = cart.lines.filter((l) => !gone.has(l.productId));
+      cart.version += 1;
+      this.save(cart);
+      priced.version = cart.version;
+    }
+    return { ok: true, cart: priced };
+  }
+
+  /** Writes the state (and keeps it as the copy in memory). */
+  private save(cart: CartState): void {
+    this.ctx.storage.kv.put(STATE_KEY, cart);
+    this.stored = structuredClone(cart);
   }
 
   /** Applies `change` to the stored state; a refusal code leaves storage untouched. */
@@ -230,7 +389,7 @@ export class CartObject extends DurableObject<Env> {
     const refusal = change(cart);
     if (refusal) return { ok: false, code: refusal };
     cart.version += 1;
-    this.ctx.storage.kv.put(STATE_KEY, cart);
+    this.save(cart);
     return { ok: true, cart };
   }
 }

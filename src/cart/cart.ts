@@ -4,8 +4,10 @@ import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { getSessionUser } from "../accounts/session";
 import { recordAudit } from "../audit/audit";
-import { findProductsByIds } from "../catalog/queries";
-import { computeDiscountCents, couponDefinitionRefusal, findCoupon, type CouponRefusal } from "../coupons/coupons";
+import { findProductsByIds, productsByIdsQuery } from "../catalog/queries";
+import type { ProductRow } from "../catalog/schema";
+import { computeDiscountCents, couponByCodeQuery, couponDefinitionRefusal, normaliseCouponCode, type CouponRefusal } from "../coupons/coupons";
+import type { CouponRow } from "../coupons/schema";
 import type { Database } from "../db/client";
 import { getDb } from "../db/client";
 import type { AppEnv } from "../platform/app-env";
@@ -151,11 +153,38 @@ export async function priceCartDetailed(
   state: Pick<CartState, "lines" | "couponCode" | "version">,
   now: Date = new Date(),
 ): Promise<{ cart: Cart; goneProductIds: string[] }> {
-  const rows = await findProductsByIds(
-    db,
-    state.lines.map((l) => l.productId),
-  );
-  const byId = new Map(rows.map((r) => [r.id, r]));
+  return priceFromRows(state, await loadPricingRows(db, state.lines.map((l) => l.productId), state.couponCode), now);
+}
+
+/** The D1 rows a cart's price depends on: its lines' visible products and its coupon's definition. */
+export interface PricingRows {
+  products: ProductRow[];
+  coupon: CouponRow | null;
+}
+
+/**
+ * Reads the rows `priceFromRows` needs in one D1 round trip (a batch of two selects when the
+ * cart holds a coupon). `productIds` may hold ids that are not in the cart yet (an add).
+ */
+export async function loadPricingRows(db: Database, productIds: string[], couponCode: string | null): Promise<PricingRows> {
+  const ids = [...new Set(productIds)];
+  const code = couponCode ? normaliseCouponCode(couponCode) : null;
+  if (ids.length > 0 && code) {
+    const [rows, couponRows] = await db.batch([productsByIdsQuery(db, ids), couponByCodeQuery(db, code)]);
+    return { products: rows, coupon: couponRows[0] ?? null };
+  }
+  if (ids.length > 0) return { products: await productsByIdsQuery(db, ids), coupon: null };
+  if (code) return { products: [], coupon: (await couponByCodeQuery(db, code))[0] ?? null };
+  return { products: [], coupon: null };
+}
+
+/** Prices `state` from rows `loadPricingRows` read (pure: no I/O). */
+export function priceFromRows(
+  state: Pick<CartState, "lines" | "couponCode" | "version">,
+  rows: PricingRows,
+  now: Date,
+): { cart: Cart; goneProductIds: string[] } {
+  const byId = new Map(rows.products.map((r) => [r.id, r]));
   const items: CartItem[] = [];
   const goneProductIds: string[] = [];
   let currency: string | null = null;
@@ -180,7 +209,7 @@ export async function priceCartDetailed(
   let coupon: Cart["coupon"] = null;
   let couponNotice: CouponRefusal | null = null;
   if (state.couponCode) {
-    const definition = await findCoupon(db, state.couponCode);
+    const definition = rows.coupon;
     const refusal = definition ? couponDefinitionRefusal(definition, now, currency) : "coupon_invalid";
     if (definition && !refusal) coupon = { code: definition.code, discountCents: computeDiscountCents(definition, subtotalCents) };
     else couponNotice = refusal;

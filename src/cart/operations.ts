@@ -1,30 +1,19 @@
 import { loginGuard } from "../accounts/login-guard";
 import { clientAddressKey } from "../platform/client-address";
 import type { Context } from "hono";
-import { findProductsByIds } from "../catalog/queries";
 import { checkCoupon, normaliseCouponCode } from "../coupons/coupons";
 import { getDb } from "../db/client";
 import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
-import { emptyCart, priceCartDetailed, resolveCart, type Cart, type CartRef } from "./cart";
-import type { CartMutation, CartState } from "./cart-object";
+import { cartStubForGuest, emptyCart, newGuestCartId, resolveCart, setGuestCartCookie, type Cart } from "./cart";
+import type { PricedCartResult } from "./cart-object";
 
 // The cart's use cases, shared by the JSON API (routes.ts) and the no-JS forms (pages.tsx).
 // Each one finds the cart from the session (P12), changes it through the object's RPC, and
 // answers with a cart priced from D1 (P11). Refusals are ProblemErrors with API.md codes.
 
-/** Prices a state and drops lines whose product was hidden or deleted since it was added. */
-async function priced(c: Context<AppEnv>, ref: CartRef, state: CartState): Promise<Cart> {
-  const { cart, goneProductIds } = await priceCartDetailed(getDb(c.env.DB), state);
-  if (goneProductIds.length > 0) {
-    const result = await ref.stub.removeItems(goneProductIds);
-    if (result.ok) cart.version = result.cart.version;
-  }
-  return cart;
-}
-
-/** Turns a refused mutation into the API's problem. */
-function unwrap(result: CartMutation): CartState {
+/** Turns a refused priced operation into the API's problem. */
+function unwrapPriced(result: PricedCartResult): Cart {
   if (result.ok) return result.cart;
   switch (result.code) {
     case "cart_full":
@@ -32,11 +21,21 @@ function unwrap(result: CartMutation): CartState {
     case "cart_item_not_found":
       throw new ProblemError(404, "cart_item_not_found", "This product is not in your cart.");
     case "invalid_product":
+    case "product_not_found":
       throw new ProblemError(404, "product_not_found", "No product has this id.");
+    case "out_of_stock":
+      throw new ProblemError(422, "out_of_stock", "This product is out of stock.");
+    case "currency_mismatch":
+      throw new ProblemError(422, "currency_mismatch", "This product is priced in another currency than your cart.");
     case "invalid_quantity":
       throw new ProblemError(422, "validation_failed", "Quantities are whole numbers from 1 to 99.", {
         errors: [{ path: "quantity", message: "must be an integer from 1 to 99" }],
       });
+    case "coupon_invalid":
+    case "coupon_expired":
+    case "coupon_exhausted":
+    case "coupon_already_used":
+      throw new ProblemError(422, result.code, COUPON_MESSAGES[result.code]);
   }
 }
 
@@ -44,43 +43,36 @@ function unwrap(result: CartMutation): CartState {
 export async function readCart(c: Context<AppEnv>): Promise<Cart> {
   const ref = await resolveCart(c, { create: false });
   if (!ref) return emptyCart();
-  return priced(c, ref, await ref.stub.getState());
+  return unwrapPriced(await ref.stub.getPriced());
 }
 
 /**
- * Adds a visible, in-stock product (the sum clamps at 99). Only the id and quantity are read:
- * the price is D1's (P11).
+ * Adds a visible, in-stock product in the cart's currency. One call to the cart's object, which
+ * reads the product and the lines' prices from D1 in the same round trip and answers priced:
+ * this is the hot path of the shop (docs/benchmarks.md). A guest without a cart gets one (and
+ * its cookie) only when the add succeeds.
  */
 export async function addToCart(c: Context<AppEnv>, input: { productId: string; quantity: number }): Promise<Cart> {
-  const db = getDb(c.env.DB);
-  // One D1 query for the product and the cart's current lines (their currency), instead of
-  // pricing the whole cart twice: this is the hot path of the shop (docs/benchmarks.md).
   const existing = await resolveCart(c, { create: false });
-  const lines = existing ? (await existing.stub.getState()).lines : [];
-  const rows = await findProductsByIds(db, [input.productId, ...lines.map((l) => l.productId).filter((id) => id !== input.productId)]);
-  const product = rows.find((r) => r.id === input.productId);
-  if (!product) throw new ProblemError(404, "product_not_found", "No product has this id.");
-  if (product.stock <= 0) throw new ProblemError(422, "out_of_stock", "This product is out of stock.");
-  const cartCurrency = lines.map((l) => rows.find((r) => r.id === l.productId)?.currency).find((cur) => cur !== undefined);
-  if (cartCurrency !== undefined && cartCurrency !== product.currency) {
-    throw new ProblemError(422, "currency_mismatch", "This product is priced in another currency than your cart.");
-  }
-  const ref = existing ?? (await resolveCart(c, { create: true }))!;
-  return priced(c, ref, unwrap(await ref.stub.addItem(input.productId, input.quantity)));
+  const freshGuestId = existing ? null : newGuestCartId();
+  const stub = existing ? existing.stub : cartStubForGuest(c.env, freshGuestId!);
+  const cart = unwrapPriced(await stub.addItemPriced(input.productId, input.quantity));
+  if (freshGuestId) setGuestCartCookie(c, freshGuestId);
+  return cart;
 }
 
 /** Sets the quantity of a line already in the cart. */
 export async function setCartQuantity(c: Context<AppEnv>, productId: string, quantity: number): Promise<Cart> {
   const ref = await resolveCart(c, { create: false });
   if (!ref) throw new ProblemError(404, "cart_item_not_found", "This product is not in your cart.");
-  return priced(c, ref, unwrap(await ref.stub.setQuantity(productId, quantity)));
+  return unwrapPriced(await ref.stub.setQuantityPriced(productId, quantity));
 }
 
 /** Removes a line (absent lines are fine). */
 export async function removeFromCart(c: Context<AppEnv>, productId: string): Promise<Cart> {
   const ref = await resolveCart(c, { create: false });
   if (!ref) return emptyCart();
-  return priced(c, ref, unwrap(await ref.stub.removeItem(productId)));
+  return unwrapPriced(await ref.stub.removeItemPriced(productId));
 }
 
 /** Coupon applications per client address (IPv6 /64): 20 per 15 minutes. */
@@ -101,21 +93,18 @@ export async function applyCartCoupon(c: Context<AppEnv>, rawCode: string): Prom
   const code = normaliseCouponCode(rawCode);
   if (!code) throw new ProblemError(422, "coupon_invalid", "This coupon code is not valid.");
   const ref = (await resolveCart(c, { create: true }))!;
-  const current = await priced(c, ref, await ref.stub.getState());
-  const verdict = await checkCoupon(c.env, getDb(c.env.DB), {
-    code,
-    userId: ref.userId,
-    currency: current.items.length > 0 ? current.currency : null,
-  });
+  // The ledger's limits for this customer here; the definition against the cart's currency in
+  // the cart's object, which reads it again with the lines' prices (one D1 round trip).
+  const verdict = await checkCoupon(c.env, getDb(c.env.DB), { code, userId: ref.userId });
   if (!verdict.ok) throw new ProblemError(422, verdict.code, COUPON_MESSAGES[verdict.code]);
-  return priced(c, ref, unwrap(await ref.stub.applyCoupon(verdict.coupon.code)));
+  return unwrapPriced(await ref.stub.applyCouponPriced(verdict.coupon.code));
 }
 
 /** Removes the cart's coupon. */
 export async function removeCartCoupon(c: Context<AppEnv>): Promise<Cart> {
   const ref = await resolveCart(c, { create: false });
   if (!ref) return emptyCart();
-  return priced(c, ref, unwrap(await ref.stub.removeCoupon()));
+  return unwrapPriced(await ref.stub.removeCouponPriced());
 }
 
 /** Shopper-facing explanations of coupon refusals (fixed text; nothing from the request). */

@@ -49,12 +49,17 @@ export async function selectVisibleProducts(
   where: SQL | undefined,
   options: { limit?: number } = {},
 ): Promise<ProductRow[]> {
-  const query = db
+  const query = visibleProductsQuery(db, where);
+  return options.limit === undefined ? query : query.limit(options.limit);
+}
+
+/** `selectVisibleProducts` as an unexecuted query, for a `db.batch` (one D1 round trip). */
+export function visibleProductsQuery(db: Database, where: SQL | undefined) {
+  return db
     .select()
     .from(products)
     .where(and(eq(products.hidden, false), where))
     .orderBy(asc(products.name), asc(products.id));
-  return options.limit === undefined ? query : query.limit(options.limit);
 }
 
 /** Encodes a page position as an opaque base64url string. */
@@ -120,4 +125,9 @@ export async function findProductBySlug(db: Database, slug: string): Promise<Pro
 export async function findProductsByIds(db: Database, ids: string[]): Promise<ProductRow[]> {
   if (ids.length === 0) return [];
   return selectVisibleProducts(db, inArray(products.id, ids));
+}
+
+/** `findProductsByIds` as an unexecuted query (for a batch); `ids` must not be empty. */
+export function productsByIdsQuery(db: Database, ids: string[]) {
+  return visibleProductsQuery(db, inArray(products.id, ids));
 }

@@ -27,8 +27,13 @@ export function normaliseCouponCode(raw: string): string | null {
 export async function findCoupon(db: Database, rawCode: string): Promise<CouponRow | null> {
   const code = normaliseCouponCode(rawCode);
   if (!code) return null;
-  const [row] = await db.select().from(coupons).where(eq(coupons.code, code)).limit(1);
+  const [row] = await couponByCodeQuery(db, code);
   return row ?? null;
+}
+
+/** The definition of a normalised code as an unexecuted query (for a batch). */
+export function couponByCodeQuery(db: Database, code: string) {
+  return db.select().from(coupons).where(eq(coupons.code, code)).limit(1);
 }
 
 /**

@@ -5,7 +5,5 @@ export interface AppEnv {
   Bindings: Env;
   Variables: {
     config: Config;
-    /** Per-response CSP nonce, for the rare inline script a page needs. */
-    nonce: string;
   };
 }

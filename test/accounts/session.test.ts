@@ -80,6 +80,21 @@ describe("sign-up, sessions and /api/me", () => {
     expect((await getAs("__Host-bastion.session_token=forged.signature", "/api/me")).status).toBe(401);
   });
 
+  it("P08 a valid token signed with another key, or a session past its expiry, is refused", async () => {
+    const who = await signUpAndSignIn();
+    const signed = decodeURIComponent(/__Host-bastion\.session_token=([^;]+)/.exec(who.cookie)![1]!);
+    const token = signed.slice(0, signed.lastIndexOf("."));
+    // The real token with a well-formed HMAC under a key that is not the server's.
+    const key = await crypto.subtle.importKey("raw", new TextEncoder().encode("not-the-server-secret-but-long-enough-0123"), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(token)));
+    const forged = `__Host-bastion.session_token=${encodeURIComponent(`${token}.${btoa(String.fromCharCode(...mac))}`)}`;
+    expect((await getAs(forged, "/api/me")).status).toBe(401);
+    expect((await getAs(who.cookie, "/api/me")).status).toBe(200);
+    // The same genuine cookie once the session row has expired.
+    await env.DB.prepare("UPDATE session SET expires_at = ? WHERE user_id = ?").bind(Date.now() - 1000, who.user.id).run();
+    expect((await getAs(who.cookie, "/api/me")).status).toBe(401);
+  });
+
   it("signs out everywhere: revoke-sessions kills every session of the user", async () => {
     const who = await signUpAndSignIn();
     const other = await signIn(who.email, who.password);

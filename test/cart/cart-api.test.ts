@@ -253,6 +253,20 @@ describe("cart API: attacks", () => {
     expect((await guestState(id)).version).toBe(30);
   });
 
+  it("T08 race: concurrent adds of different products keep every line (none is taken for a deleted product)", async () => {
+    // Each add reads D1 for the lines it saw; lines added meanwhile must be re-read, not dropped.
+    const products = await Promise.all(Array.from({ length: 12 }, () => makeProduct()));
+    const { id, cookie } = guestCart();
+    const answers = await Promise.all(products.map((p) => cartJson(cookie, "POST", "/api/cart/items", { productId: p.id, quantity: 1 })));
+    expect(answers.map((r) => r.status)).toEqual(products.map(() => 200));
+    const state = await guestState(id);
+    expect(state.lines.map((l) => l.productId).sort()).toEqual(products.map((p) => p.id).sort());
+    expect(state.version).toBe(12);
+    const cart = await getCart(cookie);
+    expect(cart.items).toHaveLength(12);
+    expect(cart.subtotalCents).toBe(products.reduce((sum, p) => sum + p.priceCents, 0));
+  });
+
   it("the id in the cookie is 128 random bits: ids do not repeat", () => {
     const ids = new Set(Array.from({ length: 1000 }, () => newGuestCartId()));
     expect(ids.size).toBe(1000);
