@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../platform/app-env";
-import { eq } from "drizzle-orm";
-import { getDb } from "../db/client";
+import { eq, sql } from "drizzle-orm";
+import { getDb, preparedStatement } from "../db/client";
 import { session, user } from "../db/schema";
 import { getCookie } from "hono/cookie";
 import { ProblemError } from "../platform/problem";
@@ -69,24 +69,28 @@ async function loadSessionUser(c: Context<AppEnv>): Promise<SessionUser | null> 
   const auth = authFor(c.env, c.var.config, c.req.raw, executionContextOf(c));
   const token = await verifiedSessionToken(signed, (await auth.$context).secret);
   if (!token) return null;
-  const [row] = await getDb(c.env.DB)
-    .select({
-      sessionId: session.id,
-      createdAt: session.createdAt,
-      updatedAt: session.updatedAt,
-      expiresAt: session.expiresAt,
-      id: user.id,
-      email: user.email,
-      name: user.name,
-      role: user.role,
-      emailVerified: user.emailVerified,
-      twoFactorEnabled: user.twoFactorEnabled,
-      banned: user.banned,
-    })
-    .from(session)
-    .innerJoin(user, eq(session.userId, user.id))
-    .where(eq(session.token, token))
-    .limit(1);
+  const statement = preparedStatement(c.env.DB, "session.byToken", (db) =>
+    db
+      .select({
+        sessionId: session.id,
+        createdAt: session.createdAt,
+        updatedAt: session.updatedAt,
+        expiresAt: session.expiresAt,
+        id: user.id,
+        email: user.email,
+        name: user.name,
+        role: user.role,
+        emailVerified: user.emailVerified,
+        twoFactorEnabled: user.twoFactorEnabled,
+        banned: user.banned,
+      })
+      .from(session)
+      .innerJoin(user, eq(session.userId, user.id))
+      .where(eq(session.token, sql.placeholder("token")))
+      .limit(1)
+      .prepare(),
+  );
+  const [row] = await statement.all({ token });
   // better-auth: a session whose expiresAt has passed is no session.
   if (!row || row.expiresAt.getTime() < Date.now() || row.banned) return null;
   return {

@@ -1,5 +1,5 @@
 import { and, asc, eq, gt, inArray, or, sql, type SQL } from "drizzle-orm";
-import type { Database } from "../db/client";
+import { preparedStatement, type Database } from "../db/client";
 import { products, type ProductRow } from "./schema";
 
 /** The shopper-facing shape of a product (API.md). */
@@ -87,26 +87,30 @@ export function decodeCursor(raw: string): CatalogCursor | null {
 /**
  * Lists visible products matching `q` (case-insensitive substring of name or description),
  * ordered by name, one page after `cursor`. `q` is a bound parameter: `instr` needs no escaping
- * of LIKE wildcards, so `%` and `_` match themselves.
+ * of LIKE wildcards, so `%` and `_` match themselves. The four shapes (with or without `q` and
+ * `cursor`) are prepared once per binding (`preparedStatement`); values are always bound.
  */
 export async function listProducts(
   db: Database,
   params: { q?: string | undefined; cursor?: CatalogCursor | null | undefined; limit: number },
 ): Promise<ProductPage> {
-  const conditions: SQL[] = [];
-  const q = params.q?.trim().toLowerCase();
-  if (q) {
-    conditions.push(
-      or(sql`instr(lower(${products.name}), ${q}) > 0`, sql`instr(lower(${products.description}), ${q}) > 0`)!,
-    );
-  }
-  if (params.cursor) {
-    const { name, id } = params.cursor;
-    conditions.push(or(gt(products.name, name), and(eq(products.name, name), gt(products.id, id)))!);
-  }
-  const rows = await selectVisibleProducts(db, conditions.length ? and(...conditions) : undefined, {
-    limit: params.limit + 1,
+  const q = params.q?.trim().toLowerCase() || undefined;
+  const cursor = params.cursor ?? null;
+  const statement = preparedStatement(db.$client, `catalog.list:${q ? "q" : ""}:${cursor ? "cursor" : ""}`, (pdb) => {
+    const conditions: SQL[] = [];
+    if (q) {
+      const needle = sql.placeholder("q");
+      conditions.push(or(sql`instr(lower(${products.name}), ${needle}) > 0`, sql`instr(lower(${products.description}), ${needle}) > 0`)!);
+    }
+    if (cursor) {
+      const name = sql.placeholder("name");
+      conditions.push(or(gt(products.name, name), and(eq(products.name, name), gt(products.id, sql.placeholder("id"))))!);
+    }
+    return visibleProductsQuery(pdb, conditions.length ? and(...conditions) : undefined)
+      .limit(sql.placeholder("limit"))
+      .prepare();
   });
+  const rows = await statement.all({ q, name: cursor?.name, id: cursor?.id, limit: params.limit + 1 });
   const page = rows.slice(0, params.limit);
   const last = page.at(-1);
   return {
@@ -117,7 +121,10 @@ export async function listProducts(
 
 /** One visible product by slug, or `null` when it does not exist or is hidden. */
 export async function findProductBySlug(db: Database, slug: string): Promise<Product | null> {
-  const [row] = await selectVisibleProducts(db, eq(products.slug, slug), { limit: 1 });
+  const statement = preparedStatement(db.$client, "catalog.bySlug", (pdb) =>
+    visibleProductsQuery(pdb, eq(products.slug, sql.placeholder("slug"))).limit(1).prepare(),
+  );
+  const [row] = await statement.all({ slug });
   return row ? toProduct(row) : null;
 }
 
