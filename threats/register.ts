@@ -168,6 +168,7 @@ export const REGISTER: Threat[] = [
     tests: [
       "P08 session fixation: every sign-in issues a brand-new token and sign-out kills the session server-side",
       "P08 a forged or tampered session cookie is refused",
+      "P08 a valid token signed with another key, or a session past its expiry, is refused",
       "P08 a password change revokes every other session, even when the body asks not to",
       "P08 a stolen older session cannot add a passkey or change the email without signing in again",
       "P08 a session older than 10 minutes (hijacked or left open) cannot export or delete: 403 reauth_required, 401 without a session; nothing changes",
@@ -538,6 +539,7 @@ export const REGISTER: Threat[] = [
     tests: [
       "T08 snapshot: changes during checkout bump the version but never the snapshot; completing removes only what was bought",
       "T08 race: 30 concurrent adds to one cart lose no update",
+      "T08 race: concurrent adds of different products keep every line (none is taken for a deleted product)",
       "T08 out of stock: 422 out_of_stock, no order, no stock taken from any line, cart usable again",
       "T08 two shoppers race for the last item: exactly one order takes it, stock never negative",
       "T08 session id mismatch: 200, order stays pending, security audit event payment.session_mismatch",
