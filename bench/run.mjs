@@ -8,7 +8,8 @@
 //
 // Options: --duration <s> (per cell, default 5), --conns 1,16,64, --only <route,route>,
 //          --no-write (do not rewrite docs/benchmarks.md), --port <n> (default 8799),
-//          --server miniflare|wrangler-dev (default miniflare),
+//          --server miniflare|wrangler-dev (default miniflare), --rounds <n> (default 1: medians
+//          over n passes of the route list; checkout runs in the first pass only),
 //          --profile (a V8 CPU profile of each route at 16 connections, written
 //          to bench/profiles/<route>.cpuprofile for Chrome DevTools, and the top self-time
 //          functions printed; numbers are not written to the docs, the profiler slows workerd).
@@ -34,6 +35,10 @@ const CONNS = opt("conns", "1,16,64").split(",").map(Number);
 const ONLY = opt("only", "") ? new Set(opt("only", "").split(",")) : null;
 const PORT = Number(opt("port", "8799"));
 const WRITE_DOCS = !args.includes("--no-write") && !args.includes("--profile");
+// `--rounds n`: the whole route list n times (hello-world first each time); each figure is the
+// median over rounds and each ratio the median of the per-round ratios. This shared 2-core VM
+// drifts by ±40% between minutes, so one round can flatter or sink any route.
+const ROUNDS = Number(opt("rounds", "1"));
 // `--server wrangler-dev`: the same run under `wrangler dev --log-level warn` (what a developer
 // sees; BENCHMARKING.md's probe ratios were taken this way). Default: Miniflare over the bundle.
 const SERVER = opt("server", "miniflare");
@@ -118,12 +123,12 @@ const guestCookie = () => `__Host-bastion_cart=${randomBytes(16).toString("base6
 
 /**
  * Client addresses for coupon attempts: the shop allows 20 attempts per address (IPv6 /64) per
- * 15 min (src/cart/operations.ts COUPON_ATTEMPTS). The bench spreads its attempts over 768
+ * 15 min (src/cart/operations.ts COUPON_ATTEMPTS). The bench spreads its attempts over 768 per round of
  * returning addresses, round robin, so each stays under the limit (a whole run makes about 10
  * per address) and its throttle object exists after its first attempt, as for a real shopper.
  */
 const randomIp = () => `2001:db8:${randomBytes(2).toString("hex")}:${randomBytes(2).toString("hex")}::1`;
-const couponIps = Array.from({ length: 768 }, randomIp);
+const couponIps = Array.from({ length: 768 * ROUNDS }, randomIp);
 let nextCouponIp = 0;
 const couponIp = () => couponIps[nextCouponIp++ % couponIps.length];
 
@@ -444,43 +449,76 @@ try {
   }
 
   const results = [];
-  for (const r of routes) {
-    if (r.setup) await r.setup();
-    if (r.spec) log(`${r.id}: warm-up`);
-    // Checkout: no warm-up and one cell at the group's size (16 by default): the throttle allows
-    // only so many checkouts per shopper, so the cell is bounded by count as well as time.
-    if (r.spec) await cannon(r.spec, 8, 1);
-    const conns = PROFILE ? (r.spec ? [16] : [quarter]) : r.spec ? CONNS : [quarter];
-    const inspector = PROFILE ? await inspectWorker() : null;
-    if (inspector) {
-      await inspector.call("Profiler.enable");
-      await inspector.call("Profiler.setSamplingInterval", { interval: 200 });
-      await inspector.call("Profiler.start");
+  for (let round = 1; round <= ROUNDS; round += 1) {
+    if (ROUNDS > 1) log(`round ${round} of ${ROUNDS}`);
+    // Checkout is throttled per shopper (9 checkouts each fit in one pass): first pass only.
+    for (const r of round === 1 ? routes : routes.filter((x) => x.spec)) {
+      if (r.setup) await r.setup();
+      if (r.spec) log(`${r.id}: warm-up`);
+      // Checkout: no warm-up and one cell at the group's size (16 by default): the throttle allows
+      // only so many checkouts per shopper, so the cell is bounded by count as well as time.
+      if (r.spec) await cannon(r.spec, 8, 1);
+      const conns = PROFILE ? (r.spec ? [16] : [quarter]) : r.spec ? CONNS : [quarter];
+      const inspector = PROFILE ? await inspectWorker() : null;
+      if (inspector) {
+        await inspector.call("Profiler.enable");
+        await inspector.call("Profiler.setSamplingInterval", { interval: 200 });
+        await inspector.call("Profiler.start");
+      }
+      for (const c of conns) {
+        const nodeBefore = process.cpuUsage();
+        const perPidBefore = pids.map(cpuMs);
+        const before = workerdCpu(pids);
+        const m = r.spec ? await cannon(r.spec, c, DURATION) : await rounds(r.loop(), DURATION, CHECKOUT_CAP, pids);
+        const cpu = m.cpuMs ?? (workerdCpu(pids) - before) / Math.max(1, m.requests);
+        if (pids.length > 1) log(`  per workerd process, ms CPU/req: ${pids.map((pid, i) => ((cpuMs(pid) - perPidBefore[i]) / Math.max(1, m.requests)).toFixed(2)).join(" + ")}`);
+        const node = process.cpuUsage(nodeBefore);
+        const nodeMs = (node.user + node.system) / 1000 / Math.max(1, m.requests);
+        results.push({ id: r.id, label: r.label, target: r.target ?? null, conns: c, round, ...m, cpuMs: cpu, loadGenMs: nodeMs });
+        log(`${r.id} c=${c}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms, workerd ${cpu.toFixed(2)} ms CPU/req${m.bad ? `, ${m.bad} non-2xx/errors` : ""}`);
+      }
+      if (inspector) {
+        const { profile } = await inspector.call("Profiler.stop");
+        inspector.close();
+        mkdirSync(path.join(ROOT, "bench", "profiles"), { recursive: true });
+        writeFileSync(path.join(ROOT, "bench", "profiles", `${r.id}.cpuprofile`), JSON.stringify(profile));
+        const requests = results.filter((x) => x.id === r.id).reduce((a, x) => a + x.requests, 0);
+        log(`${r.id}: JS self time in the worker isolate (${requests} requests; bench/profiles/${r.id}.cpuprofile)\n${topSelfTime(profile)}`);
+      }
     }
-    for (const c of conns) {
-      const nodeBefore = process.cpuUsage();
-      const perPidBefore = pids.map(cpuMs);
-      const before = workerdCpu(pids);
-      const m = r.spec ? await cannon(r.spec, c, DURATION) : await rounds(r.loop(), DURATION, CHECKOUT_CAP, pids);
-      const cpu = m.cpuMs ?? (workerdCpu(pids) - before) / Math.max(1, m.requests);
-      if (pids.length > 1) log(`  per workerd process, ms CPU/req: ${pids.map((pid, i) => ((cpuMs(pid) - perPidBefore[i]) / Math.max(1, m.requests)).toFixed(2)).join(" + ")}`);
-      const node = process.cpuUsage(nodeBefore);
-      const nodeMs = (node.user + node.system) / 1000 / Math.max(1, m.requests);
-      results.push({ id: r.id, label: r.label, target: r.target ?? null, conns: c, ...m, cpuMs: cpu, loadGenMs: nodeMs });
-      log(`${r.id} c=${c}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms, workerd ${cpu.toFixed(2)} ms CPU/req${m.bad ? `, ${m.bad} non-2xx/errors` : ""}`);
-    }
-    if (inspector) {
-      const { profile } = await inspector.call("Profiler.stop");
-      inspector.close();
-      mkdirSync(path.join(ROOT, "bench", "profiles"), { recursive: true });
-      writeFileSync(path.join(ROOT, "bench", "profiles", `${r.id}.cpuprofile`), JSON.stringify(profile));
-      const requests = results.filter((x) => x.id === r.id).reduce((a, x) => a + x.requests, 0);
-      log(`${r.id}: JS self time in the worker isolate (${requests} requests; bench/profiles/${r.id}.cpuprofile)\n${topSelfTime(profile)}`);
-    }
+
   }
 
   // ---------------------------------------------------------------- report
-  const hello = Object.fromEntries(results.filter((r) => r.id === "healthz").map((r) => [r.conns, r]));
+  // Per round: each cell's ratio to the hello-world of the same round and connection count.
+  const helloOf = (round, conns) => results.find((x) => x.id === "healthz" && x.round === round && x.conns === conns);
+  const median = (xs) => {
+    const v = xs.filter((x) => typeof x === "number" && !Number.isNaN(x)).sort((a, b) => a - b);
+    if (v.length === 0) return null;
+    return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  };
+  const cells = [];
+  for (const r of results) if (!cells.some((x) => x.id === r.id && x.conns === r.conns)) cells.push({ id: r.id, conns: r.conns });
+  const merged = cells.map(({ id, conns }) => {
+    const runs = results.filter((x) => x.id === id && x.conns === conns);
+    const ratios = runs.map((x) => (helloOf(x.round, conns) ? x.rps / helloOf(x.round, conns).rps : null));
+    const netCpu = runs.map((x) => (helloOf(x.round, conns) ? x.cpuMs - helloOf(x.round, conns).cpuMs : null));
+    return {
+      ...runs[0],
+      rounds: runs.length,
+      rps: median(runs.map((x) => x.rps)),
+      p50: median(runs.map((x) => x.p50)),
+      p99: median(runs.map((x) => x.p99)),
+      cpuMs: median(runs.map((x) => x.cpuMs)),
+      afterCpuMs: runs[0].afterCpuMs,
+      requests: runs.reduce((a, x) => a + x.requests, 0),
+      bad: runs.reduce((a, x) => a + x.bad, 0),
+      ratio: median(ratios),
+      netCpuMs: median(netCpu),
+      perRoundRatios: ratios,
+    };
+  });
+
   const machine = {
     nproc: os.cpus().length,
     cpu: os.cpus()[0]?.model ?? "unknown",
@@ -492,10 +530,7 @@ try {
     date: new Date().toISOString(),
     duration: DURATION,
   };
-  const rows = results.map((r) => {
-    const base = hello[r.conns];
-    return { ...r, ratio: base ? r.rps / base.rps : null, netCpuMs: base ? r.cpuMs - base.cpuMs : null };
-  });
+  const rows = merged;
   const at16 = (id) => rows.find((r) => r.id === id && r.conns === 16);
   const targets = [
     ...["catalog", "storefront", "cart-hot", "cart-many"].filter(at16).map((id) => {
@@ -511,7 +546,7 @@ try {
   ];
   const fmt = (n, d = 0) => (n === null || Number.isNaN(n) ? "—" : n.toFixed(d));
   const md = [
-    `Server: ${SERVER === "wrangler-dev" ? "`wrangler dev --log-level warn` (two workerd processes; CPU is their sum)" : "Miniflare over the `wrangler deploy --dry-run` bundle"} · run ${machine.date} · ${machine.nproc} × ${machine.cpu}, ${machine.memGiB} GiB · Node ${machine.node} · wrangler ${machine.wrangler} · miniflare ${machine.miniflare} · autocannon ${machine.autocannon} · ${machine.duration} s per cell, 1 s warm-up per route · worker bundle ${fmt(bundleGzipKiB)} KiB gzipped (${(bundle.length / 1024).toFixed(0)} KiB raw).`,
+    `Server: ${SERVER === "wrangler-dev" ? "`wrangler dev --log-level warn` (two workerd processes; CPU is their sum)" : "Miniflare over the `wrangler deploy --dry-run` bundle"} · run ${machine.date} · ${machine.nproc} × ${machine.cpu}, ${machine.memGiB} GiB · Node ${machine.node} · wrangler ${machine.wrangler} · miniflare ${machine.miniflare} · autocannon ${machine.autocannon} · ${machine.duration} s per cell, 1 s warm-up per route${ROUNDS > 1 ? ` · medians of ${ROUNDS} rounds (ratios: median of the per-round ratios to that round's hello-world)` : ""} · worker bundle ${fmt(bundleGzipKiB)} KiB gzipped (${(bundle.length / 1024).toFixed(0)} KiB raw).`,
     "",
     "| route | conns | req/s | ratio to hello | p50 ms | p99 ms | workerd CPU ms/req | minus hello | non-2xx |",
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|",

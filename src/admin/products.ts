@@ -1,5 +1,6 @@
 import { asc, eq, gt } from "drizzle-orm";
 import { recordAudit } from "../audit/audit";
+import { forgetSharedPages } from "../catalog/first-page";
 import type { Database } from "../db/client";
 import { products, type ProductRow } from "../catalog/schema";
 
@@ -103,6 +104,7 @@ export interface StaffActor {
 export async function createProductAudited(env: Env, db: Database, actor: StaffActor, fields: ProductFields): Promise<ProductRow | "slug_taken"> {
   const row = await createProduct(db, fields);
   if (!row) return "slug_taken";
+  forgetSharedPages(env.DB);
   await recordAudit(env, { actor: actor.id, action: "product.created", subject: row.id, detail: { after: fields }, ip: actor.ip });
   return row;
 }
@@ -121,6 +123,7 @@ export async function updateProductAudited(
   if (Object.keys(changes).length === 0) return before;
   const after = await updateProduct(db, id, patch);
   if (after === null || after === "slug_taken") return after;
+  forgetSharedPages(env.DB);
   await recordAudit(env, { actor: actor.id, action: "product.updated", subject: id, detail: { changes }, ip: actor.ip });
   return after;
 }

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { getDb } from "../db/client";
 import { createApiApp, problemResponseSpec } from "../platform/openapi";
 import { ProblemError } from "../platform/problem";
+import { firstCatalogPage } from "./first-page";
 import { decodeCursor, findProductBySlug, listProducts } from "./queries";
 
 export const ProductSchema = z
@@ -74,7 +75,9 @@ export const catalogApi = createApiApp()
     const { q, cursor: rawCursor, limit } = c.req.valid("query");
     const cursor = rawCursor ? decodeCursor(rawCursor) : null;
     if (rawCursor && !cursor) throw new ProblemError(400, "invalid_cursor", "The cursor is not one this API issued.");
-    const page = await listProducts(getDb(c.env.DB), { q, cursor, limit });
+    // The first page is what most visitors load: shared for a few seconds (decision 008).
+    const db = getDb(c.env.DB);
+    const page = !q && !cursor ? await firstCatalogPage(db, limit) : await listProducts(db, { q, cursor, limit });
     c.header("cache-control", "public, max-age=30");
     return c.json(page, 200);
   })

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { decodeCursor, findProductBySlug, listProducts } from "../catalog/queries";
+import { sharedForAWhile } from "../catalog/first-page";
 import { SLUG_PATTERN } from "../catalog/routes";
 import { getDb } from "../db/client";
 import type { AppEnv } from "../platform/app-env";
@@ -12,6 +13,15 @@ export const storefront = new Hono<AppEnv>()
     const q = (c.req.query("q") ?? "").slice(0, 200).trim() || undefined;
     const rawCursor = c.req.query("cursor");
     const cursor = rawCursor ? decodeCursor(rawCursor) : null;
+    if (!q && !cursor) {
+      // The home page is the same for every visitor: its HTML is shared for a few seconds (decision 008).
+      const db = getDb(c.env.DB);
+      const html = await sharedForAWhile(c.env.DB, "storefront:home", async () => {
+        const page = await listProducts(db, { limit: 24 });
+        return String(<CatalogPage items={page.items} q={undefined} nextCursor={page.nextCursor} isFirstPage={true} />);
+      });
+      return c.html(html);
+    }
     const page = await listProducts(getDb(c.env.DB), { q, cursor, limit: 24 });
     return c.html(<CatalogPage items={page.items} q={q} nextCursor={page.nextCursor} isFirstPage={!cursor} />);
   })
