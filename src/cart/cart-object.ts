@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { ProductRow } from "../catalog/schema";
+import type { PricingProduct } from "../catalog/queries";
 import { getDb } from "../db/client";
 import { couponDefinitionRefusal, type CouponRefusal } from "../coupons/coupons";
 import type { CouponRow } from "../coupons/schema";
@@ -52,7 +52,7 @@ export type PricedRefusal = CartRefusal | CouponRefusal | "product_not_found" | 
 export type PricedCartResult = { ok: true; cart: Cart } | { ok: false; code: PricedRefusal };
 
 /** A change applied with the D1 rows of the cart's products at hand; "unchanged" writes nothing. */
-type PricedChange = (cart: CartState, products: Map<string, ProductRow>, coupon: CouponRow | null) => PricedRefusal | "unchanged" | null;
+type PricedChange = (cart: CartState, products: Map<string, PricingProduct>, coupon: CouponRow | null) => PricedRefusal | "unchanged" | null;
 
 /** Result of `beginCheckout`. */
 export type BeginCheckoutResult = { ok: true; snapshot: CartSnapshot } | { ok: false; code: "cart_empty" | "checkout_in_progress" };

@@ -4,8 +4,7 @@ import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { getSessionUser } from "../accounts/session";
 import { recordAudit } from "../audit/audit";
-import { findProductsByIds, productsByIdsQuery } from "../catalog/queries";
-import type { ProductRow } from "../catalog/schema";
+import { findProductsByIds, pricingProductsQuery, type PricingProduct } from "../catalog/queries";
 import { computeDiscountCents, couponByCodeQuery, couponDefinitionRefusal, normaliseCouponCode, type CouponRefusal } from "../coupons/coupons";
 import type { CouponRow } from "../coupons/schema";
 import type { Database } from "../db/client";
@@ -158,7 +157,7 @@ export async function priceCartDetailed(
 
 /** The D1 rows a cart's price depends on: its lines' visible products and its coupon's definition. */
 export interface PricingRows {
-  products: ProductRow[];
+  products: PricingProduct[];
   coupon: CouponRow | null;
 }
 
@@ -170,10 +169,10 @@ export async function loadPricingRows(db: Database, productIds: string[], coupon
   const ids = [...new Set(productIds)];
   const code = couponCode ? normaliseCouponCode(couponCode) : null;
   if (ids.length > 0 && code) {
-    const [rows, couponRows] = await db.batch([productsByIdsQuery(db, ids), couponByCodeQuery(db, code)]);
+    const [rows, couponRows] = await db.batch([pricingProductsQuery(db, ids), couponByCodeQuery(db, code)]);
     return { products: rows, coupon: couponRows[0] ?? null };
   }
-  if (ids.length > 0) return { products: await productsByIdsQuery(db, ids), coupon: null };
+  if (ids.length > 0) return { products: await pricingProductsQuery(db, ids), coupon: null };
   if (code) return { products: [], coupon: (await couponByCodeQuery(db, code))[0] ?? null };
   return { products: [], coupon: null };
 }

@@ -134,7 +134,17 @@ export async function findProductsByIds(db: Database, ids: string[]): Promise<Pr
   return selectVisibleProducts(db, inArray(products.id, ids));
 }
 
-/** `findProductsByIds` as an unexecuted query (for a batch); `ids` must not be empty. */
-export function productsByIdsQuery(db: Database, ids: string[]) {
-  return visibleProductsQuery(db, inArray(products.id, ids));
+/** What pricing a cart needs of a product: no description, image or timestamps (less to move). */
+export type PricingProduct = Pick<ProductRow, "id" | "slug" | "name" | "priceCents" | "currency" | "stock">;
+
+/**
+ * The pricing fields of visible products by id, as an unexecuted query (for a batch); `ids` must
+ * not be empty. The ids are bound as one JSON array, so the statement's text is the same for any
+ * number of ids.
+ */
+export function pricingProductsQuery(db: Database, ids: string[]) {
+  return db
+    .select({ id: products.id, slug: products.slug, name: products.name, priceCents: products.priceCents, currency: products.currency, stock: products.stock })
+    .from(products)
+    .where(and(eq(products.hidden, false), sql`${products.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`));
 }
