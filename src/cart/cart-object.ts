@@ -71,6 +71,26 @@ function isProductId(id: unknown): id is string {
   return typeof id === "string" && id.length >= 1 && id.length <= 100;
 }
 
+/** Adds to the product's line (clamped at 99), or opens a line unless the cart has 50 already. */
+function addToLine(cart: CartState, productId: string, quantity: number): CartRefusal | null {
+  const line = cart.lines.find((l) => l.productId === productId);
+  if (line) {
+    line.quantity = Math.min(MAX_QUANTITY, line.quantity + quantity);
+    return null;
+  }
+  if (cart.lines.length >= MAX_LINES) return "cart_full";
+  cart.lines.push({ productId, quantity });
+  return null;
+}
+
+/** Sets the quantity of a line the cart already has. */
+function setLineQuantity(cart: CartState, productId: string, quantity: number): CartRefusal | null {
+  const line = cart.lines.find((l) => l.productId === productId);
+  if (!line) return "cart_item_not_found";
+  line.quantity = quantity;
+  return null;
+}
+
 function emptyState(): CartState {
   return { lines: [], couponCode: null, version: 0, state: { status: "open" } };
 }
@@ -78,8 +98,10 @@ function emptyState(): CartState {
 /**
  * One shopper's cart (guest `guest:<random id>` or account `user:<id>`, chosen by the server,
  * never by the request: P12). State lives in the object's synchronous KV storage
- * (`ctx.storage.kv`): each RPC method reads, changes and writes it with no `await` in between,
- * so concurrent requests apply one at a time and never lose an update (T08, M-016).
+ * (`ctx.storage.kv`, with a copy in memory): each RPC method reads, changes and writes it with no
+ * `await` in between, so concurrent requests apply one at a time and never lose an update (T08,
+ * M-016). The priced methods the shop's routes use await one D1 read first, then check that the
+ * cart did not change in a way the read does not cover before that same synchronous step.
  *
  * While a checkout holds the cart, mutations are still allowed and bump `version`: the order
  * was built from the snapshot `beginCheckout` returned, so nothing the shopper does afterwards
@@ -101,28 +123,14 @@ export class CartObject extends DurableObject<Env> {
   addItem(productId: string, quantity: number): CartMutation {
     if (!isProductId(productId)) return { ok: false, code: "invalid_product" };
     if (!isQuantity(quantity)) return { ok: false, code: "invalid_quantity" };
-    return this.mutate((cart) => {
-      const line = cart.lines.find((l) => l.productId === productId);
-      if (line) {
-        line.quantity = Math.min(MAX_QUANTITY, line.quantity + quantity);
-        return null;
-      }
-      if (cart.lines.length >= MAX_LINES) return "cart_full";
-      cart.lines.push({ productId, quantity });
-      return null;
-    });
+    return this.mutate((cart) => addToLine(cart, productId, quantity));
   }
 
   /** Sets an existing line's quantity (1–99). */
   setQuantity(productId: string, quantity: number): CartMutation {
     if (!isProductId(productId)) return { ok: false, code: "invalid_product" };
     if (!isQuantity(quantity)) return { ok: false, code: "invalid_quantity" };
-    return this.mutate((cart) => {
-      const line = cart.lines.find((l) => l.productId === productId);
-      if (!line) return "cart_item_not_found";
-      line.quantity = quantity;
-      return null;
-    });
+    return this.mutate((cart) => setLineQuantity(cart, productId, quantity));
   }
 
   /** Removes a line; removing an absent line changes nothing and is not an error. */
@@ -266,14 +274,7 @@ export class CartObject extends DurableObject<Env> {
       if (product.stock <= 0) return "out_of_stock";
       const cartCurrency = cart.lines.map((l) => products.get(l.productId)?.currency).find((cur) => cur !== undefined);
       if (cartCurrency !== undefined && cartCurrency !== product.currency) return "currency_mismatch";
-      const line = cart.lines.find((l) => l.productId === productId);
-      if (line) {
-        line.quantity = Math.min(MAX_QUANTITY, line.quantity + quantity);
-        return null;
-      }
-      if (cart.lines.length >= MAX_LINES) return "cart_full";
-      cart.lines.push({ productId, quantity });
-      return null;
+      return addToLine(cart, productId, quantity);
     });
   }
 
@@ -281,12 +282,7 @@ export class CartObject extends DurableObject<Env> {
   setQuantityPriced(productId: string, quantity: number): Promise<PricedCartResult> {
     if (!isProductId(productId)) return Promise.resolve({ ok: false, code: "invalid_product" });
     if (!isQuantity(quantity)) return Promise.resolve({ ok: false, code: "invalid_quantity" });
-    return this.withPrices([], (cart) => {
-      const line = cart.lines.find((l) => l.productId === productId);
-      if (!line) return "cart_item_not_found";
-      line.quantity = quantity;
-      return null;
-    });
+    return this.withPrices([], (cart) => setLineQuantity(cart, productId, quantity));
   }
 
   /** Removes a line (an absent line changes nothing and is not an error), priced. */
