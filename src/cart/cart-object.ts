@@ -1,9 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
 import type { PricingProduct } from "../catalog/queries";
 import { getDb } from "../db/client";
-import { couponDefinitionRefusal, type CouponRefusal } from "../coupons/coupons";
+import { checkCouponLimits, couponDefinitionRefusal, type CouponRefusal } from "../coupons/coupons";
 import type { CouponRow } from "../coupons/schema";
-import { loadPricingRows, priceFromRows, type Cart } from "./cart";
+import { loadPricingRows, priceFromRows, type Cart, type PricingRows } from "./cart";
 
 /** Quantities per line are integers 1–99 (API.md). */
 export const MAX_QUANTITY = 99;
@@ -295,21 +295,33 @@ export class CartObject extends DurableObject<Env> {
   }
 
   /**
-   * Holds one coupon code (a second one replaces the first). The caller checked the ledger's
-   * limits; here the definition is read again with the cart's lines, so a coupon that is
-   * inactive, expired or in another currency than the cart is refused (M-012).
+   * The check and hold of `PUT /api/cart/coupon` (M-012, first of two checks; checkout reserves):
+   * the code's D1 definition at the server's clock and in the cart's currency, then its ledger's
+   * limits for `userId` (a guest: the total only), then the cart holds it (one coupon per cart:
+   * it replaces any other) and answers priced. The definition and the lines' prices come from one
+   * D1 round trip; an unknown, inactive or expired code wakes no ledger.
    */
-  applyCouponPriced(code: string): Promise<PricedCartResult> {
+  async applyCouponChecked(code: string, userId: string | null): Promise<PricedCartResult> {
+    const now = new Date();
+    const seen = this.getState();
+    const ids = new Set(seen.lines.map((l) => l.productId));
+    const rows = await loadPricingRows(getDb(this.env.DB), [...ids], code);
+    const definition = rows.coupon;
+    const refusal = definition ? couponDefinitionRefusal(definition, now) : "coupon_invalid";
+    if (refusal) return { ok: false, code: refusal };
+    const limits = await checkCouponLimits(this.env, definition!, userId, now);
+    if (!limits.ok) return { ok: false, code: limits.code };
     return this.withPrices(
       [],
       (cart, products, coupon) => {
         const currency = cart.lines.map((l) => products.get(l.productId)?.currency).find((cur) => cur !== undefined) ?? null;
-        const refusal = coupon ? couponDefinitionRefusal(coupon, new Date(), currency) : "coupon_invalid";
-        if (refusal) return refusal;
+        const inCurrency = coupon ? couponDefinitionRefusal(coupon, now, currency) : "coupon_invalid";
+        if (inCurrency) return inCurrency;
         cart.couponCode = coupon!.code;
         return null;
       },
       code,
+      { ids, rows },
     );
   }
 
@@ -334,8 +346,13 @@ export class CartObject extends DurableObject<Env> {
    * added a line or swapped the coupon the rows do not cover, the whole step runs again under
    * `blockConcurrencyWhile`, where nothing can run during the await (so it always completes).
    */
-  private async withPrices(extraIds: string[], change: PricedChange | null, couponToLoad?: string | null): Promise<PricedCartResult> {
-    const first = await this.pricedStep(extraIds, change, couponToLoad);
+  private async withPrices(
+    extraIds: string[],
+    change: PricedChange | null,
+    couponToLoad?: string | null,
+    preloaded?: { ids: Set<string>; rows: PricingRows },
+  ): Promise<PricedCartResult> {
+    const first = await this.pricedStep(extraIds, change, couponToLoad, preloaded);
     if (first !== "retry") return first;
     // A throw inside blockConcurrencyWhile would reset the object: errors are carried out instead.
     const outcome = await this.ctx.blockConcurrencyWhile(async () => {
@@ -351,11 +368,17 @@ export class CartObject extends DurableObject<Env> {
   }
 
   /** One attempt of `withPrices`; "retry" when the cart changed in ways the rows do not cover. */
-  private async pricedStep(extraIds: string[], change: PricedChange | null, couponToLoad: string | null | undefined): Promise<PricedCartResult | "retry"> {
+  private async pricedStep(
+    extraIds: string[],
+    change: PricedChange | null,
+    couponToLoad: string | null | undefined,
+    preloaded?: { ids: Set<string>; rows: PricingRows },
+  ): Promise<PricedCartResult | "retry"> {
     const seen = this.getState();
-    const ids = new Set([...extraIds, ...seen.lines.map((l) => l.productId)]);
+    const ids = preloaded?.ids ?? new Set([...extraIds, ...seen.lines.map((l) => l.productId)]);
     const code = couponToLoad === undefined ? seen.couponCode : couponToLoad;
-    const rows = await loadPricingRows(getDb(this.env.DB), [...ids], code);
+    // Rows the caller just read for `ids` (the coverage check below still applies to them).
+    const rows = preloaded?.rows ?? (await loadPricingRows(getDb(this.env.DB), [...ids], code));
     const cart = this.getState();
     const covered = cart.lines.every((l) => ids.has(l.productId)) && (couponToLoad !== undefined || cart.couponCode === code);
     if (!covered) return "retry";

@@ -1,8 +1,7 @@
 import { loginGuard } from "../accounts/login-guard";
 import { clientAddressKey } from "../platform/client-address";
 import type { Context } from "hono";
-import { checkCoupon, normaliseCouponCode } from "../coupons/coupons";
-import { getDb } from "../db/client";
+import { normaliseCouponCode } from "../coupons/coupons";
 import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
 import { cartStubForGuest, emptyCart, newGuestCartId, resolveCart, setGuestCartCookie, type Cart } from "./cart";
@@ -93,11 +92,8 @@ export async function applyCartCoupon(c: Context<AppEnv>, rawCode: string): Prom
   const code = normaliseCouponCode(rawCode);
   if (!code) throw new ProblemError(422, "coupon_invalid", "This coupon code is not valid.");
   const ref = (await resolveCart(c, { create: true }))!;
-  // The ledger's limits for this customer here; the definition against the cart's currency in
-  // the cart's object, which reads it again with the lines' prices (one D1 round trip).
-  const verdict = await checkCoupon(c.env, getDb(c.env.DB), { code, userId: ref.userId });
-  if (!verdict.ok) throw new ProblemError(422, verdict.code, COUPON_MESSAGES[verdict.code]);
-  return unwrapPriced(await ref.stub.applyCouponPriced(verdict.coupon.code));
+  // The cart's object checks the definition (with its lines' currency) and the ledger, then holds it.
+  return unwrapPriced(await ref.stub.applyCouponChecked(code, ref.userId));
 }
 
 /** Removes the cart's coupon. */

@@ -105,11 +105,19 @@ export async function checkCoupon(
   const now = input.now ?? new Date();
   const refusal = couponDefinitionRefusal(coupon, now, input.currency);
   if (refusal) return { ok: false, code: refusal };
+  return checkCouponLimits(env, coupon, input.userId, now);
+}
+
+/**
+ * The ledger half of `checkCoupon`, for a definition the caller already read and found usable:
+ * this customer's limits, reservations included (a guest, `userId` null: the total only).
+ */
+export async function checkCouponLimits(env: Env, coupon: CouponRow, userId: string | null, now: Date): Promise<CouponCheck> {
   // A coupon without any limit has nothing to count: no object is woken for a mere check.
   const limited = coupon.maxRedemptions !== null || coupon.perCustomerLimit !== null;
-  const ledger = limited ? ledgerFor(env, coupon, input.userId) : null;
+  const ledger = limited ? ledgerFor(env, coupon, userId) : null;
   if (ledger) {
-    const verdict = await ledger.check({ userId: input.userId, definition: couponLimits(coupon), now: now.getTime() });
+    const verdict = await ledger.check({ userId, definition: couponLimits(coupon), now: now.getTime() });
     if (!verdict.ok) return verdict;
   }
   return { ok: true, coupon };
