@@ -169,6 +169,7 @@ export const REGISTER: Threat[] = [
       "P08 session fixation: every sign-in issues a brand-new token and sign-out kills the session server-side",
       "P08 a forged or tampered session cookie is refused",
       "P08 a valid token signed with another key, or a session past its expiry, is refused",
+      "P08 two session cookies in one header: the first one counts, as for better-auth's own endpoints",
       "P08 a password change revokes every other session, even when the body asks not to",
       "P08 a stolen older session cannot add a passkey or change the email without signing in again",
       "P08 a session older than 10 minutes (hijacked or left open) cannot export or delete: 403 reauth_required, 401 without a session; nothing changes",

@@ -3,7 +3,6 @@ import type { AppEnv } from "../platform/app-env";
 import { eq, sql } from "drizzle-orm";
 import { getDb, preparedStatement } from "../db/client";
 import { session, user } from "../db/schema";
-import { getCookie } from "hono/cookie";
 import { ProblemError } from "../platform/problem";
 import { authFor, SESSION, SESSION_COOKIE } from "./auth";
 
@@ -63,7 +62,7 @@ export function getSessionUser(c: Context<AppEnv>): Promise<SessionUser | null> 
 async function loadSessionUser(c: Context<AppEnv>): Promise<SessionUser | null> {
   const cookie = c.req.header("cookie");
   if (!cookie || !cookie.includes(`${SESSION_COOKIE}=`)) return null;
-  const signed = getCookie(c, SESSION_COOKIE);
+  const signed = firstCookieValue(cookie, SESSION_COOKIE);
   if (!signed) return null;
   // The secret better-auth signs with (its context resolves the configured or default one).
   const auth = authFor(c.env, c.var.config, c.req.raw, executionContextOf(c));
@@ -104,6 +103,26 @@ async function loadSessionUser(c: Context<AppEnv>): Promise<SessionUser | null> 
     sessionLastSeenAt: row.updatedAt.getTime(),
     sessionId: row.sessionId,
   };
+}
+
+/**
+ * The first value of cookie `name` in a Cookie header, URL-decoded, as better-auth's own parser
+ * (better-call's `parseCookies`) reads it: with two cookies of that name, both read the same one,
+ * so a session this lookup accepts is the session better-auth's endpoints (sign-out) act on.
+ */
+export function firstCookieValue(header: string, name: string): string | null {
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq === -1 || part.slice(0, eq).trim() !== name) continue;
+    let value = part.slice(eq + 1).trim();
+    if (value.startsWith('"')) value = value.slice(1, -1);
+    try {
+      return decodeURIComponent(value);
+    } catch {
+      return value;
+    }
+  }
+  return null;
 }
 
 const hmacKeys = new Map<string, Promise<CryptoKey>>();

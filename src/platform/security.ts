@@ -97,10 +97,12 @@ export const MAX_BODY_BYTES = 64 * 1024;
  */
 export const jsonBodyGuard = createMiddleware<AppEnv>(async (c, next) => {
   if (SAFE_METHODS.has(c.req.method)) return next();
-  const length = Number(c.req.header("content-length") ?? "0");
-  if (length > MAX_BODY_BYTES) throw new ProblemError(413, "payload_too_large", "Request bodies are limited to 64 KiB.");
+  // Only a plain decimal length counts as declared ("10, 10" or garbage is measured instead).
+  const declared = c.req.header("content-length");
+  const length = declared !== undefined && /^\d{1,15}$/.test(declared) ? Number(declared) : null;
+  if (length !== null && length > MAX_BODY_BYTES) throw new ProblemError(413, "payload_too_large", "Request bodies are limited to 64 KiB.");
   // No body, or an empty one (`fetch(url, { method: "POST" })` sends Content-Length: 0): nothing to type-check.
-  const hasBody = c.req.raw.body !== null && c.req.method !== "DELETE" && c.req.header("content-length") !== "0";
+  const hasBody = c.req.raw.body !== null && c.req.method !== "DELETE" && length !== 0;
   if (!hasBody) return next();
   const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
   if (type !== "application/json") {
@@ -108,9 +110,10 @@ export const jsonBodyGuard = createMiddleware<AppEnv>(async (c, next) => {
   }
   // A declared length frames the body on the wire (HTTP/1.1 reads exactly Content-Length bytes;
   // HTTP/2 and 3 treat a mismatch as a malformed request), and it was checked above; only a
-  // Request built inside the isolate could carry a longer body, and nothing here builds one. A chunked body declares none: read a copy of the stream and stop as
+  // Request built inside the isolate could carry a longer body, and nothing here builds one.
+  // A chunked body (or an unreadable length) is measured: read a copy of the stream and stop as
   // soon as it passes the limit, so a 100 MB body never sits in the isolate's memory.
-  if (c.req.header("content-length") === undefined && (await exceedsLimit(c.req.raw.clone().body, MAX_BODY_BYTES))) {
+  if (length === null && (await exceedsLimit(c.req.raw.clone().body, MAX_BODY_BYTES))) {
     throw new ProblemError(413, "payload_too_large", "Request bodies are limited to 64 KiB.");
   }
   return next();

@@ -95,6 +95,14 @@ describe("sign-up, sessions and /api/me", () => {
     expect((await getAs(who.cookie, "/api/me")).status).toBe(401);
   });
 
+  it("P08 two session cookies in one header: the first one counts, as for better-auth's own endpoints", async () => {
+    const who = await signUpAndSignIn();
+    const genuine = /__Host-bastion\.session_token=[^;]+/.exec(who.cookie)![0];
+    const junk = "__Host-bastion.session_token=j{u}nk";
+    expect((await getAs(`${junk}; ${genuine}`, "/api/me")).status).toBe(401);
+    expect((await getAs(`${genuine}; ${junk}`, "/api/me")).status).toBe(200);
+  });
+
   it("signs out everywhere: revoke-sessions kills every session of the user", async () => {
     const who = await signUpAndSignIn();
     const other = await signIn(who.email, who.password);

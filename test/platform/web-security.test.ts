@@ -110,6 +110,9 @@ describe("P03 injection attacks on the web interface", () => {
     const stream = new Blob([big]).stream();
     const chunked = await request("/api/cart/items", { method: "POST", headers: { ...cookie, "content-type": "application/json" }, body: stream, duplex: "half" } as RequestInit);
     expect(chunked.status).toBe(413);
+    // A Content-Length that is not one plain number is not trusted: the body is measured.
+    const odd = await request("/api/cart/items", { method: "POST", headers: { ...cookie, "content-type": "application/json", "content-length": "10, 10" }, body: big });
+    expect(odd.status).toBe(413);
   });
 
   it("P03 errors: unknown pages are an HTML 404 and unknown API routes a problem+json 404, no stack traces", async () => {
