@@ -143,17 +143,6 @@ export class CartObject extends DurableObject<Env> {
     });
   }
 
-  /** Drops lines whose product no longer exists or is hidden (the caller checked D1). */
-  removeItems(productIds: string[]): CartMutation {
-    const gone = new Set(productIds);
-    const cart = this.getState();
-    if (!cart.lines.some((l) => gone.has(l.productId))) return { ok: true, cart };
-    return this.mutate((c) => {
-      c.lines = c.lines.filter((l) => !gone.has(l.productId));
-      return null;
-    });
-  }
-
   /** Holds one coupon code (already checked by the caller); a second one replaces the first. */
   applyCoupon(code: string): CartMutation {
     return this.mutate((cart) => {

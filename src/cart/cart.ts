@@ -136,25 +136,6 @@ export async function resolveCart(c: Context<AppEnv>, options: { create: boolean
   return { stub: cartStubForGuest(c.env, id), name: `guest:${id}`, userId: null };
 }
 
-/**
- * Prices a cart from D1 only (P11): unit prices are the products' current `priceCents`, lines
- * whose product is hidden or gone are left out, the discount comes from the coupon's D1
- * definition at the server's clock. Integers throughout; `total = max(0, subtotal − discount)`.
- * The cart's currency is its first priced line's; a line in another currency is left out.
- */
-export async function priceCart(db: Database, state: Pick<CartState, "lines" | "couponCode" | "version">, now: Date = new Date()): Promise<Cart> {
-  return (await priceCartDetailed(db, state, now)).cart;
-}
-
-/** `priceCart`, plus the ids of lines whose product is hidden or deleted (to drop from the cart). */
-export async function priceCartDetailed(
-  db: Database,
-  state: Pick<CartState, "lines" | "couponCode" | "version">,
-  now: Date = new Date(),
-): Promise<{ cart: Cart; goneProductIds: string[] }> {
-  return priceFromRows(state, await loadPricingRows(db, state.lines.map((l) => l.productId), state.couponCode), now);
-}
-
 /** The D1 rows a cart's price depends on: its lines' visible products and its coupon's definition. */
 export interface PricingRows {
   products: PricingProduct[];
@@ -177,7 +158,13 @@ export async function loadPricingRows(db: Database, productIds: string[], coupon
   return { products: [], coupon: null };
 }
 
-/** Prices `state` from rows `loadPricingRows` read (pure: no I/O). */
+/**
+ * Prices a cart from D1's rows only (P11), as `loadPricingRows` read them (pure: no I/O): unit
+ * prices are the products' current `priceCents`, lines whose product is hidden or gone are left
+ * out (and listed in `goneProductIds`), the discount comes from the coupon's D1 definition at
+ * `now` (the server's clock). Integers throughout; `total = max(0, subtotal − discount)`. The
+ * cart's currency is its first priced line's; a line in another currency is left out.
+ */
 export function priceFromRows(
   state: Pick<CartState, "lines" | "couponCode" | "version">,
   rows: PricingRows,
