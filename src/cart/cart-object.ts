@@ -3,7 +3,7 @@ import type { PricingProduct } from "../catalog/queries";
 import { getDb } from "../db/client";
 import { checkCouponLimits, couponDefinitionRefusal, type CouponRefusal } from "../coupons/coupons";
 import type { CouponRow } from "../coupons/schema";
-import { loadPricingRows, priceFromRows, type Cart, type PricingRows } from "./cart";
+import { cartCurrency, loadPricingRows, priceFromRows, type Cart, type PricingRows } from "./cart";
 
 /** Quantities per line are integers 1–99 (API.md). */
 export const MAX_QUANTITY = 99;
@@ -83,14 +83,6 @@ function addToLine(cart: CartState, productId: string, quantity: number): CartRe
   return null;
 }
 
-/** Sets the quantity of a line the cart already has. */
-function setLineQuantity(cart: CartState, productId: string, quantity: number): CartRefusal | null {
-  const line = cart.lines.find((l) => l.productId === productId);
-  if (!line) return "cart_item_not_found";
-  line.quantity = quantity;
-  return null;
-}
-
 function emptyState(): CartState {
   return { lines: [], couponCode: null, version: 0, state: { status: "open" } };
 }
@@ -126,37 +118,10 @@ export class CartObject extends DurableObject<Env> {
     return this.mutate((cart) => addToLine(cart, productId, quantity));
   }
 
-  /** Sets an existing line's quantity (1–99). */
-  setQuantity(productId: string, quantity: number): CartMutation {
-    if (!isProductId(productId)) return { ok: false, code: "invalid_product" };
-    if (!isQuantity(quantity)) return { ok: false, code: "invalid_quantity" };
-    return this.mutate((cart) => setLineQuantity(cart, productId, quantity));
-  }
-
-  /** Removes a line; removing an absent line changes nothing and is not an error. */
-  removeItem(productId: string): CartMutation {
-    const cart = this.getState();
-    if (!cart.lines.some((l) => l.productId === productId)) return { ok: true, cart };
-    return this.mutate((c) => {
-      c.lines = c.lines.filter((l) => l.productId !== productId);
-      return null;
-    });
-  }
-
   /** Holds one coupon code (already checked by the caller); a second one replaces the first. */
   applyCoupon(code: string): CartMutation {
     return this.mutate((cart) => {
       cart.couponCode = code;
-      return null;
-    });
-  }
-
-  /** Drops the coupon. */
-  removeCoupon(): CartMutation {
-    const cart = this.getState();
-    if (cart.couponCode === null) return { ok: true, cart };
-    return this.mutate((c) => {
-      c.couponCode = null;
       return null;
     });
   }
@@ -261,8 +226,8 @@ export class CartObject extends DurableObject<Env> {
       const product = products.get(productId);
       if (!product) return "product_not_found";
       if (product.stock <= 0) return "out_of_stock";
-      const cartCurrency = cart.lines.map((l) => products.get(l.productId)?.currency).find((cur) => cur !== undefined);
-      if (cartCurrency !== undefined && cartCurrency !== product.currency) return "currency_mismatch";
+      const currency = cartCurrency(cart.lines, products);
+      if (currency !== null && currency !== product.currency) return "currency_mismatch";
       return addToLine(cart, productId, quantity);
     });
   }
@@ -271,7 +236,12 @@ export class CartObject extends DurableObject<Env> {
   setQuantityPriced(productId: string, quantity: number): Promise<PricedCartResult> {
     if (!isProductId(productId)) return Promise.resolve({ ok: false, code: "invalid_product" });
     if (!isQuantity(quantity)) return Promise.resolve({ ok: false, code: "invalid_quantity" });
-    return this.withPrices([], (cart) => setLineQuantity(cart, productId, quantity));
+    return this.withPrices([], (cart) => {
+      const line = cart.lines.find((l) => l.productId === productId);
+      if (!line) return "cart_item_not_found";
+      line.quantity = quantity;
+      return null;
+    });
   }
 
   /** Removes a line (an absent line changes nothing and is not an error), priced. */
@@ -303,8 +273,7 @@ export class CartObject extends DurableObject<Env> {
     return this.withPrices(
       [],
       (cart, products, coupon) => {
-        const currency = cart.lines.map((l) => products.get(l.productId)?.currency).find((cur) => cur !== undefined) ?? null;
-        const inCurrency = coupon ? couponDefinitionRefusal(coupon, now, currency) : "coupon_invalid";
+        const inCurrency = coupon ? couponDefinitionRefusal(coupon, now, cartCurrency(cart.lines, products)) : "coupon_invalid";
         if (inCurrency) return inCurrency;
         cart.couponCode = coupon!.code;
         return null;

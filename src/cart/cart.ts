@@ -10,7 +10,7 @@ import type { CouponRow } from "../coupons/schema";
 import type { Database } from "../db/client";
 import { getDb } from "../db/client";
 import type { AppEnv } from "../platform/app-env";
-import type { CartObject, CartState } from "./cart-object";
+import type { CartLine, CartObject, CartState } from "./cart-object";
 
 /** The guest cart cookie (P12): `__Host-` so no subdomain or plain-HTTP page can set or read it. */
 export const CART_COOKIE = "__Host-bastion_cart";
@@ -158,6 +158,15 @@ export async function loadPricingRows(db: Database, productIds: string[], coupon
   return { products: [], coupon: null };
 }
 
+/** A cart's currency: its first line whose product is still visible (null when there is none). */
+export function cartCurrency(lines: CartLine[], products: Map<string, PricingProduct>): string | null {
+  for (const line of lines) {
+    const product = products.get(line.productId);
+    if (product) return product.currency;
+  }
+  return null;
+}
+
 /**
  * Prices a cart from D1's rows only (P11), as `loadPricingRows` read them (pure: no I/O): unit
  * prices are the products' current `priceCents`, lines whose product is hidden or gone are left
@@ -173,14 +182,13 @@ export function priceFromRows(
   const byId = new Map(rows.products.map((r) => [r.id, r]));
   const items: CartItem[] = [];
   const goneProductIds: string[] = [];
-  let currency: string | null = null;
+  const currency = cartCurrency(state.lines, byId);
   for (const line of state.lines) {
     const product = byId.get(line.productId);
     if (!product) {
       goneProductIds.push(line.productId);
       continue;
     }
-    currency ??= product.currency;
     if (product.currency !== currency) continue;
     items.push({
       productId: product.id,
