@@ -43,6 +43,10 @@ const ROUNDS = Number(opt("rounds", "1"));
 // sees; BENCHMARKING.md's probe ratios were taken this way). Default: Miniflare over the bundle.
 const SERVER = opt("server", "miniflare");
 const PROFILE = args.includes("--profile");
+// `--loader wrk`: Debian's `wrk -t1` (C) generates the load instead of autocannon (Node): the
+// load generator BENCHMARKING.md's probe ratios were taken with, so ratios compare like with like.
+// On 2 cores autocannon's own CPU competes with workerd's more than wrk's does.
+const LOADER = opt("loader", "autocannon");
 const INSPECTOR_PORT = PORT + 1;
 // The worker's CSRF check compares Origin with PUBLIC_ORIGIN (wrangler.toml), whatever port we serve on.
 const ORIGIN = "http://localhost:8787";
@@ -140,6 +144,49 @@ function stripeSignature(body, secret) {
 
 // ---------------------------------------------------------------- measuring
 const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : 0);
+
+/** A Lua string literal for wrk scripts. */
+const lua = (s) => `"${Buffer.from(s, "utf8").toString("hex").replace(/../g, "\\x$&")}"`;
+
+/**
+ * One wrk cell (`--loader wrk`): the requests are generated up front (a route whose requests vary
+ * gets 4,000 of them from its `setupRequest`, sent round robin) and the script prints the summary
+ * as JSON. Returns the same shape as `cannon`.
+ */
+async function wrkCell(spec, connections, duration) {
+  const count = spec.setupRequest ? 4000 : 1;
+  const requests = Array.from({ length: count }, () => (spec.setupRequest ? spec.setupRequest({ ...spec }) : spec));
+  const entries = requests.map((r) => {
+    // wrk.format adds a Host header only once the script has loaded; these are built before.
+    const headers = Object.entries({ host: `127.0.0.1:${PORT}`, ...r.headers }).map(([k, v]) => `[${lua(k)}]=${lua(String(v))}`).join(",");
+    return `wrk.format(${lua(r.method)}, ${lua(r.path)}, {${headers}}${r.body !== undefined ? `, ${lua(r.body)}` : ""})`;
+  });
+  const script = path.join(os.tmpdir(), `bastion-wrk-${process.pid}.lua`);
+  writeFileSync(
+    script,
+    `local reqs = {}\n${entries.map((e) => `reqs[#reqs+1] = ${e}`).join("\n")}\nlocal i = 0\n` +
+      `request = function() i = i % #reqs + 1; return reqs[i] end\n` +
+      `done = function(s, lat, req)\n  local e = s.errors\n  io.write(string.format('\\nWRKJSON {"requests":%d,"durationUs":%d,"non2xx":%d,"errors":%d,"p50":%f,"p99":%f}\\n', s.requests, s.duration, e.status, e.connect + e.read + e.write + e.timeout, lat:percentile(50) / 1000, lat:percentile(99) / 1000))\nend\n`,
+  );
+  const child = spawn("wrk", ["-t1", `-c${connections}`, `-d${duration}s`, "-s", script, BASE], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  child.stdout.on("data", (d) => (out += d));
+  await new Promise((resolve, reject) => {
+    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`wrk exited ${code}: ${out}`))));
+    child.on("error", reject);
+  });
+  const line = out.split("\n").find((l) => l.startsWith("WRKJSON "));
+  if (!line) throw new Error(`wrk printed no summary:\n${out}`);
+  const s = JSON.parse(line.slice(8));
+  if (s.non2xx > 0) {
+    const res = await send(requests[0].method, requests[0].path, { headers: requests[0].headers, body: requests[0].body });
+    console.error(`  non-2xx sample: ${res.status} ${res.body.slice(0, 200)}`);
+  }
+  return { rps: s.requests / (s.durationUs / 1e6), p50: s.p50, p99: s.p99, requests: s.requests, bad: s.non2xx + s.errors };
+}
+
+/** One load cell with the chosen generator. */
+const loadCell = (spec, connections, duration) => (LOADER === "wrk" ? wrkCell(spec, connections, duration) : cannon(spec, connections, duration));
 
 /** One autocannon cell; returns { rps, p50, p99, requests, errors }. */
 async function cannon(spec, connections, duration) {
@@ -457,7 +504,7 @@ try {
       if (r.spec) log(`${r.id}: warm-up`);
       // Checkout: no warm-up and one cell at the group's size (16 by default): the throttle allows
       // only so many checkouts per shopper, so the cell is bounded by count as well as time.
-      if (r.spec) await cannon(r.spec, 8, 1);
+      if (r.spec) await loadCell(r.spec, 8, 1);
       const conns = PROFILE ? (r.spec ? [16] : [quarter]) : r.spec ? CONNS : [quarter];
       const inspector = PROFILE ? await inspectWorker() : null;
       if (inspector) {
@@ -469,7 +516,7 @@ try {
         const nodeBefore = process.cpuUsage();
         const perPidBefore = pids.map(cpuMs);
         const before = workerdCpu(pids);
-        const m = r.spec ? await cannon(r.spec, c, DURATION) : await rounds(r.loop(), DURATION, CHECKOUT_CAP, pids);
+        const m = r.spec ? await loadCell(r.spec, c, DURATION) : await rounds(r.loop(), DURATION, CHECKOUT_CAP, pids);
         const cpu = m.cpuMs ?? (workerdCpu(pids) - before) / Math.max(1, m.requests);
         if (pids.length > 1) log(`  per workerd process, ms CPU/req: ${pids.map((pid, i) => ((cpuMs(pid) - perPidBefore[i]) / Math.max(1, m.requests)).toFixed(2)).join(" + ")}`);
         const node = process.cpuUsage(nodeBefore);
@@ -526,7 +573,10 @@ try {
     node: process.version,
     wrangler: JSON.parse(readFileSync(path.join(ROOT, "node_modules", "wrangler", "package.json"), "utf8")).version,
     miniflare: JSON.parse(readFileSync(path.join(ROOT, "node_modules", "miniflare", "package.json"), "utf8")).version,
-    autocannon: JSON.parse(readFileSync(path.join(ROOT, "node_modules", "autocannon", "package.json"), "utf8")).version,
+    loader:
+      LOADER === "wrk"
+        ? `wrk -t1 ${(spawnSync("wrk", ["-v"], { encoding: "utf8" }).stdout.match(/wrk (\S+)/) ?? [])[1] ?? ""}`.trim()
+        : `autocannon ${JSON.parse(readFileSync(path.join(ROOT, "node_modules", "autocannon", "package.json"), "utf8")).version}`,
     date: new Date().toISOString(),
     duration: DURATION,
   };
@@ -546,7 +596,7 @@ try {
   ];
   const fmt = (n, d = 0) => (n === null || Number.isNaN(n) ? "—" : n.toFixed(d));
   const md = [
-    `Server: ${SERVER === "wrangler-dev" ? "`wrangler dev --log-level warn` (two workerd processes; CPU is their sum)" : "Miniflare over the `wrangler deploy --dry-run` bundle"} · run ${machine.date} · ${machine.nproc} × ${machine.cpu}, ${machine.memGiB} GiB · Node ${machine.node} · wrangler ${machine.wrangler} · miniflare ${machine.miniflare} · autocannon ${machine.autocannon} · ${machine.duration} s per cell, 1 s warm-up per route${ROUNDS > 1 ? ` · medians of ${ROUNDS} rounds (ratios: median of the per-round ratios to that round's hello-world)` : ""} · worker bundle ${fmt(bundleGzipKiB)} KiB gzipped (${(bundle.length / 1024).toFixed(0)} KiB raw).`,
+    `Server: ${SERVER === "wrangler-dev" ? "`wrangler dev --log-level warn` (two workerd processes; CPU is their sum)" : "Miniflare over the `wrangler deploy --dry-run` bundle"} · run ${machine.date} · ${machine.nproc} × ${machine.cpu}, ${machine.memGiB} GiB · Node ${machine.node} · wrangler ${machine.wrangler} · miniflare ${machine.miniflare} · load: ${machine.loader} · ${machine.duration} s per cell, 1 s warm-up per route${ROUNDS > 1 ? ` · medians of ${ROUNDS} rounds (ratios: median of the per-round ratios to that round's hello-world)` : ""} · worker bundle ${fmt(bundleGzipKiB)} KiB gzipped (${(bundle.length / 1024).toFixed(0)} KiB raw).`,
     "",
     "| route | conns | req/s | ratio to hello | p50 ms | p99 ms | workerd CPU ms/req | minus hello | non-2xx |",
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -567,11 +617,11 @@ try {
     ...targets.map((t) => `| ${t.what} | ${t.value} | ${t.met ? "yes" : "**no**"} |`),
   ].join("\n");
   console.log(`\n${md}\n`);
-  if (!PROFILE) writeFileSync(path.join(ROOT, "bench", SERVER === "wrangler-dev" ? "results-wrangler-dev.json" : "results.json"), `${JSON.stringify({ machine, bundleGzipKiB, rows, targets }, null, 2)}\n`);
+  if (!PROFILE) writeFileSync(path.join(ROOT, "bench", `results${SERVER === "wrangler-dev" ? "-wrangler-dev" : ""}${LOADER === "wrk" ? "-wrk" : ""}.json`), `${JSON.stringify({ machine, bundleGzipKiB, rows, targets }, null, 2)}\n`);
   const docs = path.join(ROOT, "docs", "benchmarks.md");
   if (WRITE_DOCS && existsSync(docs)) {
     const text = readFileSync(docs, "utf8");
-    const marker = SERVER === "wrangler-dev" ? "bench-dev" : "bench";
+    const marker = `bench${SERVER === "wrangler-dev" ? "-dev" : ""}${LOADER === "wrk" ? "-wrk" : ""}`;
     const start = `<!-- ${marker}:start -->`;
     const end = `<!-- ${marker}:end -->`;
     if (text.includes(start) && text.includes(end)) {

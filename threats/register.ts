@@ -225,7 +225,7 @@ export const REGISTER: Threat[] = [
     statement: "An attacker who edits cart or checkout requests could send their own prices and pay less.",
     status: "mitigated",
     mitigations: [
-      "The cart stores product ids and quantities only; priceCart computes every total from D1 prices with the server's discount (integer cents, percent discounts rounded down, never below zero); price-like fields in requests are ignored.",
+      "The cart stores product ids and quantities only; priceFromRows computes every total from D1's rows (a visible product's row reused for at most 5 s per isolate, decision 009) with the server's discount (integer cents, percent discounts rounded down, never below zero); price-like fields in requests are ignored.",
       "The order is a snapshot of D1 prices at checkout, and the Stripe session's amount must equal the order total before an order is paid.",
     ],
     tests: [
@@ -233,6 +233,7 @@ export const REGISTER: Threat[] = [
       "P11 price manipulation: totals == D1 price × qty − server discount; a discountCents in the body is ignored",
       "P11 PUT /api/cart/coupon: hostile codes never 5xx, refusals change nothing",
       "P11 random carts: integer cents, lines = D1 price × qty, total = max(0, subtotal − discount)",
+      "P11 carts price from D1's rows: hidden products are never kept, staff changes are seen at once here",
     ],
   },
   {

@@ -1,6 +1,7 @@
 import { asc, eq, gt } from "drizzle-orm";
 import { recordAudit } from "../audit/audit";
 import { forgetSharedPages } from "../catalog/first-page";
+import { forgetPricingRows } from "../catalog/shared-pricing";
 import type { Database } from "../db/client";
 import { products, type ProductRow } from "../catalog/schema";
 
@@ -105,6 +106,7 @@ export async function createProductAudited(env: Env, db: Database, actor: StaffA
   const row = await createProduct(db, fields);
   if (!row) return "slug_taken";
   forgetSharedPages(env.DB);
+  forgetPricingRows(env.DB);
   await recordAudit(env, { actor: actor.id, action: "product.created", subject: row.id, detail: { after: fields }, ip: actor.ip });
   return row;
 }
@@ -124,6 +126,7 @@ export async function updateProductAudited(
   const after = await updateProduct(db, id, patch);
   if (after === null || after === "slug_taken") return after;
   forgetSharedPages(env.DB);
+  forgetPricingRows(env.DB);
   await recordAudit(env, { actor: actor.id, action: "product.updated", subject: id, detail: { changes }, ip: actor.ip });
   return after;
 }

@@ -5,6 +5,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { getSessionUser } from "../accounts/session";
 import { recordAudit } from "../audit/audit";
 import { findProductsByIds, pricingProductsQuery, type PricingProduct } from "../catalog/queries";
+import { rememberPricingRows, sharedPricingRows } from "../catalog/shared-pricing";
 import { computeDiscountCents, couponByCodeQuery, couponDefinitionRefusal, normaliseCouponCode, type CouponRefusal } from "../coupons/coupons";
 import type { CouponRow } from "../coupons/schema";
 import type { Database } from "../db/client";
@@ -143,19 +144,27 @@ export interface PricingRows {
 }
 
 /**
- * Reads the rows `priceFromRows` needs in one D1 round trip (a batch of two selects when the
- * cart holds a coupon). `productIds` may hold ids that are not in the cart yet (an add).
+ * The rows `priceFromRows` needs, in at most one D1 round trip (a batch of two selects when the
+ * cart holds a coupon). `productIds` may hold ids that are not in the cart yet (an add). Visible
+ * products' rows this isolate read less than 5 s ago are reused (decision 009: every D1 read here
+ * used to be most of a cart add's cost); the rest, and the coupon's definition, are read now.
  */
-export async function loadPricingRows(db: Database, productIds: string[], couponCode: string | null): Promise<PricingRows> {
-  const ids = [...new Set(productIds)];
+export async function loadPricingRows(db: Database, productIds: string[], couponCode: string | null, now: number = Date.now()): Promise<PricingRows> {
+  const { rows: shared, missing } = sharedPricingRows(db.$client, [...new Set(productIds)], now);
   const code = couponCode ? normaliseCouponCode(couponCode) : null;
-  if (ids.length > 0 && code) {
-    const [rows, couponRows] = await db.batch([pricingProductsQuery(db, ids), couponByCodeQuery(db, code)]);
-    return { products: rows, coupon: couponRows[0] ?? null };
+  let read: PricingProduct[] = [];
+  let coupon: CouponRow | null = null;
+  if (missing.length > 0 && code) {
+    const [rows, couponRows] = await db.batch([pricingProductsQuery(db, missing), couponByCodeQuery(db, code)]);
+    read = rows;
+    coupon = couponRows[0] ?? null;
+  } else if (missing.length > 0) {
+    read = await pricingProductsQuery(db, missing);
+  } else if (code) {
+    coupon = (await couponByCodeQuery(db, code))[0] ?? null;
   }
-  if (ids.length > 0) return { products: await pricingProductsQuery(db, ids), coupon: null };
-  if (code) return { products: [], coupon: (await couponByCodeQuery(db, code))[0] ?? null };
-  return { products: [], coupon: null };
+  rememberPricingRows(db.$client, read, now);
+  return { products: [...shared, ...read], coupon };
 }
 
 /** A cart's currency: its first line whose product is still visible (null when there is none). */

@@ -101,7 +101,12 @@ function CartPage(props: { cart: Cart; message: { text: string; error: boolean }
       <section class="panel cart-totals">
         <dl>
           <dt>Subtotal</dt><dd data-subtotal>{money(cart.subtotalCents)}</dd>
-          <dt>Discount</dt><dd data-discount>−{money(cart.discountCents)}</dd>
+          {/* No "Discount −$0.00" line for a cart without one. */}
+          {cart.discountCents > 0 ? (
+            <>
+              <dt>Discount</dt><dd data-discount>−{money(cart.discountCents)}</dd>
+            </>
+          ) : null}
           <dt>Total</dt><dd data-total><strong>{money(cart.totalCents)}</strong></dd>
         </dl>
         {cart.items.length > 0 ? (

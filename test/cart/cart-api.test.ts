@@ -2,6 +2,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Cart } from "../../src/cart/cart";
 import { isGuestCartId, newGuestCartId } from "../../src/cart/cart";
+import { forgetPricingRows } from "../../src/catalog/shared-pricing";
+import { appJson, as } from "../support/admin";
 import { makeProduct, unique } from "../support/factories";
 import { request, sendJson } from "../support/http";
 import { auditRowsAfter, lastAuditId } from "../support/audit";
@@ -78,14 +80,19 @@ describe("cart API: basics", () => {
     expect((await guestState(id)).lines).toEqual([]);
   });
 
-  it("a line whose product became hidden or was deleted is no longer shown, priced or kept", async () => {
+  it("a line whose product staff hid, or an operator deleted, is no longer shown, priced or kept (decision 009)", async () => {
     const keep = await makeProduct({ priceCents: 500 });
     const hide = await makeProduct({ priceCents: 700 });
     const remove = await makeProduct({ priceCents: 900 });
     const { id, cookie } = guestCart();
     for (const p of [keep, hide, remove]) await cartJson(cookie, "POST", "/api/cart/items", { productId: p.id, quantity: 1 });
-    await env.DB.prepare("UPDATE products SET hidden = 1 WHERE id = ?").bind(hide.id).run();
+    // Staff hide it: this isolate forgets its shared pricing rows at once.
+    expect((await appJson("PATCH", `/api/admin/products/${hide.id}`, { hidden: true }, await as("admin"))).status).toBe(200);
+    expect((await getCart(cookie)).items.map((i) => i.productId)).toEqual([keep.id, remove.id]);
+    // An operator deletes a row with SQL: carts see it once the shared row is older than 5 s.
     await env.DB.prepare("DELETE FROM products WHERE id = ?").bind(remove.id).run();
+    expect((await getCart(cookie)).items.map((i) => i.productId)).toEqual([keep.id, remove.id]);
+    forgetPricingRows(env.DB); // what PRICING_ROW_TTL_MS does on its own
     const cart = await getCart(cookie);
     expect(cart.items.map((i) => i.productId)).toEqual([keep.id]);
     expect(cart.subtotalCents).toBe(500);
@@ -180,9 +187,13 @@ describe("cart API: attacks", () => {
     // The object stores only product ids and quantities: there is no price to tamper with.
     expect(await guestState(id)).toMatchObject({ lines: [{ productId: p.id, quantity: 2 }] });
     expect(JSON.stringify(await guestState(id))).not.toMatch(/Cents/);
-    // A price change in D1 shows on the next read: D1 is the only source of prices.
-    await env.DB.prepare("UPDATE products SET price_cents = 1000 WHERE id = ?").bind(p.id).run();
+    // D1 is the only source of prices: a staff price change shows on the next read.
+    expect((await appJson("PATCH", `/api/admin/products/${p.id}`, { priceCents: 1000 }, await as("admin"))).status).toBe(200);
     expect(await getCart(cookie)).toMatchObject({ subtotalCents: 2000, totalCents: 2000 });
+    // A change made with SQL shows once the shared row is past its 5 s (decision 009).
+    await env.DB.prepare("UPDATE products SET price_cents = 1500 WHERE id = ?").bind(p.id).run();
+    forgetPricingRows(env.DB);
+    expect(await getCart(cookie)).toMatchObject({ subtotalCents: 3000, totalCents: 3000 });
   });
 
   it("P12 IDOR: another shopper's cart is unreachable; cart ids in the query, body or path are ignored", async () => {

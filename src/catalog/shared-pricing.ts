@@ -1,0 +1,57 @@
+import type { PricingProduct } from "./queries";
+
+/**
+ * How long an isolate reuses a visible product's pricing row for carts
+ * (docs/decisions/009-cart-pricing-rows.md): the same bound as the shared first page (008).
+ */
+export const PRICING_ROW_TTL_MS = 5_000;
+/** At most this many rows per isolate and binding; the oldest go first. */
+export const PRICING_ROW_LIMIT = 2_000;
+
+interface Entry {
+  at: number;
+  row: PricingProduct;
+}
+
+// Per D1 binding (the env's: the same object for every request and object of the isolate).
+const rowsByBinding = new WeakMap<D1Database, Map<string, Entry>>();
+
+/**
+ * Splits `ids` into the rows this isolate read from D1 less than PRICING_ROW_TTL_MS ago and the
+ * ids it must read now. Only visible products are ever kept (`rememberPricingRows` gets D1's
+ * answer, which leaves hidden ones out), so an unknown or hidden id is always read again: a
+ * product staff create or show is seen at once.
+ */
+export function sharedPricingRows(d1: D1Database, ids: readonly string[], now: number = Date.now()): { rows: PricingProduct[]; missing: string[] } {
+  const byId = rowsByBinding.get(d1);
+  const rows: PricingProduct[] = [];
+  const missing: string[] = [];
+  for (const id of ids) {
+    const hit = byId?.get(id);
+    if (hit && now - hit.at < PRICING_ROW_TTL_MS) rows.push(hit.row);
+    else missing.push(id);
+  }
+  return { rows, missing };
+}
+
+/** Keeps rows D1 just returned (read at `now`) for PRICING_ROW_TTL_MS. */
+export function rememberPricingRows(d1: D1Database, rows: readonly PricingProduct[], now: number = Date.now()): void {
+  let byId = rowsByBinding.get(d1);
+  if (!byId) {
+    byId = new Map();
+    rowsByBinding.set(d1, byId);
+  }
+  for (const row of rows) {
+    byId.delete(row.id); // re-inserted last: a Map iterates in insertion order, oldest first
+    byId.set(row.id, { at: now, row: Object.freeze({ ...row }) });
+  }
+  for (const oldest of byId.keys()) {
+    if (byId.size <= PRICING_ROW_LIMIT) break;
+    byId.delete(oldest);
+  }
+}
+
+/** Forgets this isolate's pricing rows at once (staff changed a product here). */
+export function forgetPricingRows(d1: D1Database): void {
+  rowsByBinding.delete(d1);
+}

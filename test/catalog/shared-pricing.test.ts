@@ -1,0 +1,46 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { PricingProduct } from "../../src/catalog/queries";
+import { PRICING_ROW_LIMIT, PRICING_ROW_TTL_MS, forgetPricingRows, rememberPricingRows, sharedPricingRows } from "../../src/catalog/shared-pricing";
+import { loadPricingRows } from "../../src/cart/cart";
+import { getDb } from "../../src/db/client";
+import { appJson, as } from "../support/admin";
+import { makeProduct } from "../support/factories";
+
+const row = (id: string, priceCents = 100): PricingProduct => ({ id, slug: id, name: id, priceCents, currency: "USD", stock: 1 });
+
+describe("shared pricing rows for carts (decision 009)", () => {
+  it("reuses a row for less than the TTL, per binding; unknown ids are always read; the oldest go past the limit", () => {
+    const scope = {} as D1Database;
+    const t0 = 5_000_000;
+    expect(sharedPricingRows(scope, ["a", "b"], t0)).toEqual({ rows: [], missing: ["a", "b"] });
+    rememberPricingRows(scope, [row("a")], t0);
+    expect(sharedPricingRows(scope, ["a", "b"], t0 + PRICING_ROW_TTL_MS - 1)).toEqual({ rows: [row("a")], missing: ["b"] });
+    expect(sharedPricingRows(scope, ["a"], t0 + PRICING_ROW_TTL_MS)).toEqual({ rows: [], missing: ["a"] });
+    expect(sharedPricingRows({} as D1Database, ["a"], t0)).toEqual({ rows: [], missing: ["a"] });
+    // A kept row is a frozen copy: nothing a caller does to it changes what the next one reads.
+    const kept = sharedPricingRows(scope, ["a"], t0).rows[0]!;
+    expect(Object.isFrozen(kept)).toBe(true);
+    const many = Array.from({ length: PRICING_ROW_LIMIT + 1 }, (_, i) => row(`p${i}`));
+    rememberPricingRows(scope, many, t0 + 1);
+    expect(sharedPricingRows(scope, ["a", "p0", `p${PRICING_ROW_LIMIT}`], t0 + 2).missing).toEqual(["a", "p0"]);
+    forgetPricingRows(scope);
+    expect(sharedPricingRows(scope, ["p1"], t0 + 2).missing).toEqual(["p1"]);
+  });
+
+  it("P11 carts price from D1's rows: hidden products are never kept, staff changes are seen at once here", async () => {
+    const db = getDb(env.DB);
+    const p = await makeProduct({ priceCents: 700 });
+    const hidden = await makeProduct({ priceCents: 300, hidden: true });
+    forgetPricingRows(env.DB);
+    const first = await loadPricingRows(db, [p.id, hidden.id], null);
+    expect(first.products.map((r) => [r.id, r.priceCents])).toEqual([[p.id, 700]]);
+    expect(sharedPricingRows(env.DB, [p.id, hidden.id]).missing).toEqual([hidden.id]);
+    // Staff show the hidden one and change the other's price: read fresh at once in this isolate.
+    const admin = await as("admin");
+    expect((await appJson("PATCH", `/api/admin/products/${hidden.id}`, { hidden: false }, admin)).status).toBe(200);
+    expect((await appJson("PATCH", `/api/admin/products/${p.id}`, { priceCents: 900 }, admin)).status).toBe(200);
+    const after = await loadPricingRows(db, [p.id, hidden.id], null);
+    expect(after.products.map((r) => [r.id, r.priceCents]).sort()).toEqual([[hidden.id, 300], [p.id, 900]].sort());
+  });
+});
