@@ -117,13 +117,33 @@ export class LoginGuard extends DurableObject<Env> {
     return this.rateLimitConsumeKey("rate", rule, now);
   }
 
+  /**
+   * A fixed window for `key` kept in this shard object (see `consumeRateLimit`): checked and
+   * counted in one synchronous step, like `rateLimitConsume`. Windows that ended are swept out
+   * every RATE_SWEEP_EVERY calls, so a shard keeps only the keys active in the last window.
+   */
+  rateLimitConsumeFor(key: string, rule: { window: number; max: number }, now: number = Date.now()): { allowed: boolean; retryAfter: number | null } {
+    this.callsSinceSweep += 1;
+    if (this.callsSinceSweep >= RATE_SWEEP_EVERY) {
+      this.callsSinceSweep = 0;
+      const kv = this.ctx.storage.kv;
+      for (const [stored, value] of kv.list<{ start: number; window: number }>({ prefix: "for:" })) {
+        if (now - value.start >= value.window * 1000) kv.delete(stored);
+      }
+    }
+    return this.rateLimitConsumeKey(`for:${key}`, rule, now);
+  }
+
+  private callsSinceSweep = 0;
+
   private rateLimitConsumeKey(key: string, rule: { window: number; max: number }, now: number): { allowed: boolean; retryAfter: number | null } {
     const kv = this.ctx.storage.kv;
-    const state = (kv.get(key) as { start: number; count: number } | undefined) ?? { start: now, count: 0 };
+    const state = (kv.get(key) as { start: number; count: number; window?: number } | undefined) ?? { start: now, count: 0, window: rule.window };
     if (now - state.start >= rule.window * 1000) {
       state.start = now;
       state.count = 0;
     }
+    state.window = rule.window;
     if (state.count >= rule.max) return { allowed: false, retryAfter: Math.max(1, Math.ceil((state.start + rule.window * 1000 - now) / 1000)) };
     state.count += 1;
     kv.put(key, state);
@@ -146,6 +166,36 @@ export async function auditRefusalWithBudget(env: Env, sourceKey: string, record
   })();
   if (ctx) ctx.waitUntil(work.catch(() => undefined));
   else await work;
+}
+
+/** How many objects share the counters of `consumeRateLimit` (docs/decisions/010-rate-limit-shards.md). */
+export const RATE_SHARDS = 32;
+/** A shard sweeps out its ended windows once per this many calls. */
+export const RATE_SWEEP_EVERY = 256;
+
+/** FNV-1a, 32 bits: spreads keys over the shards (not a secret: it only chooses an object). */
+function shardOf(key: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % RATE_SHARDS;
+}
+
+/** The shard object that holds `scope`/`key`'s counter. */
+export function rateLimitShard(env: Env, scope: string, key: string): DurableObjectStub<LoginGuard> {
+  return loginGuard(env, `limit:${scope}:${shardOf(key)}`);
+}
+
+/**
+ * Counts one request of `key` (a client address, a user id) against a fixed window, in one of
+ * RATE_SHARDS objects per `scope` instead of an object per key: a shopper's first coupon attempt
+ * or checkout no longer creates a Durable Object (the costliest step of those routes), and the
+ * count is still exact and shared by every isolate.
+ */
+export function consumeRateLimit(env: Env, scope: string, key: string, rule: { window: number; max: number }): Promise<{ allowed: boolean; retryAfter: number | null }> {
+  return rateLimitShard(env, scope, key).rateLimitConsumeFor(`${scope}:${key}`, rule);
 }
 
 /** The guard object for a key. */

@@ -1,4 +1,4 @@
-import { loginGuard } from "../accounts/login-guard";
+import { consumeRateLimit } from "../accounts/login-guard";
 import { clientAddressKey } from "../platform/client-address";
 import type { Context } from "hono";
 import { normaliseCouponCode } from "../coupons/coupons";
@@ -85,7 +85,7 @@ export const COUPON_ATTEMPTS = { window: 15 * 60, max: 20 } as const;
  */
 export async function applyCartCoupon(c: Context<AppEnv>, rawCode: string): Promise<Cart> {
   // Codes are secrets of a kind (a staff-only 100 % code): guessing is limited per address.
-  const limit = await loginGuard(c.env, `coupon:${clientAddressKey(c)}`).rateLimitConsume(COUPON_ATTEMPTS);
+  const limit = await consumeRateLimit(c.env, "coupon-address", clientAddressKey(c), COUPON_ATTEMPTS);
   if (!limit.allowed) {
     throw new ProblemError(429, "too_many_coupon_attempts", "Too many coupon attempts. Try again later.", { headers: { "retry-after": String(limit.retryAfter ?? COUPON_ATTEMPTS.window) } });
   }

@@ -1,4 +1,4 @@
-import { loginGuard } from "../accounts/login-guard";
+import { consumeRateLimit } from "../accounts/login-guard";
 import { recordAudit } from "../audit/audit";
 import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
@@ -88,8 +88,8 @@ export const CHECKOUT_LIMITS = { perUser: { window: 600, max: 10 }, perAddress: 
  */
 export async function limitCheckoutAttempts(env: Env, userId: string, addressKey: string): Promise<void> {
   const [perUser, perAddress] = await Promise.all([
-    loginGuard(env, `checkout:user:${userId}`).rateLimitConsume(CHECKOUT_LIMITS.perUser),
-    loginGuard(env, `checkout:addr:${addressKey}`).rateLimitConsume(CHECKOUT_LIMITS.perAddress),
+    consumeRateLimit(env, "checkout-user", userId, CHECKOUT_LIMITS.perUser),
+    consumeRateLimit(env, "checkout-address", addressKey, CHECKOUT_LIMITS.perAddress),
   ]);
   const refused = [perUser, perAddress].find((r) => !r.allowed);
   if (refused) {
