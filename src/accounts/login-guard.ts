@@ -119,31 +119,46 @@ export class LoginGuard extends DurableObject<Env> {
 
   /**
    * A fixed window for `key` kept in this shard object (see `consumeRateLimit`): checked and
-   * counted in one synchronous step, like `rateLimitConsume`. Windows that ended are swept out
-   * every RATE_SWEEP_EVERY calls, so a shard keeps only the keys active in the last window.
+   * counted in one synchronous step, like `rateLimitConsume`. Windows live in a SQL table indexed
+   * by their end, and each call first deletes at most RATE_SWEEP_PER_CALL ended ones: the work per
+   * call is bounded whatever the number of keys, and since a call adds at most one key, the table
+   * holds little more than the keys active in the last window.
    */
   rateLimitConsumeFor(key: string, rule: { window: number; max: number }, now: number = Date.now()): { allowed: boolean; retryAfter: number | null } {
-    this.callsSinceSweep += 1;
-    if (this.callsSinceSweep >= RATE_SWEEP_EVERY) {
-      this.callsSinceSweep = 0;
-      const kv = this.ctx.storage.kv;
-      for (const [stored, value] of kv.list<{ start: number; window: number }>({ prefix: "for:" })) {
-        if (now - value.start >= value.window * 1000) kv.delete(stored);
-      }
+    const sql = this.ctx.storage.sql;
+    if (!this.rateTableReady) {
+      sql.exec("CREATE TABLE IF NOT EXISTS rate_windows (key TEXT PRIMARY KEY, start INTEGER NOT NULL, count INTEGER NOT NULL, ends_at INTEGER NOT NULL)");
+      sql.exec("CREATE INDEX IF NOT EXISTS rate_windows_ends_at ON rate_windows (ends_at)");
+      this.rateTableReady = true;
     }
-    return this.rateLimitConsumeKey(`for:${key}`, rule, now);
+    sql.exec("DELETE FROM rate_windows WHERE key IN (SELECT key FROM rate_windows WHERE ends_at <= ? LIMIT ?)", now, RATE_SWEEP_PER_CALL);
+    const row = sql.exec<{ start: number; count: number }>("SELECT start, count FROM rate_windows WHERE key = ?", key).toArray()[0];
+    let start = row?.start ?? now;
+    let count = row?.count ?? 0;
+    if (now - start >= rule.window * 1000) {
+      start = now;
+      count = 0;
+    }
+    if (count >= rule.max) return { allowed: false, retryAfter: Math.max(1, Math.ceil((start + rule.window * 1000 - now) / 1000)) };
+    sql.exec(
+      "INSERT INTO rate_windows (key, start, count, ends_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET start = excluded.start, count = excluded.count, ends_at = excluded.ends_at",
+      key,
+      start,
+      count + 1,
+      start + rule.window * 1000,
+    );
+    return { allowed: true, retryAfter: null };
   }
 
-  private callsSinceSweep = 0;
+  private rateTableReady = false;
 
   private rateLimitConsumeKey(key: string, rule: { window: number; max: number }, now: number): { allowed: boolean; retryAfter: number | null } {
     const kv = this.ctx.storage.kv;
-    const state = (kv.get(key) as { start: number; count: number; window?: number } | undefined) ?? { start: now, count: 0, window: rule.window };
+    const state = (kv.get(key) as { start: number; count: number } | undefined) ?? { start: now, count: 0 };
     if (now - state.start >= rule.window * 1000) {
       state.start = now;
       state.count = 0;
     }
-    state.window = rule.window;
     if (state.count >= rule.max) return { allowed: false, retryAfter: Math.max(1, Math.ceil((state.start + rule.window * 1000 - now) / 1000)) };
     state.count += 1;
     kv.put(key, state);
@@ -170,32 +185,68 @@ export async function auditRefusalWithBudget(env: Env, sourceKey: string, record
 
 /** How many objects share the counters of `consumeRateLimit` (docs/decisions/010-rate-limit-shards.md). */
 export const RATE_SHARDS = 32;
-/** A shard sweeps out its ended windows once per this many calls. */
-export const RATE_SWEEP_EVERY = 256;
+/** Ended windows a shard deletes per call, at most. */
+export const RATE_SWEEP_PER_CALL = 8;
+/** Refusals an isolate remembers (the oldest go first). */
+const REFUSALS_KEPT = 10_000;
 
-/** FNV-1a, 32 bits: spreads keys over the shards (not a secret: it only chooses an object). */
-function shardOf(key: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    hash ^= key.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
+// Per isolate: the HMAC key that places keys on shards, per secret.
+const shardKeys = new Map<string, Promise<CryptoKey>>();
+
+/**
+ * Which shard holds `key`: HMAC-SHA256 under the deployment's secret, so no one can choose
+ * addresses that all land on one shard of someone else's choosing.
+ */
+async function shardOf(env: Env, scope: string, key: string): Promise<number> {
+  const secret = `rate-shards:${env.BETTER_AUTH_SECRET ?? "development"}`;
+  let hmacKey = shardKeys.get(secret);
+  if (!hmacKey) {
+    hmacKey = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    shardKeys.set(secret, hmacKey);
   }
-  return (hash >>> 0) % RATE_SHARDS;
+  const mac = await crypto.subtle.sign("HMAC", await hmacKey, new TextEncoder().encode(`${scope}\n${key}`));
+  return new DataView(mac).getUint32(0) % RATE_SHARDS;
 }
 
 /** The shard object that holds `scope`/`key`'s counter. */
-export function rateLimitShard(env: Env, scope: string, key: string): DurableObjectStub<LoginGuard> {
-  return loginGuard(env, `limit:${scope}:${shardOf(key)}`);
+export async function rateLimitShard(env: Env, scope: string, key: string): Promise<DurableObjectStub<LoginGuard>> {
+  return loginGuard(env, `limit:${scope}:${await shardOf(env, scope, key)}`);
 }
+
+// Per isolate and namespace binding: keys refused until a time (epoch ms), so a client that
+// keeps going after its 429 is answered here and no longer reaches the shard other clients share.
+const refusedUntil = new WeakMap<object, Map<string, number>>();
 
 /**
  * Counts one request of `key` (a client address, a user id) against a fixed window, in one of
  * RATE_SHARDS objects per `scope` instead of an object per key: a shopper's first coupon attempt
  * or checkout no longer creates a Durable Object (the costliest step of those routes), and the
- * count is still exact and shared by every isolate.
+ * count is still exact and shared by every isolate. A refused key is refused by this isolate
+ * without a call until its Retry-After has passed.
  */
-export function consumeRateLimit(env: Env, scope: string, key: string, rule: { window: number; max: number }): Promise<{ allowed: boolean; retryAfter: number | null }> {
-  return rateLimitShard(env, scope, key).rateLimitConsumeFor(`${scope}:${key}`, rule);
+export async function consumeRateLimit(env: Env, scope: string, key: string, rule: { window: number; max: number }): Promise<{ allowed: boolean; retryAfter: number | null }> {
+  if (scope.includes(":")) throw new Error(`a rate-limit scope has no ":" (${scope})`);
+  const name = `${scope}:${key}`;
+  let refused = refusedUntil.get(env.LOGIN_GUARD);
+  if (!refused) {
+    refused = new Map();
+    refusedUntil.set(env.LOGIN_GUARD, refused);
+  }
+  const now = Date.now();
+  const until = refused.get(name);
+  if (until !== undefined) {
+    if (now < until) return { allowed: false, retryAfter: Math.max(1, Math.ceil((until - now) / 1000)) };
+    refused.delete(name);
+  }
+  const result = await (await rateLimitShard(env, scope, key)).rateLimitConsumeFor(name, rule);
+  if (!result.allowed) {
+    refused.set(name, now + (result.retryAfter ?? rule.window) * 1000);
+    for (const oldest of refused.keys()) {
+      if (refused.size <= REFUSALS_KEPT) break;
+      refused.delete(oldest);
+    }
+  }
+  return result;
 }
 
 /** The guard object for a key. */

@@ -150,7 +150,7 @@ export interface PricingRows {
  * used to be most of a cart add's cost); the rest, and the coupon's definition, are read now.
  */
 export async function loadPricingRows(db: Database, productIds: string[], couponCode: string | null, now: number = Date.now()): Promise<PricingRows> {
-  const { rows: shared, missing } = sharedPricingRows(db.$client, [...new Set(productIds)], now);
+  const { rows: shared, missing, generation } = sharedPricingRows(db.$client, [...new Set(productIds)], now);
   const code = couponCode ? normaliseCouponCode(couponCode) : null;
   let read: PricingProduct[] = [];
   let coupon: CouponRow | null = null;
@@ -163,7 +163,7 @@ export async function loadPricingRows(db: Database, productIds: string[], coupon
   } else if (code) {
     coupon = (await couponByCodeQuery(db, code))[0] ?? null;
   }
-  rememberPricingRows(db.$client, read, now);
+  rememberPricingRows(db.$client, read, generation, now);
   return { products: [...shared, ...read], coupon };
 }
 

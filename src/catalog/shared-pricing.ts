@@ -15,6 +15,9 @@ interface Entry {
 
 // Per D1 binding (the env's: the same object for every request and object of the isolate).
 const rowsByBinding = new WeakMap<D1Database, Map<string, Entry>>();
+// Per binding: how many times its rows were forgotten. A read that began before a forget must
+// not put its (possibly older) rows back.
+const forgets = new WeakMap<D1Database, number>();
 
 /**
  * Splits `ids` into the rows this isolate read from D1 less than PRICING_ROW_TTL_MS ago and the
@@ -22,7 +25,7 @@ const rowsByBinding = new WeakMap<D1Database, Map<string, Entry>>();
  * answer, which leaves hidden ones out), so an unknown or hidden id is always read again: a
  * product staff create or show is seen at once.
  */
-export function sharedPricingRows(d1: D1Database, ids: readonly string[], now: number = Date.now()): { rows: PricingProduct[]; missing: string[] } {
+export function sharedPricingRows(d1: D1Database, ids: readonly string[], now: number = Date.now()): { rows: PricingProduct[]; missing: string[]; generation: number } {
   const byId = rowsByBinding.get(d1);
   const rows: PricingProduct[] = [];
   const missing: string[] = [];
@@ -31,11 +34,15 @@ export function sharedPricingRows(d1: D1Database, ids: readonly string[], now: n
     if (hit && now - hit.at < PRICING_ROW_TTL_MS) rows.push(hit.row);
     else missing.push(id);
   }
-  return { rows, missing };
+  return { rows, missing, generation: forgets.get(d1) ?? 0 };
 }
 
-/** Keeps rows D1 just returned (read at `now`) for PRICING_ROW_TTL_MS. */
-export function rememberPricingRows(d1: D1Database, rows: readonly PricingProduct[], now: number = Date.now()): void {
+/**
+ * Keeps rows D1 just returned (read at `now`) for PRICING_ROW_TTL_MS, unless the rows were
+ * forgotten since the read began (`generation` is what `sharedPricingRows` said then).
+ */
+export function rememberPricingRows(d1: D1Database, rows: readonly PricingProduct[], generation: number, now: number = Date.now()): void {
+  if ((forgets.get(d1) ?? 0) !== generation) return;
   let byId = rowsByBinding.get(d1);
   if (!byId) {
     byId = new Map();
@@ -54,4 +61,5 @@ export function rememberPricingRows(d1: D1Database, rows: readonly PricingProduc
 /** Forgets this isolate's pricing rows at once (staff changed a product here). */
 export function forgetPricingRows(d1: D1Database): void {
   rowsByBinding.delete(d1);
+  forgets.set(d1, (forgets.get(d1) ?? 0) + 1);
 }

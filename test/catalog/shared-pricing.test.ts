@@ -13,19 +13,30 @@ describe("shared pricing rows for carts (decision 009)", () => {
   it("reuses a row for less than the TTL, per binding; unknown ids are always read; the oldest go past the limit", () => {
     const scope = {} as D1Database;
     const t0 = 5_000_000;
-    expect(sharedPricingRows(scope, ["a", "b"], t0)).toEqual({ rows: [], missing: ["a", "b"] });
-    rememberPricingRows(scope, [row("a")], t0);
-    expect(sharedPricingRows(scope, ["a", "b"], t0 + PRICING_ROW_TTL_MS - 1)).toEqual({ rows: [row("a")], missing: ["b"] });
-    expect(sharedPricingRows(scope, ["a"], t0 + PRICING_ROW_TTL_MS)).toEqual({ rows: [], missing: ["a"] });
-    expect(sharedPricingRows({} as D1Database, ["a"], t0)).toEqual({ rows: [], missing: ["a"] });
-    // A kept row is a frozen copy: nothing a caller does to it changes what the next one reads.
+    expect(sharedPricingRows(scope, ["a", "b"], t0)).toMatchObject({ rows: [], missing: ["a", "b"], generation: 0 });
+    const given = row("a");
+    rememberPricingRows(scope, [given], 0, t0);
+    expect(sharedPricingRows(scope, ["a", "b"], t0 + PRICING_ROW_TTL_MS - 1)).toMatchObject({ rows: [row("a")], missing: ["b"] });
+    expect(sharedPricingRows(scope, ["a"], t0 + PRICING_ROW_TTL_MS)).toMatchObject({ rows: [], missing: ["a"] });
+    expect(sharedPricingRows({} as D1Database, ["a"], t0)).toMatchObject({ rows: [], missing: ["a"] });
+    // A kept row is a frozen copy: neither the caller that gave it nor one that reads it can change it.
+    given.priceCents = 1;
     const kept = sharedPricingRows(scope, ["a"], t0).rows[0]!;
-    expect(Object.isFrozen(kept)).toBe(true);
+    expect(kept.priceCents).toBe(100);
+    expect(() => {
+      (kept as { priceCents: number }).priceCents = 2;
+    }).toThrow(TypeError);
     const many = Array.from({ length: PRICING_ROW_LIMIT + 1 }, (_, i) => row(`p${i}`));
-    rememberPricingRows(scope, many, t0 + 1);
+    rememberPricingRows(scope, many, 0, t0 + 1);
     expect(sharedPricingRows(scope, ["a", "p0", `p${PRICING_ROW_LIMIT}`], t0 + 2).missing).toEqual(["a", "p0"]);
+    // A read that began before a forget (staff changed a product meanwhile) keeps nothing.
+    const during = sharedPricingRows(scope, ["late"], t0 + 2);
     forgetPricingRows(scope);
-    expect(sharedPricingRows(scope, ["p1"], t0 + 2).missing).toEqual(["p1"]);
+    expect(sharedPricingRows(scope, ["p1"], t0 + 2)).toMatchObject({ missing: ["p1"], generation: 1 });
+    rememberPricingRows(scope, [row("late")], during.generation, t0 + 3);
+    expect(sharedPricingRows(scope, ["late"], t0 + 3).missing).toEqual(["late"]);
+    rememberPricingRows(scope, [row("late")], 1, t0 + 3);
+    expect(sharedPricingRows(scope, ["late"], t0 + 3).missing).toEqual([]);
   });
 
   it("P11 carts price from D1's rows: hidden products are never kept, staff changes are seen at once here", async () => {
