@@ -12,7 +12,8 @@
 //          over n passes of the route list; checkout runs in the first pass only),
 //          --profile (a V8 CPU profile of each route at 16 connections, written
 //          to bench/profiles/<route>.cpuprofile for Chrome DevTools, and the top self-time
-//          functions printed; numbers are not written to the docs, the profiler slows workerd).
+//          functions printed; numbers are not written to the docs, the profiler slows workerd),
+//          --loader autocannon|wrk (default autocannon; wrk is Debian's `wrk`, `apt-get install wrk`).
 import { spawn, spawnSync } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
