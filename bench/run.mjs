@@ -53,6 +53,11 @@ const INSPECTOR_PORT = PORT + 1;
 const ORIGIN = "http://localhost:8787";
 const BASE = `http://127.0.0.1:${PORT}`;
 const USERS = Math.max(...CONNS);
+// Checkout is measured at each connection count too, each cell with its own shoppers (checkouts
+// are limited to 10 per shopper per 10 minutes), for each of the 4 checkout scenarios.
+const CHECKOUT_CONNS = PROFILE ? [16] : CONNS;
+const PER_SCENARIO = CHECKOUT_CONNS.reduce((a, b) => a + b, 0);
+const SHOPPERS = Math.max(USERS, 4 * PER_SCENARIO);
 const PASSWORD = "violet-otter-lantern-harbour-57";
 const env = { ...process.env, CI: "1", WRANGLER_SEND_METRICS: "false", PATH: `${BIN}${path.delimiter}${process.env.PATH}` };
 
@@ -386,24 +391,29 @@ try {
     pids = workerdPids();
   }
 
-  log(`signing up and in ${USERS} shoppers (better-auth scrypt twice each)`);
-  const users = [];
-  for (let i = 0; i < USERS; i += 4) {
+  log(`signing up and in ${SHOPPERS} shoppers (better-auth scrypt twice each)`);
+  const everyone = [];
+  for (let i = 0; i < SHOPPERS; i += 4) {
     const batch = await Promise.all(
-      Array.from({ length: Math.min(4, USERS - i) }, async (_, j) => {
-        const email = `bench-${Date.now().toString(36)}-${i + j}@example.com`;
-        const res = await send("POST", "/api/auth/sign-up/email", { headers: { ...jsonHeaders(), "cf-connecting-ip": `10.9.${i}.${j}` }, body: JSON.stringify({ email, password: PASSWORD, name: "Bench" }) });
+      Array.from({ length: Math.min(4, SHOPPERS - i) }, async (_, j) => {
+        const n = i + j;
+        // Each shopper has an address of its own (checkout also allows 30 per address per 10 minutes).
+        const ip = `10.${(n >> 8) & 255}.${n & 255}.9`;
+        const email = `bench-${Date.now().toString(36)}-${n}@example.com`;
+        const res = await send("POST", "/api/auth/sign-up/email", { headers: { ...jsonHeaders(), "cf-connecting-ip": ip }, body: JSON.stringify({ email, password: PASSWORD, name: "Bench" }) });
         if (res.status !== 200) throw new Error(`sign-up: ${res.status} ${res.body.slice(0, 200)}`);
         // Sign-up does not sign in (autoSignIn is off so sign-up cannot enumerate accounts).
-        const signIn = await send("POST", "/api/auth/sign-in/email", { headers: { ...jsonHeaders(), "cf-connecting-ip": `10.9.${i}.${j}` }, body: JSON.stringify({ email, password: PASSWORD }) });
+        const signIn = await send("POST", "/api/auth/sign-in/email", { headers: { ...jsonHeaders(), "cf-connecting-ip": ip }, body: JSON.stringify({ email, password: PASSWORD }) });
         if (signIn.status !== 200) throw new Error(`sign-in: ${signIn.status} ${signIn.body.slice(0, 200)}`);
         const setCookie = [signIn.headers["set-cookie"] ?? []].flat();
-        return { cookie: setCookie.map((l) => l.split(";")[0]).join("; "), ip: `10.9.${i}.${j}` };
+        return { cookie: setCookie.map((l) => l.split(";")[0]).join("; "), ip };
       }),
     );
-    users.push(...batch);
+    everyone.push(...batch);
   }
-  for (const u of users) {
+  // The signed-in routes (`/api/me`, coupon checks) use the first USERS shoppers.
+  const users = everyone.slice(0, USERS);
+  for (const u of everyone) {
     const r = await send("POST", "/api/cart/items", { headers: jsonHeaders(u.cookie), body: JSON.stringify({ productId: benchProduct, quantity: 1 }) });
     if (r.status !== 200) throw new Error(`cart add for a bench user: ${r.status} ${r.body.slice(0, 200)}`);
   }
@@ -425,12 +435,17 @@ try {
   };
   /** Checkout then expire through the simulator, so the same cart can check out again. */
   // Checkout is throttled per shopper (src/checkout/checkout.ts CHECKOUT_LIMITS: 10 per 10 min),
-  // so each checkout scenario gets its own quarter of the shoppers and at most 9 checkouts each.
-  const quarter = Math.max(1, Math.floor(USERS / 4));
-  const group = (k) => users.slice(k * quarter, (k + 1) * quarter);
+  // so each checkout scenario, and each connection count within it, gets shoppers of its own,
+  // one connection each, and at most 9 checkouts each.
+  const group = (k, conns = null) => {
+    const start = k * PER_SCENARIO;
+    if (conns === null) return everyone.slice(start, start + PER_SCENARIO);
+    const offset = CHECKOUT_CONNS.slice(0, CHECKOUT_CONNS.indexOf(conns)).reduce((a, b) => a + b, 0);
+    return everyone.slice(start + offset, start + offset + conns);
+  };
   const CHECKOUT_CAP = 9;
-  const checkoutWorkers = (k) => () =>
-    group(k).map((u) => ({
+  const checkoutWorkers = (k) => (conns) =>
+    group(k, conns).map((u) => ({
       measured: async () => {
         // An explicit "{}": over real HTTP an empty POST carries `Content-Length: 0`, which the
         // JSON body guard answers with 415 (see docs/benchmarks.md, findings).
@@ -503,10 +518,11 @@ try {
     for (const r of round === 1 ? routes : routes.filter((x) => x.spec)) {
       if (r.setup) await r.setup();
       if (r.spec) log(`${r.id}: warm-up`);
-      // Checkout: no warm-up and one cell at the group's size (16 by default): the throttle allows
-      // only so many checkouts per shopper, so the cell is bounded by count as well as time.
+      // Checkout: no warm-up; a cell per connection count, each with its own shoppers (one
+      // connection each): the throttle allows only so many checkouts per shopper, so a cell is
+      // bounded by count (9 rounds) as well as time.
       if (r.spec) await loadCell(r.spec, 8, 1);
-      const conns = PROFILE ? (r.spec ? [16] : [quarter]) : r.spec ? CONNS : [quarter];
+      const conns = r.spec ? (PROFILE ? [16] : CONNS) : CHECKOUT_CONNS;
       const inspector = PROFILE ? await inspectWorker() : null;
       if (inspector) {
         await inspector.call("Profiler.enable");
@@ -517,7 +533,7 @@ try {
         const nodeBefore = process.cpuUsage();
         const perPidBefore = pids.map(cpuMs);
         const before = workerdCpu(pids);
-        const m = r.spec ? await loadCell(r.spec, c, DURATION) : await rounds(r.loop(), DURATION, CHECKOUT_CAP, pids);
+        const m = r.spec ? await loadCell(r.spec, c, DURATION) : await rounds(r.loop(c), DURATION, CHECKOUT_CAP, pids);
         const cpu = m.cpuMs ?? (workerdCpu(pids) - before) / Math.max(1, m.requests);
         if (pids.length > 1) log(`  per workerd process, ms CPU/req: ${pids.map((pid, i) => ((cpuMs(pid) - perPidBefore[i]) / Math.max(1, m.requests)).toFixed(2)).join(" + ")}`);
         const node = process.cpuUsage(nodeBefore);
@@ -607,7 +623,7 @@ try {
       ? [
           `Checkout rows time the checkout request alone. Each round then expires every order through the payment simulator (its page, the signed \`checkout.session.expired\` webhook, stock, coupon and cart given back), which cost ${rows
             .filter((r) => r.afterCpuMs !== undefined)
-            .map((r) => `${fmt(r.afterCpuMs, 1)} ms (${r.id})`)
+            .map((r) => `${fmt(r.afterCpuMs, 1)} ms (${r.id}, c=${r.conns})`)
             .join(", ")} of workerd CPU per order, not counted above.`,
           "",
         ]
