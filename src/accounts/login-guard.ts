@@ -133,19 +133,14 @@ export class LoginGuard extends DurableObject<Env> {
     }
     sql.exec("DELETE FROM rate_windows WHERE key IN (SELECT key FROM rate_windows WHERE ends_at <= ? LIMIT ?)", now, RATE_SWEEP_PER_CALL);
     const row = sql.exec<{ start: number; count: number }>("SELECT start, count FROM rate_windows WHERE key = ?", key).toArray()[0];
-    let start = row?.start ?? now;
-    let count = row?.count ?? 0;
-    if (now - start >= rule.window * 1000) {
-      start = now;
-      count = 0;
-    }
-    if (count >= rule.max) return { allowed: false, retryAfter: Math.max(1, Math.ceil((start + rule.window * 1000 - now) / 1000)) };
+    const step = countInWindow(row, rule, now);
+    if (!step.allowed) return { allowed: false, retryAfter: step.retryAfter };
     sql.exec(
       "INSERT INTO rate_windows (key, start, count, ends_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET start = excluded.start, count = excluded.count, ends_at = excluded.ends_at",
       key,
-      start,
-      count + 1,
-      start + rule.window * 1000,
+      step.next.start,
+      step.next.count,
+      step.next.start + rule.window * 1000,
     );
     return { allowed: true, retryAfter: null };
   }
@@ -154,16 +149,31 @@ export class LoginGuard extends DurableObject<Env> {
 
   private rateLimitConsumeKey(key: string, rule: { window: number; max: number }, now: number): { allowed: boolean; retryAfter: number | null } {
     const kv = this.ctx.storage.kv;
-    const state = (kv.get(key) as { start: number; count: number } | undefined) ?? { start: now, count: 0 };
-    if (now - state.start >= rule.window * 1000) {
-      state.start = now;
-      state.count = 0;
-    }
-    if (state.count >= rule.max) return { allowed: false, retryAfter: Math.max(1, Math.ceil((state.start + rule.window * 1000 - now) / 1000)) };
-    state.count += 1;
-    kv.put(key, state);
+    const step = countInWindow(kv.get(key) as FixedWindow | undefined, rule, now);
+    if (!step.allowed) return { allowed: false, retryAfter: step.retryAfter };
+    kv.put(key, step.next);
     return { allowed: true, retryAfter: null };
   }
+}
+
+/** A fixed rate-limit window: when it started (epoch ms) and how many requests it counted. */
+interface FixedWindow {
+  start: number;
+  count: number;
+}
+
+/**
+ * One request against a fixed window of `rule.window` seconds (a new window when the last one
+ * ended): the window after counting it, or how long until the full one ends. Refusals do not count.
+ */
+function countInWindow(
+  current: FixedWindow | undefined,
+  rule: { window: number; max: number },
+  now: number,
+): { allowed: true; next: FixedWindow } | { allowed: false; retryAfter: number } {
+  const window = current && now - current.start < rule.window * 1000 ? current : { start: now, count: 0 };
+  if (window.count >= rule.max) return { allowed: false, retryAfter: Math.max(1, Math.ceil((window.start + rule.window * 1000 - now) / 1000)) };
+  return { allowed: true, next: { start: window.start, count: window.count + 1 } };
 }
 
 /** Normalises an email the way sign-in does, so throttling keys match whatever casing is sent. */
