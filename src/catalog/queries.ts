@@ -134,6 +134,11 @@ export async function findProductsByIds(db: Database, ids: string[]): Promise<Pr
   return selectVisibleProducts(db, inArray(products.id, ids));
 }
 
+/** `findProductsByIds` as an unexecuted query (for a batch); `ids` must not be empty. */
+export function productsByIdsQuery(db: Database, ids: string[]) {
+  return visibleProductsQuery(db, inArray(products.id, ids));
+}
+
 /** What pricing a cart needs of a product: no description, image or timestamps (less to move). */
 export type PricingProduct = Pick<ProductRow, "id" | "slug" | "name" | "priceCents" | "currency" | "stock">;
 

@@ -3,7 +3,10 @@ import { recordAudit } from "../audit/audit";
 import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { SessionUser } from "../accounts/session";
-import { findProductsByIds } from "../catalog/queries";
+import { findProductsByIds, productsByIdsQuery } from "../catalog/queries";
+import type { ProductRow } from "../catalog/schema";
+import { couponByCodeQuery, normaliseCouponCode } from "../coupons/coupons";
+import type { CouponRow } from "../coupons/schema";
 import { products } from "../catalog/schema";
 import { getDb, type Database } from "../db/client";
 import type { CheckoutLine, CheckoutOrder } from "../payments/provider";
@@ -117,7 +120,18 @@ export async function startCheckout(env: Env, config: Config, user: SessionUser,
   let orderWritten = false;
   try {
     const snapshot: CartSnapshot = Snapshot.parse(begun.snapshot);
-    const rows = await findProductsByIds(db, snapshot.lines.map((l) => l.productId));
+    // The products and the coupon's definition, fresh from D1 in one round trip.
+    const productIds = snapshot.lines.map((l) => l.productId);
+    const couponCode = snapshot.couponCode ? normaliseCouponCode(snapshot.couponCode) : null;
+    let rows: ProductRow[];
+    let couponDefinition: CouponRow | null = null;
+    if (couponCode) {
+      const [productRows, couponRows] = await db.batch([productsByIdsQuery(db, productIds), couponByCodeQuery(db, couponCode)]);
+      rows = productRows;
+      couponDefinition = couponRows[0] ?? null;
+    } else {
+      rows = await findProductsByIds(db, productIds);
+    }
     const byId = new Map(rows.map((r) => [r.id, r]));
     // Prices, names and currency come from D1 only; hidden or deleted products are not sold (P04).
     const lines: CheckoutLine[] = snapshot.lines.flatMap((l) => {
@@ -135,7 +149,7 @@ export async function startCheckout(env: Env, config: Config, user: SessionUser,
 
     let discountCents = 0;
     if (snapshot.couponCode) {
-      const held = await holdCoupon(env, { code: snapshot.couponCode, orderId, userId: user.id, currency, subtotalCents });
+      const held = await holdCoupon(env, { code: snapshot.couponCode, orderId, userId: user.id, currency, subtotalCents, definition: couponDefinition });
       if (!held.ok) throw new ProblemError(422, held.code, "This coupon cannot be used.");
       couponReserved = held.code;
       discountCents = held.discountCents;

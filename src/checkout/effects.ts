@@ -1,6 +1,7 @@
 import { cartStubForUser } from "../cart/cart";
 import type { BeginCheckoutResult } from "../cart/cart-object";
 import { commitCoupon, computeDiscountCents, releaseCoupon, reserveCoupon, type CouponRefusal } from "../coupons/coupons";
+import type { CouponRow } from "../coupons/schema";
 import { getDb } from "../db/client";
 import type { OrderRow } from "./schema";
 
@@ -25,9 +26,9 @@ export async function cancelCartCheckout(env: Env, userId: string, orderId: stri
  */
 export async function holdCoupon(
   env: Env,
-  input: { code: string; orderId: string; userId: string; currency: string; subtotalCents: number },
+  input: { code: string; orderId: string; userId: string; currency: string; subtotalCents: number; definition: CouponRow | null },
 ): Promise<CouponHold> {
-  const reserved = await reserveCoupon(env, getDb(env.DB), { code: input.code, orderId: input.orderId, userId: input.userId, currency: input.currency });
+  const reserved = await reserveCoupon(env, getDb(env.DB), { code: input.code, orderId: input.orderId, userId: input.userId, currency: input.currency, definition: input.definition });
   if (!reserved.ok) return reserved;
   return { ok: true, code: reserved.coupon.code, discountCents: computeDiscountCents(reserved.coupon, input.subtotalCents) };
 }

@@ -132,9 +132,11 @@ export async function checkCouponLimits(env: Env, coupon: CouponRow, userId: str
 export async function reserveCoupon(
   env: Env,
   db: Database,
-  input: { code: string; orderId: string; userId: string; currency?: string | null; now?: Date },
+  input: { code: string; orderId: string; userId: string; currency?: string | null; now?: Date; definition?: CouponRow | null },
 ): Promise<CouponReservation> {
-  const coupon = await findCoupon(db, input.code);
+  // `definition`: the caller read the code's D1 row in this request already (checkout batches it
+  // with the products); null means D1 has no such code.
+  const coupon = input.definition !== undefined ? input.definition : await findCoupon(db, input.code);
   if (!coupon) return { ok: false, code: "coupon_invalid" };
   const now = input.now ?? new Date();
   const refusal = couponDefinitionRefusal(coupon, now, input.currency);
