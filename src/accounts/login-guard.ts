@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { hmacSha256Key } from "../platform/hmac";
 
 /** Thresholds from API.md ("Accounts"): kept in one place so tests and docs quote the same numbers. */
 export const GUARD_LIMITS = {
@@ -200,21 +201,13 @@ export const RATE_SWEEP_PER_CALL = 8;
 /** Refusals an isolate remembers (the oldest go first). */
 const REFUSALS_KEPT = 10_000;
 
-// Per isolate: the HMAC key that places keys on shards, per secret.
-const shardKeys = new Map<string, Promise<CryptoKey>>();
-
 /**
  * Which shard holds `key`: HMAC-SHA256 under the deployment's secret, so no one can choose
  * addresses that all land on one shard of someone else's choosing.
  */
 async function shardOf(env: Env, scope: string, key: string): Promise<number> {
-  const secret = `rate-shards:${env.BETTER_AUTH_SECRET ?? "development"}`;
-  let hmacKey = shardKeys.get(secret);
-  if (!hmacKey) {
-    hmacKey = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    shardKeys.set(secret, hmacKey);
-  }
-  const mac = await crypto.subtle.sign("HMAC", await hmacKey, new TextEncoder().encode(`${scope}\n${key}`));
+  const hmacKey = await hmacSha256Key(`rate-shards:${env.BETTER_AUTH_SECRET ?? "development"}`);
+  const mac = await crypto.subtle.sign("HMAC", hmacKey, new TextEncoder().encode(`${scope}\n${key}`));
   return new DataView(mac).getUint32(0) % RATE_SHARDS;
 }
 

@@ -3,6 +3,7 @@ import type { AppEnv } from "../platform/app-env";
 import { eq, sql } from "drizzle-orm";
 import { getDb, preparedStatement } from "../db/client";
 import { session, user } from "../db/schema";
+import { hmacSha256Key } from "../platform/hmac";
 import { ProblemError } from "../platform/problem";
 import { authFor, SESSION, SESSION_COOKIE } from "./auth";
 
@@ -125,12 +126,9 @@ export function firstCookieValue(header: string, name: string): string | null {
   return null;
 }
 
-const hmacKeys = new Map<string, Promise<CryptoKey>>();
-
 /**
  * The session token inside a signed cookie value, or null when the signature is wrong. The format
  * is better-auth's (better-call's `signCookieValue`): `<token>.<base64 HMAC-SHA256(secret, token)>`.
- * The key is imported once per secret (a CryptoKey holds no request state).
  */
 export async function verifiedSessionToken(value: string, secret: string): Promise<string | null> {
   const dot = value.lastIndexOf(".");
@@ -144,12 +142,7 @@ export async function verifiedSessionToken(value: string, secret: string): Promi
   } catch {
     return null;
   }
-  let key = hmacKeys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
-    hmacKeys.set(secret, key);
-  }
-  return (await crypto.subtle.verify("HMAC", await key, bytes, new TextEncoder().encode(token))) ? token : null;
+  return (await crypto.subtle.verify("HMAC", await hmacSha256Key(secret), bytes, new TextEncoder().encode(token))) ? token : null;
 }
 
 /** The signed-in user, or `401 unauthenticated`. */

@@ -95,6 +95,15 @@ export async function updateProduct(db: Database, id: string, patch: Partial<Pro
   }
 }
 
+/**
+ * A staff change to a product: this isolate drops its shared first page (decision 008) and its
+ * shared pricing rows (decision 009) at once.
+ */
+function forgetCatalogCopies(d1: D1Database): void {
+  forgetSharedPages(d1);
+  forgetPricingRows(d1);
+}
+
 /** Who made a staff change, for its audit event. */
 export interface StaffActor {
   id: string;
@@ -105,8 +114,7 @@ export interface StaffActor {
 export async function createProductAudited(env: Env, db: Database, actor: StaffActor, fields: ProductFields): Promise<ProductRow | "slug_taken"> {
   const row = await createProduct(db, fields);
   if (!row) return "slug_taken";
-  forgetSharedPages(env.DB);
-  forgetPricingRows(env.DB);
+  forgetCatalogCopies(env.DB);
   await recordAudit(env, { actor: actor.id, action: "product.created", subject: row.id, detail: { after: fields }, ip: actor.ip });
   return row;
 }
@@ -125,8 +133,7 @@ export async function updateProductAudited(
   if (Object.keys(changes).length === 0) return before;
   const after = await updateProduct(db, id, patch);
   if (after === null || after === "slug_taken") return after;
-  forgetSharedPages(env.DB);
-  forgetPricingRows(env.DB);
+  forgetCatalogCopies(env.DB);
   await recordAudit(env, { actor: actor.id, action: "product.updated", subject: id, detail: { changes }, ip: actor.ip });
   return after;
 }

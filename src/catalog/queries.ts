@@ -131,7 +131,7 @@ export async function findProductBySlug(db: Database, slug: string): Promise<Pro
 /** Visible products by id (for carts and checkout), with their stock; hidden ones are absent. */
 export async function findProductsByIds(db: Database, ids: string[]): Promise<ProductRow[]> {
   if (ids.length === 0) return [];
-  return selectVisibleProducts(db, inArray(products.id, ids));
+  return productsByIdsQuery(db, ids);
 }
 
 /** `findProductsByIds` as an unexecuted query (for a batch); `ids` must not be empty. */

@@ -1,3 +1,5 @@
+import { hmacSha256Key } from "../platform/hmac";
+
 /** Stripe's default tolerance between the signed timestamp and now, in seconds (T06). */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
 
@@ -20,8 +22,7 @@ export function parseStripeSignature(header: string): { timestamp: number; signa
 
 /** HMAC-SHA256 of `${t}.${payload}` as lowercase hex, as Stripe computes it. */
 export async function computeStripeSignature(secret: string, timestamp: number, payload: string): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(`${timestamp}.${payload}`));
+  const mac = await crypto.subtle.sign("HMAC", await hmacSha256Key(secret), encoder.encode(`${timestamp}.${payload}`));
   return [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
