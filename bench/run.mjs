@@ -84,9 +84,15 @@ function devVars() {
 // ---------------------------------------------------------------- workerd CPU accounting
 /** utime+stime of a process in ms (clock ticks are 100 Hz on Linux). */
 function cpuMs(pid) {
+  const { user, sys } = cpuSplitMs(pid);
+  return user + sys;
+}
+
+/** A process's user and kernel CPU time so far, in ms (utime and stime of /proc/<pid>/stat). */
+function cpuSplitMs(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  return { user: (Number(fields[11]) * 1000) / 100, sys: (Number(fields[12]) * 1000) / 100 };
 }
 
 /** Every workerd process under this Node process (Miniflare spawns one). */
@@ -554,11 +560,20 @@ try {
       }
       for (const c of conns) {
         const nodeBefore = process.cpuUsage();
-        const perPidBefore = pids.map(cpuMs);
+        const perPidBefore = pids.map(cpuSplitMs);
         const before = workerdCpu(pids);
         const m = r.spec ? await loadCell(r.spec, c, DURATION) : await rounds(r.loop(c), DURATION, CHECKOUT_CAP, pids);
         const cpu = m.cpuMs ?? (workerdCpu(pids) - before) / Math.max(1, m.requests);
-        if (pids.length > 1) log(`  per workerd process, ms CPU/req: ${pids.map((pid, i) => ((cpuMs(pid) - perPidBefore[i]) / Math.max(1, m.requests)).toFixed(2)).join(" + ")}`);
+        // Per process, user + kernel: kernel time is mostly socket and storage I/O (local SQLite files).
+        log(
+          `  per workerd process, ms CPU/req (user + kernel): ${pids
+            .map((pid, i) => {
+              const now = cpuSplitMs(pid);
+              const per = (x) => (x / Math.max(1, m.requests)).toFixed(2);
+              return `${per(now.user - perPidBefore[i].user)} + ${per(now.sys - perPidBefore[i].sys)}`;
+            })
+            .join(" | ")}`,
+        );
         const node = process.cpuUsage(nodeBefore);
         const nodeMs = (node.user + node.system) / 1000 / Math.max(1, m.requests);
         results.push({ id: r.id, label: r.label, target: r.target ?? null, conns: c, round, ...m, cpuMs: cpu, loadGenMs: nodeMs });
