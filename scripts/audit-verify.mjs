@@ -4,7 +4,7 @@
 // worker uses (src/audit/chain.ts). Exit code 0 = intact, 1 = broken, 2 = could not read.
 import { execFileSync } from "node:child_process";
 import { pathToFileURL } from "node:url";
-import { CHAIN_START, verifyAuditRows } from "../src/audit/chain.ts";
+import { CHAIN_START, HEAD_MISMATCH_ACTION, RESTORED_ACTION, verifyAuditRows } from "../src/audit/chain.ts";
 
 const PAGE = 1000;
 
@@ -23,14 +23,32 @@ export function d1Query({ database = "bastion", remote = false, envName = null, 
  */
 export async function verifyD1AuditChain(target) {
   let position = CHAIN_START;
+  // The newest loss the AuditLog object recorded that no later `audit.restored` explains.
+  let openLoss = null;
   for (;;) {
     const rows = d1Query(
       target,
       `SELECT id, at, actor, ip, action, subject, detail, prev_hash, hash FROM audit_events WHERE id > ${Number(position.lastId)} ORDER BY id LIMIT ${PAGE}`,
     );
-    if (rows.length === 0) return { ok: true, count: position.count, lastHash: position.lastHash };
+    if (rows.length === 0) {
+      if (openLoss) {
+        let expectedId = Number(openLoss.id);
+        try {
+          const detail = JSON.parse(openLoss.detail);
+          if (typeof detail.expectedId === "number") expectedId = detail.expectedId;
+        } catch {
+          // An unreadable detail still marks the loss.
+        }
+        return { ok: false, brokenAt: expectedId, reason: `event ${openLoss.id} records that event ${expectedId} was lost or replaced, and no audit.restored event explains it (docs/operations.md)` };
+      }
+      return { ok: true, count: position.count, lastHash: position.lastHash };
+    }
     const verdict = await verifyAuditRows(rows, position);
     if (!verdict.ok) return verdict;
+    for (const row of rows) {
+      if (row.action === HEAD_MISMATCH_ACTION) openLoss = row;
+      else if (row.action === RESTORED_ACTION) openLoss = null;
+    }
     position = verdict.position;
   }
 }

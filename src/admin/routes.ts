@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { listAuditEvents, verifyAuditLog } from "../audit/audit";
+import { listAuditEvents, recordAuditRestored, verifyAuditLog } from "../audit/audit";
 import { SLUG_PATTERN } from "../catalog/routes";
 import { getDb } from "../db/client";
 import { createApiApp, problemResponseSpec } from "../platform/openapi";
@@ -141,6 +141,25 @@ const verifyAuditRoute = createRoute({
   },
 });
 
+const AuditRestoredBody = z
+  .object({ note: z.string().trim().min(1).max(500).openapi({ example: "Time Travel restore to 2026-11-26T09:00Z after a bad migration; events 812–830 re-entered from Workers Logs" }) })
+  .strict()
+  .openapi("AuditRestored");
+const recordAuditRestoredRoute = createRoute({
+  method: "post",
+  path: "/admin/audit/restored",
+  tags: ["Staff"],
+  summary:
+    "Explain a reported loss of audit events (admin, signed in within 10 minutes): records an `audit.restored` event with the note. The verify route reports the log as broken from an `audit.head_mismatch` event until one is recorded.",
+  request: { body: { content: jsonContent(AuditRestoredBody), required: true } },
+  responses: {
+    201: { description: "Recorded", content: jsonContent(z.object({ id: z.number().int(), hash: z.string() })) },
+    422: problemResponseSpec("Invalid or unknown field"),
+    503: problemResponseSpec("audit_unavailable: nothing was recorded"),
+    ...guarded,
+  },
+});
+
 /** Staff API (P16): one guard for every /api/admin route, strict bodies, an audit event per change. */
 export const adminApi = createApiApp();
 adminApi.use("/admin/*", staffGuard);
@@ -173,6 +192,12 @@ adminApi
   .openapi(verifyAuditRoute, async (c) => {
     const verdict = await verifyAuditLog(c.env);
     return c.json(verdict.ok ? { ok: true, count: verdict.count } : verdict, 200);
+  })
+  .openapi(recordAuditRestoredRoute, async (c) => {
+    const staff = staffUser(c);
+    requireFreshSession(staff);
+    const event = await recordAuditRestored(c.env, { id: staff.id, ip: clientIp(c) }, c.req.valid("json").note);
+    return c.json(event, 201);
   });
 
 // ---- Coupons ---------------------------------------------------------------------------------

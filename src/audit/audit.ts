@@ -1,5 +1,6 @@
 import type { AuditLog, AppendedEvent } from "./audit-log";
-import { canonicalJson, CHAIN_START, encodeLogField, LIMITS, sanitizeDetail, verifyAuditRows, type AuditRow, type ChainVerdict } from "./chain";
+import { ProblemError } from "../platform/problem";
+import { canonicalJson, CHAIN_START, HEAD_MISMATCH_ACTION, RESTORED_ACTION, encodeLogField, LIMITS, sanitizeDetail, verifyAuditRows, type AuditRow, type ChainVerdict } from "./chain";
 
 /** One audit event as callers submit it; the audit log adds time, hash and prevHash. */
 export interface AuditInput {
@@ -114,7 +115,49 @@ export async function verifyAuditLog(env: Env): Promise<ChainVerdict> {
   if (head && (verdict.lastId < head.id || (verdict.lastId === head.id && verdict.lastHash !== head.hash))) {
     return { ok: false, brokenAt: head.id, reason: `the log ends at event ${verdict.lastId} but event ${head.id} was written: newest events are missing or replaced` };
   }
+  const mismatch = await openHeadMismatch(env.DB);
+  if (mismatch) {
+    return {
+      ok: false,
+      brokenAt: mismatch.expectedId,
+      reason:
+        `event ${mismatch.id} records that event ${mismatch.expectedId}, written by the log, was missing or replaced in the database ` +
+        `(the log continued from event ${mismatch.foundId ?? "none"}). Restore it, or explain it with POST /api/admin/audit/restored`,
+    };
+  }
   return verdict;
+}
+
+/** The newest `audit.head_mismatch` event that no later `audit.restored` event explains, or null. */
+async function openHeadMismatch(db: D1Database): Promise<{ id: number; expectedId: number; foundId: number | null } | null> {
+  // Verification reads every event anyway; these two scans have no index of their own.
+  const row = await db
+    .prepare(
+      "SELECT id, detail FROM audit_events WHERE action = ?1 AND id > coalesce((SELECT max(id) FROM audit_events WHERE action = ?2), 0) ORDER BY id DESC LIMIT 1",
+    )
+    .bind(HEAD_MISMATCH_ACTION, RESTORED_ACTION)
+    .first<{ id: number; detail: string }>();
+  if (!row) return null;
+  let detail: { expectedId?: unknown; foundId?: unknown } = {};
+  try {
+    detail = JSON.parse(row.detail) as typeof detail;
+  } catch {
+    // A mismatch event whose detail does not parse still marks the log as broken.
+  }
+  const expectedId = typeof detail.expectedId === "number" ? detail.expectedId : Number(row.id);
+  return { id: Number(row.id), expectedId, foundId: typeof detail.foundId === "number" ? detail.foundId : null };
+}
+
+/**
+ * An admin explains a loss of audit events the log reported (`audit.head_mismatch`, typically
+ * after a Time Travel restore): records `audit.restored` with their note, which closes the report.
+ * Unlike `recordAudit`, a failure here is the caller's error: the explanation must be on record.
+ */
+export async function recordAuditRestored(env: Env, actor: { id: string; ip: string | null }, note: string): Promise<AppendedEvent> {
+  const mismatch = await openHeadMismatch(env.DB);
+  const event = await recordAudit(env, { actor: actor.id, ip: actor.ip, action: RESTORED_ACTION, detail: { note, explains: mismatch?.id ?? null } });
+  if (!event) throw new ProblemError(503, "audit_unavailable", "The audit log could not be written. Nothing was recorded; try again.");
+  return event;
 }
 
 /**

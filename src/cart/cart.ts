@@ -6,7 +6,7 @@ import { getSessionUser } from "../accounts/session";
 import { recordAudit } from "../audit/audit";
 import { findProductsByIds, pricingProductsQuery, type PricingProduct } from "../catalog/queries";
 import { rememberPricingRows, sharedPricingRows } from "../catalog/shared-pricing";
-import { computeDiscountCents, couponByCodeQuery, couponDefinitionRefusal, normaliseCouponCode, type CouponRefusal } from "../coupons/coupons";
+import { computeDiscountCents, couponByCodeQuery, couponDefinitionRefusal, findNormalisedCoupon, normaliseCouponCode, type CouponRefusal } from "../coupons/coupons";
 import type { CouponRow } from "../coupons/schema";
 import type { Database } from "../db/client";
 import { getDb } from "../db/client";
@@ -161,7 +161,7 @@ export async function loadPricingRows(db: Database, productIds: string[], coupon
   } else if (missing.length > 0) {
     read = await pricingProductsQuery(db, missing);
   } else if (code) {
-    coupon = (await couponByCodeQuery(db, code))[0] ?? null;
+    coupon = await findNormalisedCoupon(db, code);
   }
   rememberPricingRows(db.$client, read, generation, now);
   return { products: [...shared, ...read], coupon };

@@ -1,5 +1,5 @@
-import { eq } from "drizzle-orm";
-import type { Database } from "../db/client";
+import { eq, sql } from "drizzle-orm";
+import { preparedStatement, type Database } from "../db/client";
 import type { CouponCommitResult, CouponLimits, CouponObject } from "./coupon-object";
 import { couponRedemptions, coupons, type CouponRow } from "./schema";
 
@@ -27,7 +27,20 @@ export function normaliseCouponCode(raw: string): string | null {
 export async function findCoupon(db: Database, rawCode: string): Promise<CouponRow | null> {
   const code = normaliseCouponCode(rawCode);
   if (!code) return null;
-  const [row] = await couponByCodeQuery(db, code);
+  return findNormalisedCoupon(db, code);
+}
+
+/**
+ * The D1 definition of an already normalised code, or null, through a statement prepared once per
+ * D1 binding: a cart that holds a coupon reads its definition on every priced call (definitions
+ * are never shared between requests, decision 009), so building the query each time showed in
+ * the profiles.
+ */
+export async function findNormalisedCoupon(db: Database, code: string): Promise<CouponRow | null> {
+  const statement = preparedStatement(db.$client, "coupon.byCode", (pdb) =>
+    pdb.select().from(coupons).where(eq(coupons.code, sql.placeholder("code"))).limit(1).prepare(),
+  );
+  const [row] = await statement.all({ code });
   return row ?? null;
 }
 

@@ -59,6 +59,7 @@ function adminActions(productId: string, target: Target = { couponCode: "EVIL", 
     { method: "PUT", path: `/api/admin/users/${target.userId}/role`, body: { role: "admin" }, support: false },
     { method: "GET", path: "/api/admin/audit", support: false },
     { method: "GET", path: "/api/admin/audit/verify", support: false },
+    { method: "POST", path: "/api/admin/audit/restored", body: { note: "nothing happened" }, support: false },
     { method: "PUT", path: "/api/admin/users/usr_x/role", body: { role: "admin" }, support: false },
   ];
 }

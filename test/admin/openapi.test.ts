@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { request } from "../support/http";
 
 describe("staff API in the OpenAPI document", () => {
-  it("describes the admin routes and offers no write method on the audit log", async () => {
+  it("describes the admin routes and offers no method that edits or deletes audit events", async () => {
     const res = await request("/api/openapi.json");
     expect(res.status).toBe(200);
     const doc = (await res.json()) as { paths: Record<string, Record<string, unknown>> };
@@ -19,6 +19,8 @@ describe("staff API in the OpenAPI document", () => {
     expect(methods("/me/delete")).toEqual(["post"]);
     const auditPaths = Object.entries(doc.paths).filter(([p]) => p.includes("/admin/audit"));
     expect(auditPaths.length).toBeGreaterThan(0);
-    for (const [, methods] of auditPaths) expect(Object.keys(methods)).toEqual(["get"]);
+    // Reads only, except the one route that appends an `audit.restored` event (it edits nothing).
+    for (const [p, methods] of auditPaths) expect(Object.keys(methods)).toEqual(p.endsWith("/admin/audit/restored") ? ["post"] : ["get"]);
+    expect(auditPaths.some(([p]) => p.endsWith("/admin/audit/restored"))).toBe(true);
   });
 });

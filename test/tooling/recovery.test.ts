@@ -38,13 +38,14 @@ function query(config: string, sql: string): Record<string, unknown>[] {
   return (JSON.parse(wrangler(["d1", "execute", "bastion", "--local", "--config", config, "--json", "--command", sql])) as { results: Record<string, unknown>[] }[])[0]!.results;
 }
 
-async function seedAuditSql(count: number): Promise<string> {
+async function seedAuditSql(count: number, actionOf: (id: number) => string = () => "product.updated"): Promise<string> {
   let prev = GENESIS_HASH;
   const lines: string[] = [];
   for (let id = 1; id <= count; id++) {
-    const row = { id, at: new Date(Date.UTC(2026, 0, 1, 0, 0, id)).toISOString(), actor: "usr_admin", ip: null, action: "product.updated", subject: "prd_lamp", detail: canonicalJson({ changes: { stock: { from: id, to: id + 1 } } }) };
+    const action = actionOf(id);
+    const row = { id, at: new Date(Date.UTC(2026, 0, 1, 0, 0, id)).toISOString(), actor: "usr_admin", ip: null, action, subject: "prd_lamp", detail: canonicalJson({ changes: { stock: { from: id, to: id + 1 } } }) };
     const hash = (await hashEvent(prev, row))!;
-    lines.push(`INSERT INTO audit_events (id, at, actor, ip, action, subject, detail, prev_hash, hash) VALUES (${id}, '${row.at}', 'usr_admin', NULL, 'product.updated', 'prd_lamp', '${row.detail}', '${prev}', '${hash}');`);
+    lines.push(`INSERT INTO audit_events (id, at, actor, ip, action, subject, detail, prev_hash, hash) VALUES (${id}, '${row.at}', 'usr_admin', NULL, '${action}', 'prd_lamp', '${row.detail}', '${prev}', '${hash}');`);
     prev = hash;
   }
   return lines.join("\n");
@@ -88,5 +89,23 @@ describe("recovery (P18)", () => {
     expect(restore.code).toBe(1);
     expect(restore.out).toContain("BROKEN at event 4");
     expect(run("audit-verify.mjs", ["--config", tamperedState]).code).toBe(1);
+  }, 120_000);
+
+  it("T10 audit:verify reports a loss the log recorded (audit.head_mismatch) until an audit.restored event explains it", async () => {
+    const lossOnly = makeProject("loss-only");
+    const explained = makeProject("loss-explained");
+    for (const [config, actions] of [
+      [lossOnly, { 3: "audit.head_mismatch" }],
+      [explained, { 3: "audit.head_mismatch", 4: "audit.restored" }],
+    ] as const) {
+      wrangler(["d1", "migrations", "apply", "bastion", "--local", "--config", config]);
+      const seed = path.join(work, `${path.basename(path.dirname(config))}.sql`);
+      writeFileSync(seed, `${await seedAuditSql(5, (id) => (actions as Record<number, string>)[id] ?? "product.updated")}\n`);
+      wrangler(["d1", "execute", "bastion", "--local", "--config", config, "--file", seed, "--yes"]);
+    }
+    const open = run("audit-verify.mjs", ["--config", lossOnly]);
+    expect(open.code).toBe(1);
+    expect(open.out).toContain("no audit.restored event explains it");
+    expect(run("audit-verify.mjs", ["--config", explained])).toMatchObject({ code: 0 });
   }, 120_000);
 });
