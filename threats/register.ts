@@ -598,6 +598,7 @@ export const REGISTER: Threat[] = [
       "T10 only an admin's audit.restored note closes the report; invalid notes and other roles change nothing",
       "T10 a row another writer appended after the object's last event is not a loss: no audit.head_mismatch",
       "T10 audit:verify reports a loss the log recorded (audit.head_mismatch) until an audit.restored event explains it",
+      "T10 the staff audit page shows the loss and takes the explanation as a form (admin only)",
     ],
   },
 ];

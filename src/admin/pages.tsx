@@ -1,6 +1,8 @@
 import { formatMoney } from "../web/format";
 import { Hono, type Context } from "hono";
-import { listAuditEvents, verifyAuditLog, type AuditEvent } from "../audit/audit";
+import { listAuditEvents, openHeadMismatch, recordAuditRestored, verifyAuditLog, type AuditEvent } from "../audit/audit";
+import { requireFreshSession } from "../accounts/session";
+import { z } from "zod";
 import { getDb } from "../db/client";
 import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
@@ -136,19 +138,49 @@ adminPages
     if (after === "slug_taken") return c.html(<Layout title="Staff: edit"><StaffNav /><ProductForm product={current} action={action} error="Another product has this slug." /></Layout>, 409);
     return c.redirect(action, 303);
   })
-  .get("/admin/audit", async (c) => {
-    const raw = Number(c.req.query("cursor") ?? "0");
-    const cursor = Number.isSafeInteger(raw) && raw >= 0 ? raw : 0;
-    const [page, verdict] = await Promise.all([listAuditEvents(c.env.DB, cursor, 100), verifyAuditLog(c.env)]);
-    return c.html(
-      <Layout title="Staff: audit log">
-        <StaffNav />
-        <h1>Audit log</h1>
-        <p role="status" data-chain={verdict.ok ? "ok" : "broken"}>
-          {verdict.ok ? `Chain verified: ${verdict.count} events intact.` : `Chain BROKEN at event ${verdict.brokenAt}: ${verdict.reason}`}
-        </p>
-        <AuditTable items={page.items} />
-        {page.nextCursor ? <a href={`/admin/audit?cursor=${encodeURIComponent(page.nextCursor)}`}>Next page</a> : null}
-      </Layout>,
-    );
+  .get("/admin/audit", async (c) => c.html(await AuditPage({ c })))
+  // The form twin of POST /api/admin/audit/restored (admin, fresh sign-in).
+  .post("/admin/audit/restored", async (c) => {
+    const form = await c.req.parseBody();
+    const parsed = RestoredNote.safeParse(typeof form.note === "string" ? form.note : "");
+    if (!parsed.success) return c.html(await AuditPage({ c, error: "Write what happened, in 1 to 500 characters." }), 422);
+    try {
+      requireFreshSession(staffUser(c));
+      await recordAuditRestored(c.env, { id: staffUser(c).id, ip: clientIp(c) }, parsed.data);
+    } catch (error) {
+      if (error instanceof ProblemError && error.status < 500) return c.html(await AuditPage({ c, error: error.detail ?? error.code }), error.status);
+      throw error;
+    }
+    return c.redirect("/admin/audit", 303);
   });
+
+const RestoredNote = z.string().trim().min(1).max(500);
+
+/** The audit log page: the verdict, a page of events, and the explanation form while a loss is open. */
+async function AuditPage(props: { c: Context<AppEnv>; error?: string }) {
+  const { c } = props;
+  const raw = Number(c.req.query("cursor") ?? "0");
+  const cursor = Number.isSafeInteger(raw) && raw >= 0 ? raw : 0;
+  const [page, verdict, loss] = await Promise.all([listAuditEvents(c.env.DB, cursor, 100), verifyAuditLog(c.env), openHeadMismatch(c.env.DB)]);
+  return (
+    <Layout title="Staff: audit log">
+      <StaffNav />
+      <h1>Audit log</h1>
+      <p role="status" data-chain={verdict.ok ? "ok" : "broken"}>
+        {verdict.ok ? `Chain verified: ${verdict.count} events intact.` : `Chain BROKEN at event ${verdict.brokenAt}: ${verdict.reason}`}
+      </p>
+      {props.error ? <p role="alert">{props.error}</p> : null}
+      {loss ? (
+        <form method="post" action="/admin/audit/restored" class="form">
+          <label>
+            What happened to the missing events, and what was re-entered (recorded as <code>audit.restored</code> under your name)
+            <textarea name="note" required maxlength={500} rows={3}></textarea>
+          </label>
+          <button type="submit">Record the explanation</button>
+        </form>
+      ) : null}
+      <AuditTable items={page.items} />
+      {page.nextCursor ? <a href={`/admin/audit?cursor=${encodeURIComponent(page.nextCursor)}`}>Next page</a> : null}
+    </Layout>
+  );
+}

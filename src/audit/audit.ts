@@ -129,7 +129,7 @@ export async function verifyAuditLog(env: Env): Promise<ChainVerdict> {
 }
 
 /** The newest `audit.head_mismatch` event that no later `audit.restored` event explains, or null. */
-async function openHeadMismatch(db: D1Database): Promise<{ id: number; expectedId: number; foundId: number | null } | null> {
+export async function openHeadMismatch(db: D1Database): Promise<{ id: number; expectedId: number; foundId: number | null } | null> {
   // Verification reads every event anyway; these two scans have no index of their own.
   const row = await db
     .prepare(

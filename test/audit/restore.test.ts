@@ -4,7 +4,8 @@ import { recordAudit, verifyAuditChain, verifyAuditLog } from "../../src/audit/a
 import { canonicalEvent, sha256Hex } from "../../src/audit/chain";
 import { as } from "../support/admin";
 import { auditRows, auditRowsAfter, lastAuditId, tamperWithAudit } from "../support/audit";
-import { sendJson } from "../support/http";
+import { postForm } from "../support/cart";
+import { request, sendJson } from "../support/http";
 
 // A truncated tail leaves a valid, shorter chain: only the AuditLog object's memory of the last
 // event it wrote shows it. These tests prove that appending again does not erase that evidence.
@@ -65,6 +66,35 @@ describe("audit log: events lost from D1 (truncation, Time Travel restore)", () 
     const mismatch = (await auditRows()).filter((r) => r.action === "audit.head_mismatch").at(-1)!;
     expect(JSON.parse(row!.detail)).toEqual({ note: "Restored D1 to 09:00 after a bad migration; lost events re-entered from Workers Logs", explains: mismatch.id });
     expect(await verifyAuditLog(env)).toMatchObject({ ok: true });
+  });
+
+  it("T10 the staff audit page shows the loss and takes the explanation as a form (admin only)", async () => {
+    const kept = (await recordAudit(env, { actor: "system", action: "test.kept" }))!;
+    await recordAudit(env, { actor: "system", action: "test.lost" });
+    await tamperWithAudit("DELETE FROM audit_events WHERE id > ?", kept.id);
+    await recordAudit(env, { actor: "system", action: "test.routine" });
+    const admin = await as("admin");
+    const support = await as("support");
+    const page = await request("/admin/audit", { headers: admin });
+    const html = await page.text();
+    expect(html).toContain('data-chain="broken"');
+    expect(html).toContain('action="/admin/audit/restored"');
+
+    const before = await lastAuditId();
+    expect((await postForm("/admin/audit/restored", { note: "  " }, support.cookie!)).status).toBe(403);
+    const empty = await postForm("/admin/audit/restored", { note: "  " }, admin.cookie!);
+    expect(empty.status).toBe(422);
+    expect(await empty.text()).toContain("1 to 500 characters");
+    expect(await lastAuditId()).toBe(before);
+
+    const done = await postForm("/admin/audit/restored", { note: "Test restore drill" }, admin.cookie!);
+    expect(done.status).toBe(303);
+    expect(done.headers.get("location")).toBe("/admin/audit");
+    const [row] = await auditRowsAfter(before);
+    expect(row).toMatchObject({ action: "audit.restored", detail: expect.stringContaining("Test restore drill") });
+    const after = await (await request("/admin/audit", { headers: admin })).text();
+    expect(after).toContain('data-chain="ok"');
+    expect(after).not.toContain('action="/admin/audit/restored"');
   });
 
   it("T10 a row another writer appended after the object's last event is not a loss: no audit.head_mismatch", async () => {
