@@ -23,14 +23,16 @@ export function d1Query({ database = "bastion", remote = false, envName = null, 
  */
 export async function verifyD1AuditChain(target) {
   let position = CHAIN_START;
-  // The newest loss the AuditLog object recorded that no later `audit.restored` explains.
-  let openLoss = null;
+  // Losses the AuditLog object recorded (`audit.head_mismatch`) that no later `audit.restored`
+  // names in its `explains`, by id, in order.
+  const openLosses = new Map();
   for (;;) {
     const rows = d1Query(
       target,
       `SELECT id, at, actor, ip, action, subject, detail, prev_hash, hash FROM audit_events WHERE id > ${Number(position.lastId)} ORDER BY id LIMIT ${PAGE}`,
     );
     if (rows.length === 0) {
+      const openLoss = [...openLosses.values()].at(-1);
       if (openLoss) {
         let expectedId = Number(openLoss.id);
         try {
@@ -46,8 +48,14 @@ export async function verifyD1AuditChain(target) {
     const verdict = await verifyAuditRows(rows, position);
     if (!verdict.ok) return verdict;
     for (const row of rows) {
-      if (row.action === HEAD_MISMATCH_ACTION) openLoss = row;
-      else if (row.action === RESTORED_ACTION) openLoss = null;
+      if (row.action === HEAD_MISMATCH_ACTION) openLosses.set(Number(row.id), row);
+      else if (row.action === RESTORED_ACTION) {
+        try {
+          openLosses.delete(Number(JSON.parse(row.detail).explains));
+        } catch {
+          // An explanation that does not parse explains nothing.
+        }
+      }
     }
     position = verdict.position;
   }

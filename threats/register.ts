@@ -581,7 +581,7 @@ export const REGISTER: Threat[] = [
       "A tamper-evident audit log: a SHA-256 hash chain written by one Durable Object, append-only in D1 (triggers), verifiable by staff and `npm run audit:verify` (M-009).",
       "Every order is timestamped and keeps Stripe's session and payment ids and the card's last four digits as reported by Stripe (M-009).",
       "Refused unauthenticated requests (bad webhook signatures, forged cart cookies, throttled sign-ins) are audited at most 5 times per 15 minutes per source, so the append-only log cannot be flooded.",
-      "A truncated tail (a shorter chain is still valid) is caught through the object's memory of its last event, and stays caught after the log appends again: the object records `audit.head_mismatch` and the log is reported broken until an admin records `audit.restored` with a note.",
+      "A truncated tail (a shorter chain is still valid) and rows written after the log's last event by anyone else (the chain is not keyed, so they carry valid hashes) are caught through the object's memory of its last event and of its unconfirmed insert. They stay caught after the log appends again: the object records `audit.head_mismatch`, and the log is reported broken until an admin records `audit.restored` naming that mismatch (API or staff form, fresh sign-in).",
     ],
     tests: [
       "T10 detects an edited, a deleted and a re-hashed event",
@@ -596,7 +596,7 @@ export const REGISTER: Threat[] = [
       "T10 every payment step of an order is audited with the actor and only the last 4 characters of Stripe ids",
       "T10 truncated tail: the next append records audit.head_mismatch, and the log stays reported broken after it",
       "T10 only an admin's audit.restored note closes the report; invalid notes and other roles change nothing",
-      "T10 a row another writer appended after the object's last event is not a loss: no audit.head_mismatch",
+      "T10 rows forged into D1 after the log's last event are reported until an admin explains them, a forged audit.restored included",
       "T10 audit:verify reports a loss the log recorded (audit.head_mismatch) until an audit.restored event explains it",
       "T10 the staff audit page shows the loss and takes the explanation as a form (admin only)",
     ],

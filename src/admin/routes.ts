@@ -150,10 +150,11 @@ const recordAuditRestoredRoute = createRoute({
   path: "/admin/audit/restored",
   tags: ["Staff"],
   summary:
-    "Explain a reported loss of audit events (admin, signed in within 10 minutes): records an `audit.restored` event with the note. The verify route reports the log as broken from an `audit.head_mismatch` event until one is recorded.",
+    "Explain the newest unexplained loss of audit events (admin, signed in within 10 minutes): records an `audit.restored` event with the note and the `audit.head_mismatch` event it explains. The verify route reports the log as broken while any such loss is unexplained.",
   request: { body: { content: jsonContent(AuditRestoredBody), required: true } },
   responses: {
     201: { description: "Recorded", content: jsonContent(z.object({ id: z.number().int(), hash: z.string() })) },
+    409: problemResponseSpec("no_open_loss: the log reports no loss to explain"),
     422: problemResponseSpec("Invalid or unknown field"),
     503: problemResponseSpec("audit_unavailable: nothing was recorded"),
     ...guarded,

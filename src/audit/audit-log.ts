@@ -12,27 +12,39 @@ export interface AppendedEvent {
 type ChainHead = AppendedEvent | null;
 
 /**
+ * What the object knows of its own writes: the last event D1 confirmed (`head`), and the event of
+ * an insert whose outcome it has not seen (`pending`: written to storage before the INSERT, so an
+ * answer lost on the way back, or a restart, cannot make its own event look foreign).
+ */
+export interface ChainTail {
+  head: AppendedEvent | null;
+  pending: AppendedEvent | null;
+}
+
+function sameEvent(a: ChainHead, b: ChainHead): boolean {
+  return a !== null && b !== null && a.id === b.id && a.hash === b.hash;
+}
+
+/**
  * The one writer of the audit chain (T10, M-009). Every append runs through a promise queue inside
  * this single object (`getByName("main")`), so choosing the previous hash and inserting the next
  * row never interleave, even while awaiting D1 (input gates do not cover D1 calls).
  *
- * The object remembers the event it wrote last (in memory and in its storage as `head`) and
- * chains the next one onto it in one D1 round trip: the INSERT is conditional on D1's newest row
- * still having that hash. When it does not (a restored database, a row written by someone else),
- * nothing is written; the object reads D1's newest row and chains onto that, so the chain always
- * continues from what D1 holds. Before this, every append read D1 first: two round trips per
- * event, one after the other, inside the queue every audited request waits in.
- *
- * Continuing from D1 must not erase the evidence that D1 lost events: the `head` is what shows a
- * truncated tail (a shorter chain is still a valid chain). So when D1's chain no longer contains
- * the event this object wrote last, the object first appends an `audit.head_mismatch` event
- * naming what it expected and what it found, and logs `audit_chain_diverged`; the log stays
- * reported as broken until an admin records `audit.restored` (docs/operations.md).
+ * The object chains each event onto the last one it wrote, in one D1 round trip: the INSERT is
+ * conditional on D1's newest row still having that hash. When it does not, nothing is written and
+ * the object reads D1's newest row:
+ * - its own pending insert (the answer was lost): confirmed, and the chain continues;
+ * - anything else (newest events deleted or replaced, a Time Travel restore, a row written by
+ *   anyone but this object): the object appends `audit.head_mismatch` naming what it expected and
+ *   what it found, logs `audit_chain_diverged`, then appends the event. The log is reported broken
+ *   until an admin explains that mismatch with `audit.restored` (docs/operations.md), so neither a
+ *   shorter chain nor rows forged after ours can pass as intact.
+ * An object that never wrote (a new deployment over a restored database) continues from D1.
  */
 export class AuditLog extends DurableObject<Env> {
   private queue: Promise<unknown> = Promise.resolve();
   /** undefined: not loaded from storage yet. */
-  private chainHead: ChainHead | undefined;
+  private known: ChainTail | undefined;
 
   /** Appends one event (sanitised here as well, whoever calls) and returns its id and hash. */
   append(event: AuditInput): Promise<AppendedEvent> {
@@ -41,16 +53,29 @@ export class AuditLog extends DurableObject<Env> {
     return run;
   }
 
+  /** The last event this object wrote and its unconfirmed insert: verification compares D1's tail with them (not `tail`: that name is the Tail Worker handler). */
+  async chainTail(): Promise<ChainTail> {
+    return { ...(await this.knownTail()) };
+  }
+
+  private async knownTail(): Promise<ChainTail> {
+    this.known ??= {
+      head: (await this.ctx.storage.get<AppendedEvent>("head")) ?? null,
+      pending: (await this.ctx.storage.get<AppendedEvent>("pending")) ?? null,
+    };
+    return this.known;
+  }
+
   private async appendNow(event: AuditInput): Promise<AppendedEvent> {
-    this.chainHead ??= (await this.head()) ?? null;
-    const appended = await this.insertAfter(this.chainHead, event);
+    const known = await this.knownTail();
+    const appended = await this.insertAfter(known.head, event);
     if (appended) return appended;
-    // D1's newest row is not the one this object wrote last.
     const newest = await this.newestInD1();
-    const written = await this.head();
     let previous: ChainHead = newest;
-    if (written && !(await this.d1Holds(written, newest))) {
-      const detail = { expectedId: written.id, expectedHash: written.hash, foundId: newest?.id ?? null, foundHash: newest?.hash ?? null };
+    if (sameEvent(newest, known.pending)) {
+      await this.confirm(newest!);
+    } else if (known.head !== null && !sameEvent(newest, known.head)) {
+      const detail = { expectedId: known.head.id, expectedHash: known.head.hash, foundId: newest?.id ?? null, foundHash: newest?.hash ?? null };
       console.error(JSON.stringify({ level: "error", msg: "audit_chain_diverged", ...detail }));
       previous = await this.insertAfter(newest, { actor: "system", action: HEAD_MISMATCH_ACTION, detail });
       if (!previous) throw new Error("the audit chain moved while appending");
@@ -67,13 +92,14 @@ export class AuditLog extends DurableObject<Env> {
     return row ? { id: Number(row.id), hash: row.hash } : null;
   }
 
-  /** Whether D1 still holds `written` (this object's last event) unchanged, given its newest row. */
-  private async d1Holds(written: AppendedEvent, newest: ChainHead): Promise<boolean> {
-    if (!newest || newest.id < written.id) return false;
-    if (newest.id === written.id) return newest.hash === written.hash;
-    // Rows after ours (another writer, or our write whose answer was lost): ours must be intact.
-    const row = await this.env.DB.prepare("SELECT hash FROM audit_events WHERE id = ?").bind(written.id).first<{ hash: string }>();
-    return row?.hash === written.hash;
+  /** Records `event` as the last one D1 holds (best effort in storage: memory is what the next append uses). */
+  private async confirm(event: AppendedEvent): Promise<void> {
+    this.known = { head: event, pending: null };
+    // The row is in D1: a failed write here must not report the event as lost (it would be
+    // entered twice). Storage keeps it as `pending`, which the next start recognises.
+    await this.ctx.storage.put({ head: event, pending: null }).catch((error: unknown) => {
+      console.error(JSON.stringify({ level: "error", msg: "audit_head_write_failed", id: event.id, error: String(error) }));
+    });
   }
 
   /** Inserts `event` after `previous`, only if that is still D1's newest row; null when it is not. */
@@ -89,6 +115,10 @@ export class AuditLog extends DurableObject<Env> {
       detail: canonicalJson(sanitizeDetail(event.detail ?? {}) ?? {}),
     };
     const hash = (await hashEvent(prevHash, row))!;
+    const pending = { id: row.id, hash };
+    // Before the INSERT: if its answer is lost, the row D1 holds is still recognised as ours.
+    await this.ctx.storage.put("pending", pending);
+    (await this.knownTail()).pending = pending;
     const result = await this.env.DB.prepare(
       "INSERT INTO audit_events (id, at, actor, ip, action, subject, detail, prev_hash, hash) " +
         "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1) IS ?",
@@ -96,21 +126,11 @@ export class AuditLog extends DurableObject<Env> {
       .bind(row.id, row.at, row.actor, row.ip, row.action, row.subject, row.detail, prevHash, hash, previous?.hash ?? null)
       .run();
     if (result.meta.changes !== 1) {
-      this.chainHead = undefined;
+      (await this.knownTail()).pending = null;
+      await this.ctx.storage.delete("pending").catch(() => undefined);
       return null;
     }
-    this.chainHead = { id: row.id, hash };
-    // The row is in D1: a failed `head` write must not report the event as lost (it would be
-    // entered twice). A stale head only sends the next append through the D1 read, which finds
-    // its own event intact.
-    await this.ctx.storage.put("head", { id: row.id, hash }).catch((error: unknown) => {
-      console.error(JSON.stringify({ level: "error", msg: "audit_head_write_failed", id: row.id, error: String(error) }));
-    });
-    return { id: row.id, hash };
-  }
-
-  /** The last event this object wrote (id and hash), or null: lets a check notice a truncated tail. */
-  async head(): Promise<AppendedEvent | null> {
-    return (await this.ctx.storage.get<AppendedEvent>("head")) ?? null;
+    await this.confirm(pending);
+    return pending;
   }
 }

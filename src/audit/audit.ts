@@ -106,14 +106,25 @@ export async function listAuditEvents(db: D1Database, cursor: number, limit: num
 
 /**
  * The chain check plus the tail check: the AuditLog object remembers the last event it wrote, so
- * deleting the newest events (which leaves a valid, shorter chain) is caught too.
+ * deleting the newest events (which leaves a valid, shorter chain) and rows written after it by
+ * anyone else are caught too; and every loss the object recorded (`audit.head_mismatch`) stays
+ * reported until an admin explains it.
  */
 export async function verifyAuditLog(env: Env): Promise<ChainVerdict> {
   const verdict = await verifyAuditChain(env.DB);
   if (!verdict.ok) return verdict;
-  const head = await auditLogStub(env).head();
-  if (head && (verdict.lastId < head.id || (verdict.lastId === head.id && verdict.lastHash !== head.hash))) {
-    return { ok: false, brokenAt: head.id, reason: `the log ends at event ${verdict.lastId} but event ${head.id} was written: newest events are missing or replaced` };
+  // Read after the chain: events appended meanwhile put the object's head past D1's tail as read.
+  const { head, pending } = await auditLogStub(env).chainTail();
+  const endsAt = (e: AppendedEvent | null) => e !== null && verdict.lastId === e.id && verdict.lastHash === e.hash;
+  if (head && !endsAt(head) && !endsAt(pending)) {
+    if (verdict.lastId > head.id) {
+      return { ok: false, brokenAt: head.id + 1, reason: `the database holds events after event ${head.id} that the audit log did not write (it ends at event ${verdict.lastId})` };
+    }
+    // Appended since the chain was read, or missing? The object's last event must be in D1 as written.
+    const row = await env.DB.prepare("SELECT hash FROM audit_events WHERE id = ?").bind(head.id).first<{ hash: string }>();
+    if (row?.hash !== head.hash) {
+      return { ok: false, brokenAt: head.id, reason: `the log ends at event ${verdict.lastId} but event ${head.id} was written: newest events are missing or replaced` };
+    }
   }
   const mismatch = await openHeadMismatch(env.DB);
   if (mismatch) {
@@ -121,19 +132,24 @@ export async function verifyAuditLog(env: Env): Promise<ChainVerdict> {
       ok: false,
       brokenAt: mismatch.expectedId,
       reason:
-        `event ${mismatch.id} records that event ${mismatch.expectedId}, written by the log, was missing or replaced in the database ` +
-        `(the log continued from event ${mismatch.foundId ?? "none"}). Restore it, or explain it with POST /api/admin/audit/restored`,
+        `event ${mismatch.id} records that the database no longer ended at event ${mismatch.expectedId}, the last one the log wrote ` +
+        `(it found event ${mismatch.foundId ?? "none"}). Restore it, or explain it with POST /api/admin/audit/restored`,
     };
   }
   return verdict;
 }
 
-/** The newest `audit.head_mismatch` event that no later `audit.restored` event explains, or null. */
+/**
+ * The newest `audit.head_mismatch` event that no `audit.restored` event explains (one recorded
+ * after it whose `detail.explains` names it), or null. Each loss needs its own explanation, so a
+ * note cannot close a loss recorded after it was written, or one it does not name.
+ */
 export async function openHeadMismatch(db: D1Database): Promise<{ id: number; expectedId: number; foundId: number | null } | null> {
-  // Verification reads every event anyway; these two scans have no index of their own.
+  // Verification reads every event anyway; these scans have no index of their own.
   const row = await db
     .prepare(
-      "SELECT id, detail FROM audit_events WHERE action = ?1 AND id > coalesce((SELECT max(id) FROM audit_events WHERE action = ?2), 0) ORDER BY id DESC LIMIT 1",
+      "SELECT m.id, m.detail FROM audit_events m WHERE m.action = ?1 AND NOT EXISTS " +
+        "(SELECT 1 FROM audit_events r WHERE r.action = ?2 AND r.id > m.id AND json_extract(r.detail, '$.explains') = m.id) ORDER BY m.id DESC LIMIT 1",
     )
     .bind(HEAD_MISMATCH_ACTION, RESTORED_ACTION)
     .first<{ id: number; detail: string }>();
@@ -149,13 +165,16 @@ export async function openHeadMismatch(db: D1Database): Promise<{ id: number; ex
 }
 
 /**
- * An admin explains a loss of audit events the log reported (`audit.head_mismatch`, typically
- * after a Time Travel restore): records `audit.restored` with their note, which closes the report.
- * Unlike `recordAudit`, a failure here is the caller's error: the explanation must be on record.
+ * An admin explains the newest loss of audit events the log reported and nobody explained yet
+ * (`audit.head_mismatch`, typically after a Time Travel restore): records `audit.restored` with
+ * their note and the mismatch's id, which closes that report. 409 `no_open_loss` when there is
+ * nothing to explain. Unlike `recordAudit`, a failed write is the caller's error: the explanation
+ * must be on record.
  */
 export async function recordAuditRestored(env: Env, actor: { id: string; ip: string | null }, note: string): Promise<AppendedEvent> {
   const mismatch = await openHeadMismatch(env.DB);
-  const event = await recordAudit(env, { actor: actor.id, ip: actor.ip, action: RESTORED_ACTION, detail: { note, explains: mismatch?.id ?? null } });
+  if (!mismatch) throw new ProblemError(409, "no_open_loss", "The audit log reports no loss to explain.");
+  const event = await recordAudit(env, { actor: actor.id, ip: actor.ip, action: RESTORED_ACTION, detail: { note, explains: mismatch.id } });
   if (!event) throw new ProblemError(503, "audit_unavailable", "The audit log could not be written. Nothing was recorded; try again.");
   return event;
 }

@@ -1,15 +1,35 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { recordAudit, verifyAuditChain, verifyAuditLog } from "../../src/audit/audit";
+import { recordAudit, recordAuditRestored, verifyAuditChain, verifyAuditLog } from "../../src/audit/audit";
 import { canonicalEvent, sha256Hex } from "../../src/audit/chain";
 import { as } from "../support/admin";
 import { auditRows, auditRowsAfter, lastAuditId, tamperWithAudit } from "../support/audit";
 import { postForm } from "../support/cart";
 import { request, sendJson } from "../support/http";
 
-// A truncated tail leaves a valid, shorter chain: only the AuditLog object's memory of the last
-// event it wrote shows it. These tests prove that appending again does not erase that evidence.
-describe("audit log: events lost from D1 (truncation, Time Travel restore)", () => {
+// A truncated tail leaves a valid, shorter chain, and rows forged after the tail carry valid
+// hashes (the chain is not keyed): only the AuditLog object's memory of the last event it wrote
+// shows either. These tests prove that appending again does not erase that evidence, and that
+// only an admin's explanation of that very loss closes the report. Storage is per file: each test
+// explains the losses it causes, so the next one starts from an intact log.
+
+/** Deletes every event after `keptId` as a database-level attacker would, then a routine append notices. */
+async function loseEventsAfter(keptId: number): Promise<void> {
+  await tamperWithAudit("DELETE FROM audit_events WHERE id > ?", keptId);
+  await recordAudit(env, { actor: "usr_routine", action: "product.updated", subject: "prd_1" });
+}
+
+/** Appends a row with a valid hash straight to D1, after its current newest row. */
+async function forgeNextRow(action: string, detail: string): Promise<void> {
+  const last = (await auditRows()).at(-1)!;
+  const row = { id: last.id + 1, at: new Date().toISOString(), actor: "usr_admin", ip: null, action, subject: null, detail };
+  const hash = await sha256Hex(last.hash + canonicalEvent(row));
+  await env.DB.prepare("INSERT INTO audit_events (id, at, actor, ip, action, subject, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    .bind(row.id, row.at, row.actor, row.ip, row.action, row.subject, row.detail, last.hash, hash)
+    .run();
+}
+
+describe("audit log: events lost from D1 or forged into it", () => {
   it("T10 truncated tail: the next append records audit.head_mismatch, and the log stays reported broken after it", async () => {
     const first = (await recordAudit(env, { actor: "system", action: "test.kept" }))!;
     await recordAudit(env, { actor: "system", action: "test.lost" });
@@ -27,56 +47,90 @@ describe("audit log: events lost from D1 (truncation, Time Travel restore)", () 
     expect(routine).toMatchObject({ id: first.id + 2, action: "product.updated", prev_hash: marker!.hash });
     // The chain itself is intact (it continues from what D1 holds) …
     expect(await verifyAuditChain(env.DB)).toMatchObject({ ok: true });
-    // … and the loss is still reported, now from the event that records it.
+    // … and the loss is still reported, from the event that records it, after more appends too.
     expect(await verifyAuditLog(env)).toMatchObject({ ok: false, brokenAt: lost.id, reason: expect.stringContaining(`event ${marker!.id} records`) });
-    const afterMore = await recordAudit(env, { actor: "system", action: "test.later" });
-    expect(afterMore).toMatchObject({ id: first.id + 3 });
+    expect(await recordAudit(env, { actor: "system", action: "test.later" })).toMatchObject({ id: first.id + 3 });
     expect(await verifyAuditLog(env)).toMatchObject({ ok: false, brokenAt: lost.id });
+
+    await recordAuditRestored(env, { id: "usr_test", ip: null }, "test cleanup");
+    expect(await verifyAuditLog(env)).toMatchObject({ ok: true });
   });
 
   it("T10 only an admin's audit.restored note closes the report; invalid notes and other roles change nothing", async () => {
-    // Its own loss: an event deleted from D1, then a routine append.
+    const admin = await as("admin");
+    const support = await as("support");
+    // Nothing to explain yet: refused, nothing recorded.
+    const early = await sendJson("POST", "/api/admin/audit/restored", { note: "pre-emptive" }, admin);
+    expect(early.status).toBe(409);
+    expect(((await early.json()) as { code: string }).code).toBe("no_open_loss");
+
     const kept = (await recordAudit(env, { actor: "system", action: "test.kept" }))!;
     await recordAudit(env, { actor: "system", action: "test.lost" });
-    await tamperWithAudit("DELETE FROM audit_events WHERE id > ?", kept.id);
-    await recordAudit(env, { actor: "system", action: "test.routine" });
+    await loseEventsAfter(kept.id);
     expect(await verifyAuditLog(env)).toMatchObject({ ok: false, brokenAt: kept.id + 1 });
     const snapshot = JSON.stringify(await auditRows());
-    const support = await as("support");
-    const admin = await as("admin");
-    const supportTry = await sendJson("POST", "/api/admin/audit/restored", { note: "nothing to see" }, support);
-    expect(supportTry.status).toBe(403);
+
+    expect((await sendJson("POST", "/api/admin/audit/restored", { note: "nothing to see" }, support)).status).toBe(403);
     for (const body of [{ note: "" }, { note: "   " }, { note: "x".repeat(501) }, { note: "ok", explains: 1 }, {}]) {
       const res = await sendJson("POST", "/api/admin/audit/restored", body, admin);
       expect(res.status).toBe(422);
       expect(res.headers.get("content-type")).toContain("application/problem+json");
     }
-    // Signing in as support and admin wrote their own sign-in events; nothing else was added.
-    const rowsNow = await auditRows();
-    expect(rowsNow.filter((r) => r.action === "audit.restored")).toHaveLength(0);
-    expect(JSON.stringify(rowsNow.slice(0, JSON.parse(snapshot).length))).toBe(snapshot);
+    expect(JSON.stringify(await auditRows())).toBe(snapshot);
     expect(await verifyAuditLog(env)).toMatchObject({ ok: false });
 
     const before = await lastAuditId();
-    const res = await sendJson("POST", "/api/admin/audit/restored", { note: "Restored D1 to 09:00 after a bad migration; lost events re-entered from Workers Logs" }, admin);
+    const note = "Restored D1 to 09:00 after a bad migration; lost events re-entered from Workers Logs";
+    const res = await sendJson("POST", "/api/admin/audit/restored", { note }, admin);
     expect(res.status).toBe(201);
     const recorded = (await res.json()) as { id: number; hash: string };
     const [row] = await auditRowsAfter(before);
     expect(row).toMatchObject({ id: recorded.id, hash: recorded.hash, action: "audit.restored" });
     const mismatch = (await auditRows()).filter((r) => r.action === "audit.head_mismatch").at(-1)!;
-    expect(JSON.parse(row!.detail)).toEqual({ note: "Restored D1 to 09:00 after a bad migration; lost events re-entered from Workers Logs", explains: mismatch.id });
+    expect(JSON.parse(row!.detail)).toEqual({ note, explains: mismatch.id });
+    expect(await verifyAuditLog(env)).toMatchObject({ ok: true });
+  });
+
+  it("T10 rows forged into D1 after the log's last event are reported until an admin explains them, a forged audit.restored included", async () => {
+    expect(await verifyAuditLog(env)).toMatchObject({ ok: true });
+    const ours = (await recordAudit(env, { actor: "system", action: "test.ours" }))!;
+    // An ordinary-looking event with a valid hash, inserted straight into D1 (INSERT is not refused by the triggers).
+    await forgeNextRow("product.updated", "{}");
+    expect(await verifyAuditChain(env.DB)).toMatchObject({ ok: true });
+    expect(await verifyAuditLog(env)).toMatchObject({ ok: false, brokenAt: ours.id + 1, reason: expect.stringContaining("did not write") });
+
+    // The next real append records the divergence instead of adopting the forged row as its own.
+    expect(await recordAudit(env, { actor: "system", action: "test.next" })).toMatchObject({ id: ours.id + 3 });
+    const [forged, marker, next] = await auditRowsAfter(ours.id);
+    expect(forged).toMatchObject({ action: "product.updated", actor: "usr_admin" });
+    expect(marker).toMatchObject({ action: "audit.head_mismatch" });
+    expect(JSON.parse(marker!.detail)).toMatchObject({ expectedId: ours.id, foundId: ours.id + 1 });
+    expect(next).toMatchObject({ action: "test.next" });
+    expect(await verifyAuditLog(env)).toMatchObject({ ok: false, brokenAt: ours.id });
+
+    // A forged explanation (naming the mismatch, valid hash) is itself a row the log did not write.
+    await forgeNextRow("audit.restored", JSON.stringify({ explains: marker!.id, note: "nothing happened" }));
+    const forgedRestored = await lastAuditId();
+    expect(await verifyAuditLog(env)).toMatchObject({ ok: false, reason: expect.stringContaining("did not write") });
+    // The next real append records it as a divergence of its own, which stays open.
+    await recordAudit(env, { actor: "system", action: "test.after-forgery" });
+    const second = (await auditRows()).filter((r) => r.action === "audit.head_mismatch").at(-1)!;
+    expect(second.id).toBe(forgedRestored + 1);
+    expect(JSON.parse(second.detail)).toMatchObject({ expectedId: next!.id, foundId: forgedRestored });
+    expect(await verifyAuditLog(env)).toMatchObject({ ok: false, brokenAt: next!.id });
+
+    // Only an explanation the log itself writes closes it.
+    await recordAuditRestored(env, { id: "usr_test", ip: null }, "forged rows found and reported");
     expect(await verifyAuditLog(env)).toMatchObject({ ok: true });
   });
 
   it("T10 the staff audit page shows the loss and takes the explanation as a form (admin only)", async () => {
     const kept = (await recordAudit(env, { actor: "system", action: "test.kept" }))!;
     await recordAudit(env, { actor: "system", action: "test.lost" });
-    await tamperWithAudit("DELETE FROM audit_events WHERE id > ?", kept.id);
-    await recordAudit(env, { actor: "system", action: "test.routine" });
+    await loseEventsAfter(kept.id);
     const admin = await as("admin");
     const support = await as("support");
-    const page = await request("/admin/audit", { headers: admin });
-    const html = await page.text();
+    const html = await (await request("/admin/audit", { headers: admin })).text();
     expect(html).toContain('data-chain="broken"');
     expect(html).toContain('action="/admin/audit/restored"');
 
@@ -95,23 +149,5 @@ describe("audit log: events lost from D1 (truncation, Time Travel restore)", () 
     const after = await (await request("/admin/audit", { headers: admin })).text();
     expect(after).toContain('data-chain="ok"');
     expect(after).not.toContain('action="/admin/audit/restored"');
-  });
-
-  it("T10 a row another writer appended after the object's last event is not a loss: no audit.head_mismatch", async () => {
-    const ours = (await recordAudit(env, { actor: "system", action: "test.ours" }))!;
-    const snapshotIds = (await auditRows()).map((r) => r.id);
-    // Our own write whose answer was lost looks the same to the object: D1 is one event ahead.
-    const rows = await auditRowsAfter(ours.id - 1);
-    expect(rows).toHaveLength(1);
-    const foreign = { id: ours.id + 1, at: new Date().toISOString(), actor: "system", ip: null, action: "test.foreign", subject: null, detail: "{}" };
-    const hash = await sha256Hex(ours.hash + canonicalEvent(foreign));
-    await env.DB.prepare("INSERT INTO audit_events (id, at, actor, ip, action, subject, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-      .bind(foreign.id, foreign.at, foreign.actor, foreign.ip, foreign.action, foreign.subject, foreign.detail, ours.hash, hash)
-      .run();
-    const next = await recordAudit(env, { actor: "system", action: "test.next" });
-    expect(next).toMatchObject({ id: ours.id + 2 });
-    const after = (await auditRows()).filter((r) => !snapshotIds.includes(r.id));
-    expect(after.map((r) => r.action)).toEqual(["test.foreign", "test.next"]);
-    expect(await verifyAuditLog(env)).toMatchObject({ ok: true });
   });
 });
