@@ -161,6 +161,8 @@ async function AuditPage(props: { c: Context<AppEnv>; error?: string }) {
   const { c } = props;
   const raw = Number(c.req.query("cursor") ?? "0");
   const cursor = Number.isSafeInteger(raw) && raw >= 0 ? raw : 0;
+  // The open loss is asked for apart from the verdict: a verdict that fails earlier (rows after
+  // the log's last event) says nothing of it, and the form must still be offered.
   const [page, verdict, loss] = await Promise.all([listAuditEvents(c.env.DB, cursor, 100), verifyAuditLog(c.env), openHeadMismatch(c.env.DB)]);
   return (
     <Layout title="Staff: audit log">

@@ -19,13 +19,13 @@ export interface AuditRow {
   hash: string;
 }
 
-/** The result of checking a chain: every row links to the one before and hashes to itself. */
-/** Action of the event the AuditLog object appends when D1 lost or replaced events it had written. */
+/** Action of the event the AuditLog object appends when D1's tail is not the last event it wrote. */
 export const HEAD_MISMATCH_ACTION = "audit.head_mismatch";
 
-/** Action of the event an admin records once such a loss is explained (closes the report). */
+/** Action of the event an admin records to explain one such mismatch (`detail.explains` names it). */
 export const RESTORED_ACTION = "audit.restored";
 
+/** The result of checking a chain: every row links to the one before and hashes to itself. */
 export type ChainVerdict = { ok: true; count: number; lastId: number; lastHash: string } | { ok: false; brokenAt: number; reason: string };
 
 /** Limits of each field: long enough for real events, short enough that nothing floods the log. */
