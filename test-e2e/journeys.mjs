@@ -1,6 +1,7 @@
 // The journeys, in the order they run. Each is `async (t, state)`: `t` is a Journey (pages,
 // screenshots, error watch), `state` carries what a later journey continues from.
-import { assert, BASE, newCredentials, pageApi, totp } from "./harness.mjs";
+import { execFileSync } from "node:child_process";
+import { assert, BASE, newCredentials, pageApi, ROOT, totp } from "./harness.mjs";
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -97,6 +98,19 @@ async function enableTotp(t, page, password) {
   await verify.locator("button[type=submit]").click();
   await waitText(page.locator(".panel h2 .tag"), /^On$/);
   return secret;
+}
+
+/**
+ * Deletes the newest audit event from the dev server's local D1 with the append-only trigger
+ * lifted and put back, as someone with direct database access would (wrangler, not the shop).
+ */
+function deleteNewestAuditEvent() {
+  const sql = [
+    "DROP TRIGGER IF EXISTS audit_events_no_delete;",
+    "DELETE FROM audit_events WHERE id = (SELECT max(id) FROM audit_events);",
+    "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;",
+  ].join("\n");
+  execFileSync("npx", ["wrangler", "d1", "execute", "bastion", "--local", "--command", sql], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1" } });
 }
 
 /** The second step of a sign-in, with a fresh code (the period after the one used at setup). */
@@ -392,6 +406,15 @@ export const journeys = [
       await page.click("a[href='/admin']");
       await waitPath(page, /^\/admin\/products$/);
       await t.shot("staff-products");
+      // The audit log: everything the journeys did so far verifies, and no loss awaits an explanation.
+      await page.goto("/admin/audit");
+      await waitText(page.locator("p[role=status]"), /Chain verified: \d+ events intact\./);
+      assert((await page.locator("form[action='/admin/audit/restored']").count()) === 0, "the audit page offers an explanation form with no loss open");
+      await t.shot("staff-audit-log");
+      // A database-level loss (the newest event deleted behind the log's back, as a bad restore
+      // would): the next audited action, creating the product below, makes the log record it.
+      deleteNewestAuditEvent();
+      await page.goto("/admin/products");
       const slug = `e2e-lamp-${Date.now().toString(36)}`;
       await page.fill("input[name=slug]", slug);
       await page.fill("input[name=name]", "E2E Reading Lamp");
@@ -405,6 +428,15 @@ export const journeys = [
       await page.goto(`/products/${slug}`);
       await waitText(page.locator("article.product .price"), /\$42\.00/);
       await t.shot("product-in-shop");
+      // The staff page reports the loss and takes the explanation (docs/operations.md runbook).
+      await page.goto("/admin/audit");
+      await waitText(page.locator("p[role=status]"), /Chain BROKEN at event \d+: event \d+ records/);
+      await t.shot("staff-audit-loss");
+      await page.fill("form[action='/admin/audit/restored'] textarea[name=note]", "E2E drill: the newest event was deleted on purpose by the browser tests.");
+      await page.click("form[action='/admin/audit/restored'] button[type=submit]");
+      await waitPath(page, /^\/admin\/audit$/);
+      await waitText(page.locator("p[role=status]"), /Chain verified: \d+ events intact\./);
+      await t.shot("staff-audit-explained");
 
       // Coupons and refunds: staff pages another helper is adding; report their absence.
       t.allowConsole(/status of 404/);

@@ -174,8 +174,9 @@ async function AuditPage(props: { c: Context<AppEnv>; error?: string }) {
       {props.error ? <p role="alert">{props.error}</p> : null}
       {loss ? (
         <form method="post" action="/admin/audit/restored" class="form">
+          <p>Once you know what happened, record it: the note is appended as an audit.restored event under your name.</p>
           <label>
-            What happened to the missing events, and what was re-entered (recorded as <code>audit.restored</code> under your name)
+            What happened, and what was re-entered
             <textarea name="note" required maxlength={500} rows={3}></textarea>
           </label>
           <button type="submit">Record the explanation</button>
