@@ -116,9 +116,10 @@ export class AuditLog extends DurableObject<Env> {
     };
     const hash = (await hashEvent(prevHash, row))!;
     const pending = { id: row.id, hash };
+    const known = await this.knownTail();
     // Before the INSERT: if its answer is lost, the row D1 holds is still recognised as ours.
     await this.ctx.storage.put("pending", pending);
-    (await this.knownTail()).pending = pending;
+    known.pending = pending;
     const result = await this.env.DB.prepare(
       "INSERT INTO audit_events (id, at, actor, ip, action, subject, detail, prev_hash, hash) " +
         "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1) IS ?",
@@ -126,7 +127,7 @@ export class AuditLog extends DurableObject<Env> {
       .bind(row.id, row.at, row.actor, row.ip, row.action, row.subject, row.detail, prevHash, hash, previous?.hash ?? null)
       .run();
     if (result.meta.changes !== 1) {
-      (await this.knownTail()).pending = null;
+      known.pending = null;
       await this.ctx.storage.delete("pending").catch(() => undefined);
       return null;
     }
