@@ -1,137 +1,316 @@
 import { DurableObject } from "cloudflare:workers";
 import type { AuditInput } from "./audit";
-import { encodeLogField, GENESIS_HASH, hashEvent, HEAD_MISMATCH_ACTION, LIMITS, canonicalJson, sanitizeDetail, type AuditRow } from "./chain";
+import { HEAD_MISMATCH_ACTION, type AuditKeyRing } from "./chain";
+import { auditKeys } from "./keys";
+import { ANCHOR_EVERY, ANCHOR_MINUTES, insertStatement, MAX_BATCH, REFUSED_ACTION, RETRY_SECONDS, toRows, writeAnchor, type ChainRow, type Item, type LogState, type OutboxEntry } from "./log-state";
 
-/** What `append` returns: the stored event's id and hash. */
+/** What `append` returns for an event D1 holds: its id and hash. */
 export interface AppendedEvent {
   id: number;
   hash: string;
 }
 
-/** The newest event of the chain as this object knows it; null: the log is empty. */
-type ChainHead = AppendedEvent | null;
-
 /**
- * What the object knows of its own writes: the last event D1 confirmed (`head`), and the event of
- * an insert whose outcome it has not seen (`pending`: written to storage before the INSERT, so an
- * answer lost on the way back, or a restart, cannot make its own event look foreign).
+ * `required`: a security-relevant action that must not happen without its row (the caller fails
+ * closed). `deferrable`: when D1 does not take the row, it waits in the object's outbox and is
+ * retried (with an alert line) until D1 does.
  */
+export type AppendMode = "required" | "deferrable";
+
+/** The outcome of one append: written to D1, or not (then `queued` says whether the outbox holds it). */
+export type AppendResult = ({ written: true } & AppendedEvent) | { written: false; queued: boolean; reason: string };
+
+/** What the object knows of its own writes; verification compares D1 and R2 with it. */
 export interface ChainTail {
+  /** The last event D1 confirmed. */
   head: AppendedEvent | null;
+  /** The rows of a write whose outcome the object has not seen (answer lost, or a restart). */
   pending: AppendedEvent | null;
+  /** Events the object accepted that D1 does not hold yet (outbox), oldest first. */
+  outbox: { action: string; at: string }[];
+  /** Inserts D1 refused without an error (a trigger with RAISE(IGNORE)) since the last success. */
+  refused: LogState["refused"];
+  /** The newest checkpoint written to R2. */
+  anchor: LogState["anchor"];
 }
+
+type ChainHead = AppendedEvent | null;
 
 function sameEvent(a: ChainHead, b: ChainHead): boolean {
   return a !== null && b !== null && a.id === b.id && a.hash === b.hash;
 }
 
 /**
- * The one writer of the audit chain (T10, M-009). Every append runs through a promise queue inside
- * this single object (`getByName("main")`), so choosing the previous hash and inserting the next
- * row never interleave, even while awaiting D1 (input gates do not cover D1 calls).
- *
- * The object chains each event onto the last one it wrote, in one D1 round trip: the INSERT is
- * conditional on D1's newest row still having that hash. When it does not, nothing is written and
- * the object reads D1's newest row:
- * - its own pending insert (the answer was lost): confirmed, and the chain continues;
- * - anything else (newest events deleted or replaced, a Time Travel restore, a row written by
- *   anyone but this object): the object appends `audit.head_mismatch` naming what it expected and
- *   what it found, logs `audit_chain_diverged`, then appends the event. The log is reported broken
- *   until an admin explains that mismatch with `audit.restored` (docs/operations.md), so neither a
- *   shorter chain nor rows forged after ours can pass as intact.
- * An object that never wrote (a new deployment over a restored database) continues from D1.
+ * The one writer of the keyed audit chain (T10, M-009; decision 006). Appends that arrive while a
+ * D1 write is in flight wait in `waiting` and go out together as one D1 batch (group commit), so
+ * throughput grows with load. Each row is inserted only while D1's newest row is the one before
+ * it, so nothing else can interleave, and the object knows exactly which ids it assigned:
+ * - rows of its own write whose answer was lost (`inflight`) are recognised and confirmed;
+ * - D1 ending anywhere else (deleted or replaced events, a restore, a row written by anyone but
+ *   this object) is recorded as `audit.head_mismatch` and reported until an admin explains it;
+ * - an insert D1 drops without an error (a trigger with RAISE(IGNORE)) is noticed because D1 still
+ *   ends at the object's head: deferrable events wait in the outbox (durable storage) and are
+ *   retried by an alarm, required ones fail their caller, and an alert line is logged.
+ * Every ANCHOR_EVERY events, or ANCHOR_MINUTES after an unanchored event, the object writes a
+ * signed checkpoint to R2 (AUDIT_ANCHORS).
  */
 export class AuditLog extends DurableObject<Env> {
-  private queue: Promise<unknown> = Promise.resolve();
-  /** undefined: not loaded from storage yet. */
-  private known: ChainTail | undefined;
+  private waiting: Item[] = [];
+  private draining = false;
+  private lock: Promise<unknown> = Promise.resolve();
+  private state: LogState | undefined;
+  private alarmAt: number | null | undefined;
 
-  /** Appends one event (sanitised here as well, whoever calls) and returns its id and hash. */
-  append(event: AuditInput): Promise<AppendedEvent> {
-    const run = this.queue.then(() => this.appendNow(event));
-    this.queue = run.catch(() => undefined);
+  /** Appends one event; resolves once D1 holds it, the outbox holds it, or it was refused. */
+  append(event: AuditInput, mode: AppendMode = "deferrable"): Promise<AppendResult> {
+    return new Promise<AppendResult>((resolve) => {
+      this.waiting.push({ event, at: new Date().toISOString(), mode, resolve });
+      if (!this.draining) {
+        this.draining = true;
+        void this.serial(() => this.drain());
+      }
+    });
+  }
+
+  /** The object's record of its writes (not `tail`: that name is the Tail Worker handler). */
+  async chainTail(): Promise<ChainTail> {
+    const s = await this.load();
+    return {
+      head: s.head,
+      pending: s.inflight.at(-1) ?? null,
+      outbox: s.outbox.map((o) => ({ action: o.event.action, at: o.at })),
+      refused: s.refused,
+      anchor: s.anchor,
+    };
+  }
+
+  /** Retries the outbox and writes a checkpoint when one is due. */
+  override async alarm(): Promise<void> {
+    this.alarmAt = null;
+    await this.serial(async () => {
+      await this.commit([]);
+      const s = await this.load();
+      if (s.head && (s.anchor?.seq ?? 0) < s.head.id) await this.anchor(s, await auditKeys(this.env));
+    });
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn);
+    this.lock = run.catch(() => undefined);
     return run;
   }
 
-  /** The last event this object wrote and its unconfirmed insert: verification compares D1's tail with them (not `tail`: that name is the Tail Worker handler). */
-  async chainTail(): Promise<ChainTail> {
-    return { ...(await this.knownTail()) };
-  }
-
-  private async knownTail(): Promise<ChainTail> {
-    this.known ??= {
-      head: (await this.ctx.storage.get<AppendedEvent>("head")) ?? null,
-      pending: (await this.ctx.storage.get<AppendedEvent>("pending")) ?? null,
-    };
-    return this.known;
-  }
-
-  private async appendNow(event: AuditInput): Promise<AppendedEvent> {
-    const known = await this.knownTail();
-    const appended = await this.insertAfter(known.head, event);
-    if (appended) return appended;
-    const newest = await this.newestInD1();
-    let previous: ChainHead = newest;
-    if (sameEvent(newest, known.pending)) {
-      await this.confirm(newest!);
-    } else if (known.head !== null && !sameEvent(newest, known.head)) {
-      const detail = { expectedId: known.head.id, expectedHash: known.head.hash, foundId: newest?.id ?? null, foundHash: newest?.hash ?? null };
-      console.error(JSON.stringify({ level: "error", msg: "audit_chain_diverged", ...detail }));
-      previous = await this.insertAfter(newest, { actor: "system", action: HEAD_MISMATCH_ACTION, detail });
-      if (!previous) throw new Error("the audit chain moved while appending");
+  private async drain(): Promise<void> {
+    try {
+      while (this.waiting.length > 0) {
+        const batch = this.waiting.splice(0, MAX_BATCH);
+        try {
+          await this.commit(batch);
+        } catch (error) {
+          for (const item of batch) item.resolve?.({ written: false, queued: false, reason: String(error) });
+        }
+      }
+    } finally {
+      this.draining = false;
     }
-    // Only this object appends, one event at a time: D1 cannot have moved since the read.
-    const after = await this.insertAfter(previous, event);
-    if (!after) throw new Error("the audit chain moved while appending");
-    return after;
+  }
+
+  private async load(): Promise<LogState> {
+    if (this.state) return this.state;
+    const stored = await this.ctx.storage.get(["head", "inflight", "anchor", "refused"]);
+    const outbox = await this.ctx.storage.list<Omit<OutboxEntry, "key">>({ prefix: "outbox:" });
+    this.state = {
+      head: (stored.get("head") as AppendedEvent | undefined) ?? null,
+      inflight: (stored.get("inflight") as LogState["inflight"] | undefined) ?? [],
+      anchor: (stored.get("anchor") as LogState["anchor"] | undefined) ?? null,
+      refused: (stored.get("refused") as LogState["refused"] | undefined) ?? null,
+      outbox: [...outbox].map(([key, value]) => ({ key, ...value })),
+    };
+    return this.state;
+  }
+
+  /** Writes `fresh` after the outbox, as few D1 batches as possible; every item's caller is answered. */
+  private async commit(fresh: Item[]): Promise<void> {
+    const s = await this.load();
+    const keys = await auditKeys(this.env);
+    if (s.inflight.length > 0 && !(await this.reconcileInflight(s))) {
+      return this.defer(s, fresh, "D1 is unreachable: the outcome of the last write is unknown");
+    }
+    // Deferrable events are durable before D1 is asked: the outbox holds them until D1 does.
+    await this.enqueue(s, fresh.filter((i) => i.mode === "deferrable"));
+    let items: Item[] = [...s.outbox.filter((o) => !fresh.some((f) => f.outboxKey === o.key)).map((o) => ({ ...o, mode: "deferrable" as const, outboxKey: o.key })), ...fresh];
+    let problem = "";
+    for (let failures = 0; items.length > 0 && failures < 4; failures++) {
+      const chunk = items.slice(0, MAX_BATCH);
+      const rows = await toRows(keys, s.head, chunk);
+      s.inflight = rows.map((r, i) => ({ id: r.id, hash: r.hash, action: r.action, mode: chunk[i]!.mode, outboxKey: chunk[i]!.outboxKey ?? null }));
+      await this.ctx.storage.put("inflight", s.inflight);
+      let written = 0;
+      let threw = false;
+      try {
+        const results = await this.env.DB.batch(rows.map((row, i) => insertStatement(this.env.DB, row, i === 0 ? (s.head?.hash ?? null) : rows[i - 1]!.hash)));
+        while (written < rows.length && results[written]?.meta.changes === 1) written += 1;
+      } catch (error) {
+        threw = true;
+        problem = `D1 refused the write: ${String(error)}`;
+      }
+      if (written === rows.length) {
+        await this.confirm(s, rows, chunk, written);
+        items = items.slice(written);
+        failures -= 1; // progress, not a failure
+        continue;
+      }
+      let newest: ChainHead;
+      try {
+        newest = await this.newestInD1();
+      } catch (error) {
+        problem = `D1 is unreachable: ${String(error)}`;
+        break; // inflight stays: the next commit learns what this one wrote
+      }
+      const ours = rows.findIndex((r) => sameEvent(r, newest));
+      if (ours >= 0) {
+        await this.confirm(s, rows, chunk, ours + 1);
+        items = items.slice(ours + 1);
+        continue;
+      }
+      if (sameEvent(newest, s.head) || (newest === null && s.head === null)) {
+        s.inflight = [];
+        await this.ctx.storage.put("inflight", []);
+        if (!threw) {
+          problem = `D1 did not store event ${rows[0]!.id} (${rows[0]!.action}) and reported no error: an insert was dropped (a trigger?)`;
+          const now = new Date().toISOString();
+          s.refused = { count: (s.refused?.count ?? 0) + 1, firstAt: s.refused?.firstAt ?? now, lastAt: now, firstId: s.refused?.firstId ?? rows[0]!.id, action: s.refused?.action ?? rows[0]!.action };
+          await this.ctx.storage.put("refused", s.refused);
+        }
+        break;
+      }
+      if (s.head !== null) {
+        const detail = { expectedId: s.head.id, expectedHash: s.head.hash, foundId: newest?.id ?? null, foundHash: newest?.hash ?? null };
+        console.error(JSON.stringify({ level: "error", msg: "audit_chain_diverged", ...detail }));
+        const marker: Item = { event: { actor: "system", action: HEAD_MISMATCH_ACTION, detail }, at: new Date().toISOString(), mode: "deferrable" };
+        await this.enqueue(s, [marker], true);
+        items = [marker, ...items];
+      }
+      // Only this object appends: from here on, the chain continues from what D1 holds.
+      s.head = newest;
+      s.inflight = [];
+      await this.ctx.storage.put({ head: newest, inflight: [] });
+    }
+    if (items.length > 0) return this.defer(s, items, problem || "the audit chain kept moving while appending");
+    if (s.refused) await this.recordRefusals(s);
+    if (s.head && s.head.id - (s.anchor?.seq ?? 0) >= ANCHOR_EVERY) await this.anchor(s, keys);
+    else if (s.head && (s.anchor?.seq ?? 0) < s.head.id) await this.wakeIn(ANCHOR_MINUTES * 60);
+  }
+
+  /** After a write with no known outcome: confirms what D1 holds of it. False when D1 cannot be read. */
+  private async reconcileInflight(s: LogState): Promise<boolean> {
+    let newest: ChainHead;
+    try {
+      newest = await this.newestInD1();
+    } catch {
+      return false;
+    }
+    const ours = s.inflight.findIndex((r) => sameEvent(r, newest));
+    if (ours >= 0) {
+      const written = s.inflight.slice(0, ours + 1);
+      for (const row of written.filter((r) => r.mode === "required")) {
+        // Its caller was told the write failed and refused the action: say so in the chain.
+        console.error(JSON.stringify({ level: "error", msg: "audit_refused_action_recorded", id: row.id, action: row.action }));
+        await this.enqueue(s, [{ event: { actor: "system", action: "audit.append_unconfirmed", detail: { id: row.id, action: row.action } }, at: new Date().toISOString(), mode: "deferrable" }], true);
+      }
+      await this.dropFromOutbox(s, written.map((r) => r.outboxKey));
+      s.head = { id: newest!.id, hash: newest!.hash };
+    }
+    s.inflight = [];
+    await this.ctx.storage.put({ head: s.head, inflight: [] });
+    return true;
+  }
+
+  /** D1 holds rows[0..n): the head moves, their outbox entries go, their callers hear so. */
+  private async confirm(s: LogState, rows: ChainRow[], items: Item[], n: number): Promise<void> {
+    const last = rows[n - 1]!;
+    s.head = { id: last.id, hash: last.hash };
+    s.inflight = s.inflight.slice(n);
+    await this.dropFromOutbox(s, items.slice(0, n).map((i) => i.outboxKey ?? null));
+    // The rows are in D1: a failed storage write must not report them as lost (they would be
+    // entered twice); `inflight` still names them, which the next start recognises.
+    await this.ctx.storage.put({ head: s.head, inflight: s.inflight }).catch((error: unknown) => {
+      console.error(JSON.stringify({ level: "error", msg: "audit_head_write_failed", id: last.id, error: String(error) }));
+    });
+    for (let i = 0; i < n; i++) items[i]!.resolve?.({ written: true, id: rows[i]!.id, hash: rows[i]!.hash });
+  }
+
+  /** Items D1 did not take: deferrable ones stay in the outbox (alarm retries), required ones fail. */
+  private async defer(s: LogState, items: Item[], problem: string): Promise<void> {
+    await this.enqueue(s, items.filter((i) => i.mode === "deferrable"));
+    const queued = items.filter((i) => i.mode === "deferrable").length;
+    console.error(JSON.stringify({ level: "error", msg: "audit_append_deferred", problem, queued, refused: items.length - queued, outbox: s.outbox.length }));
+    for (const item of items) item.resolve?.({ written: false, queued: item.mode === "deferrable", reason: problem });
+    await this.wakeIn(RETRY_SECONDS);
+  }
+
+  /** Puts items in the durable outbox (once each), in order; `first` puts them ahead of it. */
+  private async enqueue(s: LogState, items: Item[], first = false): Promise<void> {
+    const fresh = items.filter((i) => !i.outboxKey);
+    if (fresh.length === 0) return;
+    const lowest = s.outbox[0] ? Number(s.outbox[0].key.slice(7)) : 1e12;
+    const highest = s.outbox.at(-1) ? Number(s.outbox.at(-1)!.key.slice(7)) : 1e12;
+    const entries: Record<string, Omit<OutboxEntry, "key">> = {};
+    fresh.forEach((item, i) => {
+      const serial = first ? lowest - fresh.length + i : highest + 1 + i;
+      item.outboxKey = `outbox:${String(serial).padStart(14, "0")}`;
+      entries[item.outboxKey] = { event: item.event, at: item.at };
+    });
+    for (let i = 0; i < fresh.length; i += 100) {
+      await this.ctx.storage.put(Object.fromEntries(Object.entries(entries).slice(i, i + 100)));
+    }
+    const added = fresh.map((item) => ({ key: item.outboxKey!, event: item.event, at: item.at }));
+    s.outbox = first ? [...added, ...s.outbox] : [...s.outbox, ...added];
+  }
+
+  private async dropFromOutbox(s: LogState, keys: (string | null)[]): Promise<void> {
+    const gone = new Set(keys.filter((k): k is string => k !== null));
+    if (gone.size === 0) return;
+    s.outbox = s.outbox.filter((o) => !gone.has(o.key));
+    const list = [...gone];
+    for (let i = 0; i < list.length; i += 128) await this.ctx.storage.delete(list.slice(i, i + 128));
+  }
+
+  /** Once D1 takes writes again after dropping some, the chain records that it did. */
+  private async recordRefusals(s: LogState): Promise<void> {
+    if (!s.refused || s.outbox.length > 0) return;
+    const refused = s.refused;
+    s.refused = null;
+    await this.ctx.storage.delete("refused");
+    this.waiting.push({ event: { actor: "system", action: REFUSED_ACTION, detail: refused }, at: new Date().toISOString(), mode: "deferrable" });
+    if (!this.draining) {
+      this.draining = true;
+      void this.serial(() => this.drain());
+    }
+  }
+
+  private async anchor(s: LogState, keys: AuditKeyRing): Promise<void> {
+    try {
+      s.anchor = await writeAnchor(this.env.AUDIT_ANCHORS, keys, s.head!);
+      await this.ctx.storage.put("anchor", s.anchor);
+    } catch (error) {
+      console.error(JSON.stringify({ level: "error", msg: "audit_anchor_failed", seq: s.head!.id, error: String(error) }));
+      await this.wakeIn(RETRY_SECONDS);
+    }
+  }
+
+  /** Makes sure the alarm fires within `seconds`. */
+  private async wakeIn(seconds: number): Promise<void> {
+    const at = Date.now() + seconds * 1000;
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
   }
 
   /** D1's newest event, or null when the table is empty. */
   private async newestInD1(): Promise<ChainHead> {
     const row = await this.env.DB.prepare("SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1").first<{ id: number; hash: string }>();
     return row ? { id: Number(row.id), hash: row.hash } : null;
-  }
-
-  /** Records `event` as the last one D1 holds (best effort in storage: memory is what the next append uses). */
-  private async confirm(event: AppendedEvent): Promise<void> {
-    this.known = { head: event, pending: null };
-    // The row is in D1: a failed write here must not report the event as lost (it would be
-    // entered twice). Storage keeps it as `pending`, which the next start recognises.
-    await this.ctx.storage.put({ head: event, pending: null }).catch((error: unknown) => {
-      console.error(JSON.stringify({ level: "error", msg: "audit_head_write_failed", id: event.id, error: String(error) }));
-    });
-  }
-
-  /** Inserts `event` after `previous`, only if that is still D1's newest row; null when it is not. */
-  private async insertAfter(previous: ChainHead, event: AuditInput): Promise<AppendedEvent | null> {
-    const prevHash = previous?.hash ?? GENESIS_HASH;
-    const row: Omit<AuditRow, "hash" | "prev_hash"> = {
-      id: (previous?.id ?? 0) + 1,
-      at: new Date().toISOString(),
-      actor: encodeLogField(String(event.actor || "anonymous"), LIMITS.actor),
-      ip: event.ip ? encodeLogField(String(event.ip), LIMITS.ip) : null,
-      action: encodeLogField(String(event.action || "unknown"), LIMITS.action),
-      subject: event.subject ? encodeLogField(String(event.subject), LIMITS.subject) : null,
-      detail: canonicalJson(sanitizeDetail(event.detail ?? {}) ?? {}),
-    };
-    const hash = (await hashEvent(prevHash, row))!;
-    const pending = { id: row.id, hash };
-    const known = await this.knownTail();
-    // Before the INSERT: if its answer is lost, the row D1 holds is still recognised as ours.
-    await this.ctx.storage.put("pending", pending);
-    known.pending = pending;
-    const result = await this.env.DB.prepare(
-      "INSERT INTO audit_events (id, at, actor, ip, action, subject, detail, prev_hash, hash) " +
-        "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1) IS ?",
-    )
-      .bind(row.id, row.at, row.actor, row.ip, row.action, row.subject, row.detail, prevHash, hash, previous?.hash ?? null)
-      .run();
-    if (result.meta.changes !== 1) {
-      known.pending = null;
-      await this.ctx.storage.delete("pending").catch(() => undefined);
-      return null;
-    }
-    await this.confirm(pending);
-    return pending;
   }
 }

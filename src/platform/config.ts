@@ -22,6 +22,10 @@ const baseSchema = z.object({
   MAIL_FROM: z.string().min(3).optional(),
   ADMIN_EMAIL: z.email().optional(),
   ADMIN_PASSWORD: z.string().optional(),
+  /** Signs the audit chain (HMAC-SHA-256; the database never sees it). Development has a default. */
+  AUDIT_HMAC_KEY: z.string().min(32).optional(),
+  /** Retired audit keys, comma separated, so events they signed still verify after a rotation. */
+  AUDIT_HMAC_KEY_PREVIOUS: z.string().optional(),
   /** Development routes (outbox, payment simulator). Only ever on outside production. */
   DEV_ROUTES: z.enum(["on", "off"]).optional(),
 });
@@ -65,6 +69,9 @@ function productionProblems(cfg: z.infer<typeof baseSchema>): ConfigProblem[] {
   }
   if (!cfg.TURNSTILE_SECRET_KEY || /^[123]x0000000000000000000000000000000AA$/.test(cfg.TURNSTILE_SECRET_KEY)) {
     problems.push({ setting: "TURNSTILE_SECRET_KEY", reason: "missing or Cloudflare's testing key" });
+  }
+  if (!cfg.AUDIT_HMAC_KEY || cfg.AUDIT_HMAC_KEY.startsWith("dev-only")) {
+    problems.push({ setting: "AUDIT_HMAC_KEY", reason: "missing or a development value" });
   }
   if (cfg.DEV_ROUTES === "on") {
     problems.push({ setting: "DEV_ROUTES", reason: "development routes are refused in production" });

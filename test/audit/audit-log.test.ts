@@ -1,12 +1,13 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { listAuditEventsAbout, recordAudit, verifyAuditChain, verifyAuditLog } from "../../src/audit/audit";
-import { canonicalEvent, canonicalJson, GENESIS_HASH, sha256Hex, verifyAuditRows } from "../../src/audit/chain";
+import { canonicalEvent, canonicalJson, GENESIS_HASH, sha256Hex, signEvent, verifyAuditRows } from "../../src/audit/chain";
+import { auditKeys } from "../../src/audit/keys";
 import { unique } from "../support/factories";
 import { auditRows, auditRowsAfter, lastAuditId, tamperWithAudit } from "../support/audit";
 
 describe("audit log: hash chain", () => {
-  it("appends events with sequential ids, ISO times and hash = SHA-256(prevHash + canonical event)", async () => {
+  it("appends events with sequential ids, ISO times, the key id and hash = HMAC-SHA-256(key, prevHash + canonical event)", async () => {
     const before = await lastAuditId();
     const subject = unique("prd");
     const a = await recordAudit(env, { actor: "usr_1", action: "product.updated", subject, detail: { b: 2, a: 1 }, ip: "203.0.113.9" });
@@ -18,7 +19,12 @@ describe("audit log: hash chain", () => {
     expect(new Date(first!.at).toISOString()).toBe(first!.at);
     const expectedCanonical = canonicalJson([first!.id, first!.at, "usr_1", "203.0.113.9", "product.updated", subject, { a: 1, b: 2 }]);
     expect(canonicalEvent(first!)).toBe(expectedCanonical);
-    expect(first!.hash).toBe(await sha256Hex(first!.prev_hash + expectedCanonical));
+    const keys = await auditKeys(env);
+    expect(first!.key_id).toBe(keys.current.id);
+    expect(first!.key_id).toMatch(/^[0-9a-f]{16}$/);
+    expect(first!.hash).toBe(await signEvent(keys.current.key, first!.prev_hash, first!));
+    // Not the plain hash: without the key, nobody can compute it.
+    expect(first!.hash).not.toBe(await sha256Hex(first!.prev_hash + expectedCanonical));
     expect(second!.prev_hash).toBe(first!.hash);
     expect(second).toMatchObject({ ip: null, detail: "{}" });
     const verdict = await verifyAuditChain(env.DB);
@@ -131,8 +137,8 @@ describe("audit log: hash chain", () => {
     expect(await verifyAuditChain(env.DB)).toMatchObject({ ok: true });
     expect(await verifyAuditLog(env)).toMatchObject({ ok: false, brokenAt: last });
     // Put the row back exactly, so the following tests start from an intact log.
-    await env.DB.prepare("INSERT INTO audit_events (id, at, actor, ip, action, subject, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-      .bind(row!.id, row!.at, row!.actor, row!.ip, row!.action, row!.subject, row!.detail, row!.prev_hash, row!.hash)
+    await env.DB.prepare("INSERT INTO audit_events (id, at, actor, ip, action, subject, detail, prev_hash, hash, key_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      .bind(row!.id, row!.at, row!.actor, row!.ip, row!.action, row!.subject, row!.detail, row!.prev_hash, row!.hash, row!.key_id)
       .run();
     expect(await verifyAuditLog(env)).toMatchObject({ ok: true });
   });
@@ -140,24 +146,29 @@ describe("audit log: hash chain", () => {
   it("T10 detects an edited, a deleted and a re-hashed event", async () => {
     for (let i = 0; i < 4; i++) await recordAudit(env, { actor: "system", action: "test.tamper", detail: { i } });
     const last = await lastAuditId();
-    expect((await verifyAuditChain(env.DB)).ok).toBe(true);
+    const keys = await auditKeys(env);
+    expect((await verifyAuditChain(env.DB, keys)).ok).toBe(true);
 
     const pristine = await auditRows();
     // Edited detail, hash left alone.
     const edited = pristine.map((r) => (r.id === last - 2 ? { ...r, detail: '{"i":99}' } : r));
-    expect(await verifyAuditRows(edited)).toMatchObject({ ok: false, brokenAt: last - 2, reason: expect.stringContaining("hash") });
+    expect(await verifyAuditRows(edited, undefined, keys)).toMatchObject({ ok: false, brokenAt: last - 2, code: "forged_row", reason: expect.stringContaining("hash") });
     // Deleted row: a gap.
     const deleted = pristine.filter((r) => r.id !== last - 1);
-    expect(await verifyAuditRows(deleted)).toMatchObject({ ok: false, brokenAt: last });
-    // Edited and re-hashed: the next row's prev_hash no longer links.
+    expect(await verifyAuditRows(deleted, undefined, keys)).toMatchObject({ ok: false, brokenAt: last, code: "gap" });
+    // Edited and re-hashed with plain SHA-256 (the key id kept): the HMAC does not match.
     const target = pristine.find((r) => r.id === last - 1)!;
     const forged = { ...target, actor: "attacker" };
     forged.hash = await sha256Hex(forged.prev_hash + canonicalEvent(forged)!);
     const rehashed = pristine.map((r) => (r.id === forged.id ? forged : r));
-    expect(await verifyAuditRows(rehashed)).toMatchObject({ ok: false, brokenAt: last, reason: expect.stringContaining("prev_hash") });
+    expect(await verifyAuditRows(rehashed, undefined, keys)).toMatchObject({ ok: false, brokenAt: last - 1, code: "forged_row" });
+    // Re-signed under a key of the attacker's own: a key id the verifier does not hold.
+    const theirs = await (await import("../../src/audit/chain")).importAuditKeys("an-attackers-own-key-0123456789abcdef");
+    const resigned = { ...forged, key_id: theirs.current.id, hash: (await signEvent(theirs.current.key, forged.prev_hash, forged))! };
+    expect(await verifyAuditRows(pristine.map((r) => (r.id === forged.id ? resigned : r)), undefined, keys)).toMatchObject({ ok: false, brokenAt: last - 1, code: "wrong_key" });
 
     // And in D1 itself, with the triggers lifted as a database-level attacker would.
     await tamperWithAudit("UPDATE audit_events SET subject = 'ord_fake' WHERE id = ?", last - 3);
-    expect(await verifyAuditChain(env.DB)).toMatchObject({ ok: false, brokenAt: last - 3 });
+    expect(await verifyAuditChain(env.DB, keys)).toMatchObject({ ok: false, brokenAt: last - 3, code: "forged_row" });
   });
 });

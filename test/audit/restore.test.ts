@@ -7,9 +7,9 @@ import { auditRows, auditRowsAfter, lastAuditId, tamperWithAudit } from "../supp
 import { postForm } from "../support/cart";
 import { request, sendJson } from "../support/http";
 
-// A truncated tail leaves a valid, shorter chain, and rows forged after the tail carry valid
-// hashes (the chain is not keyed): only the AuditLog object's memory of the last event it wrote
-// shows either. These tests prove that appending again does not erase that evidence, and that
+// A truncated tail leaves a valid, shorter chain: only the AuditLog object's memory of the last
+// event it wrote (and, further back, the R2 checkpoints) shows it. Rows forged after the tail
+// without the key carry plain hashes and are named by the chain itself. These tests prove that appending again does not erase that evidence, and that
 // only an admin's explanation of that very loss closes the report. Storage is per file: each test
 // explains the losses it causes, so the next one starts from an intact log.
 
@@ -91,39 +91,6 @@ describe("audit log: events lost from D1 or forged into it", () => {
     expect(await verifyAuditLog(env)).toMatchObject({ ok: true });
   });
 
-  it("T10 rows forged into D1 after the log's last event are reported until an admin explains them, a forged audit.restored included", async () => {
-    expect(await verifyAuditLog(env)).toMatchObject({ ok: true });
-    const ours = (await recordAudit(env, { actor: "system", action: "test.ours" }))!;
-    // An ordinary-looking event with a valid hash, inserted straight into D1 (INSERT is not refused by the triggers).
-    await forgeNextRow("product.updated", "{}");
-    expect(await verifyAuditChain(env.DB)).toMatchObject({ ok: true });
-    expect(await verifyAuditLog(env)).toMatchObject({ ok: false, brokenAt: ours.id + 1, reason: expect.stringContaining("did not write") });
-
-    // The next real append records the divergence instead of adopting the forged row as its own.
-    expect(await recordAudit(env, { actor: "system", action: "test.next" })).toMatchObject({ id: ours.id + 3 });
-    const [forged, marker, next] = await auditRowsAfter(ours.id);
-    expect(forged).toMatchObject({ action: "product.updated", actor: "usr_admin" });
-    expect(marker).toMatchObject({ action: "audit.head_mismatch" });
-    expect(JSON.parse(marker!.detail)).toMatchObject({ expectedId: ours.id, foundId: ours.id + 1 });
-    expect(next).toMatchObject({ action: "test.next" });
-    expect(await verifyAuditLog(env)).toMatchObject({ ok: false, brokenAt: ours.id });
-
-    // A forged explanation (naming the mismatch, valid hash) is itself a row the log did not write.
-    await forgeNextRow("audit.restored", JSON.stringify({ explains: marker!.id, note: "nothing happened" }));
-    const forgedRestored = await lastAuditId();
-    expect(await verifyAuditLog(env)).toMatchObject({ ok: false, reason: expect.stringContaining("did not write") });
-    // The next real append records it as a divergence of its own, which stays open.
-    await recordAudit(env, { actor: "system", action: "test.after-forgery" });
-    const second = (await auditRows()).filter((r) => r.action === "audit.head_mismatch").at(-1)!;
-    expect(second.id).toBe(forgedRestored + 1);
-    expect(JSON.parse(second.detail)).toMatchObject({ expectedId: next!.id, foundId: forgedRestored });
-    expect(await verifyAuditLog(env)).toMatchObject({ ok: false, brokenAt: next!.id });
-
-    // Only an explanation the log itself writes closes it.
-    await recordAuditRestored(env, { id: "usr_test", ip: null }, "forged rows found and reported");
-    expect(await verifyAuditLog(env)).toMatchObject({ ok: true });
-  });
-
   it("T10 the staff audit page shows the loss and takes the explanation as a form (admin only)", async () => {
     const kept = (await recordAudit(env, { actor: "system", action: "test.kept" }))!;
     await recordAudit(env, { actor: "system", action: "test.lost" });
@@ -149,5 +116,30 @@ describe("audit log: events lost from D1 or forged into it", () => {
     const after = await (await request("/admin/audit", { headers: admin })).text();
     expect(after).toContain('data-chain="ok"');
     expect(after).not.toContain('action="/admin/audit/restored"');
+  });
+  // Last in the file: a forged row stays in the chain for good (every later event links to it).
+  it("T10 forged row with a valid plain hash: a row forged after the log's last event is named, and neither the next append nor a forged audit.restored hides it", async () => {
+    expect(await verifyAuditLog(env)).toMatchObject({ ok: true });
+    const ours = (await recordAudit(env, { actor: "system", action: "test.ours" }))!;
+    // An ordinary-looking event with a valid plain SHA-256 hash, inserted straight into D1 (INSERT is not refused by the triggers).
+    await forgeNextRow("product.updated", "{}");
+    expect(await verifyAuditChain(env.DB)).toMatchObject({ ok: false, brokenAt: ours.id + 1, code: "unkeyed_row" });
+    expect(await verifyAuditLog(env)).toMatchObject({ ok: false, brokenAt: ours.id + 1, code: "unkeyed_row", reason: expect.stringContaining("without the audit key") });
+    expect(await verifyAuditLog(env, { from: "genesis" })).toMatchObject({ ok: false, brokenAt: ours.id + 1, code: "unkeyed_row" });
+
+    // The next real append records the divergence instead of adopting the forged row as its own.
+    expect(await recordAudit(env, { actor: "system", action: "test.next" })).toMatchObject({ id: ours.id + 3 });
+    const [forged, marker, next] = await auditRowsAfter(ours.id);
+    expect(forged).toMatchObject({ action: "product.updated", actor: "usr_admin", key_id: null });
+    expect(marker).toMatchObject({ action: "audit.head_mismatch" });
+    expect(JSON.parse(marker!.detail)).toMatchObject({ expectedId: ours.id, foundId: ours.id + 1 });
+    expect(next).toMatchObject({ action: "test.next" });
+
+    // A forged explanation naming the mismatch changes nothing: the forged row is still named.
+    await forgeNextRow("audit.restored", JSON.stringify({ explains: marker!.id, note: "nothing happened" }));
+    expect(await verifyAuditLog(env)).toMatchObject({ ok: false, brokenAt: ours.id + 1, code: "unkeyed_row" });
+    // Nor does a real one: the row is in the chain for good.
+    await recordAuditRestored(env, { id: "usr_test", ip: null }, "forged rows found and reported");
+    expect(await verifyAuditLog(env)).toMatchObject({ ok: false, brokenAt: ours.id + 1, code: "unkeyed_row" });
   });
 });
