@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// `node bench/audit-appends.mjs [--ms 4000] [--writers 1,16,64] [--rounds 3]`: appends per second
+// `node bench/audit-appends.mjs [--ms 4000] [--writers 1,16,64] [--rounds 3] [--before <commit>]`: appends per second
 // of the audit chain (issue 19) at 1, 16 and 64 concurrent writers. The real AuditLog object
 // (src/audit/audit-log.ts) runs under Miniflare from Node, with a fresh local D1 database holding
 // the migrations, so neither your dev data nor the shop's routes are involved: the figure is the
 // chain's own ceiling. Each cell is the median over rounds; the table is printed, not written.
-import { readdirSync, readFileSync, mkdtempSync, rmSync } from "node:fs";
+// `--before <commit>` measures that commit's src/audit/audit-log.ts instead (e.g. 343806b, the
+// object before group commit), so before and after can be run back to back on the same machine.
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,7 +21,18 @@ const MS = Number(opt("ms", "4000"));
 const WRITERS = opt("writers", "1,16,64").split(",").map(Number);
 const ROUNDS = Number(opt("rounds", "3"));
 
+const BEFORE = opt("before", null);
+// The old object is written next to the current one (its relative imports must resolve), built, removed.
+const beforeFile = path.join(ROOT, "src", "audit", `.bench-before-audit-log.ts`);
+if (BEFORE) writeFileSync(beforeFile, execFileSync("git", ["show", `${BEFORE}:src/audit/audit-log.ts`], { cwd: ROOT, encoding: "utf8" }));
+const swapObject = {
+  name: "audit-log-before",
+  setup(b) {
+    b.onResolve({ filter: /src\/audit\/audit-log$/ }, () => ({ path: beforeFile }));
+  },
+};
 const bundle = await build({
+  plugins: BEFORE ? [swapObject] : [],
   entryPoints: [path.join(ROOT, "bench", "audit-worker.ts")],
   bundle: true,
   format: "esm",
@@ -28,7 +42,7 @@ const bundle = await build({
   external: ["cloudflare:*"],
   conditions: ["workerd", "worker", "browser"],
   mainFields: ["module", "main"],
-});
+}).finally(() => BEFORE && rmSync(beforeFile, { force: true }));
 const persist = mkdtempSync(path.join(os.tmpdir(), "bastion-audit-bench-"));
 const mf = new Miniflare(convertV4MiniflareOptions({
   modules: [{ type: "ESModule", path: "index.js", contents: bundle.outputFiles[0].text }],
@@ -62,6 +76,7 @@ try {
     }
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  console.log(`\n${BEFORE ? `before (${BEFORE})` : "current"}`);
   console.log("\n| writers | appends/s (median of " + ROUNDS + ") |\n|---|---|");
   for (const writers of WRITERS) console.log(`| ${writers} | ${median(results[writers]).toFixed(0)} |`);
 } finally {

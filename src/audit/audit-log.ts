@@ -148,7 +148,9 @@ export class AuditLog extends DurableObject<Env> {
       let written = 0;
       let threw = false;
       try {
-        const results = await this.env.DB.batch(rows.map((row, i) => insertStatement(this.env.DB, row, i === 0 ? (s.head?.hash ?? null) : rows[i - 1]!.hash)));
+        const statements = rows.map((row, i) => insertStatement(this.env.DB, row, i === 0 ? (s.head?.hash ?? null) : rows[i - 1]!.hash));
+        // One row (no load): a plain statement; D1's batch costs a transaction around it.
+        const results = statements.length === 1 ? [await statements[0]!.run()] : await this.env.DB.batch(statements);
         while (written < rows.length && results[written]?.meta.changes === 1) written += 1;
       } catch (error) {
         threw = true;
