@@ -77,10 +77,15 @@ export function insertStatement(db: D1Database, row: ChainRow, after: string | n
 /** The R2 key naming the newest checkpoint (a copy; `anchors/…` hold them all, under retention). */
 export const LATEST_ANCHOR_KEY = "latest.json";
 
-/** Signs a checkpoint of `head` and writes it to R2 (its own key, then `latest.json`). */
+/**
+ * Signs a checkpoint of `head` and writes it to R2 (its own key, then `latest.json`). A checkpoint
+ * is never replaced: one already at that event (an object whose storage was rewritten, re-anchoring
+ * a rewritten chain) is left for verification to compare, and the write fails.
+ */
 export async function writeAnchor(bucket: R2Bucket, keys: AuditKeyRing, head: AppendedEvent): Promise<LogState["anchor"]> {
   const anchor = await signAnchor(keys, { seq: head.id, hash: head.hash, at: new Date().toISOString() });
   const body = JSON.stringify(anchor);
+  if (await bucket.head(anchorKey(anchor.seq))) throw new Error(`a checkpoint of event ${anchor.seq} already exists in R2: not replaced`);
   await bucket.put(anchorKey(anchor.seq), body, { httpMetadata: { contentType: "application/json" } });
   await bucket.put(LATEST_ANCHOR_KEY, body, { httpMetadata: { contentType: "application/json" } });
   return { seq: anchor.seq, hash: anchor.hash, at: anchor.at };
