@@ -131,11 +131,14 @@ const verifyAuditRoute = createRoute({
   method: "get",
   path: "/admin/audit/verify",
   tags: ["Staff"],
-  summary: "Verify the audit hash chain (admin)",
+  summary: "Verify the audit log (admin): from the newest R2 checkpoint (O(new events)), or every event and checkpoint with `full=1`",
+  request: { query: z.object({ full: z.enum(["0", "1"]).optional() }) },
   responses: {
     200: {
-      description: "The verdict",
-      content: jsonContent(z.object({ ok: z.boolean(), count: z.number().optional(), brokenAt: z.number().optional(), reason: z.string().optional() })),
+      description: "The verdict; `code` names the problem (gap, forged_row, unkeyed_row, wrong_key, events_refused, anchor_mismatch, stale_anchor…)",
+      content: jsonContent(
+        z.object({ ok: z.boolean(), count: z.number().optional(), anchoredAt: z.number().nullable().optional(), brokenAt: z.number().optional(), code: z.string().optional(), reason: z.string().optional() }),
+      ),
     },
     ...guarded,
   },
@@ -191,8 +194,8 @@ adminApi
     return c.json(await listAuditEvents(c.env.DB, after, limit ?? 50), 200);
   })
   .openapi(verifyAuditRoute, async (c) => {
-    const verdict = await verifyAuditLog(c.env);
-    return c.json(verdict.ok ? { ok: true, count: verdict.count } : verdict, 200);
+    const verdict = await verifyAuditLog(c.env, { from: c.req.valid("query").full === "1" ? "genesis" : "checkpoint" });
+    return c.json(verdict.ok ? { ok: true, count: verdict.count, anchoredAt: verdict.anchoredAt ?? null } : verdict, 200);
   })
   .openapi(recordAuditRestoredRoute, async (c) => {
     const staff = staffUser(c);

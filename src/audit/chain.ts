@@ -2,6 +2,12 @@
 // `npm run audit:verify` (Node, type-stripped) share exactly this code, so the offline check and
 // the staff page can never disagree about what a valid chain is.
 
+/**
+ * The audit key development and tests sign with when `AUDIT_HMAC_KEY` is not set (here so that
+ * `npm run audit:verify` uses the same one locally). Production refuses it (src/platform/config.ts).
+ */
+export const DEV_AUDIT_HMAC_KEY = "dev-only-audit-hmac-key-not-for-production-0123456789";
+
 /** The `prevHash` of the first event: 64 zeros. */
 export const GENESIS_HASH = "0".repeat(64);
 

@@ -1,10 +1,6 @@
-import { importAuditKeys, type AuditKeyRing } from "./chain";
+import { DEV_AUDIT_HMAC_KEY, importAuditKeys, type AuditKeyRing } from "./chain";
 
-/**
- * The key development and tests sign with when `AUDIT_HMAC_KEY` is not set. Production refuses to
- * start without a key of its own (src/platform/config.ts), and refuses this one.
- */
-export const DEV_AUDIT_HMAC_KEY = "dev-only-audit-hmac-key-not-for-production-0123456789";
+export { DEV_AUDIT_HMAC_KEY };
 
 interface AuditKeyEnv {
   ENVIRONMENT?: string;

@@ -3,7 +3,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writ
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { canonicalJson, GENESIS_HASH, hashEvent } from "../../src/audit/chain";
+import { canonicalJson, GENESIS_HASH, hashEvent, importAuditKeys, signAnchor, signEvent } from "../../src/audit/chain";
 
 // P18: backups restore, and a tampered backup is caught by the audit hash chain. Runs the real
 // npm scripts against throwaway local D1 state directories (no network, nothing remote).
@@ -11,9 +11,9 @@ const root = path.resolve(import.meta.dirname, "../..");
 const work = mkdtempSync(path.join(tmpdir(), "bastion-recovery-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function run(script: string, args: string[]): { code: number; out: string } {
+function run(script: string, args: string[], env: Record<string, string> = {}): { code: number; out: string } {
   try {
-    const out = execFileSync("node", [path.join(root, "scripts", script), ...args], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const out = execFileSync("node", [path.join(root, "scripts", script), ...args], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
     return { code: 0, out };
   } catch (error) {
     const e = error as { status: number; stdout: string; stderr: string };
@@ -77,7 +77,7 @@ describe("recovery (P18)", () => {
     expect(restore.code).toBe(0);
     expect(query(restored, "SELECT id, slug, price_cents, stock FROM products")).toEqual([{ id: "prd_lamp", slug: "lamp", price_cents: 4200, stock: 7 }]);
     expect(query(restored, "SELECT hash FROM audit_events ORDER BY id")).toEqual(query(source, "SELECT hash FROM audit_events ORDER BY id"));
-  }, 120_000);
+  }, 300_000);
 
   it("P18 restore drill detects a tampered backup through the hash chain", () => {
     const text = readFileSync(dump, "utf8");
@@ -89,7 +89,7 @@ describe("recovery (P18)", () => {
     expect(restore.code).toBe(1);
     expect(restore.out).toContain("BROKEN at event 4");
     expect(run("audit-verify.mjs", ["--config", tamperedState]).code).toBe(1);
-  }, 120_000);
+  }, 300_000);
 
   it("T10 audit:verify reports a loss the log recorded (audit.head_mismatch) until an audit.restored event explains it", async () => {
     const mismatch = { action: "audit.head_mismatch", detail: { expectedId: 2, expectedHash: "0".repeat(64), foundId: 2, foundHash: "1".repeat(64) } };
@@ -109,5 +109,45 @@ describe("recovery (P18)", () => {
       expect({ name, code: verdict.code }).toEqual({ name, code });
       if (code === 1) expect(verdict.out).toContain("no audit.restored event explains it");
     }
-  }, 120_000);
+  }, 300_000);
+
+  it("T10 audit:verify takes the key from the environment: the right key verifies a keyed chain, a wrong key is named, and a checkpoint past D1's end is a truncated tail", async () => {
+    const key = "offline-verifier-test-key-0123456789abcdef";
+    const keys = await importAuditKeys(key);
+    const config = makeProject("keyed");
+    wrangler(["d1", "migrations", "apply", "bastion", "--local", "--config", config]);
+    let prev = GENESIS_HASH;
+    const lines: string[] = [];
+    const hashes: string[] = [];
+    for (let id = 1; id <= 6; id++) {
+      const row = { id, at: new Date(Date.UTC(2026, 0, 2, 0, 0, id)).toISOString(), actor: "usr_admin", ip: null, action: "product.updated", subject: "prd_lamp", detail: "{}" };
+      const hash = (await signEvent(keys.current.key, prev, row))!;
+      lines.push(`INSERT INTO audit_events (id, at, actor, ip, action, subject, detail, prev_hash, hash, key_id) VALUES (${id}, '${row.at}', 'usr_admin', NULL, 'product.updated', 'prd_lamp', '{}', '${prev}', '${hash}', '${keys.current.id}');`);
+      hashes.push(hash);
+      prev = hash;
+    }
+    const seed = path.join(work, "keyed.sql");
+    writeFileSync(seed, lines.join("\n"));
+    wrangler(["d1", "execute", "bastion", "--local", "--config", config, "--file", seed, "--yes"]);
+    const right = run("audit-verify.mjs", ["--config", config], { AUDIT_HMAC_KEY: key });
+    expect(right).toMatchObject({ code: 0, out: expect.stringContaining("audit chain intact: 6 events") });
+    const wrong = run("audit-verify.mjs", ["--config", config], { AUDIT_HMAC_KEY: "not-the-key-the-chain-was-signed-with-0123" });
+    expect(wrong.code).toBe(1);
+    expect(wrong.out).toContain("BROKEN at event 1 [wrong_key]: wrong key");
+    // Rotation: the old key as AUDIT_HMAC_KEY_PREVIOUS.
+    expect(run("audit-verify.mjs", ["--config", config], { AUDIT_HMAC_KEY: "a-newer-key-after-rotation-0123456789abcd", AUDIT_HMAC_KEY_PREVIOUS: key }).code).toBe(0);
+
+    // A checkpoint in the local R2 bucket says the log reached event 9: events 7–9 are gone.
+    const anchorFile = path.join(work, "latest.json");
+    writeFileSync(anchorFile, JSON.stringify(await signAnchor(keys, { seq: 9, hash: "a".repeat(64), at: "2026-01-02T00:01:00.000Z" })));
+    wrangler(["r2", "object", "put", "bastion-audit-anchors/latest.json", "--local", "--config", config, "--file", anchorFile]);
+    const truncated = run("audit-verify.mjs", ["--config", config], { AUDIT_HMAC_KEY: key });
+    expect(truncated.code).toBe(1);
+    expect(truncated.out).toContain("BROKEN at event 7 [anchor_mismatch]");
+    expect(truncated.out).toContain("truncated tail");
+    // A checkpoint that matches verifies and is reported.
+    writeFileSync(anchorFile, JSON.stringify(await signAnchor(keys, { seq: 5, hash: hashes[4]!, at: "2026-01-02T00:01:00.000Z" })));
+    wrangler(["r2", "object", "put", "bastion-audit-anchors/latest.json", "--local", "--config", config, "--file", anchorFile]);
+    expect(run("audit-verify.mjs", ["--config", config], { AUDIT_HMAC_KEY: key }).out).toContain("newest checkpoint matched at event 5");
+  }, 300_000);
 });
