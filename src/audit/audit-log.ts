@@ -193,10 +193,12 @@ export class AuditLog extends DurableObject<Env> {
         await this.enqueue(s, [marker], true);
         items = [marker, ...items];
       }
-      // Only this object appends: from here on, the chain continues from what D1 holds.
+      // Only this object appends: from here on, the chain continues from what D1 holds. A
+      // checkpoint past it describes the lost events: the next one is due from here.
       s.head = newest;
       s.inflight = [];
-      await this.ctx.storage.put({ head: newest, inflight: [] });
+      if (s.anchor && s.anchor.seq > (newest?.id ?? 0)) s.anchor = null;
+      await this.ctx.storage.put({ head: newest, inflight: [], anchor: s.anchor });
     }
     if (items.length > 0) return this.defer(s, items, problem || "the audit chain kept moving while appending");
     if (s.refused) await this.recordRefusals(s);

@@ -85,7 +85,14 @@ export const LATEST_ANCHOR_KEY = "latest.json";
 export async function writeAnchor(bucket: R2Bucket, keys: AuditKeyRing, head: AppendedEvent): Promise<LogState["anchor"]> {
   const anchor = await signAnchor(keys, { seq: head.id, hash: head.hash, at: new Date().toISOString() });
   const body = JSON.stringify(anchor);
-  if (await bucket.head(anchorKey(anchor.seq))) throw new Error(`a checkpoint of event ${anchor.seq} already exists in R2: not replaced`);
+  const existing = await bucket.get(anchorKey(anchor.seq));
+  if (existing) {
+    const found = (await existing.json().catch(() => null)) as { hash?: string; at?: string } | null;
+    if (found?.hash !== head.hash) throw new Error(`another checkpoint of event ${anchor.seq} already exists in R2: not replaced`);
+    // The same event anchored before (a restore back to it): that checkpoint stands.
+    await bucket.put(LATEST_ANCHOR_KEY, JSON.stringify(found), { httpMetadata: { contentType: "application/json" } });
+    return { seq: anchor.seq, hash: head.hash, at: found.at ?? anchor.at };
+  }
   await bucket.put(anchorKey(anchor.seq), body, { httpMetadata: { contentType: "application/json" } });
   await bucket.put(LATEST_ANCHOR_KEY, body, { httpMetadata: { contentType: "application/json" } });
   return { seq: anchor.seq, hash: anchor.hash, at: anchor.at };

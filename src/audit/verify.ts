@@ -51,8 +51,35 @@ export async function verifyAuditChain(db: D1Database, keys?: AuditKeyRing, anch
   return { ok: true, count: position.count, lastId: position.lastId, lastHash: position.lastHash, anchoredAt };
 }
 
-/** Every checkpoint in R2, oldest first, each checked; a bad one is a failure. */
-export async function listAnchors(bucket: R2Bucket, keys: AuditKeyRing, startAfter?: string): Promise<AuditAnchor[] | ChainFailure> {
+/** A loss an admin explained: D1 was found at `foundId` when the log recorded it at `at`. */
+interface ExplainedLoss {
+  at: string;
+  foundId: number;
+}
+
+/**
+ * Checkpoints of events an admin explained as lost (a Time Travel restore): written before the
+ * loss was recorded, for events after the point D1 was found at. They describe the chain that was
+ * lost, and the new events reuse their ids; the `audit.head_mismatch` and `audit.restored` events
+ * keep the loss on record.
+ */
+function isObsolete(anchor: AuditAnchor, losses: readonly ExplainedLoss[]): boolean {
+  return losses.some((loss) => anchor.seq > loss.foundId && anchor.at < loss.at);
+}
+
+async function explainedLosses(db: D1Database): Promise<ExplainedLoss[]> {
+  const { results } = await db
+    .prepare(
+      "SELECT m.at, json_extract(m.detail, '$.foundId') AS found FROM audit_events m WHERE m.action = ?1 AND EXISTS " +
+        "(SELECT 1 FROM audit_events r WHERE r.action = ?2 AND r.id > m.id AND json_extract(r.detail, '$.explains') = m.id AND (r.key_id IS NOT NULL OR m.key_id IS NULL))",
+    )
+    .bind(HEAD_MISMATCH_ACTION, RESTORED_ACTION)
+    .all<{ at: string; found: number | null }>();
+  return results.map((r) => ({ at: r.at, foundId: Number(r.found ?? 0) }));
+}
+
+/** Every checkpoint in R2 (after `startAfter`), oldest first, each checked; a bad one is a failure. */
+export async function listAnchors(bucket: R2Bucket, keys: AuditKeyRing, losses: readonly ExplainedLoss[] = [], startAfter?: string): Promise<AuditAnchor[] | ChainFailure> {
   const anchors: AuditAnchor[] = [];
   let cursor: string | undefined;
   do {
@@ -62,7 +89,7 @@ export async function listAnchors(bucket: R2Bucket, keys: AuditKeyRing, startAft
       const problem = await anchorProblem(anchor, keys);
       if (problem) return fail((anchor as AuditAnchor | null)?.seq ?? 0, problem.includes("wrong key") ? "wrong_key" : "anchor_forged", `checkpoint ${object.key} ${problem}`);
       if (anchorKey(anchor!.seq) !== object.key) return fail(anchor!.seq, "anchor_forged", `checkpoint ${object.key} holds the checkpoint of event ${anchor!.seq}: it was moved`);
-      anchors.push(anchor!);
+      if (!isObsolete(anchor!, losses)) anchors.push(anchor!);
     }
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);
@@ -83,9 +110,10 @@ async function readAnchor(bucket: R2Bucket, key: string): Promise<AuditAnchor | 
  * The newest checkpoint, checked, or null when there is none. `latest.json` is a pointer; any
  * checkpoint after it means it was put back to an older one (stale).
  */
-async function newestAnchor(bucket: R2Bucket, keys: AuditKeyRing): Promise<AuditAnchor | null | ChainFailure> {
-  const latest = await readAnchor(bucket, LATEST_ANCHOR_KEY);
-  const after = await listAnchors(bucket, keys, latest ? anchorKey(latest.seq) : undefined);
+async function newestAnchor(bucket: R2Bucket, keys: AuditKeyRing, losses: readonly ExplainedLoss[]): Promise<AuditAnchor | null | ChainFailure> {
+  let latest = await readAnchor(bucket, LATEST_ANCHOR_KEY);
+  if (latest && isObsolete(latest, losses)) latest = null;
+  const after = await listAnchors(bucket, keys, losses, latest ? anchorKey(latest.seq) : undefined);
   if (!Array.isArray(after)) return after;
   if (latest && after.length > 0) {
     return fail(latest.seq, "stale_anchor", `latest.json names the checkpoint of event ${latest.seq}, but checkpoints up to event ${after.at(-1)!.seq} exist: it was rolled back`);
@@ -123,11 +151,12 @@ export interface VerifyOptions {
  */
 export async function verifyAuditLog(env: Env, options: VerifyOptions = {}): Promise<ChainVerdict> {
   const keys = await auditKeys(env);
-  const newest = await newestAnchor(env.AUDIT_ANCHORS, keys);
+  const losses = await explainedLosses(env.DB);
+  const newest = await newestAnchor(env.AUDIT_ANCHORS, keys, losses);
   if (newest && "ok" in newest) return newest;
   let verdict: ChainVerdict;
   if (options.from === "genesis" || !newest) {
-    const anchors = await listAnchors(env.AUDIT_ANCHORS, keys);
+    const anchors = await listAnchors(env.AUDIT_ANCHORS, keys, losses);
     if (!Array.isArray(anchors)) return anchors;
     verdict = await verifyAuditChain(env.DB, keys, anchors);
   } else {

@@ -117,6 +117,29 @@ describe("audit log: events lost from D1 or forged into it", () => {
     expect(after).toContain('data-chain="ok"');
     expect(after).not.toContain('action="/admin/audit/restored"');
   });
+  it("T10 a restore behind an R2 checkpoint is reported until an admin explains it; then the lost chain's checkpoints stop counting and new ones are written", async () => {
+    expect(await verifyAuditLog(env)).toMatchObject({ ok: true });
+    const kept = (await recordAudit(env, { actor: "system", action: "test.kept" }))!;
+    await Promise.all(Array.from({ length: 120 }, (_, i) => recordAudit(env, { actor: "system", action: "test.lost", detail: { i } })));
+    const lostAnchors = (await env.AUDIT_ANCHORS.list({ prefix: "anchors/" })).objects.length;
+    expect(lostAnchors).toBeGreaterThanOrEqual(1);
+    // A Time Travel restore to just after `kept`, then a routine append.
+    await loseEventsAfter(kept.id);
+    expect(await verifyAuditLog(env)).toMatchObject({ ok: false, code: "anchor_mismatch", reason: expect.stringContaining("truncated tail") });
+    expect(await verifyAuditLog(env, { from: "genesis" })).toMatchObject({ ok: false, code: "anchor_mismatch" });
+
+    await recordAuditRestored(env, { id: "usr_test", ip: null }, "Time Travel restore after a bad migration");
+    expect(await verifyAuditLog(env)).toMatchObject({ ok: true, anchoredAt: null });
+    expect(await verifyAuditLog(env, { from: "genesis" })).toMatchObject({ ok: true });
+    // The chain grows past the old checkpoints' ids; the object anchors it afresh.
+    await Promise.all(Array.from({ length: 110 }, (_, i) => recordAudit(env, { actor: "system", action: "test.after-restore", detail: { i } })));
+    const verdict = await verifyAuditLog(env);
+    expect(verdict).toMatchObject({ ok: true });
+    expect(verdict.ok && verdict.anchoredAt).toBeGreaterThan(kept.id);
+    expect((await env.AUDIT_ANCHORS.list({ prefix: "anchors/" })).objects.length).toBeGreaterThan(lostAnchors);
+    expect(await verifyAuditLog(env, { from: "genesis" })).toMatchObject({ ok: true, anchoredAt: verdict.ok ? verdict.anchoredAt : -1 });
+  });
+
   // Last in the file: a forged row stays in the chain for good (every later event links to it).
   it("T10 forged row with a valid plain hash: a row forged after the log's last event is named, and neither the next append nor a forged audit.restored hides it", async () => {
     expect(await verifyAuditLog(env)).toMatchObject({ ok: true });
