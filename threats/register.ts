@@ -603,6 +603,7 @@ export const REGISTER: Threat[] = [
       "T10 deleted middle row: the checkpoint check names the gap from the count, the full check names the event",
       "T10 a trigger that drops events (RAISE(IGNORE)) is named by verification; deferrable events wait in the outbox, required ones fail closed, and nothing is lost once D1 takes them",
       "T10 truncated tail with the object storage rewritten: D1 and the object agree, the R2 checkpoint does not",
+      "T10 a restore behind an R2 checkpoint is reported until an admin explains it; then the lost chain's checkpoints stop counting and new ones are written",
       "T10 wrong key: a verifier holding another key names the key id instead of calling the events forged",
       "T10 stale anchor: latest.json rolled back, checkpoints removed, or one edited, is named",
       "T10 group commit: 150 concurrent appends go out in a few D1 batches, as one linear chain, and a signed checkpoint lands in R2",

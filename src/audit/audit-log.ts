@@ -78,7 +78,8 @@ export class AuditLog extends DurableObject<Env> {
     return {
       head: s.head,
       pending: s.inflight.at(-1) ?? null,
-      outbox: s.outbox.map((o) => ({ action: o.event.action, at: o.at })),
+      // Events whose first write is still in flight are not missing yet.
+      outbox: s.outbox.filter((o) => o.failedAt).map((o) => ({ action: o.event.action, at: o.at })),
       refused: s.refused,
       anchor: s.anchor,
     };
@@ -124,8 +125,10 @@ export class AuditLog extends DurableObject<Env> {
       inflight: (stored.get("inflight") as LogState["inflight"] | undefined) ?? [],
       anchor: (stored.get("anchor") as LogState["anchor"] | undefined) ?? null,
       refused: (stored.get("refused") as LogState["refused"] | undefined) ?? null,
-      outbox: [...outbox].map(([key, value]) => ({ key, ...value })),
+      // Left by an earlier run of the object (a write it did not see through): failed until retried.
+      outbox: [...outbox].map(([key, value]) => ({ key, ...value, failedAt: value.failedAt ?? value.at })),
     };
+    if (this.state.outbox.length > 0) await this.wakeIn(RETRY_SECONDS);
     return this.state;
   }
 
@@ -247,6 +250,13 @@ export class AuditLog extends DurableObject<Env> {
   /** Items D1 did not take: deferrable ones stay in the outbox (alarm retries), required ones fail. */
   private async defer(s: LogState, items: Item[], problem: string): Promise<void> {
     await this.enqueue(s, items.filter((i) => i.mode === "deferrable"));
+    const failedAt = new Date().toISOString();
+    const keys = new Set(items.map((i) => i.outboxKey));
+    const marked = s.outbox.filter((o) => !o.failedAt && keys.has(o.key));
+    for (const o of marked) o.failedAt = failedAt;
+    for (let i = 0; i < marked.length; i += 100) {
+      await this.ctx.storage.put(Object.fromEntries(marked.slice(i, i + 100).map(({ key, ...entry }) => [key, entry])));
+    }
     const queued = items.filter((i) => i.mode === "deferrable").length;
     console.error(JSON.stringify({ level: "error", msg: "audit_append_deferred", problem, queued, refused: items.length - queued, outbox: s.outbox.length }));
     for (const item of items) item.resolve?.({ written: false, queued: item.mode === "deferrable", reason: problem });

@@ -29,6 +29,8 @@ export interface OutboxEntry {
   key: string;
   event: AuditInput;
   at: string;
+  /** When a write of it failed; absent while its first write is in flight (not reported then). */
+  failedAt?: string;
 }
 
 export interface LogState {
