@@ -172,8 +172,8 @@ async function AuditPage(props: { c: Context<AppEnv>; error?: string }) {
       <h1>Audit log</h1>
       <p role="status" data-chain={verdict.ok ? "ok" : "broken"} data-problem={verdict.ok ? undefined : verdict.code} data-verified={full ? "full" : "checkpoint"}>
         {verdict.ok
-          ? `Chain verified${full ? " from the first event" : " from the newest checkpoint"}: ${verdict.count} events intact${verdict.anchoredAt ? `, checkpoint at event ${verdict.anchoredAt} matched` : ", no checkpoint yet"}.`
-          : `Chain BROKEN at event ${verdict.brokenAt} (${verdict.code}): ${verdict.reason}`}
+          ? `Chain verified: ${verdict.count} events intact. ${full ? "Every event checked" : "Checked from the newest checkpoint"}; ${verdict.anchoredAt ? `R2 checkpoint at event ${verdict.anchoredAt} matched.` : "no R2 checkpoint yet."}`
+          : `Chain BROKEN at event ${verdict.brokenAt}: ${verdict.reason} [${verdict.code}]`}
       </p>
       <form method="get" action="/admin/audit">
         <input type="hidden" name="verify" value="full" />

@@ -51,35 +51,33 @@ export async function verifyAuditChain(db: D1Database, keys?: AuditKeyRing, anch
   return { ok: true, count: position.count, lastId: position.lastId, lastHash: position.lastHash, anchoredAt };
 }
 
-/** A loss an admin explained: D1 was found at `foundId` when the log recorded it at `at`. */
-interface ExplainedLoss {
+/** A loss the log recorded (`audit.head_mismatch`): D1 was found at `foundId` at time `at`. */
+interface RecordedLoss {
   at: string;
   foundId: number;
 }
 
 /**
- * Checkpoints of events an admin explained as lost (a Time Travel restore): written before the
- * loss was recorded, for events after the point D1 was found at. They describe the chain that was
- * lost, and the new events reuse their ids; the `audit.head_mismatch` and `audit.restored` events
- * keep the loss on record.
+ * Checkpoints of events the log recorded as lost (a Time Travel restore, truncated events):
+ * written before the loss was recorded, for events after the point D1 was found at. They describe
+ * the chain that was lost, and new events reuse their ids. The loss itself stays reported
+ * (`unexplained_loss`) until an admin explains it, and on record after.
  */
-function isObsolete(anchor: AuditAnchor, losses: readonly ExplainedLoss[]): boolean {
+function isObsolete(anchor: AuditAnchor, losses: readonly RecordedLoss[]): boolean {
   return losses.some((loss) => anchor.seq > loss.foundId && anchor.at < loss.at);
 }
 
-async function explainedLosses(db: D1Database): Promise<ExplainedLoss[]> {
+async function recordedLosses(db: D1Database): Promise<RecordedLoss[]> {
+  // Only keyed records count: one written without the key fails the chain check anyway.
   const { results } = await db
-    .prepare(
-      "SELECT m.at, json_extract(m.detail, '$.foundId') AS found FROM audit_events m WHERE m.action = ?1 AND EXISTS " +
-        "(SELECT 1 FROM audit_events r WHERE r.action = ?2 AND r.id > m.id AND json_extract(r.detail, '$.explains') = m.id AND (r.key_id IS NOT NULL OR m.key_id IS NULL))",
-    )
-    .bind(HEAD_MISMATCH_ACTION, RESTORED_ACTION)
+    .prepare("SELECT at, json_extract(detail, '$.foundId') AS found FROM audit_events WHERE action = ? AND key_id IS NOT NULL")
+    .bind(HEAD_MISMATCH_ACTION)
     .all<{ at: string; found: number | null }>();
   return results.map((r) => ({ at: r.at, foundId: Number(r.found ?? 0) }));
 }
 
 /** Every checkpoint in R2 (after `startAfter`), oldest first, each checked; a bad one is a failure. */
-export async function listAnchors(bucket: R2Bucket, keys: AuditKeyRing, losses: readonly ExplainedLoss[] = [], startAfter?: string): Promise<AuditAnchor[] | ChainFailure> {
+export async function listAnchors(bucket: R2Bucket, keys: AuditKeyRing, losses: readonly RecordedLoss[] = [], startAfter?: string): Promise<AuditAnchor[] | ChainFailure> {
   const anchors: AuditAnchor[] = [];
   let cursor: string | undefined;
   do {
@@ -110,7 +108,7 @@ async function readAnchor(bucket: R2Bucket, key: string): Promise<AuditAnchor | 
  * The newest checkpoint, checked, or null when there is none. `latest.json` is a pointer; any
  * checkpoint after it means it was put back to an older one (stale).
  */
-async function newestAnchor(bucket: R2Bucket, keys: AuditKeyRing, losses: readonly ExplainedLoss[]): Promise<AuditAnchor | null | ChainFailure> {
+async function newestAnchor(bucket: R2Bucket, keys: AuditKeyRing, losses: readonly RecordedLoss[]): Promise<AuditAnchor | null | ChainFailure> {
   let latest = await readAnchor(bucket, LATEST_ANCHOR_KEY);
   if (latest && isObsolete(latest, losses)) latest = null;
   const after = await listAnchors(bucket, keys, losses, latest ? anchorKey(latest.seq) : undefined);
@@ -151,7 +149,7 @@ export interface VerifyOptions {
  */
 export async function verifyAuditLog(env: Env, options: VerifyOptions = {}): Promise<ChainVerdict> {
   const keys = await auditKeys(env);
-  const losses = await explainedLosses(env.DB);
+  const losses = await recordedLosses(env.DB);
   const newest = await newestAnchor(env.AUDIT_ANCHORS, keys, losses);
   if (newest && "ok" in newest) return newest;
   let verdict: ChainVerdict;

@@ -123,10 +123,14 @@ describe("audit log: events lost from D1 or forged into it", () => {
     await Promise.all(Array.from({ length: 120 }, (_, i) => recordAudit(env, { actor: "system", action: "test.lost", detail: { i } })));
     const lostAnchors = (await env.AUDIT_ANCHORS.list({ prefix: "anchors/" })).objects.length;
     expect(lostAnchors).toBeGreaterThanOrEqual(1);
-    // A Time Travel restore to just after `kept`, then a routine append.
-    await loseEventsAfter(kept.id);
+    // A Time Travel restore to just after `kept`: the checkpoint names events D1 no longer holds.
+    await tamperWithAudit("DELETE FROM audit_events WHERE id > ?", kept.id);
     expect(await verifyAuditLog(env)).toMatchObject({ ok: false, code: "anchor_mismatch", reason: expect.stringContaining("truncated tail") });
     expect(await verifyAuditLog(env, { from: "genesis" })).toMatchObject({ ok: false, code: "anchor_mismatch" });
+    // The next append records the loss, which is then what is reported (the checkpoints are of the lost chain).
+    await recordAudit(env, { actor: "usr_routine", action: "product.updated", subject: "prd_1" });
+    expect(await verifyAuditLog(env)).toMatchObject({ ok: false, code: "unexplained_loss", brokenAt: kept.id + 120 });
+    expect(await verifyAuditLog(env, { from: "genesis" })).toMatchObject({ ok: false, code: "unexplained_loss" });
 
     await recordAuditRestored(env, { id: "usr_test", ip: null }, "Time Travel restore after a bad migration");
     expect(await verifyAuditLog(env)).toMatchObject({ ok: true, anchoredAt: null });
