@@ -17,7 +17,8 @@ import { verifyTurnstile } from "./turnstile";
 import { desc } from "drizzle-orm";
 import { assertionUserVerified, issuedSessionToken } from "./assurance";
 import { afterSecurityEvent } from "./security-events";
-import { authError, EXPIRE_TRUST_DEVICE, guardRefusal as refusal, guardSecretCheck, isAllowedAuthRoute, signInPseudonymFor, withoutTrustDeviceCookie, withSessionAssurance } from "./auth-gate";
+import { signInPseudonymFor } from "./pseudonym";
+import { authError, EXPIRE_TRUST_DEVICE, guardRefusal as refusal, guardSecretCheck, isAllowedAuthRoute, withoutTrustDeviceCookie, withSessionAssurance } from "./auth-gate";
 
 /** A string field of the JSON body, read from a copy (better-auth reads the body itself); "" when absent. */
 async function bodyString(request: Request, field: string): Promise<string> {
