@@ -1,3 +1,12 @@
+CREATE TABLE `operator_events` (
+	`id` text PRIMARY KEY NOT NULL,
+	`at` integer NOT NULL,
+	`action` text NOT NULL,
+	`subject` text,
+	`detail` text DEFAULT '{}' NOT NULL,
+	`recorded_at` integer
+);
+--> statement-breakpoint
 CREATE TABLE `session_assurance` (
 	`session_id` text PRIMARY KEY NOT NULL,
 	`user_id` text NOT NULL,

@@ -18,6 +18,7 @@ import { desc } from "drizzle-orm";
 import { assertionUserVerified, issuedSessionToken } from "./assurance";
 import { afterSecurityEvent } from "./security-events";
 import { signInPseudonymFor } from "./pseudonym";
+import { recordOperatorEvents } from "./operator-events";
 import { authError, EXPIRE_TRUST_DEVICE, guardRefusal as refusal, guardSecretCheck, isAllowedAuthRoute, withoutTrustDeviceCookie, withSessionAssurance } from "./auth-gate";
 
 /** A string field of the JSON body, read from a copy (better-auth reads the body itself); "" when absent. */
@@ -92,6 +93,10 @@ async function signInWithThrottle(c: Context<AppEnv>): Promise<Response> {
   }
   if (response.ok) {
     await Promise.all([addressGuard.succeeded(), emailGuard?.succeeded()]);
+    // Operator runs (admin:create) reach the audit log at the next sign-in.
+    const operatorWork = recordOperatorEvents(env).catch((error: unknown) => console.error(JSON.stringify({ level: "error", msg: "operator_events_failed", error: String(error) })));
+    if (ctx) ctx.waitUntil(operatorWork);
+    else await operatorWork;
     const body = (await response.clone().json().catch(() => ({}))) as { user?: { id?: string }; twoFactorRedirect?: boolean };
     await recordAudit(env, {
       actor: body.user?.id ?? "anonymous",

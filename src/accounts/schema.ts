@@ -143,3 +143,17 @@ export const signInPseudonym = sqliteTable("sign_in_pseudonym", {
   pseudonym: text("pseudonym").notNull(),
   createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull().default(now),
 });
+
+/**
+ * Events of operator tools that run outside the worker (`npm run admin:create` writes D1 through
+ * wrangler and cannot reach the audit chain's object): the worker moves each into the audit log
+ * at the next sign-in and marks it recorded (operator-events.ts).
+ */
+export const operatorEvents = sqliteTable("operator_events", {
+  id: text("id").primaryKey(),
+  at: integer("at", { mode: "timestamp_ms" }).notNull(),
+  action: text("action").notNull(),
+  subject: text("subject"),
+  detail: text("detail").notNull().default("{}"),
+  recordedAt: integer("recorded_at", { mode: "timestamp_ms" }),
+});

@@ -158,6 +158,22 @@ describe("security events", () => {
   });
 });
 
+describe("operator events", () => {
+  it("P16 every admin:create run reaches the audit log: its operator event is appended at the next sign-in, once", async () => {
+    const id = crypto.randomUUID();
+    await env.DB.prepare("INSERT INTO operator_events (id, at, action, subject, detail) VALUES (?, ?, 'admin.create', 'usr_someone', '{\"outcome\":\"refused_existing\"}')").bind(id, Date.now()).run();
+    const from = await lastAuditId();
+    await signUpAndSignIn();
+    const rows = await eventually(async () => (await auditRowsAfter(from)).filter((r) => r.action === "admin.create"), (r) => r.length > 0);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ actor: "operator", subject: "usr_someone" });
+    expect(JSON.parse(rows[0]!.detail)).toMatchObject({ outcome: "refused_existing" });
+    await signUpAndSignIn();
+    expect((await auditRowsAfter(from)).filter((r) => r.action === "admin.create")).toHaveLength(1);
+    expect(await one<{ r: number | null }>("SELECT recorded_at AS r FROM operator_events WHERE id = ?", id)).not.toEqual({ r: null });
+  });
+});
+
 async function fetchWithEnv(overrides: Record<string, string>, path: string, init: RequestInit = {}): Promise<Response> {
   const ctx = createExecutionContext();
   const res = await app.fetch(new Request(new URL(path, ORIGIN), init), { ...env, ...overrides } as Env, ctx);
