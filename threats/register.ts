@@ -212,12 +212,14 @@ export const REGISTER: Threat[] = [
       "request-password-reset answers identically for known and unknown emails; a reset revokes every session, does not sign the user in, and the next sign-in still asks for the second factor.",
       "Changing the email needs a fresh sign-in and the old address approves the change.",
       "A password reset proves the mailbox: on a never-verified account it removes every factor and session added before it and marks the address verified.",
+      "A confirmed email change is mailed to the old address with a signed 7-day link; its page (a POST button; a GET changes nothing) locks the account: sessions, passkeys, TOTP, reset tokens and the password are removed and the account moves back to the old address, whose owner then resets the password.",
     ],
     tests: [
       "P09 password reset: same answer for unknown emails, token single-use, revokes sessions, no sign-in, second factor still asked",
       "P09 a reset token works only for the account it was sent to",
       "P09 an expired reset token is refused and the password stays the same",
       "P09 a password reset of a never-verified account removes the factors and sessions added before it, verifies the address and says so",
+      "P09 an email change tells the old address, whose link locks the account: sessions, factors and password gone, the address restored; a forged link changes nothing",
     ],
   },
   {

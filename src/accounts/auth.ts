@@ -122,6 +122,7 @@ function buildAuth(env: Env, config: Config) {
         "/two-factor/verify-totp": { window: 60, max: 5 },
         "/two-factor/verify-backup-code": { window: 60, max: 5 },
         "/request-password-reset": { window: 60, max: 5 },
+        "/send-verification-email": { window: 60, max: 3 },
         "/sign-up/email": { window: 60, max: 10 },
         // Password sign-in is throttled by the LoginGuard middleware (API.md numbers), not here.
         "/sign-in/email": { window: 60, max: 120 },

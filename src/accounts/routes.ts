@@ -19,6 +19,7 @@ import { assertionUserVerified, issuedSessionToken } from "./assurance";
 import { afterSecurityEvent } from "./security-events";
 import { signInPseudonymFor } from "./pseudonym";
 import { recordOperatorEvents } from "./operator-events";
+import { notifyOldAddressOfEmailChange } from "./account-lock";
 import { authError, EXPIRE_TRUST_DEVICE, guardRefusal as refusal, guardSecretCheck, isAllowedAuthRoute, withoutTrustDeviceCookie, withSessionAssurance } from "./auth-gate";
 
 /** A string field of the JSON body, read from a copy (better-auth reads the body itself); "" when absent. */
@@ -262,6 +263,7 @@ accountsApi.post("/auth/sign-up/email", async (c) => {
 accountsApi.get("/auth/verify-email", async (c) => {
   const before = await getSessionUser(c);
   const response = await handle(c);
+  if (response.status < 400) await notifyOldAddressOfEmailChange(c, c.req.query("token") ?? "");
   const issued = issuedSessionToken(response);
   if (!issued || (before && (await sessionIdOfToken(c.env.DB, issued)) === before.sessionId)) return afterSecurityEvent(c, response);
   await getDb(c.env.DB).delete(sessionTable).where(eq(sessionTable.token, issued));

@@ -96,6 +96,43 @@ describe("email links", () => {
   });
 });
 
+describe("email change notice and lock", () => {
+  it("P09 an email change tells the old address, whose link locks the account: sessions, factors and password gone, the address restored; a forged link changes nothing", async () => {
+    const who = await signUpAndSignIn();
+    await markEmailVerified(who.user.id);
+    const attackerEmail = `attacker-${crypto.randomUUID()}@example.com`;
+    expect((await jsonAs(who.cookie, "POST", "/api/auth/change-email", { newEmail: attackerEmail })).status).toBe(200);
+    const approve = await eventually(() => latestMailTo(who.email), (m) => !!m?.subject.startsWith("Approve"));
+    const approveUrl = new URL(/https?:\/\/\S+/.exec(approve!.text)![0]);
+    await request(approveUrl.pathname + approveUrl.search, { redirect: "manual" });
+    const confirm = await eventually(() => latestMailTo(attackerEmail), (m) => !!m);
+    const confirmUrl = new URL(/https?:\/\/\S+/.exec(confirm!.text)![0]);
+    await request(confirmUrl.pathname + confirmUrl.search, { redirect: "manual" });
+    expect(await one("SELECT email FROM user WHERE id = ?", who.user.id)).toEqual({ email: attackerEmail });
+    const notice = await eventually(() => latestMailTo(who.email), (m) => m?.subject === "Your Bastion account's email was changed");
+    const lockUrl = new URL(/https?:\/\/\S+\/account\/lock\S+/.exec(notice!.text)![0]);
+    const form = Object.fromEntries(lockUrl.searchParams);
+    const state = async () => JSON.stringify([
+      await one("SELECT email, two_factor_enabled FROM user WHERE id = ?", who.user.id),
+      await one("SELECT count(*) AS n FROM session WHERE user_id = ?", who.user.id),
+      await one("SELECT password FROM account WHERE user_id = ?", who.user.id),
+    ]);
+    const before = await state();
+    // A forged link, and a plain GET of the real one (mail scanners open links), change nothing.
+    const post = (fields: Record<string, string>) => request("/account/lock", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN }, body: new URLSearchParams(fields).toString(), redirect: "manual" });
+    expect((await post({ ...form, u: who.user.id, e: "someone-else@example.com" })).status).toBe(400);
+    expect((await post({ ...form, t: `${form.t!.slice(0, -2)}AA` })).status).toBe(400);
+    expect((await request(lockUrl.pathname + lockUrl.search)).status).toBe(200);
+    expect(await state()).toBe(before);
+    const locked = await post(form);
+    expect(locked.status).toBe(303);
+    expect(await one("SELECT email, email_verified AS v FROM user WHERE id = ?", who.user.id)).toEqual({ email: who.email, v: 1 });
+    expect(await one("SELECT count(*) AS n FROM session WHERE user_id = ?", who.user.id)).toEqual({ n: 0 });
+    expect(await one("SELECT password FROM account WHERE user_id = ?", who.user.id)).toEqual({ password: null });
+    expect((await signIn(attackerEmail, who.password)).res.status).toBe(401);
+  });
+});
+
 describe("security events", () => {
   it("P07 security events are audited and mailed: password change, TOTP on and off, passkey added and removed, sign-out everywhere", async () => {
     const who = await signUpAndSignIn();
