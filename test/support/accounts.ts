@@ -104,7 +104,26 @@ export async function makeStaff(role: "admin" | "support" | "customer", opts: { 
   const { secret } = await enrolTotp(who);
   const staff = await signInWithTotp(who.email, who.password, secret);
   if (staff.res.status !== 200) throw new Error(`staff TOTP sign-in: ${staff.res.status} ${await staff.res.text()}`);
+  // The enrolment and sign-in notices are audited in the background: wait for them, so a test's
+  // "audit rows after this point" holds only what the test itself caused.
+  await backgroundAuditSettled(who.user.id, ["auth.totp.enabled", "auth.sign_in.totp"]);
+  // The enrolment's session (password only, never a staff session) is signed out: one session each.
+  await jsonAs(who.cookie, "POST", "/api/auth/sign-out", {});
   return { ...who, cookie: staff.cookie, totpSecret: secret };
+}
+
+/** Waits until the audit log holds `actions` about `userId` (security events are written after the response). */
+export async function backgroundAuditSettled(userId: string, actions: string[]): Promise<void> {
+  for (let i = 0; i < 250; i++) {
+    const { results } = await env.DB.prepare("SELECT action FROM audit_events WHERE subject = ?").bind(userId).all<{ action: string }>();
+    if (actions.every((a) => results.some((r) => r.action === a))) {
+      // The notice mail follows its audit event in the same background task.
+      await new Promise((r) => setTimeout(r, 30));
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`audit events ${actions.join(", ")} for ${userId} never arrived`);
 }
 
 /** GET with a session cookie. */
