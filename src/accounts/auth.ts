@@ -72,15 +72,25 @@ function buildAuth(env: Env, config: Config) {
         );
       },
       onPasswordReset: async ({ user }) => {
+        // The reset proves the mailbox. On an account whose address was never verified, whoever
+        // registered it first may have added factors: they all go, and the address is verified
+        // (pre-registration takeover, decision 012).
+        const removed = user.emailVerified ? null : await removeUnverifiedFactors(env, user.id);
         later(loginGuard(env, `email:${normaliseEmail(user.email)}`).reset());
-        later(recordAudit(env, { actor: user.id, action: "auth.password.reset", subject: user.id }));
-        later(sendSafely(mailer, { to: user.email, subject: "Your Bastion password was changed", text: "Your password was reset and every session was signed out. If this was not you, reset it again and contact support." }));
+        later(recordAudit(env, { actor: user.id, action: "auth.password.reset", subject: user.id, detail: removed ? { factorsRemoved: removed } : {} }));
+        const extra = removed
+          ? `\n\nYour address had not been confirmed yet, so the sign-in methods added before this reset were removed (${removed.passkeys} passkey(s)${removed.totp ? ", the authenticator app" : ""}). Your address is now confirmed; add them again on your account page.`
+          : "";
+        later(sendSafely(mailer, { to: user.email, subject: "Your Bastion password was changed", text: `Your password was reset and every session was signed out.${extra} If this was not you, reset it again and contact support.` }));
       },
     },
     emailVerification: {
       sendOnSignUp: true,
       autoSignInAfterVerification: false,
-      expiresIn: 24 * 3600,
+      // Verification and change-email links live one hour (they were 24 h): a link found later in
+      // a mailbox or a log is dead. An approved change makes its link useless (the old address no
+      // longer names an account).
+      expiresIn: 3600,
       sendVerificationEmail: async ({ user, url }) => {
         later(sendSafely(mailer, { to: user.email, subject: "Confirm your email for Bastion", text: `Welcome to Bastion. Confirm your email address by opening:\n${url}` }));
       },
@@ -112,6 +122,7 @@ function buildAuth(env: Env, config: Config) {
         "/two-factor/verify-totp": { window: 60, max: 5 },
         "/two-factor/verify-backup-code": { window: 60, max: 5 },
         "/request-password-reset": { window: 60, max: 5 },
+        "/send-verification-email": { window: 60, max: 3 },
         "/sign-up/email": { window: 60, max: 10 },
         // Password sign-in is throttled by the LoginGuard middleware (API.md numbers), not here.
         "/sign-in/email": { window: 60, max: 120 },
@@ -142,6 +153,15 @@ function buildAuth(env: Env, config: Config) {
         if (c.path === "/change-password" && c.body && typeof c.body === "object") {
           return { context: { body: { ...(c.body as object), revokeOtherSessions: true } } };
         }
+        // "Trust this device" would skip the second factor for 30 days, past sign-out everywhere
+        // and password resets: never for anyone (decision 012). Registering a passkey never
+        // starts a new session either (it would carry no proof of how it was made).
+        if ((c.path === "/two-factor/verify-totp" || c.path === "/two-factor/verify-backup-code") && c.body && typeof c.body === "object") {
+          return { context: { body: { ...(c.body as object), trustDevice: false } } };
+        }
+        if (c.path === "/passkey/verify-registration" && c.body && typeof c.body === "object") {
+          return { context: { body: { ...(c.body as object), createSession: false } } };
+        }
         return undefined;
       }),
     },
@@ -157,6 +177,17 @@ function buildAuth(env: Env, config: Config) {
 }
 
 export type Auth = ReturnType<typeof buildAuth>;
+
+/** Removes every passkey, TOTP secret and session of an account and marks its address verified. */
+async function removeUnverifiedFactors(env: Env, userId: string): Promise<{ passkeys: number; totp: boolean }> {
+  const [passkeys, totp] = await env.DB.batch([
+    env.DB.prepare("DELETE FROM passkey WHERE user_id = ? RETURNING id").bind(userId),
+    env.DB.prepare("DELETE FROM two_factor WHERE user_id = ? RETURNING id").bind(userId),
+    env.DB.prepare("DELETE FROM session WHERE user_id = ?").bind(userId),
+    env.DB.prepare("UPDATE user SET two_factor_enabled = 0, email_verified = 1 WHERE id = ?").bind(userId),
+  ]);
+  return { passkeys: passkeys?.results.length ?? 0, totp: (totp?.results.length ?? 0) > 0 };
+}
 
 const perEnv = new WeakMap<object, Auth>();
 

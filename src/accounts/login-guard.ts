@@ -76,6 +76,18 @@ export class LoginGuard extends DurableObject<Env> {
     if (times && times.length > 0) kv.put("failures", times.slice(0, -1));
   }
 
+  /**
+   * The attempt counted by `attempt*` was refused before any secret was checked (a stale session,
+   * a bad body): it is given back without ending the email's streak.
+   */
+  refund(): void {
+    const kv = this.ctx.storage.kv;
+    const state = kv.get("email") as EmailState | undefined;
+    if (state && state.failures > 0) kv.put("email", { ...state, failures: state.failures - 1 });
+    const times = kv.get("failures") as number[] | undefined;
+    if (times && times.length > 0) kv.put("failures", times.slice(0, -1));
+  }
+
   /** A password reset proves control of the mailbox: the email's streak starts again. */
   reset(): void {
     this.ctx.storage.kv.delete("email");

@@ -9,7 +9,10 @@ import { recordAudit } from "../audit/audit";
 import { getDb } from "../db/client";
 import { session } from "../db/schema";
 import { PASSWORD_MAX, PASSWORD_MIN } from "./password-policy";
-import { getSessionUser, requireUser, type SessionUser } from "./session";
+import { authFor } from "./auth";
+import { lockAccount, lockPage } from "./account-lock";
+import { consumeRateLimit } from "./login-guard";
+import { executionContextOf, getSessionUser, requireUser, type SessionUser } from "./session";
 
 const TESTING_SITE_KEY = /^[123]x00000000000000000000A[AB]$/;
 
@@ -139,7 +142,7 @@ interface SessionRow {
   userAgent: string | null;
 }
 
-function AccountPage({ user, sessions }: { user: SessionUser; sessions: SessionRow[] }) {
+function AccountPage({ user, sessions, sent = false }: { user: SessionUser; sessions: SessionRow[]; sent?: boolean }) {
   return (
     <Layout title="Your account" scripts={["account"]}>
       <h1>Your account</h1>
@@ -153,6 +156,19 @@ function AccountPage({ user, sessions }: { user: SessionUser; sessions: SessionR
         ) : null}
       </p>
       <p class="form-message" data-page-message role="status"></p>
+      {user.emailVerified ? null : (
+        <section class="panel" data-verify-email>
+          <h2>Confirm your email address</h2>
+          <p>
+            Until you open the link we mailed to <strong>{user.email}</strong>, you cannot add an authenticator app or a
+            passkey, or change your email (so nobody who registered your address before you can lock you out).
+          </p>
+          {sent ? <p class="form-message ok">We sent a new link. It works for one hour.</p> : null}
+          <form method="post" action="/account/send-verification">
+            <button type="submit" class="secondary">Send the link again</button>
+          </form>
+        </section>
+      )}
       <div class="account-grid">
         <section class="panel">
           <h2>
@@ -281,7 +297,20 @@ export const accountPages = new Hono<AppEnv>()
       .where(and(eq(session.userId, user.id), gt(session.expiresAt, new Date())))
       .orderBy(desc(session.createdAt))
       .limit(50);
-    return c.html(<AccountPage user={user} sessions={sessions} />);
+    return c.html(<AccountPage user={user} sessions={sessions} sent={c.req.query("sent") === "1"} />);
+  })
+  .get("/account/lock", lockPage)
+  .post("/account/lock", lockAccount)
+  // Sends the verification link again (a plain form: better-auth's endpoint and its rate limit).
+  .post("/account/send-verification", async (c) => {
+    const user = await getSessionUser(c);
+    if (!user) return c.redirect("/sign-in?next=/account", 303);
+    const allowed = (await consumeRateLimit(c.env, "verifymail", user.id, { window: 3600, max: 5 })).allowed;
+    if (!user.emailVerified && allowed) {
+      const auth = authFor(c.env, c.var.config, c.req.raw, executionContextOf(c));
+      await auth.api.sendVerificationEmail({ body: { email: user.email, callbackURL: "/account" }, headers: c.req.raw.headers }).catch(() => undefined);
+    }
+    return c.redirect("/account?sent=1", 303);
   })
   // Revokes one of the caller's own sessions (the id is only ever matched with the caller's user id).
   .post("/account/sessions/:id/revoke", async (c) => {

@@ -1,6 +1,9 @@
 import { getCurrentAuthEndpointContext } from "@better-auth/core/context";
 import type { BetterAuthPlugin } from "better-auth";
 import { APIError } from "better-auth/api";
+import { ZxcvbnFactory } from "@zxcvbn-ts/core";
+import { adjacencyGraphs, dictionary as commonDictionary } from "@zxcvbn-ts/language-common";
+import { dictionary as englishDictionary } from "@zxcvbn-ts/language-en";
 import { COMMON_PASSWORDS } from "./common-passwords";
 
 export const PASSWORD_MIN = 15;
@@ -23,6 +26,41 @@ export function isCommonPassword(password: string): boolean {
     }
   }
   return false;
+}
+
+/** Estimated guesses below 10^8 (zxcvbn score < 3) are too guessable, whatever the length. */
+export const MIN_GUESSES_LOG10 = 8;
+
+let estimator: ZxcvbnFactory | null = null;
+
+/**
+ * zxcvbn-ts with bundled offline dictionaries: common passwords, diceware, English words, first
+ * names, and months/days/seasons. Built on first use (sign-up, change, reset pay for it; other
+ * requests never do). The large Wikipedia and surname lists are left out: they cost CPU for little.
+ */
+function passwordEstimator(): ZxcvbnFactory {
+  estimator ??= new ZxcvbnFactory({
+    dictionary: {
+      "passwords-common": commonDictionary["passwords-common"]!,
+      "diceware-common": commonDictionary["diceware-common"]!,
+      "commonWords-en": englishDictionary["commonWords-en"]!,
+      "firstnames-en": englishDictionary["firstnames-en"]!,
+      "months-en": englishDictionary["months-en"]!,
+      "daysOfWeek-en": englishDictionary["daysOfWeek-en"]!,
+      "seasons-en": englishDictionary["seasons-en"]!,
+    },
+    graphs: adjacencyGraphs,
+  });
+  return estimator;
+}
+
+/**
+ * True when the estimator finds the password guessable (a common word plus a sequence, a keyboard
+ * walk, a date, a repeat, the user's own email or name inside it). Passphrases of random words pass.
+ */
+export function isGuessablePassword(password: string, userInputs: string[] = []): boolean {
+  const inputs = userInputs.filter(Boolean).flatMap((v) => [v, ...v.toLowerCase().split(/[^a-z0-9]+/)]).filter((v) => v.length >= 3);
+  return passwordEstimator().check(password, inputs).guessesLog10 < MIN_GUESSES_LOG10;
 }
 
 /**
@@ -70,14 +108,22 @@ export function passwordPolicy(): BetterAuthPlugin {
             ...ctx.password,
             async hash(password: string): Promise<string> {
               let path: string | undefined;
+              let inputs: string[] = [];
               try {
-                path = getCurrentAuthEndpointContext().path;
+                const endpoint = getCurrentAuthEndpointContext();
+                path = endpoint.path;
+                const body = (endpoint.body ?? {}) as Record<string, unknown>;
+                const sessionUser = (endpoint.context as { session?: { user?: { email?: string; name?: string } } | null }).session?.user;
+                inputs = [body.email, body.name, sessionUser?.email, sessionUser?.name].filter((v): v is string => typeof v === "string");
               } catch {
                 path = undefined; // called outside an endpoint (seeding): no policy context
               }
               if (path && CHECKED_PATHS.has(path)) {
                 if (isCommonPassword(password)) {
                   throw APIError.from("BAD_REQUEST", { code: "PASSWORD_TOO_COMMON", message: "This password is too common. Choose a longer, less predictable passphrase." });
+                }
+                if (isGuessablePassword(password, inputs)) {
+                  throw APIError.from("BAD_REQUEST", { code: "PASSWORD_TOO_GUESSABLE", message: "This password is easy to guess (common words, names, dates, sequences or your email). Try four or more random words." });
                 }
                 if ((await isPwnedPassword(password)) === true) {
                   throw APIError.from("BAD_REQUEST", { code: "PASSWORD_COMPROMISED", message: "This password appears in a known data breach. Choose a different one." });

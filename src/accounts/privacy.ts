@@ -11,7 +11,8 @@ import type { AppEnv } from "../platform/app-env";
 import { createApiApp, problemResponseSpec } from "../platform/openapi";
 import { ProblemError } from "../platform/problem";
 import { SESSION_COOKIE } from "./auth";
-import { account, mailOutbox, passkey, session, twoFactor, user as userTable, verification } from "./schema";
+import { emailKey } from "./pseudonym";
+import { account, mailOutbox, passkey, session, signInPseudonym, twoFactor, user as userTable, verification } from "./schema";
 import { requireFreshSession, requireUser, type SessionUser } from "./session";
 
 /** Everything the shop keeps about a person, as their data download (GDPR art. 15 and 20). */
@@ -44,7 +45,9 @@ export interface PersonalDataExport {
 export async function exportPersonalData(env: Env, db: Database, who: SessionUser): Promise<PersonalDataExport> {
   const [profile] = await db.select().from(userTable).where(eq(userTable.id, who.id)).limit(1);
   if (!profile) throw new ProblemError(401, "unauthenticated", "Sign in to continue.");
-  const [sessions, credentials, totp, passkeys, orderRows, redemptions, audit] = await Promise.all([
+  // Failed sign-ins with this email are audited under its pseudonym (pseudonym.ts): theirs too.
+  const [pseudonymRow] = await db.select({ pseudonym: signInPseudonym.pseudonym }).from(signInPseudonym).where(eq(signInPseudonym.emailKey, await emailKey(env, profile.email))).limit(1);
+  const [sessions, credentials, totp, passkeys, orderRows, redemptions, audit, failedSignIns] = await Promise.all([
     db.select().from(session).where(eq(session.userId, who.id)).orderBy(asc(session.createdAt)),
     db.select({ providerId: account.providerId, password: account.password }).from(account).where(eq(account.userId, who.id)),
     db.select({ id: twoFactor.id }).from(twoFactor).where(eq(twoFactor.userId, who.id)).limit(1),
@@ -52,6 +55,7 @@ export async function exportPersonalData(env: Env, db: Database, who: SessionUse
     db.select().from(orders).where(eq(orders.userId, who.id)).orderBy(asc(orders.createdAt), asc(orders.id)),
     db.select().from(couponRedemptions).where(eq(couponRedemptions.userId, who.id)),
     listAuditEventsAbout(env.DB, who.id),
+    pseudonymRow ? listAuditEventsAbout(env.DB, pseudonymRow.pseudonym) : Promise.resolve([]),
   ]);
   const lines = orderRows.length
     ? await db.select().from(orderLines).where(inArray(orderLines.orderId, orderRows.map((o) => o.id))).orderBy(sql`rowid`)
@@ -83,7 +87,7 @@ export async function exportPersonalData(env: Env, db: Database, who: SessionUse
     },
     orders: orderRows.map((o) => toOrder(o, lines.filter((l) => l.orderId === o.id))),
     couponRedemptions: redemptions.map((r) => ({ code: r.code, orderId: r.orderId, discountCents: r.discountCents, redeemedAt: r.redeemedAt })),
-    auditEvents: audit.map((e) => (e.actor === who.id ? e : { ...e, ip: null })),
+    auditEvents: [...audit.map((e) => (e.actor === who.id ? e : { ...e, ip: null })), ...failedSignIns].sort((a, b) => Number(a.id) - Number(b.id)),
   };
 }
 
@@ -99,7 +103,8 @@ export interface ErasureResult {
  * accounts (a legal obligation): they hold no name or email, only the user id, so the user row is
  * anonymised (`deleted-<id>@invalid`, "Deleted user", banned so it can never sign in) while orders
  * reference it, and deleted otherwise. Audit events stay (append-only, security logging); they
- * name the pseudonymous id. Staff accounts are refused (`409 staff_account`): an admin must first
+ * name the pseudonymous id, and failed sign-ins a random pseudonym whose link to the email is
+ * deleted here. Staff accounts are refused (`409 staff_account`): an admin must first
  * take their role away, so the shop is never left without an admin by accident.
  */
 export async function erasePersonalData(env: Env, db: Database, who: SessionUser, ip: string | null): Promise<ErasureResult> {
@@ -134,6 +139,9 @@ export async function erasePersonalData(env: Env, db: Database, who: SessionUser
     db.delete(mailOutbox).where(eq(mailOutbox.to, who.email)),
     // Outstanding password-reset tokens (better-auth keeps the user id as their value).
     db.delete(verification).where(eq(verification.value, who.id)),
+    // The link from this email to the pseudonym of its failed sign-ins: the audit log keeps the
+    // pseudonym (append-only), which then points at no one.
+    db.delete(signInPseudonym).where(eq(signInPseudonym.emailKey, await emailKey(env, who.email))),
     lastStep,
   ]);
   // The cart holds product ids only, but it is theirs: empty it. A cart object that is down must

@@ -115,3 +115,45 @@ export const mailOutbox = sqliteTable("mail_outbox", {
   text: text("text").notNull(),
   createdAt: text("created_at").notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`),
 });
+
+/**
+ * How each session was authenticated (decision 012): the methods proven when it was created
+ * (`pwd`, `otp` for TOTP, `backup` for a backup code, `hwk` for a passkey, `uv` when the
+ * authenticator verified the user) and the role the account had then. A session without a row
+ * (made before this table, or by a rotation we do not trust) counts as a password-only session.
+ */
+export const sessionAssurance = sqliteTable("session_assurance", {
+  sessionId: text("session_id").primaryKey().references(() => session.id, { onDelete: "cascade" }),
+  userId: text("user_id").notNull().references(() => user.id, { onDelete: "cascade" }),
+  methods: text("methods").notNull(),
+  /** When the second factor was proven in this session (ms), null for one factor. */
+  secondFactorAt: integer("second_factor_at", { mode: "timestamp_ms" }),
+  roleAtSignIn: text("role_at_sign_in").notNull(),
+  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull().default(now),
+});
+
+/**
+ * Failed sign-ins name their typed email in the audit log only by a random pseudonym (ASVS 7:
+ * no plain emails of failed attempts). This table links a keyed hash of the normalised email to
+ * that pseudonym, so the owner's data export finds those events, and erasing the account deletes
+ * the link: the append-only log then holds a pseudonym that points at no one.
+ */
+export const signInPseudonym = sqliteTable("sign_in_pseudonym", {
+  emailKey: text("email_key").primaryKey(),
+  pseudonym: text("pseudonym").notNull(),
+  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull().default(now),
+});
+
+/**
+ * Events of operator tools that run outside the worker (`npm run admin:create` writes D1 through
+ * wrangler and cannot reach the audit chain's object): the worker moves each into the audit log
+ * at the next sign-in and marks it recorded (operator-events.ts).
+ */
+export const operatorEvents = sqliteTable("operator_events", {
+  id: text("id").primaryKey(),
+  at: integer("at", { mode: "timestamp_ms" }).notNull(),
+  action: text("action").notNull(),
+  subject: text("subject"),
+  detail: text("detail").notNull().default("{}"),
+  recordedAt: integer("recorded_at", { mode: "timestamp_ms" }),
+});

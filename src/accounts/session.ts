@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../platform/app-env";
 import { eq, sql } from "drizzle-orm";
 import { getDb, preparedStatement } from "../db/client";
-import { session, user } from "../db/schema";
+import { session, sessionAssurance, user } from "../db/schema";
 import { hmacSha256Key } from "../platform/hmac";
 import { ProblemError } from "../platform/problem";
 import { authFor, SESSION, SESSION_COOKIE } from "./auth";
@@ -27,6 +27,22 @@ export interface SessionUser {
   /** Last staff activity on this session (its `updated_at`), ms since epoch. */
   sessionLastSeenAt: number;
   sessionId: string;
+  /**
+   * How this session was authenticated (decision 012), or null for a session with no record (a
+   * password-only session made before the record existed, or a rotation of one).
+   */
+  assurance: SessionAssurance | null;
+}
+
+/** Authentication methods a session can record (RFC 8176 names where they exist). */
+export type AuthMethod = "pwd" | "otp" | "backup" | "hwk" | "uv";
+
+export interface SessionAssurance {
+  methods: AuthMethod[];
+  /** When a second factor was proven in this session (ms since epoch), or null. */
+  secondFactorAt: number | null;
+  /** The account's role when the session was made: a later role change never carries over. */
+  roleAtSignIn: Role;
 }
 
 /** The request's ExecutionContext, when there is one (not in some direct test calls). */
@@ -69,7 +85,7 @@ async function loadSessionUser(c: Context<AppEnv>): Promise<SessionUser | null> 
   const auth = authFor(c.env, c.var.config, c.req.raw, executionContextOf(c));
   const token = await verifiedSessionToken(signed, (await auth.$context).secret);
   if (!token) return null;
-  const statement = preparedStatement(c.env.DB, "session.byToken", (db) =>
+  const statement = preparedStatement(c.env.DB, "session.byToken.v2", (db) =>
     db
       .select({
         sessionId: session.id,
@@ -83,9 +99,13 @@ async function loadSessionUser(c: Context<AppEnv>): Promise<SessionUser | null> 
         emailVerified: user.emailVerified,
         twoFactorEnabled: user.twoFactorEnabled,
         banned: user.banned,
+        methods: sessionAssurance.methods,
+        secondFactorAt: sessionAssurance.secondFactorAt,
+        roleAtSignIn: sessionAssurance.roleAtSignIn,
       })
       .from(session)
       .innerJoin(user, eq(session.userId, user.id))
+      .leftJoin(sessionAssurance, eq(sessionAssurance.sessionId, session.id))
       .where(eq(session.token, sql.placeholder("token")))
       .limit(1)
       .prepare(),
@@ -103,6 +123,14 @@ async function loadSessionUser(c: Context<AppEnv>): Promise<SessionUser | null> 
     sessionCreatedAt: row.createdAt.getTime(),
     sessionLastSeenAt: row.updatedAt.getTime(),
     sessionId: row.sessionId,
+    assurance:
+      row.methods === null
+        ? null
+        : {
+            methods: row.methods.split(",").filter(Boolean) as AuthMethod[],
+            secondFactorAt: row.secondFactorAt ? row.secondFactorAt.getTime() : null,
+            roleAtSignIn: toRole(row.roleAtSignIn),
+          },
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
+import { staffAssuranceProblem } from "../accounts/assurance";
 import { getSessionUser, staffSessionExpired, staffSessionIdle, touchStaffSession, type SessionUser } from "../accounts/session";
 import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
@@ -23,7 +24,7 @@ const staffUsers = new WeakMap<Request, SessionUser>();
 
 /**
  * Middleware for /api/admin/* and the staff pages under /admin: 401 without a session, 403 `forbidden` for a role the policy does
- * not allow, 403 `mfa_required` for staff without a second factor (API.md).
+ * not allow, 403 `mfa_required` for a session not opened with a second factor (API.md, decision 012).
  * Staff sessions also expire after 12 hours (decision 007), whatever the shopper lifetime is.
  */
 export const staffGuard: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -33,7 +34,21 @@ export const staffGuard: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!(allowed as readonly string[]).includes(user.role)) {
     throw new ProblemError(403, "forbidden", "Your role does not allow this.");
   }
-  if (!user.twoFactorEnabled) throw new ProblemError(403, "mfa_required", "Staff accounts need a second factor.");
+  // AAL2 (decision 012): the second factor must have been proven in this very session, when it
+  // was made, by the role the account has now; what the account has enrolled is not enough.
+  switch (staffAssuranceProblem(user)) {
+    case "no_second_factor_enrolled":
+      throw new ProblemError(403, "mfa_required", "Staff accounts need a second factor: add an authenticator app or a passkey with a PIN or biometrics on your account page, then sign in again.");
+    case "no_second_factor_in_session":
+      throw new ProblemError(403, "mfa_required", "This session was not opened with a second factor: sign out and sign in again with your authenticator app code or a passkey that verifies you (PIN or biometrics).");
+    case "role_changed":
+      throw new ProblemError(401, "session_expired", "Your role changed since this session began: sign in again.");
+    case "too_old":
+      throw new ProblemError(401, "session_expired", "Staff sessions last 12 hours: sign in again.");
+    case null:
+      break;
+  }
+  if (!user.emailVerified) throw new ProblemError(403, "email_not_verified", "Staff accounts need a verified email address.");
   if (staffSessionExpired(user)) throw new ProblemError(401, "session_expired", "Staff sessions last 12 hours: sign in again.");
   if (staffSessionIdle(user)) throw new ProblemError(401, "session_expired", "Staff sessions end after an hour without activity: sign in again.");
   await touchStaffSession(c.env, user);

@@ -99,6 +99,11 @@ export async function changeRoleAudited(env: Env, db: Database, actor: StaffActo
   const before = await findAdminUser(db, userId);
   if (!before) throw new ProblemError(404, "user_not_found", "No user has this id.");
   if (before.role === role) return { user: before, changed: false, sessionsRevoked: 0 };
+  // A staff role goes only to an address its owner proved (decision 012): whoever registered an
+  // unverified address first must not become staff.
+  if (role !== "customer" && !before.emailVerified) {
+    throw new ProblemError(409, "email_not_verified", "This account's email address is not verified: it cannot be given a staff role.");
+  }
   const otherAdmins = sql`(SELECT count(*) FROM ${userTable} AS other WHERE other.role = 'admin' AND coalesce(other.banned, 0) = 0 AND other.id <> ${userId})`;
   const demotesAdmin = before.role === "admin";
   const updated = await db

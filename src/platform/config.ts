@@ -39,6 +39,12 @@ export interface ConfigProblem {
 }
 
 const TEST_KEY = /^(sk|rk|pk)_test_/;
+const TURNSTILE_TESTING_SECRET = /^[123]x0000000000000000000000000000000AA$/;
+
+/** Whether an origin is this machine (localhost, 127.0.0.1, [::1]). */
+export function isLoopbackOrigin(origin: string): boolean {
+  return ["localhost", "127.0.0.1", "[::1]"].includes(new URL(origin).hostname);
+}
 const LIVE_KEY = /^(sk|rk)_live_/;
 
 /** Rules that only production enforces: every one of them names the setting, never its value. */
@@ -67,7 +73,7 @@ function productionProblems(cfg: z.infer<typeof baseSchema>): ConfigProblem[] {
   if (!cfg.BETTER_AUTH_SECRET || cfg.BETTER_AUTH_SECRET.startsWith("dev-only")) {
     problems.push({ setting: "BETTER_AUTH_SECRET", reason: "missing or a development value" });
   }
-  if (!cfg.TURNSTILE_SECRET_KEY || /^[123]x0000000000000000000000000000000AA$/.test(cfg.TURNSTILE_SECRET_KEY)) {
+  if (!cfg.TURNSTILE_SECRET_KEY || TURNSTILE_TESTING_SECRET.test(cfg.TURNSTILE_SECRET_KEY)) {
     problems.push({ setting: "TURNSTILE_SECRET_KEY", reason: "missing or Cloudflare's testing key" });
   }
   if (!cfg.AUDIT_HMAC_KEY || cfg.AUDIT_HMAC_KEY.startsWith("dev-only")) {
@@ -119,7 +125,12 @@ function parseConfig(env: object): ConfigResult {
   // API.md: development routes exist only when ENVIRONMENT=development.
   // A development build deployed by mistake to a real origin still hides the outbox and the
   // payment simulator: dev routes also need a loopback PUBLIC_ORIGIN.
-  const loopback = ["localhost", "127.0.0.1", "[::1]"].includes(new URL(cfg.PUBLIC_ORIGIN).hostname);
+  const loopback = isLoopbackOrigin(cfg.PUBLIC_ORIGIN);
+  // The dummy Turnstile token works only on a loopback origin in development (turnstile.ts): a
+  // staging worker on a real origin without a real secret would have no captcha, so it fails here.
+  if (!loopback && (!cfg.TURNSTILE_SECRET_KEY || TURNSTILE_TESTING_SECRET.test(cfg.TURNSTILE_SECRET_KEY))) {
+    return { ok: false, problems: [{ setting: "TURNSTILE_SECRET_KEY", reason: "missing or Cloudflare's testing key on a non-loopback origin" }] };
+  }
   const devRoutes = cfg.ENVIRONMENT === "development" && cfg.DEV_ROUTES !== "off" && loopback;
   return { ok: true, config: { ...cfg, devRoutes } };
 }

@@ -23,19 +23,39 @@ export function SecurityPage() {
           <ul>
             <li>
               <strong>Passkeys.</strong> You can sign in with a passkey (your phone, laptop or security key).
-              A passkey only works on this site, so a look-alike page cannot steal it. We recommend one,
-              and staff accounts must have a second factor.
+              A passkey only works on this site, so a look-alike page cannot steal it. A passkey counts as
+              two-step sign-in only when your device checks it is you (a PIN, fingerprint or face), not
+              just a touch.
             </li>
             <li>
               <strong>Passwords</strong> are stored only as slow, salted hashes. We refuse passwords that
-              appear in known data breaches, and we slow down repeated sign-in attempts.
+              appear in known data breaches or that are easy to guess (common words, names, dates,
+              sequences), and we slow down repeated guesses, at sign-in and wherever your password or a
+              code is checked.
             </li>
             <li>
-              <strong>Two-step sign-in</strong> with an authenticator app is available to everyone.
+              <strong>Two-step sign-in</strong> with an authenticator app is available to everyone, once
+              your email address is confirmed. We never offer to "trust this device": every sign-in with a
+              password asks for the code.
+            </li>
+            <li>
+              <strong>Confirmed email first.</strong> Until you confirm your address, nobody can add an
+              authenticator app or a passkey to the account, or change its email. If someone registered
+              your address before you, resetting the password removes anything they added.
+            </li>
+            <li>
+              <strong>Notices.</strong> We mail you when your password, two-step sign-in, passkeys or email
+              change, when you are signed out everywhere, and when someone signs in with a code or a passkey.
+            </li>
+            <li>
+              <strong>Staff</strong> reach the back office only from a session that was opened with a second
+              factor (an authenticator code or a passkey that verifies them), for at most 12 hours; a change
+              of role signs them out everywhere.
             </li>
             <li>
               <strong>Sessions</strong> live in a secure, HTTP-only cookie that scripts cannot read. You can
-              sign out of every device at once from your account page.
+              sign out of every device at once from your account page. Links in our mails never sign
+              anyone in.
             </li>
             <li>
               We never ask for your password or a sign-in code by mail, chat or phone. If someone does,
@@ -59,7 +79,8 @@ export function SecurityPage() {
             We keep a tamper-evident audit log of security-relevant events: sign-ins, failed sign-ins,
             changes to passwords and second factors, orders, refunds, and every change staff make to the
             catalog, coupons or accounts. Each entry records when it happened, who did it and the IP address
-            the request came from.
+            the request came from. A failed sign-in does not keep the email that was typed, only a random
+            name for it; your data download includes those entries and deleting your account unlinks them.
           </p>
           <p>
             We never log passwords, sign-in codes, session tokens or card numbers. Each audit entry is

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { getAs, jsonAs, signUpAndSignIn } from "../support/accounts";
+import { getAs, jsonAs, markEmailVerified, signUpAndSignIn } from "../support/accounts";
 import { request } from "../support/http";
 
 describe("account pages", () => {
@@ -47,6 +47,7 @@ describe("account pages", () => {
 
   it("P07 passkeys are bound to the shop's origin: registration options name the configured RP id", async () => {
     const who = await signUpAndSignIn();
+    await markEmailVerified(who.user.id); // passkeys need a verified address (decision 012)
     const res = await getAs(who.cookie, "/api/auth/passkey/generate-register-options");
     expect(res.status).toBe(200);
     const options = (await res.json()) as { rp: { id: string; name: string }; challenge: string; user: { name: string } };

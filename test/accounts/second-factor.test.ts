@@ -1,19 +1,13 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { cookiesFrom, getAs, jsonAs, signIn, signUpAndSignIn, type SignedIn } from "../support/accounts";
+import { cookiesFrom, enrolTotp as enrolWithSupport, getAs, jsonAs, signIn, signUpAndSignIn, verifyEmailByLink, type SignedIn } from "../support/accounts";
 import { sendJson } from "../support/http";
-import { secretOf, totp } from "../support/totp";
+import { totp } from "../support/totp";
 
-/** Enrols TOTP over HTTP the way the account page does; returns the secret and backup codes. */
+/** Verifies the address over its mail link (needed before enrolment), then enrols TOTP over HTTP. */
 async function enrolTotp(who: SignedIn): Promise<{ secret: string; backupCodes: string[] }> {
-  const res = await jsonAs(who.cookie, "POST", "/api/auth/two-factor/enable", { password: who.password });
-  expect(res.status).toBe(200);
-  const body = (await res.json()) as { totpURI: string; backupCodes: string[] };
-  const secret = secretOf(body.totpURI);
-  const verify = await jsonAs(who.cookie, "POST", "/api/auth/two-factor/verify-totp", { code: await totp(secret) });
-  expect(verify.status).toBe(200);
-  who.cookie = cookiesFrom(verify, who.cookie);
-  return { secret, backupCodes: body.backupCodes };
+  expect((await verifyEmailByLink(who.email)).status).toBeLessThan(400);
+  return enrolWithSupport(who);
 }
 
 describe("second factors", () => {

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { request, sendJson } from "../support/http";
-import { cookiesFrom, getAs, jsonAs, signIn, signUpAndSignIn, STRONG_PASSWORD } from "../support/accounts";
+import { cookiesFrom, getAs, jsonAs, markEmailVerified, signIn, signUpAndSignIn, STRONG_PASSWORD } from "../support/accounts";
 import { unique } from "../support/factories";
 
 describe("sign-up, sessions and /api/me", () => {
@@ -121,6 +121,7 @@ describe("sign-up, sessions and /api/me", () => {
 describe("fresh sign-in for sensitive changes", () => {
   it("P08 a stolen older session cannot add a passkey or change the email without signing in again", async () => {
     const who = await signUpAndSignIn();
+    await markEmailVerified(who.user.id); // so that freshness, not verification, is what refuses
     // Age the session in D1 as if it were 11 minutes old.
     await env.DB.prepare("UPDATE session SET created_at = created_at - 660000 WHERE user_id = ?").bind(who.user.id).run();
     const register = await getAs(who.cookie, "/api/auth/passkey/generate-register-options");

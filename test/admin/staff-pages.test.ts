@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { makeStaff, signUpAndSignIn } from "../support/accounts";
+import { makeStaff, markEmailVerified, signUpAndSignIn } from "../support/accounts";
 import { appRequest, as } from "../support/admin";
 import { auditRows, auditRowsAfter, lastAuditId } from "../support/audit";
 import { makeCoupon } from "../support/coupons";
@@ -112,6 +112,7 @@ describe("staff pages: coupons, orders, users", { timeout: 30_000 }, () => {
   it("an admin changes a role with the form; a stale sign-in is refused on the page too", async () => {
     const admin = await makeStaff("admin");
     const target = await signUpAndSignIn({ name: "Role <Target>" });
+    await markEmailVerified(target.user.id); // staff roles go only to verified addresses (decision 012)
     const page = await (await appRequest(`/admin/users?q=${target.user.id}`, { headers: { cookie: admin.cookie } })).text();
     expect(page).toContain("Role &lt;Target&gt;");
     const res = await postForm(`/admin/users/${target.user.id}/role`, { role: "support" }, { cookie: admin.cookie });

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { getAs, makeStaff, signIn, signUpAndSignIn } from "../support/accounts";
+import { getAs, makeStaff, markEmailVerified, signIn, signUpAndSignIn } from "../support/accounts";
 import { appJson as sendJson, appRequest as request, as } from "../support/admin";
 import { auditRowsAfter, lastAuditId } from "../support/audit";
 
@@ -36,6 +36,7 @@ describe("staff API: users and roles", { timeout: 30_000 }, () => {
   it("a role change is audited with before/after, revokes the user's sessions, and applies at their next sign-in", async () => {
     const admin = await freshAdmin();
     const target = await signUpAndSignIn();
+    await markEmailVerified(target.user.id); // staff roles go only to verified addresses (decision 012)
     const before = await lastAuditId();
     const res = await sendJson("PUT", `/api/admin/users/${target.user.id}/role`, { role: "support" }, admin.headers);
     expect(res.status).toBe(200);
@@ -103,6 +104,7 @@ describe("staff API: users and roles", { timeout: 30_000 }, () => {
     const admin = await freshAdmin();
     const forged = "Mallory\n2030-01-01T00:00:00Z system user.role_changed admin\r\u2028x";
     const target = await signUpAndSignIn({ name: forged });
+    await markEmailVerified(target.user.id);
     const before = await lastAuditId();
     expect((await sendJson("PUT", `/api/admin/users/${target.user.id}/role`, { role: "support" }, admin.headers)).status).toBe(200);
     const events = await auditRowsAfter(before);
