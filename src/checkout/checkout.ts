@@ -238,8 +238,18 @@ export async function startCheckout(env: Env, config: Config, user: SessionUser,
         .update(orders)
         .set({ paymentSessionId: session.sessionId })
         .where(and(eq(orders.id, orderId), eq(orders.status, "pending"), isNull(orders.paymentSessionId))),
-      db.run(
-        sql`INSERT INTO payment_events (id, order_id, kind, detail) SELECT ${`pev_session_${orderId}`}, ${orderId}, ${SESSION_CREATED}, ${detail} WHERE EXISTS (SELECT 1 FROM orders WHERE id = ${orderId} AND payment_session_id = ${session.sessionId})`,
+      // The replay row only when the session was stored (INSERT … SELECT over the order row).
+      db.insert(paymentEvents).select(
+        db
+          .select({
+            id: sql<string>`${`pev_session_${orderId}`}`.as("id"),
+            orderId: orders.id,
+            kind: sql<string>`${SESSION_CREATED}`.as("kind"),
+            detail: sql<string>`${detail}`.as("detail"),
+            createdAt: sql<string>`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`.as("created_at"),
+          })
+          .from(orders)
+          .where(and(eq(orders.id, orderId), eq(orders.paymentSessionId, session.sessionId))),
       ),
     ]);
     if ((stored.meta.changes ?? 0) === 0) {
