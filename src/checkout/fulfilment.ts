@@ -211,7 +211,7 @@ async function applyPaymentStarted(env: Env, db: Database, event: StripeEventEnv
   const mark = db
     .update(orders)
     .set({ paymentInFlight: true, updatedAt: nowIso })
-    .where(and(eq(orders.id, order.id), eq(orders.status, "pending"), eq(orders.paymentSessionId, session.id)));
+    .where(and(eq(orders.id, order.id), eq(orders.status, "pending"), eq(orders.paymentSessionId, session.id), eq(orders.paymentInFlight, false)));
   let changed: number;
   try {
     const [dedup, timeline] = eventRows(db, event, order.id, JSON.stringify({ paymentStatus: "unpaid" }));

@@ -79,7 +79,7 @@ export function closeStatements(db: Database, input: { orderId: string; status: 
   if (!input.inFlight) conditions.push(eq(orders.paymentInFlight, false));
   return [
     restockPendingOrder(db, input.orderId, { session: input.session, inFlight: input.inFlight ?? false }),
-    db.update(orders).set({ status: input.status, updatedAt: nowIso }).where(and(...conditions)).returning(),
+    db.update(orders).set({ status: input.status, paymentInFlight: false, updatedAt: nowIso }).where(and(...conditions)).returning(),
   ] as const;
 }
 
