@@ -113,14 +113,14 @@ export function stripeJson(body: unknown, status = 200): Response {
  * resolves it (deterministic races, no timing); `onCreate` fires when that request arrived.
  * `completed`: session ids that Stripe reports as `complete` (expire refused, as Stripe does).
  */
-export function stripeStub(opts: { gate?: Promise<void>; onCreate?: () => void; completed?: Set<string> } = {}) {
-  const calls: StripeCall[] = [];
+export function stripeStub(opts: { gate?: Promise<void>; onCreate?: () => void; completed?: Set<string>; refundsFail?: boolean } = {}) {
+  const calls: (StripeCall & { idempotencyKey: string | null })[] = [];
   const sessions = new Map<string, Record<string, unknown>>();
   const handler = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const url = new URL(String(input instanceof Request ? input.url : input));
     const method = init?.method ?? "GET";
     const form = new URLSearchParams(typeof init?.body === "string" ? init.body : "");
-    calls.push({ method, path: url.pathname, form });
+    calls.push({ method, path: url.pathname, form, idempotencyKey: new Headers(init?.headers).get("idempotency-key") });
     if (url.pathname === "/v1/coupons") return stripeJson({ id: `co_${crypto.randomUUID().slice(0, 8)}`, object: "coupon", amount_off: Number(form.get("amount_off")), currency: form.get("currency") });
     if (url.pathname === "/v1/checkout/sessions" && method === "POST") {
       opts.onCreate?.();
@@ -135,6 +135,10 @@ export function stripeStub(opts: { gate?: Promise<void>; onCreate?: () => void; 
       const session = stripeSessionResponse({ id, amountTotal: unit - discount, currency: "usd", orderId, expiresAt: Number(form.get("expires_at")) });
       sessions.set(id, session);
       return stripeJson(session);
+    }
+    if (url.pathname === "/v1/refunds" && method === "POST") {
+      if (opts.refundsFail) return stripeJson({ error: { type: "api_error", message: "try later" } }, 500);
+      return stripeJson({ id: `re_${crypto.randomUUID().replaceAll("-", "")}`, object: "refund", amount: Number(form.get("amount")), currency: "usd", payment_intent: form.get("payment_intent"), status: "succeeded" });
     }
     const expire = url.pathname.match(/^\/v1\/checkout\/sessions\/([^/]+)\/expire$/);
     if (expire) {
