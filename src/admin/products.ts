@@ -142,7 +142,8 @@ export async function updateProduct(db: Database, id: string, patch: Partial<Pro
     return { ...row, held: (await heldUnits(db, [id])).get(id) ?? 0 };
   } catch (error) {
     if (String(error).includes("UNIQUE")) return "slug_taken";
-    if (String(error).includes("products_stock_nonnegative")) {
+    const text = error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : String(error);
+    if (text.includes("products_stock_nonnegative")) {
       const held = (await heldUnits(db, [id])).get(id) ?? 0;
       throw new ProblemError(409, "stock_below_held", `On hand cannot be less than the ${held} units held by unpaid orders; they are still on the shelf until those orders close.`);
     }
