@@ -52,6 +52,12 @@ describe("holds that follow the payment (T07, P10)", { timeout: 60_000 }, () => 
     expect((await simulator(checkoutUrl, "processing")).status).toBe(303);
     expect(await orderRow(orderId)).toMatchObject({ status: "pending", paymentInFlight: true });
     expect((await ledger(coupon.code).snapshot()).reservations).toEqual([expect.objectContaining({ orderId, expiresAt: PINNED })]);
+    // The shopper sees the payment under way and cannot cancel it from the shop.
+    expect(await (await getAs(first.who.cookie, `/api/orders/${orderId}`)).json()).toMatchObject({ status: "pending", paymentProcessing: true });
+    expect(await (await getAs(first.who.cookie, `/orders/${orderId}`)).text()).toContain('data-payment="processing"');
+    const cancel = await request(`/api/orders/${orderId}/cancel`, { method: "POST", headers: { cookie: first.who.cookie, origin: ORIGIN } });
+    expect(cancel.status).toBe(409);
+    expect(((await cancel.json()) as { code: string }).code).toBe("payment_processing");
 
     // Hours later (far past the session's expiry and the old 35-minute clock): the sweeper leaves
     // the order alone, the ledger still counts the hold, and another shopper cannot take the code.
