@@ -115,7 +115,7 @@ describe("staff API: products", () => {
 });
 
 describe("stock that staff edit is what is on the shelf (issue 20 §6, P13)", { timeout: 60_000 }, () => {
-  it("P13 staff count 5 on hand while a pending checkout holds 2: sellable becomes 3, and when the order closes unpaid sellable is 5 — never 7", async () => {
+  it("P13 stock edits are on hand: with 2 units held, a recount setting on hand to 4 leaves 2 sellable, and when the order closes unpaid sellable is 4 — never 6", async () => {
     const admin = await as("admin");
     const h = await makeHeldOrder(); // 2 units held, 3 sellable (5 were on the shelf)
     const shown = (await (await request(`/api/admin/products?limit=100`, { headers: admin })).json()) as { items: { id: string; stock: number; held: number; sellable: number }[] };
