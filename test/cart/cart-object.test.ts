@@ -19,7 +19,7 @@ describe("CartObject checkout RPC (contract with checkout)", () => {
     expect((await stub.getState()).state).toMatchObject({ status: "checking_out", orderId });
     // The same order asking again (a retry) gets the same snapshot; another order is refused.
     expect(await stub.beginCheckout(orderId)).toEqual(begun);
-    expect(await stub.beginCheckout(unique("ord"))).toEqual({ ok: false, code: "checkout_in_progress" });
+    expect(await stub.beginCheckout(unique("ord"))).toMatchObject({ ok: false, code: "checkout_in_progress", heldBy: orderId });
   });
 
   it("T08 snapshot: changes during checkout bump the version but never the snapshot; completing removes only what was bought", async () => {
