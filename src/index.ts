@@ -11,6 +11,7 @@ import { catalogApi } from "./catalog/routes";
 import { checkoutPages } from "./checkout/pages";
 import { checkoutApi } from "./checkout/routes";
 import { paymentsApi } from "./payments/routes";
+import { runScheduledSweep } from "./payments/scheduled";
 import { devPay } from "./payments/simulator";
 import { addApiDocs } from "./platform/docs";
 import { createApiApp } from "./platform/openapi";
@@ -70,4 +71,9 @@ app.route("/", staticAssets);
 app.notFound(renderNotFound);
 app.onError(renderError);
 
-export default app;
+/** The worker: the app's fetch, and the Cron Trigger's order sweeper (docs/decisions/013). */
+export default Object.assign(app, {
+  async scheduled(controller: ScheduledController, env: Env): Promise<void> {
+    await runScheduledSweep(controller, env);
+  },
+});

@@ -232,13 +232,15 @@ export const REGISTER: Threat[] = [
     status: "mitigated",
     mitigations: [
       "One CouponObject Durable Object per coupon (per customer for codes without a total limit) decides every reservation single-threaded; outstanding reservations count against maxRedemptions and perCustomerLimit (M-012, M-013, M-016).",
-      "Checkout reserves the coupon inside its object; payment commits it; expiry or cancellation releases it, and an alarm releases stale reservations (decision 004).",
+      "Checkout reserves the coupon inside its object; payment commits it; the order closing releases it; the reservation is pinned while a payment is in flight, and the ledger's alarm only releases reservations of checkouts that died before writing their order (decisions 004, 013).",
+      "A commit that finds no hold and no room left never over-redeems silently: the order is paid (the money is real), flagged coupon_over_redeemed, audited coupon.over_redeemed and shown to staff (decision 013).",
     ],
     tests: [
       "P10/T07 race: 50 concurrent reserves from 50 users on a single-use coupon give exactly one ok",
       "P10/T07 race: the same user in two concurrent checkouts with perCustomerLimit 1 gets one reservation",
       "P10/T07 race: a hot code with only a per-customer limit is sharded per customer and still allows one per customer",
       "P10/T07 per-customer limit: a signed-in customer who has used up a per-customer coupon is refused with coupon_already_used",
+      "P10 a card payment whose webhook comes after the hold lapsed and the last use went to another order: paid (the money is real), flagged coupon_over_redeemed, audited once, shown to staff",
     ],
   },
   {
@@ -252,6 +254,7 @@ export const REGISTER: Threat[] = [
     mitigations: [
       "The cart stores product ids and quantities only; priceFromRows computes every total from D1's rows (a visible product's row reused for at most 5 s per isolate, decision 009) with the server's discount (integer cents, percent discounts rounded down, never below zero); price-like fields in requests are ignored.",
       "The order is a snapshot of D1 prices at checkout, and the Stripe session's amount must equal the order total before an order is paid.",
+      "Zero and small totals (decision 013): no_payment_required pays an order only when amount_total is 0 and equals its total; a total between 0 and the provider's minimum charge is refused at checkout (422 total_below_minimum) before anything is held.",
     ],
     tests: [
       "P11 price manipulation: priceCents, unitPriceCents, totalCents, discountCents in bodies are ignored; totals are D1 price × qty",
@@ -259,6 +262,9 @@ export const REGISTER: Threat[] = [
       "P11 PUT /api/cart/coupon: hostile codes never 5xx, refusals change nothing",
       "P11 random carts: integer cents, lines = D1 price × qty, total = max(0, subtotal − discount)",
       "P11 carts price from D1's rows: hidden products are never kept, staff changes are seen at once here",
+      "P11 a no-cost order: a 100 % coupon checks out at 0, the simulator completes it with no_payment_required, and the order is paid once with its stock sold and its coupon committed",
+      "P11 no_payment_required for an order that costs money is refused as an amount mismatch, audited, and pays nothing",
+      "P11 a total below the minimum charge is refused at checkout with total_below_minimum; nothing is held and the cart stays usable",
     ],
   },
   {
@@ -299,6 +305,7 @@ export const REGISTER: Threat[] = [
     mitigations: [
       "zod validates quantities as integers 1-99 on every cart route and form; the CartObject validates again (defence in depth); at most 50 lines.",
       "D1 CHECK constraints keep stock and prices non-negative; stock is taken with a conditional decrement in one batch at checkout.",
+      "Order lines are written in chunks under D1's 100-bound-parameter limit, so the 50-line maximum checks out. Staff edit stock as on hand; the sellable column becomes on hand − held in one UPDATE, so held units are never counted twice, and on hand below held is refused (409 stock_below_held) (decision 013).",
     ],
     tests: [
       "P13 quantity tampering: -1, 0, 1.5, '2', 1e9, null (NaN), 100 and a missing quantity are refused with 422 and nothing changes",
@@ -308,6 +315,9 @@ export const REGISTER: Threat[] = [
       "P13 200 concurrent adds to one cart end with the exact expected quantity",
       "P13 POST /api/cart/items: hostile bodies never 5xx, always JSON, refusals change nothing",
       "P13 PUT /api/cart/items/{id}: hostile bodies and ids never 5xx, refusals change nothing",
+      "P13 a 50-line cart checks out: lines written in chunks under D1's 100-parameter limit, stock taken from each, paid once; an expired one gives all 50 back",
+      "P13 stock edits are on hand: with 2 units held, a recount setting on hand to 4 leaves 2 sellable, and when the order closes unpaid sellable is 4 — never 6",
+      "P13 on hand below the held units is refused with 409 stock_below_held and changes nothing; the form says why",
     ],
   },
   {
@@ -523,6 +533,7 @@ export const REGISTER: Threat[] = [
     status: "mitigated",
     mitigations: [
       "Signatures older than 300 seconds are refused; each event id is recorded once in D1 (unique key), and fulfilment is idempotent (M-008).",
+      "Late and stray money (issue 20, decision 013): a completed or async-succeeded payment for an expired or cancelled order is recorded once (payment.after_close, with its payment intent and amount), audited, shown to staff, and refundable by an admin exactly once (a claim row plus the provider idempotency key refund:<row>), audited payment.after_close_refunded.",
     ],
     tests: [
       "T06 stale timestamp beyond 300 s is refused",
@@ -535,6 +546,9 @@ export const REGISTER: Threat[] = [
       "T06 a completed event for an order that does not exist yet fulfils nothing",
       "T06 a completed event that arrives before the session id is stored is not recorded: Stripe's retry pays the order once",
       "T06 webhook and checkout at the same moment: the order is paid at most once and stays consistent",
+      "T06 staff refund money received for an expired order once: the order page shows it, two concurrent refunds make one provider refund and one audit row, a third is refused",
+      "T06 a refused provider refund withdraws the claim, so staff can retry; a closed order without stray money is not refundable",
+      "T06 a bank transfer in the simulator: completed unpaid, then async_payment_succeeded or _failed, each once, in Stripe's formats",
     ],
   },
   {
@@ -549,6 +563,7 @@ export const REGISTER: Threat[] = [
       "The coupon is checked when applied and again at checkout (M-012); the CouponObject reserves a redemption before the discount is applied and commits it on payment (M-013).",
       "Checkout works from a snapshot of the cart's coupon taken by the CartObject (M-015); Durable Objects serialise each coupon's counter (M-016).",
       "Coupon applications are limited to 20 per 15 minutes per address, so codes cannot be guessed.",
+      "Holds follow the payment, not a clock (decision 013): a reservation lasts until the session's own expires_at (which we set) plus a margin, is pinned while a delayed payment is in flight (unpaid completion, or a completed session the sweeper found without its webhook) and ends once when the order closes.",
     ],
     tests: [
       "T07 stacking: after applying A then B the cart holds only B and only B's discount counts",
@@ -558,6 +573,9 @@ export const REGISTER: Threat[] = [
       "P10/T07 race: 50 concurrent reserves from 50 users on a single-use coupon give exactly one ok",
       "T07 a single-use coupon across 20 concurrent checkouts paid by webhook gives exactly one discounted paid order",
       "T07 coupon guessing: one address gets 429 with Retry-After after 20 tries in 15 minutes, even for a real code, and the cart keeps no coupon",
+      "T07 late async success after the hold window: the single-use coupon stays held while the bank transfer is in flight, another shopper is refused, the order is paid once with one redemption",
+      "T07 a delayed payment that fails gives the coupon, the stock and the cart back once",
+      "T07 the sweeper finds a session completed at the provider without its webhook: the order is kept with its holds pinned, and the late webhook pays it once from its own reservation",
     ],
   },
   {
@@ -571,6 +589,7 @@ export const REGISTER: Threat[] = [
     mitigations: [
       "beginCheckout snapshots the cart and locks it: changes during checkout are refused (checkout_in_progress) and orders are built from the snapshot only (M-014, M-016).",
       "Checkouts are limited per shopper (10) and per address (30) per 10 minutes, so stock cannot be hoarded by a loop of checkouts.",
+      "The order lifecycle has one owner (decision 013): every close is one conditional D1 batch (status, session) with the restock, so stock, coupon and cart come back once; the cart lock has no clock and ends only when its order closes; the session id is stored only on a still-pending order without one, so a cancel during session creation fences checkout, which expires the session at the provider (409 order_cancelled); an Idempotency-Key replay never returns a closed order's URL; a Cron Trigger sweeper expires stale pending orders at the provider.",
     ],
     tests: [
       "T08 snapshot: changes during checkout bump the version but never the snapshot; completing removes only what was bought",
@@ -587,6 +606,17 @@ export const REGISTER: Threat[] = [
       "T08 the orders INSERT aborts: problem+json without internals, no order, no lines, stock and coupon given back, cart open",
       "T08 the write after the payment session fails: the order is cancelled, stock and coupon come back, a late payment does not fulfil it",
       "T08 two concurrent checkouts of one cart make exactly one order",
+      "T08 lifecycle: ${cell.state} × ${cell.event} → ${cell.status}, holds ${cell.holds}",
+      "T08 cancel before the session is stored: the cancel wins, checkout expires its session at Stripe and answers 409 order_cancelled; nothing is payable and the unit and coupon are sold once",
+      "T08 session stored before the cancel: the cancel expires that session at Stripe first, then cancels; checkout's 201 URL can no longer be paid",
+      "T08 Stripe says the session completed when the shopper cancels: 409 order_already_paid and nothing is given back",
+      "T08 replaying the key of a cancelled, expired or paid order is 409 checkout_closed with no URL; an open one still gets its URL",
+      "T08 replaying the key of an order whose payment is in flight is 409 payment_processing with no URL",
+      "T08 the cart's lock has no clock: a day-old pending order still holds it, and it opens as soon as that order is closed, even if the close's unlock was lost",
+      "T08 a pending order whose expired event never came is expired at Stripe and closed once, even by two overlapping runs; a later webhook changes nothing",
+      "T08 an order whose checkout died before storing a session is expired after the setup window; a younger one is left to its checkout",
+      "T08 Stripe unreachable during a sweep: the order is left as it was and the next run closes it",
+      "T08 the simulator expires a session by itself when its time is up: Stripe's expired event closes the order once, and the page can no longer pay it",
     ],
   },
   {

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { and, asc, desc, eq, lt, or, sql, type SQL } from "drizzle-orm";
 import { user as userTable } from "../accounts/schema";
 import { recordAudit } from "../audit/audit";
+import { AFTER_CLOSE_KIND } from "../checkout/fulfilment";
 import { orderLines, orders, paymentEvents, type OrderRow } from "../checkout/schema";
 import { toOrder, type Order } from "../checkout/orders";
 import type { Database } from "../db/client";
@@ -52,6 +53,46 @@ export interface AdminOrder extends Order {
   paymentIntentId: string | null;
   updatedAt: string;
   timeline: TimelineEntry[];
+  /** A delayed payment is in flight: the order stays pending with its holds until it settles. */
+  paymentInFlight: boolean;
+  /** Paid with a coupon that had no hold and no room left: resolve with the customer (docs/decisions/013). */
+  couponOverRedeemed: boolean;
+  /** Money received after the order closed (`payment.after_close`), and whether staff refunded it. */
+  paymentsAfterClose: PaymentAfterClose[];
+}
+
+/** One payment that arrived for an expired or cancelled order. */
+export interface PaymentAfterClose {
+  /** The payment_events row that recorded it. */
+  id: string;
+  amountCents: number;
+  currency: string;
+  receivedAt: string;
+  /** The provider's refund id once staff refunded it, else null. */
+  refundId: string | null;
+}
+
+/** Kind of the row that claims (then records) the refund of one payment after close: its id makes it once. */
+const AFTER_CLOSE_REFUND_KIND = "payment.after_close_refund";
+
+interface AfterCloseDetail {
+  paymentIntent: string | null;
+  sessionId: string;
+  amountCents: number;
+  currency: string;
+}
+
+/** Payments after close of an order and their refunds, from its timeline rows. */
+function paymentsAfterClose(timeline: TimelineEntry[]): (PaymentAfterClose & { detail: AfterCloseDetail })[] {
+  const refunds = new Map(
+    timeline.filter((t) => t.kind === AFTER_CLOSE_REFUND_KIND).map((t) => [t.id.replace(/:refund$/, ""), (JSON.parse(t.detail ?? "{}") as { refundId?: string }).refundId ?? null]),
+  );
+  return timeline
+    .filter((t) => t.kind === AFTER_CLOSE_KIND)
+    .map((t) => {
+      const detail = JSON.parse(t.detail ?? "{}") as AfterCloseDetail;
+      return { id: t.id, amountCents: detail.amountCents, currency: detail.currency, receivedAt: t.createdAt, refundId: refunds.get(t.id) ?? null, detail };
+    });
 }
 
 // The cursor is the last item's (createdAt, id), so pages are stable while new orders arrive.
@@ -133,6 +174,9 @@ export async function findAdminOrder(db: Database, id: string): Promise<AdminOrd
     paymentIntentId: row.paymentIntentId,
     updatedAt: row.updatedAt,
     timeline,
+    paymentInFlight: row.paymentInFlight,
+    couponOverRedeemed: row.couponOverRedeemed,
+    paymentsAfterClose: paymentsAfterClose(timeline).map(({ detail: _detail, ...p }) => p),
   };
 }
 
@@ -155,6 +199,7 @@ export interface RefundRequested {
 export async function requestRefund(env: Env, config: Config, db: Database, actor: StaffActor, orderId: string): Promise<RefundRequested> {
   const [order] = await db.select().from(orders).where(eq(orders.id, orderId)).limit(1);
   if (!order) throw new ProblemError(404, "order_not_found", "No order has this id.");
+  if (order.status === "expired" || order.status === "cancelled") return refundPaymentsAfterClose(env, config, db, actor, order);
   if (order.status !== "paid") throw new ProblemError(409, "order_not_refundable", `Only paid orders can be refunded; this one is ${order.status}.`);
   const reference = order.paymentIntentId
     ? { paymentIntentId: order.paymentIntentId }
@@ -183,4 +228,50 @@ export async function requestRefund(env: Env, config: Config, db: Database, acto
   }
   const [now] = await db.select({ status: orders.status }).from(orders).where(eq(orders.id, order.id)).limit(1);
   return { orderId: order.id, refundId, amountCents: order.totalCents, currency: order.currency, status: now?.status ?? order.status };
+}
+
+/**
+ * Refunds money received for an expired or cancelled order (`payment.after_close`), each payment
+ * once: a claim row whose id is derived from the payment's row is inserted first, so a double
+ * click or two staff at once make one provider call (and the provider's idempotency key
+ * `refund:<row id>` makes a retry one refund there too). Each refund has its audit row
+ * `payment.after_close_refunded`. The order keeps its status (it was never paid for the shop).
+ * Refusals: 409 `order_not_refundable` (no money received after close, or all of it refunded
+ * already), 502 `payment_unavailable` (the claim is withdrawn, so staff can try again).
+ */
+async function refundPaymentsAfterClose(env: Env, config: Config, db: Database, actor: StaffActor, order: OrderRow): Promise<RefundRequested> {
+  const timeline = await db
+    .select({ id: paymentEvents.id, kind: paymentEvents.kind, detail: paymentEvents.detail, createdAt: paymentEvents.createdAt })
+    .from(paymentEvents)
+    .where(and(eq(paymentEvents.orderId, order.id), or(eq(paymentEvents.kind, AFTER_CLOSE_KIND), eq(paymentEvents.kind, AFTER_CLOSE_REFUND_KIND))))
+    .orderBy(asc(paymentEvents.createdAt), asc(paymentEvents.id));
+  const open = paymentsAfterClose(timeline).filter((p) => p.refundId === null);
+  if (open.length === 0) throw new ProblemError(409, "order_not_refundable", `This order is ${order.status} and holds no payment to refund.`);
+  const provider = paymentProvider(config, db);
+  let last: { refundId: string; amountCents: number; currency: string } | null = null;
+  for (const payment of open) {
+    const claimId = `${payment.id}:refund`;
+    const claim = await db.insert(paymentEvents).values({ id: claimId, orderId: order.id, kind: AFTER_CLOSE_REFUND_KIND, detail: JSON.stringify({ state: "requested" }) }).onConflictDoNothing();
+    if ((claim.meta.changes ?? 0) === 0) continue; // someone else is refunding (or refunded) this one
+    const reference = payment.detail.paymentIntent ? { paymentIntentId: payment.detail.paymentIntent } : { sessionId: payment.detail.sessionId };
+    let refundId: string;
+    try {
+      ({ refundId } = await provider.refund({ ...reference, amountCents: payment.amountCents, idempotencyKey: `refund:${payment.id}` }));
+    } catch (error) {
+      await db.delete(paymentEvents).where(eq(paymentEvents.id, claimId));
+      console.error(JSON.stringify({ level: "error", msg: "refund_failed", orderId: order.id, error: String(error) }));
+      throw new ProblemError(502, "payment_unavailable", "The payment provider did not accept the refund. Try again later.");
+    }
+    await db.update(paymentEvents).set({ detail: JSON.stringify({ state: "requested", refundId, amountCents: payment.amountCents, currency: payment.currency }) }).where(eq(paymentEvents.id, claimId));
+    await recordAudit(env, {
+      actor: actor.id,
+      action: "payment.after_close_refunded",
+      subject: order.id,
+      detail: { refundId, amountCents: payment.amountCents, currency: payment.currency, provider: provider.name, payment: payment.id },
+      ip: actor.ip,
+    });
+    last = { refundId, amountCents: payment.amountCents, currency: payment.currency };
+  }
+  if (!last) throw new ProblemError(409, "order_not_refundable", "This payment is already being refunded.");
+  return { orderId: order.id, refundId: last.refundId, amountCents: last.amountCents, currency: last.currency, status: order.status };
 }

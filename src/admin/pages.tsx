@@ -8,7 +8,7 @@ import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
 import { Layout } from "../web/layout";
 import { clientIp, staffGuard, staffUser } from "./guard";
-import { createProductAudited, findProductById, listAllProducts, updateProductAudited, type AdminProduct } from "./products";
+import { createProductAudited, findAdminProduct, listAllProducts, updateProductAudited, type AdminProduct } from "./products";
 import { ProductCreateBody, ProductPatchBody } from "./routes";
 import { StaffNav, staffPages } from "./staff-pages";
 
@@ -27,7 +27,12 @@ function ProductForm(props: { product?: AdminProduct; action: string; error?: st
       <label>Description <textarea name="description" maxlength={5000}>{p?.description ?? ""}</textarea></label>
       <label>Price (cents) <input name="priceCents" type="number" min={0} step={1} required value={String(p?.priceCents ?? "")} /></label>
       <label>Currency <input name="currency" pattern="[A-Z]{3}" value={p?.currency ?? "USD"} /></label>
-      <label>Stock <input name="stock" type="number" min={0} step={1} value={String(p?.stock ?? 0)} /></label>
+      <label>On hand (units on the shelf) <input name="stock" type="number" min={0} step={1} value={String(p?.stock ?? 0)} /></label>
+      {p ? (
+        <p class="hint" data-stock-held={p.held} data-stock-sellable={p.sellable}>
+          {p.held} held by unpaid orders · {p.sellable} sellable. Count what is on the shelf: held units are on it until their orders close.
+        </p>
+      ) : null}
       <label>Image URL <input name="imageUrl" type="url" maxlength={2000} value={p?.imageUrl ?? ""} /></label>
       <label><input name="hidden" type="checkbox" value="on" checked={p?.hidden ?? false} /> Hidden from shoppers</label>
       <button type="submit">{p ? "Save" : "Create"}</button>
@@ -96,7 +101,7 @@ adminPages
           <tbody>
             {page.items.map((p) => (
               <tr>
-                <td>{p.name}</td><td>{p.slug}</td><td>{money(p.priceCents, p.currency)}</td><td>{p.stock}</td>
+                <td>{p.name}</td><td>{p.slug}</td><td>{money(p.priceCents, p.currency)}</td><td>{p.stock}{p.held > 0 ? ` (${p.held} held)` : ""}</td>
                 <td>{p.hidden ? "hidden" : "visible"}</td><td><a href={`/admin/products/${encodeURIComponent(p.id)}`}>Edit</a></td>
               </tr>
             ))}
@@ -116,7 +121,7 @@ adminPages
     return c.redirect(`/admin/products/${encodeURIComponent(row.id)}`, 303);
   })
   .get("/admin/products/:id", async (c) => {
-    const product = await findProductById(getDb(c.env.DB), c.req.param("id"));
+    const product = await findAdminProduct(getDb(c.env.DB), c.req.param("id"));
     if (!product) throw new ProblemError(404, "product_not_found", "No product has this id.");
     return c.html(
       <Layout title={`Staff: ${product.name}`}>
@@ -130,11 +135,19 @@ adminPages
     const id = c.req.param("id");
     const parsed = ProductPatchBody.safeParse(await productFormBody(c));
     const db = getDb(c.env.DB);
-    const current = await findProductById(db, id);
+    const current = await findAdminProduct(db, id);
     if (!current) throw new ProblemError(404, "product_not_found", "No product has this id.");
     const action = `/admin/products/${encodeURIComponent(id)}`;
     if (!parsed.success) return c.html(<Layout title="Staff: edit"><StaffNav /><ProductForm product={current} action={action} error={firstIssue(parsed.error)} /></Layout>, 422);
-    const after = await updateProductAudited(c.env, db, { id: staffUser(c).id, ip: clientIp(c) }, id, parsed.data);
+    let after: Awaited<ReturnType<typeof updateProductAudited>>;
+    try {
+      after = await updateProductAudited(c.env, db, { id: staffUser(c).id, ip: clientIp(c) }, id, parsed.data);
+    } catch (error) {
+      if (error instanceof ProblemError && error.code === "stock_below_held") {
+        return c.html(<Layout title="Staff: edit"><StaffNav /><ProductForm product={current} action={action} error={error.detail ?? error.code} /></Layout>, 409);
+      }
+      throw error;
+    }
     if (after === "slug_taken") return c.html(<Layout title="Staff: edit"><StaffNav /><ProductForm product={current} action={action} error="Another product has this slug." /></Layout>, 409);
     return c.redirect(action, 303);
   })

@@ -1,11 +1,18 @@
-import { asc, eq, gt } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
+import { orderLines, orders } from "../checkout/schema";
+import { ProblemError } from "../platform/problem";
 import { recordAudit } from "../audit/audit";
 import { forgetSharedPages } from "../catalog/first-page";
 import { forgetPricingRows } from "../catalog/shared-pricing";
 import type { Database } from "../db/client";
 import { products, type ProductRow } from "../catalog/schema";
 
-/** A product as staff see it: every column, including stock, hidden and timestamps. */
+/**
+ * A product as staff see it: every column, hidden and timestamps, and its stock as the shelf has
+ * it (docs/decisions/013): `stock` is ON HAND (what staff count and set), `held` the units taken
+ * by unpaid pending orders (they come back if those orders close unpaid), `sellable` what
+ * shoppers can still buy (on hand − held, the `products.stock` column).
+ */
 export interface AdminProduct {
   id: string;
   slug: string;
@@ -14,13 +21,15 @@ export interface AdminProduct {
   priceCents: number;
   currency: string;
   stock: number;
+  held: number;
+  sellable: number;
   hidden: boolean;
   imageUrl: string | null;
   createdAt: string;
   updatedAt: string;
 }
 
-/** The fields staff may set on a product (API.md); nothing else is accepted. */
+/** The fields staff may set on a product (API.md); nothing else is accepted. `stock` is on hand. */
 export interface ProductFields {
   slug: string;
   name: string;
@@ -32,9 +41,41 @@ export interface ProductFields {
   imageUrl: string | null;
 }
 
-/** Maps a row to the staff shape. */
-export function toAdminProduct(row: ProductRow): AdminProduct {
-  return { ...row };
+/** A product row with the units its pending orders hold (0 when not looked up: a new product holds none). */
+export type HeldProductRow = ProductRow & { held?: number };
+
+/** Maps a row to the staff shape: on hand = sellable + held. */
+export function toAdminProduct(row: HeldProductRow): AdminProduct {
+  const { held = 0, ...rest } = row;
+  return { ...rest, stock: row.stock + held, held, sellable: row.stock };
+}
+
+/**
+ * The held units clause: Σ quantities of the product's lines in pending orders. One expression so
+ * that a stock edit computes sellable = on hand − held in the same statement that writes it.
+ */
+function heldOf(productId: SQLParam) {
+  return sql<number>`(SELECT coalesce(sum(${orderLines.quantity}), 0) FROM ${orderLines} JOIN ${orders} ON ${orders.id} = ${orderLines.orderId} WHERE ${orderLines.productId} = ${productId} AND ${orders.status} = 'pending')`;
+}
+type SQLParam = Parameters<typeof sql>[1];
+
+/** Held units per product id (only ids with holds appear). */
+export async function heldUnits(db: Database, productIds: string[]): Promise<Map<string, number>> {
+  if (productIds.length === 0) return new Map();
+  const rows = await db
+    .select({ productId: orderLines.productId, held: sql<number>`sum(${orderLines.quantity})` })
+    .from(orderLines)
+    .innerJoin(orders, eq(orders.id, orderLines.orderId))
+    .where(and(inArray(orderLines.productId, productIds), eq(orders.status, "pending")))
+    .groupBy(orderLines.productId);
+  return new Map(rows.map((r) => [r.productId, Number(r.held)]));
+}
+
+/** One product as staff see it (on hand, held, sellable), or null. */
+export async function findAdminProduct(db: Database, id: string): Promise<AdminProduct | null> {
+  const row = await findProductById(db, id);
+  if (!row) return null;
+  return toAdminProduct({ ...row, held: (await heldUnits(db, [id])).get(id) ?? 0 });
 }
 
 /** A page of every product (hidden too), in id order after `cursor`. */
@@ -45,7 +86,9 @@ export async function listAllProducts(db: Database, cursor: string | null, limit
     .where(cursor ? gt(products.id, cursor) : undefined)
     .orderBy(asc(products.id))
     .limit(limit + 1);
-  const items = rows.slice(0, limit).map(toAdminProduct);
+  const page = rows.slice(0, limit);
+  const held = await heldUnits(db, page.map((r) => r.id));
+  const items = page.map((r) => toAdminProduct({ ...r, held: held.get(r.id) ?? 0 }));
   return { items, nextCursor: rows.length > limit ? items[items.length - 1]!.id : null };
 }
 
@@ -76,21 +119,34 @@ export function diffFields<T extends object>(before: T, patch: Partial<T>): Reco
   return changes;
 }
 
-/** Applies a patch; returns the new row, or `slug_taken` when the new slug belongs to another product. */
-export async function updateProduct(db: Database, id: string, patch: Partial<ProductFields>): Promise<ProductRow | "slug_taken" | null> {
+/**
+ * Applies a patch; returns the new row (with its held units), or `slug_taken` when the new slug
+ * belongs to another product. `stock` in the patch is ON HAND: the sellable column becomes
+ * on hand − held, computed in the same UPDATE (one D1 statement, so no checkout or close can slip
+ * between the count and the write), and a held unit is never counted twice when its order closes.
+ * On hand below the held units is 409 `stock_below_held` and changes nothing.
+ */
+export async function updateProduct(db: Database, id: string, patch: Partial<ProductFields>): Promise<HeldProductRow | "slug_taken" | null> {
   if (patch.slug) {
     const [other] = await db.select({ id: products.id }).from(products).where(eq(products.slug, patch.slug)).limit(1);
     if (other && other.id !== id) return "slug_taken";
   }
+  const { stock: onHand, ...rest } = patch;
   try {
     const [row] = await db
       .update(products)
-      .set({ ...patch, updatedAt: new Date().toISOString() })
+      .set({ ...rest, ...(onHand === undefined ? {} : { stock: sql`${onHand} - ${heldOf(products.id)}` }), updatedAt: new Date().toISOString() })
       .where(eq(products.id, id))
       .returning();
-    return row ?? null;
+    if (!row) return null;
+    return { ...row, held: (await heldUnits(db, [id])).get(id) ?? 0 };
   } catch (error) {
     if (String(error).includes("UNIQUE")) return "slug_taken";
+    const text = error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : String(error);
+    if (text.includes("products_stock_nonnegative")) {
+      const held = (await heldUnits(db, [id])).get(id) ?? 0;
+      throw new ProblemError(409, "stock_below_held", `On hand cannot be less than the ${held} units held by unpaid orders; they are still on the shelf until those orders close.`);
+    }
     throw error;
   }
 }
@@ -126,14 +182,17 @@ export async function updateProductAudited(
   actor: StaffActor,
   id: string,
   patch: Partial<ProductFields>,
-): Promise<ProductRow | "slug_taken" | null> {
-  const before = await findProductById(db, id);
-  if (!before) return null;
-  const changes = diffFields(before, patch);
-  if (Object.keys(changes).length === 0) return before;
+): Promise<HeldProductRow | "slug_taken" | null> {
+  const row = await findProductById(db, id);
+  if (!row) return null;
+  const held = (await heldUnits(db, [id])).get(id) ?? 0;
+  // Compared as staff see it: stock is on hand.
+  const changes = diffFields({ ...row, stock: row.stock + held }, patch);
+  if (Object.keys(changes).length === 0) return { ...row, held };
   const after = await updateProduct(db, id, patch);
   if (after === null || after === "slug_taken") return after;
   forgetCatalogCopies(env.DB);
-  await recordAudit(env, { actor: actor.id, action: "product.updated", subject: id, detail: { changes }, ip: actor.ip });
+  const stockNote = changes.stock ? { onHand: changes.stock, heldAtEdit: after.held ?? 0, sellable: after.stock } : undefined;
+  await recordAudit(env, { actor: actor.id, action: "product.updated", subject: id, detail: stockNote ? { changes, stock: stockNote } : { changes }, ip: actor.ip });
   return after;
 }

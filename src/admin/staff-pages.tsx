@@ -192,6 +192,12 @@ function OrderDetail(props: { order: AdminOrder; canRefund: boolean; error?: str
         {o.couponCode ? ` · coupon ${o.couponCode} (−${money(o.discountCents, o.currency)})` : ""}
       </p>
       <p>Created {o.createdAt}{o.paidAt ? ` · paid ${o.paidAt}` : ""} · provider {o.provider} · payment intent <code>{o.paymentIntentId ?? "—"}</code></p>
+      {o.paymentInFlight ? <p class="notice" role="status" data-flag="payment-in-flight">A delayed payment is in flight: stock and coupon stay held until it settles.</p> : null}
+      {o.couponOverRedeemed ? (
+        <p class="alert" role="alert" data-flag="coupon-over-redeemed">
+          Coupon over-redeemed: this order was paid with {o.couponCode} after its hold ended and no use was left. Decide with the customer (honour it, or refund the discount).
+        </p>
+      ) : null}
       <table>
         <thead><tr><th>Item</th><th>Qty</th><th>Unit</th><th>Line</th></tr></thead>
         <tbody>
@@ -206,6 +212,24 @@ function OrderDetail(props: { order: AdminOrder; canRefund: boolean; error?: str
           <li><time>{t.createdAt}</time> <code>{t.kind}</code> {t.detail && t.kind !== "simulator.session" ? <code>{t.detail}</code> : null}</li>
         ))}
       </ol>
+      {o.paymentsAfterClose.length > 0 ? (
+        <section aria-labelledby="after-close">
+          <h2 id="after-close">Payments received after the order closed</h2>
+          <ul>
+            {o.paymentsAfterClose.map((p) => (
+              <li data-payment={p.id}>
+                {money(p.amountCents, p.currency.toUpperCase())} received {p.receivedAt} — {p.refundId ? <>refunded (<code>{p.refundId}</code>)</> : <strong>not refunded</strong>}
+              </li>
+            ))}
+          </ul>
+          {props.canRefund && o.paymentsAfterClose.some((p) => p.refundId === null) ? (
+            <form method="post" action={`/admin/orders/${encodeURIComponent(o.id)}/refund`}>
+              <p>The shop never sold anything for this money. Needs a sign-in within the last 10 minutes.</p>
+              <button type="submit" class="danger">Refund the payment received after close</button>
+            </form>
+          ) : null}
+        </section>
+      ) : null}
       {props.canRefund && o.status === "paid" ? (
         <form method="post" action={`/admin/orders/${encodeURIComponent(o.id)}/refund`}>
           <p>Refunds the full {money(o.totalCents, o.currency)}. Needs a sign-in within the last 10 minutes.</p>

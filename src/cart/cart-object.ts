@@ -9,12 +9,6 @@ import { cartCurrency, loadPricingRows, priceFromRows, type Cart, type PricingRo
 export const MAX_QUANTITY = 99;
 /** A cart holds at most 50 lines (API.md). */
 export const MAX_LINES = 50;
-/**
- * A checkout that was neither completed nor cancelled within this time no longer blocks a new
- * one (the payment session expired and its webhook was lost). Matches the coupon reservation TTL.
- */
-export const CHECKOUT_HOLD_MS = 35 * 60 * 1000;
-
 /** One line of a cart: which product and how many. Never a price (P11): prices come from D1. */
 export interface CartLine {
   productId: string;
@@ -55,7 +49,11 @@ export type PricedCartResult = { ok: true; cart: Cart } | { ok: false; code: Pri
 type PricedChange = (cart: CartState, products: Map<string, PricingProduct>, coupon: CouponRow | null) => PricedRefusal | "unchanged" | null;
 
 /** Result of `beginCheckout`. */
-export type BeginCheckoutResult = { ok: true; snapshot: CartSnapshot } | { ok: false; code: "cart_empty" | "checkout_in_progress" };
+export type BeginCheckoutResult =
+  | { ok: true; snapshot: CartSnapshot }
+  | { ok: false; code: "cart_empty" }
+  /** Held by `heldBy` since `startedAt` (epoch ms): checkout asks D1 whether that order still can be paid. */
+  | { ok: false; code: "checkout_in_progress"; heldBy: string; startedAt: number };
 
 /** Result of `completeCheckout` / `cancelCheckout`. */
 export type EndCheckoutResult = { ok: true; cart: CartState } | { ok: false; code: "not_checking_out" };
@@ -157,13 +155,15 @@ export class CartObject extends DurableObject<Env> {
   /**
    * Checkout takes a snapshot (M-014, M-015) and holds the cart for `orderId`. The same order
    * asking again gets the same snapshot (a retried request); another order is refused with
-   * `checkout_in_progress` until this one completes, is cancelled, or is older than CHECKOUT_HOLD_MS.
+   * `checkout_in_progress` (naming the holder) until the holder completes or is cancelled. The
+   * hold has no clock of its own: it lasts as long as its order can be paid, which only checkout
+   * knows (docs/decisions/013), so checkout ends a hold whose order closed and asks again.
    */
   beginCheckout(orderId: string, now: number = Date.now()): BeginCheckoutResult {
     const cart = this.getState();
     if (cart.state.status === "checking_out") {
       if (cart.state.orderId === orderId) return { ok: true, snapshot: cart.state.snapshot };
-      if (now - cart.state.startedAt < CHECKOUT_HOLD_MS) return { ok: false, code: "checkout_in_progress" };
+      return { ok: false, code: "checkout_in_progress", heldBy: cart.state.orderId, startedAt: cart.state.startedAt };
     }
     if (cart.lines.length === 0) return { ok: false, code: "cart_empty" };
     const snapshot: CartSnapshot = { lines: cart.lines.map((l) => ({ ...l })), couponCode: cart.couponCode, version: cart.version };

@@ -1,4 +1,4 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { SessionUser } from "../accounts/session";
 import { recordAudit } from "../audit/audit";
 import { getDb } from "../db/client";
@@ -6,39 +6,40 @@ import { paymentProvider } from "../payments/provider";
 import type { Config } from "../platform/config";
 import { ProblemError } from "../platform/problem";
 import { afterOrderClosed } from "./effects";
+import { closePendingOrder } from "./lifecycle";
 import { orders, type OrderRow } from "./schema";
-import { restockPendingOrder } from "./stock";
 
 /**
  * The shopper left the payment page and cancels: the provider session is expired first (so it can
  * no longer be paid), then the order is cancelled and everything it held is given back — stock
  * (in the same batch as the status change), the coupon reservation and the cart's checkout lock.
- * If the shopper paid meanwhile, nothing is cancelled (409 `order_already_paid`): the webhook
- * marks it paid. Returns the order as it now is.
+ *
+ * The close is conditional on the session seen: with none stored yet (checkout is still creating
+ * it) the cancel wins and fences the checkout, which then finds no pending order to store its
+ * session on and expires it at the provider. When checkout stored a session meanwhile, the close
+ * does nothing and the loop goes round once more to expire that session first. If the shopper paid
+ * meanwhile, nothing is cancelled (409 `order_already_paid`); a delayed payment in flight is 409
+ * `payment_processing`. Returns the order as it now is.
  */
 export async function cancelPendingOrderForUser(env: Env, config: Config, user: SessionUser, orderId: string): Promise<OrderRow> {
   const db = getDb(env.DB);
-  const [order] = await db.select().from(orders).where(and(eq(orders.id, orderId), eq(orders.userId, user.id))).limit(1);
-  if (!order) throw new ProblemError(404, "not_found", "We could not find that order.");
-  if (order.status !== "pending") throw new ProblemError(409, "order_not_pending", "Only an unpaid order can be cancelled.");
-  if (order.paymentSessionId) {
-    const expired = await paymentProvider(config, db).expireSession(order.paymentSessionId);
-    if (!expired) throw new ProblemError(409, "order_already_paid", "This order was paid meanwhile; it will show as paid in a moment.");
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const [order] = await db.select().from(orders).where(and(eq(orders.id, orderId), eq(orders.userId, user.id))).limit(1);
+    if (!order) throw new ProblemError(404, "not_found", "We could not find that order.");
+    if (order.status !== "pending") {
+      if (attempt > 0) return order; // closed by someone else while we were at it (webhook, sweeper)
+      throw new ProblemError(409, "order_not_pending", "Only an unpaid order can be cancelled.");
+    }
+    if (order.paymentInFlight) throw new ProblemError(409, "payment_processing", "The payment for this order is being processed and cannot be stopped from here.");
+    if (order.paymentSessionId) {
+      const expired = await paymentProvider(config, db).expireSession(order.paymentSessionId);
+      if (!expired) throw new ProblemError(409, "order_already_paid", "This order was paid meanwhile; it will show as paid in a moment.");
+    }
+    const closed = await closePendingOrder(db, { orderId: order.id, status: "cancelled", session: order.paymentSessionId });
+    if (!closed) continue;
+    await afterOrderClosed(env, closed);
+    await recordAudit(env, { actor: user.id, action: "order.cancelled", subject: order.id, detail: { by: "shopper", fencedCheckout: order.paymentSessionId === null } });
+    return closed;
   }
-  const [, closed] = await db.batch([
-    restockPendingOrder(db, order.id),
-    db
-      .update(orders)
-      .set({ status: "cancelled", updatedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))` })
-      .where(and(eq(orders.id, order.id), eq(orders.status, "pending")))
-      .returning(),
-  ]);
-  const now = closed[0];
-  if (!now) {
-    const [current] = await db.select().from(orders).where(eq(orders.id, order.id)).limit(1);
-    return current ?? order;
-  }
-  await afterOrderClosed(env, now);
-  await recordAudit(env, { actor: user.id, action: "order.cancelled", subject: order.id, detail: { by: "shopper" } });
-  return now;
+  throw new ProblemError(409, "order_busy", "This order changed while it was being cancelled. Please try again.");
 }

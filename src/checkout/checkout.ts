@@ -1,6 +1,6 @@
 import { consumeRateLimit } from "../accounts/login-guard";
 import { recordAudit } from "../audit/audit";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { SessionUser } from "../accounts/session";
 import { findProductsByIds, productsByIdsQuery } from "../catalog/queries";
@@ -14,8 +14,10 @@ import { paymentProvider } from "../payments/provider";
 import type { Config } from "../platform/config";
 import { ProblemError } from "../platform/problem";
 import { beginCartCheckout, cancelCartCheckout, holdCoupon, releaseCouponHold, type CartSnapshot } from "./effects";
-import { orderLines, orders, paymentEvents } from "./schema";
-import { restockPendingOrder } from "./stock";
+import { cartStubForUser } from "../cart/cart";
+import type { BeginCheckoutResult } from "../cart/cart-object";
+import { assertChargeable, closePendingOrder, COUPON_HOLD_MARGIN_SECONDS, insertOrderLines, SESSION_LIFETIME_SECONDS, SETUP_WINDOW_MS } from "./lifecycle";
+import { orders, paymentEvents } from "./schema";
 
 /** What POST /api/checkout answers (API.md). */
 export interface CheckoutStarted {
@@ -29,8 +31,6 @@ export const IdempotencyKey = z.string().regex(/^[\x21-\x7e]{1,200}$/, "1–200 
 /** Kind of the payment_events row that remembers a session's URL, for idempotent replays. */
 const SESSION_CREATED = "checkout.session_created";
 
-/** Stripe accepts 30 minutes to 24 hours; a minute of margin for clock skew. */
-const SESSION_LIFETIME_SECONDS = 31 * 60;
 
 /** The snapshot as checkout trusts it: bounded like the cart API (≤ 50 lines, quantities 1–99). */
 const Snapshot = z.object({
@@ -41,14 +41,22 @@ const Snapshot = z.object({
   version: z.number().int(),
 });
 
-/** The answer already given for this user's key, or null; a key whose session is not made yet is a 409. */
+/**
+ * The answer already given for this user's key, or null; a key whose session is not made yet is a
+ * 409. Only an order that can still be paid hands its URL out again: a closed order, one whose
+ * session expired or whose payment is in flight answers 409 and never a payment page.
+ */
 async function replay(db: Database, userId: string, key: string): Promise<CheckoutStarted | null> {
   const [order] = await db
-    .select({ id: orders.id })
+    .select({ id: orders.id, status: orders.status, inFlight: orders.paymentInFlight, expiresAt: orders.paymentExpiresAt })
     .from(orders)
     .where(and(eq(orders.userId, userId), eq(orders.idempotencyKey, key)))
     .limit(1);
   if (!order) return null;
+  if (order.status !== "pending" || (order.expiresAt !== null && order.expiresAt * 1000 <= Date.now())) {
+    throw new ProblemError(409, "checkout_closed", `The order made with this key is ${order.status === "pending" ? "past its payment time" : order.status}; start a new checkout with a new key.`);
+  }
+  if (order.inFlight) throw new ProblemError(409, "payment_processing", "The payment for the order made with this key is being processed.");
   const [created] = await db
     .select({ detail: paymentEvents.detail })
     .from(paymentEvents)
@@ -59,20 +67,26 @@ async function replay(db: Database, userId: string, key: string): Promise<Checko
   return { orderId: order.id, checkoutUrl: url };
 }
 
+/**
+ * Freezes the cart for `orderId`. A cart still held by an earlier order is freed when that order
+ * can no longer be paid (closed in D1, or never written and older than the setup window): the
+ * hold lasts as long as its order, with no clock of its own (docs/decisions/013).
+ */
+async function beginCheckoutFreeingClosed(env: Env, db: Database, userId: string, orderId: string): Promise<BeginCheckoutResult> {
+  const begun = await beginCartCheckout(env, userId, orderId);
+  if (begun.ok || begun.code !== "checkout_in_progress") return begun;
+  const [holder] = await db.select({ status: orders.status }).from(orders).where(eq(orders.id, begun.heldBy)).limit(1);
+  const cart = cartStubForUser(env, userId);
+  if (holder?.status === "paid" || holder?.status === "refunded") await cart.completeCheckout(begun.heldBy);
+  else if (holder?.status === "expired" || holder?.status === "cancelled") await cart.cancelCheckout(begun.heldBy);
+  else if (!holder && Date.now() - begun.startedAt > SETUP_WINDOW_MS) await cart.cancelCheckout(begun.heldBy);
+  else return begun;
+  return beginCartCheckout(env, userId, orderId);
+}
+
 function isConstraint(error: unknown, name: string): boolean {
   const text = String(error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : error);
   return text.includes(name);
-}
-
-/** Gives back stock of a pending order and closes it; conditional, so it runs at most once. */
-async function cancelPendingOrder(db: Database, orderId: string): Promise<void> {
-  await db.batch([
-    restockPendingOrder(db, orderId),
-    db
-      .update(orders)
-      .set({ status: "cancelled", updatedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))` })
-      .where(and(eq(orders.id, orderId), eq(orders.status, "pending"))),
-  ]);
 }
 
 /**
@@ -80,13 +94,15 @@ async function cancelPendingOrder(db: Database, orderId: string): Promise<void> 
  * the cart object freezes a snapshot → lines are priced from D1 (hidden products excluded) →
  * the coupon is reserved → stock is taken and the order written in ONE batch (the products
  * CHECK stock >= 0 aborts the whole batch when any line lacks stock) → the provider session is
- * made from the order's own amounts. Any failure gives back what was taken (coupon, stock, cart).
+ * made from the order's own amounts → its id is stored only while the order is still pending
+ * with no session (a cancel meanwhile wins: the session is expired at the provider and the
+ * shopper gets 409 `order_cancelled`). Any failure before that gives back what was taken.
  */
 /** Checkouts per shopper and per client address (IPv6 /64), each per 10 minutes. */
 export const CHECKOUT_LIMITS = { perUser: { window: 600, max: 10 }, perAddress: { window: 600, max: 30 } } as const;
 
 /**
- * Refuses a burst of checkouts (429): each one holds stock and a coupon for up to 35 minutes
+ * Refuses a burst of checkouts (429): each one holds stock and a coupon while its session is open
  * and calls Stripe, so an unthrottled loop could hoard stock or use up the Stripe rate limit.
  */
 export async function limitCheckoutAttempts(env: Env, userId: string, addressKey: string): Promise<void> {
@@ -109,7 +125,7 @@ export async function startCheckout(env: Env, config: Config, user: SessionUser,
     if (earlier) return earlier;
   }
   const orderId = `ord_${crypto.randomUUID().replaceAll("-", "")}`;
-  const begun = await beginCartCheckout(env, user.id, orderId);
+  const begun = await beginCheckoutFreeingClosed(env, db, user.id, orderId);
   if (!begun.ok) {
     // Two requests with one key race: the loser finds the winner's answer here.
     const earlier = idempotencyKey && begun.code === "checkout_in_progress" ? await replay(db, user.id, idempotencyKey) : null;
@@ -118,6 +134,9 @@ export async function startCheckout(env: Env, config: Config, user: SessionUser,
   }
   let couponReserved: string | null = null;
   let orderWritten = false;
+  let sessionStored = false;
+  // The session's expiry, which we set: every hold of this order is sized from it.
+  const expiresAt = Math.floor(Date.now() / 1000) + SESSION_LIFETIME_SECONDS;
   try {
     const snapshot: CartSnapshot = Snapshot.parse(begun.snapshot);
     // The products and the coupon's definition, fresh from D1 in one round trip.
@@ -149,7 +168,8 @@ export async function startCheckout(env: Env, config: Config, user: SessionUser,
 
     let discountCents = 0;
     if (snapshot.couponCode) {
-      const held = await holdCoupon(env, { code: snapshot.couponCode, orderId, userId: user.id, currency, subtotalCents, definition: couponDefinition });
+      const holdUntil = (expiresAt + COUPON_HOLD_MARGIN_SECONDS) * 1000;
+      const held = await holdCoupon(env, { code: snapshot.couponCode, orderId, userId: user.id, currency, subtotalCents, definition: couponDefinition, holdUntil });
       if (!held.ok) throw new ProblemError(422, held.code, "This coupon cannot be used.");
       couponReserved = held.code;
       discountCents = held.discountCents;
@@ -163,23 +183,23 @@ export async function startCheckout(env: Env, config: Config, user: SessionUser,
       totalCents: subtotalCents - discountCents,
       couponCode: couponReserved,
     };
+    // 0 is a no-cost order (completed with no_payment_required); 1..minimum-1 cannot be charged.
+    assertChargeable(order.totalCents, currency);
 
     try {
-      const [insertOrder, insertLines, ...takeStock] = [
-        db.insert(orders).values({
-          ...order,
-          cartVersion: snapshot.version,
-          provider: config.PAYMENTS_PROVIDER,
-          idempotencyKey,
-        }),
-        db.insert(orderLines).values(lines.map((l) => ({ orderId, ...l }))),
-        ...lines.map((l) =>
-          db.update(products).set({ stock: sql`${products.stock} - ${l.quantity}` }).where(eq(products.id, l.productId)),
-        ),
-      ];
-      const results = await db.batch([insertOrder, insertLines!, ...takeStock]);
+      const insertOrder = db.insert(orders).values({
+        ...order,
+        cartVersion: snapshot.version,
+        provider: config.PAYMENTS_PROVIDER,
+        idempotencyKey,
+        paymentExpiresAt: expiresAt,
+      });
+      // Lines in chunks: D1 binds at most 100 parameters per statement (a 50-line cart is 250).
+      const insertLines = insertOrderLines(db, lines.map((l) => ({ orderId, ...l })));
+      const takeStock = lines.map((l) => db.update(products).set({ stock: sql`${products.stock} - ${l.quantity}` }).where(eq(products.id, l.productId)));
+      const results = await db.batch([insertOrder, ...insertLines, ...takeStock]);
       orderWritten = true;
-      if (results.slice(2).some((r) => (r as D1Result).meta.changes === 0)) {
+      if (results.slice(1 + insertLines.length).some((r) => (r as D1Result).meta.changes === 0)) {
         // A product was deleted after pricing: nothing to take stock from.
         throw new ProblemError(422, "out_of_stock", "An item in your cart is no longer available.");
       }
@@ -204,21 +224,39 @@ export async function startCheckout(env: Env, config: Config, user: SessionUser,
         successUrl: `${origin}/orders/${orderId}?status=success`,
         cancelUrl: `${origin}/orders/${orderId}?status=cancelled`,
         idempotencyKey: `checkout:${orderId}`,
-        expiresAt: Math.floor(Date.now() / 1000) + SESSION_LIFETIME_SECONDS,
+        expiresAt,
       });
     } catch (error) {
       console.error(JSON.stringify({ level: "error", msg: "payment_session_failed", orderId, error: String(error) }));
       throw new ProblemError(502, "payment_unavailable", "The payment provider could not be reached. Nothing was charged; please try again.");
     }
-    await db.batch([
-      db.update(orders).set({ paymentSessionId: session.sessionId }).where(eq(orders.id, orderId)),
-      db.insert(paymentEvents).values({
-        id: `pev_session_${orderId}`,
-        orderId,
-        kind: SESSION_CREATED,
-        detail: JSON.stringify({ sessionId: session.sessionId, url: session.url }),
-      }),
+    // Stored only on a still-pending order without a session: a cancel (or the sweeper) that
+    // closed it meanwhile wins, and this session must never become payable (issue 20 §2).
+    const detail = JSON.stringify({ sessionId: session.sessionId, url: session.url });
+    const [stored] = await db.batch([
+      db
+        .update(orders)
+        .set({ paymentSessionId: session.sessionId })
+        .where(and(eq(orders.id, orderId), eq(orders.status, "pending"), isNull(orders.paymentSessionId))),
+      // The replay row only when the session was stored (INSERT … SELECT over the order row).
+      db.insert(paymentEvents).select(
+        db
+          .select({
+            id: sql<string>`${`pev_session_${orderId}`}`.as("id"),
+            orderId: orders.id,
+            kind: sql<string>`${SESSION_CREATED}`.as("kind"),
+            detail: sql<string>`${detail}`.as("detail"),
+            createdAt: sql<string>`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`.as("created_at"),
+          })
+          .from(orders)
+          .where(and(eq(orders.id, orderId), eq(orders.paymentSessionId, session.sessionId))),
+      ),
     ]);
+    if ((stored.meta.changes ?? 0) === 0) {
+      await fenceSession(env, config, db, user.id, orderId, session.sessionId);
+      throw new ProblemError(409, "order_cancelled", "This order was cancelled while its payment page was being prepared. Nothing can be paid for it.");
+    }
+    sessionStored = true;
     await recordAudit(env, {
       actor: user.id,
       action: "checkout.started",
@@ -227,10 +265,13 @@ export async function startCheckout(env: Env, config: Config, user: SessionUser,
     });
     return { orderId, checkoutUrl: session.url };
   } catch (error) {
+    // After the session was stored the order lives on (payable, swept when it expires): nothing to give back.
+    if (sessionStored) throw error;
     // Give back everything this attempt took, then answer.
     // Each step is tried even if another fails, so one outage does not keep the rest held.
+    // Closing is fenced on "no session stored": it never closes an order that became payable.
     const steps: [string, () => Promise<void>][] = [
-      ["stock", async () => (orderWritten ? cancelPendingOrder(db, orderId) : undefined)],
+      ["stock", async () => void (orderWritten ? await closePendingOrder(db, { orderId, status: "cancelled", session: null }) : undefined)],
       ["coupon", async () => (couponReserved ? releaseCouponHold(env, { code: couponReserved, orderId, userId: user.id }) : undefined)],
       ["cart", () => cancelCartCheckout(env, user.id, orderId)],
     ];
@@ -240,6 +281,22 @@ export async function startCheckout(env: Env, config: Config, user: SessionUser,
     if (error instanceof ReplayFound) return error.result;
     throw error;
   }
+}
+
+/**
+ * The order closed while its session was being made: expire that session at the provider (it was
+ * never handed out) and record why. A provider that cannot be reached leaves it to expire on its own
+ * at `expires_at`; a payment to it would arrive as `payment.after_close`, for staff to refund.
+ */
+async function fenceSession(env: Env, config: Config, db: Database, userId: string, orderId: string, sessionId: string): Promise<void> {
+  let expired: boolean | "unreachable";
+  try {
+    expired = await paymentProvider(config, db).expireSession(sessionId);
+  } catch (error) {
+    console.error(JSON.stringify({ level: "error", msg: "fenced_session_expire_failed", orderId, error: String(error) }));
+    expired = "unreachable";
+  }
+  await recordAudit(env, { actor: userId, action: "checkout.session_fenced", subject: orderId, detail: { session: `…${sessionId.slice(-4)}`, expired } });
 }
 
 /** Internal: a concurrent request with the same key won; its answer is ours. */

@@ -1,9 +1,11 @@
+import { and, eq } from "drizzle-orm";
+import { recordAudit } from "../audit/audit";
 import { cartStubForUser } from "../cart/cart";
 import type { BeginCheckoutResult } from "../cart/cart-object";
-import { commitCoupon, computeDiscountCents, releaseCoupon, reserveCoupon, type CouponRefusal } from "../coupons/coupons";
+import { commitCoupon, computeDiscountCents, extendCouponHold, releaseCoupon, reserveCoupon, type CouponRefusal } from "../coupons/coupons";
 import type { CouponRow } from "../coupons/schema";
 import { getDb } from "../db/client";
-import type { OrderRow } from "./schema";
+import { orders, type OrderRow } from "./schema";
 
 export type { BeginCheckoutResult, CartSnapshot } from "../cart/cart-object";
 
@@ -26,9 +28,9 @@ export async function cancelCartCheckout(env: Env, userId: string, orderId: stri
  */
 export async function holdCoupon(
   env: Env,
-  input: { code: string; orderId: string; userId: string; currency: string; subtotalCents: number; definition: CouponRow | null },
+  input: { code: string; orderId: string; userId: string; currency: string; subtotalCents: number; definition: CouponRow | null; holdUntil: number },
 ): Promise<CouponHold> {
-  const reserved = await reserveCoupon(env, getDb(env.DB), { code: input.code, orderId: input.orderId, userId: input.userId, currency: input.currency, definition: input.definition });
+  const reserved = await reserveCoupon(env, getDb(env.DB), { code: input.code, orderId: input.orderId, userId: input.userId, currency: input.currency, definition: input.definition, holdUntil: input.holdUntil });
   if (!reserved.ok) return reserved;
   return { ok: true, code: reserved.coupon.code, discountCents: computeDiscountCents(reserved.coupon, input.subtotalCents) };
 }
@@ -38,14 +40,31 @@ export async function releaseCouponHold(env: Env, input: { code: string; orderId
   await releaseCoupon(env, getDb(env.DB), input);
 }
 
+/** A payment is in flight (delayed method, or completed without its webhook yet): the coupon stays held until the order closes. */
+export async function pinCouponHold(env: Env, order: OrderRow): Promise<void> {
+  if (order.couponCode) await extendCouponHold(env, getDb(env.DB), { code: order.couponCode, orderId: order.id, userId: order.userId, until: null });
+}
+
 /**
  * Follow-ups once an order is paid: the coupon redemption becomes final and the bought lines
  * leave the cart. Idempotent per order; a failure throws so the webhook answers 500 and Stripe
  * retries (the retry is a duplicate event id, which runs this again for the order's status).
+ * A redemption that found no hold and no room left is recorded (the money is real) and the order
+ * is flagged `coupon_over_redeemed` and audited once, for staff to resolve (docs/decisions/013).
  */
 export async function afterOrderPaid(env: Env, order: OrderRow): Promise<void> {
   if (order.couponCode) {
-    await commitCoupon(env, getDb(env.DB), { code: order.couponCode, orderId: order.id, userId: order.userId, discountCents: order.discountCents });
+    const db = getDb(env.DB);
+    const committed = await commitCoupon(env, db, { code: order.couponCode, orderId: order.id, userId: order.userId, discountCents: order.discountCents });
+    if (committed.ok && committed.overLimit) {
+      const flagged = await db
+        .update(orders)
+        .set({ couponOverRedeemed: true })
+        .where(and(eq(orders.id, order.id), eq(orders.couponOverRedeemed, false)));
+      if ((flagged.meta.changes ?? 0) > 0) {
+        await recordAudit(env, { actor: "system", action: "coupon.over_redeemed", subject: order.id, detail: { code: order.couponCode, discountCents: order.discountCents } });
+      }
+    }
   }
   await cartStubForUser(env, order.userId).completeCheckout(order.id);
 }

@@ -2,8 +2,8 @@ import { and, eq, sql } from "drizzle-orm";
 import { recordAudit } from "../audit/audit";
 import { getDb, type Database } from "../db/client";
 import { ChargeObject, CheckoutSessionObject, type StripeEventEnvelope } from "../payments/events";
-import { afterOrderClosed, afterOrderPaid } from "./effects";
-import { restockPendingOrder } from "./stock";
+import { afterOrderClosed, afterOrderPaid, pinCouponHold } from "./effects";
+import { closeStatements } from "./lifecycle";
 import { orders, paymentEvents, processedWebhookEvents, type OrderRow } from "./schema";
 
 /** What a verified event did; the webhook answers 200 for all of them. */
@@ -11,6 +11,8 @@ export type FulfilmentResult =
   | { kind: "duplicate"; orderId: string | null }
   | { kind: "ignored"; reason: string }
   | { kind: "paid"; orderId: string }
+  /** Completed `unpaid` (a delayed method): pending with its holds pinned until the async outcome. */
+  | { kind: "processing"; orderId: string }
   | { kind: "closed"; orderId: string; status: "expired" | "cancelled" }
   | { kind: "refunded"; orderId: string }
   | { kind: "rejected"; orderId: string; reason: string }
@@ -19,6 +21,9 @@ export type FulfilmentResult =
   | { kind: "not_ready"; orderId: string };
 
 const nowIso = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
+
+/** Kind of the payment_events row that remembers money received for a closed order (refundable by staff). */
+export const AFTER_CLOSE_KIND = "payment.after_close";
 
 /** D1 reports a duplicate primary key of processed_webhook_events like this. */
 function isDuplicateEvent(error: unknown): boolean {
@@ -87,13 +92,24 @@ async function duplicate(env: Env, db: Database, eventId: string): Promise<Fulfi
   return { kind: "duplicate", orderId };
 }
 
-/** Why a completed session does not pay its order, or null when everything matches (P15). */
-function paymentMismatch(order: OrderRow, session: CheckoutSessionObject): { action: string; reason: string } | null {
+/**
+ * Why a completed session does not pay (or start paying) its order, or null when everything
+ * matches (P15). `no_payment_required` is accepted only for an amount of 0 (checked like any
+ * amount); `unpaid` only on `checkout.session.completed` (a delayed method starting), never as a
+ * "success".
+ */
+function paymentMismatch(order: OrderRow, session: CheckoutSessionObject, type: string): { action: string; reason: string } | null {
   if (session.id !== order.paymentSessionId) return { action: "payment.session_mismatch", reason: "session_id" };
   if (session.amount_total !== order.totalCents) return { action: "payment.amount_mismatch", reason: "amount_total" };
   if ((session.currency ?? "").toLowerCase() !== order.currency.toLowerCase()) return { action: "payment.amount_mismatch", reason: "currency" };
-  if (session.payment_status !== "paid") return { action: "payment.unpaid_completion", reason: "payment_status" };
+  if (session.payment_status === "no_payment_required" && session.amount_total !== 0) return { action: "payment.amount_mismatch", reason: "no_payment_required" };
+  if (session.payment_status === "unpaid" && type !== "checkout.session.completed") return { action: "payment.unpaid_completion", reason: "payment_status" };
   return null;
+}
+
+/** Did this event bring money (as opposed to a free order or a delayed method only starting)? */
+function bringsMoney(session: CheckoutSessionObject): boolean {
+  return session.payment_status === "paid" && (session.amount_total ?? 0) > 0;
 }
 
 /** Audit events carry only the last 4 characters of Stripe ids (enough to match, not to reuse). */
@@ -110,7 +126,7 @@ async function applySessionPaid(env: Env, db: Database, event: StripeEventEnvelo
   // that window must not be recorded (its retry would count as a duplicate and the payment would
   // be lost). Answer "not ready" so Stripe redelivers; the retry finds the session id stored.
   if (order.paymentSessionId === null && order.status === "pending") return { kind: "not_ready", orderId: order.id };
-  const mismatch = paymentMismatch(order, session);
+  const mismatch = paymentMismatch(order, session, event.type);
   if (mismatch) {
     const note = JSON.stringify({ refused: mismatch.reason });
     if (!(await recordOnly(db, event, order.id, note))) return duplicate(env, db, event.id);
@@ -127,19 +143,34 @@ async function applySessionPaid(env: Env, db: Database, event: StripeEventEnvelo
     });
     return { kind: "rejected", orderId: order.id, reason: mismatch.reason };
   }
+  const pi = intentId(session.payment_intent);
   if (order.status !== "pending") {
-    if (!(await recordOnly(db, event, order.id, JSON.stringify({ ignored: `order_${order.status}` })))) return duplicate(env, db, event.id);
-    if (order.status === "expired" || order.status === "cancelled") {
+    const stray = order.status !== "paid" && order.status !== "refunded" && bringsMoney(session);
+    try {
+      const [dedup, timeline] = eventRows(db, event, order.id, JSON.stringify({ ignored: `order_${order.status}` }));
+      // Money for a closed order is remembered with what staff need to refund it (admin/orders.ts).
+      const strayRow = db.insert(paymentEvents).values({
+        id: `pev_after_close_${event.id}`,
+        orderId: order.id,
+        kind: AFTER_CLOSE_KIND,
+        detail: JSON.stringify({ paymentIntent: pi, sessionId: session.id, amountCents: session.amount_total, currency: (session.currency ?? order.currency).toLowerCase(), eventId: event.id }),
+      });
+      await (stray ? db.batch([dedup, timeline!, strayRow]) : db.batch([dedup, timeline!]));
+    } catch (error) {
+      if (isDuplicateEvent(error)) return duplicate(env, db, event.id);
+      throw error;
+    }
+    if (stray) {
       // Money arrived for an order we already closed: staff must refund it.
-      await recordAudit(env, { actor: "stripe", action: "payment.after_close", subject: order.id, detail: { eventId: event.id, status: order.status } });
+      await recordAudit(env, { actor: "stripe", action: "payment.after_close", subject: order.id, detail: { eventId: event.id, status: order.status, amountTotal: session.amount_total, currency: session.currency, paymentIntent: stripeTail(pi) } });
     }
     return { kind: "unchanged", orderId: order.id };
   }
-  const pi = intentId(session.payment_intent);
+  if (session.payment_status === "unpaid") return applyPaymentStarted(env, db, event, order, session);
   // The status change repeats every check in SQL, so an order changed since we read it stays as it is.
   const markPaid = db
     .update(orders)
-    .set({ status: "paid", paidAt: nowIso, updatedAt: nowIso, paymentIntentId: pi })
+    .set({ status: "paid", paidAt: nowIso, updatedAt: nowIso, paymentIntentId: pi, paymentInFlight: false })
     .where(
       and(
         eq(orders.id, order.id),
@@ -164,10 +195,37 @@ async function applySessionPaid(env: Env, db: Database, event: StripeEventEnvelo
     actor: "stripe",
     action: "order.paid",
     subject: order.id,
-    detail: { eventId: stripeTail(event.id), session: stripeTail(session.id), paymentIntent: stripeTail(pi), amountTotal: session.amount_total, currency: session.currency },
+    detail: { eventId: stripeTail(event.id), session: stripeTail(session.id), paymentIntent: stripeTail(pi), amountTotal: session.amount_total, currency: session.currency, paymentStatus: session.payment_status },
   });
   await afterOrderPaid(env, now);
   return { kind: "paid", orderId: order.id };
+}
+
+/**
+ * `checkout.session.completed` with `payment_status: "unpaid"`: a delayed method (ACH, SEPA…) has
+ * started. The order stays pending, marked in flight so neither the sweeper nor a shopper's cancel
+ * closes it, and its coupon reservation is pinned until `async_payment_succeeded` / `_failed`
+ * (stock and the cart's lock follow the order already).
+ */
+async function applyPaymentStarted(env: Env, db: Database, event: StripeEventEnvelope, order: OrderRow, session: CheckoutSessionObject): Promise<FulfilmentResult> {
+  const mark = db
+    .update(orders)
+    .set({ paymentInFlight: true, updatedAt: nowIso })
+    .where(and(eq(orders.id, order.id), eq(orders.status, "pending"), eq(orders.paymentSessionId, session.id), eq(orders.paymentInFlight, false)));
+  let changed: number;
+  try {
+    const [dedup, timeline] = eventRows(db, event, order.id, JSON.stringify({ paymentStatus: "unpaid" }));
+    const results = await db.batch([dedup, timeline!, mark]);
+    changed = results[2].meta.changes ?? 0;
+  } catch (error) {
+    if (isDuplicateEvent(error)) return duplicate(env, db, event.id);
+    throw error;
+  }
+  const now = await findOrder(db, order.id);
+  if (changed === 0 || !now) return { kind: "unchanged", orderId: order.id };
+  await pinCouponHold(env, now);
+  await recordAudit(env, { actor: "stripe", action: "order.payment_processing", subject: order.id, detail: { eventId: stripeTail(event.id), session: stripeTail(session.id) } });
+  return { kind: "processing", orderId: order.id };
 }
 
 async function applySessionClosed(
@@ -192,23 +250,19 @@ async function applySessionClosed(
     });
     return { kind: "rejected", orderId: order.id, reason: "session_id" };
   }
-  // Stock comes back only while the order is still pending, in the same batch that closes it.
-  const restock = restockPendingOrder(db, order.id, session.id);
-  const close = db
-    .update(orders)
-    .set({ status, updatedAt: nowIso })
-    .where(and(eq(orders.id, order.id), eq(orders.status, "pending"), eq(orders.paymentSessionId, session.id)));
-  let changed: number;
+  // Stock comes back only while the order is still pending, in the same batch that closes it; an
+  // `expired` never closes an order whose payment is in flight, an async failure ends exactly that.
+  const [restock, close] = closeStatements(db, { orderId: order.id, status, session: session.id, inFlight: event.type === "checkout.session.async_payment_failed" });
+  let now: OrderRow | undefined;
   try {
     const [dedup, timeline] = eventRows(db, event, order.id, "");
     const results = await db.batch([dedup, timeline!, restock, close]);
-    changed = results[3].meta.changes ?? 0;
+    now = results[3][0];
   } catch (error) {
     if (isDuplicateEvent(error)) return duplicate(env, db, event.id);
     throw error;
   }
-  const now = await findOrder(db, order.id);
-  if (changed === 0 || !now) return { kind: "unchanged", orderId: order.id };
+  if (!now) return { kind: "unchanged", orderId: order.id };
   await recordAudit(env, { actor: "stripe", action: `order.${status}`, subject: order.id, detail: { eventId: stripeTail(event.id), session: stripeTail(session.id) } });
   await afterOrderClosed(env, now);
   return { kind: "closed", orderId: order.id, status };

@@ -14,6 +14,8 @@ export interface Order {
   couponCode: string | null;
   createdAt: string;
   paidAt: string | null;
+  /** Pending with a delayed payment (bank transfer…) under way: it cannot be cancelled, it settles by itself. */
+  paymentProcessing: boolean;
 }
 
 /** Maps rows to the API shape: never the payment ids, idempotency key or provider internals. */
@@ -35,6 +37,7 @@ export function toOrder(row: OrderRow, lines: OrderLineRow[]): Order {
     couponCode: row.couponCode,
     createdAt: row.createdAt,
     paidAt: row.paidAt,
+    paymentProcessing: row.status === "pending" && row.paymentInFlight,
   };
 }
 

@@ -64,7 +64,12 @@ function OrderPage({ order, returned }: { order: Order; returned: "success" | "c
       {returned === "cancelled" && order.status === "pending" ? (
         <p class="notice" role="status">You left the payment page. Nothing was charged.</p>
       ) : null}
-      {order.status === "pending" && returned !== "success" ? (
+      {order.paymentProcessing ? (
+        <p class="notice" role="status" data-payment="processing">
+          Your payment is on its way (bank transfer or similar). Your items are kept for you until it arrives; nothing else is needed.
+        </p>
+      ) : null}
+      {order.status === "pending" && !order.paymentProcessing && returned !== "success" ? (
         <form method="post" action={`/orders/${order.id}/cancel`} class="inline-form">
           <button type="submit" class="secondary">Cancel this order and return to your cart</button>
           <span>Or <a href={`/orders/${order.id}?status=success`}>check the payment again</a>.</span>

@@ -28,6 +28,7 @@ export const OrderSchema = z
     couponCode: z.string().nullable(),
     createdAt: z.string(),
     paidAt: z.string().nullable(),
+    paymentProcessing: z.boolean().openapi({ description: "A delayed payment (bank transfer…) is under way; the order settles by itself and cannot be cancelled." }),
   })
   .openapi("Order");
 
@@ -40,7 +41,9 @@ const checkoutRoute = createRoute({
   summary: "Start paying for the cart",
   description:
     "Builds an order from a snapshot of the cart, its coupon and D1 prices, takes the stock and creates a payment session. " +
-    "The same `Idempotency-Key` from the same user returns the same result.",
+    "The same `Idempotency-Key` from the same user returns the same result while that order can still be paid; " +
+    "a closed order's key answers 409 `checkout_closed` (or `payment_processing`), never its payment URL. " +
+    "A total of 0 is a no-cost order (completed without payment); a total between 0 and the provider's minimum charge is refused.",
   request: { headers: z.object({ "idempotency-key": IdempotencyKey.optional() }) },
   responses: {
     201: {
@@ -50,8 +53,8 @@ const checkoutRoute = createRoute({
       },
     },
     ...signedIn,
-    409: problemResponseSpec("`cart_empty` or `checkout_in_progress`"),
-    422: problemResponseSpec("`out_of_stock`, `currency_mismatch` or a coupon code"),
+    409: problemResponseSpec("`cart_empty`, `checkout_in_progress`, `order_cancelled` (cancelled while its payment page was being made), `checkout_closed` or `payment_processing` (a replayed key)"),
+    422: problemResponseSpec("`out_of_stock`, `currency_mismatch`, `total_below_minimum` or a coupon code"),
     502: problemResponseSpec("The payment provider could not be reached (`payment_unavailable`)"),
   },
 });
@@ -90,7 +93,7 @@ const cancelRoute = createRoute({
     200: { description: "The cancelled order", content: { "application/json": { schema: OrderSchema } } },
     ...signedIn,
     404: problemResponseSpec("No such order, or not yours"),
-    409: problemResponseSpec("order_not_pending, or order_already_paid (the shopper paid meanwhile)"),
+    409: problemResponseSpec("order_not_pending, order_already_paid (the shopper paid meanwhile) or payment_processing (a delayed payment is under way)"),
   },
 });
 

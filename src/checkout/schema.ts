@@ -6,7 +6,7 @@ const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
 /**
  * Orders. Amounts are integer minor units copied from the cart snapshot at checkout, so later
  * cart edits never change an order (M-014, M-015). Status only moves forward:
- * pending → paid → refunded, pending → expired | cancelled.
+ * pending → paid → refunded, pending → expired | cancelled (the lifecycle: docs/decisions/013).
  */
 export const orders = sqliteTable(
   "orders",
@@ -29,9 +29,20 @@ export const orders = sqliteTable(
     createdAt: text("created_at").notNull().default(now),
     updatedAt: text("updated_at").notNull().default(now),
     paidAt: text("paid_at"),
+    /** Unix seconds: the `expires_at` we gave the payment session; after it the sweeper closes the order. */
+    paymentExpiresAt: integer("payment_expires_at"),
+    /**
+     * The provider completed the session but the money is not final yet (an `unpaid` completion of a
+     * delayed method, or a completed session whose webhook has not arrived): the order stays pending
+     * with its holds pinned until `async_payment_succeeded` / `_failed` (docs/decisions/013).
+     */
+    paymentInFlight: integer("payment_in_flight", { mode: "boolean" }).notNull().default(false),
+    /** A paid order whose coupon found no hold and no room left: the money is real, staff resolve it. */
+    couponOverRedeemed: integer("coupon_over_redeemed", { mode: "boolean" }).notNull().default(false),
   },
   (t) => [
     index("orders_user_created_idx").on(t.userId, t.createdAt),
+    index("orders_status_expires_idx").on(t.status, t.paymentExpiresAt),
     uniqueIndex("orders_payment_session_unique").on(t.paymentSessionId),
     uniqueIndex("orders_user_idempotency_unique").on(t.userId, t.idempotencyKey),
     check("orders_total_nonnegative", sql`${t.totalCents} >= 0`),
@@ -53,6 +64,8 @@ export const orderLines = sqliteTable(
   },
   (t) => [
     uniqueIndex("order_lines_order_product_unique").on(t.orderId, t.productId),
+    // Held units of a product (its pending orders' lines), for staff stock edits.
+    index("order_lines_product_idx").on(t.productId),
     check("order_lines_quantity_positive", sql`${t.quantity} > 0`),
     check("order_lines_price_nonnegative", sql`${t.unitPriceCents} >= 0`),
   ],

@@ -1,17 +1,20 @@
-import { and, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { and, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
 import { products } from "../catalog/schema";
 import type { Database } from "../db/client";
 import { orderLines, orders } from "./schema";
 
 /**
  * One statement that gives an order's stock back, only while the order is still `pending` (and,
- * when given, still on `sessionId`). It goes in the same db.batch as the status change that
- * follows it, so stock comes back exactly once: a paid order never restocks, a duplicate finds
- * the order no longer pending.
+ * when given, still on `session`: an id, or null for "no session stored yet"; and not in flight
+ * unless `inFlight`). It goes in the same db.batch as the status change that follows it, with the
+ * same conditions, so stock comes back exactly once: a paid order never restocks, a duplicate
+ * finds the order no longer pending.
  */
-export function restockPendingOrder(db: Database, orderId: string, sessionId: string | null = null) {
+export function restockPendingOrder(db: Database, orderId: string, match: { session?: string | null; inFlight?: boolean } = {}) {
   const conditions: SQL[] = [eq(orders.id, orderId), eq(orders.status, "pending")];
-  if (sessionId !== null) conditions.push(eq(orders.paymentSessionId, sessionId));
+  if (match.session === null) conditions.push(isNull(orders.paymentSessionId));
+  else if (match.session !== undefined) conditions.push(eq(orders.paymentSessionId, match.session));
+  if (match.inFlight === false) conditions.push(eq(orders.paymentInFlight, false));
   const stillPending = db.select({ one: sql`1` }).from(orders).where(and(...conditions));
   return db
     .update(products)

@@ -1,11 +1,15 @@
 import { DurableObject } from "cloudflare:workers";
 
 /**
- * How long a reservation holds a redemption before the alarm gives it back. Stripe Checkout
- * sessions live at least 30 minutes; the reservation outlives the session by 5 minutes so a
- * payment completed at the last second still finds its reservation to commit.
+ * How long a reservation holds a redemption when the caller names no end. Checkout always names
+ * one: its payment session's `expires_at` plus the sweeper's grace (docs/decisions/013), and a
+ * payment in flight pins it (`hold`) until the order closes. The clock is only the last resort for
+ * a reservation whose checkout died before writing its order.
  */
 export const RESERVATION_TTL_MS = 35 * 60 * 1000;
+
+/** `expires_at` of a pinned reservation: it ends only by commit or release, never by the clock. */
+export const PINNED = Number.MAX_SAFE_INTEGER;
 
 /** The limits a ledger enforces, copied from the D1 definition by the caller (D1 is the source). */
 export interface CouponLimits {
@@ -24,8 +28,12 @@ export type CouponCheckResult = { ok: true } | { ok: false; code: CouponLimitRef
 /** Result of `reserve`: `expiresAt` is epoch milliseconds. */
 export type CouponReserveResult = { ok: true; expiresAt: number } | { ok: false; code: CouponLimitRefusal };
 
-/** Result of `commit`: `late` when the reservation had already expired (recorded anyway: the order was paid with it). */
-export type CouponCommitResult = { ok: true; late: boolean } | { ok: false; code: "reservation_not_found" };
+/**
+ * Result of `commit`: `late` when the reservation had already expired (recorded anyway: the order
+ * was paid with it); `overLimit` when, without a reservation, the limits had no room left — the
+ * redemption is recorded (the money is real) and the caller flags the order for staff.
+ */
+export type CouponCommitResult = { ok: true; late: boolean; overLimit?: true } | { ok: false; code: "reservation_not_found" };
 
 /** Input of `reserve`. `now` is epoch milliseconds (the caller's clock only matters in tests). */
 export interface CouponReserveInput {
@@ -100,11 +108,24 @@ export class CouponObject extends DurableObject<Env> {
   }
 
   /**
+   * Moves the end of the order's reservation (`until` epoch ms, or null to pin it until commit or
+   * release): a payment in flight keeps its coupon. False when the order holds no reservation.
+   */
+  async hold(orderId: string, until: number | null): Promise<boolean> {
+    const cursor = this.ctx.storage.sql.exec("UPDATE reservations SET expires_at = ? WHERE order_id = ?", until ?? PINNED, orderId);
+    const held = cursor.rowsWritten > 0;
+    await this.scheduleAlarm();
+    return held;
+  }
+
+  /**
    * Turns the order's reservation into a redemption (payment succeeded). Idempotent. When the
    * reservation already expired, `userId` lets the ledger record the redemption anyway (`late`):
-   * the shopper paid the discounted price, so not counting it would under-count the limit.
+   * the shopper paid the discounted price, so not counting it would under-count the limit. With
+   * `definition`, such a late commit that finds no room left says so (`overLimit`) instead of
+   * over-redeeming silently.
    */
-  async commit(orderId: string, userId?: string): Promise<CouponCommitResult> {
+  async commit(orderId: string, userId?: string, definition?: CouponLimits): Promise<CouponCommitResult> {
     const now = Date.now();
     const result = this.ctx.storage.transactionSync((): CouponCommitResult => {
       const sql = this.ctx.storage.sql;
@@ -116,14 +137,15 @@ export class CouponObject extends DurableObject<Env> {
         return { ok: true, late: held.expires_at <= now };
       }
       if (userId === undefined) return { ok: false, code: "reservation_not_found" };
+      const room = definition ? this.limitRefusal(userId, definition) : { ok: true as const };
       sql.exec("INSERT INTO redemptions (order_id, user_id, committed_at) VALUES (?, ?, ?)", orderId, userId, now);
-      return { ok: true, late: true };
+      return room.ok ? { ok: true, late: true } : { ok: true, late: true, overLimit: true };
     });
     await this.scheduleAlarm();
     return result;
   }
 
-  /** Gives the order's reservation back (checkout failed, session expired). Committed redemptions stay. */
+  /** Gives the order's reservation back (checkout failed, order closed unpaid). Committed redemptions stay. */
   async release(orderId: string): Promise<boolean> {
     const cursor = this.ctx.storage.sql.exec("DELETE FROM reservations WHERE order_id = ?", orderId);
     const released = cursor.rowsWritten > 0;
@@ -175,7 +197,7 @@ export class CouponObject extends DurableObject<Env> {
 
   /** One alarm at the earliest reservation expiry; none when nothing is held. */
   private async scheduleAlarm(): Promise<void> {
-    const next = this.ctx.storage.sql.exec<{ t: number | null }>("SELECT min(expires_at) AS t FROM reservations").one().t;
+    const next = this.ctx.storage.sql.exec<{ t: number | null }>("SELECT min(expires_at) AS t FROM reservations WHERE expires_at < ?", PINNED).one().t;
     if (next === null) {
       await this.ctx.storage.deleteAlarm();
       return;

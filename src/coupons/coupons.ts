@@ -139,13 +139,14 @@ export async function checkCouponLimits(env: Env, coupon: CouponRow, userId: str
 /**
  * For checkout (M-012 second check, M-013): re-reads the definition, then reserves one
  * redemption for `orderId` in the ledger, atomically against the limits. Idempotent per order.
- * Commit with `commitCoupon` when paid; `releaseCoupon` when the checkout fails or expires
- * (the ledger's alarm also releases it after RESERVATION_TTL_MS).
+ * Commit with `commitCoupon` when paid; `releaseCoupon` when the order closes unpaid; `holdCoupon`
+ * pins it while a payment is in flight. `holdUntil` (epoch ms) is when the ledger's clock may give
+ * it back if nothing else did (docs/decisions/013).
  */
 export async function reserveCoupon(
   env: Env,
   db: Database,
-  input: { code: string; orderId: string; userId: string; currency?: string | null; now?: Date; definition?: CouponRow | null },
+  input: { code: string; orderId: string; userId: string; currency?: string | null; now?: Date; definition?: CouponRow | null; holdUntil?: number },
 ): Promise<CouponReservation> {
   // `definition`: the caller read the code's D1 row in this request already (checkout batches it
   // with the products); null means D1 has no such code.
@@ -155,7 +156,8 @@ export async function reserveCoupon(
   const refusal = couponDefinitionRefusal(coupon, now, input.currency);
   if (refusal) return { ok: false, code: refusal };
   const ledger = ledgerFor(env, coupon, input.userId)!;
-  const result = await ledger.reserve({ orderId: input.orderId, userId: input.userId, definition: couponLimits(coupon), now: now.getTime() });
+  const ttlMs = input.holdUntil !== undefined ? Math.max(1, input.holdUntil - now.getTime()) : undefined;
+  const result = await ledger.reserve({ orderId: input.orderId, userId: input.userId, definition: couponLimits(coupon), now: now.getTime(), ...(ttlMs ? { ttlMs } : {}) });
   return result.ok ? { ok: true, coupon, expiresAt: result.expiresAt } : result;
 }
 
@@ -189,13 +191,28 @@ export async function commitCoupon(
     result = await ledger.commit(input.orderId);
     if (result.ok) break;
   }
-  // Nothing held anywhere (expired and swept): record it in the primary ledger all the same.
-  if (!result.ok) result = await ledgers[0]!.commit(input.orderId, input.userId);
+  // Nothing held anywhere (expired and swept): record it in the primary ledger all the same, and
+  // learn whether that went over the limits (the caller flags the order for staff).
+  if (!result.ok) {
+    const coupon = await findCoupon(db, normaliseCouponCode(input.code)!);
+    result = await ledgers[0]!.commit(input.orderId, input.userId, coupon ? couponLimits(coupon) : undefined);
+  }
   await db
     .insert(couponRedemptions)
     .values({ code: normaliseCouponCode(input.code)!, orderId: input.orderId, userId: input.userId, discountCents: input.discountCents ?? null })
     .onConflictDoNothing();
   return result;
+}
+
+/**
+ * Moves the end of the order's reservation (`until` epoch ms; null pins it until commit or
+ * release). True when a reservation was held.
+ */
+export async function extendCouponHold(env: Env, db: Database, input: { code: string; orderId: string; userId: string; until: number | null }): Promise<boolean> {
+  for (const ledger of await candidateLedgers(env, db, input.code, input.userId)) {
+    if (await ledger.hold(input.orderId, input.until)) return true;
+  }
+  return false;
 }
 
 /** Checkout failed or expired: gives the order's reservation back. True when one was held. */

@@ -52,6 +52,8 @@ export interface SessionEventInput {
   livemode?: boolean;
   eventId?: string;
   paymentIntentId?: string | null;
+  /** Unix seconds; the session's own expiry (30 minutes after creation unless given). */
+  expiresAt?: number;
 }
 
 /**
@@ -82,10 +84,11 @@ export function buildCheckoutSessionEvent(input: SessionEventInput): Record<stri
         payment_status: input.paymentStatus,
         client_reference_id: input.orderId,
         metadata: input.orderId ? { orderId: input.orderId } : {},
-        payment_intent: completed ? (input.paymentIntentId ?? `pi_${randomStripeSuffix()}`) : null,
+        // A no-cost session has no PaymentIntent (Stripe: payment_status no_payment_required).
+        payment_intent: completed && input.paymentStatus !== "no_payment_required" ? (input.paymentIntentId ?? `pi_${randomStripeSuffix()}`) : null,
         livemode: input.livemode ?? false,
         created: created - 60,
-        expires_at: created + 1800,
+        expires_at: input.expiresAt ?? created + 1800,
       },
     },
   };

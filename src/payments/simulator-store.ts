@@ -66,17 +66,40 @@ export async function findSimulatorSession(db: Database, sessionId: string): Pro
   return JSON.parse(row.detail) as SimulatorSession;
 }
 
-/** The outcome a session already had (`paid` / `expired`), or null while it is open. */
-export async function simulatorOutcome(db: Database, sessionId: string): Promise<"paid" | "expired" | null> {
+/**
+ * How a simulated session closed: `paid` (card, or nothing to pay), `processing` (completed with a
+ * delayed method: Stripe's `unpaid` completion, settled later) or `expired`.
+ */
+export type SimulatorOutcome = "paid" | "processing" | "expired";
+/** How a delayed payment settled (Stripe's async_payment_succeeded / _failed). */
+export type SimulatorSettlement = "succeeded" | "failed";
+
+/** The outcome a session already had, or null while it is open. */
+export async function simulatorOutcome(db: Database, sessionId: string): Promise<SimulatorOutcome | null> {
   const [row] = await db.select().from(paymentEvents).where(eq(paymentEvents.id, `${sessionId}:outcome`)).limit(1);
-  return row?.detail === "paid" || row?.detail === "expired" ? row.detail : null;
+  return row?.detail === "paid" || row?.detail === "expired" || row?.detail === "processing" ? row.detail : null;
+}
+
+/** How a delayed payment of this session settled, or null while it has not. */
+export async function simulatorSettlement(db: Database, sessionId: string): Promise<SimulatorSettlement | null> {
+  const [row] = await db.select().from(paymentEvents).where(eq(paymentEvents.id, `${sessionId}:settled`)).limit(1);
+  return row?.detail === "succeeded" || row?.detail === "failed" ? row.detail : null;
+}
+
+/** Settles a delayed payment, once (the row's primary key refuses a second settlement). */
+export async function settleSimulatorSession(db: Database, session: SimulatorSession, settlement: SimulatorSettlement): Promise<boolean> {
+  const result = await db
+    .insert(paymentEvents)
+    .values({ id: `${session.id}:settled`, orderId: session.orderId, kind: SIMULATOR_OUTCOME_KIND, detail: settlement })
+    .onConflictDoNothing();
+  return (result.meta.changes ?? 0) > 0;
 }
 
 /**
  * Closes a session with an outcome, once: the outcome row's primary key makes a second
  * submission (double click, replayed form) fail, so a session is paid or expired at most once.
  */
-export async function closeSimulatorSession(db: Database, session: SimulatorSession, outcome: "paid" | "expired"): Promise<boolean> {
+export async function closeSimulatorSession(db: Database, session: SimulatorSession, outcome: SimulatorOutcome): Promise<boolean> {
   const result = await db
     .insert(paymentEvents)
     .values({ id: `${session.id}:outcome`, orderId: session.orderId, kind: SIMULATOR_OUTCOME_KIND, detail: outcome })

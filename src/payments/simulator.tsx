@@ -8,9 +8,20 @@ import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
 import { formatMoney } from "../web/format";
 import { Layout } from "../web/layout";
-import { buildCheckoutSessionEvent } from "./events";
+import type { SessionEventInput } from "./events";
 import { computeStripeSignature } from "./signature";
-import { closeSimulatorSession, findSimulatorSession, randomStripeSuffix, simulatorOutcome, type SimulatorSession } from "./simulator-store";
+import { deliverSimulatorEvent, simulatorPaymentIntent } from "./simulator-events";
+import {
+  closeSimulatorSession,
+  findSimulatorSession,
+  randomStripeSuffix,
+  settleSimulatorSession,
+  simulatorOutcome,
+  simulatorSettlement,
+  type SimulatorOutcome,
+  type SimulatorSession,
+  type SimulatorSettlement,
+} from "./simulator-store";
 import type { Config } from "../platform/config";
 import { handleStripeWebhook, type WebhookOutcome } from "./webhook";
 
@@ -23,7 +34,7 @@ export const devOnly = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
-const OutcomeForm = z.object({ outcome: z.enum(["paid", "expired"]) });
+const OutcomeForm = z.object({ outcome: z.enum(["paid", "processing", "expired", "succeeded", "failed"]) });
 
 interface PageLine {
   name: string;
@@ -31,9 +42,12 @@ interface PageLine {
   unitPriceCents: number;
 }
 
-function SimulatorPage(props: { session: SimulatorSession; lines: PageLine[]; closed: "paid" | "expired" | null }) {
+type PageState = { closed: SimulatorOutcome | null; settled: SimulatorSettlement | null };
+
+function SimulatorPage(props: { session: SimulatorSession; lines: PageLine[] } & PageState) {
   const { session, lines } = props;
   const currency = session.currency.toUpperCase();
+  const free = session.amountTotal === 0;
   return (
     <Layout title="Pay (simulator)">
       <section class="hosted-checkout" aria-labelledby="pay-title">
@@ -50,14 +64,25 @@ function SimulatorPage(props: { session: SimulatorSession; lines: PageLine[]; cl
           ))}
         </ul>
         <p>Session <code>{session.id}</code></p>
-        {props.closed ? (
-          <p role="status">This checkout is closed ({props.closed}).</p>
+        {props.closed === "processing" && !props.settled ? (
+          <form method="post" action={`/dev/pay/${session.id}`}>
+            <p role="status">The bank transfer is on its way (payment processing).</p>
+            <button type="submit" name="outcome" value="succeeded">The bank confirms the payment</button>
+            <button type="submit" name="outcome" value="failed" class="secondary">The bank declines the payment</button>
+          </form>
+        ) : props.closed ? (
+          <p role="status">This checkout is closed ({props.settled ? `payment ${props.settled}` : props.closed}).</p>
         ) : (
           <form method="post" action={`/dev/pay/${session.id}`}>
-            <label>
-              Card number <input name="card" value="4242 4242 4242 4242" readonly autocomplete="off" />
-            </label>
-            <button type="submit" name="outcome" value="paid">Pay {formatMoney(session.amountTotal, currency)}</button>
+            {free ? null : (
+              <label>
+                Card number <input name="card" value="4242 4242 4242 4242" readonly autocomplete="off" />
+              </label>
+            )}
+            <button type="submit" name="outcome" value="paid">{free ? "Place the order (nothing to pay)" : `Pay ${formatMoney(session.amountTotal, currency)}`}</button>
+            {free ? null : (
+              <button type="submit" name="outcome" value="processing" class="secondary">Pay by bank transfer (settles later)</button>
+            )}
             <button type="submit" name="outcome" value="expired" class="secondary">Let the session expire</button>
           </form>
         )}
@@ -72,9 +97,31 @@ async function sessionOr404(c: { env: Env }, sessionId: string): Promise<Simulat
   return session;
 }
 
+/** The Stripe event a simulator choice makes "Stripe" send, in Stripe's documented formats. */
+function eventFor(session: SimulatorSession, outcome: SimulatorOutcome | SimulatorSettlement): Pick<SessionEventInput, "type" | "paymentStatus" | "paymentIntentId"> {
+  const pi = simulatorPaymentIntent(session);
+  switch (outcome) {
+    case "paid":
+      return session.amountTotal === 0
+        ? { type: "checkout.session.completed", paymentStatus: "no_payment_required", paymentIntentId: null }
+        : { type: "checkout.session.completed", paymentStatus: "paid", paymentIntentId: pi };
+    case "processing":
+      return { type: "checkout.session.completed", paymentStatus: "unpaid", paymentIntentId: pi };
+    case "succeeded":
+      return { type: "checkout.session.async_payment_succeeded", paymentStatus: "paid", paymentIntentId: pi };
+    case "failed":
+      return { type: "checkout.session.async_payment_failed", paymentStatus: "unpaid", paymentIntentId: pi };
+    case "expired":
+      return { type: "checkout.session.expired", paymentStatus: "unpaid", paymentIntentId: null };
+  }
+}
+
 /**
  * The payment simulator (API.md "Payments"): a page that looks like a hosted checkout, and a form
- * post that makes "Stripe" deliver a signed event to the shop's own webhook handler.
+ * post that makes "Stripe" deliver a signed event to the shop's own webhook handler. It plays every
+ * way a Checkout Session ends: paid by card, nothing to pay (`no_payment_required`), a delayed
+ * method (`unpaid`, then `async_payment_succeeded` / `_failed`), expired on request or by itself
+ * when its time is up (the Cron Trigger, `expireDueSimulatorSessions`).
  */
 export const devPay = new Hono<AppEnv>()
   .use("/dev/*", devOnly)
@@ -85,40 +132,31 @@ export const devPay = new Hono<AppEnv>()
       .select({ name: orderLines.name, quantity: orderLines.quantity, unitPriceCents: orderLines.unitPriceCents })
       .from(orderLines)
       .where(eq(orderLines.orderId, session.orderId));
-    return c.html(<SimulatorPage session={session} lines={lines} closed={await simulatorOutcome(db, session.id)} />);
+    return c.html(<SimulatorPage session={session} lines={lines} closed={await simulatorOutcome(db, session.id)} settled={await simulatorSettlement(db, session.id)} />);
   })
   .post("/dev/pay/:sessionId", async (c) => {
     const session = await sessionOr404(c, c.req.param("sessionId"));
     const form = OutcomeForm.safeParse(await c.req.parseBody());
-    if (!form.success) throw new ProblemError(422, "validation_failed", "Choose paid or expired.");
-    const secret = c.var.config.STRIPE_WEBHOOK_SECRET;
-    if (!secret) throw new ProblemError(503, "misconfigured", "Set STRIPE_WEBHOOK_SECRET in .dev.vars to use the simulator.");
+    if (!form.success) throw new ProblemError(422, "validation_failed", "Choose paid, processing, expired, succeeded or failed.");
+    if (!c.var.config.STRIPE_WEBHOOK_SECRET) throw new ProblemError(503, "misconfigured", "Set STRIPE_WEBHOOK_SECRET in .dev.vars to use the simulator.");
+    const db = getDb(c.env.DB);
     let outcome = form.data.outcome;
-    // Like Stripe, a session past its expiry can no longer be paid.
-    if (outcome === "paid" && session.expiresAt < Math.floor(Date.now() / 1000)) outcome = "expired";
-    if (!(await closeSimulatorSession(getDb(c.env.DB), session, outcome))) {
-      throw new ProblemError(409, "checkout_closed", "This checkout is already closed.");
+    if (outcome === "succeeded" || outcome === "failed") {
+      // Only a session completed with a delayed method settles, and only once.
+      if ((await simulatorOutcome(db, session.id)) !== "processing" || !(await settleSimulatorSession(db, session, outcome))) {
+        throw new ProblemError(409, "checkout_closed", "This payment is not waiting to settle.");
+      }
+    } else {
+      // Like Stripe, a session past its expiry can no longer be paid; a free session has no bank transfer.
+      if (outcome !== "expired" && session.expiresAt < Math.floor(Date.now() / 1000)) outcome = "expired";
+      if (outcome === "processing" && session.amountTotal === 0) outcome = "paid";
+      if (!(await closeSimulatorSession(db, session, outcome))) {
+        throw new ProblemError(409, "checkout_closed", "This checkout is already closed.");
+      }
     }
-    const event = buildCheckoutSessionEvent({
-      type: outcome === "paid" ? "checkout.session.completed" : "checkout.session.expired",
-      sessionId: session.id,
-      orderId: session.orderId,
-      amountTotal: session.amountTotal,
-      currency: session.currency,
-      paymentStatus: outcome === "paid" ? "paid" : "unpaid",
-      paymentIntentId: outcome === "paid" ? `pi_test_${randomStripeSuffix()}` : null,
-    });
-    const rawBody = JSON.stringify(event);
-    const t = Math.floor(Date.now() / 1000);
-    // Delivered to the same handler as the network route, so the signature is verified here too.
-    const result = await handleStripeWebhook(c.env, c.var.config, {
-      rawBody,
-      signature: `t=${t},v1=${await computeStripeSignature(secret, t, rawBody)}`,
-      ip: null,
-      fromNetwork: false,
-    });
-    if (result.status !== 200) throw new ProblemError(502, "webhook_refused", `The shop refused the simulated event (${result.code}).`);
-    return c.redirect(outcome === "paid" ? session.successUrl : session.cancelUrl, 303);
+    const result = await deliverSimulatorEvent(c.env, c.var.config, session, eventFor(session, outcome));
+    if (result && result.status !== 200) throw new ProblemError(502, "webhook_refused", `The shop refused the simulated event (${result.code}).`);
+    return c.redirect(outcome === "expired" || outcome === "failed" ? session.cancelUrl : session.successUrl, 303);
   });
 
 /**

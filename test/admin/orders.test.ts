@@ -1,10 +1,15 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import app from "../../src/index";
+import { deliverEvent, sessionEvent, stripeStub } from "../support/stripe";
 import { makeStaff, signUpAndSignIn } from "../support/accounts";
 import { appJson as sendJson, appRequest as request, as } from "../support/admin";
 import { auditRowsAfter, lastAuditId } from "../support/audit";
 import { unique } from "../support/factories";
-import { makePendingOrder, orderRow, timelineKinds } from "../support/orders";
+import { makeHeldOrder, makePendingOrder, orderRow, timelineKinds } from "../support/orders";
+
+afterEach(() => vi.restoreAllMocks());
 
 function intent(): string {
   return `pi_test_${crypto.randomUUID().replaceAll("-", "")}`;
@@ -136,5 +141,81 @@ describe("staff API: orders", { timeout: 30_000 }, () => {
     expect(res.status).toBe(403);
     expect((await orderRow(order.id))!.status).toBe("paid");
     expect(await lastAuditId()).toBe(before);
+  });
+});
+
+describe("money received after an order closed (issue 20 §5, T06)", { timeout: 60_000 }, () => {
+  /** An expired order that then received a late card payment (a signed completed event). */
+  async function strayPayment(): Promise<{ orderId: string; amount: number; paymentIntentId: string }> {
+    const h = await makeHeldOrder();
+    expect((await deliverEvent(sessionEvent({ type: "checkout.session.expired", sessionId: h.sessionId, orderId: h.order.id, amountTotal: h.order.totalCents, currency: "usd", paymentStatus: "unpaid" }))).status).toBe(200);
+    const late = sessionEvent({ type: "checkout.session.completed", sessionId: h.sessionId, orderId: h.order.id, amountTotal: h.order.totalCents, currency: "usd", paymentStatus: "paid", paymentIntentId: h.paymentIntentId });
+    expect((await deliverEvent(late)).status).toBe(200);
+    expect((await deliverEvent(late)).status).toBe(200); // Stripe's retry records it once
+    return { orderId: h.order.id, amount: h.order.totalCents, paymentIntentId: h.paymentIntentId };
+  }
+
+  it("T06 staff refund money received for an expired order once: the order page shows it, two concurrent refunds make one provider refund and one audit row, a third is refused", async () => {
+    const admin = await freshAdmin();
+    const stray = await strayPayment();
+    const shown = (await (await request(`/api/admin/orders/${stray.orderId}`, { headers: admin.headers })).json()) as { status: string; paymentsAfterClose: { amountCents: number; refundId: string | null }[] };
+    expect(shown.status).toBe("expired");
+    expect(shown.paymentsAfterClose).toEqual([expect.objectContaining({ amountCents: stray.amount, currency: "usd", refundId: null })]);
+    const page = await (await request(`/admin/orders/${stray.orderId}`, { headers: admin.headers })).text();
+    expect(page).toContain("Payments received after the order closed");
+    expect(page).toContain("Refund the payment received after close");
+
+    const stub = stripeStub();
+    vi.spyOn(globalThis, "fetch").mockImplementation(stub.handler);
+    const stripeEnv = { ...env, PAYMENTS_PROVIDER: "stripe", STRIPE_SECRET_KEY: "sk_test_fake_for_vitest" } as Env;
+    const viaStripe = async () => {
+      const ctx = createExecutionContext();
+      const res = await app.fetch(new Request(`http://localhost:8787/api/admin/orders/${stray.orderId}/refund`, { method: "POST", headers: { ...admin.headers, origin: "http://localhost:8787" } }), stripeEnv, ctx);
+      await waitOnExecutionContext(ctx);
+      return res;
+    };
+    const before = await lastAuditId();
+    const both = await Promise.all([viaStripe(), viaStripe()]);
+    expect(both.map((r) => r.status).sort()).toEqual([202, 409]);
+    const refunds = stub.calls.filter((c) => c.path === "/v1/refunds");
+    expect(refunds).toHaveLength(1);
+    expect(refunds[0]!.form.get("payment_intent")).toBe(stray.paymentIntentId);
+    expect(refunds[0]!.form.get("amount")).toBe(String(stray.amount));
+    expect(refunds[0]!.idempotencyKey).toMatch(/^refund:pev_after_close_evt_/);
+    expect((await viaStripe()).status).toBe(409);
+    expect(stub.calls.filter((c) => c.path === "/v1/refunds")).toHaveLength(1);
+    vi.restoreAllMocks();
+
+    const audit = await auditRowsAfter(before);
+    expect(audit.map((r) => [r.action, r.subject, r.actor])).toEqual([["payment.after_close_refunded", stray.orderId, admin.id]]);
+    expect(JSON.parse(audit[0]!.detail!)).toMatchObject({ amountCents: stray.amount, currency: "usd", provider: "stripe" });
+    const after = (await (await request(`/api/admin/orders/${stray.orderId}`, { headers: admin.headers })).json()) as { status: string; paymentsAfterClose: { refundId: string | null }[] };
+    expect(after.status).toBe("expired");
+    expect(after.paymentsAfterClose[0]!.refundId).toMatch(/^re_/);
+    expect(await (await request(`/admin/orders/${stray.orderId}`, { headers: admin.headers })).text()).not.toContain("Refund the payment received after close");
+  });
+
+  it("T06 a refused provider refund withdraws the claim, so staff can retry; a closed order without stray money is not refundable", async () => {
+    const admin = await freshAdmin();
+    const stray = await strayPayment();
+    vi.spyOn(globalThis, "fetch").mockImplementation(stripeStub({ refundsFail: true }).handler);
+    const stripeEnv = { ...env, PAYMENTS_PROVIDER: "stripe", STRIPE_SECRET_KEY: "sk_test_fake_for_vitest" } as Env;
+    const ctx = createExecutionContext();
+    const before = await lastAuditId();
+    const failed = await app.fetch(new Request(`http://localhost:8787/api/admin/orders/${stray.orderId}/refund`, { method: "POST", headers: { ...admin.headers, origin: "http://localhost:8787" } }), stripeEnv, ctx);
+    await waitOnExecutionContext(ctx);
+    vi.restoreAllMocks();
+    expect(failed.status).toBe(502);
+    expect(await lastAuditId()).toBe(before);
+    // With the simulator (the provider back): the retry refunds.
+    const retried = await refund(stray.orderId, admin.headers);
+    expect(retried.status).toBe(202);
+    expect((await retried.json()) as object).toMatchObject({ orderId: stray.orderId, amountCents: stray.amount, status: "expired" });
+
+    const quiet = await makeHeldOrder();
+    await deliverEvent(sessionEvent({ type: "checkout.session.expired", sessionId: quiet.sessionId, orderId: quiet.order.id, amountTotal: quiet.order.totalCents, currency: "usd", paymentStatus: "unpaid" }));
+    const none = await refund(quiet.order.id, admin.headers);
+    expect(none.status).toBe(409);
+    expect(((await none.json()) as { code: string }).code).toBe("order_not_refundable");
   });
 });

@@ -4,6 +4,8 @@ import { verifyAuditChain } from "../../src/audit/audit";
 import { makeProduct, unique } from "../support/factories";
 import { appJson as sendJson, appRequest as request, as } from "../support/admin";
 import { auditRows, auditRowsAfter, lastAuditId } from "../support/audit";
+import { makeHeldOrder, stockOf } from "../support/orders";
+import { deliverEvent, sessionEvent } from "../support/stripe";
 
 
 interface AdminProductJson { id: string; slug: string; name: string; priceCents: number; stock: number; hidden: boolean; createdAt: string }
@@ -109,5 +111,52 @@ describe("staff API: products", () => {
     const second = (await (await request(`/api/admin/audit?limit=2&cursor=${first.nextCursor}`, { headers: await as("admin") })).json()) as typeof first;
     expect(second.items[0]!.id).toBe(first.items[1]!.id + 1);
     expect((await request("/api/admin/audit?cursor=-5", { headers: await as("admin") })).status).toBe(400);
+  });
+});
+
+describe("stock that staff edit is what is on the shelf (issue 20 §6, P13)", { timeout: 60_000 }, () => {
+  it("P13 stock edits are on hand: with 2 units held, a recount setting on hand to 4 leaves 2 sellable, and when the order closes unpaid sellable is 4 — never 6", async () => {
+    const admin = await as("admin");
+    const h = await makeHeldOrder(); // 2 units held, 3 sellable (5 were on the shelf)
+    const shown = (await (await request(`/api/admin/products?limit=100`, { headers: admin })).json()) as { items: { id: string; stock: number; held: number; sellable: number }[] };
+    expect(shown.items.find((p) => p.id === h.productId)).toMatchObject({ stock: 5, held: 2, sellable: 3 });
+    // A recount finds one unit less on the shelf: staff set on hand to 4.
+    const before = await lastAuditId();
+    const res = await sendJson("PATCH", `/api/admin/products/${h.productId}`, { stock: 4 }, admin);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ stock: 4, held: 2, sellable: 2 });
+    expect(await stockOf(h.productId)).toBe(2);
+    const [event] = await auditRowsAfter(before);
+    expect(JSON.parse(event!.detail)).toEqual({ changes: { stock: { from: 5, to: 4 } }, stock: { onHand: { from: 5, to: 4 }, heldAtEdit: 2, sellable: 2 } });
+    // The held order expires: its 2 units come back, and sellable equals the shelf again.
+    const expired = sessionEvent({ type: "checkout.session.expired", sessionId: h.sessionId, orderId: h.order.id, amountTotal: h.order.totalCents, currency: "usd", paymentStatus: "unpaid" });
+    expect((await deliverEvent(expired)).status).toBe(200);
+    expect(await stockOf(h.productId)).toBe(4);
+    const page = await (await request(`/admin/products/${h.productId}`, { headers: admin })).text();
+    expect(page).toContain('data-stock-held="0"');
+    expect(page).toContain('data-stock-sellable="4"');
+  });
+
+  it("P13 on hand below the held units is refused with 409 stock_below_held and changes nothing; the form says why", async () => {
+    const admin = await as("admin");
+    const h = await makeHeldOrder();
+    const before = await lastAuditId();
+    const row = await productRow(h.productId);
+    const res = await sendJson("PATCH", `/api/admin/products/${h.productId}`, { stock: 1 }, admin);
+    expect(res.status).toBe(409);
+    expect(res.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+    expect(((await res.json()) as { code: string }).code).toBe("stock_below_held");
+    expect(await productRow(h.productId)).toEqual(row);
+    expect(await lastAuditId()).toBe(before);
+    const product = (await (await request(`/api/admin/products?limit=100`, { headers: admin })).json()) as { items: { id: string; slug: string; name: string; priceCents: number }[] };
+    const p = product.items.find((i) => i.id === h.productId)!;
+    const form = await request(`/admin/products/${h.productId}`, {
+      method: "POST",
+      headers: { ...admin, origin: "http://localhost:8787", "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ slug: p.slug, name: p.name, description: "", priceCents: String(p.priceCents), currency: "USD", stock: "1" }).toString(),
+    });
+    expect(form.status).toBe(409);
+    expect(await form.text()).toContain("held by unpaid orders");
+    expect(await productRow(h.productId)).toEqual(row);
   });
 });

@@ -67,6 +67,33 @@ describe("payment simulator (/dev/pay)", () => {
     expect(await (await request(`/dev/pay/${sessionId}`)).text()).toContain("closed (paid)");
   });
 
+  it("T06 a bank transfer in the simulator: completed unpaid, then async_payment_succeeded or _failed, each once, in Stripe's formats", async () => {
+    for (const settle of ["succeeded", "failed"] as const) {
+      const { order, sessionId, productId } = await orderWithSimulatorSession({ quantity: 1, stockLeft: 4 });
+      const started = await submit(sessionId, "processing");
+      expect(started.status).toBe(303);
+      expect(await orderRow(order.id)).toMatchObject({ status: "pending", paymentInFlight: true });
+      const page = await (await request(`/dev/pay/${sessionId}`)).text();
+      expect(page).toContain('value="succeeded"');
+      expect(page).toContain('value="failed"');
+      // Only a processing session settles, and only once; it cannot be "paid" again or expired.
+      expect((await submit(sessionId, "paid")).status).toBe(409);
+      expect((await submit(sessionId, settle)).status).toBe(303);
+      expect((await submit(sessionId, settle === "succeeded" ? "failed" : "succeeded")).status).toBe(409);
+      const events = await env.DB.prepare("SELECT e.type FROM processed_webhook_events e WHERE e.order_id = ? ORDER BY e.received_at, e.rowid").bind(order.id).all<{ type: string }>();
+      expect(events.results.map((r) => r.type)).toEqual(["checkout.session.completed", `checkout.session.async_payment_${settle}`]);
+      expect(await orderRow(order.id)).toMatchObject({ status: settle === "succeeded" ? "paid" : "cancelled", paymentInFlight: false });
+      expect(await stockOf(productId)).toBe(settle === "succeeded" ? 4 : 5);
+    }
+  });
+
+  it("a session whose order is not free cannot be completed as no_payment_required, and an unknown outcome is 422", async () => {
+    const { order, sessionId } = await orderWithSimulatorSession();
+    expect((await submit(sessionId, "no_payment_required")).status).toBe(422);
+    expect((await submit(sessionId, "succeeded")).status).toBe(409);
+    expect((await orderRow(order.id))?.status).toBe("pending");
+  });
+
   it("outcome=expired expires the order, restores its stock and 303s to the cancel page", async () => {
     const { order, productId, sessionId } = await orderWithSimulatorSession({ quantity: 2, stockLeft: 3 });
     const res = await submit(sessionId, "expired");

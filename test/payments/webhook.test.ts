@@ -251,8 +251,10 @@ describe("P15 / T08 a completion that does not match the order never pays it", (
     refusedCompletion(() => ({ currency: "eur" }), "payment.amount_mismatch"));
   it("T08 session id mismatch: 200, order stays pending, security audit event payment.session_mismatch", () =>
     refusedCompletion(() => ({ sessionId: "cs_test_someoneelsessession" }), "payment.session_mismatch"));
+  // An `unpaid` completion starts a delayed payment (test/checkout/lifecycle.test.ts); an `unpaid`
+  // that claims success (async_payment_succeeded) is refused.
   it("P15 payment_status unpaid: 200, order stays pending, security audit event payment.unpaid_completion", () =>
-    refusedCompletion(() => ({ paymentStatus: "unpaid" }), "payment.unpaid_completion"));
+    refusedCompletion(() => ({ type: "checkout.session.async_payment_succeeded", paymentStatus: "unpaid" }), "payment.unpaid_completion"));
 
   it("P15 an unpaid completion followed by async_payment_succeeded pays the order", async () => {
     const { order } = await makePendingOrder();

@@ -3,6 +3,10 @@ import { eq } from "drizzle-orm";
 import { orderLines, orders, type OrderRow } from "../../src/checkout/schema";
 import { getDb } from "../../src/db/client";
 import { makeProduct, unique } from "./factories";
+import { makeCoupon, ledger } from "./coupons";
+import { cartStubForUser } from "../../src/cart/cart";
+import { COUPON_HOLD_MARGIN_SECONDS, SESSION_LIFETIME_SECONDS } from "../../src/checkout/lifecycle";
+import { createSimulatorSession } from "../../src/payments/simulator-store";
 
 /** A pending order straight in D1, with one line whose product exists (stock already taken). */
 export async function makePendingOrder(overrides: Partial<typeof orders.$inferInsert> & { quantity?: number; stockLeft?: number } = {}): Promise<{ order: OrderRow; productId: string }> {
@@ -52,4 +56,67 @@ export async function processedCount(eventId?: string): Promise<number> {
 export async function timelineKinds(orderId: string): Promise<string[]> {
   const { results } = await env.DB.prepare("SELECT kind FROM payment_events WHERE order_id = ? ORDER BY created_at, id").bind(orderId).all<{ kind: string }>();
   return results.map((r) => r.kind);
+}
+
+/** The state one order of the lifecycle table starts in (docs/decisions/013-order-lifecycle.md). */
+export interface HeldOrder {
+  order: OrderRow;
+  productId: string;
+  couponCode: string;
+  userId: string;
+  sessionId: string;
+  /** The payment intent the order's events use. */
+  paymentIntentId: string;
+}
+
+/**
+ * An order exactly as checkout leaves it, built straight in the stores: 2 units taken from a
+ * product that had 5 (3 left), a single-use coupon reserved for it until its session's expiry plus
+ * the margin, a real simulator session with `expires_at` 31 minutes ahead, and the user's cart
+ * locked by it. `free`: a 100 % coupon, total 0.
+ */
+export async function makeHeldOrder(opts: { userId?: string; free?: boolean; provider?: "simulator" | "stripe" } = {}): Promise<HeldOrder> {
+  const userId = opts.userId ?? unique("usr");
+  const product = await makeProduct({ priceCents: 1250, stock: 3 });
+  const coupon = await makeCoupon({ percentOff: opts.free ? 100 : 10, maxRedemptions: 1 });
+  const id = `ord_${crypto.randomUUID().replaceAll("-", "")}`;
+  const subtotal = 2500;
+  const discount = opts.free ? 2500 : 250;
+  const expiresAt = Math.floor(Date.now() / 1000) + SESSION_LIFETIME_SECONDS;
+  const reserved = await ledger(coupon.code).reserve({ orderId: id, userId, definition: { maxRedemptions: 1, perCustomerLimit: null }, ttlMs: (SESSION_LIFETIME_SECONDS + COUPON_HOLD_MARGIN_SECONDS) * 1000 });
+  if (!reserved.ok) throw new Error("reserve failed");
+  const db = getDb(env.DB);
+  const sessionId = await createSimulatorSession(db, {
+    orderId: id,
+    amountTotal: subtotal - discount,
+    currency: "usd",
+    successUrl: `http://localhost:8787/orders/${id}?status=success`,
+    cancelUrl: `http://localhost:8787/orders/${id}?status=cancelled`,
+    expiresAt,
+    idempotencyKey: `checkout:${id}`,
+  });
+  await db.insert(orders).values({
+    id,
+    userId,
+    currency: "USD",
+    subtotalCents: subtotal,
+    discountCents: discount,
+    totalCents: subtotal - discount,
+    couponCode: coupon.code,
+    provider: opts.provider ?? "simulator",
+    paymentSessionId: sessionId,
+    paymentExpiresAt: expiresAt,
+  });
+  await db.insert(orderLines).values({ orderId: id, productId: product.id, name: product.name, unitPriceCents: product.priceCents, quantity: 2 });
+  const cart = cartStubForUser(env, userId);
+  await cart.addItem(product.id, 2);
+  const begun = await cart.beginCheckout(id);
+  if (!begun.ok) throw new Error("cart lock failed");
+  return { order: (await orderRow(id))!, productId: product.id, couponCode: coupon.code, userId, sessionId, paymentIntentId: `pi_test_${id.slice(4, 28)}` };
+}
+
+/** Audit actions about one subject written after `afterId`, oldest first. */
+export async function auditActionsFor(subject: string, afterId: number): Promise<string[]> {
+  const { results } = await env.DB.prepare("SELECT action FROM audit_events WHERE id > ? AND subject = ? ORDER BY id").bind(afterId, subject).all<{ action: string }>();
+  return results.map((r) => r.action);
 }

@@ -94,3 +94,64 @@ export function stripeSessionResponse(fields: { id: string; amountTotal: number;
     url: fields.url ?? `https://checkout.stripe.com/c/pay/${fields.id}`,
   };
 }
+
+/** One outbound call to Stripe's API as the stub saw it. */
+export interface StripeCall {
+  method: string;
+  path: string;
+  form: URLSearchParams;
+}
+
+/** Answers as Stripe's API does, JSON with a request id. */
+export function stripeJson(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", "request-id": "req_test" } });
+}
+
+/**
+ * A Stripe API stand-in for `vi.spyOn(globalThis, "fetch")`: coupons, sessions (create, expire,
+ * retrieve) in Stripe's documented formats. `gate`: the session create waits until the test
+ * resolves it (deterministic races, no timing); `onCreate` fires when that request arrived.
+ * `completed`: session ids that Stripe reports as `complete` (expire refused, as Stripe does).
+ */
+export function stripeStub(opts: { gate?: Promise<void>; onCreate?: () => void; completed?: Set<string>; refundsFail?: boolean } = {}) {
+  const calls: (StripeCall & { idempotencyKey: string | null })[] = [];
+  const sessions = new Map<string, Record<string, unknown>>();
+  const handler = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const url = new URL(String(input instanceof Request ? input.url : input));
+    const method = init?.method ?? "GET";
+    const form = new URLSearchParams(typeof init?.body === "string" ? init.body : "");
+    calls.push({ method, path: url.pathname, form, idempotencyKey: new Headers(init?.headers).get("idempotency-key") });
+    if (url.pathname === "/v1/coupons") return stripeJson({ id: `co_${crypto.randomUUID().slice(0, 8)}`, object: "coupon", amount_off: Number(form.get("amount_off")), currency: form.get("currency") });
+    if (url.pathname === "/v1/checkout/sessions" && method === "POST") {
+      opts.onCreate?.();
+      if (opts.gate) await opts.gate;
+      const orderId = form.get("client_reference_id")!;
+      const id = `cs_test_${crypto.randomUUID().replaceAll("-", "")}`;
+      const unit = [...form.keys()].filter((k) => /^line_items\[\d+\]\[quantity\]$/.test(k)).reduce((sum, k) => {
+        const i = k.match(/\d+/)![0];
+        return sum + Number(form.get(k)) * Number(form.get(`line_items[${i}][price_data][unit_amount]`));
+      }, 0);
+      const discount = form.get("discounts[0][coupon]") ? Number(calls.find((c) => c.path === "/v1/coupons")?.form.get("amount_off") ?? 0) : 0;
+      const session = stripeSessionResponse({ id, amountTotal: unit - discount, currency: "usd", orderId, expiresAt: Number(form.get("expires_at")) });
+      sessions.set(id, session);
+      return stripeJson(session);
+    }
+    if (url.pathname === "/v1/refunds" && method === "POST") {
+      if (opts.refundsFail) return stripeJson({ error: { type: "api_error", message: "try later" } }, 500);
+      return stripeJson({ id: `re_${crypto.randomUUID().replaceAll("-", "")}`, object: "refund", amount: Number(form.get("amount")), currency: "usd", payment_intent: form.get("payment_intent"), status: "succeeded" });
+    }
+    const expire = url.pathname.match(/^\/v1\/checkout\/sessions\/([^/]+)\/expire$/);
+    if (expire) {
+      const id = expire[1]!;
+      if (opts.completed?.has(id)) return stripeJson({ error: { type: "invalid_request_error", message: "Only Checkout Sessions with a status in [\"open\"] can be expired." } }, 400);
+      return stripeJson({ ...(sessions.get(id) ?? { id, object: "checkout.session" }), status: "expired" });
+    }
+    const retrieve = url.pathname.match(/^\/v1\/checkout\/sessions\/([^/]+)$/);
+    if (retrieve && method === "GET") {
+      const id = retrieve[1]!;
+      return stripeJson({ ...(sessions.get(id) ?? { id, object: "checkout.session" }), status: opts.completed?.has(id) ? "complete" : "expired" });
+    }
+    return stripeJson({ error: { type: "invalid_request_error", message: `unexpected ${method} ${url.pathname}` } }, 404);
+  };
+  return { calls, handler };
+}

@@ -1,0 +1,93 @@
+import { and, eq, isNull, sql, type SQL } from "drizzle-orm";
+import type { Database } from "../db/client";
+import { ProblemError } from "../platform/problem";
+import { orderLines, orders, type OrderRow } from "./schema";
+import { restockPendingOrder } from "./stock";
+
+// The clocks of an order's life (docs/decisions/013-order-lifecycle.md). Holds (stock, coupon
+// reservation, the cart's lock) follow the order, not a clock of their own: they end when the order
+// closes (paid, expired, cancelled), and the sweeper closes what the provider let expire.
+
+/** The `expires_at` we give a Checkout Session: Stripe accepts 30 min to 24 h; a minute of margin for skew. */
+export const SESSION_LIFETIME_SECONDS = 31 * 60;
+/** The sweeper closes a pending order this long after its session expired (Stripe's own `expired` event usually came first). */
+export const SWEEP_GRACE_SECONDS = 10 * 60;
+/**
+ * The coupon ledger's own clock gives a reservation back only this long after the session expired:
+ * by then the sweeper (every 5 minutes) has closed the order or pinned its hold. It only matters for
+ * a checkout that died before writing its order, or a sweeper that cannot reach the provider for an
+ * hour (then a late payment is recorded as an over-redemption for staff, never silently).
+ */
+export const COUPON_HOLD_MARGIN_SECONDS = 60 * 60;
+/** An order still without a session this long after it was written belongs to a checkout that died. */
+export const SETUP_WINDOW_MS = 10 * 60 * 1000;
+/** Order lines have 5 columns; D1 binds at most 100 parameters per statement. */
+export const ORDER_LINES_PER_INSERT = Math.floor(100 / 5);
+
+/**
+ * The smallest amount Stripe charges, in the currency's minor units (Stripe's "minimum and maximum
+ * charge amounts"). A total of 0 is fine (Stripe completes it with `no_payment_required`); a total
+ * between 0 and this is refused at checkout, because Stripe would refuse to create the session.
+ */
+const MINIMUM_CHARGE: Record<string, number> = {
+  USD: 50, EUR: 50, GBP: 30, CAD: 50, AUD: 50, NZD: 50, CHF: 50, SGD: 50, BRL: 50, INR: 50,
+  JPY: 50, DKK: 250, NOK: 300, SEK: 300, PLN: 200, CZK: 1500, HUF: 17500, HKD: 400, MXN: 1000,
+  AED: 200, BGN: 100, RON: 200, MYR: 200, THB: 1000,
+};
+
+/** The minimum positive total in `currency` (50 minor units when Stripe's table does not name it). */
+export function minimumChargeCents(currency: string): number {
+  return MINIMUM_CHARGE[currency.toUpperCase()] ?? 50;
+}
+
+/** Refuses a total Stripe cannot charge: above 0 but below the minimum (422 `total_below_minimum`). */
+export function assertChargeable(totalCents: number, currency: string): void {
+  const minimum = minimumChargeCents(currency);
+  if (totalCents > 0 && totalCents < minimum) {
+    throw new ProblemError(422, "total_below_minimum", `The total is below the smallest card payment (${minimum} minor units of ${currency.toUpperCase()}). Add an item or remove the coupon.`);
+  }
+}
+
+/** Order lines as inserts of at most ORDER_LINES_PER_INSERT rows each, for one db.batch. */
+export function insertOrderLines(db: Database, rows: (typeof orderLines.$inferInsert)[]) {
+  const inserts = [];
+  for (let i = 0; i < rows.length; i += ORDER_LINES_PER_INSERT) inserts.push(db.insert(orderLines).values(rows.slice(i, i + ORDER_LINES_PER_INSERT)));
+  return inserts;
+}
+
+const nowIso = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
+
+/**
+ * Closes a pending order unpaid and gives its stock back in ONE batch, only while it is still
+ * pending on `session` (a session id, or null: "no session stored yet" — the fence against a
+ * checkout storing one meanwhile). An order whose payment is in flight stays unless `inFlight`.
+ * Returns the closed row, or null when nothing changed (someone else closed it, or the session moved).
+ */
+export async function closePendingOrder(
+  db: Database,
+  input: { orderId: string; status: "expired" | "cancelled"; session: string | null; inFlight?: boolean },
+): Promise<OrderRow | null> {
+  const [restock, close] = closeStatements(db, input);
+  const [, closed] = await db.batch([restock, close]);
+  return closed[0] ?? null;
+}
+
+/** The two statements of `closePendingOrder`, for a caller that adds them to its own batch (the webhook's dedup row). */
+export function closeStatements(db: Database, input: { orderId: string; status: "expired" | "cancelled"; session: string | null; inFlight?: boolean }) {
+  const conditions: SQL[] = [eq(orders.id, input.orderId), eq(orders.status, "pending")];
+  conditions.push(input.session === null ? isNull(orders.paymentSessionId) : eq(orders.paymentSessionId, input.session));
+  if (!input.inFlight) conditions.push(eq(orders.paymentInFlight, false));
+  return [
+    restockPendingOrder(db, input.orderId, { session: input.session, inFlight: input.inFlight ?? false }),
+    db.update(orders).set({ status: input.status, paymentInFlight: false, updatedAt: nowIso }).where(and(...conditions)).returning(),
+  ] as const;
+}
+
+/** Marks a pending order's payment as in flight (its holds are pinned by the caller). True when it changed. */
+export async function markPaymentInFlight(db: Database, orderId: string, session: string): Promise<boolean> {
+  const result = await db
+    .update(orders)
+    .set({ paymentInFlight: true, updatedAt: nowIso })
+    .where(and(eq(orders.id, orderId), eq(orders.status, "pending"), eq(orders.paymentSessionId, session), eq(orders.paymentInFlight, false)));
+  return (result.meta.changes ?? 0) > 0;
+}

@@ -1,0 +1,21 @@
+import { sweepStaleOrders, type SweepReport } from "../checkout/sweeper";
+import { loadConfig } from "../platform/config";
+import { expireDueSimulatorSessions } from "./simulator-events";
+
+/**
+ * The Cron Trigger (wrangler.toml `[triggers]`, every 5 minutes): in development the simulator
+ * first expires its sessions whose time is up, as Stripe would (delivering `checkout.session.expired`);
+ * then the sweeper closes every pending order whose session expired without any event arriving
+ * (docs/decisions/013-order-lifecycle.md). `scheduledTime` is "now", so a test can run it later.
+ */
+export async function runScheduledSweep(controller: Pick<ScheduledController, "scheduledTime">, env: Env): Promise<SweepReport | null> {
+  const loaded = loadConfig(env);
+  if (!loaded.ok) {
+    console.error(JSON.stringify({ level: "error", msg: "misconfigured", problems: loaded.problems }));
+    return null;
+  }
+  const simulatorExpired = await expireDueSimulatorSessions(env, loaded.config, controller.scheduledTime);
+  const report = await sweepStaleOrders(env, loaded.config, controller.scheduledTime);
+  console.log(JSON.stringify({ level: "info", msg: "sweep", simulatorExpired: simulatorExpired.length, expired: report.expired.length, inFlight: report.inFlight.length, failed: report.failed.length }));
+  return report;
+}

@@ -1,0 +1,81 @@
+import { and, eq, isNotNull, lte } from "drizzle-orm";
+import { orders } from "../checkout/schema";
+import { getDb } from "../db/client";
+import type { Config } from "../platform/config";
+import { buildCheckoutSessionEvent, type SessionEventInput } from "./events";
+import { computeStripeSignature } from "./signature";
+import { closeSimulatorSession, findSimulatorSession, randomStripeSuffix, simulatorOutcome, type SimulatorSession } from "./simulator-store";
+import { handleStripeWebhook, type WebhookOutcome } from "./webhook";
+
+/**
+ * Development: "Stripe" delivers a Checkout Session event about a simulated session, signed with
+ * STRIPE_WEBHOOK_SECRET and handed to the same handler as the network route, so it passes the same
+ * verification as Stripe's. Null without a secret (nothing can be signed).
+ */
+export async function deliverSimulatorEvent(
+  env: Env,
+  config: Config,
+  session: SimulatorSession,
+  input: Pick<SessionEventInput, "type" | "paymentStatus" | "paymentIntentId">,
+): Promise<WebhookOutcome | null> {
+  const secret = config.STRIPE_WEBHOOK_SECRET;
+  if (!secret) return null;
+  const event = buildCheckoutSessionEvent({
+    ...input,
+    sessionId: session.id,
+    orderId: session.orderId,
+    amountTotal: session.amountTotal,
+    currency: session.currency,
+    expiresAt: session.expiresAt,
+  });
+  const rawBody = JSON.stringify(event);
+  const t = Math.floor(Date.now() / 1000);
+  return handleStripeWebhook(env, config, {
+    rawBody,
+    signature: `t=${t},v1=${await computeStripeSignature(secret, t, rawBody)}`,
+    ip: null,
+    fromNetwork: false,
+  });
+}
+
+/** The payment intent id of a simulated session, stable per session (Stripe keeps one per session). */
+export function simulatorPaymentIntent(session: SimulatorSession): string {
+  return `pi_test_${session.id.slice("cs_test_".length, "cs_test_".length + 24)}`;
+}
+
+/** Sessions the simulator expires per run. */
+const EXPIRE_BATCH = 50;
+
+/**
+ * Development: what Stripe does at a session's `expires_at` — the session closes by itself and a
+ * `checkout.session.expired` event is delivered. Runs from the Cron Trigger before the shop's
+ * own sweeper, for simulator orders whose session time is up and which nothing closed yet.
+ * Returns the session ids it expired.
+ */
+export async function expireDueSimulatorSessions(env: Env, config: Config, nowMs: number): Promise<string[]> {
+  if (config.PAYMENTS_PROVIDER !== "simulator" || !config.devRoutes) return [];
+  const db = getDb(env.DB);
+  const due = await db
+    .select({ sessionId: orders.paymentSessionId })
+    .from(orders)
+    .where(
+      and(
+        eq(orders.status, "pending"),
+        eq(orders.provider, "simulator"),
+        eq(orders.paymentInFlight, false),
+        isNotNull(orders.paymentSessionId),
+        lte(orders.paymentExpiresAt, Math.floor(nowMs / 1000)),
+      ),
+    )
+    .limit(EXPIRE_BATCH);
+  const expired: string[] = [];
+  for (const { sessionId } of due) {
+    const session = await findSimulatorSession(db, sessionId!);
+    if (!session || (await simulatorOutcome(db, session.id))) continue;
+    if (!(await closeSimulatorSession(db, session, "expired"))) continue;
+    await deliverSimulatorEvent(env, config, session, { type: "checkout.session.expired", paymentStatus: "unpaid", paymentIntentId: null });
+    expired.push(session.id);
+  }
+  return expired;
+}
+
