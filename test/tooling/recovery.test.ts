@@ -21,8 +21,10 @@ function run(script: string, args: string[]): { code: number; out: string } {
   }
 }
 
+// The installed binary, not `npx wrangler`: npx costs an npm start per call, and this file makes many.
+const WRANGLER = path.join(root, "node_modules", ".bin", "wrangler");
 function wrangler(args: string[]): string {
-  return execFileSync("npx", ["wrangler", ...args], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  return execFileSync(WRANGLER, args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1", WRANGLER_SEND_METRICS: "false" } });
 }
 
 /** A project directory of its own (wrangler.toml + migrations): its local D1 state lives inside it. */
@@ -77,7 +79,7 @@ describe("recovery (P18)", () => {
     expect(restore.code).toBe(0);
     expect(query(restored, "SELECT id, slug, price_cents, stock FROM products")).toEqual([{ id: "prd_lamp", slug: "lamp", price_cents: 4200, stock: 7 }]);
     expect(query(restored, "SELECT hash FROM audit_events ORDER BY id")).toEqual(query(source, "SELECT hash FROM audit_events ORDER BY id"));
-  }, 120_000);
+  }, 240_000);
 
   it("P18 restore drill detects a tampered backup through the hash chain", () => {
     const text = readFileSync(dump, "utf8");
@@ -89,7 +91,7 @@ describe("recovery (P18)", () => {
     expect(restore.code).toBe(1);
     expect(restore.out).toContain("BROKEN at event 4");
     expect(run("audit-verify.mjs", ["--config", tamperedState]).code).toBe(1);
-  }, 120_000);
+  }, 240_000);
 
   it("T10 audit:verify reports a loss the log recorded (audit.head_mismatch) until an audit.restored event explains it", async () => {
     const mismatch = { action: "audit.head_mismatch", detail: { expectedId: 2, expectedHash: "0".repeat(64), foundId: 2, foundHash: "1".repeat(64) } };
@@ -99,9 +101,12 @@ describe("recovery (P18)", () => {
       ["loss-misnamed", { 3: mismatch, 4: { action: "audit.restored", detail: { note: "n", explains: 1 } } }, 1],
       ["loss-explained", { 3: mismatch, 4: { action: "audit.restored", detail: { note: "n", explains: 3 } } }, 0],
     ];
+    // Migrated once, then copied: the three cases start from the same empty schema.
+    const template = makeProject("migrated-template");
+    wrangler(["d1", "migrations", "apply", "bastion", "--local", "--config", template]);
     for (const [name, events, code] of cases) {
       const config = makeProject(name);
-      wrangler(["d1", "migrations", "apply", "bastion", "--local", "--config", config]);
+      cpSync(path.join(path.dirname(template), ".wrangler"), path.join(path.dirname(config), ".wrangler"), { recursive: true });
       const seed = path.join(work, `${name}.sql`);
       writeFileSync(seed, `${await seedAuditSql(5, (id) => events[id] ?? { action: "product.updated" })}\n`);
       wrangler(["d1", "execute", "bastion", "--local", "--config", config, "--file", seed, "--yes"]);
@@ -109,5 +114,5 @@ describe("recovery (P18)", () => {
       expect({ name, code: verdict.code }).toEqual({ name, code });
       if (code === 1) expect(verdict.out).toContain("no audit.restored event explains it");
     }
-  }, 120_000);
+  }, 240_000);
 });
