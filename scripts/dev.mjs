@@ -38,7 +38,9 @@ const STATE = args["persist-to"];
 const BASE = `http://127.0.0.1:${PORT}`;
 // node_modules/.bin first: wrangler runs on the `node` devDependency (24) even when the shell's
 // node is older. CI=1 keeps wrangler from asking questions (migrations apply, telemetry).
-const env = { ...process.env, CI: "1", WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0", PATH: `${BIN}${path.delimiter}${process.env.PATH}` };
+// CLOUDFLARE_CF_FETCH_ENABLED=false: Miniflare's placeholder `request.cf` instead of a download
+// from workers.cloudflare.com at every start (offline, that printed two DNS errors).
+const env = { ...process.env, CI: "1", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", FORCE_COLOR: "0", PATH: `${BIN}${path.delimiter}${process.env.PATH}` };
 
 function step(message) {
   console.log(`\x1b[36m[dev]\x1b[0m ${message}`);

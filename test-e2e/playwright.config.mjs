@@ -27,7 +27,8 @@ export default defineConfig({
   workers: 1,
   fullyParallel: false,
   retries: process.env.CI ? 2 : 0,
-  timeout: 90_000,
+  // A journey visits up to 14 pages, each screenshotted and checked by axe-core.
+  timeout: 180_000,
   expect: { timeout: 10_000 },
   reporter: process.env.CI ? [["list"], ["html", { open: "never", outputFolder: path.join(ROOT, "test-results", "report") }]] : [["list"]],
   use: {
