@@ -120,6 +120,10 @@ export default defineConfig(async () => {
   });
   return {
     test: {
+      // Vitest's default on 2 cores is 1 worker (cores − 1): everything in a row. Two let the
+      // tooling checks (which mostly wait for wrangler processes) and the two workerd projects
+      // use both cores. VITEST_MAX_WORKERS overrides it.
+      maxWorkers: 2,
       projects: [
         workersProject("workers", { include: ["test/**/*.test.{ts,tsx}"], exclude: ["test/tooling/**", ...ISOLATED] }, false),
         workersProject("workers-isolated", { include: ISOLATED, exclude: [] }, true),
