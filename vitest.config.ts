@@ -1,50 +1,136 @@
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+const root = import.meta.dirname;
+
+/**
+ * The worker's config for tests: wrangler.toml, copied into a folder of its own. Wrangler reads
+ * `.dev.vars` (or `.env`) from the folder of the config it is given, so the copy keeps a
+ * developer's local secrets and origin out of the tests: `npm test` behaves the same on every
+ * machine (decision 014). Paths in the copy are made absolute.
+ */
+function wranglerConfigForTests(): string {
+  const dir = path.join(root, "node_modules", ".cache", "bastion-test-config");
+  mkdirSync(dir, { recursive: true });
+  const abs = (p: string): string => JSON.stringify(path.join(root, p));
+  const toml = readFileSync(path.join(root, "wrangler.toml"), "utf8")
+    .replace(/^main = "([^"]+)"/m, (_, p: string) => `main = ${abs(p)}`)
+    .replace(/^directory = "([^"]+)"/gm, (_, p: string) => `directory = ${abs(p)}`)
+    .replace(/^migrations_dir = "([^"]+)"/gm, (_, p: string) => `migrations_dir = ${abs(p)}`);
+  const file = path.join(dir, "wrangler.toml");
+  writeFileSync(file, toml);
+  return file;
+}
+
+/**
+ * Libraries pre-bundled by esbuild once per run (Vite's dependency optimizer) instead of being
+ * transformed and fetched module by module in every test file: better-auth alone is hundreds of
+ * modules. Pre-bundling also drops stripe's shipped source maps, which point to files the
+ * package does not ship (Vite warned about each of them).
+ */
+const PREBUNDLED = [
+  "better-auth",
+  "better-auth/adapters/drizzle",
+  "better-auth/api",
+  "better-auth/plugins/admin",
+  "better-auth/plugins/two-factor",
+  "@better-auth/core/context",
+  "@better-auth/core/utils/ip",
+  "@better-auth/passkey",
+  "drizzle-orm",
+  "drizzle-orm/d1",
+  "drizzle-orm/sqlite-core",
+  "hono",
+  "hono/cookie",
+  "hono/factory",
+  "hono/http-exception",
+  "hono/jsx",
+  "hono/jsx/jsx-runtime",
+  "hono/jsx/jsx-dev-runtime",
+  "@hono/zod-openapi",
+  "stripe",
+  "uqr",
+  "zod",
+  "fast-check",
+];
+
+/**
+ * Test files that read or change state shared by the whole database (every audit event, every
+ * user, whole-table snapshots, triggers that make writes fail): each runs in a fresh worker with
+ * its own storage. Every other file builds its own data with factories and shares one worker and
+ * one storage with the files before it, which saves a workerd start and a module graph per file.
+ */
+const ISOLATED = [
+  "test/audit/**/*.test.ts", // tampers with the one audit chain, then verifies it
+  "test/admin/**/*.test.ts", // staff pages list every user, order, coupon and audit event
+  "test/faults/**/*.test.ts", // installs triggers that make order writes fail
+  "test/fuzz/**/*.test.ts", // snapshots whole tables around every request
+  "test/catalog/first-page.test.ts", // the home page's HTML is shared per isolate for 5 s (decision 008)
+];
+
 export default defineConfig(async () => {
-  const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
-  return {
-    test: {
-      projects: [
-        {
-          // Everything about the shop runs inside workerd, with real D1 and Durable Objects.
-          plugins: [
-            cloudflareTest({
-              wrangler: { configPath: "./wrangler.toml" },
-              miniflare: {
-                // Test-only bindings: the migrations (applied in test/setup.ts) and dev-only secrets.
-                // The network is closed to tests: every outbound fetch (Stripe, Turnstile, Pwned
-                // Passwords, mail) answers 503 unless a test intercepts it with vi.spyOn(fetch).
-                outboundService: (req: Request) =>
-                  new URL(req.url).hostname === "api.pwnedpasswords.com"
-                    ? new Response("0018A45C4D1DEF81644B54AB7F969B88D65:0\r\n", { status: 200 }) // documented range format, no match
-                    : new Response("offline in tests", { status: 503 }),
-                bindings: {
-                  TEST_MIGRATIONS: migrations,
-                  STRIPE_WEBHOOK_SECRET: "whsec_test_only_webhook_secret_for_vitest",
-                  BETTER_AUTH_SECRET: "test-only-better-auth-secret-0123456789abcdef",
-                  ADMIN_EMAIL: "admin@bastion.test",
-                  ADMIN_PASSWORD: "correct-horse-battery-staple-admin",
-                  TURNSTILE_SECRET_KEY: "1x0000000000000000000000000000000AA",
-                  TURNSTILE_SITE_KEY: "1x00000000000000000000AA",
-                },
-              },
-            }),
-          ],
-          test: {
-            name: "workers",
-            // Sign-in and sign-up cost a real scrypt hash each (decision 003): attack tests that
-            // sign in many times need more than vitest's 5 s default on a loaded 2-core machine.
-            testTimeout: 30_000,
-            setupFiles: ["./test/setup.ts"],
-            include: ["test/**/*.test.{ts,tsx}"],
-            exclude: ["test/tooling/**"],
+  const migrations = await readD1Migrations(path.join(root, "migrations"));
+  const wranglerConfig = wranglerConfigForTests();
+  const workersProject = (name: string, files: { include: string[]; exclude: string[] }, isolate: boolean) => ({
+    // Everything about the shop runs inside workerd, with real D1 and Durable Objects.
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: wranglerConfig },
+        miniflare: {
+          // Test-only bindings: the migrations (applied in test/setup.ts) and dev-only secrets.
+          // The network is closed to tests: every outbound fetch (Stripe, Turnstile, Pwned
+          // Passwords, mail) answers 503 unless a test intercepts it with vi.spyOn(fetch).
+          outboundService: (req: Request) =>
+            new URL(req.url).hostname === "api.pwnedpasswords.com"
+              ? new Response("0018A45C4D1DEF81644B54AB7F969B88D65:0\r\n", { status: 200 }) // documented range format, no match
+              : new Response("offline in tests", { status: 503 }),
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            // Pinned here, not read from wrangler.toml's [vars] or a .dev.vars.
+            ENVIRONMENT: "development",
+            PUBLIC_ORIGIN: "http://localhost:8787",
+            PAYMENTS_PROVIDER: "simulator",
+            STRIPE_WEBHOOK_SECRET: "whsec_test_only_webhook_secret_for_vitest",
+            BETTER_AUTH_SECRET: "test-only-better-auth-secret-0123456789abcdef",
+            ADMIN_EMAIL: "admin@bastion.test",
+            ADMIN_PASSWORD: "correct-horse-battery-staple-admin",
+            TURNSTILE_SECRET_KEY: "1x0000000000000000000000000000000AA",
+            TURNSTILE_SITE_KEY: "1x00000000000000000000AA",
           },
         },
+      }),
+    ],
+    test: {
+      name,
+      // Sign-in and sign-up cost a real scrypt hash each (decision 003): attack tests that
+      // sign in many times need more than vitest's 5 s default on a loaded 2-core machine.
+      testTimeout: 30_000,
+      setupFiles: ["./test/setup.ts"],
+      isolate,
+      ...files,
+      deps: {
+        optimizer: {
+          // Runtime modules (node:*, cloudflare:*) stay imports: workerd provides them.
+          ssr: { enabled: true, include: PREBUNDLED, rolldownOptions: { external: [/^node:/, /^cloudflare:/, /^workerd:/] } },
+        },
+      },
+    },
+  });
+  return {
+    test: {
+      // Vitest's default on 2 cores is 1 worker (cores − 1): everything in a row. Two let the
+      // tooling checks (which mostly wait for wrangler processes) and the two workerd projects
+      // use both cores. VITEST_MAX_WORKERS overrides it.
+      maxWorkers: 2,
+      projects: [
+        workersProject("workers", { include: ["test/**/*.test.{ts,tsx}"], exclude: ["test/tooling/**", ...ISOLATED] }, false),
+        workersProject("workers-isolated", { include: ISOLATED, exclude: [] }, true),
         {
           // Repository checks that read files (threat register, SRI manifest, secret scan): Node.
-          test: { name: "tooling", environment: "node", include: ["test/tooling/**/*.test.ts"] },
+          // They start node and wrangler processes: generous timeouts for a busy 2-core machine.
+          test: { name: "tooling", environment: "node", include: ["test/tooling/**/*.test.ts"], testTimeout: 60_000 },
         },
       ],
     },

@@ -21,6 +21,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseEnv } from "node:util";
 import { gzipSync } from "node:zlib";
 import autocannon from "autocannon";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
@@ -70,15 +71,10 @@ function run(cmd, cmdArgs) {
   return r.stdout;
 }
 
-/** KEY=value lines of .dev.vars (or the committed example), as Miniflare bindings. */
+/** .dev.vars (or the committed example), parsed by Node's dotenv parser, as Miniflare bindings. */
 function devVars() {
   const file = existsSync(path.join(ROOT, ".dev.vars")) ? ".dev.vars" : ".dev.vars.example";
-  const vars = {};
-  for (const line of readFileSync(path.join(ROOT, file), "utf8").split("\n")) {
-    const m = line.match(/^\s*([A-Z0-9_]+)\s*=\s*"?(.*?)"?\s*$/);
-    if (m) vars[m[1]] = m[2];
-  }
-  return vars;
+  return parseEnv(readFileSync(path.join(ROOT, file), "utf8"));
 }
 
 // ---------------------------------------------------------------- workerd CPU accounting

@@ -2,7 +2,9 @@
 // `npm run deploy:check`: what `wrangler deploy --env production` would ship, without shipping it.
 // 1. `wrangler deploy --dry-run --env production --outdir <tmp>`: the production bundle builds and
 //    its bindings resolve; 2. `npm run doctor`: the production config is safe (P17);
-// 3. a summary with the gzipped bundle size (issue 7: < 1 MiB). Exit code 1 when anything fails.
+// 3. no placeholder left in the production config (the example database id, an example.com
+//    origin): those fail, not warn; 4. a summary with the gzipped bundle size (issue 7: < 1 MiB).
+// Exit code 1 when anything fails.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,8 +25,46 @@ function run(label, command, args) {
   return result.status === 0;
 }
 
+/** `key = "value"` pairs of the wrangler.toml sections whose header starts with `prefix`. */
+export function sectionValues(toml, prefix) {
+  const values = [];
+  let section = "";
+  for (const line of toml.split(/\r?\n/)) {
+    const header = /^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$/.exec(line);
+    if (header) {
+      section = header[1];
+      continue;
+    }
+    const kv = /^\s*([A-Za-z0-9_]+)\s*=\s*"([^"]*)"/.exec(line);
+    if (kv && section.startsWith(prefix)) values.push({ section, key: kv[1], value: kv[2] });
+  }
+  return values;
+}
+
+/** Placeholders that must be replaced before a production deploy; each names its setting. */
+export function placeholderProblems(toml) {
+  const problems = [];
+  const prod = sectionValues(toml, "env.production");
+  for (const { key, value } of prod.filter((v) => v.section === "env.production.d1_databases" && v.key === "database_id")) {
+    if (/^0{8}-0{4}-0{4}-0{4}-0{12}$/.test(value) || !/^[0-9a-f-]{36}$/i.test(value)) problems.push(`${key} ${value} is a placeholder: run \`npx wrangler d1 create bastion\` and put its id in [[env.production.d1_databases]]`);
+  }
+  const origin = prod.find((v) => v.section === "env.production.vars" && v.key === "PUBLIC_ORIGIN");
+  if (!origin) problems.push("PUBLIC_ORIGIN is not set in [env.production.vars]");
+  else if (!URL.canParse(origin.value) || /(^|\.)example\.(com|net|org)$|^localhost$|^127\./.test(new URL(origin.value).hostname)) {
+    problems.push(`PUBLIC_ORIGIN ${origin.value} is a placeholder: set your shop's https:// origin in [env.production.vars]`);
+  }
+  return problems;
+}
+
+if (import.meta.url !== `file://${process.argv[1]}`) {
+  // imported by a test: only the functions above
+} else {
 const outdir = mkdtempSync(path.join(tmpdir(), "bastion-deploy-check-"));
 const checks = [];
+const placeholders = placeholderProblems(readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"));
+console.log(`\x1b[36m[deploy:check]\x1b[0m placeholders in wrangler.toml [env.production]`);
+for (const problem of placeholders) console.log(`  ${problem}`);
+checks.push({ what: `no placeholder in the production config${placeholders.length ? ` (${placeholders.length} found)` : ""}`, ok: placeholders.length === 0 });
 try {
   const built = run("wrangler deploy --dry-run --env production", path.join(BIN, "wrangler"), ["deploy", "--dry-run", "--env", "production", "--outdir", outdir]);
   checks.push({ what: "production bundle builds (wrangler deploy --dry-run --env production)", ok: built });
@@ -46,3 +86,4 @@ for (const c of checks) console.log(`  ${c.ok ? "ok  " : "FAIL"}  ${c.what}`);
 const failed = checks.filter((c) => !c.ok).length;
 console.log(failed ? `\n${failed} check(s) failed: do not deploy.` : "\nready to deploy (run `npx wrangler deploy --env production`).");
 process.exit(failed ? 1 : 0);
+}

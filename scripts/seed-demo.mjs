@@ -80,24 +80,25 @@ export function couponsSql(coupons, columns, now = new Date()) {
 }
 
 /** Runs `wrangler d1 execute bastion --local` with node_modules/.bin first on PATH (Node 24). */
-function wrangler(args, { json = false } = {}) {
+function wrangler(args, { json = false, persistTo } = {}) {
   const bin = path.join(ROOT, "node_modules", ".bin");
-  const result = spawnSync(path.join(bin, "wrangler"), ["d1", "execute", "bastion", "--local", ...args, ...(json ? ["--json"] : [])], {
+  const where = persistTo ? ["--persist-to", persistTo] : [];
+  const result = spawnSync(path.join(bin, "wrangler"), ["d1", "execute", "bastion", "--local", ...where, ...args, ...(json ? ["--json"] : [])], {
     cwd: ROOT,
     env: { ...process.env, CI: "1", PATH: `${bin}${path.delimiter}${process.env.PATH}` },
     encoding: "utf8",
-    stdio: json ? ["ignore", "pipe", "inherit"] : "inherit",
+    stdio: ["ignore", "pipe", "pipe"],
   });
-  if (result.status !== 0) throw new Error(`wrangler d1 execute ${args.join(" ")} failed (exit ${result.status})`);
+  if (result.status !== 0) {
+    process.stderr.write(`${result.stdout ?? ""}${result.stderr ?? ""}`);
+    throw new Error(`wrangler d1 execute ${args.join(" ")} failed (exit ${result.status})`);
+  }
   return json ? JSON.parse(result.stdout) : null;
 }
 
-function query(sql) {
-  return wrangler(["--command", sql], { json: true })[0]?.results ?? [];
-}
-
 /** Seeds the local database; returns what it did for the dev script's log. */
-export function seedDemo() {
+export function seedDemo({ persistTo } = {}) {
+  const query = (sql) => wrangler(["--command", sql], { json: true, persistTo })[0]?.results ?? [];
   const data = loadDemoData();
   const statements = [productsSql(data.products)];
   const hasCoupons = query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'coupons'").length > 0;
@@ -106,7 +107,7 @@ export function seedDemo() {
   try {
     const file = path.join(dir, "seed-demo.sql");
     writeFileSync(file, `${statements.join("\n")}\n`);
-    wrangler([`--file=${file}`]);
+    wrangler([`--file=${file}`], { persistTo });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

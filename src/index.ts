@@ -18,6 +18,8 @@ import { createApiApp } from "./platform/openapi";
 import type { AppEnv } from "./platform/app-env";
 import { loadConfig } from "./platform/config";
 import { renderError, renderNotFound } from "./platform/errors";
+import { readiness } from "./platform/health";
+import { exposeRequestId, logEvent, requestIds } from "./platform/log";
 import { problemResponse } from "./platform/problem";
 import { csrfOriginCheck, httpsOnly, jsonBodyGuard, securityHeaders } from "./platform/security";
 import { staticAssets } from "./web/assets";
@@ -30,15 +32,22 @@ export { AuditLog } from "./audit/audit-log";
 
 const app = new Hono<AppEnv>();
 
-// Liveness probe and the benchmarks' hello-world baseline: registered before any middleware.
+// Liveness probe (the isolate runs) and the benchmarks' hello-world baseline: before any middleware.
 app.get("/healthz", (c) => c.text("ok"));
 
+app.use(requestIds);
 app.use(securityHeaders);
+app.use(async (c, next) => {
+  await next();
+  exposeRequestId(c);
+});
+// Readiness: the config check below and a D1 ping (503 `misconfigured` when either fails).
+app.get("/readyz", readiness);
 // Config gate: a production worker with an unsafe setting answers 503 to everything (P17, T02).
 app.use(async (c, next) => {
   const result = loadConfig(c.env);
   if (!result.ok) {
-    console.error(JSON.stringify({ level: "error", msg: "misconfigured", problems: result.problems }));
+    logEvent(c, "error", "misconfigured", { problems: result.problems });
     return problemResponse(503, "misconfigured", "The shop is not configured safely and is refusing requests.");
   }
   c.set("config", result.config);

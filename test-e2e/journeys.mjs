@@ -1,11 +1,11 @@
 // The journeys, in the order they run. Each is `async (t, state)`: `t` is a Journey (pages,
 // screenshots, error watch), `state` carries what a later journey continues from.
 import { execFileSync } from "node:child_process";
-import { assert, BASE, newCredentials, pageApi, ROOT, totp } from "./harness.mjs";
+import { assert, BASE, newCredentials, pageApi, ROOT, STATE_DIR, totp } from "./harness.mjs";
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Waits until the locator's text matches `re` (playwright-core has no `expect`). */
+/** Waits until the locator's text matches `re` (and says what it saw when it does not). */
 async function waitText(locator, re, timeout = 10_000) {
   const deadline = Date.now() + timeout;
   let last = "";
@@ -94,15 +94,16 @@ async function enableTotp(t, page, password) {
   assert(backup.trim().split(/\s+/).length >= 5, `expected backup codes, got ${JSON.stringify(backup)}`);
   await t.shot("totp-setup", page);
   const verify = page.locator("form[data-auth-form=verify-totp-setup]");
-  await verify.locator("input[name=code]").fill(totp(secret));
+  await verify.locator("input[name=code]").fill(await totp(secret));
   await verify.locator("button[type=submit]").click();
   await waitText(page.locator(".panel h2 .tag"), /^On$/);
   return secret;
 }
 
 /**
- * Deletes the newest audit event from the dev server's local D1 with the append-only trigger
- * lifted and put back, as someone with direct database access would (wrangler, not the shop).
+ * Deletes the newest audit event from the e2e server's local D1 (its own state folder) with the
+ * append-only trigger lifted and put back, as someone with direct database access would
+ * (wrangler, not the shop).
  */
 function deleteNewestAuditEvent() {
   const sql = [
@@ -110,7 +111,7 @@ function deleteNewestAuditEvent() {
     "DELETE FROM audit_events WHERE id = (SELECT max(id) FROM audit_events);",
     "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;",
   ].join("\n");
-  execFileSync("npx", ["wrangler", "d1", "execute", "bastion", "--local", "--command", sql], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1" } });
+  execFileSync("npx", ["wrangler", "d1", "execute", "bastion", "--local", "--persist-to", STATE_DIR, "--command", sql], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1" } });
 }
 
 /** The second step of a sign-in, with a fresh code (the period after the one used at setup). */
@@ -118,7 +119,7 @@ async function enterTotp(page, secret) {
   const form = page.locator("form[data-auth-form=totp]");
   // A code is accepted once (RFC 6238 §5.2); the setup used this period's, so use the next one
   // (the server accepts one period of drift).
-  await form.locator("input[name=code]").fill(totp(secret, 1));
+  await form.locator("input[name=code]").fill(await totp(secret, 1));
   await form.locator("button[type=submit]").click();
   await waitPath(page, /^\/account/);
 }
@@ -389,7 +390,7 @@ export const journeys = [
     async (t, state) => {
       const page = await t.newPage();
       const admin = state.admin;
-      assert(admin.email && admin.password, "ADMIN_EMAIL / ADMIN_PASSWORD are not in .dev.vars");
+      assert(admin.email && admin.password, "ADMIN_EMAIL / ADMIN_PASSWORD are not in test-e2e/e2e.vars");
       assert((await signIn(page, admin)) === "done", "the fresh dev admin was asked for a second factor");
       // Staff without a second factor are refused (API.md: 403 mfa_required).
       t.allowConsole(/status of 403/);

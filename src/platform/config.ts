@@ -45,7 +45,9 @@ const TURNSTILE_TESTING_SECRET = /^[123]x0000000000000000000000000000000AA$/;
 export function isLoopbackOrigin(origin: string): boolean {
   return ["localhost", "127.0.0.1", "[::1]"].includes(new URL(origin).hostname);
 }
-const LIVE_KEY = /^(sk|rk)_live_/;
+/** T01: a leaked key can do only what Bastion needs, so production takes a restricted key only. */
+const RESTRICTED_LIVE_KEY = /^rk_live_/;
+const FULL_ACCESS_LIVE_KEY = /^sk_live_/;
 
 /** Rules that only production enforces: every one of them names the setting, never its value. */
 function productionProblems(cfg: z.infer<typeof baseSchema>): ConfigProblem[] {
@@ -57,8 +59,10 @@ function productionProblems(cfg: z.infer<typeof baseSchema>): ConfigProblem[] {
     problems.push({ setting: "STRIPE_SECRET_KEY", reason: "missing" });
   } else if (TEST_KEY.test(cfg.STRIPE_SECRET_KEY)) {
     problems.push({ setting: "STRIPE_SECRET_KEY", reason: "a Stripe test-mode key is refused in production" });
-  } else if (!LIVE_KEY.test(cfg.STRIPE_SECRET_KEY)) {
-    problems.push({ setting: "STRIPE_SECRET_KEY", reason: "not a Stripe live secret or restricted key" });
+  } else if (FULL_ACCESS_LIVE_KEY.test(cfg.STRIPE_SECRET_KEY)) {
+    problems.push({ setting: "STRIPE_SECRET_KEY", reason: "a full-access Stripe secret key (sk_live_) is refused in production: use a restricted key (rk_live_)" });
+  } else if (!RESTRICTED_LIVE_KEY.test(cfg.STRIPE_SECRET_KEY)) {
+    problems.push({ setting: "STRIPE_SECRET_KEY", reason: "not a Stripe live restricted key (rk_live_)" });
   }
   for (const name of ["STRIPE_WEBHOOK_SECRET", "STRIPE_WEBHOOK_SECRET_PREVIOUS"] as const) {
     const v = cfg[name];

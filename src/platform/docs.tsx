@@ -1,3 +1,4 @@
+import { raw } from "hono/html";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { ASSETS } from "../web/asset-manifest";
 import type { AppEnv } from "./app-env";
@@ -20,6 +21,8 @@ export function addApiDocs(api: OpenAPIHono<AppEnv>): void {
   api.get("/docs", (c) => {
     c.header("cache-control", "public, max-age=300");
     return c.html(
+      <>
+      {raw("<!DOCTYPE html>")}
       <html lang="en">
         <head>
           <meta charset="utf-8" />
@@ -34,7 +37,8 @@ export function addApiDocs(api: OpenAPIHono<AppEnv>): void {
             <p>Loading the OpenAPI document… It is also available as <a href="/api/openapi.json">JSON</a>.</p>
           </main>
         </body>
-      </html>,
+      </html>
+      </>,
     );
   });
 }

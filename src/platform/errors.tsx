@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { MessagePage } from "../web/pages";
 import type { AppEnv } from "./app-env";
+import { logEvent } from "./log";
 import { ProblemError, problemBody } from "./problem";
 
 const CODES_BY_STATUS: Record<number, string> = {
@@ -42,7 +43,7 @@ export function renderError(err: unknown, c: Context<AppEnv>): Response {
   const problem = toProblem(err);
   if (problem.status >= 500) {
     // Logged for operators; the client only ever sees the generic message.
-    console.error(JSON.stringify({ level: "error", msg: "unhandled", path: c.req.path, error: String(err instanceof Error ? err.stack ?? err.message : err) }));
+    logEvent(c, "error", "unhandled", { error: String(err instanceof Error ? err.stack ?? err.message : err) });
   }
   for (const [k, v] of Object.entries(problem.headers)) c.header(k, v);
   c.header("cache-control", "no-store");

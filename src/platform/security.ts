@@ -80,13 +80,29 @@ export const csrfOriginCheck = createMiddleware<AppEnv>(async (c, next) => {
   if (SAFE_METHODS.has(c.req.method) || c.req.path === "/api/webhooks/stripe") return next();
   if (!c.req.header("cookie")) return next();
   const origin = c.req.header("origin");
-  const expected = c.var.config.PUBLIC_ORIGIN;
-  const allowed = origin !== undefined ? origin === expected : c.req.header("sec-fetch-site") === "same-origin";
+  const config = c.var.config;
+  const allowed = origin !== undefined ? originAllowed(origin, config.PUBLIC_ORIGIN, config.ENVIRONMENT) : c.req.header("sec-fetch-site") === "same-origin";
   if (!allowed) {
     throw new ProblemError(403, "csrf_origin_mismatch", "This request did not come from the shop's own pages.");
   }
   return next();
 });
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/**
+ * The request's Origin is the shop's. In development only, a loopback alias of a loopback
+ * PUBLIC_ORIGIN counts too (same scheme and port): wrangler prints http://127.0.0.1:8787 while
+ * the configured origin is http://localhost:8787, and both reach the same local worker.
+ * Production compares exactly (P03).
+ */
+export function originAllowed(origin: string, expected: string, environment: string): boolean {
+  if (origin === expected) return true;
+  if (environment !== "development" || !URL.canParse(origin)) return false;
+  const got = new URL(origin);
+  const want = new URL(expected);
+  return LOOPBACK_HOSTS.has(want.hostname) && LOOPBACK_HOSTS.has(got.hostname) && got.protocol === want.protocol && got.port === want.port;
+}
 
 /** 64 KiB: the largest JSON body any route accepts (API.md). */
 export const MAX_BODY_BYTES = 64 * 1024;

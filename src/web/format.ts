@@ -11,3 +11,9 @@ export function formatMoney(cents: number, currency: string): string {
   }
   return formatter.format(cents / 100);
 }
+
+/** Integer minor units as a decimal string in the currency's own exponent, e.g. 1999 USD → "19.99", 500 JPY → "500". */
+export function decimalAmount(minor: number, currency: string): string {
+  const exponent = new Intl.NumberFormat("en-US", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  return (minor / 10 ** exponent).toFixed(exponent);
+}

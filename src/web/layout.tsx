@@ -1,5 +1,13 @@
+import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
 import { ASSETS } from "./asset-manifest";
+
+/** Open Graph card of a page (absolute URLs). */
+export interface OpenGraph {
+  type: "website" | "product";
+  url: string;
+  image?: string | undefined;
+}
 
 export interface LayoutProps {
   title: string;
@@ -9,18 +17,49 @@ export interface LayoutProps {
   description?: string;
   /** Page scripts beyond app.js (our own, with SRI), e.g. the account pages' script. */
   scripts?: ("account")[];
+  /** The page's one URL for search engines (absolute, on PUBLIC_ORIGIN). */
+  canonical?: string | undefined;
+  /** Keep the page out of search results (searches, error pages). */
+  noindex?: boolean;
+  og?: OpenGraph | undefined;
+  /** schema.org structured data, e.g. a Product with its offer. */
+  jsonLd?: Record<string, unknown> | undefined;
 }
 
-/** The page shell: our own stylesheet and script, both pinned with SRI (M-004, T03). */
+/** JSON for a <script type="application/ld+json"> block: `<` escaped so no text can close the element. */
+function jsonLdText(data: Record<string, unknown>): string {
+  return JSON.stringify(data).replace(/</g, "\\u003c");
+}
+
+/**
+ * The page shell: our own stylesheet and script, both pinned with SRI (M-004, T03). Starts with
+ * the doctype, so every page renders in standards mode.
+ */
 export function Layout(props: LayoutProps) {
   const title = props.title === "Bastion" ? "Bastion — a shop you can trust" : `${props.title} · Bastion`;
+  const description = props.description ?? "Bastion: well-made things for everyday carry, sold by a shop that takes your security seriously.";
   return (
+    <>
+    {raw("<!DOCTYPE html>")}
     <html lang="en">
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{title}</title>
-        <meta name="description" content={props.description ?? "Bastion: well-made things for everyday carry, sold by a shop that takes your security seriously."} />
+        <meta name="description" content={description} />
+        {props.noindex ? <meta name="robots" content="noindex" /> : null}
+        {props.canonical ? <link rel="canonical" href={props.canonical} /> : null}
+        {props.og ? (
+          <>
+            <meta property="og:site_name" content="Bastion" />
+            <meta property="og:type" content={props.og.type} />
+            <meta property="og:title" content={props.title} />
+            <meta property="og:description" content={description} />
+            <meta property="og:url" content={props.og.url} />
+            {props.og.image ? <meta property="og:image" content={props.og.image} /> : null}
+          </>
+        ) : null}
+        {props.jsonLd ? <script type="application/ld+json" dangerouslySetInnerHTML={{ __html: jsonLdText(props.jsonLd) }}></script> : null}
         <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
         <link rel="stylesheet" href={ASSETS.css.path} integrity={ASSETS.css.integrity} crossorigin="anonymous" />
         <script src={ASSETS.js.path} integrity={ASSETS.js.integrity} crossorigin="anonymous" defer></script>
@@ -56,5 +95,6 @@ export function Layout(props: LayoutProps) {
         </footer>
       </body>
     </html>
+    </>
   );
 }

@@ -1,5 +1,5 @@
 import type { Product } from "../catalog/queries";
-import { formatMoney } from "./format";
+import { decimalAmount, formatMoney } from "./format";
 import { Layout } from "./layout";
 
 function ProductCard({ product }: { product: Product }) {
@@ -24,11 +24,19 @@ function ProductCard({ product }: { product: Product }) {
 }
 
 /** Home page: the catalog grid, with search and cursor paging. */
-export function CatalogPage(props: { items: Product[]; q: string | undefined; nextCursor: string | null; isFirstPage: boolean }) {
+export function CatalogPage(props: { items: Product[]; q: string | undefined; nextCursor: string | null; isFirstPage: boolean; origin: string }) {
   const { items, q, nextCursor } = props;
   const nextHref = nextCursor ? `/?${new URLSearchParams({ ...(q ? { q } : {}), cursor: nextCursor }).toString()}` : null;
+  // Searches stay out of search engines; the catalog's first page is the shop's home.
+  const home = `${props.origin}/`;
   return (
-    <Layout title={q ? `Search: ${q}` : "Bastion"} q={q}>
+    <Layout
+      title={q ? `Search: ${q}` : "Bastion"}
+      q={q}
+      noindex={Boolean(q) || !props.isFirstPage}
+      canonical={q ? undefined : home}
+      og={q ? undefined : { type: "website", url: home, image: `${props.origin}/favicon.svg` }}
+    >
       {q ? (
         <h1 class="page-title">Results for “{q}”</h1>
       ) : (
@@ -58,9 +66,27 @@ export function CatalogPage(props: { items: Product[]; q: string | undefined; ne
 }
 
 /** Product detail page. */
-export function ProductPage({ product }: { product: Product }) {
+export function ProductPage({ product, origin }: { product: Product; origin: string }) {
+  const url = `${origin}/products/${product.slug}`;
+  const image = product.imageUrl ? new URL(product.imageUrl, origin).href : undefined;
+  const jsonLd = {
+    "@context": "https://schema.org",
+    "@type": "Product",
+    name: product.name,
+    description: product.description,
+    sku: product.id,
+    url,
+    ...(image ? { image } : {}),
+    offers: {
+      "@type": "Offer",
+      url,
+      price: decimalAmount(product.priceCents, product.currency),
+      priceCurrency: product.currency,
+      availability: product.inStock ? "https://schema.org/InStock" : "https://schema.org/OutOfStock",
+    },
+  };
   return (
-    <Layout title={product.name} description={product.description.slice(0, 160)}>
+    <Layout title={product.name} description={product.description.slice(0, 160)} canonical={url} og={{ type: "product", url, image }} jsonLd={jsonLd}>
       <nav class="crumbs" aria-label="Breadcrumb"><a href="/">Shop</a> / <span>{product.name}</span></nav>
       <article class="product">
         <div class="product-media">
@@ -84,15 +110,19 @@ export function ProductPage({ product }: { product: Product }) {
   );
 }
 
-/** A plain message page for 404 and errors: never a stack trace. */
+/** A plain message page for 404 and errors: never a stack trace. A 401 offers the sign-in page. */
 export function MessagePage(props: { title: string; message: string; status: number }) {
   return (
-    <Layout title={props.title}>
+    <Layout title={props.title} noindex>
       <section class="message">
         <p class="status-code">{props.status}</p>
         <h1>{props.title}</h1>
         <p>{props.message}</p>
-        <p><a class="button" href="/">Back to the shop</a></p>
+        {props.status === 401 ? (
+          <p><a class="button" href="/sign-in">Sign in</a> <a href="/">Back to the shop</a></p>
+        ) : (
+          <p><a class="button" href="/">Back to the shop</a></p>
+        )}
       </section>
     </Layout>
   );

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { decodeCursor, findProductBySlug, listProducts } from "../catalog/queries";
+import { decodeCursor, findProductBySlug, listProducts, selectVisibleProducts } from "../catalog/queries";
 import { sharedForAWhile } from "../catalog/first-page";
 import { SLUG_PATTERN } from "../catalog/routes";
 import { getDb } from "../db/client";
@@ -18,12 +18,12 @@ export const storefront = new Hono<AppEnv>()
       const db = getDb(c.env.DB);
       const html = await sharedForAWhile(c.env.DB, "storefront:home", async () => {
         const page = await listProducts(db, { limit: 24 });
-        return String(<CatalogPage items={page.items} q={undefined} nextCursor={page.nextCursor} isFirstPage={true} />);
+        return String(<CatalogPage items={page.items} q={undefined} nextCursor={page.nextCursor} isFirstPage={true} origin={c.var.config.PUBLIC_ORIGIN} />);
       });
       return c.html(html);
     }
     const page = await listProducts(getDb(c.env.DB), { q, cursor, limit: 24 });
-    return c.html(<CatalogPage items={page.items} q={q} nextCursor={page.nextCursor} isFirstPage={!cursor} />);
+    return c.html(<CatalogPage items={page.items} q={q} nextCursor={page.nextCursor} isFirstPage={!cursor} origin={c.var.config.PUBLIC_ORIGIN} />);
   })
   .get("/products/:slug", async (c) => {
     const slug = c.req.param("slug");
@@ -31,6 +31,33 @@ export const storefront = new Hono<AppEnv>()
     if (!product) {
       return c.html(<MessagePage status={404} title="Not found" message="We could not find that product. It may have been removed." />, 404);
     }
-    return c.html(<ProductPage product={product} />);
+    return c.html(<ProductPage product={product} origin={c.var.config.PUBLIC_ORIGIN} />);
   })
-  .get("/security", (c) => c.html(<SecurityPage />));
+  .get("/security", (c) => c.html(<SecurityPage origin={c.var.config.PUBLIC_ORIGIN} />))
+  .get("/robots.txt", (c) => {
+    const origin = c.var.config.PUBLIC_ORIGIN;
+    c.header("cache-control", "public, max-age=3600");
+    // Carts, accounts, staff pages, checkout and the API are nobody's search result.
+    const disallow = ["/api/", "/admin", "/account", "/cart", "/checkout", "/orders", "/sign-in", "/sign-up", "/dev/"];
+    return c.text(`User-agent: *\n${disallow.map((p) => `Disallow: ${p}`).join("\n")}\n\nSitemap: ${origin}/sitemap.xml\n`);
+  })
+  .get("/sitemap.xml", async (c) => {
+    const origin = c.var.config.PUBLIC_ORIGIN;
+    // Visible products only (the catalog's one query filters hidden ones, P04); 50,000 is a sitemap's limit.
+    const rows = await selectVisibleProducts(getDb(c.env.DB), undefined, { limit: 49_998 });
+    const url = (loc: string, lastmod?: string): string =>
+      `<url><loc>${escapeXml(loc)}</loc>${lastmod ? `<lastmod>${escapeXml(lastmod)}</lastmod>` : ""}</url>`;
+    const body = [
+      `<?xml version="1.0" encoding="UTF-8"?>`,
+      `<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">`,
+      url(`${origin}/`),
+      url(`${origin}/security`),
+      ...rows.map((p) => url(`${origin}/products/${encodeURIComponent(p.slug)}`, p.updatedAt)),
+      `</urlset>`,
+    ].join("\n");
+    return c.body(body, 200, { "content-type": "application/xml; charset=utf-8", "cache-control": "public, max-age=3600" });
+  });
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&'"]/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}

@@ -7,9 +7,9 @@ import { Layout } from "./layout";
 export const SECURITY_CONTACT = "security@shop.example.com";
 
 /** GET /security: the security model in plain words, and how to report a vulnerability. */
-export function SecurityPage() {
+export function SecurityPage({ origin }: { origin: string }) {
   return (
-    <Layout title="Security" description="How Bastion protects your account, your payments and your data, and how to report a vulnerability.">
+    <Layout title="Security" canonical={`${origin}/security`} description="How Bastion protects your account, your payments and your data, and how to report a vulnerability.">
       <article class="prose">
         <h1 class="page-title">Security at Bastion</h1>
         <p class="lead">

@@ -5,7 +5,7 @@ import worker from "../../src/index";
 
 /** A production env that passes every rule; each test breaks one setting. */
 function productionEnv(overrides: Record<string, string | undefined> = {}): Env {
-  const live = ["sk", "live", "a".repeat(24)].join("_");
+  const live = ["rk", "live", "a".repeat(24)].join("_");
   const whsec = ["whsec", "b".repeat(32)].join("_");
   return {
     ...env,
@@ -49,6 +49,64 @@ const UNSAFE: Array<[string, Record<string, string | undefined>]> = [
   ["a plain-http mail provider", { MAIL_PROVIDER_URL: "http://mail.example.net/send" }],
   ["no mail provider token", { MAIL_PROVIDER_TOKEN: undefined }],
 ];
+
+describe("T01 Stripe key scope", () => {
+  const fullAccess = ["sk", "live", "d".repeat(24)].join("_");
+
+  it("T01 full-access Stripe key: a production worker with an sk_live_ key refuses every route (503 misconfigured), names the setting, never the key", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const e = productionEnv({ STRIPE_SECRET_KEY: fullAccess });
+    for (const path of ["https://shop.example.com/", "https://shop.example.com/api/checkout", "https://shop.example.com/api/webhooks/stripe", "https://shop.example.com/readyz"]) {
+      const res = await worker.fetch(new Request(path, { method: path.endsWith("/") || path.endsWith("readyz") ? "GET" : "POST" }), e, createExecutionContext());
+      expect(res.status, path).toBe(503);
+      const body = await res.text();
+      expect(JSON.parse(body), path).toMatchObject({ status: 503, code: "misconfigured" });
+      expect(body).not.toContain(fullAccess);
+    }
+    const logged = errors.mock.calls.map((args) => args.join(" ")).join("\n");
+    expect(logged).toContain("STRIPE_SECRET_KEY");
+    expect(logged).toContain("rk_live_");
+    expect(logged).not.toContain(fullAccess);
+    errors.mockRestore();
+  });
+
+  it("T01 full-access Stripe key: only a restricted live key (rk_live_) passes the production check", async () => {
+    expect((await fetchAs(productionEnv({ STRIPE_SECRET_KEY: ["rk", "live", "e".repeat(24)].join("_") }))).status).toBe(200);
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    for (const key of [fullAccess, "live_" + "f".repeat(24), ["sk", "live"].join("_")]) {
+      expect((await fetchAs(productionEnv({ STRIPE_SECRET_KEY: key }))).status, key.slice(0, 8)).toBe(503);
+    }
+    errors.mockRestore();
+  });
+});
+
+describe("health checks", () => {
+  it("P17 configuration: /readyz answers 503 misconfigured for an unsafe production config while /healthz (liveness) stays 200", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const e = productionEnv({ PAYMENTS_PROVIDER: "simulator" });
+    const ready = await fetchAs(e, "https://shop.example.com/readyz");
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ status: 503, code: "misconfigured" });
+    expect((await fetchAs(e, "https://shop.example.com/healthz")).status).toBe(200);
+    errors.mockRestore();
+  });
+
+  it("P17 configuration: /readyz answers 200 for a safe production config and 503 misconfigured when D1 does not answer", async () => {
+    const ok = await fetchAs(productionEnv(), "https://shop.example.com/readyz");
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ status: "ready" });
+    expect(ok.headers.get("x-request-id")).toMatch(/^[\w-]+$/);
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const broken = { prepare: () => ({ first: () => Promise.reject(new Error("D1_ERROR: unavailable")) }) } as unknown as D1Database;
+    const down = await fetchAs({ ...productionEnv(), DB: broken } as Env, "https://shop.example.com/readyz");
+    expect(down.status).toBe(503);
+    expect(await down.json()).toMatchObject({ code: "misconfigured" });
+    const logged = errors.mock.calls.map((args) => args.join(" ")).join("\n");
+    expect(logged).toContain("d1_unreachable");
+    expect(logged).toContain("GET /readyz");
+    errors.mockRestore();
+  });
+});
 
 describe("T02 / P17 production configuration", () => {
   it("P17 configuration: a safe production config serves the shop", async () => {

@@ -1,4 +1,7 @@
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import worker from "../../src/index";
 import { ORIGIN, request } from "../support/http";
 import { countRows, makeProduct, unique } from "../support/factories";
 
@@ -72,6 +75,48 @@ describe("P03 injection attacks on the web interface", () => {
       const res = await request("/api/nothing-here", { method: "POST", headers: { cookie: "a=b", "content-type": "application/json", ...headers }, body: "{}" });
       expect(res.status).toBe(404);
     }
+  });
+
+  it("P03 CSRF: in development a loopback alias of the local origin (127.0.0.1 for localhost, same port) passes; other ports, schemes and hosts do not", async () => {
+    expect(ORIGIN).toBe("http://localhost:8787");
+    for (const origin of ["http://127.0.0.1:8787", "http://[::1]:8787"]) {
+      const res = await request("/api/nothing-here", { method: "POST", headers: { cookie: "a=b", "content-type": "application/json", origin }, body: "{}" });
+      expect(res.status, origin).toBe(404);
+    }
+    const before = await countRows("products");
+    for (const origin of ["http://127.0.0.1:8788", "https://127.0.0.1:8787", "http://localhost.evil.example:8787", "http://127.0.0.2:8787", "http://localhost"]) {
+      const res = await request("/api/cart/items", { method: "POST", headers: { cookie: "__Host-bastion_session=stolen", "content-type": "application/json", origin }, body: "{}" });
+      expect(res.status, origin).toBe(403);
+      expect(((await res.json()) as { code: string }).code).toBe("csrf_origin_mismatch");
+    }
+    expect(await countRows("products")).toBe(before);
+  });
+
+  it("P03 CSRF: production refuses loopback aliases of its origin; only the exact origin passes", async () => {
+    const production = {
+      ...env,
+      ENVIRONMENT: "production",
+      PUBLIC_ORIGIN: "https://localhost:8443",
+      PAYMENTS_PROVIDER: "stripe",
+      STRIPE_SECRET_KEY: ["rk", "live", "a".repeat(24)].join("_"),
+      STRIPE_WEBHOOK_SECRET: ["whsec", "b".repeat(32)].join("_"),
+      BETTER_AUTH_SECRET: "p".repeat(48),
+      TURNSTILE_SECRET_KEY: "0x4AAAAAAAproductionSecretKey",
+      MAIL_PROVIDER_URL: "https://mail.example.net/v1/send",
+      MAIL_PROVIDER_TOKEN: "mail-provider-token-for-tests",
+      MAIL_FROM: "Bastion <no-reply@shop.example.com>",
+      ADMIN_PASSWORD: undefined,
+    } as unknown as Env;
+    const send = async (origin: string, path: string): Promise<Response> =>
+      worker.fetch(new Request(`https://localhost:8443${path}`, { method: "POST", headers: { cookie: "__Host-bastion_session=stolen", "content-type": "application/json", origin }, body: "{}" }), production, createExecutionContext());
+    const before = await countRows("products");
+    for (const origin of ["https://127.0.0.1:8443", "https://[::1]:8443"]) {
+      const res = await send(origin, "/api/cart/items");
+      expect(res.status, origin).toBe(403);
+      expect(((await res.json()) as { code: string }).code).toBe("csrf_origin_mismatch");
+    }
+    expect((await send("https://localhost:8443", "/api/nothing-here")).status).toBe(404);
+    expect(await countRows("products")).toBe(before);
   });
 
   it("P03 path traversal: encoded dots, slashes and config file names are 404 and leak nothing", async () => {

@@ -21,8 +21,10 @@ function run(script: string, args: string[], env: Record<string, string> = {}): 
   }
 }
 
+// The installed binary, not `npx wrangler`: npx costs an npm start per call, and this file makes many.
+const WRANGLER = path.join(root, "node_modules", ".bin", "wrangler");
 function wrangler(args: string[]): string {
-  return execFileSync("npx", ["wrangler", ...args], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  return execFileSync(WRANGLER, args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1", WRANGLER_SEND_METRICS: "false" } });
 }
 
 /** A project directory of its own (wrangler.toml + migrations): its local D1 state lives inside it. */
@@ -99,9 +101,12 @@ describe("recovery (P18)", () => {
       ["loss-misnamed", { 3: mismatch, 4: { action: "audit.restored", detail: { note: "n", explains: 1 } } }, 1],
       ["loss-explained", { 3: mismatch, 4: { action: "audit.restored", detail: { note: "n", explains: 3 } } }, 0],
     ];
+    // Migrated once, then copied: the three cases start from the same empty schema.
+    const template = makeProject("migrated-template");
+    wrangler(["d1", "migrations", "apply", "bastion", "--local", "--config", template]);
     for (const [name, events, code] of cases) {
       const config = makeProject(name);
-      wrangler(["d1", "migrations", "apply", "bastion", "--local", "--config", config]);
+      cpSync(path.join(path.dirname(template), ".wrangler"), path.join(path.dirname(config), ".wrangler"), { recursive: true });
       const seed = path.join(work, `${name}.sql`);
       writeFileSync(seed, `${await seedAuditSql(5, (id) => events[id] ?? { action: "product.updated" })}\n`);
       wrangler(["d1", "execute", "bastion", "--local", "--config", config, "--file", seed, "--yes"]);

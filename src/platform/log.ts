@@ -1,0 +1,24 @@
+import type { Context } from "hono";
+import { requestId } from "hono/request-id";
+import type { AppEnv } from "./app-env";
+
+/**
+ * Gives every request an id: Cloudflare's Ray ID when there is one (so a log line leads to the
+ * dashboard's request), a random UUID otherwise. A client's own X-Request-Id is not trusted (it
+ * could make two people's requests look like one in the logs); the id is sent back in
+ * X-Request-Id so a customer can quote it.
+ */
+export const requestIds = requestId({ headerName: "", generator: (c) => c.req.header("cf-ray") ?? crypto.randomUUID() });
+
+export function exposeRequestId(c: Context<AppEnv>): void {
+  const id = c.var.requestId;
+  if (id) c.header("x-request-id", id);
+}
+
+/** One structured log line (Workers Logs indexes JSON): level, message, request id and route. */
+export function logEvent(c: Context<AppEnv>, level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown> = {}): void {
+  const line = JSON.stringify({ level, msg, requestId: c.var.requestId, route: `${c.req.method} ${c.req.routePath}`, path: c.req.path, ...fields });
+  if (level === "error") console.error(line);
+  else if (level === "warn") console.warn(line);
+  else console.log(line);
+}
