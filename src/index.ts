@@ -18,7 +18,8 @@ import { createApiApp } from "./platform/openapi";
 import type { AppEnv } from "./platform/app-env";
 import { loadConfig } from "./platform/config";
 import { renderError, renderNotFound } from "./platform/errors";
-import { readiness } from "./platform/health";
+import { readiness, type ReadinessCheck } from "./platform/health";
+import { auditReadiness } from "./audit/verify";
 import { exposeRequestId, logEvent, requestIds } from "./platform/log";
 import { problemResponse } from "./platform/problem";
 import { csrfOriginCheck, httpsOnly, jsonBodyGuard, securityHeaders } from "./platform/security";
@@ -41,8 +42,16 @@ app.use(async (c, next) => {
   await next();
   exposeRequestId(c);
 });
-// Readiness: the config check below and a D1 ping (503 `misconfigured` when either fails).
-app.get("/readyz", readiness);
+// Readiness: the config check below and a D1 ping (503 `misconfigured` when either fails), then
+// the audit chain from its newest checkpoint (503 `audit_chain_broken`, naming the problem's code).
+const auditChainCheck: ReadinessCheck = {
+  name: "audit",
+  async run(env) {
+    const verdict = await auditReadiness(env);
+    return verdict.ok ? null : { code: "audit_chain_broken", detail: `The audit chain does not verify at event ${verdict.brokenAt} (${verdict.code}); see docs/operations.md.` };
+  },
+};
+app.get("/readyz", (c) => readiness(c, [auditChainCheck]));
 // Config gate: a production worker with an unsafe setting answers 503 to everything (P17, T02).
 app.use(async (c, next) => {
   const result = loadConfig(c.env);

@@ -415,12 +415,17 @@ export const REGISTER: Threat[] = [
     mitigations: [
       "One zod config schema checked on the first request: an unsafe production config answers 503 misconfigured to everything and logs the setting's name, never its value.",
       "Development routes are 404 outside development; secrets come only from bindings; `npm run doctor` checks wrangler.toml and local files before a deploy.",
+      "`/readyz` runs the same config check, a D1 ping and the audit chain's check from its newest checkpoint, and answers 503 (`misconfigured`, `audit_chain_broken`) so an uptime monitor sees a broken deployment; `/healthz` is liveness only.",
+      "`npm run deploy:check` fails (not warns) while wrangler.toml still holds the placeholder database id or an example.com origin.",
     ],
     operator: "Run `npm run doctor` before every deploy and work through the production hardening checklist in docs/operations.md (restricted Stripe key, Turnstile keys, account members).",
     tests: [
       "P17 configuration: a safe production config serves the shop",
       "P17 configuration: development routes are 404 outside development",
       "P17 a production worker refuses the simulator outright (config gate)",
+      "P17 configuration: /readyz answers 503 misconfigured for an unsafe production config while /healthz (liveness) stays 200",
+      "P17 configuration: /readyz answers 200 for a safe production config and 503 misconfigured when D1 does not answer",
+      "P17 configuration: the repository's placeholder database id and example.com origin fail deploy:check",
     ],
   },
   {
@@ -656,6 +661,7 @@ export const REGISTER: Threat[] = [
       "A truncated tail (a shorter chain is still valid) and rows written after the log's last event by anyone else are caught through the object's memory of its last event and of its unconfirmed write. They stay caught after the log appends again: the object records `audit.head_mismatch`, and the log is reported broken until an admin records `audit.restored` naming that mismatch (API or staff form, fresh sign-in).",
     ],
     tests: [
+      "T10 readiness: /readyz answers 200 on an intact chain and 503 audit_chain_broken naming the problem after a row is forged in D1",
       "T10 detects an edited, a deleted and a re-hashed event",
       "T10 detects deletion of the newest events, which leaves a valid shorter chain, through the object's head",
       "T10 forged audit line: newlines and JSON fragments in a name or email stay inside one field",

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { getCurrentAuthEndpointContext } from "@better-auth/core/context";
 import type { BetterAuthPlugin } from "better-auth";
 import { APIError } from "better-auth/api";
@@ -90,6 +91,17 @@ export async function isPwnedPassword(password: string): Promise<boolean | null>
   }
 }
 
+const offlineSeed = new AsyncLocalStorage<true>();
+
+/**
+ * Runs `work` (the development admin seed) without the Pwned Passwords lookup: `npm run dev` seeds
+ * offline, and an outbound call there only printed a DNS error and a stack trace at every start.
+ * The local list and the estimator still apply. Only the development-only seed route uses it.
+ */
+export function withoutBreachLookup<T>(work: () => Promise<T>): Promise<T> {
+  return offlineSeed.run(true, work);
+}
+
 const CHECKED_PATHS = new Set(["/sign-up/email", "/change-password", "/reset-password", "/admin/create-user", "/admin/set-user-password"]);
 
 /**
@@ -125,7 +137,7 @@ export function passwordPolicy(): BetterAuthPlugin {
                 if (isGuessablePassword(password, inputs)) {
                   throw APIError.from("BAD_REQUEST", { code: "PASSWORD_TOO_GUESSABLE", message: "This password is easy to guess (common words, names, dates, sequences or your email). Try four or more random words." });
                 }
-                if ((await isPwnedPassword(password)) === true) {
+                if (!offlineSeed.getStore() && (await isPwnedPassword(password)) === true) {
                   throw APIError.from("BAD_REQUEST", { code: "PASSWORD_COMPROMISED", message: "This password appears in a known data breach. Choose a different one." });
                 }
               }

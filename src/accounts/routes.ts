@@ -16,6 +16,7 @@ import { afterSecurityEvent } from "./security-events";
 import { notifyOldAddressOfEmailChange } from "./account-lock";
 import { authError, guardSecretCheck, isAllowedAuthRoute, withSessionAssurance } from "./auth-gate";
 import { bodyString, mergeGuestCartOnSignIn, signInWithThrottle } from "./sign-in";
+import { withoutBreachLookup } from "./password-policy";
 
 const MeSchema = z
   .object({
@@ -199,7 +200,7 @@ export async function ensureAdmin(env: Env, c: Context<AppEnv>, email: string, p
   let id = existing?.id;
   if (!id) {
     const auth = authWithoutRequest(env, c.var.config);
-    const result = await auth.api.signUpEmail({ body: { email: normalised, password, name: "Shop admin" } });
+    const result = await withoutBreachLookup(() => auth.api.signUpEmail({ body: { email: normalised, password, name: "Shop admin" } }));
     id = result.user.id;
   }
   await db.update(userTable).set({ role: "admin", emailVerified: true }).where(eq(userTable.id, id));

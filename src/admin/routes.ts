@@ -20,7 +20,9 @@ const AdminProductSchema = z
     description: z.string(),
     priceCents: z.number().int(),
     currency: z.string(),
-    stock: z.number().int(),
+    stock: z.number().int().openapi({ description: "On hand: what staff counted (sellable + held)" }),
+    held: z.number().int().openapi({ description: "Units taken by unpaid pending orders (back on the shelf if they close unpaid)" }),
+    sellable: z.number().int().openapi({ description: "What shoppers can still buy: on hand − held" }),
     hidden: z.boolean(),
     imageUrl: z.string().nullable(),
     createdAt: z.string(),
@@ -295,6 +297,9 @@ const AdminOrderSchema = OrderSchema.extend({
   paymentIntentId: z.string().nullable(),
   updatedAt: z.string(),
   timeline: z.array(z.object({ id: z.string(), kind: z.string(), detail: z.string().nullable(), createdAt: z.string() })),
+  paymentInFlight: z.boolean().openapi({ description: "A delayed payment (bank transfer) is in flight: the order stays pending with its holds" }),
+  couponOverRedeemed: z.boolean().openapi({ description: "Paid with a coupon that had no hold and no room left: resolve with the customer (decision 013)" }),
+  paymentsAfterClose: z.array(z.object({ id: z.string(), amountCents: z.number().int(), currency: z.string(), receivedAt: z.string(), refundId: z.string().nullable() })),
 }).openapi("AdminOrder");
 const OrderIdParam = z.object({ id: z.string().min(1).max(100) });
 

@@ -1,4 +1,6 @@
+import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import worker from "../../src/index";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { isCommonPassword } from "../../src/accounts/password-policy";
 import { COMMON_PASSWORDS } from "../../src/accounts/common-passwords";
@@ -63,5 +65,32 @@ describe("password policy", () => {
     const res = await signUp("quiet-maple-orbit-lantern-9911");
     expect(res.status).toBe(200);
     expect(await env.DB.prepare("SELECT count(*) AS n FROM user").first<{ n: number }>()).toBeTruthy();
+  });
+});
+
+describe("development admin seed", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it("seeds the development admin offline: no Pwned Passwords lookup, while sign-up still asks it", async () => {
+    const seen: string[] = [];
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input) => {
+      seen.push(new Request(input as RequestInfo).url);
+      return new Response("0018A45C4D1DEF81644B54AB7F969B88D65:0\r\n", { status: 200 });
+    });
+    const email = `${unique("seed").toLowerCase()}@example.com`;
+    const seedEnv = { ...env, ADMIN_EMAIL: email, ADMIN_PASSWORD: "granite-heron-violet-compass-42" } as Env;
+    // A second env object: the config and better-auth are built per env, with these two values.
+    const res = await worker.fetch(
+      new Request("http://localhost:8787/api/dev/seed-admin", { method: "POST", headers: { origin: "http://localhost:8787", "content-type": "application/json" }, body: "{}" }),
+      seedEnv,
+      createExecutionContext(),
+    );
+    expect(res.status).toBe(201);
+    const row = await env.DB.prepare("SELECT role, email_verified AS verified FROM user WHERE email = ?").bind(email).first<{ role: string; verified: number }>();
+    expect(row).toEqual({ role: "admin", verified: 1 });
+    expect(seen.filter((u) => u.includes("pwnedpasswords"))).toEqual([]);
+    // The exemption is the seed's alone: an ordinary sign-up right after still asks the API.
+    expect((await signUp("quiet-maple-orbit-lantern-7733")).status).toBe(200);
+    expect(seen.filter((u) => u.includes("pwnedpasswords"))).toHaveLength(1);
   });
 });
