@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { and, asc, desc, eq, lt, or, sql, type SQL } from "drizzle-orm";
 import { user as userTable } from "../accounts/schema";
-import { recordAudit } from "../audit/audit";
+import { recordAudit, requireAudit } from "../audit/audit";
 import { AFTER_CLOSE_KIND } from "../checkout/fulfilment";
 import { orderLines, orders, paymentEvents, type OrderRow } from "../checkout/schema";
 import { toOrder, type Order } from "../checkout/orders";
@@ -208,20 +208,24 @@ export async function requestRefund(env: Env, config: Config, db: Database, acto
       : null;
   if (!reference) throw new ProblemError(409, "order_not_refundable", "This order has no payment to refund.");
   const provider = paymentProvider(config, db);
-  let refundId: string;
-  try {
-    ({ refundId } = await provider.refund({ ...reference, amountCents: order.totalCents, idempotencyKey: `refund:${order.id}` }));
-  } catch (error) {
-    console.error(JSON.stringify({ level: "error", msg: "refund_failed", orderId: order.id, error: String(error) }));
-    throw new ProblemError(502, "payment_unavailable", "The payment provider did not accept the refund. Try again later.");
-  }
-  await recordAudit(env, {
+  const idempotencyKey = `refund:${order.id}`;
+  // Fail closed (issue 19, decision 006): the request is on the record before money moves, or no
+  // money moves (503 audit_unavailable). The provider's idempotency key makes a retry one refund.
+  await requireAudit(env, {
     actor: actor.id,
     action: "order.refund_requested",
     subject: order.id,
-    detail: { refundId, amountCents: order.totalCents, currency: order.currency, provider: provider.name },
+    detail: { amountCents: order.totalCents, currency: order.currency, provider: provider.name, request: idempotencyKey },
     ip: actor.ip,
   });
+  let refundId: string;
+  try {
+    ({ refundId } = await provider.refund({ ...reference, amountCents: order.totalCents, idempotencyKey }));
+  } catch (error) {
+    console.error(JSON.stringify({ level: "error", msg: "refund_failed", orderId: order.id, error: String(error) }));
+    await recordAudit(env, { actor: actor.id, action: "order.refund_failed", subject: order.id, detail: { request: idempotencyKey, provider: provider.name }, ip: actor.ip });
+    throw new ProblemError(502, "payment_unavailable", "The payment provider did not accept the refund. Try again later.");
+  }
   if (provider.name === "simulator" && order.paymentIntentId) {
     // Development: "Stripe" confirms the refund the way it would, with a signed charge.refunded event.
     await deliverSimulatedRefund(env, config, { paymentIntentId: order.paymentIntentId, amountCents: order.totalCents, currency: order.currency });
@@ -235,7 +239,8 @@ export async function requestRefund(env: Env, config: Config, db: Database, acto
  * once: a claim row whose id is derived from the payment's row is inserted first, so a double
  * click or two staff at once make one provider call (and the provider's idempotency key
  * `refund:<row id>` makes a retry one refund there too). Each refund has its audit row
- * `payment.after_close_refunded`. The order keeps its status (it was never paid for the shop).
+ * `payment.after_close_refund_requested` (written before the provider call, fail-closed) and
+ * `payment.after_close_refunded` with the refund id. The order keeps its status (it was never paid for the shop).
  * Refusals: 409 `order_not_refundable` (no money received after close, or all of it refunded
  * already), 502 `payment_unavailable` (the claim is withdrawn, so staff can try again).
  */
@@ -254,10 +259,26 @@ async function refundPaymentsAfterClose(env: Env, config: Config, db: Database, 
     const claim = await db.insert(paymentEvents).values({ id: claimId, orderId: order.id, kind: AFTER_CLOSE_REFUND_KIND, detail: JSON.stringify({ state: "requested" }) }).onConflictDoNothing();
     if ((claim.meta.changes ?? 0) === 0) continue; // someone else is refunding (or refunded) this one
     const reference = payment.detail.paymentIntent ? { paymentIntentId: payment.detail.paymentIntent } : { sessionId: payment.detail.sessionId };
+    const idempotencyKey = `refund:${payment.id}`;
+    // Fail closed (issue 19): the request is on the record before money moves; a refused audit
+    // write withdraws the claim, so staff can try again once the log takes writes.
+    try {
+      await requireAudit(env, {
+        actor: actor.id,
+        action: "payment.after_close_refund_requested",
+        subject: order.id,
+        detail: { amountCents: payment.amountCents, currency: payment.currency, provider: provider.name, payment: payment.id, request: idempotencyKey },
+        ip: actor.ip,
+      });
+    } catch (error) {
+      await db.delete(paymentEvents).where(eq(paymentEvents.id, claimId));
+      throw error;
+    }
     let refundId: string;
     try {
-      ({ refundId } = await provider.refund({ ...reference, amountCents: payment.amountCents, idempotencyKey: `refund:${payment.id}` }));
+      ({ refundId } = await provider.refund({ ...reference, amountCents: payment.amountCents, idempotencyKey }));
     } catch (error) {
+      await recordAudit(env, { actor: actor.id, action: "payment.after_close_refund_failed", subject: order.id, detail: { payment: payment.id, request: idempotencyKey }, ip: actor.ip });
       await db.delete(paymentEvents).where(eq(paymentEvents.id, claimId));
       console.error(JSON.stringify({ level: "error", msg: "refund_failed", orderId: order.id, error: String(error) }));
       throw new ProblemError(502, "payment_unavailable", "The payment provider did not accept the refund. Try again later.");

@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { and, asc, eq, gt, or, sql, type SQL } from "drizzle-orm";
 import { session as sessionTable, user as userTable } from "../accounts/schema";
 import { toRole, type Role } from "../accounts/session";
-import { recordAudit } from "../audit/audit";
+import { requireAudit } from "../audit/audit";
 import type { Database } from "../db/client";
 import { ProblemError } from "../platform/problem";
 import type { StaffActor } from "./products";
@@ -119,14 +119,22 @@ export async function changeRoleAudited(env: Env, db: Database, actor: StaffActo
     throw new ProblemError(409, "role_changed_meanwhile", "The user's role changed meanwhile; reload and try again.");
   }
   const revoked = await db.delete(sessionTable).where(eq(sessionTable.userId, userId)).returning({ id: sessionTable.id });
-  await recordAudit(env, {
-    actor: actor.id,
-    action: "user.role_changed",
-    subject: userId,
-    // The name helps a reader of the log; recordAudit encodes it, so a crafted name stays one
-    // escaped field. No email: the id is enough, and the log is append-only (erasure cannot reach it).
-    detail: { before: { role: before.role }, after: { role }, name: before.name, sessionsRevoked: revoked.length },
-    ip: actor.ip,
-  });
+  try {
+    // Fail closed (issue 19, decision 006): no role change stands without its audit row. The row
+    // needs the outcome (revoked sessions), so it is written after the change, and a refused write
+    // puts the role back. The revoked sessions stay revoked: that only signs the user out.
+    await requireAudit(env, {
+      actor: actor.id,
+      action: "user.role_changed",
+      subject: userId,
+      // The name helps a reader of the log; the audit encodes it, so a crafted name stays one
+      // escaped field. No email: the id is enough, and the log is append-only (erasure cannot reach it).
+      detail: { before: { role: before.role }, after: { role }, name: before.name, sessionsRevoked: revoked.length },
+      ip: actor.ip,
+    });
+  } catch (error) {
+    await db.update(userTable).set({ role: before.role, updatedAt: new Date() }).where(and(eq(userTable.id, userId), eq(userTable.role, role)));
+    throw error;
+  }
   return { user: { ...before, role }, changed: true, sessionsRevoked: revoked.length };
 }

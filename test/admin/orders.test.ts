@@ -96,7 +96,8 @@ describe("staff API: orders", { timeout: 30_000 }, () => {
     const events = await auditRowsAfter(before);
     expect(events[0]!).toMatchObject({ action: "order.refund_requested", actor: admin.id, subject: order.id });
     const count = events.length;
-    expect(JSON.parse(events[0]!.detail)).toMatchObject({ refundId: body.refundId, amountCents: order.totalCents, currency: "USD", provider: "simulator" });
+    // Written before the provider call (fail closed), so it names the provider request (its idempotency key), not the refund id.
+    expect(JSON.parse(events[0]!.detail)).toMatchObject({ request: `refund:${order.id}`, amountCents: order.totalCents, currency: "USD", provider: "simulator" });
 
     const again = await refund(order.id, admin.headers);
     expect(again.status).toBe(409);
@@ -187,7 +188,10 @@ describe("money received after an order closed (issue 20 §5, T06)", { timeout: 
     vi.restoreAllMocks();
 
     const audit = await auditRowsAfter(before);
-    expect(audit.map((r) => [r.action, r.subject, r.actor])).toEqual([["payment.after_close_refunded", stray.orderId, admin.id]]);
+    expect(audit.map((r) => [r.action, r.subject, r.actor])).toEqual([
+      ["payment.after_close_refund_requested", stray.orderId, admin.id],
+      ["payment.after_close_refunded", stray.orderId, admin.id],
+    ]);
     expect(JSON.parse(audit[0]!.detail!)).toMatchObject({ amountCents: stray.amount, currency: "usd", provider: "stripe" });
     const after = (await (await request(`/api/admin/orders/${stray.orderId}`, { headers: admin.headers })).json()) as { status: string; paymentsAfterClose: { refundId: string | null }[] };
     expect(after.status).toBe("expired");
@@ -206,7 +210,8 @@ describe("money received after an order closed (issue 20 §5, T06)", { timeout: 
     await waitOnExecutionContext(ctx);
     vi.restoreAllMocks();
     expect(failed.status).toBe(502);
-    expect(await lastAuditId()).toBe(before);
+    // The request was on the record before the provider was asked (fail closed), then its failure.
+    expect((await auditRowsAfter(before)).map((r) => r.action)).toEqual(["payment.after_close_refund_requested", "payment.after_close_refund_failed"]);
     // With the simulator (the provider back): the retry refunds.
     const retried = await refund(stray.orderId, admin.headers);
     expect(retried.status).toBe(202);
