@@ -652,6 +652,7 @@ export const REGISTER: Threat[] = [
     statement: "A customer could falsely claim they did not place an order if transactions were not logged in a way we can trust.",
     status: "mitigated",
     mitigations: [
+      "Failed sign-ins have an audit budget per address and per account (10 events per 15 minutes each); past it they are counted, and the guard object's alarm writes one auth.sign_in.failures_summarised event with the count when the window ends.",
       "Security-relevant actions fail closed (requireAudit): a role change stands only once its audit row is in D1 (a refused write puts the role back), and a refund is on the record before the provider is asked (503 audit_unavailable otherwise, no money moves).",
       "A tamper-evident audit log: an HMAC-SHA-256 chain under a Worker secret the database never sees (key id per row, rotation through AUDIT_HMAC_KEY_PREVIOUS), written by one Durable Object, append-only in D1 (triggers), verifiable by staff and `npm run audit:verify` with the key from the environment (M-009; decision 006).",
       "Signed checkpoints (sequence, head hash, count, time) in a locked R2 bucket every 100 events or 5 minutes: a chain rewritten together with the object's storage, a truncated tail past a checkpoint, an edited checkpoint and removed or rolled-back checkpoints are each named (anchor_mismatch, anchor_forged, stale_anchor).",
@@ -662,6 +663,7 @@ export const REGISTER: Threat[] = [
       "A truncated tail (a shorter chain is still valid) and rows written after the log's last event by anyone else are caught through the object's memory of its last event and of its unconfirmed write. They stay caught after the log appends again: the object records `audit.head_mismatch`, and the log is reported broken until an admin records `audit.restored` naming that mismatch (API or staff form, fresh sign-in).",
     ],
     tests: [
+      "T10 failed sign-in budget: past 10 failures per address in a window, failures are counted into one summary event when the window ends",
       "T10 fail closed: when D1 drops the audit row of a role change, the change is refused with 503 audit_unavailable and the role stays as it was",
       "T10 fail closed: when D1 drops the audit row of a refund request, the refund is refused with 503 audit_unavailable before the provider is called, and the order stays paid",
       "T10 readiness: /readyz answers 200 on an intact chain and 503 audit_chain_broken naming the problem after a row is forged in D1",

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { recordAudit } from "../audit/audit";
 import { hmacSha256Key } from "../platform/hmac";
 
 /** Thresholds from API.md ("Accounts"): kept in one place so tests and docs quote the same numbers. */
@@ -158,6 +159,48 @@ export class LoginGuard extends DurableObject<Env> {
     return { allowed: true, retryAfter: null };
   }
 
+  /**
+   * Failed sign-ins on the audit record (issue 19): at most `max` events per window for this key
+   * (an address or an account). Past it, failures are counted instead, and when the window ends
+   * an alarm writes one `auth.sign_in.failures_summarised` event with the count, so a flood costs
+   * the log one row per key and window. Returns whether this failure gets its own event.
+   */
+  async failedSignInBudget(max: number, windowSeconds: number, about: { scope: "address" | "account"; subject: string | null; ip: string | null }, now: number = Date.now()): Promise<boolean> {
+    const kv = this.ctx.storage.kv;
+    const step = countInWindow(kv.get("failaudit") as FixedWindow | undefined, { window: windowSeconds, max }, now);
+    if (step.allowed) {
+      kv.put("failaudit", step.next);
+      return true;
+    }
+    const windowStart = (kv.get("failaudit") as FixedWindow).start;
+    const suppressed = (kv.get("failaudit-suppressed") as SuppressedFailures | undefined) ?? { ...about, count: 0, windowStart, windowEnd: windowStart + windowSeconds * 1000 };
+    suppressed.count += 1;
+    kv.put("failaudit-suppressed", suppressed);
+    if (suppressed.count === 1) await this.ctx.storage.setAlarm(suppressed.windowEnd);
+    return false;
+  }
+
+  /** The end of a window with suppressed failed sign-ins: their one summary event. */
+  override async alarm(): Promise<void> {
+    const kv = this.ctx.storage.kv;
+    const suppressed = kv.get("failaudit-suppressed") as SuppressedFailures | undefined;
+    if (!suppressed) return;
+    const written = await recordAudit(this.env, {
+      actor: "anonymous",
+      action: "auth.sign_in.failures_summarised",
+      subject: suppressed.subject,
+      detail: { scope: suppressed.scope, failures: suppressed.count, from: new Date(suppressed.windowStart).toISOString(), to: new Date(suppressed.windowEnd).toISOString() },
+      ip: suppressed.ip,
+    });
+    // recordAudit keeps the event in the audit object's outbox when D1 refuses it, so the count is
+    // not lost either way; null means the object itself was unreachable: try again in a minute.
+    if (written === null) {
+      await this.ctx.storage.setAlarm(Date.now() + 60_000);
+      return;
+    }
+    kv.delete("failaudit-suppressed");
+  }
+
   private rateTableReady = false;
 
   private rateLimitConsumeKey(key: string, rule: { window: number; max: number }, now: number): { allowed: boolean; retryAfter: number | null } {
@@ -167,6 +210,16 @@ export class LoginGuard extends DurableObject<Env> {
     kv.put(key, step.next);
     return { allowed: true, retryAfter: null };
   }
+}
+
+/** Failed sign-ins past the audit budget in one window, for its summary event. */
+interface SuppressedFailures {
+  scope: "address" | "account";
+  subject: string | null;
+  ip: string | null;
+  count: number;
+  windowStart: number;
+  windowEnd: number;
 }
 
 /** A fixed rate-limit window: when it started (epoch ms) and how many requests it counted. */

@@ -102,13 +102,24 @@ export async function signInWithThrottle(c: Context<AppEnv>): Promise<Response> 
       ip,
     });
   } else {
-    // Every counted failure is audited (they are bounded by the throttle), in the background.
-    const failed = (async () => recordAudit(env, { actor: "anonymous", action: "auth.sign_in.failed", subject: await pseudonym(), detail: { status: response.status }, ip }))();
+    // Failed sign-ins are audited in the background within a budget per address and per account
+    // (FAILED_SIGN_IN_AUDIT); past it they are counted into one summary event per window.
+    const failed = (async () => {
+      const subject = await pseudonym();
+      const budgets = [loginGuard(env, `failaudit:${address}`).failedSignInBudget(FAILED_SIGN_IN_AUDIT.max, FAILED_SIGN_IN_AUDIT.windowSeconds, { scope: "address", subject: null, ip })];
+      if (subject) budgets.push(loginGuard(env, `failaudit:account:${subject}`).failedSignInBudget(FAILED_SIGN_IN_AUDIT.max, FAILED_SIGN_IN_AUDIT.windowSeconds, { scope: "account", subject, ip: null }));
+      if ((await Promise.all(budgets)).every(Boolean)) {
+        await recordAudit(env, { actor: "anonymous", action: "auth.sign_in.failed", subject, detail: { status: response.status }, ip });
+      }
+    })();
     if (ctx) ctx.waitUntil(failed);
     else await failed;
   }
   return response;
 }
+
+/** Failed sign-ins that get an audit event of their own, per address and per account and window. */
+export const FAILED_SIGN_IN_AUDIT = { max: 10, windowSeconds: 15 * 60 } as const;
 
 async function notifyOwnerOfThrottle(env: Env, c: Context<AppEnv>, email: string): Promise<void> {
   const [owner] = await getDb(env.DB).select({ id: userTable.id, email: userTable.email }).from(userTable).where(eq(userTable.email, email)).limit(1);

@@ -1,3 +1,9 @@
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { FAILED_SIGN_IN_AUDIT } from "../../src/accounts/sign-in";
+import { loginGuard } from "../../src/accounts/login-guard";
+import { DUMMY_TURNSTILE_TOKEN } from "../../src/accounts/turnstile";
+import { addressKeyOf } from "../../src/platform/client-address";
 import { describe, expect, it } from "vitest";
 import { lastAuditId, auditRowsAfter } from "../support/audit";
 import { request, sendJson } from "../support/http";
@@ -35,5 +41,30 @@ describe("audit log flooding", () => {
     }
     expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
     expect(statuses.slice(10)).toEqual([403, 403]);
+  }, 60_000);
+
+  it("T10 failed sign-in budget: past 10 failures per address in a window, failures are counted into one summary event when the window ends", async () => {
+    const ip = "198.51.100.201";
+    const before = await lastAuditId();
+    const attempts = FAILED_SIGN_IN_AUDIT.max + 5;
+    for (let i = 0; i < attempts; i++) {
+      // Turnstile passed (the dummy token, loopback development), so the throttle lets them all try.
+      const res = await sendJson("POST", "/api/auth/sign-in/email", { email: `budget${i}@example.com`, password: "wrong-password-for-spraying" }, { "cf-connecting-ip": ip, "x-captcha-response": DUMMY_TURNSTILE_TOKEN });
+      expect(res.status).toBe(401);
+    }
+    await settle();
+    const during = await auditRowsAfter(before);
+    expect(during.filter((r) => r.action === "auth.sign_in.failed")).toHaveLength(FAILED_SIGN_IN_AUDIT.max);
+    expect(during.filter((r) => r.action === "auth.sign_in.failures_summarised")).toHaveLength(0);
+    // The window ends: the address's guard writes one summary with the count it kept.
+    expect(await runDurableObjectAlarm(loginGuard(env, `failaudit:${addressKeyOf(ip)}`))).toBe(true);
+    const after = await auditRowsAfter(before);
+    const summaries = after.filter((r) => r.action === "auth.sign_in.failures_summarised");
+    expect(summaries).toHaveLength(1);
+    expect(summaries[0]!.ip).toBe(ip);
+    expect(JSON.parse(summaries[0]!.detail)).toMatchObject({ scope: "address", failures: 5 });
+    // Its state is gone: a second alarm writes nothing more.
+    await runDurableObjectAlarm(loginGuard(env, `failaudit:${addressKeyOf(ip)}`));
+    expect((await auditRowsAfter(before)).length).toBe(after.length);
   }, 60_000);
 });
