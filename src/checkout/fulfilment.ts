@@ -85,6 +85,28 @@ async function followUps(env: Env, db: Database, orderId: string | null): Promis
   else if (order?.status === "expired" || order?.status === "cancelled") await afterOrderClosed(env, order);
 }
 
+/**
+ * One D1 batch: the event's dedup row, its timeline row and the order change, so an event is
+ * applied exactly once. The change's row count, or a replay's answer when the event was seen.
+ */
+async function withEventRows(
+  env: Env,
+  db: Database,
+  event: StripeEventEnvelope,
+  orderId: string,
+  note: string,
+  change: Parameters<Database["batch"]>[0][number],
+): Promise<{ changed: number } | { duplicate: FulfilmentResult }> {
+  try {
+    const [dedup, timeline] = eventRows(db, event, orderId, note);
+    const results = await db.batch([dedup, timeline!, change]);
+    return { changed: (results[2] as D1Result).meta.changes ?? 0 };
+  } catch (error) {
+    if (isDuplicateEvent(error)) return { duplicate: await duplicate(env, db, event.id) };
+    throw error;
+  }
+}
+
 async function duplicate(env: Env, db: Database, eventId: string): Promise<FulfilmentResult> {
   const [seen] = await db.select().from(processedWebhookEvents).where(eq(processedWebhookEvents.eventId, eventId)).limit(1);
   const orderId = seen?.orderId ?? null;
@@ -180,17 +202,10 @@ async function applySessionPaid(env: Env, db: Database, event: StripeEventEnvelo
         sql`lower(${orders.currency}) = ${(session.currency ?? "").toLowerCase()}`,
       ),
     );
-  let changed: number;
-  try {
-    const [dedup, timeline] = eventRows(db, event, order.id, JSON.stringify({ paymentIntent: pi }));
-    const results = await db.batch([dedup, timeline!, markPaid]);
-    changed = results[2].meta.changes ?? 0;
-  } catch (error) {
-    if (isDuplicateEvent(error)) return duplicate(env, db, event.id);
-    throw error;
-  }
+  const step = await withEventRows(env, db, event, order.id, JSON.stringify({ paymentIntent: pi }), markPaid);
+  if ("duplicate" in step) return step.duplicate;
   const now = await findOrder(db, order.id);
-  if (changed === 0 || !now) return { kind: "unchanged", orderId: order.id };
+  if (step.changed === 0 || !now) return { kind: "unchanged", orderId: order.id };
   await recordAudit(env, {
     actor: "stripe",
     action: "order.paid",
@@ -212,17 +227,10 @@ async function applyPaymentStarted(env: Env, db: Database, event: StripeEventEnv
     .update(orders)
     .set({ paymentInFlight: true, updatedAt: nowIso })
     .where(and(eq(orders.id, order.id), eq(orders.status, "pending"), eq(orders.paymentSessionId, session.id), eq(orders.paymentInFlight, false)));
-  let changed: number;
-  try {
-    const [dedup, timeline] = eventRows(db, event, order.id, JSON.stringify({ paymentStatus: "unpaid" }));
-    const results = await db.batch([dedup, timeline!, mark]);
-    changed = results[2].meta.changes ?? 0;
-  } catch (error) {
-    if (isDuplicateEvent(error)) return duplicate(env, db, event.id);
-    throw error;
-  }
+  const step = await withEventRows(env, db, event, order.id, JSON.stringify({ paymentStatus: "unpaid" }), mark);
+  if ("duplicate" in step) return step.duplicate;
   const now = await findOrder(db, order.id);
-  if (changed === 0 || !now) return { kind: "unchanged", orderId: order.id };
+  if (step.changed === 0 || !now) return { kind: "unchanged", orderId: order.id };
   await pinCouponHold(env, now);
   await recordAudit(env, { actor: "stripe", action: "order.payment_processing", subject: order.id, detail: { eventId: stripeTail(event.id), session: stripeTail(session.id) } });
   return { kind: "processing", orderId: order.id };

@@ -42,8 +42,11 @@ export function toProblem(err: unknown): ProblemError {
 export function renderError(err: unknown, c: Context<AppEnv>): Response {
   const problem = toProblem(err);
   if (problem.status >= 500) {
-    // Logged for operators; the client only ever sees the generic message.
-    logEvent(c, "error", "unhandled", { error: String(err instanceof Error ? err.stack ?? err.message : err) });
+    // Logged for operators; the client only ever sees the generic message. A deliberate refusal
+    // (502 payment_unavailable, 503 audit_unavailable) is named by its code; only a real fault
+    // carries a stack.
+    if (err instanceof ProblemError) logEvent(c, "error", "request_refused", { status: problem.status, code: problem.code });
+    else logEvent(c, "error", "unhandled", { error: String(err instanceof Error ? err.stack ?? err.message : err) });
   }
   for (const [k, v] of Object.entries(problem.headers)) c.header(k, v);
   c.header("cache-control", "no-store");

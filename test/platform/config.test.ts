@@ -2,6 +2,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
+import { DEV_AUDIT_HMAC_KEY } from "../../src/audit/keys";
 
 /** A production env that passes every rule; each test breaks one setting. */
 function productionEnv(overrides: Record<string, string | undefined> = {}): Env {
@@ -92,7 +93,9 @@ describe("health checks", () => {
   });
 
   it("P17 configuration: /readyz answers 200 for a safe production config and 503 misconfigured when D1 does not answer", async () => {
-    const ok = await fetchAs(productionEnv(), "https://shop.example.com/readyz");
+    // /readyz also verifies the audit chain; this test's database holds events the development
+    // key signed (as one carried over from development would), so that key is a previous one.
+    const ok = await fetchAs({ ...productionEnv(), AUDIT_HMAC_KEY_PREVIOUS: DEV_AUDIT_HMAC_KEY } as Env, "https://shop.example.com/readyz");
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ status: "ready" });
     expect(ok.headers.get("x-request-id")).toMatch(/^[\w-]+$/);
