@@ -36,13 +36,7 @@ const CSP_WATCH = `document.addEventListener("securitypolicyviolation", (e) => {
  * fix is and whose folder it is in; a run prints every known finding it meets, so the list is
  * visible until it is empty. Delete an entry once its fix lands.
  */
-export const KNOWN_AXE = [
-  {
-    rule: "list",
-    path: /^\/account$/,
-    fix: "public/assets/account.js (accounts): 'No passkeys yet.' is a bare text node in <ul data-passkey-list>; put it in an <li>",
-  },
-];
+export const KNOWN_AXE = [];
 const reportedKnown = new Set();
 
 /** The journey that is running: errors from any page (a shared one too) are charged to it. */

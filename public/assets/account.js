@@ -263,7 +263,12 @@
     call("GET", "/api/auth/passkey/list-user-passkeys").then((res) => {
       if (!res.ok || !Array.isArray(res.data)) return;
       list.textContent = "";
-      if (res.data.length === 0) list.textContent = "No passkeys yet.";
+      if (res.data.length === 0) {
+        // A list holds only list items (axe "list"): the empty state is one too.
+        const empty = document.createElement("li");
+        empty.textContent = "No passkeys yet.";
+        list.appendChild(empty);
+      }
       res.data.forEach((pk) => {
         const li = document.createElement("li");
         const form = document.createElement("form");

@@ -3,5 +3,5 @@ export const ASSETS = {
   css: { path: "/assets/app.css?v=LJpS6FeN", integrity: "sha384-LJpS6FeNbDGe7Kvj1vuDFNJbv6Ca8dXJxKzmusTQwtXcKhOatamYLtQaaJE0tsbu" },
   js: { path: "/assets/app.js?v=TXvucK8K", integrity: "sha384-TXvucK8KvYu5iUiigjbaMOhI9tvqW/C1i/oSYkybiSCqjBu3NxNGioBkhSB9Zk2O" },
   docs: { path: "/assets/api-docs.js?v=MVUP69J7", integrity: "sha384-MVUP69J7cnHZPjbE0lhkMs5gQQA6ixjI7DXPUWhbscAxM6vLr5fnuc2S29jreCqv" },
-  account: { path: "/assets/account.js?v=0tBdp9l2", integrity: "sha384-0tBdp9l2O0ME5ecOxZTgLlkEP42whHYjheRwaV7sMOfXhgzYp4lRA+aMGJbbPswM" },
+  account: { path: "/assets/account.js?v=IXd_VZ3P", integrity: "sha384-IXd/VZ3P3qk1V3zlTi0YDYiv3RFl8XZkq8gDq6tpzOK86a+xxB3L14InEYfNlckl" },
 } as const;
