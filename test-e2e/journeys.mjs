@@ -120,7 +120,7 @@ async function enableTotp(t, page, password) {
   assert(backup.trim().split(/\s+/).length >= 5, `expected backup codes, got ${JSON.stringify(backup)}`);
   await t.shot("totp-setup", page);
   const verify = page.locator("form[data-auth-form=verify-totp-setup]");
-  await verify.locator("input[name=code]").fill(await totp(secret));
+  await verify.locator("input[name=code]").fill(await unspentTotp(secret));
   await verify.locator("button[type=submit]").click();
   await waitText(page.locator(".panel h2 .tag"), /^On$/);
   return secret;
@@ -140,12 +140,34 @@ function deleteNewestAuditEvent() {
   execFileSync("npx", ["wrangler", "d1", "execute", "bastion", "--local", "--persist-to", STATE_DIR, "--command", sql], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1" } });
 }
 
-/** The second step of a sign-in, with a fresh code (the period after the one used at setup). */
+/** The TOTP periods whose code was already sent, per secret: a code is accepted once (RFC 6238 §5.2). */
+const spentPeriods = new Map();
+
+/**
+ * A code of `secret` not sent before: this period's, the next one's or the last one's (the server
+ * accepts one period of drift); waits for a new period when all are spent.
+ */
+async function unspentTotp(secret) {
+  const spent = spentPeriods.get(secret) ?? new Set();
+  spentPeriods.set(secret, spent);
+  for (;;) {
+    const now = Date.now();
+    const current = Math.floor(now / 30_000);
+    // An earlier period's code only while this period has over 5 s to run (its code stays in the window).
+    const offsets = now % 30_000 < 25_000 ? [0, 1, -1] : [0, 1];
+    const offset = offsets.find((o) => !spent.has(current + o));
+    if (offset !== undefined) {
+      spent.add(current + offset);
+      return totp(secret, offset, now);
+    }
+    await sleep(500);
+  }
+}
+
+/** The second step of a sign-in, with a code not sent before. */
 async function enterTotp(page, secret) {
   const form = page.locator("form[data-auth-form=totp]");
-  // A code is accepted once (RFC 6238 §5.2); the setup used this period's, so use the next one
-  // (the server accepts one period of drift).
-  await form.locator("input[name=code]").fill(await totp(secret, 1));
+  await form.locator("input[name=code]").fill(await unspentTotp(secret));
   await form.locator("button[type=submit]").click();
   await waitPath(page, /^\/account/);
 }
@@ -438,10 +460,17 @@ export const journeys = [
       await signOut(page);
       assert((await signIn(page, admin)) === "second-factor", "admin sign-in did not ask for a code");
       await enterTotp(page, secret);
-      state.adminTotp = { secret, period: Math.floor(Date.now() / 30_000) };
+      state.adminTotp = { secret };
       await page.click("a[href='/admin']");
       await waitPath(page, /^\/admin\/products$/);
       await t.shot("staff-products");
+      // No device is trusted (decision 012): the next password sign-in asks for a code again.
+      await signOut(page);
+      assert((await signIn(page, admin)) === "second-factor", "the admin's second sign-in skipped the code");
+      await t.shot("staff-code-asked-again");
+      await enterTotp(page, secret);
+      const reopened = await page.goto("/admin/products");
+      assert(reopened?.status() === 200, `/admin/products after the second TOTP sign-in answered ${reopened?.status()}`);
       // The audit log: everything the journeys did so far verifies, and no loss awaits an explanation.
       await page.goto("/admin/audit");
       await waitText(page.locator("p[role=status]"), /Chain verified: \d+ events intact\./);
@@ -509,9 +538,7 @@ export const journeys = [
       await cdp.send("WebAuthn.addVirtualAuthenticator", {
         options: { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
       });
-      // Adding a passkey needs a fresh session; staff open it with the second factor. TOTP codes
-      // are single use: wait for a period whose next code 10-staff did not spend.
-      while (Math.floor(Date.now() / 30_000) <= state.adminTotp.period) await sleep(500);
+      // Adding a passkey needs a fresh session; staff open it with the second factor.
       assert((await signIn(page, state.admin)) === "second-factor", "admin sign-in did not ask for a code");
       await enterTotp(page, state.adminTotp.secret);
       await addPasskey(page, "Admin key with PIN");
