@@ -86,25 +86,29 @@ export async function simulatorSettlement(db: Database, sessionId: string): Prom
   return row?.detail === "succeeded" || row?.detail === "failed" ? row.detail : null;
 }
 
-/** Settles a delayed payment, once (the row's primary key refuses a second settlement). */
-export async function settleSimulatorSession(db: Database, session: SimulatorSession, settlement: SimulatorSettlement): Promise<boolean> {
+/**
+ * Records one step of a session once: the row's primary key (`<session>:<step>`) refuses a second
+ * one, so whether this call was the first is whether it inserted.
+ */
+async function recordSimulatorStepOnce(db: Database, session: SimulatorSession, step: "settled" | "outcome", detail: string): Promise<boolean> {
   const result = await db
     .insert(paymentEvents)
-    .values({ id: `${session.id}:settled`, orderId: session.orderId, kind: SIMULATOR_OUTCOME_KIND, detail: settlement })
+    .values({ id: `${session.id}:${step}`, orderId: session.orderId, kind: SIMULATOR_OUTCOME_KIND, detail })
     .onConflictDoNothing();
   return (result.meta.changes ?? 0) > 0;
+}
+
+/** Settles a delayed payment, once (the row's primary key refuses a second settlement). */
+export function settleSimulatorSession(db: Database, session: SimulatorSession, settlement: SimulatorSettlement): Promise<boolean> {
+  return recordSimulatorStepOnce(db, session, "settled", settlement);
 }
 
 /**
  * Closes a session with an outcome, once: the outcome row's primary key makes a second
  * submission (double click, replayed form) fail, so a session is paid or expired at most once.
  */
-export async function closeSimulatorSession(db: Database, session: SimulatorSession, outcome: SimulatorOutcome): Promise<boolean> {
-  const result = await db
-    .insert(paymentEvents)
-    .values({ id: `${session.id}:outcome`, orderId: session.orderId, kind: SIMULATOR_OUTCOME_KIND, detail: outcome })
-    .onConflictDoNothing();
-  return (result.meta.changes ?? 0) > 0;
+export function closeSimulatorSession(db: Database, session: SimulatorSession, outcome: SimulatorOutcome): Promise<boolean> {
+  return recordSimulatorStepOnce(db, session, "outcome", outcome);
 }
 
 /** A simulated refund: the simulator has no money to move, so it only hands back an id. */
