@@ -1,6 +1,8 @@
 import { Hono } from "hono";
 import { accountPages, accountQrApi } from "./accounts/pages";
 import { accountsApi } from "./accounts/routes";
+import { SESSION_COOKIE } from "./accounts/auth";
+import { CART_COOKIE } from "./cart/cart";
 import { privacyApi } from "./accounts/privacy";
 import { privacyPages } from "./accounts/privacy-pages";
 import { adminPages } from "./admin/pages";
@@ -75,7 +77,7 @@ api.route("/", adminApi);
 api.route("/", cartApi);
 api.route("/", checkoutApi);
 api.route("/", paymentsApi);
-addApiDocs(api);
+addApiDocs(api, { session: SESSION_COOKIE, cart: CART_COOKIE });
 app.route("/api", api);
 app.route("/", accountPages);
 app.route("/", privacyPages);

@@ -8,7 +8,7 @@ import { orderLines, orders } from "../checkout/schema";
 import { couponRedemptions } from "../coupons/schema";
 import { getDb, type Database } from "../db/client";
 import type { AppEnv } from "../platform/app-env";
-import { createApiApp, problemResponseSpec } from "../platform/openapi";
+import { access, createApiApp, problemResponseSpec } from "../platform/openapi";
 import { ProblemError } from "../platform/problem";
 import { SESSION_COOKIE } from "./auth";
 import { emailKey } from "./pseudonym";
@@ -170,6 +170,8 @@ const DeleteBody = z.object({ confirm: z.literal("DELETE") }).strict().openapi("
 const exportRoute = createRoute({
   method: "get",
   path: "/me/export",
+  operationId: "exportMyData",
+  ...access.signedIn,
   tags: ["Accounts"],
   summary: "Download your data (sign-in within 10 minutes)",
   description: "A JSON attachment: profile, sessions, sign-in methods (no secrets), orders, coupon redemptions and audit events about you.",
@@ -182,6 +184,8 @@ const exportRoute = createRoute({
 const deleteRoute = createRoute({
   method: "post",
   path: "/me/delete",
+  operationId: "deleteMyAccount",
+  ...access.signedIn,
   tags: ["Accounts"],
   summary: "Erase your account (sign-in within 10 minutes)",
   description: "Deletes sign-in data and anonymises the account; orders are kept without your name or email. Clears the session cookie.",

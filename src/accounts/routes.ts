@@ -5,7 +5,7 @@ import { recordAudit } from "../audit/audit";
 import { getDb } from "../db/client";
 import { mailOutbox, session as sessionTable, user as userTable } from "../db/schema";
 import type { AppEnv } from "../platform/app-env";
-import { createApiApp, problemResponseSpec } from "../platform/openapi";
+import { access, createApiApp, problemResponseSpec } from "../platform/openapi";
 import { ProblemError } from "../platform/problem";
 import { authFor, authWithoutRequest, SESSION_COOKIE } from "./auth";
 import { loginGuard, normaliseEmail } from "./login-guard";
@@ -17,6 +17,7 @@ import { notifyOldAddressOfEmailChange } from "./account-lock";
 import { authError, guardSecretCheck, isAllowedAuthRoute, withSessionAssurance } from "./auth-gate";
 import { bodyString, mergeGuestCartOnSignIn, signInWithThrottle } from "./sign-in";
 import { withoutBreachLookup } from "./password-policy";
+import { describeAuthRoutes } from "./auth-openapi";
 
 const MeSchema = z
   .object({
@@ -34,6 +35,8 @@ const MeSchema = z
 const meRoute = createRoute({
   method: "get",
   path: "/me",
+  operationId: "getMe",
+  ...access.signedIn,
   tags: ["Accounts"],
   summary: "The signed-in user",
   responses: {
@@ -49,6 +52,8 @@ const OutboxSchema = z
 const outboxRoute = createRoute({
   method: "get",
   path: "/dev/outbox",
+  operationId: "listDevOutbox",
+  ...access.public,
   tags: ["Development"],
   summary: "Mail the shop would have sent (development only; 404 otherwise)",
   responses: { 200: { description: "Newest first", content: { "application/json": { schema: OutboxSchema } } }, 404: problemResponseSpec("Not in development") },
@@ -68,6 +73,8 @@ export const accountsApi = createApiApp()
     const rows = await getDb(c.env.DB).select().from(mailOutbox).orderBy(desc(mailOutbox.id)).limit(100);
     return c.json({ items: rows.map((r) => ({ to: r.to, subject: r.subject, text: r.text, createdAt: r.createdAt })) }, 200);
   });
+
+describeAuthRoutes(accountsApi);
 
 // Only the better-auth routes the shop uses exist (an allow-list, auth-gate.ts); better-auth's own
 // admin endpoints would bypass the staff checks, verify-password or delete-user would let a stolen

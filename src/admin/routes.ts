@@ -4,7 +4,7 @@ import { SLUG_PATTERN } from "../catalog/routes";
 import { getDb } from "../db/client";
 import { createApiApp, problemResponseSpec } from "../platform/openapi";
 import { ProblemError } from "../platform/problem";
-import { clientIp, staffGuard, staffUser } from "./guard";
+import { clientIp, rolesFor, staffGuard, staffUser } from "./guard";
 import { requireFreshSession } from "../accounts/session";
 import { OrderSchema } from "../checkout/routes";
 import { couponInUse, CouponCreateBody, CouponPatchBody, createCouponAudited, findAdminCoupon, listCoupons, listRedemptions, toAdminCoupon, updateCouponAudited } from "./coupons";
@@ -89,6 +89,7 @@ const guarded = {
 const listProductsRoute = createRoute({
   method: "get",
   path: "/admin/products",
+  operationId: "adminListProducts",
   tags: ["Staff"],
   summary: "All products, hidden included (admin)",
   request: { query: CursorQuery },
@@ -97,6 +98,7 @@ const listProductsRoute = createRoute({
 const createProductRoute = createRoute({
   method: "post",
   path: "/admin/products",
+  operationId: "adminCreateProduct",
   tags: ["Staff"],
   summary: "Create a product (admin)",
   request: { body: { content: jsonContent(ProductCreateBody), required: true } },
@@ -110,6 +112,7 @@ const createProductRoute = createRoute({
 const patchProductRoute = createRoute({
   method: "patch",
   path: "/admin/products/{id}",
+  operationId: "adminUpdateProduct",
   tags: ["Staff"],
   summary: "Edit, hide or restock a product (admin)",
   request: { params: ProductIdParam, body: { content: jsonContent(ProductPatchBody), required: true } },
@@ -124,6 +127,7 @@ const patchProductRoute = createRoute({
 const listAuditRoute = createRoute({
   method: "get",
   path: "/admin/audit",
+  operationId: "adminListAuditEvents",
   tags: ["Staff"],
   summary: "Audit events, oldest first (admin). No route changes or deletes an event.",
   request: { query: CursorQuery },
@@ -132,6 +136,7 @@ const listAuditRoute = createRoute({
 const verifyAuditRoute = createRoute({
   method: "get",
   path: "/admin/audit/verify",
+  operationId: "adminVerifyAuditLog",
   tags: ["Staff"],
   summary: "Verify the audit log (admin): from the newest R2 checkpoint (O(new events)), or every event and checkpoint with `full=1`",
   request: { query: z.object({ full: z.enum(["0", "1"]).optional() }) },
@@ -153,6 +158,7 @@ const AuditRestoredBody = z
 const recordAuditRestoredRoute = createRoute({
   method: "post",
   path: "/admin/audit/restored",
+  operationId: "adminRecordAuditRestored",
   tags: ["Staff"],
   summary:
     "Explain the newest unexplained loss of audit events (admin, signed in within 10 minutes): records an `audit.restored` event with the note and the `audit.head_mismatch` event it explains. The verify route reports the log as broken while any such loss is unexplained.",
@@ -228,6 +234,7 @@ const CouponCodeParam = z.object({ code: z.string().min(1).max(64) });
 const listCouponsRoute = createRoute({
   method: "get",
   path: "/admin/coupons",
+  operationId: "adminListCoupons",
   tags: ["Staff"],
   summary: "All coupons (admin)",
   request: { query: CursorQuery },
@@ -236,6 +243,7 @@ const listCouponsRoute = createRoute({
 const getCouponRoute = createRoute({
   method: "get",
   path: "/admin/coupons/{code}",
+  operationId: "adminGetCoupon",
   tags: ["Staff"],
   summary: "One coupon with its committed redemptions (admin)",
   request: { params: CouponCodeParam },
@@ -248,6 +256,7 @@ const getCouponRoute = createRoute({
 const createCouponRoute = createRoute({
   method: "post",
   path: "/admin/coupons",
+  operationId: "adminCreateCoupon",
   tags: ["Staff"],
   summary: "Create a coupon (admin)",
   request: { body: { content: jsonContent(CouponCreateBody), required: true } },
@@ -261,6 +270,7 @@ const createCouponRoute = createRoute({
 const patchCouponRoute = createRoute({
   method: "patch",
   path: "/admin/coupons/{code}",
+  operationId: "adminUpdateCoupon",
   tags: ["Staff"],
   summary: "Edit or deactivate (`active: false`) a coupon (admin)",
   description: "Adding or removing the total limit of a code that has been used is refused (`409 coupon_limit_locked`, decision 004).",
@@ -306,6 +316,7 @@ const OrderIdParam = z.object({ id: z.string().min(1).max(100) });
 const listOrdersRoute = createRoute({
   method: "get",
   path: "/admin/orders",
+  operationId: "adminListOrders",
   tags: ["Staff"],
   summary: "Orders, newest first, by status and customer (email or user id) (admin and support)",
   request: { query: OrderSearchQuery },
@@ -314,6 +325,7 @@ const listOrdersRoute = createRoute({
 const getOrderRoute = createRoute({
   method: "get",
   path: "/admin/orders/{id}",
+  operationId: "adminGetOrder",
   tags: ["Staff"],
   summary: "One order with its customer and payment timeline (admin and support)",
   request: { params: OrderIdParam },
@@ -322,6 +334,7 @@ const getOrderRoute = createRoute({
 const refundOrderRoute = createRoute({
   method: "post",
   path: "/admin/orders/{id}/refund",
+  operationId: "adminRefundOrder",
   tags: ["Staff"],
   summary: "Refund a paid order in full (admin, sign-in within 10 minutes)",
   description: "Asks the provider for the refund (idempotency key `refund:<orderId>`); the order becomes `refunded` when the `charge.refunded` webhook arrives.",
@@ -357,6 +370,7 @@ const UserIdParam = z.object({ id: z.string().min(1).max(100) });
 const listUsersRoute = createRoute({
   method: "get",
   path: "/admin/users",
+  operationId: "adminListUsers",
   tags: ["Staff"],
   summary: "Accounts, searched by part of an email or name, or an id (admin)",
   request: { query: UserSearchQuery },
@@ -365,6 +379,7 @@ const listUsersRoute = createRoute({
 const setRoleRoute = createRoute({
   method: "put",
   path: "/admin/users/{id}/role",
+  operationId: "adminSetUserRole",
   tags: ["Staff"],
   summary: "Change a user's role (admin, sign-in within 10 minutes)",
   description: "Signs the user out everywhere (their sessions are deleted), so the new role applies at their next sign-in. The last admin cannot be demoted (`409 last_admin`).",
@@ -418,3 +433,17 @@ adminApi
     const result = await changeRoleAudited(c.env, getDb(c.env.DB), actorOf(c), c.req.valid("param").id, c.req.valid("json").role);
     return c.json(result, 200);
   });
+
+// Each staff route documents who may call it from the one access policy (rolesFor), so the
+// document cannot drift from the guard: the session cookie, the roles, a second factor.
+for (const definition of adminApi.openAPIRegistry.definitions) {
+  if (definition.type !== "route") continue;
+  const roles = rolesFor(definition.route.method.toUpperCase(), definition.route.path);
+  const rule = `Staff only: the ${roles.join(" or ")} role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 \`forbidden\` or \`mfa_required\`.`;
+  Object.assign(definition.route, {
+    security: [{ cookieAuth: [] }],
+    "x-bastion-roles": [...roles],
+    "x-bastion-second-factor": "required",
+    description: definition.route.description ? `${definition.route.description}\n\n${rule}` : rule,
+  });
+}

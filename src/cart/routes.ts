@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { createApiApp, problemResponseSpec } from "../platform/openapi";
+import { access, createApiApp, problemResponseSpec } from "../platform/openapi";
 import { MAX_QUANTITY } from "./cart-object";
 import { addToCart, applyCartCoupon, readCart, removeCartCoupon, removeFromCart, setCartQuantity } from "./operations";
 
@@ -45,6 +45,8 @@ const cartResponse = { 200: { description: "The cart, priced from the catalog", 
 const getCartRoute = createRoute({
   method: "get",
   path: "/cart",
+  operationId: "getCart",
+  ...access.cart,
   tags: ["Cart"],
   summary: "The caller's cart (found from the session or guest cookie, never from the request)",
   responses: cartResponse,
@@ -52,6 +54,8 @@ const getCartRoute = createRoute({
 const addItemRoute = createRoute({
   method: "post",
   path: "/cart/items",
+  operationId: "addCartItem",
+  ...access.cart,
   tags: ["Cart"],
   summary: "Add a product (adds to an existing line; a line holds at most 99)",
   request: { body: { content: json(AddItemBody), required: true } },
@@ -65,6 +69,8 @@ const addItemRoute = createRoute({
 const setQuantityRoute = createRoute({
   method: "put",
   path: "/cart/items/{productId}",
+  operationId: "setCartItemQuantity",
+  ...access.cart,
   tags: ["Cart"],
   summary: "Set a line's quantity",
   request: { params: ProductIdParam, body: { content: json(SetQuantityBody), required: true } },
@@ -73,6 +79,8 @@ const setQuantityRoute = createRoute({
 const removeItemRoute = createRoute({
   method: "delete",
   path: "/cart/items/{productId}",
+  operationId: "removeCartItem",
+  ...access.cart,
   tags: ["Cart"],
   summary: "Remove a line",
   request: { params: ProductIdParam },
@@ -81,6 +89,8 @@ const removeItemRoute = createRoute({
 const applyCouponRoute = createRoute({
   method: "put",
   path: "/cart/coupon",
+  operationId: "applyCartCoupon",
+  ...access.cart,
   tags: ["Cart"],
   summary: "Apply a coupon (one per cart: replaces the current one)",
   request: { body: { content: json(ApplyCouponBody), required: true } },
@@ -89,6 +99,8 @@ const applyCouponRoute = createRoute({
 const removeCouponRoute = createRoute({
   method: "delete",
   path: "/cart/coupon",
+  operationId: "removeCartCoupon",
+  ...access.cart,
   tags: ["Cart"],
   summary: "Remove the coupon",
   responses: cartResponse,

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { getDb } from "../db/client";
-import { createApiApp, problemResponseSpec } from "../platform/openapi";
+import { access, createApiApp, problemResponseSpec } from "../platform/openapi";
 import { ProblemError } from "../platform/problem";
 import { firstCatalogPage } from "./first-page";
 import { decodeCursor, findProductBySlug, listProducts } from "./queries";
@@ -41,6 +41,8 @@ export const SLUG_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 const listRoute = createRoute({
   method: "get",
   path: "/products",
+  operationId: "listProducts",
+  ...access.public,
   tags: ["Catalog"],
   summary: "List and search visible products",
   request: { query: ListProductsQuery },
@@ -60,6 +62,8 @@ const listRoute = createRoute({
 const getRoute = createRoute({
   method: "get",
   path: "/products/{slug}",
+  operationId: "getProduct",
+  ...access.public,
   tags: ["Catalog"],
   summary: "One visible product by slug",
   request: { params: z.object({ slug: z.string().max(200) }) },

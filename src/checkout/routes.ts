@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { getDb } from "../db/client";
-import { createApiApp, problemResponseSpec } from "../platform/openapi";
+import { access, createApiApp, problemResponseSpec } from "../platform/openapi";
 import { ProblemError } from "../platform/problem";
 import { clientAddressKey } from "../platform/client-address";
 import { cancelPendingOrderForUser } from "./cancel";
@@ -37,6 +37,8 @@ const signedIn = { 401: problemResponseSpec("Not signed in (`unauthenticated`)")
 const checkoutRoute = createRoute({
   method: "post",
   path: "/checkout",
+  operationId: "startCheckout",
+  ...access.signedIn,
   tags: ["Checkout"],
   summary: "Start paying for the cart",
   description:
@@ -62,6 +64,8 @@ const checkoutRoute = createRoute({
 const listRoute = createRoute({
   method: "get",
   path: "/orders",
+  operationId: "listMyOrders",
+  ...access.signedIn,
   tags: ["Checkout"],
   summary: "The caller's own orders, newest first",
   responses: {
@@ -73,6 +77,8 @@ const listRoute = createRoute({
 const getRoute = createRoute({
   method: "get",
   path: "/orders/{id}",
+  operationId: "getMyOrder",
+  ...access.signedIn,
   tags: ["Checkout"],
   summary: "One of the caller's orders",
   request: { params: z.object({ id: z.string().min(1).max(100) }) },
@@ -86,6 +92,8 @@ const getRoute = createRoute({
 const cancelRoute = createRoute({
   method: "post",
   path: "/orders/{id}/cancel",
+  operationId: "cancelMyOrder",
+  ...access.signedIn,
   tags: ["Checkout"],
   summary: "Cancel one of the caller's unpaid orders (expires its payment session, gives back stock and coupon)",
   request: { params: z.object({ id: z.string().min(1).max(100) }) },

@@ -1,11 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { createApiApp, problemResponseSpec } from "../platform/openapi";
+import { access, createApiApp, problemResponseSpec } from "../platform/openapi";
 import { ProblemError } from "../platform/problem";
 import { handleStripeWebhook } from "./webhook";
 
 const webhookRoute = createRoute({
   method: "post",
   path: "/webhooks/stripe",
+  operationId: "receiveStripeWebhook",
+  ...access.stripe,
   tags: ["Payments"],
   summary: "Stripe webhook (authenticated only by Stripe-Signature)",
   description:

@@ -2,22 +2,23 @@ import { raw } from "hono/html";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { ASSETS } from "../web/asset-manifest";
 import type { AppEnv } from "./app-env";
+import { buildOpenApiDocument, registerSecuritySchemes } from "./openapi-document";
 
 /**
  * Adds `GET /openapi.json` (OpenAPI 3.1 from the routes' zod schemas) and `GET /docs`, an API
  * reference page rendered by our own script from our own origin (no third-party script, T03).
  */
-export function addApiDocs(api: OpenAPIHono<AppEnv>): void {
-  api.doc31("/openapi.json", (c) => ({
-    openapi: "3.1.0",
-    info: {
-      title: "Bastion API",
-      version: "1.0.0",
-      description:
-        "The public HTTP contract of the Bastion shop. Errors are RFC 9457 problem details with a stable `code`.",
-    },
-    servers: [{ url: `${c.var.config.PUBLIC_ORIGIN}/api` }],
-  }));
+export function addApiDocs(api: OpenAPIHono<AppEnv>, cookies: { session: string; cart: string }): void {
+  registerSecuritySchemes(api, cookies.session, cookies.cart);
+  // Built once per isolate and per kind of deployment: the routes cannot change at run time.
+  const documents = new Map<boolean, ReturnType<typeof buildOpenApiDocument>>();
+  api.get("/openapi.json", (c) => {
+    const devRoutes = c.var.config.devRoutes;
+    let doc = documents.get(devRoutes);
+    if (!doc) documents.set(devRoutes, (doc = buildOpenApiDocument(api, devRoutes)));
+    c.header("cache-control", "public, max-age=300");
+    return c.json(doc);
+  });
   api.get("/docs", (c) => {
     c.header("cache-control", "public, max-age=300");
     return c.html(

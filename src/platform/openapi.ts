@@ -40,3 +40,18 @@ export const ProblemSchema = z
 export function problemResponseSpec(description: string) {
   return { description, content: { "application/problem+json": { schema: ProblemSchema } } };
 }
+
+/**
+ * How a route is authenticated, for its OpenAPI entry (the `securitySchemes` are registered in
+ * docs.tsx). `cookieAuth` is better-auth's session cookie; `cartCookie` the guest cart's.
+ */
+export const access = {
+  /** Anyone, no credentials. */
+  public: { security: [] as Record<string, string[]>[] },
+  /** A shopper's cart: the session's cart when signed in, else the guest cart cookie (or none yet). */
+  cart: { security: [{}, { cookieAuth: [] }, { cartCookie: [] }] as Record<string, string[]>[] },
+  /** A signed-in user of any role. */
+  signedIn: { security: [{ cookieAuth: [] }] as Record<string, string[]>[] },
+  /** Stripe only: the body's HMAC in `Stripe-Signature`. */
+  stripe: { security: [{ stripeSignature: [] }] as Record<string, string[]>[] },
+} as const;
