@@ -1,9 +1,36 @@
 // Writes src/web/asset-manifest.ts: the path and SRI hash (sha384) of each of our own scripts and
 // styles (M-004). `npm test` checks the manifest against the files, so it cannot go stale.
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 
-const FILES = { css: "assets/app.css", js: "assets/app.js", docs: "assets/api-docs.js", account: "assets/account.js" };
+const FILES = {
+  css: "assets/app.css",
+  js: "assets/app.js",
+  docs: "assets/api-docs.js",
+  account: "assets/account.js",
+  swaggerUi: "assets/vendor/swagger-ui/swagger-ui-bundle.js",
+  swaggerUiCss: "assets/vendor/swagger-ui/swagger-ui.css",
+};
+
+/**
+ * Maintained front-end code we serve from our own origin (T03: no third-party script), copied
+ * byte for byte from the pinned npm package (the lockfile's integrity hash vouches for it);
+ * test/tooling/repo.test.ts checks the copies still equal the installed package.
+ */
+export const VENDORED = {
+  "assets/vendor/swagger-ui/swagger-ui-bundle.js": "swagger-ui-dist/swagger-ui-bundle.js",
+  "assets/vendor/swagger-ui/swagger-ui.css": "swagger-ui-dist/swagger-ui.css",
+  "assets/vendor/swagger-ui/LICENSE": "swagger-ui-dist/LICENSE",
+  "assets/vendor/swagger-ui/NOTICE": "swagger-ui-dist/NOTICE",
+};
+
+export function copyVendored() {
+  for (const [to, from] of Object.entries(VENDORED)) {
+    const target = new URL(`../public/${to}`, import.meta.url);
+    mkdirSync(new URL(".", target), { recursive: true });
+    copyFileSync(new URL(`../node_modules/${from}`, import.meta.url), target);
+  }
+}
 
 export function integrityOf(relPath) {
   const bytes = readFileSync(new URL(`../public/${relPath}`, import.meta.url));
@@ -21,6 +48,7 @@ export function manifestSource() {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  copyVendored();
   writeFileSync(new URL("../src/web/asset-manifest.ts", import.meta.url), manifestSource());
   console.log("wrote src/web/asset-manifest.ts");
 }

@@ -5,8 +5,9 @@ import type { AppEnv } from "./app-env";
 import { buildOpenApiDocument, registerSecuritySchemes } from "./openapi-document";
 
 /**
- * Adds `GET /openapi.json` (OpenAPI 3.1 from the routes' zod schemas) and `GET /docs`, an API
- * reference page rendered by our own script from our own origin (no third-party script, T03).
+ * Adds `GET /openapi.json` (OpenAPI 3.1 from the routes' zod schemas, buildOpenApiDocument) and
+ * `GET /docs`, the API reference: Swagger UI vendored into public/ and served from our own origin
+ * with SRI, under the unchanged CSP (no third-party script, T03).
  */
 export function addApiDocs(api: OpenAPIHono<AppEnv>, cookies: { session: string; cart: string }): void {
   registerSecuritySchemes(api, cookies.session, cookies.cart);
@@ -29,13 +30,19 @@ export function addApiDocs(api: OpenAPIHono<AppEnv>, cookies: { session: string;
           <meta charset="utf-8" />
           <meta name="viewport" content="width=device-width, initial-scale=1" />
           <title>API reference · Bastion</title>
+          <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
           <link rel="stylesheet" href={ASSETS.css.path} integrity={ASSETS.css.integrity} crossorigin="anonymous" />
+          <link rel="stylesheet" href={ASSETS.swaggerUiCss.path} integrity={ASSETS.swaggerUiCss.integrity} crossorigin="anonymous" />
+          <script src={ASSETS.swaggerUi.path} integrity={ASSETS.swaggerUi.integrity} crossorigin="anonymous" defer></script>
           <script src={ASSETS.docs.path} integrity={ASSETS.docs.integrity} crossorigin="anonymous" defer></script>
         </head>
         <body>
-          <main class="wrap api-docs" id="api-docs" data-spec="/api/openapi.json">
-            <h1>Bastion API reference</h1>
-            <p>Loading the OpenAPI document… It is also available as <a href="/api/openapi.json">JSON</a>.</p>
+          <header class="wrap api-docs-head">
+            <p><a href="/">← Back to the shop</a> · The OpenAPI 3.1 document: <a href="/api/openapi.json">/api/openapi.json</a> · A typed client: <code>client/</code> in the repository</p>
+          </header>
+          <main class="api-docs" id="api-docs" data-spec="/api/openapi.json">
+            <h1 class="wrap">Bastion API reference</h1>
+            <p class="wrap">Loading the reference… (it needs JavaScript; the document itself is plain <a href="/api/openapi.json">JSON</a>).</p>
           </main>
         </body>
       </html>

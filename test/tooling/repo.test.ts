@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error plain ESM script without types
-import { manifestSource } from "../../scripts/build-assets.mjs";
+import { manifestSource, VENDORED } from "../../scripts/build-assets.mjs";
 // @ts-expect-error plain ESM script without types
 import { findSecrets } from "../../scripts/check-secrets.mjs";
 
@@ -10,6 +10,14 @@ describe("repository checks", () => {
   it("T03 supply chain: the SRI manifest matches the scripts and styles in public/", () => {
     const committed = readFileSync(fileURLToPath(import.meta.resolve("../../src/web/asset-manifest.ts")), "utf8");
     expect(committed).toBe(manifestSource());
+  });
+
+  it("T03 supply chain: vendored front-end code (Swagger UI) is byte for byte the pinned, lockfile-verified npm package", () => {
+    for (const [served, from] of Object.entries(VENDORED as Record<string, string>)) {
+      const ours = readFileSync(fileURLToPath(import.meta.resolve(`../../public/${served}`)));
+      const pinned = readFileSync(fileURLToPath(import.meta.resolve(`../../node_modules/${from}`)));
+      expect(ours.equals(pinned), `${served}: run npm run build:assets`).toBe(true);
+    }
   });
 
   it("T02 test keys: the secret scan flags real-looking Stripe keys and webhook secrets", () => {
