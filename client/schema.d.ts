@@ -429,6 +429,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me/totp-qr": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Draw the authenticator key just given by enableTotp as an SVG QR code (drawn here, so the key never reaches a third party) */
+        post: operations["drawTotpQrCode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/me/export": {
         parameters: {
             query?: never;
@@ -974,6 +991,12 @@ export interface components {
         WebAuthnResponse: {
             [key: string]: unknown;
         };
+        TotpQr: {
+            svg: string;
+        };
+        TotpQrRequest: {
+            totpURI: string;
+        };
         PersonalDataExport: {
             [key: string]: unknown;
         };
@@ -1211,7 +1234,26 @@ export interface components {
             received: true;
         };
     };
-    responses: never;
+    responses: {
+        /** @description `internal_error`: something failed on the shop's side; nothing was half-written (retry later) */
+        InternalError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `misconfigured` (the deployment refuses every request until fixed) or a dependency is down (`audit_unavailable`: nothing was changed) */
+        Unavailable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+    };
     parameters: never;
     requestBodies: never;
     headers: never;
@@ -1244,7 +1286,7 @@ export interface operations {
                     "application/json": components["schemas"]["ProductPage"];
                 };
             };
-            /** @description Invalid cursor or parameter */
+            /** @description Invalid cursor or parameter; or `invalid_parameter`: a query or path parameter breaks its rule */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1253,6 +1295,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getProduct: {
@@ -1275,6 +1319,15 @@ export interface operations {
                     "application/json": components["schemas"]["Product"];
                 };
             };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No visible product has this slug */
             404: {
                 headers: {
@@ -1284,6 +1337,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getMe: {
@@ -1313,6 +1368,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     signUp: {
@@ -1343,12 +1400,13 @@ export interface operations {
                     "application/json": components["schemas"]["AuthStatus"];
                 };
             };
-            /** @description `PASSWORD_TOO_SHORT`, `PASSWORD_TOO_LONG`, `PASSWORD_COMPROMISED` or `PASSWORD_TOO_WEAK` */
+            /** @description `PASSWORD_TOO_SHORT`, `PASSWORD_TOO_LONG`, `PASSWORD_COMPROMISED` or `PASSWORD_TOO_WEAK`; or `VALIDATION_ERROR`: a field is missing or invalid; or `malformed_json`: the body is not JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
@@ -1358,6 +1416,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
@@ -1388,6 +1447,8 @@ export interface operations {
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     signInWithPassword: {
@@ -1417,6 +1478,16 @@ export interface operations {
                     "application/json": components["schemas"]["SignInResult"];
                 };
             };
+            /** @description `VALIDATION_ERROR`: a field is missing or invalid; or `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["AuthError"];
+                };
+            };
             /** @description `INVALID_EMAIL_OR_PASSWORD` */
             401: {
                 headers: {
@@ -1432,6 +1503,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
@@ -1462,6 +1534,8 @@ export interface operations {
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     signOut: {
@@ -1502,6 +1576,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     requestPasswordReset: {
@@ -1533,6 +1609,16 @@ export interface operations {
                     };
                 };
             };
+            /** @description `VALIDATION_ERROR`: a field is missing or invalid; or `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["AuthError"];
+                };
+            };
             /** @description `csrf_origin_mismatch`: a request with cookies from another origin */
             403: {
                 headers: {
@@ -1569,6 +1655,8 @@ export interface operations {
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     openPasswordResetLink: {
@@ -1591,15 +1679,18 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Missing callback */
+            /** @description Missing callback; or `invalid_parameter`: a query or path parameter breaks its rule */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     resetPassword: {
@@ -1627,12 +1718,13 @@ export interface operations {
                     "application/json": components["schemas"]["AuthStatus"];
                 };
             };
-            /** @description `INVALID_TOKEN` or a password rule */
+            /** @description `INVALID_TOKEN` or a password rule; or `VALIDATION_ERROR`: a field is missing or invalid; or `malformed_json`: the body is not JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
@@ -1672,6 +1764,8 @@ export interface operations {
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     changePassword: {
@@ -1703,12 +1797,13 @@ export interface operations {
                     };
                 };
             };
-            /** @description `INVALID_PASSWORD` or a password rule */
+            /** @description `INVALID_PASSWORD` or a password rule; or `VALIDATION_ERROR`: a field is missing or invalid; or `malformed_json`: the body is not JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
@@ -1721,13 +1816,14 @@ export interface operations {
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
-            /** @description `csrf_origin_mismatch`: a request with cookies from another origin */
+            /** @description `CAPTCHA_REQUIRED`: pass a Turnstile token in `x-captcha-response`; or `csrf_origin_mismatch`: a request with cookies from another origin */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["AuthError"];
                 };
             };
             /** @description `payload_too_large`: a body over 64 KiB */
@@ -1757,6 +1853,8 @@ export interface operations {
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     updateUser: {
@@ -1783,12 +1881,13 @@ export interface operations {
                     "application/json": components["schemas"]["AuthStatus"];
                 };
             };
-            /** @description A field that cannot be changed here */
+            /** @description A field that cannot be changed here; or `VALIDATION_ERROR`: a field is missing or invalid; or `malformed_json`: the body is not JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
@@ -1828,6 +1927,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     changeEmail: {
@@ -1856,12 +1957,13 @@ export interface operations {
                     "application/json": components["schemas"]["AuthStatus"];
                 };
             };
-            /** @description Same or invalid email */
+            /** @description Same or invalid email; or `VALIDATION_ERROR`: a field is missing or invalid; or `malformed_json`: the body is not JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
@@ -1880,6 +1982,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
@@ -1901,6 +2004,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     verifyEmail: {
@@ -1915,13 +2020,29 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Verified (or 302 to callbackURL) */
+            /** @description Verified (without callbackURL) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AuthStatus"];
+                };
+            };
+            /** @description To callbackURL (with `error=` when the link is invalid or expired) */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description `INVALID_TOKEN` or `TOKEN_EXPIRED` */
@@ -1933,6 +2054,8 @@ export interface operations {
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     sendVerificationEmail: {
@@ -1961,12 +2084,13 @@ export interface operations {
                     "application/json": components["schemas"]["AuthStatus"];
                 };
             };
-            /** @description Already verified */
+            /** @description Already verified; or `VALIDATION_ERROR`: a field is missing or invalid; or `malformed_json`: the body is not JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
@@ -2006,6 +2130,8 @@ export interface operations {
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     revokeSessions: {
@@ -2044,6 +2170,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     enableTotp: {
@@ -2074,12 +2202,13 @@ export interface operations {
                     };
                 };
             };
-            /** @description `INVALID_PASSWORD` */
+            /** @description `INVALID_PASSWORD`; or `VALIDATION_ERROR`: a field is missing or invalid; or `malformed_json`: the body is not JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
@@ -2092,12 +2221,13 @@ export interface operations {
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
-            /** @description `EMAIL_NOT_VERIFIED`; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            /** @description `EMAIL_NOT_VERIFIED` or `CAPTCHA_REQUIRED`; or `csrf_origin_mismatch`: a request with cookies from another origin */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
@@ -2128,6 +2258,8 @@ export interface operations {
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     disableTotp: {
@@ -2154,12 +2286,13 @@ export interface operations {
                     "application/json": components["schemas"]["AuthStatus"];
                 };
             };
-            /** @description `INVALID_PASSWORD` */
+            /** @description `INVALID_PASSWORD`; or `VALIDATION_ERROR`: a field is missing or invalid; or `malformed_json`: the body is not JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
@@ -2172,13 +2305,14 @@ export interface operations {
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
-            /** @description `csrf_origin_mismatch`: a request with cookies from another origin */
+            /** @description `CAPTCHA_REQUIRED`: pass a Turnstile token in `x-captcha-response`; or `csrf_origin_mismatch`: a request with cookies from another origin */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["AuthError"];
                 };
             };
             /** @description `payload_too_large`: a body over 64 KiB */
@@ -2208,6 +2342,8 @@ export interface operations {
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     verifyTotp: {
@@ -2237,6 +2373,16 @@ export interface operations {
                         token: string;
                         user: components["schemas"]["AuthUser"];
                     };
+                };
+            };
+            /** @description `VALIDATION_ERROR`: a field is missing or invalid; or `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["AuthError"];
                 };
             };
             /** @description `INVALID_CODE` (also a replayed code) or no pending sign-in */
@@ -2284,6 +2430,8 @@ export interface operations {
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     verifyBackupCode: {
@@ -2311,6 +2459,16 @@ export interface operations {
                         token?: string;
                         user: components["schemas"]["AuthUser"];
                     };
+                };
+            };
+            /** @description `VALIDATION_ERROR`: a field is missing or invalid; or `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["AuthError"];
                 };
             };
             /** @description `INVALID_BACKUP_CODE` or no pending sign-in */
@@ -2358,6 +2516,8 @@ export interface operations {
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     passkeyRegistrationOptions: {
@@ -2396,6 +2556,8 @@ export interface operations {
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     registerPasskey: {
@@ -2423,12 +2585,13 @@ export interface operations {
                     "application/json": components["schemas"]["Passkey"];
                 };
             };
-            /** @description `FAILED_TO_VERIFY_REGISTRATION` or no challenge */
+            /** @description `FAILED_TO_VERIFY_REGISTRATION` or no challenge; or `VALIDATION_ERROR`: a field is missing or invalid; or `malformed_json`: the body is not JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
@@ -2447,6 +2610,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
@@ -2468,6 +2632,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     passkeySignInOptions: {
@@ -2497,6 +2663,8 @@ export interface operations {
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     signInWithPasskey: {
@@ -2530,12 +2698,13 @@ export interface operations {
                     };
                 };
             };
-            /** @description `AUTHENTICATION_FAILED` or no challenge */
+            /** @description `AUTHENTICATION_FAILED` or no challenge; or `VALIDATION_ERROR`: a field is missing or invalid; or `malformed_json`: the body is not JSON */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
@@ -2584,6 +2753,8 @@ export interface operations {
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listPasskeys: {
@@ -2613,6 +2784,8 @@ export interface operations {
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     deletePasskey: {
@@ -2639,6 +2812,16 @@ export interface operations {
                     "application/json": components["schemas"]["AuthStatus"];
                 };
             };
+            /** @description `VALIDATION_ERROR`: a field is missing or invalid; or `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["AuthError"];
+                };
+            };
             /** @description `UNAUTHORIZED`: no session */
             401: {
                 headers: {
@@ -2654,6 +2837,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
@@ -2684,6 +2868,88 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    drawTotpQrCode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TotpQrRequest"];
+            };
+        };
+        responses: {
+            /** @description The QR code */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TotpQr"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: totpURI must be an otpauth://totp/ URI */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     exportMyData: {
@@ -2722,6 +2988,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     deleteMyAccount: {
@@ -2748,6 +3016,15 @@ export interface operations {
                         deleted: true;
                         ordersKept: number;
                     };
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not signed in */
@@ -2804,6 +3081,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     adminListProducts: {
@@ -2830,6 +3109,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not signed in */
             401: {
                 headers: {
@@ -2848,6 +3136,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     adminCreateProduct: {
@@ -2870,6 +3160,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AdminProduct"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not signed in */
@@ -2926,6 +3225,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     adminUpdateProduct: {
@@ -2950,6 +3251,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AdminProduct"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; or `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not signed in */
@@ -3015,6 +3325,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     adminListAuditEvents: {
@@ -3041,6 +3353,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not signed in */
             401: {
                 headers: {
@@ -3059,6 +3380,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     adminVerifyAuditLog: {
@@ -3088,6 +3411,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not signed in */
             401: {
                 headers: {
@@ -3106,6 +3438,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     adminRecordAuditRestored: {
@@ -3131,6 +3465,15 @@ export interface operations {
                         id: number;
                         hash: string;
                     };
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not signed in */
@@ -3187,6 +3530,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
             /** @description audit_unavailable: nothing was recorded */
             503: {
                 headers: {
@@ -3222,6 +3566,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not signed in */
             401: {
                 headers: {
@@ -3240,6 +3593,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     adminCreateCoupon: {
@@ -3262,6 +3617,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AdminCoupon"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not signed in */
@@ -3318,6 +3682,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     adminGetCoupon: {
@@ -3349,6 +3715,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not signed in */
             401: {
                 headers: {
@@ -3376,6 +3751,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     adminUpdateCoupon: {
@@ -3400,6 +3777,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AdminCoupon"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; or `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not signed in */
@@ -3465,6 +3851,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     adminListOrders: {
@@ -3493,6 +3881,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not signed in */
             401: {
                 headers: {
@@ -3511,6 +3908,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     adminGetOrder: {
@@ -3531,6 +3930,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AdminOrder"];
+                };
+            };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not signed in */
@@ -3560,6 +3968,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     adminRefundOrder: {
@@ -3587,6 +3997,15 @@ export interface operations {
                         /** @enum {string} */
                         status: "pending" | "paid" | "refunded" | "expired" | "cancelled";
                     };
+                };
+            };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not signed in */
@@ -3625,6 +4044,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
             /** @description `payment_unavailable` */
             502: {
                 headers: {
@@ -3634,6 +4054,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     adminListUsers: {
@@ -3661,6 +4082,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not signed in */
             401: {
                 headers: {
@@ -3679,6 +4109,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     adminSetUserRole: {
@@ -3707,6 +4139,15 @@ export interface operations {
                         changed: boolean;
                         sessionsRevoked: number;
                     };
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; or `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not signed in */
@@ -3772,6 +4213,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getCart: {
@@ -3792,6 +4235,8 @@ export interface operations {
                     "application/json": components["schemas"]["Cart"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     addCartItem: {
@@ -3814,6 +4259,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Cart"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description `csrf_origin_mismatch`: a request with cookies from another origin */
@@ -3870,6 +4324,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     setCartItemQuantity: {
@@ -3894,6 +4350,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Cart"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; or `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description `csrf_origin_mismatch`: a request with cookies from another origin */
@@ -3941,6 +4406,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     removeCartItem: {
@@ -3963,6 +4430,15 @@ export interface operations {
                     "application/json": components["schemas"]["Cart"];
                 };
             };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `csrf_origin_mismatch`: a request with cookies from another origin */
             403: {
                 headers: {
@@ -3972,6 +4448,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     applyCartCoupon: {
@@ -3994,6 +4472,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Cart"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description `csrf_origin_mismatch`: a request with cookies from another origin */
@@ -4032,6 +4519,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `too_many_coupon_attempts` (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     removeCartCoupon: {
@@ -4061,6 +4559,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     startCheckout: {
@@ -4119,6 +4619,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `too_many_checkouts`: a burst of checkouts from one account (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
             /** @description The payment provider could not be reached (`payment_unavailable`) */
             502: {
                 headers: {
@@ -4128,6 +4638,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     listMyOrders: {
@@ -4159,6 +4670,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     getMyOrder: {
@@ -4181,6 +4694,15 @@ export interface operations {
                     "application/json": components["schemas"]["Order"];
                 };
             };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Not signed in (`unauthenticated`) */
             401: {
                 headers: {
@@ -4199,6 +4721,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     cancelMyOrder: {
@@ -4219,6 +4743,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Order"];
+                };
+            };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not signed in (`unauthenticated`) */
@@ -4257,6 +4790,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
     receiveStripeWebhook: {
@@ -4297,6 +4832,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
         };
     };
 }

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
-import { accountPages, accountQrApi } from "./accounts/pages";
+import { accountPages } from "./accounts/pages";
+import { accountQrApi } from "./accounts/totp-qr";
 import { accountsApi } from "./accounts/routes";
 import { SESSION_COOKIE } from "./accounts/auth";
 import { CART_COOKIE } from "./cart/cart";

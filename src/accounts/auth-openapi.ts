@@ -41,6 +41,8 @@ const errors = (codes: Record<number, string>) =>
   Object.fromEntries(Object.entries(codes).map(([status, description]) => [status, { description, ...json(AuthError) }]));
 const throttled = { 429: "`TOO_MANY_ATTEMPTS` (Retry-After) or `TOO_MANY_REQUESTS`" };
 const needsSession = { 401: "`UNAUTHORIZED`: no session" };
+// Routes that check the password share the sign-in throttle: after failures, a Turnstile token.
+const secretCheck = { 403: "`CAPTCHA_REQUIRED`: pass a Turnstile token in `x-captcha-response`" };
 
 type AuthRoute = {
   method: "get" | "post";
@@ -51,6 +53,8 @@ type AuthRoute = {
   body?: z.ZodType;
   query?: z.ZodObject;
   ok: { status: 200 | 302; description: string; schema?: z.ZodType };
+  /** Also answers 302 (a link opened in a browser). */
+  redirects?: string;
   refusals: Record<number, string>;
 };
 
@@ -72,23 +76,23 @@ const ROUTES: AuthRoute[] = [
     body: z.object({ newPassword: z.string(), token: z.string() }), ok: { status: 200, description: "Changed", schema: Status }, refusals: { 400: "`INVALID_TOKEN` or a password rule", ...throttled } },
   { method: "post", path: "/auth/change-password", operationId: "changePassword", summary: "Change the password (current password needed)", security: "signedIn",
     body: z.object({ currentPassword: z.string(), newPassword: z.string(), revokeOtherSessions: z.boolean().optional() }),
-    ok: { status: 200, description: "Changed", schema: z.object({ token: z.string().nullable(), user: AuthUser }) }, refusals: { 400: "`INVALID_PASSWORD` or a password rule", ...needsSession, ...throttled } },
+    ok: { status: 200, description: "Changed", schema: z.object({ token: z.string().nullable(), user: AuthUser }) }, refusals: { 400: "`INVALID_PASSWORD` or a password rule", ...needsSession, ...secretCheck, ...throttled } },
   { method: "post", path: "/auth/update-user", operationId: "updateUser", summary: "Change the display name", security: "signedIn",
     body: z.object({ name: z.string().max(100).optional() }), ok: { status: 200, description: "Updated", schema: Status }, refusals: { 400: "A field that cannot be changed here", ...needsSession } },
   { method: "post", path: "/auth/change-email", operationId: "changeEmail", summary: "Start an email change (verified email and a sign-in within 10 minutes; confirmed from the new address)", security: "signedIn",
     body: z.object({ newEmail: z.string().email(), callbackURL: z.string().optional() }), ok: { status: 200, description: "Confirmation mailed", schema: Status },
     refusals: { 400: "Same or invalid email", ...needsSession, 403: "`EMAIL_NOT_VERIFIED` or `SESSION_NOT_FRESH`" } },
   { method: "get", path: "/auth/verify-email", operationId: "verifyEmail", summary: "The link in a verification mail (never signs anyone in)", security: "public",
-    query: z.object({ token: z.string(), callbackURL: z.string().optional() }), ok: { status: 200, description: "Verified (or 302 to callbackURL)", schema: Status }, refusals: { 401: "`INVALID_TOKEN` or `TOKEN_EXPIRED`" } },
+    query: z.object({ token: z.string(), callbackURL: z.string().optional() }), ok: { status: 200, description: "Verified (without callbackURL)", schema: Status }, redirects: "To callbackURL (with `error=` when the link is invalid or expired)", refusals: { 401: "`INVALID_TOKEN` or `TOKEN_EXPIRED`" } },
   { method: "post", path: "/auth/send-verification-email", operationId: "sendVerificationEmail", summary: "Mail a new verification link", security: "public",
     body: z.object({ email: z.string().email(), callbackURL: z.string().optional() }), ok: { status: 200, description: "Accepted", schema: Status }, refusals: { 400: "Already verified", ...throttled } },
   { method: "post", path: "/auth/revoke-sessions", operationId: "revokeSessions", summary: "Sign out everywhere", security: "signedIn",
     ok: { status: 200, description: "Every session ended", schema: Status }, refusals: needsSession },
   { method: "post", path: "/auth/two-factor/enable", operationId: "enableTotp", summary: "Start TOTP enrolment (verified email, password needed): the secret and backup codes", security: "signedIn",
     body: z.object({ password: z.string(), issuer: z.string().optional() }), ok: { status: 200, description: "Scan the URI, then confirm a code with verify-totp", schema: z.object({ totpURI: z.string(), backupCodes: z.array(z.string()) }) },
-    refusals: { 400: "`INVALID_PASSWORD`", ...needsSession, 403: "`EMAIL_NOT_VERIFIED`", ...throttled } },
+    refusals: { 400: "`INVALID_PASSWORD`", ...needsSession, 403: "`EMAIL_NOT_VERIFIED` or `CAPTCHA_REQUIRED`", ...throttled } },
   { method: "post", path: "/auth/two-factor/disable", operationId: "disableTotp", summary: "Switch TOTP off (password needed)", security: "signedIn",
-    body: z.object({ password: z.string() }), ok: { status: 200, description: "Off", schema: Status }, refusals: { 400: "`INVALID_PASSWORD`", ...needsSession, ...throttled } },
+    body: z.object({ password: z.string() }), ok: { status: 200, description: "Off", schema: Status }, refusals: { 400: "`INVALID_PASSWORD`", ...needsSession, ...secretCheck, ...throttled } },
   { method: "post", path: "/auth/two-factor/verify-totp", operationId: "verifyTotp", summary: "Prove the TOTP code: finishes a sign-in (or an enrolment); a code is accepted once", security: "signedIn",
     body: z.object({ code: z.string(), trustDevice: z.literal(false).optional() }), ok: { status: 200, description: "Session with two factors", schema: z.object({ token: z.string(), user: AuthUser }) },
     refusals: { 401: "`INVALID_CODE` (also a replayed code) or no pending sign-in", ...throttled } },
@@ -111,6 +115,13 @@ const ROUTES: AuthRoute[] = [
     body: z.object({ id: z.string() }), ok: { status: 200, description: "Removed", schema: Status }, refusals: { ...needsSession, 403: "`SESSION_NOT_FRESH`", 404: "`PASSKEY_NOT_FOUND`" } },
 ];
 
+// better-auth validates bodies itself: a missing or mistyped field is its 400 `VALIDATION_ERROR`.
+function withValidation(route: AuthRoute): Record<number, string> {
+  if (!route.body) return route.refusals;
+  const validation = "`VALIDATION_ERROR`: a field is missing or invalid";
+  return { ...route.refusals, 400: route.refusals[400] ? `${route.refusals[400]}; or ${validation}` : validation };
+}
+
 /** Adds the better-auth routes to `api`'s OpenAPI registry (documentation only: no handler). */
 export function describeAuthRoutes(api: OpenAPIHono<AppEnv>): void {
   for (const route of ROUTES) {
@@ -129,7 +140,8 @@ export function describeAuthRoutes(api: OpenAPIHono<AppEnv>): void {
       },
       responses: {
         [route.ok.status]: { description: route.ok.description, ...(route.ok.schema ? json(route.ok.schema) : {}) },
-        ...errors(route.refusals),
+        ...(route.redirects ? { 302: { description: route.redirects } } : {}),
+        ...errors(withValidation(route)),
       },
     });
   }

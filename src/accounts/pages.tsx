@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import { renderSVG } from "uqr";
 import { z } from "zod";
 import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
@@ -324,12 +323,3 @@ export const accountPages = new Hono<AppEnv>()
     return c.redirect("/account", 303);
   });
 
-const QrBody = z.object({ totpURI: z.string().startsWith("otpauth://totp/").max(512) });
-
-/** POST /api/me/totp-qr: draws the authenticator key the user was just given as an SVG QR code. */
-export const accountQrApi = new Hono<AppEnv>().post("/me/totp-qr", async (c) => {
-  await requireUser(c);
-  const parsed = QrBody.safeParse(await c.req.json());
-  if (!parsed.success) throw new ProblemError(422, "validation_failed", "totpURI must be an otpauth:// URI.");
-  return c.json({ svg: renderSVG(parsed.data.totpURI) });
-});

@@ -57,6 +57,7 @@ const checkoutRoute = createRoute({
     ...signedIn,
     409: problemResponseSpec("`cart_empty`, `checkout_in_progress`, `order_cancelled` (cancelled while its payment page was being made), `checkout_closed` or `payment_processing` (a replayed key)"),
     422: problemResponseSpec("`out_of_stock`, `currency_mismatch`, `total_below_minimum` or a coupon code"),
+    429: problemResponseSpec("`too_many_checkouts`: a burst of checkouts from one account (Retry-After)"),
     502: problemResponseSpec("The payment provider could not be reached (`payment_unavailable`)"),
   },
 });

@@ -4,7 +4,8 @@ import type { AppEnv } from "./app-env";
 type Operation = {
   security?: Record<string, string[]>[];
   requestBody?: unknown;
-  responses: Record<string, { description: string; content?: unknown }>;
+  parameters?: { in: string }[];
+  responses: Record<string, { description: string; content?: Record<string, unknown> } | { $ref: string }>;
   [key: string]: unknown;
 };
 type Document = ReturnType<OpenAPIHono<AppEnv>["getOpenAPI31Document"]>;
@@ -32,6 +33,14 @@ export function registerSecuritySchemes(api: OpenAPIHono<AppEnv>, sessionCookie:
     in: "cookie",
     name: cartCookie,
     description: "A guest's cart, set by the first cart change of a visitor without a session. Signed: a forged value reads as an empty cart.",
+  });
+  registry.registerComponent("responses", "InternalError", {
+    description: "`internal_error`: something failed on the shop's side; nothing was half-written (retry later)",
+    content: PROBLEM,
+  });
+  registry.registerComponent("responses", "Unavailable", {
+    description: "`misconfigured` (the deployment refuses every request until fixed) or a dependency is down (`audit_unavailable`: nothing was changed)",
+    content: PROBLEM,
   });
   registry.registerComponent("securitySchemes", "stripeSignature", {
     type: "apiKey",
@@ -65,8 +74,8 @@ export function buildOpenApiDocument(api: OpenAPIHono<AppEnv>, devRoutes: boolea
       continue;
     }
     for (const [method, value] of Object.entries(item as Record<string, Operation>)) {
-      if (!UNSAFE.has(method) || typeof value !== "object") continue;
-      addMiddlewareRefusals(value);
+      if (typeof value !== "object" || value === null || !("responses" in value)) continue;
+      addMiddlewareRefusals(value, UNSAFE.has(method));
     }
   }
   if (!devRoutes) dropUnreferencedSchemas(doc);
@@ -92,17 +101,24 @@ function dropUnreferencedSchemas(doc: Document): void {
   for (const name of Object.keys(schemas)) if (!used.has(name)) delete schemas[name];
 }
 
-function addMiddlewareRefusals(op: Operation): void {
-  // The webhook is authenticated by its signature, not by cookies: the origin check skips it.
-  const byCookie = !op.security?.some((requirement) => "stripeSignature" in requirement);
+function addMiddlewareRefusals(op: Operation, changesState: boolean): void {
   const add = (status: string, description: string): void => {
     const existing = op.responses[status];
     if (!existing) op.responses[status] = { description, content: PROBLEM };
-    else if (!existing.description.includes(description)) existing.description = `${existing.description}; or ${description}`;
+    else if ("description" in existing && !existing.description.includes(description)) {
+      existing.description = `${existing.description}; or ${description}`;
+      existing.content = { ...PROBLEM, ...existing.content };
+    }
   };
-  if (byCookie) add("403", "`csrf_origin_mismatch`: a request with cookies from another origin");
+  // The webhook is authenticated by its signature, not by cookies: the origin check skips it.
+  const byCookie = !op.security?.some((requirement) => "stripeSignature" in requirement);
+  if (changesState && byCookie) add("403", "`csrf_origin_mismatch`: a request with cookies from another origin");
   if (op.requestBody) {
+    add("400", "`malformed_json`: the body is not JSON");
     add("413", "`payload_too_large`: a body over 64 KiB");
     add("415", "`unsupported_media_type`: a body that is not application/json");
   }
+  if (op.parameters?.some((p) => p.in === "query" || p.in === "path")) add("400", "`invalid_parameter`: a query or path parameter breaks its rule");
+  op.responses["500"] ??= { $ref: "#/components/responses/InternalError" };
+  op.responses["503"] ??= { $ref: "#/components/responses/Unavailable" };
 }

@@ -3,7 +3,9 @@ import type { Middleware } from "openapi-fetch";
 import { expect } from "vitest";
 import document from "../../openapi/openapi.json";
 
-type Responses = Record<string, { content?: Record<string, { schema: Schema }> }>;
+type Response_ = { content?: Record<string, { schema: Schema }>; $ref?: string };
+type Responses = Record<string, Response_>;
+const sharedResponses = (document.components as unknown as { responses?: Record<string, Response_> }).responses ?? {};
 const paths = document.paths as unknown as Record<string, Record<string, { responses: Responses }>>;
 const schemas = document.components.schemas as unknown as Record<string, Schema>;
 
@@ -24,10 +26,12 @@ export async function documentMismatch(method: string, schemaPath: string, respo
   const operation = paths[schemaPath]?.[method.toLowerCase()];
   if (!operation) return `${method} ${schemaPath} is not in the document`;
   const status = String(response.status);
-  const documented = operation.responses[status] ?? operation.responses[`${status[0]}XX`] ?? operation.responses.default;
+  let documented = operation.responses[status] ?? operation.responses[`${status[0]}XX`] ?? operation.responses.default;
+  if (documented?.$ref) documented = sharedResponses[documented.$ref.replace("#/components/responses/", "")];
   if (!documented) return `${method} ${schemaPath} answered ${status}, which the document does not list (${Object.keys(operation.responses).join(", ")})`;
   const type = (response.headers.get("content-type") ?? "").split(";")[0]!.trim();
-  if (!type.endsWith("json")) return null;
+  // A redirect's body is for no one (browsers follow the Location).
+  if (!type.endsWith("json") || status.startsWith("3")) return null;
   const content = documented.content?.[type];
   if (!content) return `${method} ${schemaPath} ${status} answered ${type}, which the document does not list`;
   const result = new Validator(inline(content.schema) as Schema, "2020-12", false).validate(await response.clone().json());
@@ -43,3 +47,18 @@ export const matchesDocument: Middleware = {
     return response;
   },
 };
+
+const templates = Object.keys(paths)
+  .map((template) => ({ template, pattern: new RegExp(`^${template.replace(/\{[^}]+\}/g, "[^/]+")}$`), literal: template.replace(/\{[^}]+\}/g, "").length }))
+  .sort((a, b) => b.literal - a.literal);
+
+/** Whether the document describes `method` on the path template. */
+export function isDocumented(method: string, template: string): boolean {
+  return paths[template]?.[method.toLowerCase()] !== undefined;
+}
+
+/** The document's path template for a request path under /api (`/api/orders/abc` → `/orders/{id}`), or null. */
+export function templateOf(pathname: string): string | null {
+  const path = pathname.replace(/^\/api/, "");
+  return templates.find((t) => t.pattern.test(path))?.template ?? null;
+}
