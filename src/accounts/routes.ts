@@ -59,6 +59,8 @@ const outboxRoute = createRoute({
   responses: { 200: { description: "Newest first", content: { "application/json": { schema: OutboxSchema } } }, 404: problemResponseSpec("Not in development") },
 });
 
+const SeededAdminSchema = z.object({ email: z.string(), created: z.boolean() }).openapi("DevSeededAdmin");
+
 /** Accounts: better-auth at /api/auth/*, GET /api/me, and the development outbox. */
 export const accountsApi = createApiApp()
   .openapi(meRoute, async (c) => {
@@ -183,8 +185,24 @@ async function sessionIdOfToken(d1: D1Database, token: string): Promise<string |
   return row?.id ?? null;
 }
 
+const seedAdminRoute = createRoute({
+  method: "post",
+  path: "/dev/seed-admin",
+  operationId: "seedDevelopmentAdmin",
+  ...access.public,
+  tags: ["Development"],
+  summary: "Create the development admin from ADMIN_EMAIL / ADMIN_PASSWORD (development only; 404 otherwise)",
+  responses: {
+    200: { description: "The admin already existed", content: { "application/json": { schema: SeededAdminSchema } } },
+    201: { description: "The admin was created", content: { "application/json": { schema: SeededAdminSchema } } },
+    404: problemResponseSpec("Not in development"),
+    409: problemResponseSpec("`admin_email_taken`: ADMIN_EMAIL belongs to a non-admin account"),
+    422: problemResponseSpec("`admin_not_configured`: ADMIN_EMAIL or ADMIN_PASSWORD is not set"),
+  },
+});
+
 /** POST /api/dev/seed-admin: creates the development admin from ADMIN_EMAIL / ADMIN_PASSWORD once. */
-accountsApi.post("/dev/seed-admin", async (c) => {
+accountsApi.openapi(seedAdminRoute, async (c) => {
   const config = c.var.config;
   if (!config.devRoutes) throw new ProblemError(404, "not_found", "No such route.");
   if (!config.ADMIN_EMAIL || !config.ADMIN_PASSWORD) throw new ProblemError(422, "admin_not_configured", "Set ADMIN_EMAIL and ADMIN_PASSWORD in .dev.vars.");
