@@ -212,6 +212,11 @@ export const journeys = [
       const res = await page.goto("/products/prototype-sling-bag");
       assert(res?.status() === 404, `a hidden product's page answered ${res?.status()}`);
       await t.shot("hidden-product-404");
+      // The API reference: Swagger UI from our own origin (SRI, CSP unchanged) renders the document.
+      await page.goto("/api/docs");
+      await waitText(page.locator(".swagger-ui .info .title"), /Bastion API/);
+      await page.locator("#operations-Checkout-startCheckout").waitFor();
+      await t.shot("api-reference");
     },
   ],
   [

@@ -8,7 +8,7 @@
   window.SwaggerUIBundle({
     url: root.dataset.spec,
     domNode: root,
-    deepLinking: true,
+    deepLinking: false,
     validatorUrl: null,
     defaultModelsExpandDepth: 0,
     displayOperationId: true,
