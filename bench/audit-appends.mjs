@@ -44,22 +44,26 @@ const bundle = await build({
   mainFields: ["module", "main"],
 }).finally(() => BEFORE && rmSync(beforeFile, { force: true }));
 const persist = mkdtempSync(path.join(os.tmpdir(), "bastion-audit-bench-"));
-const mf = new Miniflare(convertV4MiniflareOptions({
-  modules: [{ type: "ESModule", path: "index.js", contents: bundle.outputFiles[0].text }],
-  compatibilityDate: "2026-11-01",
-  compatibilityFlags: ["nodejs_compat"],
-  d1Databases: { DB: "bench" },
-  r2Buckets: { AUDIT_ANCHORS: "bench-anchors" },
-  durableObjects: { AUDIT_LOG: { className: "AuditLog", useSQLite: true } },
-  bindings: { ENVIRONMENT: "development" },
-  d1Persist: path.join(persist, "d1"),
-  r2Persist: path.join(persist, "r2"),
-  durableObjectsPersist: path.join(persist, "do"),
-}));
+const mf = new Miniflare(
+  convertV4MiniflareOptions({
+    modules: [{ type: "ESModule", path: "index.js", contents: bundle.outputFiles[0].text }],
+    compatibilityDate: "2026-11-01",
+    compatibilityFlags: ["nodejs_compat"],
+    d1Databases: { DB: "bench" },
+    r2Buckets: { AUDIT_ANCHORS: "bench-anchors" },
+    durableObjects: { AUDIT_LOG: { className: "AuditLog", useSQLite: true } },
+    bindings: { ENVIRONMENT: "development" },
+    d1Persist: path.join(persist, "d1"),
+    r2Persist: path.join(persist, "r2"),
+    durableObjectsPersist: path.join(persist, "do"),
+  }),
+);
 try {
   const db = await mf.getD1Database("DB");
   const dir = path.join(ROOT, "migrations");
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".sql")).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith(".sql"))
+    .sort()) {
     for (const sql of readFileSync(path.join(dir, file), "utf8").split("--> statement-breakpoint")) {
       const statement = sql.replace(/^\s*--.*$/gm, "").trim();
       if (statement) await db.prepare(statement).run();
@@ -71,13 +75,14 @@ try {
       const res = await mf.dispatchFetch(`http://bench/run?writers=${writers}&ms=${MS}`);
       const r = await res.json();
       if (r.failed) console.warn(`${r.failed} appends failed at ${writers} writers`);
-      (results[writers] ??= []).push(r.perSecond);
+      results[writers] ??= [];
+      results[writers].push(r.perSecond);
       console.log(`round ${round + 1}: ${writers} writers: ${r.perSecond.toFixed(0)} appends/s (${r.done} in ${r.seconds}s)`);
     }
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   console.log(`\n${BEFORE ? `before (${BEFORE})` : "current"}`);
-  console.log("\n| writers | appends/s (median of " + ROUNDS + ") |\n|---|---|");
+  console.log(`\n| writers | appends/s (median of ${ROUNDS}) |\n|---|---|`);
   for (const writers of WRITERS) console.log(`| ${writers} | ${median(results[writers]).toFixed(0)} |`);
 } finally {
   await mf.dispose();

@@ -118,11 +118,15 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 /** One request; resolves { status, headers, body }. */
 function send(method, urlPath, { headers = {}, body } = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${BASE}${urlPath}`, { method, agent, headers: { "content-length": body === undefined ? 0 : Buffer.byteLength(body), ...headers } }, (res) => {
-      const chunks = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
-    });
+    const req = http.request(
+      `${BASE}${urlPath}`,
+      { method, agent, headers: { "content-length": body === undefined ? 0 : Buffer.byteLength(body), ...headers } },
+      (res) => {
+        const chunks = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
+      },
+    );
     req.on("error", reject);
     if (body !== undefined) req.write(body);
     req.end();
@@ -166,7 +170,9 @@ async function wrkCell(spec, connections, duration) {
   const requests = Array.from({ length: count }, () => (spec.setupRequest ? spec.setupRequest({ ...spec }) : spec));
   const entries = requests.map((r) => {
     // wrk.format adds a Host header only once the script has loaded; these are built before.
-    const headers = Object.entries({ host: `127.0.0.1:${PORT}`, ...r.headers }).map(([k, v]) => `[${lua(k)}]=${lua(String(v))}`).join(",");
+    const headers = Object.entries({ host: `127.0.0.1:${PORT}`, ...r.headers })
+      .map(([k, v]) => `[${lua(k)}]=${lua(String(v))}`)
+      .join(",");
     return `wrk.format(${lua(r.method)}, ${lua(r.path)}, {${headers}}${r.body !== undefined ? `, ${lua(r.body)}` : ""})`;
   });
   const script = path.join(os.tmpdir(), `bastion-wrk-${process.pid}.lua`);
@@ -300,7 +306,9 @@ async function inspectWorker() {
 function topSelfTime(profile, count = 25) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const dt = new Map();
-  profile.samples.forEach((nodeId, i) => dt.set(nodeId, (dt.get(nodeId) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  profile.samples.forEach((nodeId, i) => {
+    dt.set(nodeId, (dt.get(nodeId) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
   const total = [...dt.values()].reduce((a, b) => a + b, 0);
   const agg = new Map();
   for (const [nodeId, us] of dt) {
@@ -351,7 +359,13 @@ try {
       port: PORT,
       ...(PROFILE ? { inspectorPort: INSPECTOR_PORT } : {}),
       resourcePersistencePath: persist,
-      workers: [{ ...workerOptions, bindings: { ...workerOptions.bindings, ...devVars() }, modules: [{ type: "ESModule", path: "index.js", contents: bundle.toString("utf8") }] }],
+      workers: [
+        {
+          ...workerOptions,
+          bindings: { ...workerOptions.bindings, ...devVars() },
+          modules: [{ type: "ESModule", path: "index.js", contents: bundle.toString("utf8") }],
+        },
+      ],
     }),
   );
   await mf.ready;
@@ -365,12 +379,20 @@ try {
   const slug = demoData.products.find((p) => !p.hidden && p.stock > 0).slug;
   const productId = `prd_demo_${slug.replaceAll("-", "_")}`;
   const benchProduct = "prd_bench_widget";
-  await db.prepare("INSERT OR REPLACE INTO products (id, slug, name, description, price_cents, currency, stock, hidden) VALUES (?, 'bench-widget', 'Bench widget', 'For benchmarks', 2500, 'USD', 100000000, 0)").bind(benchProduct).run();
+  await db
+    .prepare(
+      "INSERT OR REPLACE INTO products (id, slug, name, description, price_cents, currency, stock, hidden) VALUES (?, 'bench-widget', 'Bench widget', 'For benchmarks', 2500, 'USD', 100000000, 0)",
+    )
+    .bind(benchProduct)
+    .run();
   const cols = new Set((await db.prepare("SELECT name FROM pragma_table_info('coupons')").all()).results.map((r) => r.name));
   const coupon = async (code, maxRedemptions, perCustomerLimit) => {
     const fields = { code, percent_off: 10, max_redemptions: maxRedemptions, per_customer_limit: perCustomerLimit, active: 1 };
     const entries = Object.entries(fields).filter(([k]) => cols.has(k));
-    await db.prepare(`INSERT OR REPLACE INTO coupons (${entries.map(([k]) => k).join(", ")}) VALUES (${entries.map(() => "?").join(", ")})`).bind(...entries.map(([, v]) => v)).run();
+    await db
+      .prepare(`INSERT OR REPLACE INTO coupons (${entries.map(([k]) => k).join(", ")}) VALUES (${entries.map(() => "?").join(", ")})`)
+      .bind(...entries.map(([, v]) => v))
+      .run();
   };
   await coupon("BENCHHOT", null, 1); // only a per-customer limit: one ledger shard per customer
   await coupon("BENCHTOTAL", 100000000, null); // a total limit: one ledger for everyone
@@ -382,10 +404,17 @@ try {
     await mf.dispose();
     mf = null;
     log(`serving with wrangler dev --log-level warn on ${BASE}`);
-    devChild = spawn(path.join(BIN, "wrangler"), ["dev", "--port", String(PORT), "--ip", "127.0.0.1", "--persist-to", stateRoot, "--log-level", "warn", "--inspector-port", String(INSPECTOR_PORT)], { cwd: ROOT, env, stdio: ["ignore", "ignore", "inherit"] });
+    devChild = spawn(
+      path.join(BIN, "wrangler"),
+      ["dev", "--port", String(PORT), "--ip", "127.0.0.1", "--persist-to", stateRoot, "--log-level", "warn", "--inspector-port", String(INSPECTOR_PORT)],
+      { cwd: ROOT, env, stdio: ["ignore", "ignore", "inherit"] },
+    );
     const deadline = Date.now() + 120_000;
     for (;;) {
-      const up = await send("GET", "/healthz").then((r) => r.status === 200, () => false);
+      const up = await send("GET", "/healthz").then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (up) break;
       if (Date.now() > deadline || devChild.exitCode !== null) throw new Error("wrangler dev did not answer /healthz");
       await sleep(500);
@@ -402,10 +431,16 @@ try {
         // Each shopper has an address of its own (checkout also allows 30 per address per 10 minutes).
         const ip = `10.${(n >> 8) & 255}.${n & 255}.9`;
         const email = `bench-${Date.now().toString(36)}-${n}@example.com`;
-        const res = await send("POST", "/api/auth/sign-up/email", { headers: { ...jsonHeaders(), "cf-connecting-ip": ip }, body: JSON.stringify({ email, password: PASSWORD, name: "Bench" }) });
+        const res = await send("POST", "/api/auth/sign-up/email", {
+          headers: { ...jsonHeaders(), "cf-connecting-ip": ip },
+          body: JSON.stringify({ email, password: PASSWORD, name: "Bench" }),
+        });
         if (res.status !== 200) throw new Error(`sign-up: ${res.status} ${res.body.slice(0, 200)}`);
         // Sign-up does not sign in (autoSignIn is off so sign-up cannot enumerate accounts).
-        const signIn = await send("POST", "/api/auth/sign-in/email", { headers: { ...jsonHeaders(), "cf-connecting-ip": ip }, body: JSON.stringify({ email, password: PASSWORD }) });
+        const signIn = await send("POST", "/api/auth/sign-in/email", {
+          headers: { ...jsonHeaders(), "cf-connecting-ip": ip },
+          body: JSON.stringify({ email, password: PASSWORD }),
+        });
         if (signIn.status !== 200) throw new Error(`sign-in: ${signIn.status} ${signIn.body.slice(0, 200)}`);
         const setCookie = [signIn.headers["set-cookie"] ?? []].flat();
         return { cookie: setCookie.map((l) => l.split(";")[0]).join("; "), ip };
@@ -444,7 +479,9 @@ try {
     for (const [i, u] of group.entries()) {
       const code = codeFor(i);
       const headers = { ...jsonHeaders(u.cookie), "cf-connecting-ip": couponIp() };
-      const r = code ? await send("PUT", "/api/cart/coupon", { headers, body: JSON.stringify({ code }) }) : await send("DELETE", "/api/cart/coupon", { headers });
+      const r = code
+        ? await send("PUT", "/api/cart/coupon", { headers, body: JSON.stringify({ code }) })
+        : await send("DELETE", "/api/cart/coupon", { headers });
       if (r.status !== 200) throw new Error(`coupon ${code}: ${r.status} ${r.body.slice(0, 200)}`);
     }
   };
@@ -475,12 +512,23 @@ try {
           return;
         }
         const { checkoutUrl } = JSON.parse(res.body);
-        const e = await send("POST", new URL(checkoutUrl).pathname, { headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" }, body: "outcome=expired" });
+        const e = await send("POST", new URL(checkoutUrl).pathname, {
+          headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+          body: "outcome=expired",
+        });
         if (e.status !== 303) console.error(`expire ${e.status} ${e.body.slice(0, 200)}`);
       },
     }));
 
-  const webhookBody = () => JSON.stringify({ id: `evt_${randomBytes(12).toString("hex")}`, object: "event", type: "customer.created", livemode: false, created: Math.floor(Date.now() / 1000), data: { object: { id: "cus_bench", object: "customer" } } });
+  const webhookBody = () =>
+    JSON.stringify({
+      id: `evt_${randomBytes(12).toString("hex")}`,
+      object: "event",
+      type: "customer.created",
+      livemode: false,
+      created: Math.floor(Date.now() / 1000),
+      data: { object: { id: "cus_bench", object: "customer" } },
+    });
 
   /** The routes: autocannon specs or closed-loop scenarios, each with an optional setup. */
   const routes = [
@@ -488,11 +536,22 @@ try {
     { id: "catalog", label: "catalog JSON `GET /api/products`", spec: { method: "GET", path: "/api/products" }, target: 0.5 },
     { id: "storefront", label: "storefront HTML `GET /`", spec: { method: "GET", path: "/" }, target: 0.45 },
     { id: "product", label: `product page \`GET /products/${slug}\``, spec: { method: "GET", path: `/products/${slug}` } },
-    { id: "cart-hot", label: "cart add, one hot cart", spec: { method: "POST", path: "/api/cart/items", headers: jsonHeaders(hotCookie), body: addBody }, target: 0.4 },
+    {
+      id: "cart-hot",
+      label: "cart add, one hot cart",
+      spec: { method: "POST", path: "/api/cart/items", headers: jsonHeaders(hotCookie), body: addBody },
+      target: 0.4,
+    },
     {
       id: "cart-many",
       label: "cart add, 1000 active guest carts",
-      spec: { method: "POST", path: "/api/cart/items", headers: jsonHeaders(), body: addBody, setupRequest: (req) => ({ ...req, headers: { ...req.headers, cookie: pick(cookiePool) } }) },
+      spec: {
+        method: "POST",
+        path: "/api/cart/items",
+        headers: jsonHeaders(),
+        body: addBody,
+        setupRequest: (req) => ({ ...req, headers: { ...req.headers, cookie: pick(cookiePool) } }),
+      },
       // 1,000 shoppers who are adding items now: each cart was used moments ago. Local workerd
       // evicts an object after 10 s idle (production keeps an idle object in memory for longer),
       // so without this a cell measured mostly objects being re-opened; `cart-new` measures the
@@ -506,27 +565,72 @@ try {
       spec: { method: "POST", path: "/api/cart/items", headers: jsonHeaders(), body: addBody },
     },
     // Diagnostics: what a signed-in session costs on its own (better-auth getSession).
-    { id: "me", label: "signed-in `GET /api/me` (session lookup only)", spec: { method: "GET", path: "/api/me", setupRequest: (req) => ({ ...req, headers: { cookie: pick(users).cookie } }) } },
-    { id: "cart-get-guest", label: "guest `GET /api/cart` (one DO read + D1 pricing)", spec: { method: "GET", path: "/api/cart", headers: { cookie: hotCookie } } },
+    {
+      id: "me",
+      label: "signed-in `GET /api/me` (session lookup only)",
+      spec: { method: "GET", path: "/api/me", setupRequest: (req) => ({ ...req, headers: { cookie: pick(users).cookie } }) },
+    },
+    {
+      id: "cart-get-guest",
+      label: "guest `GET /api/cart` (one DO read + D1 pricing)",
+      spec: { method: "GET", path: "/api/cart", headers: { cookie: hotCookie } },
+    },
     {
       id: "coupon-check-hot",
       label: `coupon check \`PUT /api/cart/coupon\`, one per-customer code, ${USERS} signed-in carts (sharded ledgers)`,
-      spec: { method: "PUT", path: "/api/cart/coupon", headers: jsonHeaders(), body: JSON.stringify({ code: "BENCHHOT" }), setupRequest: (req) => ({ ...req, headers: { ...req.headers, cookie: pick(users).cookie, "cf-connecting-ip": couponIp() } }) },
+      spec: {
+        method: "PUT",
+        path: "/api/cart/coupon",
+        headers: jsonHeaders(),
+        body: JSON.stringify({ code: "BENCHHOT" }),
+        setupRequest: (req) => ({ ...req, headers: { ...req.headers, cookie: pick(users).cookie, "cf-connecting-ip": couponIp() } }),
+      },
     },
     {
       id: "coupon-check-spread",
       label: `coupon check \`PUT /api/cart/coupon\`, ${spreadCodes.length} codes, ${USERS} signed-in carts`,
-      spec: { method: "PUT", path: "/api/cart/coupon", headers: jsonHeaders(), setupRequest: (req) => ({ ...req, headers: { ...req.headers, cookie: pick(users).cookie, "cf-connecting-ip": couponIp() }, body: JSON.stringify({ code: pick(spreadCodes) }) }) },
+      spec: {
+        method: "PUT",
+        path: "/api/cart/coupon",
+        headers: jsonHeaders(),
+        setupRequest: (req) => ({
+          ...req,
+          headers: { ...req.headers, cookie: pick(users).cookie, "cf-connecting-ip": couponIp() },
+          body: JSON.stringify({ code: pick(spreadCodes) }),
+        }),
+      },
     },
     {
       id: "webhook",
       label: "Stripe webhook, signed `customer.created` (ignored type)",
-      spec: { method: "POST", path: "/api/webhooks/stripe", setupRequest: (req) => { const body = webhookBody(); return { ...req, body, headers: { "content-type": "application/json", "stripe-signature": stripeSignature(body, secret) } }; } },
+      spec: {
+        method: "POST",
+        path: "/api/webhooks/stripe",
+        setupRequest: (req) => {
+          const body = webhookBody();
+          return { ...req, body, headers: { "content-type": "application/json", "stripe-signature": stripeSignature(body, secret) } };
+        },
+      },
     },
     { id: "checkout", label: "checkout `POST /api/checkout`, no coupon", loop: checkoutWorkers(0), setup: () => setCoupons(group(0), () => null) },
-    { id: "checkout-coupon-hot", label: "checkout + coupon reserve, one per-customer code (sharded ledgers)", loop: checkoutWorkers(1), setup: () => setCoupons(group(1), () => "BENCHHOT") },
-    { id: "checkout-coupon-total", label: "checkout + coupon reserve, one code with a total limit (one ledger)", loop: checkoutWorkers(2), setup: () => setCoupons(group(2), () => "BENCHTOTAL") },
-    { id: "checkout-coupon-spread", label: "checkout + coupon reserve, one code per shopper (spread)", loop: checkoutWorkers(3), setup: () => setCoupons(group(3), (i) => spreadCodes[i % spreadCodes.length]) },
+    {
+      id: "checkout-coupon-hot",
+      label: "checkout + coupon reserve, one per-customer code (sharded ledgers)",
+      loop: checkoutWorkers(1),
+      setup: () => setCoupons(group(1), () => "BENCHHOT"),
+    },
+    {
+      id: "checkout-coupon-total",
+      label: "checkout + coupon reserve, one code with a total limit (one ledger)",
+      loop: checkoutWorkers(2),
+      setup: () => setCoupons(group(2), () => "BENCHTOTAL"),
+    },
+    {
+      id: "checkout-coupon-spread",
+      label: "checkout + coupon reserve, one code per shopper (spread)",
+      loop: checkoutWorkers(3),
+      setup: () => setCoupons(group(3), (i) => spreadCodes[i % spreadCodes.length]),
+    },
   ].filter((r) => !ONLY || ONLY.has(r.id) || r.id === "healthz");
 
   // Sanity: each route answers 2xx once before it is measured (a bench of 4xx answers means nothing).
@@ -573,7 +677,9 @@ try {
         const node = process.cpuUsage(nodeBefore);
         const nodeMs = (node.user + node.system) / 1000 / Math.max(1, m.requests);
         results.push({ id: r.id, label: r.label, target: r.target ?? null, conns: c, round, ...m, cpuMs: cpu, loadGenMs: nodeMs });
-        log(`${r.id} c=${c}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms, workerd ${cpu.toFixed(2)} ms CPU/req${m.bad ? `, ${m.bad} non-2xx/errors` : ""}`);
+        log(
+          `${r.id} c=${c}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms, workerd ${cpu.toFixed(2)} ms CPU/req${m.bad ? `, ${m.bad} non-2xx/errors` : ""}`,
+        );
       }
       if (inspector) {
         const { profile } = await inspector.call("Profiler.stop");
@@ -584,7 +690,6 @@ try {
         log(`${r.id}: JS self time in the worker isolate (${requests} requests; bench/profiles/${r.id}.cpuprofile)\n${topSelfTime(profile)}`);
       }
     }
-
   }
 
   // ---------------------------------------------------------------- report
@@ -641,7 +746,11 @@ try {
     (() => {
       const worst = rows.filter((r) => r.id !== "healthz").sort((a, b) => b.cpuMs - a.cpuMs)[0];
       const over = [...new Set(rows.filter((r) => r.cpuMs > 4).map((r) => r.id))];
-      return { what: "≤ 4 ms workerd CPU per request (password hashing excepted)", value: worst ? `max ${worst.cpuMs.toFixed(2)} ms (${worst.id}, c=${worst.conns})${over.length ? `; over: ${over.join(", ")}` : ""}` : "n/a", met: over.length === 0 };
+      return {
+        what: "≤ 4 ms workerd CPU per request (password hashing excepted)",
+        value: worst ? `max ${worst.cpuMs.toFixed(2)} ms (${worst.id}, c=${worst.conns})${over.length ? `; over: ${over.join(", ")}` : ""}` : "n/a",
+        met: over.length === 0,
+      };
     })(),
     { what: "worker bundle < 1 MiB gzipped", value: `${bundleGzipKiB.toFixed(0)} KiB`, met: bundleGzipKiB < 1024 },
   ];
@@ -651,7 +760,10 @@ try {
     "",
     "| route | conns | req/s | ratio to hello | p50 ms | p99 ms | workerd CPU ms/req | minus hello | non-2xx |",
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ...rows.map((r) => `| ${r.label} | ${r.conns} | ${fmt(r.rps)} | ${r.ratio === null ? "—" : fmt(r.ratio, 2)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.cpuMs, 2)} | ${fmt(r.netCpuMs, 2)} | ${r.bad} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.label} | ${r.conns} | ${fmt(r.rps)} | ${r.ratio === null ? "—" : fmt(r.ratio, 2)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.cpuMs, 2)} | ${fmt(r.netCpuMs, 2)} | ${r.bad} |`,
+    ),
     "",
     ...(rows.some((r) => r.afterCpuMs !== undefined)
       ? [
@@ -668,7 +780,11 @@ try {
     ...targets.map((t) => `| ${t.what} | ${t.value} | ${t.met ? "yes" : "**no**"} |`),
   ].join("\n");
   console.log(`\n${md}\n`);
-  if (!PROFILE) writeFileSync(path.join(ROOT, "bench", `results${SERVER === "wrangler-dev" ? "-wrangler-dev" : ""}${LOADER === "wrk" ? "-wrk" : ""}.json`), `${JSON.stringify({ machine, bundleGzipKiB, rows, targets }, null, 2)}\n`);
+  if (!PROFILE)
+    writeFileSync(
+      path.join(ROOT, "bench", `results${SERVER === "wrangler-dev" ? "-wrangler-dev" : ""}${LOADER === "wrk" ? "-wrk" : ""}.json`),
+      `${JSON.stringify({ machine, bundleGzipKiB, rows, targets }, null, 2)}\n`,
+    );
   const docs = path.join(ROOT, "docs", "benchmarks.md");
   if (WRITE_DOCS && existsSync(docs)) {
     const text = readFileSync(docs, "utf8");

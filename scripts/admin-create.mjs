@@ -39,7 +39,15 @@ const quote = (value) => `'${String(value).replaceAll("'", "''")}'`;
  * has an account and --reset-existing was not given: nothing changed but the operator event) or
  * `reset_existing`.
  */
-export function adminSql({ email, name, passwordHash, resetExisting = false, now = Date.now(), id = randomUUID().replaceAll("-", ""), eventId = randomUUID() }) {
+export function adminSql({
+  email,
+  name,
+  passwordHash,
+  resetExisting = false,
+  now = Date.now(),
+  id = randomUUID().replaceAll("-", ""),
+  eventId = randomUUID(),
+}) {
   const normalised = email.trim().toLowerCase();
   if (!EMAIL.test(normalised)) throw new Error("not a valid email address");
   const safeName = String(name ?? "Shop admin").slice(0, 100);
@@ -69,11 +77,20 @@ export function adminSql({ email, name, passwordHash, resetExisting = false, now
 export function outcomeMessage(outcome, email, where) {
   switch (outcome) {
     case "created":
-      return { ok: true, text: `admin ${email} is ready (${where}). Sign in, enrol an authenticator app or a passkey with a PIN on /account, then sign in again with it: staff routes need the second factor proven in the session.` };
+      return {
+        ok: true,
+        text: `admin ${email} is ready (${where}). Sign in, enrol an authenticator app or a passkey with a PIN on /account, then sign in again with it: staff routes need the second factor proven in the session.`,
+      };
     case "reset_existing":
-      return { ok: true, text: `the existing account ${email} was reset and made admin (${where}): its password is the one you typed; its TOTP, passkeys, sessions and reset tokens were removed. Sign in and enrol a second factor.` };
+      return {
+        ok: true,
+        text: `the existing account ${email} was reset and made admin (${where}): its password is the one you typed; its TOTP, passkeys, sessions and reset tokens were removed. Sign in and enrol a second factor.`,
+      };
     case "refused_existing":
-      return { ok: false, text: `refused: ${email} already has an account (${where}) and it was NOT promoted: whoever registered it keeps no say over staff access. To take that account over (new password; its TOTP, passkeys and sessions removed), run again with --reset-existing.` };
+      return {
+        ok: false,
+        text: `refused: ${email} already has an account (${where}) and it was NOT promoted: whoever registered it keeps no say over staff access. To take that account over (new password; its TOTP, passkeys and sessions removed), run again with --reset-existing.`,
+      };
     default:
       return { ok: false, text: `unknown outcome for ${email}: check the user table and the audit log.` };
   }

@@ -77,14 +77,30 @@ export async function verifyD1AuditChain(target, keys = null, anchor = undefined
       anchorChecked = true;
       anchor = await anchorRead;
       const problem = anchor ? await anchorProblem(anchor, keys) : null;
-      if (problem) return { ok: false, brokenAt: anchor.seq ?? 0, code: problem.includes("wrong key") ? "wrong_key" : "anchor_forged", reason: `the newest checkpoint ${problem}` };
+      if (problem)
+        return {
+          ok: false,
+          brokenAt: anchor.seq ?? 0,
+          code: problem.includes("wrong key") ? "wrong_key" : "anchor_forged",
+          reason: `the newest checkpoint ${problem}`,
+        };
     }
     if (rows.length === 0) {
       if (anchor && anchor.seq > position.lastId) {
-        return { ok: false, brokenAt: position.lastId + 1, code: "anchor_mismatch", reason: `D1 ends at event ${position.lastId}, but a checkpoint of ${anchor.at} covers events up to ${anchor.seq}: newest events were removed (truncated tail)` };
+        return {
+          ok: false,
+          brokenAt: position.lastId + 1,
+          code: "anchor_mismatch",
+          reason: `D1 ends at event ${position.lastId}, but a checkpoint of ${anchor.at} covers events up to ${anchor.seq}: newest events were removed (truncated tail)`,
+        };
       }
       if (position.lastId - (anchor?.seq ?? 0) > STALE_AFTER_EVENTS) {
-        return { ok: false, brokenAt: (anchor?.seq ?? 0) + 1, code: "stale_anchor", reason: `${position.lastId - (anchor?.seq ?? 0)} events follow the newest checkpoint: checkpoints were removed or stopped` };
+        return {
+          ok: false,
+          brokenAt: (anchor?.seq ?? 0) + 1,
+          code: "stale_anchor",
+          reason: `${position.lastId - (anchor?.seq ?? 0)} events follow the newest checkpoint: checkpoints were removed or stopped`,
+        };
       }
       const openLoss = [...openLosses.values()].at(-1);
       if (openLoss) {
@@ -95,7 +111,12 @@ export async function verifyD1AuditChain(target, keys = null, anchor = undefined
         } catch {
           // An unreadable detail still marks the loss.
         }
-        return { ok: false, brokenAt: expectedId, code: "unexplained_loss", reason: `event ${openLoss.id} records that event ${expectedId} was lost or replaced, and no audit.restored event explains it (docs/operations.md)` };
+        return {
+          ok: false,
+          brokenAt: expectedId,
+          code: "unexplained_loss",
+          reason: `event ${openLoss.id} records that event ${expectedId} was lost or replaced, and no audit.restored event explains it (docs/operations.md)`,
+        };
       }
       return { ok: true, count: position.count, lastHash: position.lastHash, anchoredAt: anchor?.seq ?? null };
     }
@@ -103,7 +124,12 @@ export async function verifyD1AuditChain(target, keys = null, anchor = undefined
     if (!verdict.ok) return verdict;
     const atAnchor = anchor && rows.find((r) => Number(r.id) === anchor.seq);
     if (atAnchor && atAnchor.hash !== anchor.hash) {
-      return { ok: false, brokenAt: anchor.seq, code: "anchor_mismatch", reason: `the checkpoint at event ${anchor.seq} (${anchor.at}) names another hash than D1's event ${anchor.seq}: the chain was rewritten` };
+      return {
+        ok: false,
+        brokenAt: anchor.seq,
+        code: "anchor_mismatch",
+        reason: `the checkpoint at event ${anchor.seq} (${anchor.at}) names another hash than D1's event ${anchor.seq}: the chain was rewritten`,
+      };
     }
     for (const row of rows) {
       if (row.action === HEAD_MISMATCH_ACTION) openLosses.set(Number(row.id), row);
@@ -127,7 +153,13 @@ export function targetFromArgs(args) {
     const i = args.indexOf(name);
     return i >= 0 && args[i + 1] ? args[i + 1] : null;
   };
-  return { database: option("--database") ?? "bastion", bucket: option("--bucket") ?? "bastion-audit-anchors", remote: args.includes("--remote"), envName: option("--env"), config: option("--config") };
+  return {
+    database: option("--database") ?? "bastion",
+    bucket: option("--bucket") ?? "bastion-audit-anchors",
+    remote: args.includes("--remote"),
+    envName: option("--env"),
+    config: option("--config"),
+  };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
@@ -136,7 +168,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   try {
     verdict = await verifyD1AuditChain(target);
   } catch (error) {
-    console.error(`could not read the audit log (${target.remote ? "remote" : "local"} D1 ${target.database}, R2 ${target.bucket}): ${error.stderr ?? error.message}`);
+    console.error(
+      `could not read the audit log (${target.remote ? "remote" : "local"} D1 ${target.database}, R2 ${target.bucket}): ${error.stderr ?? error.message}`,
+    );
     process.exit(2);
   }
   if (!verdict.ok) {

@@ -29,7 +29,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     hits.push(...findSecrets(file, text));
   }
   if (hits.length) {
-    console.error("Stripe keys or webhook secrets found in tracked files (M-002):\n" + hits.join("\n"));
+    console.error(`Stripe keys or webhook secrets found in tracked files (M-002):\n${hits.join("\n")}`);
     process.exit(1);
   }
   console.log(`check:secrets: ${files.length} tracked files, no Stripe keys found.`);

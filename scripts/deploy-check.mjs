@@ -46,7 +46,8 @@ export function placeholderProblems(toml) {
   const problems = [];
   const prod = sectionValues(toml, "env.production");
   for (const { key, value } of prod.filter((v) => v.section === "env.production.d1_databases" && v.key === "database_id")) {
-    if (/^0{8}-0{4}-0{4}-0{4}-0{12}$/.test(value) || !/^[0-9a-f-]{36}$/i.test(value)) problems.push(`${key} ${value} is a placeholder: run \`npx wrangler d1 create bastion\` and put its id in [[env.production.d1_databases]]`);
+    if (/^0{8}-0{4}-0{4}-0{4}-0{12}$/.test(value) || !/^[0-9a-f-]{36}$/i.test(value))
+      problems.push(`${key} ${value} is a placeholder: run \`npx wrangler d1 create bastion\` and put its id in [[env.production.d1_databases]]`);
   }
   const origin = prod.find((v) => v.section === "env.production.vars" && v.key === "PUBLIC_ORIGIN");
   if (!origin) problems.push("PUBLIC_ORIGIN is not set in [env.production.vars]");
@@ -59,31 +60,44 @@ export function placeholderProblems(toml) {
 if (import.meta.url !== `file://${process.argv[1]}`) {
   // imported by a test: only the functions above
 } else {
-const outdir = mkdtempSync(path.join(tmpdir(), "bastion-deploy-check-"));
-const checks = [];
-const placeholders = placeholderProblems(readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"));
-console.log(`\x1b[36m[deploy:check]\x1b[0m placeholders in wrangler.toml [env.production]`);
-for (const problem of placeholders) console.log(`  ${problem}`);
-checks.push({ what: `no placeholder in the production config${placeholders.length ? ` (${placeholders.length} found)` : ""}`, ok: placeholders.length === 0 });
-try {
-  const built = run("wrangler deploy --dry-run --env production", path.join(BIN, "wrangler"), ["deploy", "--dry-run", "--env", "production", "--outdir", outdir]);
-  checks.push({ what: "production bundle builds (wrangler deploy --dry-run --env production)", ok: built });
-  if (built) {
-    const files = readdirSync(outdir).filter((f) => /\.(m?js|wasm)$/.test(f));
-    const raw = files.reduce((sum, f) => sum + statSync(path.join(outdir, f)).size, 0);
-    const gz = files.reduce((sum, f) => sum + gzipSync(readFileSync(path.join(outdir, f)), { level: 9 }).length, 0);
-    const kib = gz / 1024;
-    checks.push({ what: `worker bundle ${kib.toFixed(0)} KiB gzipped (${(raw / 1024).toFixed(0)} KiB raw, ${files.join(", ")}) < ${LIMIT_KIB} KiB`, ok: kib < LIMIT_KIB });
+  const outdir = mkdtempSync(path.join(tmpdir(), "bastion-deploy-check-"));
+  const checks = [];
+  const placeholders = placeholderProblems(readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"));
+  console.log(`\x1b[36m[deploy:check]\x1b[0m placeholders in wrangler.toml [env.production]`);
+  for (const problem of placeholders) console.log(`  ${problem}`);
+  checks.push({
+    what: `no placeholder in the production config${placeholders.length ? ` (${placeholders.length} found)` : ""}`,
+    ok: placeholders.length === 0,
+  });
+  try {
+    const built = run("wrangler deploy --dry-run --env production", path.join(BIN, "wrangler"), [
+      "deploy",
+      "--dry-run",
+      "--env",
+      "production",
+      "--outdir",
+      outdir,
+    ]);
+    checks.push({ what: "production bundle builds (wrangler deploy --dry-run --env production)", ok: built });
+    if (built) {
+      const files = readdirSync(outdir).filter((f) => /\.(m?js|wasm)$/.test(f));
+      const raw = files.reduce((sum, f) => sum + statSync(path.join(outdir, f)).size, 0);
+      const gz = files.reduce((sum, f) => sum + gzipSync(readFileSync(path.join(outdir, f)), { level: 9 }).length, 0);
+      const kib = gz / 1024;
+      checks.push({
+        what: `worker bundle ${kib.toFixed(0)} KiB gzipped (${(raw / 1024).toFixed(0)} KiB raw, ${files.join(", ")}) < ${LIMIT_KIB} KiB`,
+        ok: kib < LIMIT_KIB,
+      });
+    }
+    const doctor = run("npm run doctor", "npm", ["run", "--silent", "doctor"]);
+    checks.push({ what: "npm run doctor: no unsafe production setting", ok: doctor });
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
   }
-  const doctor = run("npm run doctor", "npm", ["run", "--silent", "doctor"]);
-  checks.push({ what: "npm run doctor: no unsafe production setting", ok: doctor });
-} finally {
-  rmSync(outdir, { recursive: true, force: true });
-}
 
-console.log("\ndeploy:check summary");
-for (const c of checks) console.log(`  ${c.ok ? "ok  " : "FAIL"}  ${c.what}`);
-const failed = checks.filter((c) => !c.ok).length;
-console.log(failed ? `\n${failed} check(s) failed: do not deploy.` : "\nready to deploy (run `npx wrangler deploy --env production`).");
-process.exit(failed ? 1 : 0);
+  console.log("\ndeploy:check summary");
+  for (const c of checks) console.log(`  ${c.ok ? "ok  " : "FAIL"}  ${c.what}`);
+  const failed = checks.filter((c) => !c.ok).length;
+  console.log(failed ? `\n${failed} check(s) failed: do not deploy.` : "\nready to deploy (run `npx wrangler deploy --env production`).");
+  process.exit(failed ? 1 : 0);
 }

@@ -40,7 +40,14 @@ const BASE = `http://127.0.0.1:${PORT}`;
 // node is older. CI=1 keeps wrangler from asking questions (migrations apply, telemetry).
 // CLOUDFLARE_CF_FETCH_ENABLED=false: Miniflare's placeholder `request.cf` instead of a download
 // from workers.cloudflare.com at every start (offline, that printed two DNS errors).
-const env = { ...process.env, CI: "1", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", FORCE_COLOR: "0", PATH: `${BIN}${path.delimiter}${process.env.PATH}` };
+const env = {
+  ...process.env,
+  CI: "1",
+  WRANGLER_SEND_METRICS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  FORCE_COLOR: "0",
+  PATH: `${BIN}${path.delimiter}${process.env.PATH}`,
+};
 
 function step(message) {
   console.log(`\x1b[36m[dev]\x1b[0m ${message}`);
@@ -84,7 +91,13 @@ if (args.fresh) {
 }
 mkdirSync(path.resolve(ROOT, STATE), { recursive: true });
 const workerVars = path.resolve(ROOT, STATE, `worker-${PORT}.vars`);
-writeFileSync(workerVars, Object.entries({ ...vars, PUBLIC_ORIGIN: origin }).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join("\n") + "\n", { mode: 0o600 });
+writeFileSync(
+  workerVars,
+  `${Object.entries({ ...vars, PUBLIC_ORIGIN: origin })
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join("\n")}\n`,
+  { mode: 0o600 },
+);
 step(`values from ${path.relative(ROOT, varsFile)}; PUBLIC_ORIGIN ${origin}; local state in ${STATE}${args.fresh ? " (fresh)" : ""}`);
 
 // 2. Assets.
@@ -104,7 +117,20 @@ step(`demo data: ${seeded.products} products${seeded.coupons ? `, ${seeded.coupo
 step(`starting wrangler dev on port ${PORT}`);
 const child = spawn(
   path.join(BIN, "wrangler"),
-  ["dev", "--port", String(PORT), "--ip", "127.0.0.1", "--persist-to", STATE, "--env-file", workerVars, "--log-level", "warn", "--show-interactive-dev-session=false"],
+  [
+    "dev",
+    "--port",
+    String(PORT),
+    "--ip",
+    "127.0.0.1",
+    "--persist-to",
+    STATE,
+    "--env-file",
+    workerVars,
+    "--log-level",
+    "warn",
+    "--show-interactive-dev-session=false",
+  ],
   { cwd: ROOT, env, stdio: ["ignore", "inherit", "inherit"] },
 );
 for (const signal of ["SIGINT", "SIGTERM"]) {

@@ -20,17 +20,23 @@ const SECRET_NAME = /secret|password|token|key|private/i;
 const SECRET_VALUE = /^(sk|rk)_(live|test)_|^whsec_|-----BEGIN/;
 
 // 1. Secrets never in wrangler.toml vars (they are committed): only `wrangler secret put`.
-for (const [scope, vars] of [["[vars]", cfg.vars ?? {}], ["[env.production.vars]", prod?.vars ?? {}]]) {
+for (const [scope, vars] of [
+  ["[vars]", cfg.vars ?? {}],
+  ["[env.production.vars]", prod?.vars ?? {}],
+]) {
   for (const [name, value] of Object.entries(vars)) {
-    if (SECRET_NAME.test(name) || SECRET_VALUE.test(String(value))) unsafe(`${scope} ${name}`, "a secret in wrangler.toml is committed to git; use `wrangler secret put`");
+    if (SECRET_NAME.test(name) || SECRET_VALUE.test(String(value)))
+      unsafe(`${scope} ${name}`, "a secret in wrangler.toml is committed to git; use `wrangler secret put`");
   }
 }
 if (!prod) {
   unsafe("[env.production]", "missing: production must be an explicit environment");
 } else {
   const v = prod.vars ?? {};
-  v.ENVIRONMENT === "production" ? ok("production ENVIRONMENT") : unsafe("[env.production.vars] ENVIRONMENT", "must be \"production\"");
-  v.PAYMENTS_PROVIDER === "stripe" ? ok("production PAYMENTS_PROVIDER") : unsafe("[env.production.vars] PAYMENTS_PROVIDER", "must be \"stripe\" (the simulator is refused)");
+  v.ENVIRONMENT === "production" ? ok("production ENVIRONMENT") : unsafe("[env.production.vars] ENVIRONMENT", 'must be "production"');
+  v.PAYMENTS_PROVIDER === "stripe"
+    ? ok("production PAYMENTS_PROVIDER")
+    : unsafe("[env.production.vars] PAYMENTS_PROVIDER", 'must be "stripe" (the simulator is refused)');
   if (!String(v.PUBLIC_ORIGIN ?? "").startsWith("https://")) unsafe("[env.production.vars] PUBLIC_ORIGIN", "must be an https origin");
   else if (/example\.(com|org|net)/.test(v.PUBLIC_ORIGIN)) warn("[env.production.vars] PUBLIC_ORIGIN", "still the example origin; set your shop's domain");
   else ok("production PUBLIC_ORIGIN");
@@ -43,9 +49,11 @@ if (!prod) {
   else ok("production D1 binding");
   const doNames = new Set((prod.durable_objects?.bindings ?? []).map((b) => b.name));
   for (const name of ["CART", "COUPON", "LOGIN_GUARD", "AUDIT_LOG"]) {
-    if (!doNames.has(name)) unsafe(`[env.production] durable object ${name}`, "binding missing: its guarantees (serialised carts, coupons, throttling, audit chain) would be gone");
+    if (!doNames.has(name))
+      unsafe(`[env.production] durable object ${name}`, "binding missing: its guarantees (serialised carts, coupons, throttling, audit chain) would be gone");
   }
-  if (prod.observability?.enabled === false) unsafe("[env.production] observability", "Workers Logs keep the `audit_write_failed` fallback lines; leave observability on");
+  if (prod.observability?.enabled === false)
+    unsafe("[env.production] observability", "Workers Logs keep the `audit_write_failed` fallback lines; leave observability on");
 }
 if (cfg.observability?.enabled !== true) warn("[observability]", "enable Workers Logs so audit fallbacks and misconfiguration are visible");
 if (cfg.assets && cfg.assets.run_worker_first !== true) unsafe("[assets] run_worker_first", "must be true so security headers apply to static files");
@@ -58,7 +66,8 @@ for (const entry of [".dev.vars", "backups/", ".wrangler/"]) {
 const devVarsPath = path.join(root, ".dev.vars");
 if (existsSync(devVarsPath)) {
   const devVars = readFileSync(devVarsPath, "utf8");
-  if (/^\s*STRIPE_SECRET_KEY\s*=\s*["']?(sk|rk)_live_/m.test(devVars)) unsafe(".dev.vars STRIPE_SECRET_KEY", "a live Stripe key on a developer machine; use a test key locally");
+  if (/^\s*STRIPE_SECRET_KEY\s*=\s*["']?(sk|rk)_live_/m.test(devVars))
+    unsafe(".dev.vars STRIPE_SECRET_KEY", "a live Stripe key on a developer machine; use a test key locally");
   if (/^\s*ENVIRONMENT\s*=\s*["']?production/m.test(devVars)) unsafe(".dev.vars ENVIRONMENT", "local development must not run as production");
   if ((statSync(devVarsPath).mode & 0o077) !== 0) warn(".dev.vars permissions", "readable by other users; chmod 600 .dev.vars");
 }

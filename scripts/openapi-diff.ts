@@ -31,7 +31,16 @@ const isSubset = (a: Set<string>, b: Set<string>): boolean => [...a].every((x) =
  * a field optional or accepts more types; a `request` breaks them when it demands a new field,
  * drops a field (bodies are strict), accepts fewer types or values, or tightens a limit.
  */
-function compareSchemas(where: string, oldS: Json, newS: Json, direction: "request" | "response", ro: (s: unknown) => Json, rn: (s: unknown) => Json, out: string[], depth = 0): void {
+function compareSchemas(
+  where: string,
+  oldS: Json,
+  newS: Json,
+  direction: "request" | "response",
+  ro: (s: unknown) => Json,
+  rn: (s: unknown) => Json,
+  out: string[],
+  depth = 0,
+): void {
   if (depth > 12) return;
   const o = ro(oldS);
   const n = rn(newS);
@@ -43,9 +52,16 @@ function compareSchemas(where: string, oldS: Json, newS: Json, direction: "reque
   }
   const oEnum = o.enum as unknown[] | undefined;
   const nEnum = n.enum as unknown[] | undefined;
-  if (direction === "request" && oEnum && nEnum) for (const v of oEnum) if (!nEnum.includes(v)) out.push(`${where}: request value ${JSON.stringify(v)} no longer accepted`);
+  if (direction === "request" && oEnum && nEnum)
+    for (const v of oEnum) if (!nEnum.includes(v)) out.push(`${where}: request value ${JSON.stringify(v)} no longer accepted`);
   if (direction === "request") {
-    for (const [key, tighter] of [["maxLength", (a: number, b: number) => b < a], ["maximum", (a: number, b: number) => b < a], ["maxItems", (a: number, b: number) => b < a], ["minLength", (a: number, b: number) => b > a], ["minimum", (a: number, b: number) => b > a]] as const) {
+    for (const [key, tighter] of [
+      ["maxLength", (a: number, b: number) => b < a],
+      ["maximum", (a: number, b: number) => b < a],
+      ["maxItems", (a: number, b: number) => b < a],
+      ["minLength", (a: number, b: number) => b > a],
+      ["minimum", (a: number, b: number) => b > a],
+    ] as const) {
       const a = o[key];
       const b = n[key];
       if (typeof b === "number" && (typeof a !== "number" || tighter(a, b))) out.push(`${where}: request limit ${key} tightened from ${a ?? "none"} to ${b}`);

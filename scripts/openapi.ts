@@ -29,4 +29,8 @@ if (breaking.length > 0 && !process.argv.includes("--accept-breaking")) {
 }
 run(bin("redocly"), ["lint", "openapi/openapi.json"]);
 run(bin("openapi-typescript"), ["openapi/openapi.json", "--output", "client/schema.d.ts", "--redocly", "redocly.yaml"]);
-console.log(before === after ? "openapi: no change" : `openapi: openapi/openapi.json updated${breaking.length ? ` with ${breaking.length} accepted breaking change(s)` : ""}; client/schema.d.ts regenerated`);
+console.log(
+  before === after
+    ? "openapi: no change"
+    : `openapi: openapi/openapi.json updated${breaking.length ? ` with ${breaking.length} accepted breaking change(s)` : ""}; client/schema.d.ts regenerated`,
+);

@@ -50,10 +50,15 @@ export function productsSql(products) {
       p.stock,
       p.hidden === true,
       `/images/${p.slug}.svg`,
-    ].map(sqlValue).join(", "),
+    ]
+      .map(sqlValue)
+      .join(", "),
   );
   return rows
-    .map((values) => `INSERT INTO products (id, slug, name, description, price_cents, currency, stock, hidden, image_url) VALUES (${values}) ON CONFLICT(slug) DO NOTHING;`)
+    .map(
+      (values) =>
+        `INSERT INTO products (id, slug, name, description, price_cents, currency, stock, hidden, image_url) VALUES (${values}) ON CONFLICT(slug) DO NOTHING;`,
+    )
     .join("\n");
 }
 
@@ -69,7 +74,9 @@ export function couponsSql(coupons, columns, now = new Date()) {
   return coupons
     .map((coupon) => {
       const fields = { active: true, ...coupon, code: coupon.code.toUpperCase() };
-      const entries = Object.entries(fields).map(([k, v]) => [snake(k), v]).filter(([col]) => types.has(col));
+      const entries = Object.entries(fields)
+        .map(([k, v]) => [snake(k), v])
+        .filter(([col]) => types.has(col));
       if (types.has("created_at")) entries.push(["created_at", time("created_at")]);
       if (types.has("updated_at")) entries.push(["updated_at", time("updated_at")]);
       const cols = entries.map(([col]) => col).join(", ");

@@ -24,16 +24,30 @@ export const SEED_THREAT_IDS: readonly string[] = [
 
 /** The STRIDE seed's mitigations and the threats each one answers. */
 export const SEED_MITIGATIONS: Readonly<Record<string, readonly string[]>> = {
-  "M-001": ["T01"], "M-002": ["T02"], "M-003": ["T04"], "M-004": ["T03"], "M-005": ["T01"],
-  "M-006": ["T01"], "M-007": ["T05"], "M-008": ["T06"], "M-009": ["T10"], "M-010": ["T05"],
-  "M-011": ["T02"], "M-012": ["T07"], "M-013": ["T07"], "M-014": ["T08"], "M-015": ["T07"],
-  "M-016": ["T07", "T08"], "M-017": ["T09"],
+  "M-001": ["T01"],
+  "M-002": ["T02"],
+  "M-003": ["T04"],
+  "M-004": ["T03"],
+  "M-005": ["T01"],
+  "M-006": ["T01"],
+  "M-007": ["T05"],
+  "M-008": ["T06"],
+  "M-009": ["T10"],
+  "M-010": ["T05"],
+  "M-011": ["T02"],
+  "M-012": ["T07"],
+  "M-013": ["T07"],
+  "M-014": ["T08"],
+  "M-015": ["T07"],
+  "M-016": ["T07", "T08"],
+  "M-017": ["T09"],
 };
 
 const STATUSES = new Set(["mitigated", "partial", "planned", "operator"]);
 
 // it("…") / test('…') / it.each(…)(`…`): the first argument when it is a string literal.
-const TEST_CALL = /\b(?:it|test)(?:\.(?:only|skip|todo|concurrent|fails|sequential)|\.each\([^)]*\))*\(\s*("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`)/g;
+const TEST_CALL =
+  /\b(?:it|test)(?:\.(?:only|skip|todo|concurrent|fails|sequential)|\.each\([^)]*\))*\(\s*("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`)/g;
 
 /** The test titles in one source file, exactly as written (template literals keep their `${…}`). */
 export function extractTestTitles(source: string): string[] {
@@ -92,8 +106,9 @@ function counts(register: readonly Threat[]): string {
 
 /** THREATS.md. */
 export function renderMarkdown(register: readonly Threat[] = REGISTER): string {
-  const rows = register.map((t) =>
-    `| ${t.id} | **${cell(t.title)}**<br>${cell(t.statement)} | ${STATUS_LABEL[t.status]} | ${t.mitigations.map(cell).join("<br>")}${t.operator ? `<br>**Operator:** ${cell(t.operator)}` : ""} | ${t.tests.length ? t.tests.map((x) => `\`${cell(x)}\``).join("<br>") : "—"} |`,
+  const rows = register.map(
+    (t) =>
+      `| ${t.id} | **${cell(t.title)}**<br>${cell(t.statement)} | ${STATUS_LABEL[t.status]} | ${t.mitigations.map(cell).join("<br>")}${t.operator ? `<br>**Operator:** ${cell(t.operator)}` : ""} | ${t.tests.length ? t.tests.map((x) => `\`${cell(x)}\``).join("<br>") : "—"} |`,
   );
   const operatorSteps = register.filter((t) => t.operator).map((t) => `- **${t.id} ${t.title}**: ${t.operator}`);
   return [
@@ -149,7 +164,14 @@ function stableUuid(name: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-const STRIDE_NAMES: Record<string, string> = { S: "Spoofing", T: "Tampering", R: "Repudiation", I: "Information Disclosure", D: "Denial of Service", E: "Elevation of Privilege" };
+const STRIDE_NAMES: Record<string, string> = {
+  S: "Spoofing",
+  T: "Tampering",
+  R: "Repudiation",
+  I: "Information Disclosure",
+  D: "Denial of Service",
+  E: "Elevation of Privilege",
+};
 
 /** An AWS Threat Composer (schema 1) export of the register. */
 export function renderThreatComposer(register: readonly Threat[] = REGISTER): object {
@@ -179,7 +201,10 @@ export function renderThreatComposer(register: readonly Threat[] = REGISTER): ob
       metadata: [
         { key: "STRIDE", value: [...t.stride] },
         { key: "Priority", value: t.priority },
-        { key: "Comments", value: `${t.title}. Seed: ${t.seed}.${t.operator ? ` Operator: ${t.operator}` : ""}${t.tests.length ? ` Tests: ${t.tests.join("; ")}` : ""}` },
+        {
+          key: "Comments",
+          value: `${t.title}. Seed: ${t.seed}.${t.operator ? ` Operator: ${t.operator}` : ""}${t.tests.length ? ` Tests: ${t.tests.join("; ")}` : ""}`,
+        },
       ],
       strideCategories: [...t.stride].map((letter) => STRIDE_NAMES[letter] ?? letter),
     };
@@ -188,9 +213,13 @@ export function renderThreatComposer(register: readonly Threat[] = REGISTER): ob
     schema: 1,
     applicationInfo: {
       name: "Bastion",
-      description: "A shop on Cloudflare Workers (Hono, D1, Durable Objects, better-auth, Stripe Checkout). Generated from threats/register.ts by `npm run threats`.",
+      description:
+        "A shop on Cloudflare Workers (Hono, D1, Durable Objects, better-auth, Stripe Checkout). Generated from threats/register.ts by `npm run threats`.",
     },
-    architecture: { description: "One worker: storefront pages, JSON API, webhooks; D1 for catalog, accounts, orders and the audit log; Durable Objects for carts, coupons, login throttling and the audit chain; Stripe Checkout for payments." },
+    architecture: {
+      description:
+        "One worker: storefront pages, JSON API, webhooks; D1 for catalog, accounts, orders and the audit log; Durable Objects for carts, coupons, login throttling and the audit chain; Stripe Checkout for payments.",
+    },
     dataflow: { description: "Shopper browser → worker (HTTPS) → D1 / Durable Objects; worker → Stripe API (HTTPS); Stripe → worker webhook (signed)." },
     assumptions: [],
     mitigations,

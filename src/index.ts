@@ -51,7 +51,9 @@ const auditChainCheck: ReadinessCheck = {
   name: "audit",
   async run(env) {
     const verdict = await auditReadiness(env);
-    return verdict.ok ? null : { code: "audit_chain_broken", detail: `The audit chain does not verify at event ${verdict.brokenAt} (${verdict.code}); see docs/operations.md.` };
+    return verdict.ok
+      ? null
+      : { code: "audit_chain_broken", detail: `The audit chain does not verify at event ${verdict.brokenAt} (${verdict.code}); see docs/operations.md.` };
   },
 };
 app.get("/readyz", (c) => readiness(c, [auditChainCheck]));

@@ -10,7 +10,12 @@ async function waitText(locator, re, timeout = 10_000) {
   const deadline = Date.now() + timeout;
   let last = "";
   while (Date.now() < deadline) {
-    last = ((await locator.first().textContent({ timeout: 2_000 }).catch(() => null)) ?? "").trim();
+    last = (
+      (await locator
+        .first()
+        .textContent({ timeout: 2_000 })
+        .catch(() => null)) ?? ""
+    ).trim();
     if (re.test(last)) return last;
     await sleep(100);
   }
@@ -61,14 +66,17 @@ async function verifyEmailInPage(t, page, creds) {
     const outbox = await pageApi(page, "GET", "/api/dev/outbox");
     assert(outbox.status === 200, `GET /api/dev/outbox answered ${outbox.status}`);
     const mail = outbox.data.items.find((m) => m.to === creds.email && /confirm your email/i.test(m.subject));
-    link = mail ? /https?:\/\/\S+verify-email\S*/.exec(mail.text)?.[0] ?? null : null;
+    link = mail ? (/https?:\/\/\S+verify-email\S*/.exec(mail.text)?.[0] ?? null) : null;
     if (!link) await sleep(200);
   }
   assert(link, `no "Confirm your email" mail for ${creds.email} in the dev outbox`);
   assert(link.startsWith(BASE), `the verification link is not on the shop's origin: ${link}`);
   await page.goto(link);
   const me = await pageApi(page, "GET", "/api/me");
-  assert(me.status === 200 && me.data.user.email === creds.email && me.data.user.emailVerified === true, `/api/me after the verification link: ${JSON.stringify(me)}`);
+  assert(
+    me.status === 200 && me.data.user.email === creds.email && me.data.user.emailVerified === true,
+    `/api/me after the verification link: ${JSON.stringify(me)}`,
+  );
   await page.goto("/account");
   assert((await page.locator("[data-verify-email]").count()) === 0, "the account page still asks to verify the email");
 }
@@ -89,7 +97,12 @@ async function signIn(page, { email, password }) {
       return "second-factor";
     }
     // Short timeout: after a successful sign-in the form is gone (the page navigated).
-    const msg = ((await form.locator(".form-message").textContent({ timeout: 300 }).catch(() => "")) ?? "").trim();
+    const msg = (
+      (await form
+        .locator(".form-message")
+        .textContent({ timeout: 300 })
+        .catch(() => "")) ?? ""
+    ).trim();
     if (msg) throw new Error(`sign-in refused: ${msg}`);
     await sleep(100);
   }
@@ -137,7 +150,11 @@ function deleteNewestAuditEvent() {
     "DELETE FROM audit_events WHERE id = (SELECT max(id) FROM audit_events);",
     "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;",
   ].join("\n");
-  execFileSync("npx", ["wrangler", "d1", "execute", "bastion", "--local", "--persist-to", STATE_DIR, "--command", sql], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1" } });
+  execFileSync("npx", ["wrangler", "d1", "execute", "bastion", "--local", "--persist-to", STATE_DIR, "--command", sql], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, CI: "1" },
+  });
 }
 
 /** The TOTP periods whose code was already sent, per secret: a code is accepted once (RFC 6238 §5.2). */
@@ -287,7 +304,10 @@ export const journeys = [
       await t.shot("signed-in");
       await page.goto("/cart");
       const names = await page.locator("table.cart-lines tbody tr td:first-child").allTextContents();
-      assert(names.length === 2 && names.includes("Field Watch") && names.includes("Dot Grid Notebook A5"), `cart after sign-in holds: ${names.join(", ") || "nothing"}`);
+      assert(
+        names.length === 2 && names.includes("Field Watch") && names.includes("Dot Grid Notebook A5"),
+        `cart after sign-in holds: ${names.join(", ") || "nothing"}`,
+      );
       await waitText(page.locator("[data-cart-count]").first(), /^3$/);
       await t.shot("cart-after-sign-in");
     },
@@ -363,7 +383,10 @@ export const journeys = [
       await t.shot("second-factor");
       await enterTotp(page, secret);
       const me = await pageApi(page, "GET", "/api/me");
-      assert(me.status === 200 && me.data.user.email === creds.email && me.data.user.twoFactorEnabled === true, `/api/me after TOTP sign-in: ${JSON.stringify(me)}`);
+      assert(
+        me.status === 200 && me.data.user.email === creds.email && me.data.user.twoFactorEnabled === true,
+        `/api/me after TOTP sign-in: ${JSON.stringify(me)}`,
+      );
       await t.shot("signed-in-with-totp");
     },
   ],
@@ -412,7 +435,7 @@ export const journeys = [
         const outbox = await pageApi(page, "GET", "/api/dev/outbox");
         assert(outbox.status === 200, `GET /api/dev/outbox answered ${outbox.status}`);
         const mail = outbox.data.items.find((m) => m.to === creds.email && /reset/i.test(m.subject + m.text));
-        link = mail ? /https?:\/\/\S+/.exec(mail.text)?.[0] ?? null : null;
+        link = mail ? (/https?:\/\/\S+/.exec(mail.text)?.[0] ?? null) : null;
         if (!link) await sleep(200);
       }
       assert(link, `no reset mail for ${creds.email} in the dev outbox`);
@@ -541,7 +564,14 @@ export const journeys = [
       await cdp.send("WebAuthn.enable");
       // A platform authenticator that verifies its user (PIN or biometrics): two factors in one.
       await cdp.send("WebAuthn.addVirtualAuthenticator", {
-        options: { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+        options: {
+          protocol: "ctap2",
+          transport: "internal",
+          hasResidentKey: true,
+          hasUserVerification: true,
+          isUserVerified: true,
+          automaticPresenceSimulation: true,
+        },
       });
       // Adding a passkey needs a fresh session; staff open it with the second factor.
       assert((await signIn(page, state.admin)) === "second-factor", "admin sign-in did not ask for a code");

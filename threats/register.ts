@@ -44,7 +44,8 @@ export const REGISTER: Threat[] = [
     seed: `${PASTA} #3, Web interface`,
     stride: "T",
     priority: "Low",
-    statement: "An external attacker who can put text in a request or a product could run script in another shopper's browser, make a signed-in shopper's browser change state cross-site, or read files outside the public folder.",
+    statement:
+      "An external attacker who can put text in a request or a product could run script in another shopper's browser, make a signed-in shopper's browser change state cross-site, or read files outside the public folder.",
     status: "mitigated",
     mitigations: [
       "Every page is hono/jsx, which escapes text by default; no raw HTML from data anywhere.",
@@ -139,7 +140,7 @@ export const REGISTER: Threat[] = [
       "Breached passwords refused at sign-up, change and reset through the Pwned Passwords range API (only the first 5 hex characters of the SHA-1 leave the worker); if the API is down, the local list still applies and the event is logged.",
       "The per-address and per-email throttles of P05 slow stuffing from one address or against one account.",
       "Second factors: TOTP (5 wrong codes lock TOTP for 15 minutes per account, plus 5 per minute per address) with single-use backup codes, and passkeys; TOTP secrets and backup codes are stored encrypted.",
-      "\"Trust this device\" is never honoured (decision 012, tested under P16): trustDevice is forced off on TOTP and backup-code verification, and a trust-device cookie is stripped from sign-in requests and deleted, so a password sign-in always asks for the second factor.",
+      '"Trust this device" is never honoured (decision 012, tested under P16): trustDevice is forced off on TOTP and backup-code verification, and a trust-device cookie is stripped from sign-in requests and deleted, so a password sign-in always asks for the second factor.',
     ],
     tests: [
       "P06 TOTP brute force: wrong codes are limited and never open a session",
@@ -164,7 +165,8 @@ export const REGISTER: Threat[] = [
       "Email verified before trust: TOTP enrolment, passkey registration, email change and staff roles need a verified address; a password reset of a never-verified account removes its passkeys, TOTP and sessions and says so in the notice (pre-registration takeover).",
       "Every security event (password change, TOTP on/off, backup code sign-in, passkey added/removed, sign-out everywhere, sign-in with TOTP or passkey) is audited and mailed to the owner.",
     ],
-    operator: "Tell shoppers and staff that the shop never asks for a password or code by mail or phone; encourage staff to use passkeys (the /security page says so).",
+    operator:
+      "Tell shoppers and staff that the shop never asks for a password or code by mail or phone; encourage staff to use passkeys (the /security page says so).",
     tests: [
       "P07 passkeys are bound to the shop's origin: registration options name the configured RP id",
       "P07 a passkey that only detects presence is one factor: its session is refused on staff routes; a passkey with user verification opens them",
@@ -334,9 +336,7 @@ export const REGISTER: Threat[] = [
       "Card data never reaches the shop: Stripe Checkout collects it on Stripe's page; we only see session and payment ids.",
       "HTTPS only in production with HSTS; calls to Stripe over TLS (see T09).",
     ],
-    tests: [
-      "P14 the shop only sends Stripe order data over HTTPS and never a card field; the shopper pays on Stripe's page",
-    ],
+    tests: ["P14 the shop only sends Stripe order data over HTTPS and never a card field; the shopper pays on Stripe's page"],
   },
   {
     id: "P15",
@@ -350,7 +350,8 @@ export const REGISTER: Threat[] = [
       "Stripe Checkout (a PCI DSS Level 1 provider, SAQ A for us) through the pinned official stripe library on its fetch client.",
       "An order is paid only by a verified checkout.session.completed / async_payment_succeeded whose session id, amount_total, currency and payment_status all match; a mismatch leaves it unpaid and writes a security audit event.",
     ],
-    operator: "Complete the PCI DSS SAQ A that Stripe provides for Checkout users every year (Stripe dashboard, compliance settings) and keep the stripe library up to date.",
+    operator:
+      "Complete the PCI DSS SAQ A that Stripe provides for Checkout users every year (Stripe dashboard, compliance settings) and keep the stripe library up to date.",
     tests: [
       "P15 amount mismatch: 200, order stays pending, security audit event payment.amount_mismatch",
       "P15 currency mismatch: 200, order stays pending, security audit event payment.amount_mismatch",
@@ -410,7 +411,8 @@ export const REGISTER: Threat[] = [
     seed: `${PASTA} #17, User data`,
     stride: "S",
     priority: "Medium",
-    statement: "A production worker with a missing secret, test keys, the payment simulator or development routes switched on could expose data or accept fake payments.",
+    statement:
+      "A production worker with a missing secret, test keys, the payment simulator or development routes switched on could expose data or accept fake payments.",
     status: "mitigated",
     mitigations: [
       "One zod config schema checked on the first request: an unsafe production config answers 503 misconfigured to everything and logs the setting's name, never its value.",
@@ -418,7 +420,8 @@ export const REGISTER: Threat[] = [
       "`/readyz` runs the same config check, a D1 ping and the audit chain's check from its newest checkpoint, and answers 503 (`misconfigured`, `audit_chain_broken`) so an uptime monitor sees a broken deployment; `/healthz` is liveness only.",
       "`npm run deploy:check` fails (not warns) while wrangler.toml still holds the placeholder database id or an example.com origin.",
     ],
-    operator: "Run `npm run doctor` before every deploy and work through the production hardening checklist in docs/operations.md (restricted Stripe key, Turnstile keys, account members).",
+    operator:
+      "Run `npm run doctor` before every deploy and work through the production hardening checklist in docs/operations.md (restricted Stripe key, Turnstile keys, account members).",
     tests: [
       "P17 configuration: a safe production config serves the shop",
       "P17 configuration: development routes are 404 outside development",
@@ -440,7 +443,8 @@ export const REGISTER: Threat[] = [
       "D1 Time Travel restores any minute of the last 30 days; `npm run db:backup` / `db:restore` dump and restore the database.",
       "The restore drill verifies a restored audit log through its hash chain, so a tampered backup is detected.",
     ],
-    operator: "Back up before every migration (`npm run db:backup -- --remote --env production`), keep dumps encrypted, and rehearse the restore runbook in docs/operations.md.",
+    operator:
+      "Back up before every migration (`npm run db:backup -- --remote --env production`), keep dumps encrypted, and rehearse the restore runbook in docs/operations.md.",
     tests: ["P18 restore drill detects a tampered backup through the hash chain"],
   },
   {
@@ -449,14 +453,16 @@ export const REGISTER: Threat[] = [
     seed: `${STRIDE} T01`,
     stride: "I",
     priority: "High",
-    statement: "An internal employee with access to source code could exfiltrate the Stripe API keys and use them to read customer data or make fraudulent purchases.",
+    statement:
+      "An internal employee with access to source code could exfiltrate the Stripe API keys and use them to read customer data or make fraudulent purchases.",
     status: "mitigated",
     mitigations: [
       "Keys live only in Workers secrets (encrypted, write-only, read by the worker at runtime), never in the repository or wrangler.toml; `npm run check:secrets` fails CI on a committed key (M-001).",
       "Production accepts only a restricted key (rk_live_) with the permissions Checkout needs: a full-access sk_live_ key fails closed at config time like a test key, every route (and /readyz) answering 503 `misconfigured`, so a leaked key cannot read customers or move money beyond that scope (M-005). Stripe IP allow-listing does not fit Workers' shared egress.",
       "Only operators can read or set secrets in the Cloudflare account; staff roles in the shop never see keys; staff actions are audited (M-006).",
     ],
-    operator: "Create the restricted Stripe key (README: Checkout Sessions, Coupons and Refunds write, everything else None), set it with `wrangler secret put STRIPE_SECRET_KEY --env production`, review Cloudflare account members quarterly and enforce 2FA/SSO (docs/operations.md, items 1, 2 and 6); roll the key when someone leaves.",
+    operator:
+      "Create the restricted Stripe key (README: Checkout Sessions, Coupons and Refunds write, everything else None), set it with `wrangler secret put STRIPE_SECRET_KEY --env production`, review Cloudflare account members quarterly and enforce 2FA/SSO (docs/operations.md, items 1, 2 and 6); roll the key when someone leaves.",
     tests: [
       "T01 full-access Stripe key: a production worker with an sk_live_ key refuses every route (503 misconfigured), names the setting, never the key",
       "T01 full-access Stripe key: only a restricted live key (rk_live_) passes the production check",
@@ -475,6 +481,7 @@ export const REGISTER: Threat[] = [
       "The secret scan in CI flags any Stripe key or webhook secret in tracked files (M-002).",
     ],
     tests: [
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the test's title is a template literal, named as written
       "T02 test keys in production: ${label} makes every route answer 503 misconfigured without echoing secrets",
       "T02 test keys: the secret scan flags real-looking Stripe keys and webhook secrets",
     ],
@@ -510,9 +517,7 @@ export const REGISTER: Threat[] = [
       "A small dependency set: Hono, zod, drizzle-orm, better-auth, stripe.",
     ],
     operator: "Review dependency updates one at a time and run `npm audit` (or an equivalent scanner) in CI on a schedule (M-003).",
-    tests: [
-      "T04 supply chain: every dependency is pinned to an exact version, locked, and only allow-listed packages may run install scripts",
-    ],
+    tests: ["T04 supply chain: every dependency is pinned to an exact version, locked, and only allow-listed packages may run install scripts"],
   },
   {
     id: "T05",
@@ -616,6 +621,7 @@ export const REGISTER: Threat[] = [
       "T08 the orders INSERT aborts: problem+json without internals, no order, no lines, stock and coupon given back, cart open",
       "T08 the write after the payment session fails: the order is cancelled, stock and coupon come back, a late payment does not fulfil it",
       "T08 two concurrent checkouts of one cart make exactly one order",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the test's title is a template literal, named as written
       "T08 lifecycle: ${cell.state} × ${cell.event} → ${cell.status}, holds ${cell.holds}",
       "T08 cancel before the session is stored: the cancel wins, checkout expires its session at Stripe and answers 409 order_cancelled; nothing is payable and the unit and coupon are sold once",
       "T08 session stored before the cancel: the cancel expires that session at Stripe first, then cancels; checkout's 201 URL can no longer be paid",
@@ -637,9 +643,7 @@ export const REGISTER: Threat[] = [
     priority: "High",
     statement: "An attacker on the network could read or change traffic between shoppers, our worker and Stripe if it were not protected by TLS.",
     status: "mitigated",
-    mitigations: [
-      "Production redirects plain HTTP to HTTPS and sends HSTS; PUBLIC_ORIGIN must be https; outbound calls to Stripe use https only (M-017).",
-    ],
+    mitigations: ["Production redirects plain HTTP to HTTPS and sends HSTS; PUBLIC_ORIGIN must be https; outbound calls to Stripe use https only (M-017)."],
     operator: "In the Cloudflare dashboard set SSL/TLS to Full (strict), minimum TLS 1.2 and Always Use HTTPS for the shop's zone (M-017).",
     tests: ["T09 transport security: production redirects plain HTTP to HTTPS and sends HSTS"],
   },

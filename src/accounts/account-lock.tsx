@@ -91,8 +91,8 @@ export async function lockPage(c: Context<AppEnv>): Promise<Response> {
       {ok && p ? (
         <form method="post" action="/account/lock" class="stack panel">
           <p>
-            This signs everyone out, removes the password, passkeys and authenticator app, and moves the account back to{" "}
-            <strong>{p.oldEmail}</strong>. Then reset your password from the sign-in page.
+            This signs everyone out, removes the password, passkeys and authenticator app, and moves the account back to <strong>{p.oldEmail}</strong>. Then
+            reset your password from the sign-in page.
           </p>
           <input type="hidden" name="u" value={p.userId} />
           <input type="hidden" name="e" value={p.oldEmail} />
@@ -117,14 +117,24 @@ export async function lockAccount(c: Context<AppEnv>): Promise<Response> {
   if (!p || !(await valid(c.env, p))) return c.text("This link is not valid or has expired.", 400);
   const db = c.env.DB;
   await db.batch([
-    db.prepare("UPDATE user SET email = ?1, email_verified = 1, two_factor_enabled = 0, updated_at = ?3 WHERE id = ?2 AND NOT EXISTS (SELECT 1 FROM user other WHERE other.email = ?1 AND other.id <> ?2)").bind(p.oldEmail, p.userId, Date.now()),
+    db
+      .prepare(
+        "UPDATE user SET email = ?1, email_verified = 1, two_factor_enabled = 0, updated_at = ?3 WHERE id = ?2 AND NOT EXISTS (SELECT 1 FROM user other WHERE other.email = ?1 AND other.id <> ?2)",
+      )
+      .bind(p.oldEmail, p.userId, Date.now()),
     db.prepare("DELETE FROM session WHERE user_id = ?").bind(p.userId),
     db.prepare("DELETE FROM passkey WHERE user_id = ?").bind(p.userId),
     db.prepare("DELETE FROM two_factor WHERE user_id = ?").bind(p.userId),
     db.prepare("DELETE FROM verification WHERE value = ?").bind(p.userId),
     db.prepare("UPDATE account SET password = NULL WHERE user_id = ? AND provider_id = 'credential'").bind(p.userId),
   ]);
-  await recordAudit(c.env, { actor: p.userId, action: "auth.account.locked", subject: p.userId, detail: { by: "previous email" }, ip: c.req.header("cf-connecting-ip") ?? null });
+  await recordAudit(c.env, {
+    actor: p.userId,
+    action: "auth.account.locked",
+    subject: p.userId,
+    detail: { by: "previous email" },
+    ip: c.req.header("cf-connecting-ip") ?? null,
+  });
   await sendSafely(mailerFor(c.env, c.var.config), {
     to: p.oldEmail,
     subject: "Your Bastion account is locked",

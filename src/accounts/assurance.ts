@@ -35,7 +35,13 @@ export async function recordSessionAssurance(env: Env, token: string, methods: r
   const second = methods.some((m) => SECOND_FACTORS.includes(m) && (m !== "uv" || methods.includes("hwk")));
   await db
     .insert(sessionAssurance)
-    .values({ sessionId: row.id, userId: row.userId, methods: [...new Set(methods)].join(","), secondFactorAt: second ? new Date() : null, roleAtSignIn: toRole(row.role) })
+    .values({
+      sessionId: row.id,
+      userId: row.userId,
+      methods: [...new Set(methods)].join(","),
+      secondFactorAt: second ? new Date() : null,
+      roleAtSignIn: toRole(row.role),
+    })
     .onConflictDoNothing();
 }
 
@@ -52,7 +58,13 @@ export async function carrySessionAssurance(env: Env, from: SessionUser, newToke
   if (!row || row.userId !== from.id) return;
   await db
     .insert(sessionAssurance)
-    .values({ sessionId: row.id, userId: row.userId, methods: a.methods.join(","), secondFactorAt: a.secondFactorAt === null ? null : new Date(a.secondFactorAt), roleAtSignIn: a.roleAtSignIn })
+    .values({
+      sessionId: row.id,
+      userId: row.userId,
+      methods: a.methods.join(","),
+      secondFactorAt: a.secondFactorAt === null ? null : new Date(a.secondFactorAt),
+      roleAtSignIn: a.roleAtSignIn,
+    })
     .onConflictDoNothing();
 }
 

@@ -62,7 +62,14 @@ export function guardRefusal(decision: GuardDecision): Response | null {
 }
 
 /** better-auth error codes that mean "the secret you sent is wrong" (a guess that counts). */
-const WRONG_SECRET = new Set(["INVALID_PASSWORD", "INVALID_CODE", "INVALID_BACKUP_CODE", "INVALID_TWO_FACTOR_COOKIE", "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE", "ACCOUNT_TEMPORARILY_LOCKED"]);
+const WRONG_SECRET = new Set([
+  "INVALID_PASSWORD",
+  "INVALID_CODE",
+  "INVALID_BACKUP_CODE",
+  "INVALID_TWO_FACTOR_COOKIE",
+  "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE",
+  "ACCOUNT_TEMPORARILY_LOCKED",
+]);
 
 /**
  * A route that checks a password or a code for a signed-in account (change-password, TOTP
@@ -86,7 +93,19 @@ export async function guardSecretCheck(c: Context<AppEnv>, run: () => Promise<Re
     const refusal = guardRefusal(decision);
     if (refusal) {
       await addressGuard.refund();
-      await auditRefusalWithBudget(env, `account:${user!.id}:secret_check`, () => recordAudit(env, { actor: user!.id, action: "auth.secret_check.throttled", subject: user!.id, detail: { path: c.req.path, failures: decision.failures }, ip }), executionContextOf(c));
+      await auditRefusalWithBudget(
+        env,
+        `account:${user!.id}:secret_check`,
+        () =>
+          recordAudit(env, {
+            actor: user!.id,
+            action: "auth.secret_check.throttled",
+            subject: user!.id,
+            detail: { path: c.req.path, failures: decision.failures },
+            ip,
+          }),
+        executionContextOf(c),
+      );
       return refusal;
     }
   }
@@ -95,9 +114,21 @@ export async function guardSecretCheck(c: Context<AppEnv>, run: () => Promise<Re
     await Promise.all([addressGuard.succeeded(), accountGuard?.succeeded()]);
     return response;
   }
-  const code = ((await response.clone().json().catch(() => null)) as { code?: string } | null)?.code ?? "";
+  const code =
+    (
+      (await response
+        .clone()
+        .json()
+        .catch(() => null)) as { code?: string } | null
+    )?.code ?? "";
   if (WRONG_SECRET.has(code)) {
-    const failed = recordAudit(env, { actor: user?.id ?? "anonymous", action: "auth.secret_check.failed", subject: user?.id ?? null, detail: { path: c.req.path, code }, ip });
+    const failed = recordAudit(env, {
+      actor: user?.id ?? "anonymous",
+      action: "auth.secret_check.failed",
+      subject: user?.id ?? null,
+      detail: { path: c.req.path, code },
+      ip,
+    });
     executionContextOf(c)?.waitUntil(failed);
   } else {
     await Promise.all([addressGuard.refund(), accountGuard?.refund()]);
@@ -148,4 +179,6 @@ export function withoutTrustDeviceCookie(request: Request): { request: Request; 
 }
 
 /** Set-Cookie lines that delete the trust-device cookie under every name better-auth may use. */
-export const EXPIRE_TRUST_DEVICE = ["__Host-bastion.trust_device", "__Secure-__Host-bastion.trust_device"].map((n) => `${n}=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax`);
+export const EXPIRE_TRUST_DEVICE = ["__Host-bastion.trust_device", "__Secure-__Host-bastion.trust_device"].map(
+  (n) => `${n}=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax`,
+);

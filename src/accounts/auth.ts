@@ -31,7 +31,8 @@ export const SESSION_COOKIE = "__Host-bastion.session_token";
 function buildAuth(env: Env, config: Config) {
   const mailer = mailerFor(env, config);
   // Background work (mail, audit) outlives the response through the request's waitUntil.
-  const later = (p: Promise<unknown>): void => waitUntil(p.catch((error: unknown) => console.error(JSON.stringify({ level: "error", msg: "background_task_failed", error: String(error) }))));
+  const later = (p: Promise<unknown>): void =>
+    waitUntil(p.catch((error: unknown) => console.error(JSON.stringify({ level: "error", msg: "background_task_failed", error: String(error) }))));
   const origin = config.PUBLIC_ORIGIN;
   return betterAuth({
     appName: "Bastion",
@@ -81,7 +82,13 @@ function buildAuth(env: Env, config: Config) {
         const extra = removed
           ? `\n\nYour address had not been confirmed yet, so the sign-in methods added before this reset were removed (${removed.passkeys} passkey(s)${removed.totp ? ", the authenticator app" : ""}). Your address is now confirmed; add them again on your account page.`
           : "";
-        later(sendSafely(mailer, { to: user.email, subject: "Your Bastion password was changed", text: `Your password was reset and every session was signed out.${extra} If this was not you, reset it again and contact support.` }));
+        later(
+          sendSafely(mailer, {
+            to: user.email,
+            subject: "Your Bastion password was changed",
+            text: `Your password was reset and every session was signed out.${extra} If this was not you, reset it again and contact support.`,
+          }),
+        );
       },
     },
     emailVerification: {
@@ -92,7 +99,13 @@ function buildAuth(env: Env, config: Config) {
       // longer names an account).
       expiresIn: 3600,
       sendVerificationEmail: async ({ user, url }) => {
-        later(sendSafely(mailer, { to: user.email, subject: "Confirm your email for Bastion", text: `Welcome to Bastion. Confirm your email address by opening:\n${url}` }));
+        later(
+          sendSafely(mailer, {
+            to: user.email,
+            subject: "Confirm your email for Bastion",
+            text: `Welcome to Bastion. Confirm your email address by opening:\n${url}`,
+          }),
+        );
       },
     },
     user: {
@@ -100,7 +113,13 @@ function buildAuth(env: Env, config: Config) {
         enabled: true,
         sendChangeEmailConfirmation: async ({ user, newEmail, url }) => {
           // The old address hears about the change and must approve it (API.md: notify the old address).
-          later(sendSafely(mailer, { to: user.email, subject: "Approve your new Bastion email", text: `Someone asked to change your account's email to ${newEmail}.\nApprove it by opening:\n${url}\nIf this was not you, change your password now.` }));
+          later(
+            sendSafely(mailer, {
+              to: user.email,
+              subject: "Approve your new Bastion email",
+              text: `Someone asked to change your account's email to ${newEmail}.\nApprove it by opening:\n${url}\nIf this was not you, change your password now.`,
+            }),
+          );
         },
       },
     },

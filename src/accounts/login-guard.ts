@@ -165,7 +165,12 @@ export class LoginGuard extends DurableObject<Env> {
    * an alarm writes one `auth.sign_in.failures_summarised` event with the count, so a flood costs
    * the log one row per key and window. Returns whether this failure gets its own event.
    */
-  async failedSignInBudget(max: number, windowSeconds: number, about: { scope: "address" | "account"; subject: string | null; ip: string | null }, now: number = Date.now()): Promise<boolean> {
+  async failedSignInBudget(
+    max: number,
+    windowSeconds: number,
+    about: { scope: "address" | "account"; subject: string | null; ip: string | null },
+    now: number = Date.now(),
+  ): Promise<boolean> {
     const kv = this.ctx.storage.kv;
     const step = countInWindow(kv.get("failaudit") as FixedWindow | undefined, { window: windowSeconds, max }, now);
     if (step.allowed) {
@@ -173,7 +178,12 @@ export class LoginGuard extends DurableObject<Env> {
       return true;
     }
     const windowStart = (kv.get("failaudit") as FixedWindow).start;
-    const suppressed = (kv.get("failaudit-suppressed") as SuppressedFailures | undefined) ?? { ...about, count: 0, windowStart, windowEnd: windowStart + windowSeconds * 1000 };
+    const suppressed = (kv.get("failaudit-suppressed") as SuppressedFailures | undefined) ?? {
+      ...about,
+      count: 0,
+      windowStart,
+      windowEnd: windowStart + windowSeconds * 1000,
+    };
     suppressed.count += 1;
     kv.put("failaudit-suppressed", suppressed);
     if (suppressed.count === 1) await this.ctx.storage.setAlarm(suppressed.windowEnd);
@@ -189,7 +199,12 @@ export class LoginGuard extends DurableObject<Env> {
       actor: "anonymous",
       action: "auth.sign_in.failures_summarised",
       subject: suppressed.subject,
-      detail: { scope: suppressed.scope, failures: suppressed.count, from: new Date(suppressed.windowStart).toISOString(), to: new Date(suppressed.windowEnd).toISOString() },
+      detail: {
+        scope: suppressed.scope,
+        failures: suppressed.count,
+        from: new Date(suppressed.windowStart).toISOString(),
+        to: new Date(suppressed.windowEnd).toISOString(),
+      },
       ip: suppressed.ip,
     });
     // recordAudit keeps the event in the audit object's outbox when D1 refuses it, so the count is
@@ -292,7 +307,12 @@ const refusedUntil = new WeakMap<object, Map<string, number>>();
  * count is still exact and shared by every isolate. A refused key is refused by this isolate
  * without a call until its Retry-After has passed.
  */
-export async function consumeRateLimit(env: Env, scope: string, key: string, rule: { window: number; max: number }): Promise<{ allowed: boolean; retryAfter: number | null }> {
+export async function consumeRateLimit(
+  env: Env,
+  scope: string,
+  key: string,
+  rule: { window: number; max: number },
+): Promise<{ allowed: boolean; retryAfter: number | null }> {
   if (scope.includes(":")) throw new Error(`a rate-limit scope has no ":" (${scope})`);
   const name = `${scope}:${key}`;
   let refused = refusedUntil.get(env.LOGIN_GUARD);

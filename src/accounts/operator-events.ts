@@ -22,7 +22,12 @@ export async function recordOperatorEvents(env: Env, now: number = Date.now()): 
     } catch {
       detail = { unparsed: event.detail.slice(0, 200) };
     }
-    const appended = await recordAudit(env, { actor: "operator", action: event.action, subject: event.subject, detail: { ...detail, ranAt: new Date(event.at).toISOString() } });
+    const appended = await recordAudit(env, {
+      actor: "operator",
+      action: event.action,
+      subject: event.subject,
+      detail: { ...detail, ranAt: new Date(event.at).toISOString() },
+    });
     if (!appended) {
       await env.DB.prepare("UPDATE operator_events SET recorded_at = NULL WHERE id = ?").bind(event.id).run();
       break;

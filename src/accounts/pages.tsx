@@ -1,7 +1,5 @@
 import { Hono } from "hono";
-import { z } from "zod";
 import type { AppEnv } from "../platform/app-env";
-import { ProblemError } from "../platform/problem";
 import { Layout } from "../web/layout";
 import { and, desc, eq, gt } from "drizzle-orm";
 import { recordAudit } from "../audit/audit";
@@ -11,7 +9,7 @@ import { PASSWORD_MAX, PASSWORD_MIN } from "./password-policy";
 import { authFor } from "./auth";
 import { lockAccount, lockPage } from "./account-lock";
 import { consumeRateLimit } from "./login-guard";
-import { executionContextOf, getSessionUser, requireUser, type SessionUser } from "./session";
+import { executionContextOf, getSessionUser, type SessionUser } from "./session";
 
 const TESTING_SITE_KEY = /^[123]x00000000000000000000A[AB]$/;
 
@@ -59,7 +57,9 @@ function SignInPage(props: { siteKey: string; dev: boolean }) {
         </div>
         <p class="divider">or</p>
         <form data-auth-form="passkey-signin" method="post" action="#" class="stack">
-          <button type="submit" class="secondary">Sign in with a passkey</button>
+          <button type="submit" class="secondary">
+            Sign in with a passkey
+          </button>
           <p class="form-message" role="status"></p>
         </form>
       </section>
@@ -127,7 +127,9 @@ function ResetPage(props: { token: string }) {
             </p>
           </form>
         ) : (
-          <p class="error-text">This reset link is not valid or has expired. <a href="/forgot-password">Ask for a new one.</a></p>
+          <p class="error-text">
+            This reset link is not valid or has expired. <a href="/forgot-password">Ask for a new one.</a>
+          </p>
         )}
       </section>
     </Layout>
@@ -159,12 +161,14 @@ function AccountPage({ user, sessions, sent = false }: { user: SessionUser; sess
         <section class="panel" data-verify-email>
           <h2>Confirm your email address</h2>
           <p>
-            Until you open the link we mailed to <strong>{user.email}</strong>, you cannot add an authenticator app or a
-            passkey, or change your email (so nobody who registered your address before you can lock you out).
+            Until you open the link we mailed to <strong>{user.email}</strong>, you cannot add an authenticator app or a passkey, or change your email (so
+            nobody who registered your address before you can lock you out).
           </p>
           {sent ? <p class="form-message ok">We sent a new link. It works for one hour.</p> : null}
           <form method="post" action="/account/send-verification">
-            <button type="submit" class="secondary">Send the link again</button>
+            <button type="submit" class="secondary">
+              Send the link again
+            </button>
           </form>
         </section>
       )}
@@ -176,7 +180,9 @@ function AccountPage({ user, sessions, sent = false }: { user: SessionUser; sess
           {user.twoFactorEnabled ? (
             <form class="stack" data-auth-form="disable-totp" method="post" action="#">
               <PasswordField name="password" label="Current password (to turn it off)" autocomplete="current-password" />
-              <button type="submit" class="secondary">Turn off</button>
+              <button type="submit" class="secondary">
+                Turn off
+              </button>
               <p class="form-message" role="status"></p>
             </form>
           ) : (
@@ -251,21 +257,28 @@ function AccountPage({ user, sessions, sent = false }: { user: SessionUser; sess
               <li>
                 <span>
                   {row.id === user.sessionId ? <strong>This device · </strong> : null}
-                  {(row.userAgent ?? "Unknown browser").slice(0, 80)} · {row.ipAddress ?? "unknown address"} · since {row.createdAt.toISOString().slice(0, 16).replace("T", " ")} UTC
+                  {(row.userAgent ?? "Unknown browser").slice(0, 80)} · {row.ipAddress ?? "unknown address"} · since{" "}
+                  {row.createdAt.toISOString().slice(0, 16).replace("T", " ")} UTC
                 </span>
                 {row.id === user.sessionId ? null : (
                   <form method="post" action={`/account/sessions/${row.id}/revoke`} class="inline-form">
-                    <button type="submit" class="link-button">Sign out</button>
+                    <button type="submit" class="link-button">
+                      Sign out
+                    </button>
                   </form>
                 )}
               </li>
             ))}
           </ul>
           <form class="stack" data-auth-form="signout" method="post" action="#">
-            <button type="submit" class="secondary">Sign out</button>
+            <button type="submit" class="secondary">
+              Sign out
+            </button>
           </form>
           <form class="stack" data-auth-form="signout-everywhere" method="post" action="#">
-            <button type="submit" class="secondary">Sign out everywhere</button>
+            <button type="submit" class="secondary">
+              Sign out everywhere
+            </button>
             <p class="form-message" role="status"></p>
           </form>
         </section>
@@ -317,9 +330,12 @@ export const accountPages = new Hono<AppEnv>()
     if (!user) return c.redirect("/sign-in?next=/account", 303);
     const id = c.req.param("id");
     if (/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
-      const removed = await getDb(c.env.DB).delete(session).where(and(eq(session.id, id), eq(session.userId, user.id))).returning({ id: session.id });
-      if (removed.length > 0) await recordAudit(c.env, { actor: user.id, action: "auth.session.revoked", subject: user.id, ip: c.req.header("cf-connecting-ip") ?? null });
+      const removed = await getDb(c.env.DB)
+        .delete(session)
+        .where(and(eq(session.id, id), eq(session.userId, user.id)))
+        .returning({ id: session.id });
+      if (removed.length > 0)
+        await recordAudit(c.env, { actor: user.id, action: "auth.session.revoked", subject: user.id, ip: c.req.header("cf-connecting-ip") ?? null });
     }
     return c.redirect("/account", 303);
   });
-

@@ -60,7 +60,10 @@ function passwordEstimator(): ZxcvbnFactory {
  * walk, a date, a repeat, the user's own email or name inside it). Passphrases of random words pass.
  */
 export function isGuessablePassword(password: string, userInputs: string[] = []): boolean {
-  const inputs = userInputs.filter(Boolean).flatMap((v) => [v, ...v.toLowerCase().split(/[^a-z0-9]+/)]).filter((v) => v.length >= 3);
+  const inputs = userInputs
+    .filter(Boolean)
+    .flatMap((v) => [v, ...v.toLowerCase().split(/[^a-z0-9]+/)])
+    .filter((v) => v.length >= 3);
   return passwordEstimator().check(password, inputs).guessesLog10 < MIN_GUESSES_LOG10;
 }
 
@@ -71,7 +74,10 @@ export function isGuessablePassword(password: string, userInputs: string[] = [])
  */
 export async function isPwnedPassword(password: string): Promise<boolean | null> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", new TextEncoder().encode(password)));
-  const hex = [...digest].map((b) => b.toString(16).padStart(2, "0")).join("").toUpperCase();
+  const hex = [...digest]
+    .map((b) => b.toString(16).padStart(2, "0"))
+    .join("")
+    .toUpperCase();
   const prefix = hex.slice(0, 5);
   const suffix = hex.slice(5);
   try {
@@ -132,13 +138,22 @@ export function passwordPolicy(): BetterAuthPlugin {
               }
               if (path && CHECKED_PATHS.has(path)) {
                 if (isCommonPassword(password)) {
-                  throw APIError.from("BAD_REQUEST", { code: "PASSWORD_TOO_COMMON", message: "This password is too common. Choose a longer, less predictable passphrase." });
+                  throw APIError.from("BAD_REQUEST", {
+                    code: "PASSWORD_TOO_COMMON",
+                    message: "This password is too common. Choose a longer, less predictable passphrase.",
+                  });
                 }
                 if (isGuessablePassword(password, inputs)) {
-                  throw APIError.from("BAD_REQUEST", { code: "PASSWORD_TOO_GUESSABLE", message: "This password is easy to guess (common words, names, dates, sequences or your email). Try four or more random words." });
+                  throw APIError.from("BAD_REQUEST", {
+                    code: "PASSWORD_TOO_GUESSABLE",
+                    message: "This password is easy to guess (common words, names, dates, sequences or your email). Try four or more random words.",
+                  });
                 }
                 if (!offlineSeed.getStore() && (await isPwnedPassword(password)) === true) {
-                  throw APIError.from("BAD_REQUEST", { code: "PASSWORD_COMPROMISED", message: "This password appears in a known data breach. Choose a different one." });
+                  throw APIError.from("BAD_REQUEST", {
+                    code: "PASSWORD_COMPROMISED",
+                    message: "This password appears in a known data breach. Choose a different one.",
+                  });
                 }
               }
               return originalHash(password);

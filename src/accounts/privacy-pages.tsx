@@ -20,7 +20,11 @@ function PrivacyPage(props: { user: SessionUser; message?: string }) {
       <p>
         <a href="/account">Back to your account</a>
       </p>
-      {props.message ? <p role="alert" class="error-text">{props.message}</p> : null}
+      {props.message ? (
+        <p role="alert" class="error-text">
+          {props.message}
+        </p>
+      ) : null}
       {fresh ? null : (
         <p role="note" class="notice">
           Both actions need a sign-in within the last 10 minutes. <a href="/sign-in?next=/account/privacy">Sign in again</a>, then come back here.
@@ -30,18 +34,20 @@ function PrivacyPage(props: { user: SessionUser; message?: string }) {
         <section class="panel">
           <h2>Download your data</h2>
           <p>
-            A JSON file with your profile, sessions, sign-in methods (never your password or keys), orders, coupon redemptions and
-            the security events about your account.
+            A JSON file with your profile, sessions, sign-in methods (never your password or keys), orders, coupon redemptions and the security events about
+            your account.
           </p>
           <p>
-            <a href="/api/me/export" download>Download my data</a>
+            <a href="/api/me/export" download>
+              Download my data
+            </a>
           </p>
         </section>
         <section class="panel">
           <h2>Delete your account</h2>
           <p>
-            This signs you out everywhere and erases your sign-in details (password, authenticator app, passkeys). Orders are kept
-            for our accounts, without your name or email. This cannot be undone.
+            This signs you out everywhere and erases your sign-in details (password, authenticator app, passkeys). Orders are kept for our accounts, without
+            your name or email. This cannot be undone.
           </p>
           {user.role !== "customer" ? (
             <p>Staff accounts cannot be deleted here: ask an admin to change your role first.</p>
@@ -51,7 +57,9 @@ function PrivacyPage(props: { user: SessionUser; message?: string }) {
                 Type DELETE to confirm
                 <input name="confirm" required pattern="DELETE" autocomplete="off" maxlength={10} />
               </label>
-              <button type="submit" class="danger">Delete my account</button>
+              <button type="submit" class="danger">
+                Delete my account
+              </button>
             </form>
           )}
         </section>

@@ -46,7 +46,11 @@ export async function exportPersonalData(env: Env, db: Database, who: SessionUse
   const [profile] = await db.select().from(userTable).where(eq(userTable.id, who.id)).limit(1);
   if (!profile) throw new ProblemError(401, "unauthenticated", "Sign in to continue.");
   // Failed sign-ins with this email are audited under its pseudonym (pseudonym.ts): theirs too.
-  const [pseudonymRow] = await db.select({ pseudonym: signInPseudonym.pseudonym }).from(signInPseudonym).where(eq(signInPseudonym.emailKey, await emailKey(env, profile.email))).limit(1);
+  const [pseudonymRow] = await db
+    .select({ pseudonym: signInPseudonym.pseudonym })
+    .from(signInPseudonym)
+    .where(eq(signInPseudonym.emailKey, await emailKey(env, profile.email)))
+    .limit(1);
   const [sessions, credentials, totp, passkeys, orderRows, redemptions, audit, failedSignIns] = await Promise.all([
     db.select().from(session).where(eq(session.userId, who.id)).orderBy(asc(session.createdAt)),
     db.select({ providerId: account.providerId, password: account.password }).from(account).where(eq(account.userId, who.id)),
@@ -58,7 +62,16 @@ export async function exportPersonalData(env: Env, db: Database, who: SessionUse
     pseudonymRow ? listAuditEventsAbout(env.DB, pseudonymRow.pseudonym) : Promise.resolve([]),
   ]);
   const lines = orderRows.length
-    ? await db.select().from(orderLines).where(inArray(orderLines.orderId, orderRows.map((o) => o.id))).orderBy(sql`rowid`)
+    ? await db
+        .select()
+        .from(orderLines)
+        .where(
+          inArray(
+            orderLines.orderId,
+            orderRows.map((o) => o.id),
+          ),
+        )
+        .orderBy(sql`rowid`)
     : [];
   return {
     exportedAt: new Date().toISOString(),
@@ -85,7 +98,12 @@ export async function exportPersonalData(env: Env, db: Database, who: SessionUse
       authenticatorApp: totp.length > 0,
       passkeys: passkeys.map((p) => ({ name: p.name, deviceType: p.deviceType, createdAt: p.createdAt?.toISOString() ?? null })),
     },
-    orders: orderRows.map((o) => toOrder(o, lines.filter((l) => l.orderId === o.id))),
+    orders: orderRows.map((o) =>
+      toOrder(
+        o,
+        lines.filter((l) => l.orderId === o.id),
+      ),
+    ),
     couponRedemptions: redemptions.map((r) => ({ code: r.code, orderId: r.orderId, discountCents: r.discountCents, redeemedAt: r.redeemedAt })),
     auditEvents: [...audit.map((e) => (e.actor === who.id ? e : { ...e, ip: null })), ...failedSignIns].sort((a, b) => Number(a.id) - Number(b.id)),
   };
@@ -165,7 +183,10 @@ export function exportFileName(now: Date = new Date()): string {
   return `bastion-data-${now.toISOString().slice(0, 10)}.json`;
 }
 
-const DeleteBody = z.object({ confirm: z.literal("DELETE") }).strict().openapi("DeleteMyData");
+const DeleteBody = z
+  .object({ confirm: z.literal("DELETE") })
+  .strict()
+  .openapi("DeleteMyData");
 
 const exportRoute = createRoute({
   method: "get",
@@ -176,7 +197,10 @@ const exportRoute = createRoute({
   summary: "Download your data (sign-in within 10 minutes)",
   description: "A JSON attachment: profile, sessions, sign-in methods (no secrets), orders, coupon redemptions and audit events about you.",
   responses: {
-    200: { description: "The data, as an attachment", content: { "application/json": { schema: z.record(z.string(), z.unknown()).openapi("PersonalDataExport") } } },
+    200: {
+      description: "The data, as an attachment",
+      content: { "application/json": { schema: z.record(z.string(), z.unknown()).openapi("PersonalDataExport") } },
+    },
     401: problemResponseSpec("Not signed in"),
     403: problemResponseSpec("`reauth_required`: sign in again"),
   },
@@ -195,7 +219,7 @@ const deleteRoute = createRoute({
     401: problemResponseSpec("Not signed in"),
     403: problemResponseSpec("`reauth_required`: sign in again"),
     409: problemResponseSpec("`staff_account`"),
-    422: problemResponseSpec("`confirm` must be \"DELETE\""),
+    422: problemResponseSpec('`confirm` must be "DELETE"'),
   },
 });
 

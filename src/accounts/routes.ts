@@ -56,7 +56,10 @@ const outboxRoute = createRoute({
   ...access.public,
   tags: ["Development"],
   summary: "Mail the shop would have sent (development only; 404 otherwise)",
-  responses: { 200: { description: "Newest first", content: { "application/json": { schema: OutboxSchema } } }, 404: problemResponseSpec("Not in development") },
+  responses: {
+    200: { description: "Newest first", content: { "application/json": { schema: OutboxSchema } } },
+    404: problemResponseSpec("Not in development"),
+  },
 });
 
 const SeededAdminSchema = z.object({ email: z.string(), created: z.boolean() }).openapi("DevSeededAdmin");
@@ -66,7 +69,9 @@ export const accountsApi = createApiApp()
   .openapi(meRoute, async (c) => {
     const user = await requireUser(c);
     return c.json(
-      { user: { id: user.id, email: user.email, name: user.name, role: user.role, emailVerified: user.emailVerified, twoFactorEnabled: user.twoFactorEnabled } },
+      {
+        user: { id: user.id, email: user.email, name: user.name, role: user.role, emailVerified: user.emailVerified, twoFactorEnabled: user.twoFactorEnabled },
+      },
       200,
     );
   })
@@ -112,7 +117,8 @@ for (const path of NEEDS_FRESH_SIGN_IN) {
   });
 }
 
-const handle = (c: Context<AppEnv>, request: Request = c.req.raw): Promise<Response> => authFor(c.env, c.var.config, c.req.raw, executionContextOf(c)).handler(request);
+const handle = (c: Context<AppEnv>, request: Request = c.req.raw): Promise<Response> =>
+  authFor(c.env, c.var.config, c.req.raw, executionContextOf(c)).handler(request);
 
 // A TOTP code opens at most one session (RFC 6238 §5.2): a code that was already accepted for
 // the account within its validity window is refused and the session it just created is revoked.
@@ -123,7 +129,10 @@ accountsApi.post("/auth/two-factor/verify-totp", async (c) => {
   const code = (await bodyString(c.req.raw, "code")).trim().slice(0, 16);
   const response = await guardSecretCheck(c, () => withSessionAssurance(c, ["pwd", "otp"], () => handle(c)));
   if (!response.ok || !code) return mergeGuestCartOnSignIn(c, response);
-  const body = (await response.clone().json().catch(() => null)) as { user?: { id?: string }; token?: string } | null;
+  const body = (await response
+    .clone()
+    .json()
+    .catch(() => null)) as { user?: { id?: string }; token?: string } | null;
   const userId = body?.user?.id ?? (await getSessionUser(c))?.id;
   if (!userId || !(await loginGuard(c.env, `totp:${userId}`).totpCodeSeen(code))) return mergeGuestCartOnSignIn(c, await afterSecurityEvent(c, response));
   // Replayed code: undo the session better-auth just made, and answer like a wrong code.
@@ -142,8 +151,15 @@ accountsApi.post("/auth/two-factor/verify-backup-code", async (c) => {
 // Passkey sign-in: the session counts as two factors only when the authenticator verified the
 // user (PIN, biometrics: the UV flag of the signed authenticator data); a touch alone is one.
 accountsApi.post("/auth/passkey/verify-authentication", async (c) => {
-  const body = await c.req.raw.clone().json().catch(() => null);
-  const response = await withSessionAssurance(c, async () => (assertionUserVerified(body) ? ["hwk", "uv"] : ["hwk"]), () => handle(c));
+  const body = await c.req.raw
+    .clone()
+    .json()
+    .catch(() => null);
+  const response = await withSessionAssurance(
+    c,
+    async () => (assertionUserVerified(body) ? ["hwk", "uv"] : ["hwk"]),
+    () => handle(c),
+  );
   return mergeGuestCartOnSignIn(c, await afterSecurityEvent(c, response));
 });
 
@@ -171,7 +187,8 @@ accountsApi.get("/auth/verify-email", async (c) => {
   await getDb(c.env.DB).delete(sessionTable).where(eq(sessionTable.token, issued));
   const cleaned = new Response(response.body, response);
   cleaned.headers.delete("set-cookie");
-  for (const line of response.headers.getSetCookie()) if (!line.startsWith(`${SESSION_COOKIE}=`) && !line.startsWith("__Host-bastion.session_data=")) cleaned.headers.append("set-cookie", line);
+  for (const line of response.headers.getSetCookie())
+    if (!line.startsWith(`${SESSION_COOKIE}=`) && !line.startsWith("__Host-bastion.session_data=")) cleaned.headers.append("set-cookie", line);
   return afterSecurityEvent(c, cleaned);
 });
 

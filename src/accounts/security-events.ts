@@ -21,27 +21,57 @@ const UNLESS_YOU =
 function eventFor(path: string, signedIn: boolean): SecurityEvent | null {
   switch (path) {
     case "/change-password":
-      return { action: "auth.password.changed", notice: { subject: "Your Bastion password was changed", text: `Your password was changed and your other sessions were signed out. ${UNLESS_YOU}` } };
+      return {
+        action: "auth.password.changed",
+        notice: { subject: "Your Bastion password was changed", text: `Your password was changed and your other sessions were signed out. ${UNLESS_YOU}` },
+      };
     case "/two-factor/enable":
       return { action: "auth.totp.setup_started", notice: null };
     case "/two-factor/verify-totp":
       return signedIn
         ? { action: "auth.totp.verified", notice: null }
-        : { action: "auth.sign_in.totp", notice: { subject: "New sign-in to your Bastion account", text: `Someone signed in to your account with your password and an authenticator app code. ${UNLESS_YOU}` } };
+        : {
+            action: "auth.sign_in.totp",
+            notice: {
+              subject: "New sign-in to your Bastion account",
+              text: `Someone signed in to your account with your password and an authenticator app code. ${UNLESS_YOU}`,
+            },
+          };
     case "/two-factor/verify-backup-code":
-      return { action: "auth.sign_in.backup_code", notice: { subject: "A backup code was used on your Bastion account", text: `A backup code was used to sign in. Each code works once. ${UNLESS_YOU}` } };
+      return {
+        action: "auth.sign_in.backup_code",
+        notice: { subject: "A backup code was used on your Bastion account", text: `A backup code was used to sign in. Each code works once. ${UNLESS_YOU}` },
+      };
     case "/two-factor/disable":
-      return { action: "auth.totp.disabled", notice: { subject: "Two-step sign-in was turned off", text: `The authenticator app was removed from your account and its backup codes no longer work. ${UNLESS_YOU}` } };
+      return {
+        action: "auth.totp.disabled",
+        notice: {
+          subject: "Two-step sign-in was turned off",
+          text: `The authenticator app was removed from your account and its backup codes no longer work. ${UNLESS_YOU}`,
+        },
+      };
     case "/passkey/verify-registration":
-      return { action: "auth.passkey.added", notice: { subject: "A passkey was added to your Bastion account", text: `A new passkey can now sign in to your account. ${UNLESS_YOU}` } };
+      return {
+        action: "auth.passkey.added",
+        notice: { subject: "A passkey was added to your Bastion account", text: `A new passkey can now sign in to your account. ${UNLESS_YOU}` },
+      };
     case "/passkey/delete-passkey":
-      return { action: "auth.passkey.removed", notice: { subject: "A passkey was removed from your Bastion account", text: `A passkey was removed from your account. ${UNLESS_YOU}` } };
+      return {
+        action: "auth.passkey.removed",
+        notice: { subject: "A passkey was removed from your Bastion account", text: `A passkey was removed from your account. ${UNLESS_YOU}` },
+      };
     case "/passkey/verify-authentication":
-      return { action: "auth.sign_in.passkey", notice: { subject: "New sign-in to your Bastion account", text: `Someone signed in to your account with a passkey. ${UNLESS_YOU}` } };
+      return {
+        action: "auth.sign_in.passkey",
+        notice: { subject: "New sign-in to your Bastion account", text: `Someone signed in to your account with a passkey. ${UNLESS_YOU}` },
+      };
     case "/change-email":
       return { action: "auth.email.change_requested", notice: null }; // the old address is asked to approve (auth.ts)
     case "/revoke-sessions":
-      return { action: "auth.sessions.revoked_all", notice: { subject: "You were signed out everywhere", text: `Every session of your account was signed out. ${UNLESS_YOU}` } };
+      return {
+        action: "auth.sessions.revoked_all",
+        notice: { subject: "You were signed out everywhere", text: `Every session of your account was signed out. ${UNLESS_YOU}` },
+      };
     case "/verify-email":
       return { action: "auth.email.verified", notice: null };
     default:
@@ -60,9 +90,18 @@ export async function afterSecurityEvent(c: Context<AppEnv>, response: Response)
   const before = await getSessionUser(c);
   let event = eventFor(path, before !== null);
   if (!event) return response;
-  const body = (await response.clone().json().catch(() => null)) as { user?: { id?: string; email?: string; twoFactorEnabled?: boolean } } | null;
+  const body = (await response
+    .clone()
+    .json()
+    .catch(() => null)) as { user?: { id?: string; email?: string; twoFactorEnabled?: boolean } } | null;
   if (path === "/two-factor/verify-totp" && before && !before.twoFactorEnabled) {
-    event = { action: "auth.totp.enabled", notice: { subject: "Two-step sign-in is on", text: `An authenticator app now protects your account; keep your backup codes somewhere safe. ${UNLESS_YOU}` } };
+    event = {
+      action: "auth.totp.enabled",
+      notice: {
+        subject: "Two-step sign-in is on",
+        text: `An authenticator app now protects your account; keep your backup codes somewhere safe. ${UNLESS_YOU}`,
+      },
+    };
   }
   if (path === "/two-factor/verify-totp" && before && before.twoFactorEnabled) return response; // a step-up check, not an event
   const userId = before?.id ?? body?.user?.id ?? null;

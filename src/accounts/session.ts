@@ -78,7 +78,7 @@ export function getSessionUser(c: Context<AppEnv>): Promise<SessionUser | null> 
  */
 async function loadSessionUser(c: Context<AppEnv>): Promise<SessionUser | null> {
   const cookie = c.req.header("cookie");
-  if (!cookie || !cookie.includes(`${SESSION_COOKIE}=`)) return null;
+  if (!cookie?.includes(`${SESSION_COOKIE}=`)) return null;
   const signed = firstCookieValue(cookie, SESSION_COOKIE);
   if (!signed) return null;
   // The secret better-auth signs with (its context resolves the configured or default one).
@@ -196,7 +196,10 @@ export function staffSessionIdle(user: SessionUser, now: number = Date.now()): b
  */
 export async function touchStaffSession(env: Env, user: SessionUser, now: number = Date.now()): Promise<void> {
   if (now - user.sessionLastSeenAt < 60_000) return;
-  await getDb(env.DB).update(session).set({ updatedAt: new Date(now) }).where(eq(session.id, user.sessionId));
+  await getDb(env.DB)
+    .update(session)
+    .set({ updatedAt: new Date(now) })
+    .where(eq(session.id, user.sessionId));
 }
 
 /** Whether the session's sign-in is within the last 10 minutes (API.md "fresh sign-in"). */

@@ -62,7 +62,13 @@ export async function signInWithThrottle(c: Context<AppEnv>): Promise<Response> 
   const addressRefusal = refusal(addressDecision);
   if (addressRefusal) {
     const action = `auth.sign_in.${addressDecision.decision === "throttle" ? "throttled" : "captcha_required"}`;
-    await auditRefusalWithBudget(env, `${address}:${action}`, async () => recordAudit(env, { actor: "anonymous", action, subject: await pseudonym(), detail: { scope: "address", failures: addressDecision.failures }, ip }), ctx);
+    await auditRefusalWithBudget(
+      env,
+      `${address}:${action}`,
+      async () =>
+        recordAudit(env, { actor: "anonymous", action, subject: await pseudonym(), detail: { scope: "address", failures: addressDecision.failures }, ip }),
+      ctx,
+    );
     return addressRefusal;
   }
   const emailGuard = email ? loginGuard(env, `email:${email}`) : null;
@@ -72,7 +78,13 @@ export async function signInWithThrottle(c: Context<AppEnv>): Promise<Response> 
     if (emailRefusal) {
       await addressGuard.succeeded(); // nothing was tried: the address gets its attempt back
       const action = `auth.sign_in.${emailDecision.decision === "throttle" ? "throttled" : "captcha_required"}`;
-      await auditRefusalWithBudget(env, `email:${email}:${action}`, async () => recordAudit(env, { actor: "anonymous", action, subject: await pseudonym(), detail: { scope: "email", failures: emailDecision.failures }, ip }), ctx);
+      await auditRefusalWithBudget(
+        env,
+        `email:${email}:${action}`,
+        async () =>
+          recordAudit(env, { actor: "anonymous", action, subject: await pseudonym(), detail: { scope: "email", failures: emailDecision.failures }, ip }),
+        ctx,
+      );
       return emailRefusal;
     }
     if (emailDecision.decision === "allow" && emailDecision.notifyOwner) {
@@ -91,10 +103,15 @@ export async function signInWithThrottle(c: Context<AppEnv>): Promise<Response> 
   if (response.ok) {
     await Promise.all([addressGuard.succeeded(), emailGuard?.succeeded()]);
     // Operator runs (admin:create) reach the audit log at the next sign-in.
-    const operatorWork = recordOperatorEvents(env).catch((error: unknown) => console.error(JSON.stringify({ level: "error", msg: "operator_events_failed", error: String(error) })));
+    const operatorWork = recordOperatorEvents(env).catch((error: unknown) =>
+      console.error(JSON.stringify({ level: "error", msg: "operator_events_failed", error: String(error) })),
+    );
     if (ctx) ctx.waitUntil(operatorWork);
     else await operatorWork;
-    const body = (await response.clone().json().catch(() => ({}))) as { user?: { id?: string }; twoFactorRedirect?: boolean };
+    const body = (await response
+      .clone()
+      .json()
+      .catch(() => ({}))) as { user?: { id?: string }; twoFactorRedirect?: boolean };
     await recordAudit(env, {
       actor: body.user?.id ?? "anonymous",
       action: body.twoFactorRedirect ? "auth.sign_in.second_factor_required" : "auth.sign_in.succeeded",
@@ -106,8 +123,21 @@ export async function signInWithThrottle(c: Context<AppEnv>): Promise<Response> 
     // (FAILED_SIGN_IN_AUDIT); past it they are counted into one summary event per window.
     const failed = (async () => {
       const subject = await pseudonym();
-      const budgets = [loginGuard(env, `failaudit:${address}`).failedSignInBudget(FAILED_SIGN_IN_AUDIT.max, FAILED_SIGN_IN_AUDIT.windowSeconds, { scope: "address", subject: null, ip })];
-      if (subject) budgets.push(loginGuard(env, `failaudit:account:${subject}`).failedSignInBudget(FAILED_SIGN_IN_AUDIT.max, FAILED_SIGN_IN_AUDIT.windowSeconds, { scope: "account", subject, ip: null }));
+      const budgets = [
+        loginGuard(env, `failaudit:${address}`).failedSignInBudget(FAILED_SIGN_IN_AUDIT.max, FAILED_SIGN_IN_AUDIT.windowSeconds, {
+          scope: "address",
+          subject: null,
+          ip,
+        }),
+      ];
+      if (subject)
+        budgets.push(
+          loginGuard(env, `failaudit:account:${subject}`).failedSignInBudget(FAILED_SIGN_IN_AUDIT.max, FAILED_SIGN_IN_AUDIT.windowSeconds, {
+            scope: "account",
+            subject,
+            ip: null,
+          }),
+        );
       if ((await Promise.all(budgets)).every(Boolean)) {
         await recordAudit(env, { actor: "anonymous", action: "auth.sign_in.failed", subject, detail: { status: response.status }, ip });
       }
@@ -123,7 +153,12 @@ export const FAILED_SIGN_IN_AUDIT = { max: 10, windowSeconds: 15 * 60 } as const
 
 async function notifyOwnerOfThrottle(env: Env, c: Context<AppEnv>, email: string): Promise<void> {
   const [owner] = await getDb(env.DB).select({ id: userTable.id, email: userTable.email }).from(userTable).where(eq(userTable.email, email)).limit(1);
-  await recordAudit(env, { actor: "system", action: "auth.throttled", subject: owner?.id ?? (await signInPseudonymFor(env, email)), ip: c.req.header("cf-connecting-ip") ?? null });
+  await recordAudit(env, {
+    actor: "system",
+    action: "auth.throttled",
+    subject: owner?.id ?? (await signInPseudonymFor(env, email)),
+    ip: c.req.header("cf-connecting-ip") ?? null,
+  });
   if (!owner) return;
   await sendSafely(mailerFor(env, c.var.config), {
     to: owner.email,
@@ -143,7 +178,10 @@ export async function mergeGuestCartOnSignIn(c: Context<AppEnv>, response: Respo
   if (!guestCartId) return response;
   const startsSession = response.headers.getSetCookie().some((line) => line.startsWith(`${SESSION_COOKIE}=`) && !/max-age=0/i.test(line));
   if (!startsSession) return response;
-  const body = (await response.clone().json().catch(() => null)) as { user?: { id?: string }; session?: { userId?: string } } | null;
+  const body = (await response
+    .clone()
+    .json()
+    .catch(() => null)) as { user?: { id?: string }; session?: { userId?: string } } | null;
   const userId = body?.user?.id ?? body?.session?.userId;
   if (!userId) return response;
   await mergeGuestCart(c.env, guestCartId, userId);
@@ -151,4 +189,3 @@ export async function mergeGuestCartOnSignIn(c: Context<AppEnv>, response: Respo
   merged.headers.append("set-cookie", `${CART_COOKIE}=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax`);
   return merged;
 }
-

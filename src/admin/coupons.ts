@@ -74,7 +74,10 @@ export const CouponCreateBody = z
     active: couponFields.active.default(true),
   })
   .strict()
-  .refine((b) => (b.percentOff === undefined) !== (b.amountOffCents === undefined), { message: "Give exactly one of percentOff or amountOffCents.", path: ["percentOff"] })
+  .refine((b) => (b.percentOff === undefined) !== (b.amountOffCents === undefined), {
+    message: "Give exactly one of percentOff or amountOffCents.",
+    path: ["percentOff"],
+  })
   .refine((b) => b.currency === undefined || b.amountOffCents !== undefined, { message: "currency only goes with amountOffCents.", path: ["currency"] })
   .refine(windowIsOrdered, { message: "startsAt must be before expiresAt.", path: ["expiresAt"] })
   .openapi("AdminCouponCreate");
@@ -98,7 +101,10 @@ export const CouponPatchBody = z
   })
   .strict()
   .refine((b) => Object.keys(b).filter((k) => k !== "code").length > 0, "Change at least one field.")
-  .refine((b) => b.percentOff === undefined || b.amountOffCents === undefined, { message: "Give only one of percentOff or amountOffCents.", path: ["percentOff"] })
+  .refine((b) => b.percentOff === undefined || b.amountOffCents === undefined, {
+    message: "Give only one of percentOff or amountOffCents.",
+    path: ["percentOff"],
+  })
   .refine((b) => b.currency === undefined || b.percentOff === undefined, { message: "currency only goes with amountOffCents.", path: ["currency"] })
   .openapi("AdminCouponPatch");
 export type CouponPatchBody = z.infer<typeof CouponPatchBody>;

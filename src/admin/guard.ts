@@ -38,9 +38,17 @@ export const staffGuard: MiddlewareHandler<AppEnv> = async (c, next) => {
   // was made, by the role the account has now; what the account has enrolled is not enough.
   switch (staffAssuranceProblem(user)) {
     case "no_second_factor_enrolled":
-      throw new ProblemError(403, "mfa_required", "Staff accounts need a second factor: add an authenticator app or a passkey with a PIN or biometrics on your account page, then sign in again.");
+      throw new ProblemError(
+        403,
+        "mfa_required",
+        "Staff accounts need a second factor: add an authenticator app or a passkey with a PIN or biometrics on your account page, then sign in again.",
+      );
     case "no_second_factor_in_session":
-      throw new ProblemError(403, "mfa_required", "This session was not opened with a second factor: sign out and sign in again with your authenticator app code or a passkey that verifies you (PIN or biometrics).");
+      throw new ProblemError(
+        403,
+        "mfa_required",
+        "This session was not opened with a second factor: sign out and sign in again with your authenticator app code or a passkey that verifies you (PIN or biometrics).",
+      );
     case "role_changed":
       throw new ProblemError(401, "session_expired", "Your role changed since this session began: sign in again.");
     case "too_old":

@@ -85,7 +85,9 @@ interface AfterCloseDetail {
 /** Payments after close of an order and their refunds, from its timeline rows. */
 function paymentsAfterClose(timeline: TimelineEntry[]): (PaymentAfterClose & { detail: AfterCloseDetail })[] {
   const refunds = new Map(
-    timeline.filter((t) => t.kind === AFTER_CLOSE_REFUND_KIND).map((t) => [t.id.replace(/:refund$/, ""), (JSON.parse(t.detail ?? "{}") as { refundId?: string }).refundId ?? null]),
+    timeline
+      .filter((t) => t.kind === AFTER_CLOSE_REFUND_KIND)
+      .map((t) => [t.id.replace(/:refund$/, ""), (JSON.parse(t.detail ?? "{}") as { refundId?: string }).refundId ?? null]),
   );
   return timeline
     .filter((t) => t.kind === AFTER_CLOSE_KIND)
@@ -201,11 +203,7 @@ export async function requestRefund(env: Env, config: Config, db: Database, acto
   if (!order) throw new ProblemError(404, "order_not_found", "No order has this id.");
   if (order.status === "expired" || order.status === "cancelled") return refundPaymentsAfterClose(env, config, db, actor, order);
   if (order.status !== "paid") throw new ProblemError(409, "order_not_refundable", `Only paid orders can be refunded; this one is ${order.status}.`);
-  const reference = order.paymentIntentId
-    ? { paymentIntentId: order.paymentIntentId }
-    : order.paymentSessionId
-      ? { sessionId: order.paymentSessionId }
-      : null;
+  const reference = order.paymentIntentId ? { paymentIntentId: order.paymentIntentId } : order.paymentSessionId ? { sessionId: order.paymentSessionId } : null;
   if (!reference) throw new ProblemError(409, "order_not_refundable", "This order has no payment to refund.");
   const provider = paymentProvider(config, db);
   const idempotencyKey = `refund:${order.id}`;
@@ -223,7 +221,13 @@ export async function requestRefund(env: Env, config: Config, db: Database, acto
     ({ refundId } = await provider.refund({ ...reference, amountCents: order.totalCents, idempotencyKey }));
   } catch (error) {
     console.error(JSON.stringify({ level: "error", msg: "refund_failed", orderId: order.id, error: String(error) }));
-    await recordAudit(env, { actor: actor.id, action: "order.refund_failed", subject: order.id, detail: { request: idempotencyKey, provider: provider.name }, ip: actor.ip });
+    await recordAudit(env, {
+      actor: actor.id,
+      action: "order.refund_failed",
+      subject: order.id,
+      detail: { request: idempotencyKey, provider: provider.name },
+      ip: actor.ip,
+    });
     throw new ProblemError(502, "payment_unavailable", "The payment provider did not accept the refund. Try again later.");
   }
   if (provider.name === "simulator" && order.paymentIntentId) {
@@ -256,7 +260,10 @@ async function refundPaymentsAfterClose(env: Env, config: Config, db: Database, 
   let last: { refundId: string; amountCents: number; currency: string } | null = null;
   for (const payment of open) {
     const claimId = `${payment.id}:refund`;
-    const claim = await db.insert(paymentEvents).values({ id: claimId, orderId: order.id, kind: AFTER_CLOSE_REFUND_KIND, detail: JSON.stringify({ state: "requested" }) }).onConflictDoNothing();
+    const claim = await db
+      .insert(paymentEvents)
+      .values({ id: claimId, orderId: order.id, kind: AFTER_CLOSE_REFUND_KIND, detail: JSON.stringify({ state: "requested" }) })
+      .onConflictDoNothing();
     if ((claim.meta.changes ?? 0) === 0) continue; // someone else is refunding (or refunded) this one
     const reference = payment.detail.paymentIntent ? { paymentIntentId: payment.detail.paymentIntent } : { sessionId: payment.detail.sessionId };
     const idempotencyKey = `refund:${payment.id}`;
@@ -278,12 +285,21 @@ async function refundPaymentsAfterClose(env: Env, config: Config, db: Database, 
     try {
       ({ refundId } = await provider.refund({ ...reference, amountCents: payment.amountCents, idempotencyKey }));
     } catch (error) {
-      await recordAudit(env, { actor: actor.id, action: "payment.after_close_refund_failed", subject: order.id, detail: { payment: payment.id, request: idempotencyKey }, ip: actor.ip });
+      await recordAudit(env, {
+        actor: actor.id,
+        action: "payment.after_close_refund_failed",
+        subject: order.id,
+        detail: { payment: payment.id, request: idempotencyKey },
+        ip: actor.ip,
+      });
       await db.delete(paymentEvents).where(eq(paymentEvents.id, claimId));
       console.error(JSON.stringify({ level: "error", msg: "refund_failed", orderId: order.id, error: String(error) }));
       throw new ProblemError(502, "payment_unavailable", "The payment provider did not accept the refund. Try again later.");
     }
-    await db.update(paymentEvents).set({ detail: JSON.stringify({ state: "requested", refundId, amountCents: payment.amountCents, currency: payment.currency }) }).where(eq(paymentEvents.id, claimId));
+    await db
+      .update(paymentEvents)
+      .set({ detail: JSON.stringify({ state: "requested", refundId, amountCents: payment.amountCents, currency: payment.currency }) })
+      .where(eq(paymentEvents.id, claimId));
     await recordAudit(env, {
       actor: actor.id,
       action: "payment.after_close_refunded",

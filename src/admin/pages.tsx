@@ -16,25 +16,43 @@ function money(cents: number, currency: string): string {
   return formatMoney(cents, currency);
 }
 
-
 function ProductForm(props: { product?: AdminProduct; action: string; error?: string }) {
   const p = props.product;
   return (
     <form method="post" action={props.action} class="form">
       {props.error ? <p role="alert">{props.error}</p> : null}
-      <label>Slug <input name="slug" required pattern="[a-z0-9]+(-[a-z0-9]+)*" maxlength={120} value={p?.slug ?? ""} /></label>
-      <label>Name <input name="name" required maxlength={200} value={p?.name ?? ""} /></label>
-      <label>Description <textarea name="description" maxlength={5000}>{p?.description ?? ""}</textarea></label>
-      <label>Price (cents) <input name="priceCents" type="number" min={0} step={1} required value={String(p?.priceCents ?? "")} /></label>
-      <label>Currency <input name="currency" pattern="[A-Z]{3}" value={p?.currency ?? "USD"} /></label>
-      <label>On hand (units on the shelf) <input name="stock" type="number" min={0} step={1} value={String(p?.stock ?? 0)} /></label>
+      <label>
+        Slug <input name="slug" required pattern="[a-z0-9]+(-[a-z0-9]+)*" maxlength={120} value={p?.slug ?? ""} />
+      </label>
+      <label>
+        Name <input name="name" required maxlength={200} value={p?.name ?? ""} />
+      </label>
+      <label>
+        Description{" "}
+        <textarea name="description" maxlength={5000}>
+          {p?.description ?? ""}
+        </textarea>
+      </label>
+      <label>
+        Price (cents) <input name="priceCents" type="number" min={0} step={1} required value={String(p?.priceCents ?? "")} />
+      </label>
+      <label>
+        Currency <input name="currency" pattern="[A-Z]{3}" value={p?.currency ?? "USD"} />
+      </label>
+      <label>
+        On hand (units on the shelf) <input name="stock" type="number" min={0} step={1} value={String(p?.stock ?? 0)} />
+      </label>
       {p ? (
         <p class="hint" data-stock-held={p.held} data-stock-sellable={p.sellable}>
           {p.held} held by unpaid orders · {p.sellable} sellable. Count what is on the shelf: held units are on it until their orders close.
         </p>
       ) : null}
-      <label>Image URL <input name="imageUrl" type="url" maxlength={2000} value={p?.imageUrl ?? ""} /></label>
-      <label><input name="hidden" type="checkbox" value="on" checked={p?.hidden ?? false} /> Hidden from shoppers</label>
+      <label>
+        Image URL <input name="imageUrl" type="url" maxlength={2000} value={p?.imageUrl ?? ""} />
+      </label>
+      <label>
+        <input name="hidden" type="checkbox" value="on" checked={p?.hidden ?? false} /> Hidden from shoppers
+      </label>
       <button type="submit">{p ? "Save" : "Create"}</button>
     </form>
   );
@@ -66,13 +84,32 @@ function AuditTable(props: { items: AuditEvent[] }) {
   return (
     <table>
       <thead>
-        <tr><th>#</th><th>At</th><th>Actor</th><th>IP</th><th>Action</th><th>Subject</th><th>Detail</th><th>Hash</th></tr>
+        <tr>
+          <th>#</th>
+          <th>At</th>
+          <th>Actor</th>
+          <th>IP</th>
+          <th>Action</th>
+          <th>Subject</th>
+          <th>Detail</th>
+          <th>Hash</th>
+        </tr>
       </thead>
       <tbody>
         {props.items.map((e) => (
           <tr>
-            <td>{e.id}</td><td>{e.at}</td><td>{e.actor}</td><td>{e.ip ?? ""}</td><td>{e.action}</td><td>{e.subject ?? ""}</td>
-            <td><code>{JSON.stringify(e.detail)}</code></td><td><code title={e.hash}>{e.hash.slice(0, 12)}…</code></td>
+            <td>{e.id}</td>
+            <td>{e.at}</td>
+            <td>{e.actor}</td>
+            <td>{e.ip ?? ""}</td>
+            <td>{e.action}</td>
+            <td>{e.subject ?? ""}</td>
+            <td>
+              <code>{JSON.stringify(e.detail)}</code>
+            </td>
+            <td>
+              <code title={e.hash}>{e.hash.slice(0, 12)}…</code>
+            </td>
           </tr>
         ))}
       </tbody>
@@ -97,12 +134,30 @@ adminPages
         <StaffNav />
         <h1>Products</h1>
         <table>
-          <thead><tr><th>Name</th><th>Slug</th><th>Price</th><th>Stock</th><th>Visible</th><th></th></tr></thead>
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Slug</th>
+              <th>Price</th>
+              <th>Stock</th>
+              <th>Visible</th>
+              <th></th>
+            </tr>
+          </thead>
           <tbody>
             {page.items.map((p) => (
               <tr>
-                <td>{p.name}</td><td>{p.slug}</td><td>{money(p.priceCents, p.currency)}</td><td>{p.stock}{p.held > 0 ? ` (${p.held} held)` : ""}</td>
-                <td>{p.hidden ? "hidden" : "visible"}</td><td><a href={`/admin/products/${encodeURIComponent(p.id)}`}>Edit</a></td>
+                <td>{p.name}</td>
+                <td>{p.slug}</td>
+                <td>{money(p.priceCents, p.currency)}</td>
+                <td>
+                  {p.stock}
+                  {p.held > 0 ? ` (${p.held} held)` : ""}
+                </td>
+                <td>{p.hidden ? "hidden" : "visible"}</td>
+                <td>
+                  <a href={`/admin/products/${encodeURIComponent(p.id)}`}>Edit</a>
+                </td>
               </tr>
             ))}
           </tbody>
@@ -115,9 +170,23 @@ adminPages
   })
   .post("/admin/products", async (c) => {
     const parsed = ProductCreateBody.safeParse(await productFormBody(c));
-    if (!parsed.success) return c.html(<Layout title="Staff: new product"><StaffNav /><ProductForm action="/admin/products" error={firstIssue(parsed.error)} /></Layout>, 422);
+    if (!parsed.success)
+      return c.html(
+        <Layout title="Staff: new product">
+          <StaffNav />
+          <ProductForm action="/admin/products" error={firstIssue(parsed.error)} />
+        </Layout>,
+        422,
+      );
     const row = await createProductAudited(c.env, getDb(c.env.DB), { id: staffUser(c).id, ip: clientIp(c) }, parsed.data);
-    if (row === "slug_taken") return c.html(<Layout title="Staff: new product"><StaffNav /><ProductForm action="/admin/products" error="Another product has this slug." /></Layout>, 409);
+    if (row === "slug_taken")
+      return c.html(
+        <Layout title="Staff: new product">
+          <StaffNav />
+          <ProductForm action="/admin/products" error="Another product has this slug." />
+        </Layout>,
+        409,
+      );
     return c.redirect(`/admin/products/${encodeURIComponent(row.id)}`, 303);
   })
   .get("/admin/products/:id", async (c) => {
@@ -138,17 +207,37 @@ adminPages
     const current = await findAdminProduct(db, id);
     if (!current) throw new ProblemError(404, "product_not_found", "No product has this id.");
     const action = `/admin/products/${encodeURIComponent(id)}`;
-    if (!parsed.success) return c.html(<Layout title="Staff: edit"><StaffNav /><ProductForm product={current} action={action} error={firstIssue(parsed.error)} /></Layout>, 422);
+    if (!parsed.success)
+      return c.html(
+        <Layout title="Staff: edit">
+          <StaffNav />
+          <ProductForm product={current} action={action} error={firstIssue(parsed.error)} />
+        </Layout>,
+        422,
+      );
     let after: Awaited<ReturnType<typeof updateProductAudited>>;
     try {
       after = await updateProductAudited(c.env, db, { id: staffUser(c).id, ip: clientIp(c) }, id, parsed.data);
     } catch (error) {
       if (error instanceof ProblemError && error.code === "stock_below_held") {
-        return c.html(<Layout title="Staff: edit"><StaffNav /><ProductForm product={current} action={action} error={error.detail ?? error.code} /></Layout>, 409);
+        return c.html(
+          <Layout title="Staff: edit">
+            <StaffNav />
+            <ProductForm product={current} action={action} error={error.detail ?? error.code} />
+          </Layout>,
+          409,
+        );
       }
       throw error;
     }
-    if (after === "slug_taken") return c.html(<Layout title="Staff: edit"><StaffNav /><ProductForm product={current} action={action} error="Another product has this slug." /></Layout>, 409);
+    if (after === "slug_taken")
+      return c.html(
+        <Layout title="Staff: edit">
+          <StaffNav />
+          <ProductForm product={current} action={action} error="Another product has this slug." />
+        </Layout>,
+        409,
+      );
     return c.redirect(action, 303);
   })
   .get("/admin/audit", async (c) => c.html(await AuditPage({ c })))
@@ -178,12 +267,21 @@ async function AuditPage(props: { c: Context<AppEnv>; error?: string }) {
   // the log's last event) says nothing of it, and the form must still be offered.
   // A page view verifies from the newest checkpoint (O(new events)); the button checks everything.
   const full = c.req.query("verify") === "full";
-  const [page, verdict, loss] = await Promise.all([listAuditEvents(c.env.DB, cursor, 100), verifyAuditLog(c.env, { from: full ? "genesis" : "checkpoint" }), openHeadMismatch(c.env.DB)]);
+  const [page, verdict, loss] = await Promise.all([
+    listAuditEvents(c.env.DB, cursor, 100),
+    verifyAuditLog(c.env, { from: full ? "genesis" : "checkpoint" }),
+    openHeadMismatch(c.env.DB),
+  ]);
   return (
     <Layout title="Staff: audit log">
       <StaffNav />
       <h1>Audit log</h1>
-      <p role="status" data-chain={verdict.ok ? "ok" : "broken"} data-problem={verdict.ok ? undefined : verdict.code} data-verified={full ? "full" : "checkpoint"}>
+      <p
+        role="status"
+        data-chain={verdict.ok ? "ok" : "broken"}
+        data-problem={verdict.ok ? undefined : verdict.code}
+        data-verified={full ? "full" : "checkpoint"}
+      >
         {verdict.ok
           ? `Chain verified: ${verdict.count} events intact. ${full ? "Every event checked" : "Checked from the newest checkpoint"}; ${verdict.anchoredAt ? `R2 checkpoint at event ${verdict.anchoredAt} matched.` : "no R2 checkpoint yet."}`
           : `Chain BROKEN at event ${verdict.brokenAt}: ${verdict.reason} [${verdict.code}]`}

@@ -87,7 +87,10 @@ export async function listAllProducts(db: Database, cursor: string | null, limit
     .orderBy(asc(products.id))
     .limit(limit + 1);
   const page = rows.slice(0, limit);
-  const held = await heldUnits(db, page.map((r) => r.id));
+  const held = await heldUnits(
+    db,
+    page.map((r) => r.id),
+  );
   const items = page.map((r) => toAdminProduct({ ...r, held: held.get(r.id) ?? 0 }));
   return { items, nextCursor: rows.length > limit ? items[items.length - 1]!.id : null };
 }
@@ -145,7 +148,11 @@ export async function updateProduct(db: Database, id: string, patch: Partial<Pro
     const text = error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : String(error);
     if (text.includes("products_stock_nonnegative")) {
       const held = (await heldUnits(db, [id])).get(id) ?? 0;
-      throw new ProblemError(409, "stock_below_held", `On hand cannot be less than the ${held} units held by unpaid orders; they are still on the shelf until those orders close.`);
+      throw new ProblemError(
+        409,
+        "stock_below_held",
+        `On hand cannot be less than the ${held} units held by unpaid orders; they are still on the shelf until those orders close.`,
+      );
     }
     throw error;
   }
@@ -193,6 +200,12 @@ export async function updateProductAudited(
   if (after === null || after === "slug_taken") return after;
   forgetCatalogCopies(env.DB);
   const stockNote = changes.stock ? { onHand: changes.stock, heldAtEdit: after.held ?? 0, sellable: after.stock } : undefined;
-  await recordAudit(env, { actor: actor.id, action: "product.updated", subject: id, detail: stockNote ? { changes, stock: stockNote } : { changes }, ip: actor.ip });
+  await recordAudit(env, {
+    actor: actor.id,
+    action: "product.updated",
+    subject: id,
+    detail: stockNote ? { changes, stock: stockNote } : { changes },
+    ip: actor.ip,
+  });
   return after;
 }

@@ -7,7 +7,17 @@ import { ProblemError } from "../platform/problem";
 import { clientIp, rolesFor, staffGuard, staffUser } from "./guard";
 import { requireFreshSession } from "../accounts/session";
 import { OrderSchema } from "../checkout/routes";
-import { couponInUse, CouponCreateBody, CouponPatchBody, createCouponAudited, findAdminCoupon, listCoupons, listRedemptions, toAdminCoupon, updateCouponAudited } from "./coupons";
+import {
+  couponInUse,
+  CouponCreateBody,
+  CouponPatchBody,
+  createCouponAudited,
+  findAdminCoupon,
+  listCoupons,
+  listRedemptions,
+  toAdminCoupon,
+  updateCouponAudited,
+} from "./coupons";
 import { findAdminOrder, ORDER_STATUSES, OrderSearchQuery, requestRefund, searchOrders } from "./orders";
 import { createProductAudited, listAllProducts, toAdminProduct, updateProductAudited, type StaffActor } from "./products";
 import { changeRoleAudited, RoleBody, ROLES, searchUsers, UserSearchQuery } from "./users";
@@ -39,7 +49,12 @@ const productFields = {
   currency: z.string().regex(/^[A-Z]{3}$/),
   stock: z.number().int().min(0).max(1_000_000),
   hidden: z.boolean(),
-  imageUrl: z.string().max(2000).url().refine((u) => u.startsWith("https://") || u.startsWith("/"), "https or a path").nullable(),
+  imageUrl: z
+    .string()
+    .max(2000)
+    .url()
+    .refine((u) => u.startsWith("https://") || u.startsWith("/"), "https or a path")
+    .nullable(),
 };
 export const ProductCreateBody = z
   .object({
@@ -93,7 +108,10 @@ const listProductsRoute = createRoute({
   tags: ["Staff"],
   summary: "All products, hidden included (admin)",
   request: { query: CursorQuery },
-  responses: { 200: { description: "A page", content: jsonContent(z.object({ items: z.array(AdminProductSchema), nextCursor: z.string().nullable() })) }, ...guarded },
+  responses: {
+    200: { description: "A page", content: jsonContent(z.object({ items: z.array(AdminProductSchema), nextCursor: z.string().nullable() })) },
+    ...guarded,
+  },
 });
 const createProductRoute = createRoute({
   method: "post",
@@ -131,7 +149,10 @@ const listAuditRoute = createRoute({
   tags: ["Staff"],
   summary: "Audit events, oldest first (admin). No route changes or deletes an event.",
   request: { query: CursorQuery },
-  responses: { 200: { description: "A page", content: jsonContent(z.object({ items: z.array(AuditEventSchema), nextCursor: z.string().nullable() })) }, ...guarded },
+  responses: {
+    200: { description: "A page", content: jsonContent(z.object({ items: z.array(AuditEventSchema), nextCursor: z.string().nullable() })) },
+    ...guarded,
+  },
 });
 const verifyAuditRoute = createRoute({
   method: "get",
@@ -144,7 +165,14 @@ const verifyAuditRoute = createRoute({
     200: {
       description: "The verdict; `code` names the problem (gap, forged_row, unkeyed_row, wrong_key, events_refused, anchor_mismatch, stale_anchor…)",
       content: jsonContent(
-        z.object({ ok: z.boolean(), count: z.number().optional(), anchoredAt: z.number().nullable().optional(), brokenAt: z.number().optional(), code: z.string().optional(), reason: z.string().optional() }),
+        z.object({
+          ok: z.boolean(),
+          count: z.number().optional(),
+          anchoredAt: z.number().nullable().optional(),
+          brokenAt: z.number().optional(),
+          code: z.string().optional(),
+          reason: z.string().optional(),
+        }),
       ),
     },
     ...guarded,
@@ -152,7 +180,14 @@ const verifyAuditRoute = createRoute({
 });
 
 const AuditRestoredBody = z
-  .object({ note: z.string().trim().min(1).max(500).openapi({ example: "Time Travel restore to 2026-11-26T09:00Z after a bad migration; events 812–830 re-entered from Workers Logs" }) })
+  .object({
+    note: z
+      .string()
+      .trim()
+      .min(1)
+      .max(500)
+      .openapi({ example: "Time Travel restore to 2026-11-26T09:00Z after a bad migration; events 812–830 re-entered from Workers Logs" }),
+  })
   .strict()
   .openapi("AuditRestored");
 const recordAuditRestoredRoute = createRoute({
@@ -238,7 +273,10 @@ const listCouponsRoute = createRoute({
   tags: ["Staff"],
   summary: "All coupons (admin)",
   request: { query: CursorQuery },
-  responses: { 200: { description: "A page", content: jsonContent(z.object({ items: z.array(AdminCouponSchema), nextCursor: z.string().nullable() })) }, ...guarded },
+  responses: {
+    200: { description: "A page", content: jsonContent(z.object({ items: z.array(AdminCouponSchema), nextCursor: z.string().nullable() })) },
+    ...guarded,
+  },
 });
 const getCouponRoute = createRoute({
   method: "get",
@@ -248,7 +286,10 @@ const getCouponRoute = createRoute({
   summary: "One coupon with its committed redemptions (admin)",
   request: { params: CouponCodeParam },
   responses: {
-    200: { description: "The coupon", content: jsonContent(z.object({ coupon: AdminCouponSchema, redemptions: z.array(RedemptionSchema), inUse: z.boolean() })) },
+    200: {
+      description: "The coupon",
+      content: jsonContent(z.object({ coupon: AdminCouponSchema, redemptions: z.array(RedemptionSchema), inUse: z.boolean() })),
+    },
     404: problemResponseSpec("No such coupon"),
     ...guarded,
   },
@@ -309,7 +350,9 @@ const AdminOrderSchema = OrderSchema.extend({
   timeline: z.array(z.object({ id: z.string(), kind: z.string(), detail: z.string().nullable(), createdAt: z.string() })),
   paymentInFlight: z.boolean().openapi({ description: "A delayed payment (bank transfer) is in flight: the order stays pending with its holds" }),
   couponOverRedeemed: z.boolean().openapi({ description: "Paid with a coupon that had no hold and no room left: resolve with the customer (decision 013)" }),
-  paymentsAfterClose: z.array(z.object({ id: z.string(), amountCents: z.number().int(), currency: z.string(), receivedAt: z.string(), refundId: z.string().nullable() })),
+  paymentsAfterClose: z.array(
+    z.object({ id: z.string(), amountCents: z.number().int(), currency: z.string(), receivedAt: z.string(), refundId: z.string().nullable() }),
+  ),
 }).openapi("AdminOrder");
 const OrderIdParam = z.object({ id: z.string().min(1).max(100) });
 
@@ -320,7 +363,10 @@ const listOrdersRoute = createRoute({
   tags: ["Staff"],
   summary: "Orders, newest first, by status and customer (email or user id) (admin and support)",
   request: { query: OrderSearchQuery },
-  responses: { 200: { description: "A page", content: jsonContent(z.object({ items: z.array(AdminOrderSummarySchema), nextCursor: z.string().nullable() })) }, ...guarded },
+  responses: {
+    200: { description: "A page", content: jsonContent(z.object({ items: z.array(AdminOrderSummarySchema), nextCursor: z.string().nullable() })) },
+    ...guarded,
+  },
 });
 const getOrderRoute = createRoute({
   method: "get",
@@ -337,12 +383,15 @@ const refundOrderRoute = createRoute({
   operationId: "adminRefundOrder",
   tags: ["Staff"],
   summary: "Refund a paid order in full (admin, sign-in within 10 minutes)",
-  description: "Asks the provider for the refund (idempotency key `refund:<orderId>`); the order becomes `refunded` when the `charge.refunded` webhook arrives.",
+  description:
+    "Asks the provider for the refund (idempotency key `refund:<orderId>`); the order becomes `refunded` when the `charge.refunded` webhook arrives.",
   request: { params: OrderIdParam },
   responses: {
     202: {
       description: "Refund requested",
-      content: jsonContent(z.object({ orderId: z.string(), refundId: z.string(), amountCents: z.number().int(), currency: z.string(), status: z.enum(ORDER_STATUSES) })),
+      content: jsonContent(
+        z.object({ orderId: z.string(), refundId: z.string(), amountCents: z.number().int(), currency: z.string(), status: z.enum(ORDER_STATUSES) }),
+      ),
     },
     404: problemResponseSpec("No such order"),
     409: problemResponseSpec("`order_not_refundable` (not paid)"),
@@ -374,7 +423,10 @@ const listUsersRoute = createRoute({
   tags: ["Staff"],
   summary: "Accounts, searched by part of an email or name, or an id (admin)",
   request: { query: UserSearchQuery },
-  responses: { 200: { description: "A page", content: jsonContent(z.object({ items: z.array(AdminUserSchema), nextCursor: z.string().nullable() })) }, ...guarded },
+  responses: {
+    200: { description: "A page", content: jsonContent(z.object({ items: z.array(AdminUserSchema), nextCursor: z.string().nullable() })) },
+    ...guarded,
+  },
 });
 const setRoleRoute = createRoute({
   method: "put",
@@ -382,7 +434,8 @@ const setRoleRoute = createRoute({
   operationId: "adminSetUserRole",
   tags: ["Staff"],
   summary: "Change a user's role (admin, sign-in within 10 minutes)",
-  description: "Signs the user out everywhere (their sessions are deleted), so the new role applies at their next sign-in. The last admin cannot be demoted (`409 last_admin`).",
+  description:
+    "Signs the user out everywhere (their sessions are deleted), so the new role applies at their next sign-in. The last admin cannot be demoted (`409 last_admin`).",
   request: { params: UserIdParam, body: { content: jsonContent(RoleBody), required: true } },
   responses: {
     200: { description: "The user now", content: jsonContent(z.object({ user: AdminUserSchema, changed: z.boolean(), sessionsRevoked: z.number().int() })) },

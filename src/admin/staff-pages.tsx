@@ -6,7 +6,17 @@ import { getDb } from "../db/client";
 import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
 import { Layout } from "../web/layout";
-import { couponInUse, CouponCreateBody, CouponPatchBody, createCouponAudited, findAdminCoupon, listCoupons, listRedemptions, updateCouponAudited, type AdminCoupon } from "./coupons";
+import {
+  couponInUse,
+  CouponCreateBody,
+  CouponPatchBody,
+  createCouponAudited,
+  findAdminCoupon,
+  listCoupons,
+  listRedemptions,
+  updateCouponAudited,
+  type AdminCoupon,
+} from "./coupons";
 import { clientIp, staffUser } from "./guard";
 import { findAdminOrder, ORDER_STATUSES, OrderSearchQuery, requestRefund, searchOrders, type AdminOrder } from "./orders";
 import type { StaffActor } from "./products";
@@ -16,8 +26,8 @@ import { changeRoleAudited, RoleBody, ROLES, searchUsers, UserSearchQuery } from
 export function StaffNav() {
   return (
     <nav aria-label="Staff">
-      <a href="/admin/products">Products</a> · <a href="/admin/coupons">Coupons</a> · <a href="/admin/orders">Orders</a> ·{" "}
-      <a href="/admin/users">Users</a> · <a href="/admin/audit">Audit log</a>
+      <a href="/admin/products">Products</a> · <a href="/admin/coupons">Coupons</a> · <a href="/admin/orders">Orders</a> · <a href="/admin/users">Users</a> ·{" "}
+      <a href="/admin/audit">Audit log</a>
     </nav>
   );
 }
@@ -89,21 +99,45 @@ function CouponForm(props: { coupon?: AdminCoupon; action: string; error?: strin
   return (
     <form method="post" action={props.action} class="form">
       <Alert message={props.error} />
-      {k ? null : <label>Code <input name="code" required pattern="[A-Za-z0-9][A-Za-z0-9_\-]{0,63}" maxlength={64} /></label>}
+      {k ? null : (
+        <label>
+          Code <input name="code" required pattern="[A-Za-z0-9][A-Za-z0-9_\-]{0,63}" maxlength={64} />
+        </label>
+      )}
       <label>
         Discount{" "}
         <select name="kind">
-          <option value="percent" selected={!amount}>Percent off</option>
-          <option value="amount" selected={amount}>Amount off (cents)</option>
+          <option value="percent" selected={!amount}>
+            Percent off
+          </option>
+          <option value="amount" selected={amount}>
+            Amount off (cents)
+          </option>
         </select>
       </label>
-      <label>Value <input name="value" type="number" min={1} step={1} required value={String(k?.percentOff ?? k?.amountOffCents ?? "")} /></label>
-      <label>Currency (amount only) <input name="currency" pattern="[A-Z]{3}" value={k?.currency ?? "USD"} /></label>
-      <label>Total limit (blank: none) <input name="maxRedemptions" type="number" min={1} step={1} value={k?.maxRedemptions == null ? "" : String(k.maxRedemptions)} /></label>
-      <label>Per customer (blank: none) <input name="perCustomerLimit" type="number" min={1} step={1} value={k?.perCustomerLimit == null ? "" : String(k.perCustomerLimit)} /></label>
-      <label>Starts (UTC) <input name="startsAt" type="datetime-local" value={localTime(k?.startsAt ?? null)} /></label>
-      <label>Expires (UTC) <input name="expiresAt" type="datetime-local" value={localTime(k?.expiresAt ?? null)} /></label>
-      <label><input name="active" type="checkbox" value="on" checked={k?.active ?? true} /> Active</label>
+      <label>
+        Value <input name="value" type="number" min={1} step={1} required value={String(k?.percentOff ?? k?.amountOffCents ?? "")} />
+      </label>
+      <label>
+        Currency (amount only) <input name="currency" pattern="[A-Z]{3}" value={k?.currency ?? "USD"} />
+      </label>
+      <label>
+        Total limit (blank: none){" "}
+        <input name="maxRedemptions" type="number" min={1} step={1} value={k?.maxRedemptions == null ? "" : String(k.maxRedemptions)} />
+      </label>
+      <label>
+        Per customer (blank: none){" "}
+        <input name="perCustomerLimit" type="number" min={1} step={1} value={k?.perCustomerLimit == null ? "" : String(k.perCustomerLimit)} />
+      </label>
+      <label>
+        Starts (UTC) <input name="startsAt" type="datetime-local" value={localTime(k?.startsAt ?? null)} />
+      </label>
+      <label>
+        Expires (UTC) <input name="expiresAt" type="datetime-local" value={localTime(k?.expiresAt ?? null)} />
+      </label>
+      <label>
+        <input name="active" type="checkbox" value="on" checked={k?.active ?? true} /> Active
+      </label>
       <button type="submit">{k ? "Save" : "Create"}</button>
     </form>
   );
@@ -117,16 +151,33 @@ async function CouponListPage(props: { c: Context<AppEnv>; error?: string }) {
       <StaffNav />
       <h1>Coupons</h1>
       <table>
-        <thead><tr><th>Code</th><th>Discount</th><th>Limits</th><th>Window</th><th>State</th><th></th></tr></thead>
+        <thead>
+          <tr>
+            <th>Code</th>
+            <th>Discount</th>
+            <th>Limits</th>
+            <th>Window</th>
+            <th>State</th>
+            <th></th>
+          </tr>
+        </thead>
         <tbody>
           {page.items.map((k) => (
             <tr>
-              <td><code>{k.code}</code></td>
+              <td>
+                <code>{k.code}</code>
+              </td>
               <td>{k.percentOff !== null ? `${k.percentOff} %` : money(k.amountOffCents, k.currency)}</td>
-              <td>total {k.maxRedemptions ?? "∞"} · per customer {k.perCustomerLimit ?? "∞"}</td>
-              <td>{k.startsAt ?? "…"} – {k.expiresAt ?? "…"}</td>
+              <td>
+                total {k.maxRedemptions ?? "∞"} · per customer {k.perCustomerLimit ?? "∞"}
+              </td>
+              <td>
+                {k.startsAt ?? "…"} – {k.expiresAt ?? "…"}
+              </td>
               <td>{k.active ? "active" : "inactive"}</td>
-              <td><a href={`/admin/coupons/${encodeURIComponent(k.code)}`}>Edit</a></td>
+              <td>
+                <a href={`/admin/coupons/${encodeURIComponent(k.code)}`}>Edit</a>
+              </td>
             </tr>
           ))}
         </tbody>
@@ -146,20 +197,33 @@ async function CouponPage(props: { c: Context<AppEnv>; coupon: AdminCoupon; erro
   return (
     <Layout title={`Staff: coupon ${coupon.code}`}>
       <StaffNav />
-      <h1>Coupon <code>{coupon.code}</code> ({coupon.active ? "active" : "inactive"})</h1>
+      <h1>
+        Coupon <code>{coupon.code}</code> ({coupon.active ? "active" : "inactive"})
+      </h1>
       <CouponForm coupon={coupon} action={action} error={props.error} />
       {inUse ? <p>This code has been used: its total limit can be changed but not added or removed (create a new code instead).</p> : null}
       <form method="post" action={`${action}/active`}>
         <input type="hidden" name="active" value={coupon.active ? "false" : "true"} />
-        <button type="submit" class="secondary">{coupon.active ? "Deactivate" : "Activate"}</button>
+        <button type="submit" class="secondary">
+          {coupon.active ? "Deactivate" : "Activate"}
+        </button>
       </form>
       <h2>Redemptions ({redemptions.length})</h2>
       <table>
-        <thead><tr><th>Order</th><th>Customer</th><th>Discount</th><th>At</th></tr></thead>
+        <thead>
+          <tr>
+            <th>Order</th>
+            <th>Customer</th>
+            <th>Discount</th>
+            <th>At</th>
+          </tr>
+        </thead>
         <tbody>
           {redemptions.map((r) => (
             <tr>
-              <td><a href={`/admin/orders/${encodeURIComponent(r.orderId)}`}>{r.orderId}</a></td>
+              <td>
+                <a href={`/admin/orders/${encodeURIComponent(r.orderId)}`}>{r.orderId}</a>
+              </td>
               <td>{r.userId}</td>
               <td>{r.discountCents ?? ""}</td>
               <td>{r.redeemedAt}</td>
@@ -184,32 +248,56 @@ function OrderDetail(props: { order: AdminOrder; canRefund: boolean; error?: str
   return (
     <Layout title={`Staff: order ${o.id}`}>
       <StaffNav />
-      <h1>Order <code>{o.id}</code></h1>
+      <h1>
+        Order <code>{o.id}</code>
+      </h1>
       <Alert message={props.error} />
       <p>
         Status <strong data-status={o.status}>{o.status}</strong> · customer {o.customerEmail ?? "(deleted)"} (<code>{o.userId}</code>) · total{" "}
         {money(o.totalCents, o.currency)}
         {o.couponCode ? ` · coupon ${o.couponCode} (−${money(o.discountCents, o.currency)})` : ""}
       </p>
-      <p>Created {o.createdAt}{o.paidAt ? ` · paid ${o.paidAt}` : ""} · provider {o.provider} · payment intent <code>{o.paymentIntentId ?? "—"}</code></p>
-      {o.paymentInFlight ? <p class="notice" role="status" data-flag="payment-in-flight">A delayed payment is in flight: stock and coupon stay held until it settles.</p> : null}
+      <p>
+        Created {o.createdAt}
+        {o.paidAt ? ` · paid ${o.paidAt}` : ""} · provider {o.provider} · payment intent <code>{o.paymentIntentId ?? "—"}</code>
+      </p>
+      {o.paymentInFlight ? (
+        <p class="notice" role="status" data-flag="payment-in-flight">
+          A delayed payment is in flight: stock and coupon stay held until it settles.
+        </p>
+      ) : null}
       {o.couponOverRedeemed ? (
         <p class="alert" role="alert" data-flag="coupon-over-redeemed">
-          Coupon over-redeemed: this order was paid with {o.couponCode} after its hold ended and no use was left. Decide with the customer (honour it, or refund the discount).
+          Coupon over-redeemed: this order was paid with {o.couponCode} after its hold ended and no use was left. Decide with the customer (honour it, or refund
+          the discount).
         </p>
       ) : null}
       <table>
-        <thead><tr><th>Item</th><th>Qty</th><th>Unit</th><th>Line</th></tr></thead>
+        <thead>
+          <tr>
+            <th>Item</th>
+            <th>Qty</th>
+            <th>Unit</th>
+            <th>Line</th>
+          </tr>
+        </thead>
         <tbody>
           {o.items.map((l) => (
-            <tr><td>{l.name}</td><td>{l.quantity}</td><td>{money(l.unitPriceCents, o.currency)}</td><td>{money(l.lineTotalCents, o.currency)}</td></tr>
+            <tr>
+              <td>{l.name}</td>
+              <td>{l.quantity}</td>
+              <td>{money(l.unitPriceCents, o.currency)}</td>
+              <td>{money(l.lineTotalCents, o.currency)}</td>
+            </tr>
           ))}
         </tbody>
       </table>
       <h2>Payment timeline</h2>
       <ol>
         {o.timeline.map((t) => (
-          <li><time>{t.createdAt}</time> <code>{t.kind}</code> {t.detail && t.kind !== "simulator.session" ? <code>{t.detail}</code> : null}</li>
+          <li>
+            <time>{t.createdAt}</time> <code>{t.kind}</code> {t.detail && t.kind !== "simulator.session" ? <code>{t.detail}</code> : null}
+          </li>
         ))}
       </ol>
       {o.paymentsAfterClose.length > 0 ? (
@@ -218,14 +306,23 @@ function OrderDetail(props: { order: AdminOrder; canRefund: boolean; error?: str
           <ul>
             {o.paymentsAfterClose.map((p) => (
               <li data-payment={p.id}>
-                {money(p.amountCents, p.currency.toUpperCase())} received {p.receivedAt} — {p.refundId ? <>refunded (<code>{p.refundId}</code>)</> : <strong>not refunded</strong>}
+                {money(p.amountCents, p.currency.toUpperCase())} received {p.receivedAt} —{" "}
+                {p.refundId ? (
+                  <>
+                    refunded (<code>{p.refundId}</code>)
+                  </>
+                ) : (
+                  <strong>not refunded</strong>
+                )}
               </li>
             ))}
           </ul>
           {props.canRefund && o.paymentsAfterClose.some((p) => p.refundId === null) ? (
             <form method="post" action={`/admin/orders/${encodeURIComponent(o.id)}/refund`}>
               <p>The shop never sold anything for this money. Needs a sign-in within the last 10 minutes.</p>
-              <button type="submit" class="danger">Refund the payment received after close</button>
+              <button type="submit" class="danger">
+                Refund the payment received after close
+              </button>
             </form>
           ) : null}
         </section>
@@ -233,7 +330,9 @@ function OrderDetail(props: { order: AdminOrder; canRefund: boolean; error?: str
       {props.canRefund && o.status === "paid" ? (
         <form method="post" action={`/admin/orders/${encodeURIComponent(o.id)}/refund`}>
           <p>Refunds the full {money(o.totalCents, o.currency)}. Needs a sign-in within the last 10 minutes.</p>
-          <button type="submit" class="danger">Refund order</button>
+          <button type="submit" class="danger">
+            Refund order
+          </button>
         </form>
       ) : null}
     </Layout>
@@ -264,20 +363,39 @@ async function UsersPage(props: { c: Context<AppEnv>; error?: string }) {
       <h1>Users</h1>
       <Alert message={props.error} />
       <form method="get" action="/admin/users">
-        <label>Email, name or id <input name="q" value={q} maxlength={320} /></label>
+        <label>
+          Email, name or id <input name="q" value={q} maxlength={320} />
+        </label>
         <button type="submit">Search</button>
       </form>
       <p>A role change signs the user out everywhere; the new role applies at their next sign-in. It needs a sign-in within the last 10 minutes.</p>
       <table>
-        <thead><tr><th>Email</th><th>Name</th><th>Id</th><th>Second factor</th><th>Role</th></tr></thead>
+        <thead>
+          <tr>
+            <th>Email</th>
+            <th>Name</th>
+            <th>Id</th>
+            <th>Second factor</th>
+            <th>Role</th>
+          </tr>
+        </thead>
         <tbody>
           {page.items.map((u) => (
             <tr>
-              <td>{u.email}</td><td>{u.name}</td><td><code>{u.id}</code></td><td>{u.twoFactorEnabled ? "on" : "off"}</td>
+              <td>{u.email}</td>
+              <td>{u.name}</td>
+              <td>
+                <code>{u.id}</code>
+              </td>
+              <td>{u.twoFactorEnabled ? "on" : "off"}</td>
               <td>
                 <form method="post" action={`/admin/users/${encodeURIComponent(u.id)}/role`}>
                   <select name="role" aria-label={`Role of ${u.email}`}>
-                    {ROLES.map((r) => <option value={r} selected={r === u.role}>{r}</option>)}
+                    {ROLES.map((r) => (
+                      <option value={r} selected={r === u.role}>
+                        {r}
+                      </option>
+                    ))}
                   </select>{" "}
                   <button type="submit">Set role</button>
                 </form>
@@ -352,19 +470,38 @@ export const staffPages = new Hono<AppEnv>()
             Status{" "}
             <select name="status">
               <option value="">any</option>
-              {ORDER_STATUSES.map((s) => <option value={s} selected={s === query.status}>{s}</option>)}
+              {ORDER_STATUSES.map((s) => (
+                <option value={s} selected={s === query.status}>
+                  {s}
+                </option>
+              ))}
             </select>
           </label>
-          <label>Customer (email or user id) <input name="customer" value={query.customer ?? ""} maxlength={320} /></label>
+          <label>
+            Customer (email or user id) <input name="customer" value={query.customer ?? ""} maxlength={320} />
+          </label>
           <button type="submit">Search</button>
         </form>
         <table>
-          <thead><tr><th>Order</th><th>Status</th><th>Customer</th><th>Total</th><th>Created</th></tr></thead>
+          <thead>
+            <tr>
+              <th>Order</th>
+              <th>Status</th>
+              <th>Customer</th>
+              <th>Total</th>
+              <th>Created</th>
+            </tr>
+          </thead>
           <tbody>
             {page.items.map((o) => (
               <tr>
-                <td><a href={`/admin/orders/${encodeURIComponent(o.id)}`}>{o.id}</a></td>
-                <td>{o.status}</td><td>{o.customerEmail ?? o.userId}</td><td>{money(o.totalCents, o.currency)}</td><td>{o.createdAt}</td>
+                <td>
+                  <a href={`/admin/orders/${encodeURIComponent(o.id)}`}>{o.id}</a>
+                </td>
+                <td>{o.status}</td>
+                <td>{o.customerEmail ?? o.userId}</td>
+                <td>{money(o.totalCents, o.currency)}</td>
+                <td>{o.createdAt}</td>
               </tr>
             ))}
           </tbody>

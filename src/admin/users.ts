@@ -10,7 +10,10 @@ import type { StaffActor } from "./products";
 export const ROLES = ["customer", "support", "admin"] as const;
 
 /** PUT /api/admin/users/{id}/role body. Strict: `id`, `email`, `banned`… next to `role` are a 422 (P16). */
-export const RoleBody = z.object({ role: z.enum(ROLES) }).strict().openapi("AdminRoleChange");
+export const RoleBody = z
+  .object({ role: z.enum(ROLES) })
+  .strict()
+  .openapi("AdminRoleChange");
 
 /** Query of GET /api/admin/users: `q` matches part of an email or name, or a whole id. */
 export const UserSearchQuery = z.object({
@@ -43,7 +46,16 @@ const columns = {
   createdAt: userTable.createdAt,
 };
 
-type UserColumns = { id: string; email: string; name: string; role: string; emailVerified: boolean; twoFactorEnabled: boolean | null; banned: boolean | null; createdAt: Date };
+type UserColumns = {
+  id: string;
+  email: string;
+  name: string;
+  role: string;
+  emailVerified: boolean;
+  twoFactorEnabled: boolean | null;
+  banned: boolean | null;
+  createdAt: Date;
+};
 
 function toAdminUser(row: UserColumns): AdminUser {
   return {
@@ -133,7 +145,10 @@ export async function changeRoleAudited(env: Env, db: Database, actor: StaffActo
       ip: actor.ip,
     });
   } catch (error) {
-    await db.update(userTable).set({ role: before.role, updatedAt: new Date() }).where(and(eq(userTable.id, userId), eq(userTable.role, role)));
+    await db
+      .update(userTable)
+      .set({ role: before.role, updatedAt: new Date() })
+      .where(and(eq(userTable.id, userId), eq(userTable.role, role)));
     throw error;
   }
   return { user: { ...before, role }, changed: true, sessionsRevoked: revoked.length };

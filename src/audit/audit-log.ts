@@ -2,7 +2,20 @@ import { DurableObject } from "cloudflare:workers";
 import type { AuditInput } from "./audit";
 import { HEAD_MISMATCH_ACTION, type AuditKeyRing } from "./chain";
 import { auditKeys } from "./keys";
-import { ANCHOR_EVERY, ANCHOR_MINUTES, insertStatement, MAX_BATCH, REFUSED_ACTION, RETRY_SECONDS, toRows, writeAnchor, type ChainRow, type Item, type LogState, type OutboxEntry } from "./log-state";
+import {
+  ANCHOR_EVERY,
+  ANCHOR_MINUTES,
+  insertStatement,
+  MAX_BATCH,
+  REFUSED_ACTION,
+  RETRY_SECONDS,
+  toRows,
+  writeAnchor,
+  type ChainRow,
+  type Item,
+  type LogState,
+  type OutboxEntry,
+} from "./log-state";
 
 /** What `append` returns for an event D1 holds: its id and hash. */
 export interface AppendedEvent {
@@ -140,8 +153,14 @@ export class AuditLog extends DurableObject<Env> {
       return this.defer(s, fresh, "D1 is unreachable: the outcome of the last write is unknown");
     }
     // Deferrable events are durable before D1 is asked: the outbox holds them until D1 does.
-    await this.enqueue(s, fresh.filter((i) => i.mode === "deferrable"));
-    let items: Item[] = [...s.outbox.filter((o) => !fresh.some((f) => f.outboxKey === o.key)).map((o) => ({ ...o, mode: "deferrable" as const, outboxKey: o.key })), ...fresh];
+    await this.enqueue(
+      s,
+      fresh.filter((i) => i.mode === "deferrable"),
+    );
+    let items: Item[] = [
+      ...s.outbox.filter((o) => !fresh.some((f) => f.outboxKey === o.key)).map((o) => ({ ...o, mode: "deferrable" as const, outboxKey: o.key })),
+      ...fresh,
+    ];
     let problem = "";
     for (let failures = 0; items.length > 0 && failures < 4; failures++) {
       const chunk = items.slice(0, MAX_BATCH);
@@ -184,7 +203,13 @@ export class AuditLog extends DurableObject<Env> {
         if (!threw) {
           problem = `D1 did not store event ${rows[0]!.id} (${rows[0]!.action}) and reported no error: an insert was dropped (a trigger?)`;
           const now = new Date().toISOString();
-          s.refused = { count: (s.refused?.count ?? 0) + 1, firstAt: s.refused?.firstAt ?? now, lastAt: now, firstId: s.refused?.firstId ?? rows[0]!.id, action: s.refused?.action ?? rows[0]!.action };
+          s.refused = {
+            count: (s.refused?.count ?? 0) + 1,
+            firstAt: s.refused?.firstAt ?? now,
+            lastAt: now,
+            firstId: s.refused?.firstId ?? rows[0]!.id,
+            action: s.refused?.action ?? rows[0]!.action,
+          };
           await this.ctx.storage.put("refused", s.refused);
         }
         break;
@@ -223,9 +248,22 @@ export class AuditLog extends DurableObject<Env> {
       for (const row of written.filter((r) => r.mode === "required")) {
         // Its caller was told the write failed and refused the action: say so in the chain.
         console.error(JSON.stringify({ level: "error", msg: "audit_refused_action_recorded", id: row.id, action: row.action }));
-        await this.enqueue(s, [{ event: { actor: "system", action: "audit.append_unconfirmed", detail: { id: row.id, action: row.action } }, at: new Date().toISOString(), mode: "deferrable" }], true);
+        await this.enqueue(
+          s,
+          [
+            {
+              event: { actor: "system", action: "audit.append_unconfirmed", detail: { id: row.id, action: row.action } },
+              at: new Date().toISOString(),
+              mode: "deferrable",
+            },
+          ],
+          true,
+        );
       }
-      await this.dropFromOutbox(s, written.map((r) => r.outboxKey));
+      await this.dropFromOutbox(
+        s,
+        written.map((r) => r.outboxKey),
+      );
       s.head = { id: newest!.id, hash: newest!.hash };
     }
     s.inflight = [];
@@ -238,7 +276,10 @@ export class AuditLog extends DurableObject<Env> {
     const last = rows[n - 1]!;
     s.head = { id: last.id, hash: last.hash };
     s.inflight = s.inflight.slice(n);
-    await this.dropFromOutbox(s, items.slice(0, n).map((i) => i.outboxKey ?? null));
+    await this.dropFromOutbox(
+      s,
+      items.slice(0, n).map((i) => i.outboxKey ?? null),
+    );
     // The rows are in D1: a failed storage write must not report them as lost (they would be
     // entered twice); `inflight` still names them, which the next start recognises.
     await this.ctx.storage.put({ head: s.head, inflight: s.inflight }).catch((error: unknown) => {
@@ -249,7 +290,10 @@ export class AuditLog extends DurableObject<Env> {
 
   /** Items D1 did not take: deferrable ones stay in the outbox (alarm retries), required ones fail. */
   private async defer(s: LogState, items: Item[], problem: string): Promise<void> {
-    await this.enqueue(s, items.filter((i) => i.mode === "deferrable"));
+    await this.enqueue(
+      s,
+      items.filter((i) => i.mode === "deferrable"),
+    );
     const failedAt = new Date().toISOString();
     const keys = new Set(items.map((i) => i.outboxKey));
     const marked = s.outbox.filter((o) => !o.failedAt && keys.has(o.key));

@@ -94,7 +94,17 @@ export function toAuditEvent(row: AuditRow): AuditEvent {
   } catch {
     detail = row.detail;
   }
-  return { id: Number(row.id), at: row.at, actor: row.actor, ip: row.ip, action: row.action, subject: row.subject, detail, hash: row.hash, prevHash: row.prev_hash };
+  return {
+    id: Number(row.id),
+    at: row.at,
+    actor: row.actor,
+    ip: row.ip,
+    action: row.action,
+    subject: row.subject,
+    detail,
+    hash: row.hash,
+    prevHash: row.prev_hash,
+  };
 }
 
 /** Reads a page of events, oldest first, after `cursor` (an event id). */
@@ -127,9 +137,7 @@ export async function recordAuditRestored(env: Env, actor: { id: string; ip: str
  */
 export async function listAuditEventsAbout(db: D1Database, userId: string, limit = 1000): Promise<AuditEvent[]> {
   const { results } = await db
-    .prepare(
-      "SELECT id, at, actor, ip, action, subject, detail, prev_hash, hash FROM audit_events WHERE actor = ?1 OR subject = ?1 ORDER BY id LIMIT ?2",
-    )
+    .prepare("SELECT id, at, actor, ip, action, subject, detail, prev_hash, hash FROM audit_events WHERE actor = ?1 OR subject = ?1 ORDER BY id LIMIT ?2")
     .bind(userId, limit)
     .all<AuditRow>();
   return results.map(toAuditEvent);

@@ -86,6 +86,7 @@ const SECRET_KEY = /pass(word|phrase|wd)?|token|secret|key|card|cvc|cvv|authori[
 
 // C0, DEL, C1 controls and the Unicode line/paragraph separators: anything that can start a new
 // line in a log viewer or terminal, or hide text (bidi overrides).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is this pattern's purpose
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 /**
@@ -245,7 +246,11 @@ export async function verifyAuditRows(
       const key = keys?.byId.get(row.key_id);
       if (!key) {
         const held = keys ? [...keys.byId.keys()].join(", ") : "none";
-        return fail(id, "wrong_key", `wrong key: event ${id} is signed with audit key ${row.key_id}, and the verifier holds ${held} (set AUDIT_HMAC_KEY, and AUDIT_HMAC_KEY_PREVIOUS for retired keys)`);
+        return fail(
+          id,
+          "wrong_key",
+          `wrong key: event ${id} is signed with audit key ${row.key_id}, and the verifier holds ${held} (set AUDIT_HMAC_KEY, and AUDIT_HMAC_KEY_PREVIOUS for retired keys)`,
+        );
       }
       expected = await signEvent(key.key, lastHash, { ...row, id });
       keyed = true;
@@ -290,7 +295,14 @@ export async function signAnchor(keys: AuditKeyRing, fields: { seq: number; hash
 /** Null when the checkpoint is well formed and its signature holds; otherwise why not. */
 export async function anchorProblem(anchor: unknown, keys: AuditKeyRing): Promise<string | null> {
   const a = anchor as Partial<AuditAnchor> | null;
-  if (!a || a.v !== 1 || typeof a.seq !== "number" || typeof a.hash !== "string" || typeof a.at !== "string" || typeof a.kid !== "string" || typeof a.sig !== "string") {
+  if (
+    a?.v !== 1 ||
+    typeof a.seq !== "number" ||
+    typeof a.hash !== "string" ||
+    typeof a.at !== "string" ||
+    typeof a.kid !== "string" ||
+    typeof a.sig !== "string"
+  ) {
     return "is not a checkpoint";
   }
   const key = keys.byId.get(a.kid);

@@ -2,7 +2,18 @@
 // D1 statements, and its R2 checkpoints. The object (audit-log.ts) decides when.
 import type { AuditInput } from "./audit";
 import type { AppendedEvent, AppendMode, AppendResult } from "./audit-log";
-import { anchorKey, canonicalJson, encodeLogField, GENESIS_HASH, LIMITS, sanitizeDetail, signAnchor, signEvent, type AuditKeyRing, type AuditRow } from "./chain";
+import {
+  anchorKey,
+  canonicalJson,
+  encodeLogField,
+  GENESIS_HASH,
+  LIMITS,
+  sanitizeDetail,
+  signAnchor,
+  signEvent,
+  type AuditKeyRing,
+  type AuditRow,
+} from "./chain";
 
 /** Most rows in one D1 batch (each is one statement). */
 export const MAX_BATCH = 100;

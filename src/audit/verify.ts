@@ -1,7 +1,21 @@
 // Verification of the audit log: the keyed chain in D1, the signed checkpoints in R2 and the
 // AuditLog object's record of what it assigned, compared with one another (decision 006).
 import type { ChainTail } from "./audit-log";
-import { anchorKey, anchorProblem, CHAIN_START, HEAD_MISMATCH_ACTION, RESTORED_ACTION, verifyAuditRows, type AuditAnchor, type AuditKeyRing, type AuditRow, type ChainFailure, type ChainPosition, type ChainProblem, type ChainVerdict } from "./chain";
+import {
+  anchorKey,
+  anchorProblem,
+  CHAIN_START,
+  HEAD_MISMATCH_ACTION,
+  RESTORED_ACTION,
+  verifyAuditRows,
+  type AuditAnchor,
+  type AuditKeyRing,
+  type AuditRow,
+  type ChainFailure,
+  type ChainPosition,
+  type ChainProblem,
+  type ChainVerdict,
+} from "./chain";
 import { auditKeys } from "./keys";
 import { ANCHOR_EVERY, ANCHOR_MINUTES, LATEST_ANCHOR_KEY, MAX_BATCH } from "./log-state";
 import { auditLogStub } from "./stub";
@@ -23,13 +37,21 @@ function fail(brokenAt: number, code: ChainProblem, reason: string): ChainFailur
  * pure function as `npm run audit:verify`. `anchors` (oldest first) are matched on the way: each
  * must name an event D1 holds with exactly that hash. Without `keys`, the development key.
  */
-export async function verifyAuditChain(db: D1Database, keys?: AuditKeyRing, anchors: readonly AuditAnchor[] = [], start: ChainPosition = CHAIN_START): Promise<ChainVerdict> {
+export async function verifyAuditChain(
+  db: D1Database,
+  keys?: AuditKeyRing,
+  anchors: readonly AuditAnchor[] = [],
+  start: ChainPosition = CHAIN_START,
+): Promise<ChainVerdict> {
   const ring = keys ?? (await auditKeys({}));
   let position = start;
   let next = 0;
   let anchoredAt: number | null = null;
   for (;;) {
-    const { results } = await db.prepare(`SELECT ${AUDIT_COLUMNS} FROM audit_events WHERE id > ? ORDER BY id LIMIT ?`).bind(position.lastId, PAGE).all<AuditRow>();
+    const { results } = await db
+      .prepare(`SELECT ${AUDIT_COLUMNS} FROM audit_events WHERE id > ? ORDER BY id LIMIT ?`)
+      .bind(position.lastId, PAGE)
+      .all<AuditRow>();
     const verdict = results.length > 0 ? await verifyAuditRows(results, position, ring) : null;
     if (verdict && !verdict.ok) return verdict;
     if (verdict) position = verdict.position;
@@ -38,7 +60,11 @@ export async function verifyAuditChain(db: D1Database, keys?: AuditKeyRing, anch
       const anchor = anchors[next]!;
       if (anchor.seq <= start.lastId) continue;
       if (hashes.get(anchor.seq) !== anchor.hash) {
-        return fail(anchor.seq, "anchor_mismatch", `the checkpoint at event ${anchor.seq} (${anchor.at}) names another hash than D1's event ${anchor.seq}: the chain was rewritten`);
+        return fail(
+          anchor.seq,
+          "anchor_mismatch",
+          `the checkpoint at event ${anchor.seq} (${anchor.at}) names another hash than D1's event ${anchor.seq}: the chain was rewritten`,
+        );
       }
       anchoredAt = anchor.seq;
     }
@@ -46,7 +72,11 @@ export async function verifyAuditChain(db: D1Database, keys?: AuditKeyRing, anch
   }
   const beyond = anchors.at(-1);
   if (beyond && beyond.seq > position.lastId) {
-    return fail(position.lastId + 1, "anchor_mismatch", `D1 ends at event ${position.lastId}, but a checkpoint of ${beyond.at} covers events up to ${beyond.seq}: newest events were removed (truncated tail)`);
+    return fail(
+      position.lastId + 1,
+      "anchor_mismatch",
+      `D1 ends at event ${position.lastId}, but a checkpoint of ${beyond.at} covers events up to ${beyond.seq}: newest events were removed (truncated tail)`,
+    );
   }
   return { ok: true, count: position.count, lastId: position.lastId, lastHash: position.lastHash, anchoredAt };
 }
@@ -77,7 +107,12 @@ async function recordedLosses(db: D1Database): Promise<RecordedLoss[]> {
 }
 
 /** Every checkpoint in R2 (after `startAfter`), oldest first, each checked; a bad one is a failure. */
-export async function listAnchors(bucket: R2Bucket, keys: AuditKeyRing, losses: readonly RecordedLoss[] = [], startAfter?: string): Promise<AuditAnchor[] | ChainFailure> {
+export async function listAnchors(
+  bucket: R2Bucket,
+  keys: AuditKeyRing,
+  losses: readonly RecordedLoss[] = [],
+  startAfter?: string,
+): Promise<AuditAnchor[] | ChainFailure> {
   const anchors: AuditAnchor[] = [];
   let cursor: string | undefined;
   do {
@@ -85,8 +120,14 @@ export async function listAnchors(bucket: R2Bucket, keys: AuditKeyRing, losses: 
     for (const object of page.objects) {
       const anchor = await readAnchor(bucket, object.key);
       const problem = await anchorProblem(anchor, keys);
-      if (problem) return fail((anchor as AuditAnchor | null)?.seq ?? 0, problem.includes("wrong key") ? "wrong_key" : "anchor_forged", `checkpoint ${object.key} ${problem}`);
-      if (anchorKey(anchor!.seq) !== object.key) return fail(anchor!.seq, "anchor_forged", `checkpoint ${object.key} holds the checkpoint of event ${anchor!.seq}: it was moved`);
+      if (problem)
+        return fail(
+          (anchor as AuditAnchor | null)?.seq ?? 0,
+          problem.includes("wrong key") ? "wrong_key" : "anchor_forged",
+          `checkpoint ${object.key} ${problem}`,
+        );
+      if (anchorKey(anchor!.seq) !== object.key)
+        return fail(anchor!.seq, "anchor_forged", `checkpoint ${object.key} holds the checkpoint of event ${anchor!.seq}: it was moved`);
       if (!isObsolete(anchor!, losses)) anchors.push(anchor!);
     }
     cursor = page.truncated ? page.cursor : undefined;
@@ -114,7 +155,11 @@ async function newestAnchor(bucket: R2Bucket, keys: AuditKeyRing, losses: readon
   const after = await listAnchors(bucket, keys, losses, latest ? anchorKey(latest.seq) : undefined);
   if (!Array.isArray(after)) return after;
   if (latest && after.length > 0) {
-    return fail(latest.seq, "stale_anchor", `latest.json names the checkpoint of event ${latest.seq}, but checkpoints up to event ${after.at(-1)!.seq} exist: it was rolled back`);
+    return fail(
+      latest.seq,
+      "stale_anchor",
+      `latest.json names the checkpoint of event ${latest.seq}, but checkpoints up to event ${after.at(-1)!.seq} exist: it was rolled back`,
+    );
   }
   const newest = after.at(-1) ?? latest;
   if (!newest) return null;
@@ -127,11 +172,19 @@ async function newestAnchor(bucket: R2Bucket, keys: AuditKeyRing, losses: readon
 async function staleProblem(db: D1Database, newest: AuditAnchor | null, lastId: number): Promise<ChainFailure | null> {
   const covered = newest?.seq ?? 0;
   if (lastId - covered > STALE_AFTER_EVENTS) {
-    return fail(covered + 1, "stale_anchor", `${lastId - covered} events follow the newest checkpoint (${newest ? `event ${covered}, ${newest.at}` : "none"}); one is written every ${ANCHOR_EVERY}: checkpoints were removed or stopped`);
+    return fail(
+      covered + 1,
+      "stale_anchor",
+      `${lastId - covered} events follow the newest checkpoint (${newest ? `event ${covered}, ${newest.at}` : "none"}); one is written every ${ANCHOR_EVERY}: checkpoints were removed or stopped`,
+    );
   }
   const oldest = await db.prepare("SELECT id, at FROM audit_events WHERE id > ? ORDER BY id LIMIT 1").bind(covered).first<{ id: number; at: string }>();
   if (oldest && Date.now() - Date.parse(oldest.at) > STALE_AFTER_MS) {
-    return fail(Number(oldest.id), "stale_anchor", `event ${oldest.id} (${oldest.at}) is older than ${ANCHOR_MINUTES} minutes and no checkpoint covers it: checkpoints were removed or stopped`);
+    return fail(
+      Number(oldest.id),
+      "stale_anchor",
+      `event ${oldest.id} (${oldest.at}) is older than ${ANCHOR_MINUTES} minutes and no checkpoint covers it: checkpoints were removed or stopped`,
+    );
   }
   return null;
 }
@@ -168,10 +221,19 @@ export async function verifyAuditLog(env: Env, options: VerifyOptions = {}): Pro
     const { n = 0, last = 0 } = totals!.results[0] ?? {};
     if (!row || row.hash !== newest.hash) {
       return (last ?? 0) < newest.seq
-        ? fail((last ?? 0) + 1, "anchor_mismatch", `D1 ends at event ${last ?? 0}, but a checkpoint of ${newest.at} covers events up to ${newest.seq}: newest events were removed (truncated tail)`)
-        : fail(newest.seq, "anchor_mismatch", `the checkpoint at event ${newest.seq} (${newest.at}) names another hash than D1's event ${newest.seq}: the chain was rewritten`);
+        ? fail(
+            (last ?? 0) + 1,
+            "anchor_mismatch",
+            `D1 ends at event ${last ?? 0}, but a checkpoint of ${newest.at} covers events up to ${newest.seq}: newest events were removed (truncated tail)`,
+          )
+        : fail(
+            newest.seq,
+            "anchor_mismatch",
+            `the checkpoint at event ${newest.seq} (${newest.at}) names another hash than D1's event ${newest.seq}: the chain was rewritten`,
+          );
     }
-    if (n !== (last ?? 0)) return fail(0, "gap", `D1 holds ${n} events numbered up to ${last}: ${(last ?? 0) - n} are missing (run the full verification to find them)`);
+    if (n !== (last ?? 0))
+      return fail(0, "gap", `D1 holds ${n} events numbered up to ${last}: ${(last ?? 0) - n} are missing (run the full verification to find them)`);
     verdict = await verifyAuditChain(env.DB, keys, [newest], { lastId: newest.seq, lastHash: newest.hash, count: newest.seq, keyed: row.key_id != null });
   }
   if (!verdict.ok) return verdict;
@@ -187,7 +249,11 @@ async function tailProblem(db: D1Database, verdict: { lastId: number; lastHash: 
   if (head && !endsAt(head) && !endsAt(pending)) {
     if (verdict.lastId > head.id) {
       // Appended since the chain was read? Then the object's head is past D1's tail as read (below).
-      return fail(head.id + 1, "extra_rows", `the database holds events after event ${head.id} that the audit log did not write (it ends at event ${verdict.lastId})`);
+      return fail(
+        head.id + 1,
+        "extra_rows",
+        `the database holds events after event ${head.id} that the audit log did not write (it ends at event ${verdict.lastId})`,
+      );
     }
     const row = await db.prepare("SELECT hash FROM audit_events WHERE id = ?").bind(head.id).first<{ hash: string }>();
     if (row?.hash !== head.hash) {
@@ -196,8 +262,14 @@ async function tailProblem(db: D1Database, verdict: { lastId: number; lastHash: 
   }
   if (tail.outbox.length > 0) {
     const first = tail.outbox[0]!;
-    const refused = tail.refused ? `D1 dropped ${tail.refused.count} insert(s) without an error since ${tail.refused.firstAt} (first: event ${tail.refused.firstId}, ${tail.refused.action}); ` : "";
-    return fail((head?.id ?? 0) + 1, "events_refused", `${refused}${tail.outbox.length} event(s) the log accepted are not in D1 and wait in its outbox (oldest: ${first.action} at ${first.at})`);
+    const refused = tail.refused
+      ? `D1 dropped ${tail.refused.count} insert(s) without an error since ${tail.refused.firstAt} (first: event ${tail.refused.firstId}, ${tail.refused.action}); `
+      : "";
+    return fail(
+      (head?.id ?? 0) + 1,
+      "events_refused",
+      `${refused}${tail.outbox.length} event(s) the log accepted are not in D1 and wait in its outbox (oldest: ${first.action} at ${first.at})`,
+    );
   }
   return null;
 }
@@ -241,7 +313,9 @@ export async function openHeadMismatch(db: D1Database): Promise<{ id: number; ex
 }
 
 /** For `/readyz`: the log verified from its newest checkpoint (O(new events)); the verdict names any problem. */
-export async function auditReadiness(env: Env): Promise<{ ok: true; events: number; anchoredAt: number | null } | { ok: false; code: ChainProblem; brokenAt: number; reason: string }> {
+export async function auditReadiness(
+  env: Env,
+): Promise<{ ok: true; events: number; anchoredAt: number | null } | { ok: false; code: ChainProblem; brokenAt: number; reason: string }> {
   const verdict = await verifyAuditLog(env);
   if (!verdict.ok) return { ok: false, code: verdict.code, brokenAt: verdict.brokenAt, reason: verdict.reason };
   return { ok: true, events: verdict.count, anchoredAt: verdict.anchoredAt ?? null };

@@ -6,7 +6,14 @@ import { getSessionUser } from "../accounts/session";
 import { recordAudit } from "../audit/audit";
 import { findProductsByIds, pricingProductsQuery, type PricingProduct } from "../catalog/queries";
 import { rememberPricingRows, sharedPricingRows } from "../catalog/shared-pricing";
-import { computeDiscountCents, couponByCodeQuery, couponDefinitionRefusal, findNormalisedCoupon, normaliseCouponCode, type CouponRefusal } from "../coupons/coupons";
+import {
+  computeDiscountCents,
+  couponByCodeQuery,
+  couponDefinitionRefusal,
+  findNormalisedCoupon,
+  normaliseCouponCode,
+  type CouponRefusal,
+} from "../coupons/coupons";
 import type { CouponRow } from "../coupons/schema";
 import type { Database } from "../db/client";
 import { getDb } from "../db/client";
@@ -69,7 +76,10 @@ export function cartStubForGuest(env: Env, guestCartId: string): DurableObjectSt
 /** A fresh guest cart id: 128 random bits, base64url without padding (22 characters). */
 export function newGuestCartId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+  return btoa(String.fromCharCode(...bytes))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replaceAll("=", "");
 }
 
 /**
@@ -78,7 +88,7 @@ export function newGuestCartId(): string {
  */
 export function isGuestCartId(value: string): boolean {
   if (!/^[A-Za-z0-9_-]{22}$/.test(value)) return false;
-  const binary = atob(value.replaceAll("-", "+").replaceAll("_", "/") + "==");
+  const binary = atob(`${value.replaceAll("-", "+").replaceAll("_", "/")}==`);
   if (binary.length !== 16) return false;
   const again = btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
   return again === value;

@@ -87,7 +87,9 @@ export async function applyCartCoupon(c: Context<AppEnv>, rawCode: string): Prom
   // Codes are secrets of a kind (a staff-only 100 % code): guessing is limited per address.
   const limit = await consumeRateLimit(c.env, "coupon-address", clientAddressKey(c), COUPON_ATTEMPTS);
   if (!limit.allowed) {
-    throw new ProblemError(429, "too_many_coupon_attempts", "Too many coupon attempts. Try again later.", { headers: { "retry-after": String(limit.retryAfter ?? COUPON_ATTEMPTS.window) } });
+    throw new ProblemError(429, "too_many_coupon_attempts", "Too many coupon attempts. Try again later.", {
+      headers: { "retry-after": String(limit.retryAfter ?? COUPON_ATTEMPTS.window) },
+    });
   }
   const code = normaliseCouponCode(rawCode);
   if (!code) throw new ProblemError(422, "coupon_invalid", "This coupon code is not valid.");

@@ -30,7 +30,12 @@ const MESSAGES: Record<string, { text: string; error: boolean }> = {
 };
 
 // Form fields are strings: a quantity is 1–2 digits, then 1–99 (P13). Nothing else is read.
-const FormQuantity = z.string().trim().regex(/^\d{1,2}$/).transform(Number).pipe(z.number().int().min(1).max(MAX_QUANTITY));
+const FormQuantity = z
+  .string()
+  .trim()
+  .regex(/^\d{1,2}$/)
+  .transform(Number)
+  .pipe(z.number().int().min(1).max(MAX_QUANTITY));
 const FormProductId = z.string().min(1).max(100);
 const AddForm = z.object({ productId: FormProductId, quantity: FormQuantity });
 const QuantityForm = z.object({ quantity: FormQuantity });
@@ -50,30 +55,58 @@ function CartPage(props: { cart: Cart; message: { text: string; error: boolean }
       {cart.items.length === 0 ? (
         <div class="empty">
           <p>Your cart is empty.</p>
-          <p><a class="button" href="/">Continue shopping</a></p>
+          <p>
+            <a class="button" href="/">
+              Continue shopping
+            </a>
+          </p>
         </div>
       ) : (
         <section class="panel">
           <table class="cart-lines">
             <thead>
-              <tr><th scope="col">Product</th><th scope="col">Price</th><th scope="col">Quantity</th><th scope="col">Total</th><th scope="col"><span class="visually-hidden">Remove</span></th></tr>
+              <tr>
+                <th scope="col">Product</th>
+                <th scope="col">Price</th>
+                <th scope="col">Quantity</th>
+                <th scope="col">Total</th>
+                <th scope="col">
+                  <span class="visually-hidden">Remove</span>
+                </th>
+              </tr>
             </thead>
             <tbody>
               {cart.items.map((item) => (
                 <tr>
-                  <td><a href={`/products/${item.slug}`}>{item.name}</a></td>
+                  <td>
+                    <a href={`/products/${item.slug}`}>{item.name}</a>
+                  </td>
                   <td>{money(item.unitPriceCents)}</td>
                   <td>
                     <form method="post" action={`/cart/items/${encodeURIComponent(item.productId)}/quantity`}>
-                      <label class="visually-hidden" for={`qty-${item.productId}`}>Quantity of {item.name}</label>
-                      <input id={`qty-${item.productId}`} name="quantity" type="number" min="1" max={String(MAX_QUANTITY)} value={String(item.quantity)} inputmode="numeric" />
-                      <button type="submit" class="secondary">Update</button>
+                      <label class="visually-hidden" for={`qty-${item.productId}`}>
+                        Quantity of {item.name}
+                      </label>
+                      <input
+                        id={`qty-${item.productId}`}
+                        name="quantity"
+                        type="number"
+                        min="1"
+                        max={String(MAX_QUANTITY)}
+                        value={String(item.quantity)}
+                        inputmode="numeric"
+                      />
+                      <button type="submit" class="secondary">
+                        Update
+                      </button>
                     </form>
                   </td>
                   <td>{money(item.lineTotalCents)}</td>
                   <td>
                     <form method="post" action={`/cart/items/${encodeURIComponent(item.productId)}/remove`}>
-                      <button type="submit" class="secondary">Remove</button>
+                      <button type="submit" class="secondary">
+                        Remove
+                      </button>
                     </form>
                   </td>
                 </tr>
@@ -86,8 +119,12 @@ function CartPage(props: { cart: Cart; message: { text: string; error: boolean }
         <h2>Coupon</h2>
         {cart.coupon ? (
           <form method="post" action="/cart/coupon/remove" class="form">
-            <p>Coupon <strong>{cart.coupon.code}</strong>: −{money(cart.coupon.discountCents)}</p>
-            <button type="submit" class="secondary">Remove coupon</button>
+            <p>
+              Coupon <strong>{cart.coupon.code}</strong>: −{money(cart.coupon.discountCents)}
+            </p>
+            <button type="submit" class="secondary">
+              Remove coupon
+            </button>
           </form>
         ) : (
           <form method="post" action="/cart/coupon" class="form">
@@ -100,14 +137,19 @@ function CartPage(props: { cart: Cart; message: { text: string; error: boolean }
       </section>
       <section class="panel cart-totals">
         <dl>
-          <dt>Subtotal</dt><dd data-subtotal>{money(cart.subtotalCents)}</dd>
+          <dt>Subtotal</dt>
+          <dd data-subtotal>{money(cart.subtotalCents)}</dd>
           {/* No "Discount −$0.00" line for a cart without one. */}
           {cart.discountCents > 0 ? (
             <>
-              <dt>Discount</dt><dd data-discount>−{money(cart.discountCents)}</dd>
+              <dt>Discount</dt>
+              <dd data-discount>−{money(cart.discountCents)}</dd>
             </>
           ) : null}
-          <dt>Total</dt><dd data-total><strong>{money(cart.totalCents)}</strong></dd>
+          <dt>Total</dt>
+          <dd data-total>
+            <strong>{money(cart.totalCents)}</strong>
+          </dd>
         </dl>
         {cart.items.length > 0 ? (
           <form method="post" action="/checkout">
@@ -156,9 +198,7 @@ export const cartPages = new Hono<AppEnv>()
     const message = key !== undefined && Object.hasOwn(MESSAGES, key) ? MESSAGES[key]! : null;
     return c.html(<CartPage cart={await readCart(c)} message={message} />);
   })
-  .post("/cart/items", (c) =>
-    formAction(c, async () => addToCart(c, await formFields(c, AddForm)), "added"),
-  )
+  .post("/cart/items", (c) => formAction(c, async () => addToCart(c, await formFields(c, AddForm)), "added"))
   .post("/cart/items/:productId/quantity", (c) =>
     formAction(c, async () => setCartQuantity(c, c.req.param("productId"), (await formFields(c, QuantityForm)).quantity), "updated"),
   )

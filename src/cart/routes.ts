@@ -94,7 +94,11 @@ const applyCouponRoute = createRoute({
   tags: ["Cart"],
   summary: "Apply a coupon (one per cart: replaces the current one)",
   request: { body: { content: json(ApplyCouponBody), required: true } },
-  responses: { ...cartResponse, 422: problemResponseSpec("coupon_invalid | coupon_expired | coupon_exhausted | coupon_already_used"), 429: problemResponseSpec("`too_many_coupon_attempts` (Retry-After)") },
+  responses: {
+    ...cartResponse,
+    422: problemResponseSpec("coupon_invalid | coupon_expired | coupon_exhausted | coupon_already_used"),
+    429: problemResponseSpec("`too_many_coupon_attempts` (Retry-After)"),
+  },
 });
 const removeCouponRoute = createRoute({
   method: "delete",

@@ -44,11 +44,7 @@ export function toProduct(row: ProductRow): Product {
  * THE query for every shopper-facing product read (P04). Hidden products are filtered here, in
  * the data layer, so no route or page can forget it: callers add conditions, never remove this one.
  */
-export async function selectVisibleProducts(
-  db: Database,
-  where: SQL | undefined,
-  options: { limit?: number } = {},
-): Promise<ProductRow[]> {
+export async function selectVisibleProducts(db: Database, where: SQL | undefined, options: { limit?: number } = {}): Promise<ProductRow[]> {
   const query = visibleProductsQuery(db, where);
   return options.limit === undefined ? query : query.limit(options.limit);
 }
@@ -65,7 +61,10 @@ export function visibleProductsQuery(db: Database, where: SQL | undefined) {
 /** Encodes a page position as an opaque base64url string. */
 export function encodeCursor(cursor: CatalogCursor): string {
   const bytes = new TextEncoder().encode(JSON.stringify([cursor.name, cursor.id]));
-  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+  return btoa(String.fromCharCode(...bytes))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replaceAll("=", "");
 }
 
 /** Decodes a cursor made by `encodeCursor`; anything else is `null` (the route answers 400). */
@@ -122,7 +121,9 @@ export async function listProducts(
 /** One visible product by slug, or `null` when it does not exist or is hidden. */
 export async function findProductBySlug(db: Database, slug: string): Promise<Product | null> {
   const statement = preparedStatement(db.$client, "catalog.bySlug", (pdb) =>
-    visibleProductsQuery(pdb, eq(products.slug, sql.placeholder("slug"))).limit(1).prepare(),
+    visibleProductsQuery(pdb, eq(products.slug, sql.placeholder("slug")))
+      .limit(1)
+      .prepare(),
   );
   const [row] = await statement.all({ slug });
   return row ? toProduct(row) : null;

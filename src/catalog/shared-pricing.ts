@@ -25,7 +25,11 @@ const forgets = new WeakMap<D1Database, number>();
  * answer, which leaves hidden ones out), so an unknown or hidden id is always read again: a
  * product staff create or show is seen at once.
  */
-export function sharedPricingRows(d1: D1Database, ids: readonly string[], now: number = Date.now()): { rows: PricingProduct[]; missing: string[]; generation: number } {
+export function sharedPricingRows(
+  d1: D1Database,
+  ids: readonly string[],
+  now: number = Date.now(),
+): { rows: PricingProduct[]; missing: string[]; generation: number } {
   const byId = rowsByBinding.get(d1);
   const rows: PricingProduct[] = [];
   const missing: string[] = [];

@@ -24,13 +24,18 @@ import { orders, type OrderRow } from "./schema";
 export async function cancelPendingOrderForUser(env: Env, config: Config, user: SessionUser, orderId: string): Promise<OrderRow> {
   const db = getDb(env.DB);
   for (let attempt = 0; attempt < 3; attempt++) {
-    const [order] = await db.select().from(orders).where(and(eq(orders.id, orderId), eq(orders.userId, user.id))).limit(1);
+    const [order] = await db
+      .select()
+      .from(orders)
+      .where(and(eq(orders.id, orderId), eq(orders.userId, user.id)))
+      .limit(1);
     if (!order) throw new ProblemError(404, "not_found", "We could not find that order.");
     if (order.status !== "pending") {
       if (attempt > 0) return order; // closed by someone else while we were at it (webhook, sweeper)
       throw new ProblemError(409, "order_not_pending", "Only an unpaid order can be cancelled.");
     }
-    if (order.paymentInFlight) throw new ProblemError(409, "payment_processing", "The payment for this order is being processed and cannot be stopped from here.");
+    if (order.paymentInFlight)
+      throw new ProblemError(409, "payment_processing", "The payment for this order is being processed and cannot be stopped from here.");
     if (order.paymentSessionId) {
       const expired = await paymentProvider(config, db).expireSession(order.paymentSessionId);
       if (!expired) throw new ProblemError(409, "order_already_paid", "This order was paid meanwhile; it will show as paid in a moment.");
@@ -38,7 +43,12 @@ export async function cancelPendingOrderForUser(env: Env, config: Config, user: 
     const closed = await closePendingOrder(db, { orderId: order.id, status: "cancelled", session: order.paymentSessionId });
     if (!closed) continue;
     await afterOrderClosed(env, closed);
-    await recordAudit(env, { actor: user.id, action: "order.cancelled", subject: order.id, detail: { by: "shopper", fencedCheckout: order.paymentSessionId === null } });
+    await recordAudit(env, {
+      actor: user.id,
+      action: "order.cancelled",
+      subject: order.id,
+      detail: { by: "shopper", fencedCheckout: order.paymentSessionId === null },
+    });
     return closed;
   }
   throw new ProblemError(409, "order_busy", "This order changed while it was being cancelled. Please try again.");

@@ -31,12 +31,9 @@ export const IdempotencyKey = z.string().regex(/^[\x21-\x7e]{1,200}$/, "1–200 
 /** Kind of the payment_events row that remembers a session's URL, for idempotent replays. */
 const SESSION_CREATED = "checkout.session_created";
 
-
 /** The snapshot as checkout trusts it: bounded like the cart API (≤ 50 lines, quantities 1–99). */
 const Snapshot = z.object({
-  lines: z
-    .array(z.object({ productId: z.string().min(1).max(100), quantity: z.number().int().min(1).max(99) }))
-    .max(50),
+  lines: z.array(z.object({ productId: z.string().min(1).max(100), quantity: z.number().int().min(1).max(99) })).max(50),
   couponCode: z.string().min(1).max(64).nullable(),
   version: z.number().int(),
 });
@@ -54,7 +51,11 @@ async function replay(db: Database, userId: string, key: string): Promise<Checko
     .limit(1);
   if (!order) return null;
   if (order.status !== "pending" || (order.expiresAt !== null && order.expiresAt * 1000 <= Date.now())) {
-    throw new ProblemError(409, "checkout_closed", `The order made with this key is ${order.status === "pending" ? "past its payment time" : order.status}; start a new checkout with a new key.`);
+    throw new ProblemError(
+      409,
+      "checkout_closed",
+      `The order made with this key is ${order.status === "pending" ? "past its payment time" : order.status}; start a new checkout with a new key.`,
+    );
   }
   if (order.inFlight) throw new ProblemError(409, "payment_processing", "The payment for the order made with this key is being processed.");
   const [created] = await db
@@ -169,7 +170,15 @@ export async function startCheckout(env: Env, config: Config, user: SessionUser,
     let discountCents = 0;
     if (snapshot.couponCode) {
       const holdUntil = (expiresAt + COUPON_HOLD_MARGIN_SECONDS) * 1000;
-      const held = await holdCoupon(env, { code: snapshot.couponCode, orderId, userId: user.id, currency, subtotalCents, definition: couponDefinition, holdUntil });
+      const held = await holdCoupon(env, {
+        code: snapshot.couponCode,
+        orderId,
+        userId: user.id,
+        currency,
+        subtotalCents,
+        definition: couponDefinition,
+        holdUntil,
+      });
       if (!held.ok) throw new ProblemError(422, held.code, "This coupon cannot be used.");
       couponReserved = held.code;
       discountCents = held.discountCents;
@@ -195,8 +204,16 @@ export async function startCheckout(env: Env, config: Config, user: SessionUser,
         paymentExpiresAt: expiresAt,
       });
       // Lines in chunks: D1 binds at most 100 parameters per statement (a 50-line cart is 250).
-      const insertLines = insertOrderLines(db, lines.map((l) => ({ orderId, ...l })));
-      const takeStock = lines.map((l) => db.update(products).set({ stock: sql`${products.stock} - ${l.quantity}` }).where(eq(products.id, l.productId)));
+      const insertLines = insertOrderLines(
+        db,
+        lines.map((l) => ({ orderId, ...l })),
+      );
+      const takeStock = lines.map((l) =>
+        db
+          .update(products)
+          .set({ stock: sql`${products.stock} - ${l.quantity}` })
+          .where(eq(products.id, l.productId)),
+      );
       const results = await db.batch([insertOrder, ...insertLines, ...takeStock]);
       orderWritten = true;
       if (results.slice(1 + insertLines.length).some((r) => (r as D1Result).meta.changes === 0)) {

@@ -30,7 +30,14 @@ export async function holdCoupon(
   env: Env,
   input: { code: string; orderId: string; userId: string; currency: string; subtotalCents: number; definition: CouponRow | null; holdUntil: number },
 ): Promise<CouponHold> {
-  const reserved = await reserveCoupon(env, getDb(env.DB), { code: input.code, orderId: input.orderId, userId: input.userId, currency: input.currency, definition: input.definition, holdUntil: input.holdUntil });
+  const reserved = await reserveCoupon(env, getDb(env.DB), {
+    code: input.code,
+    orderId: input.orderId,
+    userId: input.userId,
+    currency: input.currency,
+    definition: input.definition,
+    holdUntil: input.holdUntil,
+  });
   if (!reserved.ok) return reserved;
   return { ok: true, code: reserved.coupon.code, discountCents: computeDiscountCents(reserved.coupon, input.subtotalCents) };
 }
@@ -62,7 +69,12 @@ export async function afterOrderPaid(env: Env, order: OrderRow): Promise<void> {
         .set({ couponOverRedeemed: true })
         .where(and(eq(orders.id, order.id), eq(orders.couponOverRedeemed, false)));
       if ((flagged.meta.changes ?? 0) > 0) {
-        await recordAudit(env, { actor: "system", action: "coupon.over_redeemed", subject: order.id, detail: { code: order.couponCode, discountCents: order.discountCents } });
+        await recordAudit(env, {
+          actor: "system",
+          action: "coupon.over_redeemed",
+          subject: order.id,
+          detail: { code: order.couponCode, discountCents: order.discountCents },
+        });
       }
     }
   }

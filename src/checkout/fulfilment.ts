@@ -56,10 +56,7 @@ async function orderForSession(db: Database, session: CheckoutSessionObject): Pr
 function eventRows(db: Database, event: StripeEventEnvelope, orderId: string | null, note: string) {
   const rows = [db.insert(processedWebhookEvents).values({ eventId: event.id, type: event.type, orderId })] as const;
   if (!orderId) return rows;
-  return [
-    ...rows,
-    db.insert(paymentEvents).values({ id: `pev_${event.id}`, orderId, kind: event.type, detail: note }),
-  ] as const;
+  return [...rows, db.insert(paymentEvents).values({ id: `pev_${event.id}`, orderId, kind: event.type, detail: note })] as const;
 }
 
 /**
@@ -124,7 +121,8 @@ function paymentMismatch(order: OrderRow, session: CheckoutSessionObject, type: 
   if (session.id !== order.paymentSessionId) return { action: "payment.session_mismatch", reason: "session_id" };
   if (session.amount_total !== order.totalCents) return { action: "payment.amount_mismatch", reason: "amount_total" };
   if ((session.currency ?? "").toLowerCase() !== order.currency.toLowerCase()) return { action: "payment.amount_mismatch", reason: "currency" };
-  if (session.payment_status === "no_payment_required" && session.amount_total !== 0) return { action: "payment.amount_mismatch", reason: "no_payment_required" };
+  if (session.payment_status === "no_payment_required" && session.amount_total !== 0)
+    return { action: "payment.amount_mismatch", reason: "no_payment_required" };
   if (session.payment_status === "unpaid" && type !== "checkout.session.completed") return { action: "payment.unpaid_completion", reason: "payment_status" };
   return null;
 }
@@ -175,7 +173,13 @@ async function applySessionPaid(env: Env, db: Database, event: StripeEventEnvelo
         id: `pev_after_close_${event.id}`,
         orderId: order.id,
         kind: AFTER_CLOSE_KIND,
-        detail: JSON.stringify({ paymentIntent: pi, sessionId: session.id, amountCents: session.amount_total, currency: (session.currency ?? order.currency).toLowerCase(), eventId: event.id }),
+        detail: JSON.stringify({
+          paymentIntent: pi,
+          sessionId: session.id,
+          amountCents: session.amount_total,
+          currency: (session.currency ?? order.currency).toLowerCase(),
+          eventId: event.id,
+        }),
       });
       await (stray ? db.batch([dedup, timeline!, strayRow]) : db.batch([dedup, timeline!]));
     } catch (error) {
@@ -184,7 +188,12 @@ async function applySessionPaid(env: Env, db: Database, event: StripeEventEnvelo
     }
     if (stray) {
       // Money arrived for an order we already closed: staff must refund it.
-      await recordAudit(env, { actor: "stripe", action: "payment.after_close", subject: order.id, detail: { eventId: event.id, status: order.status, amountTotal: session.amount_total, currency: session.currency, paymentIntent: stripeTail(pi) } });
+      await recordAudit(env, {
+        actor: "stripe",
+        action: "payment.after_close",
+        subject: order.id,
+        detail: { eventId: event.id, status: order.status, amountTotal: session.amount_total, currency: session.currency, paymentIntent: stripeTail(pi) },
+      });
     }
     return { kind: "unchanged", orderId: order.id };
   }
@@ -210,7 +219,14 @@ async function applySessionPaid(env: Env, db: Database, event: StripeEventEnvelo
     actor: "stripe",
     action: "order.paid",
     subject: order.id,
-    detail: { eventId: stripeTail(event.id), session: stripeTail(session.id), paymentIntent: stripeTail(pi), amountTotal: session.amount_total, currency: session.currency, paymentStatus: session.payment_status },
+    detail: {
+      eventId: stripeTail(event.id),
+      session: stripeTail(session.id),
+      paymentIntent: stripeTail(pi),
+      amountTotal: session.amount_total,
+      currency: session.currency,
+      paymentStatus: session.payment_status,
+    },
   });
   await afterOrderPaid(env, now);
   return { kind: "paid", orderId: order.id };
@@ -222,7 +238,13 @@ async function applySessionPaid(env: Env, db: Database, event: StripeEventEnvelo
  * closes it, and its coupon reservation is pinned until `async_payment_succeeded` / `_failed`
  * (stock and the cart's lock follow the order already).
  */
-async function applyPaymentStarted(env: Env, db: Database, event: StripeEventEnvelope, order: OrderRow, session: CheckoutSessionObject): Promise<FulfilmentResult> {
+async function applyPaymentStarted(
+  env: Env,
+  db: Database,
+  event: StripeEventEnvelope,
+  order: OrderRow,
+  session: CheckoutSessionObject,
+): Promise<FulfilmentResult> {
   const mark = db
     .update(orders)
     .set({ paymentInFlight: true, updatedAt: nowIso })
@@ -232,7 +254,12 @@ async function applyPaymentStarted(env: Env, db: Database, event: StripeEventEnv
   const now = await findOrder(db, order.id);
   if (step.changed === 0 || !now) return { kind: "unchanged", orderId: order.id };
   await pinCouponHold(env, now);
-  await recordAudit(env, { actor: "stripe", action: "order.payment_processing", subject: order.id, detail: { eventId: stripeTail(event.id), session: stripeTail(session.id) } });
+  await recordAudit(env, {
+    actor: "stripe",
+    action: "order.payment_processing",
+    subject: order.id,
+    detail: { eventId: stripeTail(event.id), session: stripeTail(session.id) },
+  });
   return { kind: "processing", orderId: order.id };
 }
 
@@ -260,7 +287,12 @@ async function applySessionClosed(
   }
   // Stock comes back only while the order is still pending, in the same batch that closes it; an
   // `expired` never closes an order whose payment is in flight, an async failure ends exactly that.
-  const [restock, close] = closeStatements(db, { orderId: order.id, status, session: session.id, inFlight: event.type === "checkout.session.async_payment_failed" });
+  const [restock, close] = closeStatements(db, {
+    orderId: order.id,
+    status,
+    session: session.id,
+    inFlight: event.type === "checkout.session.async_payment_failed",
+  });
   let now: OrderRow | undefined;
   try {
     const [dedup, timeline] = eventRows(db, event, order.id, "");
@@ -271,7 +303,12 @@ async function applySessionClosed(
     throw error;
   }
   if (!now) return { kind: "unchanged", orderId: order.id };
-  await recordAudit(env, { actor: "stripe", action: `order.${status}`, subject: order.id, detail: { eventId: stripeTail(event.id), session: stripeTail(session.id) } });
+  await recordAudit(env, {
+    actor: "stripe",
+    action: `order.${status}`,
+    subject: order.id,
+    detail: { eventId: stripeTail(event.id), session: stripeTail(session.id) },
+  });
   await afterOrderClosed(env, now);
   return { kind: "closed", orderId: order.id, status };
 }
@@ -297,7 +334,12 @@ async function applyRefund(env: Env, db: Database, event: StripeEventEnvelope, c
     }
     const results = await db.batch([dedup, timeline!, markRefunded]);
     if ((results[2].meta.changes ?? 0) === 0) return { kind: "unchanged", orderId: order.id };
-    await recordAudit(env, { actor: "stripe", action: "order.refunded", subject: order.id, detail: { eventId: stripeTail(event.id), paymentIntent: stripeTail(pi), amountRefunded: charge.amount_refunded } });
+    await recordAudit(env, {
+      actor: "stripe",
+      action: "order.refunded",
+      subject: order.id,
+      detail: { eventId: stripeTail(event.id), paymentIntent: stripeTail(pi), amountRefunded: charge.amount_refunded },
+    });
     return { kind: "refunded", orderId: order.id };
   } catch (error) {
     if (isDuplicateEvent(error)) return duplicate(env, db, event.id);

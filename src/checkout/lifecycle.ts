@@ -30,9 +30,30 @@ export const ORDER_LINES_PER_INSERT = Math.floor(100 / 5);
  * between 0 and this is refused at checkout, because Stripe would refuse to create the session.
  */
 const MINIMUM_CHARGE: Record<string, number> = {
-  USD: 50, EUR: 50, GBP: 30, CAD: 50, AUD: 50, NZD: 50, CHF: 50, SGD: 50, BRL: 50, INR: 50,
-  JPY: 50, DKK: 250, NOK: 300, SEK: 300, PLN: 200, CZK: 1500, HUF: 17500, HKD: 400, MXN: 1000,
-  AED: 200, BGN: 100, RON: 200, MYR: 200, THB: 1000,
+  USD: 50,
+  EUR: 50,
+  GBP: 30,
+  CAD: 50,
+  AUD: 50,
+  NZD: 50,
+  CHF: 50,
+  SGD: 50,
+  BRL: 50,
+  INR: 50,
+  JPY: 50,
+  DKK: 250,
+  NOK: 300,
+  SEK: 300,
+  PLN: 200,
+  CZK: 1500,
+  HUF: 17500,
+  HKD: 400,
+  MXN: 1000,
+  AED: 200,
+  BGN: 100,
+  RON: 200,
+  MYR: 200,
+  THB: 1000,
 };
 
 /** The minimum positive total in `currency` (50 minor units when Stripe's table does not name it). */
@@ -44,7 +65,11 @@ export function minimumChargeCents(currency: string): number {
 export function assertChargeable(totalCents: number, currency: string): void {
   const minimum = minimumChargeCents(currency);
   if (totalCents > 0 && totalCents < minimum) {
-    throw new ProblemError(422, "total_below_minimum", `The total is below the smallest card payment (${minimum} minor units of ${currency.toUpperCase()}). Add an item or remove the coupon.`);
+    throw new ProblemError(
+      422,
+      "total_below_minimum",
+      `The total is below the smallest card payment (${minimum} minor units of ${currency.toUpperCase()}). Add an item or remove the coupon.`,
+    );
   }
 }
 
@@ -79,7 +104,11 @@ export function closeStatements(db: Database, input: { orderId: string; status: 
   if (!input.inFlight) conditions.push(eq(orders.paymentInFlight, false));
   return [
     restockPendingOrder(db, input.orderId, { session: input.session, inFlight: input.inFlight ?? false }),
-    db.update(orders).set({ status: input.status, paymentInFlight: false, updatedAt: nowIso }).where(and(...conditions)).returning(),
+    db
+      .update(orders)
+      .set({ status: input.status, paymentInFlight: false, updatedAt: nowIso })
+      .where(and(...conditions))
+      .returning(),
   ] as const;
 }
 

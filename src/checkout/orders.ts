@@ -46,15 +46,24 @@ const HISTORY_LIMIT = 100;
 
 /** The caller's own orders, newest first. The user id comes from the session, never the request. */
 export async function listOrdersForUser(db: Database, userId: string): Promise<Order[]> {
-  const rows = await db
-    .select()
-    .from(orders)
-    .where(eq(orders.userId, userId))
-    .orderBy(desc(orders.createdAt), desc(orders.id))
-    .limit(HISTORY_LIMIT);
+  const rows = await db.select().from(orders).where(eq(orders.userId, userId)).orderBy(desc(orders.createdAt), desc(orders.id)).limit(HISTORY_LIMIT);
   if (rows.length === 0) return [];
-  const lines = await db.select().from(orderLines).where(inArray(orderLines.orderId, rows.map((r) => r.id))).orderBy(sql`rowid`);
-  return rows.map((row) => toOrder(row, lines.filter((l) => l.orderId === row.id)));
+  const lines = await db
+    .select()
+    .from(orderLines)
+    .where(
+      inArray(
+        orderLines.orderId,
+        rows.map((r) => r.id),
+      ),
+    )
+    .orderBy(sql`rowid`);
+  return rows.map((row) =>
+    toOrder(
+      row,
+      lines.filter((l) => l.orderId === row.id),
+    ),
+  );
 }
 
 /**
@@ -62,7 +71,11 @@ export async function listOrdersForUser(db: Database, userId: string): Promise<O
  * ownership is part of the query, so the two cases cannot be told apart.
  */
 export async function findOrderForUser(db: Database, userId: string, orderId: string): Promise<Order | null> {
-  const [row] = await db.select().from(orders).where(and(eq(orders.id, orderId), eq(orders.userId, userId))).limit(1);
+  const [row] = await db
+    .select()
+    .from(orders)
+    .where(and(eq(orders.id, orderId), eq(orders.userId, userId)))
+    .limit(1);
   if (!row) return null;
   const lines = await db.select().from(orderLines).where(eq(orderLines.orderId, row.id)).orderBy(sql`rowid`); // insertion order = cart order
   return toOrder(row, lines);

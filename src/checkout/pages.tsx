@@ -25,18 +25,29 @@ function OrdersPage({ items }: { items: Order[] }) {
       {items.length === 0 ? (
         <div class="empty">
           <p>You have no orders yet.</p>
-          <p><a href="/">Go shopping</a></p>
+          <p>
+            <a href="/">Go shopping</a>
+          </p>
         </div>
       ) : (
         <table class="orders">
           <thead>
-            <tr><th scope="col">Order</th><th scope="col">Placed</th><th scope="col">Status</th><th scope="col">Total</th></tr>
+            <tr>
+              <th scope="col">Order</th>
+              <th scope="col">Placed</th>
+              <th scope="col">Status</th>
+              <th scope="col">Total</th>
+            </tr>
           </thead>
           <tbody>
             {items.map((o) => (
               <tr>
-                <td><a href={`/orders/${o.id}`}>{o.id}</a></td>
-                <td><time datetime={o.createdAt}>{o.createdAt.slice(0, 10)}</time></td>
+                <td>
+                  <a href={`/orders/${o.id}`}>{o.id}</a>
+                </td>
+                <td>
+                  <time datetime={o.createdAt}>{o.createdAt.slice(0, 10)}</time>
+                </td>
                 <td data-status={o.status}>{STATUS_TEXT[o.status]}</td>
                 <td>{formatMoney(o.totalCents, o.currency)}</td>
               </tr>
@@ -52,7 +63,9 @@ function OrderPage({ order, returned }: { order: Order; returned: "success" | "c
   const waiting = returned === "success" && order.status === "pending";
   return (
     <Layout title={`Order ${order.id}`}>
-      <nav class="crumbs" aria-label="Breadcrumb"><a href="/orders">Your orders</a> / <span>{order.id}</span></nav>
+      <nav class="crumbs" aria-label="Breadcrumb">
+        <a href="/orders">Your orders</a> / <span>{order.id}</span>
+      </nav>
       <h1 class="page-title">Order {order.id}</h1>
       {waiting ? (
         <p class="notice" role="status">
@@ -60,9 +73,15 @@ function OrderPage({ order, returned }: { order: Order; returned: "success" | "c
           <a href={`/orders/${order.id}?status=success`}>Refresh now</a>
         </p>
       ) : null}
-      {returned === "success" && order.status === "paid" ? <p class="notice" role="status">Payment received. Thank you!</p> : null}
+      {returned === "success" && order.status === "paid" ? (
+        <p class="notice" role="status">
+          Payment received. Thank you!
+        </p>
+      ) : null}
       {returned === "cancelled" && order.status === "pending" ? (
-        <p class="notice" role="status">You left the payment page. Nothing was charged.</p>
+        <p class="notice" role="status">
+          You left the payment page. Nothing was charged.
+        </p>
       ) : null}
       {order.paymentProcessing ? (
         <p class="notice" role="status" data-payment="processing">
@@ -71,14 +90,25 @@ function OrderPage({ order, returned }: { order: Order; returned: "success" | "c
       ) : null}
       {order.status === "pending" && !order.paymentProcessing && returned !== "success" ? (
         <form method="post" action={`/orders/${order.id}/cancel`} class="inline-form">
-          <button type="submit" class="secondary">Cancel this order and return to your cart</button>
-          <span>Or <a href={`/orders/${order.id}?status=success`}>check the payment again</a>.</span>
+          <button type="submit" class="secondary">
+            Cancel this order and return to your cart
+          </button>
+          <span>
+            Or <a href={`/orders/${order.id}?status=success`}>check the payment again</a>.
+          </span>
         </form>
       ) : null}
-      <p>Status: <strong data-status={order.status}>{STATUS_TEXT[order.status]}</strong></p>
+      <p>
+        Status: <strong data-status={order.status}>{STATUS_TEXT[order.status]}</strong>
+      </p>
       <table class="order-lines">
         <thead>
-          <tr><th scope="col">Item</th><th scope="col">Qty</th><th scope="col">Price</th><th scope="col">Total</th></tr>
+          <tr>
+            <th scope="col">Item</th>
+            <th scope="col">Qty</th>
+            <th scope="col">Price</th>
+            <th scope="col">Total</th>
+          </tr>
         </thead>
         <tbody>
           {order.items.map((l) => (
@@ -92,14 +122,16 @@ function OrderPage({ order, returned }: { order: Order; returned: "success" | "c
         </tbody>
       </table>
       <dl class="totals">
-        <dt>Subtotal</dt><dd>{formatMoney(order.subtotalCents, order.currency)}</dd>
+        <dt>Subtotal</dt>
+        <dd>{formatMoney(order.subtotalCents, order.currency)}</dd>
         {order.discountCents > 0 ? (
           <>
             <dt>Discount{order.couponCode ? ` (${order.couponCode})` : ""}</dt>
             <dd>−{formatMoney(order.discountCents, order.currency)}</dd>
           </>
         ) : null}
-        <dt>Total</dt><dd>{formatMoney(order.totalCents, order.currency)}</dd>
+        <dt>Total</dt>
+        <dd>{formatMoney(order.totalCents, order.currency)}</dd>
       </dl>
     </Layout>
   );

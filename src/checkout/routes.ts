@@ -28,7 +28,9 @@ export const OrderSchema = z
     couponCode: z.string().nullable(),
     createdAt: z.string(),
     paidAt: z.string().nullable(),
-    paymentProcessing: z.boolean().openapi({ description: "A delayed payment (bank transfer…) is under way; the order settles by itself and cannot be cancelled." }),
+    paymentProcessing: z
+      .boolean()
+      .openapi({ description: "A delayed payment (bank transfer…) is under way; the order settles by itself and cannot be cancelled." }),
   })
   .openapi("Order");
 
@@ -55,7 +57,9 @@ const checkoutRoute = createRoute({
       },
     },
     ...signedIn,
-    409: problemResponseSpec("`cart_empty`, `checkout_in_progress`, `order_cancelled` (cancelled while its payment page was being made), `checkout_closed` or `payment_processing` (a replayed key)"),
+    409: problemResponseSpec(
+      "`cart_empty`, `checkout_in_progress`, `order_cancelled` (cancelled while its payment page was being made), `checkout_closed` or `payment_processing` (a replayed key)",
+    ),
     422: problemResponseSpec("`out_of_stock`, `currency_mismatch`, `total_below_minimum` or a coupon code"),
     429: problemResponseSpec("`too_many_checkouts`: a burst of checkouts from one account (Retry-After)"),
     502: problemResponseSpec("The payment provider could not be reached (`payment_unavailable`)"),

@@ -15,16 +15,16 @@ export function restockPendingOrder(db: Database, orderId: string, match: { sess
   if (match.session === null) conditions.push(isNull(orders.paymentSessionId));
   else if (match.session !== undefined) conditions.push(eq(orders.paymentSessionId, match.session));
   if (match.inFlight === false) conditions.push(eq(orders.paymentInFlight, false));
-  const stillPending = db.select({ one: sql`1` }).from(orders).where(and(...conditions));
+  const stillPending = db
+    .select({ one: sql`1` })
+    .from(orders)
+    .where(and(...conditions));
   return db
     .update(products)
     .set({
       stock: sql`${products.stock} + (SELECT ${orderLines.quantity} FROM ${orderLines} WHERE ${orderLines.orderId} = ${orderId} AND ${orderLines.productId} = ${products.id})`,
     })
     .where(
-      and(
-        inArray(products.id, db.select({ id: orderLines.productId }).from(orderLines).where(eq(orderLines.orderId, orderId))),
-        sql`EXISTS ${stillPending}`,
-      ),
+      and(inArray(products.id, db.select({ id: orderLines.productId }).from(orderLines).where(eq(orderLines.orderId, orderId))), sql`EXISTS ${stillPending}`),
     );
 }

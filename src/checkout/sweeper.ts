@@ -60,7 +60,12 @@ export async function sweepStaleOrders(env: Env, config: Config, nowMs: number):
         if (!expired) {
           if (await markPaymentInFlight(db, order.id, order.paymentSessionId)) {
             await pinCouponHold(env, order);
-            await recordAudit(env, { actor: "sweeper", action: "order.payment_in_flight", subject: order.id, detail: { reason: "session_completed_without_webhook" } });
+            await recordAudit(env, {
+              actor: "sweeper",
+              action: "order.payment_in_flight",
+              subject: order.id,
+              detail: { reason: "session_completed_without_webhook" },
+            });
           }
           report.inFlight.push(order.id);
           continue;
@@ -69,7 +74,12 @@ export async function sweepStaleOrders(env: Env, config: Config, nowMs: number):
       const closed = await closePendingOrder(db, { orderId: order.id, status: "expired", session: order.paymentSessionId });
       if (!closed) continue; // a webhook, a cancel or another sweep got there first
       await afterOrderClosed(env, closed);
-      await recordAudit(env, { actor: "sweeper", action: "order.expired", subject: order.id, detail: { by: "sweeper", hadSession: order.paymentSessionId !== null } });
+      await recordAudit(env, {
+        actor: "sweeper",
+        action: "order.expired",
+        subject: order.id,
+        detail: { by: "sweeper", hadSession: order.paymentSessionId !== null },
+      });
       report.expired.push(order.id);
     } catch (error) {
       console.error(JSON.stringify({ level: "error", msg: "sweep_failed", orderId: order.id, error: String(error) }));

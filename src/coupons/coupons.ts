@@ -38,7 +38,12 @@ export async function findCoupon(db: Database, rawCode: string): Promise<CouponR
  */
 export async function findNormalisedCoupon(db: Database, code: string): Promise<CouponRow | null> {
   const statement = preparedStatement(db.$client, "coupon.byCode", (pdb) =>
-    pdb.select().from(coupons).where(eq(coupons.code, sql.placeholder("code"))).limit(1).prepare(),
+    pdb
+      .select()
+      .from(coupons)
+      .where(eq(coupons.code, sql.placeholder("code")))
+      .limit(1)
+      .prepare(),
   );
   const [row] = await statement.all({ code });
   return row ?? null;
@@ -157,7 +162,13 @@ export async function reserveCoupon(
   if (refusal) return { ok: false, code: refusal };
   const ledger = ledgerFor(env, coupon, input.userId)!;
   const ttlMs = input.holdUntil !== undefined ? Math.max(1, input.holdUntil - now.getTime()) : undefined;
-  const result = await ledger.reserve({ orderId: input.orderId, userId: input.userId, definition: couponLimits(coupon), now: now.getTime(), ...(ttlMs ? { ttlMs } : {}) });
+  const result = await ledger.reserve({
+    orderId: input.orderId,
+    userId: input.userId,
+    definition: couponLimits(coupon),
+    now: now.getTime(),
+    ...(ttlMs ? { ttlMs } : {}),
+  });
   return result.ok ? { ok: true, coupon, expiresAt: result.expiresAt } : result;
 }
 
@@ -208,7 +219,11 @@ export async function commitCoupon(
  * Moves the end of the order's reservation (`until` epoch ms; null pins it until commit or
  * release). True when a reservation was held.
  */
-export async function extendCouponHold(env: Env, db: Database, input: { code: string; orderId: string; userId: string; until: number | null }): Promise<boolean> {
+export async function extendCouponHold(
+  env: Env,
+  db: Database,
+  input: { code: string; orderId: string; userId: string; until: number | null },
+): Promise<boolean> {
   for (const ledger of await candidateLedgers(env, db, input.code, input.userId)) {
     if (await ledger.hold(input.orderId, input.until)) return true;
   }

@@ -26,10 +26,7 @@ export const coupons = sqliteTable(
   },
   (t) => [
     check("coupons_code_normalised", sql`${t.code} = upper(${t.code}) AND length(${t.code}) BETWEEN 1 AND 64`),
-    check(
-      "coupons_one_discount",
-      sql`(${t.percentOff} IS NULL) <> (${t.amountOffCents} IS NULL)`,
-    ),
+    check("coupons_one_discount", sql`(${t.percentOff} IS NULL) <> (${t.amountOffCents} IS NULL)`),
     check("coupons_percent_range", sql`${t.percentOff} IS NULL OR (${t.percentOff} BETWEEN 1 AND 100)`),
     check("coupons_amount_positive", sql`${t.amountOffCents} IS NULL OR (${t.amountOffCents} > 0 AND ${t.currency} IS NOT NULL)`),
     check("coupons_max_positive", sql`${t.maxRedemptions} IS NULL OR ${t.maxRedemptions} > 0`),
@@ -50,10 +47,7 @@ export const couponRedemptions = sqliteTable(
     discountCents: integer("discount_cents"),
     redeemedAt: text("redeemed_at").notNull().default(now),
   },
-  (t) => [
-    uniqueIndex("coupon_redemptions_code_order_unique").on(t.code, t.orderId),
-    index("coupon_redemptions_user_idx").on(t.userId, t.code),
-  ],
+  (t) => [uniqueIndex("coupon_redemptions_code_order_unique").on(t.code, t.orderId), index("coupon_redemptions_user_idx").on(t.userId, t.code)],
 );
 
 export type CouponRow = typeof coupons.$inferSelect;

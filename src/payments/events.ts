@@ -25,7 +25,10 @@ export const CheckoutSessionObject = z.object({
   payment_status: z.enum(["paid", "unpaid", "no_payment_required"]),
   client_reference_id: z.string().max(200).nullable().optional(),
   metadata: z.record(z.string(), z.string()).nullable().optional(),
-  payment_intent: z.union([z.string(), z.object({ id: z.string() })]).nullable().optional(),
+  payment_intent: z
+    .union([z.string(), z.object({ id: z.string() })])
+    .nullable()
+    .optional(),
 });
 export type CheckoutSessionObject = z.infer<typeof CheckoutSessionObject>;
 

@@ -16,6 +16,15 @@ export async function runScheduledSweep(controller: Pick<ScheduledController, "s
   }
   const simulatorExpired = await expireDueSimulatorSessions(env, loaded.config, controller.scheduledTime);
   const report = await sweepStaleOrders(env, loaded.config, controller.scheduledTime);
-  console.log(JSON.stringify({ level: "info", msg: "sweep", simulatorExpired: simulatorExpired.length, expired: report.expired.length, inFlight: report.inFlight.length, failed: report.failed.length }));
+  console.log(
+    JSON.stringify({
+      level: "info",
+      msg: "sweep",
+      simulatorExpired: simulatorExpired.length,
+      expired: report.expired.length,
+      inFlight: report.inFlight.length,
+      failed: report.failed.length,
+    }),
+  );
   return report;
 }

@@ -4,7 +4,7 @@ import { getDb } from "../db/client";
 import type { Config } from "../platform/config";
 import { buildCheckoutSessionEvent, type SessionEventInput } from "./events";
 import { computeStripeSignature } from "./signature";
-import { closeSimulatorSession, findSimulatorSession, randomStripeSuffix, simulatorOutcome, type SimulatorSession } from "./simulator-store";
+import { closeSimulatorSession, findSimulatorSession, simulatorOutcome, type SimulatorSession } from "./simulator-store";
 import { handleStripeWebhook, type WebhookOutcome } from "./webhook";
 
 /**
@@ -78,4 +78,3 @@ export async function expireDueSimulatorSessions(env: Env, config: Config, nowMs
   }
   return expired;
 }
-

@@ -22,7 +22,10 @@ export interface SimulatorSession {
 
 /** Random lower-case alphanumerics, like the tail of a Stripe id. */
 export function randomStripeSuffix(bytes = 18): string {
-  return [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(36).padStart(2, "0")).join("").slice(0, bytes + 6);
+  return [...crypto.getRandomValues(new Uint8Array(bytes))]
+    .map((b) => b.toString(36).padStart(2, "0"))
+    .join("")
+    .slice(0, bytes + 6);
 }
 
 /**
@@ -76,13 +79,21 @@ export type SimulatorSettlement = "succeeded" | "failed";
 
 /** The outcome a session already had, or null while it is open. */
 export async function simulatorOutcome(db: Database, sessionId: string): Promise<SimulatorOutcome | null> {
-  const [row] = await db.select().from(paymentEvents).where(eq(paymentEvents.id, `${sessionId}:outcome`)).limit(1);
+  const [row] = await db
+    .select()
+    .from(paymentEvents)
+    .where(eq(paymentEvents.id, `${sessionId}:outcome`))
+    .limit(1);
   return row?.detail === "paid" || row?.detail === "expired" || row?.detail === "processing" ? row.detail : null;
 }
 
 /** How a delayed payment of this session settled, or null while it has not. */
 export async function simulatorSettlement(db: Database, sessionId: string): Promise<SimulatorSettlement | null> {
-  const [row] = await db.select().from(paymentEvents).where(eq(paymentEvents.id, `${sessionId}:settled`)).limit(1);
+  const [row] = await db
+    .select()
+    .from(paymentEvents)
+    .where(eq(paymentEvents.id, `${sessionId}:settled`))
+    .limit(1);
   return row?.detail === "succeeded" || row?.detail === "failed" ? row.detail : null;
 }
 

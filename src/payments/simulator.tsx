@@ -63,12 +63,18 @@ function SimulatorPage(props: { session: SimulatorSession; lines: PageLine[] } &
             </li>
           ))}
         </ul>
-        <p>Session <code>{session.id}</code></p>
+        <p>
+          Session <code>{session.id}</code>
+        </p>
         {props.closed === "processing" && !props.settled ? (
           <form method="post" action={`/dev/pay/${session.id}`}>
             <p role="status">The bank transfer is on its way (payment processing).</p>
-            <button type="submit" name="outcome" value="succeeded">The bank confirms the payment</button>
-            <button type="submit" name="outcome" value="failed" class="secondary">The bank declines the payment</button>
+            <button type="submit" name="outcome" value="succeeded">
+              The bank confirms the payment
+            </button>
+            <button type="submit" name="outcome" value="failed" class="secondary">
+              The bank declines the payment
+            </button>
           </form>
         ) : props.closed ? (
           <p role="status">This checkout is closed ({props.settled ? `payment ${props.settled}` : props.closed}).</p>
@@ -79,11 +85,17 @@ function SimulatorPage(props: { session: SimulatorSession; lines: PageLine[] } &
                 Card number <input name="card" value="4242 4242 4242 4242" readonly autocomplete="off" />
               </label>
             )}
-            <button type="submit" name="outcome" value="paid">{free ? "Place the order (nothing to pay)" : `Pay ${formatMoney(session.amountTotal, currency)}`}</button>
+            <button type="submit" name="outcome" value="paid">
+              {free ? "Place the order (nothing to pay)" : `Pay ${formatMoney(session.amountTotal, currency)}`}
+            </button>
             {free ? null : (
-              <button type="submit" name="outcome" value="processing" class="secondary">Pay by bank transfer (settles later)</button>
+              <button type="submit" name="outcome" value="processing" class="secondary">
+                Pay by bank transfer (settles later)
+              </button>
             )}
-            <button type="submit" name="outcome" value="expired" class="secondary">Let the session expire</button>
+            <button type="submit" name="outcome" value="expired" class="secondary">
+              Let the session expire
+            </button>
           </form>
         )}
       </section>
@@ -98,7 +110,10 @@ async function sessionOr404(c: { env: Env }, sessionId: string): Promise<Simulat
 }
 
 /** The Stripe event a simulator choice makes "Stripe" send, in Stripe's documented formats. */
-function eventFor(session: SimulatorSession, outcome: SimulatorOutcome | SimulatorSettlement): Pick<SessionEventInput, "type" | "paymentStatus" | "paymentIntentId"> {
+function eventFor(
+  session: SimulatorSession,
+  outcome: SimulatorOutcome | SimulatorSettlement,
+): Pick<SessionEventInput, "type" | "paymentStatus" | "paymentIntentId"> {
   const pi = simulatorPaymentIntent(session);
   switch (outcome) {
     case "paid":
@@ -132,7 +147,9 @@ export const devPay = new Hono<AppEnv>()
       .select({ name: orderLines.name, quantity: orderLines.quantity, unitPriceCents: orderLines.unitPriceCents })
       .from(orderLines)
       .where(eq(orderLines.orderId, session.orderId));
-    return c.html(<SimulatorPage session={session} lines={lines} closed={await simulatorOutcome(db, session.id)} settled={await simulatorSettlement(db, session.id)} />);
+    return c.html(
+      <SimulatorPage session={session} lines={lines} closed={await simulatorOutcome(db, session.id)} settled={await simulatorSettlement(db, session.id)} />,
+    );
   })
   .post("/dev/pay/:sessionId", async (c) => {
     const session = await sessionOr404(c, c.req.param("sessionId"));

@@ -33,7 +33,10 @@ export function expectedLivemode(config: Config): boolean {
 
 /** The optional allow-list of webhook source addresses (M-010); empty means any. */
 export function allowedSources(config: Config): string[] {
-  return (config.STRIPE_WEBHOOK_IPS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  return (config.STRIPE_WEBHOOK_IPS ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /**
@@ -45,7 +48,12 @@ export function allowedSources(config: Config): string[] {
 export async function handleStripeWebhook(env: Env, config: Config, delivery: WebhookDelivery): Promise<WebhookOutcome> {
   const sources = allowedSources(config);
   if (delivery.fromNetwork && sources.length > 0 && !sources.includes(delivery.ip ?? "")) {
-    await auditRefusalWithBudget(env, `${addressKeyOf(delivery.ip)}:webhook_source`, () => recordAudit(env, { actor: "anonymous", action: "payment.webhook_source_refused", ip: delivery.ip }), null);
+    await auditRefusalWithBudget(
+      env,
+      `${addressKeyOf(delivery.ip)}:webhook_source`,
+      () => recordAudit(env, { actor: "anonymous", action: "payment.webhook_source_refused", ip: delivery.ip }),
+      null,
+    );
     return { status: 403, code: "forbidden_source", detail: "This address may not deliver webhooks." };
   }
   const verified = await verifyStripeSignature(delivery.rawBody, delivery.signature, webhookSecrets(config));

@@ -60,7 +60,10 @@ function productionProblems(cfg: z.infer<typeof baseSchema>): ConfigProblem[] {
   } else if (TEST_KEY.test(cfg.STRIPE_SECRET_KEY)) {
     problems.push({ setting: "STRIPE_SECRET_KEY", reason: "a Stripe test-mode key is refused in production" });
   } else if (FULL_ACCESS_LIVE_KEY.test(cfg.STRIPE_SECRET_KEY)) {
-    problems.push({ setting: "STRIPE_SECRET_KEY", reason: "a full-access Stripe secret key (sk_live_) is refused in production: use a restricted key (rk_live_)" });
+    problems.push({
+      setting: "STRIPE_SECRET_KEY",
+      reason: "a full-access Stripe secret key (sk_live_) is refused in production: use a restricted key (rk_live_)",
+    });
   } else if (!RESTRICTED_LIVE_KEY.test(cfg.STRIPE_SECRET_KEY)) {
     problems.push({ setting: "STRIPE_SECRET_KEY", reason: "not a Stripe live restricted key (rk_live_)" });
   }
@@ -87,7 +90,7 @@ function productionProblems(cfg: z.infer<typeof baseSchema>): ConfigProblem[] {
     problems.push({ setting: "DEV_ROUTES", reason: "development routes are refused in production" });
   }
   // Password reset and security notices must reach people: the dev outbox does not exist here.
-  if (!cfg.MAIL_PROVIDER_URL || !cfg.MAIL_PROVIDER_URL.startsWith("https://")) {
+  if (!cfg.MAIL_PROVIDER_URL?.startsWith("https://")) {
     problems.push({ setting: "MAIL_PROVIDER_URL", reason: "missing or not https://" });
   }
   if (!cfg.MAIL_PROVIDER_TOKEN) problems.push({ setting: "MAIL_PROVIDER_TOKEN", reason: "missing" });
@@ -118,7 +121,10 @@ function parseConfig(env: object): ConfigResult {
   if (!raw.success) {
     return {
       ok: false,
-      problems: raw.error.issues.map((i) => ({ setting: i.path.join(".") || "env", reason: i.code === "invalid_type" ? "missing or wrong type" : "invalid value" })),
+      problems: raw.error.issues.map((i) => ({
+        setting: i.path.join(".") || "env",
+        reason: i.code === "invalid_type" ? "missing or wrong type" : "invalid value",
+      })),
     };
   }
   const cfg = raw.data;

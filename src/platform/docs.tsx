@@ -16,7 +16,10 @@ export function addApiDocs(api: OpenAPIHono<AppEnv>, cookies: { session: string;
   api.get("/openapi.json", (c) => {
     const devRoutes = c.var.config.devRoutes;
     let doc = documents.get(devRoutes);
-    if (!doc) documents.set(devRoutes, (doc = buildOpenApiDocument(api, devRoutes)));
+    if (!doc) {
+      doc = buildOpenApiDocument(api, devRoutes);
+      documents.set(devRoutes, doc);
+    }
     c.header("cache-control", "public, max-age=300");
     return c.json(doc);
   });
@@ -24,28 +27,33 @@ export function addApiDocs(api: OpenAPIHono<AppEnv>, cookies: { session: string;
     c.header("cache-control", "public, max-age=300");
     return c.html(
       <>
-      {raw("<!DOCTYPE html>")}
-      <html lang="en">
-        <head>
-          <meta charset="utf-8" />
-          <meta name="viewport" content="width=device-width, initial-scale=1" />
-          <title>API reference · Bastion</title>
-          <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
-          <link rel="stylesheet" href={ASSETS.css.path} integrity={ASSETS.css.integrity} crossorigin="anonymous" />
-          <link rel="stylesheet" href={ASSETS.swaggerUiCss.path} integrity={ASSETS.swaggerUiCss.integrity} crossorigin="anonymous" />
-          <script src={ASSETS.swaggerUi.path} integrity={ASSETS.swaggerUi.integrity} crossorigin="anonymous" defer></script>
-          <script src={ASSETS.docs.path} integrity={ASSETS.docs.integrity} crossorigin="anonymous" defer></script>
-        </head>
-        <body>
-          <header class="wrap api-docs-head">
-            <p><a href="/">← Back to the shop</a> · The OpenAPI 3.1 document: <a href="/api/openapi.json">/api/openapi.json</a> · A typed client: <code>client/</code> in the repository</p>
-          </header>
-          <main class="api-docs" id="api-docs" data-spec="/api/openapi.json">
-            <h1 class="wrap">Bastion API reference</h1>
-            <p class="wrap">Loading the reference… (it needs JavaScript; the document itself is plain <a href="/api/openapi.json">JSON</a>).</p>
-          </main>
-        </body>
-      </html>
+        {raw("<!DOCTYPE html>")}
+        <html lang="en">
+          <head>
+            <meta charset="utf-8" />
+            <meta name="viewport" content="width=device-width, initial-scale=1" />
+            <title>API reference · Bastion</title>
+            <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+            <link rel="stylesheet" href={ASSETS.css.path} integrity={ASSETS.css.integrity} crossorigin="anonymous" />
+            <link rel="stylesheet" href={ASSETS.swaggerUiCss.path} integrity={ASSETS.swaggerUiCss.integrity} crossorigin="anonymous" />
+            <script src={ASSETS.swaggerUi.path} integrity={ASSETS.swaggerUi.integrity} crossorigin="anonymous" defer></script>
+            <script src={ASSETS.docs.path} integrity={ASSETS.docs.integrity} crossorigin="anonymous" defer></script>
+          </head>
+          <body>
+            <header class="wrap api-docs-head">
+              <p>
+                <a href="/">← Back to the shop</a> · The OpenAPI 3.1 document: <a href="/api/openapi.json">/api/openapi.json</a> · A typed client:{" "}
+                <code>client/</code> in the repository
+              </p>
+            </header>
+            <main class="api-docs" id="api-docs" data-spec="/api/openapi.json">
+              <h1 class="wrap">Bastion API reference</h1>
+              <p class="wrap">
+                Loading the reference… (it needs JavaScript; the document itself is plain <a href="/api/openapi.json">JSON</a>).
+              </p>
+            </main>
+          </body>
+        </html>
       </>,
     );
   });

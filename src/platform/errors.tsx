@@ -46,7 +46,7 @@ export function renderError(err: unknown, c: Context<AppEnv>): Response {
     // (502 payment_unavailable, 503 audit_unavailable) is named by its code; only a real fault
     // carries a stack.
     if (err instanceof ProblemError) logEvent(c, "error", "request_refused", { status: problem.status, code: problem.code });
-    else logEvent(c, "error", "unhandled", { error: String(err instanceof Error ? err.stack ?? err.message : err) });
+    else logEvent(c, "error", "unhandled", { error: String(err instanceof Error ? (err.stack ?? err.message) : err) });
   }
   for (const [k, v] of Object.entries(problem.headers)) c.header(k, v);
   c.header("cache-control", "no-store");
@@ -54,7 +54,8 @@ export function renderError(err: unknown, c: Context<AppEnv>): Response {
     return c.body(JSON.stringify(problem.toBody()), problem.status, { "content-type": "application/problem+json" });
   }
   const title = problem.status === 404 ? "Not found" : problem.status >= 500 ? "Something went wrong" : "We could not do that";
-  const message = problem.status >= 500 ? "Something went wrong on our side. Please try again in a moment." : problem.detail ?? "That request could not be completed.";
+  const message =
+    problem.status >= 500 ? "Something went wrong on our side. Please try again in a moment." : (problem.detail ?? "That request could not be completed.");
   return c.html(<MessagePage status={problem.status} title={title} message={message} />, problem.status) as Response;
 }
 

@@ -26,7 +26,8 @@ export function registerSecuritySchemes(api: OpenAPIHono<AppEnv>, sessionCookie:
     type: "apiKey",
     in: "cookie",
     name: sessionCookie,
-    description: "The session cookie set by `POST /auth/sign-in/email` (HttpOnly, Secure, SameSite=Lax). Requests that change state must also come from the shop's origin (`Origin` header).",
+    description:
+      "The session cookie set by `POST /auth/sign-in/email` (HttpOnly, Secure, SameSite=Lax). Requests that change state must also come from the shop's origin (`Origin` header).",
   });
   registry.registerComponent("securitySchemes", "cartCookie", {
     type: "apiKey",
@@ -87,7 +88,10 @@ function dropUnreferencedSchemas(doc: Document): void {
   const schemas = (doc.components?.schemas ?? {}) as Record<string, unknown>;
   const used = new Set<string>();
   const visit = (node: unknown): void => {
-    if (Array.isArray(node)) return node.forEach(visit);
+    if (Array.isArray(node)) {
+      for (const item of node) visit(item);
+      return;
+    }
     if (node === null || typeof node !== "object") return;
     for (const [key, value] of Object.entries(node)) {
       const name = key === "$ref" && typeof value === "string" ? value.replace("#/components/schemas/", "") : null;

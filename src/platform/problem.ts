@@ -43,12 +43,7 @@ export class ProblemError extends Error {
   readonly errors: FieldError[] | undefined;
   readonly headers: Record<string, string>;
 
-  constructor(
-    status: ContentfulStatusCode,
-    code: string,
-    detail?: string,
-    options: { errors?: FieldError[]; headers?: Record<string, string> } = {},
-  ) {
+  constructor(status: ContentfulStatusCode, code: string, detail?: string, options: { errors?: FieldError[]; headers?: Record<string, string> } = {}) {
     super(detail ?? code);
     this.name = "ProblemError";
     this.status = status;

@@ -16,7 +16,7 @@ export interface LayoutProps {
   q?: string | undefined;
   description?: string;
   /** Page scripts beyond app.js (our own, with SRI), e.g. the account pages' script. */
-  scripts?: ("account")[];
+  scripts?: "account"[];
   /** The page's one URL for search engines (absolute, on PUBLIC_ORIGIN). */
   canonical?: string | undefined;
   /** Keep the page out of search results (searches, error pages). */
@@ -40,61 +40,74 @@ export function Layout(props: LayoutProps) {
   const description = props.description ?? "Bastion: well-made things for everyday carry, sold by a shop that takes your security seriously.";
   return (
     <>
-    {raw("<!DOCTYPE html>")}
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>{title}</title>
-        <meta name="description" content={description} />
-        {props.noindex ? <meta name="robots" content="noindex" /> : null}
-        {props.canonical ? <link rel="canonical" href={props.canonical} /> : null}
-        {props.og ? (
-          <>
-            <meta property="og:site_name" content="Bastion" />
-            <meta property="og:type" content={props.og.type} />
-            <meta property="og:title" content={props.title} />
-            <meta property="og:description" content={description} />
-            <meta property="og:url" content={props.og.url} />
-            {props.og.image ? <meta property="og:image" content={props.og.image} /> : null}
-          </>
-        ) : null}
-        {props.jsonLd ? <script type="application/ld+json" dangerouslySetInnerHTML={{ __html: jsonLdText(props.jsonLd) }}></script> : null}
-        <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
-        <link rel="stylesheet" href={ASSETS.css.path} integrity={ASSETS.css.integrity} crossorigin="anonymous" />
-        <script src={ASSETS.js.path} integrity={ASSETS.js.integrity} crossorigin="anonymous" defer></script>
-        {(props.scripts ?? []).map((name) => (
-          <script src={ASSETS[name].path} integrity={ASSETS[name].integrity} crossorigin="anonymous" defer></script>
-        ))}
-      </head>
-      <body>
-        <a class="skip" href="#main">Skip to content</a>
-        <header class="site-header">
-          <div class="wrap header-row">
-            <a class="brand" href="/" aria-label="Bastion home">
-              <img src="/favicon.svg" alt="" width="28" height="28" />
-              <span>Bastion</span>
-            </a>
-            <form class="search" action="/" method="get" role="search">
-              <label class="visually-hidden" for="search-q">Search products</label>
-              <input id="search-q" name="q" type="search" placeholder="Search products" value={props.q ?? ""} maxlength={200} />
-              <button type="submit">Search</button>
-            </form>
-            <nav class="nav" aria-label="Account">
-              <a href="/cart" class="nav-cart">Cart <span class="badge" data-cart-count hidden></span></a>
-              <a href="/account" data-account-link>Account</a>
-            </nav>
-          </div>
-        </header>
-        <main id="main" class="wrap">{props.children}</main>
-        <footer class="site-footer">
-          <div class="wrap footer-row">
-            <p>© Bastion. Payments by Stripe Checkout: your card details never touch our servers.</p>
-            <p><a href="/api/docs">API</a> · <a href="/security">Security</a></p>
-          </div>
-        </footer>
-      </body>
-    </html>
+      {raw("<!DOCTYPE html>")}
+      <html lang="en">
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <title>{title}</title>
+          <meta name="description" content={description} />
+          {props.noindex ? <meta name="robots" content="noindex" /> : null}
+          {props.canonical ? <link rel="canonical" href={props.canonical} /> : null}
+          {props.og ? (
+            <>
+              <meta property="og:site_name" content="Bastion" />
+              <meta property="og:type" content={props.og.type} />
+              <meta property="og:title" content={props.title} />
+              <meta property="og:description" content={description} />
+              <meta property="og:url" content={props.og.url} />
+              {props.og.image ? <meta property="og:image" content={props.og.image} /> : null}
+            </>
+          ) : null}
+          {props.jsonLd ? <script type="application/ld+json" dangerouslySetInnerHTML={{ __html: jsonLdText(props.jsonLd) }}></script> : null}
+          <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+          <link rel="stylesheet" href={ASSETS.css.path} integrity={ASSETS.css.integrity} crossorigin="anonymous" />
+          <script src={ASSETS.js.path} integrity={ASSETS.js.integrity} crossorigin="anonymous" defer></script>
+          {(props.scripts ?? []).map((name) => (
+            <script src={ASSETS[name].path} integrity={ASSETS[name].integrity} crossorigin="anonymous" defer></script>
+          ))}
+        </head>
+        <body>
+          <a class="skip" href="#main">
+            Skip to content
+          </a>
+          <header class="site-header">
+            <div class="wrap header-row">
+              <a class="brand" href="/" aria-label="Bastion home">
+                <img src="/favicon.svg" alt="" width="28" height="28" />
+                <span>Bastion</span>
+              </a>
+              {/* biome-ignore lint/a11y/useSemanticElements: the form is the search landmark; <search> is too recent for every browser we serve */}
+              <form class="search" action="/" method="get" role="search">
+                <label class="visually-hidden" for="search-q">
+                  Search products
+                </label>
+                <input id="search-q" name="q" type="search" placeholder="Search products" value={props.q ?? ""} maxlength={200} />
+                <button type="submit">Search</button>
+              </form>
+              <nav class="nav" aria-label="Account">
+                <a href="/cart" class="nav-cart">
+                  Cart <span class="badge" data-cart-count hidden></span>
+                </a>
+                <a href="/account" data-account-link>
+                  Account
+                </a>
+              </nav>
+            </div>
+          </header>
+          <main id="main" class="wrap">
+            {props.children}
+          </main>
+          <footer class="site-footer">
+            <div class="wrap footer-row">
+              <p>© Bastion. Payments by Stripe Checkout: your card details never touch our servers.</p>
+              <p>
+                <a href="/api/docs">API</a> · <a href="/security">Security</a>
+              </p>
+            </div>
+          </footer>
+        </body>
+      </html>
     </>
   );
 }

@@ -48,7 +48,9 @@ export function CatalogPage(props: { items: Product[]; q: string | undefined; ne
       {items.length === 0 ? (
         <div class="empty">
           <p>No products match {q ? <strong>“{q}”</strong> : "yet"}.</p>
-          <p><a href="/">See everything</a></p>
+          <p>
+            <a href="/">See everything</a>
+          </p>
         </div>
       ) : (
         <ul class="grid" aria-label="Products">
@@ -59,7 +61,11 @@ export function CatalogPage(props: { items: Product[]; q: string | undefined; ne
       )}
       <nav class="pager" aria-label="Pages">
         {props.isFirstPage ? null : <a href={q ? `/?${new URLSearchParams({ q })}` : "/"}>← First page</a>}
-        {nextHref ? <a href={nextHref} rel="next">Next page →</a> : null}
+        {nextHref ? (
+          <a href={nextHref} rel="next">
+            Next page →
+          </a>
+        ) : null}
       </nav>
     </Layout>
   );
@@ -87,7 +93,9 @@ export function ProductPage({ product, origin }: { product: Product; origin: str
   };
   return (
     <Layout title={product.name} description={product.description.slice(0, 160)} canonical={url} og={{ type: "product", url, image }} jsonLd={jsonLd}>
-      <nav class="crumbs" aria-label="Breadcrumb"><a href="/">Shop</a> / <span>{product.name}</span></nav>
+      <nav class="crumbs" aria-label="Breadcrumb">
+        <a href="/">Shop</a> / <span>{product.name}</span>
+      </nav>
       <article class="product">
         <div class="product-media">
           {product.imageUrl ? <img src={product.imageUrl} alt={product.name} width="960" height="720" /> : <div class="placeholder" />}
@@ -101,7 +109,9 @@ export function ProductPage({ product, origin }: { product: Product; origin: str
             <input type="hidden" name="productId" value={product.id} />
             <label for="qty">Quantity</label>
             <input id="qty" name="quantity" type="number" min="1" max="99" value="1" inputmode="numeric" />
-            <button type="submit" disabled={!product.inStock}>{product.inStock ? "Add to cart" : "Sold out"}</button>
+            <button type="submit" disabled={!product.inStock}>
+              {product.inStock ? "Add to cart" : "Sold out"}
+            </button>
             <p class="form-message" role="status" aria-live="polite"></p>
           </form>
         </div>
@@ -119,9 +129,18 @@ export function MessagePage(props: { title: string; message: string; status: num
         <h1>{props.title}</h1>
         <p>{props.message}</p>
         {props.status === 401 ? (
-          <p><a class="button" href="/sign-in">Sign in</a> <a href="/">Back to the shop</a></p>
+          <p>
+            <a class="button" href="/sign-in">
+              Sign in
+            </a>{" "}
+            <a href="/">Back to the shop</a>
+          </p>
         ) : (
-          <p><a class="button" href="/">Back to the shop</a></p>
+          <p>
+            <a class="button" href="/">
+              Back to the shop
+            </a>
+          </p>
         )}
       </section>
     </Layout>

@@ -15,8 +15,9 @@ export const storefront = new Hono<AppEnv>()
     const cursor = rawCursor ? decodeCursor(rawCursor) : null;
     if (!q && !cursor) {
       // The home page is the same for every visitor: its HTML is shared for a few seconds (decision 008).
+      // It names the origin (canonical link, Open Graph), so the origin is part of the key.
       const db = getDb(c.env.DB);
-      const html = await sharedForAWhile(c.env.DB, "storefront:home", async () => {
+      const html = await sharedForAWhile(c.env.DB, `storefront:home:${c.var.config.PUBLIC_ORIGIN}`, async () => {
         const page = await listProducts(db, { limit: 24 });
         return String(<CatalogPage items={page.items} q={undefined} nextCursor={page.nextCursor} isFirstPage={true} origin={c.var.config.PUBLIC_ORIGIN} />);
       });

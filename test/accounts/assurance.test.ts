@@ -5,7 +5,10 @@ import { sendJson } from "../support/http";
 import { totp } from "../support/totp";
 import { registerPasskey, signInWithPasskey } from "../support/webauthn";
 
-const one = async <T>(sql: string, ...params: unknown[]): Promise<T | null> => env.DB.prepare(sql).bind(...params).first<T>();
+const one = async <T>(sql: string, ...params: unknown[]): Promise<T | null> =>
+  env.DB.prepare(sql)
+    .bind(...params)
+    .first<T>();
 const count = async (sql: string, ...params: unknown[]): Promise<number> => (await one<{ n: number }>(sql, ...params))!.n;
 
 /** What a staff action could change: products, roles, sessions. */
@@ -43,7 +46,10 @@ describe("session assurance for staff (decision 012)", () => {
   it("P16 trustDevice: asking to trust the device sets no cookie, and a trust cookie never skips TOTP at the next sign-in", async () => {
     const admin = await makeStaff("admin");
     const first = await signIn(admin.email, admin.password);
-    const verified = await jsonAs(first.cookie, "POST", "/api/auth/two-factor/verify-totp", { code: await totp(admin.totpSecret!, Date.now() - 30_000), trustDevice: true });
+    const verified = await jsonAs(first.cookie, "POST", "/api/auth/two-factor/verify-totp", {
+      code: await totp(admin.totpSecret!, Date.now() - 30_000),
+      trustDevice: true,
+    });
     expect(verified.status).toBe(200);
     expect(verified.headers.getSetCookie().some((l) => /trust_device=[^;]/.test(l) && !/max-age=0/i.test(l))).toBe(false);
     const sessions = await count("SELECT count(*) AS n FROM session WHERE user_id = ?", admin.user.id);
@@ -132,15 +138,23 @@ describe("email verification before trust", () => {
     const squatter = await signUpAndSignIn();
     // Factors a squatter added before this rule existed (the API refuses them now).
     await env.DB.batch([
-      env.DB.prepare("INSERT INTO passkey (id, name, public_key, user_id, credential_id, counter, device_type, backed_up) VALUES (?, 'squatter key', 'pk', ?, ?, 0, 'singleDevice', 0)").bind(crypto.randomUUID(), squatter.user.id, crypto.randomUUID()),
-      env.DB.prepare("INSERT INTO two_factor (id, secret, backup_codes, user_id, verified) VALUES (?, 'x', 'y', ?, 1)").bind(crypto.randomUUID(), squatter.user.id),
+      env.DB.prepare(
+        "INSERT INTO passkey (id, name, public_key, user_id, credential_id, counter, device_type, backed_up) VALUES (?, 'squatter key', 'pk', ?, ?, 0, 'singleDevice', 0)",
+      ).bind(crypto.randomUUID(), squatter.user.id, crypto.randomUUID()),
+      env.DB.prepare("INSERT INTO two_factor (id, secret, backup_codes, user_id, verified) VALUES (?, 'x', 'y', ?, 1)").bind(
+        crypto.randomUUID(),
+        squatter.user.id,
+      ),
       env.DB.prepare("UPDATE user SET two_factor_enabled = 1 WHERE id = ?").bind(squatter.user.id),
     ]);
     // The owner of the mailbox resets the password.
     expect((await sendJson("POST", "/api/auth/request-password-reset", { email: squatter.email, redirectTo: "/reset-password" })).status).toBe(200);
     let token: string | undefined;
     for (let i = 0; i < 100 && !token; i++) {
-      const mail = await one<{ text: string }>("SELECT text FROM mail_outbox WHERE \"to\" = ? AND subject LIKE 'Reset%' ORDER BY id DESC LIMIT 1", squatter.email);
+      const mail = await one<{ text: string }>(
+        "SELECT text FROM mail_outbox WHERE \"to\" = ? AND subject LIKE 'Reset%' ORDER BY id DESC LIMIT 1",
+        squatter.email,
+      );
       token = /reset-password\/([A-Za-z0-9_-]+)/.exec(mail?.text ?? "")?.[1];
       if (!token) await new Promise((r) => setTimeout(r, 20));
     }
@@ -152,7 +166,13 @@ describe("email verification before trust", () => {
     expect(await one("SELECT email_verified AS v, two_factor_enabled AS t FROM user WHERE id = ?", squatter.user.id)).toEqual({ v: 1, t: 0 });
     let notice = "";
     for (let i = 0; i < 100 && !notice.includes("removed"); i++) {
-      notice = (await one<{ text: string }>("SELECT text FROM mail_outbox WHERE \"to\" = ? AND subject = 'Your Bastion password was changed' ORDER BY id DESC LIMIT 1", squatter.email))?.text ?? "";
+      notice =
+        (
+          await one<{ text: string }>(
+            "SELECT text FROM mail_outbox WHERE \"to\" = ? AND subject = 'Your Bastion password was changed' ORDER BY id DESC LIMIT 1",
+            squatter.email,
+          )
+        )?.text ?? "";
       if (!notice.includes("removed")) await new Promise((r) => setTimeout(r, 20));
     }
     expect(notice).toContain("1 passkey(s), the authenticator app");

@@ -9,7 +9,10 @@ import { auditRowsAfter, lastAuditId } from "../support/audit";
 import { ORIGIN, request, sendJson } from "../support/http";
 import { registerPasskey } from "../support/webauthn";
 
-const one = async <T>(sql: string, ...params: unknown[]): Promise<T | null> => env.DB.prepare(sql).bind(...params).first<T>();
+const one = async <T>(sql: string, ...params: unknown[]): Promise<T | null> =>
+  env.DB.prepare(sql)
+    .bind(...params)
+    .first<T>();
 
 async function passwordHash(userId: string): Promise<string | null> {
   return (await one<{ password: string }>("SELECT password FROM account WHERE user_id = ? AND provider_id = 'credential'", userId))?.password ?? null;
@@ -33,7 +36,8 @@ describe("secret-checking better-auth routes", () => {
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) {
       const path = i % 2 ? "/api/auth/two-factor/enable" : "/api/auth/change-password";
-      const body = i % 2 ? { password: `wrong-guess-number-${i}-xyz` } : { currentPassword: `wrong-guess-number-${i}-xyz`, newPassword: "never-set-this-password-42" };
+      const body =
+        i % 2 ? { password: `wrong-guess-number-${i}-xyz` } : { currentPassword: `wrong-guess-number-${i}-xyz`, newPassword: "never-set-this-password-42" };
       statuses.push((await jsonAs(who.cookie, "POST", path, body)).status);
     }
     expect(statuses.every((s) => s === 400)).toBe(true);
@@ -75,13 +79,19 @@ describe("email links", () => {
     await markEmailVerified(who.user.id);
     const newEmail = `moved-${crypto.randomUUID()}@example.com`;
     expect((await jsonAs(who.cookie, "POST", "/api/auth/change-email", { newEmail, callbackURL: "/account" })).status).toBe(200);
-    const approve = await eventually(() => latestMailTo(who.email), (m) => !!m?.subject.startsWith("Approve"));
+    const approve = await eventually(
+      () => latestMailTo(who.email),
+      (m) => !!m?.subject.startsWith("Approve"),
+    );
     const approveUrl = new URL(/https?:\/\/\S+/.exec(approve!.text)![0]);
     const sessionsBefore = await one<{ n: number }>("SELECT count(*) AS n FROM session WHERE user_id = ?", who.user.id);
     // The approval link, opened by anyone: no session.
     const approved = await request(approveUrl.pathname + approveUrl.search, { redirect: "manual" });
     expect(approved.headers.getSetCookie().some((l) => l.startsWith("__Host-bastion.session_token=") && !/max-age=0/i.test(l))).toBe(false);
-    const confirm = await eventually(() => latestMailTo(newEmail), (m) => !!m);
+    const confirm = await eventually(
+      () => latestMailTo(newEmail),
+      (m) => !!m,
+    );
     const confirmUrl = new URL(/https?:\/\/\S+/.exec(confirm!.text)![0]);
     // The confirmation link, opened in a victim's browser with no session (an attacker's page).
     const opened = await request(confirmUrl.pathname + confirmUrl.search, { redirect: "manual" });
@@ -102,24 +112,40 @@ describe("email change notice and lock", () => {
     await markEmailVerified(who.user.id);
     const attackerEmail = `attacker-${crypto.randomUUID()}@example.com`;
     expect((await jsonAs(who.cookie, "POST", "/api/auth/change-email", { newEmail: attackerEmail })).status).toBe(200);
-    const approve = await eventually(() => latestMailTo(who.email), (m) => !!m?.subject.startsWith("Approve"));
+    const approve = await eventually(
+      () => latestMailTo(who.email),
+      (m) => !!m?.subject.startsWith("Approve"),
+    );
     const approveUrl = new URL(/https?:\/\/\S+/.exec(approve!.text)![0]);
     await request(approveUrl.pathname + approveUrl.search, { redirect: "manual" });
-    const confirm = await eventually(() => latestMailTo(attackerEmail), (m) => !!m);
+    const confirm = await eventually(
+      () => latestMailTo(attackerEmail),
+      (m) => !!m,
+    );
     const confirmUrl = new URL(/https?:\/\/\S+/.exec(confirm!.text)![0]);
     await request(confirmUrl.pathname + confirmUrl.search, { redirect: "manual" });
     expect(await one("SELECT email FROM user WHERE id = ?", who.user.id)).toEqual({ email: attackerEmail });
-    const notice = await eventually(() => latestMailTo(who.email), (m) => m?.subject === "Your Bastion account's email was changed");
+    const notice = await eventually(
+      () => latestMailTo(who.email),
+      (m) => m?.subject === "Your Bastion account's email was changed",
+    );
     const lockUrl = new URL(/https?:\/\/\S+\/account\/lock\S+/.exec(notice!.text)![0]);
     const form = Object.fromEntries(lockUrl.searchParams);
-    const state = async () => JSON.stringify([
-      await one("SELECT email, two_factor_enabled FROM user WHERE id = ?", who.user.id),
-      await one("SELECT count(*) AS n FROM session WHERE user_id = ?", who.user.id),
-      await one("SELECT password FROM account WHERE user_id = ?", who.user.id),
-    ]);
+    const state = async () =>
+      JSON.stringify([
+        await one("SELECT email, two_factor_enabled FROM user WHERE id = ?", who.user.id),
+        await one("SELECT count(*) AS n FROM session WHERE user_id = ?", who.user.id),
+        await one("SELECT password FROM account WHERE user_id = ?", who.user.id),
+      ]);
     const before = await state();
     // A forged link, and a plain GET of the real one (mail scanners open links), change nothing.
-    const post = (fields: Record<string, string>) => request("/account/lock", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN }, body: new URLSearchParams(fields).toString(), redirect: "manual" });
+    const post = (fields: Record<string, string>) =>
+      request("/account/lock", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN },
+        body: new URLSearchParams(fields).toString(),
+        redirect: "manual",
+      });
     expect((await post({ ...form, u: who.user.id, e: "someone-else@example.com" })).status).toBe(400);
     expect((await post({ ...form, t: `${form.t!.slice(0, -2)}AA` })).status).toBe(400);
     expect((await request(lockUrl.pathname + lockUrl.search)).status).toBe(200);
@@ -152,14 +178,22 @@ describe("security events", () => {
     expect(off.status).toBe(200);
     who.cookie = cookiesFrom(off, who.cookie);
     expect((await jsonAs(who.cookie, "POST", "/api/auth/revoke-sessions", {})).status).toBe(200);
-    const expected = ["auth.password.changed", "auth.totp.enabled", "auth.passkey.added", "auth.passkey.removed", "auth.totp.disabled", "auth.sessions.revoked_all"];
+    const expected = [
+      "auth.password.changed",
+      "auth.totp.enabled",
+      "auth.passkey.added",
+      "auth.passkey.removed",
+      "auth.totp.disabled",
+      "auth.sessions.revoked_all",
+    ];
     const rows = await eventually(
       async () => (await auditRowsAfter(from)).filter((r) => r.subject === who.user.id).map((r) => r.action),
       (actions) => expected.every((a) => actions.includes(a)),
     );
     expect(rows).toEqual(expect.arrayContaining(expected));
     const subjects = await eventually(
-      async () => (await env.DB.prepare("SELECT subject FROM mail_outbox WHERE \"to\" = ?").bind(who.email).all<{ subject: string }>()).results.map((r) => r.subject),
+      async () =>
+        (await env.DB.prepare('SELECT subject FROM mail_outbox WHERE "to" = ?').bind(who.email).all<{ subject: string }>()).results.map((r) => r.subject),
       (s) => s.length >= 7,
     );
     expect(subjects).toEqual(
@@ -198,10 +232,17 @@ describe("security events", () => {
 describe("operator events", () => {
   it("P16 every admin:create run reaches the audit log: its operator event is appended at the next sign-in, once", async () => {
     const id = crypto.randomUUID();
-    await env.DB.prepare("INSERT INTO operator_events (id, at, action, subject, detail) VALUES (?, ?, 'admin.create', 'usr_someone', '{\"outcome\":\"refused_existing\"}')").bind(id, Date.now()).run();
+    await env.DB.prepare(
+      "INSERT INTO operator_events (id, at, action, subject, detail) VALUES (?, ?, 'admin.create', 'usr_someone', '{\"outcome\":\"refused_existing\"}')",
+    )
+      .bind(id, Date.now())
+      .run();
     const from = await lastAuditId();
     await signUpAndSignIn();
-    const rows = await eventually(async () => (await auditRowsAfter(from)).filter((r) => r.action === "admin.create"), (r) => r.length > 0);
+    const rows = await eventually(
+      async () => (await auditRowsAfter(from)).filter((r) => r.action === "admin.create"),
+      (r) => r.length > 0,
+    );
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ actor: "operator", subject: "usr_someone" });
     expect(JSON.parse(rows[0]!.detail)).toMatchObject({ outcome: "refused_existing" });
@@ -223,13 +264,19 @@ describe("Turnstile and the offline password check", () => {
     const staging = { PUBLIC_ORIGIN: "https://staging.example.com", TURNSTILE_SECRET_KEY: "1x0000000000000000000000000000000AA" };
     expect(loadConfig({ ...env, ...staging })).toMatchObject({ ok: false, problems: [{ setting: "TURNSTILE_SECRET_KEY" }] });
     const email = `staging-${crypto.randomUUID()}@example.com`;
-    const res = await fetchWithEnv(staging, "/api/auth/sign-up/email", { method: "POST", headers: { "content-type": "application/json", origin: "https://staging.example.com" }, body: JSON.stringify({ email, password: STRONG_PASSWORD, name: "S" }) });
+    const res = await fetchWithEnv(staging, "/api/auth/sign-up/email", {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: "https://staging.example.com" },
+      body: JSON.stringify({ email, password: STRONG_PASSWORD, name: "S" }),
+    });
     expect(res.status).toBe(503);
     expect(await one("SELECT count(*) AS n FROM user WHERE email = ?", email)).toEqual({ n: 0 });
     // With a real secret on a staging origin, the dummy token goes to siteverify and fails.
     const real = loadConfig({ ...env, PUBLIC_ORIGIN: "https://staging.example.com", TURNSTILE_SECRET_KEY: "0x4AAAAAAAreal-looking-secret" });
     expect(real.ok).toBe(true);
-    const siteverify = vi.spyOn(globalThis, "fetch").mockResolvedValue(new Response(JSON.stringify({ success: false, "error-codes": ["invalid-input-response"] }), { status: 200 }));
+    const siteverify = vi
+      .spyOn(globalThis, "fetch")
+      .mockResolvedValue(new Response(JSON.stringify({ success: false, "error-codes": ["invalid-input-response"] }), { status: 200 }));
     try {
       expect(await verifyTurnstile((real as { config: Config }).config, DUMMY_TURNSTILE_TOKEN, "203.0.113.9")).toBe(false);
       expect(siteverify).toHaveBeenCalledTimes(1);

@@ -70,7 +70,11 @@ describe("sessions on the account page", () => {
     const ids = [...html.matchAll(/\/account\/sessions\/([A-Za-z0-9_-]+)\/revoke/g)].map((m) => m[1]);
     expect(ids.length).toBeGreaterThanOrEqual(1);
     // Trying to revoke a stranger's session through the same form changes nothing.
-    const attempt = await request(`/account/sessions/${strangerSession!.id}/revoke`, { method: "POST", headers: { cookie: who.cookie, origin: "http://localhost:8787" }, redirect: "manual" });
+    const attempt = await request(`/account/sessions/${strangerSession!.id}/revoke`, {
+      method: "POST",
+      headers: { cookie: who.cookie, origin: "http://localhost:8787" },
+      redirect: "manual",
+    });
     expect(attempt.status).toBe(303);
     expect((await getAs(stranger.cookie, "/api/me")).status).toBe(200);
     for (const id of ids) {

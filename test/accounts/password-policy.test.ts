@@ -11,7 +11,10 @@ const signUp = (password: string) => sendJson("POST", "/api/auth/sign-up/email",
 
 async function sha1Hex(s: string): Promise<string> {
   const d = new Uint8Array(await crypto.subtle.digest("SHA-1", new TextEncoder().encode(s)));
-  return [...d].map((b) => b.toString(16).padStart(2, "0")).join("").toUpperCase();
+  return [...d]
+    .map((b) => b.toString(16).padStart(2, "0"))
+    .join("")
+    .toUpperCase();
 }
 
 describe("password policy", () => {
@@ -81,12 +84,18 @@ describe("development admin seed", () => {
     const seedEnv = { ...env, ADMIN_EMAIL: email, ADMIN_PASSWORD: "granite-heron-violet-compass-42" } as Env;
     // A second env object: the config and better-auth are built per env, with these two values.
     const res = await worker.fetch(
-      new Request("http://localhost:8787/api/dev/seed-admin", { method: "POST", headers: { origin: "http://localhost:8787", "content-type": "application/json" }, body: "{}" }),
+      new Request("http://localhost:8787/api/dev/seed-admin", {
+        method: "POST",
+        headers: { origin: "http://localhost:8787", "content-type": "application/json" },
+        body: "{}",
+      }),
       seedEnv,
       createExecutionContext(),
     );
     expect(res.status).toBe(201);
-    const row = await env.DB.prepare("SELECT role, email_verified AS verified FROM user WHERE email = ?").bind(email).first<{ role: string; verified: number }>();
+    const row = await env.DB.prepare("SELECT role, email_verified AS verified FROM user WHERE email = ?")
+      .bind(email)
+      .first<{ role: string; verified: number }>();
     expect(row).toEqual({ role: "admin", verified: 1 });
     expect(seen.filter((u) => u.includes("pwnedpasswords"))).toEqual([]);
     // The exemption is the seed's alone: an ordinary sign-up right after still asks the API.

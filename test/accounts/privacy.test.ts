@@ -14,15 +14,28 @@ async function ageSession(userId: string): Promise<void> {
 /** Second-factor and passkey rows, as better-auth would have written them. */
 async function addSignInMaterial(userId: string): Promise<void> {
   await env.DB.batch([
-    env.DB.prepare("INSERT INTO two_factor (id, secret, backup_codes, user_id) VALUES (?, ?, ?, ?)").bind(unique("tf"), "SECRET-TOTP-VALUE", "BACKUP-CODES-VALUE", userId),
-    env.DB.prepare("INSERT INTO passkey (id, name, public_key, user_id, credential_id, counter, device_type, backed_up) VALUES (?, ?, ?, ?, ?, 0, 'singleDevice', 0)").bind(unique("pk"), "Laptop", "PUBLIC-KEY-VALUE", userId, unique("cred")),
+    env.DB.prepare("INSERT INTO two_factor (id, secret, backup_codes, user_id) VALUES (?, ?, ?, ?)").bind(
+      unique("tf"),
+      "SECRET-TOTP-VALUE",
+      "BACKUP-CODES-VALUE",
+      userId,
+    ),
+    env.DB.prepare(
+      "INSERT INTO passkey (id, name, public_key, user_id, credential_id, counter, device_type, backed_up) VALUES (?, ?, ?, ?, ?, 0, 'singleDevice', 0)",
+    ).bind(unique("pk"), "Laptop", "PUBLIC-KEY-VALUE", userId, unique("cred")),
     env.DB.prepare("UPDATE user SET two_factor_enabled = 1 WHERE id = ?").bind(userId),
   ]);
 }
 
 async function rowsOf(userId: string): Promise<Record<string, number>> {
   const n = async (table: string) => (await env.DB.prepare(`SELECT count(*) AS n FROM ${table} WHERE user_id = ?`).bind(userId).first<{ n: number }>())!.n;
-  return { session: await n("session"), account: await n("account"), two_factor: await n("two_factor"), passkey: await n("passkey"), orders: await n("orders") };
+  return {
+    session: await n("session"),
+    account: await n("account"),
+    two_factor: await n("two_factor"),
+    passkey: await n("passkey"),
+    orders: await n("orders"),
+  };
 }
 
 async function userRow(id: string): Promise<Record<string, unknown> | null> {
@@ -51,7 +64,7 @@ describe("data protection: export and erasure", { timeout: 30_000 }, () => {
     expect(data.orders.map((o) => o.id)).toEqual([order.id]);
     expect(data.orders[0]!.items).toHaveLength(1);
     expect(data.auditEvents.some((e) => e.action === "auth.sign_in.succeeded")).toBe(true);
-    for (const secret of ["SECRET-TOTP-VALUE", "BACKUP-CODES-VALUE", "PUBLIC-KEY-VALUE", "scrypt", "password\":\"", "token"]) expect(text).not.toContain(secret);
+    for (const secret of ["SECRET-TOTP-VALUE", "BACKUP-CODES-VALUE", "PUBLIC-KEY-VALUE", "scrypt", 'password":"', "token"]) expect(text).not.toContain(secret);
     const hash = await env.DB.prepare("SELECT password FROM account WHERE user_id = ?").bind(me.user.id).first<{ password: string }>();
     expect(text).not.toContain(hash!.password);
   });
@@ -74,7 +87,15 @@ describe("data protection: export and erasure", { timeout: 30_000 }, () => {
 
   it("P08 a session older than 10 minutes (hijacked or left open) cannot export or delete: 403 reauth_required, 401 without a session; nothing changes", async () => {
     expect((await request("/api/me/export")).status).toBe(401);
-    expect((await request("/api/me/delete", { method: "POST", headers: { "content-type": "application/json", origin: "http://localhost:8787" }, body: JSON.stringify({ confirm: "DELETE" }) })).status).toBe(401);
+    expect(
+      (
+        await request("/api/me/delete", {
+          method: "POST",
+          headers: { "content-type": "application/json", origin: "http://localhost:8787" },
+          body: JSON.stringify({ confirm: "DELETE" }),
+        })
+      ).status,
+    ).toBe(401);
     const me = await signUpAndSignIn();
     await ageSession(me.user.id);
     const before = { rows: await rowsOf(me.user.id), user: await userRow(me.user.id), audit: await lastAuditId() };
@@ -87,7 +108,7 @@ describe("data protection: export and erasure", { timeout: 30_000 }, () => {
     expect(await lastAuditId()).toBe(before.audit);
   });
 
-  it("P16 a delete body needs confirm: \"DELETE\" and nothing else (no id of someone else); refusals change nothing", async () => {
+  it('P16 a delete body needs confirm: "DELETE" and nothing else (no id of someone else); refusals change nothing', async () => {
     const me = await signUpAndSignIn();
     const other = await signUpAndSignIn();
     const before = { mine: await rowsOf(me.user.id), theirs: await rowsOf(other.user.id), audit: await lastAuditId() };
@@ -105,8 +126,20 @@ describe("data protection: export and erasure", { timeout: 30_000 }, () => {
     await addSignInMaterial(me.user.id);
     const { order } = await makePendingOrder({ userId: me.user.id, status: "paid" });
     const theirsBefore = await rowsOf(other.user.id);
-    expect((await request("/api/auth/request-password-reset", { method: "POST", headers: { "content-type": "application/json", origin: "http://localhost:8787" }, body: JSON.stringify({ email: me.email, redirectTo: "/reset-password" }) })).status).toBe(200);
-    const resetTokens = () => env.DB.prepare("SELECT count(*) AS n FROM verification WHERE value = ?").bind(me.user.id).first<{ n: number }>().then((r) => r!.n);
+    expect(
+      (
+        await request("/api/auth/request-password-reset", {
+          method: "POST",
+          headers: { "content-type": "application/json", origin: "http://localhost:8787" },
+          body: JSON.stringify({ email: me.email, redirectTo: "/reset-password" }),
+        })
+      ).status,
+    ).toBe(200);
+    const resetTokens = () =>
+      env.DB.prepare("SELECT count(*) AS n FROM verification WHERE value = ?")
+        .bind(me.user.id)
+        .first<{ n: number }>()
+        .then((r) => r!.n);
     expect(await resetTokens()).toBe(1);
     const before = await lastAuditId();
     const res = await deleteMe(me);

@@ -8,7 +8,9 @@ const rule = { window: 60, max: 3 };
 
 /** The keys a shard holds, with their counts. */
 function windows(shard: DurableObjectStub<LoginGuard>): Promise<{ key: string; count: number }[]> {
-  return runInDurableObject(shard, (_: LoginGuard, state) => state.storage.sql.exec<{ key: string; count: number }>("SELECT key, count FROM rate_windows ORDER BY key").toArray());
+  return runInDurableObject(shard, (_: LoginGuard, state) =>
+    state.storage.sql.exec<{ key: string; count: number }>("SELECT key, count FROM rate_windows ORDER BY key").toArray(),
+  );
 }
 
 describe("sharded fixed-window rate limits (decision 010)", () => {
@@ -44,7 +46,10 @@ describe("sharded fixed-window rate limits (decision 010)", () => {
     await shard.rateLimitConsumeFor("other", rule, t0 + 61_000);
     expect(await windows(shard)).toHaveLength(21 - RATE_SWEEP_PER_CALL + 1);
     while ((await windows(shard)).some((w) => w.key.startsWith("old-"))) await shard.rateLimitConsumeFor("other", { window: 60, max: 100 }, t0 + 61_000);
-    expect(await windows(shard)).toEqual([{ key: "live", count: 2 }, { key: "other", count: expect.any(Number) }]);
+    expect(await windows(shard)).toEqual([
+      { key: "live", count: 2 },
+      { key: "other", count: expect.any(Number) },
+    ]);
     // "live" kept its count: one more is allowed, the next is refused.
     expect((await shard.rateLimitConsumeFor("live", rule, t0 + 62_000)).allowed).toBe(true);
     expect((await shard.rateLimitConsumeFor("live", rule, t0 + 62_000)).allowed).toBe(false);

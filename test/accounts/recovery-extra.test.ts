@@ -6,7 +6,9 @@ import { sendJson } from "../support/http";
 async function resetTokenFor(email: string): Promise<string> {
   expect((await sendJson("POST", "/api/auth/request-password-reset", { email, redirectTo: "/reset-password" })).status).toBe(200);
   for (let i = 0; i < 50; i++) {
-    const row = await env.DB.prepare("SELECT text FROM mail_outbox WHERE \"to\" = ? AND subject LIKE 'Reset%' ORDER BY id DESC LIMIT 1").bind(email).first<{ text: string }>();
+    const row = await env.DB.prepare("SELECT text FROM mail_outbox WHERE \"to\" = ? AND subject LIKE 'Reset%' ORDER BY id DESC LIMIT 1")
+      .bind(email)
+      .first<{ text: string }>();
     const token = row && /reset-password\/([A-Za-z0-9_-]+)/.exec(row.text)?.[1];
     if (token) return token;
     await new Promise((r) => setTimeout(r, 20));
@@ -39,9 +41,17 @@ describe("recovery edge cases", () => {
 
   it("P16 mass assignment: role, emailVerified and twoFactorEnabled in a profile update are ignored", async () => {
     const who = await signUpAndSignIn();
-    const res = await jsonAs(who.cookie, "POST", "/api/auth/update-user", { name: "New Name", role: "admin", emailVerified: true, twoFactorEnabled: true, banned: false });
+    const res = await jsonAs(who.cookie, "POST", "/api/auth/update-user", {
+      name: "New Name",
+      role: "admin",
+      emailVerified: true,
+      twoFactorEnabled: true,
+      banned: false,
+    });
     expect([200, 400]).toContain(res.status);
-    const row = await env.DB.prepare("SELECT role, email_verified, two_factor_enabled FROM user WHERE id = ?").bind(who.user.id).first<{ role: string; email_verified: number; two_factor_enabled: number }>();
+    const row = await env.DB.prepare("SELECT role, email_verified, two_factor_enabled FROM user WHERE id = ?")
+      .bind(who.user.id)
+      .first<{ role: string; email_verified: number; two_factor_enabled: number }>();
     expect(row).toMatchObject({ role: "customer", email_verified: 0, two_factor_enabled: 0 });
     expect(((await (await getAs(who.cookie, "/api/me")).json()) as { user: { role: string } }).user.role).toBe("customer");
   });

@@ -74,7 +74,9 @@ describe("second factors", () => {
   it("P06 the TOTP secret and backup codes are not stored in plain text", async () => {
     const who = await signUpAndSignIn();
     const { secret, backupCodes } = await enrolTotp(who);
-    const row = await env.DB.prepare("SELECT secret, backup_codes FROM two_factor WHERE user_id = ?").bind(who.user.id).first<{ secret: string; backup_codes: string }>();
+    const row = await env.DB.prepare("SELECT secret, backup_codes FROM two_factor WHERE user_id = ?")
+      .bind(who.user.id)
+      .first<{ secret: string; backup_codes: string }>();
     expect(row!.secret).not.toContain(secret);
     expect(row!.backup_codes).not.toContain(backupCodes[0]);
   });
@@ -83,14 +85,19 @@ describe("second factors", () => {
     const who = await signUpAndSignIn();
     const { secret } = await enrolTotp(who);
     const known = await sendJson("POST", "/api/auth/request-password-reset", { email: who.email, redirectTo: "/reset-password" });
-    const unknown = await sendJson("POST", "/api/auth/request-password-reset", { email: `nobody-${crypto.randomUUID()}@example.com`, redirectTo: "/reset-password" });
+    const unknown = await sendJson("POST", "/api/auth/request-password-reset", {
+      email: `nobody-${crypto.randomUUID()}@example.com`,
+      redirectTo: "/reset-password",
+    });
     expect(known.status).toBe(200);
     expect(unknown.status).toBe(known.status);
     expect(await unknown.text()).toBe(await known.text());
 
     let text = "";
     for (let i = 0; i < 50 && !text.includes("reset-password"); i++) {
-      const row = await env.DB.prepare("SELECT text FROM mail_outbox WHERE \"to\" = ? AND subject LIKE 'Reset%' ORDER BY id DESC LIMIT 1").bind(who.email).first<{ text: string }>();
+      const row = await env.DB.prepare("SELECT text FROM mail_outbox WHERE \"to\" = ? AND subject LIKE 'Reset%' ORDER BY id DESC LIMIT 1")
+        .bind(who.email)
+        .first<{ text: string }>();
       text = row?.text ?? "";
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -98,7 +105,9 @@ describe("second factors", () => {
     expect(token).toBeTruthy();
     expect(token!.length).toBeGreaterThanOrEqual(22); // ≥ 128 bits of base62
     // Stored hashed: the token itself is nowhere in the verification table.
-    const stored = await env.DB.prepare("SELECT count(*) AS n FROM verification WHERE identifier LIKE ? OR value LIKE ?").bind(`%${token}%`, `%${token}%`).first<{ n: number }>();
+    const stored = await env.DB.prepare("SELECT count(*) AS n FROM verification WHERE identifier LIKE ? OR value LIKE ?")
+      .bind(`%${token}%`, `%${token}%`)
+      .first<{ n: number }>();
     expect(stored!.n).toBe(0);
 
     const newPassword = "new-indigo-heron-meadow-4821";
@@ -118,7 +127,11 @@ describe("second factors", () => {
   it("P08 a password change revokes every other session, even when the body asks not to", async () => {
     const who = await signUpAndSignIn();
     const other = await signIn(who.email, who.password);
-    const res = await jsonAs(who.cookie, "POST", "/api/auth/change-password", { currentPassword: who.password, newPassword: "fresh-amber-lynx-canyon-7310", revokeOtherSessions: false });
+    const res = await jsonAs(who.cookie, "POST", "/api/auth/change-password", {
+      currentPassword: who.password,
+      newPassword: "fresh-amber-lynx-canyon-7310",
+      revokeOtherSessions: false,
+    });
     expect(res.status).toBe(200);
     expect((await getAs(other.cookie, "/api/me")).status).toBe(401);
   });

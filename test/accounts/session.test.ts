@@ -51,9 +51,18 @@ describe("sign-up, sessions and /api/me", () => {
 
   it("P16 mass assignment: role in the sign-up body is ignored; every new account is a customer", async () => {
     const email = `${unique("mass").toLowerCase()}@example.com`;
-    const res = await sendJson("POST", "/api/auth/sign-up/email", { email, password: STRONG_PASSWORD, name: "M", role: "admin", emailVerified: true, twoFactorEnabled: true });
+    const res = await sendJson("POST", "/api/auth/sign-up/email", {
+      email,
+      password: STRONG_PASSWORD,
+      name: "M",
+      role: "admin",
+      emailVerified: true,
+      twoFactorEnabled: true,
+    });
     expect([200, 400]).toContain(res.status);
-    const row = await env.DB.prepare("SELECT role, email_verified, two_factor_enabled FROM user WHERE email = ?").bind(email).first<{ role: string; email_verified: number; two_factor_enabled: number }>();
+    const row = await env.DB.prepare("SELECT role, email_verified, two_factor_enabled FROM user WHERE email = ?")
+      .bind(email)
+      .first<{ role: string; email_verified: number; two_factor_enabled: number }>();
     if (row) expect(row).toMatchObject({ role: "customer", email_verified: 0, two_factor_enabled: 0 });
   });
 
@@ -85,13 +94,21 @@ describe("sign-up, sessions and /api/me", () => {
     const signed = decodeURIComponent(/__Host-bastion\.session_token=([^;]+)/.exec(who.cookie)![1]!);
     const token = signed.slice(0, signed.lastIndexOf("."));
     // The real token with a well-formed HMAC under a key that is not the server's.
-    const key = await crypto.subtle.importKey("raw", new TextEncoder().encode("not-the-server-secret-but-long-enough-0123"), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    const key = await crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode("not-the-server-secret-but-long-enough-0123"),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
     const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(token)));
     const forged = `__Host-bastion.session_token=${encodeURIComponent(`${token}.${btoa(String.fromCharCode(...mac))}`)}`;
     expect((await getAs(forged, "/api/me")).status).toBe(401);
     expect((await getAs(who.cookie, "/api/me")).status).toBe(200);
     // The same genuine cookie once the session row has expired.
-    await env.DB.prepare("UPDATE session SET expires_at = ? WHERE user_id = ?").bind(Date.now() - 1000, who.user.id).run();
+    await env.DB.prepare("UPDATE session SET expires_at = ? WHERE user_id = ?")
+      .bind(Date.now() - 1000, who.user.id)
+      .run();
     expect((await getAs(who.cookie, "/api/me")).status).toBe(401);
   });
 
@@ -113,7 +130,12 @@ describe("sign-up, sessions and /api/me", () => {
   });
 
   it("uses cookiesFrom to keep a jar", () => {
-    const res = new Response(null, { headers: [["set-cookie", "a=1; Path=/"], ["set-cookie", "b=2; Path=/"]] });
+    const res = new Response(null, {
+      headers: [
+        ["set-cookie", "a=1; Path=/"],
+        ["set-cookie", "b=2; Path=/"],
+      ],
+    });
     expect(cookiesFrom(res, "c=3")).toBe("c=3; a=1; b=2");
   });
 });

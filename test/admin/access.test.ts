@@ -7,7 +7,6 @@ import { signUpAndSignIn } from "../support/accounts";
 import { makeCoupon } from "../support/coupons";
 import { makePendingOrder } from "../support/orders";
 
-
 async function productsSnapshot(): Promise<string> {
   const { results } = await env.DB.prepare("SELECT * FROM products ORDER BY id").all();
   return JSON.stringify(results);
@@ -42,7 +41,10 @@ async function makeTargets(): Promise<Target> {
 }
 
 /** Every admin action of API.md, with a body that would succeed for an admin. */
-function adminActions(productId: string, target: Target = { couponCode: "EVIL", orderId: "ord_x", userId: "usr_x" }): { method: string; path: string; body?: unknown; support: boolean }[] {
+function adminActions(
+  productId: string,
+  target: Target = { couponCode: "EVIL", orderId: "ord_x", userId: "usr_x" },
+): { method: string; path: string; body?: unknown; support: boolean }[] {
   return [
     { method: "GET", path: "/api/admin/products", support: false },
     { method: "POST", path: "/api/admin/products", body: { slug: `evil-${crypto.randomUUID().slice(0, 8)}`, name: "Evil", priceCents: 1 }, support: false },
@@ -121,7 +123,10 @@ describe("staff API access", () => {
     const before = JSON.stringify(rows);
     for (const method of ["PUT", "PATCH", "DELETE", "POST"]) {
       for (const path of ["/api/admin/audit", `/api/admin/audit/${id}`, "/api/admin/audit/verify"]) {
-        const res = method === "DELETE" ? await request(path, { method, headers: { ...admin, origin: "http://localhost:8787" } }) : await sendJson(method, path, { actor: "x", detail: {} }, admin);
+        const res =
+          method === "DELETE"
+            ? await request(path, { method, headers: { ...admin, origin: "http://localhost:8787" } })
+            : await sendJson(method, path, { actor: "x", detail: {} }, admin);
         expect([404, 405], `${method} ${path}`).toContain(res.status);
       }
     }

@@ -8,7 +8,8 @@ import { auditRows } from "../support/audit";
 // Fail closed (issue 19): a role change or a refund never happens without its audit row. An operator with
 // full D1 access makes D1 drop that row silently (RAISE(IGNORE)); the change must not happen.
 
-const DROP_ROLE_CHANGES = "CREATE TRIGGER audit_events_drop_roles BEFORE INSERT ON audit_events WHEN NEW.action = 'user.role_changed' BEGIN SELECT RAISE(IGNORE); END";
+const DROP_ROLE_CHANGES =
+  "CREATE TRIGGER audit_events_drop_roles BEFORE INSERT ON audit_events WHEN NEW.action = 'user.role_changed' BEGIN SELECT RAISE(IGNORE); END";
 
 async function roleOf(id: string): Promise<string | undefined> {
   return (await env.DB.prepare("SELECT role FROM user WHERE id = ?").bind(id).first<{ role: string }>())?.role;
@@ -46,7 +47,9 @@ describe("role changes and the audit log", { timeout: 30_000 }, () => {
   it("T10 fail closed: when D1 drops the audit row of a refund request, the refund is refused with 503 audit_unavailable before the provider is called, and the order stays paid", async () => {
     const admin = await makeStaff("admin");
     const { order } = await makePendingOrder({ status: "paid", paymentIntentId: `pi_test_${crypto.randomUUID().replaceAll("-", "")}` });
-    await env.DB.prepare("CREATE TRIGGER audit_events_drop_refunds BEFORE INSERT ON audit_events WHEN NEW.action = 'order.refund_requested' BEGIN SELECT RAISE(IGNORE); END").run();
+    await env.DB.prepare(
+      "CREATE TRIGGER audit_events_drop_refunds BEFORE INSERT ON audit_events WHEN NEW.action = 'order.refund_requested' BEGIN SELECT RAISE(IGNORE); END",
+    ).run();
     const before = await auditRows();
     const outbound = vi.spyOn(globalThis, "fetch");
     const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);

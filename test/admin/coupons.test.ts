@@ -11,7 +11,9 @@ async function couponRow(code: string): Promise<Record<string, unknown> | null> 
 }
 
 function newCode(): string {
-  return unique("cpn").replaceAll(/[^A-Za-z0-9]/g, "").slice(0, 40);
+  return unique("cpn")
+    .replaceAll(/[^A-Za-z0-9]/g, "")
+    .slice(0, 40);
 }
 
 describe("staff API: coupons", { timeout: 30_000 }, () => {
@@ -19,10 +21,24 @@ describe("staff API: coupons", { timeout: 30_000 }, () => {
     const admin = await as("admin");
     const before = await lastAuditId();
     const code = newCode();
-    const res = await sendJson("POST", "/api/admin/coupons", { code: ` ${code.toLowerCase()} `, amountOffCents: 500, currency: "EUR", perCustomerLimit: 1, expiresAt: "2030-01-01T00:00:00Z" }, admin);
+    const res = await sendJson(
+      "POST",
+      "/api/admin/coupons",
+      { code: ` ${code.toLowerCase()} `, amountOffCents: 500, currency: "EUR", perCustomerLimit: 1, expiresAt: "2030-01-01T00:00:00Z" },
+      admin,
+    );
     expect(res.status).toBe(201);
     const body = (await res.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ code: code.toUpperCase(), percentOff: null, amountOffCents: 500, currency: "EUR", maxRedemptions: null, perCustomerLimit: 1, active: true, expiresAt: "2030-01-01T00:00:00.000Z" });
+    expect(body).toMatchObject({
+      code: code.toUpperCase(),
+      percentOff: null,
+      amountOffCents: 500,
+      currency: "EUR",
+      maxRedemptions: null,
+      perCustomerLimit: 1,
+      active: true,
+      expiresAt: "2030-01-01T00:00:00.000Z",
+    });
     const events = await auditRowsAfter(before);
     expect(events.map((e) => [e.action, e.subject])).toEqual([["coupon.created", code.toUpperCase()]]);
     expect(JSON.parse(events[0]!.detail).after).toMatchObject({ amountOffCents: 500, currency: "EUR" });
@@ -88,7 +104,9 @@ describe("staff API: coupons", { timeout: 30_000 }, () => {
     const events = await auditRowsAfter(before);
     expect(events.map((e) => e.action)).toEqual(["coupon.updated", "coupon.updated"]);
     expect(JSON.parse(events[0]!.detail)).toEqual({ changes: { active: { from: true, to: false } } });
-    expect(JSON.parse(events[1]!.detail)).toEqual({ changes: { percentOff: { from: 10, to: null }, amountOffCents: { from: null, to: 250 }, currency: { from: null, to: "USD" } } });
+    expect(JSON.parse(events[1]!.detail)).toEqual({
+      changes: { percentOff: { from: 10, to: null }, amountOffCents: { from: null, to: 250 }, currency: { from: null, to: "USD" } },
+    });
 
     const renamed = await sendJson("PATCH", `/api/admin/coupons/${coupon.code}`, { code: "OTHER", active: true }, admin);
     expect(renamed.status).toBe(422);
@@ -102,7 +120,9 @@ describe("staff API: coupons", { timeout: 30_000 }, () => {
   it("decision 004: a used code without a total limit cannot get one (409 coupon_limit_locked); an unused one can; a set limit can change", async () => {
     const admin = await as("admin");
     const redeemed = await makeCoupon();
-    await env.DB.prepare("INSERT INTO coupon_redemptions (code, order_id, user_id, discount_cents) VALUES (?, ?, ?, ?)").bind(redeemed.code, unique("ord"), unique("usr"), 125).run();
+    await env.DB.prepare("INSERT INTO coupon_redemptions (code, order_id, user_id, discount_cents) VALUES (?, ?, ?, ?)")
+      .bind(redeemed.code, unique("ord"), unique("usr"), 125)
+      .run();
     const reserved = await makeCoupon();
     await makePendingOrder({ couponCode: reserved.code });
     const before = await lastAuditId();
@@ -128,7 +148,9 @@ describe("staff API: coupons", { timeout: 30_000 }, () => {
     const admin = await as("admin");
     const coupon = await makeCoupon();
     const orderId = unique("ord");
-    await env.DB.prepare("INSERT INTO coupon_redemptions (code, order_id, user_id, discount_cents) VALUES (?, ?, ?, ?)").bind(coupon.code, orderId, "usr_r", 300).run();
+    await env.DB.prepare("INSERT INTO coupon_redemptions (code, order_id, user_id, discount_cents) VALUES (?, ?, ?, ?)")
+      .bind(coupon.code, orderId, "usr_r", 300)
+      .run();
     const res = await request(`/api/admin/coupons/${coupon.code}`, { headers: admin });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ redemptions: [{ orderId, userId: "usr_r", discountCents: 300 }], inUse: true });

@@ -37,17 +37,26 @@ describe("staff API: orders", { timeout: 30_000 }, () => {
     const pending = await makePendingOrder({ userId: shopper.user.id });
     await makePendingOrder({ status: "paid", paymentIntentId: intent() });
 
-    const byEmail = (await (await request(`/api/admin/orders?customer=${encodeURIComponent(shopper.email.toUpperCase())}`, { headers: admin })).json()) as { items: { id: string; customerEmail: string }[] };
+    const byEmail = (await (await request(`/api/admin/orders?customer=${encodeURIComponent(shopper.email.toUpperCase())}`, { headers: admin })).json()) as {
+      items: { id: string; customerEmail: string }[];
+    };
     expect(byEmail.items.map((o) => o.id).sort()).toEqual([paid.order.id, pending.order.id].sort());
     expect(byEmail.items[0]!.customerEmail).toBe(shopper.email);
-    const byIdAndStatus = (await (await request(`/api/admin/orders?customer=${shopper.user.id}&status=paid`, { headers: admin })).json()) as { items: { id: string }[] };
+    const byIdAndStatus = (await (await request(`/api/admin/orders?customer=${shopper.user.id}&status=paid`, { headers: admin })).json()) as {
+      items: { id: string }[];
+    };
     expect(byIdAndStatus.items.map((o) => o.id)).toEqual([paid.order.id]);
     const nobody = (await (await request("/api/admin/orders?customer=nobody@example.com", { headers: admin })).json()) as { items: unknown[] };
     expect(nobody.items).toEqual([]);
 
-    const first = (await (await request(`/api/admin/orders?customer=${shopper.user.id}&limit=1`, { headers: admin })).json()) as { items: { id: string }[]; nextCursor: string };
+    const first = (await (await request(`/api/admin/orders?customer=${shopper.user.id}&limit=1`, { headers: admin })).json()) as {
+      items: { id: string }[];
+      nextCursor: string;
+    };
     expect(first.nextCursor).toBeTruthy();
-    const second = (await (await request(`/api/admin/orders?customer=${shopper.user.id}&limit=1&cursor=${encodeURIComponent(first.nextCursor)}`, { headers: admin })).json()) as { items: { id: string }[]; nextCursor: string | null };
+    const second = (await (
+      await request(`/api/admin/orders?customer=${shopper.user.id}&limit=1&cursor=${encodeURIComponent(first.nextCursor)}`, { headers: admin })
+    ).json()) as { items: { id: string }[]; nextCursor: string | null };
     expect([...first.items, ...second.items].map((o) => o.id).sort()).toEqual([paid.order.id, pending.order.id].sort());
     expect(second.nextCursor).toBeNull();
     expect((await request("/api/admin/orders?status=shipped", { headers: admin })).status).toBe(400);
@@ -58,7 +67,9 @@ describe("staff API: orders", { timeout: 30_000 }, () => {
     const support = await as("support");
     const shopper = await signUpAndSignIn();
     const { order } = await makePendingOrder({ userId: shopper.user.id, status: "paid", paymentIntentId: intent() });
-    await env.DB.prepare("INSERT INTO payment_events (id, order_id, kind, detail) VALUES (?, ?, ?, ?)").bind(unique("pev"), order.id, "checkout.session.completed", "").run();
+    await env.DB.prepare("INSERT INTO payment_events (id, order_id, kind, detail) VALUES (?, ?, ?, ?)")
+      .bind(unique("pev"), order.id, "checkout.session.completed", "")
+      .run();
     const list = await request("/api/admin/orders", { headers: support });
     expect(list.status).toBe(200);
     const res = await request(`/api/admin/orders/${order.id}`, { headers: support });
@@ -97,7 +108,12 @@ describe("staff API: orders", { timeout: 30_000 }, () => {
     expect(events[0]!).toMatchObject({ action: "order.refund_requested", actor: admin.id, subject: order.id });
     const count = events.length;
     // Written before the provider call (fail closed), so it names the provider request (its idempotency key), not the refund id.
-    expect(JSON.parse(events[0]!.detail)).toMatchObject({ request: `refund:${order.id}`, amountCents: order.totalCents, currency: "USD", provider: "simulator" });
+    expect(JSON.parse(events[0]!.detail)).toMatchObject({
+      request: `refund:${order.id}`,
+      amountCents: order.totalCents,
+      currency: "USD",
+      provider: "simulator",
+    });
 
     const again = await refund(order.id, admin.headers);
     expect(again.status).toBe(409);
@@ -149,8 +165,29 @@ describe("money received after an order closed (issue 20 §5, T06)", { timeout: 
   /** An expired order that then received a late card payment (a signed completed event). */
   async function strayPayment(): Promise<{ orderId: string; amount: number; paymentIntentId: string }> {
     const h = await makeHeldOrder();
-    expect((await deliverEvent(sessionEvent({ type: "checkout.session.expired", sessionId: h.sessionId, orderId: h.order.id, amountTotal: h.order.totalCents, currency: "usd", paymentStatus: "unpaid" }))).status).toBe(200);
-    const late = sessionEvent({ type: "checkout.session.completed", sessionId: h.sessionId, orderId: h.order.id, amountTotal: h.order.totalCents, currency: "usd", paymentStatus: "paid", paymentIntentId: h.paymentIntentId });
+    expect(
+      (
+        await deliverEvent(
+          sessionEvent({
+            type: "checkout.session.expired",
+            sessionId: h.sessionId,
+            orderId: h.order.id,
+            amountTotal: h.order.totalCents,
+            currency: "usd",
+            paymentStatus: "unpaid",
+          }),
+        )
+      ).status,
+    ).toBe(200);
+    const late = sessionEvent({
+      type: "checkout.session.completed",
+      sessionId: h.sessionId,
+      orderId: h.order.id,
+      amountTotal: h.order.totalCents,
+      currency: "usd",
+      paymentStatus: "paid",
+      paymentIntentId: h.paymentIntentId,
+    });
     expect((await deliverEvent(late)).status).toBe(200);
     expect((await deliverEvent(late)).status).toBe(200); // Stripe's retry records it once
     return { orderId: h.order.id, amount: h.order.totalCents, paymentIntentId: h.paymentIntentId };
@@ -159,7 +196,10 @@ describe("money received after an order closed (issue 20 §5, T06)", { timeout: 
   it("T06 staff refund money received for an expired order once: the order page shows it, two concurrent refunds make one provider refund and one audit row, a third is refused", async () => {
     const admin = await freshAdmin();
     const stray = await strayPayment();
-    const shown = (await (await request(`/api/admin/orders/${stray.orderId}`, { headers: admin.headers })).json()) as { status: string; paymentsAfterClose: { amountCents: number; refundId: string | null }[] };
+    const shown = (await (await request(`/api/admin/orders/${stray.orderId}`, { headers: admin.headers })).json()) as {
+      status: string;
+      paymentsAfterClose: { amountCents: number; refundId: string | null }[];
+    };
     expect(shown.status).toBe("expired");
     expect(shown.paymentsAfterClose).toEqual([expect.objectContaining({ amountCents: stray.amount, currency: "usd", refundId: null })]);
     const page = await (await request(`/admin/orders/${stray.orderId}`, { headers: admin.headers })).text();
@@ -171,7 +211,14 @@ describe("money received after an order closed (issue 20 §5, T06)", { timeout: 
     const stripeEnv = { ...env, PAYMENTS_PROVIDER: "stripe", STRIPE_SECRET_KEY: "sk_test_fake_for_vitest" } as Env;
     const viaStripe = async () => {
       const ctx = createExecutionContext();
-      const res = await app.fetch(new Request(`http://localhost:8787/api/admin/orders/${stray.orderId}/refund`, { method: "POST", headers: { ...admin.headers, origin: "http://localhost:8787" } }), stripeEnv, ctx);
+      const res = await app.fetch(
+        new Request(`http://localhost:8787/api/admin/orders/${stray.orderId}/refund`, {
+          method: "POST",
+          headers: { ...admin.headers, origin: "http://localhost:8787" },
+        }),
+        stripeEnv,
+        ctx,
+      );
       await waitOnExecutionContext(ctx);
       return res;
     };
@@ -193,7 +240,10 @@ describe("money received after an order closed (issue 20 §5, T06)", { timeout: 
       ["payment.after_close_refunded", stray.orderId, admin.id],
     ]);
     expect(JSON.parse(audit[0]!.detail!)).toMatchObject({ amountCents: stray.amount, currency: "usd", provider: "stripe" });
-    const after = (await (await request(`/api/admin/orders/${stray.orderId}`, { headers: admin.headers })).json()) as { status: string; paymentsAfterClose: { refundId: string | null }[] };
+    const after = (await (await request(`/api/admin/orders/${stray.orderId}`, { headers: admin.headers })).json()) as {
+      status: string;
+      paymentsAfterClose: { refundId: string | null }[];
+    };
     expect(after.status).toBe("expired");
     expect(after.paymentsAfterClose[0]!.refundId).toMatch(/^re_/);
     expect(await (await request(`/admin/orders/${stray.orderId}`, { headers: admin.headers })).text()).not.toContain("Refund the payment received after close");
@@ -206,7 +256,14 @@ describe("money received after an order closed (issue 20 §5, T06)", { timeout: 
     const stripeEnv = { ...env, PAYMENTS_PROVIDER: "stripe", STRIPE_SECRET_KEY: "sk_test_fake_for_vitest" } as Env;
     const ctx = createExecutionContext();
     const before = await lastAuditId();
-    const failed = await app.fetch(new Request(`http://localhost:8787/api/admin/orders/${stray.orderId}/refund`, { method: "POST", headers: { ...admin.headers, origin: "http://localhost:8787" } }), stripeEnv, ctx);
+    const failed = await app.fetch(
+      new Request(`http://localhost:8787/api/admin/orders/${stray.orderId}/refund`, {
+        method: "POST",
+        headers: { ...admin.headers, origin: "http://localhost:8787" },
+      }),
+      stripeEnv,
+      ctx,
+    );
     await waitOnExecutionContext(ctx);
     vi.restoreAllMocks();
     expect(failed.status).toBe(502);
@@ -218,7 +275,16 @@ describe("money received after an order closed (issue 20 §5, T06)", { timeout: 
     expect((await retried.json()) as object).toMatchObject({ orderId: stray.orderId, amountCents: stray.amount, status: "expired" });
 
     const quiet = await makeHeldOrder();
-    await deliverEvent(sessionEvent({ type: "checkout.session.expired", sessionId: quiet.sessionId, orderId: quiet.order.id, amountTotal: quiet.order.totalCents, currency: "usd", paymentStatus: "unpaid" }));
+    await deliverEvent(
+      sessionEvent({
+        type: "checkout.session.expired",
+        sessionId: quiet.sessionId,
+        orderId: quiet.order.id,
+        amountTotal: quiet.order.totalCents,
+        currency: "usd",
+        paymentStatus: "unpaid",
+      }),
+    );
     const none = await refund(quiet.order.id, admin.headers);
     expect(none.status).toBe(409);
     expect(((await none.json()) as { code: string }).code).toBe("order_not_refundable");

@@ -4,7 +4,6 @@ import { makeProduct, unique } from "../support/factories";
 import { appRequest, as } from "../support/admin";
 import { auditRows, auditRowsAfter, lastAuditId } from "../support/audit";
 
-
 function postForm(path: string, fields: Record<string, string>, headers: Record<string, string>): Promise<Response> {
   return appRequest(path, {
     method: "POST",
@@ -17,11 +16,19 @@ function postForm(path: string, fields: Record<string, string>, headers: Record<
 describe("staff pages", () => {
   it("P16 guests, customers, support and staff without a second factor cannot open or post staff pages", async () => {
     const p = await makeProduct({ stock: 4 });
-    const cases: [Record<string, string>, number][] = [[{}, 401], [await as("customer"), 403], [await as("support"), 403], [await as("admin", { twoFactorEnabled: false }), 403]];
+    const cases: [Record<string, string>, number][] = [
+      [{}, 401],
+      [await as("customer"), 403],
+      [await as("support"), 403],
+      [await as("admin", { twoFactorEnabled: false }), 403],
+    ];
     const auditBefore = JSON.stringify(await auditRows());
     for (const [headers, status] of cases) {
       // Support may open /admin itself: it only redirects them to the order pages.
-      const paths = headers === cases[2]![0] ? ["/admin/products", `/admin/products/${p.id}`, "/admin/audit"] : ["/admin", "/admin/products", `/admin/products/${p.id}`, "/admin/audit"];
+      const paths =
+        headers === cases[2]![0]
+          ? ["/admin/products", `/admin/products/${p.id}`, "/admin/audit"]
+          : ["/admin", "/admin/products", `/admin/products/${p.id}`, "/admin/audit"];
       for (const path of paths) {
         const res = await appRequest(path, { headers });
         expect(res.status, path).toBe(status);
@@ -37,7 +44,11 @@ describe("staff pages", () => {
     const admin = await as("admin");
     const before = await lastAuditId();
     const slug = unique("lamp").toLowerCase();
-    const created = await postForm("/admin/products", { slug, name: "Desk <lamp>", priceCents: "3100", stock: "2", description: "", currency: "USD", role: "admin" }, admin);
+    const created = await postForm(
+      "/admin/products",
+      { slug, name: "Desk <lamp>", priceCents: "3100", stock: "2", description: "", currency: "USD", role: "admin" },
+      admin,
+    );
     expect(created.status).toBe(303);
     const location = created.headers.get("location")!;
     const id = decodeURIComponent(location.split("/").pop()!);

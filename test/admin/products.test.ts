@@ -7,8 +7,15 @@ import { auditRows, auditRowsAfter, lastAuditId } from "../support/audit";
 import { makeHeldOrder, stockOf } from "../support/orders";
 import { deliverEvent, sessionEvent } from "../support/stripe";
 
-
-interface AdminProductJson { id: string; slug: string; name: string; priceCents: number; stock: number; hidden: boolean; createdAt: string }
+interface AdminProductJson {
+  id: string;
+  slug: string;
+  name: string;
+  priceCents: number;
+  stock: number;
+  hidden: boolean;
+  createdAt: string;
+}
 
 async function productRow(id: string): Promise<unknown> {
   return env.DB.prepare("SELECT * FROM products WHERE id = ?").bind(id).first();
@@ -20,7 +27,12 @@ describe("staff API: products", () => {
     const adminId = ((await (await request("/api/me", { headers: admin })).json()) as { user: { id: string } }).user.id;
     const before = await lastAuditId();
     const slug = unique("kettle").toLowerCase();
-    const res = await sendJson("POST", "/api/admin/products", { slug, name: "Kettle", priceCents: 2500, stock: 3 }, { ...admin, "cf-connecting-ip": "198.51.100.7" });
+    const res = await sendJson(
+      "POST",
+      "/api/admin/products",
+      { slug, name: "Kettle", priceCents: 2500, stock: 3 },
+      { ...admin, "cf-connecting-ip": "198.51.100.7" },
+    );
     expect(res.status).toBe(201);
     const created = (await res.json()) as AdminProductJson;
     expect(created).toMatchObject({ slug, name: "Kettle", priceCents: 2500, stock: 3, hidden: false });
@@ -71,13 +83,25 @@ describe("staff API: products", () => {
     const auditBefore = JSON.stringify(await auditRows());
     const count = async () => (await env.DB.prepare("SELECT count(*) AS n FROM products").first<{ n: number }>())!.n;
     const countBefore = await count();
-    const patches = [{ id: "prd_mine" }, { createdAt: "2000-01-01T00:00:00.000Z" }, { updatedAt: "x" }, { role: "admin" }, { priceCents: 1, __proto__x: 1 }, { price_cents: 1 }];
+    const patches = [
+      { id: "prd_mine" },
+      { createdAt: "2000-01-01T00:00:00.000Z" },
+      { updatedAt: "x" },
+      { role: "admin" },
+      { priceCents: 1, __proto__x: 1 },
+      { price_cents: 1 },
+    ];
     for (const patch of patches) {
       const res = await sendJson("PATCH", `/api/admin/products/${p.id}`, patch, await as("admin"));
       expect(res.status, JSON.stringify(patch)).toBe(422);
       expect(((await res.json()) as { code: string }).code).toBe("validation_failed");
     }
-    const create = await sendJson("POST", "/api/admin/products", { id: "prd_chosen", slug: unique("x").toLowerCase(), name: "X", priceCents: 1, createdAt: "2000-01-01" }, await as("admin"));
+    const create = await sendJson(
+      "POST",
+      "/api/admin/products",
+      { id: "prd_chosen", slug: unique("x").toLowerCase(), name: "X", priceCents: 1, createdAt: "2000-01-01" },
+      await as("admin"),
+    );
     expect(create.status).toBe(422);
     for (const bad of [{ priceCents: -1 }, { priceCents: 1.5 }, { stock: -3 }, { currency: "usd" }, { imageUrl: "javascript:alert(1)" }, {}]) {
       expect((await sendJson("PATCH", `/api/admin/products/${p.id}`, bad, await as("admin"))).status, JSON.stringify(bad)).toBe(422);
@@ -105,7 +129,10 @@ describe("staff API: products", () => {
   it("pages the audit log with a cursor and shows the API shape", async () => {
     await makeProduct();
     for (let i = 0; i < 3; i++) await sendJson("PATCH", `/api/admin/products/${(await makeProduct()).id}`, { stock: 40 + i }, await as("admin"));
-    const first = (await (await request("/api/admin/audit?limit=2", { headers: await as("admin") })).json()) as { items: { id: number; prevHash: string; hash: string }[]; nextCursor: string };
+    const first = (await (await request("/api/admin/audit?limit=2", { headers: await as("admin") })).json()) as {
+      items: { id: number; prevHash: string; hash: string }[];
+      nextCursor: string;
+    };
     expect(first.items).toHaveLength(2);
     expect(first.items[1]!.prevHash).toBe(first.items[0]!.hash);
     const second = (await (await request(`/api/admin/audit?limit=2&cursor=${first.nextCursor}`, { headers: await as("admin") })).json()) as typeof first;
@@ -118,7 +145,9 @@ describe("stock that staff edit is what is on the shelf (issue 20 §6, P13)", { 
   it("P13 stock edits are on hand: with 2 units held, a recount setting on hand to 4 leaves 2 sellable, and when the order closes unpaid sellable is 4 — never 6", async () => {
     const admin = await as("admin");
     const h = await makeHeldOrder(); // 2 units held, 3 sellable (5 were on the shelf)
-    const shown = (await (await request(`/api/admin/products?limit=100`, { headers: admin })).json()) as { items: { id: string; stock: number; held: number; sellable: number }[] };
+    const shown = (await (await request(`/api/admin/products?limit=100`, { headers: admin })).json()) as {
+      items: { id: string; stock: number; held: number; sellable: number }[];
+    };
     expect(shown.items.find((p) => p.id === h.productId)).toMatchObject({ stock: 5, held: 2, sellable: 3 });
     // A recount finds one unit less on the shelf: staff set on hand to 4.
     const before = await lastAuditId();
@@ -129,7 +158,14 @@ describe("stock that staff edit is what is on the shelf (issue 20 §6, P13)", { 
     const [event] = await auditRowsAfter(before);
     expect(JSON.parse(event!.detail)).toEqual({ changes: { stock: { from: 5, to: 4 } }, stock: { onHand: { from: 5, to: 4 }, heldAtEdit: 2, sellable: 2 } });
     // The held order expires: its 2 units come back, and sellable equals the shelf again.
-    const expired = sessionEvent({ type: "checkout.session.expired", sessionId: h.sessionId, orderId: h.order.id, amountTotal: h.order.totalCents, currency: "usd", paymentStatus: "unpaid" });
+    const expired = sessionEvent({
+      type: "checkout.session.expired",
+      sessionId: h.sessionId,
+      orderId: h.order.id,
+      amountTotal: h.order.totalCents,
+      currency: "usd",
+      paymentStatus: "unpaid",
+    });
     expect((await deliverEvent(expired)).status).toBe(200);
     expect(await stockOf(h.productId)).toBe(4);
     const page = await (await request(`/admin/products/${h.productId}`, { headers: admin })).text();
@@ -148,7 +184,9 @@ describe("stock that staff edit is what is on the shelf (issue 20 §6, P13)", { 
     expect(((await res.json()) as { code: string }).code).toBe("stock_below_held");
     expect(await productRow(h.productId)).toEqual(row);
     expect(await lastAuditId()).toBe(before);
-    const product = (await (await request(`/api/admin/products?limit=100`, { headers: admin })).json()) as { items: { id: string; slug: string; name: string; priceCents: number }[] };
+    const product = (await (await request(`/api/admin/products?limit=100`, { headers: admin })).json()) as {
+      items: { id: string; slug: string; name: string; priceCents: number }[];
+    };
     const p = product.items.find((i) => i.id === h.productId)!;
     const form = await request(`/admin/products/${h.productId}`, {
       method: "POST",

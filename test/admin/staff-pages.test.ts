@@ -63,23 +63,51 @@ describe("staff pages: coupons, orders, users", { timeout: 30_000 }, () => {
   it("an admin creates, edits and deactivates a coupon through forms, and sees its redemptions", async () => {
     const admin = await as("admin");
     const before = await lastAuditId();
-    const code = unique("form").replaceAll(/[^A-Za-z0-9]/g, "").slice(0, 30);
-    const created = await postForm("/admin/coupons", { code: code.toLowerCase(), kind: "amount", value: "300", currency: "USD", maxRedemptions: "", perCustomerLimit: "2", startsAt: "", expiresAt: "2031-05-01T12:00", active: "on" }, admin);
+    const code = unique("form")
+      .replaceAll(/[^A-Za-z0-9]/g, "")
+      .slice(0, 30);
+    const created = await postForm(
+      "/admin/coupons",
+      {
+        code: code.toLowerCase(),
+        kind: "amount",
+        value: "300",
+        currency: "USD",
+        maxRedemptions: "",
+        perCustomerLimit: "2",
+        startsAt: "",
+        expiresAt: "2031-05-01T12:00",
+        active: "on",
+      },
+      admin,
+    );
     expect(created.status).toBe(303);
     const location = created.headers.get("location")!;
     expect(location).toBe(`/admin/coupons/${code.toUpperCase()}`);
-    expect(await env.DB.prepare("SELECT amount_off_cents, per_customer_limit, max_redemptions, expires_at, active FROM coupons WHERE code = ?").bind(code.toUpperCase()).first()).toEqual({
+    expect(
+      await env.DB.prepare("SELECT amount_off_cents, per_customer_limit, max_redemptions, expires_at, active FROM coupons WHERE code = ?")
+        .bind(code.toUpperCase())
+        .first(),
+    ).toEqual({
       amount_off_cents: 300,
       per_customer_limit: 2,
       max_redemptions: null,
       expires_at: "2031-05-01T12:00:00.000Z",
       active: 1,
     });
-    const edited = await postForm(location, { kind: "percent", value: "15", maxRedemptions: "", perCustomerLimit: "2", startsAt: "", expiresAt: "2031-05-01T12:00", active: "on" }, admin);
+    const edited = await postForm(
+      location,
+      { kind: "percent", value: "15", maxRedemptions: "", perCustomerLimit: "2", startsAt: "", expiresAt: "2031-05-01T12:00", active: "on" },
+      admin,
+    );
     expect(edited.status).toBe(303);
     const off = await postForm(`${location}/active`, { active: "false" }, admin);
     expect(off.status).toBe(303);
-    expect(await env.DB.prepare("SELECT percent_off, amount_off_cents, active FROM coupons WHERE code = ?").bind(code.toUpperCase()).first()).toEqual({ percent_off: 15, amount_off_cents: null, active: 0 });
+    expect(await env.DB.prepare("SELECT percent_off, amount_off_cents, active FROM coupons WHERE code = ?").bind(code.toUpperCase()).first()).toEqual({
+      percent_off: 15,
+      amount_off_cents: null,
+      active: 0,
+    });
     expect((await auditRowsAfter(before)).map((e) => e.action)).toEqual(["coupon.created", "coupon.updated", "coupon.updated"]);
 
     const orderId = unique("ord");
@@ -87,7 +115,11 @@ describe("staff pages: coupons, orders, users", { timeout: 30_000 }, () => {
     const page = await (await appRequest(location, { headers: admin })).text();
     expect(page).toContain(orderId);
     expect(page).toContain("inactive");
-    const locked = await postForm(location, { kind: "percent", value: "15", maxRedemptions: "10", perCustomerLimit: "2", startsAt: "", expiresAt: "", active: "on" }, admin);
+    const locked = await postForm(
+      location,
+      { kind: "percent", value: "15", maxRedemptions: "10", perCustomerLimit: "2", startsAt: "", expiresAt: "", active: "on" },
+      admin,
+    );
     expect(locked.status).toBe(409);
     const bad = await postForm("/admin/coupons", { code: "bad code!", kind: "percent", value: "10" }, admin);
     expect(bad.status).toBe(422);

@@ -11,7 +11,9 @@ describe("staff session lifetimes", () => {
     expect((await getAs(admin.cookie, "/api/admin/products")).status).toBe(200);
     await ageSession(admin.user.id, "updated_at", 59 * 60_000);
     expect((await getAs(admin.cookie, "/api/admin/products")).status).toBe(200);
-    const row = await env.DB.prepare("SELECT updated_at FROM session WHERE user_id = ? ORDER BY updated_at DESC LIMIT 1").bind(admin.user.id).first<{ updated_at: number }>();
+    const row = await env.DB.prepare("SELECT updated_at FROM session WHERE user_id = ? ORDER BY updated_at DESC LIMIT 1")
+      .bind(admin.user.id)
+      .first<{ updated_at: number }>();
     expect(Date.now() - row!.updated_at).toBeLessThan(60_000);
     await ageSession(admin.user.id, "updated_at", 61 * 60_000);
     const idle = await getAs(admin.cookie, "/api/admin/products");

@@ -21,7 +21,9 @@ describe("staff API: users and roles", { timeout: 30_000 }, () => {
   it("an admin searches users by part of an email or name, or an id; no secret column is in the answer", async () => {
     const admin = await as("admin");
     const shopper = await signUpAndSignIn({ name: "Quentin Searchable" });
-    const byEmail = (await (await request(`/api/admin/users?q=${encodeURIComponent(shopper.email.slice(0, 12).toUpperCase())}`, { headers: admin })).json()) as { items: Record<string, unknown>[] };
+    const byEmail = (await (
+      await request(`/api/admin/users?q=${encodeURIComponent(shopper.email.slice(0, 12).toUpperCase())}`, { headers: admin })
+    ).json()) as { items: Record<string, unknown>[] };
     expect(byEmail.items.map((u) => u.id)).toContain(shopper.user.id);
     const byName = (await (await request("/api/admin/users?q=searchable", { headers: admin })).json()) as { items: Record<string, unknown>[] };
     expect(byName.items.map((u) => u.id)).toEqual([shopper.user.id]);
@@ -64,7 +66,14 @@ describe("staff API: users and roles", { timeout: 30_000 }, () => {
     const target = await signUpAndSignIn();
     const other = await signUpAndSignIn();
     const before = await lastAuditId();
-    for (const body of [{ role: "superuser" }, { role: "admin", id: other.user.id }, { role: "support", banned: false }, { role: "support", email: "x@example.com" }, { roles: ["admin"] }, {}]) {
+    for (const body of [
+      { role: "superuser" },
+      { role: "admin", id: other.user.id },
+      { role: "support", banned: false },
+      { role: "support", email: "x@example.com" },
+      { roles: ["admin"] },
+      {},
+    ]) {
       const res = await sendJson("PUT", `/api/admin/users/${target.user.id}/role`, body, admin.headers);
       expect(res.status, JSON.stringify(body)).toBe(422);
     }

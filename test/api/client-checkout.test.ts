@@ -56,7 +56,12 @@ describe("the typed client drives the shop (generated from openapi/openapi.json)
 
     // The simulator's hosted page (not part of the API): pay, which delivers a signed webhook.
     const paid = await exports.default.fetch(
-      new Request(checkoutUrl, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN }, body: "outcome=paid", redirect: "manual" }),
+      new Request(checkoutUrl, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN },
+        body: "outcome=paid",
+        redirect: "manual",
+      }),
     );
     expect(paid.status).toBe(303);
 

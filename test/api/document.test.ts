@@ -8,7 +8,10 @@ import { isAllowedAuthRoute } from "../../src/accounts/auth-gate";
 import worker from "../../src/index";
 import { ORIGIN } from "../support/http";
 
-type Doc = { paths: Record<string, Record<string, { operationId?: string; security?: unknown[]; [k: string]: unknown }>>; components: { securitySchemes: Record<string, unknown> } };
+type Doc = {
+  paths: Record<string, Record<string, { operationId?: string; security?: unknown[]; [k: string]: unknown }>>;
+  components: { securitySchemes: Record<string, unknown> };
+};
 
 /** The document a worker serves, with its development routes on (local) or off (every deployment). */
 async function servedDocument(devRoutes: boolean): Promise<Doc> {
@@ -23,7 +26,9 @@ describe("the OpenAPI document", () => {
   it("is the committed contract openapi/openapi.json (change it deliberately: npm run openapi)", async () => {
     const doc = await servedDocument(false);
     const breaking = breakingChanges(committed as never, doc as never);
-    const hint = breaking.length ? `breaking changes against the committed document:\n${breaking.join("\n")}` : "the served document differs from the committed one";
+    const hint = breaking.length
+      ? `breaking changes against the committed document:\n${breaking.join("\n")}`
+      : "the served document differs from the committed one";
     await expect(`${JSON.stringify(doc, null, 2)}\n`, hint).toMatchFileSnapshot("../../openapi/openapi.json");
   });
 
@@ -48,13 +53,19 @@ describe("the OpenAPI document", () => {
 
   it("describes exactly the better-auth routes the shop serves (the allow-list), sign-up, sign-in and two-factor included", async () => {
     const doc = await servedDocument(false);
-    const documented = operations(doc).filter(({ path }) => path.startsWith("/auth/")).map(({ path, method }) => `${method.toUpperCase()} ${path.slice("/auth".length)}`);
+    const documented = operations(doc)
+      .filter(({ path }) => path.startsWith("/auth/"))
+      .map(({ path, method }) => `${method.toUpperCase()} ${path.slice("/auth".length)}`);
     expect(documented.sort()).toEqual([...documentedAuthRoutes].sort());
     for (const route of documentedAuthRoutes) {
       const [method, path] = route.split(" ") as [string, string];
       expect(isAllowedAuthRoute(method, path.replace("{token}", "abc123")), route).toBe(true);
     }
-    for (const id of ["signUp", "signInWithPassword", "verifyTotp", "enableTotp", "signInWithPasskey"]) expect(operations(doc).some(({ op }) => op.operationId === id), id).toBe(true);
+    for (const id of ["signUp", "signInWithPassword", "verifyTotp", "enableTotp", "signInWithPasskey"])
+      expect(
+        operations(doc).some(({ op }) => op.operationId === id),
+        id,
+      ).toBe(true);
     // A route outside the allow-list is not served, and not documented either.
     expect(isAllowedAuthRoute("POST", "/delete-user")).toBe(false);
     expect(documented).not.toContain("POST /delete-user");

@@ -3,7 +3,9 @@ import committed from "../../openapi/openapi.json";
 import { breakingChanges } from "../../scripts/openapi-diff";
 import { documentMismatch } from "../support/openapi";
 
-type Doc = { paths: Record<string, Record<string, any>>; components: { schemas: Record<string, any> } };
+// biome-ignore lint/suspicious/noExplicitAny: the tests edit a parsed JSON document freely
+type Json = any;
+type Doc = { paths: Record<string, Record<string, Json>>; components: { schemas: Record<string, Json> } };
 const copy = (): Doc => structuredClone(committed) as unknown as Doc;
 
 describe("breaking changes in the OpenAPI document are named (scripts/openapi-diff.ts)", () => {
@@ -19,12 +21,14 @@ describe("breaking changes in the OpenAPI document are named (scripts/openapi-di
     order.properties.currency = { type: ["string", "null"] };
     delete next.paths["/orders/{id}/cancel"];
     const found = breakingChanges(copy(), next);
-    expect(found).toEqual(expect.arrayContaining([
-      "GET /orders/{id} 200.totalCents: response field removed",
-      "GET /orders/{id} 200.status: response field no longer always present",
-      "GET /orders/{id} 200.currency: response type widened from string to string,null",
-      "POST /orders/{id}/cancel: operation removed",
-    ]));
+    expect(found).toEqual(
+      expect.arrayContaining([
+        "GET /orders/{id} 200.totalCents: response field removed",
+        "GET /orders/{id} 200.status: response field no longer always present",
+        "GET /orders/{id} 200.currency: response type widened from string to string,null",
+        "POST /orders/{id}/cancel: operation removed",
+      ]),
+    );
   });
 
   it("names a request made stricter: a new required field, a value no longer accepted, a tighter limit, a renamed operationId", () => {
@@ -37,12 +41,14 @@ describe("breaking changes in the OpenAPI document are named (scripts/openapi-di
     const role = next.components.schemas.AdminRoleChange;
     role.properties.role.enum = role.properties.role.enum.filter((r: string) => r !== "support");
     const found = breakingChanges(copy(), next);
-    expect(found).toEqual(expect.arrayContaining([
-      "POST /cart/items body.note: request field now required",
-      "POST /cart/items body.quantity: request limit maximum tightened from 99 to 5",
-      "POST /cart/items: operationId changed from addCartItem to putInCart",
-      'PUT /admin/users/{id}/role body.role: request value "support" no longer accepted',
-    ]));
+    expect(found).toEqual(
+      expect.arrayContaining([
+        "POST /cart/items body.note: request field now required",
+        "POST /cart/items body.quantity: request limit maximum tightened from 99 to 5",
+        "POST /cart/items: operationId changed from addCartItem to putInCart",
+        'PUT /admin/users/{id}/role body.role: request value "support" no longer accepted',
+      ]),
+    );
   });
 
   it("lets additions through: a new optional response field or a new operation is not breaking", () => {
@@ -56,7 +62,8 @@ describe("breaking changes in the OpenAPI document are named (scripts/openapi-di
 describe("answers are checked against the document (test/support/openapi.ts)", () => {
   it("accepts a documented answer and refuses an undocumented status, a wrong body or an unknown route", async () => {
     const problem = { type: "about:blank", title: "Not Found", status: 404, code: "order_not_found" };
-    const json = (body: unknown, status: number, type = "application/json") => new Response(JSON.stringify(body), { status, headers: { "content-type": type } });
+    const json = (body: unknown, status: number, type = "application/json") =>
+      new Response(JSON.stringify(body), { status, headers: { "content-type": type } });
     expect(await documentMismatch("GET", "/orders/{id}", json(problem, 404, "application/problem+json"))).toBeNull();
     expect(await documentMismatch("GET", "/orders/{id}", json(problem, 418, "application/problem+json"))).toMatch(/answered 418/);
     expect(await documentMismatch("GET", "/orders/{id}", json({ id: 1 }, 200))).toMatch(/does not match its schema/);

@@ -78,7 +78,11 @@ describe("audit log: checkpoints in R2", () => {
     const other = { ...env, AUDIT_HMAC_KEY: "another-audit-key-that-is-not-ours-0123456789" } as Env;
     const verdict = await verifyAuditLog(other, { from: "genesis" });
     expect(verdict).toMatchObject({ ok: false, code: "wrong_key", reason: expect.stringContaining("wrong key") });
-    expect(await verifyAuditChain(env.DB, await importAuditKeys("another-audit-key-that-is-not-ours-0123456789"))).toMatchObject({ ok: false, code: "wrong_key", brokenAt: 1 });
+    expect(await verifyAuditChain(env.DB, await importAuditKeys("another-audit-key-that-is-not-ours-0123456789"))).toMatchObject({
+      ok: false,
+      code: "wrong_key",
+      brokenAt: 1,
+    });
     // Rotation: the old key as AUDIT_HMAC_KEY_PREVIOUS verifies every event it signed.
     const rotated = { ...other, AUDIT_HMAC_KEY_PREVIOUS: (await import("../../src/audit/keys")).auditSecrets(env).current } as Env;
     expect(await verifyAuditChain(env.DB, await auditKeys(rotated))).toMatchObject({ ok: true });
@@ -100,7 +104,12 @@ describe("audit log: checkpoints in R2", () => {
     const written = (await anchorsInR2()).filter((a) => a.seq > anchors[0]!.seq);
     for (const a of written) await env.AUDIT_ANCHORS.delete(anchorKey(a.seq));
     await env.AUDIT_ANCHORS.put("latest.json", JSON.stringify(anchors[0]));
-    expect(await verifyAuditLog(env)).toMatchObject({ ok: false, code: "stale_anchor", brokenAt: anchors[0]!.seq + 1, reason: expect.stringContaining("checkpoints were removed or stopped") });
+    expect(await verifyAuditLog(env)).toMatchObject({
+      ok: false,
+      code: "stale_anchor",
+      brokenAt: anchors[0]!.seq + 1,
+      reason: expect.stringContaining("checkpoints were removed or stopped"),
+    });
     // A checkpoint edited without the key.
     await env.AUDIT_ANCHORS.put(anchorKey(anchors[0]!.seq), JSON.stringify({ ...anchors[0], hash: "f".repeat(64) }));
     expect(await verifyAuditLog(env, { from: "genesis" })).toMatchObject({ ok: false, code: "anchor_forged", reason: expect.stringContaining("signature") });
@@ -121,8 +130,17 @@ describe("audit log: checkpoints in R2", () => {
     await rewriteObject(async (storage) => {
       await storage.put({ head: { id: kept!.id, hash: kept!.hash }, inflight: [], anchor: { seq: kept!.id, hash: kept!.hash, at: kept!.at } });
     });
-    expect(await verifyAuditLog(env)).toMatchObject({ ok: false, code: "anchor_mismatch", brokenAt: keep + 1, reason: expect.stringContaining("truncated tail") });
-    expect(await verifyAuditLog(env, { from: "genesis" })).toMatchObject({ ok: false, code: "anchor_mismatch", reason: expect.stringContaining("truncated tail") });
+    expect(await verifyAuditLog(env)).toMatchObject({
+      ok: false,
+      code: "anchor_mismatch",
+      brokenAt: keep + 1,
+      reason: expect.stringContaining("truncated tail"),
+    });
+    expect(await verifyAuditLog(env, { from: "genesis" })).toMatchObject({
+      ok: false,
+      code: "anchor_mismatch",
+      reason: expect.stringContaining("truncated tail"),
+    });
     // Appending again does not paper over it: the chain grows back past the checkpoint with other hashes.
     await appendMany(40);
     expect(await verifyAuditLog(env)).toMatchObject({ ok: false, code: "anchor_mismatch", brokenAt: newest.seq, reason: expect.stringContaining("rewritten") });

@@ -58,7 +58,7 @@ describe("audit log: hash chain", () => {
         newPassword: "x",
         apiKey: "sk_live_abc",
         nested: { accessToken: "t", Authorization: "Bearer z", cardNumber: "4242424242424242", cvc: "123", keep: "yes" },
-        list: [{ client_secret: "cs_secret" , ok: 1 }],
+        list: [{ client_secret: "cs_secret", ok: 1 }],
         email: "a@example.com",
       },
     });
@@ -71,7 +71,12 @@ describe("audit log: hash chain", () => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
     const broken = { ...env, AUDIT_LOG: { getByName: () => ({ append: () => Promise.reject(new Error("object unreachable")) }) } } as unknown as Env;
     try {
-      const result = await recordAudit(broken, { actor: "usr_9", action: "refund.issued", subject: "ord_1", detail: { token: "tok_secret_value", amount: 500 } });
+      const result = await recordAudit(broken, {
+        actor: "usr_9",
+        action: "refund.issued",
+        subject: "ord_1",
+        detail: { token: "tok_secret_value", amount: 500 },
+      });
       expect(result).toBeNull();
       expect(errors).toHaveBeenCalledTimes(1);
       const line = JSON.parse(String(errors.mock.calls[0]![0])) as { level: string; msg: string; event: { action: string; detail: unknown } };
@@ -85,7 +90,12 @@ describe("audit log: hash chain", () => {
   it("lists the events about one person (as actor or subject) for their data download, and no one else's", async () => {
     const me = unique("usr");
     await recordAudit(env, { actor: me, action: "auth.sign_in.succeeded" });
-    await recordAudit(env, { actor: "usr_admin", action: "user.role_changed", subject: me, detail: { changes: { role: { from: "customer", to: "support" } } } });
+    await recordAudit(env, {
+      actor: "usr_admin",
+      action: "user.role_changed",
+      subject: me,
+      detail: { changes: { role: { from: "customer", to: "support" } } },
+    });
     await recordAudit(env, { actor: unique("usr"), action: "auth.sign_in.succeeded" });
     const mine = await listAuditEventsAbout(env.DB, me);
     expect(mine.map((e) => e.action)).toEqual(["auth.sign_in.succeeded", "user.role_changed"]);
@@ -111,6 +121,7 @@ describe("audit log: hash chain", () => {
     expect(rows).toHaveLength(1);
     const [row] = rows;
     for (const field of [row!.actor, row!.action, row!.subject!, row!.detail]) {
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the test proves no control character was stored
       expect(field).not.toMatch(/[\u0000-\u001f\u2028\u2029]/);
     }
     expect(row!.actor).toBe("eve@example.com\\u000aactor=admin action=refund\\u0000");
@@ -152,7 +163,12 @@ describe("audit log: hash chain", () => {
     const pristine = await auditRows();
     // Edited detail, hash left alone.
     const edited = pristine.map((r) => (r.id === last - 2 ? { ...r, detail: '{"i":99}' } : r));
-    expect(await verifyAuditRows(edited, undefined, keys)).toMatchObject({ ok: false, brokenAt: last - 2, code: "forged_row", reason: expect.stringContaining("hash") });
+    expect(await verifyAuditRows(edited, undefined, keys)).toMatchObject({
+      ok: false,
+      brokenAt: last - 2,
+      code: "forged_row",
+      reason: expect.stringContaining("hash"),
+    });
     // Deleted row: a gap.
     const deleted = pristine.filter((r) => r.id !== last - 1);
     expect(await verifyAuditRows(deleted, undefined, keys)).toMatchObject({ ok: false, brokenAt: last, code: "gap" });
@@ -165,7 +181,13 @@ describe("audit log: hash chain", () => {
     // Re-signed under a key of the attacker's own: a key id the verifier does not hold.
     const theirs = await (await import("../../src/audit/chain")).importAuditKeys("an-attackers-own-key-0123456789abcdef");
     const resigned = { ...forged, key_id: theirs.current.id, hash: (await signEvent(theirs.current.key, forged.prev_hash, forged))! };
-    expect(await verifyAuditRows(pristine.map((r) => (r.id === forged.id ? resigned : r)), undefined, keys)).toMatchObject({ ok: false, brokenAt: last - 1, code: "wrong_key" });
+    expect(
+      await verifyAuditRows(
+        pristine.map((r) => (r.id === forged.id ? resigned : r)),
+        undefined,
+        keys,
+      ),
+    ).toMatchObject({ ok: false, brokenAt: last - 1, code: "wrong_key" });
 
     // And in D1 itself, with the triggers lifted as a database-level attacker would.
     await tamperWithAudit("UPDATE audit_events SET subject = 'ord_fake' WHERE id = ?", last - 3);

@@ -19,8 +19,15 @@ describe("audit log flooding", () => {
     const ip = "198.51.100.200";
     const before = await lastAuditId();
     for (let i = 0; i < 20; i++) expect((await postWebhook("{}", "t=1,v1=00", { "cf-connecting-ip": ip })).status).toBe(400);
-    for (let i = 0; i < 20; i++) expect((await request("/api/cart", { headers: { cookie: "__Host-bastion_cart=forged", "cf-connecting-ip": ip } })).status).toBe(200);
-    for (let i = 0; i < 70; i++) await sendJson("POST", "/api/auth/sign-in/email", { email: `spray${i}@example.com`, password: "wrong-password-for-spraying" }, { "cf-connecting-ip": ip });
+    for (let i = 0; i < 20; i++)
+      expect((await request("/api/cart", { headers: { cookie: "__Host-bastion_cart=forged", "cf-connecting-ip": ip } })).status).toBe(200);
+    for (let i = 0; i < 70; i++)
+      await sendJson(
+        "POST",
+        "/api/auth/sign-in/email",
+        { email: `spray${i}@example.com`, password: "wrong-password-for-spraying" },
+        { "cf-connecting-ip": ip },
+      );
     await settle();
     const rows = await auditRowsAfter(before);
     const count = (action: string) => rows.filter((r) => r.action === action).length;
@@ -36,7 +43,12 @@ describe("audit log flooding", () => {
     const prefix = "2001:db8:77:1";
     const statuses: number[] = [];
     for (let i = 1; i <= 12; i++) {
-      const res = await sendJson("POST", "/api/auth/sign-in/email", { email: `v6-${i}@example.com`, password: "wrong-password-for-spraying" }, { "cf-connecting-ip": `${prefix}::${i.toString(16)}` });
+      const res = await sendJson(
+        "POST",
+        "/api/auth/sign-in/email",
+        { email: `v6-${i}@example.com`, password: "wrong-password-for-spraying" },
+        { "cf-connecting-ip": `${prefix}::${i.toString(16)}` },
+      );
       statuses.push(res.status);
     }
     expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
@@ -49,7 +61,12 @@ describe("audit log flooding", () => {
     const attempts = FAILED_SIGN_IN_AUDIT.max + 5;
     for (let i = 0; i < attempts; i++) {
       // Turnstile passed (the dummy token, loopback development), so the throttle lets them all try.
-      const res = await sendJson("POST", "/api/auth/sign-in/email", { email: `budget${i}@example.com`, password: "wrong-password-for-spraying" }, { "cf-connecting-ip": ip, "x-captcha-response": DUMMY_TURNSTILE_TOKEN });
+      const res = await sendJson(
+        "POST",
+        "/api/auth/sign-in/email",
+        { email: `budget${i}@example.com`, password: "wrong-password-for-spraying" },
+        { "cf-connecting-ip": ip, "x-captcha-response": DUMMY_TURNSTILE_TOKEN },
+      );
       expect(res.status).toBe(401);
     }
     await settle();

@@ -22,7 +22,12 @@ describe("audit log: appends D1 does not take", () => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
     const broken = { ...env, AUDIT_LOG: { getByName: () => ({ append: () => Promise.reject(new Error("object unreachable")) }) } } as unknown as Env;
     try {
-      const failure = await requireAudit(broken, { actor: "usr_admin", action: "refund.issued", subject: "ord_1", detail: { token: "tok_secret_value" } }).catch((e: unknown) => e);
+      const failure = await requireAudit(broken, {
+        actor: "usr_admin",
+        action: "refund.issued",
+        subject: "ord_1",
+        detail: { token: "tok_secret_value" },
+      }).catch((e: unknown) => e);
       expect(failure).toBeInstanceOf(ProblemError);
       expect(failure).toMatchObject({ status: 503, code: "audit_unavailable" });
       expect(errorLines(errors)[0]).toMatchObject({ level: "error", msg: "audit_required_write_failed" });
@@ -42,7 +47,11 @@ describe("audit log: appends D1 does not take", () => {
       // The refund's event is dropped by D1 without an error: the caller is not failed (recordAudit never throws) …
       expect(await recordAudit(env, { actor: "stripe", action: "refund.issued", subject: "ord_9", detail: { amount: 500 } })).toBeNull();
       // Two alert lines: the object's (what D1 did) and the caller's (the event, safe in the outbox).
-      expect(errorLines(errors).map((l) => l.msg).sort()).toEqual(["audit_append_deferred", "audit_write_deferred"]);
+      expect(
+        errorLines(errors)
+          .map((l) => l.msg)
+          .sort(),
+      ).toEqual(["audit_append_deferred", "audit_write_deferred"]);
       expect(await lastAuditId()).toBe(before);
       // … but the object noticed, and verification names it.
       const verdict = await verifyAuditLog(env);
@@ -51,7 +60,10 @@ describe("audit log: appends D1 does not take", () => {
       expect(!verdict.ok && verdict.reason).toContain("refund.issued");
       // Later events queue behind it, in order; a role change cannot go ahead without its row.
       expect(await recordAudit(env, { actor: "usr_admin", action: "product.updated", subject: "prd_1" })).toBeNull();
-      await expect(requireAudit(env, { actor: "usr_admin", action: "user.role_changed", subject: "usr_y" })).rejects.toMatchObject({ status: 503, code: "audit_unavailable" });
+      await expect(requireAudit(env, { actor: "usr_admin", action: "user.role_changed", subject: "usr_y" })).rejects.toMatchObject({
+        status: 503,
+        code: "audit_unavailable",
+      });
       expect(await lastAuditId()).toBe(before);
       const tail = await auditLogStub(env).chainTail();
       expect(tail.outbox.map((o) => o.action)).toEqual(["refund.issued", "product.updated"]);

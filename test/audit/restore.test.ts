@@ -151,7 +151,12 @@ describe("audit log: events lost from D1 or forged into it", () => {
     // An ordinary-looking event with a valid plain SHA-256 hash, inserted straight into D1 (INSERT is not refused by the triggers).
     await forgeNextRow("product.updated", "{}");
     expect(await verifyAuditChain(env.DB)).toMatchObject({ ok: false, brokenAt: ours.id + 1, code: "unkeyed_row" });
-    expect(await verifyAuditLog(env)).toMatchObject({ ok: false, brokenAt: ours.id + 1, code: "unkeyed_row", reason: expect.stringContaining("without the audit key") });
+    expect(await verifyAuditLog(env)).toMatchObject({
+      ok: false,
+      brokenAt: ours.id + 1,
+      code: "unkeyed_row",
+      reason: expect.stringContaining("without the audit key"),
+    });
     expect(await verifyAuditLog(env, { from: "genesis" })).toMatchObject({ ok: false, brokenAt: ours.id + 1, code: "unkeyed_row" });
 
     // The next real append records the divergence instead of adopting the forged row as its own.

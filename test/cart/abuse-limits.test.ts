@@ -16,11 +16,19 @@ describe("abuse limits", () => {
     const real = await makeCoupon({ percentOff: 100 });
     const statuses: number[] = [];
     for (let i = 0; i < COUPON_ATTEMPTS.max; i++) {
-      const res = await request("/api/cart/coupon", { method: "PUT", headers: { cookie: guest.cookie, origin: ORIGIN, "content-type": "application/json", "cf-connecting-ip": ip.replace("::1", `::${i + 1}`) }, body: JSON.stringify({ code: `GUESS${i}` }) });
+      const res = await request("/api/cart/coupon", {
+        method: "PUT",
+        headers: { cookie: guest.cookie, origin: ORIGIN, "content-type": "application/json", "cf-connecting-ip": ip.replace("::1", `::${i + 1}`) },
+        body: JSON.stringify({ code: `GUESS${i}` }),
+      });
       statuses.push(res.status);
     }
     expect(statuses.every((s) => s === 422)).toBe(true);
-    const blocked = await request("/api/cart/coupon", { method: "PUT", headers: { cookie: guest.cookie, origin: ORIGIN, "content-type": "application/json", "cf-connecting-ip": "2001:db8:c0:1::ff" }, body: JSON.stringify({ code: real.code }) });
+    const blocked = await request("/api/cart/coupon", {
+      method: "PUT",
+      headers: { cookie: guest.cookie, origin: ORIGIN, "content-type": "application/json", "cf-connecting-ip": "2001:db8:c0:1::ff" },
+      body: JSON.stringify({ code: real.code }),
+    });
     expect(blocked.status).toBe(429);
     expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);
     expect((await getCart(guest.cookie)).coupon).toBeNull();

@@ -17,7 +17,16 @@ describe("cart API: basics", () => {
   it("a guest without a cookie sees an empty cart and gets no cookie for a mere look", async () => {
     const res = await request("/api/cart");
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ items: [], coupon: null, subtotalCents: 0, discountCents: 0, totalCents: 0, currency: "USD", version: 0, couponNotice: null });
+    expect(await res.json()).toEqual({
+      items: [],
+      coupon: null,
+      subtotalCents: 0,
+      discountCents: 0,
+      totalCents: 0,
+      currency: "USD",
+      version: 0,
+      couponNotice: null,
+    });
     expect(cartSetCookie(res)).toBeNull();
   });
 
@@ -101,7 +110,10 @@ describe("cart API: basics", () => {
   });
 
   it("the OpenAPI document describes every cart route and the Cart schema", async () => {
-    const doc = (await (await request("/api/openapi.json")).json()) as { paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } };
+    const doc = (await (await request("/api/openapi.json")).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+      components: { schemas: Record<string, unknown> };
+    };
     expect(Object.keys(doc.paths["/api/cart"] ?? doc.paths["/cart"] ?? {})).toContain("get");
     const paths = Object.keys(doc.paths).join(" ");
     for (const path of ["/cart/items", "/cart/items/{productId}", "/cart/coupon"]) expect(paths).toContain(path);
@@ -110,7 +122,11 @@ describe("cart API: basics", () => {
 
   it("answers JSON only: a form-encoded body is 415", async () => {
     const p = await makeProduct();
-    const res = await request("/api/cart/items", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: "http://localhost:8787" }, body: `productId=${p.id}&quantity=1` });
+    const res = await request("/api/cart/items", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: "http://localhost:8787" },
+      body: `productId=${p.id}&quantity=1`,
+    });
     expect(res.status).toBe(415);
   });
 });
@@ -222,7 +238,16 @@ describe("cart API: attacks", () => {
     const victim = guestCart();
     await cartJson(victim.cookie, "POST", "/api/cart/items", { productId: p.id, quantity: 1 });
     const victimBefore = await guestState(victim.id);
-    const forged = [`guest:${victim.id}`, `${victim.id}A`, victim.id.slice(0, 21), "../../user:1", "user:usr_1", "x".repeat(500), "%00", "AAAAAAAAAAAAAAAAAAAAAB"];
+    const forged = [
+      `guest:${victim.id}`,
+      `${victim.id}A`,
+      victim.id.slice(0, 21),
+      "../../user:1",
+      "user:usr_1",
+      "x".repeat(500),
+      "%00",
+      "AAAAAAAAAAAAAAAAAAAAAB",
+    ];
     for (const [i, value] of forged.entries()) {
       const before = await lastAuditId();
       // One address per attempt: refused requests are audited at most 5 times per address (flooding).
@@ -235,7 +260,10 @@ describe("cart API: attacks", () => {
       expect(isGuestCartId(fresh!)).toBe(true);
       expect(fresh).not.toBe(victim.id);
       const events = await auditRowsAfter(before);
-      expect(events.map((e) => e.action), value).toEqual(["cart.cookie.rejected"]);
+      expect(
+        events.map((e) => e.action),
+        value,
+      ).toEqual(["cart.cookie.rejected"]);
       expect(events[0]).toMatchObject({ actor: "anonymous", ip });
     }
     expect(await guestState(victim.id)).toEqual(victimBefore);
@@ -252,7 +280,11 @@ describe("cart API: attacks", () => {
     const { id, cookie } = guestCart();
     await cartJson(cookie, "POST", "/api/cart/items", { productId: p.id, quantity: 1 });
     const before = await guestState(id);
-    const res = await request("/api/cart/items", { method: "POST", headers: { cookie, origin: "https://evil.example", "content-type": "application/json" }, body: JSON.stringify({ productId: p.id, quantity: 5 }) });
+    const res = await request("/api/cart/items", {
+      method: "POST",
+      headers: { cookie, origin: "https://evil.example", "content-type": "application/json" },
+      body: JSON.stringify({ productId: p.id, quantity: 5 }),
+    });
     expect(res.status).toBe(403);
     expect(await guestState(id)).toEqual(before);
   });

@@ -74,7 +74,13 @@ describe("cart coupons", () => {
       [expired.code, "coupon_expired"],
       [inactive.code, "coupon_invalid"],
       [notYet.code, "coupon_invalid"],
-      ["NOPE-" + unique("X").toUpperCase().replaceAll(/[^A-Z0-9-]/g, ""), "coupon_invalid"],
+      [
+        "NOPE-" +
+          unique("X")
+            .toUpperCase()
+            .replaceAll(/[^A-Z0-9-]/g, ""),
+        "coupon_invalid",
+      ],
       ["' OR 1=1 --", "coupon_invalid"],
     ];
     for (const [code, expected] of cases) {
@@ -90,7 +96,9 @@ describe("cart coupons", () => {
     const coupon = await makeCoupon({ percentOff: 20 });
     const { cookie } = await filledCart(1000);
     await cartJson(cookie, "PUT", "/api/cart/coupon", { code: coupon.code });
-    await env.DB.prepare("UPDATE coupons SET expires_at = ? WHERE code = ?").bind(new Date(Date.now() - 1000).toISOString(), coupon.code).run();
+    await env.DB.prepare("UPDATE coupons SET expires_at = ? WHERE code = ?")
+      .bind(new Date(Date.now() - 1000).toISOString(), coupon.code)
+      .run();
     expect(await getCart(cookie)).toMatchObject({ coupon: null, discountCents: 0, totalCents: 1000, couponNotice: "coupon_expired" });
   });
 

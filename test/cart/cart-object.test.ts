@@ -87,7 +87,12 @@ describe("guest cart merge on sign-in", () => {
     const hidden = await makeProduct();
     const deleted = await makeProduct();
     const guest = guestCart();
-    for (const [p, q] of [[shared, 60], [guestOnly, 2], [hidden, 1], [deleted, 1]] as const) {
+    for (const [p, q] of [
+      [shared, 60],
+      [guestOnly, 2],
+      [hidden, 1],
+      [deleted, 1],
+    ] as const) {
       expect((await cartJson(guest.cookie, "POST", "/api/cart/items", { productId: p.id, quantity: q })).status).toBe(200);
     }
     const guestCoupon = await makeCoupon();

@@ -2,8 +2,18 @@ import { describe, expect, it } from "vitest";
 import { request } from "../support/http";
 import { makeProduct, unique } from "../support/factories";
 
-interface ProductJson { id: string; slug: string; name: string; priceCents: number; inStock: boolean; imageUrl: string | null }
-interface PageJson { items: ProductJson[]; nextCursor: string | null }
+interface ProductJson {
+  id: string;
+  slug: string;
+  name: string;
+  priceCents: number;
+  inStock: boolean;
+  imageUrl: string | null;
+}
+interface PageJson {
+  items: ProductJson[];
+  nextCursor: string | null;
+}
 
 describe("catalog API", () => {
   it("lists visible products with the contract's shape and no internal fields", async () => {

@@ -4,7 +4,9 @@ import { FIRST_PAGE_TTL_MS, sharedForAWhile } from "../../src/catalog/first-page
 import { appJson as sendJson, appRequest as request, as } from "../support/admin";
 import { makeProduct, unique } from "../support/factories";
 
-interface Page { items: { id: string; name: string }[] }
+interface Page {
+  items: { id: string; name: string }[];
+}
 
 describe("the catalog's shared first page (decision 008)", () => {
   it("computes once per TTL and key, shares concurrent callers, and does not keep a failure", async () => {
@@ -33,7 +35,12 @@ describe("the catalog's shared first page (decision 008)", () => {
     expect(hide.status).toBe(200);
     expect(await firstPage()).not.toContain(shown.id);
     expect(await home()).not.toContain(shown.name);
-    const created = await sendJson("POST", "/api/admin/products", { slug: unique("aaa").toLowerCase(), name: `!!! ${unique("new")}`, priceCents: 100, stock: 1 }, admin);
+    const created = await sendJson(
+      "POST",
+      "/api/admin/products",
+      { slug: unique("aaa").toLowerCase(), name: `!!! ${unique("new")}`, priceCents: 100, stock: 1 },
+      admin,
+    );
     expect(created.status).toBe(201);
     const { id } = (await created.json()) as { id: string };
     expect(await firstPage()).toContain(id);

@@ -52,6 +52,11 @@ describe("shared pricing rows for carts (decision 009)", () => {
     expect((await appJson("PATCH", `/api/admin/products/${hidden.id}`, { hidden: false }, admin)).status).toBe(200);
     expect((await appJson("PATCH", `/api/admin/products/${p.id}`, { priceCents: 900 }, admin)).status).toBe(200);
     const after = await loadPricingRows(db, [p.id, hidden.id], null);
-    expect(after.products.map((r) => [r.id, r.priceCents]).sort()).toEqual([[hidden.id, 300], [p.id, 900]].sort());
+    expect(after.products.map((r) => [r.id, r.priceCents]).sort()).toEqual(
+      [
+        [hidden.id, 300],
+        [p.id, 900],
+      ].sort(),
+    );
   });
 });

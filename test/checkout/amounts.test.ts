@@ -20,7 +20,12 @@ function checkout(who: SignedIn): Promise<Response> {
 }
 
 function simulator(checkoutUrl: string, outcome: string): Promise<Response> {
-  return request(new URL(checkoutUrl).pathname, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN }, body: `outcome=${outcome}`, redirect: "manual" });
+  return request(new URL(checkoutUrl).pathname, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN },
+    body: `outcome=${outcome}`,
+    redirect: "manual",
+  });
 }
 
 describe("no-cost orders and the minimum charge (P11)", { timeout: 60_000 }, () => {
@@ -39,14 +44,18 @@ describe("no-cost orders and the minimum charge (P11)", { timeout: 60_000 }, () 
     expect(page).toContain("nothing to pay");
     const before = await lastAuditId();
     expect((await simulator(checkoutUrl, "paid")).status).toBe(303);
-    const timeline = await env.DB.prepare("SELECT detail FROM payment_events WHERE order_id = ? AND kind = 'checkout.session.completed'").bind(orderId).all<{ detail: string }>();
+    const timeline = await env.DB.prepare("SELECT detail FROM payment_events WHERE order_id = ? AND kind = 'checkout.session.completed'")
+      .bind(orderId)
+      .all<{ detail: string }>();
     expect(timeline.results).toHaveLength(1);
     expect(await orderRow(orderId)).toMatchObject({ status: "paid", paymentIntentId: null });
     expect(await stockOf(product.id)).toBe(2);
     expect(await ledger(coupon.code).snapshot()).toMatchObject({ committed: 1, reserved: 0 });
     expect((await redemptionRows(coupon.code)).map((r) => r.order_id)).toEqual([orderId]);
     expect((await cart.getState()).lines).toEqual([]);
-    const audit = await env.DB.prepare("SELECT action, detail FROM audit_events WHERE id > ? AND subject = ? ORDER BY id").bind(before, orderId).all<{ action: string; detail: string }>();
+    const audit = await env.DB.prepare("SELECT action, detail FROM audit_events WHERE id > ? AND subject = ? ORDER BY id")
+      .bind(before, orderId)
+      .all<{ action: string; detail: string }>();
     expect(audit.results.map((r) => r.action)).toEqual(["order.paid"]);
     expect(JSON.parse(audit.results[0]!.detail)).toMatchObject({ amountTotal: 0, paymentStatus: "no_payment_required" });
   });
@@ -54,9 +63,23 @@ describe("no-cost orders and the minimum charge (P11)", { timeout: 60_000 }, () 
   it("P11 no_payment_required for an order that costs money is refused as an amount mismatch, audited, and pays nothing", async () => {
     const h = await makeHeldOrder();
     const before = await lastAuditId();
-    const forged = sessionEvent({ type: "checkout.session.completed", sessionId: h.sessionId, orderId: h.order.id, amountTotal: h.order.totalCents, currency: "usd", paymentStatus: "no_payment_required" });
+    const forged = sessionEvent({
+      type: "checkout.session.completed",
+      sessionId: h.sessionId,
+      orderId: h.order.id,
+      amountTotal: h.order.totalCents,
+      currency: "usd",
+      paymentStatus: "no_payment_required",
+    });
     expect((await deliverEvent(forged)).status).toBe(200);
-    const zero = sessionEvent({ type: "checkout.session.completed", sessionId: h.sessionId, orderId: h.order.id, amountTotal: 0, currency: "usd", paymentStatus: "no_payment_required" });
+    const zero = sessionEvent({
+      type: "checkout.session.completed",
+      sessionId: h.sessionId,
+      orderId: h.order.id,
+      amountTotal: 0,
+      currency: "usd",
+      paymentStatus: "no_payment_required",
+    });
     expect((await deliverEvent(zero)).status).toBe(200);
     expect(await orderRow(h.order.id)).toEqual(h.order);
     expect(await stockOf(h.productId)).toBe(3);
@@ -100,7 +123,9 @@ describe("big carts (P13)", { timeout: 120_000 }, () => {
       const res = await checkout(who);
       expect(res.status, await res.clone().text()).toBe(201);
       const { orderId, checkoutUrl } = (await res.json()) as { orderId: string; checkoutUrl: string };
-      const lines = await env.DB.prepare("SELECT product_id, quantity FROM order_lines WHERE order_id = ? ORDER BY rowid").bind(orderId).all<{ product_id: string; quantity: number }>();
+      const lines = await env.DB.prepare("SELECT product_id, quantity FROM order_lines WHERE order_id = ? ORDER BY rowid")
+        .bind(orderId)
+        .all<{ product_id: string; quantity: number }>();
       expect(lines.results.map((l) => [l.product_id, l.quantity])).toEqual(products.map((p, i) => [p.id, 1 + (i % 3)]));
       const total = products.reduce((sum, p, i) => sum + p.priceCents * (1 + (i % 3)), 0);
       expect(await orderRow(orderId)).toMatchObject({ totalCents: total, status: "pending" });

@@ -7,7 +7,15 @@ describe("order and payment audit trail", () => {
   it("T10 every payment step of an order is audited with the actor and only the last 4 characters of Stripe ids", async () => {
     const { order } = await makePendingOrder();
     const before = await lastAuditId();
-    const paid = sessionEvent({ type: "checkout.session.completed", sessionId: order.paymentSessionId!, orderId: order.id, amountTotal: order.totalCents, currency: order.currency, paymentStatus: "paid", paymentIntentId: "pi_3SecretLookingIntentId9xYz" });
+    const paid = sessionEvent({
+      type: "checkout.session.completed",
+      sessionId: order.paymentSessionId!,
+      orderId: order.id,
+      amountTotal: order.totalCents,
+      currency: order.currency,
+      paymentStatus: "paid",
+      paymentIntentId: "pi_3SecretLookingIntentId9xYz",
+    });
     expect((await deliverEvent(paid)).status).toBe(200);
     expect((await orderRow(order.id))?.status).toBe("paid");
     const intent = (await orderRow(order.id))!.paymentIntentId!;

@@ -37,7 +37,12 @@ describe("cancel page", () => {
     expect((await ledger(coupon.code).snapshot()).reservations).toEqual([]);
     // The cart is open again with its lines, and the simulator session can no longer be paid.
     expect((await cart.getState()).lines).toEqual([{ productId: p.id, quantity: 2 }]);
-    const pay = await request(new URL(started.checkoutUrl).pathname, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN }, body: "outcome=paid", redirect: "manual" });
+    const pay = await request(new URL(started.checkoutUrl).pathname, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN },
+      body: "outcome=paid",
+      redirect: "manual",
+    });
     expect(pay.status).not.toBe(500);
     expect((await orderRow(started.orderId))?.status).toBe("cancelled");
   });
@@ -47,7 +52,12 @@ describe("cancel page", () => {
     const stranger = await signUpAndSignIn();
     expect((await jsonAs(stranger.cookie, "POST", `/api/orders/${started.orderId}/cancel`)).status).toBe(404);
     expect((await orderRow(started.orderId))?.status).toBe("pending");
-    await request(new URL(started.checkoutUrl).pathname, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN }, body: "outcome=paid", redirect: "manual" });
+    await request(new URL(started.checkoutUrl).pathname, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN },
+      body: "outcome=paid",
+      redirect: "manual",
+    });
     expect((await orderRow(started.orderId))?.status).toBe("paid");
     const late = await jsonAs(who.cookie, "POST", `/api/orders/${started.orderId}/cancel`);
     expect(late.status).toBe(409);

@@ -13,7 +13,9 @@ interface Started {
   checkoutUrl: string;
 }
 
-async function shopperWithCart(lines: { stock?: number; priceCents?: number; quantity: number; hidden?: boolean }[]): Promise<{ who: SignedIn; productIds: string[] }> {
+async function shopperWithCart(
+  lines: { stock?: number; priceCents?: number; quantity: number; hidden?: boolean }[],
+): Promise<{ who: SignedIn; productIds: string[] }> {
   const who = await signUpAndSignIn();
   const cart = cartStubForUser(env, who.user.id);
   const productIds: string[] = [];
@@ -45,7 +47,10 @@ async function pay(checkoutUrl: string, outcome: "paid" | "expired"): Promise<Re
 
 describe("POST /api/checkout", () => {
   it("builds the order from the cart snapshot and D1 prices, takes stock, and returns the simulator URL", async () => {
-    const { who, productIds } = await shopperWithCart([{ quantity: 2, priceCents: 1250, stock: 5 }, { quantity: 1, priceCents: 300, stock: 1 }]);
+    const { who, productIds } = await shopperWithCart([
+      { quantity: 2, priceCents: 1250, stock: 5 },
+      { quantity: 1, priceCents: 300, stock: 1 },
+    ]);
     const res = await checkout(who.cookie);
     expect(res.status).toBe(201);
     const body = (await res.json()) as Started;
@@ -123,7 +128,10 @@ describe("POST /api/checkout", () => {
   });
 
   it("T08 out of stock: 422 out_of_stock, no order, no stock taken from any line, cart usable again", async () => {
-    const { who, productIds } = await shopperWithCart([{ quantity: 1, stock: 5 }, { quantity: 3, stock: 2 }]);
+    const { who, productIds } = await shopperWithCart([
+      { quantity: 1, stock: 5 },
+      { quantity: 3, stock: 2 },
+    ]);
     const ordersBefore = await countRows("orders");
     const res = await checkout(who.cookie);
     expect(res.status).toBe(422);
@@ -144,7 +152,10 @@ describe("POST /api/checkout", () => {
   });
 
   it("P04 hidden products are not sold: only visible lines are ordered", async () => {
-    const { who, productIds } = await shopperWithCart([{ quantity: 1, priceCents: 500 }, { quantity: 1, priceCents: 900, hidden: true }]);
+    const { who, productIds } = await shopperWithCart([
+      { quantity: 1, priceCents: 500 },
+      { quantity: 1, priceCents: 900, hidden: true },
+    ]);
     const { orderId } = (await (await checkout(who.cookie)).json()) as Started;
     const order = (await (await getAs(who.cookie, `/api/orders/${orderId}`)).json()) as { items: { productId: string }[]; totalCents: number };
     expect(order.items.map((i) => i.productId)).toEqual([productIds[0]]);
@@ -167,9 +178,12 @@ describe("POST /api/checkout", () => {
 describe("payment provider failure", () => {
   it("Stripe refusing the session: 502 payment_unavailable, stock given back, order cancelled, cart open again", async () => {
     const { who, productIds } = await shopperWithCart([{ quantity: 2, stock: 4 }]);
-    const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async () =>
-      new Response(JSON.stringify({ error: { type: "api_error", message: "down" } }), { status: 400, headers: { "content-type": "application/json" } }),
-    );
+    const spy = vi
+      .spyOn(globalThis, "fetch")
+      .mockImplementation(
+        async () =>
+          new Response(JSON.stringify({ error: { type: "api_error", message: "down" } }), { status: 400, headers: { "content-type": "application/json" } }),
+      );
     try {
       const ctx = createExecutionContext();
       const stripeEnv = { ...env, PAYMENTS_PROVIDER: "stripe", STRIPE_SECRET_KEY: "sk_test_fake_for_vitest" } as Env;

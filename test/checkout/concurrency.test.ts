@@ -16,7 +16,12 @@ const checkout = (cookie: string) => request("/api/checkout", { method: "POST", 
 
 /** Pays through the simulator page, which signs and delivers a Stripe-format event to the webhook. */
 const pay = (checkoutUrl: string) =>
-  request(new URL(checkoutUrl).pathname, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN }, body: "outcome=paid", redirect: "manual" });
+  request(new URL(checkoutUrl).pathname, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN },
+    body: "outcome=paid",
+    redirect: "manual",
+  });
 
 async function shoppers(n: number): Promise<SignedIn[]> {
   const out: SignedIn[] = [];
@@ -103,7 +108,11 @@ describe("checkout under concurrency", () => {
     // 200 adds of quantity 1 spread over 5 products: 40 each, under the 99 cap.
     await Promise.all(
       Array.from({ length: 200 }, (_, i) =>
-        request("/api/cart/items", { method: "POST", headers: { cookie: who!.cookie, origin: ORIGIN, "content-type": "application/json" }, body: JSON.stringify({ productId: ids[i % 5], quantity: 1 }) }),
+        request("/api/cart/items", {
+          method: "POST",
+          headers: { cookie: who!.cookie, origin: ORIGIN, "content-type": "application/json" },
+          body: JSON.stringify({ productId: ids[i % 5], quantity: 1 }),
+        }),
       ),
     );
     const state = await cartStubForUser(env, who!.user.id).getState();

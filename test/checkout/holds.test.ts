@@ -27,7 +27,12 @@ async function sweepAt(at: number): Promise<void> {
 }
 
 function simulator(checkoutUrl: string, outcome: string): Promise<Response> {
-  return request(new URL(checkoutUrl).pathname, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN }, body: `outcome=${outcome}`, redirect: "manual" });
+  return request(new URL(checkoutUrl).pathname, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN },
+    body: `outcome=${outcome}`,
+    redirect: "manual",
+  });
 }
 
 async function checkoutWith(productId: string, code: string): Promise<{ who: SignedIn; res: Response }> {
@@ -63,7 +68,9 @@ describe("holds that follow the payment (T07, P10)", { timeout: 60_000 }, () => 
     // the order alone, the ledger still counts the hold, and another shopper cannot take the code.
     await sweepAt(Date.now() + 3 * HOURS);
     expect(await orderRow(orderId)).toMatchObject({ status: "pending", paymentInFlight: true });
-    expect(await ledger(coupon.code).check({ userId: "someone-else", definition: { maxRedemptions: 1, perCustomerLimit: null }, now: Date.now() + 3 * HOURS })).toEqual({ ok: false, code: "coupon_exhausted" });
+    expect(
+      await ledger(coupon.code).check({ userId: "someone-else", definition: { maxRedemptions: 1, perCustomerLimit: null }, now: Date.now() + 3 * HOURS }),
+    ).toEqual({ ok: false, code: "coupon_exhausted" });
     const second = await checkoutWith(product.id, coupon.code);
     expect(second.res.status).toBe(422);
     expect(((await second.res.json()) as { code: string }).code).toBe("coupon_exhausted");
@@ -115,7 +122,14 @@ describe("holds that follow the payment (T07, P10)", { timeout: 60_000 }, () => 
 
     const before = await lastAuditId();
     const row = (await orderRow(lateOrder.orderId))!;
-    const event = sessionEvent({ type: "checkout.session.completed", sessionId: row.paymentSessionId!, orderId: row.id, amountTotal: row.totalCents, currency: "usd", paymentStatus: "paid" });
+    const event = sessionEvent({
+      type: "checkout.session.completed",
+      sessionId: row.paymentSessionId!,
+      orderId: row.id,
+      amountTotal: row.totalCents,
+      currency: "usd",
+      paymentStatus: "paid",
+    });
     expect((await deliverEvent(event)).status).toBe(200);
     expect((await deliverEvent(event)).status).toBe(200); // Stripe's retry: nothing twice
     expect(await orderRow(row.id)).toMatchObject({ status: "paid", couponOverRedeemed: true });
@@ -139,7 +153,14 @@ describe("holds that follow the payment (T07, P10)", { timeout: 60_000 }, () => 
     expect(await orderRow(h.order.id)).toMatchObject({ status: "pending", paymentInFlight: true });
     expect(await stockOf(h.productId)).toBe(3);
     expect((await ledger(h.couponCode).snapshot()).reservations).toEqual([expect.objectContaining({ orderId: h.order.id, expiresAt: PINNED })]);
-    const paid = sessionEvent({ type: "checkout.session.completed", sessionId: h.sessionId, orderId: h.order.id, amountTotal: h.order.totalCents, currency: "usd", paymentStatus: "paid" });
+    const paid = sessionEvent({
+      type: "checkout.session.completed",
+      sessionId: h.sessionId,
+      orderId: h.order.id,
+      amountTotal: h.order.totalCents,
+      currency: "usd",
+      paymentStatus: "paid",
+    });
     expect((await deliverEvent(paid)).status).toBe(200);
     expect(await orderRow(h.order.id)).toMatchObject({ status: "paid", paymentInFlight: false, couponOverRedeemed: false });
     expect(await ledger(h.couponCode).snapshot()).toMatchObject({ committed: 1, reserved: 0 });
@@ -151,7 +172,9 @@ describe("holds that follow the payment (T07, P10)", { timeout: 60_000 }, () => 
     const h = await makeHeldOrder({ userId: who.user.id });
     const cart = cartStubForUser(env, who.user.id);
     // A day-old lock of a still-pending order: refused.
-    await env.DB.prepare("UPDATE orders SET payment_expires_at = ? WHERE id = ?").bind(Math.floor(Date.now() / 1000) + 1800, h.order.id).run();
+    await env.DB.prepare("UPDATE orders SET payment_expires_at = ? WHERE id = ?")
+      .bind(Math.floor(Date.now() / 1000) + 1800, h.order.id)
+      .run();
     const refused = await request("/api/checkout", { method: "POST", headers: { cookie: who.cookie, origin: ORIGIN } });
     expect(refused.status).toBe(409);
     expect(((await refused.json()) as { code: string }).code).toBe("checkout_in_progress");

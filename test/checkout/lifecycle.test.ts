@@ -119,8 +119,20 @@ function expected(state: State, event: Event): Omit<Cell, "state" | "event"> | n
 
 const FREE_EVENT: Event = "completed:no_payment_required";
 
-function eventFor(h: HeldOrder, type: "checkout.session.completed" | "checkout.session.async_payment_succeeded" | "checkout.session.async_payment_failed" | "checkout.session.expired", paymentStatus: "paid" | "unpaid" | "no_payment_required") {
-  return sessionEvent({ type, sessionId: h.sessionId, orderId: h.order.id, amountTotal: h.order.totalCents, currency: "usd", paymentStatus, paymentIntentId: h.paymentIntentId });
+function eventFor(
+  h: HeldOrder,
+  type: "checkout.session.completed" | "checkout.session.async_payment_succeeded" | "checkout.session.async_payment_failed" | "checkout.session.expired",
+  paymentStatus: "paid" | "unpaid" | "no_payment_required",
+) {
+  return sessionEvent({
+    type,
+    sessionId: h.sessionId,
+    orderId: h.order.id,
+    amountTotal: h.order.totalCents,
+    currency: "usd",
+    paymentStatus,
+    paymentIntentId: h.paymentIntentId,
+  });
 }
 
 async function ok(res: Response): Promise<void> {
@@ -213,7 +225,9 @@ describe("the order lifecycle table (docs/decisions/013): every state × every p
       const res = await apply(h, cell.event, owner);
       if (res) expect(res.status, await res.clone().text()).toBe(cell.http ?? 200);
       const row = (await orderRow(h.order.id))!;
-      expect({ status: row.status, inFlight: row.paymentInFlight }).toEqual(cell.status === "in_flight" ? { status: "pending", inFlight: true } : { status: cell.status, inFlight: false });
+      expect({ status: row.status, inFlight: row.paymentInFlight }).toEqual(
+        cell.status === "in_flight" ? { status: "pending", inFlight: true } : { status: cell.status, inFlight: false },
+      );
       await expectHolds(h, cell.holds);
       expect(await auditActionsFor(h.order.id, before)).toEqual(cell.audit);
       expect((await afterCloseRows(h.order.id)) - afterCloseBefore).toBe(cell.afterClose ?? 0);
@@ -222,6 +236,8 @@ describe("the order lifecycle table (docs/decisions/013): every state × every p
 });
 
 async function afterCloseRows(orderId: string): Promise<number> {
-  const row = await env.DB.prepare("SELECT count(*) AS n FROM payment_events WHERE order_id = ? AND kind = 'payment.after_close'").bind(orderId).first<{ n: number }>();
+  const row = await env.DB.prepare("SELECT count(*) AS n FROM payment_events WHERE order_id = ? AND kind = 'payment.after_close'")
+    .bind(orderId)
+    .first<{ n: number }>();
   return row?.n ?? 0;
 }

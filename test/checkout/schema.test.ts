@@ -10,13 +10,19 @@ describe("checkout schema", () => {
     const db = getDb(env.DB);
     const orderId = unique("ord");
     await db.insert(orders).values({
-      id: orderId, userId: unique("u"), currency: "USD", subtotalCents: 1000, totalCents: 1000, provider: "simulator",
+      id: orderId,
+      userId: unique("u"),
+      currency: "USD",
+      subtotalCents: 1000,
+      totalCents: 1000,
+      provider: "simulator",
     });
     const eventId = unique("evt");
-    const markPaid = () => [
-      db.insert(processedWebhookEvents).values({ eventId, type: "checkout.session.completed", orderId }),
-      db.update(orders).set({ status: "paid" }).where(eq(orders.id, orderId)),
-    ] as const;
+    const markPaid = () =>
+      [
+        db.insert(processedWebhookEvents).values({ eventId, type: "checkout.session.completed", orderId }),
+        db.update(orders).set({ status: "paid" }).where(eq(orders.id, orderId)),
+      ] as const;
     await db.batch(markPaid());
     await db.update(orders).set({ status: "refunded" }).where(eq(orders.id, orderId));
     await expect(db.batch(markPaid())).rejects.toThrow();

@@ -37,7 +37,9 @@ async function lastUnitWithCoupon(): Promise<{ who: SignedIn; productId: string;
 
 /** The one order of a user as D1 has it (the checkout in flight wrote it). */
 async function onlyOrderOf(userId: string): Promise<{ id: string; status: string; payment_session_id: string | null }> {
-  const { results } = await env.DB.prepare("SELECT id, status, payment_session_id FROM orders WHERE user_id = ?").bind(userId).all<{ id: string; status: string; payment_session_id: string | null }>();
+  const { results } = await env.DB.prepare("SELECT id, status, payment_session_id FROM orders WHERE user_id = ?")
+    .bind(userId)
+    .all<{ id: string; status: string; payment_session_id: string | null }>();
   expect(results).toHaveLength(1);
   return results[0]!;
 }
@@ -83,7 +85,9 @@ describe("cancel while checkout creates the payment session (T08)", { timeout: 6
     expect(expires).toHaveLength(1);
     const row = (await orderRow(order.id))!;
     expect(row).toMatchObject({ status: "cancelled", paymentSessionId: null });
-    const replayRows = await env.DB.prepare("SELECT count(*) AS n FROM payment_events WHERE order_id = ? AND kind = 'checkout.session_created'").bind(order.id).first<{ n: number }>();
+    const replayRows = await env.DB.prepare("SELECT count(*) AS n FROM payment_events WHERE order_id = ? AND kind = 'checkout.session_created'")
+      .bind(order.id)
+      .first<{ n: number }>();
     expect(replayRows?.n).toBe(0);
     // Stock and coupon came back exactly once; the cart is open with its line.
     expect(await stockOf(s.productId)).toBe(1);
@@ -101,7 +105,14 @@ describe("cancel while checkout creates the payment session (T08)", { timeout: 6
     expect(bought.status).toBe(201);
     expect(await stockOf(s.productId)).toBe(0);
     // A webhook for the fenced session (it cannot be paid, but say Stripe sent one) pays nothing.
-    const stray = sessionEvent({ type: "checkout.session.completed", sessionId: "cs_test_fencedsession", orderId: order.id, amountTotal: 3000, currency: "usd", paymentStatus: "paid" });
+    const stray = sessionEvent({
+      type: "checkout.session.completed",
+      sessionId: "cs_test_fencedsession",
+      orderId: order.id,
+      amountTotal: 3000,
+      currency: "usd",
+      paymentStatus: "paid",
+    });
     expect((await deliverEvent(stray)).status).toBe(200);
     expect((await orderRow(order.id))?.status).toBe("cancelled");
     expect(await stockOf(s.productId)).toBe(0);
@@ -155,7 +166,8 @@ describe("Idempotency-Key replays never hand out a closed order's URL (T08)", { 
     expect(res.status).toBe(201);
     return { who, ...((await res.json()) as { orderId: string; checkoutUrl: string }) };
   }
-  const replay = (who: SignedIn, key: string) => request("/api/checkout", { method: "POST", headers: { cookie: who.cookie, origin: ORIGIN, "idempotency-key": key } });
+  const replay = (who: SignedIn, key: string) =>
+    request("/api/checkout", { method: "POST", headers: { cookie: who.cookie, origin: ORIGIN, "idempotency-key": key } });
 
   it("T08 replaying the key of a cancelled, expired or paid order is 409 checkout_closed with no URL; an open one still gets its URL", async () => {
     for (const close of ["cancel", "expire", "pay"] as const) {
@@ -164,8 +176,14 @@ describe("Idempotency-Key replays never hand out a closed order's URL (T08)", { 
       const again = await replay(s.who, key);
       expect(again.status).toBe(201);
       expect(await again.json()).toEqual({ orderId: s.orderId, checkoutUrl: s.checkoutUrl });
-      if (close === "cancel") expect((await request(`/api/orders/${s.orderId}/cancel`, { method: "POST", headers: { cookie: s.who.cookie, origin: ORIGIN } })).status).toBe(200);
-      else await request(new URL(s.checkoutUrl).pathname, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN }, body: `outcome=${close === "pay" ? "paid" : "expired"}` });
+      if (close === "cancel")
+        expect((await request(`/api/orders/${s.orderId}/cancel`, { method: "POST", headers: { cookie: s.who.cookie, origin: ORIGIN } })).status).toBe(200);
+      else
+        await request(new URL(s.checkoutUrl).pathname, {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN },
+          body: `outcome=${close === "pay" ? "paid" : "expired"}`,
+        });
       const ordersBefore = await env.DB.prepare("SELECT count(*) AS n FROM orders WHERE user_id = ?").bind(s.who.user.id).first<{ n: number }>();
       const res = await replay(s.who, key);
       expect(res.status).toBe(409);
@@ -180,7 +198,12 @@ describe("Idempotency-Key replays never hand out a closed order's URL (T08)", { 
   it("T08 replaying the key of an order whose payment is in flight is 409 payment_processing with no URL", async () => {
     const key = `key-inflight-${crypto.randomUUID()}`;
     const s = await started(key);
-    const pay = await request(new URL(s.checkoutUrl).pathname, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN }, body: "outcome=processing", redirect: "manual" });
+    const pay = await request(new URL(s.checkoutUrl).pathname, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN },
+      body: "outcome=processing",
+      redirect: "manual",
+    });
     expect(pay.status).toBe(303);
     const res = await replay(s.who, key);
     expect(res.status).toBe(409);

@@ -42,14 +42,29 @@ describe("the order sweeper (Cron Trigger)", { timeout: 60_000 }, () => {
 
     // Stripe's own expired event arrives after all: recorded, nothing given back twice.
     vi.restoreAllMocks();
-    expect((await deliverEvent(sessionEvent({ type: "checkout.session.expired", sessionId: h.sessionId, orderId: h.order.id, amountTotal: h.order.totalCents, currency: "usd", paymentStatus: "unpaid" }))).status).toBe(200);
+    expect(
+      (
+        await deliverEvent(
+          sessionEvent({
+            type: "checkout.session.expired",
+            sessionId: h.sessionId,
+            orderId: h.order.id,
+            amountTotal: h.order.totalCents,
+            currency: "usd",
+            paymentStatus: "unpaid",
+          }),
+        )
+      ).status,
+    ).toBe(200);
     expect(await stockOf(h.productId)).toBe(5);
     expect(await auditActionsFor(h.order.id, before)).toEqual(["order.expired"]);
   });
 
   it("T08 an order whose checkout died before storing a session is expired after the setup window; a younger one is left to its checkout", async () => {
     const { order: orphan, productId } = await makePendingOrder({ paymentSessionId: null, stockLeft: 3, quantity: 2 });
-    await env.DB.prepare("UPDATE orders SET created_at = ? WHERE id = ?").bind(new Date(Date.now() - SETUP_WINDOW_MS - 60_000).toISOString(), orphan.id).run();
+    await env.DB.prepare("UPDATE orders SET created_at = ? WHERE id = ?")
+      .bind(new Date(Date.now() - SETUP_WINDOW_MS - 60_000).toISOString(), orphan.id)
+      .run();
     const { order: young } = await makePendingOrder({ paymentSessionId: null });
     const before = await lastAuditId();
     await worker.scheduled(cron(Date.now()), env);
@@ -84,7 +99,12 @@ describe("the order sweeper (Cron Trigger)", { timeout: 60_000 }, () => {
     expect(kinds.results).toHaveLength(1);
     // Delivered as Stripe would: by the webhook handler, audited as Stripe's doing.
     expect(await auditActionsFor(h.order.id, before)).toEqual(["order.expired"]);
-    const pay = await request(`/dev/pay/${h.sessionId}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN }, body: "outcome=paid", redirect: "manual" });
+    const pay = await request(`/dev/pay/${h.sessionId}`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN },
+      body: "outcome=paid",
+      redirect: "manual",
+    });
     expect(pay.status).toBe(409);
     expect(await (await request(`/dev/pay/${h.sessionId}`)).text()).toContain("closed (expired)");
   });

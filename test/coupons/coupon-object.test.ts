@@ -48,7 +48,9 @@ describe("coupon ledger (CouponObject)", () => {
     expect((await ledger(coupon.code, userId).snapshot()).reserved).toBe(1);
     expect((await ledger(coupon.code).snapshot()).reserved).toBe(0);
     // Many other customers use the same code at once, each in their own shard.
-    const others = await Promise.all(Array.from({ length: 20 }, () => reserveCoupon(env, db(), { code: coupon.code, orderId: unique("ord"), userId: unique("usr") })));
+    const others = await Promise.all(
+      Array.from({ length: 20 }, () => reserveCoupon(env, db(), { code: coupon.code, orderId: unique("ord"), userId: unique("usr") })),
+    );
     expect(others.every((r) => r.ok)).toBe(true);
   });
 
@@ -92,7 +94,12 @@ describe("coupon ledger (CouponObject)", () => {
     const stub = ledger(coupon.code);
     const orderId = unique("ord");
     // Reserved "36 minutes ago": its expiry is already in the past.
-    const res = await stub.reserve({ orderId, userId: unique("usr"), definition: { maxRedemptions: 1, perCustomerLimit: null }, now: Date.now() - RESERVATION_TTL_MS - 60_000 });
+    const res = await stub.reserve({
+      orderId,
+      userId: unique("usr"),
+      definition: { maxRedemptions: 1, perCustomerLimit: null },
+      now: Date.now() - RESERVATION_TTL_MS - 60_000,
+    });
     expect(res.ok).toBe(true);
     await runDurableObjectAlarm(stub);
     const snap = await stub.snapshot();
@@ -133,7 +140,11 @@ describe("coupon ledger (CouponObject)", () => {
   });
 
   it("codes are normalised: lower case and spaces find the same coupon; junk is no code", async () => {
-    const coupon = await makeCoupon({ code: unique("SAVE").toUpperCase().replaceAll(/[^A-Z0-9-]/g, "") });
+    const coupon = await makeCoupon({
+      code: unique("SAVE")
+        .toUpperCase()
+        .replaceAll(/[^A-Z0-9-]/g, ""),
+    });
     expect(normaliseCouponCode(`  ${coupon.code.toLowerCase()} `)).toBe(coupon.code);
     expect(normaliseCouponCode("a b")).toBeNull();
     expect(normaliseCouponCode("'; DROP TABLE coupons;--")).toBeNull();

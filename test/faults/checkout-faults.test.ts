@@ -177,9 +177,18 @@ describe("D1 failure during the order write", () => {
     await expectConsistent(s, 5, 1);
 
     // The simulator did make a session before the fault: paying it must not revive the order.
-    const session = await env.DB.prepare("SELECT id FROM payment_events WHERE order_id = ? AND kind = 'simulator.session'").bind(order!.id).first<{ id: string }>();
+    const session = await env.DB.prepare("SELECT id FROM payment_events WHERE order_id = ? AND kind = 'simulator.session'")
+      .bind(order!.id)
+      .first<{ id: string }>();
     expect(session).not.toBeNull();
-    const event = sessionEvent({ type: "checkout.session.completed", sessionId: session!.id, orderId: order!.id, amountTotal: 1500, currency: "usd", paymentStatus: "paid" } as Parameters<typeof sessionEvent>[0]);
+    const event = sessionEvent({
+      type: "checkout.session.completed",
+      sessionId: session!.id,
+      orderId: order!.id,
+      amountTotal: 1500,
+      currency: "usd",
+      paymentStatus: "paid",
+    } as Parameters<typeof sessionEvent>[0]);
     expect((await deliverEvent(event)).status).toBe(200);
     expect((await orderRow(order!.id))?.status).toBe("cancelled");
     await expectConsistent(s, 5, 1);
@@ -188,7 +197,9 @@ describe("D1 failure during the order write", () => {
   it("T06 D1 fails while the webhook marks the order paid: 5xx so Stripe retries, and the retry fulfils exactly once", async () => {
     const s = await shopper({ stock: 4, quantity: 1, coupon: true });
     const { orderId } = (await (await checkout(s.who.cookie)).json()) as { orderId: string };
-    await env.DB.prepare("CREATE TRIGGER fault_mark_paid BEFORE UPDATE OF status ON orders WHEN NEW.status = 'paid' BEGIN SELECT RAISE(ABORT, 'injected fault'); END").run();
+    await env.DB.prepare(
+      "CREATE TRIGGER fault_mark_paid BEFORE UPDATE OF status ON orders WHEN NEW.status = 'paid' BEGIN SELECT RAISE(ABORT, 'injected fault'); END",
+    ).run();
     let first: Response;
     try {
       first = await payOrder(orderId, "evt_fault_paid_1");
@@ -206,7 +217,8 @@ describe("D1 failure during the order write", () => {
     expect(retries.map((r) => r.status)).toEqual([200, 200]);
     expect((await orderRow(orderId))?.status).toBe("paid");
     expect(await processedCount("evt_fault_paid_1")).toBe(1);
-    const kinds = (await env.DB.prepare("SELECT kind FROM payment_events WHERE order_id = ? AND kind = 'checkout.session.completed'").bind(orderId).all()).results;
+    const kinds = (await env.DB.prepare("SELECT kind FROM payment_events WHERE order_id = ? AND kind = 'checkout.session.completed'").bind(orderId).all())
+      .results;
     expect(kinds).toHaveLength(1);
     const snap = await ledger(s.couponCode!, s.who.user.id).snapshot();
     expect(snap.redemptions.map((r) => r.orderId)).toEqual([orderId]);
@@ -243,7 +255,14 @@ describe("webhook racing the checkout write", () => {
     const s = await shopper({ stock: 3, quantity: 1 });
     const futureId = `ord_${crypto.randomUUID().replaceAll("-", "")}`;
     const ordersBefore = await countRows("orders");
-    const early = sessionEvent({ type: "checkout.session.completed", sessionId: "cs_test_notyetmade", orderId: futureId, amountTotal: 2000, currency: "usd", paymentStatus: "paid" } as Parameters<typeof sessionEvent>[0]);
+    const early = sessionEvent({
+      type: "checkout.session.completed",
+      sessionId: "cs_test_notyetmade",
+      orderId: futureId,
+      amountTotal: 2000,
+      currency: "usd",
+      paymentStatus: "paid",
+    } as Parameters<typeof sessionEvent>[0]);
     expect((await deliverEvent(early)).status).toBe(200);
     expect(await countRows("orders")).toBe(ordersBefore);
     expect(await orderRow(futureId)).toBeNull();

@@ -13,14 +13,42 @@ export function hostileBody(fields: Record<string, fc.Arbitrary<unknown>> = {}):
     fc.double({ noNaN: true, noDefaultInfinity: true }).map((n) => JSON.stringify(n)),
     fc.integer().map(String),
   );
-  const text = fc.oneof(
-    fc.string({ unit: "grapheme", maxLength: 40 }),
-    fc.string({ unit: "binary", maxLength: 40 }),
-    fc.constantFrom("", " ", "\u0000", "\u202e", "\ud800", "'; DROP TABLE products; --", "<script>alert(1)</script>", "../../etc/passwd", "%00", "ＷＥＬＣＯＭＥ１０", "welcome10 "),
-  ).map((s) => JSON.stringify(s));
+  const text = fc
+    .oneof(
+      fc.string({ unit: "grapheme", maxLength: 40 }),
+      fc.string({ unit: "binary", maxLength: 40 }),
+      fc.constantFrom(
+        "",
+        " ",
+        "\u0000",
+        "\u202e",
+        "\ud800",
+        "'; DROP TABLE products; --",
+        "<script>alert(1)</script>",
+        "../../etc/passwd",
+        "%00",
+        "ＷＥＬＣＯＭＥ１０",
+        "welcome10 ",
+      ),
+    )
+    .map((s) => JSON.stringify(s));
   const deep = fc.integer({ min: 1, max: 5000 }).map((n) => `${"[".repeat(n)}${"]".repeat(n)}`);
   const scalar = fc.oneof(number, text, fc.constantFrom("true", "false", "null", "{}", "[]"), deep);
-  const keys = fc.constantFrom("__proto__", "constructor", "prototype", "toString", "hasOwnProperty", "priceCents", "unitPriceCents", "totalCents", "discountCents", "role", "id", "userId", ...Object.keys(fields));
+  const keys = fc.constantFrom(
+    "__proto__",
+    "constructor",
+    "prototype",
+    "toString",
+    "hasOwnProperty",
+    "priceCents",
+    "unitPriceCents",
+    "totalCents",
+    "discountCents",
+    "role",
+    "id",
+    "userId",
+    ...Object.keys(fields),
+  );
   const pollution = fc
     .tuple(
       fc.array(fc.tuple(keys, fc.oneof(scalar, fc.constant('{"polluted":true,"role":"admin","priceCents":0}'))), { maxLength: 6 }),
@@ -46,7 +74,18 @@ export async function expectJsonAnswer(res: Response): Promise<unknown> {
 }
 
 /** Tables whose rows a refused request must not change; audit_events may grow (refusals are logged). */
-const WATCHED = ["products", "orders", "order_lines", "coupons", "coupon_redemptions", "processed_webhook_events", "payment_events", "user", "session", "account"];
+const WATCHED = [
+  "products",
+  "orders",
+  "order_lines",
+  "coupons",
+  "coupon_redemptions",
+  "processed_webhook_events",
+  "payment_events",
+  "user",
+  "session",
+  "account",
+];
 
 /** A fingerprint of D1: row counts, stock and prices, order statuses. */
 export async function d1State(): Promise<string> {

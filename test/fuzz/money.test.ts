@@ -12,10 +12,7 @@ import { makeProduct } from "../support/factories";
 const cartArb = fc.record({
   lines: fc.array(fc.record({ priceCents: fc.integer({ min: 0, max: 5_000_000 }), quantity: fc.integer({ min: 1, max: 99 }) }), { minLength: 1, maxLength: 4 }),
   coupon: fc.option(
-    fc.oneof(
-      fc.record({ percentOff: fc.integer({ min: 1, max: 100 }) }),
-      fc.record({ amountOffCents: fc.integer({ min: 1, max: 600_000_000 }) }),
-    ),
+    fc.oneof(fc.record({ percentOff: fc.integer({ min: 1, max: 100 }) }), fc.record({ amountOffCents: fc.integer({ min: 1, max: 600_000_000 }) })),
     { nil: null },
   ),
 });
@@ -42,7 +39,9 @@ describe("cart money", () => {
 
         // Prices as D1 has them now, never as the client sent them.
         const ids = made.map((m) => m.id);
-        const { results } = await env.DB.prepare(`SELECT id, price_cents FROM products WHERE id IN (${ids.map(() => "?").join(",")})`).bind(...ids).all<{ id: string; price_cents: number }>();
+        const { results } = await env.DB.prepare(`SELECT id, price_cents FROM products WHERE id IN (${ids.map(() => "?").join(",")})`)
+          .bind(...ids)
+          .all<{ id: string; price_cents: number }>();
         const price = new Map(results.map((r) => [r.id, r.price_cents]));
         for (const amount of [cart.subtotalCents, cart.discountCents, cart.totalCents]) expect(Number.isSafeInteger(amount)).toBe(true);
         expect(cart.items).toHaveLength(made.length);

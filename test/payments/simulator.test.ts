@@ -80,7 +80,9 @@ describe("payment simulator (/dev/pay)", () => {
       expect((await submit(sessionId, "paid")).status).toBe(409);
       expect((await submit(sessionId, settle)).status).toBe(303);
       expect((await submit(sessionId, settle === "succeeded" ? "failed" : "succeeded")).status).toBe(409);
-      const events = await env.DB.prepare("SELECT e.type FROM processed_webhook_events e WHERE e.order_id = ? ORDER BY e.received_at, e.rowid").bind(order.id).all<{ type: string }>();
+      const events = await env.DB.prepare("SELECT e.type FROM processed_webhook_events e WHERE e.order_id = ? ORDER BY e.received_at, e.rowid")
+        .bind(order.id)
+        .all<{ type: string }>();
       expect(events.results.map((r) => r.type)).toEqual(["checkout.session.completed", `checkout.session.async_payment_${settle}`]);
       expect(await orderRow(order.id)).toMatchObject({ status: settle === "succeeded" ? "paid" : "cancelled", paymentInFlight: false });
       expect(await stockOf(productId)).toBe(settle === "succeeded" ? 4 : 5);

@@ -37,13 +37,16 @@ function interceptStripe(respond: (req: Captured) => Response): Captured[] {
   return seen;
 }
 
-const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", "request-id": "req_test" } });
+const json = (body: unknown, status = 200) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", "request-id": "req_test" } });
 
 afterEach(() => vi.restoreAllMocks());
 
 describe("Stripe provider (official library, fetch client)", () => {
   it("creates a payment-mode Checkout Session priced from the order snapshot, with the order's idempotency key", async () => {
-    const seen = interceptStripe(() => json(stripeSessionResponse({ id: "cs_test_a1", amountTotal: 3700, currency: "usd", orderId: "ord_abc", expiresAt: 1_900_000_000 })));
+    const seen = interceptStripe(() =>
+      json(stripeSessionResponse({ id: "cs_test_a1", amountTotal: 3700, currency: "usd", orderId: "ord_abc", expiresAt: 1_900_000_000 })),
+    );
     const session = await createStripeProvider("sk_test_fake_key_for_tests").createCheckoutSession(input());
     expect(session).toEqual({ sessionId: "cs_test_a1", url: "https://checkout.stripe.com/c/pay/cs_test_a1" });
     expect(seen).toHaveLength(1);
@@ -74,7 +77,9 @@ describe("Stripe provider (official library, fetch client)", () => {
         ? json({ id: "co_once_1", object: "coupon", amount_off: 500, currency: "usd", duration: "once" })
         : json(stripeSessionResponse({ id: "cs_test_d1", amountTotal: 3200, currency: "usd", orderId: "ord_abc", expiresAt: 1_900_000_000 })),
     );
-    const session = await createStripeProvider("sk_test_fake_key_for_tests").createCheckoutSession(input({ discountCents: 500, totalCents: 3200, couponCode: "SAVE5" }));
+    const session = await createStripeProvider("sk_test_fake_key_for_tests").createCheckoutSession(
+      input({ discountCents: 500, totalCents: 3200, couponCode: "SAVE5" }),
+    );
     expect(session.sessionId).toBe("cs_test_d1");
     expect(seen.map((r) => r.url)).toEqual(["https://api.stripe.com/v1/coupons", "https://api.stripe.com/v1/checkout/sessions"]);
     expect(seen[0]!.form.get("amount_off")).toBe("500");
@@ -94,7 +99,11 @@ describe("Stripe provider (official library, fetch client)", () => {
 
   it("refunds a payment intent with the given amount and idempotency key", async () => {
     const seen = interceptStripe(() => json({ id: "re_1", object: "refund", amount: 3700, status: "succeeded" }));
-    const result = await createStripeProvider("sk_test_fake_key_for_tests").refund({ paymentIntentId: "pi_1", amountCents: 3700, idempotencyKey: "refund:ord_abc" });
+    const result = await createStripeProvider("sk_test_fake_key_for_tests").refund({
+      paymentIntentId: "pi_1",
+      amountCents: 3700,
+      idempotencyKey: "refund:ord_abc",
+    });
     expect(result).toEqual({ refundId: "re_1" });
     expect(seen[0]!.url).toBe("https://api.stripe.com/v1/refunds");
     expect(seen[0]!.form.get("payment_intent")).toBe("pi_1");
@@ -105,7 +114,9 @@ describe("Stripe provider (official library, fetch client)", () => {
 
 describe("no card data touches the shop (P14)", () => {
   it("P14 the shop only sends Stripe order data over HTTPS and never a card field; the shopper pays on Stripe's page", async () => {
-    const seen = interceptStripe(() => json(stripeSessionResponse({ id: "cs_test_p14", amountTotal: 3700, currency: "usd", orderId: "ord_abc", expiresAt: 1_900_000_000 })));
+    const seen = interceptStripe(() =>
+      json(stripeSessionResponse({ id: "cs_test_p14", amountTotal: 3700, currency: "usd", orderId: "ord_abc", expiresAt: 1_900_000_000 })),
+    );
     const session = await createStripeProvider("sk_test_fake_key_for_tests").createCheckoutSession(input());
     expect(new URL(session.url).protocol).toBe("https:");
     for (const req of seen) {
@@ -118,7 +129,9 @@ describe("no card data touches the shop (P14)", () => {
 describe("Stripe provider: expiring a session (cancel page)", () => {
   it("expires an open session, and reports a session that completed meanwhile as not expired", async () => {
     const seen = interceptStripe((req) =>
-      req.url.endsWith("/expire") ? json({ id: "cs_test_open", object: "checkout.session", status: "expired" }) : json({ error: { type: "invalid_request_error", message: "no" } }, 400),
+      req.url.endsWith("/expire")
+        ? json({ id: "cs_test_open", object: "checkout.session", status: "expired" })
+        : json({ error: { type: "invalid_request_error", message: "no" } }, 400),
     );
     expect(await createStripeProvider("sk_test_fake_key_for_tests").expireSession("cs_test_open")).toBe(true);
     expect(seen[0]!.url).toBe("https://api.stripe.com/v1/checkout/sessions/cs_test_open/expire");
@@ -126,7 +139,7 @@ describe("Stripe provider: expiring a session (cancel page)", () => {
     vi.restoreAllMocks();
     interceptStripe((req) =>
       req.url.endsWith("/expire")
-        ? json({ error: { type: "invalid_request_error", message: "Only Checkout Sessions with a status in [\"open\"] can be expired." } }, 400)
+        ? json({ error: { type: "invalid_request_error", message: 'Only Checkout Sessions with a status in ["open"] can be expired.' } }, 400)
         : json({ id: "cs_test_paid", object: "checkout.session", status: "complete" }),
     );
     expect(await createStripeProvider("sk_test_fake_key_for_tests").expireSession("cs_test_paid")).toBe(false);

@@ -99,10 +99,24 @@ describe("POST /api/webhooks/stripe: fulfilment", () => {
 
   it("an event type the shop does not use, or for an unknown order, is acknowledged and changes nothing", async () => {
     const before = await processedCount();
-    const res = await deliverEvent({ id: "evt_ignored_1", object: "event", type: "customer.created", livemode: false, created: 1, data: { object: { id: "cus_1" } } });
+    const res = await deliverEvent({
+      id: "evt_ignored_1",
+      object: "event",
+      type: "customer.created",
+      livemode: false,
+      created: 1,
+      data: { object: { id: "cus_1" } },
+    });
     expect(res.status).toBe(200);
     expect(await processedCount()).toBe(before);
-    const unknown = sessionEvent({ type: "checkout.session.completed", sessionId: "cs_test_nobody", orderId: "ord_nobody", amountTotal: 1, currency: "usd", paymentStatus: "paid" });
+    const unknown = sessionEvent({
+      type: "checkout.session.completed",
+      sessionId: "cs_test_nobody",
+      orderId: "ord_nobody",
+      amountTotal: 1,
+      currency: "usd",
+      paymentStatus: "paid",
+    });
     expect((await deliverEvent(unknown)).status).toBe(200);
   });
 
@@ -295,7 +309,15 @@ describe("out-of-order events: the state machine only moves forward", () => {
 describe("a webhook racing the checkout write", () => {
   it("T06 a completed event that arrives before the session id is stored is not recorded: Stripe's retry pays the order once", async () => {
     const { order } = await makePendingOrder({ paymentSessionId: null });
-    const event = sessionEvent({ type: "checkout.session.completed", sessionId: "cs_test_racewindow1", orderId: order.id, amountTotal: order.totalCents, currency: order.currency, paymentStatus: "paid", eventId: "evt_race_window_1" });
+    const event = sessionEvent({
+      type: "checkout.session.completed",
+      sessionId: "cs_test_racewindow1",
+      orderId: order.id,
+      amountTotal: order.totalCents,
+      currency: order.currency,
+      paymentStatus: "paid",
+      eventId: "evt_race_window_1",
+    });
     const early = await deliverEvent(event);
     expect(early.status).toBe(503);
     expect(((await early.json()) as { code: string }).code).toBe("order_not_ready");

@@ -57,8 +57,17 @@ describe("T01 Stripe key scope", () => {
   it("T01 full-access Stripe key: a production worker with an sk_live_ key refuses every route (503 misconfigured), names the setting, never the key", async () => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     const e = productionEnv({ STRIPE_SECRET_KEY: fullAccess });
-    for (const path of ["https://shop.example.com/", "https://shop.example.com/api/checkout", "https://shop.example.com/api/webhooks/stripe", "https://shop.example.com/readyz"]) {
-      const res = await worker.fetch(new Request(path, { method: path.endsWith("/") || path.endsWith("readyz") ? "GET" : "POST" }), e, createExecutionContext());
+    for (const path of [
+      "https://shop.example.com/",
+      "https://shop.example.com/api/checkout",
+      "https://shop.example.com/api/webhooks/stripe",
+      "https://shop.example.com/readyz",
+    ]) {
+      const res = await worker.fetch(
+        new Request(path, { method: path.endsWith("/") || path.endsWith("readyz") ? "GET" : "POST" }),
+        e,
+        createExecutionContext(),
+      );
       expect(res.status, path).toBe(503);
       const body = await res.text();
       expect(JSON.parse(body), path).toMatchObject({ status: 503, code: "misconfigured" });
@@ -74,7 +83,7 @@ describe("T01 Stripe key scope", () => {
   it("T01 full-access Stripe key: only a restricted live key (rk_live_) passes the production check", async () => {
     expect((await fetchAs(productionEnv({ STRIPE_SECRET_KEY: ["rk", "live", "e".repeat(24)].join("_") }))).status).toBe(200);
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
-    for (const key of [fullAccess, "live_" + "f".repeat(24), ["sk", "live"].join("_")]) {
+    for (const key of [fullAccess, `live_${"f".repeat(24)}`, ["sk", "live"].join("_")]) {
       expect((await fetchAs(productionEnv({ STRIPE_SECRET_KEY: key }))).status, key.slice(0, 8)).toBe(503);
     }
     errors.mockRestore();
@@ -121,8 +130,15 @@ describe("T02 / P17 production configuration", () => {
     it(`T02 test keys in production: ${label} makes every route answer 503 misconfigured without echoing secrets`, async () => {
       const errors = vi.spyOn(console, "error").mockImplementation(() => {});
       const e = productionEnv(overrides);
-      const secrets = Object.entries(overrides).filter(([k, v]) => v && /KEY|SECRET|PASSWORD/.test(k)).map(([, v]) => v!);
-      for (const path of ["https://shop.example.com/", "https://shop.example.com/api/products", "https://shop.example.com/api/webhooks/stripe", "https://shop.example.com/favicon.svg"]) {
+      const secrets = Object.entries(overrides)
+        .filter(([k, v]) => v && /KEY|SECRET|PASSWORD/.test(k))
+        .map(([, v]) => v!);
+      for (const path of [
+        "https://shop.example.com/",
+        "https://shop.example.com/api/products",
+        "https://shop.example.com/api/webhooks/stripe",
+        "https://shop.example.com/favicon.svg",
+      ]) {
         const res = await fetchAs(e, path);
         expect(res.status, path).toBe(503);
         expect(res.headers.get("content-type")).toContain("application/problem+json");

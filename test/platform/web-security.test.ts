@@ -7,10 +7,16 @@ import { countRows, makeProduct, unique } from "../support/factories";
 
 function cspDirectives(res: Response): Map<string, string> {
   const csp = res.headers.get("content-security-policy") ?? "";
-  return new Map(csp.split(";").map((d) => d.trim()).filter(Boolean).map((d) => {
-    const [name, ...rest] = d.split(/\s+/);
-    return [name!, rest.join(" ")];
-  }));
+  return new Map(
+    csp
+      .split(";")
+      .map((d) => d.trim())
+      .filter(Boolean)
+      .map((d) => {
+        const [name, ...rest] = d.split(/\s+/);
+        return [name!, rest.join(" ")];
+      }),
+  );
 }
 
 describe("P03 injection attacks on the web interface", () => {
@@ -61,7 +67,11 @@ describe("P03 injection attacks on the web interface", () => {
     ];
     for (const headers of attempts) {
       for (const method of ["POST", "PUT", "PATCH", "DELETE"]) {
-        const res = await request("/api/cart/items", { method, headers: { cookie: "__Host-bastion_session=stolen", ...headers }, body: method === "DELETE" ? null : "{}" });
+        const res = await request("/api/cart/items", {
+          method,
+          headers: { cookie: "__Host-bastion_session=stolen", ...headers },
+          body: method === "DELETE" ? null : "{}",
+        });
         expect(res.status, `${method} ${JSON.stringify(headers)}`).toBe(403);
         expect(res.headers.get("content-type")).toContain("application/problem+json");
         expect(((await res.json()) as { code: string }).code).toBe("csrf_origin_mismatch");
@@ -72,7 +82,11 @@ describe("P03 injection attacks on the web interface", () => {
 
   it("P03 CSRF: the shop's own origin, or Sec-Fetch-Site same-origin, passes the check", async () => {
     for (const headers of [{ origin: ORIGIN }, { "sec-fetch-site": "same-origin" }] as Record<string, string>[]) {
-      const res = await request("/api/nothing-here", { method: "POST", headers: { cookie: "a=b", "content-type": "application/json", ...headers }, body: "{}" });
+      const res = await request("/api/nothing-here", {
+        method: "POST",
+        headers: { cookie: "a=b", "content-type": "application/json", ...headers },
+        body: "{}",
+      });
       expect(res.status).toBe(404);
     }
   });
@@ -84,8 +98,18 @@ describe("P03 injection attacks on the web interface", () => {
       expect(res.status, origin).toBe(404);
     }
     const before = await countRows("products");
-    for (const origin of ["http://127.0.0.1:8788", "https://127.0.0.1:8787", "http://localhost.evil.example:8787", "http://127.0.0.2:8787", "http://localhost"]) {
-      const res = await request("/api/cart/items", { method: "POST", headers: { cookie: "__Host-bastion_session=stolen", "content-type": "application/json", origin }, body: "{}" });
+    for (const origin of [
+      "http://127.0.0.1:8788",
+      "https://127.0.0.1:8787",
+      "http://localhost.evil.example:8787",
+      "http://127.0.0.2:8787",
+      "http://localhost",
+    ]) {
+      const res = await request("/api/cart/items", {
+        method: "POST",
+        headers: { cookie: "__Host-bastion_session=stolen", "content-type": "application/json", origin },
+        body: "{}",
+      });
       expect(res.status, origin).toBe(403);
       expect(((await res.json()) as { code: string }).code).toBe("csrf_origin_mismatch");
     }
@@ -109,7 +133,15 @@ describe("P03 injection attacks on the web interface", () => {
       ADMIN_PASSWORD: undefined,
     } as unknown as Env;
     const send = async (origin: string, path: string): Promise<Response> =>
-      worker.fetch(new Request(`https://localhost:8443${path}`, { method: "POST", headers: { cookie: "__Host-bastion_session=stolen", "content-type": "application/json", origin }, body: "{}" }), production, createExecutionContext());
+      worker.fetch(
+        new Request(`https://localhost:8443${path}`, {
+          method: "POST",
+          headers: { cookie: "__Host-bastion_session=stolen", "content-type": "application/json", origin },
+          body: "{}",
+        }),
+        production,
+        createExecutionContext(),
+      );
     const before = await countRows("products");
     for (const origin of ["https://127.0.0.1:8443", "https://[::1]:8443"]) {
       const res = await send(origin, "/api/cart/items");
@@ -154,10 +186,19 @@ describe("P03 injection attacks on the web interface", () => {
     expect(tooLarge.headers.get("content-type")).toContain("application/problem+json");
     // Chunked (no Content-Length) bodies are measured too.
     const stream = new Blob([big]).stream();
-    const chunked = await request("/api/cart/items", { method: "POST", headers: { ...cookie, "content-type": "application/json" }, body: stream, duplex: "half" } as RequestInit);
+    const chunked = await request("/api/cart/items", {
+      method: "POST",
+      headers: { ...cookie, "content-type": "application/json" },
+      body: stream,
+      duplex: "half",
+    } as RequestInit);
     expect(chunked.status).toBe(413);
     // A Content-Length that is not one plain number is not trusted: the body is measured.
-    const odd = await request("/api/cart/items", { method: "POST", headers: { ...cookie, "content-type": "application/json", "content-length": "10, 10" }, body: big });
+    const odd = await request("/api/cart/items", {
+      method: "POST",
+      headers: { ...cookie, "content-type": "application/json", "content-length": "10, 10" },
+      body: big,
+    });
     expect(odd.status).toBe(413);
   });
 

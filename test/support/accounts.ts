@@ -59,7 +59,9 @@ export async function markEmailVerified(userId: string): Promise<void> {
 export async function verifyEmailByLink(email: string): Promise<Response> {
   let url = "";
   for (let i = 0; i < 100 && !url; i++) {
-    const mail = await env.DB.prepare("SELECT text FROM mail_outbox WHERE \"to\" = ? AND subject LIKE 'Confirm your email%' ORDER BY id DESC LIMIT 1").bind(email).first<{ text: string }>();
+    const mail = await env.DB.prepare("SELECT text FROM mail_outbox WHERE \"to\" = ? AND subject LIKE 'Confirm your email%' ORDER BY id DESC LIMIT 1")
+      .bind(email)
+      .first<{ text: string }>();
     url = /https?:\/\/\S+verify-email\S+/.exec(mail?.text ?? "")?.[0] ?? "";
     if (!url) await new Promise((r) => setTimeout(r, 20));
   }
@@ -142,5 +144,5 @@ export function jsonAs(cookie: string, method: string, path: string, body?: unkn
 
 /** The latest mail in the dev outbox for an address. */
 export async function latestMailTo(to: string): Promise<{ subject: string; text: string } | null> {
-  return env.DB.prepare("SELECT subject, text FROM mail_outbox WHERE \"to\" = ? ORDER BY id DESC LIMIT 1").bind(to).first();
+  return env.DB.prepare('SELECT subject, text FROM mail_outbox WHERE "to" = ? ORDER BY id DESC LIMIT 1').bind(to).first();
 }

@@ -3,13 +3,19 @@ import type { AuditRow } from "../../src/audit/chain";
 
 /** Every audit row, oldest first, to assert on exact contents or prove nothing changed. */
 export async function auditRows(): Promise<AuditRow[]> {
-  const { results } = await env.DB.prepare("SELECT id, at, actor, ip, action, subject, detail, prev_hash, hash, key_id FROM audit_events ORDER BY id").all<AuditRow>();
+  const { results } = await env.DB.prepare(
+    "SELECT id, at, actor, ip, action, subject, detail, prev_hash, hash, key_id FROM audit_events ORDER BY id",
+  ).all<AuditRow>();
   return results;
 }
 
 /** Rows after a given id (events a test caused). */
 export async function auditRowsAfter(id: number): Promise<AuditRow[]> {
-  const { results } = await env.DB.prepare("SELECT id, at, actor, ip, action, subject, detail, prev_hash, hash, key_id FROM audit_events WHERE id > ? ORDER BY id").bind(id).all<AuditRow>();
+  const { results } = await env.DB.prepare(
+    "SELECT id, at, actor, ip, action, subject, detail, prev_hash, hash, key_id FROM audit_events WHERE id > ? ORDER BY id",
+  )
+    .bind(id)
+    .all<AuditRow>();
   return results;
 }
 

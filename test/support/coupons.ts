@@ -7,7 +7,12 @@ import { unique } from "./factories";
 
 /** Inserts a coupon straight into D1 (10 % off, no limits, active, no window unless told). */
 export async function makeCoupon(overrides: Partial<typeof coupons.$inferInsert> = {}): Promise<CouponRow> {
-  const code = overrides.code ?? unique("CPN").toUpperCase().replaceAll(/[^A-Z0-9_-]/g, "").slice(0, 60);
+  const code =
+    overrides.code ??
+    unique("CPN")
+      .toUpperCase()
+      .replaceAll(/[^A-Z0-9_-]/g, "")
+      .slice(0, 60);
   const amount = overrides.amountOffCents ?? null;
   const [row] = await getDb(env.DB)
     .insert(coupons)
@@ -33,6 +38,8 @@ export function ledger(code: string, shardUserId: string | null = null): Durable
 
 /** Rows of coupon_redemptions for a code. */
 export async function redemptionRows(code: string): Promise<{ code: string; order_id: string; user_id: string }[]> {
-  const { results } = await env.DB.prepare("SELECT code, order_id, user_id FROM coupon_redemptions WHERE code = ? ORDER BY order_id").bind(code).all<{ code: string; order_id: string; user_id: string }>();
+  const { results } = await env.DB.prepare("SELECT code, order_id, user_id FROM coupon_redemptions WHERE code = ? ORDER BY order_id")
+    .bind(code)
+    .all<{ code: string; order_id: string; user_id: string }>();
   return results;
 }

@@ -36,7 +36,9 @@ export async function documentMismatch(method: string, schemaPath: string, respo
   if (!content) return `${method} ${schemaPath} ${status} answered ${type}, which the document does not list`;
   const result = new Validator(inline(content.schema) as Schema, "2020-12", false).validate(await response.clone().json());
   if (result.valid) return null;
-  const problems = result.errors.filter((e) => e.keyword !== "properties" && e.keyword !== "anyOf" && e.keyword !== "items").map((e) => `${e.instanceLocation}: ${e.error}`);
+  const problems = result.errors
+    .filter((e) => e.keyword !== "properties" && e.keyword !== "anyOf" && e.keyword !== "items")
+    .map((e) => `${e.instanceLocation}: ${e.error}`);
   return `${method} ${schemaPath} ${status} does not match its schema: ${problems.slice(0, 5).join("; ")}`;
 }
 

@@ -9,7 +9,9 @@ import { COUPON_HOLD_MARGIN_SECONDS, SESSION_LIFETIME_SECONDS } from "../../src/
 import { createSimulatorSession } from "../../src/payments/simulator-store";
 
 /** A pending order straight in D1, with one line whose product exists (stock already taken). */
-export async function makePendingOrder(overrides: Partial<typeof orders.$inferInsert> & { quantity?: number; stockLeft?: number } = {}): Promise<{ order: OrderRow; productId: string }> {
+export async function makePendingOrder(
+  overrides: Partial<typeof orders.$inferInsert> & { quantity?: number; stockLeft?: number } = {},
+): Promise<{ order: OrderRow; productId: string }> {
   const quantity = overrides.quantity ?? 2;
   const product = await makeProduct({ priceCents: 1250, stock: overrides.stockLeft ?? 5 });
   const id = overrides.id ?? unique("ord");
@@ -83,7 +85,12 @@ export async function makeHeldOrder(opts: { userId?: string; free?: boolean; pro
   const subtotal = 2500;
   const discount = opts.free ? 2500 : 250;
   const expiresAt = Math.floor(Date.now() / 1000) + SESSION_LIFETIME_SECONDS;
-  const reserved = await ledger(coupon.code).reserve({ orderId: id, userId, definition: { maxRedemptions: 1, perCustomerLimit: null }, ttlMs: (SESSION_LIFETIME_SECONDS + COUPON_HOLD_MARGIN_SECONDS) * 1000 });
+  const reserved = await ledger(coupon.code).reserve({
+    orderId: id,
+    userId,
+    definition: { maxRedemptions: 1, perCustomerLimit: null },
+    ttlMs: (SESSION_LIFETIME_SECONDS + COUPON_HOLD_MARGIN_SECONDS) * 1000,
+  });
   if (!reserved.ok) throw new Error("reserve failed");
   const db = getDb(env.DB);
   const sessionId = await createSimulatorSession(db, {
@@ -117,6 +124,8 @@ export async function makeHeldOrder(opts: { userId?: string; free?: boolean; pro
 
 /** Audit actions about one subject written after `afterId`, oldest first. */
 export async function auditActionsFor(subject: string, afterId: number): Promise<string[]> {
-  const { results } = await env.DB.prepare("SELECT action FROM audit_events WHERE id > ? AND subject = ? ORDER BY id").bind(afterId, subject).all<{ action: string }>();
+  const { results } = await env.DB.prepare("SELECT action FROM audit_events WHERE id > ? AND subject = ? ORDER BY id")
+    .bind(afterId, subject)
+    .all<{ action: string }>();
   return results.map((r) => r.action);
 }

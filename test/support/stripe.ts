@@ -7,11 +7,7 @@ import { request } from "./http";
 export const WEBHOOK_SECRET = (env as unknown as { STRIPE_WEBHOOK_SECRET: string }).STRIPE_WEBHOOK_SECRET;
 
 /** Signs a raw webhook body exactly as Stripe does; returns the Stripe-Signature header value. */
-export async function signStripePayload(
-  body: string,
-  secret: string,
-  timestamp: number = Math.floor(Date.now() / 1000),
-): Promise<string> {
+export async function signStripePayload(body: string, secret: string, timestamp: number = Math.floor(Date.now() / 1000)): Promise<string> {
   return `t=${timestamp},v1=${await computeStripeSignature(secret, timestamp, body)}`;
 }
 
@@ -21,7 +17,13 @@ export function sessionEvent(input: SessionEventInput): Record<string, unknown> 
 }
 
 /** A `charge.refunded` event shaped like Stripe's Charge object. */
-export function chargeRefundedEvent(input: { paymentIntentId: string; amount: number; amountRefunded?: number; currency?: string; eventId?: string }): Record<string, unknown> {
+export function chargeRefundedEvent(input: {
+  paymentIntentId: string;
+  amount: number;
+  amountRefunded?: number;
+  currency?: string;
+  eventId?: string;
+}): Record<string, unknown> {
   const refunded = input.amountRefunded ?? input.amount;
   return {
     id: input.eventId ?? `evt_${crypto.randomUUID().replaceAll("-", "")}`,
@@ -48,10 +50,7 @@ export function chargeRefundedEvent(input: { paymentIntentId: string; amount: nu
 }
 
 /** A body and its Stripe-Signature header (with the test secret unless told otherwise). */
-export async function signedEvent(
-  event: unknown,
-  opts: { secret?: string; timestamp?: number } = {},
-): Promise<{ body: string; signature: string }> {
+export async function signedEvent(event: unknown, opts: { secret?: string; timestamp?: number } = {}): Promise<{ body: string; signature: string }> {
   const body = JSON.stringify(event);
   return { body, signature: await signStripePayload(body, opts.secret ?? WEBHOOK_SECRET, opts.timestamp) };
 }
@@ -60,7 +59,12 @@ export async function signedEvent(
 export function postWebhook(body: string, signature: string | null, headers: Record<string, string> = {}): Promise<Response> {
   return request("/api/webhooks/stripe", {
     method: "POST",
-    headers: { "content-type": "application/json; charset=utf-8", "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)", ...(signature === null ? {} : { "stripe-signature": signature }), ...headers },
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+      ...(signature === null ? {} : { "stripe-signature": signature }),
+      ...headers,
+    },
     body,
   });
 }
@@ -72,7 +76,14 @@ export async function deliverEvent(event: unknown, opts: { secret?: string; time
 }
 
 /** A Checkout Session object as Stripe documents it (the response of POST /v1/checkout/sessions). */
-export function stripeSessionResponse(fields: { id: string; amountTotal: number; currency: string; orderId: string; expiresAt: number; url?: string }): Record<string, unknown> {
+export function stripeSessionResponse(fields: {
+  id: string;
+  amountTotal: number;
+  currency: string;
+  orderId: string;
+  expiresAt: number;
+  url?: string;
+}): Record<string, unknown> {
   return {
     id: fields.id,
     object: "checkout.session",
@@ -121,16 +132,24 @@ export function stripeStub(opts: { gate?: Promise<void>; onCreate?: () => void; 
     const method = init?.method ?? "GET";
     const form = new URLSearchParams(typeof init?.body === "string" ? init.body : "");
     calls.push({ method, path: url.pathname, form, idempotencyKey: new Headers(init?.headers).get("idempotency-key") });
-    if (url.pathname === "/v1/coupons") return stripeJson({ id: `co_${crypto.randomUUID().slice(0, 8)}`, object: "coupon", amount_off: Number(form.get("amount_off")), currency: form.get("currency") });
+    if (url.pathname === "/v1/coupons")
+      return stripeJson({
+        id: `co_${crypto.randomUUID().slice(0, 8)}`,
+        object: "coupon",
+        amount_off: Number(form.get("amount_off")),
+        currency: form.get("currency"),
+      });
     if (url.pathname === "/v1/checkout/sessions" && method === "POST") {
       opts.onCreate?.();
       if (opts.gate) await opts.gate;
       const orderId = form.get("client_reference_id")!;
       const id = `cs_test_${crypto.randomUUID().replaceAll("-", "")}`;
-      const unit = [...form.keys()].filter((k) => /^line_items\[\d+\]\[quantity\]$/.test(k)).reduce((sum, k) => {
-        const i = k.match(/\d+/)![0];
-        return sum + Number(form.get(k)) * Number(form.get(`line_items[${i}][price_data][unit_amount]`));
-      }, 0);
+      const unit = [...form.keys()]
+        .filter((k) => /^line_items\[\d+\]\[quantity\]$/.test(k))
+        .reduce((sum, k) => {
+          const i = k.match(/\d+/)![0];
+          return sum + Number(form.get(k)) * Number(form.get(`line_items[${i}][price_data][unit_amount]`));
+        }, 0);
       const discount = form.get("discounts[0][coupon]") ? Number(calls.find((c) => c.path === "/v1/coupons")?.form.get("amount_off") ?? 0) : 0;
       const session = stripeSessionResponse({ id, amountTotal: unit - discount, currency: "usd", orderId, expiresAt: Number(form.get("expires_at")) });
       sessions.set(id, session);
@@ -138,12 +157,20 @@ export function stripeStub(opts: { gate?: Promise<void>; onCreate?: () => void; 
     }
     if (url.pathname === "/v1/refunds" && method === "POST") {
       if (opts.refundsFail) return stripeJson({ error: { type: "api_error", message: "try later" } }, 500);
-      return stripeJson({ id: `re_${crypto.randomUUID().replaceAll("-", "")}`, object: "refund", amount: Number(form.get("amount")), currency: "usd", payment_intent: form.get("payment_intent"), status: "succeeded" });
+      return stripeJson({
+        id: `re_${crypto.randomUUID().replaceAll("-", "")}`,
+        object: "refund",
+        amount: Number(form.get("amount")),
+        currency: "usd",
+        payment_intent: form.get("payment_intent"),
+        status: "succeeded",
+      });
     }
     const expire = url.pathname.match(/^\/v1\/checkout\/sessions\/([^/]+)\/expire$/);
     if (expire) {
       const id = expire[1]!;
-      if (opts.completed?.has(id)) return stripeJson({ error: { type: "invalid_request_error", message: "Only Checkout Sessions with a status in [\"open\"] can be expired." } }, 400);
+      if (opts.completed?.has(id))
+        return stripeJson({ error: { type: "invalid_request_error", message: 'Only Checkout Sessions with a status in ["open"] can be expired.' } }, 400);
       return stripeJson({ ...(sessions.get(id) ?? { id, object: "checkout.session" }), status: "expired" });
     }
     const retrieve = url.pathname.match(/^\/v1\/checkout\/sessions\/([^/]+)$/);

@@ -82,15 +82,30 @@ export async function registerPasskey(cookie: string, opts: { userVerified: bool
   const challengeCookie = cookiesFrom(optionsRes, cookie);
   const keyPair = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
   const jwk = (await crypto.subtle.exportKey("jwk", keyPair.publicKey)) as JsonWebKey;
-  const fromB64url = (s: string): Uint8Array => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (s.length % 4)) % 4)), (c) => c.charCodeAt(0));
-  const cose = cbor(new Map<number, unknown>([[1, 2], [3, -7], [-1, 1], [-2, fromB64url(jwk.x!)], [-3, fromB64url(jwk.y!)]]));
+  const fromB64url = (s: string): Uint8Array =>
+    Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (s.length % 4)) % 4)), (c) => c.charCodeAt(0));
+  const cose = cbor(
+    new Map<number, unknown>([
+      [1, 2],
+      [3, -7],
+      [-1, 1],
+      [-2, fromB64url(jwk.x!)],
+      [-3, fromB64url(jwk.y!)],
+    ]),
+  );
   const credentialId = crypto.getRandomValues(new Uint8Array(16));
   const idLen = new Uint8Array([0, credentialId.length]);
   const attested = concat(new Uint8Array(16), idLen, credentialId, cose);
   const rpIdHash = await sha256(enc.encode(options.rp.id));
   const authData = authenticatorData(rpIdHash, UP | AT | (opts.userVerified ? UV : 0), 0, attested);
   const clientData = enc.encode(JSON.stringify({ type: "webauthn.create", challenge: options.challenge, origin: ORIGIN, crossOrigin: false }));
-  const attestationObject = cbor(new Map<string, unknown>([["fmt", "none"], ["attStmt", new Map()], ["authData", authData]]));
+  const attestationObject = cbor(
+    new Map<string, unknown>([
+      ["fmt", "none"],
+      ["attStmt", new Map()],
+      ["authData", authData],
+    ]),
+  );
   const res = await jsonAs(challengeCookie, "POST", "/api/auth/passkey/verify-registration", {
     name: opts.name ?? "test key",
     response: {

@@ -13,7 +13,10 @@ function doctor(toml: string, gitignore: string): { code: number; out: string } 
   writeFileSync(path.join(work, "wrangler.toml"), toml);
   writeFileSync(path.join(work, ".gitignore"), gitignore);
   try {
-    return { code: 0, out: execFileSync("node", [path.join(root, "scripts/doctor.mjs"), "--config", path.join(work, "wrangler.toml")], { cwd: root, encoding: "utf8" }) };
+    return {
+      code: 0,
+      out: execFileSync("node", [path.join(root, "scripts/doctor.mjs"), "--config", path.join(work, "wrangler.toml")], { cwd: root, encoding: "utf8" }),
+    };
   } catch (error) {
     const e = error as { status: number; stdout: string };
     return { code: e.status, out: e.stdout };
@@ -21,7 +24,9 @@ function doctor(toml: string, gitignore: string): { code: number; out: string } 
 }
 
 describe("npm run doctor (P17)", () => {
-  const good = readFileSync(path.join(root, "wrangler.toml"), "utf8").replace(/^main = .*$/m, "").replace(/\[assets\][^[]*/, "");
+  const good = readFileSync(path.join(root, "wrangler.toml"), "utf8")
+    .replace(/^main = .*$/m, "")
+    .replace(/\[assets\][^[]*/, "");
 
   it("passes the repository's own wrangler.toml and .gitignore", () => {
     const res = doctor(good, readFileSync(path.join(root, ".gitignore"), "utf8"));

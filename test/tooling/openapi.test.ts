@@ -9,7 +9,10 @@ const ROOT = path.resolve(import.meta.dirname, "../..");
 describe("the typed client", () => {
   it("client/schema.d.ts is generated from the committed openapi/openapi.json (run `npm run openapi`)", () => {
     const out = path.join(mkdtempSync(path.join(tmpdir(), "bastion-openapi-")), "schema.d.ts");
-    execFileSync(path.join(ROOT, "node_modules", ".bin", "openapi-typescript"), ["openapi/openapi.json", "--output", out, "--redocly", "redocly.yaml"], { cwd: ROOT, stdio: "pipe" });
+    execFileSync(path.join(ROOT, "node_modules", ".bin", "openapi-typescript"), ["openapi/openapi.json", "--output", out, "--redocly", "redocly.yaml"], {
+      cwd: ROOT,
+      stdio: "pipe",
+    });
     expect(readFileSync(out, "utf8")).toBe(readFileSync(path.join(ROOT, "client", "schema.d.ts"), "utf8"));
   });
 

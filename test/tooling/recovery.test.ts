@@ -13,7 +13,12 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function run(script: string, args: string[], env: Record<string, string> = {}): { code: number; out: string } {
   try {
-    const out = execFileSync("node", [path.join(root, "scripts", script), ...args], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+    const out = execFileSync("node", [path.join(root, "scripts", script), ...args], {
+      cwd: root,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...env },
+    });
     return { code: 0, out };
   } catch (error) {
     const e = error as { status: number; stdout: string; stderr: string };
@@ -24,7 +29,12 @@ function run(script: string, args: string[], env: Record<string, string> = {}): 
 // The installed binary, not `npx wrangler`: npx costs an npm start per call, and this file makes many.
 const WRANGLER = path.join(root, "node_modules", ".bin", "wrangler");
 function wrangler(args: string[]): string {
-  return execFileSync(WRANGLER, args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1", WRANGLER_SEND_METRICS: "false" } });
+  return execFileSync(WRANGLER, args, {
+    cwd: root,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, CI: "1", WRANGLER_SEND_METRICS: "false" },
+  });
 }
 
 /** A project directory of its own (wrangler.toml + migrations): its local D1 state lives inside it. */
@@ -32,22 +42,42 @@ function makeProject(name: string): string {
   const dir = path.join(work, name);
   mkdirSync(dir);
   cpSync(path.join(root, "migrations"), path.join(dir, "migrations"), { recursive: true });
-  writeFileSync(path.join(dir, "wrangler.toml"), readFileSync(path.join(root, "wrangler.toml"), "utf8").replace(/^main = .*$/m, "").replace(/\[assets\][^[]*/, ""));
+  writeFileSync(
+    path.join(dir, "wrangler.toml"),
+    readFileSync(path.join(root, "wrangler.toml"), "utf8")
+      .replace(/^main = .*$/m, "")
+      .replace(/\[assets\][^[]*/, ""),
+  );
   return path.join(dir, "wrangler.toml");
 }
 
 function query(config: string, sql: string): Record<string, unknown>[] {
-  return (JSON.parse(wrangler(["d1", "execute", "bastion", "--local", "--config", config, "--json", "--command", sql])) as { results: Record<string, unknown>[] }[])[0]!.results;
+  return (
+    JSON.parse(wrangler(["d1", "execute", "bastion", "--local", "--config", config, "--json", "--command", sql])) as { results: Record<string, unknown>[] }[]
+  )[0]!.results;
 }
 
-async function seedAuditSql(count: number, eventOf: (id: number) => { action: string; detail?: unknown } = () => ({ action: "product.updated" })): Promise<string> {
+async function seedAuditSql(
+  count: number,
+  eventOf: (id: number) => { action: string; detail?: unknown } = () => ({ action: "product.updated" }),
+): Promise<string> {
   let prev = GENESIS_HASH;
   const lines: string[] = [];
   for (let id = 1; id <= count; id++) {
     const { action, detail = { changes: { stock: { from: id, to: id + 1 } } } } = eventOf(id);
-    const row = { id, at: new Date(Date.UTC(2026, 0, 1, 0, 0, id)).toISOString(), actor: "usr_admin", ip: null, action, subject: "prd_lamp", detail: canonicalJson(detail) };
+    const row = {
+      id,
+      at: new Date(Date.UTC(2026, 0, 1, 0, 0, id)).toISOString(),
+      actor: "usr_admin",
+      ip: null,
+      action,
+      subject: "prd_lamp",
+      detail: canonicalJson(detail),
+    };
     const hash = (await hashEvent(prev, row))!;
-    lines.push(`INSERT INTO audit_events (id, at, actor, ip, action, subject, detail, prev_hash, hash) VALUES (${id}, '${row.at}', 'usr_admin', NULL, '${action}', 'prd_lamp', '${row.detail}', '${prev}', '${hash}');`);
+    lines.push(
+      `INSERT INTO audit_events (id, at, actor, ip, action, subject, detail, prev_hash, hash) VALUES (${id}, '${row.at}', 'usr_admin', NULL, '${action}', 'prd_lamp', '${row.detail}', '${prev}', '${hash}');`,
+    );
     prev = hash;
   }
   return lines.join("\n");
@@ -63,7 +93,10 @@ describe("recovery (P18)", () => {
   it("db:backup exports local D1 to a timestamped SQL file and db:restore brings products and a verifiable audit chain back", async () => {
     wrangler(["d1", "migrations", "apply", "bastion", "--local", "--config", source]);
     const seed = path.join(work, "seed.sql");
-    writeFileSync(seed, `INSERT INTO products (id, slug, name, description, price_cents, stock) VALUES ('prd_lamp', 'lamp', 'Lamp', 'Bright', 4200, 7);\n${await seedAuditSql(5)}\n`);
+    writeFileSync(
+      seed,
+      `INSERT INTO products (id, slug, name, description, price_cents, stock) VALUES ('prd_lamp', 'lamp', 'Lamp', 'Bright', 4200, 7);\n${await seedAuditSql(5)}\n`,
+    );
     wrangler(["d1", "execute", "bastion", "--local", "--config", source, "--file", seed, "--yes"]);
     expect(run("audit-verify.mjs", ["--config", source])).toMatchObject({ code: 0 });
 
@@ -125,9 +158,19 @@ describe("recovery (P18)", () => {
     const lines: string[] = [];
     const hashes: string[] = [];
     for (let id = 1; id <= 6; id++) {
-      const row = { id, at: new Date(Date.UTC(2026, 0, 2, 0, 0, id)).toISOString(), actor: "usr_admin", ip: null, action: "product.updated", subject: "prd_lamp", detail: "{}" };
+      const row = {
+        id,
+        at: new Date(Date.UTC(2026, 0, 2, 0, 0, id)).toISOString(),
+        actor: "usr_admin",
+        ip: null,
+        action: "product.updated",
+        subject: "prd_lamp",
+        detail: "{}",
+      };
       const hash = (await signEvent(keys.current.key, prev, row))!;
-      lines.push(`INSERT INTO audit_events (id, at, actor, ip, action, subject, detail, prev_hash, hash, key_id) VALUES (${id}, '${row.at}', 'usr_admin', NULL, 'product.updated', 'prd_lamp', '{}', '${prev}', '${hash}', '${keys.current.id}');`);
+      lines.push(
+        `INSERT INTO audit_events (id, at, actor, ip, action, subject, detail, prev_hash, hash, key_id) VALUES (${id}, '${row.at}', 'usr_admin', NULL, 'product.updated', 'prd_lamp', '{}', '${prev}', '${hash}', '${keys.current.id}');`,
+      );
       hashes.push(hash);
       prev = hash;
     }
@@ -140,7 +183,9 @@ describe("recovery (P18)", () => {
     expect(wrong.code).toBe(1);
     expect(wrong.out).toContain("BROKEN at event 1 [wrong_key]: wrong key");
     // Rotation: the old key as AUDIT_HMAC_KEY_PREVIOUS.
-    expect(run("audit-verify.mjs", ["--config", config], { AUDIT_HMAC_KEY: "a-newer-key-after-rotation-0123456789abcd", AUDIT_HMAC_KEY_PREVIOUS: key }).code).toBe(0);
+    expect(
+      run("audit-verify.mjs", ["--config", config], { AUDIT_HMAC_KEY: "a-newer-key-after-rotation-0123456789abcd", AUDIT_HMAC_KEY_PREVIOUS: key }).code,
+    ).toBe(0);
 
     // A checkpoint in the local R2 bucket says the log reached event 9: events 7–9 are gone.
     const anchorFile = path.join(work, "latest.json");

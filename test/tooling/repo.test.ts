@@ -47,7 +47,11 @@ describe("dependencies (T04)", () => {
       if (path.startsWith("node_modules/") && entry.version) expect(entry.integrity, path).toMatch(/^sha(512|384|256|1)-/);
     }
     // allowScripts is complete (npm install does not warn) and lists nothing that has no script.
-    const withScripts = new Set(Object.entries(lock.packages).filter(([, e]) => e.hasInstallScript).map(([p]) => p.split("node_modules/").at(-1)!));
+    const withScripts = new Set(
+      Object.entries(lock.packages)
+        .filter(([, e]) => e.hasInstallScript)
+        .map(([p]) => p.split("node_modules/").at(-1)!),
+    );
     expect(Object.keys(pkg.allowScripts ?? {}).sort()).toEqual([...withScripts].sort());
   });
 });

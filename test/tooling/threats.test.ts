@@ -1,13 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import {
-  checkRegister,
-  collectTestTitles,
-  extractTestTitles,
-  generatedFiles,
-  SEED_THREAT_IDS,
-} from "../../scripts/threats.ts";
+import { checkRegister, collectTestTitles, extractTestTitles, generatedFiles, SEED_THREAT_IDS } from "../../scripts/threats.ts";
 import { REGISTER, type Threat } from "../../threats/register.ts";
 
 // The threat register is data (threats/register.ts); these checks keep it honest: a threat marked
@@ -45,7 +39,9 @@ describe("threat register", () => {
     const problems = checkRegister(fake, titles, ["P04", "P05", "P06", "P07", "P08"]);
     expect(problems).toEqual(
       expect.arrayContaining([
-        expect.stringContaining('P04 (SQL injection reveals hidden products): names a test that does not exist: "P04 SQL injection: this test does not exist anywhere"'),
+        expect.stringContaining(
+          'P04 (SQL injection reveals hidden products): names a test that does not exist: "P04 SQL injection: this test does not exist anywhere"',
+        ),
         expect.stringContaining("P05 (SQL injection reveals hidden products): marked mitigated but names no test"),
         expect.stringContaining("P06 (SQL injection reveals hidden products): marked operator but documents no operator step"),
         expect.stringContaining(`does not start with P07`),
@@ -64,10 +60,12 @@ describe("threat register", () => {
     const source = [
       `it("P03 double \\"quoted\\"", () => {});`,
       `test('P04 single quoted', async () => {});`,
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: test source whose title is a template literal
       "it(`T02 template ${label} kept as written`, () => {});",
       `it.each([1, 2])("T05 each %s", () => {});`,
       `it(name, () => {}); // not a literal: ignored`,
     ].join("\n");
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the title as written in that source
     expect(extractTestTitles(source)).toEqual(['P03 double "quoted"', "P04 single quoted", "T02 template ${label} kept as written", "T05 each %s"]);
   });
 
