@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { targetFromArgs } from "./audit-verify.mjs";
+import { wranglerCommand } from "./wrangler-cli.mjs";
 
 export const SCRYPT = { N: 2 ** 14, r: 8, p: 5, keyLength: 64 };
 const EMAIL = /^[^\s@'"\\]{1,64}@[^\s@'"\\]{1,253}\.[^\s@'"\\]{2,}$/;
@@ -138,11 +139,11 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const dir = mkdtempSync(path.join(tmpdir(), "bastion-admin-"));
   const file = path.join(dir, "admin.sql");
   writeFileSync(file, sql, { mode: 0o600 });
-  const cmd = ["wrangler", "d1", "execute", target.database, target.remote ? "--remote" : "--local", "--file", file, "--yes", "--json"];
+  const cmd = ["d1", "execute", target.database, target.remote ? "--remote" : "--local", "--file", file, "--yes", "--json"];
   if (target.envName) cmd.push("--env", target.envName);
   if (target.config) cmd.push("--config", target.config);
   try {
-    const out = execFileSync("npx", cmd, { stdio: ["ignore", "pipe", "inherit"] }).toString("utf8");
+    const out = execFileSync(...wranglerCommand(cmd), { stdio: ["ignore", "pipe", "inherit"] }).toString("utf8");
     const outcome = /"outcome"\s*:\s*"([a-z_]+)"/.exec(out)?.[1];
     const message = outcomeMessage(outcome, email.trim().toLowerCase(), `${target.remote ? "remote" : "local"} ${target.database}`);
     (message.ok ? console.log : console.error)(message.text);

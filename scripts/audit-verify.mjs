@@ -7,8 +7,10 @@
 // Exit code 0 = intact, 1 = broken (the problem's code is printed), 2 = could not read.
 import { execFile, execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { parseEnv } from "node:util";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { wranglerCommand } from "./wrangler-cli.mjs";
 import { anchorProblem, CHAIN_START, DEV_AUDIT_HMAC_KEY, HEAD_MISMATCH_ACTION, importAuditKeys, RESTORED_ACTION, verifyAuditRows } from "../src/audit/chain.ts";
 
 /** Events past the newest checkpoint before it counts as stale (src/audit/verify.ts: STALE_AFTER_EVENTS). */
@@ -18,10 +20,10 @@ const PAGE = 1000;
 
 /** Runs one read-only query through wrangler and returns its rows. */
 export function d1Query({ database = "bastion", remote = false, envName = null, config = null }, sql) {
-  const cmd = ["wrangler", "d1", "execute", database, remote ? "--remote" : "--local", "--json", "--command", sql];
+  const cmd = ["d1", "execute", database, remote ? "--remote" : "--local", "--json", "--command", sql];
   if (envName) cmd.push("--env", envName);
   if (config) cmd.push("--config", config);
-  const out = execFileSync("npx", cmd, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 256 * 1024 * 1024 });
+  const out = execFileSync(...wranglerCommand(cmd), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 256 * 1024 * 1024 });
   return JSON.parse(out)[0]?.results ?? [];
 }
 
@@ -31,10 +33,9 @@ export async function keysFromEnv(target, environment = process.env) {
   let previous = environment.AUDIT_HMAC_KEY_PREVIOUS ?? "";
   if (!current && !target.remote) {
     const devVars = path.join(target.config ? path.dirname(target.config) : process.cwd(), ".dev.vars");
-    const text = existsSync(devVars) ? readFileSync(devVars, "utf8") : "";
-    const value = (name) => text.match(new RegExp(`^\\s*${name}\\s*=\\s*"?(.*?)"?\\s*$`, "m"))?.[1];
-    current = value("AUDIT_HMAC_KEY") || DEV_AUDIT_HMAC_KEY;
-    previous ||= value("AUDIT_HMAC_KEY_PREVIOUS") ?? "";
+    const vars = existsSync(devVars) ? parseEnv(readFileSync(devVars, "utf8")) : {};
+    current = vars.AUDIT_HMAC_KEY?.trim() || DEV_AUDIT_HMAC_KEY;
+    previous ||= vars.AUDIT_HMAC_KEY_PREVIOUS ?? "";
   }
   if (!current) throw new Error("AUDIT_HMAC_KEY is not set: the verifier needs the key the chain is signed with");
   return importAuditKeys(current, previous.split(/[\s,]+/).filter(Boolean));
@@ -42,11 +43,11 @@ export async function keysFromEnv(target, environment = process.env) {
 
 /** The newest checkpoint in R2 (`latest.json`), or null when there is none. */
 export function readLatestAnchor({ bucket = "bastion-audit-anchors", remote = false, envName = null, config = null }) {
-  const cmd = ["wrangler", "r2", "object", "get", `${bucket}/latest.json`, remote ? "--remote" : "--local", "--pipe"];
+  const cmd = ["r2", "object", "get", `${bucket}/latest.json`, remote ? "--remote" : "--local", "--pipe"];
   if (envName) cmd.push("--env", envName);
   if (config) cmd.push("--config", config);
   return new Promise((resolve, reject) => {
-    execFile("npx", cmd, { encoding: "utf8", maxBuffer: 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(...wranglerCommand(cmd), { encoding: "utf8", maxBuffer: 1024 * 1024 }, (error, stdout, stderr) => {
       if (!error) return resolve(JSON.parse(stdout));
       if (String(stderr).includes("does not exist")) return resolve(null);
       reject(Object.assign(error, { stderr }));

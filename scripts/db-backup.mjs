@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { targetFromArgs } from "./audit-verify.mjs";
+import { wranglerCommand } from "./wrangler-cli.mjs";
 
 const args = process.argv.slice(2);
 const target = targetFromArgs(args);
@@ -15,11 +16,11 @@ mkdirSync(outDir, { recursive: true, mode: 0o700 });
 const stamp = new Date().toISOString().replace(/[:.]/g, "-");
 const file = path.join(outDir, `${target.database}-${target.remote ? "remote" : "local"}-${stamp}.sql`);
 
-const cmd = ["wrangler", "d1", "export", target.database, target.remote ? "--remote" : "--local", "--output", file];
+const cmd = ["d1", "export", target.database, target.remote ? "--remote" : "--local", "--output", file];
 if (target.envName) cmd.push("--env", target.envName);
 if (target.config) cmd.push("--config", target.config);
 try {
-  execFileSync("npx", cmd, { stdio: ["ignore", "pipe", "inherit"] });
+  execFileSync(...wranglerCommand(cmd), { stdio: ["ignore", "pipe", "inherit"] });
 } catch (error) {
   console.error(`backup FAILED: ${error.message}`);
   process.exit(1);

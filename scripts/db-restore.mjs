@@ -8,6 +8,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { targetFromArgs, verifyD1AuditChain } from "./audit-verify.mjs";
+import { wranglerCommand } from "./wrangler-cli.mjs";
 
 const args = process.argv.slice(2);
 const file = args.find((a, i) => !a.startsWith("--") && !(i > 0 && args[i - 1]?.startsWith("--") && args[i - 1] !== "--remote"));
@@ -16,11 +17,11 @@ if (!file || !existsSync(file)) {
   process.exit(2);
 }
 const target = targetFromArgs(args);
-const cmd = ["wrangler", "d1", "execute", target.database, target.remote ? "--remote" : "--local", "--file", file, "--yes"];
+const cmd = ["d1", "execute", target.database, target.remote ? "--remote" : "--local", "--file", file, "--yes"];
 if (target.envName) cmd.push("--env", target.envName);
 if (target.config) cmd.push("--config", target.config);
 try {
-  execFileSync("npx", cmd, { stdio: ["ignore", "pipe", "pipe"] });
+  execFileSync(...wranglerCommand(cmd), { stdio: ["ignore", "pipe", "pipe"] });
 } catch (error) {
   console.error(`restore FAILED: ${String(error.stderr ?? error.message).slice(0, 2000)}`);
   process.exit(2);

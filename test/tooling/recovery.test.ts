@@ -1,5 +1,6 @@
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { DatabaseSync } from "node:sqlite";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -26,6 +27,20 @@ function run(script: string, args: string[], env: Record<string, string> = {}): 
   }
 }
 
+/** `run`, without waiting: independent checks run side by side (each is mostly process start-up). */
+function runAsync(script: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      "node",
+      [path.join(root, "scripts", script), ...args],
+      { cwd: root, encoding: "utf8", env: { ...process.env, ...env } },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` });
+      },
+    );
+  });
+}
+
 // The installed binary, not `npx wrangler`: npx costs an npm start per call, and this file makes many.
 const WRANGLER = path.join(root, "node_modules", ".bin", "wrangler");
 function wrangler(args: string[]): string {
@@ -38,7 +53,7 @@ function wrangler(args: string[]): string {
 }
 
 /** A project directory of its own (wrangler.toml + migrations): its local D1 state lives inside it. */
-function makeProject(name: string): string {
+function makeProject(name: string, opts: { migrated?: boolean } = {}): string {
   const dir = path.join(work, name);
   mkdirSync(dir);
   cpSync(path.join(root, "migrations"), path.join(dir, "migrations"), { recursive: true });
@@ -48,13 +63,51 @@ function makeProject(name: string): string {
       .replace(/^main = .*$/m, "")
       .replace(/\[assets\][^[]*/, ""),
   );
+  // Migrated once (the first time asked), then copied: every project starts from the same schema.
+  if (opts.migrated) cpSync(path.join(migratedTemplate(), ".wrangler"), path.join(dir, ".wrangler"), { recursive: true });
   return path.join(dir, "wrangler.toml");
 }
 
+let template: string | null = null;
+function migratedTemplate(): string {
+  if (!template) {
+    const config = makeProject("migrated-template");
+    wrangler(["d1", "migrations", "apply", "bastion", "--local", "--config", config]);
+    template = path.dirname(config);
+  }
+  return template;
+}
+
+/**
+ * The project's local D1 database file, opened directly (node:sqlite): the test's own seeding
+ * and reading need no wrangler process each; the scripts under test still go through wrangler.
+ */
+function localDatabase(config: string): DatabaseSync {
+  const dir = path.join(path.dirname(config), ".wrangler", "state", "v3", "d1", "miniflare-D1DatabaseObject");
+  const file = readdirSync(dir).find((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite");
+  if (!file) throw new Error(`no local D1 database in ${dir}`);
+  return new DatabaseSync(path.join(dir, file));
+}
+
 function query(config: string, sql: string): Record<string, unknown>[] {
-  return (
-    JSON.parse(wrangler(["d1", "execute", "bastion", "--local", "--config", config, "--json", "--command", sql])) as { results: Record<string, unknown>[] }[]
-  )[0]!.results;
+  const db = localDatabase(config);
+  try {
+    return db
+      .prepare(sql)
+      .all()
+      .map((row) => ({ ...row }));
+  } finally {
+    db.close();
+  }
+}
+
+function execute(config: string, sql: string): void {
+  const db = localDatabase(config);
+  try {
+    db.exec(sql);
+  } finally {
+    db.close();
+  }
 }
 
 async function seedAuditSql(
@@ -84,20 +137,17 @@ async function seedAuditSql(
 }
 
 describe("recovery (P18)", () => {
-  const source = makeProject("source");
   const restored = makeProject("restored");
   const tamperedState = makeProject("tampered");
   const backups = path.join(work, "backups");
   let dump = "";
 
   it("db:backup exports local D1 to a timestamped SQL file and db:restore brings products and a verifiable audit chain back", async () => {
-    wrangler(["d1", "migrations", "apply", "bastion", "--local", "--config", source]);
-    const seed = path.join(work, "seed.sql");
-    writeFileSync(
-      seed,
+    const source = makeProject("source", { migrated: true });
+    execute(
+      source,
       `INSERT INTO products (id, slug, name, description, price_cents, stock) VALUES ('prd_lamp', 'lamp', 'Lamp', 'Bright', 4200, 7);\n${await seedAuditSql(5)}\n`,
     );
-    wrangler(["d1", "execute", "bastion", "--local", "--config", source, "--file", seed, "--yes"]);
     expect(run("audit-verify.mjs", ["--config", source])).toMatchObject({ code: 0 });
 
     const backup = run("db-backup.mjs", ["--config", source, "--out", backups]);
@@ -134,26 +184,23 @@ describe("recovery (P18)", () => {
       ["loss-misnamed", { 3: mismatch, 4: { action: "audit.restored", detail: { note: "n", explains: 1 } } }, 1],
       ["loss-explained", { 3: mismatch, 4: { action: "audit.restored", detail: { note: "n", explains: 3 } } }, 0],
     ];
-    // Migrated once, then copied: the three cases start from the same empty schema.
-    const template = makeProject("migrated-template");
-    wrangler(["d1", "migrations", "apply", "bastion", "--local", "--config", template]);
-    for (const [name, events, code] of cases) {
-      const config = makeProject(name);
-      cpSync(path.join(path.dirname(template), ".wrangler"), path.join(path.dirname(config), ".wrangler"), { recursive: true });
-      const seed = path.join(work, `${name}.sql`);
-      writeFileSync(seed, `${await seedAuditSql(5, (id) => events[id] ?? { action: "product.updated" })}\n`);
-      wrangler(["d1", "execute", "bastion", "--local", "--config", config, "--file", seed, "--yes"]);
-      const verdict = run("audit-verify.mjs", ["--config", config]);
-      expect({ name, code: verdict.code }).toEqual({ name, code });
-      if (code === 1) expect(verdict.out).toContain("no audit.restored event explains it");
+    const configs: string[] = [];
+    for (const [name, events] of cases) {
+      const config = makeProject(name, { migrated: true });
+      execute(config, `${await seedAuditSql(5, (id) => events[id] ?? { action: "product.updated" })}\n`);
+      configs.push(config);
     }
+    const verdicts = await Promise.all(configs.map((config) => runAsync("audit-verify.mjs", ["--config", config])));
+    cases.forEach(([name, , code], i) => {
+      expect({ name, code: verdicts[i]!.code }).toEqual({ name, code });
+      if (code === 1) expect(verdicts[i]!.out).toContain("no audit.restored event explains it");
+    });
   }, 300_000);
 
   it("T10 audit:verify takes the key from the environment: the right key verifies a keyed chain, a wrong key is named, and a checkpoint past D1's end is a truncated tail", async () => {
     const key = "offline-verifier-test-key-0123456789abcdef";
     const keys = await importAuditKeys(key);
-    const config = makeProject("keyed");
-    wrangler(["d1", "migrations", "apply", "bastion", "--local", "--config", config]);
+    const config = makeProject("keyed", { migrated: true });
     let prev = GENESIS_HASH;
     const lines: string[] = [];
     const hashes: string[] = [];
@@ -174,18 +221,17 @@ describe("recovery (P18)", () => {
       hashes.push(hash);
       prev = hash;
     }
-    const seed = path.join(work, "keyed.sql");
-    writeFileSync(seed, lines.join("\n"));
-    wrangler(["d1", "execute", "bastion", "--local", "--config", config, "--file", seed, "--yes"]);
-    const right = run("audit-verify.mjs", ["--config", config], { AUDIT_HMAC_KEY: key });
+    execute(config, lines.join("\n"));
+    const [right, wrong, rotated] = await Promise.all([
+      runAsync("audit-verify.mjs", ["--config", config], { AUDIT_HMAC_KEY: key }),
+      runAsync("audit-verify.mjs", ["--config", config], { AUDIT_HMAC_KEY: "not-the-key-the-chain-was-signed-with-0123" }),
+      // Rotation: the old key as AUDIT_HMAC_KEY_PREVIOUS.
+      runAsync("audit-verify.mjs", ["--config", config], { AUDIT_HMAC_KEY: "a-newer-key-after-rotation-0123456789abcd", AUDIT_HMAC_KEY_PREVIOUS: key }),
+    ]);
     expect(right).toMatchObject({ code: 0, out: expect.stringContaining("audit chain intact: 6 events") });
-    const wrong = run("audit-verify.mjs", ["--config", config], { AUDIT_HMAC_KEY: "not-the-key-the-chain-was-signed-with-0123" });
     expect(wrong.code).toBe(1);
     expect(wrong.out).toContain("BROKEN at event 1 [wrong_key]: wrong key");
-    // Rotation: the old key as AUDIT_HMAC_KEY_PREVIOUS.
-    expect(
-      run("audit-verify.mjs", ["--config", config], { AUDIT_HMAC_KEY: "a-newer-key-after-rotation-0123456789abcd", AUDIT_HMAC_KEY_PREVIOUS: key }).code,
-    ).toBe(0);
+    expect(rotated.code).toBe(0);
 
     // A checkpoint in the local R2 bucket says the log reached event 9: events 7–9 are gone.
     const anchorFile = path.join(work, "latest.json");
