@@ -744,6 +744,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/images": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a product image (admin): PNG, JPEG, GIF, WebP or AVIF, at most 5 MiB; answers its URL on this shop
+         * @description The body is the image's bytes. Its type is read from the bytes themselves, not from the name or Content-Type: SVG, HTML and other documents are refused. The URL names the content hash, so the same image is stored once and cached for a year. Set it as a product's `imageUrl` with adminUpdateProduct.
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminUploadImage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/cart": {
         parameters: {
             query?: never;
@@ -1035,8 +1057,8 @@ export interface components {
             /** @default false */
             hidden: boolean;
             /**
-             * Format: uri
              * @default null
+             * @example /media/products/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.png
              */
             imageUrl: string | null;
         };
@@ -1048,7 +1070,7 @@ export interface components {
             currency?: string;
             stock?: number;
             hidden?: boolean;
-            /** Format: uri */
+            /** @example /media/products/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.png */
             imageUrl?: string | null;
         };
         AuditEvent: {
@@ -1185,6 +1207,11 @@ export interface components {
         AdminRoleChange: {
             /** @enum {string} */
             role: "customer" | "support" | "admin";
+        };
+        UploadedImage: {
+            url: string;
+            contentType: string;
+            bytes: number;
         };
         Cart: {
             items: {
@@ -4206,6 +4233,73 @@ export interface operations {
             };
             /** @description Invalid or unknown field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminUploadImage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "image/png": string;
+                "image/jpeg": string;
+                "image/gif": string;
+                "image/webp": string;
+                "image/avif": string;
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Stored */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadedImage"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `image_too_large`: over 5 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_image_type`: not a PNG, JPEG, GIF, WebP or AVIF image */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

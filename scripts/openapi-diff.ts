@@ -67,6 +67,7 @@ function compareSchemas(
       if (typeof b === "number" && (typeof a !== "number" || tighter(a, b))) out.push(`${where}: request limit ${key} tightened from ${a ?? "none"} to ${b}`);
     }
   }
+  if (direction === "request" && typeof n.pattern === "string" && n.pattern !== o.pattern) out.push(`${where}: request pattern changed to ${n.pattern}`);
   const oProps = (o.properties ?? {}) as Record<string, Json>;
   const nProps = (n.properties ?? {}) as Record<string, Json>;
   const oReq = new Set((o.required as string[]) ?? []);

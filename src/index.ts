@@ -25,7 +25,8 @@ import { readiness, type ReadinessCheck } from "./platform/health";
 import { auditReadiness } from "./audit/verify";
 import { exposeRequestId, logEvent, requestIds } from "./platform/log";
 import { problemResponse } from "./platform/problem";
-import { csrfOriginCheck, httpsOnly, jsonBodyGuard, securityHeaders } from "./platform/security";
+import { csrfOriginCheck, httpsOnly, jsonBodyGuardExcept, securityHeaders } from "./platform/security";
+import { adminImagesApi, RAW_BODY_PATHS } from "./admin/images";
 import { staticAssets } from "./web/assets";
 import { storefront } from "./web/routes";
 
@@ -69,7 +70,7 @@ app.use(async (c, next) => {
 });
 app.use(httpsOnly);
 app.use(csrfOriginCheck);
-app.use("/api/*", jsonBodyGuard);
+app.use("/api/*", jsonBodyGuardExcept(RAW_BODY_PATHS));
 
 // The JSON API: each domain's OpenAPI sub-app, merged so /api/openapi.json describes them all.
 const api = createApiApp().route("/", catalogApi);
@@ -77,6 +78,7 @@ api.route("/", accountsApi);
 api.route("/", accountQrApi);
 api.route("/", privacyApi);
 api.route("/", adminApi);
+api.route("/", adminImagesApi);
 api.route("/", cartApi);
 api.route("/", checkoutApi);
 api.route("/", paymentsApi);

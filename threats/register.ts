@@ -53,6 +53,7 @@ export const REGISTER: Threat[] = [
       "Every non-GET request carrying cookies must come from our own origin (Origin / Sec-Fetch-Site), whatever its content type; session cookies are SameSite=Lax. Only in development, a loopback alias of a loopback origin (127.0.0.1 for localhost, same scheme and port) counts as the same origin; production compares exactly.",
       "Static files come from the ASSETS binding only; encoded dots and slashes never reach a file system.",
       "JSON bodies only on the API (415 otherwise), capped at 64 KiB (413); errors never carry a stack trace.",
+      "Uploaded product images: the type is read from the bytes (PNG, JPEG, GIF, WebP, AVIF only; SVG, HTML and any other document refused), capped at 5 MiB while streaming, stored under their content hash and served from our origin with their own type, nosniff and a sandbox CSP; product image paths may only name this shop's /media or /images.",
     ],
     tests: [
       "P03 XSS: a script in the search box and in product text is rendered as inert text",
@@ -66,6 +67,8 @@ export const REGISTER: Threat[] = [
       "P03 errors: unknown pages are an HTML 404 and unknown API routes a problem+json 404, no stack traces",
       "P03 CSRF: the account deletion form refuses a cross-site post and changes nothing",
       "P03 bodies: a POST with Content-Length 0 and no content type is not refused as 415",
+      "P03 image upload: HTML or SVG with script is refused whatever type it claims, and nothing is stored or audited",
+      "P03 image upload: an image over 5 MiB is refused with 413 before anything is stored, declared or streamed",
     ],
   },
   {
@@ -403,6 +406,7 @@ export const REGISTER: Threat[] = [
       "P16 admin:create refuses an existing account: its role, password, factors and sessions stay, the run is recorded and ends with a clear message",
       "P16 admin:create --reset-existing takes the account over: new password, factors and sessions gone, verified, admin, recorded",
       "P16 every admin:create run reaches the audit log: its operator event is appended at the next sign-in, once",
+      "P16 image upload: support and customers cannot upload, and a cross-site upload is refused; nothing is stored",
     ],
   },
   {

@@ -1,3 +1,4 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { staffAssuranceProblem } from "../accounts/assurance";
 import { getSessionUser, staffSessionExpired, staffSessionIdle, touchStaffSession, type SessionUser } from "../accounts/session";
@@ -74,4 +75,22 @@ export function staffUser(c: Context<AppEnv>): SessionUser {
 /** The client address for audit events. */
 export function clientIp(c: Context<AppEnv>): string | null {
   return c.req.header("cf-connecting-ip") ?? null;
+}
+
+/**
+ * Each staff route documents who may call it from the one access policy (rolesFor), so the
+ * OpenAPI document cannot drift from the guard: the session cookie, the roles, a second factor.
+ */
+export function describeStaffAccess(api: OpenAPIHono<AppEnv>): void {
+  for (const definition of api.openAPIRegistry.definitions) {
+    if (definition.type !== "route") continue;
+    const roles = rolesFor(definition.route.method.toUpperCase(), definition.route.path);
+    const rule = `Staff only: the ${roles.join(" or ")} role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 \`forbidden\` or \`mfa_required\`.`;
+    Object.assign(definition.route, {
+      security: [{ cookieAuth: [] }],
+      "x-bastion-roles": [...roles],
+      "x-bastion-second-factor": "required",
+      description: definition.route.description ? `${definition.route.description}\n\n${rule}` : rule,
+    });
+  }
 }

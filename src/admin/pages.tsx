@@ -11,6 +11,7 @@ import { clientIp, staffGuard, staffUser } from "./guard";
 import { createProductAudited, findAdminProduct, listAllProducts, updateProductAudited, type AdminProduct } from "./products";
 import { ProductCreateBody, ProductPatchBody } from "./routes";
 import { StaffNav, staffPages } from "./staff-pages";
+import { ImageUploadForm, imagePages } from "./image-pages";
 
 function money(cents: number, currency: string): string {
   return formatMoney(cents, currency);
@@ -48,7 +49,8 @@ function ProductForm(props: { product?: AdminProduct; action: string; error?: st
         </p>
       ) : null}
       <label>
-        Image URL <input name="imageUrl" type="url" maxlength={2000} value={p?.imageUrl ?? ""} />
+        Image (a path on this shop: an upload below, or /images/…){" "}
+        <input name="imageUrl" type="text" maxlength={300} pattern="/(media|images)/.+" value={p?.imageUrl ?? ""} />
       </label>
       <label>
         <input name="hidden" type="checkbox" value="on" checked={p?.hidden ?? false} /> Hidden from shoppers
@@ -123,6 +125,7 @@ adminPages.use("/admin", staffGuard);
 adminPages.use("/admin/*", staffGuard);
 // Coupons, orders and users: behind the same guard (registered after it).
 adminPages.route("/", staffPages);
+adminPages.route("/", imagePages);
 
 adminPages
   .get("/admin", (c) => c.redirect(staffUser(c).role === "support" ? "/admin/orders" : "/admin/products", 303))
@@ -197,6 +200,7 @@ adminPages
         <StaffNav />
         <h1>{product.name}</h1>
         <ProductForm product={product} action={`/admin/products/${encodeURIComponent(product.id)}`} />
+        <ImageUploadForm productId={product.id} error={c.req.query("image_error")} />
       </Layout>,
     );
   })

@@ -4,7 +4,7 @@ import { SLUG_PATTERN } from "../catalog/routes";
 import { getDb } from "../db/client";
 import { createApiApp, problemResponseSpec } from "../platform/openapi";
 import { ProblemError } from "../platform/problem";
-import { clientIp, rolesFor, staffGuard, staffUser } from "./guard";
+import { clientIp, describeStaffAccess, staffGuard, staffUser } from "./guard";
 import { requireFreshSession } from "../accounts/session";
 import { OrderSchema } from "../checkout/routes";
 import {
@@ -40,6 +40,9 @@ const AdminProductSchema = z
   })
   .openapi("AdminProduct");
 
+/** A same-origin image path: an uploaded image or a file in public/images (no "..", no query). */
+const IMAGE_PATH = /^\/(?:media\/products\/[0-9a-f]{64}\.(?:png|jpg|gif|webp|avif)|images\/[a-z0-9][a-z0-9-]{0,100}\.(?:svg|png|jpg|webp|avif))$/;
+
 // Strict: any key outside the contract (id, createdAt, role…) is a 422, never silently applied (P16).
 const productFields = {
   slug: z.string().min(1).max(120).regex(SLUG_PATTERN, "lower-case words joined by hyphens"),
@@ -49,12 +52,14 @@ const productFields = {
   currency: z.string().regex(/^[A-Z]{3}$/),
   stock: z.number().int().min(0).max(1_000_000),
   hidden: z.boolean(),
+  // Images come only from this shop (the CSP is `img-src 'self'`): an upload (/media/...) or a
+  // file the shop ships (/images/...). A URL elsewhere would never show.
   imageUrl: z
     .string()
-    .max(2000)
-    .url()
-    .refine((u) => u.startsWith("https://") || u.startsWith("/"), "https or a path")
-    .nullable(),
+    .max(300)
+    .regex(IMAGE_PATH, "a path on this shop: /media/... from an upload, or /images/...")
+    .nullable()
+    .openapi({ example: "/media/products/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.png" }),
 };
 export const ProductCreateBody = z
   .object({
@@ -487,16 +492,4 @@ adminApi
     return c.json(result, 200);
   });
 
-// Each staff route documents who may call it from the one access policy (rolesFor), so the
-// document cannot drift from the guard: the session cookie, the roles, a second factor.
-for (const definition of adminApi.openAPIRegistry.definitions) {
-  if (definition.type !== "route") continue;
-  const roles = rolesFor(definition.route.method.toUpperCase(), definition.route.path);
-  const rule = `Staff only: the ${roles.join(" or ")} role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 \`forbidden\` or \`mfa_required\`.`;
-  Object.assign(definition.route, {
-    security: [{ cookieAuth: [] }],
-    "x-bastion-roles": [...roles],
-    "x-bastion-second-factor": "required",
-    description: definition.route.description ? `${definition.route.description}\n\n${rule}` : rule,
-  });
-}
+describeStaffAccess(adminApi);

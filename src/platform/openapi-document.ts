@@ -117,7 +117,8 @@ function addMiddlewareRefusals(op: Operation, changesState: boolean): void {
   // The webhook is authenticated by its signature, not by cookies: the origin check skips it.
   const byCookie = !op.security?.some((requirement) => "stripeSignature" in requirement);
   if (changesState && byCookie) add("403", "`csrf_origin_mismatch`: a request with cookies from another origin");
-  if (op.requestBody) {
+  const bodyTypes = Object.keys((op.requestBody as { content?: object } | undefined)?.content ?? {});
+  if (bodyTypes.includes("application/json")) {
     add("400", "`malformed_json`: the body is not JSON");
     add("413", "`payload_too_large`: a body over 64 KiB");
     add("415", "`unsupported_media_type`: a body that is not application/json");

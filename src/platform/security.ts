@@ -1,3 +1,4 @@
+import type { MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "./app-env";
 import { ProblemError } from "./problem";
@@ -47,7 +48,8 @@ export const securityHeaders = createMiddleware<AppEnv>(async (c, next) => {
     c.res = new Response(c.res.body, c.res);
   }
   const headers = c.res.headers;
-  headers.set("content-security-policy", c.req.path === "/sign-in" ? CSP_SIGN_IN : CSP);
+  // A route may set a stricter policy of its own (uploaded images: a sandbox that runs nothing).
+  if (!headers.has("content-security-policy")) headers.set("content-security-policy", c.req.path === "/sign-in" ? CSP_SIGN_IN : CSP);
   headers.set("strict-transport-security", "max-age=31536000; includeSubDomains");
   headers.set("x-content-type-options", "nosniff");
   headers.set("referrer-policy", "strict-origin-when-cross-origin");
@@ -111,29 +113,32 @@ export const MAX_BODY_BYTES = 64 * 1024;
  * Guards the body of JSON routes: `415` unless `application/json`, `413` over 64 KiB
  * (declared or actual). The body is read once here and kept for the route's validator.
  */
-export const jsonBodyGuard = createMiddleware<AppEnv>(async (c, next) => {
-  if (SAFE_METHODS.has(c.req.method)) return next();
-  // Only a plain decimal length counts as declared ("10, 10" or garbage is measured instead).
-  const declared = c.req.header("content-length");
-  const length = declared !== undefined && /^\d{1,15}$/.test(declared) ? Number(declared) : null;
-  if (length !== null && length > MAX_BODY_BYTES) throw new ProblemError(413, "payload_too_large", "Request bodies are limited to 64 KiB.");
-  // No body, or an empty one (`fetch(url, { method: "POST" })` sends Content-Length: 0): nothing to type-check.
-  const hasBody = c.req.raw.body !== null && c.req.method !== "DELETE" && length !== 0;
-  if (!hasBody) return next();
-  const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-  if (type !== "application/json") {
-    throw new ProblemError(415, "unsupported_media_type", "Send the request body as application/json.");
-  }
-  // A declared length frames the body on the wire (HTTP/1.1 reads exactly Content-Length bytes;
-  // HTTP/2 and 3 treat a mismatch as a malformed request), and it was checked above; only a
-  // Request built inside the isolate could carry a longer body, and nothing here builds one.
-  // A chunked body (or an unreadable length) is measured: read a copy of the stream and stop as
-  // soon as it passes the limit, so a 100 MB body never sits in the isolate's memory.
-  if (length === null && (await exceedsLimit(c.req.raw.clone().body, MAX_BODY_BYTES))) {
-    throw new ProblemError(413, "payload_too_large", "Request bodies are limited to 64 KiB.");
-  }
-  return next();
-});
+/** The JSON body guard, except on `rawBodyPaths` (an upload route that reads and limits its own body). */
+export function jsonBodyGuardExcept(rawBodyPaths: readonly string[]): MiddlewareHandler<AppEnv> {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    if (SAFE_METHODS.has(c.req.method) || rawBodyPaths.includes(c.req.path)) return next();
+    // Only a plain decimal length counts as declared ("10, 10" or garbage is measured instead).
+    const declared = c.req.header("content-length");
+    const length = declared !== undefined && /^\d{1,15}$/.test(declared) ? Number(declared) : null;
+    if (length !== null && length > MAX_BODY_BYTES) throw new ProblemError(413, "payload_too_large", "Request bodies are limited to 64 KiB.");
+    // No body, or an empty one (`fetch(url, { method: "POST" })` sends Content-Length: 0): nothing to type-check.
+    const hasBody = c.req.raw.body !== null && c.req.method !== "DELETE" && length !== 0;
+    if (!hasBody) return next();
+    const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+    if (type !== "application/json") {
+      throw new ProblemError(415, "unsupported_media_type", "Send the request body as application/json.");
+    }
+    // A declared length frames the body on the wire (HTTP/1.1 reads exactly Content-Length bytes;
+    // HTTP/2 and 3 treat a mismatch as a malformed request), and it was checked above; only a
+    // Request built inside the isolate could carry a longer body, and nothing here builds one.
+    // A chunked body (or an unreadable length) is measured: read a copy of the stream and stop as
+    // soon as it passes the limit, so a 100 MB body never sits in the isolate's memory.
+    if (length === null && (await exceedsLimit(c.req.raw.clone().body, MAX_BODY_BYTES))) {
+      throw new ProblemError(413, "payload_too_large", "Request bodies are limited to 64 KiB.");
+    }
+    return next();
+  });
+}
 
 async function exceedsLimit(body: ReadableStream<Uint8Array> | null, limit: number): Promise<boolean> {
   if (!body) return false;

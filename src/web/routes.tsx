@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { decodeCursor, findProductBySlug, listProducts, selectVisibleProducts } from "../catalog/queries";
 import { sharedForAWhile } from "../catalog/first-page";
+import { serveProductImage } from "../catalog/images";
 import { SLUG_PATTERN } from "../catalog/routes";
 import { getDb } from "../db/client";
 import type { AppEnv } from "../platform/app-env";
@@ -9,6 +10,11 @@ import { SecurityPage } from "./security-page";
 
 /** Server-rendered storefront pages. */
 export const storefront = new Hono<AppEnv>()
+  // Product images staff uploaded (R2), from our own origin: the CSP stays `img-src 'self'`.
+  .on(["GET", "HEAD"], "/media/*", async (c, next) => {
+    const res = await serveProductImage(c.env.PRODUCT_IMAGES, c.req.path, c.req.header("if-none-match") ?? null);
+    return res ?? next();
+  })
   .get("/", async (c) => {
     const q = (c.req.query("q") ?? "").slice(0, 200).trim() || undefined;
     const rawCursor = c.req.query("cursor");
