@@ -15,6 +15,7 @@ import { checkoutPages } from "./checkout/pages";
 import { checkoutApi } from "./checkout/routes";
 import { paymentsApi } from "./payments/routes";
 import { runScheduledSweep } from "./payments/scheduled";
+import { handleMailBatch } from "./mail/delivery";
 import { devPay } from "./payments/simulator";
 import { addApiDocs } from "./platform/docs";
 import { createApiApp } from "./platform/openapi";
@@ -96,9 +97,12 @@ app.route("/", staticAssets);
 app.notFound(renderNotFound);
 app.onError(renderError);
 
-/** The worker: the app's fetch, and the Cron Trigger's order sweeper (docs/decisions/013). */
+/** The worker: the app's fetch, the Cron Trigger's order sweeper (docs/decisions/013) and the mail queue's consumer. */
 export default Object.assign(app, {
   async scheduled(controller: ScheduledController, env: Env): Promise<void> {
     await runScheduledSweep(controller, env);
+  },
+  async queue(batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionContext): Promise<void> {
+    await handleMailBatch(batch, env);
   },
 });

@@ -12,7 +12,8 @@ import { access, createApiApp, problemResponseSpec } from "../platform/openapi";
 import { ProblemError } from "../platform/problem";
 import { SESSION_COOKIE } from "./auth";
 import { emailKey } from "./pseudonym";
-import { account, mailOutbox, passkey, session, signInPseudonym, twoFactor, user as userTable, verification } from "./schema";
+import { mailOutbox } from "../mail/schema";
+import { account, passkey, session, signInPseudonym, twoFactor, user as userTable, verification } from "./schema";
 import { requireFreshSession, requireUser, type SessionUser } from "./session";
 
 /** Everything the shop keeps about a person, as their data download (GDPR art. 15 and 20). */

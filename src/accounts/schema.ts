@@ -115,15 +115,6 @@ export const passkey = sqliteTable(
   (t) => [index("passkey_user_idx").on(t.userId), index("passkey_credential_idx").on(t.credentialID)],
 );
 
-/** The development outbox: mail the shop would have sent (ENVIRONMENT=development only). */
-export const mailOutbox = sqliteTable("mail_outbox", {
-  id: integer("id").primaryKey({ autoIncrement: true }),
-  to: text("to").notNull(),
-  subject: text("subject").notNull(),
-  text: text("text").notNull(),
-  createdAt: text("created_at").notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`),
-});
-
 /**
  * How each session was authenticated (decision 012): the methods proven when it was created
  * (`pwd`, `otp` for TOTP, `backup` for a backup code, `hwk` for a passkey, `uv` when the

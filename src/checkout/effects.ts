@@ -5,6 +5,7 @@ import type { BeginCheckoutResult } from "../cart/cart-object";
 import { commitCoupon, computeDiscountCents, extendCouponHold, releaseCoupon, reserveCoupon, type CouponRefusal } from "../coupons/coupons";
 import type { CouponRow } from "../coupons/schema";
 import { getDb } from "../db/client";
+import { queueOrderConfirmation } from "./order-mail";
 import { orders, type OrderRow } from "./schema";
 
 export type { BeginCheckoutResult, CartSnapshot } from "../cart/cart-object";
@@ -79,6 +80,7 @@ export async function afterOrderPaid(env: Env, order: OrderRow): Promise<void> {
     }
   }
   await cartStubForUser(env, order.userId).completeCheckout(order.id);
+  await queueOrderConfirmation(env, order);
 }
 
 /**

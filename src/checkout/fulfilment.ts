@@ -5,6 +5,7 @@ import { ChargeObject, CheckoutSessionObject, type StripeEventEnvelope } from ".
 import { afterOrderClosed, afterOrderPaid, pinCouponHold } from "./effects";
 import { closeStatements } from "./lifecycle";
 import { orders, paymentEvents, processedWebhookEvents, type OrderRow } from "./schema";
+import { queueRefundNotice } from "./order-mail";
 
 /** What a verified event did; the webhook answers 200 for all of them. */
 export type FulfilmentResult =
@@ -328,12 +329,15 @@ async function applyRefund(env: Env, db: Database, event: StripeEventEnvelope, c
     .where(and(eq(orders.id, order.id), eq(orders.status, "paid"), eq(orders.paymentIntentId, pi!)));
   try {
     const [dedup, timeline] = eventRows(db, event, order.id, note);
+    const notice = { amountRefundedCents: charge.amount_refunded, full, eventId: event.id };
     if (!full) {
       await db.batch([dedup, timeline!]);
+      await queueRefundNotice(env, order, notice);
       return { kind: "unchanged", orderId: order.id };
     }
     const results = await db.batch([dedup, timeline!, markRefunded]);
     if ((results[2].meta.changes ?? 0) === 0) return { kind: "unchanged", orderId: order.id };
+    await queueRefundNotice(env, order, notice);
     await recordAudit(env, {
       actor: "stripe",
       action: "order.refunded",

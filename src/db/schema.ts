@@ -4,3 +4,4 @@ export * from "../audit/schema";
 export * from "../checkout/schema";
 export * from "../accounts/schema";
 export * from "../coupons/schema";
+export * from "../mail/schema";

@@ -17,6 +17,8 @@ const baseSchema = z.object({
   BETTER_AUTH_SECRET: z.string().min(32).optional(),
   TURNSTILE_SECRET_KEY: z.string().min(1).optional(),
   TURNSTILE_SITE_KEY: z.string().min(1).optional(),
+  /** Where the mail queue's consumer sends: the D1 dev outbox, or an HTTP provider (production). */
+  MAIL_PROVIDER: z.enum(["outbox", "http"]).optional(),
   MAIL_PROVIDER_URL: z.url().optional(),
   MAIL_PROVIDER_TOKEN: z.string().min(1).optional(),
   MAIL_FROM: z.string().min(3).optional(),
@@ -90,6 +92,7 @@ function productionProblems(cfg: z.infer<typeof baseSchema>): ConfigProblem[] {
     problems.push({ setting: "DEV_ROUTES", reason: "development routes are refused in production" });
   }
   // Password reset and security notices must reach people: the dev outbox does not exist here.
+  if (cfg.MAIL_PROVIDER === "outbox") problems.push({ setting: "MAIL_PROVIDER", reason: "the development outbox is refused in production" });
   if (!cfg.MAIL_PROVIDER_URL?.startsWith("https://")) {
     problems.push({ setting: "MAIL_PROVIDER_URL", reason: "missing or not https://" });
   }

@@ -1,0 +1,55 @@
+import { eq } from "drizzle-orm";
+import { user } from "../accounts/schema";
+import { getDb } from "../db/client";
+import { enqueueMailSafely } from "../mail/mail";
+import { loadConfig } from "../platform/config";
+import { formatMoney } from "../web/format";
+import { orderLines, type OrderRow } from "./schema";
+
+/** The shopper's address and the shop's origin for an order's mail, or null (account erased). */
+async function recipient(env: Env, order: OrderRow): Promise<{ to: string; origin: string } | null> {
+  const loaded = loadConfig(env);
+  if (!loaded.ok) return null;
+  const [row] = await getDb(env.DB).select({ email: user.email }).from(user).where(eq(user.id, order.userId)).limit(1);
+  return row ? { to: row.email, origin: loaded.config.PUBLIC_ORIGIN } : null;
+}
+
+/**
+ * The order confirmation (receipt), queued once per order: its key makes a webhook retry or a
+ * redelivered message send nothing more. Lines and totals are the order's own, as charged.
+ */
+export async function queueOrderConfirmation(env: Env, order: OrderRow): Promise<void> {
+  const to = await recipient(env, order);
+  if (!to) return;
+  const lines = await getDb(env.DB).select().from(orderLines).where(eq(orderLines.orderId, order.id));
+  const money = (cents: number) => formatMoney(cents, order.currency);
+  const text = [
+    "Thank you for your order. We have received your payment.",
+    [
+      `Order ${order.id}`,
+      ...lines.map((l) => `${l.quantity} × ${l.name}: ${money(l.unitPriceCents * l.quantity)}`),
+      `Subtotal: ${money(order.subtotalCents)}`,
+      ...(order.discountCents > 0 ? [`Discount${order.couponCode ? ` (${order.couponCode})` : ""}: −${money(order.discountCents)}`] : []),
+      `Total paid: ${money(order.totalCents)}`,
+    ].join("\n"),
+    `Your order: ${to.origin}/orders/${encodeURIComponent(order.id)}`,
+    "Questions? Reply to this mail. — Bastion",
+  ].join("\n\n");
+  await enqueueMailSafely(env, { to: to.to, subject: `Your Bastion order ${order.id}`, text, key: `order.paid:${order.id}` });
+}
+
+/** The refund notice, queued once per refund event (its key is the Stripe event). */
+export async function queueRefundNotice(env: Env, order: OrderRow, input: { amountRefundedCents: number; full: boolean; eventId: string }): Promise<void> {
+  const to = await recipient(env, order);
+  if (!to) return;
+  const money = (cents: number) => formatMoney(cents, order.currency);
+  const text = [
+    input.full
+      ? `We have refunded your order ${order.id} in full: ${money(input.amountRefundedCents)}.`
+      : `We have refunded ${money(input.amountRefundedCents)} of your order ${order.id} (paid: ${money(order.totalCents)}).`,
+    "Your bank shows the money back in 5 to 10 business days.",
+    `Your order: ${to.origin}/orders/${encodeURIComponent(order.id)}`,
+    "— Bastion",
+  ].join("\n\n");
+  await enqueueMailSafely(env, { to: to.to, subject: `Refund for your Bastion order ${order.id}`, text, key: `order.refund:${input.eventId}` });
+}
