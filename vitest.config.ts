@@ -50,6 +50,7 @@ const PREBUNDLED = [
   "hono/jsx/jsx-runtime",
   "hono/jsx/jsx-dev-runtime",
   "@hono/zod-openapi",
+  "@hono/zod-validator",
   "stripe",
   "uqr",
   "zod",

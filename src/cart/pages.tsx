@@ -1,3 +1,4 @@
+import { zValidator } from "@hono/zod-validator";
 import { z } from "@hono/zod-openapi";
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../platform/app-env";
@@ -184,12 +185,14 @@ async function formAction(c: Context<AppEnv>, action: () => Promise<unknown>, su
   }
 }
 
-async function formFields<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Promise<z.infer<T>> {
-  const body = await c.req.parseBody();
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new ProblemError(422, "validation_failed", "The form is not valid.");
-  return parsed.data;
-}
+/** The form's fields by `schema` (@hono/zod-validator); a form that breaks it goes back to the cart with a message. */
+const cartForm = <T extends z.ZodType>(schema: T) =>
+  zValidator("form", schema, (result, c) => {
+    if (result.success) return;
+    // The validator's hook sees Hono's generic context; this app's is AppEnv (the config it needs).
+    requireSameOrigin(c as unknown as Context<AppEnv>);
+    return c.redirect("/cart?m=validation_failed", 303);
+  });
 
 /** The cart page and its no-JS form handlers (each answers 303 back to /cart). */
 export const cartPages = new Hono<AppEnv>()
@@ -198,10 +201,10 @@ export const cartPages = new Hono<AppEnv>()
     const message = key !== undefined && Object.hasOwn(MESSAGES, key) ? MESSAGES[key]! : null;
     return c.html(<CartPage cart={await readCart(c)} message={message} />);
   })
-  .post("/cart/items", (c) => formAction(c, async () => addToCart(c, await formFields(c, AddForm)), "added"))
-  .post("/cart/items/:productId/quantity", (c) =>
-    formAction(c, async () => setCartQuantity(c, c.req.param("productId"), (await formFields(c, QuantityForm)).quantity), "updated"),
+  .post("/cart/items", cartForm(AddForm), (c) => formAction(c, () => addToCart(c, c.req.valid("form")), "added"))
+  .post("/cart/items/:productId/quantity", cartForm(QuantityForm), (c) =>
+    formAction(c, () => setCartQuantity(c, c.req.param("productId"), c.req.valid("form").quantity), "updated"),
   )
   .post("/cart/items/:productId/remove", (c) => formAction(c, () => removeFromCart(c, c.req.param("productId")), "removed"))
-  .post("/cart/coupon", (c) => formAction(c, async () => applyCartCoupon(c, (await formFields(c, CouponForm)).code), "coupon_applied"))
+  .post("/cart/coupon", cartForm(CouponForm), (c) => formAction(c, () => applyCartCoupon(c, c.req.valid("form").code), "coupon_applied"))
   .post("/cart/coupon/remove", (c) => formAction(c, () => removeCartCoupon(c), "coupon_removed"));

@@ -1,3 +1,5 @@
+import { zValidator } from "@hono/zod-validator";
+import { z } from "zod";
 import { Hono } from "hono";
 import { getDb } from "../db/client";
 import type { AppEnv } from "../platform/app-env";
@@ -164,11 +166,11 @@ export const checkoutPages = new Hono<AppEnv>()
     await cancelPendingOrderForUser(c.env, c.var.config, user, id);
     return c.redirect("/cart", 303);
   })
-  .post("/checkout", async (c) => {
+  // A missing or malformed key is no key (the page always sends one; a replay without it is a new checkout attempt, still rate limited).
+  .post("/checkout", zValidator("form", z.object({ idempotencyKey: IdempotencyKey.optional().catch(undefined) })), async (c) => {
     const user = await requireUser(c);
-    const form = await c.req.parseBody();
-    const key = IdempotencyKey.safeParse(form.idempotencyKey);
+    const key = c.req.valid("form").idempotencyKey ?? null;
     await limitCheckoutAttempts(c.env, user.id, clientAddressKey(c));
-    const started = await startCheckout(c.env, c.var.config, user, key.success ? key.data : null);
+    const started = await startCheckout(c.env, c.var.config, user, key);
     return c.redirect(started.checkoutUrl, 303);
   });

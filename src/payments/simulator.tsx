@@ -1,3 +1,4 @@
+import { zValidator } from "@hono/zod-validator";
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { eq } from "drizzle-orm";
@@ -151,30 +152,35 @@ export const devPay = new Hono<AppEnv>()
       <SimulatorPage session={session} lines={lines} closed={await simulatorOutcome(db, session.id)} settled={await simulatorSettlement(db, session.id)} />,
     );
   })
-  .post("/dev/pay/:sessionId", async (c) => {
-    const session = await sessionOr404(c, c.req.param("sessionId"));
-    const form = OutcomeForm.safeParse(await c.req.parseBody());
-    if (!form.success) throw new ProblemError(422, "validation_failed", "Choose paid, processing, expired, succeeded or failed.");
-    if (!c.var.config.STRIPE_WEBHOOK_SECRET) throw new ProblemError(503, "misconfigured", "Set STRIPE_WEBHOOK_SECRET in .dev.vars to use the simulator.");
-    const db = getDb(c.env.DB);
-    let outcome = form.data.outcome;
-    if (outcome === "succeeded" || outcome === "failed") {
-      // Only a session completed with a delayed method settles, and only once.
-      if ((await simulatorOutcome(db, session.id)) !== "processing" || !(await settleSimulatorSession(db, session, outcome))) {
-        throw new ProblemError(409, "checkout_closed", "This payment is not waiting to settle.");
+  .post(
+    "/dev/pay/:sessionId",
+    zValidator("form", OutcomeForm, (result) => {
+      if (!result.success) throw new ProblemError(422, "validation_failed", "Choose paid, processing, expired, succeeded or failed.");
+    }),
+    async (c) => {
+      const session = await sessionOr404(c, c.req.param("sessionId"));
+      const form = { data: c.req.valid("form") };
+      if (!c.var.config.STRIPE_WEBHOOK_SECRET) throw new ProblemError(503, "misconfigured", "Set STRIPE_WEBHOOK_SECRET in .dev.vars to use the simulator.");
+      const db = getDb(c.env.DB);
+      let outcome = form.data.outcome;
+      if (outcome === "succeeded" || outcome === "failed") {
+        // Only a session completed with a delayed method settles, and only once.
+        if ((await simulatorOutcome(db, session.id)) !== "processing" || !(await settleSimulatorSession(db, session, outcome))) {
+          throw new ProblemError(409, "checkout_closed", "This payment is not waiting to settle.");
+        }
+      } else {
+        // Like Stripe, a session past its expiry can no longer be paid; a free session has no bank transfer.
+        if (outcome !== "expired" && session.expiresAt < Math.floor(Date.now() / 1000)) outcome = "expired";
+        if (outcome === "processing" && session.amountTotal === 0) outcome = "paid";
+        if (!(await closeSimulatorSession(db, session, outcome))) {
+          throw new ProblemError(409, "checkout_closed", "This checkout is already closed.");
+        }
       }
-    } else {
-      // Like Stripe, a session past its expiry can no longer be paid; a free session has no bank transfer.
-      if (outcome !== "expired" && session.expiresAt < Math.floor(Date.now() / 1000)) outcome = "expired";
-      if (outcome === "processing" && session.amountTotal === 0) outcome = "paid";
-      if (!(await closeSimulatorSession(db, session, outcome))) {
-        throw new ProblemError(409, "checkout_closed", "This checkout is already closed.");
-      }
-    }
-    const result = await deliverSimulatorEvent(c.env, c.var.config, session, eventFor(session, outcome));
-    if (result && result.status !== 200) throw new ProblemError(502, "webhook_refused", `The shop refused the simulated event (${result.code}).`);
-    return c.redirect(outcome === "expired" || outcome === "failed" ? session.cancelUrl : session.successUrl, 303);
-  });
+      const result = await deliverSimulatorEvent(c.env, c.var.config, session, eventFor(session, outcome));
+      if (result && result.status !== 200) throw new ProblemError(502, "webhook_refused", `The shop refused the simulated event (${result.code}).`);
+      return c.redirect(outcome === "expired" || outcome === "failed" ? session.cancelUrl : session.successUrl, 303);
+    },
+  );
 
 /**
  * Development: what Stripe does after a refund, done by the simulator. Builds a Stripe-format
