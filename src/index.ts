@@ -28,6 +28,7 @@ import { exposeRequestId, logEvent, requestIds } from "./platform/log";
 import { problemResponse } from "./platform/problem";
 import { csrfOriginCheck, httpsOnly, jsonBodyGuardExcept, securityHeaders } from "./platform/security";
 import { adminImagesApi, RAW_BODY_PATHS } from "./admin/images";
+import { shippingApi } from "./admin/shipping-routes";
 import { staticAssets } from "./web/assets";
 import { storefront } from "./web/routes";
 
@@ -80,6 +81,7 @@ api.route("/", accountQrApi);
 api.route("/", privacyApi);
 api.route("/", adminApi);
 api.route("/", adminImagesApi);
+api.route("/", shippingApi);
 api.route("/", cartApi);
 api.route("/", checkoutApi);
 api.route("/", paymentsApi);

@@ -378,6 +378,7 @@ export const REGISTER: Threat[] = [
       "Request schemas are strict: unknown fields such as id, role or createdAt are refused (no mass assignment).",
       "Role changes and staff actions are written to the tamper-evident audit log.",
       "A role change (API) ends every session of the account; a session made under another role never opens staff routes (401 session_expired); staff roles go only to verified addresses (409 email_not_verified).",
+      "Shipping an order (unfulfilled → shipped → delivered) is admin only, for paid orders only, forward only by a conditional update, and audited before the write (fail closed).",
       "npm run admin:create never promotes an existing account: it refuses, or with --reset-existing replaces its password and removes its TOTP, passkeys, sessions and reset tokens first; every run is written to operator_events and appended to the audit log at the next sign-in.",
     ],
     tests: [
@@ -407,6 +408,8 @@ export const REGISTER: Threat[] = [
       "P16 admin:create --reset-existing takes the account over: new password, factors and sessions gone, verified, admin, recorded",
       "P16 every admin:create run reaches the audit log: its operator event is appended at the next sign-in, once",
       "P16 image upload: support and customers cannot upload, and a cross-site upload is refused; nothing is stored",
+      "P16 shipping: support and customers cannot ship or deliver an order, and a cross-site form cannot either; nothing changes",
+      "P16 shipping is forward only: an unpaid order, a second shipment or a delivery before shipping is 409, and two staff at once ship once with one notice",
     ],
   },
   {

@@ -29,6 +29,8 @@ const staffUsers = new WeakMap<Request, SessionUser>();
  * Staff sessions also expire after 12 hours (decision 007), whatever the shopper lifetime is.
  */
 export const staffGuard: MiddlewareHandler<AppEnv> = async (c, next) => {
+  // Mounted by each staff sub-app; once a request passed it, a second mount does not check again.
+  if (staffUsers.has(c.req.raw)) return next();
   const user = await getSessionUser(c);
   if (!user) throw new ProblemError(401, "unauthenticated", "Sign in with a staff account.");
   const allowed = rolesFor(c.req.method, c.req.path);

@@ -12,6 +12,7 @@ import { createProductAudited, findAdminProduct, listAllProducts, updateProductA
 import { ProductCreateBody, ProductPatchBody } from "./routes";
 import { StaffNav, staffPages } from "./staff-pages";
 import { ImageUploadForm, imagePages } from "./image-pages";
+import { shippingPages } from "./shipping-pages";
 
 function money(cents: number, currency: string): string {
   return formatMoney(cents, currency);
@@ -126,6 +127,7 @@ adminPages.use("/admin/*", staffGuard);
 // Coupons, orders and users: behind the same guard (registered after it).
 adminPages.route("/", staffPages);
 adminPages.route("/", imagePages);
+adminPages.route("/", shippingPages);
 
 adminPages
   .get("/admin", (c) => c.redirect(staffUser(c).role === "support" ? "/admin/orders" : "/admin/products", 303))

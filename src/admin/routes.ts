@@ -345,7 +345,7 @@ const AdminOrderSummarySchema = z
     paidAt: z.string().nullable(),
   })
   .openapi("AdminOrderSummary");
-const AdminOrderSchema = OrderSchema.extend({
+export const AdminOrderSchema = OrderSchema.extend({
   userId: z.string(),
   customerEmail: z.string().nullable(),
   provider: z.string(),

@@ -21,6 +21,7 @@ import { clientIp, staffUser } from "./guard";
 import { findAdminOrder, ORDER_STATUSES, OrderSearchQuery, requestRefund, searchOrders, type AdminOrder } from "./orders";
 import type { StaffActor } from "./products";
 import { changeRoleAudited, RoleBody, ROLES, searchUsers, UserSearchQuery } from "./users";
+import { ShippingSection } from "./shipping-pages";
 
 /** The staff navigation: every staff page links to every other one it may open. */
 export function StaffNav() {
@@ -243,7 +244,7 @@ async function couponOr404(c: Context<AppEnv>): Promise<AdminCoupon> {
 
 // ---- Orders ----------------------------------------------------------------------------------
 
-function OrderDetail(props: { order: AdminOrder; canRefund: boolean; error?: string | undefined }) {
+function OrderDetail(props: { order: AdminOrder; canRefund: boolean; error?: string | undefined; shippingError?: string | undefined }) {
   const o = props.order;
   return (
     <Layout title={`Staff: order ${o.id}`}>
@@ -327,6 +328,7 @@ function OrderDetail(props: { order: AdminOrder; canRefund: boolean; error?: str
           ) : null}
         </section>
       ) : null}
+      <ShippingSection order={o} canShip={props.canRefund} error={props.shippingError} />
       {props.canRefund && o.status === "paid" ? (
         <form method="post" action={`/admin/orders/${encodeURIComponent(o.id)}/refund`}>
           <p>Refunds the full {money(o.totalCents, o.currency)}. Needs a sign-in within the last 10 minutes.</p>
@@ -510,7 +512,9 @@ export const staffPages = new Hono<AppEnv>()
       </Layout>,
     );
   })
-  .get("/admin/orders/:id", async (c) => c.html(<OrderDetail order={await orderOr404(c)} canRefund={staffUser(c).role === "admin"} />))
+  .get("/admin/orders/:id", async (c) =>
+    c.html(<OrderDetail order={await orderOr404(c)} canRefund={staffUser(c).role === "admin"} shippingError={c.req.query("shipping_error")} />),
+  )
   .post("/admin/orders/:id/refund", async (c) => {
     const order = await orderOr404(c);
     try {

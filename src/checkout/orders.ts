@@ -16,6 +16,8 @@ export interface Order {
   paidAt: string | null;
   /** Pending with a delayed payment (bank transfer…) under way: it cannot be cancelled, it settles by itself. */
   paymentProcessing: boolean;
+  /** Where the goods are (src/checkout/shipping.ts). */
+  shipping: { status: OrderRow["fulfilment"]; carrier: string | null; trackingNumber: string | null; shippedAt: string | null; deliveredAt: string | null };
 }
 
 /** Maps rows to the API shape: never the payment ids, idempotency key or provider internals. */
@@ -38,6 +40,7 @@ export function toOrder(row: OrderRow, lines: OrderLineRow[]): Order {
     createdAt: row.createdAt,
     paidAt: row.paidAt,
     paymentProcessing: row.status === "pending" && row.paymentInFlight,
+    shipping: { status: row.fulfilment, carrier: row.carrier, trackingNumber: row.trackingNumber, shippedAt: row.shippedAt, deliveredAt: row.deliveredAt },
   };
 }
 

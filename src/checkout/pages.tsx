@@ -103,6 +103,12 @@ function OrderPage({ order, returned }: { order: Order; returned: "success" | "c
       <p>
         Status: <strong data-status={order.status}>{STATUS_TEXT[order.status]}</strong>
       </p>
+      {order.shipping.status !== "unfulfilled" ? (
+        <p data-fulfilment={order.shipping.status}>
+          {order.shipping.status === "delivered" ? "Delivered. " : "On its way: "}
+          shipped by {order.shipping.carrier}, tracking number <strong>{order.shipping.trackingNumber}</strong>.
+        </p>
+      ) : null}
       <table class="order-lines">
         <thead>
           <tr>

@@ -31,6 +31,15 @@ export const OrderSchema = z
     paymentProcessing: z
       .boolean()
       .openapi({ description: "A delayed payment (bank transfer…) is under way; the order settles by itself and cannot be cancelled." }),
+    shipping: z
+      .object({
+        status: z.enum(["unfulfilled", "shipped", "delivered"]),
+        carrier: z.string().nullable(),
+        trackingNumber: z.string().nullable(),
+        shippedAt: z.string().nullable(),
+        deliveredAt: z.string().nullable(),
+      })
+      .openapi("OrderShipping", { description: "Where the goods are: unfulfilled → shipped (carrier, tracking number) → delivered." }),
   })
   .openapi("Order");
 

@@ -39,6 +39,17 @@ export const orders = sqliteTable(
     paymentInFlight: integer("payment_in_flight", { mode: "boolean" }).notNull().default(false),
     /** A paid order whose coupon found no hold and no room left: the money is real, staff resolve it. */
     couponOverRedeemed: integer("coupon_over_redeemed", { mode: "boolean" }).notNull().default(false),
+    /**
+     * Where the goods are, beside where the money is (`status`): unfulfilled → shipped → delivered,
+     * forward only, for paid orders only (src/checkout/shipping.ts owns it).
+     */
+    fulfilment: text("fulfilment", { enum: ["unfulfilled", "shipped", "delivered"] })
+      .notNull()
+      .default("unfulfilled"),
+    carrier: text("carrier"),
+    trackingNumber: text("tracking_number"),
+    shippedAt: text("shipped_at"),
+    deliveredAt: text("delivered_at"),
   },
   (t) => [
     index("orders_user_created_idx").on(t.userId, t.createdAt),

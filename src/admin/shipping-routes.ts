@@ -1,0 +1,77 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { markDelivered, markShipped } from "../checkout/shipping";
+import { getDb } from "../db/client";
+import { createApiApp, problemResponseSpec } from "../platform/openapi";
+import { findAdminOrder } from "./orders";
+import { AdminOrderSchema } from "./routes";
+import { clientIp, describeStaffAccess, staffGuard, staffUser } from "./guard";
+
+const OrderIdParam = z.object({ id: z.string().min(1).max(100) });
+
+/** A carrier's name and tracking number: printable text, no control characters or markup. */
+const Printable = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .regex(/^[\p{L}\p{N} .,'&()/#+-]+$/u, "letters, digits, spaces and . , ' & ( ) / # + -");
+
+export const ShipmentBody = z
+  .object({ carrier: Printable(60), trackingNumber: Printable(100) })
+  .strict()
+  .openapi("AdminShipment");
+
+const json = (schema: z.ZodType) => ({ "application/json": { schema } });
+const staffRefusals = {
+  401: problemResponseSpec("Not signed in"),
+  403: problemResponseSpec("Not allowed for this role, or second factor missing"),
+  404: problemResponseSpec("`order_not_found`"),
+  422: problemResponseSpec("Invalid or unknown field"),
+};
+
+const shipRoute = createRoute({
+  method: "post",
+  path: "/admin/orders/{id}/ship",
+  operationId: "adminShipOrder",
+  tags: ["Staff"],
+  summary: "Mark a paid order shipped with its carrier and tracking number (admin); the shopper is mailed",
+  request: { params: OrderIdParam, body: { required: true, content: { "application/json": { schema: ShipmentBody } } } },
+  responses: {
+    200: { description: "Shipped", content: json(AdminOrderSchema) },
+    409: problemResponseSpec("`order_not_shippable`: not paid, refunded, or shipped already"),
+    ...staffRefusals,
+  },
+});
+
+const deliverRoute = createRoute({
+  method: "post",
+  path: "/admin/orders/{id}/deliver",
+  operationId: "adminDeliverOrder",
+  tags: ["Staff"],
+  summary: "Mark a shipped order delivered (admin)",
+  request: { params: OrderIdParam },
+  responses: {
+    200: { description: "Delivered", content: json(AdminOrderSchema) },
+    409: problemResponseSpec("`order_not_deliverable`: not shipped"),
+    ...staffRefusals,
+  },
+});
+
+/** Staff API: the goods' steps of an order (src/checkout/shipping.ts owns them), audited. */
+export const shippingApi = createApiApp();
+shippingApi.use("/admin/orders/*", staffGuard);
+shippingApi
+  .openapi(shipRoute, async (c) => {
+    const db = getDb(c.env.DB);
+    const { id } = c.req.valid("param");
+    await markShipped(c.env, db, { id: staffUser(c).id, ip: clientIp(c) }, id, c.req.valid("json"));
+    return c.json((await findAdminOrder(db, id))!, 200);
+  })
+  .openapi(deliverRoute, async (c) => {
+    const db = getDb(c.env.DB);
+    const { id } = c.req.valid("param");
+    await markDelivered(c.env, db, { id: staffUser(c).id, ip: clientIp(c) }, id);
+    return c.json((await findAdminOrder(db, id))!, 200);
+  });
+describeStaffAccess(shippingApi);

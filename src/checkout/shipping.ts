@@ -1,0 +1,89 @@
+import { and, eq } from "drizzle-orm";
+import { user } from "../accounts/schema";
+import { requireAudit } from "../audit/audit";
+import type { Database } from "../db/client";
+import { enqueueMailSafely } from "../mail/mail";
+import { loadConfig } from "../platform/config";
+import { ProblemError } from "../platform/problem";
+import { orders, type OrderRow } from "./schema";
+
+// The goods' lifecycle, beside the money's (lifecycle.ts): unfulfilled → shipped → delivered,
+// forward only, for paid orders only. Each step is one conditional UPDATE, so two staff at once
+// (or a double click) make one step, and an audit event is on the record before it (fail closed).
+
+export interface ShipmentInput {
+  carrier: string;
+  trackingNumber: string;
+}
+
+export interface StaffActor {
+  id: string;
+  ip: string | null;
+}
+
+const nowIso = (): string => new Date().toISOString();
+
+async function orderOr404(db: Database, orderId: string): Promise<OrderRow> {
+  const [order] = await db.select().from(orders).where(eq(orders.id, orderId)).limit(1);
+  if (!order) throw new ProblemError(404, "order_not_found", "No order has this id.");
+  return order;
+}
+
+/**
+ * Marks a paid, unshipped order shipped with its carrier and tracking number, and queues the
+ * shipping notice. 409 `order_not_shippable` for any other order (unpaid, refunded, shipped already).
+ */
+export async function markShipped(env: Env, db: Database, actor: StaffActor, orderId: string, shipment: ShipmentInput): Promise<OrderRow> {
+  const order = await orderOr404(db, orderId);
+  if (order.status !== "paid" || order.fulfilment !== "unfulfilled") {
+    throw new ProblemError(
+      409,
+      "order_not_shippable",
+      `Only a paid order that has not shipped can be shipped; this one is ${order.status}, ${order.fulfilment}.`,
+    );
+  }
+  await requireAudit(env, {
+    actor: actor.id,
+    ip: actor.ip,
+    action: "order.shipped",
+    subject: order.id,
+    detail: { carrier: shipment.carrier, trackingNumber: shipment.trackingNumber },
+  });
+  const [after] = await db
+    .update(orders)
+    .set({ fulfilment: "shipped", carrier: shipment.carrier, trackingNumber: shipment.trackingNumber, shippedAt: nowIso(), updatedAt: nowIso() })
+    .where(and(eq(orders.id, order.id), eq(orders.status, "paid"), eq(orders.fulfilment, "unfulfilled")))
+    .returning();
+  // Someone else shipped it between the read and the write: theirs stands, and one notice goes out.
+  if (!after) throw new ProblemError(409, "order_not_shippable", "This order was shipped a moment ago.");
+  await queueShippingNotice(env, db, after);
+  return after;
+}
+
+/** Marks a shipped order delivered. 409 `order_not_delivered` unless it is shipped. */
+export async function markDelivered(env: Env, db: Database, actor: StaffActor, orderId: string): Promise<OrderRow> {
+  const order = await orderOr404(db, orderId);
+  if (order.fulfilment !== "shipped")
+    throw new ProblemError(409, "order_not_deliverable", `Only a shipped order can be delivered; this one is ${order.fulfilment}.`);
+  await requireAudit(env, { actor: actor.id, ip: actor.ip, action: "order.delivered", subject: order.id, detail: {} });
+  const [after] = await db
+    .update(orders)
+    .set({ fulfilment: "delivered", deliveredAt: nowIso(), updatedAt: nowIso() })
+    .where(and(eq(orders.id, order.id), eq(orders.fulfilment, "shipped")))
+    .returning();
+  if (!after) throw new ProblemError(409, "order_not_deliverable", "This order was marked delivered a moment ago.");
+  return after;
+}
+
+async function queueShippingNotice(env: Env, db: Database, order: OrderRow): Promise<void> {
+  const loaded = loadConfig(env);
+  const [row] = await db.select({ email: user.email }).from(user).where(eq(user.id, order.userId)).limit(1);
+  if (!row || !loaded.ok) return;
+  const text = [
+    `Good news: your order ${order.id} is on its way.`,
+    `Carrier: ${order.carrier}\nTracking number: ${order.trackingNumber}`,
+    `Your order: ${loaded.config.PUBLIC_ORIGIN}/orders/${encodeURIComponent(order.id)}`,
+    "— Bastion",
+  ].join("\n\n");
+  await enqueueMailSafely(env, { to: row.email, subject: `Your Bastion order ${order.id} has shipped`, text, key: `order.shipped:${order.id}` });
+}
