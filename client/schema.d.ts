@@ -690,8 +690,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Refund a paid order in full (admin, sign-in within 10 minutes)
-         * @description Asks the provider for the refund (idempotency key `refund:<orderId>`); the order becomes `refunded` when the `charge.refunded` webhook arrives.
+         * Refund a paid order, in full or in part (admin, sign-in within 10 minutes)
+         * @description Refunds `amountCents` (default: everything not refunded yet), never more than what is left: two refunds at once cannot add up to more than was paid. Send an `Idempotency-Key`: a replay with the same key answers the same refund and moves no money again. The order becomes `refunded` when the provider's `charge.refunded` webhook reports the whole charge refunded; a partial refund keeps it `paid`.
          *
          *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
          */
@@ -1242,6 +1242,10 @@ export interface components {
             /** @description A delayed payment (bank transfer…) is under way; the order settles by itself and cannot be cancelled. */
             paymentProcessing: boolean;
             shipping: components["schemas"]["OrderShipping"];
+        };
+        AdminRefund: {
+            /** @description Minor units; default: everything not refunded yet */
+            amountCents?: number;
         };
         AdminUser: {
             id: string;
@@ -4056,13 +4060,19 @@ export interface operations {
     adminRefundOrder: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["AdminRefund"];
+            };
+        };
         responses: {
             /** @description Refund requested */
             202: {
@@ -4077,10 +4087,12 @@ export interface operations {
                         currency: string;
                         /** @enum {string} */
                         status: "pending" | "paid" | "refunded" | "expired" | "cancelled";
+                        refundedCents?: number;
+                        remainingCents?: number;
                     };
                 };
             };
-            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            /** @description `malformed_json`: the body is not JSON; or `invalid_parameter`: a query or path parameter breaks its rule */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4116,8 +4128,35 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `order_not_refundable` (not paid) */
+            /** @description `order_not_refundable` (not paid, or refunded in full), `refund_exceeds_remaining` or `refund_in_progress` (a replayed key whose refund is under way) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: an amount that is not a positive whole number of minor units, or an unknown field */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

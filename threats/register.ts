@@ -556,6 +556,7 @@ export const REGISTER: Threat[] = [
     mitigations: [
       "Signatures older than 300 seconds are refused; each event id is recorded once in D1 (unique key), and fulfilment is idempotent (M-008).",
       "Late and stray money (issue 20, decision 013): a completed or async-succeeded payment for an expired or cancelled order is recorded once (payment.after_close, with its payment intent and amount), audited, shown to staff, and refundable by an admin exactly once (a claim row plus the provider idempotency key refund:<row>), audited payment.after_close_refunded.",
+      "Staff refunds (full or partial) claim their amount atomically against what was paid (one conditional INSERT), so concurrent or replayed refunds never exceed it; the same Idempotency-Key is one refund at the provider.",
     ],
     tests: [
       "T06 stale timestamp beyond 300 s is refused",
@@ -571,6 +572,8 @@ export const REGISTER: Threat[] = [
       "T06 staff refund money received for an expired order once: the order page shows it, two concurrent refunds make one provider refund and one audit row, a third is refused",
       "T06 a refused provider refund withdraws the claim, so staff can retry; a closed order without stray money is not refundable",
       "T06 a bank transfer in the simulator: completed unpaid, then async_payment_succeeded or _failed, each once, in Stripe's formats",
+      "T06 refunds never exceed what was paid: more than is left is 409 and moves nothing; two refunds at once that would exceed it make one",
+      "T06 a refund is never made twice: the same Idempotency-Key answers the same refund, and a refunded order refuses more",
     ],
   },
   {

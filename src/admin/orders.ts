@@ -3,6 +3,7 @@ import { and, asc, desc, eq, lt, or, sql, type SQL } from "drizzle-orm";
 import { user as userTable } from "../accounts/schema";
 import { recordAudit, requireAudit } from "../audit/audit";
 import { AFTER_CLOSE_KIND } from "../checkout/fulfilment";
+import { claimRefund, completeRefundClaim, refundedSoFar, withdrawRefundClaim } from "../checkout/refunds";
 import { orderLines, orders, paymentEvents, type OrderRow } from "../checkout/schema";
 import { toOrder, type Order } from "../checkout/orders";
 import type { Database } from "../db/client";
@@ -182,45 +183,87 @@ export async function findAdminOrder(db: Database, id: string): Promise<AdminOrd
   };
 }
 
-/** What a refund request answers: the provider's refund id and the order's status now. */
+/** What a refund request answers: the provider's refund id, what is refunded so far and the order's status now. */
 export interface RefundRequested {
   orderId: string;
   refundId: string;
   amountCents: number;
   currency: string;
   status: OrderRow["status"];
+  /** Everything refunded on this order so far (this refund included), and what is left. */
+  refundedCents?: number;
+  remainingCents?: number;
+}
+
+/** A refund request: an amount (default: everything not refunded yet) and the client's idempotency key. */
+export interface RefundInput {
+  amountCents?: number | undefined;
+  idempotencyKey?: string | undefined;
 }
 
 /**
- * Asks the payment provider to refund a paid order in full (idempotency key `refund:<orderId>`,
- * so a double click or a retry is one refund at Stripe) and records `order.refund_requested`.
- * The order becomes `refunded` only when the provider's `charge.refunded` webhook arrives; with
- * the simulator that event is delivered (signed, through the webhook handler) right away.
- * Refusals: 404 `order_not_found`, 409 `order_not_refundable`, 502 `payment_unavailable`.
+ * Asks the payment provider to refund a paid order, in full or in part: at most what is not
+ * refunded yet, claimed atomically first (src/checkout/refunds.ts), so two staff at once or a
+ * replayed request never refund more than was paid, and the same `Idempotency-Key` is one refund.
+ * Records `order.refund_requested` before the money moves (fail closed). The order becomes
+ * `refunded` when the provider's `charge.refunded` says the whole charge is refunded; with the
+ * simulator that event is delivered (signed, through the webhook handler) right away.
+ * Refusals: 404 `order_not_found`, 409 `order_not_refundable`, `refund_exceeds_remaining` or
+ * `refund_in_progress`, 502 `payment_unavailable`.
  */
-export async function requestRefund(env: Env, config: Config, db: Database, actor: StaffActor, orderId: string): Promise<RefundRequested> {
+export async function requestRefund(
+  env: Env,
+  config: Config,
+  db: Database,
+  actor: StaffActor,
+  orderId: string,
+  input: RefundInput = {},
+): Promise<RefundRequested> {
   const [order] = await db.select().from(orders).where(eq(orders.id, orderId)).limit(1);
   if (!order) throw new ProblemError(404, "order_not_found", "No order has this id.");
   if (order.status === "expired" || order.status === "cancelled") return refundPaymentsAfterClose(env, config, db, actor, order);
   if (order.status !== "paid") throw new ProblemError(409, "order_not_refundable", `Only paid orders can be refunded; this one is ${order.status}.`);
   const reference = order.paymentIntentId ? { paymentIntentId: order.paymentIntentId } : order.paymentSessionId ? { sessionId: order.paymentSessionId } : null;
   if (!reference) throw new ProblemError(409, "order_not_refundable", "This order has no payment to refund.");
-  const provider = paymentProvider(config, db);
-  const idempotencyKey = `refund:${order.id}`;
-  // Fail closed (issue 19, decision 006): the request is on the record before money moves, or no
-  // money moves (503 audit_unavailable). The provider's idempotency key makes a retry one refund.
-  await requireAudit(env, {
-    actor: actor.id,
-    action: "order.refund_requested",
-    subject: order.id,
-    detail: { amountCents: order.totalCents, currency: order.currency, provider: provider.name, request: idempotencyKey },
-    ip: actor.ip,
+  const remaining = order.totalCents - (await refundedSoFar(db, order.id));
+  const amountCents = input.amountCents ?? remaining;
+  const claim = await claimRefund(db, order, {
+    amountCents: Math.max(1, amountCents),
+    idempotencyKey: input.idempotencyKey ?? crypto.randomUUID(),
+    requestedBy: actor.id,
   });
+  if (claim.kind === "replayed") {
+    if (claim.claim.state !== "done" || !claim.claim.providerRefundId)
+      throw new ProblemError(409, "refund_in_progress", "This refund is being made: look at the order again in a moment.");
+    return refundAnswer(db, order, claim.claim.providerRefundId, claim.claim.amountCents);
+  }
+  if (claim.kind === "too_large" || amountCents < 1) {
+    const left = claim.kind === "too_large" ? claim.remainingCents : remaining;
+    if (left <= 0) throw new ProblemError(409, "order_not_refundable", "This order is refunded in full already.");
+    throw new ProblemError(409, "refund_exceeds_remaining", `At most ${left} (minor units of ${order.currency}) is left to refund on this order.`);
+  }
+  const provider = paymentProvider(config, db);
+  const idempotencyKey = `refund:${claim.claim.id}`;
+  // Fail closed (issue 19, decision 006): the request is on the record before money moves, or no
+  // money moves (503 audit_unavailable) and the claim is withdrawn.
+  try {
+    await requireAudit(env, {
+      actor: actor.id,
+      action: "order.refund_requested",
+      subject: order.id,
+      detail: { amountCents, currency: order.currency, provider: provider.name, request: idempotencyKey, partial: amountCents < order.totalCents },
+      ip: actor.ip,
+    });
+  } catch (error) {
+    await withdrawRefundClaim(db, claim.claim.id);
+    throw error;
+  }
   let refundId: string;
   try {
-    ({ refundId } = await provider.refund({ ...reference, amountCents: order.totalCents, idempotencyKey }));
+    ({ refundId } = await provider.refund({ ...reference, amountCents, idempotencyKey }));
   } catch (error) {
     console.error(JSON.stringify({ level: "error", msg: "refund_failed", orderId: order.id, error: String(error) }));
+    await withdrawRefundClaim(db, claim.claim.id);
     await recordAudit(env, {
       actor: actor.id,
       action: "order.refund_failed",
@@ -230,12 +273,33 @@ export async function requestRefund(env: Env, config: Config, db: Database, acto
     });
     throw new ProblemError(502, "payment_unavailable", "The payment provider did not accept the refund. Try again later.");
   }
+  await completeRefundClaim(db, claim.claim.id, refundId);
   if (provider.name === "simulator" && order.paymentIntentId) {
-    // Development: "Stripe" confirms the refund the way it would, with a signed charge.refunded event.
-    await deliverSimulatedRefund(env, config, { paymentIntentId: order.paymentIntentId, amountCents: order.totalCents, currency: order.currency });
+    // Development: "Stripe" confirms the refund the way it would, with a signed charge.refunded
+    // event whose amount_refunded is everything refunded on the charge so far.
+    const refundedCents = await refundedSoFar(db, order.id);
+    await deliverSimulatedRefund(env, config, {
+      paymentIntentId: order.paymentIntentId,
+      amountCents: order.totalCents,
+      refundedCents,
+      currency: order.currency,
+    });
   }
+  return refundAnswer(db, order, refundId, amountCents);
+}
+
+async function refundAnswer(db: Database, order: OrderRow, refundId: string, amountCents: number): Promise<RefundRequested> {
   const [now] = await db.select({ status: orders.status }).from(orders).where(eq(orders.id, order.id)).limit(1);
-  return { orderId: order.id, refundId, amountCents: order.totalCents, currency: order.currency, status: now?.status ?? order.status };
+  const refundedCents = await refundedSoFar(db, order.id);
+  return {
+    orderId: order.id,
+    refundId,
+    amountCents,
+    currency: order.currency,
+    status: now?.status ?? order.status,
+    refundedCents,
+    remainingCents: order.totalCents - refundedCents,
+  };
 }
 
 /**

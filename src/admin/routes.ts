@@ -21,6 +21,7 @@ import {
 import { findAdminOrder, ORDER_STATUSES, OrderSearchQuery, requestRefund, searchOrders } from "./orders";
 import { createProductAudited, listAllProducts, toAdminProduct, updateProductAudited, type StaffActor } from "./products";
 import { changeRoleAudited, RoleBody, ROLES, searchUsers, UserSearchQuery } from "./users";
+import { IdempotencyKey } from "../checkout/checkout";
 
 const AdminProductSchema = z
   .object({
@@ -382,24 +383,46 @@ const getOrderRoute = createRoute({
   request: { params: OrderIdParam },
   responses: { 200: { description: "The order", content: jsonContent(AdminOrderSchema) }, 404: problemResponseSpec("No such order"), ...guarded },
 });
+const RefundBody = z
+  .object({ amountCents: z.number().int().min(1).max(100_000_000).optional().openapi({ description: "Minor units; default: everything not refunded yet" }) })
+  .strict()
+  .openapi("AdminRefund");
+
 const refundOrderRoute = createRoute({
   method: "post",
   path: "/admin/orders/{id}/refund",
   operationId: "adminRefundOrder",
   tags: ["Staff"],
-  summary: "Refund a paid order in full (admin, sign-in within 10 minutes)",
+  summary: "Refund a paid order, in full or in part (admin, sign-in within 10 minutes)",
   description:
-    "Asks the provider for the refund (idempotency key `refund:<orderId>`); the order becomes `refunded` when the `charge.refunded` webhook arrives.",
-  request: { params: OrderIdParam },
+    "Refunds `amountCents` (default: everything not refunded yet), never more than what is left: two refunds at once cannot add up to more than was paid. " +
+    "Send an `Idempotency-Key`: a replay with the same key answers the same refund and moves no money again. " +
+    "The order becomes `refunded` when the provider's `charge.refunded` webhook reports the whole charge refunded; a partial refund keeps it `paid`.",
+  request: {
+    params: OrderIdParam,
+    headers: z.object({ "idempotency-key": IdempotencyKey.optional() }),
+    body: { required: false, content: { "application/json": { schema: RefundBody } } },
+  },
   responses: {
     202: {
       description: "Refund requested",
       content: jsonContent(
-        z.object({ orderId: z.string(), refundId: z.string(), amountCents: z.number().int(), currency: z.string(), status: z.enum(ORDER_STATUSES) }),
+        z.object({
+          orderId: z.string(),
+          refundId: z.string(),
+          amountCents: z.number().int(),
+          currency: z.string(),
+          status: z.enum(ORDER_STATUSES),
+          refundedCents: z.number().int().optional(),
+          remainingCents: z.number().int().optional(),
+        }),
       ),
     },
     404: problemResponseSpec("No such order"),
-    409: problemResponseSpec("`order_not_refundable` (not paid)"),
+    409: problemResponseSpec(
+      "`order_not_refundable` (not paid, or refunded in full), `refund_exceeds_remaining` or `refund_in_progress` (a replayed key whose refund is under way)",
+    ),
+    422: problemResponseSpec("`validation_failed`: an amount that is not a positive whole number of minor units, or an unknown field"),
     502: problemResponseSpec("`payment_unavailable`"),
     ...guarded,
   },
@@ -483,7 +506,9 @@ adminApi
   })
   .openapi(refundOrderRoute, async (c) => {
     requireFreshSession(staffUser(c));
-    return c.json(await requestRefund(c.env, c.var.config, getDb(c.env.DB), actorOf(c), c.req.valid("param").id), 202);
+    const body = (c.req.valid("json") as { amountCents?: number } | undefined) ?? {};
+    const input = { amountCents: body.amountCents, idempotencyKey: c.req.valid("header")["idempotency-key"] };
+    return c.json(await requestRefund(c.env, c.var.config, getDb(c.env.DB), actorOf(c), c.req.valid("param").id, input), 202);
   })
   .openapi(listUsersRoute, async (c) => c.json(await searchUsers(getDb(c.env.DB), c.req.valid("query")), 200))
   .openapi(setRoleRoute, async (c) => {

@@ -22,6 +22,10 @@ import { findAdminOrder, ORDER_STATUSES, OrderSearchQuery, requestRefund, search
 import type { StaffActor } from "./products";
 import { changeRoleAudited, RoleBody, ROLES, searchUsers, UserSearchQuery } from "./users";
 import { ShippingSection } from "./shipping-pages";
+import { zValidator } from "@hono/zod-validator";
+import { z } from "zod";
+import { IdempotencyKey } from "../checkout/checkout";
+import { minorUnits } from "../web/format";
 
 /** The staff navigation: every staff page links to every other one it may open. */
 export function StaffNav() {
@@ -330,10 +334,19 @@ function OrderDetail(props: { order: AdminOrder; canRefund: boolean; error?: str
       ) : null}
       <ShippingSection order={o} canShip={props.canRefund} error={props.shippingError} />
       {props.canRefund && o.status === "paid" ? (
-        <form method="post" action={`/admin/orders/${encodeURIComponent(o.id)}/refund`}>
-          <p>Refunds the full {money(o.totalCents, o.currency)}. Needs a sign-in within the last 10 minutes.</p>
+        <form class="stack" method="post" action={`/admin/orders/${encodeURIComponent(o.id)}/refund`}>
+          <p>
+            Paid {money(o.totalCents, o.currency)}. Refund all of what is left, or part of it (e.g. one returned item). Needs a sign-in within the last 10
+            minutes.
+          </p>
+          <label>
+            Amount ({o.currency}, empty for everything left){" "}
+            <input name="amount" inputmode="decimal" pattern="[0-9]+([.,][0-9]{1,3})?" maxlength={12} autocomplete="off" />
+          </label>
+          {/* One key per rendered form: a double click or a resubmitted page is one refund. */}
+          <input type="hidden" name="idempotencyKey" value={crypto.randomUUID()} />
           <button type="submit" class="danger">
-            Refund order
+            Refund
           </button>
         </form>
       ) : null}
@@ -416,6 +429,9 @@ async function UsersPage(props: { c: Context<AppEnv>; error?: string }) {
  * so every page and form post here has passed the same role, second-factor and session checks as
  * the API; the handlers call the same audited functions as the API routes.
  */
+/** The refund form: an optional decimal amount and the form's own idempotency key (ignored when malformed). */
+const RefundForm = z.object({ amount: z.string().trim().max(12).optional(), idempotencyKey: IdempotencyKey.optional().catch(undefined) });
+
 export const staffPages = new Hono<AppEnv>()
   .get("/admin/coupons", async (c) => c.html(await CouponListPage({ c })))
   .post("/admin/coupons", async (c) => {
@@ -515,11 +531,14 @@ export const staffPages = new Hono<AppEnv>()
   .get("/admin/orders/:id", async (c) =>
     c.html(<OrderDetail order={await orderOr404(c)} canRefund={staffUser(c).role === "admin"} shippingError={c.req.query("shipping_error")} />),
   )
-  .post("/admin/orders/:id/refund", async (c) => {
+  .post("/admin/orders/:id/refund", zValidator("form", RefundForm), async (c) => {
     const order = await orderOr404(c);
+    const form = c.req.valid("form");
+    const amountCents = form.amount ? minorUnits(form.amount, order.currency) : undefined;
+    if (amountCents === null) return c.html(<OrderDetail order={order} canRefund error={`Give the amount in ${order.currency}, like 12.50.`} />, 422);
     try {
       requireFreshSession(staffUser(c));
-      await requestRefund(c.env, c.var.config, getDb(c.env.DB), actorOf(c), order.id);
+      await requestRefund(c.env, c.var.config, getDb(c.env.DB), actorOf(c), order.id, { amountCents, idempotencyKey: form.idempotencyKey });
     } catch (error) {
       const refusal = refusalOf(error);
       return c.html(<OrderDetail order={order} canRefund error={refusal.message} />, refusal.status);

@@ -46,7 +46,7 @@ export async function queueRefundNotice(env: Env, order: OrderRow, input: { amou
   const text = [
     input.full
       ? `We have refunded your order ${order.id} in full: ${money(input.amountRefundedCents)}.`
-      : `We have refunded ${money(input.amountRefundedCents)} of your order ${order.id} (paid: ${money(order.totalCents)}).`,
+      : `We have refunded ${money(input.amountRefundedCents)} of your order ${order.id} so far (you paid ${money(order.totalCents)}).`,
     "Your bank shows the money back in 5 to 10 business days.",
     `Your order: ${to.origin}/orders/${encodeURIComponent(order.id)}`,
     "— Bastion",

@@ -108,3 +108,30 @@ export const paymentEvents = sqliteTable(
 
 export type OrderRow = typeof orders.$inferSelect;
 export type OrderLineRow = typeof orderLines.$inferSelect;
+
+/**
+ * Refunds staff asked for on a paid order, one row per refund. A row is a claim on part of the
+ * order's total: it is inserted only while the claims not failed stay within the total (one
+ * conditional INSERT, so two staff at once can never refund more than was paid), and a replayed
+ * request with the same idempotency key finds its row instead of refunding again. A refund the
+ * provider refused is deleted (the audit log keeps `order.refund_failed`), so staff can retry.
+ */
+export const orderRefunds = sqliteTable(
+  "order_refunds",
+  {
+    id: text("id").primaryKey(),
+    orderId: text("order_id")
+      .notNull()
+      .references(() => orders.id, { onDelete: "cascade" }),
+    amountCents: integer("amount_cents").notNull(),
+    idempotencyKey: text("idempotency_key").notNull(),
+    state: text("state", { enum: ["requested", "done"] })
+      .notNull()
+      .default("requested"),
+    providerRefundId: text("provider_refund_id"),
+    requestedBy: text("requested_by").notNull(),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [uniqueIndex("order_refunds_order_key_unique").on(t.orderId, t.idempotencyKey), check("order_refunds_amount_positive", sql`${t.amountCents} > 0`)],
+);
+export type OrderRefundRow = typeof orderRefunds.$inferSelect;

@@ -191,8 +191,9 @@ export const devPay = new Hono<AppEnv>()
 export async function deliverSimulatedRefund(
   env: Env,
   config: Config,
-  input: { paymentIntentId: string; amountCents: number; currency: string },
+  input: { paymentIntentId: string; amountCents: number; currency: string; refundedCents?: number },
 ): Promise<WebhookOutcome | null> {
+  const refunded = input.refundedCents ?? input.amountCents;
   const secret = config.STRIPE_WEBHOOK_SECRET;
   if (!secret) return null;
   const created = Math.floor(Date.now() / 1000);
@@ -210,9 +211,9 @@ export async function deliverSimulatedRefund(
         id: `ch_test_${randomStripeSuffix()}`,
         object: "charge",
         amount: input.amountCents,
-        amount_refunded: input.amountCents,
+        amount_refunded: refunded,
         currency: input.currency.toLowerCase(),
-        refunded: true,
+        refunded: refunded >= input.amountCents,
         payment_intent: input.paymentIntentId,
         livemode: false,
         created,

@@ -109,7 +109,7 @@ describe("staff API: orders", { timeout: 30_000 }, () => {
     const count = events.length;
     // Written before the provider call (fail closed), so it names the provider request (its idempotency key), not the refund id.
     expect(JSON.parse(events[0]!.detail)).toMatchObject({
-      request: `refund:${order.id}`,
+      request: expect.stringMatching(/^refund:rf_[0-9a-f]{32}$/),
       amountCents: order.totalCents,
       currency: "USD",
       provider: "simulator",
