@@ -88,14 +88,14 @@ function AuditTable(props: { items: AuditEvent[] }) {
     <table>
       <thead>
         <tr>
-          <th>#</th>
-          <th>At</th>
-          <th>Actor</th>
-          <th>IP</th>
-          <th>Action</th>
-          <th>Subject</th>
-          <th>Detail</th>
-          <th>Hash</th>
+          <th scope="col">#</th>
+          <th scope="col">At</th>
+          <th scope="col">Actor</th>
+          <th scope="col">IP</th>
+          <th scope="col">Action</th>
+          <th scope="col">Subject</th>
+          <th scope="col">Detail</th>
+          <th scope="col">Hash</th>
         </tr>
       </thead>
       <tbody>
@@ -141,12 +141,14 @@ adminPages
         <table>
           <thead>
             <tr>
-              <th>Name</th>
-              <th>Slug</th>
-              <th>Price</th>
-              <th>Stock</th>
-              <th>Visible</th>
-              <th></th>
+              <th scope="col">Name</th>
+              <th scope="col">Slug</th>
+              <th scope="col">Price</th>
+              <th scope="col">Stock</th>
+              <th scope="col">Visible</th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
             </tr>
           </thead>
           <tbody>

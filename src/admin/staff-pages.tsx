@@ -158,12 +158,14 @@ async function CouponListPage(props: { c: Context<AppEnv>; error?: string }) {
       <table>
         <thead>
           <tr>
-            <th>Code</th>
-            <th>Discount</th>
-            <th>Limits</th>
-            <th>Window</th>
-            <th>State</th>
-            <th></th>
+            <th scope="col">Code</th>
+            <th scope="col">Discount</th>
+            <th scope="col">Limits</th>
+            <th scope="col">Window</th>
+            <th scope="col">State</th>
+            <th scope="col">
+              <span class="visually-hidden">Actions</span>
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -217,10 +219,10 @@ async function CouponPage(props: { c: Context<AppEnv>; coupon: AdminCoupon; erro
       <table>
         <thead>
           <tr>
-            <th>Order</th>
-            <th>Customer</th>
-            <th>Discount</th>
-            <th>At</th>
+            <th scope="col">Order</th>
+            <th scope="col">Customer</th>
+            <th scope="col">Discount</th>
+            <th scope="col">At</th>
           </tr>
         </thead>
         <tbody>
@@ -280,10 +282,10 @@ function OrderDetail(props: { order: AdminOrder; canRefund: boolean; error?: str
       <table>
         <thead>
           <tr>
-            <th>Item</th>
-            <th>Qty</th>
-            <th>Unit</th>
-            <th>Line</th>
+            <th scope="col">Item</th>
+            <th scope="col">Qty</th>
+            <th scope="col">Unit</th>
+            <th scope="col">Line</th>
           </tr>
         </thead>
         <tbody>
@@ -387,11 +389,11 @@ async function UsersPage(props: { c: Context<AppEnv>; error?: string }) {
       <table>
         <thead>
           <tr>
-            <th>Email</th>
-            <th>Name</th>
-            <th>Id</th>
-            <th>Second factor</th>
-            <th>Role</th>
+            <th scope="col">Email</th>
+            <th scope="col">Name</th>
+            <th scope="col">Id</th>
+            <th scope="col">Second factor</th>
+            <th scope="col">Role</th>
           </tr>
         </thead>
         <tbody>
@@ -503,11 +505,11 @@ export const staffPages = new Hono<AppEnv>()
         <table>
           <thead>
             <tr>
-              <th>Order</th>
-              <th>Status</th>
-              <th>Customer</th>
-              <th>Total</th>
-              <th>Created</th>
+              <th scope="col">Order</th>
+              <th scope="col">Status</th>
+              <th scope="col">Customer</th>
+              <th scope="col">Total</th>
+              <th scope="col">Created</th>
             </tr>
           </thead>
           <tbody>

@@ -161,6 +161,20 @@ describe("staff pages: coupons, orders, users", { timeout: 30_000 }, () => {
   });
 });
 
+describe("staff tables", () => {
+  it("every table header on the staff pages names its column for screen readers (scope)", async () => {
+    const admin = await as("admin");
+    const { order } = await makePendingOrder();
+    await makeCoupon();
+    for (const path of ["/admin/products", "/admin/coupons", "/admin/orders", `/admin/orders/${order.id}`, "/admin/users", "/admin/audit"]) {
+      const html = await (await appRequest(path, { headers: admin })).text();
+      const headers = [...html.matchAll(/<th\b[^>]*>/g)].map((m) => m[0]);
+      expect(headers.length, path).toBeGreaterThan(0);
+      for (const th of headers) expect(th, path).toMatch(/scope="(col|row)"/);
+    }
+  });
+});
+
 describe("staff home", () => {
   it("sends support to the order pages and admins to products", async () => {
     const support = await appRequest("/admin", { headers: await as("support"), redirect: "manual" });
