@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { accountPages } from "./accounts/pages";
+import { signInFormPage } from "./accounts/sign-in-form";
 import { accountQrApi } from "./accounts/totp-qr";
 import { accountsApi } from "./accounts/routes";
 import { SESSION_COOKIE } from "./accounts/auth";
@@ -88,6 +89,7 @@ api.route("/", paymentsApi);
 addApiDocs(api, { session: SESSION_COOKIE, cart: CART_COOKIE });
 app.route("/api", api);
 app.route("/", accountPages);
+app.route("/", signInFormPage);
 app.route("/", privacyPages);
 app.route("/", adminPages);
 app.route("/", cartPages);

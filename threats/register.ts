@@ -69,6 +69,7 @@ export const REGISTER: Threat[] = [
       "P03 bodies: a POST with Content-Length 0 and no content type is not refused as 415",
       "P03 image upload: HTML or SVG with script is refused whatever type it claims, and nothing is stored or audited",
       "P03 image upload: an image over 5 MiB is refused with 413 before anything is stored, declared or streamed",
+      "P03 CSRF: a sign-in form posted from another site with the visitor's cookies is refused and opens no session",
     ],
   },
   {
@@ -129,6 +130,8 @@ export const REGISTER: Threat[] = [
       "P05 failed sign-ins keep no typed email: the audit log names a pseudonym, the owner's export lists those events and erasure unlinks them",
       "P05 the dummy Turnstile token works only on a loopback origin in development; a staging origin without a real secret fails at config time",
       "P05 refuses a guessable password (a common word and a sequence) with Pwned Passwords unreachable; a passphrase of random words passes",
+      "P05 a wrong password re-renders the form with 401, the email kept, never the password, and no session",
+      "P05 the form shares the API's throttle: after 5 failures for one email the right password needs Turnstile and opens no session",
     ],
   },
   {

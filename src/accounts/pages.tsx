@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../platform/app-env";
+import type { Config } from "../platform/config";
 import { Layout } from "../web/layout";
 import { and, desc, eq, gt } from "drizzle-orm";
 import { recordAudit } from "../audit/audit";
@@ -13,6 +14,22 @@ import { executionContextOf, getSessionUser, type SessionUser } from "./session"
 
 const TESTING_SITE_KEY = /^[123]x00000000000000000000A[AB]$/;
 
+/** The Turnstile site key the sign-in page renders, and whether it is a development one. */
+export function signInPageKeys(cfg: Config): { siteKey: string; dev: boolean } {
+  const siteKey = cfg.TURNSTILE_SITE_KEY ?? "";
+  return { siteKey, dev: cfg.ENVIRONMENT !== "production" && (TESTING_SITE_KEY.test(siteKey) || !siteKey) };
+}
+
+/**
+ * Where to go after signing in: a path on this origin only (never "//host", "/\\host", a scheme
+ * or control characters), else null. The page script applies the same rule (account.js).
+ */
+export function safeNext(next: string | undefined): string | null {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  if (!next?.startsWith("/") || next.startsWith("//") || /[\\\u0000-\u001f\u007f]/.test(next) || next.length > 500) return null;
+  return next;
+}
+
 function PasswordField(props: { name: string; label: string; autocomplete: string }) {
   return (
     <label>
@@ -23,15 +40,21 @@ function PasswordField(props: { name: string; label: string; autocomplete: strin
   );
 }
 
-function SignInPage(props: { siteKey: string; dev: boolean }) {
+export function SignInPage(props: { siteKey: string; dev: boolean; error?: string; email?: string; next?: string }) {
   return (
     <Layout title="Sign in" scripts={["account"]}>
       <section class="auth panel">
         <h1>Sign in</h1>
-        <form class="stack" data-auth-form="signin" method="post" action="#">
+        {props.error ? (
+          <p class="form-message error" role="alert">
+            {props.error}
+          </p>
+        ) : null}
+        {/* Without JavaScript the form posts to POST /sign-in (sign-in-form.tsx); with it, account.js signs in through the API. */}
+        <form class="stack" data-auth-form="signin" method="post" action={props.next ? `/sign-in?next=${encodeURIComponent(props.next)}` : "/sign-in"}>
           <label>
             Email
-            <input name="email" type="email" required autocomplete="username webauthn" maxlength={320} />
+            <input name="email" type="email" required autocomplete="username webauthn" maxlength={320} value={props.email ?? ""} />
           </label>
           <label>
             Password
@@ -290,9 +313,10 @@ function AccountPage({ user, sessions, sent = false }: { user: SessionUser; sess
 /** Account pages: sign-up, sign-in (with second factor and Turnstile), recovery and security settings. */
 export const accountPages = new Hono<AppEnv>()
   .get("/sign-in", (c) => {
-    const cfg = c.var.config;
-    const siteKey = cfg.TURNSTILE_SITE_KEY ?? "";
-    return c.html(<SignInPage siteKey={siteKey} dev={cfg.ENVIRONMENT !== "production" && (TESTING_SITE_KEY.test(siteKey) || !siteKey)} />);
+    // A password sign-in without JavaScript that needs the second step lands here (sign-in-form.tsx).
+    const error =
+      c.req.query("step") === "code" ? "Your password was right. The code step needs JavaScript: turn it on and sign in again, or use a passkey." : undefined;
+    return c.html(<SignInPage {...signInPageKeys(c.var.config)} next={safeNext(c.req.query("next")) ?? undefined} error={error} />);
   })
   .get("/sign-up", (c) => c.html(<SignUpPage />))
   .get("/forgot-password", (c) => c.html(<ForgotPage />))

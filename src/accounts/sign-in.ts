@@ -45,16 +45,16 @@ function auditableEmail(email: string): string | null {
  * Each attempt is counted as a failure before the password is checked and handed back on success,
  * so parallel guesses cannot slip past the limits (API.md "Throttling").
  */
-export async function signInWithThrottle(c: Context<AppEnv>): Promise<Response> {
+export async function signInWithThrottle(c: Context<AppEnv>, raw: Request = c.req.raw): Promise<Response> {
   const env = c.env;
   const config = c.var.config;
   const ip = c.req.header("cf-connecting-ip") ?? "unknown";
   const address = clientAddressKey(c);
   const ctx = executionContextOf(c);
-  const email = await readEmail(c.req.raw);
+  const email = await readEmail(raw);
   // Refusals and failures name the typed email only by its pseudonym (ASVS 7; decision 012).
   const pseudonym = (): Promise<string | null> => signInPseudonymFor(env, auditableEmail(email) ?? "");
-  const token = c.req.header("x-captcha-response");
+  const token = raw.headers.get("x-captcha-response") ?? undefined;
   const captchaOk = token ? await verifyTurnstile(config, token, ip) : false;
 
   const addressGuard = loginGuard(env, `ip:${address}`);
@@ -92,9 +92,9 @@ export async function signInWithThrottle(c: Context<AppEnv>): Promise<Response> 
     }
   }
 
-  const auth = authFor(env, config, c.req.raw, ctx);
+  const auth = authFor(env, config, raw, ctx);
   // "Trust this device" never skips the second factor (decision 012): the cookie is not passed on.
-  const { request, had: hadTrustCookie } = withoutTrustDeviceCookie(c.req.raw);
+  const { request, had: hadTrustCookie } = withoutTrustDeviceCookie(raw);
   let response = await mergeGuestCartOnSignIn(c, await withSessionAssurance(c, ["pwd"], () => auth.handler(request)));
   if (hadTrustCookie) {
     response = new Response(response.body, response);
