@@ -1,28 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { signUpAndSignIn } from "../support/accounts";
 import { as, appRequest as request } from "../support/admin";
 import { auditRowsAfter, lastAuditId } from "../support/audit";
 import { ORIGIN } from "../support/http";
-import { makeHeldOrder, orderRow } from "../support/orders";
-import { deliverEvent, sessionEvent } from "../support/stripe";
-
-/** A paid order of 22.50 USD (2250 minor units) of a real shopper. */
-async function paidOrder(): Promise<{ orderId: string; email: string }> {
-  const shopper = await signUpAndSignIn();
-  const held = await makeHeldOrder({ userId: shopper.user.id });
-  const paid = sessionEvent({
-    type: "checkout.session.completed",
-    sessionId: held.sessionId,
-    orderId: held.order.id,
-    amountTotal: 2250,
-    currency: "usd",
-    paymentStatus: "paid",
-    paymentIntentId: held.paymentIntentId,
-  });
-  expect((await deliverEvent(paid)).status).toBe(200);
-  return { orderId: held.order.id, email: shopper.email };
-}
+import { makePaidOrder, orderRow } from "../support/orders";
 
 async function refund(orderId: string, body?: unknown, key?: string): Promise<Response> {
   return request(`/api/admin/orders/${orderId}/refund`, {
@@ -47,7 +28,7 @@ const requested = async (orderId: string, after: number) =>
 
 describe("partial refunds", () => {
   it("an admin refunds part of a paid order, then the rest: paid after the first, refunded after the second, each audited and mailed", async () => {
-    const { orderId, email } = await paidOrder();
+    const { orderId, email } = await makePaidOrder();
     const before = await lastAuditId();
     const first = await refund(orderId, { amountCents: 1000 });
     expect(first.status).toBe(202);
@@ -74,7 +55,7 @@ describe("partial refunds", () => {
   });
 
   it("T06 refunds never exceed what was paid: more than is left is 409 and moves nothing; two refunds at once that would exceed it make one", async () => {
-    const { orderId } = await paidOrder();
+    const { orderId } = await makePaidOrder();
     const before = await lastAuditId();
     const tooMuch = await refund(orderId, { amountCents: 2251 });
     expect(tooMuch.status).toBe(409);
@@ -92,7 +73,7 @@ describe("partial refunds", () => {
   });
 
   it("T06 a refund is never made twice: the same Idempotency-Key answers the same refund, and a refunded order refuses more", async () => {
-    const { orderId } = await paidOrder();
+    const { orderId } = await makePaidOrder();
     const before = await lastAuditId();
     const key = crypto.randomUUID();
     const first = (await (await refund(orderId, { amountCents: 500 }, key)).json()) as { refundId: string };
@@ -110,7 +91,7 @@ describe("partial refunds", () => {
 
   it("the staff order page refunds a decimal amount in the order's currency, once per rendered form", async () => {
     const admin = await as("admin");
-    const { orderId } = await paidOrder();
+    const { orderId } = await makePaidOrder();
     const page = await (await request(`/admin/orders/${orderId}`, { headers: admin })).text();
     const key = /name="idempotencyKey" value="([^"]+)"/.exec(page)![1]!;
     const post = (amount: string) =>

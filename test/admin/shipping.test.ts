@@ -1,28 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { getAs, signUpAndSignIn } from "../support/accounts";
+import { getAs } from "../support/accounts";
 import { as, appRequest as request } from "../support/admin";
 import { auditRowsAfter, lastAuditId } from "../support/audit";
 import { ORIGIN } from "../support/http";
-import { makeHeldOrder } from "../support/orders";
-import { deliverEvent, sessionEvent } from "../support/stripe";
-
-/** A paid order of a real shopper (so the shipping notice has an address). */
-async function paidOrder(): Promise<{ orderId: string; email: string; cookie: string }> {
-  const shopper = await signUpAndSignIn();
-  const held = await makeHeldOrder({ userId: shopper.user.id });
-  const paid = sessionEvent({
-    type: "checkout.session.completed",
-    sessionId: held.sessionId,
-    orderId: held.order.id,
-    amountTotal: 2250,
-    currency: "usd",
-    paymentStatus: "paid",
-    paymentIntentId: held.paymentIntentId,
-  });
-  expect((await deliverEvent(paid)).status).toBe(200);
-  return { orderId: held.order.id, email: shopper.email, cookie: shopper.cookie };
-}
+import { makeHeldOrder, makePaidOrder } from "../support/orders";
 
 function post(headers: Record<string, string>, path: string, body?: unknown): Promise<Response> {
   return request(path, {
@@ -48,7 +30,7 @@ async function mailsTo(to: string, subject: string, wait = true): Promise<{ text
 describe("shipping an order", () => {
   it("an admin ships a paid order with carrier and tracking, the shopper is mailed and sees it, then it is delivered; each step audited", async () => {
     const admin = await as("admin");
-    const { orderId, email, cookie } = await paidOrder();
+    const { orderId, email, cookie } = await makePaidOrder();
     const before = await lastAuditId();
     const shipped = await post(admin, `/api/admin/orders/${orderId}/ship`, { carrier: "DHL Express", trackingNumber: "JD0146 0001 2345" });
     expect(shipped.status).toBe(200);
@@ -72,7 +54,7 @@ describe("shipping an order", () => {
   });
 
   it("P16 shipping: support and customers cannot ship or deliver an order, and a cross-site form cannot either; nothing changes", async () => {
-    const { orderId } = await paidOrder();
+    const { orderId } = await makePaidOrder();
     const before = await lastAuditId();
     for (const role of ["support", "customer"] as const) {
       expect((await post(await as(role), `/api/admin/orders/${orderId}/ship`, { carrier: "UPS", trackingNumber: "1Z999" })).status).toBe(403);
@@ -94,7 +76,7 @@ describe("shipping an order", () => {
     expect((await post(admin, `/api/admin/orders/${unpaid.order.id}/ship`, { carrier: "UPS", trackingNumber: "1Z1" })).status).toBe(409);
     expect((await shippingRow(unpaid.order.id))?.fulfilment).toBe("unfulfilled");
 
-    const { orderId, email } = await paidOrder();
+    const { orderId, email } = await makePaidOrder();
     expect((await post(admin, `/api/admin/orders/${orderId}/deliver`)).status).toBe(409);
     const before = await lastAuditId();
     const [a, b] = await Promise.all([
@@ -115,7 +97,7 @@ describe("shipping an order", () => {
 
   it("the staff order page ships through its form, and refuses markup or control characters in the tracking number", async () => {
     const admin = await as("admin");
-    const { orderId } = await paidOrder();
+    const { orderId } = await makePaidOrder();
     const page = await (await request(`/admin/orders/${orderId}`, { headers: admin })).text();
     expect(page).toContain(`action="/admin/orders/${orderId}/ship"`);
     const form = (fields: Record<string, string>) =>

@@ -4,11 +4,10 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
 import { retryDelaySeconds } from "../../src/mail/delivery";
 import { enqueueMail, htmlFromText } from "../../src/mail/mail";
-import { signUpAndSignIn } from "../support/accounts";
 import { unique } from "../support/factories";
 import { ORIGIN } from "../support/http";
-import { makeHeldOrder, orderRow } from "../support/orders";
-import { chargeRefundedEvent, deliverEvent, sessionEvent } from "../support/stripe";
+import { makePaidOrder, orderRow } from "../support/orders";
+import { chargeRefundedEvent, deliverEvent } from "../support/stripe";
 
 type OutboxRow = { subject: string; text: string; html: string | null };
 
@@ -43,31 +42,20 @@ afterEach(() => vi.restoreAllMocks());
 
 describe("mail through the queue", () => {
   it("a paid order's receipt arrives through the mail queue once, with a plain-text and an HTML part and a working order link", async () => {
-    const shopper = await signUpAndSignIn();
-    const held = await makeHeldOrder({ userId: shopper.user.id });
-    const paid = sessionEvent({
-      type: "checkout.session.completed",
-      sessionId: held.sessionId,
-      orderId: held.order.id,
-      amountTotal: 2250,
-      currency: "usd",
-      paymentStatus: "paid",
-      paymentIntentId: held.paymentIntentId,
-    });
-    expect((await deliverEvent(paid)).status).toBe(200);
+    const { held, email, paidEvent: paid } = await makePaidOrder();
     expect((await orderRow(held.order.id))?.status).toBe("paid");
-    const [receipt] = await waitForMail(shopper.email, (m) => m.subject === `Your Bastion order ${held.order.id}`);
+    const [receipt] = await waitForMail(email, (m) => m.subject === `Your Bastion order ${held.order.id}`);
     expect(receipt!.text).toContain("Total paid: $22.50");
     expect(receipt!.text).toContain(`${ORIGIN}/orders/${held.order.id}`);
     expect(receipt!.html).toContain(`<a href="${ORIGIN}/orders/${held.order.id}">`);
     // Stripe retries the same event: the order is settled and the receipt is not sent twice.
     expect((await deliverEvent(paid)).status).toBe(200);
     await new Promise((r) => setTimeout(r, 2500));
-    expect((await outbox(shopper.email)).filter((m) => m.subject === `Your Bastion order ${held.order.id}`)).toHaveLength(1);
+    expect((await outbox(email)).filter((m) => m.subject === `Your Bastion order ${held.order.id}`)).toHaveLength(1);
 
     const refund = chargeRefundedEvent({ paymentIntentId: held.paymentIntentId, amount: 2250, amountRefunded: 1000 });
     expect((await deliverEvent(refund)).status).toBe(200);
-    const notices = await waitForMail(shopper.email, (m) => m.subject.startsWith("Refund"));
+    const notices = await waitForMail(email, (m) => m.subject.startsWith("Refund"));
     expect(notices).toHaveLength(1);
     expect(notices[0]!.text).toContain("We have refunded $10.00 of your order");
   });

@@ -2,7 +2,9 @@ import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { orderLines, orders, type OrderRow } from "../../src/checkout/schema";
 import { getDb } from "../../src/db/client";
+import { signUpAndSignIn } from "./accounts";
 import { makeProduct, unique } from "./factories";
+import { deliverEvent, sessionEvent } from "./stripe";
 import { makeCoupon, ledger } from "./coupons";
 import { cartStubForUser } from "../../src/cart/cart";
 import { COUPON_HOLD_MARGIN_SECONDS, SESSION_LIFETIME_SECONDS } from "../../src/checkout/lifecycle";
@@ -128,4 +130,26 @@ export async function auditActionsFor(subject: string, afterId: number): Promise
     .bind(afterId, subject)
     .all<{ action: string }>();
   return results.map((r) => r.action);
+}
+
+/**
+ * A paid order (22.50 USD) of a real, signed-up shopper, so its mail has an address: built by
+ * makeHeldOrder, then paid by a signed `checkout.session.completed` webhook. `paidEvent` is that
+ * event, for a test that delivers it again.
+ */
+export async function makePaidOrder(): Promise<{ held: HeldOrder; orderId: string; email: string; cookie: string; paidEvent: Record<string, unknown> }> {
+  const shopper = await signUpAndSignIn();
+  const held = await makeHeldOrder({ userId: shopper.user.id });
+  const paidEvent = sessionEvent({
+    type: "checkout.session.completed",
+    sessionId: held.sessionId,
+    orderId: held.order.id,
+    amountTotal: held.order.totalCents,
+    currency: "usd",
+    paymentStatus: "paid",
+    paymentIntentId: held.paymentIntentId,
+  });
+  const res = await deliverEvent(paidEvent);
+  if (res.status !== 200) throw new Error(`paying the order failed: ${res.status} ${await res.text()}`);
+  return { held, orderId: held.order.id, email: shopper.email, cookie: shopper.cookie, paidEvent };
 }
