@@ -556,7 +556,7 @@ export const journeys = [
       await page.fill("input[name=slug]", slug);
       await page.fill("input[name=name]", "E2E Reading Lamp");
       await page.fill("textarea[name=description]", "Made by the browser tests.");
-      await page.fill("input[name=priceCents]", "4200");
+      await page.fill("input[name=price]", "42.00");
       await page.fill("input[name=stock]", "7");
       await page.click("form[action='/admin/products'] button[type=submit]");
       await waitPath(page, /^\/admin\/products\/[^/]+$/);

@@ -1,4 +1,4 @@
-import { formatMoney } from "../web/format";
+import { decimalAmount, formatMoney, minorUnits } from "../web/format";
 import { Hono, type Context } from "hono";
 import { listAuditEvents, openHeadMismatch, recordAuditRestored, verifyAuditLog, type AuditEvent } from "../audit/audit";
 import { requireFreshSession } from "../accounts/session";
@@ -36,7 +36,8 @@ function ProductForm(props: { product?: AdminProduct; action: string; error?: st
         </textarea>
       </label>
       <label>
-        Price (cents) <input name="priceCents" type="number" min={0} step={1} required value={String(p?.priceCents ?? "")} />
+        Price (in the currency below, e.g. 19.99){" "}
+        <input name="price" inputmode="decimal" pattern="[0-9]+([.,][0-9]{1,3})?" required value={p ? decimalAmount(p.priceCents, p.currency) : ""} />
       </label>
       <label>
         Currency <input name="currency" pattern="[A-Z]{3}" value={p?.currency ?? "USD"} />
@@ -70,7 +71,8 @@ async function productFormBody(c: Context<AppEnv>): Promise<Record<string, unkno
     slug: text("slug"),
     name: text("name"),
     description: text("description"),
-    priceCents: int("priceCents"),
+    // Staff type prices as decimals in the currency's own exponent (JPY has none): never cents.
+    priceCents: /^[A-Z]{3}$/.test(text("currency") || "USD") ? (minorUnits(text("price"), text("currency") || "USD") ?? Number.NaN) : Number.NaN,
     currency: text("currency") || "USD",
     stock: int("stock"),
     hidden: form.hidden === "on",

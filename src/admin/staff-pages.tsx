@@ -537,7 +537,8 @@ export const staffPages = new Hono<AppEnv>()
     const order = await orderOr404(c);
     const form = c.req.valid("form");
     const amountCents = form.amount ? minorUnits(form.amount, order.currency) : undefined;
-    if (amountCents === null) return c.html(<OrderDetail order={order} canRefund error={`Give the amount in ${order.currency}, like 12.50.`} />, 422);
+    if (amountCents === null || amountCents === 0)
+      return c.html(<OrderDetail order={order} canRefund error={`Give the amount in ${order.currency}, like 12.50.`} />, 422);
     try {
       requireFreshSession(staffUser(c));
       await requestRefund(c.env, c.var.config, getDb(c.env.DB), actorOf(c), order.id, { amountCents, idempotencyKey: form.idempotencyKey });

@@ -2,30 +2,38 @@
 // than formatting with it (it was 13% of the catalog page's CPU when made per price).
 const formatters = new Map<string, Intl.NumberFormat>();
 
-/** Formats integer minor units as a price for people, e.g. 1999 USD → "$19.99". */
-export function formatMoney(cents: number, currency: string): string {
+function formatterFor(currency: string): Intl.NumberFormat {
   let formatter = formatters.get(currency);
   if (!formatter) {
     formatter = new Intl.NumberFormat("en-US", { style: "currency", currency });
     formatters.set(currency, formatter);
   }
-  return formatter.format(cents / 100);
+  return formatter;
+}
+
+/** The currency's own number of decimals (its minor unit): USD 2, JPY 0, KWD 3. */
+export function currencyExponent(currency: string): number {
+  return formatterFor(currency).resolvedOptions().maximumFractionDigits ?? 2;
+}
+
+/** Formats integer minor units as a price for people, in the currency's own exponent: 1999 USD → "$19.99", 500 JPY → "¥500". */
+export function formatMoney(minor: number, currency: string): string {
+  return formatterFor(currency).format(minor / 10 ** currencyExponent(currency));
 }
 
 /** Integer minor units as a decimal string in the currency's own exponent, e.g. 1999 USD → "19.99", 500 JPY → "500". */
 export function decimalAmount(minor: number, currency: string): string {
-  const exponent = new Intl.NumberFormat("en-US", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  const exponent = currencyExponent(currency);
   return (minor / 10 ** exponent).toFixed(exponent);
 }
 
 /**
  * A decimal amount people type ("12.5", "12,50", "500") as integer minor units of `currency`, or
- * null when it is not a positive amount with at most the currency's own number of decimals.
+ * null when it is not an amount with at most the currency's own number of decimals (JPY: none).
  */
 export function minorUnits(decimal: string, currency: string): number | null {
-  const exponent = new Intl.NumberFormat("en-US", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  const exponent = currencyExponent(currency);
   const m = /^(\d{1,9})(?:[.,](\d{1,3}))?$/.exec(decimal.trim());
   if (!m || (m[2] ?? "").length > exponent) return null;
-  const minor = Number(m[1]) * 10 ** exponent + Number((m[2] ?? "").padEnd(exponent, "0") || "0");
-  return minor > 0 ? minor : null;
+  return Number(m[1]) * 10 ** exponent + Number((m[2] ?? "").padEnd(exponent, "0") || "0");
 }

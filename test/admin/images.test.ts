@@ -120,7 +120,7 @@ describe("product images in R2", () => {
     const admin = await as("admin");
     const product = await makeProduct({ imageUrl: "/images/arc-desk-lamp.svg" });
     const form = (imageUrl: string) =>
-      new URLSearchParams({ slug: product.slug, name: `${product.name} v2`, description: "", priceCents: "2500", currency: "USD", stock: "3", imageUrl });
+      new URLSearchParams({ slug: product.slug, name: `${product.name} v2`, description: "", price: "25.00", currency: "USD", stock: "3", imageUrl });
     const saved = await request(`/admin/products/${product.id}`, {
       method: "POST",
       headers: { ...admin, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },

@@ -34,7 +34,7 @@ describe("staff pages", () => {
         expect(res.status, path).toBe(status);
         expect(await res.text()).not.toContain(p.slug);
       }
-      expect((await postForm(`/admin/products/${p.id}`, { slug: p.slug, name: p.name, priceCents: "1", stock: "0" }, headers)).status).toBe(status);
+      expect((await postForm(`/admin/products/${p.id}`, { slug: p.slug, name: p.name, price: "0.01", stock: "0" }, headers)).status).toBe(status);
     }
     expect(await env.DB.prepare("SELECT price_cents, stock FROM products WHERE id = ?").bind(p.id).first()).toEqual({ price_cents: p.priceCents, stock: 4 });
     expect(JSON.stringify(await auditRows())).toBe(auditBefore);
@@ -46,13 +46,13 @@ describe("staff pages", () => {
     const slug = unique("lamp").toLowerCase();
     const created = await postForm(
       "/admin/products",
-      { slug, name: "Desk <lamp>", priceCents: "3100", stock: "2", description: "", currency: "USD", role: "admin" },
+      { slug, name: "Desk <lamp>", price: "31.00", stock: "2", description: "", currency: "USD", role: "admin" },
       admin,
     );
     expect(created.status).toBe(303);
     const location = created.headers.get("location")!;
     const id = decodeURIComponent(location.split("/").pop()!);
-    const edited = await postForm(location, { slug, name: "Desk <lamp>", priceCents: "3300", stock: "2", currency: "USD", hidden: "on" }, admin);
+    const edited = await postForm(location, { slug, name: "Desk <lamp>", price: "33", stock: "2", currency: "USD", hidden: "on" }, admin);
     expect(edited.status).toBe(303);
     expect(await env.DB.prepare("SELECT price_cents, hidden FROM products WHERE id = ?").bind(id).first()).toEqual({ price_cents: 3300, hidden: 1 });
     const events = await auditRowsAfter(before);
@@ -70,7 +70,7 @@ describe("staff pages", () => {
   it("a bad form is refused with 422 and changes nothing", async () => {
     const p = await makeProduct({ priceCents: 500 });
     const before = await lastAuditId();
-    const res = await postForm(`/admin/products/${p.id}`, { slug: p.slug, name: p.name, priceCents: "-4", stock: "1" }, await as("admin"));
+    const res = await postForm(`/admin/products/${p.id}`, { slug: p.slug, name: p.name, price: "-4", stock: "1" }, await as("admin"));
     expect(res.status).toBe(422);
     expect((await env.DB.prepare("SELECT price_cents FROM products WHERE id = ?").bind(p.id).first<{ price_cents: number }>())!.price_cents).toBe(500);
     expect(await lastAuditId()).toBe(before);

@@ -191,7 +191,14 @@ describe("stock that staff edit is what is on the shelf (issue 20 §6, P13)", { 
     const form = await request(`/admin/products/${h.productId}`, {
       method: "POST",
       headers: { ...admin, origin: "http://localhost:8787", "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ slug: p.slug, name: p.name, description: "", priceCents: String(p.priceCents), currency: "USD", stock: "1" }).toString(),
+      body: new URLSearchParams({
+        slug: p.slug,
+        name: p.name,
+        description: "",
+        price: (p.priceCents / 100).toFixed(2),
+        currency: "USD",
+        stock: "1",
+      }).toString(),
     });
     expect(form.status).toBe(409);
     expect(await form.text()).toContain("held by unpaid orders");

@@ -80,3 +80,19 @@ describe("pages for browsers and search engines", () => {
     expect(html).toContain(`<a class="button" href="/sign-in">Sign in</a>`);
   });
 });
+
+describe("money in the currency's own minor units", () => {
+  it("formats and reads amounts with each currency's exponent: USD 2 decimals, JPY none, KWD 3", async () => {
+    const { formatMoney, minorUnits, decimalAmount } = await import("../../src/web/format");
+    expect(formatMoney(1999, "USD")).toBe("$19.99");
+    expect(formatMoney(500, "JPY")).toBe("¥500");
+    expect(formatMoney(1234, "KWD").replace(/\s/g, " ")).toBe("KWD 1.234");
+    expect(minorUnits("19.99", "USD")).toBe(1999);
+    expect(minorUnits("19,5", "EUR")).toBe(1950);
+    expect(minorUnits("500", "JPY")).toBe(500);
+    expect(minorUnits("5.5", "JPY")).toBeNull();
+    expect(minorUnits("1.2345", "USD")).toBeNull();
+    expect(minorUnits("-1", "USD")).toBeNull();
+    expect(decimalAmount(500, "JPY")).toBe("500");
+  });
+});
