@@ -1,4 +1,6 @@
+import { zValidator } from "@hono/zod-validator";
 import { Hono } from "hono";
+import { z } from "zod";
 import { getDb } from "../db/client";
 import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
@@ -87,11 +89,10 @@ export const privacyPages = new Hono<AppEnv>()
     if (!user) return c.redirect("/sign-in?next=/account/privacy", 303);
     return c.html(<PrivacyPage user={user} />);
   })
-  .post("/account/privacy/delete", async (c) => {
+  .post("/account/privacy/delete", zValidator("form", z.object({ confirm: z.string().max(20).optional().catch(undefined) })), async (c) => {
     const user = await getSessionUser(c);
     if (!user) return c.redirect("/sign-in?next=/account/privacy", 303);
-    const form = await c.req.parseBody();
-    if (form.confirm !== "DELETE") return c.html(<PrivacyPage user={user} message="Type DELETE in the box to confirm." />, 422);
+    if (c.req.valid("form").confirm !== "DELETE") return c.html(<PrivacyPage user={user} message="Type DELETE in the box to confirm." />, 422);
     try {
       requireFreshSession(user);
       await erasePersonalData(c.env, getDb(c.env.DB), user, c.req.header("cf-connecting-ip") ?? null);

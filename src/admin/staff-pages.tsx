@@ -20,7 +20,7 @@ import {
 import { clientIp, staffUser } from "./guard";
 import { findAdminOrder, ORDER_STATUSES, OrderSearchQuery, requestRefund, searchOrders, type AdminOrder } from "./orders";
 import type { StaffActor } from "./products";
-import { changeRoleAudited, RoleBody, ROLES, searchUsers, UserSearchQuery } from "./users";
+import { changeRoleAudited, ROLES, searchUsers, UserSearchQuery } from "./users";
 import { ShippingSection } from "./shipping-pages";
 import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
@@ -460,11 +460,11 @@ export const staffPages = new Hono<AppEnv>()
       return c.html(await CouponPage({ c, coupon, error: refusal.message }), refusal.status);
     }
   })
-  .post("/admin/coupons/:code/active", async (c) => {
+  .post("/admin/coupons/:code/active", zValidator("form", z.object({ active: z.enum(["true", "false"]).optional().catch(undefined) })), async (c) => {
     const coupon = await couponOr404(c);
-    const form = await c.req.parseBody();
-    if (form.active !== "true" && form.active !== "false") return c.html(await CouponPage({ c, coupon, error: "active must be true or false." }), 422);
-    await updateCouponAudited(c.env, getDb(c.env.DB), actorOf(c), coupon.code, { active: form.active === "true" });
+    const active = c.req.valid("form").active;
+    if (!active) return c.html(await CouponPage({ c, coupon, error: "active must be true or false." }), 422);
+    await updateCouponAudited(c.env, getDb(c.env.DB), actorOf(c), coupon.code, { active: active === "true" });
     return c.redirect(`/admin/coupons/${encodeURIComponent(coupon.code)}`, 303);
   })
   .get("/admin/orders", async (c) => {
@@ -549,14 +549,13 @@ export const staffPages = new Hono<AppEnv>()
     return c.redirect(`/admin/orders/${encodeURIComponent(order.id)}`, 303);
   })
   .get("/admin/users", async (c) => c.html(await UsersPage({ c })))
-  .post("/admin/users/:id/role", async (c) => {
+  .post("/admin/users/:id/role", zValidator("form", z.object({ role: z.enum(ROLES).optional().catch(undefined) })), async (c) => {
     const id = c.req.param("id");
-    const form = await c.req.parseBody();
-    const parsed = RoleBody.safeParse({ role: form.role });
-    if (!parsed.success) return c.html(await UsersPage({ c, error: "Choose customer, support or admin." }), 422);
+    const role = c.req.valid("form").role;
+    if (!role) return c.html(await UsersPage({ c, error: "Choose customer, support or admin." }), 422);
     try {
       requireFreshSession(staffUser(c));
-      await changeRoleAudited(c.env, getDb(c.env.DB), actorOf(c), id, parsed.data.role);
+      await changeRoleAudited(c.env, getDb(c.env.DB), actorOf(c), id, role);
     } catch (error) {
       const refusal = refusalOf(error);
       return c.html(await UsersPage({ c, error: refusal.message }), refusal.status);
