@@ -68,7 +68,6 @@ const ISOLATED = [
   "test/admin/**/*.test.ts", // staff pages list every user, order, coupon and audit event
   "test/faults/**/*.test.ts", // installs triggers that make order writes fail
   "test/fuzz/**/*.test.ts", // snapshots whole tables around every request
-  "test/catalog/first-page.test.ts", // the home page's HTML is shared per isolate for 5 s (decision 008)
 ];
 
 export default defineConfig(async () => {

@@ -1365,11 +1365,22 @@ export interface operations {
             /** @description A page of products */
             200: {
                 headers: {
+                    /** @description Entity tag for If-None-Match (changes with the catalog) */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ProductPage"];
                 };
+            };
+            /** @description Not modified: the If-None-Match header names the current ETag */
+            304: {
+                headers: {
+                    /** @description The answer's entity tag */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid cursor or parameter; or `invalid_parameter`: a query or path parameter breaks its rule */
             400: {
@@ -1398,11 +1409,22 @@ export interface operations {
             /** @description The product */
             200: {
                 headers: {
+                    /** @description Entity tag for If-None-Match (changes with the catalog) */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Product"];
                 };
+            };
+            /** @description Not modified: the If-None-Match header names the current ETag */
+            304: {
+                headers: {
+                    /** @description The answer's entity tag */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `invalid_parameter`: a query or path parameter breaks its rule */
             400: {

@@ -26,7 +26,7 @@ export const SESSION = {
   freshSeconds: 10 * 60,
 } as const;
 
-export const SESSION_COOKIE = "__Host-bastion.session_token";
+export { SESSION_COOKIE } from "../platform/cookies";
 
 function buildAuth(env: Env, config: Config) {
   const mailer = mailerFor(env, config);

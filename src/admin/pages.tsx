@@ -8,6 +8,7 @@ import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
 import { Layout } from "../web/layout";
 import { clientIp, staffGuard, staffUser } from "./guard";
+import { afterCatalogWrite } from "../catalog/page-cache";
 import { createProductAudited, findAdminProduct, listAllProducts, updateProductAudited, type AdminProduct } from "./products";
 import { ProductCreateBody, ProductPatchBody } from "./routes";
 import { StaffNav, staffPages } from "./staff-pages";
@@ -126,6 +127,8 @@ function AuditTable(props: { items: AuditEvent[] }) {
 export const adminPages = new Hono<AppEnv>();
 adminPages.use("/admin", staffGuard);
 adminPages.use("/admin/*", staffGuard);
+adminPages.use("/admin/products", afterCatalogWrite);
+adminPages.use("/admin/products/*", afterCatalogWrite);
 // Coupons, orders and users: behind the same guard (registered after it).
 adminPages.route("/", staffPages);
 adminPages.route("/", imagePages);

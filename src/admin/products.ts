@@ -2,7 +2,7 @@ import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
 import { orderLines, orders } from "../checkout/schema";
 import { ProblemError } from "../platform/problem";
 import { recordAudit } from "../audit/audit";
-import { forgetSharedPages } from "../catalog/first-page";
+import { forgetCatalogVersion } from "../catalog/page-cache";
 import { forgetPricingRows } from "../catalog/shared-pricing";
 import type { Database } from "../db/client";
 import { products, type ProductRow } from "../catalog/schema";
@@ -159,11 +159,11 @@ export async function updateProduct(db: Database, id: string, patch: Partial<Pro
 }
 
 /**
- * A staff change to a product: this isolate drops its shared first page (decision 008) and its
- * shared pricing rows (decision 009) at once.
+ * A staff change to a product: this isolate reads the catalog version again (decision 017) and
+ * drops its shared pricing rows (decision 009) at once.
  */
 function forgetCatalogCopies(d1: D1Database): void {
-  forgetSharedPages(d1);
+  forgetCatalogVersion();
   forgetPricingRows(d1);
 }
 

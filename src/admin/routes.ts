@@ -19,6 +19,7 @@ import {
   updateCouponAudited,
 } from "./coupons";
 import { findAdminOrder, ORDER_STATUSES, OrderSearchQuery, requestRefund, searchOrders } from "./orders";
+import { afterCatalogWrite } from "../catalog/page-cache";
 import { createProductAudited, listAllProducts, toAdminProduct, updateProductAudited, type StaffActor } from "./products";
 import { changeRoleAudited, RoleBody, ROLES, searchUsers, UserSearchQuery } from "./users";
 import { IdempotencyKey } from "../checkout/checkout";
@@ -217,6 +218,8 @@ const recordAuditRestoredRoute = createRoute({
 export const adminApi = createApiApp();
 adminApi.use("/admin/*", staffGuard);
 adminApi.use("/admin", staffGuard);
+adminApi.use("/admin/products", afterCatalogWrite);
+adminApi.use("/admin/products/*", afterCatalogWrite);
 
 adminApi
   .openapi(listProductsRoute, async (c) => {

@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { getDb } from "../db/client";
+import type { TypedResponse } from "hono";
 import { access, createApiApp, problemResponseSpec } from "../platform/openapi";
 import { ProblemError } from "../platform/problem";
-import { firstCatalogPage } from "./first-page";
+import { sharedCatalogAnswer } from "./page-cache";
 import { decodeCursor, findProductBySlug, listProducts } from "./queries";
 
 export const ProductSchema = z
@@ -17,6 +17,13 @@ export const ProductSchema = z
     inStock: z.boolean(),
   })
   .openapi("Product");
+
+/** Shared catalog answers carry an ETag (decision 017); a client that sends it back may get this. */
+const NOT_MODIFIED = {
+  description: "Not modified: the If-None-Match header names the current ETag",
+  headers: { ETag: { schema: { type: "string" as const }, description: "The answer's entity tag" } },
+};
+const ETAG_HEADER = { ETag: { schema: { type: "string" as const }, description: "Entity tag for If-None-Match (changes with the catalog)" } };
 
 /** `limit` is clamped to 1–100 (API.md); anything that is not a number is the default. */
 const LimitParam = z
@@ -49,12 +56,14 @@ const listRoute = createRoute({
   responses: {
     200: {
       description: "A page of products",
+      headers: ETAG_HEADER,
       content: {
         "application/json": {
           schema: z.object({ items: z.array(ProductSchema), nextCursor: z.string().nullable() }).openapi("ProductPage"),
         },
       },
     },
+    304: NOT_MODIFIED,
     400: problemResponseSpec("Invalid cursor or parameter"),
   },
 });
@@ -68,10 +77,16 @@ const getRoute = createRoute({
   summary: "One visible product by slug",
   request: { params: z.object({ slug: z.string().max(200) }) },
   responses: {
-    200: { description: "The product", content: { "application/json": { schema: ProductSchema } } },
+    200: { description: "The product", headers: ETAG_HEADER, content: { "application/json": { schema: ProductSchema } } },
+    304: NOT_MODIFIED,
     404: problemResponseSpec("No visible product has this slug"),
   },
 });
+
+/** Browsers and proxies may keep catalog answers for 30 s (API.md). */
+const API_CACHE_CONTROL = "public, max-age=30";
+
+type ProductPageBody = { items: z.infer<typeof ProductSchema>[]; nextCursor: string | null };
 
 /** Catalog API (P04): every read goes through the hidden-filtering query in queries.ts. */
 export const catalogApi = createApiApp()
@@ -79,16 +94,21 @@ export const catalogApi = createApiApp()
     const { q, cursor: rawCursor, limit } = c.req.valid("query");
     const cursor = rawCursor ? decodeCursor(rawCursor) : null;
     if (rawCursor && !cursor) throw new ProblemError(400, "invalid_cursor", "The cursor is not one this API issued.");
-    // The first page is what most visitors load: shared for a few seconds (decision 008).
-    const db = getDb(c.env.DB);
-    const page = !q && !cursor ? await firstCatalogPage(db, limit) : await listProducts(db, { q, cursor, limit });
-    c.header("cache-control", "public, max-age=30");
-    return c.json(page, 200);
+    // The same for every visitor: shared through the page cache (decision 017).
+    const query = new URLSearchParams({ ...(q ? { q } : {}), ...(rawCursor ? { cursor: rawCursor } : {}), limit: String(limit) }).toString();
+    const answer = await sharedCatalogAnswer(c, { key: `api/products?${query}`, kind: "json", browser: API_CACHE_CONTROL }, async (db) =>
+      JSON.stringify(await listProducts(db, { q, cursor, limit })),
+    );
+    return answer as unknown as TypedResponse<ProductPageBody, 200, "json">;
   })
   .openapi(getRoute, async (c) => {
     const { slug } = c.req.valid("param");
-    const product = SLUG_PATTERN.test(slug) ? await findProductBySlug(getDb(c.env.DB), slug) : null;
-    if (!product) throw new ProblemError(404, "product_not_found", "No product has this address.");
-    c.header("cache-control", "public, max-age=30");
-    return c.json(product, 200);
+    const answer = SLUG_PATTERN.test(slug)
+      ? await sharedCatalogAnswer(c, { key: `api/products/${slug}`, kind: "json", browser: API_CACHE_CONTROL }, async (db) => {
+          const product = await findProductBySlug(db, slug);
+          return product ? JSON.stringify(product) : null;
+        })
+      : null;
+    if (!answer) throw new ProblemError(404, "product_not_found", "No product has this address.");
+    return answer as unknown as TypedResponse<z.infer<typeof ProductSchema>, 200, "json">;
   });

@@ -25,3 +25,15 @@ export const products = sqliteTable(
 );
 
 export type ProductRow = typeof products.$inferSelect;
+
+/**
+ * One row: the catalog's version, folded into every shared page's cache key (decision 017).
+ * Triggers on `products` (migration 0011) give it a new random value on every change a page
+ * shows (any insert or delete; an update of what a visitor sees, or stock crossing zero), whoever
+ * writes: the admin API, checkout, a restock, a script. Random, not a counter, so a database
+ * restored from a backup never reuses a version that named other content.
+ */
+export const catalogState = sqliteTable("catalog_state", {
+  id: integer("id").primaryKey(),
+  version: text("version").notNull(),
+});

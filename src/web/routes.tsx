@@ -1,12 +1,21 @@
 import { Hono } from "hono";
 import { decodeCursor, findProductBySlug, listProducts, selectVisibleProducts } from "../catalog/queries";
-import { sharedForAWhile } from "../catalog/first-page";
+import { sharedCatalogAnswer } from "../catalog/page-cache";
 import { serveProductImage } from "../catalog/images";
 import { SLUG_PATTERN } from "../catalog/routes";
 import { getDb } from "../db/client";
+import { ASSETS } from "./asset-manifest";
 import type { AppEnv } from "../platform/app-env";
 import { CatalogPage, MessagePage, ProductPage } from "./pages";
 import { SecurityPage } from "./security-page";
+
+/**
+ * Browsers revalidate every shared page (a 304 when its ETag still matches), so a staff change is
+ * seen on the next load; the page cache behind them does the sharing.
+ */
+const PAGE_CACHE_CONTROL = "public, max-age=0, must-revalidate";
+/** The build's stylesheet and script, in every page's cache key: a deploy never serves pages naming old assets. */
+const PAGE_BUILD = `${ASSETS.css.path}${ASSETS.js.path}`.replace(/[^a-zA-Z0-9]/g, "");
 
 /** Server-rendered storefront pages. */
 export const storefront = new Hono<AppEnv>()
@@ -19,26 +28,25 @@ export const storefront = new Hono<AppEnv>()
     const q = (c.req.query("q") ?? "").slice(0, 200).trim() || undefined;
     const rawCursor = c.req.query("cursor");
     const cursor = rawCursor ? decodeCursor(rawCursor) : null;
-    if (!q && !cursor) {
-      // The home page is the same for every visitor: its HTML is shared for a few seconds (decision 008).
-      // It names the origin (canonical link, Open Graph), so the origin is part of the key.
-      const db = getDb(c.env.DB);
-      const html = await sharedForAWhile(c.env.DB, `storefront:home:${c.var.config.PUBLIC_ORIGIN}`, async () => {
-        const page = await listProducts(db, { limit: 24 });
-        return String(<CatalogPage items={page.items} q={undefined} nextCursor={page.nextCursor} isFirstPage={true} origin={c.var.config.PUBLIC_ORIGIN} />);
-      });
-      return c.html(html);
-    }
-    const page = await listProducts(getDb(c.env.DB), { q, cursor, limit: 24 });
-    return c.html(<CatalogPage items={page.items} q={q} nextCursor={page.nextCursor} isFirstPage={!cursor} origin={c.var.config.PUBLIC_ORIGIN} />);
+    const origin = c.var.config.PUBLIC_ORIGIN;
+    // The catalog's pages are the same for every visitor: shared through the page cache (decision 017).
+    const query = new URLSearchParams({ ...(q ? { q } : {}), ...(cursor && rawCursor ? { cursor: rawCursor } : {}) }).toString();
+    const answer = await sharedCatalogAnswer(c, { key: `${PAGE_BUILD}/home?${query}`, kind: "html", browser: PAGE_CACHE_CONTROL }, async (db) => {
+      const page = await listProducts(db, { q, cursor, limit: 24 });
+      return String(<CatalogPage items={page.items} q={q} nextCursor={page.nextCursor} isFirstPage={!cursor} origin={origin} />);
+    });
+    return answer ?? c.notFound();
   })
   .get("/products/:slug", async (c) => {
     const slug = c.req.param("slug");
-    const product = SLUG_PATTERN.test(slug) ? await findProductBySlug(getDb(c.env.DB), slug) : null;
-    if (!product) {
-      return c.html(<MessagePage status={404} title="Not found" message="We could not find that product. It may have been removed." />, 404);
-    }
-    return c.html(<ProductPage product={product} origin={c.var.config.PUBLIC_ORIGIN} />);
+    const origin = c.var.config.PUBLIC_ORIGIN;
+    const answer = SLUG_PATTERN.test(slug)
+      ? await sharedCatalogAnswer(c, { key: `${PAGE_BUILD}/products/${slug}`, kind: "html", browser: PAGE_CACHE_CONTROL }, async (db) => {
+          const product = await findProductBySlug(db, slug);
+          return product ? String(<ProductPage product={product} origin={origin} />) : null;
+        })
+      : null;
+    return answer ?? c.html(<MessagePage status={404} title="Not found" message="We could not find that product. It may have been removed." />, 404);
   })
   .get("/security", (c) => c.html(<SecurityPage origin={c.var.config.PUBLIC_ORIGIN} />))
   .get("/robots.txt", (c) => {

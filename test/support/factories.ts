@@ -1,3 +1,4 @@
+import { forgetCatalogVersion } from "../../src/catalog/page-cache";
 import { env } from "cloudflare:workers";
 import { getDb } from "../../src/db/client";
 import { products, type ProductRow } from "../../src/db/schema";
@@ -26,6 +27,9 @@ export async function makeProduct(overrides: Partial<typeof products.$inferInser
       imageUrl: overrides.imageUrl ?? null,
     })
     .returning();
+  // A direct write, as a script's: isolates see the new catalog version within
+  // CATALOG_VERSION_TTL_MS (decision 017). Tests do not wait; they tell this isolate at once.
+  forgetCatalogVersion();
   return row!;
 }
 
