@@ -1,6 +1,6 @@
-import { and, eq } from "drizzle-orm";
+import { and, asc, eq, notExists, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { paymentEvents } from "../checkout/schema";
+import { orders, paymentEvents } from "../checkout/schema";
 
 /** Kind of the payment_events row that holds a simulated Checkout Session (id = session id). */
 export const SIMULATOR_SESSION_KIND = "simulator.session";
@@ -30,18 +30,13 @@ export function randomStripeSuffix(bytes = 18): string {
 
 /**
  * Stores a simulated session. One session per order: a retry with the same order returns the
- * session already made, as Stripe does for a repeated idempotency key.
+ * session already made, as Stripe does for a repeated idempotency key. One D1 round trip: the
+ * insert (only when the order has no session yet) and the read of the order's session, batched.
  */
 export async function createSimulatorSession(
   db: Database,
   input: { orderId: string; amountTotal: number; currency: string; successUrl: string; cancelUrl: string; expiresAt: number; idempotencyKey: string },
 ): Promise<string> {
-  const existing = await db
-    .select({ id: paymentEvents.id })
-    .from(paymentEvents)
-    .where(and(eq(paymentEvents.orderId, input.orderId), eq(paymentEvents.kind, SIMULATOR_SESSION_KIND)))
-    .limit(1);
-  if (existing[0]) return existing[0].id;
   const id = `cs_test_${randomStripeSuffix()}`;
   const session: SimulatorSession = {
     id,
@@ -53,8 +48,40 @@ export async function createSimulatorSession(
     expiresAt: input.expiresAt,
     createdAt: Math.floor(Date.now() / 1000),
   };
-  await db.insert(paymentEvents).values({ id, orderId: input.orderId, kind: SIMULATOR_SESSION_KIND, detail: JSON.stringify(session) });
-  return id;
+  const [, existing] = await db.batch([
+    // INSERT … SELECT over the order's row, only while the order has no simulated session.
+    db.insert(paymentEvents).select(
+      db
+        .select({
+          id: sql<string>`${id}`.as("id"),
+          orderId: orders.id,
+          kind: sql<string>`${SIMULATOR_SESSION_KIND}`.as("kind"),
+          detail: sql<string>`${JSON.stringify(session)}`.as("detail"),
+          createdAt: sql<string>`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`.as("created_at"),
+        })
+        .from(orders)
+        .where(
+          and(
+            eq(orders.id, input.orderId),
+            notExists(
+              db
+                .select({ one: sql`1` })
+                .from(paymentEvents)
+                .where(and(eq(paymentEvents.orderId, input.orderId), eq(paymentEvents.kind, SIMULATOR_SESSION_KIND))),
+            ),
+          ),
+        ),
+    ),
+    db
+      .select({ id: paymentEvents.id })
+      .from(paymentEvents)
+      .where(and(eq(paymentEvents.orderId, input.orderId), eq(paymentEvents.kind, SIMULATOR_SESSION_KIND)))
+      .orderBy(asc(paymentEvents.createdAt))
+      .limit(1),
+  ]);
+  // The batch is atomic: the row this order's session is in exists now, ours or an earlier one.
+  if (!existing[0]) throw new Error(`simulator session for ${input.orderId} was not stored`);
+  return existing[0].id;
 }
 
 /** A simulated session by id, or null (unknown id, or a row that is not a simulator session). */

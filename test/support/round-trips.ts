@@ -100,7 +100,8 @@ function countingNamespace(name: string, ns: DurableObjectNamespace, trips: Roun
           const key = `${name}.${prop}`;
           trips.objects[key] = (trips.objects[key] ?? 0) + 1;
           trips.objectCalls += 1;
-          return value.apply(target, args);
+          // An RPC method is a callable proxy: `.apply` would be taken as a remote method name.
+          return Reflect.apply(value, target, args);
         };
       },
     });
@@ -108,7 +109,7 @@ function countingNamespace(name: string, ns: DurableObjectNamespace, trips: Roun
     get(target, prop) {
       const value = Reflect.get(target, prop, target);
       if (typeof value !== "function") return value;
-      if (prop === "getByName" || prop === "get") return (...args: unknown[]) => wrapStub(value.apply(target, args));
+      if (prop === "getByName" || prop === "get") return (...args: unknown[]) => wrapStub(Reflect.apply(value, target, args));
       return value.bind(target);
     },
   });

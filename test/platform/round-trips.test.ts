@@ -1,0 +1,72 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { cartStubForUser } from "../../src/cart/cart";
+import { forgetCatalogVersion } from "../../src/catalog/page-cache";
+import { signUpAndSignIn } from "../support/accounts";
+import { guestCart } from "../support/cart";
+import { makeCoupon } from "../support/coupons";
+import { makeProduct } from "../support/factories";
+import { ORIGIN } from "../support/http";
+import { countRoundTrips } from "../support/round-trips";
+
+// The written budgets of docs/capacity.md ("Round-trip budgets"): D1 calls and Durable Object
+// calls the worker makes for one request, counted (never timed). A change that adds a call to a
+// hot path fails here and must say why in the docs.
+
+const json = (cookie: string, body: unknown): RequestInit => ({
+  method: "POST",
+  headers: { cookie, origin: ORIGIN, "content-type": "application/json" },
+  body: JSON.stringify(body),
+});
+
+describe("round-trip budgets of the hot paths (docs/capacity.md)", () => {
+  it("product page: a shared answer costs no D1 or object call; rendering it costs the version and one product read", async () => {
+    const p = await makeProduct();
+    forgetCatalogVersion();
+    const miss = await countRoundTrips(`/products/${p.slug}`);
+    expect(miss.res.status).toBe(200);
+    expect(miss.trips.d1Statements).toEqual([
+      expect.stringMatching(/^SELECT version FROM catalog_state/),
+      expect.stringMatching(/^select "id", "slug", "name"/),
+    ]);
+    expect(miss.trips.objectCalls).toBe(0);
+    const shared = await countRoundTrips(`/products/${p.slug}`);
+    expect(shared.res.headers.get("x-bastion-cache")).toBe("memory");
+    expect([shared.trips.d1, shared.trips.objectCalls]).toEqual([0, 0]);
+  });
+
+  it("cart mutation: one call to the cart's object (it prices the line itself), and the session lookup when signed in", async () => {
+    const p = await makeProduct();
+    const cart = guestCart();
+    await countRoundTrips("/api/cart/items", json(cart.cookie, { productId: p.id, quantity: 1 }));
+    const guest = await countRoundTrips("/api/cart/items", json(cart.cookie, { productId: p.id, quantity: 1 }));
+    expect(guest.res.status).toBe(200);
+    expect([guest.trips.d1, guest.trips.objects]).toEqual([0, { "CART.addItemPriced": 1 }]);
+
+    const who = await signUpAndSignIn();
+    const signedIn = await countRoundTrips("/api/cart/items", json(who.cookie, { productId: p.id, quantity: 2 }));
+    expect(signedIn.res.status).toBe(200);
+    expect(signedIn.trips.d1Statements).toEqual([expect.stringMatching(/"session"/)]);
+    expect(signedIn.trips.objects).toEqual({ "CART.addItemPriced": 1 });
+  });
+
+  it("checkout with a coupon: five D1 round trips and five object calls (two of them throttles, in parallel)", async () => {
+    const p = await makeProduct({ priceCents: 2500, stock: 20 });
+    const coupon = await makeCoupon({ percentOff: 10, maxRedemptions: 100 });
+    const who = await signUpAndSignIn();
+    const cart = cartStubForUser(env, who.user.id);
+    await cart.addItem(p.id, 2);
+    await cart.applyCoupon(coupon.code);
+    const { res, trips } = await countRoundTrips("/api/checkout", { method: "POST", headers: { cookie: who.cookie, origin: ORIGIN } });
+    expect(res.status).toBe(201);
+    // session lookup; products + coupon definition; order + lines + stock; the payment session
+    // (the simulator's one batch; Stripe's one HTTP call in production); session id + replay row.
+    expect(trips.d1Statements).toEqual([expect.stringMatching(/"session"/), "batch(2)", "batch(3)", "batch(2)", "batch(2)"]);
+    expect(trips.objects).toEqual({
+      "LOGIN_GUARD.rateLimitConsumeFor": 2,
+      "CART.beginCheckout": 1,
+      "COUPON.reserve": 1,
+      "AUDIT_LOG.append": 1,
+    });
+  });
+});
