@@ -32,6 +32,7 @@ function wranglerConfigForTests(): string {
  */
 const PREBUNDLED = [
   "better-auth",
+  "better-auth/minimal",
   "better-auth/adapters/drizzle",
   "better-auth/api",
   "better-auth/plugins/admin",

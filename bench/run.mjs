@@ -50,6 +50,16 @@ const PROFILE = args.includes("--profile");
 // On 2 cores autocannon's own CPU competes with workerd's more than wrk's does.
 const LOADER = opt("loader", "autocannon");
 const INSPECTOR_PORT = PORT + 1;
+// Issue 18: the worker's own CPU, apart from D1 and the Durable Objects. Under Miniflare the
+// objects run in a second worker (same bundle, same bindings; the entry worker reaches them
+// through DO bindings with a scriptName, as production reaches objects on other machines), so a
+// CPU profile of the entry worker's isolate holds only the entry worker's work. Local D1 runs in
+// Miniflare's own workers. `--no-split` serves everything from one worker, as before.
+const SPLIT_OBJECTS = SERVER === "miniflare" && !args.includes("--no-split");
+const ENTRY_WORKER = "bastion";
+const OBJECTS_WORKER = "bastion-objects";
+// The profiled cell after each route's measured cells (c=16): seconds.
+const PROFILED_SECONDS = 3;
 // The worker's CSRF check compares Origin with PUBLIC_ORIGIN (wrangler.toml), whatever port we serve on.
 const ORIGIN = "http://localhost:8787";
 const BASE = `http://127.0.0.1:${PORT}`;
@@ -57,7 +67,9 @@ const USERS = Math.max(...CONNS);
 // Checkout is measured at each connection count too, each cell with its own shoppers (checkouts
 // are limited to 10 per shopper per 10 minutes), for each of the 4 checkout scenarios.
 const CHECKOUT_CONNS = PROFILE ? [16] : CONNS;
-const PER_SCENARIO = CHECKOUT_CONNS.reduce((a, b) => a + b, 0);
+// Plus 16 per scenario for the profiled cell (isolateBusy) after the measured ones.
+const PROFILED_CONNS = 16;
+const PER_SCENARIO = CHECKOUT_CONNS.reduce((a, b) => a + b, 0) + (PROFILE ? 0 : PROFILED_CONNS);
 const SHOPPERS = Math.max(USERS, 4 * PER_SCENARIO);
 const PASSWORD = "violet-otter-lantern-harbour-57";
 const env = { ...process.env, CI: "1", WRANGLER_SEND_METRICS: "false", PATH: `${BIN}${path.delimiter}${process.env.PATH}` };
@@ -275,9 +287,11 @@ async function rounds(workers, duration, cap, pids) {
 
 // ---------------------------------------------------------------- profiling (--profile)
 /** A Chrome DevTools Protocol session with the worker's isolate, through workerd's inspector. */
-async function inspectWorker() {
+async function inspectWorker(name = ENTRY_WORKER) {
   const targets = await (await fetch(`http://127.0.0.1:${INSPECTOR_PORT}/json/list`)).json();
-  const target = targets.find((t) => !t.title?.includes("miniflare") && !t.url?.includes("miniflare")) ?? targets[0];
+  const user = targets.filter((t) => !t.title?.includes("miniflare") && !t.url?.includes("miniflare"));
+  const target = user.find((t) => t.url?.endsWith(`/${name}`) || t.title?.endsWith(name)) ?? (name === ENTRY_WORKER ? (user[0] ?? targets[0]) : null);
+  if (!target) return null;
   // wrangler dev's inspector proxy wants an Origin it allows (loopback).
   const ws = new WebSocket(target.webSocketDebuggerUrl, { headers: { origin: "http://localhost" } });
   await new Promise((resolve, reject) => {
@@ -323,6 +337,44 @@ function topSelfTime(profile, count = 25) {
     .join("\n");
 }
 
+/**
+ * Time the isolate spent running (every sample but "(idle)"), in ms: JavaScript, the GC and the
+ * runtime's work on the isolate's thread. Divided by requests, the isolate's own CPU per request.
+ */
+function busyMs(profile) {
+  const idle = new Set(profile.nodes.filter((n) => n.callFrame.functionName === "(idle)").map((n) => n.id));
+  let us = 0;
+  profile.samples.forEach((nodeId, i) => {
+    if (!idle.has(nodeId)) us += profile.timeDeltas[i] ?? 0;
+  });
+  return us / 1000;
+}
+
+/**
+ * Profiles the entry worker's isolate and, when the objects run in their own worker, the objects'
+ * isolate, while `run` generates load. Returns their busy ms (`null` for a missing target).
+ */
+async function isolateBusy(run) {
+  const sessions = [await inspectWorker(ENTRY_WORKER), SPLIT_OBJECTS ? await inspectWorker(OBJECTS_WORKER) : null];
+  for (const s of sessions.filter(Boolean)) {
+    await s.call("Profiler.enable");
+    await s.call("Profiler.setSamplingInterval", { interval: 250 });
+    await s.call("Profiler.start");
+  }
+  const result = await run();
+  const busy = [];
+  for (const s of sessions) {
+    if (!s) {
+      busy.push(null);
+      continue;
+    }
+    const { profile } = await s.call("Profiler.stop");
+    s.close();
+    busy.push(busyMs(profile));
+  }
+  return { result, workerMs: busy[0], objectsMs: busy[1] };
+}
+
 // ---------------------------------------------------------------- main
 const started = Date.now();
 const tmp = mkdtempSync(path.join(os.tmpdir(), "bastion-bench-"));
@@ -331,7 +383,8 @@ let devChild = null;
 try {
   log("building the production-shaped bundle (wrangler deploy --dry-run)");
   const outdir = path.join(tmp, "dist");
-  run(path.join(BIN, "wrangler"), ["deploy", "--dry-run", "--outdir", outdir]);
+  // Profiles name functions and lines only in an unminified bundle (wrangler.toml minifies).
+  run(path.join(BIN, "wrangler"), ["deploy", "--dry-run", "--outdir", outdir, ...(PROFILE ? ["--no-minify"] : [])]);
   const bundle = readFileSync(path.join(outdir, "index.js"));
   const bundleGzipKiB = gzipSync(bundle, { level: 9 }).length / 1024;
 
@@ -353,19 +406,25 @@ try {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, "wrangler.toml"));
   delete workerOptions.modulesRules; // one pre-built ES module: no rules to apply
   // Miniflare 5 takes its own option shape; wrangler still hands out v4 worker options.
+  const modules = [{ type: "ESModule", path: "index.js", contents: bundle.toString("utf8") }];
+  const bindings = { ...workerOptions.bindings, ...devVars() };
+  const entry = { ...workerOptions, name: ENTRY_WORKER, bindings, modules };
+  const workers = [entry];
+  if (SPLIT_OBJECTS) {
+    // The objects' own worker: the same code and bindings, no assets, no cron, no queue consumer.
+    const { assets: _assets, cronTriggers: _cron, queueConsumers: _consumers, ...objectOptions } = workerOptions;
+    workers.push({ ...objectOptions, name: OBJECTS_WORKER, bindings, modules });
+    entry.durableObjects = Object.fromEntries(
+      Object.entries(workerOptions.durableObjects).map(([binding, o]) => [binding, { ...o, scriptName: OBJECTS_WORKER }]),
+    );
+  }
   mf = new Miniflare(
     convertV4MiniflareOptions({
       host: "127.0.0.1",
       port: PORT,
-      ...(PROFILE ? { inspectorPort: INSPECTOR_PORT } : {}),
+      inspectorPort: INSPECTOR_PORT,
       resourcePersistencePath: persist,
-      workers: [
-        {
-          ...workerOptions,
-          bindings: { ...workerOptions.bindings, ...devVars() },
-          modules: [{ type: "ESModule", path: "index.js", contents: bundle.toString("utf8") }],
-        },
-      ],
+      workers,
     }),
   );
   await mf.ready;
@@ -489,15 +548,15 @@ try {
   // Checkout is throttled per shopper (src/checkout/checkout.ts CHECKOUT_LIMITS: 10 per 10 min),
   // so each checkout scenario, and each connection count within it, gets shoppers of its own,
   // one connection each, and at most 9 checkouts each.
-  const group = (k, conns = null) => {
+  const group = (k, conns = null, profiled = false) => {
     const start = k * PER_SCENARIO;
     if (conns === null) return everyone.slice(start, start + PER_SCENARIO);
-    const offset = CHECKOUT_CONNS.slice(0, CHECKOUT_CONNS.indexOf(conns)).reduce((a, b) => a + b, 0);
+    const offset = profiled ? PER_SCENARIO - PROFILED_CONNS : CHECKOUT_CONNS.slice(0, CHECKOUT_CONNS.indexOf(conns)).reduce((a, b) => a + b, 0);
     return everyone.slice(start + offset, start + offset + conns);
   };
   const CHECKOUT_CAP = 9;
-  const checkoutWorkers = (k) => (conns) =>
-    group(k, conns).map((u) => ({
+  const checkoutWorkers = (k) => (conns, profiled = false) =>
+    group(k, conns, profiled).map((u) => ({
       measured: async () => {
         // An explicit "{}": over real HTTP an empty POST carries `Content-Length: 0`, which the
         // JSON body guard answers with 415 (see docs/benchmarks.md, findings).
@@ -533,14 +592,26 @@ try {
   /** The routes: autocannon specs or closed-loop scenarios, each with an optional setup. */
   const routes = [
     { id: "healthz", label: "hello-world `GET /healthz`", spec: { method: "GET", path: "/healthz" } },
-    { id: "catalog", label: "catalog JSON `GET /api/products`", spec: { method: "GET", path: "/api/products" }, target: 0.5 },
-    { id: "storefront", label: "storefront HTML `GET /`", spec: { method: "GET", path: "/" }, target: 0.45 },
-    { id: "product", label: `product page \`GET /products/${slug}\``, spec: { method: "GET", path: `/products/${slug}` } },
+    // Targets: issue 18's ratios to hello-world at c=16 (judged under `--server wrangler-dev --loader wrk --rounds 3`).
+    { id: "catalog", label: "catalog JSON `GET /api/products`", spec: { method: "GET", path: "/api/products" }, target: 0.8 },
+    { id: "storefront", label: "storefront HTML `GET /`", spec: { method: "GET", path: "/" }, target: 0.8 },
+    { id: "product", label: `product page \`GET /products/${slug}\``, spec: { method: "GET", path: `/products/${slug}` }, target: 0.7 },
     {
       id: "cart-hot",
       label: "cart add, one hot cart",
       spec: { method: "POST", path: "/api/cart/items", headers: jsonHeaders(hotCookie), body: addBody },
       target: 0.4,
+    },
+    {
+      id: "cart-set",
+      label: "cart set quantity `PUT /api/cart/items/{id}`, one hot cart",
+      spec: { method: "PUT", path: `/api/cart/items/${productId}`, headers: jsonHeaders(hotCookie), body: JSON.stringify({ quantity: 2 }) },
+      // The line must be in the cart first (with `--only cart-set` nothing else adds it).
+      setup: async () => {
+        const r = await send("POST", "/api/cart/items", { headers: jsonHeaders(hotCookie), body: addBody });
+        if (r.status !== 200) throw new Error(`cart-set setup: ${r.status} ${r.body.slice(0, 200)}`);
+      },
+      target: 0.45,
     },
     {
       id: "cart-many",
@@ -635,12 +706,14 @@ try {
 
   // Sanity: each route answers 2xx once before it is measured (a bench of 4xx answers means nothing).
   for (const r of routes.filter((x) => x.spec)) {
+    if (r.id === "cart-set") await r.setup();
     const spec = r.spec.setupRequest ? r.spec.setupRequest({ ...r.spec }) : r.spec;
     const res = await send(spec.method, spec.path, { headers: spec.headers, body: spec.body });
     if (res.status >= 300) throw new Error(`${r.id}: ${res.status} ${res.body.slice(0, 300)}`);
   }
 
   const results = [];
+  const isolateCpu = [];
   for (let round = 1; round <= ROUNDS; round += 1) {
     if (ROUNDS > 1) log(`round ${round} of ${ROUNDS}`);
     // Checkout is throttled per shopper (9 checkouts each fit in one pass): first pass only.
@@ -689,6 +762,18 @@ try {
         const requests = results.filter((x) => x.id === r.id).reduce((a, x) => a + x.requests, 0);
         log(`${r.id}: JS self time in the worker isolate (${requests} requests; bench/profiles/${r.id}.cpuprofile)\n${topSelfTime(profile)}`);
       }
+      if (!PROFILE) {
+        // The worker's own CPU (issue 18): a profiled c=16 cell after the measured ones, so the
+        // profiler never weighs on the whole-process figures above.
+        const { result: m, workerMs, objectsMs } = await isolateBusy(() =>
+          r.spec ? loadCell(r.spec, PROFILED_CONNS, PROFILED_SECONDS) : rounds(r.loop(PROFILED_CONNS, true), PROFILED_SECONDS, CHECKOUT_CAP, pids),
+        );
+        const per = (x) => (x === null ? null : x / Math.max(1, m.requests));
+        isolateCpu.push({ id: r.id, round, workerMs: per(workerMs), objectsMs: per(objectsMs), requests: m.requests });
+        log(
+          `${r.id}: entry worker isolate ${per(workerMs)?.toFixed(2)} ms/req${objectsMs === null ? "" : `, objects isolate ${per(objectsMs).toFixed(2)} ms/req`} (profiled, ${m.requests} requests)`,
+        );
+      }
     }
   }
 
@@ -718,6 +803,8 @@ try {
       bad: runs.reduce((a, x) => a + x.bad, 0),
       ratio: median(ratios),
       netCpuMs: median(netCpu),
+      workerMs: conns === PROFILED_CONNS ? median(isolateCpu.filter((x) => x.id === id).map((x) => x.workerMs)) : null,
+      objectsMs: conns === PROFILED_CONNS ? median(isolateCpu.filter((x) => x.id === id).map((x) => x.objectsMs)) : null,
       perRoundRatios: ratios,
     };
   });
@@ -739,7 +826,7 @@ try {
   const rows = merged;
   const at16 = (id) => rows.find((r) => r.id === id && r.conns === 16);
   const targets = [
-    ...["catalog", "storefront", "cart-hot", "cart-many"].filter(at16).map((id) => {
+    ...["catalog", "storefront", "product", "cart-set", "cart-hot", "cart-many"].filter(at16).map((id) => {
       const r = at16(id);
       return { what: `${r.label}: ≥ ${r.target * 100}% of hello-world req/s at c=16`, value: `${(r.ratio * 100).toFixed(0)}%`, met: r.ratio >= r.target };
     }),
@@ -752,18 +839,31 @@ try {
         met: over.length === 0,
       };
     })(),
+    (() => {
+      // Issue 18: the budget is judged on the worker's own CPU (its isolate), not the whole process.
+      const measured = rows.filter((r) => r.workerMs !== null && r.workerMs !== undefined && r.id !== "healthz");
+      const worst = [...measured].sort((a, b) => b.workerMs - a.workerMs)[0];
+      const over = measured.filter((r) => r.workerMs > 4).map((r) => r.id);
+      return {
+        what: "≤ 4 ms of the worker's own CPU per request (entry isolate, profiled cell at c=16)",
+        value: worst ? `max ${worst.workerMs.toFixed(2)} ms (${worst.id})${over.length ? `; over: ${over.join(", ")}` : ""}` : "n/a",
+        met: over.length === 0,
+      };
+    })(),
     { what: "worker bundle < 1 MiB gzipped", value: `${bundleGzipKiB.toFixed(0)} KiB`, met: bundleGzipKiB < 1024 },
   ];
   const fmt = (n, d = 0) => (n === null || Number.isNaN(n) ? "—" : n.toFixed(d));
   const md = [
     `Server: ${SERVER === "wrangler-dev" ? "`wrangler dev --log-level warn` (two workerd processes; CPU is their sum)" : "Miniflare over the `wrangler deploy --dry-run` bundle"} · run ${machine.date} · ${machine.nproc} × ${machine.cpu}, ${machine.memGiB} GiB · Node ${machine.node} · wrangler ${machine.wrangler} · miniflare ${machine.miniflare} · load: ${machine.loader} · ${machine.duration} s per cell, 1 s warm-up per route${ROUNDS > 1 ? ` · medians of ${ROUNDS} rounds (ratios: median of the per-round ratios to that round's hello-world)` : ""} · worker bundle ${fmt(bundleGzipKiB)} KiB gzipped (${(bundle.length / 1024).toFixed(0)} KiB raw).`,
     "",
-    "| route | conns | req/s | ratio to hello | p50 ms | p99 ms | workerd CPU ms/req | minus hello | non-2xx |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| route | conns | req/s | ratio to hello | p50 ms | p99 ms | workerd CPU ms/req (whole process) | minus hello | worker isolate ms/req | objects isolate ms/req | non-2xx |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...rows.map(
       (r) =>
-        `| ${r.label} | ${r.conns} | ${fmt(r.rps)} | ${r.ratio === null ? "—" : fmt(r.ratio, 2)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.cpuMs, 2)} | ${fmt(r.netCpuMs, 2)} | ${r.bad} |`,
+        `| ${r.label} | ${r.conns} | ${fmt(r.rps)} | ${r.ratio === null ? "—" : fmt(r.ratio, 2)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.cpuMs, 2)} | ${fmt(r.netCpuMs, 2)} | ${fmt(r.workerMs ?? null, 2)} | ${fmt(r.objectsMs ?? null, 2)} | ${r.bad} |`,
     ),
+    "",
+    `Whole process: utime + stime of every workerd process (the worker, the Durable Objects, local D1, the runtime). Worker isolate: the busy time of the entry worker's isolate in a V8 CPU profile of a separate ${PROFILED_SECONDS} s cell at c=${PROFILED_CONNS} (JavaScript, GC and runtime work on its thread)${SPLIT_OBJECTS ? "; objects isolate: the same for the Durable Objects, which run in a second worker of the same bundle" : "; the objects share the worker's isolate in this mode"}. What is left of the whole process is local D1, the objects' storage, the HTTP layers and the profiler-free runtime.`,
     "",
     ...(rows.some((r) => r.afterCpuMs !== undefined)
       ? [

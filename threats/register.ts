@@ -84,12 +84,14 @@ export const REGISTER: Threat[] = [
       "Every query is built with drizzle-orm and bound parameters; no SQL is assembled from strings.",
       "Hidden products are filtered in one data-layer function (selectVisibleProducts) that every shopper read goes through.",
       "LIKE wildcards in search text are escaped; cursors are opaque, validated base64url and a forged one is a 400.",
+      "Shared catalog answers (Cache API and isolate memory) are keyed by a catalog version that D1 triggers change on every product change, so a product staff hide leaves every cached page on the next request (decision 017).",
     ],
     tests: [
       "P04 SQL injection: payloads in q, cursor, limit and slug never reveal a hidden product, never 500, never change the schema",
       "P04 SQL injection: LIKE wildcards are matched literally, so '%' cannot list the whole catalog",
       "P04 SQL injection: a malformed or forged cursor is a 400 problem, not a query",
       "P04 hidden products are not sold: only visible lines are ordered",
+      "P04 a product staff hide or reprice leaves every shared page on the next request, and staff read their own write",
     ],
   },
   {
@@ -290,6 +292,7 @@ export const REGISTER: Threat[] = [
       "Orders are read scoped to their owner; another shopper's order is a 404 on the API and the pages.",
       "State-changing requests with cookies must come from the shop's origin (CSRF).",
       "A shopper's data export and account deletion take no id: they act on the session's user only.",
+      "The shared page cache (decision 017) never serves or stores a request that carries a session; it stores bodies only (no Set-Cookie, request id or cart state), and only for pages that hold no per-visitor data.",
     ],
     tests: [
       "P12 IDOR: another shopper's cart is unreachable; cart ids in the query, body or path are ignored",
@@ -302,6 +305,8 @@ export const REGISTER: Threat[] = [
       "P12 CSRF: a form posted from another site (even without cookies) is refused and no cart is made",
       "P12 a shopper's export holds only their own orders, whatever the query says (there is no id parameter)",
       "P12 another shopper cannot cancel my order; a paid order cannot be cancelled",
+      "P12 shared cache: a signed-in visitor's page is neither served from nor stored in the shared cache",
+      "P12 shared cache: no Set-Cookie, request id, cart state or CSRF material is ever stored with a shared answer",
     ],
   },
   {

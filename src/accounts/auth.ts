@@ -1,6 +1,6 @@
 import { passkey } from "@better-auth/passkey";
 import { waitUntil } from "cloudflare:workers";
-import { betterAuth } from "better-auth";
+import { betterAuth } from "better-auth/minimal";
 import { drizzleAdapter } from "better-auth/adapters/drizzle";
 import { createAuthMiddleware } from "better-auth/api";
 import { admin } from "better-auth/plugins/admin";

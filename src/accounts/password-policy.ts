@@ -3,8 +3,13 @@ import { getCurrentAuthEndpointContext } from "@better-auth/core/context";
 import type { BetterAuthPlugin } from "better-auth";
 import { APIError } from "better-auth/api";
 import { ZxcvbnFactory } from "@zxcvbn-ts/core";
-import { adjacencyGraphs, dictionary as commonDictionary } from "@zxcvbn-ts/language-common";
-import { dictionary as englishDictionary } from "@zxcvbn-ts/language-en";
+import { adjacencyGraphs } from "@zxcvbn-ts/language-common";
+// One file per list: the packages' index files would bundle every list (see zxcvbn-dictionaries.d.ts).
+import diceware from "@zxcvbn-ts/language-common/dist/diceware.json.mjs";
+import commonPasswords from "@zxcvbn-ts/language-common/dist/passwords.json.mjs";
+import commonWords from "@zxcvbn-ts/language-en/dist/commonWords.json.mjs";
+import firstnames from "@zxcvbn-ts/language-en/dist/firstnames.json.mjs";
+import wordSequences from "@zxcvbn-ts/language-en/dist/wordSequences.json.mjs";
 import { COMMON_PASSWORDS } from "./common-passwords";
 
 export const PASSWORD_MIN = 15;
@@ -42,13 +47,13 @@ let estimator: ZxcvbnFactory | null = null;
 function passwordEstimator(): ZxcvbnFactory {
   estimator ??= new ZxcvbnFactory({
     dictionary: {
-      "passwords-common": commonDictionary["passwords-common"]!,
-      "diceware-common": commonDictionary["diceware-common"]!,
-      "commonWords-en": englishDictionary["commonWords-en"]!,
-      "firstnames-en": englishDictionary["firstnames-en"]!,
-      "months-en": englishDictionary["months-en"]!,
-      "daysOfWeek-en": englishDictionary["daysOfWeek-en"]!,
-      "seasons-en": englishDictionary["seasons-en"]!,
+      "passwords-common": commonPasswords,
+      "diceware-common": diceware,
+      "commonWords-en": commonWords,
+      "firstnames-en": firstnames,
+      "months-en": wordSequences["months-en"]!,
+      "daysOfWeek-en": wordSequences["daysOfWeek-en"]!,
+      "seasons-en": wordSequences["seasons-en"]!,
     },
     graphs: adjacencyGraphs,
   });

@@ -33,7 +33,8 @@ interface VersionRead {
 }
 
 interface SharedAnswer {
-  body: string;
+  /** Encoded once: every answer from memory sends these bytes without re-encoding a string. */
+  body: Uint8Array;
   etag: string;
 }
 
@@ -112,11 +113,12 @@ export async function sharedCatalogAnswer(
   } else {
     const cached = await caches.default.match(cacheKey);
     if (cached) {
-      answer = { body: await cached.text(), etag: cached.headers.get("etag") ?? "" };
+      answer = { body: new Uint8Array(await cached.arrayBuffer()), etag: cached.headers.get("etag") ?? "" };
       source = "edge";
     } else {
-      const body = await render(read.db);
-      if (body === null) return null;
+      const rendered = await render(read.db);
+      if (rendered === null) return null;
+      const body = new TextEncoder().encode(rendered);
       answer = { body, etag: await etagOf(read.version, body) };
       source = "miss";
       const stored = new Response(body, {
@@ -147,8 +149,8 @@ function remember(key: string, answer: SharedAnswer): void {
   }
 }
 
-async function etagOf(version: string, body: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body)));
+async function etagOf(version: string, body: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", body));
   const hex = Array.from(digest.slice(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
   return `"${version.slice(0, 8)}-${hex}"`;
 }

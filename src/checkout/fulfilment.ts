@@ -94,11 +94,13 @@ async function withEventRows(
   orderId: string,
   note: string,
   change: Parameters<Database["batch"]>[0][number],
-): Promise<{ changed: number } | { duplicate: FulfilmentResult }> {
+): Promise<{ changed: number; after: OrderRow | null } | { duplicate: FulfilmentResult }> {
   try {
     const [dedup, timeline] = eventRows(db, event, orderId, note);
-    const results = await db.batch([dedup, timeline!, change]);
-    return { changed: (results[2] as D1Result).meta.changes ?? 0 };
+    // The order as the change left it, read in the same round trip (the follow-ups need it).
+    const after = db.select().from(orders).where(eq(orders.id, orderId)).limit(1);
+    const results = await db.batch([dedup, timeline!, change, after]);
+    return { changed: (results[2] as D1Result).meta.changes ?? 0, after: (results[3] as OrderRow[])[0] ?? null };
   } catch (error) {
     if (isDuplicateEvent(error)) return { duplicate: await duplicate(env, db, event.id) };
     throw error;
@@ -214,7 +216,7 @@ async function applySessionPaid(env: Env, db: Database, event: StripeEventEnvelo
     );
   const step = await withEventRows(env, db, event, order.id, JSON.stringify({ paymentIntent: pi }), markPaid);
   if ("duplicate" in step) return step.duplicate;
-  const now = await findOrder(db, order.id);
+  const now = step.after;
   if (step.changed === 0 || !now) return { kind: "unchanged", orderId: order.id };
   await recordAudit(env, {
     actor: "stripe",
@@ -252,7 +254,7 @@ async function applyPaymentStarted(
     .where(and(eq(orders.id, order.id), eq(orders.status, "pending"), eq(orders.paymentSessionId, session.id), eq(orders.paymentInFlight, false)));
   const step = await withEventRows(env, db, event, order.id, JSON.stringify({ paymentStatus: "unpaid" }), mark);
   if ("duplicate" in step) return step.duplicate;
-  const now = await findOrder(db, order.id);
+  const now = step.after;
   if (step.changed === 0 || !now) return { kind: "unchanged", orderId: order.id };
   await pinCouponHold(env, now);
   await recordAudit(env, {

@@ -1,6 +1,6 @@
-import { and, asc, eq, notExists, sql } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { orders, paymentEvents } from "../checkout/schema";
+import { paymentEvents } from "../checkout/schema";
 
 /** Kind of the payment_events row that holds a simulated Checkout Session (id = session id). */
 export const SIMULATOR_SESSION_KIND = "simulator.session";
@@ -49,28 +49,10 @@ export async function createSimulatorSession(
     createdAt: Math.floor(Date.now() / 1000),
   };
   const [, existing] = await db.batch([
-    // INSERT … SELECT over the order's row, only while the order has no simulated session.
+    // INSERT … SELECT of the values, only while the order has no simulated session.
     db.insert(paymentEvents).select(
-      db
-        .select({
-          id: sql<string>`${id}`.as("id"),
-          orderId: orders.id,
-          kind: sql<string>`${SIMULATOR_SESSION_KIND}`.as("kind"),
-          detail: sql<string>`${JSON.stringify(session)}`.as("detail"),
-          createdAt: sql<string>`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`.as("created_at"),
-        })
-        .from(orders)
-        .where(
-          and(
-            eq(orders.id, input.orderId),
-            notExists(
-              db
-                .select({ one: sql`1` })
-                .from(paymentEvents)
-                .where(and(eq(paymentEvents.orderId, input.orderId), eq(paymentEvents.kind, SIMULATOR_SESSION_KIND))),
-            ),
-          ),
-        ),
+      sql`SELECT ${id}, ${input.orderId}, ${SIMULATOR_SESSION_KIND}, ${JSON.stringify(session)}, strftime('%Y-%m-%dT%H:%M:%fZ','now')
+            WHERE NOT EXISTS (SELECT 1 FROM ${paymentEvents} WHERE ${paymentEvents.orderId} = ${input.orderId} AND ${paymentEvents.kind} = ${SIMULATOR_SESSION_KIND})`,
     ),
     db
       .select({ id: paymentEvents.id })

@@ -7,7 +7,9 @@ import { guestCart } from "../support/cart";
 import { makeCoupon } from "../support/coupons";
 import { makeProduct } from "../support/factories";
 import { ORIGIN } from "../support/http";
+import { makeHeldOrder } from "../support/orders";
 import { countRoundTrips } from "../support/round-trips";
+import { sessionEvent, signedEvent } from "../support/stripe";
 
 // The written budgets of docs/capacity.md ("Round-trip budgets"): D1 calls and Durable Object
 // calls the worker makes for one request, counted (never timed). A change that adds a call to a
@@ -68,5 +70,35 @@ describe("round-trip budgets of the hot paths (docs/capacity.md)", () => {
       "COUPON.reserve": 1,
       "AUDIT_LOG.append": 1,
     });
+  });
+
+  it("payment webhook (checkout.session.completed, paid): five D1 round trips and three object calls fulfil one order", async () => {
+    const held = await makeHeldOrder();
+    const event = sessionEvent({
+      type: "checkout.session.completed",
+      sessionId: held.sessionId,
+      orderId: held.order.id,
+      amountTotal: held.order.totalCents,
+      currency: "usd",
+      paymentStatus: "paid",
+      paymentIntentId: held.paymentIntentId,
+    });
+    const { body, signature } = await signedEvent(event);
+    const { res, trips } = await countRoundTrips("/api/webhooks/stripe", {
+      method: "POST",
+      headers: { "content-type": "application/json", "stripe-signature": signature },
+      body,
+    });
+    expect(res.status).toBe(200);
+    // The order; dedup + timeline + status change + the order after it (one batch); the coupon's
+    // definition (which ledger) and its redemption row; the shopper's address for the receipt.
+    expect(trips.d1Statements).toEqual([
+      expect.stringMatching(/^select "id", "user_id", "status"/),
+      "batch(4)",
+      expect.stringMatching(/^select "code", "percent_off"/),
+      expect.stringMatching(/^insert into "coupon_redemptions"/),
+      expect.stringMatching(/^select "email" from "user"/),
+    ]);
+    expect(trips.objects).toEqual({ "AUDIT_LOG.append": 1, "COUPON.commit": 1, "CART.completeCheckout": 1 });
   });
 });
