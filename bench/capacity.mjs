@@ -94,7 +94,10 @@ try {
     ...KINDS.map((k) => `| ${LABELS[k]} | ${WRITERS.map((w) => `${median(results[`${k}:${w}`]).toFixed(0)} ops/s`).join(" | ")} |`),
   ].join("\n");
   console.log(`\n${md}\n`);
-  writeFileSync(path.join(ROOT, "bench", "capacity-results.json"), `${JSON.stringify({ date: new Date().toISOString(), ms: MS, rounds: ROUNDS, results }, null, 2)}\n`);
+  writeFileSync(
+    path.join(ROOT, "bench", "capacity-results.json"),
+    `${JSON.stringify({ date: new Date().toISOString(), ms: MS, rounds: ROUNDS, results }, null, 2)}\n`,
+  );
   const docs = path.join(ROOT, "docs", "capacity.md");
   if (WRITE) {
     const text = readFileSync(docs, "utf8");

@@ -555,29 +555,31 @@ try {
     return everyone.slice(start + offset, start + offset + conns);
   };
   const CHECKOUT_CAP = 9;
-  const checkoutWorkers = (k) => (conns, profiled = false) =>
-    group(k, conns, profiled).map((u) => ({
-      measured: async () => {
-        // An explicit "{}": over real HTTP an empty POST carries `Content-Length: 0`, which the
-        // JSON body guard answers with 415 (see docs/benchmarks.md, findings).
-        // From the shopper's own address (checkout allows 30 per address per 10 minutes).
-        const r = await send("POST", "/api/checkout", { headers: { ...jsonHeaders(u.cookie), "cf-connecting-ip": u.ip }, body: "{}" });
-        return { ok: r.status === 201, status: r.status, body: r.body };
-      },
-      after: async (res) => {
-        if (!res.ok) {
-          console.error(`checkout ${res.status} ${res.body.slice(0, 200)}`);
-          await sleep(50);
-          return;
-        }
-        const { checkoutUrl } = JSON.parse(res.body);
-        const e = await send("POST", new URL(checkoutUrl).pathname, {
-          headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
-          body: "outcome=expired",
-        });
-        if (e.status !== 303) console.error(`expire ${e.status} ${e.body.slice(0, 200)}`);
-      },
-    }));
+  const checkoutWorkers =
+    (k) =>
+    (conns, profiled = false) =>
+      group(k, conns, profiled).map((u) => ({
+        measured: async () => {
+          // An explicit "{}": over real HTTP an empty POST carries `Content-Length: 0`, which the
+          // JSON body guard answers with 415 (see docs/benchmarks.md, findings).
+          // From the shopper's own address (checkout allows 30 per address per 10 minutes).
+          const r = await send("POST", "/api/checkout", { headers: { ...jsonHeaders(u.cookie), "cf-connecting-ip": u.ip }, body: "{}" });
+          return { ok: r.status === 201, status: r.status, body: r.body };
+        },
+        after: async (res) => {
+          if (!res.ok) {
+            console.error(`checkout ${res.status} ${res.body.slice(0, 200)}`);
+            await sleep(50);
+            return;
+          }
+          const { checkoutUrl } = JSON.parse(res.body);
+          const e = await send("POST", new URL(checkoutUrl).pathname, {
+            headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+            body: "outcome=expired",
+          });
+          if (e.status !== 303) console.error(`expire ${e.status} ${e.body.slice(0, 200)}`);
+        },
+      }));
 
   const webhookBody = () =>
     JSON.stringify({
@@ -765,7 +767,11 @@ try {
       if (!PROFILE) {
         // The worker's own CPU (issue 18): a profiled c=16 cell after the measured ones, so the
         // profiler never weighs on the whole-process figures above.
-        const { result: m, workerMs, objectsMs } = await isolateBusy(() =>
+        const {
+          result: m,
+          workerMs,
+          objectsMs,
+        } = await isolateBusy(() =>
           r.spec ? loadCell(r.spec, PROFILED_CONNS, PROFILED_SECONDS) : rounds(r.loop(PROFILED_CONNS, true), PROFILED_SECONDS, CHECKOUT_CAP, pids),
         );
         const per = (x) => (x === null ? null : x / Math.max(1, m.requests));

@@ -50,10 +50,11 @@ export function forgetCatalogVersion(): void {
   memory.clear();
 }
 
-/** The catalog state a request reads: the version and a client on a D1 session at least that new. */
+/** The catalog state a request reads: the version, and a client on a D1 session at least that new. */
 export interface CatalogRead {
   version: string;
-  db: Database;
+  /** Opened on first use: an answer from memory or the edge cache needs no D1 session at all. */
+  db: () => Database;
 }
 
 /**
@@ -65,13 +66,14 @@ export async function openCatalogRead(c: Context<AppEnv>, now: number = Date.now
   const carried = carriedBookmark(c);
   const known = knownVersion;
   if (!carried && known && now - known.at < CATALOG_VERSION_TTL_MS) {
-    return { version: known.version, db: sessionClient(readSession(c.env.DB, known.bookmark)) };
+    return { version: known.version, db: () => sessionClient(readSession(c.env.DB, known.bookmark)) };
   }
   const session = readSession(c.env.DB, carried);
   const row = await session.prepare("SELECT version FROM catalog_state WHERE id = 1").first<{ version: string }>();
   const version = row?.version ?? "none";
   knownVersion = { version, bookmark: session.getBookmark(), at: now };
-  return { version, db: sessionClient(session) };
+  const client = sessionClient(session);
+  return { version, db: () => client };
 }
 
 function sessionClient(session: D1DatabaseSession): Database {
@@ -99,12 +101,12 @@ export async function sharedCatalogAnswer(
   const type = CONTENT_TYPES[options.kind];
   if (hasCookie(c.req.header("cookie"), SESSION_COOKIE)) {
     const { db } = await openCatalogRead(c);
-    const body = await render(db);
+    const body = await render(db());
     if (body === null) return null;
     return new Response(body, { headers: { "content-type": type, "cache-control": "private, no-store", "x-bastion-cache": "bypass" } });
   }
   const read = await openCatalogRead(c);
-  const cacheKey = sharedKey(c.var.config.PUBLIC_ORIGIN, read.version, options.key);
+  const cacheKey = sharedKey(c.get("config").PUBLIC_ORIGIN, read.version, options.key);
   let answer = memory.get(cacheKey);
   let source = "memory";
   if (answer) {
@@ -116,7 +118,7 @@ export async function sharedCatalogAnswer(
       answer = { body: new Uint8Array(await cached.arrayBuffer()), etag: cached.headers.get("etag") ?? "" };
       source = "edge";
     } else {
-      const rendered = await render(read.db);
+      const rendered = await render(read.db());
       if (rendered === null) return null;
       const body = new TextEncoder().encode(rendered);
       answer = { body, etag: await etagOf(read.version, body) };

@@ -65,8 +65,9 @@ export const securityHeaders = createMiddleware<AppEnv>(async (c, next) => {
  * TLS, so the scheme the client used is the request URL's scheme.
  */
 export const httpsOnly = createMiddleware<AppEnv>(async (c, next) => {
-  const url = new URL(c.req.url);
-  if (c.var.config.ENVIRONMENT === "production" && url.protocol === "http:") {
+  // c.get, not c.var: Hono builds a fresh object of every variable on each `c.var` read.
+  if (c.get("config").ENVIRONMENT === "production" && c.req.url.startsWith("http:")) {
+    const url = new URL(c.req.url);
     url.protocol = "https:";
     return c.redirect(url.toString(), 308);
   }
@@ -82,7 +83,7 @@ export const csrfOriginCheck = createMiddleware<AppEnv>(async (c, next) => {
   if (SAFE_METHODS.has(c.req.method) || c.req.path === "/api/webhooks/stripe") return next();
   if (!c.req.header("cookie")) return next();
   const origin = c.req.header("origin");
-  const config = c.var.config;
+  const config = c.get("config");
   const allowed = origin !== undefined ? originAllowed(origin, config.PUBLIC_ORIGIN, config.ENVIRONMENT) : c.req.header("sec-fetch-site") === "same-origin";
   if (!allowed) {
     throw new ProblemError(403, "csrf_origin_mismatch", "This request did not come from the shop's own pages.");

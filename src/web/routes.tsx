@@ -28,7 +28,7 @@ export const storefront = new Hono<AppEnv>()
     const q = (c.req.query("q") ?? "").slice(0, 200).trim() || undefined;
     const rawCursor = c.req.query("cursor");
     const cursor = rawCursor ? decodeCursor(rawCursor) : null;
-    const origin = c.var.config.PUBLIC_ORIGIN;
+    const origin = c.get("config").PUBLIC_ORIGIN;
     // The catalog's pages are the same for every visitor: shared through the page cache (decision 017).
     const query = new URLSearchParams({ ...(q ? { q } : {}), ...(cursor && rawCursor ? { cursor: rawCursor } : {}) }).toString();
     const answer = await sharedCatalogAnswer(c, { key: `${PAGE_BUILD}/home?${query}`, kind: "html", browser: PAGE_CACHE_CONTROL }, async (db) => {
@@ -39,7 +39,7 @@ export const storefront = new Hono<AppEnv>()
   })
   .get("/products/:slug", async (c) => {
     const slug = c.req.param("slug");
-    const origin = c.var.config.PUBLIC_ORIGIN;
+    const origin = c.get("config").PUBLIC_ORIGIN;
     const answer = SLUG_PATTERN.test(slug)
       ? await sharedCatalogAnswer(c, { key: `${PAGE_BUILD}/products/${slug}`, kind: "html", browser: PAGE_CACHE_CONTROL }, async (db) => {
           const product = await findProductBySlug(db, slug);
