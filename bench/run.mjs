@@ -881,7 +881,7 @@ try {
         ]
       : []),
     "",
-    "| target (issue 7) | measured | met |",
+    "| target | measured | met |",
     "|---|---|---|",
     ...targets.map((t) => `| ${t.what} | ${t.value} | ${t.met ? "yes" : "**no**"} |`),
   ].join("\n");

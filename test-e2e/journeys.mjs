@@ -543,6 +543,21 @@ export const journeys = [
       await enterTotp(page, secret);
       const reopened = await page.goto("/admin/products");
       assert(reopened?.status() === 200, `/admin/products after the second TOTP sign-in answered ${reopened?.status()}`);
+      // With JavaScript off: the password form, then the code step (POST /sign-in/code) opens a
+      // staff session with the second factor, and `next` survives both steps.
+      const noScript = await t.browser.newContext({ baseURL: BASE, javaScriptEnabled: false });
+      const plain = await noScript.newPage();
+      await plain.goto("/sign-in?next=%2Fadmin%2Fproducts");
+      await plain.fill("form[data-auth-form=signin] input[name=email]", admin.email);
+      await plain.fill("form[data-auth-form=signin] input[name=password]", admin.password);
+      await plain.click("form[data-auth-form=signin] button[type=submit]");
+      await waitPath(plain, /^\/sign-in\?step=code&next=%2Fadmin%2Fproducts$/);
+      await plain.fill("form[data-auth-form=totp] input[name=code]", await unspentTotp(secret));
+      await plain.screenshot({ path: `${t.dir}/no-js-code-step.png` });
+      await plain.click("form[data-auth-form=totp] button[type=submit]");
+      await waitPath(plain, /^\/admin\/products$/);
+      await plain.screenshot({ path: `${t.dir}/no-js-staff-signed-in.png` });
+      await noScript.close();
       // The audit log: everything the journeys did so far verifies, and no loss awaits an explanation.
       await page.goto("/admin/audit");
       await waitText(page.locator("p[role=status]"), /Chain verified: \d+ events intact\./);

@@ -70,6 +70,7 @@ export const REGISTER: Threat[] = [
       "P03 image upload: HTML or SVG with script is refused whatever type it claims, and nothing is stored or audited",
       "P03 image upload: an image over 5 MiB is refused with 413 before anything is stored, declared or streamed",
       "P03 CSRF: a sign-in form posted from another site with the visitor's cookies is refused and opens no session",
+      "P03 CSRF: the code form posted from another site is refused and opens no session",
     ],
   },
   {
@@ -134,6 +135,8 @@ export const REGISTER: Threat[] = [
       "P05 refuses a guessable password (a common word and a sequence) with Pwned Passwords unreachable; a passphrase of random words passes",
       "P05 a wrong password re-renders the form with 401, the email kept, never the password, and no session",
       "P05 the form shares the API's throttle: after 5 failures for one email the right password needs Turnstile and opens no session",
+      "P05 the code step refuses a wrong code (401, no session) and a replayed code, like the API",
+      "P05 a backup code works once on the code step; an empty code is a 422 on the same page",
     ],
   },
   {

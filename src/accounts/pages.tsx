@@ -40,7 +40,8 @@ function PasswordField(props: { name: string; label: string; autocomplete: strin
   );
 }
 
-export function SignInPage(props: { siteKey: string; dev: boolean; error?: string; email?: string; next?: string }) {
+export function SignInPage(props: { siteKey: string; dev: boolean; error?: string; email?: string; next?: string; codeStep?: boolean }) {
+  const nextQuery = props.next ? `?next=${encodeURIComponent(props.next)}` : "";
   return (
     <Layout title="Sign in" scripts={["account"]}>
       <section class="auth panel">
@@ -51,7 +52,7 @@ export function SignInPage(props: { siteKey: string; dev: boolean; error?: strin
           </p>
         ) : null}
         {/* Without JavaScript the form posts to POST /sign-in (sign-in-form.tsx); with it, account.js signs in through the API. */}
-        <form class="stack" data-auth-form="signin" method="post" action={props.next ? `/sign-in?next=${encodeURIComponent(props.next)}` : "/sign-in"}>
+        <form class="stack" data-auth-form="signin" method="post" action={`/sign-in${nextQuery}`} hidden={props.codeStep}>
           <label>
             Email
             <input name="email" type="email" required autocomplete="username webauthn" maxlength={320} value={props.email ?? ""} />
@@ -67,9 +68,10 @@ export function SignInPage(props: { siteKey: string; dev: boolean; error?: strin
             <a href="/forgot-password">Forgot your password?</a> · <a href="/sign-up">Create an account</a>
           </p>
         </form>
-        <div data-second-factor hidden>
+        {/* Shown by account.js after the password, or by the server on the no-JavaScript code step (POST /sign-in/code). */}
+        <div data-second-factor hidden={!props.codeStep}>
           <h2>Second step</h2>
-          <form class="stack" data-auth-form="totp" method="post" action="#">
+          <form class="stack" data-auth-form="totp" method="post" action={`/sign-in/code${nextQuery}`}>
             <label>
               Code from your authenticator app (or a backup code)
               <input name="code" inputmode="numeric" autocomplete="one-time-code" required maxlength={32} />
@@ -77,6 +79,11 @@ export function SignInPage(props: { siteKey: string; dev: boolean; error?: strin
             <button type="submit">Verify</button>
             <p class="form-message" role="status"></p>
           </form>
+          {props.codeStep ? (
+            <p>
+              <a href={`/sign-in${nextQuery}`}>Start again</a>
+            </p>
+          ) : null}
         </div>
         <p class="divider">or</p>
         <form data-auth-form="passkey-signin" method="post" action="#" class="stack">
@@ -313,10 +320,10 @@ function AccountPage({ user, sessions, sent = false }: { user: SessionUser; sess
 /** Account pages: sign-up, sign-in (with second factor and Turnstile), recovery and security settings. */
 export const accountPages = new Hono<AppEnv>()
   .get("/sign-in", (c) => {
-    // A password sign-in without JavaScript that needs the second step lands here (sign-in-form.tsx).
-    const error =
-      c.req.query("step") === "code" ? "Your password was right. The code step needs JavaScript: turn it on and sign in again, or use a passkey." : undefined;
-    return c.html(<SignInPage {...signInPageKeys(c.var.config)} next={safeNext(c.req.query("next")) ?? undefined} error={error} />);
+    // A password sign-in without JavaScript that needs the second step lands on ?step=code
+    // (sign-in-form.tsx), whose form posts the code to POST /sign-in/code.
+    const codeStep = c.req.query("step") === "code";
+    return c.html(<SignInPage {...signInPageKeys(c.var.config)} next={safeNext(c.req.query("next")) ?? undefined} codeStep={codeStep} />);
   })
   .get("/sign-up", (c) => c.html(<SignUpPage />))
   .get("/forgot-password", (c) => c.html(<ForgotPage />))

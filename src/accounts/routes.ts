@@ -8,14 +8,15 @@ import type { AppEnv } from "../platform/app-env";
 import { access, createApiApp, problemResponseSpec } from "../platform/openapi";
 import { ProblemError } from "../platform/problem";
 import { authFor, authWithoutRequest, SESSION_COOKIE } from "./auth";
-import { loginGuard, normaliseEmail } from "./login-guard";
+import { normaliseEmail } from "./login-guard";
 import { executionContextOf, getSessionUser, isFreshSession, requireUser } from "./session";
 import { desc } from "drizzle-orm";
 import { assertionUserVerified, issuedSessionToken } from "./assurance";
 import { afterSecurityEvent } from "./security-events";
 import { notifyOldAddressOfEmailChange } from "./account-lock";
 import { authError, guardSecretCheck, isAllowedAuthRoute, withSessionAssurance } from "./auth-gate";
-import { bodyString, mergeGuestCartOnSignIn, signInWithThrottle } from "./sign-in";
+import { mergeGuestCartOnSignIn, signInWithThrottle } from "./sign-in";
+import { verifyBackupCode, verifyTotpCode } from "./second-factor";
 import { withoutBreachLookup } from "./password-policy";
 import { describeAuthRoutes } from "./auth-openapi";
 
@@ -120,33 +121,9 @@ for (const path of NEEDS_FRESH_SIGN_IN) {
 const handle = (c: Context<AppEnv>, request: Request = c.req.raw): Promise<Response> =>
   authFor(c.env, c.var.config, c.req.raw, executionContextOf(c)).handler(request);
 
-// A TOTP code opens at most one session (RFC 6238 §5.2): a code that was already accepted for
-// the account within its validity window is refused and the session it just created is revoked.
-// With a session (enrolment), the code is checked under the LoginGuard like a password; the
-// session better-auth makes when TOTP is switched on inherits the old session's record, so a
-// session older than the enrolment never counts as one with a second factor (decision 012).
-accountsApi.post("/auth/two-factor/verify-totp", async (c) => {
-  const code = (await bodyString(c.req.raw, "code")).trim().slice(0, 16);
-  const response = await guardSecretCheck(c, () => withSessionAssurance(c, ["pwd", "otp"], () => handle(c)));
-  if (!response.ok || !code) return mergeGuestCartOnSignIn(c, response);
-  const body = (await response
-    .clone()
-    .json()
-    .catch(() => null)) as { user?: { id?: string }; token?: string } | null;
-  const userId = body?.user?.id ?? (await getSessionUser(c))?.id;
-  if (!userId || !(await loginGuard(c.env, `totp:${userId}`).totpCodeSeen(code))) return mergeGuestCartOnSignIn(c, await afterSecurityEvent(c, response));
-  // Replayed code: undo the session better-auth just made, and answer like a wrong code.
-  const issued = response.headers.getSetCookie().find((line) => line.startsWith(`${SESSION_COOKIE}=`));
-  const token = issued ? decodeURIComponent(issued.slice(SESSION_COOKIE.length + 1).split(";")[0]!).split(".")[0] : body?.token;
-  if (token) await getDb(c.env.DB).delete(sessionTable).where(eq(sessionTable.token, token));
-  await recordAudit(c.env, { actor: userId, action: "auth.totp.replay_refused", subject: userId, ip: c.req.header("cf-connecting-ip") ?? null });
-  return authError(401, "INVALID_CODE", "Invalid code", { "set-cookie": `${SESSION_COOKIE}=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax` });
-});
-
-accountsApi.post("/auth/two-factor/verify-backup-code", async (c) => {
-  const response = await guardSecretCheck(c, () => withSessionAssurance(c, ["pwd", "backup"], () => handle(c)));
-  return mergeGuestCartOnSignIn(c, await afterSecurityEvent(c, response));
-});
+// The second step of a sign-in, shared with the no-JavaScript form (second-factor.ts).
+accountsApi.post("/auth/two-factor/verify-totp", (c) => verifyTotpCode(c, c.req.raw));
+accountsApi.post("/auth/two-factor/verify-backup-code", (c) => verifyBackupCode(c, c.req.raw));
 
 // Passkey sign-in: the session counts as two factors only when the authenticator verified the
 // user (PIN, biometrics: the UV flag of the signed authenticator data); a touch alone is one.

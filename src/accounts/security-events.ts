@@ -84,9 +84,13 @@ function eventFor(path: string, signedIn: boolean): SecurityEvent | null {
  * its notice mailed (in the background when the request has an ExecutionContext). The TOTP
  * enrolment's confirmation is the `auth.totp.enabled` event, mailed too.
  */
-export async function afterSecurityEvent(c: Context<AppEnv>, response: Response): Promise<Response> {
+export async function afterSecurityEvent(
+  c: Context<AppEnv>,
+  response: Response,
+  // The better-auth route that answered: the request's own path, unless a form route called it.
+  path: string = c.req.path.slice("/api/auth".length),
+): Promise<Response> {
   if (!response.ok && !(response.status >= 300 && response.status < 400)) return response;
-  const path = c.req.path.slice("/api/auth".length);
   const before = await getSessionUser(c);
   let event = eventFor(path, before !== null);
   if (!event) return response;

@@ -2,6 +2,7 @@ import { decimalAmount, formatMoney, minorUnits } from "../web/format";
 import { Hono, type Context } from "hono";
 import { listAuditEvents, openHeadMismatch, recordAuditRestored, verifyAuditLog, type AuditEvent } from "../audit/audit";
 import { requireFreshSession } from "../accounts/session";
+import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
 import { getDb } from "../db/client";
 import type { AppEnv } from "../platform/app-env";
@@ -64,22 +65,39 @@ function ProductForm(props: { product?: AdminProduct; action: string; error?: st
 }
 
 /** Turns a product form into the API's body: only known fields, numbers as numbers. */
-async function productFormBody(c: Context<AppEnv>): Promise<Record<string, unknown>> {
-  const form = await c.req.parseBody();
-  const text = (name: string) => (typeof form[name] === "string" ? (form[name] as string) : "");
-  const int = (name: string) => (text(name).trim() === "" ? Number.NaN : Number(text(name)));
-  return {
-    slug: text("slug"),
-    name: text("name"),
-    description: text("description"),
-    // Staff type prices as decimals in the currency's own exponent (JPY has none): never cents.
-    priceCents: /^[A-Z]{3}$/.test(text("currency") || "USD") ? (minorUnits(text("price"), text("currency") || "USD") ?? Number.NaN) : Number.NaN,
-    currency: text("currency") || "USD",
-    stock: int("stock"),
-    hidden: form.hidden === "on",
-    imageUrl: text("imageUrl") || null,
-  };
-}
+/**
+ * The product form as a browser posts it (text fields; the checkbox "on" or absent), turned into
+ * the API's body, which the API's own schema then checks: one set of rules for both.
+ */
+const ProductFormFields = z
+  .object({
+    slug: z.string().default(""),
+    name: z.string().default(""),
+    description: z.string().default(""),
+    price: z.string().default(""),
+    currency: z.string().default(""),
+    stock: z.string().default(""),
+    hidden: z.string().optional(),
+    imageUrl: z.string().default(""),
+  })
+  .transform((f) => {
+    const currency = f.currency || "USD";
+    return {
+      slug: f.slug,
+      name: f.name,
+      description: f.description,
+      // Staff type prices as decimals in the currency's own exponent (JPY has none): never cents.
+      priceCents: /^[A-Z]{3}$/.test(currency) ? (minorUnits(f.price, currency) ?? Number.NaN) : Number.NaN,
+      currency,
+      stock: f.stock.trim() === "" ? Number.NaN : Number(f.stock),
+      hidden: f.hidden === "on",
+      imageUrl: f.imageUrl || null,
+    };
+  });
+// The API's schemas take any input (the JSON body); typed so as the second stage of the form's pipe.
+type ProductFormBody = z.output<typeof ProductFormFields>;
+const ProductCreateForm = ProductFormFields.pipe(ProductCreateBody as unknown as z.ZodType<z.output<typeof ProductCreateBody>, ProductFormBody>);
+const ProductPatchForm = ProductFormFields.pipe(ProductPatchBody as unknown as z.ZodType<z.output<typeof ProductPatchBody>, ProductFormBody>);
 
 function firstIssue(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
   const issue = error.issues[0];
@@ -180,27 +198,31 @@ adminPages
       </Layout>,
     );
   })
-  .post("/admin/products", async (c) => {
-    const parsed = ProductCreateBody.safeParse(await productFormBody(c));
-    if (!parsed.success)
-      return c.html(
-        <Layout title="Staff: new product">
-          <StaffNav />
-          <ProductForm action="/admin/products" error={firstIssue(parsed.error)} />
-        </Layout>,
-        422,
-      );
-    const row = await createProductAudited(c.env, getDb(c.env.DB), { id: staffUser(c).id, ip: clientIp(c) }, parsed.data);
-    if (row === "slug_taken")
-      return c.html(
-        <Layout title="Staff: new product">
-          <StaffNav />
-          <ProductForm action="/admin/products" error="Another product has this slug." />
-        </Layout>,
-        409,
-      );
-    return c.redirect(`/admin/products/${encodeURIComponent(row.id)}`, 303);
-  })
+  .post(
+    "/admin/products",
+    zValidator("form", ProductCreateForm, (result, c) => {
+      if (!result.success)
+        return c.html(
+          <Layout title="Staff: new product">
+            <StaffNav />
+            <ProductForm action="/admin/products" error={firstIssue(result.error)} />
+          </Layout>,
+          422,
+        );
+    }),
+    async (c) => {
+      const row = await createProductAudited(c.env, getDb(c.env.DB), { id: staffUser(c).id, ip: clientIp(c) }, c.req.valid("form"));
+      if (row === "slug_taken")
+        return c.html(
+          <Layout title="Staff: new product">
+            <StaffNav />
+            <ProductForm action="/admin/products" error="Another product has this slug." />
+          </Layout>,
+          409,
+        );
+      return c.redirect(`/admin/products/${encodeURIComponent(row.id)}`, 303);
+    },
+  )
   .get("/admin/products/:id", async (c) => {
     const product = await findAdminProduct(getDb(c.env.DB), c.req.param("id"));
     if (!product) throw new ProblemError(404, "product_not_found", "No product has this id.");
@@ -213,46 +235,54 @@ adminPages
       </Layout>,
     );
   })
-  .post("/admin/products/:id", async (c) => {
-    const id = c.req.param("id");
-    const parsed = ProductPatchBody.safeParse(await productFormBody(c));
-    const db = getDb(c.env.DB);
-    const current = await findAdminProduct(db, id);
-    if (!current) throw new ProblemError(404, "product_not_found", "No product has this id.");
-    const action = `/admin/products/${encodeURIComponent(id)}`;
-    if (!parsed.success)
+  .post(
+    "/admin/products/:id",
+    zValidator("form", ProductPatchForm, async (result, hookContext) => {
+      if (result.success) return;
+      const c = hookContext as unknown as Context<AppEnv>;
+      const id = c.req.param("id") ?? "";
+      const current = await findAdminProduct(getDb(c.env.DB), id);
+      if (!current) throw new ProblemError(404, "product_not_found", "No product has this id.");
       return c.html(
         <Layout title="Staff: edit">
           <StaffNav />
-          <ProductForm product={current} action={action} error={firstIssue(parsed.error)} />
+          <ProductForm product={current} action={`/admin/products/${encodeURIComponent(id)}`} error={firstIssue(result.error)} />
         </Layout>,
         422,
       );
-    let after: Awaited<ReturnType<typeof updateProductAudited>>;
-    try {
-      after = await updateProductAudited(c.env, db, { id: staffUser(c).id, ip: clientIp(c) }, id, parsed.data);
-    } catch (error) {
-      if (error instanceof ProblemError && error.code === "stock_below_held") {
+    }),
+    async (c) => {
+      const id = c.req.param("id");
+      const db = getDb(c.env.DB);
+      const current = await findAdminProduct(db, id);
+      if (!current) throw new ProblemError(404, "product_not_found", "No product has this id.");
+      const action = `/admin/products/${encodeURIComponent(id)}`;
+      let after: Awaited<ReturnType<typeof updateProductAudited>>;
+      try {
+        after = await updateProductAudited(c.env, db, { id: staffUser(c).id, ip: clientIp(c) }, id, c.req.valid("form"));
+      } catch (error) {
+        if (error instanceof ProblemError && error.code === "stock_below_held") {
+          return c.html(
+            <Layout title="Staff: edit">
+              <StaffNav />
+              <ProductForm product={current} action={action} error={error.detail ?? error.code} />
+            </Layout>,
+            409,
+          );
+        }
+        throw error;
+      }
+      if (after === "slug_taken")
         return c.html(
           <Layout title="Staff: edit">
             <StaffNav />
-            <ProductForm product={current} action={action} error={error.detail ?? error.code} />
+            <ProductForm product={current} action={action} error="Another product has this slug." />
           </Layout>,
           409,
         );
-      }
-      throw error;
-    }
-    if (after === "slug_taken")
-      return c.html(
-        <Layout title="Staff: edit">
-          <StaffNav />
-          <ProductForm product={current} action={action} error="Another product has this slug." />
-        </Layout>,
-        409,
-      );
-    return c.redirect(action, 303);
-  })
+      return c.redirect(action, 303);
+    },
+  )
   .get("/admin/audit", async (c) => c.html(await AuditPage({ c })))
   // The form twin of POST /api/admin/audit/restored (admin, fresh sign-in).
   .post("/admin/audit/restored", async (c) => {

@@ -75,28 +75,45 @@ function localTime(iso: string | null): string {
   return iso ? iso.slice(0, 16) : "";
 }
 
-/** Turns a coupon form into the API's body: only known fields, numbers as numbers, blanks as null. */
-async function couponFormBody(c: Context<AppEnv>, withCode: boolean): Promise<Record<string, unknown>> {
-  const form = await c.req.parseBody();
-  const text = (name: string) => (typeof form[name] === "string" ? (form[name] as string) : "");
-  const intOrNull = (name: string) => (text(name).trim() === "" ? null : Number(text(name)));
-  const value = text("value").trim() === "" ? Number.NaN : Number(text("value"));
-  const body: Record<string, unknown> = {
-    maxRedemptions: intOrNull("maxRedemptions"),
-    perCustomerLimit: intOrNull("perCustomerLimit"),
-    startsAt: timeField(text("startsAt")),
-    expiresAt: timeField(text("expiresAt")),
-    active: form.active === "on",
+/**
+ * The coupon form as a browser posts it (text; the checkbox "on" or absent), turned into the
+ * API's body (only known fields, numbers as numbers, blanks as null), which the API's own schema
+ * then checks.
+ */
+const CouponFormFields = z.object({
+  code: z.string().default(""),
+  kind: z.string().default(""),
+  value: z.string().default(""),
+  currency: z.string().default(""),
+  maxRedemptions: z.string().default(""),
+  perCustomerLimit: z.string().default(""),
+  startsAt: z.string().default(""),
+  expiresAt: z.string().default(""),
+  active: z.string().optional(),
+});
+
+function couponBody(f: z.output<typeof CouponFormFields>, withCode: boolean): Record<string, unknown> {
+  const intOrNull = (v: string) => (v.trim() === "" ? null : Number(v));
+  const value = f.value.trim() === "" ? Number.NaN : Number(f.value);
+  return {
+    ...(withCode ? { code: f.code } : {}),
+    maxRedemptions: intOrNull(f.maxRedemptions),
+    perCustomerLimit: intOrNull(f.perCustomerLimit),
+    startsAt: timeField(f.startsAt),
+    expiresAt: timeField(f.expiresAt),
+    active: f.active === "on",
+    ...(f.kind === "amount" ? { amountOffCents: value, currency: f.currency || "USD" } : { percentOff: value }),
   };
-  if (withCode) body.code = text("code");
-  if (text("kind") === "amount") {
-    body.amountOffCents = value;
-    body.currency = text("currency") || "USD";
-  } else {
-    body.percentOff = value;
-  }
-  return body;
 }
+
+// The API's schemas take any input (the JSON body); typed so as the second stage of the form's pipe.
+type CouponFormBody = Record<string, unknown>;
+const CouponCreateForm = CouponFormFields.transform((f) => couponBody(f, true)).pipe(
+  CouponCreateBody as unknown as z.ZodType<z.output<typeof CouponCreateBody>, CouponFormBody>,
+);
+const CouponPatchForm = CouponFormFields.transform((f) => couponBody(f, false)).pipe(
+  CouponPatchBody as unknown as z.ZodType<z.output<typeof CouponPatchBody>, CouponFormBody>,
+);
 
 function CouponForm(props: { coupon?: AdminCoupon; action: string; error?: string | undefined }) {
   const k = props.coupon;
@@ -436,30 +453,40 @@ const RefundForm = z.object({ amount: z.string().trim().max(12).optional(), idem
 
 export const staffPages = new Hono<AppEnv>()
   .get("/admin/coupons", async (c) => c.html(await CouponListPage({ c })))
-  .post("/admin/coupons", async (c) => {
-    const parsed = CouponCreateBody.safeParse(await couponFormBody(c, true));
-    if (!parsed.success) return c.html(await CouponListPage({ c, error: firstIssue(parsed.error) }), 422);
-    try {
-      const row = await createCouponAudited(c.env, getDb(c.env.DB), actorOf(c), parsed.data);
-      return c.redirect(`/admin/coupons/${encodeURIComponent(row.code)}`, 303);
-    } catch (error) {
-      const refusal = refusalOf(error);
-      return c.html(await CouponListPage({ c, error: refusal.message }), refusal.status);
-    }
-  })
+  .post(
+    "/admin/coupons",
+    zValidator("form", CouponCreateForm, async (result, hookContext) => {
+      const c = hookContext as unknown as Context<AppEnv>;
+      if (!result.success) return c.html(await CouponListPage({ c, error: firstIssue(result.error) }), 422);
+    }),
+    async (c) => {
+      try {
+        const row = await createCouponAudited(c.env, getDb(c.env.DB), actorOf(c), c.req.valid("form"));
+        return c.redirect(`/admin/coupons/${encodeURIComponent(row.code)}`, 303);
+      } catch (error) {
+        const refusal = refusalOf(error);
+        return c.html(await CouponListPage({ c, error: refusal.message }), refusal.status);
+      }
+    },
+  )
   .get("/admin/coupons/:code", async (c) => c.html(await CouponPage({ c, coupon: await couponOr404(c) })))
-  .post("/admin/coupons/:code", async (c) => {
-    const coupon = await couponOr404(c);
-    const parsed = CouponPatchBody.safeParse(await couponFormBody(c, false));
-    if (!parsed.success) return c.html(await CouponPage({ c, coupon, error: firstIssue(parsed.error) }), 422);
-    try {
-      await updateCouponAudited(c.env, getDb(c.env.DB), actorOf(c), coupon.code, parsed.data);
-      return c.redirect(`/admin/coupons/${encodeURIComponent(coupon.code)}`, 303);
-    } catch (error) {
-      const refusal = refusalOf(error);
-      return c.html(await CouponPage({ c, coupon, error: refusal.message }), refusal.status);
-    }
-  })
+  .post(
+    "/admin/coupons/:code",
+    zValidator("form", CouponPatchForm, async (result, hookContext) => {
+      const c = hookContext as unknown as Context<AppEnv>;
+      if (!result.success) return c.html(await CouponPage({ c, coupon: await couponOr404(c), error: firstIssue(result.error) }), 422);
+    }),
+    async (c) => {
+      const coupon = await couponOr404(c);
+      try {
+        await updateCouponAudited(c.env, getDb(c.env.DB), actorOf(c), coupon.code, c.req.valid("form"));
+        return c.redirect(`/admin/coupons/${encodeURIComponent(coupon.code)}`, 303);
+      } catch (error) {
+        const refusal = refusalOf(error);
+        return c.html(await CouponPage({ c, coupon, error: refusal.message }), refusal.status);
+      }
+    },
+  )
   .post("/admin/coupons/:code/active", zValidator("form", z.object({ active: z.enum(["true", "false"]).optional().catch(undefined) })), async (c) => {
     const coupon = await couponOr404(c);
     const active = c.req.valid("form").active;
