@@ -11,7 +11,7 @@ import * as accountTables from "./schema";
 import type { Config } from "../platform/config";
 import { loginGuard, normaliseEmail } from "./login-guard";
 import { mailerFor, sendSafely } from "./mailer";
-import { hashPassword, verifyPassword } from "./password";
+import { hashPassword, scryptParamsFor, verifyPassword } from "./password";
 import { PASSWORD_MAX, PASSWORD_MIN, passwordPolicy } from "./password-policy";
 
 /** Session lifetimes (docs/decisions/007-sessions.md). */
@@ -62,7 +62,10 @@ function buildAuth(env: Env, config: Config) {
       },
       revokeSessionsOnPasswordReset: true,
       resetPasswordTokenExpiresIn: 20 * 60,
-      password: { hash: hashPassword, verify: ({ hash, password }) => verifyPassword(hash, password) },
+      password: {
+        hash: (password) => hashPassword(password, scryptParamsFor(config.PASSWORD_HASH_COST)),
+        verify: ({ hash, password }) => verifyPassword(hash, password),
+      },
       sendResetPassword: async ({ user, url }) => {
         later(
           sendSafely(mailer, {

@@ -8,6 +8,20 @@ import { scrypt, timingSafeEqual } from "node:crypto";
  */
 export const SCRYPT_PARAMS = { N: 2 ** 14, r: 8, p: 5, keyLength: 64, saltLength: 16 } as const;
 
+/**
+ * The test suite's cost (config `PASSWORD_HASH_COST=test-only-fast`, refused in production): ~100×
+ * cheaper, so the hundreds of sign-ups the tests make do not dominate `npm test`. Hashes carry
+ * their parameters, so verification is the same code either way.
+ */
+export const TEST_ONLY_SCRYPT_PARAMS = { N: 2 ** 10, r: 8, p: 1, keyLength: 64, saltLength: 16 } as const;
+
+export type ScryptParams = typeof SCRYPT_PARAMS | typeof TEST_ONLY_SCRYPT_PARAMS;
+
+/** The parameters new hashes use under a config's `PASSWORD_HASH_COST`. */
+export function scryptParamsFor(cost: "standard" | "test-only-fast" | undefined): ScryptParams {
+  return cost === "test-only-fast" ? TEST_ONLY_SCRYPT_PARAMS : SCRYPT_PARAMS;
+}
+
 const MAXMEM = 64 * 1024 * 1024;
 
 function derive(password: string, salt: Uint8Array, params: { N: number; r: number; p: number; keyLength: number }): Promise<Buffer> {
@@ -23,10 +37,10 @@ function toBase64(bytes: Uint8Array): string {
 }
 
 /** Hashes a password into a self-describing string: `scrypt$N$r$p$salt$key` (base64). */
-export async function hashPassword(password: string): Promise<string> {
-  const salt = crypto.getRandomValues(new Uint8Array(SCRYPT_PARAMS.saltLength));
-  const key = await derive(password, salt, SCRYPT_PARAMS);
-  return ["scrypt", SCRYPT_PARAMS.N, SCRYPT_PARAMS.r, SCRYPT_PARAMS.p, toBase64(salt), toBase64(key)].join("$");
+export async function hashPassword(password: string, params: ScryptParams = SCRYPT_PARAMS): Promise<string> {
+  const salt = crypto.getRandomValues(new Uint8Array(params.saltLength));
+  const key = await derive(password, salt, params);
+  return ["scrypt", params.N, params.r, params.p, toBase64(salt), toBase64(key)].join("$");
 }
 
 /**
@@ -44,13 +58,17 @@ export async function verifyPassword(stored: string, password: string): Promise<
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
-let dummyHash: Promise<string> | null = null;
+const dummyHashes = new Map<ScryptParams, Promise<string>>();
 
 /**
- * A hash of a random password, made once per isolate: sign-in for an unknown email verifies
- * against it so that unknown emails and wrong passwords cost the same time.
+ * A hash of a random password, made once per isolate (and cost): sign-in for an unknown email
+ * verifies against it so that unknown emails and wrong passwords cost the same time.
  */
-export function dummyPasswordHash(): Promise<string> {
-  dummyHash ??= hashPassword(crypto.randomUUID());
-  return dummyHash;
+export function dummyPasswordHash(params: ScryptParams = SCRYPT_PARAMS): Promise<string> {
+  let hash = dummyHashes.get(params);
+  if (!hash) {
+    hash = hashPassword(crypto.randomUUID(), params);
+    dummyHashes.set(params, hash);
+  }
+  return hash;
 }

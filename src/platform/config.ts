@@ -30,6 +30,11 @@ const baseSchema = z.object({
   AUDIT_HMAC_KEY_PREVIOUS: z.string().optional(),
   /** Development routes (outbox, payment simulator). Only ever on outside production. */
   DEV_ROUTES: z.enum(["on", "off"]).optional(),
+  /**
+   * The password hash's cost. `test-only-fast` (scrypt N=2^10, p=1) exists for the test suite,
+   * which signs up hundreds of accounts; production refuses it. Unset means the full cost.
+   */
+  PASSWORD_HASH_COST: z.enum(["standard", "test-only-fast"]).optional(),
 });
 
 export type Config = z.infer<typeof baseSchema> & { devRoutes: boolean };
@@ -87,6 +92,9 @@ function productionProblems(cfg: z.infer<typeof baseSchema>): ConfigProblem[] {
   }
   if (!cfg.AUDIT_HMAC_KEY || cfg.AUDIT_HMAC_KEY.startsWith("dev-only")) {
     problems.push({ setting: "AUDIT_HMAC_KEY", reason: "missing or a development value" });
+  }
+  if (cfg.PASSWORD_HASH_COST === "test-only-fast") {
+    problems.push({ setting: "PASSWORD_HASH_COST", reason: "the test suite's cheap password hashing is refused in production" });
   }
   if (cfg.DEV_ROUTES === "on") {
     problems.push({ setting: "DEV_ROUTES", reason: "development routes are refused in production" });

@@ -23,6 +23,8 @@ function productionEnv(overrides: Record<string, string | undefined> = {}): Env 
     MAIL_PROVIDER_TOKEN: "mail-provider-token-for-tests",
     MAIL_FROM: "Bastion <no-reply@shop.example.com>",
     ADMIN_PASSWORD: undefined,
+    // The suite's cheap hashing (vitest.config.ts) is one of the settings production refuses.
+    PASSWORD_HASH_COST: undefined,
     ...overrides,
   } as unknown as Env;
 }
@@ -40,6 +42,7 @@ const UNSAFE: Array<[string, Record<string, string | undefined>]> = [
   ["the development webhook secret", { STRIPE_WEBHOOK_SECRET: "whsec_dev_only_simulator_secret_not_for_production" }],
   ["the payment simulator", { PAYMENTS_PROVIDER: "simulator" }],
   ["dev routes switched on", { DEV_ROUTES: "on" }],
+  ["the test suite's cheap password hashing", { PASSWORD_HASH_COST: "test-only-fast" }],
   ["a plain-http public origin", { PUBLIC_ORIGIN: "http://shop.example.com" }],
   ["a development auth secret", { BETTER_AUTH_SECRET: "dev-only-better-auth-secret-change-me-0123456789" }],
   ["no audit key", { AUDIT_HMAC_KEY: undefined }],

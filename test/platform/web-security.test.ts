@@ -131,6 +131,7 @@ describe("P03 injection attacks on the web interface", () => {
       MAIL_PROVIDER_TOKEN: "mail-provider-token-for-tests",
       MAIL_FROM: "Bastion <no-reply@shop.example.com>",
       ADMIN_PASSWORD: undefined,
+      PASSWORD_HASH_COST: undefined,
     } as unknown as Env;
     const send = async (origin: string, path: string): Promise<Response> =>
       worker.fetch(
