@@ -79,7 +79,8 @@ try {
         const res = await mf.dispatchFetch(`http://capacity/run?kind=${kind}&writers=${writers}&ms=${MS}`);
         const r = await res.json();
         if (r.failed) console.warn(`${kind}: ${r.failed} operations failed at ${writers} writers (${r.firstError})`);
-        (results[`${kind}:${writers}`] ??= []).push(r.perSecond);
+        const key = `${kind}:${writers}`;
+        results[key] = [...(results[key] ?? []), r.perSecond];
         console.log(`round ${round + 1}: ${kind}, ${writers} callers: ${r.perSecond.toFixed(0)} ops/s (${r.done} in ${r.seconds}s)`);
       }
     }
