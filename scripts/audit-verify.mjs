@@ -6,7 +6,8 @@
 // locally, when unset, from .dev.vars next to the config, else the development key.
 // Exit code 0 = intact, 1 = broken (the problem's code is printed), 2 = could not read.
 import { execFile, execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { DatabaseSync } from "node:sqlite";
 import { parseEnv } from "node:util";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -18,8 +19,35 @@ const STALE_AFTER_EVENTS = 200;
 
 const PAGE = 1000;
 
-/** Runs one read-only query through wrangler and returns its rows. */
+/**
+ * The local D1 database file of a project (`.wrangler/state/v3/d1/…` next to its config), when
+ * there is exactly one: the file `wrangler d1 execute --local` itself reads. Null otherwise
+ * (remote, no local state yet, or several databases), and the query goes through wrangler.
+ */
+function localD1File(config) {
+  const dir = path.join(config ? path.dirname(config) : process.cwd(), ".wrangler", "state", "v3", "d1", "miniflare-D1DatabaseObject");
+  if (!existsSync(dir)) return null;
+  const files = readdirSync(dir).filter((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite");
+  return files.length === 1 ? path.join(dir, files[0]) : null;
+}
+
+/**
+ * Runs one read-only query and returns its rows: locally straight from the database file
+ * (node:sqlite, read-only: no wrangler process per page, decision 014), else through wrangler.
+ */
 export function d1Query({ database = "bastion", remote = false, envName = null, config = null }, sql) {
+  const file = remote || envName ? null : localD1File(config);
+  if (file) {
+    const db = new DatabaseSync(file, { readOnly: true });
+    try {
+      return db
+        .prepare(sql)
+        .all()
+        .map((row) => ({ ...row }));
+    } finally {
+      db.close();
+    }
+  }
   const cmd = ["d1", "execute", database, remote ? "--remote" : "--local", "--json", "--command", sql];
   if (envName) cmd.push("--env", envName);
   if (config) cmd.push("--config", config);
