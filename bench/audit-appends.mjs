@@ -7,14 +7,12 @@
 // `--before <commit>` measures that commit's src/audit/audit-log.ts instead (e.g. 343806b, the
 // object before group commit), so before and after can be run back to back on the same machine.
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { applyMigrations, buildProbeWorker, ROOT } from "./support.mjs";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
 const opt = (name, fallback) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : fallback);
 const MS = Number(opt("ms", "4000"));
@@ -31,22 +29,11 @@ const swapObject = {
     b.onResolve({ filter: /src\/audit\/audit-log$/ }, () => ({ path: beforeFile }));
   },
 };
-const bundle = await build({
-  plugins: BEFORE ? [swapObject] : [],
-  entryPoints: [path.join(ROOT, "bench", "audit-worker.ts")],
-  bundle: true,
-  format: "esm",
-  platform: "neutral",
-  target: "es2022",
-  write: false,
-  external: ["cloudflare:*"],
-  conditions: ["workerd", "worker", "browser"],
-  mainFields: ["module", "main"],
-}).finally(() => BEFORE && rmSync(beforeFile, { force: true }));
+const bundle = await buildProbeWorker("audit-worker.ts", BEFORE ? [swapObject] : []).finally(() => BEFORE && rmSync(beforeFile, { force: true }));
 const persist = mkdtempSync(path.join(os.tmpdir(), "bastion-audit-bench-"));
 const mf = new Miniflare(
   convertV4MiniflareOptions({
-    modules: [{ type: "ESModule", path: "index.js", contents: bundle.outputFiles[0].text }],
+    modules: [{ type: "ESModule", path: "index.js", contents: bundle }],
     compatibilityDate: "2026-11-01",
     compatibilityFlags: ["nodejs_compat"],
     d1Databases: { DB: "bench" },
@@ -60,15 +47,7 @@ const mf = new Miniflare(
 );
 try {
   const db = await mf.getD1Database("DB");
-  const dir = path.join(ROOT, "migrations");
-  for (const file of readdirSync(dir)
-    .filter((f) => f.endsWith(".sql"))
-    .sort()) {
-    for (const sql of readFileSync(path.join(dir, file), "utf8").split("--> statement-breakpoint")) {
-      const statement = sql.replace(/^\s*--.*$/gm, "").trim();
-      if (statement) await db.prepare(statement).run();
-    }
-  }
+  await applyMigrations(db);
   const results = {};
   for (let round = 0; round < ROUNDS; round++) {
     for (const writers of WRITERS) {

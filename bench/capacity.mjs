@@ -6,14 +6,12 @@
 // objects and migrations run under Miniflare from Node with a fresh local state (never your dev
 // data), driven from inside workerd by bench/capacity-worker.ts. Medians over rounds; the table
 // goes into docs/capacity.md between its markers unless --no-write.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { applyMigrations, buildProbeWorker, ROOT } from "./support.mjs";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
 const opt = (name, fallback) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : fallback);
 const MS = Number(opt("ms", "3000"));
@@ -28,21 +26,11 @@ const LABELS = {
   stock: "D1 primary: conditional stock decrement (`stock >= 1`)",
 };
 
-const bundle = await build({
-  entryPoints: [path.join(ROOT, "bench", "capacity-worker.ts")],
-  bundle: true,
-  format: "esm",
-  platform: "neutral",
-  target: "es2022",
-  write: false,
-  external: ["cloudflare:*", "node:*"],
-  conditions: ["workerd", "worker", "browser"],
-  mainFields: ["module", "main"],
-});
+const bundle = await buildProbeWorker("capacity-worker.ts");
 const persist = mkdtempSync(path.join(os.tmpdir(), "bastion-capacity-"));
 const mf = new Miniflare(
   convertV4MiniflareOptions({
-    modules: [{ type: "ESModule", path: "index.js", contents: bundle.outputFiles[0].text }],
+    modules: [{ type: "ESModule", path: "index.js", contents: bundle }],
     compatibilityDate: "2026-11-01",
     compatibilityFlags: ["nodejs_compat"],
     d1Databases: { DB: "capacity" },
@@ -61,15 +49,7 @@ const mf = new Miniflare(
 const started = Date.now();
 try {
   const db = await mf.getD1Database("DB");
-  const dir = path.join(ROOT, "migrations");
-  for (const file of readdirSync(dir)
-    .filter((f) => f.endsWith(".sql"))
-    .sort()) {
-    for (const sql of readFileSync(path.join(dir, file), "utf8").split("--> statement-breakpoint")) {
-      const statement = sql.replace(/^\s*--.*$/gm, "").trim();
-      if (statement) await db.prepare(statement).run();
-    }
-  }
+  await applyMigrations(db);
   const ready = await mf.dispatchFetch("http://capacity/prepare");
   if (!ready.ok) throw new Error(`prepare: ${ready.status} ${await ready.text()}`);
   const results = {};

@@ -8,16 +8,14 @@
 // Afterwards the script reads D1 and checks that stock, orders, coupon uses and the audit log
 // agree exactly; it exits 1 when they do not. Bounded: loopback only, at most 5,000 shoppers.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import http from "node:http";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseEnv } from "node:util";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { applyMigrations, keepAliveClient, ROOT } from "./support.mjs";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = path.join(ROOT, "node_modules", ".bin");
 const args = process.argv.slice(2);
 const opt = (name, fallback) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : fallback);
@@ -32,23 +30,7 @@ const PRODUCT = "prd_flash_hot";
 const COUPON = "FLASH10";
 const log = (m) => console.log(`\x1b[35m[flash-sale]\x1b[0m ${m}`);
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY + 8 });
-function send(method, urlPath, { headers = {}, body } = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      `${BASE}${urlPath}`,
-      { method, agent, headers: { "content-length": body === undefined ? 0 : Buffer.byteLength(body), ...headers } },
-      (res) => {
-        const chunks = [];
-        res.on("data", (c) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
-      },
-    );
-    req.on("error", reject);
-    if (body !== undefined) req.write(body);
-    req.end();
-  });
-}
+const { send, agent } = keepAliveClient(BASE, CONCURRENCY + 8);
 const json = (cookie, ip) => ({ "content-type": "application/json", origin: ORIGIN, cookie, "cf-connecting-ip": ip });
 
 /** Runs `fn` over `items`, at most `limit` at once. */
@@ -102,14 +84,7 @@ try {
   );
   await mf.ready;
   const db = await mf.getD1Database("DB");
-  for (const file of readdirSync(path.join(ROOT, "migrations"))
-    .filter((f) => f.endsWith(".sql"))
-    .sort()) {
-    for (const sql of readFileSync(path.join(ROOT, "migrations", file), "utf8").split("--> statement-breakpoint")) {
-      const statement = sql.replace(/^\s*--.*$/gm, "").trim();
-      if (statement) await db.prepare(statement).run();
-    }
-  }
+  await applyMigrations(db);
   await db
     .prepare(
       "INSERT INTO products (id, slug, name, description, price_cents, currency, stock, hidden) VALUES (?, 'flash-hot', 'The hot one', 'Flash sale', 2500, 'USD', ?, 0)",

@@ -17,7 +17,6 @@
 import { spawn, spawnSync } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,6 +26,7 @@ import autocannon from "autocannon";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { couponsSql, loadDemoData, productsSql } from "../scripts/seed-demo.mjs";
+import { keepAliveClient } from "./support.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = path.join(ROOT, "node_modules", ".bin");
@@ -126,24 +126,7 @@ function workerdPids() {
 const workerdCpu = (pids) => pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
 
 // ---------------------------------------------------------------- a small keep-alive client
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-/** One request; resolves { status, headers, body }. */
-function send(method, urlPath, { headers = {}, body } = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      `${BASE}${urlPath}`,
-      { method, agent, headers: { "content-length": body === undefined ? 0 : Buffer.byteLength(body), ...headers } },
-      (res) => {
-        const chunks = [];
-        res.on("data", (c) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
-      },
-    );
-    req.on("error", reject);
-    if (body !== undefined) req.write(body);
-    req.end();
-  });
-}
+const { send, agent } = keepAliveClient(BASE);
 const jsonHeaders = (cookie) => ({ "content-type": "application/json", origin: ORIGIN, ...(cookie ? { cookie } : {}) });
 
 /** A guest cart id exactly as src/cart/cart.ts newGuestCartId makes them (16 random bytes, base64url). */

@@ -7,9 +7,9 @@ import { guestCart } from "../support/cart";
 import { makeCoupon } from "../support/coupons";
 import { makeProduct } from "../support/factories";
 import { ORIGIN } from "../support/http";
-import { makeHeldOrder } from "../support/orders";
+import { makeHeldOrder, paidEventFor } from "../support/orders";
 import { countRoundTrips } from "../support/round-trips";
-import { sessionEvent, signedEvent } from "../support/stripe";
+import { signedEvent } from "../support/stripe";
 
 // The written budgets of docs/capacity.md ("Round-trip budgets"): D1 calls and Durable Object
 // calls the worker makes for one request, counted (never timed). A change that adds a call to a
@@ -74,15 +74,7 @@ describe("round-trip budgets of the hot paths (docs/capacity.md)", () => {
 
   it("payment webhook (checkout.session.completed, paid): five D1 round trips and three object calls fulfil one order", async () => {
     const held = await makeHeldOrder();
-    const event = sessionEvent({
-      type: "checkout.session.completed",
-      sessionId: held.sessionId,
-      orderId: held.order.id,
-      amountTotal: held.order.totalCents,
-      currency: "usd",
-      paymentStatus: "paid",
-      paymentIntentId: held.paymentIntentId,
-    });
+    const event = paidEventFor(held);
     const { body, signature } = await signedEvent(event);
     const { res, trips } = await countRoundTrips("/api/webhooks/stripe", {
       method: "POST",

@@ -132,15 +132,9 @@ export async function auditActionsFor(subject: string, afterId: number): Promise
   return results.map((r) => r.action);
 }
 
-/**
- * A paid order (22.50 USD) of a real, signed-up shopper, so its mail has an address: built by
- * makeHeldOrder, then paid by a signed `checkout.session.completed` webhook. `paidEvent` is that
- * event, for a test that delivers it again.
- */
-export async function makePaidOrder(): Promise<{ held: HeldOrder; orderId: string; email: string; cookie: string; paidEvent: Record<string, unknown> }> {
-  const shopper = await signUpAndSignIn();
-  const held = await makeHeldOrder({ userId: shopper.user.id });
-  const paidEvent = sessionEvent({
+/** The `checkout.session.completed` (paid, in full) event Stripe would send for a held order. */
+export function paidEventFor(held: HeldOrder): Record<string, unknown> {
+  return sessionEvent({
     type: "checkout.session.completed",
     sessionId: held.sessionId,
     orderId: held.order.id,
@@ -149,6 +143,17 @@ export async function makePaidOrder(): Promise<{ held: HeldOrder; orderId: strin
     paymentStatus: "paid",
     paymentIntentId: held.paymentIntentId,
   });
+}
+
+/**
+ * A paid order (22.50 USD) of a real, signed-up shopper, so its mail has an address: built by
+ * makeHeldOrder, then paid by a signed `checkout.session.completed` webhook. `paidEvent` is that
+ * event, for a test that delivers it again.
+ */
+export async function makePaidOrder(): Promise<{ held: HeldOrder; orderId: string; email: string; cookie: string; paidEvent: Record<string, unknown> }> {
+  const shopper = await signUpAndSignIn();
+  const held = await makeHeldOrder({ userId: shopper.user.id });
+  const paidEvent = paidEventFor(held);
   const res = await deliverEvent(paidEvent);
   if (res.status !== 200) throw new Error(`paying the order failed: ${res.status} ${await res.text()}`);
   return { held, orderId: held.order.id, email: shopper.email, cookie: shopper.cookie, paidEvent };
