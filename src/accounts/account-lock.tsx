@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { z } from "zod";
 import { recordAudit } from "../audit/audit";
 import type { AppEnv } from "../platform/app-env";
 import { hmacSha256Key } from "../platform/hmac";
@@ -63,13 +64,23 @@ interface LockParams {
   mac: string;
 }
 
-function params(get: (name: string) => string | undefined): LockParams | null {
-  const userId = get("u") ?? "";
-  const oldEmail = (get("e") ?? "").toLowerCase();
-  const expires = Number(get("x"));
-  const mac = get("t") ?? "";
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(userId) || oldEmail.length > 320 || !oldEmail.includes("@") || !Number.isInteger(expires) || mac.length !== 43) return null;
-  return { userId, oldEmail, expires, mac };
+/** The link's fields (query of GET, form of POST): account, old address, expiry, MAC. */
+const LockFields = z
+  .object({
+    u: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+    e: z
+      .string()
+      .max(320)
+      .transform((e) => e.toLowerCase())
+      .refine((e) => e.includes("@")),
+    x: z.coerce.number().int(),
+    t: z.string().length(43),
+  })
+  .transform((f): LockParams => ({ userId: f.u, oldEmail: f.e, expires: f.x, mac: f.t }));
+
+function params(input: unknown): LockParams | null {
+  const parsed = LockFields.safeParse(input);
+  return parsed.success ? parsed.data : null;
 }
 
 async function valid(env: Env, p: LockParams | null, now: number = Date.now()): Promise<boolean> {
@@ -83,7 +94,7 @@ async function valid(env: Env, p: LockParams | null, now: number = Date.now()): 
 
 /** GET /account/lock: a page with a button; a GET never changes anything (mail scanners open links). */
 export async function lockPage(c: Context<AppEnv>): Promise<Response> {
-  const p = params((n) => c.req.query(n));
+  const p = params(c.req.query());
   const ok = await valid(c.env, p);
   return c.html(
     <Layout title="Lock your account">
@@ -112,8 +123,7 @@ export async function lockPage(c: Context<AppEnv>): Promise<Response> {
 export async function lockAccount(c: Context<AppEnv>): Promise<Response> {
   const origin = c.req.header("origin");
   if (origin && origin !== c.var.config.PUBLIC_ORIGIN) return c.text("Cross-site request refused.", 403);
-  const form = await c.req.parseBody();
-  const p = params((n) => (typeof form[n] === "string" ? (form[n] as string) : undefined));
+  const p = params(await c.req.parseBody());
   if (!p || !(await valid(c.env, p))) return c.text("This link is not valid or has expired.", 400);
   const db = c.env.DB;
   await db.batch([
