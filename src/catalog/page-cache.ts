@@ -100,8 +100,8 @@ export async function sharedCatalogAnswer(
 ): Promise<Response | null> {
   const type = CONTENT_TYPES[options.kind];
   if (hasCookie(c.req.header("cookie"), SESSION_COOKIE)) {
-    const { db } = await openCatalogRead(c);
-    const body = await render(db());
+    // Not shared, so no version is needed: a read session (from the visitor's bookmark if any).
+    const body = await render(sessionClient(readSession(c.env.DB, carriedBookmark(c))));
     if (body === null) return null;
     return new Response(body, { headers: { "content-type": type, "cache-control": "private, no-store", "x-bastion-cache": "bypass" } });
   }
@@ -164,12 +164,12 @@ function matchesEtag(header: string | undefined, etag: string): boolean {
 
 /**
  * After a staff request that may have changed the catalog (any successful write under the product
- * routes): this isolate asks D1 for the version again, and the staff member carries a bookmark of
- * the primary, so their next page is never read from a replica older than their change.
+ * routes): the staff member carries a bookmark of the primary, so their next page is never read
+ * from a replica older than their change. (This isolate already forgot its catalog version where
+ * the product was written: `forgetCatalogCopies` in src/admin/products.ts.)
  */
 export const afterCatalogWrite = createMiddleware<AppEnv>(async (c, next) => {
   await next();
   if (c.req.method === "GET" || c.req.method === "HEAD" || c.res.status >= 400) return;
-  forgetCatalogVersion();
   await rememberOwnWrite(c);
 });
