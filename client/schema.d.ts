@@ -1376,7 +1376,7 @@ export interface operations {
             /** @description Not modified: the If-None-Match header names the current ETag */
             304: {
                 headers: {
-                    /** @description The answer's entity tag */
+                    /** @description Entity tag for If-None-Match (changes with the catalog) */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -1420,7 +1420,7 @@ export interface operations {
             /** @description Not modified: the If-None-Match header names the current ETag */
             304: {
                 headers: {
-                    /** @description The answer's entity tag */
+                    /** @description Entity tag for If-None-Match (changes with the catalog) */
                     ETag?: string;
                     [name: string]: unknown;
                 };

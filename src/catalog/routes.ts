@@ -18,12 +18,9 @@ export const ProductSchema = z
   })
   .openapi("Product");
 
-/** Shared catalog answers carry an ETag (decision 017); a client that sends it back may get this. */
-const NOT_MODIFIED = {
-  description: "Not modified: the If-None-Match header names the current ETag",
-  headers: { ETag: { schema: { type: "string" as const }, description: "The answer's entity tag" } },
-};
+/** Shared catalog answers carry an ETag (decision 017); a client that sends it back may get a 304. */
 const ETAG_HEADER = { ETag: { schema: { type: "string" as const }, description: "Entity tag for If-None-Match (changes with the catalog)" } };
+const NOT_MODIFIED = { description: "Not modified: the If-None-Match header names the current ETag", headers: ETAG_HEADER };
 
 /** `limit` is clamped to 1–100 (API.md); anything that is not a number is the default. */
 const LimitParam = z
