@@ -8,6 +8,7 @@ import { getDb } from "../db/client";
 import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
 import { Layout } from "../web/layout";
+import { firstIssue, formInto } from "./forms";
 import { clientIp, staffGuard, staffUser } from "./guard";
 import { afterCatalogWrite } from "../catalog/page-cache";
 import { createProductAudited, findAdminProduct, listAllProducts, updateProductAudited, type AdminProduct } from "./products";
@@ -94,15 +95,8 @@ const ProductFormFields = z
       imageUrl: f.imageUrl || null,
     };
   });
-// The API's schemas take any input (the JSON body); typed so as the second stage of the form's pipe.
-type ProductFormBody = z.output<typeof ProductFormFields>;
-const ProductCreateForm = ProductFormFields.pipe(ProductCreateBody as unknown as z.ZodType<z.output<typeof ProductCreateBody>, ProductFormBody>);
-const ProductPatchForm = ProductFormFields.pipe(ProductPatchBody as unknown as z.ZodType<z.output<typeof ProductPatchBody>, ProductFormBody>);
-
-function firstIssue(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
-  const issue = error.issues[0];
-  return issue ? `${issue.path.map(String).join(".") || "form"}: ${issue.message}` : "The form breaks a rule.";
-}
+const ProductCreateForm = formInto(ProductFormFields, ProductCreateBody);
+const ProductPatchForm = formInto(ProductFormFields, ProductPatchBody);
 
 function AuditTable(props: { items: AuditEvent[] }) {
   return (

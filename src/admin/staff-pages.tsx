@@ -17,6 +17,7 @@ import {
   updateCouponAudited,
   type AdminCoupon,
 } from "./coupons";
+import { firstIssue, formInto } from "./forms";
 import { clientIp, staffUser } from "./guard";
 import { findAdminOrder, ORDER_STATUSES, OrderSearchQuery, requestRefund, searchOrders, type AdminOrder } from "./orders";
 import type { StaffActor } from "./products";
@@ -39,11 +40,6 @@ export function StaffNav() {
 
 function money(cents: number | null, currency: string | null): string {
   return cents === null ? "" : formatMoney(cents, currency ?? "USD");
-}
-
-function firstIssue(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
-  const issue = error.issues[0];
-  return issue ? `${issue.path.map(String).join(".") || "form"}: ${issue.message}` : "The form breaks a rule.";
 }
 
 function actorOf(c: Context<AppEnv>): StaffActor {
@@ -106,13 +102,13 @@ function couponBody(f: z.output<typeof CouponFormFields>, withCode: boolean): Re
   };
 }
 
-// The API's schemas take any input (the JSON body); typed so as the second stage of the form's pipe.
-type CouponFormBody = Record<string, unknown>;
-const CouponCreateForm = CouponFormFields.transform((f) => couponBody(f, true)).pipe(
-  CouponCreateBody as unknown as z.ZodType<z.output<typeof CouponCreateBody>, CouponFormBody>,
+const CouponCreateForm = formInto(
+  CouponFormFields.transform((f) => couponBody(f, true)),
+  CouponCreateBody,
 );
-const CouponPatchForm = CouponFormFields.transform((f) => couponBody(f, false)).pipe(
-  CouponPatchBody as unknown as z.ZodType<z.output<typeof CouponPatchBody>, CouponFormBody>,
+const CouponPatchForm = formInto(
+  CouponFormFields.transform((f) => couponBody(f, false)),
+  CouponPatchBody,
 );
 
 function CouponForm(props: { coupon?: AdminCoupon; action: string; error?: string | undefined }) {
