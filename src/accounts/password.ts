@@ -58,17 +58,13 @@ export async function verifyPassword(stored: string, password: string): Promise<
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
-const dummyHashes = new Map<ScryptParams, Promise<string>>();
+let dummyHash: Promise<string> | null = null;
 
 /**
- * A hash of a random password, made once per isolate (and cost): sign-in for an unknown email
- * verifies against it so that unknown emails and wrong passwords cost the same time.
+ * A hash of a random password, made once per isolate: sign-in for an unknown email verifies
+ * against it so that unknown emails and wrong passwords cost the same time.
  */
-export function dummyPasswordHash(params: ScryptParams = SCRYPT_PARAMS): Promise<string> {
-  let hash = dummyHashes.get(params);
-  if (!hash) {
-    hash = hashPassword(crypto.randomUUID(), params);
-    dummyHashes.set(params, hash);
-  }
-  return hash;
+export function dummyPasswordHash(): Promise<string> {
+  dummyHash ??= hashPassword(crypto.randomUUID());
+  return dummyHash;
 }
