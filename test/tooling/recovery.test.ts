@@ -4,6 +4,8 @@ import { DatabaseSync } from "node:sqlite";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+// @ts-expect-error plain ESM script without types
+import { d1Query } from "../../scripts/audit-verify.mjs";
 import { canonicalJson, GENESIS_HASH, hashEvent, importAuditKeys, signAnchor, signEvent } from "../../src/audit/chain";
 
 // P18: backups restore, and a tampered backup is caught by the audit hash chain. Runs the real
@@ -89,16 +91,9 @@ function localDatabase(config: string): DatabaseSync {
   return new DatabaseSync(path.join(dir, file));
 }
 
+/** Rows of a read-only query on a project's local database: the verifier's own local reader. */
 function query(config: string, sql: string): Record<string, unknown>[] {
-  const db = localDatabase(config);
-  try {
-    return db
-      .prepare(sql)
-      .all()
-      .map((row) => ({ ...row }));
-  } finally {
-    db.close();
-  }
+  return d1Query({ config }, sql);
 }
 
 function execute(config: string, sql: string): void {
