@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { ORIGIN, request, sendJson } from "./http";
 import { unique } from "./factories";
-import { secretOf, totp } from "./totp";
+import { secretOf, spendTotp } from "./totp";
 
 export const STRONG_PASSWORD = "violet-otter-lantern-harbour-57";
 
@@ -79,7 +79,7 @@ export async function enrolTotp(who: SignedIn): Promise<{ secret: string; backup
   if (res.status !== 200) throw new Error(`two-factor/enable: ${res.status} ${await res.text()}`);
   const body = (await res.json()) as { totpURI: string; backupCodes: string[] };
   const secret = secretOf(body.totpURI);
-  const verify = await jsonAs(who.cookie, "POST", "/api/auth/two-factor/verify-totp", { code: await totp(secret) });
+  const verify = await jsonAs(who.cookie, "POST", "/api/auth/two-factor/verify-totp", { code: await spendTotp(secret) });
   if (verify.status !== 200) throw new Error(`two-factor/verify-totp (enrolment): ${verify.status} ${await verify.text()}`);
   who.cookie = cookiesFrom(verify, who.cookie);
   return { secret, backupCodes: body.backupCodes };
@@ -89,7 +89,7 @@ export async function enrolTotp(who: SignedIn): Promise<{ secret: string; backup
 export async function signInWithTotp(email: string, password: string, secret: string, offsetMs = 30_000): Promise<{ res: Response; cookie: string }> {
   const first = await signIn(email, password);
   if (first.res.status !== 200) throw new Error(`sign-in: ${first.res.status}`);
-  const res = await jsonAs(first.cookie, "POST", "/api/auth/two-factor/verify-totp", { code: await totp(secret, Date.now() + offsetMs) });
+  const res = await jsonAs(first.cookie, "POST", "/api/auth/two-factor/verify-totp", { code: await spendTotp(secret, Date.now() + offsetMs) });
   return { res, cookie: cookiesFrom(res, first.cookie) };
 }
 
