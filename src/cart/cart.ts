@@ -15,6 +15,7 @@ import {
   type CouponRefusal,
 } from "../coupons/coupons";
 import type { CouponRow } from "../coupons/schema";
+import { couponCustomerKey } from "../coupons/customer";
 import type { Database } from "../db/client";
 import { getDb } from "../db/client";
 import type { AppEnv } from "../platform/app-env";
@@ -57,6 +58,8 @@ export interface CartRef {
   /** `user:<id>` or `guest:<id>`. */
   name: string;
   userId: string | null;
+  /** The coupon ledger's key for this shopper (src/coupons/customer.ts); a guest's is unknown until checkout. */
+  couponCustomer: string | null;
 }
 
 function cartNamespace(env: Env): DurableObjectNamespace<CartObject> {
@@ -66,6 +69,12 @@ function cartNamespace(env: Env): DurableObjectNamespace<CartObject> {
 /** The cart of a signed-in user: its name comes from the user id the server resolved, never from the request. */
 export function cartStubForUser(env: Env, userId: string): DurableObjectStub<CartObject> {
   return cartNamespace(env).getByName(`user:${userId}`);
+}
+
+/** The cart an order froze, by the object id stored on it (guest carts have no user to find them by). */
+export function cartStubById(env: Env, objectIdHex: string): DurableObjectStub<CartObject> {
+  const ns = cartNamespace(env);
+  return ns.get(ns.idFromString(objectIdHex));
 }
 
 /** The cart behind a guest cart id (already validated with `isGuestCartId`). */
@@ -121,10 +130,10 @@ export function clearGuestCartCookie(c: Context<AppEnv>): void {
  */
 export async function resolveCart(c: Context<AppEnv>, options: { create: boolean }): Promise<CartRef | null> {
   const user = await getSessionUser(c);
-  if (user) return { stub: cartStubForUser(c.env, user.id), name: `user:${user.id}`, userId: user.id };
+  if (user) return { stub: cartStubForUser(c.env, user.id), name: `user:${user.id}`, userId: user.id, couponCustomer: await couponCustomerKey(user.email) };
   const raw = getCookie(c, CART_COOKIE);
   if (raw !== undefined && isGuestCartId(raw)) {
-    return { stub: cartStubForGuest(c.env, raw), name: `guest:${raw}`, userId: null };
+    return { stub: cartStubForGuest(c.env, raw), name: `guest:${raw}`, userId: null, couponCustomer: null };
   }
   if (raw !== undefined) {
     // Audited at most 5 times per 15 minutes per address (a forged cookie costs an attacker nothing).
@@ -144,7 +153,7 @@ export async function resolveCart(c: Context<AppEnv>, options: { create: boolean
   if (!options.create && raw === undefined) return null;
   const id = newGuestCartId();
   setGuestCartCookie(c, id);
-  return { stub: cartStubForGuest(c.env, id), name: `guest:${id}`, userId: null };
+  return { stub: cartStubForGuest(c.env, id), name: `guest:${id}`, userId: null, couponCustomer: null };
 }
 
 /** The D1 rows a cart's price depends on: its lines' visible products and its coupon's definition. */

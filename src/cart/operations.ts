@@ -95,7 +95,7 @@ export async function applyCartCoupon(c: Context<AppEnv>, rawCode: string): Prom
   if (!code) throw new ProblemError(422, "coupon_invalid", "This coupon code is not valid.");
   const ref = (await resolveCart(c, { create: true }))!;
   // The cart's object checks the definition (with its lines' currency) and the ledger, then holds it.
-  return unwrapPriced(await ref.stub.applyCouponChecked(code, ref.userId));
+  return unwrapPriced(await ref.stub.applyCouponChecked(code, ref.couponCustomer));
 }
 
 /** Removes the cart's coupon. */

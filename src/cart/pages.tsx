@@ -6,6 +6,9 @@ import { ProblemError } from "../platform/problem";
 import { formatMoney } from "../web/format";
 import { Layout } from "../web/layout";
 import type { Cart } from "./cart";
+import { getSessionUser } from "../accounts/session";
+import { getDb } from "../db/client";
+import { deliveryEstimate, offeredRates, type OfferedRate } from "../shipping/rates";
 import { MAX_QUANTITY } from "./cart-object";
 import { addToCart, applyCartCoupon, COUPON_MESSAGES, readCart, removeCartCoupon, removeFromCart, setCartQuantity } from "./operations";
 
@@ -28,6 +31,10 @@ const MESSAGES: Record<string, { text: string; error: boolean }> = {
   ...Object.fromEntries(Object.entries(COUPON_MESSAGES).map(([code, text]) => [code, { text, error: true }])),
   checkout_in_progress: { text: "A checkout for this cart is already in progress.", error: true },
   cart_empty: { text: "Your cart is empty.", error: true },
+  shipping_rate_required: { text: "Choose how your order is shipped.", error: true },
+  shipping_rate_invalid: { text: "That shipping rate is no longer offered; choose another.", error: true },
+  email_required: { text: "Give the email address your receipt should go to.", error: true },
+  currency_not_accepted: { text: "This shop does not sell in your cart's currency.", error: true },
 };
 
 // Form fields are strings: a quantity is 1–2 digits, then 1–99 (P13). Nothing else is read.
@@ -42,7 +49,54 @@ const AddForm = z.object({ productId: FormProductId, quantity: FormQuantity });
 const QuantityForm = z.object({ quantity: FormQuantity });
 const CouponForm = z.object({ code: z.string().min(1).max(64) });
 
-function CartPage(props: { cart: Cart; message: { text: string; error: boolean } | null }) {
+/** What the checkout form offers: the shop's rates for this cart, and whether the shopper is a guest. */
+interface CheckoutChoices {
+  rates: OfferedRate[];
+  guest: boolean;
+  /** A fresh key per rendered form: a double submit or a retried post is the same checkout. */
+  idempotencyKey: string;
+}
+
+function CheckoutForm({ cart, choices, money }: { cart: Cart; choices: CheckoutChoices; money: (cents: number) => string }) {
+  return (
+    <form method="post" action="/checkout" class="form checkout-form">
+      <input type="hidden" name="idempotencyKey" value={choices.idempotencyKey} />
+      {choices.rates.length > 0 ? (
+        <fieldset>
+          <legend>Shipping</legend>
+          {choices.rates.map((rate, i) => {
+            const estimate = deliveryEstimate(rate);
+            return (
+              <label class="choice">
+                <input type="radio" name="shippingRateId" value={rate.id} checked={i === 0} required />
+                <span>
+                  {rate.name} — <strong>{rate.amountCents === 0 ? "Free" : money(rate.amountCents)}</strong>
+                  {estimate ? <span class="muted"> ({estimate})</span> : null}
+                  {rate.freeAboveCents !== null && rate.amountCents > 0 ? <span class="muted"> · free from {money(rate.freeAboveCents)}</span> : null}
+                </span>
+              </label>
+            );
+          })}
+          <p class="muted">You give the delivery address on the payment page. Tax, if any, is added there.</p>
+        </fieldset>
+      ) : null}
+      {choices.guest ? (
+        <>
+          <label for="checkout-email">Email for your receipt</label>
+          <input id="checkout-email" name="email" type="email" autocomplete="email" maxlength={254} required />
+          <p class="muted">
+            No account needed. Already have one? <a href="/sign-in?next=/cart">Sign in</a> to keep your orders together.
+          </p>
+        </>
+      ) : null}
+      <button type="submit" disabled={cart.items.length === 0}>
+        Checkout
+      </button>
+    </form>
+  );
+}
+
+function CartPage(props: { cart: Cart; message: { text: string; error: boolean } | null; choices: CheckoutChoices }) {
   const { cart, message } = props;
   const money = (cents: number) => formatMoney(cents, cart.currency);
   return (
@@ -152,11 +206,7 @@ function CartPage(props: { cart: Cart; message: { text: string; error: boolean }
             <strong>{money(cart.totalCents)}</strong>
           </dd>
         </dl>
-        {cart.items.length > 0 ? (
-          <form method="post" action="/checkout">
-            <button type="submit">Checkout</button>
-          </form>
-        ) : null}
+        {cart.items.length > 0 ? <CheckoutForm cart={cart} choices={props.choices} money={money} /> : null}
       </section>
     </Layout>
   );
@@ -199,7 +249,10 @@ export const cartPages = new Hono<AppEnv>()
   .get("/cart", async (c) => {
     const key = c.req.query("m");
     const message = key !== undefined && Object.hasOwn(MESSAGES, key) ? MESSAGES[key]! : null;
-    return c.html(<CartPage cart={await readCart(c)} message={message} />);
+    const [cart, user] = await Promise.all([readCart(c), getSessionUser(c)]);
+    const rates = cart.items.length > 0 ? await offeredRates(getDb(c.env.DB), cart.currency, cart.totalCents) : [];
+    const choices: CheckoutChoices = { rates, guest: user === null, idempotencyKey: crypto.randomUUID() };
+    return c.html(<CartPage cart={cart} message={message} choices={choices} />);
   })
   .post("/cart/items", cartForm(AddForm), (c) => formAction(c, () => addToCart(c, c.req.valid("form")), "added"))
   .post("/cart/items/:productId/quantity", cartForm(QuantityForm), (c) =>

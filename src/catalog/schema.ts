@@ -14,11 +14,16 @@ export const products = sqliteTable(
     stock: integer("stock").notNull().default(0),
     hidden: integer("hidden", { mode: "boolean" }).notNull().default(false),
     imageUrl: text("image_url"),
+    /** A category's slug (lower-case words and hyphens); null: uncategorised. */
+    category: text("category"),
+    /** Stripe Tax product tax code (`txcd_…`); null: the account's default. */
+    taxCode: text("tax_code"),
     createdAt: text("created_at").notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`),
     updatedAt: text("updated_at").notNull().default(sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`),
   },
   (t) => [
     index("products_visible_name_idx").on(t.hidden, t.name, t.id),
+    index("products_visible_category_idx").on(t.hidden, t.category, t.name),
     check("products_price_nonnegative", sql`${t.priceCents} >= 0`),
     check("products_stock_nonnegative", sql`${t.stock} >= 0`),
   ],

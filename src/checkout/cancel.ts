@@ -21,7 +21,7 @@ import { orders, type OrderRow } from "./schema";
  * meanwhile, nothing is cancelled (409 `order_already_paid`); a delayed payment in flight is 409
  * `payment_processing`. Returns the order as it now is.
  */
-export async function cancelPendingOrderForUser(env: Env, config: Config, user: SessionUser, orderId: string): Promise<OrderRow> {
+export async function cancelPendingOrderForUser(env: Env, config: Config, user: Pick<SessionUser, "id">, orderId: string): Promise<OrderRow> {
   const db = getDb(env.DB);
   for (let attempt = 0; attempt < 3; attempt++) {
     const [order] = await db

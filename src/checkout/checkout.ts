@@ -2,8 +2,10 @@ import { consumeRateLimit } from "../accounts/login-guard";
 import { recordAudit } from "../audit/audit";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
-import type { SessionUser } from "../accounts/session";
-import { findProductsByIds, productsByIdsQuery } from "../catalog/queries";
+import { getSessionUser, type SessionUser } from "../accounts/session";
+import type { Context } from "hono";
+import type { AppEnv } from "../platform/app-env";
+import { productsByIdsQuery } from "../catalog/queries";
 import type { ProductRow } from "../catalog/schema";
 import { couponByCodeQuery, normaliseCouponCode } from "../coupons/coupons";
 import type { CouponRow } from "../coupons/schema";
@@ -14,15 +16,56 @@ import { paymentProvider } from "../payments/provider";
 import type { Config } from "../platform/config";
 import { ProblemError } from "../platform/problem";
 import { beginCartCheckout, cancelCartCheckout, holdCoupon, releaseCouponHold, type CartSnapshot } from "./effects";
-import { cartStubForUser } from "../cart/cart";
-import type { BeginCheckoutResult } from "../cart/cart-object";
+import { cartStubForGuest, cartStubForUser, guestCartIdFromCookie } from "../cart/cart";
+import { couponCustomerKey } from "../coupons/customer";
+import { shippingRates, type ShippingRateRow } from "../shipping/schema";
+import { shippingAmountFor } from "../shipping/rates";
+import { GUEST_LINK_LIFETIME_MS, guestOrderKey, guestOrderPath, guestOwnerId } from "./guest-access";
+import type { BeginCheckoutResult, CartObject } from "../cart/cart-object";
 import { assertChargeable, closePendingOrder, COUPON_HOLD_MARGIN_SECONDS, insertOrderLines, SESSION_LIFETIME_SECONDS, SETUP_WINDOW_MS } from "./lifecycle";
 import { orders, paymentEvents } from "./schema";
 
-/** What POST /api/checkout answers (API.md). */
+/** What POST /api/checkout answers (API.md); a guest also gets the link that opens the order. */
 export interface CheckoutStarted {
   orderId: string;
   checkoutUrl: string;
+  orderUrl?: string;
+}
+
+/**
+ * Who is paying: a signed-in account, or a guest by the cart of their cookie and the address they
+ * gave (Stripe Checkout shows it locked; the receipt and the order's link go there).
+ */
+export type Buyer = { kind: "account"; user: SessionUser } | { kind: "guest"; guestCartId: string; email: string };
+
+/** The id a buyer's orders are owned by (and checkouts throttled by): the user id, or the guest cart object's id. */
+export function buyerOwnerId(env: Env, buyer: Buyer): string {
+  return buyer.kind === "account" ? buyer.user.id : guestOwnerId(cartStubForGuest(env, buyer.guestCartId).id.toString());
+}
+
+/**
+ * The buyer of this request: the signed-in account, else a guest with a cart cookie and an email.
+ * A caller with neither is 401 `unauthenticated`; a guest without an address, 422 `email_required`.
+ */
+export async function resolveBuyer(c: Context<AppEnv>, email: string | undefined): Promise<Buyer> {
+  const user = await getSessionUser(c);
+  if (user) return { kind: "account", user };
+  const guestCartId = guestCartIdFromCookie(c);
+  // Neither an account nor a guest cart: nobody to sell to (API.md's 401 for a signed-out caller).
+  if (!guestCartId) throw new ProblemError(401, "unauthenticated", "Sign in, or add something to a cart first.");
+  if (!email) throw new ProblemError(422, "email_required", "Give the email address your receipt should go to.");
+  return { kind: "guest", guestCartId, email };
+}
+
+/** A buyer's cart, owner id (orders.user_id) and the mailbox the order belongs to. */
+function buyerParts(env: Env, buyer: Buyer) {
+  if (buyer.kind === "account") {
+    const cart = cartStubForUser(env, buyer.user.id);
+    return { cart, ownerId: buyer.user.id, email: buyer.user.email.toLowerCase(), cartObjectId: cart.id.toString() };
+  }
+  const cart = cartStubForGuest(env, buyer.guestCartId);
+  const cartObjectId = cart.id.toString();
+  return { cart, ownerId: guestOwnerId(cartObjectId), email: buyer.email.trim().toLowerCase(), cartObjectId };
 }
 
 /** An Idempotency-Key as clients send it: opaque, printable, bounded. */
@@ -43,9 +86,15 @@ const Snapshot = z.object({
  * 409. Only an order that can still be paid hands its URL out again: a closed order, one whose
  * session expired or whose payment is in flight answers 409 and never a payment page.
  */
-async function replay(db: Database, userId: string, key: string): Promise<CheckoutStarted | null> {
+async function replay(env: Env, origin: string, db: Database, userId: string, key: string): Promise<CheckoutStarted | null> {
   const [order] = await db
-    .select({ id: orders.id, status: orders.status, inFlight: orders.paymentInFlight, expiresAt: orders.paymentExpiresAt })
+    .select({
+      id: orders.id,
+      status: orders.status,
+      inFlight: orders.paymentInFlight,
+      expiresAt: orders.paymentExpiresAt,
+      guestAccessExpiresAt: orders.guestAccessExpiresAt,
+    })
     .from(orders)
     .where(and(eq(orders.userId, userId), eq(orders.idempotencyKey, key)))
     .limit(1);
@@ -65,7 +114,8 @@ async function replay(db: Database, userId: string, key: string): Promise<Checko
     .limit(1);
   if (!created?.detail) throw new ProblemError(409, "checkout_in_progress", "A checkout with this key is still being set up.");
   const { url } = JSON.parse(created.detail) as { url: string };
-  return { orderId: order.id, checkoutUrl: url };
+  const guestPath = await guestOrderPath(env, order);
+  return guestPath ? { orderId: order.id, checkoutUrl: url, orderUrl: `${origin}${guestPath}` } : { orderId: order.id, checkoutUrl: url };
 }
 
 /**
@@ -73,16 +123,15 @@ async function replay(db: Database, userId: string, key: string): Promise<Checko
  * can no longer be paid (closed in D1, or never written and older than the setup window): the
  * hold lasts as long as its order, with no clock of its own (docs/decisions/013).
  */
-async function beginCheckoutFreeingClosed(env: Env, db: Database, userId: string, orderId: string): Promise<BeginCheckoutResult> {
-  const begun = await beginCartCheckout(env, userId, orderId);
+async function beginCheckoutFreeingClosed(db: Database, cart: DurableObjectStub<CartObject>, orderId: string): Promise<BeginCheckoutResult> {
+  const begun = await beginCartCheckout(cart, orderId);
   if (begun.ok || begun.code !== "checkout_in_progress") return begun;
   const [holder] = await db.select({ status: orders.status }).from(orders).where(eq(orders.id, begun.heldBy)).limit(1);
-  const cart = cartStubForUser(env, userId);
   if (holder?.status === "paid" || holder?.status === "refunded") await cart.completeCheckout(begun.heldBy);
   else if (holder?.status === "expired" || holder?.status === "cancelled") await cart.cancelCheckout(begun.heldBy);
   else if (!holder && Date.now() - begun.startedAt > SETUP_WINDOW_MS) await cart.cancelCheckout(begun.heldBy);
   else return begun;
-  return beginCartCheckout(env, userId, orderId);
+  return beginCartCheckout(cart, orderId);
 }
 
 function isConstraint(error: unknown, name: string): boolean {
@@ -119,17 +168,39 @@ export async function limitCheckoutAttempts(env: Env, userId: string, addressKey
   }
 }
 
-export async function startCheckout(env: Env, config: Config, user: SessionUser, idempotencyKey: string | null): Promise<CheckoutStarted> {
+/** What a checkout asks for besides the cart: a replay key and the shipping rate the shopper chose. */
+export interface CheckoutOptions {
+  idempotencyKey: string | null;
+  shippingRateId: string | null;
+}
+
+/** The chosen rate, checked against the rates staff made for this currency (never a client's price). */
+function chooseShippingRate(activeRates: ShippingRateRow[], currency: string, chosen: string | null): ShippingRateRow | null {
+  const forCurrency = activeRates.filter((r) => r.currency === currency);
+  if (forCurrency.length === 0) {
+    if (chosen) throw new ProblemError(422, "shipping_rate_invalid", "This shop does not offer that shipping rate.");
+    return null;
+  }
+  if (!chosen) throw new ProblemError(422, "shipping_rate_required", "Choose how your order is shipped.");
+  const rate = forCurrency.find((r) => r.id === chosen);
+  if (!rate) throw new ProblemError(422, "shipping_rate_invalid", "This shop does not offer that shipping rate.");
+  return rate;
+}
+
+export async function startCheckout(env: Env, config: Config, buyer: Buyer, options: CheckoutOptions): Promise<CheckoutStarted> {
   const db = getDb(env.DB);
+  const { idempotencyKey } = options;
+  const { cart, ownerId, email, cartObjectId } = buyerParts(env, buyer);
+  const user = { id: ownerId };
   if (idempotencyKey) {
-    const earlier = await replay(db, user.id, idempotencyKey);
+    const earlier = await replay(env, config.PUBLIC_ORIGIN, db, user.id, idempotencyKey);
     if (earlier) return earlier;
   }
   const orderId = `ord_${crypto.randomUUID().replaceAll("-", "")}`;
-  const begun = await beginCheckoutFreeingClosed(env, db, user.id, orderId);
+  const begun = await beginCheckoutFreeingClosed(db, cart, orderId);
   if (!begun.ok) {
     // Two requests with one key race: the loser finds the winner's answer here.
-    const earlier = idempotencyKey && begun.code === "checkout_in_progress" ? await replay(db, user.id, idempotencyKey) : null;
+    const earlier = idempotencyKey && begun.code === "checkout_in_progress" ? await replay(env, config.PUBLIC_ORIGIN, db, user.id, idempotencyKey) : null;
     if (earlier) return earlier;
     throw new ProblemError(409, begun.code, begun.code === "cart_empty" ? "Your cart is empty." : "A checkout for this cart is already in progress.");
   }
@@ -145,23 +216,32 @@ export async function startCheckout(env: Env, config: Config, user: SessionUser,
     const couponCode = snapshot.couponCode ? normaliseCouponCode(snapshot.couponCode) : null;
     let rows: ProductRow[];
     let couponDefinition: CouponRow | null = null;
+    // The active shipping rates ride in the same batch (a small table; the cart's currency is not known yet).
+    const ratesQuery = db.select().from(shippingRates).where(eq(shippingRates.active, true));
+    let activeRates: ShippingRateRow[];
     if (couponCode) {
-      const [productRows, couponRows] = await db.batch([productsByIdsQuery(db, productIds), couponByCodeQuery(db, couponCode)]);
+      const [productRows, couponRows, rateRows] = await db.batch([productsByIdsQuery(db, productIds), couponByCodeQuery(db, couponCode), ratesQuery]);
       rows = productRows;
       couponDefinition = couponRows[0] ?? null;
+      activeRates = rateRows;
     } else {
-      rows = await findProductsByIds(db, productIds);
+      [rows, activeRates] = await db.batch([productsByIdsQuery(db, productIds), ratesQuery]);
     }
     const byId = new Map(rows.map((r) => [r.id, r]));
     // Prices, names and currency come from D1 only; hidden or deleted products are not sold (P04).
     const lines: CheckoutLine[] = snapshot.lines.flatMap((l) => {
       const p = byId.get(l.productId);
-      return p ? [{ productId: p.id, name: p.name, unitPriceCents: p.priceCents, quantity: l.quantity }] : [];
+      return p ? [{ productId: p.id, name: p.name, unitPriceCents: p.priceCents, quantity: l.quantity, taxCode: p.taxCode }] : [];
     });
     if (lines.length === 0) throw new ProblemError(409, "cart_empty", "Your cart has nothing that can be bought.");
     const currencies = new Set(lines.map((l) => byId.get(l.productId)!.currency));
     if (currencies.size !== 1) throw new ProblemError(422, "currency_mismatch", "Items in different currencies cannot be bought together.");
     const currency = [...currencies][0]!;
+    if (config.SHOP_CURRENCY && currency !== config.SHOP_CURRENCY) {
+      throw new ProblemError(422, "currency_not_accepted", `This shop sells in ${config.SHOP_CURRENCY} only.`);
+    }
+    const rate = chooseShippingRate(activeRates, currency, options.shippingRateId);
+    const couponCustomer = await couponCustomerKey(email);
     for (const l of lines) {
       if (byId.get(l.productId)!.stock < l.quantity) throw new ProblemError(422, "out_of_stock", `${l.name} does not have enough stock.`);
     }
@@ -173,7 +253,7 @@ export async function startCheckout(env: Env, config: Config, user: SessionUser,
       const held = await holdCoupon(env, {
         code: snapshot.couponCode,
         orderId,
-        userId: user.id,
+        userId: couponCustomer,
         currency,
         subtotalCents,
         definition: couponDefinition,
@@ -183,21 +263,45 @@ export async function startCheckout(env: Env, config: Config, user: SessionUser,
       couponReserved = held.code;
       discountCents = held.discountCents;
     }
+    const goodsCents = subtotalCents - discountCents;
+    const shipping = rate
+      ? { rateId: rate.id, name: rate.name, amountCents: shippingAmountFor(rate, goodsCents), minDays: rate.minDays, maxDays: rate.maxDays }
+      : null;
+    const guestLinkExpiresAt = buyer.kind === "guest" ? Date.now() + GUEST_LINK_LIFETIME_MS : null;
     const order: CheckoutOrder = {
       id: orderId,
       userId: user.id,
       currency,
       subtotalCents,
       discountCents,
-      totalCents: subtotalCents - discountCents,
+      shippingCents: shipping?.amountCents ?? 0,
+      totalCents: goodsCents + (shipping?.amountCents ?? 0),
       couponCode: couponReserved,
+      customerEmail: email,
+      shipping,
+      taxMode: config.STRIPE_TAX,
+      shipToCountries: config.SHIP_TO_COUNTRIES,
     };
     // 0 is a no-cost order (completed with no_payment_required); 1..minimum-1 cannot be charged.
     assertChargeable(order.totalCents, currency);
 
     try {
       const insertOrder = db.insert(orders).values({
-        ...order,
+        id: order.id,
+        userId: order.userId,
+        currency,
+        subtotalCents,
+        discountCents,
+        totalCents: order.totalCents,
+        couponCode: order.couponCode,
+        customerEmail: email,
+        couponCustomer: couponReserved ? couponCustomer : null,
+        cartObjectId,
+        guestAccessExpiresAt: guestLinkExpiresAt,
+        shippingRateId: shipping?.rateId ?? null,
+        shippingRateName: shipping?.name ?? null,
+        shippingCents: order.shippingCents,
+        taxMode: config.STRIPE_TAX,
         cartVersion: snapshot.version,
         provider: config.PAYMENTS_PROVIDER,
         idempotencyKey,
@@ -225,21 +329,24 @@ export async function startCheckout(env: Env, config: Config, user: SessionUser,
         throw new ProblemError(422, "out_of_stock", "An item in your cart does not have enough stock.");
       }
       if (idempotencyKey && isConstraint(error, "orders.idempotency_key")) {
-        const earlier = await replay(db, user.id, idempotencyKey);
+        const earlier = await replay(env, config.PUBLIC_ORIGIN, db, user.id, idempotencyKey);
         if (earlier) throw new ReplayFound(earlier);
       }
       throw error;
     }
 
     const origin = config.PUBLIC_ORIGIN;
+    // A guest comes back through the order's own link (Stripe already holds everything the order holds).
+    const guestKey = guestLinkExpiresAt === null ? null : await guestOrderKey(env, orderId, guestLinkExpiresAt);
+    const orderPath = `/orders/${orderId}${guestKey ? `?key=${guestKey}&` : "?"}`;
     let session: { sessionId: string; url: string };
     try {
       session = await paymentProvider(config, db).createCheckoutSession({
         order,
         lines,
         // From config, never from the Host header: a forged Host cannot redirect shoppers (P03).
-        successUrl: `${origin}/orders/${orderId}?status=success`,
-        cancelUrl: `${origin}/orders/${orderId}?status=cancelled`,
+        successUrl: `${origin}${orderPath}status=success`,
+        cancelUrl: `${origin}${orderPath}status=cancelled`,
         idempotencyKey: `checkout:${orderId}`,
         expiresAt,
       });
@@ -278,9 +385,16 @@ export async function startCheckout(env: Env, config: Config, user: SessionUser,
       actor: user.id,
       action: "checkout.started",
       subject: orderId,
-      detail: { totalCents: order.totalCents, currency: order.currency, couponCode: order.couponCode, session: `…${session.sessionId.slice(-4)}` },
+      detail: {
+        totalCents: order.totalCents,
+        currency: order.currency,
+        couponCode: order.couponCode,
+        shippingCents: order.shippingCents,
+        guest: buyer.kind === "guest",
+        session: `…${session.sessionId.slice(-4)}`,
+      },
     });
-    return { orderId, checkoutUrl: session.url };
+    return guestKey ? { orderId, checkoutUrl: session.url, orderUrl: `${origin}${orderPath.slice(0, -1)}` } : { orderId, checkoutUrl: session.url };
   } catch (error) {
     // After the session was stored the order lives on (payable, swept when it expires): nothing to give back.
     if (sessionStored) throw error;
@@ -289,8 +403,8 @@ export async function startCheckout(env: Env, config: Config, user: SessionUser,
     // Closing is fenced on "no session stored": it never closes an order that became payable.
     const steps: [string, () => Promise<void>][] = [
       ["stock", async () => void (orderWritten ? await closePendingOrder(db, { orderId, status: "cancelled", session: null }) : undefined)],
-      ["coupon", async () => (couponReserved ? releaseCouponHold(env, { code: couponReserved, orderId, userId: user.id }) : undefined)],
-      ["cart", () => cancelCartCheckout(env, user.id, orderId)],
+      ["coupon", async () => (couponReserved ? releaseCouponHold(env, { code: couponReserved, orderId, userId: await couponCustomerKey(email) }) : undefined)],
+      ["cart", () => cancelCartCheckout(cart, orderId)],
     ];
     for (const [step, run] of steps) {
       await run().catch((e: unknown) => console.error(JSON.stringify({ level: "error", msg: "checkout_release_failed", step, orderId, error: String(e) })));

@@ -1,6 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import { recordAudit } from "../audit/audit";
-import { cartStubForUser } from "../cart/cart";
+import { cartStubById, cartStubForUser } from "../cart/cart";
 import type { BeginCheckoutResult } from "../cart/cart-object";
 import { commitCoupon, computeDiscountCents, extendCouponHold, releaseCoupon, reserveCoupon, type CouponRefusal } from "../coupons/coupons";
 import type { CouponRow } from "../coupons/schema";
@@ -13,14 +13,26 @@ export type { BeginCheckoutResult, CartSnapshot } from "../cart/cart-object";
 /** A coupon held for an order: its normalised code and the discount on this subtotal. */
 export type CouponHold = { ok: true; code: string; discountCents: number } | { ok: false; code: CouponRefusal };
 
-/** Freezes the user's cart for `orderId` (M-014): a snapshot, or `cart_empty` / `checkout_in_progress`. */
-export function beginCartCheckout(env: Env, userId: string, orderId: string): Promise<BeginCheckoutResult> {
-  return cartStubForUser(env, userId).beginCheckout(orderId);
+/** The cart an order froze: by its stored object id (guests, and every order since migration 0012), else the user's. */
+export function cartOfOrder(env: Env, order: Pick<OrderRow, "cartObjectId" | "userId">) {
+  return order.cartObjectId ? cartStubById(env, order.cartObjectId) : cartStubForUser(env, order.userId);
+}
+
+/** Who the coupon ledger counts for an order: its stored customer key, or (older orders) its user id. */
+export function couponCustomerOf(order: Pick<OrderRow, "couponCustomer" | "userId">): string {
+  return order.couponCustomer ?? order.userId;
+}
+
+type CartStub = ReturnType<typeof cartOfOrder>;
+
+/** Freezes a cart for `orderId` (M-014): a snapshot, or `cart_empty` / `checkout_in_progress`. */
+export function beginCartCheckout(cart: CartStub, orderId: string): Promise<BeginCheckoutResult> {
+  return cart.beginCheckout(orderId);
 }
 
 /** Unlocks the cart after a checkout that did not happen. Idempotent; a cart held by another order is left alone. */
-export async function cancelCartCheckout(env: Env, userId: string, orderId: string): Promise<void> {
-  await cartStubForUser(env, userId).cancelCheckout(orderId);
+export async function cancelCartCheckout(cart: CartStub, orderId: string): Promise<void> {
+  await cart.cancelCheckout(orderId);
 }
 
 /**
@@ -50,7 +62,7 @@ export async function releaseCouponHold(env: Env, input: { code: string; orderId
 
 /** A payment is in flight (delayed method, or completed without its webhook yet): the coupon stays held until the order closes. */
 export async function pinCouponHold(env: Env, order: OrderRow): Promise<void> {
-  if (order.couponCode) await extendCouponHold(env, getDb(env.DB), { code: order.couponCode, orderId: order.id, userId: order.userId, until: null });
+  if (order.couponCode) await extendCouponHold(env, getDb(env.DB), { code: order.couponCode, orderId: order.id, userId: couponCustomerOf(order), until: null });
 }
 
 /**
@@ -63,7 +75,12 @@ export async function pinCouponHold(env: Env, order: OrderRow): Promise<void> {
 export async function afterOrderPaid(env: Env, order: OrderRow): Promise<void> {
   if (order.couponCode) {
     const db = getDb(env.DB);
-    const committed = await commitCoupon(env, db, { code: order.couponCode, orderId: order.id, userId: order.userId, discountCents: order.discountCents });
+    const committed = await commitCoupon(env, db, {
+      code: order.couponCode,
+      orderId: order.id,
+      userId: couponCustomerOf(order),
+      discountCents: order.discountCents,
+    });
     if (committed.ok && committed.overLimit) {
       const flagged = await db
         .update(orders)
@@ -79,7 +96,7 @@ export async function afterOrderPaid(env: Env, order: OrderRow): Promise<void> {
       }
     }
   }
-  await cartStubForUser(env, order.userId).completeCheckout(order.id);
+  await cartOfOrder(env, order).completeCheckout(order.id);
   await queueOrderConfirmation(env, order);
 }
 
@@ -88,6 +105,6 @@ export async function afterOrderPaid(env: Env, order: OrderRow): Promise<void> {
  * released and the cart unlocked. Stock came back in D1 in the same batch as the status change.
  */
 export async function afterOrderClosed(env: Env, order: OrderRow): Promise<void> {
-  if (order.couponCode) await releaseCouponHold(env, { code: order.couponCode, orderId: order.id, userId: order.userId });
-  await cancelCartCheckout(env, order.userId, order.id);
+  if (order.couponCode) await releaseCouponHold(env, { code: order.couponCode, orderId: order.id, userId: couponCustomerOf(order) });
+  await cancelCartCheckout(cartOfOrder(env, order), order.id);
 }

@@ -1,7 +1,8 @@
 import { and, eq, sql } from "drizzle-orm";
 import { recordAudit } from "../audit/audit";
 import { getDb, type Database } from "../db/client";
-import { ChargeObject, CheckoutSessionObject, type StripeEventEnvelope } from "../payments/events";
+import { ChargeObject, CheckoutSessionObject, shippingDetailsOf, type StripeEventEnvelope } from "../payments/events";
+import { loadConfig } from "../platform/config";
 import { afterOrderClosed, afterOrderPaid, pinCouponHold } from "./effects";
 import { closeStatements } from "./lifecycle";
 import { orders, paymentEvents, processedWebhookEvents, type OrderRow } from "./schema";
@@ -120,14 +121,47 @@ async function duplicate(env: Env, db: Database, eventId: string): Promise<Fulfi
  * amount); `unpaid` only on `checkout.session.completed` (a delayed method starting), never as a
  * "success".
  */
-function paymentMismatch(order: OrderRow, session: CheckoutSessionObject, type: string): { action: string; reason: string } | null {
+function paymentMismatch(env: Env, order: OrderRow, session: CheckoutSessionObject, type: string): { action: string; reason: string } | null {
   if (session.id !== order.paymentSessionId) return { action: "payment.session_mismatch", reason: "session_id" };
-  if (session.amount_total !== order.totalCents) return { action: "payment.amount_mismatch", reason: "amount_total" };
+  const tax = taxOf(session);
+  // Tax only ever comes from Stripe Tax on a session made with it; shipping is the rate we priced.
+  if (tax < 0 || (tax > 0 && order.taxMode !== "automatic")) return { action: "payment.amount_mismatch", reason: "amount_tax" };
+  if ((session.total_details?.amount_shipping ?? 0) !== order.shippingCents) return { action: "payment.amount_mismatch", reason: "amount_shipping" };
+  if (session.amount_total !== order.totalCents + tax) return { action: "payment.amount_mismatch", reason: "amount_total" };
+  if (order.shippingRateId !== null && !shipsTo(env, session)) return { action: "payment.shipping_mismatch", reason: "shipping_address" };
   if ((session.currency ?? "").toLowerCase() !== order.currency.toLowerCase()) return { action: "payment.amount_mismatch", reason: "currency" };
   if (session.payment_status === "no_payment_required" && session.amount_total !== 0)
     return { action: "payment.amount_mismatch", reason: "no_payment_required" };
   if (session.payment_status === "unpaid" && type !== "checkout.session.completed") return { action: "payment.unpaid_completion", reason: "payment_status" };
   return null;
+}
+
+/** The tax Stripe added (0 without Stripe Tax). */
+function taxOf(session: CheckoutSessionObject): number {
+  return session.total_details?.amount_tax ?? 0;
+}
+
+/** A shipped order's session must carry an address in a country the shop ships to. */
+function shipsTo(env: Env, session: CheckoutSessionObject): boolean {
+  const country = shippingDetailsOf(session)?.address.country?.toUpperCase();
+  const loaded = loadConfig(env);
+  return country !== undefined && loaded.ok && loaded.config.SHIP_TO_COUNTRIES.includes(country);
+}
+
+/** The address stored on a paid order (JSON), from the session's shipping details. */
+function addressJson(session: CheckoutSessionObject): string | null {
+  const details = shippingDetailsOf(session);
+  if (!details) return null;
+  const a = details.address;
+  return JSON.stringify({
+    name: details.name ?? null,
+    line1: a.line1 ?? null,
+    line2: a.line2 ?? null,
+    city: a.city ?? null,
+    state: a.state ?? null,
+    postalCode: a.postal_code ?? null,
+    country: a.country?.toUpperCase() ?? null,
+  });
 }
 
 /** Did this event bring money (as opposed to a free order or a delayed method only starting)? */
@@ -149,7 +183,7 @@ async function applySessionPaid(env: Env, db: Database, event: StripeEventEnvelo
   // that window must not be recorded (its retry would count as a duplicate and the payment would
   // be lost). Answer "not ready" so Stripe redelivers; the retry finds the session id stored.
   if (order.paymentSessionId === null && order.status === "pending") return { kind: "not_ready", orderId: order.id };
-  const mismatch = paymentMismatch(order, session, event.type);
+  const mismatch = paymentMismatch(env, order, session, event.type);
   if (mismatch) {
     const note = JSON.stringify({ refused: mismatch.reason });
     if (!(await recordOnly(db, event, order.id, note))) return duplicate(env, db, event.id);
@@ -160,8 +194,22 @@ async function applySessionPaid(env: Env, db: Database, event: StripeEventEnvelo
       detail: {
         eventId: event.id,
         reason: mismatch.reason,
-        expected: { sessionId: order.paymentSessionId, amountTotal: order.totalCents, currency: order.currency.toLowerCase() },
-        received: { sessionId: session.id, amountTotal: session.amount_total, currency: session.currency, paymentStatus: session.payment_status },
+        expected: {
+          sessionId: order.paymentSessionId,
+          amountTotal: order.totalCents,
+          amountShipping: order.shippingCents,
+          taxMode: order.taxMode,
+          currency: order.currency.toLowerCase(),
+        },
+        received: {
+          sessionId: session.id,
+          amountTotal: session.amount_total,
+          amountShipping: session.total_details?.amount_shipping ?? 0,
+          amountTax: taxOf(session),
+          shippingCountry: shippingDetailsOf(session)?.address.country ?? null,
+          currency: session.currency,
+          paymentStatus: session.payment_status,
+        },
       },
     });
     return { kind: "rejected", orderId: order.id, reason: mismatch.reason };
@@ -202,15 +250,27 @@ async function applySessionPaid(env: Env, db: Database, event: StripeEventEnvelo
   }
   if (session.payment_status === "unpaid") return applyPaymentStarted(env, db, event, order, session);
   // The status change repeats every check in SQL, so an order changed since we read it stays as it is.
+  // Tax and the address become part of the order now: the total is what Stripe charged.
+  const tax = taxOf(session);
   const markPaid = db
     .update(orders)
-    .set({ status: "paid", paidAt: nowIso, updatedAt: nowIso, paymentIntentId: pi, paymentInFlight: false })
+    .set({
+      status: "paid",
+      paidAt: nowIso,
+      updatedAt: nowIso,
+      paymentIntentId: pi,
+      paymentInFlight: false,
+      taxCents: tax,
+      totalCents: session.amount_total ?? order.totalCents,
+      shippingAddress: addressJson(session),
+    })
     .where(
       and(
         eq(orders.id, order.id),
         eq(orders.status, "pending"),
         eq(orders.paymentSessionId, session.id),
-        eq(orders.totalCents, session.amount_total ?? -1),
+        eq(orders.totalCents, (session.amount_total ?? -1) - tax),
+        eq(orders.shippingCents, session.total_details?.amount_shipping ?? 0),
         sql`lower(${orders.currency}) = ${(session.currency ?? "").toLowerCase()}`,
       ),
     );

@@ -4,14 +4,34 @@ import { getDb } from "../db/client";
 import { enqueueMailSafely } from "../mail/mail";
 import { loadConfig } from "../platform/config";
 import { formatMoney } from "../web/format";
+import { guestOrderPath, isGuestOwner } from "./guest-access";
+import { parseShippingAddress } from "./orders";
 import { orderLines, type OrderRow } from "./schema";
 
-/** The shopper's address and the shop's origin for an order's mail, or null (account erased). */
-async function recipient(env: Env, order: OrderRow): Promise<{ to: string; origin: string } | null> {
+/**
+ * Where an order's mail goes and the link it carries, or null (account erased): an account's
+ * current address and its order page; a guest's address and the order's keyed link (guest-access.ts).
+ */
+export async function orderRecipient(env: Env, order: OrderRow): Promise<{ to: string; orderUrl: string } | null> {
   const loaded = loadConfig(env);
   if (!loaded.ok) return null;
+  const origin = loaded.config.PUBLIC_ORIGIN;
+  if (isGuestOwner(order.userId)) {
+    const path = await guestOrderPath(env, order);
+    return order.customerEmail && path ? { to: order.customerEmail, orderUrl: `${origin}${path}` } : null;
+  }
   const [row] = await getDb(env.DB).select({ email: user.email }).from(user).where(eq(user.id, order.userId)).limit(1);
-  return row ? { to: row.email, origin: loaded.config.PUBLIC_ORIGIN } : null;
+  return row ? { to: row.email, orderUrl: `${origin}/orders/${encodeURIComponent(order.id)}` } : null;
+}
+
+/** The address block of a receipt, or nothing when the order ships nowhere. */
+function addressLines(order: OrderRow): string[] {
+  const a = parseShippingAddress(order.shippingAddress);
+  if (!a) return [];
+  return [
+    "Shipping to:",
+    ...[a.name, a.line1, a.line2, [a.postalCode, a.city].filter(Boolean).join(" "), a.state, a.country].filter((l): l is string => Boolean(l)),
+  ];
 }
 
 /**
@@ -19,7 +39,7 @@ async function recipient(env: Env, order: OrderRow): Promise<{ to: string; origi
  * redelivered message send nothing more. Lines and totals are the order's own, as charged.
  */
 export async function queueOrderConfirmation(env: Env, order: OrderRow): Promise<void> {
-  const to = await recipient(env, order);
+  const to = await orderRecipient(env, order);
   if (!to) return;
   const lines = await getDb(env.DB).select().from(orderLines).where(eq(orderLines.orderId, order.id));
   const money = (cents: number) => formatMoney(cents, order.currency);
@@ -30,9 +50,12 @@ export async function queueOrderConfirmation(env: Env, order: OrderRow): Promise
       ...lines.map((l) => `${l.quantity} × ${l.name}: ${money(l.unitPriceCents * l.quantity)}`),
       `Subtotal: ${money(order.subtotalCents)}`,
       ...(order.discountCents > 0 ? [`Discount${order.couponCode ? ` (${order.couponCode})` : ""}: −${money(order.discountCents)}`] : []),
+      ...(order.shippingRateName ? [`Shipping (${order.shippingRateName}): ${order.shippingCents === 0 ? "free" : money(order.shippingCents)}`] : []),
+      ...(order.taxCents > 0 ? [`Tax: ${money(order.taxCents)}`] : []),
       `Total paid: ${money(order.totalCents)}`,
     ].join("\n"),
-    `Your order: ${to.origin}/orders/${encodeURIComponent(order.id)}`,
+    ...(order.shippingAddress ? [addressLines(order).join("\n")] : []),
+    `Your order: ${to.orderUrl}`,
     "Questions? Reply to this mail. — Bastion",
   ].join("\n\n");
   await enqueueMailSafely(env, { to: to.to, subject: `Your Bastion order ${order.id}`, text, key: `order.paid:${order.id}` });
@@ -40,7 +63,7 @@ export async function queueOrderConfirmation(env: Env, order: OrderRow): Promise
 
 /** The refund notice, queued once per refund event (its key is the Stripe event). */
 export async function queueRefundNotice(env: Env, order: OrderRow, input: { amountRefundedCents: number; full: boolean; eventId: string }): Promise<void> {
-  const to = await recipient(env, order);
+  const to = await orderRecipient(env, order);
   if (!to) return;
   const money = (cents: number) => formatMoney(cents, order.currency);
   const text = [
@@ -48,7 +71,7 @@ export async function queueRefundNotice(env: Env, order: OrderRow, input: { amou
       ? `We have refunded your order ${order.id} in full: ${money(input.amountRefundedCents)}.`
       : `We have refunded ${money(input.amountRefundedCents)} of your order ${order.id} so far (you paid ${money(order.totalCents)}).`,
     "Your bank shows the money back in 5 to 10 business days.",
-    `Your order: ${to.origin}/orders/${encodeURIComponent(order.id)}`,
+    `Your order: ${to.orderUrl}`,
     "— Bastion",
   ].join("\n\n");
   await enqueueMailSafely(env, { to: to.to, subject: `Refund for your Bastion order ${order.id}`, text, key: `order.refund:${input.eventId}` });

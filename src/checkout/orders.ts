@@ -1,5 +1,8 @@
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
+import type { SessionUser } from "../accounts/session";
+import { recordAudit } from "../audit/audit";
 import type { Database } from "../db/client";
+import { guestKeyOpens } from "./guest-access";
 import { orderLines, orders, type OrderLineRow, type OrderRow } from "./schema";
 
 /** An order as its owner sees it (API.md "Checkout and orders"). */
@@ -18,6 +21,35 @@ export interface Order {
   paymentProcessing: boolean;
   /** Where the goods are (src/checkout/shipping.ts). */
   shipping: { status: OrderRow["fulfilment"]; carrier: string | null; trackingNumber: string | null; shippedAt: string | null; deliveredAt: string | null };
+  /** The chosen shipping rate and its amount (0 when free or nothing ships). */
+  shippingCents: number;
+  shippingRate: string | null;
+  /** Tax as Stripe charged it (0 without Stripe Tax, or before payment). */
+  taxCents: number;
+  /** Where the goods go, from the completed payment; null before payment or when nothing ships. */
+  shippingAddress: ShippingAddress | null;
+  /** Where the receipt went. */
+  email: string | null;
+}
+
+export interface ShippingAddress {
+  name: string | null;
+  line1: string | null;
+  line2: string | null;
+  city: string | null;
+  state: string | null;
+  postalCode: string | null;
+  country: string | null;
+}
+
+/** The stored address JSON (written by the webhook from Stripe's shipping details), or null. */
+export function parseShippingAddress(json: string | null): ShippingAddress | null {
+  if (!json) return null;
+  try {
+    return JSON.parse(json) as ShippingAddress;
+  } catch {
+    return null;
+  }
 }
 
 /** Maps rows to the API shape: never the payment ids, idempotency key or provider internals. */
@@ -41,7 +73,47 @@ export function toOrder(row: OrderRow, lines: OrderLineRow[]): Order {
     paidAt: row.paidAt,
     paymentProcessing: row.status === "pending" && row.paymentInFlight,
     shipping: { status: row.fulfilment, carrier: row.carrier, trackingNumber: row.trackingNumber, shippedAt: row.shippedAt, deliveredAt: row.deliveredAt },
+    shippingCents: row.shippingCents,
+    shippingRate: row.shippingRateName,
+    taxCents: row.taxCents,
+    shippingAddress: parseShippingAddress(row.shippingAddress),
+    email: row.customerEmail,
   };
+}
+
+async function withLines(db: Database, row: OrderRow): Promise<Order> {
+  const lines = await db.select().from(orderLines).where(eq(orderLines.orderId, row.id)).orderBy(sql`rowid`); // insertion order = cart order
+  return toOrder(row, lines);
+}
+
+/**
+ * A guest order opened by its link's key (P12), or null: unknown id, not a guest order, a wrong
+ * or expired key — one answer for all, so the id alone tells nothing.
+ */
+export async function findOrderByGuestKey(env: Env, db: Database, orderId: string, key: string): Promise<Order | null> {
+  const [row] = await db.select().from(orders).where(eq(orders.id, orderId)).limit(1);
+  if (!row || !(await guestKeyOpens(env, row, key))) return null;
+  return withLines(db, row);
+}
+
+/**
+ * Guest orders paid with this account's address join the account, once it is signed in with that
+ * address verified (never because someone typed an address: an unverified sign-up with a victim's
+ * address gets nothing). Matched on the exact address, lower-cased. Returns how many joined.
+ */
+export async function claimGuestOrders(env: Env, db: Database, user: SessionUser): Promise<number> {
+  if (!user.emailVerified) return 0;
+  const claimed = await db
+    .update(orders)
+    .set({ userId: user.id })
+    .where(
+      and(sql`substr(${orders.userId}, 1, 6) = 'guest_'`, eq(orders.customerEmail, user.email.toLowerCase()), inArray(orders.status, ["paid", "refunded"])),
+    )
+    .returning({ id: orders.id });
+  if (claimed.length > 0) {
+    await recordAudit(env, { actor: user.id, action: "order.claimed", detail: { orders: claimed.map((o) => o.id) } });
+  }
+  return claimed.length;
 }
 
 /** Newest first; 100 at most (a shopper's history, not an export). */

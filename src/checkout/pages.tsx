@@ -2,15 +2,35 @@ import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
 import { Hono } from "hono";
 import { getDb } from "../db/client";
+import { eq } from "drizzle-orm";
+import { orders } from "./schema";
 import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
 import { formatMoney } from "../web/format";
 import { Layout } from "../web/layout";
 import { clientAddressKey } from "../platform/client-address";
 import { cancelPendingOrderForUser } from "./cancel";
-import { IdempotencyKey, limitCheckoutAttempts, startCheckout } from "./checkout";
+import { buyerOwnerId, IdempotencyKey, limitCheckoutAttempts, resolveBuyer, startCheckout } from "./checkout";
 import { requireUser } from "../accounts/session";
-import { findOrderForUser, listOrdersForUser, type Order } from "./orders";
+import { claimGuestOrders, findOrderByGuestKey, findOrderForUser, listOrdersForUser, type Order } from "./orders";
+
+/** Checkout form fields: an unusable optional field is no field (the checks that matter run in startCheckout). */
+const CheckoutForm = z.object({
+  idempotencyKey: IdempotencyKey.optional().catch(undefined),
+  shippingRateId: z.string().min(1).max(100).optional().catch(undefined),
+  email: z.email().max(254).optional().catch(undefined),
+});
+
+/** Refusals the cart page explains (src/cart/pages.tsx MESSAGES). */
+const CART_FIXABLE = new Set([
+  "shipping_rate_required",
+  "shipping_rate_invalid",
+  "email_required",
+  "cart_empty",
+  "out_of_stock",
+  "currency_mismatch",
+  "currency_not_accepted",
+]);
 
 const STATUS_TEXT: Record<Order["status"], string> = {
   pending: "Awaiting payment",
@@ -61,18 +81,55 @@ function OrdersPage({ items }: { items: Order[] }) {
   );
 }
 
-function OrderPage({ order, returned }: { order: Order; returned: "success" | "cancelled" | null }) {
+/** The order page's own address: a guest's keeps its key (it is the only thing that opens it). */
+function orderHref(order: Order, guestKey: string | null, status?: string): string {
+  const params = new URLSearchParams();
+  if (guestKey) params.set("key", guestKey);
+  if (status) params.set("status", status);
+  const query = params.toString();
+  return `/orders/${order.id}${query ? `?${query}` : ""}`;
+}
+
+function AddressBlock({ address }: { address: NonNullable<Order["shippingAddress"]> }) {
+  const lines = [
+    address.name,
+    address.line1,
+    address.line2,
+    [address.postalCode, address.city].filter(Boolean).join(" "),
+    address.state,
+    address.country,
+  ].filter((l): l is string => Boolean(l));
+  return (
+    <address data-shipping-address>
+      {lines.map((l) => (
+        <>
+          {l}
+          <br />
+        </>
+      ))}
+    </address>
+  );
+}
+
+function OrderPage({ order, returned, guestKey }: { order: Order; returned: "success" | "cancelled" | null; guestKey: string | null }) {
   const waiting = returned === "success" && order.status === "pending";
+  const money = (cents: number) => formatMoney(cents, order.currency);
   return (
     <Layout title={`Order ${order.id}`}>
-      <nav class="crumbs" aria-label="Breadcrumb">
-        <a href="/orders">Your orders</a> / <span>{order.id}</span>
-      </nav>
+      {guestKey ? (
+        <p class="notice" role="note">
+          This page opens with the link in your receipt. Keep the link private: anyone who has it can see this order.
+        </p>
+      ) : (
+        <nav class="crumbs" aria-label="Breadcrumb">
+          <a href="/orders">Your orders</a> / <span>{order.id}</span>
+        </nav>
+      )}
       <h1 class="page-title">Order {order.id}</h1>
       {waiting ? (
         <p class="notice" role="status">
           Thank you! We are waiting for the payment provider to confirm your payment. This page refreshes by itself.{" "}
-          <a href={`/orders/${order.id}?status=success`}>Refresh now</a>
+          <a href={orderHref(order, guestKey, "success")}>Refresh now</a>
         </p>
       ) : null}
       {returned === "success" && order.status === "paid" ? (
@@ -92,11 +149,12 @@ function OrderPage({ order, returned }: { order: Order; returned: "success" | "c
       ) : null}
       {order.status === "pending" && !order.paymentProcessing && returned !== "success" ? (
         <form method="post" action={`/orders/${order.id}/cancel`} class="inline-form">
+          {guestKey ? <input type="hidden" name="key" value={guestKey} /> : null}
           <button type="submit" class="secondary">
             Cancel this order and return to your cart
           </button>
           <span>
-            Or <a href={`/orders/${order.id}?status=success`}>check the payment again</a>.
+            Or <a href={orderHref(order, guestKey, "success")}>check the payment again</a>.
           </span>
         </form>
       ) : null}
@@ -123,24 +181,43 @@ function OrderPage({ order, returned }: { order: Order; returned: "success" | "c
             <tr>
               <td>{l.name}</td>
               <td>{l.quantity}</td>
-              <td>{formatMoney(l.unitPriceCents, order.currency)}</td>
-              <td>{formatMoney(l.lineTotalCents, order.currency)}</td>
+              <td>{money(l.unitPriceCents)}</td>
+              <td>{money(l.lineTotalCents)}</td>
             </tr>
           ))}
         </tbody>
       </table>
       <dl class="totals">
         <dt>Subtotal</dt>
-        <dd>{formatMoney(order.subtotalCents, order.currency)}</dd>
+        <dd>{money(order.subtotalCents)}</dd>
         {order.discountCents > 0 ? (
           <>
             <dt>Discount{order.couponCode ? ` (${order.couponCode})` : ""}</dt>
-            <dd>−{formatMoney(order.discountCents, order.currency)}</dd>
+            <dd>−{money(order.discountCents)}</dd>
           </>
         ) : null}
-        <dt>Total</dt>
-        <dd>{formatMoney(order.totalCents, order.currency)}</dd>
+        {order.shippingRate ? (
+          <>
+            <dt>Shipping ({order.shippingRate})</dt>
+            <dd data-shipping>{order.shippingCents === 0 ? "Free" : money(order.shippingCents)}</dd>
+          </>
+        ) : null}
+        {order.taxCents > 0 ? (
+          <>
+            <dt>Tax</dt>
+            <dd data-tax>{money(order.taxCents)}</dd>
+          </>
+        ) : null}
+        <dt>{order.status === "pending" ? "Total" : "Total charged"}</dt>
+        <dd data-total>{money(order.totalCents)}</dd>
       </dl>
+      {order.shippingAddress ? (
+        <section aria-labelledby="ship-to">
+          <h2 id="ship-to">Shipping to</h2>
+          <AddressBlock address={order.shippingAddress} />
+        </section>
+      ) : null}
+      {order.email ? <p>Receipt sent to {order.email}.</p> : null}
     </Layout>
   );
 }
@@ -152,31 +229,62 @@ function OrderPage({ order, returned }: { order: Order; returned: "success" | "c
 export const checkoutPages = new Hono<AppEnv>()
   .get("/orders", async (c) => {
     const user = await requireUser(c);
-    return c.html(<OrdersPage items={await listOrdersForUser(getDb(c.env.DB), user.id)} />);
+    const db = getDb(c.env.DB);
+    await claimGuestOrders(c.env, db, user);
+    return c.html(<OrdersPage items={await listOrdersForUser(db, user.id)} />);
   })
   .get("/orders/:id", async (c) => {
-    const user = await requireUser(c);
     const id = c.req.param("id");
-    const order = id.length <= 100 ? await findOrderForUser(getDb(c.env.DB), user.id, id) : null;
+    const guestKey = c.req.query("key") ?? null;
+    const db = getDb(c.env.DB);
+    let order: Order | null = null;
+    if (guestKey !== null) {
+      // A guest's link: the key alone decides (P12); the page is nobody's to cache or refer onwards.
+      order = id.length <= 100 && guestKey.length <= 100 ? await findOrderByGuestKey(c.env, db, id, guestKey) : null;
+      c.header("cache-control", "private, no-store");
+      c.header("referrer-policy", "no-referrer");
+    } else {
+      const user = await requireUser(c);
+      await claimGuestOrders(c.env, db, user);
+      order = id.length <= 100 ? await findOrderForUser(db, user.id, id) : null;
+    }
     if (!order) throw new ProblemError(404, "not_found", "We could not find that order.");
     const status = c.req.query("status");
     const returned = status === "success" || status === "cancelled" ? status : null;
     // Still waiting for the webhook: refresh with a header (no inline script, CSP stays strict).
-    if (returned === "success" && order.status === "pending") c.header("refresh", `3; url=/orders/${order.id}?status=success`);
-    return c.html(<OrderPage order={order} returned={returned} />);
+    if (returned === "success" && order.status === "pending") c.header("refresh", `3; url=${orderHref(order, guestKey, "success")}`);
+    return c.html(<OrderPage order={order} returned={returned} guestKey={guestKey} />);
   })
-  .post("/orders/:id/cancel", async (c) => {
-    const user = await requireUser(c);
+  .post("/orders/:id/cancel", zValidator("form", z.object({ key: z.string().max(100).optional().catch(undefined) })), async (c) => {
     const id = c.req.param("id");
     if (id.length > 100) throw new ProblemError(404, "not_found", "We could not find that order.");
+    const guestKey = c.req.valid("form").key;
+    if (guestKey) {
+      const db = getDb(c.env.DB);
+      const order = await findOrderByGuestKey(c.env, db, id, guestKey);
+      if (!order) throw new ProblemError(404, "not_found", "We could not find that order.");
+      const [row] = await db.select({ userId: orders.userId }).from(orders).where(eq(orders.id, id)).limit(1);
+      await cancelPendingOrderForUser(c.env, c.var.config, { id: row!.userId }, id);
+      return c.redirect("/cart", 303);
+    }
+    const user = await requireUser(c);
     await cancelPendingOrderForUser(c.env, c.var.config, user, id);
     return c.redirect("/cart", 303);
   })
-  // A missing or malformed key is no key (the page always sends one; a replay without it is a new checkout attempt, still rate limited).
-  .post("/checkout", zValidator("form", z.object({ idempotencyKey: IdempotencyKey.optional().catch(undefined) })), async (c) => {
-    const user = await requireUser(c);
-    const key = c.req.valid("form").idempotencyKey ?? null;
-    await limitCheckoutAttempts(c.env, user.id, clientAddressKey(c));
-    const started = await startCheckout(c.env, c.var.config, user, key);
-    return c.redirect(started.checkoutUrl, 303);
+  // A missing or malformed key is no key (a replay without it is a new checkout attempt, still rate limited).
+  .post("/checkout", zValidator("form", CheckoutForm), async (c) => {
+    const form = c.req.valid("form");
+    try {
+      const buyer = await resolveBuyer(c, form.email);
+      await limitCheckoutAttempts(c.env, buyerOwnerId(c.env, buyer), clientAddressKey(c));
+      const started = await startCheckout(c.env, c.var.config, buyer, {
+        idempotencyKey: form.idempotencyKey ?? null,
+        shippingRateId: form.shippingRateId ?? null,
+      });
+      return c.redirect(started.checkoutUrl, 303);
+    } catch (error) {
+      // What the shopper can fix in the cart goes back to it with a message (its text is the cart page's own).
+      if (error instanceof ProblemError && CART_FIXABLE.has(error.code)) return c.redirect(`/cart?m=${error.code}`, 303);
+      throw error;
+    }
   });

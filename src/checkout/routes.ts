@@ -4,9 +4,9 @@ import { access, createApiApp, problemResponseSpec } from "../platform/openapi";
 import { ProblemError } from "../platform/problem";
 import { clientAddressKey } from "../platform/client-address";
 import { cancelPendingOrderForUser } from "./cancel";
-import { IdempotencyKey, limitCheckoutAttempts, startCheckout } from "./checkout";
+import { buyerOwnerId, IdempotencyKey, limitCheckoutAttempts, resolveBuyer, startCheckout } from "./checkout";
 import { requireUser } from "../accounts/session";
-import { findOrderForUser, listOrdersForUser } from "./orders";
+import { claimGuestOrders, findOrderByGuestKey, findOrderForUser, listOrdersForUser } from "./orders";
 
 export const OrderSchema = z
   .object({
@@ -31,6 +31,22 @@ export const OrderSchema = z
     paymentProcessing: z
       .boolean()
       .openapi({ description: "A delayed payment (bank transfer…) is under way; the order settles by itself and cannot be cancelled." }),
+    shippingCents: z.number().int().openapi({ description: "The chosen rate's amount (0 when free or nothing ships); part of totalCents." }),
+    shippingRate: z.string().nullable().openapi({ description: "The chosen shipping rate's name." }),
+    taxCents: z.number().int().openapi({ description: "Tax as Stripe charged it (automatic tax); 0 before payment or without tax." }),
+    shippingAddress: z
+      .object({
+        name: z.string().nullable(),
+        line1: z.string().nullable(),
+        line2: z.string().nullable(),
+        city: z.string().nullable(),
+        state: z.string().nullable(),
+        postalCode: z.string().nullable(),
+        country: z.string().nullable(),
+      })
+      .nullable()
+      .openapi("ShippingAddress", { description: "Collected by the payment page; null before payment or when nothing ships." }),
+    email: z.string().nullable().openapi({ description: "Where the receipt went." }),
     shipping: z
       .object({
         status: z.enum(["unfulfilled", "shipped", "delivered"]),
@@ -45,31 +61,64 @@ export const OrderSchema = z
 
 const signedIn = { 401: problemResponseSpec("Not signed in (`unauthenticated`)") };
 
+/** What a checkout may say besides the cart: the shipping rate, and a guest's email. Prices never. */
+const CheckoutRequest = z
+  .object({
+    shippingRateId: z
+      .string()
+      .min(1)
+      .max(100)
+      .optional()
+      .openapi({ description: "One of GET /api/shipping-rates; required when the shop has rates in the cart's currency." }),
+    email: z.email().max(254).optional().openapi({ description: "Guests only (ignored when signed in): where the receipt and the order's link go." }),
+  })
+  .strict()
+  .openapi("CheckoutRequest");
+
 const checkoutRoute = createRoute({
   method: "post",
   path: "/checkout",
   operationId: "startCheckout",
-  ...access.signedIn,
+  ...access.public,
   tags: ["Checkout"],
-  summary: "Start paying for the cart",
+  summary: "Start paying for the cart (signed in, or as a guest with an email)",
   description:
+    "A signed-in shopper pays for their account's cart; a guest pays for the cart of their cookie and gives `email` (receipts and the order's link go there; " +
+    "the order joins an account only when that account signs in with the address verified). " +
+    "When the shop has shipping rates in the cart's currency, `shippingRateId` is required; its amount comes from the shop's data, is added to the total and is checked again when the payment arrives. " +
     "Builds an order from a snapshot of the cart, its coupon and D1 prices, takes the stock and creates a payment session. " +
     "The same `Idempotency-Key` from the same user returns the same result while that order can still be paid; " +
     "a closed order's key answers 409 `checkout_closed` (or `payment_processing`), never its payment URL. " +
     "A total of 0 is a no-cost order (completed without payment); a total between 0 and the provider's minimum charge is refused.",
-  request: { headers: z.object({ "idempotency-key": IdempotencyKey.optional() }) },
+  request: {
+    headers: z.object({ "idempotency-key": IdempotencyKey.optional() }),
+    body: {
+      required: false,
+      content: { "application/json": { schema: CheckoutRequest } },
+    },
+  },
   responses: {
     201: {
       description: "Order created; send the shopper to checkoutUrl",
       content: {
-        "application/json": { schema: z.object({ orderId: z.string(), checkoutUrl: z.string() }).openapi("CheckoutStarted") },
+        "application/json": {
+          schema: z
+            .object({
+              orderId: z.string(),
+              checkoutUrl: z.string(),
+              orderUrl: z.string().optional().openapi({ description: "Guests only: the link that opens this order (also in the receipt). Keep it private." }),
+            })
+            .openapi("CheckoutStarted"),
+        },
       },
     },
-    ...signedIn,
+    401: problemResponseSpec("Neither signed in nor holding a guest cart (`unauthenticated`)"),
     409: problemResponseSpec(
       "`cart_empty`, `checkout_in_progress`, `order_cancelled` (cancelled while its payment page was being made), `checkout_closed` or `payment_processing` (a replayed key)",
     ),
-    422: problemResponseSpec("`out_of_stock`, `currency_mismatch`, `total_below_minimum` or a coupon code"),
+    422: problemResponseSpec(
+      "`out_of_stock`, `currency_mismatch`, `currency_not_accepted`, `total_below_minimum`, `shipping_rate_required`, `shipping_rate_invalid`, `email_required` (a guest), `validation_failed` or a coupon code",
+    ),
     429: problemResponseSpec("`too_many_checkouts`: a burst of checkouts from one account (Retry-After)"),
     502: problemResponseSpec("The payment provider could not be reached (`payment_unavailable`)"),
   },
@@ -103,6 +152,26 @@ const getRoute = createRoute({
   },
 });
 
+const guestOrderRoute = createRoute({
+  method: "get",
+  path: "/guest-orders/{id}",
+  operationId: "getGuestOrder",
+  ...access.public,
+  tags: ["Checkout"],
+  summary: "A guest's order, opened by the key of its link",
+  description:
+    "The key comes from `orderUrl` of the guest's checkout and from the receipt mail; it opens this order only, for 90 days. " +
+    "A wrong, expired or missing key and an unknown id all answer the same 404.",
+  request: {
+    params: z.object({ id: z.string().min(1).max(100) }),
+    query: z.object({ key: z.string().min(1).max(100) }),
+  },
+  responses: {
+    200: { description: "The order", content: { "application/json": { schema: OrderSchema } } },
+    404: problemResponseSpec("No such order, or the key does not open it (`order_not_found`)"),
+  },
+});
+
 const cancelRoute = createRoute({
   method: "post",
   path: "/orders/{id}/cancel",
@@ -122,19 +191,30 @@ const cancelRoute = createRoute({
 /** Checkout and orders API (signed-in shoppers). The user always comes from the session (P12). */
 export const checkoutApi = createApiApp()
   .openapi(checkoutRoute, async (c) => {
-    const user = await requireUser(c);
+    const body = c.req.valid("json") ?? {};
+    const buyer = await resolveBuyer(c, body.email);
     const key = c.req.valid("header")["idempotency-key"] ?? null;
-    await limitCheckoutAttempts(c.env, user.id, clientAddressKey(c));
-    return c.json(await startCheckout(c.env, c.var.config, user, key), 201);
+    await limitCheckoutAttempts(c.env, buyerOwnerId(c.env, buyer), clientAddressKey(c));
+    return c.json(await startCheckout(c.env, c.var.config, buyer, { idempotencyKey: key, shippingRateId: body.shippingRateId ?? null }), 201);
   })
   .openapi(listRoute, async (c) => {
     const user = await requireUser(c);
-    return c.json({ items: await listOrdersForUser(getDb(c.env.DB), user.id) }, 200);
+    const db = getDb(c.env.DB);
+    await claimGuestOrders(c.env, db, user);
+    return c.json({ items: await listOrdersForUser(db, user.id) }, 200);
   })
   .openapi(getRoute, async (c) => {
     const user = await requireUser(c);
-    const order = await findOrderForUser(getDb(c.env.DB), user.id, c.req.valid("param").id);
+    const db = getDb(c.env.DB);
+    await claimGuestOrders(c.env, db, user);
+    const order = await findOrderForUser(db, user.id, c.req.valid("param").id);
     if (!order) throw new ProblemError(404, "order_not_found", "No such order.");
+    return c.json(order, 200);
+  })
+  .openapi(guestOrderRoute, async (c) => {
+    const order = await findOrderByGuestKey(c.env, getDb(c.env.DB), c.req.valid("param").id, c.req.valid("query").key);
+    if (!order) throw new ProblemError(404, "order_not_found", "No such order.");
+    c.header("cache-control", "private, no-store");
     return c.json(order, 200);
   })
   .openapi(cancelRoute, async (c) => {

@@ -50,6 +50,29 @@ export const orders = sqliteTable(
     trackingNumber: text("tracking_number"),
     shippedAt: text("shipped_at"),
     deliveredAt: text("delivered_at"),
+    /**
+     * Who paid: the account's address, or the address a guest gave (lower-cased). Receipts go here;
+     * a guest order joins an account only when that account signs in with this address verified.
+     */
+    customerEmail: text("customer_email"),
+    /** The coupon ledger's customer key used for this order (src/coupons/customer.ts); null: the user id. */
+    couponCustomer: text("coupon_customer"),
+    /** The cart object (its id, hex) this order froze: a guest's cart has no user to find it by. */
+    cartObjectId: text("cart_object_id"),
+    /** When a guest order's link stops opening it (Unix ms); the link's key is an HMAC over id and this (guest-access.ts). */
+    guestAccessExpiresAt: integer("guest_access_expires_at"),
+    /** The shipping rate chosen at checkout, copied (name and amount frozen like the lines). */
+    shippingRateId: text("shipping_rate_id"),
+    shippingRateName: text("shipping_rate_name"),
+    shippingCents: integer("shipping_cents").notNull().default(0),
+    /** Tax as Stripe computed it (automatic tax), stored from the completed session; 0 without tax. */
+    taxCents: integer("tax_cents").notNull().default(0),
+    /** Whether the session was made with Stripe Tax: without it, any tax in a payment is a mismatch. */
+    taxMode: text("tax_mode", { enum: ["off", "automatic"] })
+      .notNull()
+      .default("off"),
+    /** The shipping address from the completed session (JSON: name, line1, line2, city, state, postal_code, country). */
+    shippingAddress: text("shipping_address"),
   },
   (t) => [
     index("orders_user_created_idx").on(t.userId, t.createdAt),
@@ -58,6 +81,9 @@ export const orders = sqliteTable(
     uniqueIndex("orders_user_idempotency_unique").on(t.userId, t.idempotencyKey),
     check("orders_total_nonnegative", sql`${t.totalCents} >= 0`),
     check("orders_discount_nonnegative", sql`${t.discountCents} >= 0`),
+    check("orders_shipping_nonnegative", sql`${t.shippingCents} >= 0`),
+    check("orders_tax_nonnegative", sql`${t.taxCents} >= 0`),
+    index("orders_customer_email_idx").on(t.customerEmail),
   ],
 );
 

@@ -1,9 +1,8 @@
+import { orderRecipient } from "./order-mail";
 import { and, eq } from "drizzle-orm";
-import { user } from "../accounts/schema";
 import { requireAudit } from "../audit/audit";
 import type { Database } from "../db/client";
 import { enqueueMailSafely } from "../mail/mail";
-import { loadConfig } from "../platform/config";
 import { ProblemError } from "../platform/problem";
 import { orders, type OrderRow } from "./schema";
 
@@ -56,7 +55,7 @@ export async function markShipped(env: Env, db: Database, actor: StaffActor, ord
     .returning();
   // Someone else shipped it between the read and the write: theirs stands, and one notice goes out.
   if (!after) throw new ProblemError(409, "order_not_shippable", "This order was shipped a moment ago.");
-  await queueShippingNotice(env, db, after);
+  await queueShippingNotice(env, after);
   return after;
 }
 
@@ -75,15 +74,14 @@ export async function markDelivered(env: Env, db: Database, actor: StaffActor, o
   return after;
 }
 
-async function queueShippingNotice(env: Env, db: Database, order: OrderRow): Promise<void> {
-  const loaded = loadConfig(env);
-  const [row] = await db.select({ email: user.email }).from(user).where(eq(user.id, order.userId)).limit(1);
-  if (!row || !loaded.ok) return;
+async function queueShippingNotice(env: Env, order: OrderRow): Promise<void> {
+  const to = await orderRecipient(env, order);
+  if (!to) return;
   const text = [
     `Good news: your order ${order.id} is on its way.`,
     `Carrier: ${order.carrier}\nTracking number: ${order.trackingNumber}`,
-    `Your order: ${loaded.config.PUBLIC_ORIGIN}/orders/${encodeURIComponent(order.id)}`,
+    `Your order: ${to.orderUrl}`,
     "— Bastion",
   ].join("\n\n");
-  await enqueueMailSafely(env, { to: row.email, subject: `Your Bastion order ${order.id} has shipped`, text, key: `order.shipped:${order.id}` });
+  await enqueueMailSafely(env, { to: to.to, subject: `Your Bastion order ${order.id} has shipped`, text, key: `order.shipped:${order.id}` });
 }

@@ -5,3 +5,4 @@ export * from "../checkout/schema";
 export * from "../accounts/schema";
 export * from "../coupons/schema";
 export * from "../mail/schema";
+export * from "../shipping/schema";

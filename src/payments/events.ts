@@ -16,6 +16,23 @@ export const StripeEventEnvelope = z.object({
 });
 export type StripeEventEnvelope = z.infer<typeof StripeEventEnvelope>;
 
+/** A postal address as Stripe sends it (every field may be null). */
+const Address = z.object({
+  line1: z.string().max(300).nullable().optional(),
+  line2: z.string().max(300).nullable().optional(),
+  city: z.string().max(200).nullable().optional(),
+  state: z.string().max(200).nullable().optional(),
+  postal_code: z.string().max(40).nullable().optional(),
+  country: z.string().max(2).nullable().optional(),
+});
+export const ShippingDetails = z.object({ name: z.string().max(300).nullable().optional(), address: Address });
+export type ShippingDetails = z.infer<typeof ShippingDetails>;
+
+/** The shipping address of a completed session, wherever the API version put it. */
+export function shippingDetailsOf(session: CheckoutSessionObject): ShippingDetails | null {
+  return session.collected_information?.shipping_details ?? session.shipping_details ?? null;
+}
+
 /** A Checkout Session inside `checkout.session.*` events. */
 export const CheckoutSessionObject = z.object({
   id: z.string().min(1).max(255),
@@ -29,6 +46,29 @@ export const CheckoutSessionObject = z.object({
     .union([z.string(), z.object({ id: z.string() })])
     .nullable()
     .optional(),
+  amount_subtotal: z.number().int().nullable().optional(),
+  /** Stripe: the discount, shipping and tax inside `amount_total`. */
+  total_details: z
+    .object({ amount_discount: z.number().int(), amount_shipping: z.number().int().nullable().optional(), amount_tax: z.number().int() })
+    .nullable()
+    .optional(),
+  shipping_cost: z
+    .object({
+      amount_total: z.number().int(),
+      shipping_rate: z
+        .union([z.string(), z.object({ id: z.string() })])
+        .nullable()
+        .optional(),
+    })
+    .nullable()
+    .optional(),
+  customer_details: z
+    .object({ email: z.string().max(320).nullable().optional(), name: z.string().max(300).nullable().optional() })
+    .nullable()
+    .optional(),
+  /** Where the goods go (API 2025-03-31 and later); `shipping_details` on older API versions. */
+  collected_information: z.object({ shipping_details: ShippingDetails.nullable().optional() }).nullable().optional(),
+  shipping_details: ShippingDetails.nullable().optional(),
 });
 export type CheckoutSessionObject = z.infer<typeof CheckoutSessionObject>;
 
@@ -57,6 +97,14 @@ export interface SessionEventInput {
   paymentIntentId?: string | null;
   /** Unix seconds; the session's own expiry (30 minutes after creation unless given). */
   expiresAt?: number;
+  /** The breakdown inside amountTotal (Stripe's amount_subtotal and total_details); defaults: no discount, shipping or tax. */
+  amountSubtotal?: number;
+  amountDiscount?: number;
+  amountShipping?: number;
+  amountTax?: number;
+  shippingRateId?: string | null;
+  customerEmail?: string | null;
+  shippingDetails?: ShippingDetails | null;
 }
 
 /**
@@ -81,8 +129,22 @@ export function buildCheckoutSessionEvent(input: SessionEventInput): Record<stri
         object: "checkout.session",
         mode: "payment",
         status: completed ? "complete" : "expired",
-        amount_subtotal: input.amountTotal,
+        amount_subtotal: input.amountSubtotal ?? input.amountTotal - (input.amountShipping ?? 0) - (input.amountTax ?? 0) + (input.amountDiscount ?? 0),
         amount_total: input.amountTotal,
+        total_details: { amount_discount: input.amountDiscount ?? 0, amount_shipping: input.amountShipping ?? 0, amount_tax: input.amountTax ?? 0 },
+        shipping_cost: input.shippingRateId
+          ? { amount_subtotal: input.amountShipping ?? 0, amount_tax: 0, amount_total: input.amountShipping ?? 0, shipping_rate: input.shippingRateId }
+          : null,
+        customer_details: input.customerEmail
+          ? {
+              email: input.customerEmail,
+              name: input.shippingDetails?.name ?? null,
+              address: input.shippingDetails?.address ?? null,
+              tax_exempt: "none",
+              tax_ids: [],
+            }
+          : null,
+        collected_information: input.shippingDetails ? { shipping_details: input.shippingDetails } : null,
         currency: input.currency.toLowerCase(),
         payment_status: input.paymentStatus,
         client_reference_id: input.orderId,

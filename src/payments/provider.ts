@@ -10,8 +10,18 @@ export interface CheckoutOrder {
   currency: string;
   subtotalCents: number;
   discountCents: number;
+  /** The shipping amount of the chosen rate (0 without shipping); part of totalCents. */
+  shippingCents: number;
+  /** Goods − discount + shipping; Stripe adds tax on top when `taxMode` is automatic. */
   totalCents: number;
   couponCode: string | null;
+  /** Where the receipt goes; Checkout shows it locked (`customer_email`). */
+  customerEmail: string;
+  /** The rate the shopper chose, passed as the session's only shipping option; null: nothing to ship. */
+  shipping: { rateId: string; name: string; amountCents: number; minDays: number | null; maxDays: number | null } | null;
+  taxMode: "off" | "automatic";
+  /** Countries Checkout may take a shipping address in (ISO alpha-2). */
+  shipToCountries: string[];
 }
 
 /** One order line as it was priced from D1 at checkout. */
@@ -20,6 +30,8 @@ export interface CheckoutLine {
   name: string;
   unitPriceCents: number;
   quantity: number;
+  /** Stripe Tax product code; null: the account's default. */
+  taxCode?: string | null;
 }
 
 export interface CreateSessionInput {
@@ -54,6 +66,21 @@ export interface PaymentProvider {
   expireSession(sessionId: string): Promise<boolean>;
 }
 
+/** Stripe's `delivery_estimate` for a rate's business days, or nothing when the rate has none. */
+function deliveryEstimate(rate: {
+  minDays: number | null;
+  maxDays: number | null;
+}): Pick<Stripe.Checkout.SessionCreateParams.ShippingOption.ShippingRateData, "delivery_estimate"> {
+  if (rate.minDays === null && rate.maxDays === null) return {};
+  const day = (value: number) => ({ unit: "business_day" as const, value });
+  return {
+    delivery_estimate: {
+      ...(rate.minDays !== null ? { minimum: day(rate.minDays) } : {}),
+      ...(rate.maxDays !== null ? { maximum: day(rate.maxDays) } : {}),
+    },
+  };
+}
+
 /**
  * Stripe Checkout through the official library, Workers build: its fetch client and no Node APIs.
  * The client is made per call (no module-level state); `fetchFn` defaults to the global fetch
@@ -66,13 +93,41 @@ export function createStripeProvider(secretKey: string, fetchFn?: typeof fetch):
     async createCheckoutSession(input) {
       const { order, lines } = input;
       const currency = order.currency.toLowerCase();
+      const taxed = order.taxMode === "automatic";
       const params: Stripe.Checkout.SessionCreateParams = {
         mode: "payment",
         // Prices come from our D1 snapshot, never from a Stripe Price the client could pick (P15).
         line_items: lines.map((line) => ({
           quantity: line.quantity,
-          price_data: { currency, unit_amount: line.unitPriceCents, product_data: { name: line.name, metadata: { productId: line.productId } } },
+          price_data: {
+            currency,
+            unit_amount: line.unitPriceCents,
+            ...(taxed ? { tax_behavior: "exclusive" as const } : {}),
+            product_data: { name: line.name, metadata: { productId: line.productId }, ...(taxed && line.taxCode ? { tax_code: line.taxCode } : {}) },
+          },
         })),
+        customer_email: order.customerEmail,
+        ...(taxed ? { automatic_tax: { enabled: true } } : {}),
+        ...(order.shipping
+          ? {
+              shipping_address_collection: {
+                allowed_countries: order.shipToCountries as Stripe.Checkout.SessionCreateParams.ShippingAddressCollection.AllowedCountry[],
+              },
+              // One option: the rate the shopper chose in the shop, priced from our data (re-checked by the webhook).
+              shipping_options: [
+                {
+                  shipping_rate_data: {
+                    type: "fixed_amount",
+                    display_name: order.shipping.name,
+                    fixed_amount: { amount: order.shipping.amountCents, currency },
+                    metadata: { shippingRateId: order.shipping.rateId },
+                    ...(taxed ? { tax_behavior: "exclusive" as const, tax_code: "txcd_92010001" } : {}),
+                    ...deliveryEstimate(order.shipping),
+                  },
+                },
+              ],
+            }
+          : {}),
         client_reference_id: order.id,
         metadata: { orderId: order.id },
         payment_intent_data: { metadata: { orderId: order.id } },
@@ -90,8 +145,10 @@ export function createStripeProvider(secretKey: string, fetchFn?: typeof fetch):
       }
       const session = await stripe().checkout.sessions.create(params, { idempotencyKey: input.idempotencyKey });
       if (!session.url) throw new Error("Stripe returned a Checkout Session without a url");
-      if (session.amount_total !== order.totalCents) {
-        // Stripe computed a different total from ours: never send the shopper to pay it.
+      // Stripe computed a different total from ours: never send the shopper to pay it. With Stripe
+      // Tax the tax is added once the address is known, so only the untaxed part is compared here.
+      const untaxed = taxed ? (session.amount_total ?? 0) - (session.total_details?.amount_tax ?? 0) : session.amount_total;
+      if (untaxed !== order.totalCents) {
         throw new Error(`Stripe session total ${session.amount_total} differs from the order total ${order.totalCents}`);
       }
       return { sessionId: session.id, url: session.url };
@@ -131,10 +188,18 @@ export function createSimulatorProvider(db: Database, origin: string): PaymentPr
   return {
     name: "simulator",
     async createCheckoutSession(input) {
+      const { order } = input;
       const sessionId = await createSimulatorSession(db, {
-        orderId: input.order.id,
-        amountTotal: input.order.totalCents,
-        currency: input.order.currency.toLowerCase(),
+        orderId: order.id,
+        amountTotal: order.totalCents,
+        currency: order.currency.toLowerCase(),
+        amountSubtotal: order.subtotalCents,
+        amountDiscount: order.discountCents,
+        amountShipping: order.shippingCents,
+        shippingRate: order.shipping ? { id: order.shipping.rateId, name: order.shipping.name } : null,
+        customerEmail: order.customerEmail,
+        taxMode: order.taxMode,
+        shipToCountries: order.shipToCountries,
         successUrl: input.successUrl,
         cancelUrl: input.cancelUrl,
         expiresAt: input.expiresAt,

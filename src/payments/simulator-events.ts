@@ -4,7 +4,7 @@ import { getDb } from "../db/client";
 import type { Config } from "../platform/config";
 import { buildCheckoutSessionEvent, type SessionEventInput } from "./events";
 import { computeStripeSignature } from "./signature";
-import { closeSimulatorSession, findSimulatorSession, simulatorOutcome, type SimulatorSession } from "./simulator-store";
+import { closeSimulatorSession, findSimulatorSession, simulatedTax, simulatorOutcome, type SimulatorSession } from "./simulator-store";
 import { handleStripeWebhook, type WebhookOutcome } from "./webhook";
 
 /**
@@ -16,17 +16,27 @@ export async function deliverSimulatorEvent(
   env: Env,
   config: Config,
   session: SimulatorSession,
-  input: Pick<SessionEventInput, "type" | "paymentStatus" | "paymentIntentId">,
+  input: Pick<SessionEventInput, "type" | "paymentStatus" | "paymentIntentId" | "shippingDetails">,
 ): Promise<WebhookOutcome | null> {
   const secret = config.STRIPE_WEBHOOK_SECRET;
   if (!secret) return null;
+  // What Stripe reports of a completed session: the breakdown, tax on top, the customer and the address.
+  const completed = input.type !== "checkout.session.expired";
+  const tax = completed ? simulatedTax(session) : 0;
   const event = buildCheckoutSessionEvent({
     ...input,
     sessionId: session.id,
     orderId: session.orderId,
-    amountTotal: session.amountTotal,
+    amountTotal: session.amountTotal + tax,
     currency: session.currency,
     expiresAt: session.expiresAt,
+    amountDiscount: session.amountDiscount ?? 0,
+    amountShipping: session.amountShipping ?? 0,
+    amountTax: tax,
+    ...(session.amountSubtotal !== undefined ? { amountSubtotal: session.amountSubtotal } : {}),
+    shippingRateId: session.shippingRate ? `shr_test_${session.shippingRate.id.replace(/[^A-Za-z0-9]/g, "").slice(0, 24)}` : null,
+    customerEmail: completed ? (session.customerEmail ?? null) : null,
+    shippingDetails: completed ? (input.shippingDetails ?? null) : null,
   });
   const rawBody = JSON.stringify(event);
   const t = Math.floor(Date.now() / 1000);

@@ -1,6 +1,7 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { paymentEvents } from "../checkout/schema";
+import type { ShippingDetails } from "./events";
 
 /** Kind of the payment_events row that holds a simulated Checkout Session (id = session id). */
 export const SIMULATOR_SESSION_KIND = "simulator.session";
@@ -18,6 +19,14 @@ export interface SimulatorSession {
   cancelUrl: string;
   expiresAt: number;
   createdAt: number;
+  /** The breakdown Stripe would show (absent on sessions made before shipping and tax existed). */
+  amountSubtotal?: number;
+  amountDiscount?: number;
+  amountShipping?: number;
+  shippingRate?: { id: string; name: string } | null;
+  customerEmail?: string | null;
+  taxMode?: "off" | "automatic";
+  shipToCountries?: string[];
 }
 
 /** Random lower-case alphanumerics, like the tail of a Stripe id. */
@@ -33,21 +42,10 @@ export function randomStripeSuffix(bytes = 18): string {
  * session already made, as Stripe does for a repeated idempotency key. One D1 round trip: the
  * insert (only when the order has no session yet) and the read of the order's session, batched.
  */
-export async function createSimulatorSession(
-  db: Database,
-  input: { orderId: string; amountTotal: number; currency: string; successUrl: string; cancelUrl: string; expiresAt: number; idempotencyKey: string },
-): Promise<string> {
+export async function createSimulatorSession(db: Database, input: Omit<SimulatorSession, "id" | "createdAt"> & { idempotencyKey: string }): Promise<string> {
   const id = `cs_test_${randomStripeSuffix()}`;
-  const session: SimulatorSession = {
-    id,
-    orderId: input.orderId,
-    amountTotal: input.amountTotal,
-    currency: input.currency,
-    successUrl: input.successUrl,
-    cancelUrl: input.cancelUrl,
-    expiresAt: input.expiresAt,
-    createdAt: Math.floor(Date.now() / 1000),
-  };
+  const { idempotencyKey: _key, ...fields } = input;
+  const session: SimulatorSession = { id, ...fields, createdAt: Math.floor(Date.now() / 1000) };
   const [, existing] = await db.batch([
     // INSERT … SELECT of the values, only while the order has no simulated session.
     db.insert(paymentEvents).select(
@@ -134,4 +132,34 @@ export function closeSimulatorSession(db: Database, session: SimulatorSession, o
 /** A simulated refund: the simulator has no money to move, so it only hands back an id. */
 export function simulatorRefundId(): { refundId: string } {
   return { refundId: `re_test_${randomStripeSuffix()}` };
+}
+
+/** Kind of the row that keeps the address a simulated session was completed with (`<session>:address`). */
+const SIMULATOR_ADDRESS_KIND = "simulator.address";
+
+/** Remembers the shipping address given on the simulator page, so a later settlement event carries it too. */
+export async function saveSimulatorAddress(db: Database, session: SimulatorSession, details: ShippingDetails): Promise<void> {
+  await db
+    .insert(paymentEvents)
+    .values({ id: `${session.id}:address`, orderId: session.orderId, kind: SIMULATOR_ADDRESS_KIND, detail: JSON.stringify(details) })
+    .onConflictDoNothing();
+}
+
+/** The address a simulated session was completed with, or null. */
+export async function simulatorAddress(db: Database, sessionId: string): Promise<ShippingDetails | null> {
+  const [row] = await db
+    .select()
+    .from(paymentEvents)
+    .where(and(eq(paymentEvents.id, `${sessionId}:address`), eq(paymentEvents.kind, SIMULATOR_ADDRESS_KIND)))
+    .limit(1);
+  return row?.detail ? (JSON.parse(row.detail) as ShippingDetails) : null;
+}
+
+/**
+ * The simulator's stand-in for Stripe Tax: 8 % of goods after discount plus shipping, rounded.
+ * Only on sessions made with automatic tax; real rates come from Stripe.
+ */
+export function simulatedTax(session: SimulatorSession): number {
+  if (session.taxMode !== "automatic") return 0;
+  return Math.round((session.amountTotal * 8) / 100);
 }

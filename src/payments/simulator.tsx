@@ -9,14 +9,17 @@ import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
 import { formatMoney } from "../web/format";
 import { Layout } from "../web/layout";
-import type { SessionEventInput } from "./events";
+import type { SessionEventInput, ShippingDetails } from "./events";
 import { computeStripeSignature } from "./signature";
 import { deliverSimulatorEvent, simulatorPaymentIntent } from "./simulator-events";
 import {
   closeSimulatorSession,
   findSimulatorSession,
   randomStripeSuffix,
+  saveSimulatorAddress,
   settleSimulatorSession,
+  simulatedTax,
+  simulatorAddress,
   simulatorOutcome,
   simulatorSettlement,
   type SimulatorOutcome,
@@ -35,7 +38,57 @@ export const devOnly = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
-const OutcomeForm = z.object({ outcome: z.enum(["paid", "processing", "expired", "succeeded", "failed"]) });
+const OutcomeForm = z.object({
+  outcome: z.enum(["paid", "processing", "expired", "succeeded", "failed"]),
+  // The address "Stripe" collects; checked against the session's countries like Checkout does.
+  name: z.string().trim().max(300).optional(),
+  line1: z.string().trim().max(300).optional(),
+  city: z.string().trim().max(200).optional(),
+  postalCode: z.string().trim().max(40).optional(),
+  country: z
+    .string()
+    .regex(/^[A-Za-z]{2}$/)
+    .transform((v) => v.toUpperCase())
+    .optional(),
+});
+
+/** The address fields of a completed session, or a 422 like Checkout refusing an incomplete or foreign address. */
+function addressFrom(session: SimulatorSession, form: z.infer<typeof OutcomeForm>): ShippingDetails | null {
+  if (!session.shippingRate) return null;
+  if (!form.name || !form.line1 || !form.city || !form.postalCode || !form.country) {
+    throw new ProblemError(422, "validation_failed", "Name, street, city, postal code and country are required for shipping.");
+  }
+  if (!(session.shipToCountries ?? []).includes(form.country)) throw new ProblemError(422, "validation_failed", "The shop does not ship to that country.");
+  return { name: form.name, address: { line1: form.line1, line2: null, city: form.city, state: null, postal_code: form.postalCode, country: form.country } };
+}
+
+function AddressFields({ countries }: { countries: string[] }) {
+  return (
+    <fieldset>
+      <legend>Shipping address</legend>
+      <label>
+        Full name <input name="name" value="Ada Lovelace" autocomplete="shipping name" required maxlength={300} />
+      </label>
+      <label>
+        Street <input name="line1" value="12 Analytical Row" autocomplete="shipping address-line1" required maxlength={300} />
+      </label>
+      <label>
+        City <input name="city" value="Springfield" autocomplete="shipping address-level2" required maxlength={200} />
+      </label>
+      <label>
+        Postal code <input name="postalCode" value="12345" autocomplete="shipping postal-code" required maxlength={40} />
+      </label>
+      <label>
+        Country{" "}
+        <select name="country" autocomplete="shipping country">
+          {countries.map((c) => (
+            <option value={c}>{c}</option>
+          ))}
+        </select>
+      </label>
+    </fieldset>
+  );
+}
 
 interface PageLine {
   name: string;
@@ -49,6 +102,8 @@ function SimulatorPage(props: { session: SimulatorSession; lines: PageLine[] } &
   const { session, lines } = props;
   const currency = session.currency.toUpperCase();
   const free = session.amountTotal === 0;
+  const tax = simulatedTax(session);
+  const charge = session.amountTotal + tax;
   return (
     <Layout title="Pay (simulator)">
       <section class="hosted-checkout" aria-labelledby="pay-title">
@@ -56,14 +111,22 @@ function SimulatorPage(props: { session: SimulatorSession; lines: PageLine[] } &
           Payment simulator — development only. No card is charged and no data leaves this machine.
         </p>
         <h1 id="pay-title">Pay Bastion</h1>
-        <p class="price">{formatMoney(session.amountTotal, currency)}</p>
+        <p class="price">{formatMoney(charge, currency)}</p>
         <ul class="checkout-lines">
           {lines.map((l) => (
             <li>
               {l.quantity} × {l.name} — {formatMoney(l.unitPriceCents * l.quantity, currency)}
             </li>
           ))}
+          {session.amountDiscount ? <li>Discount — −{formatMoney(session.amountDiscount, currency)}</li> : null}
+          {session.shippingRate ? (
+            <li data-sim-shipping>
+              Shipping ({session.shippingRate.name}) — {session.amountShipping ? formatMoney(session.amountShipping, currency) : "Free"}
+            </li>
+          ) : null}
+          {session.taxMode === "automatic" ? <li data-sim-tax>Tax (simulated 8 %) — {formatMoney(tax, currency)}</li> : null}
         </ul>
+        {session.customerEmail ? <p>Receipt to {session.customerEmail}</p> : null}
         <p>
           Session <code>{session.id}</code>
         </p>
@@ -81,13 +144,14 @@ function SimulatorPage(props: { session: SimulatorSession; lines: PageLine[] } &
           <p role="status">This checkout is closed ({props.settled ? `payment ${props.settled}` : props.closed}).</p>
         ) : (
           <form method="post" action={`/dev/pay/${session.id}`}>
+            {session.shippingRate ? <AddressFields countries={session.shipToCountries ?? []} /> : null}
             {free ? null : (
               <label>
                 Card number <input name="card" value="4242 4242 4242 4242" readonly autocomplete="off" />
               </label>
             )}
             <button type="submit" name="outcome" value="paid">
-              {free ? "Place the order (nothing to pay)" : `Pay ${formatMoney(session.amountTotal, currency)}`}
+              {free ? "Place the order (nothing to pay)" : `Pay ${formatMoney(charge, currency)}`}
             </button>
             {free ? null : (
               <button type="submit" name="outcome" value="processing" class="secondary">
@@ -163,6 +227,8 @@ export const devPay = new Hono<AppEnv>()
       if (!c.var.config.STRIPE_WEBHOOK_SECRET) throw new ProblemError(503, "misconfigured", "Set STRIPE_WEBHOOK_SECRET in .dev.vars to use the simulator.");
       const db = getDb(c.env.DB);
       let outcome = form.data.outcome;
+      // Checked before anything is recorded: an incomplete address leaves the session open, like Checkout.
+      const givenAddress = outcome === "paid" || outcome === "processing" ? addressFrom(session, form.data) : null;
       if (outcome === "succeeded" || outcome === "failed") {
         // Only a session completed with a delayed method settles, and only once.
         if ((await simulatorOutcome(db, session.id)) !== "processing" || !(await settleSimulatorSession(db, session, outcome))) {
@@ -176,7 +242,15 @@ export const devPay = new Hono<AppEnv>()
           throw new ProblemError(409, "checkout_closed", "This checkout is already closed.");
         }
       }
-      const result = await deliverSimulatorEvent(c.env, c.var.config, session, eventFor(session, outcome));
+      // The address goes with completion; a settlement later repeats the one given then.
+      let shippingDetails: ShippingDetails | null = null;
+      if (outcome === "paid" || outcome === "processing") {
+        shippingDetails = givenAddress;
+        if (shippingDetails) await saveSimulatorAddress(db, session, shippingDetails);
+      } else if (outcome === "succeeded") {
+        shippingDetails = await simulatorAddress(db, session.id);
+      }
+      const result = await deliverSimulatorEvent(c.env, c.var.config, session, { ...eventFor(session, outcome), shippingDetails });
       if (result && result.status !== 200) throw new ProblemError(502, "webhook_refused", `The shop refused the simulated event (${result.code}).`);
       return c.redirect(outcome === "expired" || outcome === "failed" ? session.cancelUrl : session.successUrl, 303);
     },

@@ -35,6 +35,23 @@ const baseSchema = z.object({
    * which signs up hundreds of accounts; production refuses it. Unset means the full cost.
    */
   PASSWORD_HASH_COST: z.enum(["standard", "test-only-fast"]).optional(),
+  /**
+   * Countries the shop ships to (ISO 3166-1 alpha-2, comma separated): Stripe Checkout collects a
+   * shipping address in one of them, and the webhook refuses an address elsewhere.
+   */
+  SHIP_TO_COUNTRIES: z
+    .string()
+    .default("US")
+    .transform((v) => [...new Set(v.split(",").map((c) => c.trim().toUpperCase()))].filter((c) => c !== ""))
+    .pipe(z.array(z.string().regex(/^[A-Z]{2}$/, "two-letter country codes")).min(1)),
+  /** Stripe Tax: `automatic` turns on `automatic_tax` in Checkout; tax then comes only from Stripe. */
+  STRIPE_TAX: z.enum(["off", "automatic"]).default("off"),
+  /** A single-currency shop names its currency (ISO 4217): products, rates and carts in any other are refused. */
+  SHOP_CURRENCY: z
+    .string()
+    .regex(/^[A-Za-z]{3}$/)
+    .transform((v) => v.toUpperCase())
+    .optional(),
 });
 
 export type Config = z.infer<typeof baseSchema> & { devRoutes: boolean };

@@ -158,7 +158,9 @@ describe("signed-in shoppers", () => {
     const p = await makeProduct();
     const shopper = await signUpAndSignIn();
     const coupon = await makeCoupon({ perCustomerLimit: 1 });
-    expect((await reserveCoupon(env, getDb(env.DB), { code: coupon.code, orderId: unique("ord"), userId: shopper.user.id })).ok).toBe(true);
+    const { couponCustomerKey } = await import("../../src/coupons/customer");
+    const customer = await couponCustomerKey(shopper.user.email);
+    expect((await reserveCoupon(env, getDb(env.DB), { code: coupon.code, orderId: unique("ord"), userId: customer })).ok).toBe(true);
     await cartJson(shopper.cookie, "POST", "/api/cart/items", { productId: p.id, quantity: 1 });
     const res = await cartJson(shopper.cookie, "PUT", "/api/cart/coupon", { code: coupon.code });
     expect(res.status).toBe(422);

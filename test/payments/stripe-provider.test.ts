@@ -3,7 +3,21 @@ import { createStripeProvider, type CreateSessionInput } from "../../src/payment
 import { stripeSessionResponse } from "../support/stripe";
 
 const input = (overrides: Partial<CreateSessionInput["order"]> = {}): CreateSessionInput => ({
-  order: { id: "ord_abc", userId: "usr_1", currency: "USD", subtotalCents: 3700, discountCents: 0, totalCents: 3700, couponCode: null, ...overrides },
+  order: {
+    id: "ord_abc",
+    userId: "usr_1",
+    currency: "USD",
+    subtotalCents: 3700,
+    discountCents: 0,
+    shippingCents: 0,
+    totalCents: 3700,
+    couponCode: null,
+    customerEmail: "shopper@example.com",
+    shipping: null,
+    taxMode: "off",
+    shipToCountries: ["US"],
+    ...overrides,
+  },
   lines: [
     { productId: "prd_1", name: "Canvas tote", unitPriceCents: 1250, quantity: 2 },
     { productId: "prd_2", name: "Enamel pin", unitPriceCents: 1200, quantity: 1 },
