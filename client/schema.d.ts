@@ -806,6 +806,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/shipping-rates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every shipping rate, active or not (admin)
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        get: operations["adminListShippingRates"];
+        put?: never;
+        /**
+         * Create a shipping rate (admin); audited
+         * @description Amounts are minor units of the rate's currency. Once a currency has an active rate, every checkout in it must choose one. `freeAboveCents`: the rate costs nothing when the goods (after discount) reach it.
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminCreateShippingRate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/shipping-rates/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Edit or retire (`active: false`) a shipping rate (admin); audited
+         * @description Orders keep the name and amount they were made with; a pending order whose rate changed is still checked against its own amount.
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        patch: operations["adminUpdateShippingRate"];
+        trace?: never;
+    };
+    "/shipping-rates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The shipping rates a cart in `currency` can choose at checkout
+         * @description Priced for goods worth `goodsCents` (after discount). The amount charged is always recomputed from the shop's data at checkout.
+         */
+        get: operations["listShippingRates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/cart": {
         parameters: {
             query?: never;
@@ -886,8 +954,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Start paying for the cart
-         * @description Builds an order from a snapshot of the cart, its coupon and D1 prices, takes the stock and creates a payment session. The same `Idempotency-Key` from the same user returns the same result while that order can still be paid; a closed order's key answers 409 `checkout_closed` (or `payment_processing`), never its payment URL. A total of 0 is a no-cost order (completed without payment); a total between 0 and the provider's minimum charge is refused.
+         * Start paying for the cart (signed in, or as a guest with an email)
+         * @description A signed-in shopper pays for their account's cart; a guest pays for the cart of their cookie and gives `email` (receipts and the order's link go there; the order joins an account only when that account signs in with the address verified). When the shop has shipping rates in the cart's currency, `shippingRateId` is required; its amount comes from the shop's data, is added to the total and is checked again when the payment arrives. Builds an order from a snapshot of the cart, its coupon and D1 prices, takes the stock and creates a payment session. The same `Idempotency-Key` from the same user returns the same result while that order can still be paid; a closed order's key answers 409 `checkout_closed` (or `payment_processing`), never its payment URL. A total of 0 is a no-cost order (completed without payment); a total between 0 and the provider's minimum charge is refused.
          */
         post: operations["startCheckout"];
         delete?: never;
@@ -922,6 +990,26 @@ export interface paths {
         };
         /** One of the caller's orders */
         get: operations["getMyOrder"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/guest-orders/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A guest's order, opened by the key of its link
+         * @description The key comes from `orderUrl` of the guest's checkout and from the receipt mail; it opens this order only, for 90 days. A wrong, expired or missing key and an unknown id all answer the same 404.
+         */
+        get: operations["getGuestOrder"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1212,6 +1300,16 @@ export interface components {
                 refundId: string | null;
             }[];
         };
+        /** @description Collected by the payment page; null before payment or when nothing ships. */
+        ShippingAddress: {
+            name: string | null;
+            line1: string | null;
+            line2: string | null;
+            city: string | null;
+            state: string | null;
+            postalCode: string | null;
+            country: string | null;
+        } | null;
         /** @description Where the goods are: unfulfilled → shipped (carrier, tracking number) → delivered. */
         OrderShipping: {
             /** @enum {string} */
@@ -1241,6 +1339,15 @@ export interface components {
             paidAt: string | null;
             /** @description A delayed payment (bank transfer…) is under way; the order settles by itself and cannot be cancelled. */
             paymentProcessing: boolean;
+            /** @description The chosen rate's amount (0 when free or nothing ships); part of totalCents. */
+            shippingCents: number;
+            /** @description The chosen shipping rate's name. */
+            shippingRate: string | null;
+            /** @description Tax as Stripe charged it (automatic tax); 0 before payment or without tax. */
+            taxCents: number;
+            shippingAddress: components["schemas"]["ShippingAddress"];
+            /** @description Where the receipt went. */
+            email: string | null;
             shipping: components["schemas"]["OrderShipping"];
         };
         AdminRefund: {
@@ -1270,6 +1377,54 @@ export interface components {
         AdminShipment: {
             carrier: string;
             trackingNumber: string;
+        };
+        AdminShippingRate: {
+            id: string;
+            name: string;
+            amountCents: number;
+            currency: string;
+            minDays: number | null;
+            maxDays: number | null;
+            freeAboveCents: number | null;
+            active: boolean;
+            sortOrder: number;
+            createdAt: string;
+            updatedAt: string;
+        };
+        AdminShippingRateCreate: {
+            name: string;
+            amountCents: number;
+            currency: string;
+            /** @default null */
+            minDays: number | null;
+            /** @default null */
+            maxDays: number | null;
+            /** @default null */
+            freeAboveCents: number | null;
+            /** @default true */
+            active: boolean;
+            /** @default 0 */
+            sortOrder: number;
+        };
+        AdminShippingRatePatch: {
+            name?: string;
+            amountCents?: number;
+            currency?: string;
+            minDays?: number | null;
+            maxDays?: number | null;
+            freeAboveCents?: number | null;
+            active?: boolean;
+            sortOrder?: number;
+        };
+        ShippingRate: {
+            id: string;
+            name: string;
+            /** @description What this rate costs for `goodsCents` (0 when free above the threshold). */
+            amountCents: number;
+            currency: string;
+            minDays: number | null;
+            maxDays: number | null;
+            freeAboveCents: number | null;
         };
         Cart: {
             items: {
@@ -1313,6 +1468,17 @@ export interface components {
         CheckoutStarted: {
             orderId: string;
             checkoutUrl: string;
+            /** @description Guests only: the link that opens this order (also in the receipt). Keep it private. */
+            orderUrl?: string;
+        };
+        CheckoutRequest: {
+            /** @description One of GET /api/shipping-rates; required when the shop has rates in the cart's currency. */
+            shippingRateId?: string;
+            /**
+             * Format: email
+             * @description Guests only (ignored when signed in): where the receipt and the order's link go.
+             */
+            email?: string;
         };
         WebhookReceived: {
             /** @enum {boolean} */
@@ -4604,6 +4770,264 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    adminListShippingRates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Rates */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["AdminShippingRate"][];
+                    };
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an admin, or second factor missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid or unknown field, `delivery_days` (max below min) or `currency_not_accepted` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminCreateShippingRate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminShippingRateCreate"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminShippingRate"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an admin, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid or unknown field, `delivery_days` (max below min) or `currency_not_accepted` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminUpdateShippingRate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminShippingRatePatch"];
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminShippingRate"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; or `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an admin, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `shipping_rate_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid or unknown field, `delivery_days` (max below min) or `currency_not_accepted` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listShippingRates: {
+        parameters: {
+            query: {
+                currency: string;
+                goodsCents?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Rates, in the shop's order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["ShippingRate"][];
+                    };
+                };
+            };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     getCart: {
         parameters: {
             query?: never;
@@ -4959,7 +5383,11 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["CheckoutRequest"];
+            };
+        };
         responses: {
             /** @description Order created; send the shopper to checkoutUrl */
             201: {
@@ -4970,7 +5398,16 @@ export interface operations {
                     "application/json": components["schemas"]["CheckoutStarted"];
                 };
             };
-            /** @description Not signed in (`unauthenticated`) */
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Neither signed in nor holding a guest cart (`unauthenticated`) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4997,7 +5434,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_stock`, `currency_mismatch`, `total_below_minimum` or a coupon code */
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `out_of_stock`, `currency_mismatch`, `currency_not_accepted`, `total_below_minimum`, `shipping_rate_required`, `shipping_rate_invalid`, `email_required` (a guest), `validation_failed` or a coupon code */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5100,6 +5555,50 @@ export interface operations {
                 };
             };
             /** @description No such order, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getGuestOrder: {
+        parameters: {
+            query: {
+                key: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such order, or the key does not open it (`order_not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -249,6 +249,7 @@ export const REGISTER: Threat[] = [
       "One CouponObject Durable Object per coupon (per customer for codes without a total limit) decides every reservation single-threaded; outstanding reservations count against maxRedemptions and perCustomerLimit (M-012, M-013, M-016).",
       "Checkout reserves the coupon inside its object; payment commits it; the order closing releases it; the reservation is pinned while a payment is in flight, and the ledger's alarm only releases reservations of checkouts that died before writing their order (decisions 004, 013).",
       "A commit that finds no hold and no room left never over-redeems silently: the order is paid (the money is real), flagged coupon_over_redeemed, audited coupon.over_redeemed and shown to staff (decision 013).",
+      "A per-customer limit counts a mailbox, not an account: the ledger key is a hash of the normalised email (lower case, no +tag, Gmail dots ignored) for accounts and guests alike, so guest checkout, a second account or an alias cannot reset it (decision 018).",
     ],
     tests: [
       "P10/T07 race: 50 concurrent reserves from 50 users on a single-use coupon give exactly one ok",
@@ -256,6 +257,7 @@ export const REGISTER: Threat[] = [
       "P10/T07 race: a hot code with only a per-customer limit is sharded per customer and still allows one per customer",
       "P10/T07 per-customer limit: a signed-in customer who has used up a per-customer coupon is refused with coupon_already_used",
       "P10 a card payment whose webhook comes after the hold lapsed and the last use went to another order: paid (the money is real), flagged coupon_over_redeemed, audited once, shown to staff",
+      "P10 per-customer coupon limits count a mailbox, not an account: a guest using an alias of an account that used it is refused; nothing is held",
     ],
   },
   {
@@ -270,6 +272,7 @@ export const REGISTER: Threat[] = [
       "The cart stores product ids and quantities only; priceFromRows computes every total from D1's rows (a visible product's row reused for at most 5 s per isolate, decision 009) with the server's discount (integer cents, percent discounts rounded down, never below zero); price-like fields in requests are ignored.",
       "The order is a snapshot of D1 prices at checkout, and the Stripe session's amount must equal the order total before an order is paid.",
       "Zero and small totals (decision 013): no_payment_required pays an order only when amount_total is 0 and equals its total; a total between 0 and the provider's minimum charge is refused at checkout (422 total_below_minimum) before anything is held.",
+      "Shipping is priced from the staff-managed shipping_rates row the shopper names by id (active, in the cart's currency, free above its threshold on the goods after discount); the checkout body is strict, so an amount in it is a 422; the rate is Checkout's only shipping option (decision 018).",
     ],
     tests: [
       "P11 price manipulation: priceCents, unitPriceCents, totalCents, discountCents in bodies are ignored; totals are D1 price × qty",
@@ -280,6 +283,7 @@ export const REGISTER: Threat[] = [
       "P11 a no-cost order: a 100 % coupon checks out at 0, the simulator completes it with no_payment_required, and the order is paid once with its stock sold and its coupon committed",
       "P11 no_payment_required for an order that costs money is refused as an amount mismatch, audited, and pays nothing",
       "P11 a total below the minimum charge is refused at checkout with total_below_minimum; nothing is held and the cart stays usable",
+      "P11 shipping-rate tampering: a missing, unknown, retired or other-currency rate and any price in the body are refused; nothing is taken",
     ],
   },
   {
@@ -296,6 +300,8 @@ export const REGISTER: Threat[] = [
       "State-changing requests with cookies must come from the shop's origin (CSRF).",
       "A shopper's data export and account deletion take no id: they act on the session's user only.",
       "The shared page cache (decision 017) never serves or stores a request that carries a session; it stores bodies only (no Set-Cookie, request id or cart state), and only for pages that hold no per-visitor data.",
+      "A guest order opens only with its link's key: an HMAC-SHA-256 over the order id and the link's expiry (90 days) under a key derived from BETTER_AUTH_SECRET, verified in constant time; the id alone, a wrong, another order's or an expired key all give the same 404; the page is no-store and sends no referrer. The guest's cart cookie is never stored (orders name the cart object's id).",
+      "A guest order joins an account only when that account, signed in with its address verified, looks at its orders (never by typing an address); the join is audited (order.claimed).",
     ],
     tests: [
       "P12 IDOR: another shopper's cart is unreachable; cart ids in the query, body or path are ignored",
@@ -310,6 +316,8 @@ export const REGISTER: Threat[] = [
       "P12 another shopper cannot cancel my order; a paid order cannot be cancelled",
       "P12 shared cache: a signed-in visitor's page is neither served from nor stored in the shared cache",
       "P12 shared cache: no Set-Cookie, request id, cart state or CSRF material is ever stored with a shared answer",
+      "P12 guest order IDOR: the id alone, a wrong key, another order's key or an expired link open nothing (one 404 for all); nothing changes",
+      "P12 a guest order joins an account only once that account signs in with the address verified, never by someone typing it",
     ],
   },
   {
@@ -363,6 +371,7 @@ export const REGISTER: Threat[] = [
     mitigations: [
       "Stripe Checkout (a PCI DSS Level 1 provider, SAQ A for us) through the pinned official stripe library on its fetch client.",
       "An order is paid only by a verified checkout.session.completed / async_payment_succeeded whose session id, amount_total, currency and payment_status all match; a mismatch leaves it unpaid and writes a security audit event.",
+      "Shipping and tax are checked like the amount: total_details.amount_shipping must equal the rate we priced, tax is accepted only on an order made with Stripe Tax, amount_total must be goods − discount + shipping + tax, and a shipped order needs an address in SHIP_TO_COUNTRIES; the paid order stores the tax and the address (decision 018).",
     ],
     operator:
       "Complete the PCI DSS SAQ A that Stripe provides for Checkout users every year (Stripe dashboard, compliance settings) and keep the stripe library up to date.",
@@ -374,6 +383,9 @@ export const REGISTER: Threat[] = [
       "P15 refuses a session whose amount_total differs from the order's total",
       "P15 POST /api/checkout: hostile bodies and keys never 5xx; refusals leave orders, stock and the cart alone",
       "P15 Stripe times out on every attempt: 502 payment_unavailable, order cancelled, stock and coupon back, cart open",
+      "P15 shipping amount mismatch: a session whose shipping differs from the rate we priced does not pay the order, even when the total matches",
+      "P15 tax/shipping amount mismatch: tax in a payment of an order made without Stripe Tax, or a total that is not goods + shipping + tax, is refused",
+      "P15 an address outside the shop's shipping countries does not pay the order",
     ],
   },
   {

@@ -79,7 +79,7 @@ const checkoutRoute = createRoute({
   method: "post",
   path: "/checkout",
   operationId: "startCheckout",
-  ...access.public,
+  ...access.buyer,
   tags: ["Checkout"],
   summary: "Start paying for the cart (signed in, or as a guest with an email)",
   description:

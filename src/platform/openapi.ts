@@ -50,6 +50,8 @@ export const access = {
   public: { security: [] as Record<string, string[]>[] },
   /** A shopper's cart: the session's cart when signed in, else the guest cart cookie (or none yet). */
   cart: { security: [{}, { cookieAuth: [] }, { cartCookie: [] }] as Record<string, string[]>[] },
+  /** A buyer: a signed-in account, or a guest holding a cart cookie. */
+  buyer: { security: [{ cookieAuth: [] }, { cartCookie: [] }] as Record<string, string[]>[] },
   /** A signed-in user of any role. */
   signedIn: { security: [{ cookieAuth: [] }] as Record<string, string[]>[] },
   /** Stripe only: the body's HMAC in `Stripe-Signature`. */

@@ -52,7 +52,8 @@ export const securityHeaders = createMiddleware<AppEnv>(async (c, next) => {
   if (!headers.has("content-security-policy")) headers.set("content-security-policy", c.req.path === "/sign-in" ? CSP_SIGN_IN : CSP);
   headers.set("strict-transport-security", "max-age=31536000; includeSubDomains");
   headers.set("x-content-type-options", "nosniff");
-  headers.set("referrer-policy", "strict-origin-when-cross-origin");
+  // A page whose URL is a credential (a guest order's link) sends no referrer at all.
+  if (headers.get("referrer-policy") !== "no-referrer") headers.set("referrer-policy", "strict-origin-when-cross-origin");
   headers.set("x-frame-options", "DENY");
   headers.set("cross-origin-opener-policy", "same-origin");
   headers.set("cross-origin-resource-policy", "same-origin");
@@ -124,7 +125,16 @@ export function jsonBodyGuardExcept(rawBodyPaths: readonly string[]): Middleware
     if (length !== null && length > MAX_BODY_BYTES) throw new ProblemError(413, "payload_too_large", "Request bodies are limited to 64 KiB.");
     // No body, or an empty one (`fetch(url, { method: "POST" })` sends Content-Length: 0): nothing to type-check.
     const hasBody = c.req.raw.body !== null && c.req.method !== "DELETE" && length !== 0;
-    if (!hasBody) return next();
+    if (!hasBody) {
+      // An empty body says nothing, whatever type a client put on it (`curl -d ''`, a string body's
+      // text/plain): the request goes on without one, so an optional JSON body reads as absent.
+      if (length === 0 && c.req.header("content-type") !== undefined) {
+        const headers = new Headers(c.req.raw.headers);
+        headers.delete("content-type");
+        c.req.raw = new Request(c.req.raw.url, { method: c.req.method, headers });
+      }
+      return next();
+    }
     const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
     if (type !== "application/json") {
       throw new ProblemError(415, "unsupported_media_type", "Send the request body as application/json.");

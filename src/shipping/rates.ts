@@ -1,5 +1,5 @@
 import { and, asc, eq, sql } from "drizzle-orm";
-import { z } from "zod";
+import { z } from "@hono/zod-openapi";
 import type { Database } from "../db/client";
 import { shippingRates, type ShippingRateRow } from "./schema";
 

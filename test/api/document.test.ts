@@ -47,7 +47,7 @@ describe("the OpenAPI document", () => {
       }
     }
     expect(ids.size).toBe(operations(doc).length);
-    expect(doc.paths["/checkout"]!.post!.security).toEqual([{ cookieAuth: [] }]);
+    expect(doc.paths["/checkout"]!.post!.security).toEqual([{ cookieAuth: [] }, { cartCookie: [] }]);
     expect(doc.paths["/products"]!.get!.security).toEqual([]);
   });
 

@@ -5,6 +5,7 @@ import app from "../../src/index";
 import { cartStubForUser } from "../../src/cart/cart";
 import { signUpAndSignIn, type SignedIn } from "../support/accounts";
 import { makeCoupon, ledger } from "../support/coupons";
+import { couponCustomerKey } from "../../src/coupons/customer";
 import { countRows, makeProduct } from "../support/factories";
 import { ORIGIN, request } from "../support/http";
 import { orderRow, processedCount, stockOf } from "../support/orders";
@@ -67,7 +68,7 @@ async function expectConsistent(s: Shopper, initialStock: number, quantity: numb
   const live = orders.filter((o) => o.status === "pending" || o.status === "paid");
   expect(await stockOf(s.productId)).toBe(initialStock - live.length * quantity);
   if (s.couponCode) {
-    const snap = await ledger(s.couponCode, s.who.user.id).snapshot();
+    const snap = await ledger(s.couponCode, await couponCustomerKey(s.who.email)).snapshot();
     const held = [...snap.reservations.map((r) => r.orderId), ...snap.redemptions.map((r) => r.orderId)].sort();
     expect(held).toEqual(live.map((o) => o.id).sort());
   }
@@ -102,7 +103,7 @@ describe("Durable Object evicted mid-checkout", () => {
     expect(res.status).toBe(201);
     const { orderId } = (await res.json()) as { orderId: string };
     await evictDurableObject(cartStubForUser(env, s.who.user.id));
-    await evictDurableObject(ledger(s.couponCode!, s.who.user.id));
+    await evictDurableObject(ledger(s.couponCode!, await couponCustomerKey(s.who.email)));
     // The snapshot lives in the object's storage, not its memory: still checking out this order.
     expect((await cartStubForUser(env, s.who.user.id).getState()).state).toMatchObject({ status: "checking_out", orderId });
     await expectConsistent(s, 10, 2);
@@ -112,7 +113,7 @@ describe("Durable Object evicted mid-checkout", () => {
     expect((await payOrder(orderId, "evt_evicted_1")).status).toBe(200); // Stripe's retry of the same event
     expect((await orderRow(orderId))?.status).toBe("paid");
     expect(await processedCount("evt_evicted_1")).toBe(1);
-    const snap = await ledger(s.couponCode!, s.who.user.id).snapshot();
+    const snap = await ledger(s.couponCode!, await couponCustomerKey(s.who.email)).snapshot();
     expect(snap.redemptions.map((r) => r.orderId)).toEqual([orderId]);
     expect(snap.reserved).toBe(0);
     expect((await cartStubForUser(env, s.who.user.id).getState()).lines).toEqual([]);
@@ -152,7 +153,7 @@ describe("D1 failure during the order write", () => {
     expect(await countRows("orders")).toBe(ordersBefore);
     expect(await countRows("order_lines")).toBe(linesBefore);
     await expectConsistent(s, 5, 2);
-    expect((await ledger(s.couponCode!, s.who.user.id).snapshot()).reserved).toBe(0);
+    expect((await ledger(s.couponCode!, await couponCustomerKey(s.who.email)).snapshot()).reserved).toBe(0);
 
     // The fault is gone: the same cart checks out, once.
     const retry = await checkout(s.who.cookie);
@@ -220,7 +221,7 @@ describe("D1 failure during the order write", () => {
     const kinds = (await env.DB.prepare("SELECT kind FROM payment_events WHERE order_id = ? AND kind = 'checkout.session.completed'").bind(orderId).all())
       .results;
     expect(kinds).toHaveLength(1);
-    const snap = await ledger(s.couponCode!, s.who.user.id).snapshot();
+    const snap = await ledger(s.couponCode!, await couponCustomerKey(s.who.email)).snapshot();
     expect(snap.redemptions.map((r) => r.orderId)).toEqual([orderId]);
     await expectConsistent(s, 4, 1);
   });
@@ -243,7 +244,7 @@ describe("payment provider timing out", () => {
     const orders = await ordersOf(s.who.user.id);
     expect(orders.map((o) => o.status)).toEqual(["cancelled"]);
     await expectConsistent(s, 6, 3);
-    expect((await ledger(s.couponCode!, s.who.user.id).snapshot()).reserved).toBe(0);
+    expect((await ledger(s.couponCode!, await couponCustomerKey(s.who.email)).snapshot()).reserved).toBe(0);
     // The simulator (provider back) takes the same cart.
     expect((await checkout(s.who.cookie)).status).toBe(201);
     await expectConsistent(s, 6, 3);

@@ -8,22 +8,7 @@ import { unique } from "../support/factories";
 import { ORIGIN } from "../support/http";
 import { makePaidOrder, orderRow } from "../support/orders";
 import { chargeRefundedEvent, deliverEvent } from "../support/stripe";
-
-type OutboxRow = { subject: string; text: string; html: string | null };
-
-async function outbox(to: string): Promise<OutboxRow[]> {
-  return (await env.DB.prepare('SELECT subject, text, html FROM mail_outbox WHERE "to" = ? ORDER BY id').bind(to).all<OutboxRow>()).results;
-}
-
-/** Waits until the queue's consumer has put a mail for `to` that matches in the outbox; returns those that match. */
-async function waitForMail(to: string, matches: (m: OutboxRow) => boolean = () => true): Promise<OutboxRow[]> {
-  for (let i = 0; i < 100; i++) {
-    const rows = (await outbox(to)).filter(matches);
-    if (rows.length > 0) return rows;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no mail for ${to} after 10 s`);
-}
+import { outbox, waitForMail } from "../support/mail";
 
 /** The consumer with the HTTP provider (as in production), for the batches a test builds itself. */
 const httpEnv = {

@@ -101,6 +101,43 @@ describe("Stripe provider (official library, fetch client)", () => {
     expect(seen[1]!.form.get("discounts[0][coupon]")).toBe("co_once_1");
   });
 
+  it("collects the address in the shop's countries, passes the chosen rate as the only shipping option, locks the email, and turns on Stripe Tax when configured", async () => {
+    const seen = interceptStripe(() =>
+      json(stripeSessionResponse({ id: "cs_test_s1", amountTotal: 4195, currency: "usd", orderId: "ord_abc", expiresAt: 1_900_000_000 })),
+    );
+    await createStripeProvider("sk_test_fake_key_for_tests").createCheckoutSession({
+      ...input({
+        shippingCents: 495,
+        totalCents: 4195,
+        taxMode: "automatic",
+        shipToCountries: ["US", "CA"],
+        shipping: { rateId: "shr_1", name: "Standard", amountCents: 495, minDays: 2, maxDays: 4 },
+      }),
+      lines: [{ productId: "prd_1", name: "Canvas tote", unitPriceCents: 3700, quantity: 1, taxCode: "txcd_99999999" }],
+    });
+    const f = seen[0]!.form;
+    expect(f.get("customer_email")).toBe("shopper@example.com");
+    expect([f.get("shipping_address_collection[allowed_countries][0]"), f.get("shipping_address_collection[allowed_countries][1]")]).toEqual(["US", "CA"]);
+    expect(f.get("shipping_options[0][shipping_rate_data][fixed_amount][amount]")).toBe("495");
+    expect(f.get("shipping_options[0][shipping_rate_data][fixed_amount][currency]")).toBe("usd");
+    expect(f.get("shipping_options[0][shipping_rate_data][display_name]")).toBe("Standard");
+    expect(f.get("shipping_options[0][shipping_rate_data][delivery_estimate][minimum][value]")).toBe("2");
+    expect(f.get("shipping_options[0][shipping_rate_data][delivery_estimate][maximum][unit]")).toBe("business_day");
+    expect(f.has("shipping_options[1][shipping_rate_data][fixed_amount][amount]")).toBe(false);
+    expect(f.get("automatic_tax[enabled]")).toBe("true");
+    expect(f.get("line_items[0][price_data][tax_behavior]")).toBe("exclusive");
+    expect(f.get("line_items[0][price_data][product_data][tax_code]")).toBe("txcd_99999999");
+  });
+
+  it("without shipping or tax, the session asks for neither", async () => {
+    const seen = interceptStripe(() =>
+      json(stripeSessionResponse({ id: "cs_test_n1", amountTotal: 3700, currency: "usd", orderId: "ord_abc", expiresAt: 1_900_000_000 })),
+    );
+    await createStripeProvider("sk_test_fake_key_for_tests").createCheckoutSession(input());
+    const keys = [...seen[0]!.form.keys()];
+    expect(keys.some((k) => k.startsWith("shipping_") || k.startsWith("automatic_tax"))).toBe(false);
+  });
+
   it("P15 refuses a session whose amount_total differs from the order's total", async () => {
     interceptStripe(() => json(stripeSessionResponse({ id: "cs_test_bad", amountTotal: 1, currency: "usd", orderId: "ord_abc", expiresAt: 1_900_000_000 })));
     await expect(createStripeProvider("sk_test_fake_key_for_tests").createCheckoutSession(input())).rejects.toThrow(/differs/);

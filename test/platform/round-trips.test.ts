@@ -61,9 +61,9 @@ describe("round-trip budgets of the hot paths (docs/capacity.md)", () => {
     await cart.applyCoupon(coupon.code);
     const { res, trips } = await countRoundTrips("/api/checkout", { method: "POST", headers: { cookie: who.cookie, origin: ORIGIN } });
     expect(res.status).toBe(201);
-    // session lookup; products + coupon definition; order + lines + stock; the payment session
+    // session lookup; products + coupon definition + shipping rates; order + lines + stock; the payment session
     // (the simulator's one batch; Stripe's one HTTP call in production); session id + replay row.
-    expect(trips.d1Statements).toEqual([expect.stringMatching(/"session"/), "batch(2)", "batch(3)", "batch(2)", "batch(2)"]);
+    expect(trips.d1Statements).toEqual([expect.stringMatching(/"session"/), "batch(3)", "batch(3)", "batch(2)", "batch(2)"]);
     expect(trips.objects).toEqual({
       "LOGIN_GUARD.rateLimitConsumeFor": 2,
       "CART.beginCheckout": 1,

@@ -1,0 +1,297 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { couponCustomerKey, normaliseEmail } from "../../src/coupons/customer";
+import { getDb } from "../../src/db/client";
+import { reserveCoupon } from "../../src/coupons/coupons";
+import { shippingRates } from "../../src/shipping/schema";
+import { markEmailVerified, signUpAndSignIn } from "../support/accounts";
+import { cartJson, guestCart } from "../support/cart";
+import { makeCoupon } from "../support/coupons";
+import { countRows, makeProduct, unique } from "../support/factories";
+import { ORIGIN, request } from "../support/http";
+import { waitForMail } from "../support/mail";
+import { orderRow, stockOf } from "../support/orders";
+import { deliverEvent, sessionEvent } from "../support/stripe";
+
+// Shipping rates here are in GBP, a currency no other shared-storage test sells in: an active rate
+// makes every checkout in its currency choose one.
+const CURRENCY = "GBP";
+
+interface Started {
+  orderId: string;
+  checkoutUrl: string;
+  orderUrl?: string;
+}
+
+async function makeRate(fields: Partial<typeof shippingRates.$inferInsert> = {}) {
+  const [row] = await getDb(env.DB)
+    .insert(shippingRates)
+    .values({ id: unique("shr"), name: "Standard", amountCents: 495, currency: CURRENCY, minDays: 2, maxDays: 4, ...fields })
+    .returning();
+  return row!;
+}
+
+/** A guest cart holding `quantity` of a fresh product. */
+async function guestWith(opts: { priceCents?: number; quantity?: number; currency?: string; stock?: number } = {}) {
+  const product = await makeProduct({ priceCents: opts.priceCents ?? 2000, currency: opts.currency ?? CURRENCY, stock: opts.stock ?? 10 });
+  const cart = guestCart();
+  const added = await cartJson(cart.cookie, "POST", "/api/cart/items", { productId: product.id, quantity: opts.quantity ?? 1 });
+  expect(added.status).toBe(200);
+  return { cookie: cart.cookie, product };
+}
+
+function checkout(cookie: string | null, body?: unknown): Promise<Response> {
+  return cartJson(cookie, "POST", "/api/checkout", body);
+}
+
+/** Stripe's `checkout.session.completed` for an order as the shop made it, with what Checkout collected. */
+async function completedEventFor(orderId: string, overrides: Partial<Parameters<typeof sessionEvent>[0]> = {}) {
+  const order = (await orderRow(orderId))!;
+  return sessionEvent({
+    type: "checkout.session.completed",
+    sessionId: order.paymentSessionId!,
+    orderId,
+    amountTotal: order.totalCents,
+    currency: order.currency.toLowerCase(),
+    paymentStatus: "paid",
+    amountShipping: order.shippingCents,
+    amountDiscount: order.discountCents,
+    shippingRateId: order.shippingRateId ? "shr_test_1" : null,
+    customerEmail: order.customerEmail,
+    shippingDetails: order.shippingRateId
+      ? { name: "Ada Lovelace", address: { line1: "12 Analytical Row", city: "London", postal_code: "N1 9GU", country: "US" } }
+      : null,
+    ...overrides,
+  });
+}
+
+describe("guest checkout", () => {
+  it("a guest pays with an email: the order carries the rate, the address and the email; the receipt links to the order with its key", async () => {
+    const rate = await makeRate({ amountCents: 495 });
+    const { cookie, product } = await guestWith({ priceCents: 2000, quantity: 2 });
+    const email = `${unique("guest").toLowerCase()}@example.com`;
+    const res = await checkout(cookie, { email, shippingRateId: rate.id });
+    expect(res.status).toBe(201);
+    const started = (await res.json()) as Started;
+    expect(started.orderUrl).toMatch(new RegExp(`^${ORIGIN}/orders/${started.orderId}\\?key=[A-Za-z0-9_-]{43}$`));
+    const pending = (await orderRow(started.orderId))!;
+    expect(pending).toMatchObject({ userId: expect.stringMatching(/^guest_[0-9a-f]{64}$/), customerEmail: email, shippingCents: 495, totalCents: 4495 });
+    expect(pending.userId).not.toContain(cookie.split("=")[1]!); // the cart cookie (a bearer secret) is never stored
+    expect(await stockOf(product.id)).toBe(8);
+
+    expect((await deliverEvent(await completedEventFor(started.orderId))).status).toBe(200);
+    const paid = (await orderRow(started.orderId))!;
+    expect(paid).toMatchObject({ status: "paid", totalCents: 4495, taxCents: 0 });
+    expect(JSON.parse(paid.shippingAddress!)).toMatchObject({ name: "Ada Lovelace", city: "London", country: "US" });
+
+    const [receipt] = await waitForMail(email, (m) => m.subject === `Your Bastion order ${started.orderId}`);
+    expect(receipt!.text).toContain("Shipping (Standard): £4.95");
+    expect(receipt!.text).toContain("Total paid: £44.95");
+    expect(receipt!.text).toContain("12 Analytical Row");
+    expect(receipt!.text).toContain(started.orderUrl!);
+
+    // The link opens the order (page and API) without any session.
+    const page = await request(new URL(started.orderUrl!).pathname + new URL(started.orderUrl!).search);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("cache-control")).toBe("private, no-store");
+    expect(page.headers.get("referrer-policy")).toBe("no-referrer");
+    const html = await page.text();
+    expect(html).toContain("Ada Lovelace");
+    expect(html).toContain("£44.95");
+    const key = new URL(started.orderUrl!).searchParams.get("key")!;
+    const api = await request(`/api/guest-orders/${started.orderId}?key=${key}`);
+    expect(api.status).toBe(200);
+    expect(await api.json()).toMatchObject({ id: started.orderId, status: "paid", shippingCents: 495, shippingRate: "Standard", totalCents: 4495, email });
+  });
+
+  it("P12 guest order IDOR: the id alone, a wrong key, another order's key or an expired link open nothing (one 404 for all); nothing changes", async () => {
+    const rate = await makeRate();
+    const a = await guestWith();
+    const b = await guestWith();
+    const startedA = (await (await checkout(a.cookie, { email: "a@example.com", shippingRateId: rate.id })).json()) as Started;
+    const startedB = (await (await checkout(b.cookie, { email: "b@example.com", shippingRateId: rate.id })).json()) as Started;
+    const keyB = new URL(startedB.orderUrl!).searchParams.get("key")!;
+    const before = await orderRow(startedA.orderId);
+    const attempts = [
+      `/api/guest-orders/${startedA.orderId}?key=${keyB}`,
+      `/api/guest-orders/${startedA.orderId}?key=${"A".repeat(43)}`,
+      `/api/guest-orders/${startedA.orderId}?key=x`,
+      `/orders/${startedA.orderId}?key=${keyB}`,
+    ];
+    for (const path of attempts) {
+      const res = await request(path);
+      expect(res.status, path).toBe(404);
+      expect(await res.text()).not.toContain("a@example.com");
+    }
+    // The id alone is a signed-in page: a guest is asked to sign in, a stranger's account finds nothing.
+    expect((await request(`/api/orders/${startedA.orderId}`)).status).toBe(401);
+    const stranger = await signUpAndSignIn();
+    expect((await request(`/api/orders/${startedA.orderId}`, { headers: { cookie: stranger.cookie } })).status).toBe(404);
+    // Cancelling with another order's key is refused too.
+    const cancel = await request(`/orders/${startedA.orderId}/cancel`, {
+      method: "POST",
+      headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+      body: `key=${keyB}`,
+      redirect: "manual",
+    });
+    expect(cancel.status).toBe(404);
+    // An expired link: the same key after its time is refused.
+    await env.DB.prepare("UPDATE orders SET guest_access_expires_at = ? WHERE id = ?")
+      .bind(Date.now() - 1, startedB.orderId)
+      .run();
+    expect((await request(`/api/guest-orders/${startedB.orderId}?key=${keyB}`)).status).toBe(404);
+    expect(await orderRow(startedA.orderId)).toEqual(before);
+  });
+
+  it("P12 a guest order joins an account only once that account signs in with the address verified, never by someone typing it", async () => {
+    const email = `${unique("joiner").toLowerCase()}@example.com`;
+    const rate = await makeRate();
+    const { cookie } = await guestWith();
+    const started = (await (await checkout(cookie, { email, shippingRateId: rate.id })).json()) as Started;
+    expect((await deliverEvent(await completedEventFor(started.orderId))).status).toBe(200);
+    const guestOwner = (await orderRow(started.orderId))!.userId;
+
+    // Someone signs up with that address but cannot verify it: they see nothing.
+    const account = await signUpAndSignIn({ email });
+    const list = async () => ((await (await request("/api/orders", { headers: { cookie: account.cookie } })).json()) as { items: { id: string }[] }).items;
+    expect(await list()).toEqual([]);
+    expect((await request(`/api/orders/${started.orderId}`, { headers: { cookie: account.cookie } })).status).toBe(404);
+    expect((await orderRow(started.orderId))!.userId).toBe(guestOwner);
+
+    // With the address verified, the next look at their orders brings it in (audited).
+    await markEmailVerified(account.user.id);
+    expect((await list()).map((o) => o.id)).toEqual([started.orderId]);
+    expect((await orderRow(started.orderId))!.userId).toBe(account.user.id);
+    const claimed = await env.DB.prepare("SELECT detail FROM audit_events WHERE action = 'order.claimed' AND actor = ?")
+      .bind(account.user.id)
+      .first<{ detail: string }>();
+    expect(claimed?.detail).toContain(started.orderId);
+  });
+
+  it("P10 per-customer coupon limits count a mailbox, not an account: a guest using an alias of an account that used it is refused; nothing is held", async () => {
+    const email = `${unique("saver").toLowerCase()}@gmail.com`;
+    const coupon = await makeCoupon({ perCustomerLimit: 1, percentOff: 10 });
+    // The account used its one redemption.
+    const used = await reserveCoupon(env, getDb(env.DB), { code: coupon.code, orderId: unique("ord"), userId: await couponCustomerKey(email) });
+    expect(used.ok).toBe(true);
+    const rate = await makeRate();
+    const { cookie, product } = await guestWith();
+    expect((await cartJson(cookie, "PUT", "/api/cart/coupon", { code: coupon.code })).status).toBe(200); // a guest's cart checks the total only
+    const [local, domain] = email.split("@") as [string, string];
+    const alias = `${local.slice(0, 2)}.${local.slice(2).toUpperCase()}+deal@${domain}`;
+    expect(normaliseEmail(alias)).toBe(normaliseEmail(email));
+    const ordersBefore = await countRows("orders");
+    const res = await checkout(cookie, { email: alias, shippingRateId: rate.id });
+    expect(res.status).toBe(422);
+    expect(((await res.json()) as { code: string }).code).toBe("coupon_already_used");
+    expect(await countRows("orders")).toBe(ordersBefore);
+    expect(await stockOf(product.id)).toBe(10);
+    // Another mailbox may still use it.
+    const other = await guestWith();
+    expect((await cartJson(other.cookie, "PUT", "/api/cart/coupon", { code: coupon.code })).status).toBe(200);
+    expect((await checkout(other.cookie, { email: `${unique("other")}@example.com`, shippingRateId: rate.id })).status).toBe(201);
+  });
+
+  it("a guest needs an email; a caller with neither account nor cart is 401", async () => {
+    const rate = await makeRate();
+    const { cookie } = await guestWith();
+    const res = await checkout(cookie, { shippingRateId: rate.id });
+    expect(res.status).toBe(422);
+    expect(((await res.json()) as { code: string }).code).toBe("email_required");
+    const bad = await checkout(cookie, { shippingRateId: rate.id, email: "not-an-address" });
+    expect(bad.status).toBe(422);
+    expect((await checkout(null, { email: "x@example.com" })).status).toBe(401);
+  });
+});
+
+describe("shipping rates at checkout", () => {
+  it("P11 shipping-rate tampering: a missing, unknown, retired or other-currency rate and any price in the body are refused; nothing is taken", async () => {
+    await makeRate();
+    const retired = await makeRate({ active: false });
+    const euro = await makeRate({ currency: "EUR", active: false });
+    const { cookie, product } = await guestWith();
+    const ordersBefore = await countRows("orders");
+    const email = "tamper@example.com";
+    const cases: [unknown, string][] = [
+      [{ email }, "shipping_rate_required"],
+      [{ email, shippingRateId: "shr_nope" }, "shipping_rate_invalid"],
+      [{ email, shippingRateId: retired.id }, "shipping_rate_invalid"],
+      [{ email, shippingRateId: euro.id }, "shipping_rate_invalid"],
+      [{ email, shippingRateId: retired.id, shippingCents: 0 }, "validation_failed"],
+      [{ email, amountCents: 1 }, "validation_failed"],
+    ];
+    for (const [body, code] of cases) {
+      const res = await checkout(cookie, body);
+      expect(res.status, JSON.stringify(body)).toBe(422);
+      expect(((await res.json()) as { code: string }).code).toBe(code);
+    }
+    expect(await countRows("orders")).toBe(ordersBefore);
+    expect(await stockOf(product.id)).toBe(10);
+    // The cart is not left locked by the refusals.
+    expect((await cartJson(cookie, "POST", "/api/cart/items", { productId: product.id, quantity: 1 })).status).toBe(200);
+  });
+
+  it("a rate is free from its threshold (on the goods after discount); the public list prices it the same way", async () => {
+    const rate = await makeRate({ amountCents: 700, freeAboveCents: 5000, sortOrder: 0 });
+    const list = await request(`/api/shipping-rates?currency=${CURRENCY}&goodsCents=6000`);
+    expect(list.status).toBe(200);
+    const offered = ((await list.json()) as { items: { id: string; amountCents: number }[] }).items.find((r) => r.id === rate.id);
+    expect(offered?.amountCents).toBe(0);
+    const { cookie } = await guestWith({ priceCents: 3000, quantity: 2 });
+    const started = (await (await checkout(cookie, { email: "free@example.com", shippingRateId: rate.id })).json()) as Started;
+    expect(await orderRow(started.orderId)).toMatchObject({ shippingCents: 0, totalCents: 6000, shippingRateName: "Standard" });
+    const small = await guestWith({ priceCents: 1000, quantity: 1 });
+    const startedSmall = (await (await checkout(small.cookie, { email: "paid@example.com", shippingRateId: rate.id })).json()) as Started;
+    expect(await orderRow(startedSmall.orderId)).toMatchObject({ shippingCents: 700, totalCents: 1700 });
+  });
+});
+
+describe("the webhook re-checks shipping, tax and address (P15)", () => {
+  async function pendingShippedOrder() {
+    const rate = await makeRate({ amountCents: 500 });
+    const { cookie } = await guestWith({ priceCents: 2000 });
+    const started = (await (await checkout(cookie, { email: `${unique("w")}@example.com`, shippingRateId: rate.id })).json()) as Started;
+    return (await orderRow(started.orderId))!;
+  }
+
+  async function expectRefused(orderId: string, event: Record<string, unknown>, reason: string) {
+    const before = await orderRow(orderId);
+    expect((await deliverEvent(event)).status).toBe(200);
+    expect(await orderRow(orderId)).toEqual(before);
+    const audit = await env.DB.prepare("SELECT action, detail FROM audit_events WHERE subject = ? AND action LIKE 'payment.%' ORDER BY id DESC LIMIT 1")
+      .bind(orderId)
+      .first<{ action: string; detail: string }>();
+    expect(JSON.parse(audit!.detail).reason).toBe(reason);
+  }
+
+  it("P15 shipping amount mismatch: a session whose shipping differs from the rate we priced does not pay the order, even when the total matches", async () => {
+    const order = await pendingShippedOrder();
+    // Shipping moved into the goods: same total, different breakdown.
+    await expectRefused(order.id, await completedEventFor(order.id, { amountShipping: 0 }), "amount_shipping");
+    await expectRefused(order.id, await completedEventFor(order.id, { amountShipping: 1, amountTotal: order.totalCents - 499 }), "amount_shipping");
+  });
+
+  it("P15 tax/shipping amount mismatch: tax in a payment of an order made without Stripe Tax, or a total that is not goods + shipping + tax, is refused", async () => {
+    const order = await pendingShippedOrder();
+    await expectRefused(order.id, await completedEventFor(order.id, { amountTax: 300, amountTotal: order.totalCents + 300 }), "amount_tax");
+    // With Stripe Tax on the order, a total that does not add up is refused too.
+    await env.DB.prepare("UPDATE orders SET tax_mode = 'automatic' WHERE id = ?").bind(order.id).run();
+    await expectRefused(order.id, await completedEventFor(order.id, { amountTax: 300, amountTotal: order.totalCents + 200 }), "amount_total");
+  });
+
+  it("P15 an address outside the shop's shipping countries does not pay the order", async () => {
+    const order = await pendingShippedOrder();
+    const event = await completedEventFor(order.id, { shippingDetails: { name: "Eve", address: { line1: "1 Elsewhere", city: "Nowhere", country: "KP" } } });
+    await expectRefused(order.id, event, "shipping_address");
+    await expectRefused(order.id, await completedEventFor(order.id, { shippingDetails: null }), "shipping_address");
+  });
+
+  it("with Stripe Tax, the tax Stripe charged is stored and the total is what was charged", async () => {
+    const order = await pendingShippedOrder();
+    await env.DB.prepare("UPDATE orders SET tax_mode = 'automatic' WHERE id = ?").bind(order.id).run();
+    expect((await deliverEvent(await completedEventFor(order.id, { amountTax: 200, amountTotal: order.totalCents + 200 }))).status).toBe(200);
+    expect(await orderRow(order.id)).toMatchObject({ status: "paid", taxCents: 200, totalCents: order.totalCents + 200, shippingCents: 500 });
+    const api = await request(`/api/guest-orders/${order.id}?key=x`);
+    expect(api.status).toBe(404);
+  });
+});
