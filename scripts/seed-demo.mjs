@@ -50,6 +50,7 @@ export function productsSql(products) {
       p.stock,
       p.hidden === true,
       `/images/${p.slug}.svg`,
+      p.category ?? null,
     ]
       .map(sqlValue)
       .join(", "),
@@ -57,7 +58,8 @@ export function productsSql(products) {
   return rows
     .map(
       (values) =>
-        `INSERT INTO products (id, slug, name, description, price_cents, currency, stock, hidden, image_url) VALUES (${values}) ON CONFLICT(slug) DO NOTHING;`,
+        // A product seeded before categories existed gets its category; nothing else is overwritten.
+        `INSERT INTO products (id, slug, name, description, price_cents, currency, stock, hidden, image_url, category) VALUES (${values}) ON CONFLICT(slug) DO UPDATE SET category = excluded.category WHERE products.category IS NULL;`,
     )
     .join("\n");
 }
@@ -86,6 +88,18 @@ export function couponsSql(coupons, columns, now = new Date()) {
     .join("\n");
 }
 
+/** INSERT … ON CONFLICT(id) DO NOTHING for the demo shipping rates (staff edits survive a restart). */
+export function shippingRatesSql(rates) {
+  return rates
+    .map((r) => {
+      const values = [r.id, r.name, r.amountCents, r.currency, r.minDays ?? null, r.maxDays ?? null, r.freeAboveCents ?? null, r.sortOrder ?? 0]
+        .map(sqlValue)
+        .join(", ");
+      return `INSERT INTO shipping_rates (id, name, amount_cents, currency, min_days, max_days, free_above_cents, sort_order) VALUES (${values}) ON CONFLICT(id) DO NOTHING;`;
+    })
+    .join("\n");
+}
+
 /** Runs `wrangler d1 execute bastion --local` with node_modules/.bin first on PATH (Node 24). */
 function wrangler(args, { json = false, persistTo } = {}) {
   const bin = path.join(ROOT, "node_modules", ".bin");
@@ -110,6 +124,7 @@ export function seedDemo({ persistTo } = {}) {
   const statements = [productsSql(data.products)];
   const hasCoupons = query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'coupons'").length > 0;
   if (hasCoupons) statements.push(couponsSql(data.coupons, query("SELECT name, type FROM pragma_table_info('coupons')")));
+  statements.push(shippingRatesSql(data.shippingRates ?? []));
   const dir = mkdtempSync(path.join(tmpdir(), "bastion-seed-"));
   try {
     const file = path.join(dir, "seed-demo.sql");
@@ -118,7 +133,7 @@ export function seedDemo({ persistTo } = {}) {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  return { products: data.products.length, coupons: hasCoupons ? data.coupons.length : 0 };
+  return { products: data.products.length, coupons: hasCoupons ? data.coupons.length : 0, shippingRates: (data.shippingRates ?? []).length };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -385,12 +385,17 @@ export const journeys = [
       assert(page, "needs the signed-in shopper with a cart from 04");
       t.page = page;
       await page.goto("/cart");
+      // The first shipping rate is chosen already; its price (or "Free") is part of what is paid.
+      const rateText = (await page.locator("input[name=shippingRateId]:checked").locator("xpath=..").textContent()) ?? "";
+      const shipping = /Free/.test(rateText.split("(")[0]) ? 0 : cents(rateText.split("—")[1] ?? "");
+      await t.shot("cart-checkout-choices");
       await page.click("form[action='/checkout'] button[type=submit]");
       await waitPath(page, /^\/dev\/pay\/cs_test_/);
       await waitText(page.locator("#pay-title"), /Pay Bastion/);
       const amount = cents((await page.locator(".hosted-checkout .price").textContent()) ?? "");
-      if (state.expectedTotal !== undefined) assert(amount === state.expectedTotal, `the simulator asks ${amount} cents, the cart said ${state.expectedTotal}`);
-      const lines = await page.locator(".checkout-lines li").allTextContents();
+      if (state.expectedTotal !== undefined)
+        assert(amount === state.expectedTotal + shipping, `the simulator asks ${amount} cents, the cart said ${state.expectedTotal} + shipping ${shipping}`);
+      const lines = (await page.locator(".checkout-lines li").allTextContents()).filter((l) => l.includes("×"));
       assert(lines.length === 2, `the simulator lists ${lines.length} lines: ${lines.join(" | ")}`);
       await t.shot("simulator");
       await page.click("button[name=outcome][value=paid]");
@@ -646,6 +651,67 @@ export const journeys = [
       // with a software authenticator in test/accounts/assurance.test.ts (P07). Here Chromium's
       // virtual authenticator without user verification refused the registration itself
       // (NotAllowedError), so the browser does not play that part.
+    },
+  ],
+  [
+    "12-guest-checkout-shipping",
+    async (t, state) => {
+      // A guest: two products, the express rate, an email, an address on the payment page.
+      const page = await t.newPage();
+      await addToCart(page, "linen-scarf", 1);
+      await addToCart(page, "enamel-camp-mug", 2);
+      await page.goto("/cart");
+      const goods = cents((await page.locator("[data-total]").textContent()) ?? "");
+      const express = page.locator("label.choice", { hasText: "Express" });
+      const shipping = cents((await express.textContent()) ?? "");
+      await express.locator("input[type=radio]").check();
+      const email = `guest-${Date.now().toString(36)}@example.com`;
+      await page.fill("#checkout-email", email);
+      await t.shot("guest-cart-express");
+      await page.click("form[action='/checkout'] button[type=submit]");
+      await waitPath(page, /^\/dev\/pay\/cs_test_/);
+      await waitText(page.locator("[data-sim-shipping]"), /Shipping \(Express\)/);
+      const amount = cents((await page.locator(".hosted-checkout .price").textContent()) ?? "");
+      assert(amount === goods + shipping, `the simulator asks ${amount} cents for goods ${goods} + express ${shipping}`);
+      await page.fill("input[name=name]", "Grace Hopper");
+      await page.fill("input[name=line1]", "1 Compiler Way");
+      await page.fill("input[name=city]", "Arlington");
+      await page.fill("input[name=postalCode]", "22201");
+      await t.shot("guest-simulator-address");
+      await page.click("button[name=outcome][value=paid]");
+      await waitPath(page, /^\/orders\/[^/?]+\?key=[A-Za-z0-9_-]{43}&status=success$/);
+      await page.locator("strong[data-status=paid]").waitFor({ timeout: 20_000 });
+      const orderId = new URL(page.url()).pathname.split("/")[2];
+      await waitText(page.locator("[data-shipping-address]"), /Grace Hopper/);
+      await waitText(page.locator("dd[data-total]"), new RegExp(`\\$${(amount / 100).toFixed(2).replace(".", "\\.")}`));
+      await t.shot("guest-order-paid");
+      // The receipt's link opens the order in a browser that never saw this shop.
+      const receipt = await waitForMail(page, new RegExp(`^Your Bastion order ${orderId}$`));
+      const link = /https?:\/\/\S+\?key=[A-Za-z0-9_-]{43}/.exec(receipt.text)?.[0];
+      assert(link && receipt.text.includes("Shipping (Express)") && receipt.text.includes("1 Compiler Way"), `the receipt: ${receipt.text}`);
+      const stranger = await t.newPage();
+      await stranger.goto(new URL(link).pathname + new URL(link).search);
+      await waitText(stranger.locator("strong[data-status]"), /^Paid$/);
+      await t.shot("guest-order-from-receipt", stranger);
+      t.allowConsole(/status of 401/);
+      const bare = await stranger.goto(`/orders/${orderId}`);
+      assert(bare?.status() === 401, `the order id alone answered ${bare?.status()}`);
+      // Staff see the address, ship it (shipping notice) and refund part of it (refund notice).
+      assert(state.adminTotp, "10-staff did not enrol TOTP for the admin");
+      const staff = await t.newPage();
+      assert((await signIn(staff, state.admin)) === "second-factor", "admin sign-in did not ask for a code");
+      await enterTotp(staff, state.adminTotp.secret);
+      await staff.goto(`/admin/orders/${orderId}`);
+      await waitText(staff.locator("address[data-ship-to]"), /1 Compiler Way/);
+      await t.shot("staff-guest-order", staff);
+      await staff.goto("/admin/shipping-rates");
+      await waitText(staff.locator("main table"), /Express/);
+      await t.shot("staff-shipping-rates", staff);
+      await staff.goto(`/admin/orders/${orderId}`);
+      t.page = staff;
+      await refundOrder(t, staff, orderId);
+      const notices = (await pageApi(staff, "GET", "/api/dev/outbox")).data.items.filter((m) => m.to === email).map((m) => m.subject);
+      assert(notices.some((s) => s.endsWith("has shipped")) && notices.some((s) => s.startsWith("Refund")), `the guest got: ${notices.join(" | ")}`);
     },
   ],
 ];

@@ -433,6 +433,7 @@ export const REGISTER: Threat[] = [
       "P16 image upload: support and customers cannot upload, and a cross-site upload is refused; nothing is stored",
       "P16 shipping: support and customers cannot ship or deliver an order, and a cross-site form cannot either; nothing changes",
       "P16 shipping is forward only: an unpaid order, a second shipment or a delivery before shipping is 409, and two staff at once ship once with one notice",
+      "P16 support staff and customers cannot create or change rates; nothing is written",
     ],
   },
   {

@@ -127,8 +127,10 @@ export async function searchOrders(db: Database, query: OrderSearchQuery): Promi
   if (query.status) filters.push(eq(orders.status, query.status));
   if (query.customer) {
     const id = await customerId(db, query.customer);
-    if (!id) return { items: [], nextCursor: null };
-    filters.push(eq(orders.userId, id));
+    // By address: the account's orders, and guest orders paid with that address.
+    const byEmail = query.customer.includes("@") ? eq(orders.customerEmail, query.customer.toLowerCase()) : undefined;
+    if (!id && !byEmail) return { items: [], nextCursor: null };
+    filters.push(id && byEmail ? or(eq(orders.userId, id), byEmail)! : id ? eq(orders.userId, id) : byEmail!);
   }
   if (query.cursor) {
     const after = decodeCursor(query.cursor);
@@ -139,7 +141,7 @@ export async function searchOrders(db: Database, query: OrderSearchQuery): Promi
       id: orders.id,
       status: orders.status,
       userId: orders.userId,
-      customerEmail: userTable.email,
+      customerEmail: sql<string | null>`coalesce(${userTable.email}, ${orders.customerEmail})`,
       totalCents: orders.totalCents,
       currency: orders.currency,
       couponCode: orders.couponCode,
@@ -171,7 +173,7 @@ export async function findAdminOrder(db: Database, id: string): Promise<AdminOrd
   return {
     ...toOrder(row, lines),
     userId: row.userId,
-    customerEmail: owner[0]?.email ?? null,
+    customerEmail: owner[0]?.email ?? row.customerEmail,
     provider: row.provider,
     paymentSessionId: row.paymentSessionId,
     paymentIntentId: row.paymentIntentId,

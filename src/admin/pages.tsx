@@ -16,6 +16,7 @@ import { ProductCreateBody, ProductPatchBody } from "./routes";
 import { StaffNav, staffPages } from "./staff-pages";
 import { ImageUploadForm, imagePages } from "./image-pages";
 import { shippingPages } from "./shipping-pages";
+import { shippingRatePages } from "./shipping-rate-pages";
 
 function money(cents: number, currency: string): string {
   return formatMoney(cents, currency);
@@ -145,6 +146,7 @@ adminPages.use("/admin/products/*", afterCatalogWrite);
 adminPages.route("/", staffPages);
 adminPages.route("/", imagePages);
 adminPages.route("/", shippingPages);
+adminPages.route("/", shippingRatePages);
 
 adminPages
   .get("/admin", (c) => c.redirect(staffUser(c).role === "support" ? "/admin/orders" : "/admin/products", 303))

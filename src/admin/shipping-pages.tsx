@@ -5,6 +5,7 @@ import type { Order } from "../checkout/orders";
 import { getDb } from "../db/client";
 import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
+import { formatMoney } from "../web/format";
 import { clientIp, staffUser } from "./guard";
 import { ShipmentBody } from "./shipping-routes";
 
@@ -26,6 +27,33 @@ export function ShippingSection(props: { order: Order; canShip: boolean; error?:
         <p class="form-message error" role="alert">
           {MESSAGES[props.error] ?? "That did not work."}
         </p>
+      ) : null}
+      {order.shippingRate ? (
+        <p>
+          Rate: {order.shippingRate} ({order.shippingCents === 0 ? "free" : formatMoney(order.shippingCents, order.currency)})
+          {order.taxCents > 0 ? `; tax ${formatMoney(order.taxCents, order.currency)}` : ""}
+        </p>
+      ) : null}
+      {order.shippingAddress ? (
+        <address data-ship-to>
+          {[
+            order.shippingAddress.name,
+            order.shippingAddress.line1,
+            order.shippingAddress.line2,
+            [order.shippingAddress.postalCode, order.shippingAddress.city].filter(Boolean).join(" "),
+            order.shippingAddress.state,
+            order.shippingAddress.country,
+          ]
+            .filter((l): l is string => Boolean(l))
+            .map((l) => (
+              <>
+                {l}
+                <br />
+              </>
+            ))}
+        </address>
+      ) : order.shippingRate ? (
+        <p>No address yet (it arrives with the payment).</p>
       ) : null}
       <p data-fulfilment={s.status}>
         {s.status === "unfulfilled" ? "Not shipped yet." : `Shipped ${s.shippedAt ?? ""} by ${s.carrier ?? "?"}, tracking ${s.trackingNumber ?? "?"}.`}

@@ -7,6 +7,8 @@ import { ProblemError } from "../platform/problem";
 import { shippingRates, type ShippingRateRow } from "../shipping/schema";
 import { findShippingRate, listShippingRates, ShippingRateInput } from "../shipping/rates";
 import { clientIp, describeStaffAccess, staffGuard, staffUser } from "./guard";
+import type { StaffActor } from "./products";
+import type { Config } from "../platform/config";
 
 export const ShippingRateSchema = z
   .object({
@@ -25,7 +27,7 @@ export const ShippingRateSchema = z
   .openapi("AdminShippingRate");
 
 const CreateBody = ShippingRateInput.strict().openapi("AdminShippingRateCreate");
-const PatchBody = ShippingRateInput.partial()
+export const ShippingRatePatch = ShippingRateInput.partial()
   .extend({
     minDays: z.number().int().min(0).max(365).nullable().optional(),
     maxDays: z.number().int().min(0).max(365).nullable().optional(),
@@ -35,6 +37,7 @@ const PatchBody = ShippingRateInput.partial()
   })
   .strict()
   .openapi("AdminShippingRatePatch");
+export type ShippingRatePatch = z.infer<typeof ShippingRatePatch>;
 const RateIdParam = z.object({ id: z.string().min(1).max(100) });
 
 const json = (schema: z.ZodType) => ({ "application/json": { schema } });
@@ -71,7 +74,7 @@ const patchRateRoute = createRoute({
   tags: ["Staff"],
   summary: "Edit or retire (`active: false`) a shipping rate (admin); audited",
   description: "Orders keep the name and amount they were made with; a pending order whose rate changed is still checked against its own amount.",
-  request: { params: RateIdParam, body: { required: true, content: { "application/json": { schema: PatchBody } } } },
+  request: { params: RateIdParam, body: { required: true, content: { "application/json": { schema: ShippingRatePatch } } } },
   responses: {
     200: { description: "Updated", content: json(ShippingRateSchema) },
     404: problemResponseSpec("`shipping_rate_not_found`"),
@@ -80,13 +83,40 @@ const patchRateRoute = createRoute({
 });
 
 /** A single-currency shop refuses rates in other currencies; the days must make a range. */
-function checkRate(config: { SHOP_CURRENCY?: string | undefined }, rate: Pick<ShippingRateRow, "currency" | "minDays" | "maxDays">): void {
+function checkRate(config: Pick<Config, "SHOP_CURRENCY">, rate: Pick<ShippingRateRow, "currency" | "minDays" | "maxDays">): void {
   if (config.SHOP_CURRENCY && rate.currency !== config.SHOP_CURRENCY) {
     throw new ProblemError(422, "currency_not_accepted", `This shop sells in ${config.SHOP_CURRENCY} only.`);
   }
   if (rate.minDays !== null && rate.maxDays !== null && rate.maxDays < rate.minDays) {
     throw new ProblemError(422, "delivery_days", "The latest delivery day cannot come before the earliest.");
   }
+}
+
+/** Creates a rate: checked, audited first (no change without its record), then written. */
+export async function createShippingRateAudited(env: Env, config: Config, actor: StaffActor, input: ShippingRateInput): Promise<ShippingRateRow> {
+  checkRate(config, input);
+  const id = `shr_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
+  await requireAudit(env, { actor: actor.id, ip: actor.ip, action: "shipping_rate.created", subject: id, detail: { ...input } });
+  const [row] = await getDb(env.DB)
+    .insert(shippingRates)
+    .values({ id, ...input })
+    .returning();
+  return row!;
+}
+
+/** Edits or retires a rate; orders already made keep the name and amount they were made with. */
+export async function updateShippingRateAudited(env: Env, config: Config, actor: StaffActor, id: string, patch: ShippingRatePatch): Promise<ShippingRateRow> {
+  const db = getDb(env.DB);
+  const before = await findShippingRate(db, id);
+  if (!before) throw new ProblemError(404, "shipping_rate_not_found", "No such shipping rate.");
+  checkRate(config, { ...before, ...patch });
+  await requireAudit(env, { actor: actor.id, ip: actor.ip, action: "shipping_rate.updated", subject: id, detail: { ...patch } });
+  const [row] = await db
+    .update(shippingRates)
+    .set({ ...patch, updatedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))` })
+    .where(eq(shippingRates.id, id))
+    .returning();
+  return row!;
 }
 
 /** Staff API: the shipping rates checkout offers (src/shipping owns them). Every change is audited before it is made. */
@@ -96,30 +126,11 @@ shippingRatesApi.use("/admin/shipping-rates/*", staffGuard);
 shippingRatesApi
   .openapi(listRoute, async (c) => c.json({ items: await listShippingRates(getDb(c.env.DB)) }, 200))
   .openapi(createRateRoute, async (c) => {
-    const input = c.req.valid("json");
-    checkRate(c.var.config, input);
-    const db = getDb(c.env.DB);
-    const id = `shr_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
-    await requireAudit(c.env, { actor: staffUser(c).id, ip: clientIp(c), action: "shipping_rate.created", subject: id, detail: { ...input } });
-    const [row] = await db
-      .insert(shippingRates)
-      .values({ id, ...input })
-      .returning();
-    return c.json(row!, 201);
+    const row = await createShippingRateAudited(c.env, c.var.config, { id: staffUser(c).id, ip: clientIp(c) }, c.req.valid("json"));
+    return c.json(row, 201);
   })
   .openapi(patchRateRoute, async (c) => {
-    const { id } = c.req.valid("param");
-    const patch = c.req.valid("json");
-    const db = getDb(c.env.DB);
-    const before = await findShippingRate(db, id);
-    if (!before) throw new ProblemError(404, "shipping_rate_not_found", "No such shipping rate.");
-    checkRate(c.var.config, { ...before, ...patch });
-    await requireAudit(c.env, { actor: staffUser(c).id, ip: clientIp(c), action: "shipping_rate.updated", subject: id, detail: { ...patch } });
-    const [row] = await db
-      .update(shippingRates)
-      .set({ ...patch, updatedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))` })
-      .where(eq(shippingRates.id, id))
-      .returning();
-    return c.json(row!, 200);
+    const actor = { id: staffUser(c).id, ip: clientIp(c) };
+    return c.json(await updateShippingRateAudited(c.env, c.var.config, actor, c.req.valid("param").id, c.req.valid("json")), 200);
   });
 describeStaffAccess(shippingRatesApi);
