@@ -21,6 +21,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/categories": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The categories of visible products, with how many each holds */
+        get: operations["listCategories"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/products/{slug}": {
         parameters: {
             query?: never;
@@ -1062,6 +1079,10 @@ export interface components {
         ProductPage: {
             items: components["schemas"]["Product"][];
             nextCursor: string | null;
+            /** @description How many visible products match, on all pages */
+            total: number;
+            /** @description Position of this page's first item among them (0-based) */
+            offset: number;
         };
         Product: {
             id: string;
@@ -1072,6 +1093,7 @@ export interface components {
             currency: string;
             imageUrl: string | null;
             inStock: boolean;
+            category: string | null;
         };
         Problem: {
             type: string;
@@ -1082,6 +1104,12 @@ export interface components {
             errors?: {
                 path: string;
                 message: string;
+            }[];
+        };
+        CategoryList: {
+            items: {
+                category: string;
+                count: number;
             }[];
         };
         Me: {
@@ -1169,6 +1197,8 @@ export interface components {
             sellable: number;
             hidden: boolean;
             imageUrl: string | null;
+            category: string | null;
+            taxCode: string | null;
             createdAt: string;
             updatedAt: string;
         };
@@ -1189,6 +1219,18 @@ export interface components {
              * @example /media/products/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.png
              */
             imageUrl: string | null;
+            /**
+             * @description Shoppers filter the catalog by it (GET /api/products?category=)
+             * @default null
+             * @example kitchen
+             */
+            category: string | null;
+            /**
+             * @description Stripe Tax product tax code (used when STRIPE_TAX=automatic)
+             * @default null
+             * @example txcd_99999999
+             */
+            taxCode: string | null;
         };
         AdminProductPatch: {
             slug?: string;
@@ -1200,6 +1242,16 @@ export interface components {
             hidden?: boolean;
             /** @example /media/products/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.png */
             imageUrl?: string | null;
+            /**
+             * @description Shoppers filter the catalog by it (GET /api/products?category=)
+             * @example kitchen
+             */
+            category?: string | null;
+            /**
+             * @description Stripe Tax product tax code (used when STRIPE_TAX=automatic)
+             * @example txcd_99999999
+             */
+            taxCode?: string | null;
         };
         AuditEvent: {
             id: number;
@@ -1517,6 +1569,10 @@ export interface operations {
             query?: {
                 /** @description Search in name and description */
                 q?: string;
+                /** @description Only this category (see GET /api/categories) */
+                category?: string;
+                /** @description name (default), price-asc, price-desc or newest */
+                sort?: "name" | "price-asc" | "price-desc" | "newest";
                 /** @description Opaque cursor from nextCursor */
                 cursor?: string;
                 /** @description 1–100, default 24 */
@@ -1556,6 +1612,39 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listCategories: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Categories, by name */
+            200: {
+                headers: {
+                    /** @description Entity tag for If-None-Match (changes with the catalog) */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CategoryList"];
+                };
+            };
+            /** @description Not modified: the If-None-Match header names the current ETag */
+            304: {
+                headers: {
+                    /** @description Entity tag for If-None-Match (changes with the catalog) */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];

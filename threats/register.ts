@@ -86,6 +86,7 @@ export const REGISTER: Threat[] = [
       "Hidden products are filtered in one data-layer function (selectVisibleProducts) that every shopper read goes through.",
       "LIKE wildcards in search text are escaped; cursors are opaque, validated base64url and a forged one is a 400.",
       "Shared catalog answers (Cache API and isolate memory) are keyed by a catalog version that D1 triggers change on every product change, so a product staff hide leaves every cached page on the next request (decision 017).",
+      "Category, sort and cursor are validated by zod (a category like a slug, one of four sorts, a cursor whose key has its sort's type) and bound as parameters; the sort picks one of four fixed ORDER BY clauses, never text from the request.",
     ],
     tests: [
       "P04 SQL injection: payloads in q, cursor, limit and slug never reveal a hidden product, never 500, never change the schema",
@@ -93,6 +94,7 @@ export const REGISTER: Threat[] = [
       "P04 SQL injection: a malformed or forged cursor is a 400 problem, not a query",
       "P04 hidden products are not sold: only visible lines are ordered",
       "P04 a product staff hide or reprice leaves every shared page on the next request, and staff read their own write",
+      "P04 catalog filters are data, never SQL: hostile categories, sorts and cursors are refused with 400 or match nothing; hidden rows stay hidden",
     ],
   },
   {

@@ -59,6 +59,12 @@ function ProductForm(props: { product?: AdminProduct; action: string; error?: st
         <input name="imageUrl" type="text" maxlength={300} pattern="/(media|images)/.+" value={p?.imageUrl ?? ""} />
       </label>
       <label>
+        Category (e.g. kitchen; blank for none) <input name="category" maxlength={40} pattern="[a-z0-9]+(-[a-z0-9]+)*" value={p?.category ?? ""} />
+      </label>
+      <label>
+        Stripe Tax code (blank: the account's default) <input name="taxCode" maxlength={13} pattern="txcd_[0-9]{8}" value={p?.taxCode ?? ""} />
+      </label>
+      <label>
         <input name="hidden" type="checkbox" value="on" checked={p?.hidden ?? false} /> Hidden from shoppers
       </label>
       <button type="submit">{p ? "Save" : "Create"}</button>
@@ -81,6 +87,8 @@ const ProductFormFields = z
     stock: z.string().default(""),
     hidden: z.string().optional(),
     imageUrl: z.string().default(""),
+    category: z.string().default(""),
+    taxCode: z.string().default(""),
   })
   .transform((f) => {
     const currency = f.currency || "USD";
@@ -94,6 +102,8 @@ const ProductFormFields = z
       stock: f.stock.trim() === "" ? Number.NaN : Number(f.stock),
       hidden: f.hidden === "on",
       imageUrl: f.imageUrl || null,
+      category: f.category.trim() || null,
+      taxCode: f.taxCode.trim() || null,
     };
   });
 const ProductCreateForm = formInto(ProductFormFields, ProductCreateBody);

@@ -1,3 +1,4 @@
+import { loadConfig } from "../platform/config";
 import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
 import { orderLines, orders } from "../checkout/schema";
 import { ProblemError } from "../platform/problem";
@@ -25,6 +26,8 @@ export interface AdminProduct {
   sellable: number;
   hidden: boolean;
   imageUrl: string | null;
+  category: string | null;
+  taxCode: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -39,6 +42,8 @@ export interface ProductFields {
   stock: number;
   hidden: boolean;
   imageUrl: string | null;
+  category: string | null;
+  taxCode: string | null;
 }
 
 /** A product row with the units its pending orders hold (0 when not looked up: a new product holds none). */
@@ -173,8 +178,18 @@ export interface StaffActor {
   ip: string | null;
 }
 
+/** A single-currency shop (SHOP_CURRENCY) sells nothing priced in another currency (422 `currency_not_accepted`). */
+function assertShopCurrency(env: Env, currency: string | undefined): void {
+  const loaded = loadConfig(env);
+  const only = loaded.ok ? loaded.config.SHOP_CURRENCY : undefined;
+  if (only && currency !== undefined && currency !== only) {
+    throw new ProblemError(422, "currency_not_accepted", `This shop sells in ${only} only.`);
+  }
+}
+
 /** Creates a product and records `product.created` with the values set. */
 export async function createProductAudited(env: Env, db: Database, actor: StaffActor, fields: ProductFields): Promise<ProductRow | "slug_taken"> {
+  assertShopCurrency(env, fields.currency);
   const row = await createProduct(db, fields);
   if (!row) return "slug_taken";
   forgetCatalogCopies(env.DB);
@@ -190,6 +205,7 @@ export async function updateProductAudited(
   id: string,
   patch: Partial<ProductFields>,
 ): Promise<HeldProductRow | "slug_taken" | null> {
+  assertShopCurrency(env, patch.currency);
   const row = await findProductById(db, id);
   if (!row) return null;
   const held = (await heldUnits(db, [id])).get(id) ?? 0;

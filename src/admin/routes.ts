@@ -23,6 +23,7 @@ import { afterCatalogWrite } from "../catalog/page-cache";
 import { createProductAudited, listAllProducts, toAdminProduct, updateProductAudited, type StaffActor } from "./products";
 import { changeRoleAudited, RoleBody, ROLES, searchUsers, UserSearchQuery } from "./users";
 import { IdempotencyKey } from "../checkout/checkout";
+import { CATEGORY_PATTERN } from "../catalog/queries";
 
 const AdminProductSchema = z
   .object({
@@ -37,6 +38,8 @@ const AdminProductSchema = z
     sellable: z.number().int().openapi({ description: "What shoppers can still buy: on hand − held" }),
     hidden: z.boolean(),
     imageUrl: z.string().nullable(),
+    category: z.string().nullable(),
+    taxCode: z.string().nullable(),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -62,6 +65,17 @@ const productFields = {
     .regex(IMAGE_PATH, "a path on this shop: /media/... from an upload, or /images/...")
     .nullable()
     .openapi({ example: "/media/products/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.png" }),
+  category: z
+    .string()
+    .max(40)
+    .regex(CATEGORY_PATTERN, "lower-case words joined by hyphens")
+    .nullable()
+    .openapi({ example: "kitchen", description: "Shoppers filter the catalog by it (GET /api/products?category=)" }),
+  taxCode: z
+    .string()
+    .regex(/^txcd_\d{8}$/, "a Stripe Tax product code like txcd_99999999")
+    .nullable()
+    .openapi({ example: "txcd_99999999", description: "Stripe Tax product tax code (used when STRIPE_TAX=automatic)" }),
 };
 export const ProductCreateBody = z
   .object({
@@ -71,6 +85,8 @@ export const ProductCreateBody = z
     stock: productFields.stock.default(0),
     hidden: productFields.hidden.default(false),
     imageUrl: productFields.imageUrl.default(null),
+    category: productFields.category.default(null),
+    taxCode: productFields.taxCode.default(null),
   })
   .strict()
   .openapi("AdminProductCreate");

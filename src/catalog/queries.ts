@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, getTableColumns, gt, inArray, isNotNull, lt, or, sql, type SQL } from "drizzle-orm";
 import { preparedStatement, type Database } from "../db/client";
 import { products, type ProductRow } from "./schema";
 
@@ -12,18 +12,35 @@ export interface Product {
   currency: string;
   imageUrl: string | null;
   inStock: boolean;
+  category: string | null;
 }
 
-/** A page of products and the opaque cursor of the next page. */
+/** A page of products, how many match in all, and the opaque cursor of the next page. */
 export interface ProductPage {
   items: Product[];
   nextCursor: string | null;
+  /** Every visible product matching the filters (not only this page). */
+  total: number;
+  /** 0-based position of this page's first product among them. */
+  offset: number;
 }
 
-/** Position after which a page starts: the (name, id) of the previous page's last product. */
+/** Orders a shopper can sort the catalog by. */
+export const CATALOG_SORTS = ["name", "price-asc", "price-desc", "newest"] as const;
+export type CatalogSort = (typeof CATALOG_SORTS)[number];
+
+/** A category as we make them (like a slug, at most 40 characters). */
+export const CATEGORY_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
+/**
+ * Position after which a page starts: the sort it belongs to, the previous page's last product's
+ * sort key (name, price or creation time) and id, and how many products came before.
+ */
 export interface CatalogCursor {
-  name: string;
+  sort: CatalogSort;
+  key: string | number;
   id: string;
+  offset: number;
 }
 
 /** Maps a D1 row to what shoppers see: never the stock count, the hidden flag or timestamps. */
@@ -37,6 +54,7 @@ export function toProduct(row: ProductRow): Product {
     currency: row.currency,
     imageUrl: row.imageUrl,
     inStock: row.stock > 0,
+    category: row.category,
   };
 }
 
@@ -60,65 +78,131 @@ export function visibleProductsQuery(db: Database, where: SQL | undefined) {
 
 /** Encodes a page position as an opaque base64url string. */
 export function encodeCursor(cursor: CatalogCursor): string {
-  const bytes = new TextEncoder().encode(JSON.stringify([cursor.name, cursor.id]));
+  const bytes = new TextEncoder().encode(JSON.stringify([cursor.sort, cursor.key, cursor.id, cursor.offset]));
   return btoa(String.fromCharCode(...bytes))
     .replaceAll("+", "-")
     .replaceAll("/", "_")
     .replaceAll("=", "");
 }
 
-/** Decodes a cursor made by `encodeCursor`; anything else is `null` (the route answers 400). */
+/**
+ * Decodes a cursor made by `encodeCursor` (or the older `[name, id]` form); anything else is
+ * `null` (the route answers 400). A cursor's key must have the type its sort uses.
+ */
 export function decodeCursor(raw: string): CatalogCursor | null {
   if (!/^[A-Za-z0-9_-]{1,800}$/.test(raw)) return null;
   try {
     const binary = atob(raw.replaceAll("-", "+").replaceAll("_", "/"));
     const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(binary, (ch) => ch.charCodeAt(0)));
     const value: unknown = JSON.parse(text);
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === "string" && typeof value[1] === "string") {
-      return { name: value[0], id: value[1] };
-    }
-    return null;
+    if (!Array.isArray(value)) return null;
+    if (value.length === 2 && typeof value[0] === "string" && typeof value[1] === "string") return { sort: "name", key: value[0], id: value[1], offset: 0 };
+    const [sort, key, id, offset] = value as unknown[];
+    if (value.length !== 4 || typeof id !== "string" || !Number.isSafeInteger(offset) || (offset as number) < 0) return null;
+    if (!CATALOG_SORTS.includes(sort as CatalogSort)) return null;
+    const numeric = sort === "price-asc" || sort === "price-desc";
+    if (numeric ? !Number.isSafeInteger(key) : typeof key !== "string") return null;
+    return { sort: sort as CatalogSort, key: key as string | number, id, offset: offset as number };
   } catch {
     return null;
   }
 }
 
+/** What a catalog listing asks for; every value is bound, never spliced into SQL (P04). */
+export interface CatalogQuery {
+  q?: string | undefined;
+  category?: string | undefined;
+  sort?: CatalogSort | undefined;
+  cursor?: CatalogCursor | null | undefined;
+  limit: number;
+}
+
+/** The sort's column, for the ORDER BY and the keyset condition after a cursor. */
+function sortColumn(sort: CatalogSort) {
+  return sort === "name" ? products.name : sort === "newest" ? products.createdAt : products.priceCents;
+}
+
 /**
- * Lists visible products matching `q` (case-insensitive substring of name or description),
- * ordered by name, one page after `cursor`. `q` is a bound parameter: `instr` needs no escaping
- * of LIKE wildcards, so `%` and `_` match themselves. The four shapes (with or without `q` and
- * `cursor`) are prepared once per binding (`preparedStatement`); values are always bound.
+ * Lists visible products matching `q` (case-insensitive substring of name or description) and
+ * `category`, in the chosen order, one page after `cursor`, with the number that match in all.
+ * `q` is a bound parameter: `instr` needs no escaping of LIKE wildcards, so `%` and `_` match
+ * themselves. Each shape (filters × sort × cursor) is prepared once per binding
+ * (`preparedStatement`); the total is a scalar subquery of the same statement (one round trip).
  */
-export async function listProducts(
-  db: Database,
-  params: { q?: string | undefined; cursor?: CatalogCursor | null | undefined; limit: number },
-): Promise<ProductPage> {
+export async function listProducts(db: Database, params: CatalogQuery): Promise<ProductPage> {
   const q = params.q?.trim().toLowerCase() || undefined;
+  const category = params.category || undefined;
   const cursor = params.cursor ?? null;
-  const statement = preparedStatement(db.$client, `catalog.list:${q ? "q" : ""}:${cursor ? "cursor" : ""}`, (pdb) => {
-    const conditions: SQL[] = [];
+  // A cursor belongs to the order it was made in; with another sort it starts over.
+  const sort: CatalogSort = params.sort ?? cursor?.sort ?? "name";
+  const after = cursor && cursor.sort === sort ? cursor : null;
+  const shape = `catalog.list:${q ? "q" : ""}:${category ? "c" : ""}:${sort}:${after ? "cursor" : ""}`;
+  const statement = preparedStatement(db.$client, shape, (pdb) => {
+    const filters: SQL[] = [eq(products.hidden, false)];
     if (q) {
       const needle = sql.placeholder("q");
-      conditions.push(or(sql`instr(lower(${products.name}), ${needle}) > 0`, sql`instr(lower(${products.description}), ${needle}) > 0`)!);
+      filters.push(or(sql`instr(lower(${products.name}), ${needle}) > 0`, sql`instr(lower(${products.description}), ${needle}) > 0`)!);
     }
-    if (cursor) {
-      const name = sql.placeholder("name");
-      conditions.push(or(gt(products.name, name), and(eq(products.name, name), gt(products.id, sql.placeholder("id"))))!);
+    if (category) filters.push(eq(products.category, sql.placeholder("category")));
+    const matching = and(...filters)!;
+    const conditions: SQL[] = [matching];
+    const column = sortColumn(sort);
+    const descending = sort === "price-desc" || sort === "newest";
+    if (after) {
+      const key = sql.placeholder("key");
+      const id = sql.placeholder("id");
+      conditions.push(
+        descending
+          ? or(lt(column, key), and(eq(column, key), sort === "newest" ? lt(products.id, id) : gt(products.id, id)))!
+          : or(gt(column, key), and(eq(column, key), gt(products.id, id)))!,
+      );
     }
-    return visibleProductsQuery(pdb, conditions.length ? and(...conditions) : undefined)
+    const order = sort === "newest" ? [desc(products.createdAt), desc(products.id)] : [descending ? desc(column) : asc(column), asc(products.id)];
+    return pdb
+      .select({ ...getTableColumns(products), total: sql<number>`(SELECT count(*) FROM ${products} WHERE ${matching})`.as("total") })
+      .from(products)
+      .where(and(...conditions))
+      .orderBy(...order)
       .limit(sql.placeholder("limit"))
       .prepare();
   });
-  const rows = await statement.all({ q, name: cursor?.name, id: cursor?.id, limit: params.limit + 1 });
+  const rows = await statement.all({ q, category, key: after?.key, id: after?.id, limit: params.limit + 1 });
   const page = rows.slice(0, params.limit);
   const last = page.at(-1);
+  const offset = after?.offset ?? 0;
+  // Past the last product there is no row to carry the total: count without the page.
+  const total = rows[0]?.total ?? (after ? await countVisible(db, q, category) : 0);
+  const keyOf = (row: ProductRow): string | number => (sort === "name" ? row.name : sort === "newest" ? row.createdAt : row.priceCents);
   return {
     items: page.map(toProduct),
-    nextCursor: rows.length > params.limit && last ? encodeCursor({ name: last.name, id: last.id }) : null,
+    nextCursor: rows.length > params.limit && last ? encodeCursor({ sort, key: keyOf(last), id: last.id, offset: offset + page.length }) : null,
+    total,
+    offset,
   };
 }
 
-/** One visible product by slug, or `null` when it does not exist or is hidden. */
+async function countVisible(db: Database, q: string | undefined, category: string | undefined): Promise<number> {
+  const filters: SQL[] = [eq(products.hidden, false)];
+  if (q) filters.push(or(sql`instr(lower(${products.name}), ${q}) > 0`, sql`instr(lower(${products.description}), ${q}) > 0`)!);
+  if (category) filters.push(eq(products.category, category));
+  const [row] = await db
+    .select({ n: sql<number>`count(*)` })
+    .from(products)
+    .where(and(...filters));
+  return row?.n ?? 0;
+}
+
+/** The categories shoppers can browse: those of visible products, with how many each holds. */
+export async function listCategories(db: Database): Promise<{ category: string; count: number }[]> {
+  const rows = await db
+    .select({ category: products.category, count: sql<number>`count(*)` })
+    .from(products)
+    .where(and(eq(products.hidden, false), isNotNull(products.category)))
+    .groupBy(products.category)
+    .orderBy(asc(products.category));
+  return rows.map((r) => ({ category: r.category!, count: r.count }));
+}
+
 export async function findProductBySlug(db: Database, slug: string): Promise<Product | null> {
   const statement = preparedStatement(db.$client, "catalog.bySlug", (pdb) =>
     visibleProductsQuery(pdb, eq(products.slug, sql.placeholder("slug")))

@@ -3,7 +3,7 @@ import type { TypedResponse } from "hono";
 import { access, createApiApp, problemResponseSpec } from "../platform/openapi";
 import { ProblemError } from "../platform/problem";
 import { sharedCatalogAnswer } from "./page-cache";
-import { decodeCursor, findProductBySlug, listProducts } from "./queries";
+import { CATALOG_SORTS, CATEGORY_PATTERN, decodeCursor, findProductBySlug, listCategories, listProducts } from "./queries";
 
 export const ProductSchema = z
   .object({
@@ -15,6 +15,7 @@ export const ProductSchema = z
     currency: z.string().length(3),
     imageUrl: z.string().nullable(),
     inStock: z.boolean(),
+    category: z.string().nullable(),
   })
   .openapi("Product");
 
@@ -35,6 +36,8 @@ const LimitParam = z
 
 export const ListProductsQuery = z.object({
   q: z.string().max(200).optional().openapi({ description: "Search in name and description" }),
+  category: z.string().max(40).regex(CATEGORY_PATTERN).optional().openapi({ description: "Only this category (see GET /api/categories)" }),
+  sort: z.enum(CATALOG_SORTS).optional().openapi({ description: "name (default), price-asc, price-desc or newest" }),
   cursor: z.string().max(800).optional().openapi({ description: "Opaque cursor from nextCursor" }),
   limit: LimitParam,
 });
@@ -56,7 +59,14 @@ const listRoute = createRoute({
       headers: ETAG_HEADER,
       content: {
         "application/json": {
-          schema: z.object({ items: z.array(ProductSchema), nextCursor: z.string().nullable() }).openapi("ProductPage"),
+          schema: z
+            .object({
+              items: z.array(ProductSchema),
+              nextCursor: z.string().nullable(),
+              total: z.number().int().openapi({ description: "How many visible products match, on all pages" }),
+              offset: z.number().int().openapi({ description: "Position of this page's first item among them (0-based)" }),
+            })
+            .openapi("ProductPage"),
         },
       },
     },
@@ -83,20 +93,51 @@ const getRoute = createRoute({
 /** Browsers and proxies may keep catalog answers for 30 s (API.md). */
 const API_CACHE_CONTROL = "public, max-age=30";
 
-type ProductPageBody = { items: z.infer<typeof ProductSchema>[]; nextCursor: string | null };
+type ProductPageBody = { items: z.infer<typeof ProductSchema>[]; nextCursor: string | null; total: number; offset: number };
+
+const categoriesRoute = createRoute({
+  method: "get",
+  path: "/categories",
+  operationId: "listCategories",
+  ...access.public,
+  tags: ["Catalog"],
+  summary: "The categories of visible products, with how many each holds",
+  responses: {
+    200: {
+      description: "Categories, by name",
+      headers: ETAG_HEADER,
+      content: {
+        "application/json": { schema: z.object({ items: z.array(z.object({ category: z.string(), count: z.number().int() })) }).openapi("CategoryList") },
+      },
+    },
+    304: NOT_MODIFIED,
+  },
+});
 
 /** Catalog API (P04): every read goes through the hidden-filtering query in queries.ts. */
 export const catalogApi = createApiApp()
   .openapi(listRoute, async (c) => {
-    const { q, cursor: rawCursor, limit } = c.req.valid("query");
+    const { q, category, sort, cursor: rawCursor, limit } = c.req.valid("query");
     const cursor = rawCursor ? decodeCursor(rawCursor) : null;
     if (rawCursor && !cursor) throw new ProblemError(400, "invalid_cursor", "The cursor is not one this API issued.");
     // The same for every visitor: shared through the page cache (decision 017).
-    const query = new URLSearchParams({ ...(q ? { q } : {}), ...(rawCursor ? { cursor: rawCursor } : {}), limit: String(limit) }).toString();
+    const query = new URLSearchParams({
+      ...(q ? { q } : {}),
+      ...(category ? { category } : {}),
+      ...(sort ? { sort } : {}),
+      ...(rawCursor ? { cursor: rawCursor } : {}),
+      limit: String(limit),
+    }).toString();
     const answer = await sharedCatalogAnswer(c, { key: `api/products?${query}`, kind: "json", browser: API_CACHE_CONTROL }, async (db) =>
-      JSON.stringify(await listProducts(db, { q, cursor, limit })),
+      JSON.stringify(await listProducts(db, { q, category, sort, cursor, limit })),
     );
     return answer as unknown as TypedResponse<ProductPageBody, 200, "json">;
+  })
+  .openapi(categoriesRoute, async (c) => {
+    const answer = await sharedCatalogAnswer(c, { key: "api/categories", kind: "json", browser: API_CACHE_CONTROL }, async (db) =>
+      JSON.stringify({ items: await listCategories(db) }),
+    );
+    return answer as unknown as TypedResponse<{ items: { category: string; count: number }[] }, 200, "json">;
   })
   .openapi(getRoute, async (c) => {
     const { slug } = c.req.valid("param");

@@ -1,5 +1,6 @@
 import type { Product } from "../catalog/queries";
 import { decimalAmount, formatMoney } from "./format";
+import type { CatalogSort } from "../catalog/queries";
 import { Layout } from "./layout";
 
 function ProductCard({ product }: { product: Product }) {
@@ -23,28 +24,100 @@ function ProductCard({ product }: { product: Product }) {
   );
 }
 
-/** Home page: the catalog grid, with search and cursor paging. */
-export function CatalogPage(props: { items: Product[]; q: string | undefined; nextCursor: string | null; isFirstPage: boolean; origin: string }) {
-  const { items, q, nextCursor } = props;
-  const nextHref = nextCursor ? `/?${new URLSearchParams({ ...(q ? { q } : {}), cursor: nextCursor }).toString()}` : null;
-  // Searches stay out of search engines; the catalog's first page is the shop's home.
+/** What a catalog page shows: the filters, this page's products and where the list goes on. */
+export interface CatalogView {
+  items: Product[];
+  q: string | undefined;
+  category: string | undefined;
+  sort: CatalogSort | undefined;
+  nextCursor: string | null;
+  total: number;
+  offset: number;
+  categories: { category: string; count: number }[];
+  origin: string;
+}
+
+const SORT_LABELS: Record<CatalogSort, string> = {
+  name: "Name",
+  "price-asc": "Price: low to high",
+  "price-desc": "Price: high to low",
+  newest: "Newest",
+};
+
+/** A catalog address with these filters (empty ones left out, so equal views share a cache key). */
+function catalogHref(v: { q?: string | undefined; category?: string | undefined; sort?: CatalogSort | undefined; cursor?: string | undefined }): string {
+  const params = new URLSearchParams();
+  if (v.q) params.set("q", v.q);
+  if (v.category) params.set("category", v.category);
+  if (v.sort && v.sort !== "name") params.set("sort", v.sort);
+  if (v.cursor) params.set("cursor", v.cursor);
+  const query = params.toString();
+  return query ? `/?${query}` : "/";
+}
+
+const categoryLabel = (category: string) => category.charAt(0).toUpperCase() + category.slice(1).replaceAll("-", " ");
+
+/** Home page: the catalog grid with categories, search, sort, a result count and cursor paging. */
+export function CatalogPage(props: CatalogView) {
+  const { items, q, category, sort, nextCursor, total, offset } = props;
+  const filters = { q, category, sort };
+  const nextHref = nextCursor ? catalogHref({ ...filters, cursor: nextCursor }) : null;
+  const isFirstPage = offset === 0;
+  // Searches, filters and later pages stay out of search engines; the catalog's first page is the shop's home.
   const home = `${props.origin}/`;
+  const plain = !q && !category && (!sort || sort === "name") && isFirstPage;
+  const title = q ? `Search: ${q}` : category ? `${categoryLabel(category)} — Bastion` : "Bastion";
   return (
     <Layout
-      title={q ? `Search: ${q}` : "Bastion"}
+      title={title}
       q={q}
-      noindex={Boolean(q) || !props.isFirstPage}
-      canonical={q ? undefined : home}
-      og={q ? undefined : { type: "website", url: home, image: `${props.origin}/favicon.svg` }}
+      noindex={!plain && !(category && isFirstPage && !q)}
+      canonical={plain ? home : category && !q ? `${props.origin}${catalogHref({ category })}` : undefined}
+      og={plain ? { type: "website", url: home, image: `${props.origin}/favicon.svg` } : undefined}
     >
       {q ? (
         <h1 class="page-title">Results for “{q}”</h1>
+      ) : category ? (
+        <h1 class="page-title">{categoryLabel(category)}</h1>
       ) : (
         <section class="hero">
           <h1>Well-made things, sold safely.</h1>
           <p>Every threat in our threat model is mitigated in code and proven by a test. Shop with the lights on.</p>
         </section>
       )}
+      {props.categories.length > 0 ? (
+        <nav class="categories" aria-label="Categories">
+          <a href={catalogHref({ q, sort })} aria-current={category ? undefined : "page"}>
+            All
+          </a>
+          {props.categories.map((c) => (
+            <a href={catalogHref({ q, sort, category: c.category })} aria-current={c.category === category ? "page" : undefined}>
+              {categoryLabel(c.category)} <span class="muted">({c.count})</span>
+            </a>
+          ))}
+        </nav>
+      ) : null}
+      <div class="catalog-toolbar">
+        <p data-result-count>
+          {total === 0 ? "No products" : total === 1 ? "1 product" : `${total} products`}
+          {total > items.length && items.length > 0 ? ` · showing ${offset + 1}–${offset + items.length}` : ""}
+        </p>
+        <form method="get" action="/" class="sort-form">
+          {q ? <input type="hidden" name="q" value={q} /> : null}
+          {category ? <input type="hidden" name="category" value={category} /> : null}
+          <label for="sort">Sort by</label>
+          <select id="sort" name="sort">
+            {(Object.keys(SORT_LABELS) as CatalogSort[]).map((key) => (
+              <option value={key} selected={(sort ?? "name") === key}>
+                {SORT_LABELS[key]}
+              </option>
+            ))}
+          </select>
+          <button type="submit" class="secondary">
+            Sort
+          </button>
+        </form>
+      </div>
       {items.length === 0 ? (
         <div class="empty">
           <p>No products match {q ? <strong>“{q}”</strong> : "yet"}.</p>
@@ -60,7 +133,11 @@ export function CatalogPage(props: { items: Product[]; q: string | undefined; ne
         </ul>
       )}
       <nav class="pager" aria-label="Pages">
-        {props.isFirstPage ? null : <a href={q ? `/?${new URLSearchParams({ q })}` : "/"}>← First page</a>}
+        {isFirstPage ? null : (
+          <a href={catalogHref(filters)} rel="first">
+            ← First page
+          </a>
+        )}
         {nextHref ? (
           <a href={nextHref} rel="next">
             Next page →

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { decodeCursor, findProductBySlug, listProducts, selectVisibleProducts } from "../catalog/queries";
+import { CATALOG_SORTS, CATEGORY_PATTERN, decodeCursor, findProductBySlug, listCategories, listProducts, selectVisibleProducts } from "../catalog/queries";
 import { sharedCatalogAnswer } from "../catalog/page-cache";
 import { serveProductImage } from "../catalog/images";
 import { SLUG_PATTERN } from "../catalog/routes";
@@ -26,14 +26,24 @@ export const storefront = new Hono<AppEnv>()
   })
   .get("/", async (c) => {
     const q = (c.req.query("q") ?? "").slice(0, 200).trim() || undefined;
+    // A filter we could not have linked to is no filter (a page, not an API: no 400 for a typo).
+    const rawCategory = c.req.query("category") ?? "";
+    const category = rawCategory.length <= 40 && CATEGORY_PATTERN.test(rawCategory) ? rawCategory : undefined;
+    const rawSort = c.req.query("sort");
+    const sort = CATALOG_SORTS.find((s) => s === rawSort);
     const rawCursor = c.req.query("cursor");
     const cursor = rawCursor ? decodeCursor(rawCursor) : null;
     const origin = c.get("config").PUBLIC_ORIGIN;
     // The catalog's pages are the same for every visitor: shared through the page cache (decision 017).
-    const query = new URLSearchParams({ ...(q ? { q } : {}), ...(cursor && rawCursor ? { cursor: rawCursor } : {}) }).toString();
+    const query = new URLSearchParams({
+      ...(q ? { q } : {}),
+      ...(category ? { category } : {}),
+      ...(sort ? { sort } : {}),
+      ...(cursor && rawCursor ? { cursor: rawCursor } : {}),
+    }).toString();
     const answer = await sharedCatalogAnswer(c, { key: `${PAGE_BUILD}/home?${query}`, kind: "html", browser: PAGE_CACHE_CONTROL }, async (db) => {
-      const page = await listProducts(db, { q, cursor, limit: 24 });
-      return String(<CatalogPage items={page.items} q={q} nextCursor={page.nextCursor} isFirstPage={!cursor} origin={origin} />);
+      const [page, categories] = await Promise.all([listProducts(db, { q, category, sort, cursor, limit: 24 }), listCategories(db)]);
+      return String(<CatalogPage {...page} q={q} category={category} sort={sort} categories={categories} origin={origin} />);
     });
     return answer ?? c.notFound();
   })

@@ -89,13 +89,36 @@ describe("shipping rates (staff)", () => {
 
   it("the staff page takes prices as decimals in the rate's currency (JPY has no decimals) and retires a rate with one button", async () => {
     const admin = await as("admin");
-    const created = await form(admin, "/admin/shipping-rates", { name: "Yamato", amount: "800", currency: "JPY", freeAbove: "", minDays: "1", maxDays: "3", sortOrder: "0" });
+    const created = await form(admin, "/admin/shipping-rates", {
+      name: "Yamato",
+      amount: "800",
+      currency: "JPY",
+      freeAbove: "",
+      minDays: "1",
+      maxDays: "3",
+      sortOrder: "0",
+    });
     expect(created.status).toBe(303);
-    const row = await env.DB.prepare("SELECT id, amount_cents AS amount, active FROM shipping_rates WHERE name = 'Yamato'").first<{ id: string; amount: number; active: number }>();
+    const row = await env.DB.prepare("SELECT id, amount_cents AS amount, active FROM shipping_rates WHERE name = 'Yamato'").first<{
+      id: string;
+      amount: number;
+      active: number;
+    }>();
     expect(row).toMatchObject({ amount: 800, active: 1 });
-    const usd = await form(admin, "/admin/shipping-rates", { name: "Parcel", amount: "4.95", currency: "USD", freeAbove: "75", minDays: "", maxDays: "", sortOrder: "2" });
+    const usd = await form(admin, "/admin/shipping-rates", {
+      name: "Parcel",
+      amount: "4.95",
+      currency: "USD",
+      freeAbove: "75",
+      minDays: "",
+      maxDays: "",
+      sortOrder: "2",
+    });
     expect(usd.status).toBe(303);
-    expect(await env.DB.prepare("SELECT amount_cents AS a, free_above_cents AS f FROM shipping_rates WHERE name = 'Parcel'").first()).toEqual({ a: 495, f: 7500 });
+    expect(await env.DB.prepare("SELECT amount_cents AS a, free_above_cents AS f FROM shipping_rates WHERE name = 'Parcel'").first()).toEqual({
+      a: 495,
+      f: 7500,
+    });
     const refused = await form(admin, "/admin/shipping-rates", { name: "Bad", amount: "4.955", currency: "USD" });
     expect(refused.status).toBe(422);
     expect(await refused.text()).toContain("amount");

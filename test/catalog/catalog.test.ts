@@ -23,7 +23,7 @@ describe("catalog API", () => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as PageJson;
     expect(body.items).toEqual([
-      { id: p.id, slug: p.slug, name: p.name, description: p.description, priceCents: 4500, currency: "USD", imageUrl: null, inStock: false },
+      { id: p.id, slug: p.slug, name: p.name, description: p.description, priceCents: 4500, currency: "USD", imageUrl: null, inStock: false, category: null },
     ]);
     expect(body.nextCursor).toBeNull();
   });

@@ -25,6 +25,8 @@ export async function makeProduct(overrides: Partial<typeof products.$inferInser
       stock: overrides.stock ?? 10,
       hidden: overrides.hidden ?? false,
       imageUrl: overrides.imageUrl ?? null,
+      category: overrides.category ?? null,
+      createdAt: overrides.createdAt,
     })
     .returning();
   // A direct write, as a script's: isolates see the new catalog version within
