@@ -29,6 +29,7 @@ import { readiness, type ReadinessCheck } from "./platform/health";
 import { auditReadiness } from "./audit/verify";
 import { exposeRequestId, logEvent, requestIds } from "./platform/log";
 import { problemResponse } from "./platform/problem";
+import { shopperLocale } from "./platform/locale";
 import { csrfOriginCheck, httpsOnly, jsonBodyGuardExcept, securityHeaders } from "./platform/security";
 import { adminImagesApi, RAW_BODY_PATHS } from "./admin/images";
 import { shippingApi } from "./admin/shipping-routes";
@@ -47,6 +48,7 @@ app.get("/healthz", (c) => c.text("ok"));
 
 app.use(requestIds);
 app.use(securityHeaders);
+app.use(shopperLocale);
 app.use(async (c, next) => {
   await next();
   exposeRequestId(c);

@@ -3,6 +3,7 @@ import { createMiddleware } from "hono/factory";
 import { drizzle } from "drizzle-orm/d1";
 import type { Database } from "../db/client";
 import type { AppEnv } from "../platform/app-env";
+import { currentLocale } from "../platform/locale";
 import { hasCookie, SESSION_COOKIE } from "../platform/cookies";
 import { carriedBookmark, readSession, rememberOwnWrite } from "../platform/d1-session";
 
@@ -106,7 +107,9 @@ export async function sharedCatalogAnswer(
     return new Response(body, { headers: { "content-type": type, "cache-control": "private, no-store", "x-bastion-cache": "bypass" } });
   }
   const read = await openCatalogRead(c);
-  const cacheKey = sharedKey(c.get("config").PUBLIC_ORIGIN, read.version, options.key);
+  // A page's prices follow the shopper's locale (one copy per supported locale); JSON has none.
+  const key = options.kind === "html" ? `${options.key}|${currentLocale()}` : options.key;
+  const cacheKey = sharedKey(c.get("config").PUBLIC_ORIGIN, read.version, key);
   let answer = memory.get(cacheKey);
   let source = "memory";
   if (answer) {
@@ -130,7 +133,8 @@ export async function sharedCatalogAnswer(
     }
     remember(cacheKey, answer);
   }
-  const headers = { "content-type": type, etag: answer.etag, "cache-control": options.browser, "x-bastion-cache": source };
+  const headers: Record<string, string> = { "content-type": type, etag: answer.etag, "cache-control": options.browser, "x-bastion-cache": source };
+  if (options.kind === "html") headers.vary = "Accept-Language";
   if (matchesEtag(c.req.header("if-none-match"), answer.etag)) return new Response(null, { status: 304, headers });
   return new Response(c.req.method === "HEAD" ? null : answer.body, { headers });
 }

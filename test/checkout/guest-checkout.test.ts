@@ -1,10 +1,12 @@
 import { env } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import worker from "../../src/index";
 import { describe, expect, it } from "vitest";
 import { couponCustomerKey, normaliseEmail } from "../../src/coupons/customer";
 import { getDb } from "../../src/db/client";
 import { reserveCoupon } from "../../src/coupons/coupons";
 import { shippingRates } from "../../src/shipping/schema";
-import { markEmailVerified, signUpAndSignIn } from "../support/accounts";
+import { makeStaff, markEmailVerified, signUpAndSignIn } from "../support/accounts";
 import { cartJson, guestCart } from "../support/cart";
 import { makeCoupon } from "../support/coupons";
 import { countRows, makeProduct, unique } from "../support/factories";
@@ -293,5 +295,51 @@ describe("the webhook re-checks shipping, tax and address (P15)", () => {
     expect(await orderRow(order.id)).toMatchObject({ status: "paid", taxCents: 200, totalCents: order.totalCents + 200, shippingCents: 500 });
     const api = await request(`/api/guest-orders/${order.id}?key=x`);
     expect(api.status).toBe(404);
+  });
+});
+
+describe("a single-currency shop (SHOP_CURRENCY)", () => {
+  /** The worker with SHOP_CURRENCY=EUR, as `wrangler.toml` [vars] would set it. */
+  async function euroShop(path: string, init: RequestInit): Promise<Response> {
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(new Request(`${ORIGIN}${path}`, init), { ...env, SHOP_CURRENCY: "EUR" } as Env, ctx);
+    await waitOnExecutionContext(ctx);
+    return res;
+  }
+
+  it("refuses a checkout, a product and a shipping rate in any other currency; nothing is written", async () => {
+    const { cookie, product } = await guestWith({ currency: "USD" });
+    const ordersBefore = await countRows("orders");
+    const res = await euroShop("/api/checkout", {
+      method: "POST",
+      headers: { cookie, origin: ORIGIN, "content-type": "application/json" },
+      body: JSON.stringify({ email: "euro@example.com" }),
+    });
+    expect(res.status).toBe(422);
+    expect(((await res.json()) as { code: string }).code).toBe("currency_not_accepted");
+    expect(await countRows("orders")).toBe(ordersBefore);
+    expect(await stockOf(product.id)).toBe(10);
+    const admin = await makeStaff("admin");
+    const productsBefore = await countRows("products");
+    const created = await euroShop("/api/admin/products", {
+      method: "POST",
+      headers: { cookie: admin.cookie, origin: ORIGIN, "content-type": "application/json" },
+      body: JSON.stringify({ slug: unique("usd-thing").toLowerCase(), name: "Dollar thing", priceCents: 100, currency: "USD" }),
+    });
+    expect(created.status).toBe(422);
+    expect(((await created.json()) as { code: string }).code).toBe("currency_not_accepted");
+    expect(await countRows("products")).toBe(productsBefore);
+    const rate = await euroShop("/api/admin/shipping-rates", {
+      method: "POST",
+      headers: { cookie: admin.cookie, origin: ORIGIN, "content-type": "application/json" },
+      body: JSON.stringify({ name: "Dollar post", amountCents: 100, currency: "USD" }),
+    });
+    expect(rate.status).toBe(422);
+    const euro = await euroShop("/api/admin/products", {
+      method: "POST",
+      headers: { cookie: admin.cookie, origin: ORIGIN, "content-type": "application/json" },
+      body: JSON.stringify({ slug: unique("eur-thing").toLowerCase(), name: "Euro thing", priceCents: 100, currency: "EUR" }),
+    });
+    expect(euro.status).toBe(201);
   });
 });
