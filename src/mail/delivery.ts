@@ -4,7 +4,7 @@ import { type Config, loadConfig } from "../platform/config";
 import { type Mail, MailSchema } from "./mail";
 import { mailDeadLetters, mailDeliveries, mailOutbox } from "./schema";
 
-/** Where mail goes: the D1 dev outbox, or the HTTP provider. */
+/** Where mail goes: the D1 dev outbox, an HTTP provider, or Cloudflare Email Service. */
 export interface MailProvider {
   send(mail: Mail): Promise<void>;
 }
@@ -40,10 +40,35 @@ export class HttpProvider implements MailProvider {
   }
 }
 
+/**
+ * Cloudflare Email Service through the `send_email` binding (EMAIL): HTML with its plain-text part,
+ * from MAIL_FROM. A refusal (unverified sender, a limit) throws, so the queue retries it too.
+ */
+export class CloudflareEmailProvider implements MailProvider {
+  constructor(
+    private readonly binding: SendEmail,
+    private readonly from: string,
+  ) {}
+  async send(mail: Mail): Promise<void> {
+    await this.binding.send({ from: senderOf(this.from), to: mail.to, subject: mail.subject, text: mail.text, ...(mail.html ? { html: mail.html } : {}) });
+  }
+}
+
+/** "Bastion <shop@example.com>" → { name, email }; a bare address stays a string. */
+function senderOf(from: string): string | { email: string; name: string } {
+  const m = /^\s*(.+?)\s*<([^<>\s]+@[^<>\s]+)>\s*$/.exec(from);
+  return m ? { name: m[1]!.replace(/^"|"$/g, ""), email: m[2]! } : from.trim();
+}
+
+/** The provider config names: the dev outbox outside production, else the HTTP provider or Cloudflare's binding. */
 export function providerFor(env: Env, config: Config): MailProvider {
-  const provider = config.ENVIRONMENT === "production" ? "http" : (config.MAIL_PROVIDER ?? "outbox");
+  const chosen = config.MAIL_PROVIDER ?? (config.ENVIRONMENT === "production" ? "http" : "outbox");
+  // Production never writes mail into the database (the config gate refuses "outbox" there too).
+  const provider = config.ENVIRONMENT === "production" && chosen === "outbox" ? "http" : chosen;
+  const from = config.MAIL_FROM ?? "Bastion <no-reply@localhost>";
   if (provider === "outbox") return new OutboxProvider(env.DB);
-  return new HttpProvider(config.MAIL_PROVIDER_URL ?? "", config.MAIL_PROVIDER_TOKEN ?? "", config.MAIL_FROM ?? "Bastion <no-reply@localhost>");
+  if (provider === "cloudflare") return new CloudflareEmailProvider(env.EMAIL, from);
+  return new HttpProvider(config.MAIL_PROVIDER_URL ?? "", config.MAIL_PROVIDER_TOKEN ?? "", from);
 }
 
 /** Seconds before the next attempt: 30 s, 1 min, 2 min … capped at an hour (the queue gives up after max_retries). */

@@ -17,8 +17,11 @@ const baseSchema = z.object({
   BETTER_AUTH_SECRET: z.string().min(32).optional(),
   TURNSTILE_SECRET_KEY: z.string().min(1).optional(),
   TURNSTILE_SITE_KEY: z.string().min(1).optional(),
-  /** Where the mail queue's consumer sends: the D1 dev outbox, or an HTTP provider (production). */
-  MAIL_PROVIDER: z.enum(["outbox", "http"]).optional(),
+  /**
+   * Where the mail queue's consumer sends: the D1 dev outbox, an HTTP provider (URL + token), or
+   * Cloudflare Email Service through the `send_email` binding EMAIL. Production: http unless set.
+   */
+  MAIL_PROVIDER: z.enum(["outbox", "http", "cloudflare"]).optional(),
   MAIL_PROVIDER_URL: z.url().optional(),
   MAIL_PROVIDER_TOKEN: z.string().min(1).optional(),
   MAIL_FROM: z.string().min(3).optional(),
@@ -118,10 +121,13 @@ function productionProblems(cfg: z.infer<typeof baseSchema>): ConfigProblem[] {
   }
   // Password reset and security notices must reach people: the dev outbox does not exist here.
   if (cfg.MAIL_PROVIDER === "outbox") problems.push({ setting: "MAIL_PROVIDER", reason: "the development outbox is refused in production" });
-  if (!cfg.MAIL_PROVIDER_URL?.startsWith("https://")) {
-    problems.push({ setting: "MAIL_PROVIDER_URL", reason: "missing or not https://" });
+  // Cloudflare Email Service needs only the binding and a sender; an HTTP provider its URL and token.
+  if (cfg.MAIL_PROVIDER !== "cloudflare") {
+    if (!cfg.MAIL_PROVIDER_URL?.startsWith("https://")) {
+      problems.push({ setting: "MAIL_PROVIDER_URL", reason: "missing or not https://" });
+    }
+    if (!cfg.MAIL_PROVIDER_TOKEN) problems.push({ setting: "MAIL_PROVIDER_TOKEN", reason: "missing" });
   }
-  if (!cfg.MAIL_PROVIDER_TOKEN) problems.push({ setting: "MAIL_PROVIDER_TOKEN", reason: "missing" });
   if (!cfg.MAIL_FROM) problems.push({ setting: "MAIL_FROM", reason: "missing" });
   if (cfg.ADMIN_PASSWORD) {
     problems.push({ setting: "ADMIN_PASSWORD", reason: "development-only; create admins with npm run admin:create" });

@@ -77,6 +77,52 @@ describe("mail through the queue", () => {
     expect(calls).toHaveLength(2);
   });
 
+  it("Cloudflare Email Service: the consumer sends HTML with its text part from MAIL_FROM through the send_email binding; a refusal is retried", async () => {
+    const sent: unknown[] = [];
+    let refuse = true;
+    const binding = {
+      async send(message: unknown) {
+        sent.push(message);
+        if (refuse) throw new Error("E_SENDER_NOT_VERIFIED");
+        return { messageId: "m_1" };
+      },
+    } as unknown as SendEmail;
+    const cfEnv = { ...env, MAIL_PROVIDER: "cloudflare", MAIL_FROM: "Bastion Shop <shop@example.test>", EMAIL: binding } as Env;
+    const mail = {
+      to: `${unique("cf").toLowerCase()}@example.com`,
+      subject: "Your order",
+      text: "Thanks\n\nhttps://shop.example/o",
+      key: `test:${unique("k")}`,
+    };
+    const first = createMessageBatch("bastion-mail", [mailMessage({ ...mail, html: htmlFromText(mail.subject, mail.text) }, 1)]);
+    let ctx = createExecutionContext();
+    await worker.queue(first, cfEnv, ctx);
+    expect((await getQueueResult(first, ctx)).retryMessages).toEqual([{ msgId: first.messages[0]!.id }]);
+    refuse = false;
+    const second = createMessageBatch("bastion-mail", [mailMessage({ ...mail, html: htmlFromText(mail.subject, mail.text) }, 2)]);
+    ctx = createExecutionContext();
+    await worker.queue(second, cfEnv, ctx);
+    expect((await getQueueResult(second, ctx)).explicitAcks).toEqual([second.messages[0]!.id]);
+    expect(sent).toHaveLength(2);
+    expect(sent[1]).toEqual({
+      from: { name: "Bastion Shop", email: "shop@example.test" },
+      to: mail.to,
+      subject: "Your order",
+      text: mail.text,
+      html: htmlFromText(mail.subject, mail.text),
+    });
+    expect(await outbox(mail.to)).toEqual([]);
+  });
+
+  it("the send_email binding is real locally: wrangler's simulation takes the structured message", async () => {
+    const cfEnv = { ...env, MAIL_PROVIDER: "cloudflare", MAIL_FROM: "shop@example.test" } as Env;
+    const mail = { to: `${unique("local").toLowerCase()}@example.com`, subject: "Local", text: "Hello", key: `test:${unique("k")}` };
+    const batch = createMessageBatch("bastion-mail", [mailMessage(mail, 1)]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, cfEnv, ctx);
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual([batch.messages[0]!.id]);
+  });
+
   it("after the queue's last retry the dead-letter queue keeps the whole mail in D1 for the operator", async () => {
     const mail = { to: `${unique("dead").toLowerCase()}@example.com`, subject: "Your order", text: "Receipt", key: `test:${unique("k")}` };
     const batch = createMessageBatch("bastion-mail-dlq", [mailMessage(mail, 9)]);

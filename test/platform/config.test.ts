@@ -52,7 +52,18 @@ const UNSAFE: Array<[string, Record<string, string | undefined>]> = [
   ["no mail provider (reset and security mail would be lost)", { MAIL_PROVIDER_URL: undefined }],
   ["a plain-http mail provider", { MAIL_PROVIDER_URL: "http://mail.example.net/send" }],
   ["no mail provider token", { MAIL_PROVIDER_TOKEN: undefined }],
+  ["the development mail outbox", { MAIL_PROVIDER: "outbox" }],
+  ["Cloudflare Email Service without a sender", { MAIL_FROM: undefined, MAIL_PROVIDER: "cloudflare" }],
+  ["an unknown shipping country code", { SHIP_TO_COUNTRIES: "US,USA" }],
+  ["an unknown tax mode", { STRIPE_TAX: "sometimes" }],
 ];
+
+describe("mail through Cloudflare Email Service", () => {
+  it("a production config with MAIL_PROVIDER=cloudflare needs a sender, not an HTTP provider's URL or token", async () => {
+    const e = productionEnv({ MAIL_PROVIDER: "cloudflare", MAIL_PROVIDER_URL: undefined, MAIL_PROVIDER_TOKEN: undefined });
+    expect((await fetchAs(e, "https://shop.example.com/readyz")).status).toBe(200);
+  });
+});
 
 describe("T01 Stripe key scope", () => {
   const fullAccess = ["sk", "live", "d".repeat(24)].join("_");
