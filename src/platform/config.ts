@@ -49,6 +49,11 @@ const baseSchema = z.object({
     .pipe(z.array(z.string().regex(/^[A-Z]{2}$/, "two-letter country codes")).min(1)),
   /** Stripe Tax: `automatic` turns on `automatic_tax` in Checkout; tax then comes only from Stripe. */
   STRIPE_TAX: z.enum(["off", "automatic"]).default("off"),
+  /**
+   * `cloudflare`: uploaded product images are offered in several widths through Cloudflare Image
+   * Transformations (`/cdn-cgi/image/…`, enable it on the zone first); `off`: one size.
+   */
+  IMAGE_RESIZING: z.enum(["off", "cloudflare"]).default("off"),
   /** A single-currency shop names its currency (ISO 4217): products, rates and carts in any other are refused. */
   SHOP_CURRENCY: z
     .string()

@@ -3,13 +3,47 @@ import { decimalAmount, formatMoney } from "./format";
 import type { CatalogSort } from "../catalog/queries";
 import { Layout } from "./layout";
 
-function ProductCard({ product }: { product: Product }) {
+/** Widths a resized product image comes in (Cloudflare Image Transformations), for `srcset`. */
+const IMAGE_WIDTHS = [320, 480, 640, 960, 1280] as const;
+
+/**
+ * A product image. An uploaded raster (/media/…) gets a `srcset` of sizes made by Cloudflare Image
+ * Transformations on our own origin (`/cdn-cgi/image/…`, so the CSP stays `img-src 'self'`) when
+ * IMAGE_RESIZING=cloudflare; otherwise, and for the shipped SVGs (which scale by themselves), one
+ * file. Width and height are always given, so the page never jumps while images load.
+ */
+export function ProductImage(props: { src: string; alt: string; width: number; height: number; sizes: string; resizing: boolean; lazy?: boolean }) {
+  const resized = props.resizing && props.src.startsWith("/media/");
+  const srcset = resized ? IMAGE_WIDTHS.map((w) => `/cdn-cgi/image/width=${w},fit=scale-down,format=auto${props.src} ${w}w`).join(", ") : undefined;
+  return (
+    <img
+      src={props.src}
+      alt={props.alt}
+      width={String(props.width)}
+      height={String(props.height)}
+      srcset={srcset}
+      sizes={resized ? props.sizes : undefined}
+      loading={props.lazy ? "lazy" : undefined}
+      decoding="async"
+    />
+  );
+}
+
+function ProductCard({ product, resizing }: { product: Product; resizing: boolean }) {
   return (
     <li class="card">
       <a href={`/products/${product.slug}`} class="card-link">
         <div class="card-media">
           {product.imageUrl ? (
-            <img src={product.imageUrl} alt="" loading="lazy" width="480" height="360" />
+            <ProductImage
+              src={product.imageUrl}
+              alt=""
+              width={480}
+              height={360}
+              sizes="(max-width: 600px) 100vw, (max-width: 1000px) 50vw, 300px"
+              resizing={resizing}
+              lazy
+            />
           ) : (
             <div class="placeholder" aria-hidden="true"></div>
           )}
@@ -35,6 +69,8 @@ export interface CatalogView {
   offset: number;
   categories: { category: string; count: number }[];
   origin: string;
+  /** IMAGE_RESIZING=cloudflare: uploaded images come in several sizes. */
+  resizing: boolean;
 }
 
 const SORT_LABELS: Record<CatalogSort, string> = {
@@ -128,7 +164,7 @@ export function CatalogPage(props: CatalogView) {
       ) : (
         <ul class="grid" aria-label="Products">
           {items.map((p) => (
-            <ProductCard product={p} />
+            <ProductCard product={p} resizing={props.resizing} />
           ))}
         </ul>
       )}
@@ -149,7 +185,7 @@ export function CatalogPage(props: CatalogView) {
 }
 
 /** Product detail page. */
-export function ProductPage({ product, origin }: { product: Product; origin: string }) {
+export function ProductPage({ product, origin, resizing }: { product: Product; origin: string; resizing: boolean }) {
   const url = `${origin}/products/${product.slug}`;
   const image = product.imageUrl ? new URL(product.imageUrl, origin).href : undefined;
   const jsonLd = {
@@ -175,7 +211,11 @@ export function ProductPage({ product, origin }: { product: Product; origin: str
       </nav>
       <article class="product">
         <div class="product-media">
-          {product.imageUrl ? <img src={product.imageUrl} alt={product.name} width="960" height="720" /> : <div class="placeholder" />}
+          {product.imageUrl ? (
+            <ProductImage src={product.imageUrl} alt={product.name} width={960} height={720} sizes="(max-width: 800px) 100vw, 600px" resizing={resizing} />
+          ) : (
+            <div class="placeholder" />
+          )}
         </div>
         <div class="product-info">
           <h1>{product.name}</h1>

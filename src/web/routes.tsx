@@ -34,6 +34,7 @@ export const storefront = new Hono<AppEnv>()
     const rawCursor = c.req.query("cursor");
     const cursor = rawCursor ? decodeCursor(rawCursor) : null;
     const origin = c.get("config").PUBLIC_ORIGIN;
+    const resizing = c.get("config").IMAGE_RESIZING === "cloudflare";
     // The catalog's pages are the same for every visitor: shared through the page cache (decision 017).
     const query = new URLSearchParams({
       ...(q ? { q } : {}),
@@ -41,20 +42,29 @@ export const storefront = new Hono<AppEnv>()
       ...(sort ? { sort } : {}),
       ...(cursor && rawCursor ? { cursor: rawCursor } : {}),
     }).toString();
-    const answer = await sharedCatalogAnswer(c, { key: `${PAGE_BUILD}/home?${query}`, kind: "html", browser: PAGE_CACHE_CONTROL }, async (db) => {
-      const [page, categories] = await Promise.all([listProducts(db, { q, category, sort, cursor, limit: 24 }), listCategories(db)]);
-      return String(<CatalogPage {...page} q={q} category={category} sort={sort} categories={categories} origin={origin} />);
-    });
+    const answer = await sharedCatalogAnswer(
+      c,
+      { key: `${PAGE_BUILD}${resizing ? "+rs" : ""}/home?${query}`, kind: "html", browser: PAGE_CACHE_CONTROL },
+      async (db) => {
+        const [page, categories] = await Promise.all([listProducts(db, { q, category, sort, cursor, limit: 24 }), listCategories(db)]);
+        return String(<CatalogPage {...page} q={q} category={category} sort={sort} categories={categories} origin={origin} resizing={resizing} />);
+      },
+    );
     return answer ?? c.notFound();
   })
   .get("/products/:slug", async (c) => {
     const slug = c.req.param("slug");
     const origin = c.get("config").PUBLIC_ORIGIN;
+    const resizing = c.get("config").IMAGE_RESIZING === "cloudflare";
     const answer = SLUG_PATTERN.test(slug)
-      ? await sharedCatalogAnswer(c, { key: `${PAGE_BUILD}/products/${slug}`, kind: "html", browser: PAGE_CACHE_CONTROL }, async (db) => {
-          const product = await findProductBySlug(db, slug);
-          return product ? String(<ProductPage product={product} origin={origin} />) : null;
-        })
+      ? await sharedCatalogAnswer(
+          c,
+          { key: `${PAGE_BUILD}${resizing ? "+rs" : ""}/products/${slug}`, kind: "html", browser: PAGE_CACHE_CONTROL },
+          async (db) => {
+            const product = await findProductBySlug(db, slug);
+            return product ? String(<ProductPage product={product} origin={origin} resizing={resizing} />) : null;
+          },
+        )
       : null;
     return answer ?? c.html(<MessagePage status={404} title="Not found" message="We could not find that product. It may have been removed." />, 404);
   })
