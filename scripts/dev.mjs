@@ -157,6 +157,15 @@ async function seedAdmin() {
     step("warning: wrangler dev did not answer /healthz within 2 minutes; dev admin not seeded");
     return;
   }
+  // The demo pictures go into the local image bucket the way uploads do (served from /media/).
+  try {
+    const images = await fetch(`${BASE}/api/dev/demo-images`, { method: "POST", headers: { origin } });
+    const body = images.ok ? await images.json().catch(() => ({})) : {};
+    if (images.ok && body.moved > 0) step(`demo images: ${body.moved} stored in R2 (bastion-product-images)`);
+    else if (!images.ok) step(`warning: storing the demo images failed: ${images.status}`);
+  } catch (error) {
+    step(`warning: storing the demo images failed: ${error}`);
+  }
   try {
     const response = await fetch(`${BASE}/api/dev/seed-admin`, {
       method: "POST",

@@ -46,7 +46,8 @@ const AdminProductSchema = z
   .openapi("AdminProduct");
 
 /** A same-origin image path: an uploaded image or a file in public/images (no "..", no query). */
-const IMAGE_PATH = /^\/(?:media\/products\/[0-9a-f]{64}\.(?:png|jpg|gif|webp|avif)|images\/[a-z0-9][a-z0-9-]{0,100}\.(?:svg|png|jpg|webp|avif))$/;
+// `/media/…svg` is a demo drawing the dev seed stored (storeDemoImage); uploads are raster only.
+const IMAGE_PATH = /^\/(?:media\/products\/[0-9a-f]{64}\.(?:png|jpg|gif|webp|avif|svg)|images\/[a-z0-9][a-z0-9-]{0,100}\.(?:svg|png|jpg|webp|avif))$/;
 
 // Strict: any key outside the contract (id, createdAt, role…) is a 422, never silently applied (P16).
 const productFields = {

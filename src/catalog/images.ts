@@ -75,9 +75,24 @@ export async function storeProductImage(bucket: R2Bucket, bytes: Uint8Array | nu
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
 
-/** The path of an uploaded image under /media/ (`products/<64 hex>.<ext>`), or null for anything else. */
+/**
+ * Development seed: one of the demo catalog's drawings (an SVG the shop ships in public/images,
+ * first-party, never an upload) into R2 under its content hash, like an upload. Served from
+ * /media/ with the same sandbox CSP as every stored image, so even opened directly it runs nothing.
+ */
+export async function storeDemoImage(bucket: R2Bucket, svg: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", svg));
+  const key = `products/${[...digest].map((b) => b.toString(16).padStart(2, "0")).join("")}.svg`;
+  if (!(await bucket.head(key))) await bucket.put(key, svg, { httpMetadata: { contentType: "image/svg+xml", cacheControl: IMMUTABLE } });
+  return `/media/${key}`;
+}
+
+/**
+ * The path of a stored image under /media/ (`products/<64 hex>.<ext>`), or null for anything else.
+ * `.svg` exists only for the demo catalog's own drawings (storeDemoImage); uploads never make one.
+ */
 export function mediaKey(path: string): string | null {
-  const m = /^\/media\/(products\/[0-9a-f]{64}\.(?:png|jpg|gif|webp|avif))$/.exec(path);
+  const m = /^\/media\/(products\/[0-9a-f]{64}\.(?:png|jpg|gif|webp|avif|svg))$/.exec(path);
   return m ? m[1]! : null;
 }
 

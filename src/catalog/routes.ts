@@ -2,7 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { TypedResponse } from "hono";
 import { access, createApiApp, problemResponseSpec } from "../platform/openapi";
 import { ProblemError } from "../platform/problem";
-import { sharedCatalogAnswer } from "./page-cache";
+import { moveDemoImagesToR2 } from "./demo-images";
+import { forgetCatalogVersion, sharedCatalogAnswer } from "./page-cache";
 import { CATALOG_SORTS, CATEGORY_PATTERN, decodeCursor, findProductBySlug, listCategories, listProducts } from "./queries";
 
 export const ProductSchema = z
@@ -114,6 +115,22 @@ const categoriesRoute = createRoute({
   },
 });
 
+const demoImagesRoute = createRoute({
+  method: "post",
+  path: "/dev/demo-images",
+  operationId: "storeDemoImages",
+  ...access.public,
+  tags: ["Development"],
+  summary: "Move the demo products' pictures into the image bucket, as uploads are stored (development only; 404 otherwise)",
+  responses: {
+    200: {
+      description: "How many demo products now show their picture from /media/",
+      content: { "application/json": { schema: z.object({ moved: z.number().int() }).openapi("DevDemoImages") } },
+    },
+    404: problemResponseSpec("Not in development"),
+  },
+});
+
 /** Catalog API (P04): every read goes through the hidden-filtering query in queries.ts. */
 export const catalogApi = createApiApp()
   .openapi(listRoute, async (c) => {
@@ -132,6 +149,13 @@ export const catalogApi = createApiApp()
       JSON.stringify(await listProducts(db, { q, category, sort, cursor, limit })),
     );
     return answer as unknown as TypedResponse<ProductPageBody, 200, "json">;
+  })
+  .openapi(demoImagesRoute, async (c) => {
+    const config = c.var.config;
+    if (!config.devRoutes) throw new ProblemError(404, "not_found", "No such route.");
+    const moved = await moveDemoImagesToR2(c.env, config.PUBLIC_ORIGIN);
+    if (moved > 0) forgetCatalogVersion();
+    return c.json({ moved }, 200);
   })
   .openapi(categoriesRoute, async (c) => {
     const answer = await sharedCatalogAnswer(c, { key: "api/categories", kind: "json", browser: API_CACHE_CONTROL }, async (db) =>
