@@ -69,8 +69,40 @@ export async function keysFromEnv(target, environment = process.env) {
   return importAuditKeys(current, previous.split(/[\s,]+/).filter(Boolean));
 }
 
+/**
+ * The newest checkpoint of a project's LOCAL bucket, read straight from wrangler's state (the
+ * object index in `r2/miniflare-R2BucketObject/*.sqlite`, the bytes in `r2/<bucket>/blobs/`):
+ * no wrangler process (decision 014). `undefined` when the local state is not laid out that way
+ * (another wrangler version, no state yet): the caller asks wrangler instead.
+ */
+function localAnchor(config, bucket) {
+  const r2 = path.join(config ? path.dirname(config) : process.cwd(), ".wrangler", "state", "v3", "r2");
+  const index = path.join(r2, "miniflare-R2BucketObject");
+  // A project whose local state has no R2 yet has no checkpoint; one with no local state at all is someone else's to ask.
+  if (!existsSync(index)) return existsSync(path.join(r2, "..")) ? null : undefined;
+  for (const file of readdirSync(index).filter((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite")) {
+    const db = new DatabaseSync(path.join(index, file), { readOnly: true });
+    let row;
+    try {
+      row = db.prepare("SELECT blob_id FROM _mf_objects WHERE key = 'latest.json'").get();
+    } catch {
+      return undefined;
+    } finally {
+      db.close();
+    }
+    const blob = row?.blob_id ? path.join(r2, bucket, "blobs", String(row.blob_id)) : null;
+    if (blob && existsSync(blob)) return JSON.parse(readFileSync(blob, "utf8"));
+  }
+  // The bucket's folder holds blobs only once something was put: none means no checkpoint yet.
+  return existsSync(path.join(r2, bucket)) ? undefined : null;
+}
+
 /** The newest checkpoint in R2 (`latest.json`), or null when there is none. */
 export function readLatestAnchor({ bucket = "bastion-audit-anchors", remote = false, envName = null, config = null }) {
+  if (!remote && !envName) {
+    const local = localAnchor(config, bucket);
+    if (local !== undefined) return Promise.resolve(local);
+  }
   const cmd = ["r2", "object", "get", `${bucket}/latest.json`, remote ? "--remote" : "--local", "--pipe"];
   if (envName) cmd.push("--env", envName);
   if (config) cmd.push("--config", config);
