@@ -225,10 +225,23 @@ export const journeys = [
       const cards = page.locator("ul.grid li.card");
       assert((await cards.count()) === 24, `home shows ${await cards.count()} products, expected a first page of 24`);
       assert(await page.locator("a[rel=next]").isVisible(), "no Next page link with 27 visible products");
+      await waitText(page.locator("[data-result-count]"), /^27 products · showing 1–24$/);
+      // The demo pictures come from the image bucket, like uploads (dev seed: POST /api/dev/demo-images).
+      const src = (await page.locator("ul.grid img").first().getAttribute("src")) ?? "";
+      assert(/^\/media\/products\/[0-9a-f]{64}\.svg$/.test(src), `the first card's image is ${src}, not from /media/`);
       await t.shot("home");
       await page.click("a[rel=next]");
       assert((await cards.count()) === 3, `page 2 shows ${await cards.count()} products, expected 3`);
       await t.shot("home-page-2");
+      // A category, sorted by price: every card in it, cheapest first.
+      await page.click("nav.categories a:has-text('Kitchen')");
+      await waitText(page.locator("h1.page-title"), /^Kitchen$/);
+      await page.selectOption("#sort", "price-asc");
+      await page.click(".sort-form button[type=submit]");
+      await waitPath(page, /^\/\?category=kitchen&sort=price-asc$/);
+      const prices = (await page.locator("ul.grid .card-price").allTextContents()).map(cents);
+      assert(prices.length > 1 && prices.every((p, i) => i === 0 || prices[i - 1] <= p), `kitchen by price: ${prices.join(", ")}`);
+      await t.shot("category-by-price");
       await page.fill("#search-q", "mug");
       await page.press("#search-q", "Enter");
       await waitText(page.locator("h1.page-title"), /Results for “mug”/);

@@ -25,7 +25,8 @@ export async function moveDemoImagesToR2(env: Env, origin: string): Promise<numb
       .update(products)
       .set({ imageUrl: url })
       .where(and(eq(products.id, row.id), eq(products.imageUrl, row.imageUrl)));
-    moved += done.meta.changes ?? 0;
+    // `changes` also counts the catalog-version trigger's row: one product is one move.
+    if ((done.meta.changes ?? 0) > 0) moved += 1;
   }
   return moved;
 }
