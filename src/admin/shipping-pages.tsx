@@ -2,6 +2,7 @@ import { zValidator } from "@hono/zod-validator";
 import { Hono } from "hono";
 import { markDelivered, markShipped } from "../checkout/shipping";
 import type { Order } from "../checkout/orders";
+import { AddressBlock } from "../checkout/pages";
 import { getDb } from "../db/client";
 import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
@@ -35,23 +36,7 @@ export function ShippingSection(props: { order: Order; canShip: boolean; error?:
         </p>
       ) : null}
       {order.shippingAddress ? (
-        <address data-ship-to>
-          {[
-            order.shippingAddress.name,
-            order.shippingAddress.line1,
-            order.shippingAddress.line2,
-            [order.shippingAddress.postalCode, order.shippingAddress.city].filter(Boolean).join(" "),
-            order.shippingAddress.state,
-            order.shippingAddress.country,
-          ]
-            .filter((l): l is string => Boolean(l))
-            .map((l) => (
-              <>
-                {l}
-                <br />
-              </>
-            ))}
-        </address>
+        <AddressBlock address={order.shippingAddress} data-ship-to />
       ) : order.shippingRate ? (
         <p>No address yet (it arrives with the payment).</p>
       ) : null}

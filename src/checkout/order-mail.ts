@@ -5,7 +5,7 @@ import { enqueueMailSafely } from "../mail/mail";
 import { loadConfig } from "../platform/config";
 import { formatMoney } from "../web/format";
 import { guestOrderPath, isGuestOwner } from "./guest-access";
-import { parseShippingAddress } from "./orders";
+import { addressLines, parseShippingAddress } from "./orders";
 import { orderLines, type OrderRow } from "./schema";
 
 /**
@@ -25,13 +25,9 @@ export async function orderRecipient(env: Env, order: OrderRow): Promise<{ to: s
 }
 
 /** The address block of a receipt, or nothing when the order ships nowhere. */
-function addressLines(order: OrderRow): string[] {
+function addressBlock(order: OrderRow): string[] {
   const a = parseShippingAddress(order.shippingAddress);
-  if (!a) return [];
-  return [
-    "Shipping to:",
-    ...[a.name, a.line1, a.line2, [a.postalCode, a.city].filter(Boolean).join(" "), a.state, a.country].filter((l): l is string => Boolean(l)),
-  ];
+  return a ? ["Shipping to:", ...addressLines(a)] : [];
 }
 
 /**
@@ -54,7 +50,7 @@ export async function queueOrderConfirmation(env: Env, order: OrderRow): Promise
       ...(order.taxCents > 0 ? [`Tax: ${money(order.taxCents)}`] : []),
       `Total paid: ${money(order.totalCents)}`,
     ].join("\n"),
-    ...(order.shippingAddress ? [addressLines(order).join("\n")] : []),
+    ...(order.shippingAddress ? [addressBlock(order).join("\n")] : []),
     `Your order: ${to.orderUrl}`,
     "Questions? Reply to this mail. — Bastion",
   ].join("\n\n");

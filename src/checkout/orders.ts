@@ -42,6 +42,11 @@ export interface ShippingAddress {
   country: string | null;
 }
 
+/** An address as the lines of a label: name, street, postal code and city, state, country. */
+export function addressLines(a: ShippingAddress): string[] {
+  return [a.name, a.line1, a.line2, [a.postalCode, a.city].filter(Boolean).join(" "), a.state, a.country].filter((l): l is string => Boolean(l));
+}
+
 /** The stored address JSON (written by the webhook from Stripe's shipping details), or null. */
 export function parseShippingAddress(json: string | null): ShippingAddress | null {
   if (!json) return null;

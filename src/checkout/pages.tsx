@@ -12,7 +12,7 @@ import { clientAddressKey } from "../platform/client-address";
 import { cancelPendingOrderForUser } from "./cancel";
 import { buyerOwnerId, IdempotencyKey, limitCheckoutAttempts, resolveBuyer, startCheckout } from "./checkout";
 import { requireUser } from "../accounts/session";
-import { claimGuestOrders, findOrderByGuestKey, findOrderForUser, listOrdersForUser, type Order } from "./orders";
+import { addressLines, claimGuestOrders, findOrderByGuestKey, findOrderForUser, listOrdersForUser, type Order } from "./orders";
 
 /** Checkout form fields: an unusable optional field is no field (the checks that matter run in startCheckout). */
 const CheckoutForm = z.object({
@@ -90,18 +90,10 @@ function orderHref(order: Order, guestKey: string | null, status?: string): stri
   return `/orders/${order.id}${query ? `?${query}` : ""}`;
 }
 
-function AddressBlock({ address }: { address: NonNullable<Order["shippingAddress"]> }) {
-  const lines = [
-    address.name,
-    address.line1,
-    address.line2,
-    [address.postalCode, address.city].filter(Boolean).join(" "),
-    address.state,
-    address.country,
-  ].filter((l): l is string => Boolean(l));
+export function AddressBlock({ address, ...attributes }: { address: NonNullable<Order["shippingAddress"]> } & Record<`data-${string}`, boolean>) {
   return (
-    <address data-shipping-address>
-      {lines.map((l) => (
+    <address {...attributes}>
+      {addressLines(address).map((l) => (
         <>
           {l}
           <br />
@@ -214,7 +206,7 @@ function OrderPage({ order, returned, guestKey }: { order: Order; returned: "suc
       {order.shippingAddress ? (
         <section aria-labelledby="ship-to">
           <h2 id="ship-to">Shipping to</h2>
-          <AddressBlock address={order.shippingAddress} />
+          <AddressBlock address={order.shippingAddress} data-shipping-address />
         </section>
       ) : null}
       {order.email ? <p>Receipt sent to {order.email}.</p> : null}
