@@ -22,7 +22,7 @@ import { findAdminOrder, ORDER_STATUSES, OrderSearchQuery, requestRefund, search
 import { afterCatalogWrite } from "../catalog/page-cache";
 import { createProductAudited, listAllProducts, toAdminProduct, updateProductAudited, type StaffActor } from "./products";
 import { changeRoleAudited, RoleBody, ROLES, searchUsers, UserSearchQuery } from "./users";
-import { IdempotencyKey } from "../checkout/checkout";
+import { IdempotencyKey } from "../checkout/replay";
 import { CATEGORY_PATTERN } from "../catalog/queries";
 
 const AdminProductSchema = z

@@ -25,7 +25,7 @@ import { changeRoleAudited, ROLES, searchUsers, UserSearchQuery } from "./users"
 import { ShippingSection } from "./shipping-pages";
 import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
-import { IdempotencyKey } from "../checkout/checkout";
+import { IdempotencyKey } from "../checkout/replay";
 import { minorUnits } from "../web/format";
 
 /** The staff navigation: every staff page links to every other one it may open. */

@@ -1,10 +1,6 @@
-import { consumeRateLimit } from "../accounts/login-guard";
 import { recordAudit } from "../audit/audit";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
-import { getSessionUser, type SessionUser } from "../accounts/session";
-import type { Context } from "hono";
-import type { AppEnv } from "../platform/app-env";
 import { productsByIdsQuery } from "../catalog/queries";
 import type { ProductRow } from "../catalog/schema";
 import { couponByCodeQuery, normaliseCouponCode } from "../coupons/coupons";
@@ -16,63 +12,15 @@ import { paymentProvider } from "../payments/provider";
 import type { Config } from "../platform/config";
 import { ProblemError } from "../platform/problem";
 import { beginCartCheckout, cancelCartCheckout, holdCoupon, releaseCouponHold, type CartSnapshot } from "./effects";
-import { cartStubForGuest, cartStubForUser, guestCartIdFromCookie } from "../cart/cart";
 import { couponCustomerKey } from "../coupons/customer";
 import { shippingRates, type ShippingRateRow } from "../shipping/schema";
 import { shippingAmountFor } from "../shipping/rates";
-import { GUEST_LINK_LIFETIME_MS, guestOrderKey, guestOrderPath, guestOwnerId } from "./guest-access";
+import { GUEST_LINK_LIFETIME_MS, guestOrderKey } from "./guest-access";
 import type { BeginCheckoutResult, CartObject } from "../cart/cart-object";
 import { assertChargeable, closePendingOrder, COUPON_HOLD_MARGIN_SECONDS, insertOrderLines, SESSION_LIFETIME_SECONDS, SETUP_WINDOW_MS } from "./lifecycle";
 import { orders, paymentEvents } from "./schema";
-
-/** What POST /api/checkout answers (API.md); a guest also gets the link that opens the order. */
-export interface CheckoutStarted {
-  orderId: string;
-  checkoutUrl: string;
-  orderUrl?: string;
-}
-
-/**
- * Who is paying: a signed-in account, or a guest by the cart of their cookie and the address they
- * gave (Stripe Checkout shows it locked; the receipt and the order's link go there).
- */
-export type Buyer = { kind: "account"; user: SessionUser } | { kind: "guest"; guestCartId: string; email: string };
-
-/** The id a buyer's orders are owned by (and checkouts throttled by): the user id, or the guest cart object's id. */
-export function buyerOwnerId(env: Env, buyer: Buyer): string {
-  return buyer.kind === "account" ? buyer.user.id : guestOwnerId(cartStubForGuest(env, buyer.guestCartId).id.toString());
-}
-
-/**
- * The buyer of this request: the signed-in account, else a guest with a cart cookie and an email.
- * A caller with neither is 401 `unauthenticated`; a guest without an address, 422 `email_required`.
- */
-export async function resolveBuyer(c: Context<AppEnv>, email: string | undefined): Promise<Buyer> {
-  const user = await getSessionUser(c);
-  if (user) return { kind: "account", user };
-  const guestCartId = guestCartIdFromCookie(c);
-  // Neither an account nor a guest cart: nobody to sell to (API.md's 401 for a signed-out caller).
-  if (!guestCartId) throw new ProblemError(401, "unauthenticated", "Sign in, or add something to a cart first.");
-  if (!email) throw new ProblemError(422, "email_required", "Give the email address your receipt should go to.");
-  return { kind: "guest", guestCartId, email };
-}
-
-/** A buyer's cart, owner id (orders.user_id) and the mailbox the order belongs to. */
-function buyerParts(env: Env, buyer: Buyer) {
-  if (buyer.kind === "account") {
-    const cart = cartStubForUser(env, buyer.user.id);
-    return { cart, ownerId: buyer.user.id, email: buyer.user.email.toLowerCase(), cartObjectId: cart.id.toString() };
-  }
-  const cart = cartStubForGuest(env, buyer.guestCartId);
-  const cartObjectId = cart.id.toString();
-  return { cart, ownerId: guestOwnerId(cartObjectId), email: buyer.email.trim().toLowerCase(), cartObjectId };
-}
-
-/** An Idempotency-Key as clients send it: opaque, printable, bounded. */
-export const IdempotencyKey = z.string().regex(/^[\x21-\x7e]{1,200}$/, "1–200 printable ASCII characters");
-
-/** Kind of the payment_events row that remembers a session's URL, for idempotent replays. */
-const SESSION_CREATED = "checkout.session_created";
+import { buyerParts, type Buyer } from "./buyer";
+import { replay, ReplayFound, SESSION_CREATED, type CheckoutStarted } from "./replay";
 
 /** The snapshot as checkout trusts it: bounded like the cart API (≤ 50 lines, quantities 1–99). */
 const Snapshot = z.object({
@@ -80,43 +28,6 @@ const Snapshot = z.object({
   couponCode: z.string().min(1).max(64).nullable(),
   version: z.number().int(),
 });
-
-/**
- * The answer already given for this user's key, or null; a key whose session is not made yet is a
- * 409. Only an order that can still be paid hands its URL out again: a closed order, one whose
- * session expired or whose payment is in flight answers 409 and never a payment page.
- */
-async function replay(env: Env, origin: string, db: Database, userId: string, key: string): Promise<CheckoutStarted | null> {
-  const [order] = await db
-    .select({
-      id: orders.id,
-      status: orders.status,
-      inFlight: orders.paymentInFlight,
-      expiresAt: orders.paymentExpiresAt,
-      guestAccessExpiresAt: orders.guestAccessExpiresAt,
-    })
-    .from(orders)
-    .where(and(eq(orders.userId, userId), eq(orders.idempotencyKey, key)))
-    .limit(1);
-  if (!order) return null;
-  if (order.status !== "pending" || (order.expiresAt !== null && order.expiresAt * 1000 <= Date.now())) {
-    throw new ProblemError(
-      409,
-      "checkout_closed",
-      `The order made with this key is ${order.status === "pending" ? "past its payment time" : order.status}; start a new checkout with a new key.`,
-    );
-  }
-  if (order.inFlight) throw new ProblemError(409, "payment_processing", "The payment for the order made with this key is being processed.");
-  const [created] = await db
-    .select({ detail: paymentEvents.detail })
-    .from(paymentEvents)
-    .where(and(eq(paymentEvents.orderId, order.id), eq(paymentEvents.kind, SESSION_CREATED)))
-    .limit(1);
-  if (!created?.detail) throw new ProblemError(409, "checkout_in_progress", "A checkout with this key is still being set up.");
-  const { url } = JSON.parse(created.detail) as { url: string };
-  const guestPath = await guestOrderPath(env, order);
-  return guestPath ? { orderId: order.id, checkoutUrl: url, orderUrl: `${origin}${guestPath}` } : { orderId: order.id, checkoutUrl: url };
-}
 
 /**
  * Freezes the cart for `orderId`. A cart still held by an earlier order is freed when that order
@@ -139,35 +50,6 @@ function isConstraint(error: unknown, name: string): boolean {
   return text.includes(name);
 }
 
-/**
- * Starts a checkout for the signed-in user (M-014, M-015, M-016, P15):
- * the cart object freezes a snapshot → lines are priced from D1 (hidden products excluded) →
- * the coupon is reserved → stock is taken and the order written in ONE batch (the products
- * CHECK stock >= 0 aborts the whole batch when any line lacks stock) → the provider session is
- * made from the order's own amounts → its id is stored only while the order is still pending
- * with no session (a cancel meanwhile wins: the session is expired at the provider and the
- * shopper gets 409 `order_cancelled`). Any failure before that gives back what was taken.
- */
-/** Checkouts per shopper and per client address (IPv6 /64), each per 10 minutes. */
-export const CHECKOUT_LIMITS = { perUser: { window: 600, max: 10 }, perAddress: { window: 600, max: 30 } } as const;
-
-/**
- * Refuses a burst of checkouts (429): each one holds stock and a coupon while its session is open
- * and calls Stripe, so an unthrottled loop could hoard stock or use up the Stripe rate limit.
- */
-export async function limitCheckoutAttempts(env: Env, userId: string, addressKey: string): Promise<void> {
-  const [perUser, perAddress] = await Promise.all([
-    consumeRateLimit(env, "checkout-user", userId, CHECKOUT_LIMITS.perUser),
-    consumeRateLimit(env, "checkout-address", addressKey, CHECKOUT_LIMITS.perAddress),
-  ]);
-  const refused = [perUser, perAddress].find((r) => !r.allowed);
-  if (refused) {
-    throw new ProblemError(429, "too_many_checkouts", "Too many checkouts in a short time. Please wait a few minutes.", {
-      headers: { "retry-after": String(refused.retryAfter ?? 60) },
-    });
-  }
-}
-
 /** What a checkout asks for besides the cart: a replay key and the shipping rate the shopper chose. */
 export interface CheckoutOptions {
   idempotencyKey: string | null;
@@ -187,6 +69,15 @@ function chooseShippingRate(activeRates: ShippingRateRow[], currency: string, ch
   return rate;
 }
 
+/**
+ * Starts a checkout for a signed-in account or a guest (M-014, M-015, M-016, P15):
+ * the cart object freezes a snapshot → lines are priced from D1 (hidden products excluded) →
+ * the coupon is reserved → stock is taken and the order written in ONE batch (the products
+ * CHECK stock >= 0 aborts the whole batch when any line lacks stock) → the provider session is
+ * made from the order's own amounts → its id is stored only while the order is still pending
+ * with no session (a cancel meanwhile wins: the session is expired at the provider and the
+ * shopper gets 409 `order_cancelled`). Any failure before that gives back what was taken.
+ */
 export async function startCheckout(env: Env, config: Config, buyer: Buyer, options: CheckoutOptions): Promise<CheckoutStarted> {
   const db = getDb(env.DB);
   const { idempotencyKey } = options;
@@ -428,11 +319,4 @@ async function fenceSession(env: Env, config: Config, db: Database, userId: stri
     expired = "unreachable";
   }
   await recordAudit(env, { actor: userId, action: "checkout.session_fenced", subject: orderId, detail: { session: `…${sessionId.slice(-4)}`, expired } });
-}
-
-/** Internal: a concurrent request with the same key won; its answer is ours. */
-class ReplayFound extends Error {
-  constructor(readonly result: CheckoutStarted) {
-    super("replay");
-  }
 }

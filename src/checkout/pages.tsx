@@ -10,7 +10,9 @@ import { formatMoney } from "../web/format";
 import { Layout } from "../web/layout";
 import { clientAddressKey } from "../platform/client-address";
 import { cancelPendingOrderForUser } from "./cancel";
-import { buyerOwnerId, IdempotencyKey, limitCheckoutAttempts, resolveBuyer, startCheckout } from "./checkout";
+import { buyerOwnerId, limitCheckoutAttempts, resolveBuyer } from "./buyer";
+import { startCheckout } from "./checkout";
+import { IdempotencyKey } from "./replay";
 import { requireUser } from "../accounts/session";
 import { addressLines, claimGuestOrders, findOrderByGuestKey, findOrderForUser, listOrdersForUser, type Order } from "./orders";
 

@@ -4,7 +4,9 @@ import { access, createApiApp, problemResponseSpec } from "../platform/openapi";
 import { ProblemError } from "../platform/problem";
 import { clientAddressKey } from "../platform/client-address";
 import { cancelPendingOrderForUser } from "./cancel";
-import { buyerOwnerId, IdempotencyKey, limitCheckoutAttempts, resolveBuyer, startCheckout } from "./checkout";
+import { buyerOwnerId, limitCheckoutAttempts, resolveBuyer } from "./buyer";
+import { startCheckout } from "./checkout";
+import { IdempotencyKey } from "./replay";
 import { requireUser } from "../accounts/session";
 import { claimGuestOrders, findOrderByGuestKey, findOrderForUser, listOrdersForUser } from "./orders";
 

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { cartStubForUser } from "../../src/cart/cart";
-import { CHECKOUT_LIMITS } from "../../src/checkout/checkout";
+import { CHECKOUT_LIMITS } from "../../src/checkout/buyer";
 import { COUPON_ATTEMPTS } from "../../src/cart/operations";
 import { signUpAndSignIn } from "../support/accounts";
 import { cartJson, getCart, guestCart } from "../support/cart";
