@@ -25,7 +25,7 @@ import { gzipSync } from "node:zlib";
 import autocannon from "autocannon";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
-import { couponsSql, loadDemoData, productsSql } from "../scripts/seed-demo.mjs";
+import { couponsSql, loadDemoData, productsSql, shippingRatesSql } from "../scripts/seed-demo.mjs";
 import { keepAliveClient } from "./support.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -381,7 +381,10 @@ try {
   const couponColumns = JSON.parse(d1(["--json", "--command", "SELECT name, type FROM pragma_table_info('coupons')"]))[0]?.results ?? [];
   const seedFile = path.join(tmp, "seed.sql");
   const demoData = loadDemoData();
-  writeFileSync(seedFile, `${productsSql(demoData.products)}\n${couponColumns.length ? couponsSql(demoData.coupons, couponColumns) : ""}\n`);
+  writeFileSync(
+    seedFile,
+    `${productsSql(demoData.products)}\n${couponColumns.length ? couponsSql(demoData.coupons, couponColumns) : ""}\n${shippingRatesSql(demoData.shippingRates ?? [])}\n`,
+  );
   d1([`--file=${seedFile}`]);
   const persist = path.join(stateRoot, "v3");
 
@@ -543,10 +546,13 @@ try {
     (conns, profiled = false) =>
       group(k, conns, profiled).map((u) => ({
         measured: async () => {
-          // An explicit "{}": over real HTTP an empty POST carries `Content-Length: 0`, which the
-          // JSON body guard answers with 415 (see docs/benchmarks.md, findings).
-          // From the shopper's own address (checkout allows 30 per address per 10 minutes).
-          const r = await send("POST", "/api/checkout", { headers: { ...jsonHeaders(u.cookie), "cf-connecting-ip": u.ip }, body: "{}" });
+          // With the demo's standard shipping rate, as the cart page sends it (the demo data has
+          // USD rates, so a checkout must choose one). From the shopper's own address (checkout
+          // allows 30 per address per 10 minutes).
+          const r = await send("POST", "/api/checkout", {
+            headers: { ...jsonHeaders(u.cookie), "cf-connecting-ip": u.ip },
+            body: JSON.stringify({ shippingRateId: "shr_demo_standard" }),
+          });
           return { ok: r.status === 201, status: r.status, body: r.body };
         },
         after: async (res) => {
