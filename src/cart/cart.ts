@@ -1,4 +1,5 @@
 import { auditRefusalWithBudget } from "../accounts/login-guard";
+import { fromBase64Url, toBase64Url } from "../platform/base64url";
 import { clientAddressKey } from "../platform/client-address";
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
@@ -84,11 +85,7 @@ export function cartStubForGuest(env: Env, guestCartId: string): DurableObjectSt
 
 /** A fresh guest cart id: 128 random bits, base64url without padding (22 characters). */
 export function newGuestCartId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replaceAll("=", "");
+  return toBase64Url(crypto.getRandomValues(new Uint8Array(16)));
 }
 
 /**
@@ -97,10 +94,8 @@ export function newGuestCartId(): string {
  */
 export function isGuestCartId(value: string): boolean {
   if (!/^[A-Za-z0-9_-]{22}$/.test(value)) return false;
-  const binary = atob(`${value.replaceAll("-", "+").replaceAll("_", "/")}==`);
-  if (binary.length !== 16) return false;
-  const again = btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
-  return again === value;
+  const bytes = fromBase64Url(value);
+  return bytes.length === 16 && toBase64Url(bytes) === value;
 }
 
 /** The guest cart id in this request's cookie, or null when absent or not a well-formed id. */

@@ -1,5 +1,6 @@
-import { and, asc, desc, eq, getTableColumns, gt, inArray, isNotNull, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, getTableColumns, gt, inArray, isNotNull, lt, or, type Placeholder, sql, type SQL } from "drizzle-orm";
 import { preparedStatement, type Database } from "../db/client";
+import { fromBase64Url, toBase64Url } from "../platform/base64url";
 import { products, type ProductRow } from "./schema";
 
 /** The shopper-facing shape of a product (API.md). */
@@ -78,11 +79,7 @@ export function visibleProductsQuery(db: Database, where: SQL | undefined) {
 
 /** Encodes a page position as an opaque base64url string. */
 export function encodeCursor(cursor: CatalogCursor): string {
-  const bytes = new TextEncoder().encode(JSON.stringify([cursor.sort, cursor.key, cursor.id, cursor.offset]));
-  return btoa(String.fromCharCode(...bytes))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replaceAll("=", "");
+  return toBase64Url(new TextEncoder().encode(JSON.stringify([cursor.sort, cursor.key, cursor.id, cursor.offset])));
 }
 
 /**
@@ -92,8 +89,7 @@ export function encodeCursor(cursor: CatalogCursor): string {
 export function decodeCursor(raw: string): CatalogCursor | null {
   if (!/^[A-Za-z0-9_-]{1,800}$/.test(raw)) return null;
   try {
-    const binary = atob(raw.replaceAll("-", "+").replaceAll("_", "/"));
-    const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(binary, (ch) => ch.charCodeAt(0)));
+    const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(fromBase64Url(raw));
     const value: unknown = JSON.parse(text);
     if (!Array.isArray(value)) return null;
     if (value.length === 2 && typeof value[0] === "string" && typeof value[1] === "string") return { sort: "name", key: value[0], id: value[1], offset: 0 };
@@ -138,13 +134,7 @@ export async function listProducts(db: Database, params: CatalogQuery): Promise<
   const after = cursor && cursor.sort === sort ? cursor : null;
   const shape = `catalog.list:${q ? "q" : ""}:${category ? "c" : ""}:${sort}:${after ? "cursor" : ""}`;
   const statement = preparedStatement(db.$client, shape, (pdb) => {
-    const filters: SQL[] = [eq(products.hidden, false)];
-    if (q) {
-      const needle = sql.placeholder("q");
-      filters.push(or(sql`instr(lower(${products.name}), ${needle}) > 0`, sql`instr(lower(${products.description}), ${needle}) > 0`)!);
-    }
-    if (category) filters.push(eq(products.category, sql.placeholder("category")));
-    const matching = and(...filters)!;
+    const matching = catalogFilter(q ? sql.placeholder("q") : undefined, category ? sql.placeholder("category") : undefined);
     const conditions: SQL[] = [matching];
     const column = sortColumn(sort);
     const descending = sort === "price-desc" || sort === "newest";
@@ -182,14 +172,19 @@ export async function listProducts(db: Database, params: CatalogQuery): Promise<
 }
 
 async function countVisible(db: Database, q: string | undefined, category: string | undefined): Promise<number> {
-  const filters: SQL[] = [eq(products.hidden, false)];
-  if (q) filters.push(or(sql`instr(lower(${products.name}), ${q}) > 0`, sql`instr(lower(${products.description}), ${q}) > 0`)!);
-  if (category) filters.push(eq(products.category, category));
-  const [row] = await db
-    .select({ n: sql<number>`count(*)` })
-    .from(products)
-    .where(and(...filters));
+  const [row] = await db.select({ n: sql<number>`count(*)` }).from(products).where(catalogFilter(q, category));
   return row?.n ?? 0;
+}
+
+/**
+ * Which visible products a listing shows: `q` (lower-cased) in the name or description, and the
+ * category. Values or placeholders of a prepared statement; bound either way, never spliced (P04).
+ */
+function catalogFilter(q: string | Placeholder | undefined, category: string | Placeholder | undefined): SQL {
+  const filters: SQL[] = [eq(products.hidden, false)];
+  if (q !== undefined) filters.push(or(sql`instr(lower(${products.name}), ${q}) > 0`, sql`instr(lower(${products.description}), ${q}) > 0`)!);
+  if (category !== undefined) filters.push(eq(products.category, category));
+  return and(...filters)!;
 }
 
 /** The categories shoppers can browse: those of visible products, with how many each holds. */

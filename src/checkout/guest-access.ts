@@ -1,3 +1,4 @@
+import { fromBase64Url, toBase64Url } from "../platform/base64url";
 import { hmacSha256Key } from "../platform/hmac";
 import type { OrderRow } from "./schema";
 
@@ -18,13 +19,6 @@ function message(orderId: string, expiresAt: number): Uint8Array {
   return new TextEncoder().encode(`guest-order.v1|${orderId}|${expiresAt}`);
 }
 
-function toBase64Url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replaceAll("=", "");
-}
-
 /** The key of a guest order's link (43 base64url characters). */
 export async function guestOrderKey(env: Env, orderId: string, expiresAt: number): Promise<string> {
   const mac = await crypto.subtle.sign("HMAC", await signingKey(env), message(orderId, expiresAt));
@@ -35,8 +29,7 @@ export async function guestOrderKey(env: Env, orderId: string, expiresAt: number
 export async function guestKeyOpens(env: Env, order: Pick<OrderRow, "id" | "guestAccessExpiresAt">, key: string, now = Date.now()): Promise<boolean> {
   const expiresAt = order.guestAccessExpiresAt;
   if (expiresAt === null || expiresAt <= now || !/^[A-Za-z0-9_-]{43}$/.test(key)) return false;
-  const bytes = Uint8Array.from(atob(`${key.replaceAll("-", "+").replaceAll("_", "/")}=`), (ch) => ch.charCodeAt(0));
-  return crypto.subtle.verify("HMAC", await signingKey(env), bytes, message(order.id, expiresAt));
+  return crypto.subtle.verify("HMAC", await signingKey(env), fromBase64Url(key), message(order.id, expiresAt));
 }
 
 /** The path that opens a guest order (relative: callers prefix the configured origin). */
