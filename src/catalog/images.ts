@@ -66,14 +66,18 @@ export async function storeProductImage(bucket: R2Bucket, bytes: Uint8Array | nu
     throw new ProblemError(413, "image_too_large", `Images are limited to ${MAX_IMAGE_BYTES / 1024 / 1024} MiB.`);
   const contentType = sniffImageType(bytes);
   if (!contentType) throw new ProblemError(415, "unsupported_image_type", "Upload a PNG, JPEG, GIF, WebP or AVIF image (SVG and other documents are refused).");
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  const hash = [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
-  const key = `products/${hash}.${EXTENSION[contentType]}`;
+  const key = await contentKey(bytes, EXTENSION[contentType]);
   await bucket.put(key, bytes, { httpMetadata: { contentType, cacheControl: IMMUTABLE } });
   return { url: `/media/${key}`, contentType, bytes: bytes.byteLength };
 }
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
+
+/** An image's key in the bucket: `products/<SHA-256 of its bytes>.<ext>`, so the same bytes are one object. */
+async function contentKey(bytes: Uint8Array, extension: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return `products/${[...digest].map((b) => b.toString(16).padStart(2, "0")).join("")}.${extension}`;
+}
 
 /**
  * Development seed: one of the demo catalog's drawings (an SVG the shop ships in public/images,
@@ -81,8 +85,7 @@ const IMMUTABLE = "public, max-age=31536000, immutable";
  * /media/ with the same sandbox CSP as every stored image, so even opened directly it runs nothing.
  */
 export async function storeDemoImage(bucket: R2Bucket, svg: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", svg));
-  const key = `products/${[...digest].map((b) => b.toString(16).padStart(2, "0")).join("")}.svg`;
+  const key = await contentKey(svg, "svg");
   if (!(await bucket.head(key))) await bucket.put(key, svg, { httpMetadata: { contentType: "image/svg+xml", cacheControl: IMMUTABLE } });
   return `/media/${key}`;
 }

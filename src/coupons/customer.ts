@@ -1,3 +1,5 @@
+import { sha256Hex } from "../audit/chain";
+
 /**
  * Who "a customer" is for a coupon's per-customer limit: one mailbox, whether it pays signed in or
  * as a guest. Keyed by the normalised address, so a guest checkout, a second account or a `+tag`
@@ -20,6 +22,5 @@ export function normaliseEmail(email: string): string {
 
 /** The ledger key of the customer behind `email`: `cust_` + 128 bits of SHA-256 of the normalised address. */
 export async function couponCustomerKey(email: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(normaliseEmail(email))));
-  return `cust_${[...digest.slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+  return `cust_${(await sha256Hex(normaliseEmail(email))).slice(0, 32)}`;
 }
