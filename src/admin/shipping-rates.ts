@@ -5,7 +5,7 @@ import { getDb } from "../db/client";
 import { createApiApp, problemResponseSpec } from "../platform/openapi";
 import { ProblemError } from "../platform/problem";
 import { shippingRates, type ShippingRateRow } from "../shipping/schema";
-import { findShippingRate, listShippingRates, ShippingRateInput } from "../shipping/rates";
+import { findShippingRate, listShippingRates, ShippingRateFields, ShippingRateInput } from "../shipping/rates";
 import { clientIp, describeStaffAccess, staffGuard, staffUser } from "./guard";
 import type { StaffActor } from "./products";
 import type { Config } from "../platform/config";
@@ -27,16 +27,8 @@ export const ShippingRateSchema = z
   .openapi("AdminShippingRate");
 
 const CreateBody = ShippingRateInput.strict().openapi("AdminShippingRateCreate");
-export const ShippingRatePatch = ShippingRateInput.partial()
-  .extend({
-    minDays: z.number().int().min(0).max(365).nullable().optional(),
-    maxDays: z.number().int().min(0).max(365).nullable().optional(),
-    freeAboveCents: z.number().int().min(0).max(100_000_000_000).nullable().optional(),
-    active: z.boolean().optional(),
-    sortOrder: z.number().int().min(0).max(1000).optional(),
-  })
-  .strict()
-  .openapi("AdminShippingRatePatch");
+// Partial of the defaults-free fields: an omitted field is left as it is, never reset to a default.
+export const ShippingRatePatch = ShippingRateFields.partial().strict().openapi("AdminShippingRatePatch");
 export type ShippingRatePatch = z.infer<typeof ShippingRatePatch>;
 const RateIdParam = z.object({ id: z.string().min(1).max(100) });
 

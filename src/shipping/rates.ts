@@ -15,18 +15,28 @@ export interface OfferedRate {
 }
 
 /** What staff send to create or replace a rate (amounts in the currency's minor units). */
-export const ShippingRateInput = z.object({
+/** Every field of a rate with its bounds, none defaulted: a patch is any part of it. */
+export const ShippingRateFields = z.object({
   name: z.string().trim().min(1).max(80),
   amountCents: z.number().int().min(0).max(100_000_000),
   currency: z
     .string()
     .regex(/^[A-Za-z]{3}$/, "an ISO 4217 code")
     .transform((v) => v.toUpperCase()),
-  minDays: z.number().int().min(0).max(365).nullable().default(null),
-  maxDays: z.number().int().min(0).max(365).nullable().default(null),
-  freeAboveCents: z.number().int().min(0).max(100_000_000_000).nullable().default(null),
-  active: z.boolean().default(true),
-  sortOrder: z.number().int().min(0).max(1000).default(0),
+  minDays: z.number().int().min(0).max(365).nullable(),
+  maxDays: z.number().int().min(0).max(365).nullable(),
+  freeAboveCents: z.number().int().min(0).max(100_000_000_000).nullable(),
+  active: z.boolean(),
+  sortOrder: z.number().int().min(0).max(1000),
+});
+const field = ShippingRateFields.shape;
+/** A new rate: the fields, with what an omitted one means. */
+export const ShippingRateInput = ShippingRateFields.extend({
+  minDays: field.minDays.default(null),
+  maxDays: field.maxDays.default(null),
+  freeAboveCents: field.freeAboveCents.default(null),
+  active: field.active.default(true),
+  sortOrder: field.sortOrder.default(0),
 });
 export type ShippingRateInput = z.infer<typeof ShippingRateInput>;
 
