@@ -96,9 +96,14 @@ async function withLines(db: Database, row: OrderRow): Promise<Order> {
  * or expired key — one answer for all, so the id alone tells nothing.
  */
 export async function findOrderByGuestKey(env: Env, db: Database, orderId: string, key: string): Promise<Order | null> {
+  const row = await guestOrderRow(env, db, orderId, key);
+  return row ? withLines(db, row) : null;
+}
+
+/** The order row a guest's key opens, or null (the same rule as `findOrderByGuestKey`). */
+export async function guestOrderRow(env: Env, db: Database, orderId: string, key: string): Promise<OrderRow | null> {
   const [row] = await db.select().from(orders).where(eq(orders.id, orderId)).limit(1);
-  if (!row || !(await guestKeyOpens(env, row, key))) return null;
-  return withLines(db, row);
+  return row && (await guestKeyOpens(env, row, key)) ? row : null;
 }
 
 /**

@@ -2,8 +2,6 @@ import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
 import { Hono } from "hono";
 import { getDb } from "../db/client";
-import { eq } from "drizzle-orm";
-import { orders } from "./schema";
 import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
 import { formatMoney } from "../web/format";
@@ -14,7 +12,7 @@ import { buyerOwnerId, limitCheckoutAttempts, resolveBuyer } from "./buyer";
 import { startCheckout } from "./checkout";
 import { IdempotencyKey } from "./replay";
 import { requireUser } from "../accounts/session";
-import { addressLines, claimGuestOrders, findOrderByGuestKey, findOrderForUser, listOrdersForUser, type Order } from "./orders";
+import { addressLines, claimGuestOrders, findOrderByGuestKey, findOrderForUser, guestOrderRow, listOrdersForUser, type Order } from "./orders";
 
 /** Checkout form fields: an unusable optional field is no field (the checks that matter run in startCheckout). */
 const CheckoutForm = z.object({
@@ -254,11 +252,9 @@ export const checkoutPages = new Hono<AppEnv>()
     if (id.length > 100) throw new ProblemError(404, "not_found", "We could not find that order.");
     const guestKey = c.req.valid("form").key;
     if (guestKey) {
-      const db = getDb(c.env.DB);
-      const order = await findOrderByGuestKey(c.env, db, id, guestKey);
-      if (!order) throw new ProblemError(404, "not_found", "We could not find that order.");
-      const [row] = await db.select({ userId: orders.userId }).from(orders).where(eq(orders.id, id)).limit(1);
-      await cancelPendingOrderForUser(c.env, c.var.config, { id: row!.userId }, id);
+      const row = await guestOrderRow(c.env, getDb(c.env.DB), id, guestKey);
+      if (!row) throw new ProblemError(404, "not_found", "We could not find that order.");
+      await cancelPendingOrderForUser(c.env, c.var.config, { id: row.userId }, id);
       return c.redirect("/cart", 303);
     }
     const user = await requireUser(c);
