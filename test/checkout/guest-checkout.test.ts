@@ -12,8 +12,8 @@ import { makeCoupon } from "../support/coupons";
 import { countRows, makeProduct, unique } from "../support/factories";
 import { ORIGIN, request } from "../support/http";
 import { waitForMail } from "../support/mail";
-import { orderRow, stockOf } from "../support/orders";
-import { deliverEvent, sessionEvent } from "../support/stripe";
+import { completedEventFor, orderRow, stockOf } from "../support/orders";
+import { deliverEvent } from "../support/stripe";
 
 // Shipping rates here are in GBP, a currency no other shared-storage test sells in: an active rate
 // makes every checkout in its currency choose one.
@@ -44,27 +44,6 @@ async function guestWith(opts: { priceCents?: number; quantity?: number; currenc
 
 function checkout(cookie: string | null, body?: unknown): Promise<Response> {
   return cartJson(cookie, "POST", "/api/checkout", body);
-}
-
-/** Stripe's `checkout.session.completed` for an order as the shop made it, with what Checkout collected. */
-async function completedEventFor(orderId: string, overrides: Partial<Parameters<typeof sessionEvent>[0]> = {}) {
-  const order = (await orderRow(orderId))!;
-  return sessionEvent({
-    type: "checkout.session.completed",
-    sessionId: order.paymentSessionId!,
-    orderId,
-    amountTotal: order.totalCents,
-    currency: order.currency.toLowerCase(),
-    paymentStatus: "paid",
-    amountShipping: order.shippingCents,
-    amountDiscount: order.discountCents,
-    shippingRateId: order.shippingRateId ? "shr_test_1" : null,
-    customerEmail: order.customerEmail,
-    shippingDetails: order.shippingRateId
-      ? { name: "Ada Lovelace", address: { line1: "12 Analytical Row", city: "London", postal_code: "N1 9GU", country: "US" } }
-      : null,
-    ...overrides,
-  });
 }
 
 describe("guest checkout", () => {

@@ -8,7 +8,7 @@ import { makeCoupon, ledger } from "../support/coupons";
 import { couponCustomerKey } from "../../src/coupons/customer";
 import { countRows, makeProduct } from "../support/factories";
 import { ORIGIN, request } from "../support/http";
-import { orderRow, processedCount, stockOf } from "../support/orders";
+import { completedEventFor, orderRow, processedCount, stockOf } from "../support/orders";
 import { deliverEvent, sessionEvent } from "../support/stripe";
 
 // Fault injection around checkout (T08, T06, P15, T07): a Durable Object evicted mid-checkout, D1
@@ -80,18 +80,7 @@ async function expectConsistent(s: Shopper, initialStock: number, quantity: numb
 
 /** Completes an order's simulated session as Stripe would (a signed checkout.session.completed). */
 async function payOrder(orderId: string, eventId?: string): Promise<Response> {
-  const order = (await orderRow(orderId))!;
-  return deliverEvent(
-    sessionEvent({
-      type: "checkout.session.completed",
-      sessionId: order.paymentSessionId!,
-      orderId,
-      amountTotal: order.totalCents,
-      currency: order.currency.toLowerCase(),
-      paymentStatus: "paid",
-      eventId,
-    } as Parameters<typeof sessionEvent>[0]),
-  );
+  return deliverEvent(await completedEventFor(orderId, eventId ? { eventId } : {}));
 }
 
 afterEach(() => vi.restoreAllMocks());

@@ -158,3 +158,24 @@ export async function makePaidOrder(): Promise<{ held: HeldOrder; orderId: strin
   if (res.status !== 200) throw new Error(`paying the order failed: ${res.status} ${await res.text()}`);
   return { held, orderId: held.order.id, email: shopper.email, cookie: shopper.cookie, paidEvent };
 }
+
+/** Stripe's `checkout.session.completed` for an order as the shop made it, with what Checkout collected. */
+export async function completedEventFor(orderId: string, overrides: Partial<Parameters<typeof sessionEvent>[0]> = {}) {
+  const order = (await orderRow(orderId))!;
+  return sessionEvent({
+    type: "checkout.session.completed",
+    sessionId: order.paymentSessionId!,
+    orderId,
+    amountTotal: order.totalCents,
+    currency: order.currency.toLowerCase(),
+    paymentStatus: "paid",
+    amountShipping: order.shippingCents,
+    amountDiscount: order.discountCents,
+    shippingRateId: order.shippingRateId ? "shr_test_1" : null,
+    customerEmail: order.customerEmail,
+    shippingDetails: order.shippingRateId
+      ? { name: "Ada Lovelace", address: { line1: "12 Analytical Row", city: "London", postal_code: "N1 9GU", country: "US" } }
+      : null,
+    ...overrides,
+  });
+}
