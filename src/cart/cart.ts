@@ -16,7 +16,6 @@ import {
   type CouponRefusal,
 } from "../coupons/coupons";
 import type { CouponRow } from "../coupons/schema";
-import { couponCustomerKey } from "../coupons/customer";
 import type { Database } from "../db/client";
 import { getDb } from "../db/client";
 import type { AppEnv } from "../platform/app-env";
@@ -59,8 +58,8 @@ export interface CartRef {
   /** `user:<id>` or `guest:<id>`. */
   name: string;
   userId: string | null;
-  /** The coupon ledger's key for this shopper (src/coupons/customer.ts); a guest's is unknown until checkout. */
-  couponCustomer: string | null;
+  /** The signed-in shopper's address (their coupon customer, src/coupons/customer.ts); a guest's is unknown until checkout. */
+  email: string | null;
 }
 
 function cartNamespace(env: Env): DurableObjectNamespace<CartObject> {
@@ -125,10 +124,10 @@ export function clearGuestCartCookie(c: Context<AppEnv>): void {
  */
 export async function resolveCart(c: Context<AppEnv>, options: { create: boolean }): Promise<CartRef | null> {
   const user = await getSessionUser(c);
-  if (user) return { stub: cartStubForUser(c.env, user.id), name: `user:${user.id}`, userId: user.id, couponCustomer: await couponCustomerKey(user.email) };
+  if (user) return { stub: cartStubForUser(c.env, user.id), name: `user:${user.id}`, userId: user.id, email: user.email };
   const raw = getCookie(c, CART_COOKIE);
   if (raw !== undefined && isGuestCartId(raw)) {
-    return { stub: cartStubForGuest(c.env, raw), name: `guest:${raw}`, userId: null, couponCustomer: null };
+    return { stub: cartStubForGuest(c.env, raw), name: `guest:${raw}`, userId: null, email: null };
   }
   if (raw !== undefined) {
     // Audited at most 5 times per 15 minutes per address (a forged cookie costs an attacker nothing).
@@ -148,7 +147,7 @@ export async function resolveCart(c: Context<AppEnv>, options: { create: boolean
   if (!options.create && raw === undefined) return null;
   const id = newGuestCartId();
   setGuestCartCookie(c, id);
-  return { stub: cartStubForGuest(c.env, id), name: `guest:${id}`, userId: null, couponCustomer: null };
+  return { stub: cartStubForGuest(c.env, id), name: `guest:${id}`, userId: null, email: null };
 }
 
 /** The D1 rows a cart's price depends on: its lines' visible products and its coupon's definition. */

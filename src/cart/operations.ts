@@ -1,4 +1,5 @@
 import { consumeRateLimit } from "../accounts/login-guard";
+import { couponCustomerKey } from "../coupons/customer";
 import { clientAddressKey } from "../platform/client-address";
 import type { Context } from "hono";
 import { normaliseCouponCode } from "../coupons/coupons";
@@ -95,7 +96,9 @@ export async function applyCartCoupon(c: Context<AppEnv>, rawCode: string): Prom
   if (!code) throw new ProblemError(422, "coupon_invalid", "This coupon code is not valid.");
   const ref = (await resolveCart(c, { create: true }))!;
   // The cart's object checks the definition (with its lines' currency) and the ledger, then holds it.
-  return unwrapPriced(await ref.stub.applyCouponChecked(code, ref.couponCustomer));
+  // Hashed here, where a coupon is checked, not on every cart request.
+  const customer = ref.email ? await couponCustomerKey(ref.email) : null;
+  return unwrapPriced(await ref.stub.applyCouponChecked(code, customer));
 }
 
 /** Removes the cart's coupon. */
