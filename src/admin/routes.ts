@@ -18,7 +18,8 @@ import {
   toAdminCoupon,
   updateCouponAudited,
 } from "./coupons";
-import { findAdminOrder, ORDER_STATUSES, OrderSearchQuery, requestRefund, searchOrders } from "./orders";
+import { requestRefund } from "./order-refunds";
+import { findAdminOrder, ORDER_STATUSES, OrderSearchQuery, searchOrders } from "./orders";
 import { afterCatalogWrite } from "../catalog/page-cache";
 import { createProductAudited, listAllProducts, toAdminProduct, updateProductAudited, type StaffActor } from "./products";
 import { changeRoleAudited, RoleBody, ROLES, searchUsers, UserSearchQuery } from "./users";

@@ -19,7 +19,8 @@ import {
 } from "./coupons";
 import { firstIssue, formInto } from "./forms";
 import { clientIp, staffUser } from "./guard";
-import { findAdminOrder, ORDER_STATUSES, OrderSearchQuery, requestRefund, searchOrders, type AdminOrder } from "./orders";
+import { requestRefund } from "./order-refunds";
+import { findAdminOrder, ORDER_STATUSES, OrderSearchQuery, searchOrders, type AdminOrder } from "./orders";
 import type { StaffActor } from "./products";
 import { changeRoleAudited, ROLES, searchUsers, UserSearchQuery } from "./users";
 import { ShippingSection } from "./shipping-pages";

@@ -193,6 +193,8 @@ export async function startCheckout(env: Env, config: Config, buyer: Buyer, opti
         shippingRateName: shipping?.name ?? null,
         shippingCents: order.shippingCents,
         taxMode: config.STRIPE_TAX,
+        // What the session allows is what its payment is checked against later, whatever the config says then.
+        shipToCountries: shipping ? JSON.stringify(config.SHIP_TO_COUNTRIES) : null,
         cartVersion: snapshot.version,
         provider: config.PAYMENTS_PROVIDER,
         idempotencyKey,

@@ -1,6 +1,7 @@
-import { eq } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import { user } from "../accounts/schema";
-import { getDb } from "../db/client";
+import { getDb, type Database } from "../db/client";
+import type { DisputeState } from "../payments/payment-state";
 import { enqueueMailSafely } from "../mail/mail";
 import { loadConfig } from "../platform/config";
 import { formatMoney } from "../web/format";
@@ -71,4 +72,21 @@ export async function queueRefundNotice(env: Env, order: OrderRow, input: { amou
     "— Bastion",
   ].join("\n\n");
   await enqueueMailSafely(env, { to: to.to, subject: `Refund for your Bastion order ${order.id}`, text, key: `order.refund:${input.eventId}` });
+}
+
+/** Staff hear of a new dispute at once: evidence has a deadline. One mail per dispute and staff member. */
+export async function queueDisputeNotice(env: Env, db: Database, order: OrderRow, dispute: DisputeState): Promise<void> {
+  const staff = await db
+    .select({ email: user.email })
+    .from(user)
+    .where(inArray(user.role, ["admin", "support"]));
+  const due = dispute.evidenceDueBy ? new Date(dispute.evidenceDueBy * 1000).toISOString().slice(0, 10) : "see the Stripe Dashboard";
+  const text = [
+    `The payment of order ${order.id} is disputed: ${formatMoney(dispute.amount, dispute.currency.toUpperCase())}, reason "${dispute.reason}".`,
+    `Evidence is due by ${due}. Shipping is blocked while the dispute is open.`,
+    "Answer it in the Stripe Dashboard; the order page shows its status.",
+  ].join("\n\n");
+  for (const { email } of staff) {
+    await enqueueMailSafely(env, { to: email, subject: `Dispute on order ${order.id}`, text, key: `dispute:${dispute.id}:${email}` });
+  }
 }

@@ -13,23 +13,21 @@ export function intentId(value: CheckoutSessionObject["payment_intent"] | Charge
 }
 
 /**
- * Why a completed session does not pay (or start paying) its order, or null when everything
- * matches (P15). `no_payment_required` is accepted only for an amount of 0 (checked like any
- * amount); `unpaid` only on `checkout.session.completed` (a delayed method starting), never as a
- * "success".
+ * Why a completed, paid session does not pay its order, or null when everything matches (P15).
+ * `no_payment_required` is accepted only for an amount of 0 (checked like any amount). The address
+ * is checked against the countries the session allowed (`countries`), not today's config.
  */
-export function paymentMismatch(env: Env, order: OrderRow, session: CheckoutSessionObject, type: string): { action: string; reason: string } | null {
+export function paymentMismatch(order: OrderRow, session: CheckoutSessionObject, countries: string[]): { action: string; reason: string } | null {
   if (session.id !== order.paymentSessionId) return { action: "payment.session_mismatch", reason: "session_id" };
   const tax = taxOf(session);
   // Tax only ever comes from Stripe Tax on a session made with it; shipping is the rate we priced.
   if (tax < 0 || (tax > 0 && order.taxMode !== "automatic")) return { action: "payment.amount_mismatch", reason: "amount_tax" };
   if ((session.total_details?.amount_shipping ?? 0) !== order.shippingCents) return { action: "payment.amount_mismatch", reason: "amount_shipping" };
   if (session.amount_total !== order.totalCents + tax) return { action: "payment.amount_mismatch", reason: "amount_total" };
-  if (order.shippingRateId !== null && !shipsTo(env, session)) return { action: "payment.shipping_mismatch", reason: "shipping_address" };
+  if (order.shippingRateId !== null && !shipsTo(countries, session)) return { action: "payment.shipping_mismatch", reason: "shipping_address" };
   if ((session.currency ?? "").toLowerCase() !== order.currency.toLowerCase()) return { action: "payment.amount_mismatch", reason: "currency" };
   if (session.payment_status === "no_payment_required" && session.amount_total !== 0)
     return { action: "payment.amount_mismatch", reason: "no_payment_required" };
-  if (session.payment_status === "unpaid" && type !== "checkout.session.completed") return { action: "payment.unpaid_completion", reason: "payment_status" };
   return null;
 }
 
@@ -38,11 +36,27 @@ export function taxOf(session: CheckoutSessionObject): number {
   return session.total_details?.amount_tax ?? 0;
 }
 
-/** A shipped order's session must carry an address in a country the shop ships to. */
-export function shipsTo(env: Env, session: CheckoutSessionObject): boolean {
+/** A shipped order's session must carry an address in one of the countries it allowed. */
+export function shipsTo(countries: string[], session: CheckoutSessionObject): boolean {
   const country = shippingDetailsOf(session)?.address.country?.toUpperCase();
+  return country !== undefined && countries.includes(country);
+}
+
+/**
+ * The countries the order's session allowed an address in: frozen on the order at checkout, or
+ * (orders from before that) the shop's countries today.
+ */
+export function allowedCountries(env: Env, order: Pick<OrderRow, "shipToCountries">): string[] {
+  if (order.shipToCountries) {
+    try {
+      const parsed: unknown = JSON.parse(order.shipToCountries);
+      if (Array.isArray(parsed)) return parsed.filter((c): c is string => typeof c === "string").map((c) => c.toUpperCase());
+    } catch {
+      // an unreadable value falls back to today's countries
+    }
+  }
   const loaded = loadConfig(env);
-  return country !== undefined && loaded.ok && loaded.config.SHIP_TO_COUNTRIES.includes(country);
+  return loaded.ok ? loaded.config.SHIP_TO_COUNTRIES : [];
 }
 
 /** The address stored on a paid order (JSON), from the session's shipping details. */

@@ -73,6 +73,15 @@ export const orders = sqliteTable(
       .default("off"),
     /** The shipping address from the completed session (JSON: name, line1, line2, city, state, postal_code, country). */
     shippingAddress: text("shipping_address"),
+    /**
+     * What the provider says was refunded of this order's charge (its `amount_refunded`), whoever
+     * refunded it (staff here, or the Stripe Dashboard): the provider's figure is authoritative.
+     */
+    refundedCents: integer("refunded_cents").notNull().default(0),
+    /** The latest dispute's status at the provider (Stripe's Dispute `status`), or null: never disputed. */
+    disputeStatus: text("dispute_status"),
+    /** The countries the payment session allowed a shipping address in (JSON array), frozen at checkout; null: older orders. */
+    shipToCountries: text("ship_to_countries"),
   },
   (t) => [
     index("orders_user_created_idx").on(t.userId, t.createdAt),
@@ -83,6 +92,8 @@ export const orders = sqliteTable(
     check("orders_discount_nonnegative", sql`${t.discountCents} >= 0`),
     check("orders_shipping_nonnegative", sql`${t.shippingCents} >= 0`),
     check("orders_tax_nonnegative", sql`${t.taxCents} >= 0`),
+    check("orders_refunded_nonnegative", sql`${t.refundedCents} >= 0`),
+    index("orders_payment_intent_idx").on(t.paymentIntentId),
     index("orders_customer_email_idx").on(t.customerEmail),
   ],
 );
@@ -155,9 +166,72 @@ export const orderRefunds = sqliteTable(
       .notNull()
       .default("requested"),
     providerRefundId: text("provider_refund_id"),
+    /** `staff`: asked for here; `provider`: found at the provider (a Dashboard refund), recorded by reconciliation. */
+    source: text("source", { enum: ["staff", "provider"] })
+      .notNull()
+      .default("staff"),
     requestedBy: text("requested_by").notNull(),
     createdAt: text("created_at").notNull().default(now),
   },
-  (t) => [uniqueIndex("order_refunds_order_key_unique").on(t.orderId, t.idempotencyKey), check("order_refunds_amount_positive", sql`${t.amountCents} > 0`)],
+  (t) => [
+    uniqueIndex("order_refunds_order_key_unique").on(t.orderId, t.idempotencyKey),
+    uniqueIndex("order_refunds_provider_refund_unique").on(t.providerRefundId),
+    check("order_refunds_amount_positive", sql`${t.amountCents} > 0`),
+  ],
 );
 export type OrderRefundRow = typeof orderRefunds.$inferSelect;
+
+/**
+ * Disputes (chargebacks) of an order's charge, as the provider last described them: one row per
+ * dispute id, brought up to date by every reconciliation (src/checkout/reconcile.ts).
+ */
+export const orderDisputes = sqliteTable(
+  "order_disputes",
+  {
+    id: text("id").primaryKey(),
+    orderId: text("order_id")
+      .notNull()
+      .references(() => orders.id, { onDelete: "cascade" }),
+    amountCents: integer("amount_cents").notNull(),
+    currency: text("currency").notNull(),
+    reason: text("reason").notNull(),
+    /** Stripe's Dispute status: warning_needs_response, warning_under_review, warning_closed, needs_response, under_review, won, lost, prevented. */
+    status: text("status").notNull(),
+    /** Unix seconds: when the evidence is due (null when the provider names no date). */
+    evidenceDueBy: integer("evidence_due_by"),
+    createdAt: text("created_at").notNull().default(now),
+    updatedAt: text("updated_at").notNull().default(now),
+  },
+  (t) => [index("order_disputes_order_idx").on(t.orderId), index("order_disputes_status_idx").on(t.status)],
+);
+export type OrderDisputeRow = typeof orderDisputes.$inferSelect;
+
+/**
+ * Money without a home: a payment the shop received but will not fulfil (its order closed, the
+ * payment failed the shop's checks, or no order matches). One row per payment (payment intent, or
+ * the session for a payment without one), so staff refund each at most once.
+ */
+export const strayPayments = sqliteTable(
+  "stray_payments",
+  {
+    /** The payment intent id (or the session id when the payment has none). */
+    id: text("id").primaryKey(),
+    orderId: text("order_id"),
+    sessionId: text("session_id"),
+    paymentIntentId: text("payment_intent_id"),
+    amountCents: integer("amount_cents").notNull(),
+    currency: text("currency").notNull(),
+    /** Why the shop kept no order for it: order_expired, order_cancelled, amount_total, shipping_address, unknown_order… */
+    reason: text("reason").notNull(),
+    /** none → requested (claimed by one staff member) → refunded. */
+    refundState: text("refund_state", { enum: ["none", "requested", "refunded"] })
+      .notNull()
+      .default("none"),
+    refundId: text("refund_id"),
+    refundedBy: text("refunded_by"),
+    receivedAt: text("received_at").notNull().default(now),
+    updatedAt: text("updated_at").notNull().default(now),
+  },
+  (t) => [index("stray_payments_state_idx").on(t.refundState, t.receivedAt), index("stray_payments_order_idx").on(t.orderId)],
+);
+export type StrayPaymentRow = typeof strayPayments.$inferSelect;

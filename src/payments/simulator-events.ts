@@ -1,10 +1,11 @@
 import { and, eq, isNotNull, lte } from "drizzle-orm";
 import { orders } from "../checkout/schema";
-import { getDb } from "../db/client";
+import { getDb, type Database } from "../db/client";
 import type { Config } from "../platform/config";
 import { buildCheckoutSessionEvent, type SessionEventInput } from "./events";
 import { computeStripeSignature } from "./signature";
-import { closeSimulatorSession, findSimulatorSession, simulatedTax, simulatorOutcome, type SimulatorSession } from "./simulator-store";
+import { closeSimulatorSession, findSimulatorSession, randomStripeSuffix, simulatedTax, simulatorOutcome, type SimulatorSession } from "./simulator-store";
+import { recordEventInWorld, sessionOfIntent, worldOf } from "./simulator-world";
 import { handleStripeWebhook, type WebhookOutcome } from "./webhook";
 
 /**
@@ -38,7 +39,20 @@ export async function deliverSimulatorEvent(
     customerEmail: completed ? (session.customerEmail ?? null) : null,
     shippingDetails: completed ? (input.shippingDetails ?? null) : null,
   });
+  return sendAsStripe(env, config, event);
+}
+
+/**
+ * Development: "Stripe" changes its state as the event reports (the simulator's world,
+ * simulator-world.ts), then sends the event, signed with STRIPE_WEBHOOK_SECRET, to the same handler
+ * as the network route. `stale`: an old event sent again (Stripe's retries), the world unchanged.
+ * Null without a secret (nothing can be signed).
+ */
+export async function sendAsStripe(env: Env, config: Config, event: Record<string, unknown>, opts: { stale?: boolean } = {}): Promise<WebhookOutcome | null> {
+  const secret = config.STRIPE_WEBHOOK_SECRET;
+  if (!secret) return null;
   const rawBody = JSON.stringify(event);
+  await recordEventInWorld(getDb(env.DB), rawBody, opts);
   const t = Math.floor(Date.now() / 1000);
   return handleStripeWebhook(env, config, {
     rawBody,
@@ -46,6 +60,50 @@ export async function deliverSimulatorEvent(
     ip: null,
     fromNetwork: false,
   });
+}
+
+/** A Stripe-format event envelope around `object`. */
+export function stripeEvent(type: string, object: Record<string, unknown>): Record<string, unknown> {
+  return {
+    id: `evt_${randomStripeSuffix()}`,
+    object: "event",
+    api_version: "2025-11-17.clover",
+    created: Math.floor(Date.now() / 1000),
+    livemode: false,
+    pending_webhooks: 1,
+    request: { id: null, idempotency_key: null },
+    type,
+    data: { object },
+  };
+}
+
+/** The charge of a payment intent as Stripe's `charge.*` events carry it, from the simulator's world. */
+export async function simulatedCharge(db: Database, paymentIntentId: string): Promise<Record<string, unknown> | null> {
+  const sessionId = await sessionOfIntent(db, paymentIntentId);
+  const world = sessionId ? await worldOf(db, sessionId) : null;
+  if (!world?.charge) return null;
+  const c = world.charge;
+  return {
+    id: c.id,
+    object: "charge",
+    amount: c.amount,
+    amount_refunded: c.amount_refunded,
+    currency: String(world.session.currency ?? "usd"),
+    refunded: c.amount_refunded >= c.amount,
+    disputed: world.disputes.length > 0,
+    payment_intent: paymentIntentId,
+    livemode: false,
+  };
+}
+
+/**
+ * Development: what Stripe does after a refund: a signed `charge.refunded` event carrying the
+ * charge as it is now (everything refunded so far), through the verified path only.
+ */
+export async function deliverSimulatedRefund(env: Env, config: Config, paymentIntentId: string): Promise<WebhookOutcome | null> {
+  const charge = await simulatedCharge(getDb(env.DB), paymentIntentId);
+  if (!charge) return null;
+  return sendAsStripe(env, config, stripeEvent("charge.refunded", charge), { stale: true });
 }
 
 /** The payment intent id of a simulated session, stable per session (Stripe keeps one per session). */

@@ -129,11 +129,6 @@ export function closeSimulatorSession(db: Database, session: SimulatorSession, o
   return recordSimulatorStepOnce(db, session, "outcome", outcome);
 }
 
-/** A simulated refund: the simulator has no money to move, so it only hands back an id. */
-export function simulatorRefundId(): { refundId: string } {
-  return { refundId: `re_test_${randomStripeSuffix()}` };
-}
-
 /** Kind of the row that keeps the address a simulated session was completed with (`<session>:address`). */
 const SIMULATOR_ADDRESS_KIND = "simulator.address";
 

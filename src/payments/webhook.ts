@@ -91,7 +91,7 @@ export async function handleStripeWebhook(env: Env, config: Config, delivery: We
     });
     return { status: 400, code: "livemode_mismatch", detail: "The event's mode does not match this shop's Stripe key." };
   }
-  const result = await fulfilCheckoutSession(env, event.data);
+  const result = await fulfilCheckoutSession(env, config, event.data);
   console.log(JSON.stringify({ level: "info", msg: "stripe_webhook", eventId: event.data.id, type: event.data.type, result: result.kind }));
   if (result.kind === "not_ready") {
     // Non-2xx: Stripe redelivers the same event (with backoff) until the order is ready.

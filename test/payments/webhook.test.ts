@@ -6,7 +6,7 @@ import type { OrderRow } from "../../src/checkout/schema";
 import { auditRowsAfter, lastAuditId } from "../support/audit";
 import { ORIGIN } from "../support/http";
 import { makePendingOrder, orderRow, processedCount, stockOf, timelineKinds } from "../support/orders";
-import { chargeRefundedEvent, deliverEvent, postWebhook, sessionEvent, signedEvent, signStripePayload, WEBHOOK_SECRET } from "../support/stripe";
+import { chargeRefundedEvent, deliverEvent, postWebhook, sessionEvent, signedEvent, signStripePayload, stripeChanges, WEBHOOK_SECRET } from "../support/stripe";
 
 /** A checkout.session.completed event that matches the order in every field. */
 function paidEvent(order: OrderRow, overrides: Partial<Parameters<typeof sessionEvent>[0]> = {}) {
@@ -122,7 +122,9 @@ describe("POST /api/webhooks/stripe: fulfilment", () => {
 
   it("the previous signing secret is accepted during rotation", async () => {
     const { order } = await makePendingOrder();
-    const { body, signature } = await signedEvent(paidEvent(order), { secret: "whsec_previous_rotation_secret" });
+    const event = paidEvent(order);
+    const { body, signature } = await signedEvent(event, { secret: "whsec_previous_rotation_secret" });
+    await stripeChanges(event);
     const res = await fetchWithEnv({ STRIPE_WEBHOOK_SECRET_PREVIOUS: "whsec_previous_rotation_secret" }, "/api/webhooks/stripe", {
       method: "POST",
       headers: { "content-type": "application/json", "stripe-signature": signature },
@@ -183,7 +185,9 @@ describe("T05 / M-007 forged webhooks are refused before parsing, and change not
 
   it("M-010 with STRIPE_WEBHOOK_IPS set, other addresses get 403 and change nothing; listed ones are served", async () => {
     const { order } = await makePendingOrder();
-    const { body, signature } = await signedEvent(paidEvent(order));
+    const event = paidEvent(order);
+    const { body, signature } = await signedEvent(event);
+    await stripeChanges(event);
     const send = (ip: string) =>
       fetchWithEnv({ STRIPE_WEBHOOK_IPS: "3.18.12.63, 3.130.192.231" }, "/api/webhooks/stripe", {
         method: "POST",
@@ -228,6 +232,7 @@ describe("T06 / M-008 replayed and concurrent deliveries take effect once", () =
     const { order, productId } = await makePendingOrder({ quantity: 2, stockLeft: 1 });
     const event = expiredEvent(order);
     const { body, signature } = await signedEvent(event);
+    await stripeChanges(event);
     const responses = await Promise.all(Array.from({ length: 10 }, () => postWebhook(body, signature)));
     expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
     expect((await orderRow(order.id))?.status).toBe("expired");
@@ -240,6 +245,7 @@ describe("T06 / M-008 replayed and concurrent deliveries take effect once", () =
     const { order } = await makePendingOrder();
     const event = paidEvent(order);
     const { body, signature } = await signedEvent(event);
+    await stripeChanges(event);
     const responses = await Promise.all(Array.from({ length: 10 }, () => postWebhook(body, signature)));
     expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
     expect((await orderRow(order.id))?.status).toBe("paid");
@@ -249,26 +255,55 @@ describe("T06 / M-008 replayed and concurrent deliveries take effect once", () =
 });
 
 describe("P15 / T08 a completion that does not match the order never pays it", () => {
+  /**
+   * Stripe completed a payment that does not agree with the order: the order is not paid; it can
+   * never be paid by that session again, so it closes with its stock back, and the money is kept
+   * as one stray payment for staff to refund (issue 29: no money without a home).
+   */
   async function refusedCompletion(change: (o: OrderRow) => Partial<Parameters<typeof sessionEvent>[0]>, action: string): Promise<void> {
+    const { order, productId } = await makePendingOrder({ quantity: 2, stockLeft: 3 });
+    const auditBefore = await lastAuditId();
+    const res = await deliverEvent(paidEvent(order, { paymentIntentId: `pi_refused_${order.id.slice(4, 20)}`, ...change(order) }));
+    expect(res.status).toBe(200);
+    const after = await orderRow(order.id);
+    expect(after).toMatchObject({ status: "cancelled", paidAt: null, paymentIntentId: null, taxCents: 0, totalCents: order.totalCents });
+    expect(await stockOf(productId)).toBe(5);
+    const stray = await env.DB.prepare("SELECT order_id, reason, refund_state FROM stray_payments WHERE order_id = ?").bind(order.id).all();
+    expect(stray.results).toEqual([expect.objectContaining({ order_id: order.id, refund_state: "none" })]);
+    const audit = await auditRowsAfter(auditBefore);
+    expect(audit.map((r) => [r.action, r.subject, r.actor])).toEqual([
+      [action, order.id, "stripe"],
+      ["payment.after_close", order.id, "stripe"],
+    ]);
+  }
+
+  it("P15 amount mismatch: the order is not paid, it closes with its stock back, the money is kept for a refund, payment.amount_mismatch", () =>
+    refusedCompletion((o) => ({ amountTotal: o.totalCents - 1 }), "payment.amount_mismatch"));
+  it("P15 currency mismatch: the order is not paid, it closes with its stock back, the money is kept for a refund, payment.amount_mismatch", () =>
+    refusedCompletion(() => ({ currency: "eur" }), "payment.amount_mismatch"));
+
+  it("T08 session id mismatch: a paid session the order does not use leaves the order pending and is kept as a stray payment", async () => {
     const { order } = await makePendingOrder();
     const auditBefore = await lastAuditId();
-    const res = await deliverEvent(paidEvent(order, change(order)));
+    const res = await deliverEvent(paidEvent(order, { sessionId: "cs_test_someoneelsessession", paymentIntentId: `pi_other_${order.id.slice(4, 20)}` }));
     expect(res.status).toBe(200);
     expect(await orderRow(order.id)).toEqual(order);
     const audit = await auditRowsAfter(auditBefore);
-    expect(audit.map((r) => [r.action, r.subject, r.actor])).toEqual([[action, order.id, "stripe"]]);
-  }
+    expect(audit.map((r) => [r.action, r.subject, r.actor])).toEqual([
+      ["payment.after_close", order.id, "stripe"],
+      ["payment.session_mismatch", order.id, "stripe"],
+    ]);
+  });
 
-  it("P15 amount mismatch: 200, order stays pending, security audit event payment.amount_mismatch", () =>
-    refusedCompletion((o) => ({ amountTotal: o.totalCents - 1 }), "payment.amount_mismatch"));
-  it("P15 currency mismatch: 200, order stays pending, security audit event payment.amount_mismatch", () =>
-    refusedCompletion(() => ({ currency: "eur" }), "payment.amount_mismatch"));
-  it("T08 session id mismatch: 200, order stays pending, security audit event payment.session_mismatch", () =>
-    refusedCompletion(() => ({ sessionId: "cs_test_someoneelsessession" }), "payment.session_mismatch"));
-  // An `unpaid` completion starts a delayed payment (test/checkout/lifecycle.test.ts); an `unpaid`
-  // that claims success (async_payment_succeeded) is refused.
-  it("P15 payment_status unpaid: 200, order stays pending, security audit event payment.unpaid_completion", () =>
-    refusedCompletion(() => ({ type: "checkout.session.async_payment_succeeded", paymentStatus: "unpaid" }), "payment.unpaid_completion"));
+  it("P15 a correctly signed event that claims a payment Stripe does not have pays nothing: the provider's state decides", async () => {
+    const { order } = await makePendingOrder();
+    const auditBefore = await lastAuditId();
+    // Stripe's state says the session is still open; the event (replayed, or sent by mistake) says paid.
+    const res = await deliverEvent(paidEvent(order, { type: "checkout.session.async_payment_succeeded" }), { stale: true });
+    expect(res.status).toBe(200);
+    expect(await orderRow(order.id)).toEqual(order);
+    expect(await auditRowsAfter(auditBefore)).toEqual([]);
+  });
 
   it("P15 an unpaid completion followed by async_payment_succeeded pays the order", async () => {
     const { order } = await makePendingOrder();

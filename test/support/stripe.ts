@@ -1,5 +1,7 @@
 import { env } from "cloudflare:workers";
+import { getDb } from "../../src/db/client";
 import { buildCheckoutSessionEvent, type SessionEventInput } from "../../src/payments/events";
+import { recordEventInWorld } from "../../src/payments/simulator-world";
 import { computeStripeSignature } from "../../src/payments/signature";
 import { request } from "./http";
 
@@ -69,9 +71,24 @@ export function postWebhook(body: string, signature: string | null, headers: Rec
   });
 }
 
-/** Signs and delivers an event to the webhook. */
-export async function deliverEvent(event: unknown, opts: { secret?: string; timestamp?: number; headers?: Record<string, string> } = {}): Promise<Response> {
+/**
+ * Stripe's state changes as the event reports (the simulator's world, which the shop reads back as
+ * it reads Stripe's API), without any delivery: the first half of what Stripe does.
+ */
+export async function stripeChanges(event: unknown): Promise<void> {
+  await recordEventInWorld(getDb(env.DB), JSON.stringify(event));
+}
+
+/**
+ * Signs and delivers an event to the webhook, as Stripe does: its state changes first (unless
+ * `stale`: an old event delivered late or again, when Stripe's state has moved on or stayed).
+ */
+export async function deliverEvent(
+  event: unknown,
+  opts: { secret?: string; timestamp?: number; headers?: Record<string, string>; stale?: boolean } = {},
+): Promise<Response> {
   const { body, signature } = await signedEvent(event, opts);
+  if (!opts.stale) await stripeChanges(event);
   return postWebhook(body, signature, opts.headers);
 }
 
