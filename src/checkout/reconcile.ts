@@ -198,7 +198,7 @@ async function refuse(
     },
   });
   await afterOrderClosed(env, now);
-  if ((session.amount_total ?? 0) > 0) await keepStrayPayment(env, db, { order: now, state, reason: mismatch.reason, by });
+  if (session.payment_status === "paid" && (session.amount_total ?? 0) > 0) await keepStrayPayment(env, db, { order: now, state, reason: mismatch.reason, by });
   return { kind: "refused", order: now };
 }
 

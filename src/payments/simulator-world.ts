@@ -101,6 +101,8 @@ export function applyEventToWorld(world: SimulatorWorld, type: string, object: E
   const next: SimulatorWorld = structuredClone(world);
   if (type.startsWith("checkout.session.")) {
     const completed = type !== "checkout.session.expired";
+    // Stripe expires only open sessions: an `expired` about a completed one changes nothing there.
+    if (!completed && world.session.status === "complete") return next;
     next.session = { ...(object as SimulatorWorld["session"]), status: completed ? "complete" : "expired" };
     const paid = object.payment_status === "paid";
     if (type === "checkout.session.async_payment_failed") next.intentStatus = "requires_payment_method";

@@ -60,7 +60,7 @@ describe("no-cost orders and the minimum charge (P11)", { timeout: 60_000 }, () 
     expect(JSON.parse(audit.results[0]!.detail)).toMatchObject({ amountTotal: 0, paymentStatus: "no_payment_required" });
   });
 
-  it("P11 no_payment_required for an order that costs money is refused as an amount mismatch, audited, and pays nothing", async () => {
+  it("P11 no_payment_required for an order that costs money is refused as an amount mismatch, audited, pays nothing and closes the order", async () => {
     const h = await makeHeldOrder();
     const before = await lastAuditId();
     const forged = sessionEvent({
@@ -81,10 +81,13 @@ describe("no-cost orders and the minimum charge (P11)", { timeout: 60_000 }, () 
       paymentStatus: "no_payment_required",
     });
     expect((await deliverEvent(zero)).status).toBe(200);
-    expect(await orderRow(h.order.id)).toEqual(h.order);
-    expect(await stockOf(h.productId)).toBe(3);
-    expect(await ledger(h.couponCode).snapshot()).toMatchObject({ committed: 0, reserved: 1 });
-    expect(await auditActionsFor(h.order.id, before)).toEqual(["payment.amount_mismatch", "payment.amount_mismatch"]);
+    // Stripe says the session completed with nothing to pay: it can never be paid, so the order
+    // closes unpaid and gives its holds back. No money came, so nothing is kept for a refund.
+    expect(await orderRow(h.order.id)).toMatchObject({ status: "cancelled", paidAt: null, paymentIntentId: null });
+    expect(await stockOf(h.productId)).toBe(5);
+    expect((await env.DB.prepare("SELECT count(*) AS n FROM stray_payments WHERE order_id = ?").bind(h.order.id).first<{ n: number }>())?.n).toBe(0);
+    expect(await ledger(h.couponCode).snapshot()).toMatchObject({ committed: 0, reserved: 0 });
+    expect(await auditActionsFor(h.order.id, before)).toEqual(["payment.amount_mismatch"]);
   });
 
   it("P11 a total below the minimum charge is refused at checkout with total_below_minimum; nothing is held and the cart stays usable", async () => {

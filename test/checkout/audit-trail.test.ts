@@ -25,6 +25,8 @@ describe("order and payment audit trail", () => {
     const rows = await auditRowsAfter(before);
     expect(rows.map((r) => [r.action, r.actor, r.subject])).toEqual([
       ["order.paid", "stripe", order.id],
+      // Nobody asked for this refund in the shop: a Dashboard refund, recorded as such.
+      ["order.refunded_elsewhere", "stripe", order.id],
       ["order.refunded", "stripe", order.id],
     ]);
     const text = JSON.stringify(rows.map((r) => r.detail));

@@ -12,6 +12,7 @@ import { makeCoupon } from "../support/coupons";
 import { countRows, makeProduct, unique } from "../support/factories";
 import { ORIGIN, request } from "../support/http";
 import { waitForMail } from "../support/mail";
+import type { OrderRow } from "../../src/checkout/schema";
 import { completedEventFor, orderRow, stockOf } from "../support/orders";
 import { deliverEvent } from "../support/stripe";
 
@@ -235,36 +236,44 @@ describe("the webhook re-checks shipping, tax and address (P15)", () => {
     return (await orderRow(started.orderId))!;
   }
 
-  async function expectRefused(orderId: string, event: Record<string, unknown>, reason: string) {
-    const before = await orderRow(orderId);
-    expect((await deliverEvent(event)).status).toBe(200);
-    expect(await orderRow(orderId)).toEqual(before);
-    const audit = await env.DB.prepare("SELECT action, detail FROM audit_events WHERE subject = ? AND action LIKE 'payment.%' ORDER BY id DESC LIMIT 1")
-      .bind(orderId)
+  /**
+   * A completed payment that disagrees with its order never pays it: the order closes (it can no
+   * longer be paid by that session) with its holds back, and the money is kept once for a refund.
+   */
+  async function expectRefused(order: OrderRow, overrides: Parameters<typeof completedEventFor>[1], reason: string) {
+    expect((await deliverEvent(await completedEventFor(order.id, overrides))).status).toBe(200);
+    expect(await orderRow(order.id)).toMatchObject({ status: "cancelled", paidAt: null, paymentIntentId: null, shippingAddress: null, taxCents: 0 });
+    const audit = await env.DB.prepare("SELECT action, detail FROM audit_events WHERE subject = ? AND action LIKE 'payment.%mismatch' ORDER BY id DESC LIMIT 1")
+      .bind(order.id)
       .first<{ action: string; detail: string }>();
     expect(JSON.parse(audit!.detail).reason).toBe(reason);
+    const stray = await env.DB.prepare("SELECT reason, refund_state FROM stray_payments WHERE order_id = ?").bind(order.id).all();
+    expect(stray.results).toEqual([{ reason, refund_state: "none" }]);
   }
 
   it("P15 shipping amount mismatch: a session whose shipping differs from the rate we priced does not pay the order, even when the total matches", async () => {
-    const order = await pendingShippedOrder();
     // Shipping moved into the goods: same total, different breakdown.
-    await expectRefused(order.id, await completedEventFor(order.id, { amountShipping: 0 }), "amount_shipping");
-    await expectRefused(order.id, await completedEventFor(order.id, { amountShipping: 1, amountTotal: order.totalCents - 499 }), "amount_shipping");
+    await expectRefused(await pendingShippedOrder(), { amountShipping: 0 }, "amount_shipping");
+    const order = await pendingShippedOrder();
+    await expectRefused(order, { amountShipping: 1, amountTotal: order.totalCents - 499 }, "amount_shipping");
   });
 
   it("P15 tax/shipping amount mismatch: tax in a payment of an order made without Stripe Tax, or a total that is not goods + shipping + tax, is refused", async () => {
     const order = await pendingShippedOrder();
-    await expectRefused(order.id, await completedEventFor(order.id, { amountTax: 300, amountTotal: order.totalCents + 300 }), "amount_tax");
+    await expectRefused(order, { amountTax: 300, amountTotal: order.totalCents + 300 }, "amount_tax");
     // With Stripe Tax on the order, a total that does not add up is refused too.
-    await env.DB.prepare("UPDATE orders SET tax_mode = 'automatic' WHERE id = ?").bind(order.id).run();
-    await expectRefused(order.id, await completedEventFor(order.id, { amountTax: 300, amountTotal: order.totalCents + 200 }), "amount_total");
+    const taxed = await pendingShippedOrder();
+    await env.DB.prepare("UPDATE orders SET tax_mode = 'automatic' WHERE id = ?").bind(taxed.id).run();
+    await expectRefused(taxed, { amountTax: 300, amountTotal: taxed.totalCents + 200 }, "amount_total");
   });
 
   it("P15 an address outside the shop's shipping countries does not pay the order", async () => {
-    const order = await pendingShippedOrder();
-    const event = await completedEventFor(order.id, { shippingDetails: { name: "Eve", address: { line1: "1 Elsewhere", city: "Nowhere", country: "KP" } } });
-    await expectRefused(order.id, event, "shipping_address");
-    await expectRefused(order.id, await completedEventFor(order.id, { shippingDetails: null }), "shipping_address");
+    await expectRefused(
+      await pendingShippedOrder(),
+      { shippingDetails: { name: "Eve", address: { line1: "1 Elsewhere", city: "Nowhere", country: "KP" } } },
+      "shipping_address",
+    );
+    await expectRefused(await pendingShippedOrder(), { shippingDetails: null }, "shipping_address");
   });
 
   it("with Stripe Tax, the tax Stripe charged is stored and the total is what was charged", async () => {

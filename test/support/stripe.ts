@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { getDb } from "../../src/db/client";
 import { buildCheckoutSessionEvent, type SessionEventInput } from "../../src/payments/events";
-import { recordEventInWorld } from "../../src/payments/simulator-world";
+import { RefundRefused } from "../../src/payments/provider";
+import { recordEventInWorld, refundInWorld, saveWorld, sessionOfIntent, worldAsRetrieved, worldOf } from "../../src/payments/simulator-world";
 import { computeStripeSignature } from "../../src/payments/signature";
 import { request } from "./http";
 
@@ -137,7 +138,9 @@ export function stripeJson(body: unknown, status = 200): Response {
 
 /**
  * A Stripe API stand-in for `vi.spyOn(globalThis, "fetch")`: coupons, sessions (create, expire,
- * retrieve) in Stripe's documented formats. `gate`: the session create waits until the test
+ * retrieve with the intent, charge and refunds expanded, list by payment intent), refunds and
+ * disputes in Stripe's documented formats. Stripe's state for a payment is the simulator's world
+ * (src/payments/simulator-world.ts), which tests change with `stripeChanges` / `deliverEvent`. `gate`: the session create waits until the test
  * resolves it (deterministic races, no timing); `onCreate` fires when that request arrived.
  * `completed`: session ids that Stripe reports as `complete` (expire refused, as Stripe does).
  */
@@ -172,28 +175,63 @@ export function stripeStub(opts: { gate?: Promise<void>; onCreate?: () => void; 
       sessions.set(id, session);
       return stripeJson(session);
     }
+    const db = getDb(env.DB);
     if (url.pathname === "/v1/refunds" && method === "POST") {
       if (opts.refundsFail) return stripeJson({ error: { type: "api_error", message: "try later" } }, 500);
+      const pi = form.get("payment_intent");
+      const sessionId = pi ? await sessionOfIntent(db, pi) : null;
+      if (sessionId) {
+        // Stripe's books for this payment: the refund is made there, or refused as Stripe refuses it.
+        try {
+          const { refundId } = await refundInWorld(db, sessionId, {
+            amountCents: Number(form.get("amount")),
+            idempotencyKey: new Headers(init?.headers).get("idempotency-key"),
+            claimId: form.get("metadata[claimId]"),
+          });
+          return stripeJson({ id: refundId, object: "refund", amount: Number(form.get("amount")), currency: "usd", payment_intent: pi, status: "succeeded" });
+        } catch (error) {
+          if (error instanceof RefundRefused) return stripeJson({ error: { type: "invalid_request_error", code: error.code, message: error.message } }, 400);
+          throw error;
+        }
+      }
       return stripeJson({
         id: `re_${crypto.randomUUID().replaceAll("-", "")}`,
         object: "refund",
         amount: Number(form.get("amount")),
         currency: "usd",
-        payment_intent: form.get("payment_intent"),
+        payment_intent: pi,
         status: "succeeded",
       });
     }
     const expire = url.pathname.match(/^\/v1\/checkout\/sessions\/([^/]+)\/expire$/);
     if (expire) {
       const id = expire[1]!;
-      if (opts.completed?.has(id))
+      const world = await worldOf(db, id);
+      if (opts.completed?.has(id) || world?.session.status === "complete")
         return stripeJson({ error: { type: "invalid_request_error", message: 'Only Checkout Sessions with a status in ["open"] can be expired.' } }, 400);
+      if (world) await saveWorld(db, { ...world, session: { ...world.session, status: "expired" } });
       return stripeJson({ ...(sessions.get(id) ?? { id, object: "checkout.session" }), status: "expired" });
     }
     const retrieve = url.pathname.match(/^\/v1\/checkout\/sessions\/([^/]+)$/);
     if (retrieve && method === "GET") {
       const id = retrieve[1]!;
+      const world = await worldOf(db, id);
+      if (world) {
+        // What Stripe knows of the payment (the tests change it as Stripe would: stripeChanges).
+        const status = opts.completed?.has(id) ? "complete" : world.session.status;
+        return stripeJson({ ...worldAsRetrieved(world), status });
+      }
       return stripeJson({ ...(sessions.get(id) ?? { id, object: "checkout.session" }), status: opts.completed?.has(id) ? "complete" : "expired" });
+    }
+    if (url.pathname === "/v1/checkout/sessions" && method === "GET") {
+      const sessionId = await sessionOfIntent(db, url.searchParams.get("payment_intent") ?? "");
+      const world = sessionId ? await worldOf(db, sessionId) : null;
+      return stripeJson({ object: "list", data: world ? [worldAsRetrieved(world)] : [], has_more: false, url: "/v1/checkout/sessions" });
+    }
+    if (url.pathname === "/v1/disputes" && method === "GET") {
+      const sessionId = await sessionOfIntent(db, url.searchParams.get("payment_intent") ?? "");
+      const world = sessionId ? await worldOf(db, sessionId) : null;
+      return stripeJson({ object: "list", data: world?.disputes ?? [], has_more: false, url: "/v1/disputes" });
     }
     return stripeJson({ error: { type: "invalid_request_error", message: `unexpected ${method} ${url.pathname}` } }, 404);
   };
