@@ -11,7 +11,7 @@ import { Layout } from "../web/layout";
 import { firstIssue, formInto } from "./forms";
 import { clientIp, staffUser } from "./guard";
 import { createShippingRateAudited, updateShippingRateAudited } from "./shipping-rates";
-import { StaffNav } from "./staff-pages";
+import { StaffNav } from "./page-parts";
 
 /** Whole days from a text field; blank is "no estimate". */
 const DaysField = z

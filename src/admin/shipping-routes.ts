@@ -3,7 +3,7 @@ import { markDelivered, markShipped } from "../checkout/shipping";
 import { getDb } from "../db/client";
 import { createApiApp, problemResponseSpec } from "../platform/openapi";
 import { findAdminOrder } from "./orders";
-import { AdminOrderSchema } from "./routes";
+import { AdminOrderSchema } from "./order-routes";
 import { clientIp, describeStaffAccess, staffGuard, staffUser } from "./guard";
 
 const OrderIdParam = z.object({ id: z.string().min(1).max(100) });
