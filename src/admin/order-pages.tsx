@@ -11,7 +11,7 @@ import { Layout } from "../web/layout";
 import { actorOf, staffUser } from "./guard";
 import { findAdminOrder, ORDER_STATUSES, OrderSearchQuery, requestRefund, searchOrders, type AdminOrder } from "./orders";
 import { Alert, filledQuery, money, refusalOf, StaffNav } from "./page-parts";
-import { ShippingSection } from "./shipping-pages";
+import { ShippingSection } from "./fulfilment-pages";
 
 function OrderDetail(props: { order: AdminOrder; canRefund: boolean; error?: string | undefined; shippingError?: string | undefined }) {
   const o = props.order;
