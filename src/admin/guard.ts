@@ -4,6 +4,7 @@ import { staffAssuranceProblem } from "../accounts/assurance";
 import { getSessionUser, staffSessionExpired, staffSessionIdle, touchStaffSession, type SessionUser } from "../accounts/session";
 import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
+import type { StaffActor } from "./products";
 
 type StaffRole = "admin" | "support";
 
@@ -77,6 +78,11 @@ export function staffUser(c: Context<AppEnv>): SessionUser {
 /** The client address for audit events. */
 export function clientIp(c: Context<AppEnv>): string | null {
   return c.req.header("cf-connecting-ip") ?? null;
+}
+
+/** The staff member acting, with their address: the actor of a change's audit event. */
+export function actorOf(c: Context<AppEnv>): StaffActor {
+  return { id: staffUser(c).id, ip: clientIp(c) };
 }
 
 /**

@@ -4,14 +4,14 @@ import { z } from "zod";
 import { getDb } from "../db/client";
 import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
+import { deliveryEstimate } from "../shipping/checkout-pricing";
+import { createShippingRateAudited, listShippingRates, ShippingRateInput, updateShippingRateAudited } from "../shipping/rate-management";
 import type { ShippingRateRow } from "../shipping/schema";
-import { deliveryEstimate, listShippingRates, ShippingRateInput } from "../shipping/rates";
 import { formatMoney, minorUnits } from "../web/format";
 import { Layout } from "../web/layout";
 import { firstIssue, formInto } from "./forms";
 import { clientIp, staffUser } from "./guard";
-import { createShippingRateAudited, updateShippingRateAudited } from "./shipping-rates";
-import { StaffNav } from "./staff-pages";
+import { StaffNav } from "./page-parts";
 
 /** Whole days from a text field; blank is "no estimate". */
 const DaysField = z

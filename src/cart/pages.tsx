@@ -8,7 +8,7 @@ import { Layout } from "../web/layout";
 import type { Cart } from "./cart";
 import { getSessionUser } from "../accounts/session";
 import { getDb } from "../db/client";
-import { deliveryEstimate, offeredRates, type OfferedRate } from "../shipping/rates";
+import { deliveryEstimate, offeredRates, type OfferedRate } from "../shipping/checkout-pricing";
 import { MAX_QUANTITY } from "./cart-object";
 import { addToCart, applyCartCoupon, COUPON_MESSAGES, readCart, removeCartCoupon, removeFromCart, setCartQuantity } from "./operations";
 

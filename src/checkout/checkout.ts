@@ -14,7 +14,7 @@ import { ProblemError } from "../platform/problem";
 import { beginCartCheckout, cancelCartCheckout, holdCoupon, releaseCouponHold, type CartSnapshot } from "./effects";
 import { couponCustomerKey } from "../coupons/customer";
 import { shippingRates, type ShippingRateRow } from "../shipping/schema";
-import { shippingAmountFor } from "../shipping/rates";
+import { shippingAmountFor } from "../shipping/checkout-pricing";
 import { GUEST_LINK_LIFETIME_MS, guestOrderKey } from "./guest-access";
 import type { BeginCheckoutResult, CartObject } from "../cart/cart-object";
 import { assertChargeable, closePendingOrder, COUPON_HOLD_MARGIN_SECONDS, insertOrderLines, SESSION_LIFETIME_SECONDS, SETUP_WINDOW_MS } from "./lifecycle";

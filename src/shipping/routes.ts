@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { getDb } from "../db/client";
 import { access, createApiApp } from "../platform/openapi";
-import { offeredRates } from "./rates";
+import { offeredRates } from "./checkout-pricing";
 
 const OfferedRateSchema = z
   .object({

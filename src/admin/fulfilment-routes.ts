@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { markDelivered, markShipped } from "../checkout/shipping";
 import { getDb } from "../db/client";
 import { createApiApp, problemResponseSpec } from "../platform/openapi";
+import { markDelivered, markShipped } from "../shipping/fulfilment";
 import { findAdminOrder } from "./orders";
-import { AdminOrderSchema } from "./routes";
+import { AdminOrderSchema } from "./order-routes";
 import { clientIp, describeStaffAccess, staffGuard, staffUser } from "./guard";
 
 const OrderIdParam = z.object({ id: z.string().min(1).max(100) });
@@ -58,10 +58,10 @@ const deliverRoute = createRoute({
   },
 });
 
-/** Staff API: the goods' steps of an order (src/checkout/shipping.ts owns them), audited. */
-export const shippingApi = createApiApp();
-shippingApi.use("/admin/orders/*", staffGuard);
-shippingApi
+/** Staff API: the goods' steps of an order (src/shipping/fulfilment.ts owns them), audited. */
+export const fulfilmentApi = createApiApp();
+fulfilmentApi.use("/admin/orders/*", staffGuard);
+fulfilmentApi
   .openapi(shipRoute, async (c) => {
     const db = getDb(c.env.DB);
     const { id } = c.req.valid("param");
@@ -74,4 +74,4 @@ shippingApi
     await markDelivered(c.env, db, { id: staffUser(c).id, ip: clientIp(c) }, id);
     return c.json((await findAdminOrder(db, id))!, 200);
   });
-describeStaffAccess(shippingApi);
+describeStaffAccess(fulfilmentApi);

@@ -1,14 +1,14 @@
 import { zValidator } from "@hono/zod-validator";
 import { Hono } from "hono";
-import { markDelivered, markShipped } from "../checkout/shipping";
 import type { Order } from "../checkout/orders";
 import { AddressBlock } from "../checkout/pages";
 import { getDb } from "../db/client";
 import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
+import { markDelivered, markShipped } from "../shipping/fulfilment";
 import { formatMoney } from "../web/format";
 import { clientIp, staffUser } from "./guard";
-import { ShipmentBody } from "./shipping-routes";
+import { ShipmentBody } from "./fulfilment-routes";
 
 const MESSAGES: Record<string, string> = {
   order_not_shippable: "This order cannot be shipped: only a paid order that has not shipped can.",
@@ -67,7 +67,7 @@ export function ShippingSection(props: { order: Order; canShip: boolean; error?:
 const back = (id: string, error?: string) => `/admin/orders/${encodeURIComponent(id)}${error ? `?shipping_error=${error}` : ""}`;
 
 /** The no-script forms of the shipping section (same functions, same audit, as the API). */
-export const shippingPages = new Hono<AppEnv>()
+export const fulfilmentPages = new Hono<AppEnv>()
   .post(
     "/admin/orders/:id/ship",
     zValidator("form", ShipmentBody, (result, c) => {

@@ -1,14 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { eq, sql } from "drizzle-orm";
-import { requireAudit } from "../audit/audit";
 import { getDb } from "../db/client";
 import { createApiApp, problemResponseSpec } from "../platform/openapi";
-import { ProblemError } from "../platform/problem";
-import { shippingRates, type ShippingRateRow } from "../shipping/schema";
-import { findShippingRate, listShippingRates, ShippingRateFields, ShippingRateInput } from "../shipping/rates";
+import { createShippingRateAudited, listShippingRates, ShippingRateInput, ShippingRatePatch, updateShippingRateAudited } from "../shipping/rate-management";
 import { clientIp, describeStaffAccess, staffGuard, staffUser } from "./guard";
-import type { StaffActor } from "./products";
-import type { Config } from "../platform/config";
 
 export const ShippingRateSchema = z
   .object({
@@ -27,9 +21,7 @@ export const ShippingRateSchema = z
   .openapi("AdminShippingRate");
 
 const CreateBody = ShippingRateInput.strict().openapi("AdminShippingRateCreate");
-// Partial of the defaults-free fields: an omitted field is left as it is, never reset to a default.
-export const ShippingRatePatch = ShippingRateFields.partial().strict().openapi("AdminShippingRatePatch");
-export type ShippingRatePatch = z.infer<typeof ShippingRatePatch>;
+const PatchBody = ShippingRatePatch.strict().openapi("AdminShippingRatePatch");
 const RateIdParam = z.object({ id: z.string().min(1).max(100) });
 
 const json = (schema: z.ZodType) => ({ "application/json": { schema } });
@@ -66,50 +58,13 @@ const patchRateRoute = createRoute({
   tags: ["Staff"],
   summary: "Edit or retire (`active: false`) a shipping rate (admin); audited",
   description: "Orders keep the name and amount they were made with; a pending order whose rate changed is still checked against its own amount.",
-  request: { params: RateIdParam, body: { required: true, content: { "application/json": { schema: ShippingRatePatch } } } },
+  request: { params: RateIdParam, body: { required: true, content: { "application/json": { schema: PatchBody } } } },
   responses: {
     200: { description: "Updated", content: json(ShippingRateSchema) },
     404: problemResponseSpec("`shipping_rate_not_found`"),
     ...refusals,
   },
 });
-
-/** A single-currency shop refuses rates in other currencies; the days must make a range. */
-function checkRate(config: Pick<Config, "SHOP_CURRENCY">, rate: Pick<ShippingRateRow, "currency" | "minDays" | "maxDays">): void {
-  if (config.SHOP_CURRENCY && rate.currency !== config.SHOP_CURRENCY) {
-    throw new ProblemError(422, "currency_not_accepted", `This shop sells in ${config.SHOP_CURRENCY} only.`);
-  }
-  if (rate.minDays !== null && rate.maxDays !== null && rate.maxDays < rate.minDays) {
-    throw new ProblemError(422, "delivery_days", "The latest delivery day cannot come before the earliest.");
-  }
-}
-
-/** Creates a rate: checked, audited first (no change without its record), then written. */
-export async function createShippingRateAudited(env: Env, config: Config, actor: StaffActor, input: ShippingRateInput): Promise<ShippingRateRow> {
-  checkRate(config, input);
-  const id = `shr_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
-  await requireAudit(env, { actor: actor.id, ip: actor.ip, action: "shipping_rate.created", subject: id, detail: { ...input } });
-  const [row] = await getDb(env.DB)
-    .insert(shippingRates)
-    .values({ id, ...input })
-    .returning();
-  return row!;
-}
-
-/** Edits or retires a rate; orders already made keep the name and amount they were made with. */
-export async function updateShippingRateAudited(env: Env, config: Config, actor: StaffActor, id: string, patch: ShippingRatePatch): Promise<ShippingRateRow> {
-  const db = getDb(env.DB);
-  const before = await findShippingRate(db, id);
-  if (!before) throw new ProblemError(404, "shipping_rate_not_found", "No such shipping rate.");
-  checkRate(config, { ...before, ...patch });
-  await requireAudit(env, { actor: actor.id, ip: actor.ip, action: "shipping_rate.updated", subject: id, detail: { ...patch } });
-  const [row] = await db
-    .update(shippingRates)
-    .set({ ...patch, updatedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))` })
-    .where(eq(shippingRates.id, id))
-    .returning();
-  return row!;
-}
 
 /** Staff API: the shipping rates checkout offers (src/shipping owns them). Every change is audited before it is made. */
 export const shippingRatesApi = createApiApp();

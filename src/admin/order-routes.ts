@@ -1,0 +1,123 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireFreshSession } from "../accounts/session";
+import { OrderSchema } from "../checkout/routes";
+import { IdempotencyKey } from "../checkout/replay";
+import { getDb } from "../db/client";
+import { createApiApp, problemResponseSpec } from "../platform/openapi";
+import { ProblemError } from "../platform/problem";
+import { actorOf, staffUser } from "./guard";
+import { requestRefund } from "./order-refunds";
+import { findAdminOrder, ORDER_STATUSES, OrderSearchQuery, searchOrders } from "./orders";
+import { guarded, jsonContent } from "./staff-api";
+
+const AdminOrderSummarySchema = z
+  .object({
+    id: z.string(),
+    status: z.enum(ORDER_STATUSES),
+    userId: z.string(),
+    customerEmail: z.string().nullable(),
+    totalCents: z.number().int(),
+    currency: z.string(),
+    couponCode: z.string().nullable(),
+    createdAt: z.string(),
+    paidAt: z.string().nullable(),
+  })
+  .openapi("AdminOrderSummary");
+export const AdminOrderSchema = OrderSchema.extend({
+  userId: z.string(),
+  customerEmail: z.string().nullable(),
+  provider: z.string(),
+  paymentSessionId: z.string().nullable(),
+  paymentIntentId: z.string().nullable(),
+  updatedAt: z.string(),
+  timeline: z.array(z.object({ id: z.string(), kind: z.string(), detail: z.string().nullable(), createdAt: z.string() })),
+  paymentInFlight: z.boolean().openapi({ description: "A delayed payment (bank transfer) is in flight: the order stays pending with its holds" }),
+  couponOverRedeemed: z.boolean().openapi({ description: "Paid with a coupon that had no hold and no room left: resolve with the customer (decision 013)" }),
+  paymentsAfterClose: z.array(
+    z.object({ id: z.string(), amountCents: z.number().int(), currency: z.string(), receivedAt: z.string(), refundId: z.string().nullable() }),
+  ),
+}).openapi("AdminOrder");
+const OrderIdParam = z.object({ id: z.string().min(1).max(100) });
+
+const listOrdersRoute = createRoute({
+  method: "get",
+  path: "/admin/orders",
+  operationId: "adminListOrders",
+  tags: ["Staff"],
+  summary: "Orders, newest first, by status and customer (email or user id) (admin and support)",
+  request: { query: OrderSearchQuery },
+  responses: {
+    200: { description: "A page", content: jsonContent(z.object({ items: z.array(AdminOrderSummarySchema), nextCursor: z.string().nullable() })) },
+    ...guarded,
+  },
+});
+const getOrderRoute = createRoute({
+  method: "get",
+  path: "/admin/orders/{id}",
+  operationId: "adminGetOrder",
+  tags: ["Staff"],
+  summary: "One order with its customer and payment timeline (admin and support)",
+  request: { params: OrderIdParam },
+  responses: { 200: { description: "The order", content: jsonContent(AdminOrderSchema) }, 404: problemResponseSpec("No such order"), ...guarded },
+});
+const RefundBody = z
+  .object({ amountCents: z.number().int().min(1).max(100_000_000).optional().openapi({ description: "Minor units; default: everything not refunded yet" }) })
+  .strict()
+  .openapi("AdminRefund");
+
+const refundOrderRoute = createRoute({
+  method: "post",
+  path: "/admin/orders/{id}/refund",
+  operationId: "adminRefundOrder",
+  tags: ["Staff"],
+  summary: "Refund a paid order, in full or in part (admin, sign-in within 10 minutes)",
+  description:
+    "Refunds `amountCents` (default: everything not refunded yet), never more than what is left: two refunds at once cannot add up to more than was paid. " +
+    "Send an `Idempotency-Key`: a replay with the same key answers the same refund and moves no money again. " +
+    "The order becomes `refunded` when the provider's `charge.refunded` webhook reports the whole charge refunded; a partial refund keeps it `paid`.",
+  request: {
+    params: OrderIdParam,
+    headers: z.object({ "idempotency-key": IdempotencyKey.optional() }),
+    body: { required: false, content: { "application/json": { schema: RefundBody } } },
+  },
+  responses: {
+    202: {
+      description: "Refund requested",
+      content: jsonContent(
+        z.object({
+          orderId: z.string(),
+          refundId: z.string(),
+          amountCents: z.number().int(),
+          currency: z.string(),
+          status: z.enum(ORDER_STATUSES),
+          refundedCents: z.number().int().optional(),
+          remainingCents: z.number().int().optional(),
+        }),
+      ),
+    },
+    404: problemResponseSpec("No such order"),
+    409: problemResponseSpec(
+      "`order_not_refundable` (not paid, or refunded in full), `refund_exceeds_remaining` or `refund_in_progress` (a replayed key whose refund is under way)",
+    ),
+    422: problemResponseSpec("`validation_failed`: an amount that is not a positive whole number of minor units, or an unknown field"),
+    502: problemResponseSpec("`payment_unavailable`"),
+    ...guarded,
+  },
+});
+
+/** Staff API for orders: support and admin read them; refunds are admin only (src/admin/guard.ts). */
+export const orderApi = createApiApp();
+
+orderApi
+  .openapi(listOrdersRoute, async (c) => c.json(await searchOrders(getDb(c.env.DB), c.req.valid("query")), 200))
+  .openapi(getOrderRoute, async (c) => {
+    const order = await findAdminOrder(getDb(c.env.DB), c.req.valid("param").id);
+    if (!order) throw new ProblemError(404, "order_not_found", "No order has this id.");
+    return c.json(order, 200);
+  })
+  .openapi(refundOrderRoute, async (c) => {
+    requireFreshSession(staffUser(c));
+    const body = (c.req.valid("json") as { amountCents?: number } | undefined) ?? {};
+    const input = { amountCents: body.amountCents, idempotencyKey: c.req.valid("header")["idempotency-key"] };
+    return c.json(await requestRefund(c.env, c.var.config, getDb(c.env.DB), actorOf(c), c.req.valid("param").id, input), 202);
+  });
