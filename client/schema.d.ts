@@ -1348,8 +1348,35 @@ export interface components {
                 id: string;
                 amountCents: number;
                 currency: string;
+                /** @description Why the shop kept no order for it: order_expired, order_cancelled, amount_total, shipping_address, session_id… */
+                reason: string;
                 receivedAt: string;
                 refundId: string | null;
+            }[];
+            /** @description Everything refunded, as the payment provider's books say (staff and Dashboard refunds) */
+            refundedCents: number;
+            refunds: {
+                id: string;
+                amountCents: number;
+                /**
+                 * @description `provider`: made outside the shop (the Stripe Dashboard)
+                 * @enum {string}
+                 */
+                source: "staff" | "provider";
+                /** @enum {string} */
+                state: "requested" | "done";
+                requestedBy: string;
+                createdAt: string;
+            }[];
+            /** @description The headline dispute's status (Stripe's), or null: never disputed */
+            disputeStatus: string | null;
+            disputes: {
+                id: string;
+                amountCents: number;
+                currency: string;
+                reason: string;
+                status: string;
+                evidenceDueBy: string | null;
             }[];
         };
         /** @description Collected by the payment page; null before payment or when nothing ships. */
@@ -1429,6 +1456,8 @@ export interface components {
         AdminShipment: {
             carrier: string;
             trackingNumber: string;
+            /** @description Ship although the payment is disputed: why (audited). Without it a disputed order is 409 `order_disputed`. */
+            disputeOverrideReason?: string;
         };
         AdminShippingRate: {
             id: string;
@@ -4405,7 +4434,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `order_not_refundable` (not paid, or refunded in full), `refund_exceeds_remaining` or `refund_in_progress` (a replayed key whose refund is under way) */
+            /** @description `order_not_refundable` (not paid, or refunded in full), `refund_exceeds_remaining` (also after a Dashboard refund), `charge_disputed` (the payment is disputed), `refund_withdrawn` (a replayed key whose lost refund was not made) or `refund_refused` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4741,7 +4770,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `order_not_shippable`: not paid, refunded, or shipped already */
+            /** @description `order_not_shippable`: not paid, refunded, or shipped already; `order_disputed`: the payment is disputed (give `disputeOverrideReason`) */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -9,15 +9,28 @@ import { markDelivered, markShipped } from "../shipping/fulfilment";
 import { formatMoney } from "../web/format";
 import { clientIp, staffUser } from "./guard";
 import { ShipmentBody } from "./fulfilment-routes";
+import { z } from "zod";
+import { isOpenDispute } from "../payments/payment-state";
 
 const MESSAGES: Record<string, string> = {
   order_not_shippable: "This order cannot be shipped: only a paid order that has not shipped can.",
   order_not_deliverable: "Only a shipped order can be marked delivered.",
   invalid_shipment: "Give the carrier and the tracking number (letters, digits, spaces and . , ' & ( ) / # + -).",
+  order_disputed: "The payment is disputed: shipping waits until the dispute closes, or give a reason to ship anyway.",
 };
 
+/** The form's fields: an empty override reason is no reason (the API's schema refuses an empty one). */
+const ShipmentForm = ShipmentBody.extend({
+  disputeOverrideReason: z
+    .string()
+    .trim()
+    .max(300)
+    .optional()
+    .transform((v) => v || undefined),
+});
+
 /** The staff order page's shipping section: its state, and the next step for an admin. */
-export function ShippingSection(props: { order: Order; canShip: boolean; error?: string | undefined }) {
+export function ShippingSection(props: { order: Order & { disputeStatus?: string | null }; canShip: boolean; error?: string | undefined }) {
   const { order, canShip } = props;
   const s = order.shipping;
   const base = `/admin/orders/${encodeURIComponent(order.id)}`;
@@ -52,6 +65,14 @@ export function ShippingSection(props: { order: Order; canShip: boolean; error?:
           <label>
             Tracking number <input name="trackingNumber" required maxlength={100} autocomplete="off" />
           </label>
+          {isOpenDispute(order.disputeStatus) ? (
+            <div class="notice" role="alert" data-dispute-blocks-shipping>
+              <p>The payment is disputed: shipping waits until the dispute closes.</p>
+              <label>
+                To ship anyway, say why (recorded in the audit log) <input name="disputeOverrideReason" maxlength={300} autocomplete="off" />
+              </label>
+            </div>
+          ) : null}
           <button type="submit">Mark shipped and tell the customer</button>
         </form>
       ) : null}
@@ -70,7 +91,7 @@ const back = (id: string, error?: string) => `/admin/orders/${encodeURIComponent
 export const fulfilmentPages = new Hono<AppEnv>()
   .post(
     "/admin/orders/:id/ship",
-    zValidator("form", ShipmentBody, (result, c) => {
+    zValidator("form", ShipmentForm, (result, c) => {
       if (!result.success) return c.redirect(back(c.req.param("id") ?? "", "invalid_shipment"), 303);
     }),
     async (c) => {

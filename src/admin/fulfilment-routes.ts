@@ -18,7 +18,13 @@ const Printable = (max: number) =>
     .regex(/^[\p{L}\p{N} .,'&()/#+-]+$/u, "letters, digits, spaces and . , ' & ( ) / # + -");
 
 export const ShipmentBody = z
-  .object({ carrier: Printable(60), trackingNumber: Printable(100) })
+  .object({
+    carrier: Printable(60),
+    trackingNumber: Printable(100),
+    disputeOverrideReason: Printable(300)
+      .optional()
+      .openapi({ description: "Ship although the payment is disputed: why (audited). Without it a disputed order is 409 `order_disputed`." }),
+  })
   .strict()
   .openapi("AdminShipment");
 
@@ -39,7 +45,9 @@ const shipRoute = createRoute({
   request: { params: OrderIdParam, body: { required: true, content: { "application/json": { schema: ShipmentBody } } } },
   responses: {
     200: { description: "Shipped", content: json(AdminOrderSchema) },
-    409: problemResponseSpec("`order_not_shippable`: not paid, refunded, or shipped already"),
+    409: problemResponseSpec(
+      "`order_not_shippable`: not paid, refunded, or shipped already; `order_disputed`: the payment is disputed (give `disputeOverrideReason`)",
+    ),
     ...staffRefusals,
   },
 });

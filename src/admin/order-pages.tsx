@@ -10,6 +10,8 @@ import { minorUnits } from "../web/format";
 import { Layout } from "../web/layout";
 import { actorOf, staffUser } from "./guard";
 import { requestRefund } from "./order-refunds";
+import { OrderBooks } from "./order-money";
+import { isOpenDispute } from "../payments/payment-state";
 import { findAdminOrder, ORDER_STATUSES, OrderSearchQuery, searchOrders, type AdminOrder } from "./orders";
 import { Alert, filledQuery, money, refusalOf, StaffNav } from "./page-parts";
 import { ShippingSection } from "./fulfilment-pages";
@@ -98,12 +100,19 @@ function OrderDetail(props: { order: AdminOrder; canRefund: boolean; error?: str
           ) : null}
         </section>
       ) : null}
+      <OrderBooks order={o} />
       <ShippingSection order={o} canShip={props.canRefund} error={props.shippingError} />
-      {props.canRefund && o.status === "paid" ? (
+      {props.canRefund && o.status === "paid" && (isOpenDispute(o.disputeStatus) || o.disputeStatus === "lost") ? (
+        <p class="notice" data-refund-blocked>
+          This payment is disputed: it cannot be refunded here.
+        </p>
+      ) : null}
+      {props.canRefund && o.status === "paid" && !isOpenDispute(o.disputeStatus) && o.disputeStatus !== "lost" ? (
         <form class="stack" method="post" action={`/admin/orders/${encodeURIComponent(o.id)}/refund`}>
           <p>
-            Paid {money(o.totalCents, o.currency)}. Refund all of what is left, or part of it (e.g. one returned item). Needs a sign-in within the last 10
-            minutes.
+            Paid {money(o.totalCents, o.currency)}
+            {o.refundedCents > 0 ? `, ${money(o.refundedCents, o.currency)} refunded already` : ""}. Refund all of what is left, or part of it (e.g. one
+            returned item). Needs a sign-in within the last 10 minutes.
           </p>
           <label>
             Amount ({o.currency}, empty for everything left){" "}

@@ -34,7 +34,38 @@ export const AdminOrderSchema = OrderSchema.extend({
   paymentInFlight: z.boolean().openapi({ description: "A delayed payment (bank transfer) is in flight: the order stays pending with its holds" }),
   couponOverRedeemed: z.boolean().openapi({ description: "Paid with a coupon that had no hold and no room left: resolve with the customer (decision 013)" }),
   paymentsAfterClose: z.array(
-    z.object({ id: z.string(), amountCents: z.number().int(), currency: z.string(), receivedAt: z.string(), refundId: z.string().nullable() }),
+    z.object({
+      id: z.string(),
+      amountCents: z.number().int(),
+      currency: z.string(),
+      reason: z
+        .string()
+        .openapi({ description: "Why the shop kept no order for it: order_expired, order_cancelled, amount_total, shipping_address, session_id…" }),
+      receivedAt: z.string(),
+      refundId: z.string().nullable(),
+    }),
+  ),
+  refundedCents: z.number().int().openapi({ description: "Everything refunded, as the payment provider's books say (staff and Dashboard refunds)" }),
+  refunds: z.array(
+    z.object({
+      id: z.string(),
+      amountCents: z.number().int(),
+      source: z.enum(["staff", "provider"]).openapi({ description: "`provider`: made outside the shop (the Stripe Dashboard)" }),
+      state: z.enum(["requested", "done"]),
+      requestedBy: z.string(),
+      createdAt: z.string(),
+    }),
+  ),
+  disputeStatus: z.string().nullable().openapi({ description: "The headline dispute's status (Stripe's), or null: never disputed" }),
+  disputes: z.array(
+    z.object({
+      id: z.string(),
+      amountCents: z.number().int(),
+      currency: z.string(),
+      reason: z.string(),
+      status: z.string(),
+      evidenceDueBy: z.string().nullable(),
+    }),
   ),
 }).openapi("AdminOrder");
 const OrderIdParam = z.object({ id: z.string().min(1).max(100) });
@@ -97,7 +128,7 @@ const refundOrderRoute = createRoute({
     },
     404: problemResponseSpec("No such order"),
     409: problemResponseSpec(
-      "`order_not_refundable` (not paid, or refunded in full), `refund_exceeds_remaining` or `refund_in_progress` (a replayed key whose refund is under way)",
+      "`order_not_refundable` (not paid, or refunded in full), `refund_exceeds_remaining` (also after a Dashboard refund), `charge_disputed` (the payment is disputed), `refund_withdrawn` (a replayed key whose lost refund was not made) or `refund_refused`",
     ),
     422: problemResponseSpec("`validation_failed`: an amount that is not a positive whole number of minor units, or an unknown field"),
     502: problemResponseSpec("`payment_unavailable`"),

@@ -1,9 +1,10 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, notInArray, sql } from "drizzle-orm";
 import { requireAudit } from "../audit/audit";
 import { orderRecipient } from "../checkout/order-mail";
 import { orders, type OrderRow } from "../checkout/schema";
 import type { Database } from "../db/client";
 import { enqueueMailSafely } from "../mail/mail";
+import { isOpenDispute, OPEN_DISPUTE_STATUSES } from "../payments/payment-state";
 import { ProblemError } from "../platform/problem";
 
 // Fulfilment: the goods leaving, beside the money's lifecycle (checkout/lifecycle.ts):
@@ -17,6 +18,8 @@ import { ProblemError } from "../platform/problem";
 export interface ShipmentInput {
   carrier: string;
   trackingNumber: string;
+  /** Ship although the payment is disputed: only with a reason, which is audited. */
+  disputeOverrideReason?: string | undefined;
 }
 
 export interface StaffActor {
@@ -45,6 +48,25 @@ export async function markShipped(env: Env, db: Database, actor: StaffActor, ord
       `Only a paid order that has not shipped can be shipped; this one is ${order.status}, ${order.fulfilment}.`,
     );
   }
+  // A disputed payment may be taken back: goods wait until the dispute closes, unless staff say why not.
+  const disputed = isOpenDispute(order.disputeStatus);
+  const override = shipment.disputeOverrideReason?.trim();
+  if (disputed && !override) {
+    throw new ProblemError(
+      409,
+      "order_disputed",
+      `The payment of this order is disputed (${order.disputeStatus}): shipping waits until the dispute closes, or give a reason to ship anyway.`,
+    );
+  }
+  if (disputed) {
+    await requireAudit(env, {
+      actor: actor.id,
+      ip: actor.ip,
+      action: "order.ship_dispute_override",
+      subject: order.id,
+      detail: { reason: override, disputeStatus: order.disputeStatus },
+    });
+  }
   await requireAudit(env, {
     actor: actor.id,
     ip: actor.ip,
@@ -55,7 +77,15 @@ export async function markShipped(env: Env, db: Database, actor: StaffActor, ord
   const [after] = await db
     .update(orders)
     .set({ fulfilment: "shipped", carrier: shipment.carrier, trackingNumber: shipment.trackingNumber, shippedAt: nowIso(), updatedAt: nowIso() })
-    .where(and(eq(orders.id, order.id), eq(orders.status, "paid"), eq(orders.fulfilment, "unfulfilled")))
+    .where(
+      and(
+        eq(orders.id, order.id),
+        eq(orders.status, "paid"),
+        eq(orders.fulfilment, "unfulfilled"),
+        // A dispute opened since the read blocks it too (the override named the status it saw).
+        disputed ? sql`${orders.disputeStatus} IS ${order.disputeStatus}` : notInArray(sql`coalesce(${orders.disputeStatus}, '')`, [...OPEN_DISPUTE_STATUSES]),
+      ),
+    )
     .returning();
   // Someone else shipped it between the read and the write: theirs stands, and one notice goes out.
   if (!after) throw new ProblemError(409, "order_not_shippable", "This order was shipped a moment ago.");
