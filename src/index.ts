@@ -20,6 +20,7 @@ import { paymentsApi } from "./payments/routes";
 import { runScheduledSweep } from "./payments/scheduled";
 import { handleMailBatch } from "./mail/delivery";
 import { devPay } from "./payments/simulator";
+import { devStripeDashboard } from "./payments/simulator-dashboard";
 import { addApiDocs } from "./platform/docs";
 import { createApiApp } from "./platform/openapi";
 import type { AppEnv } from "./platform/app-env";
@@ -101,6 +102,7 @@ app.route("/", adminPages);
 app.route("/", cartPages);
 app.route("/", checkoutPages);
 app.route("/", devPay);
+app.route("/", devStripeDashboard);
 app.route("/", storefront);
 app.route("/", staticAssets);
 

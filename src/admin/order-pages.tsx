@@ -33,6 +33,12 @@ function OrderDetail(props: { order: AdminOrder; canRefund: boolean; error?: str
       <p>
         Created {o.createdAt}
         {o.paidAt ? ` · paid ${o.paidAt}` : ""} · provider {o.provider} · payment intent <code>{o.paymentIntentId ?? "—"}</code>
+        {o.provider === "simulator" && o.paymentSessionId ? (
+          <>
+            {" "}
+            · <a href={`/dev/stripe/${o.paymentSessionId}`}>Stripe Dashboard (simulator)</a>
+          </>
+        ) : null}
       </p>
       {o.paymentInFlight ? (
         <p class="notice" role="status" data-flag="payment-in-flight">
