@@ -1,5 +1,4 @@
 import { DurableObject } from "cloudflare:workers";
-import type { AuditInput } from "./audit";
 import { HEAD_MISMATCH_ACTION, type AuditKeyRing } from "./chain";
 import { auditKeys } from "./keys";
 import {
@@ -13,39 +12,8 @@ import {
   writeAnchor,
   type ChainRow,
   type Item,
-  type LogState,
-  type OutboxEntry,
 } from "./log-state";
-
-/** What `append` returns for an event D1 holds: its id and hash. */
-export interface AppendedEvent {
-  id: number;
-  hash: string;
-}
-
-/**
- * `required`: a security-relevant action that must not happen without its row (the caller fails
- * closed). `deferrable`: when D1 does not take the row, it waits in the object's outbox and is
- * retried (with an alert line) until D1 does.
- */
-export type AppendMode = "required" | "deferrable";
-
-/** The outcome of one append: written to D1, or not (then `queued` says whether the outbox holds it). */
-export type AppendResult = ({ written: true } & AppendedEvent) | { written: false; queued: boolean; reason: string };
-
-/** What the object knows of its own writes; verification compares D1 and R2 with it. */
-export interface ChainTail {
-  /** The last event D1 confirmed. */
-  head: AppendedEvent | null;
-  /** The rows of a write whose outcome the object has not seen (answer lost, or a restart). */
-  pending: AppendedEvent | null;
-  /** Events the object accepted that D1 does not hold yet (outbox), oldest first. */
-  outbox: { action: string; at: string }[];
-  /** Inserts D1 refused without an error (a trigger with RAISE(IGNORE)) since the last success. */
-  refused: LogState["refused"];
-  /** The newest checkpoint written to R2. */
-  anchor: LogState["anchor"];
-}
+import type { AppendedEvent, AppendMode, AppendResult, AuditInput, ChainTail, LogState, OutboxEntry } from "./types";
 
 type ChainHead = AppendedEvent | null;
 

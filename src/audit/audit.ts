@@ -1,25 +1,12 @@
-import type { AppendedEvent, AppendMode, AppendResult } from "./audit-log";
 import { ProblemError } from "../platform/problem";
 import { canonicalJson, RESTORED_ACTION, encodeLogField, LIMITS, sanitizeDetail, type AuditRow } from "./chain";
 import { auditLogStub } from "./stub";
+import type { AppendedEvent, AppendMode, AppendResult, AuditInput } from "./types";
 import { openHeadMismatch } from "./verify";
 
 export { auditLogStub } from "./stub";
 export { auditReadiness, openHeadMismatch, verifyAuditChain, verifyAuditLog } from "./verify";
-
-/** One audit event as callers submit it; the audit log adds time, hash and prevHash. */
-export interface AuditInput {
-  /** A user id, or `stripe`, `system`, `anonymous`. */
-  actor: string;
-  /** Dotted verb, e.g. `auth.sign_in.failed`, `payment.amount_mismatch`, `product.updated`. */
-  action: string;
-  /** What was acted on, e.g. an order id or product id. */
-  subject?: string | null;
-  /** Extra facts. Never a password, token, key or card data. */
-  detail?: Record<string, unknown>;
-  /** The client address (`CF-Connecting-IP`), when there is a client. */
-  ip?: string | null;
-}
+export type { AuditInput } from "./types";
 
 function cleanEvent(event: AuditInput): AuditInput {
   return {

@@ -1,7 +1,5 @@
 // The AuditLog object's data: what it keeps in storage, how it turns events into chained rows and
 // D1 statements, and its R2 checkpoints. The object (audit-log.ts) decides when.
-import type { AuditInput } from "./audit";
-import type { AppendedEvent, AppendMode, AppendResult } from "./audit-log";
 import {
   anchorKey,
   canonicalJson,
@@ -14,6 +12,7 @@ import {
   type AuditKeyRing,
   type AuditRow,
 } from "./chain";
+import type { AppendedEvent, AppendMode, AppendResult, AuditInput, LogState } from "./types";
 
 /** Most rows in one D1 batch (each is one statement). */
 export const MAX_BATCH = 100;
@@ -33,23 +32,6 @@ export interface Item {
   mode: AppendMode;
   outboxKey?: string;
   resolve?: (result: AppendResult) => void;
-}
-
-/** An event in the durable outbox (storage key `outbox:<serial>`). */
-export interface OutboxEntry {
-  key: string;
-  event: AuditInput;
-  at: string;
-  /** When a write of it failed; absent while its first write is in flight (not reported then). */
-  failedAt?: string;
-}
-
-export interface LogState {
-  head: AppendedEvent | null;
-  inflight: { id: number; hash: string; action: string; mode: AppendMode; outboxKey: string | null }[];
-  anchor: { seq: number; hash: string; at: string } | null;
-  refused: { count: number; firstAt: string; lastAt: string; firstId: number; action: string } | null;
-  outbox: OutboxEntry[];
 }
 
 /** A row ready for D1 (key_id always set: the object only writes keyed events). */

@@ -1,6 +1,5 @@
 // Verification of the audit log: the keyed chain in D1, the signed checkpoints in R2 and the
 // AuditLog object's record of what it assigned, compared with one another (decision 006).
-import type { ChainTail } from "./audit-log";
 import {
   anchorKey,
   anchorProblem,
@@ -19,6 +18,7 @@ import {
 import { auditKeys } from "./keys";
 import { ANCHOR_EVERY, ANCHOR_MINUTES, LATEST_ANCHOR_KEY, MAX_BATCH } from "./log-state";
 import { auditLogStub } from "./stub";
+import type { ChainTail } from "./types";
 
 const PAGE = 500;
 export const AUDIT_COLUMNS = "id, at, actor, ip, action, subject, detail, prev_hash, hash, key_id";

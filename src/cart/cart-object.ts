@@ -3,35 +3,15 @@ import type { PricingProduct } from "../catalog/queries";
 import { getDb } from "../db/client";
 import { checkCouponLimits, couponDefinitionRefusal, type CouponRefusal } from "../coupons/coupons";
 import type { CouponRow } from "../coupons/schema";
-import { cartCurrency, loadPricingRows, priceFromRows, type Cart, type PricingRows } from "./cart";
+import { cartCurrency, loadPricingRows, priceFromRows, type Cart, type PricingRows } from "./pricing";
+import type { CartLine, CartSnapshot, CartState } from "./types";
+
+export type { CartCheckoutState, CartLine, CartSnapshot, CartState } from "./types";
 
 /** Quantities per line are integers 1–99 (API.md). */
 export const MAX_QUANTITY = 99;
 /** A cart holds at most 50 lines (API.md). */
 export const MAX_LINES = 50;
-/** One line of a cart: which product and how many. Never a price (P11): prices come from D1. */
-export interface CartLine {
-  productId: string;
-  quantity: number;
-}
-
-/** What checkout copies (M-014, M-015): the lines and coupon at one version. */
-export interface CartSnapshot {
-  lines: CartLine[];
-  couponCode: string | null;
-  version: number;
-}
-
-/** Open, or held by a checkout for `orderId` since `startedAt` (epoch ms). */
-export type CartCheckoutState = { status: "open" } | { status: "checking_out"; orderId: string; startedAt: number; snapshot: CartSnapshot };
-
-/** The whole state of one cart. `version` goes up on every change. */
-export interface CartState {
-  lines: CartLine[];
-  couponCode: string | null;
-  version: number;
-  state: CartCheckoutState;
-}
 
 /** Refusals of a cart mutation. */
 export type CartRefusal = "cart_full" | "invalid_quantity" | "invalid_product" | "cart_item_not_found";
