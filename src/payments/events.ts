@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { randomStripeSuffix } from "./simulator-store";
+import { randomStripeSuffix } from "./stripe-ids";
 
 /**
  * The parts of a Stripe event the shop reads, checked by zod after the signature was verified.

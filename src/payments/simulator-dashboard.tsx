@@ -139,7 +139,8 @@ export const devStripeDashboard = new Hono<AppEnv>()
       if (!world.charge) throw new ProblemError(409, "charge_missing", "This payment has no charge to dispute.");
       const outcome = c.req.valid("form").outcome;
       const open = world.disputes.find((d) => isOpenDispute(d.status));
-      if ((outcome === "open") !== !open) throw new ProblemError(409, "dispute_state", outcome === "open" ? "A dispute is open already." : "No dispute is open.");
+      if ((outcome === "open") !== !open)
+        throw new ProblemError(409, "dispute_state", outcome === "open" ? "A dispute is open already." : "No dispute is open.");
       const dispute = disputeObject(world, open, outcome === "open" ? "needs_response" : outcome);
       await saveWorld(getDb(c.env.DB), { ...world, disputes: [...world.disputes.filter((d) => d.id !== dispute.id), dispute] });
       await sendAsStripe(c.env, c.var.config, stripeEvent(outcome === "open" ? "charge.dispute.created" : "charge.dispute.closed", dispute), { stale: true });

@@ -2,6 +2,9 @@ import { and, asc, eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { paymentEvents } from "../checkout/schema";
 import type { ShippingDetails } from "./events";
+import { randomStripeSuffix } from "./stripe-ids";
+
+export { randomStripeSuffix } from "./stripe-ids";
 
 /** Kind of the payment_events row that holds a simulated Checkout Session (id = session id). */
 export const SIMULATOR_SESSION_KIND = "simulator.session";
@@ -27,14 +30,6 @@ export interface SimulatorSession {
   customerEmail?: string | null;
   taxMode?: "off" | "automatic";
   shipToCountries?: string[];
-}
-
-/** Random lower-case alphanumerics, like the tail of a Stripe id. */
-export function randomStripeSuffix(bytes = 18): string {
-  return [...crypto.getRandomValues(new Uint8Array(bytes))]
-    .map((b) => b.toString(36).padStart(2, "0"))
-    .join("")
-    .slice(0, bytes + 6);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { auditRefusalWithBudget } from "../accounts/login-guard";
 import { addressKeyOf } from "../platform/client-address";
 import { recordAudit } from "../audit/audit";
-import { fulfilCheckoutSession } from "../checkout/fulfilment";
+import { applyPaymentEvent } from "../checkout/payment-events";
 import type { Config } from "../platform/config";
 import { StripeEventEnvelope } from "./events";
 import { verifyStripeSignature } from "./signature";
@@ -42,7 +42,7 @@ export function allowedSources(config: Config): string[] {
 /**
  * Handles one Stripe webhook delivery (T05, T06). Order matters: source allow-list, then the
  * signature over the raw bytes, and only then JSON.parse; a verified event is applied at most
- * once per id by `fulfilCheckoutSession`. The route and the payment simulator both call this, so
+ * once per id by `applyPaymentEvent`. The route and the payment simulator both call this, so
  * the simulator's events pass the same verification as Stripe's.
  */
 export async function handleStripeWebhook(env: Env, config: Config, delivery: WebhookDelivery): Promise<WebhookOutcome> {
@@ -91,7 +91,7 @@ export async function handleStripeWebhook(env: Env, config: Config, delivery: We
     });
     return { status: 400, code: "livemode_mismatch", detail: "The event's mode does not match this shop's Stripe key." };
   }
-  const result = await fulfilCheckoutSession(env, config, event.data);
+  const result = await applyPaymentEvent(env, config, event.data);
   console.log(JSON.stringify({ level: "info", msg: "stripe_webhook", eventId: event.data.id, type: event.data.type, result: result.kind }));
   if (result.kind === "not_ready") {
     // Non-2xx: Stripe redelivers the same event (with backoff) until the order is ready.

@@ -10,7 +10,7 @@ import { ProblemError } from "../platform/problem";
 // Fulfilment: the goods leaving, beside the money's lifecycle (checkout/lifecycle.ts):
 // unfulfilled → shipped → delivered, forward only, for paid orders only. Each step is one
 // conditional UPDATE, so two staff at once (or a double click) make one step, and an audit event
-// is on the record before it (fail closed). (checkout/fulfilment.ts is the other meaning of the
+// is on the record before it (fail closed). (checkout/payment-events.ts is the other meaning of the
 // word: a paid checkout session fulfilled into a paid order.)
 // Layer: this file acts on paid orders, so it sits above checkout (it imports checkout's orders
 // table and order mail); nothing in checkout, cart or the rest of shipping imports it.

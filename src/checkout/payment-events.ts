@@ -82,7 +82,7 @@ async function duplicate(env: Env, db: Database, eventId: string): Promise<Fulfi
  * so a delivery that failed half-way is read again on Stripe's retry, and a replay of a recorded
  * id changes nothing. Safe to run twice, concurrently and in any order.
  */
-export async function fulfilCheckoutSession(env: Env, config: Config, event: StripeEventEnvelope): Promise<FulfilmentResult> {
+export async function applyPaymentEvent(env: Env, config: Config, event: StripeEventEnvelope): Promise<FulfilmentResult> {
   const db = getDb(env.DB);
   if (!PAYMENT_EVENT.test(event.type)) return { kind: "ignored", reason: "event_type" };
   const replay = await duplicate(env, db, event.id);
