@@ -1,26 +1,51 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { experimental_readRawConfig, type Unstable_RawConfig, type Unstable_RawEnvironment } from "wrangler";
 
 const root = import.meta.dirname;
 
+/** Keys whose values are paths relative to the config file that `rebased` does not move yet. */
+const UNREBASED_PATH_KEYS: Array<keyof Unstable_RawConfig> = ["build", "site", "rules", "alias", "wasm_modules", "text_blobs", "data_blobs", "containers"];
+
+/** One environment of a raw config with its paths made absolute (they are relative to `base`). */
+function rebased<E extends Unstable_RawEnvironment>(env: E, base: string, where: string): E {
+  const unhandled = UNREBASED_PATH_KEYS.filter((key) => (env as Unstable_RawConfig)[key] !== undefined);
+  if (unhandled.length) throw new Error(`vitest.config.ts: ${where} sets ${unhandled.join(", ")}; make their paths absolute in rebased()`);
+  const abs = (p: string): string => path.resolve(base, p);
+  return {
+    ...env,
+    ...(env.main && { main: abs(env.main) }),
+    ...(env.base_dir && { base_dir: abs(env.base_dir) }),
+    ...(env.tsconfig && { tsconfig: abs(env.tsconfig) }),
+    ...(env.assets?.directory && { assets: { ...env.assets, directory: abs(env.assets.directory) } }),
+    ...(env.d1_databases && {
+      d1_databases: env.d1_databases.map((db) => (db.migrations_dir ? { ...db, migrations_dir: abs(db.migrations_dir) } : db)),
+    }),
+  };
+}
+
 /**
- * The worker's config for tests: wrangler.toml, copied into a folder of its own. Wrangler reads
- * `.dev.vars` (or `.env`) from the folder of the config it is given, so the copy keeps a
- * developer's local secrets and origin out of the tests: `npm test` behaves the same on every
- * machine (decision 014). Paths in the copy are made absolute.
+ * The worker's config for tests: wrangler.toml as wrangler reads it, written as JSON into a folder
+ * of its own. Wrangler reads `.dev.vars` (or `.env`) from the folder of the config it is given,
+ * so the copy keeps a developer's local secrets and origin out of the tests: `npm test` behaves
+ * the same on every machine (decision 014). The copy is made from wrangler's parsed config (not
+ * by editing the text), with its paths made absolute.
  */
 function wranglerConfigForTests(): string {
   const dir = path.join(root, "node_modules", ".cache", "bastion-test-config");
   mkdirSync(dir, { recursive: true });
-  const abs = (p: string): string => JSON.stringify(path.join(root, p));
-  const toml = readFileSync(path.join(root, "wrangler.toml"), "utf8")
-    .replace(/^main = "([^"]+)"/m, (_, p: string) => `main = ${abs(p)}`)
-    .replace(/^directory = "([^"]+)"/gm, (_, p: string) => `directory = ${abs(p)}`)
-    .replace(/^migrations_dir = "([^"]+)"/gm, (_, p: string) => `migrations_dir = ${abs(p)}`);
-  const file = path.join(dir, "wrangler.toml");
-  writeFileSync(file, toml);
+  const { rawConfig, configPath } = experimental_readRawConfig({ config: path.join(root, "wrangler.toml") });
+  const base = path.dirname(configPath ?? path.join(root, "wrangler.toml"));
+  const config: Unstable_RawConfig = {
+    ...rebased(rawConfig, base, "wrangler.toml"),
+    ...(rawConfig.env && {
+      env: Object.fromEntries(Object.entries(rawConfig.env).map(([name, env]) => [name, rebased(env, base, `[env.${name}]`)])),
+    }),
+  };
+  const file = path.join(dir, "wrangler.json");
+  writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
   return file;
 }
 

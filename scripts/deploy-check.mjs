@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
+import { unstable_readConfig } from "wrangler";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = path.join(ROOT, "node_modules", ".bin");
@@ -25,34 +26,29 @@ function run(label, command, args) {
   return result.status === 0;
 }
 
-/** `key = "value"` pairs of the wrangler.toml sections whose header starts with `prefix`. */
-export function sectionValues(toml, prefix) {
-  const values = [];
-  let section = "";
-  for (const line of toml.split(/\r?\n/)) {
-    const header = /^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$/.exec(line);
-    if (header) {
-      section = header[1];
-      continue;
-    }
-    const kv = /^\s*([A-Za-z0-9_]+)\s*=\s*"([^"]*)"/.exec(line);
-    if (kv && section.startsWith(prefix)) values.push({ section, key: kv[1], value: kv[2] });
-  }
-  return values;
+/**
+ * The production environment as `wrangler deploy --env production` sees it: wrangler's own config
+ * reader (TOML, JSON or JSONC; `[env.production]` with the top-level keys it inherits), not a
+ * text match on wrangler.toml. Throws when the file is invalid or has no `[env.production]`.
+ */
+export function productionConfig(configPath) {
+  const config = unstable_readConfig({ config: configPath, env: "production" }, { hideWarnings: true });
+  // Without any [env.*] wrangler only warns and deploys the top level under `--env production`.
+  if (!config.definedEnvironments?.includes("production")) throw new Error(`${configPath} has no [env.production]`);
+  return config;
 }
 
 /** Placeholders that must be replaced before a production deploy; each names its setting. */
-export function placeholderProblems(toml) {
+export function placeholderProblems(prod) {
   const problems = [];
-  const prod = sectionValues(toml, "env.production");
-  for (const { key, value } of prod.filter((v) => v.section === "env.production.d1_databases" && v.key === "database_id")) {
-    if (/^0{8}-0{4}-0{4}-0{4}-0{12}$/.test(value) || !/^[0-9a-f-]{36}$/i.test(value))
-      problems.push(`${key} ${value} is a placeholder: run \`npx wrangler d1 create bastion\` and put its id in [[env.production.d1_databases]]`);
+  for (const { database_id: value } of prod.d1_databases ?? []) {
+    if (/^0{8}-0{4}-0{4}-0{4}-0{12}$/.test(value ?? "") || !/^[0-9a-f-]{36}$/i.test(value ?? ""))
+      problems.push(`database_id ${value} is a placeholder: run \`npx wrangler d1 create bastion\` and put its id in [[env.production.d1_databases]]`);
   }
-  const origin = prod.find((v) => v.section === "env.production.vars" && v.key === "PUBLIC_ORIGIN");
-  if (!origin) problems.push("PUBLIC_ORIGIN is not set in [env.production.vars]");
-  else if (!URL.canParse(origin.value) || /(^|\.)example\.(com|net|org)$|^localhost$|^127\./.test(new URL(origin.value).hostname)) {
-    problems.push(`PUBLIC_ORIGIN ${origin.value} is a placeholder: set your shop's https:// origin in [env.production.vars]`);
+  const origin = prod.vars?.PUBLIC_ORIGIN;
+  if (typeof origin !== "string") problems.push("PUBLIC_ORIGIN is not set in [env.production.vars]");
+  else if (!URL.canParse(origin) || /(^|\.)example\.(com|net|org)$|^localhost$|^127\./.test(new URL(origin).hostname)) {
+    problems.push(`PUBLIC_ORIGIN ${origin} is a placeholder: set your shop's https:// origin in [env.production.vars]`);
   }
   return problems;
 }
@@ -62,7 +58,12 @@ if (import.meta.url !== `file://${process.argv[1]}`) {
 } else {
   const outdir = mkdtempSync(path.join(tmpdir(), "bastion-deploy-check-"));
   const checks = [];
-  const placeholders = placeholderProblems(readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"));
+  let placeholders;
+  try {
+    placeholders = placeholderProblems(productionConfig(path.join(ROOT, "wrangler.toml")));
+  } catch (error) {
+    placeholders = [`wrangler.toml does not read as a production config: ${error.message}`];
+  }
   console.log(`\x1b[36m[deploy:check]\x1b[0m placeholders in wrangler.toml [env.production]`);
   for (const problem of placeholders) console.log(`  ${problem}`);
   checks.push({

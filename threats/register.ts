@@ -369,14 +369,15 @@ export const REGISTER: Threat[] = [
     stride: "R",
     priority: "Medium",
     statement: "Using an unsafe gateway or outdated payment library could break PCI DSS and expose shoppers to fraud.",
-    status: "partial",
+    status: "mitigated",
     mitigations: [
       "Stripe Checkout (a PCI DSS Level 1 provider, SAQ A for us) through the pinned official stripe library on its fetch client.",
+      "The payment and auth libraries stay current: renovate.json proposes an update pull request for stripe and for the better-auth family (one group: better-auth, @better-auth/core, /utils and /passkey move together) as soon as a release is 3 days old, the Cloudflare toolchain as one group, security fixes at once; `npm test` checks the groups against package.json and that the lockfile holds one copy of each.",
       "An order is paid only by a verified checkout.session.completed / async_payment_succeeded whose session id, amount_total, currency and payment_status all match; a mismatch leaves it unpaid and writes a security audit event.",
       "Shipping and tax are checked like the amount: total_details.amount_shipping must equal the rate we priced, tax is accepted only on an order made with Stripe Tax, amount_total must be goods − discount + shipping + tax, and a shipped order needs an address in SHIP_TO_COUNTRIES; the paid order stores the tax and the address (decision 018).",
     ],
     operator:
-      "Complete the PCI DSS SAQ A that Stripe provides for Checkout users every year (Stripe dashboard, compliance settings) and keep the stripe library up to date.",
+      "Complete the PCI DSS SAQ A that Stripe provides for Checkout users every year (Stripe dashboard, compliance settings); enable Renovate on the repository and review and merge its stripe and better-auth pull requests when `npm test` passes on them.",
     tests: [
       "P15 amount mismatch: 200, order stays pending, security audit event payment.amount_mismatch",
       "P15 currency mismatch: 200, order stays pending, security audit event payment.amount_mismatch",
@@ -388,6 +389,7 @@ export const REGISTER: Threat[] = [
       "P15 shipping amount mismatch: a session whose shipping differs from the rate we priced does not pay the order, even when the total matches",
       "P15 tax/shipping amount mismatch: tax in a payment of an order made without Stripe Tax, or a total that is not goods + shipping + tax, is refused",
       "P15 an address outside the shop's shipping countries does not pay the order",
+      "P15 outdated payment library: stripe and the better-auth family get update pull requests at any time, each family in one group, pinned exactly",
     ],
   },
   {
@@ -547,9 +549,10 @@ export const REGISTER: Threat[] = [
     status: "mitigated",
     mitigations: [
       "Every dependency is pinned to an exact version and locked in package-lock.json with integrity hashes; CI installs with `npm ci` (M-003).",
-      "A small dependency set: Hono, zod, drizzle-orm, better-auth, stripe.",
+      "A small dependency set: Hono, zod, drizzle-orm, better-auth, stripe; no direct dependency that nothing imports.",
+      "Updates come as Renovate pull requests only once an npm release is 3 days old (config:best-practices), so a hijacked release that is pulled within days is never proposed; packages are grouped only when they must move together.",
     ],
-    operator: "Review dependency updates one at a time and run `npm audit` (or an equivalent scanner) in CI on a schedule (M-003).",
+    operator: "Review each update pull request (the changelog, the lockfile diff) and run `npm audit` (or an equivalent scanner) in CI on a schedule (M-003).",
     tests: ["T04 supply chain: every dependency is pinned to an exact version, locked, and only allow-listed packages may run install scripts"],
   },
   {

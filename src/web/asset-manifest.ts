@@ -4,6 +4,6 @@ export const ASSETS = {
   js: { path: "/assets/app.js?v=TXvucK8K", integrity: "sha384-TXvucK8KvYu5iUiigjbaMOhI9tvqW/C1i/oSYkybiSCqjBu3NxNGioBkhSB9Zk2O" },
   docs: { path: "/assets/api-docs.js?v=99FwGb7V", integrity: "sha384-99FwGb7VEnU3jPpcpnhswMDMm7zBBBVbBdlIE6AwvkoSO9DHRS0y//2KcIameR15" },
   account: { path: "/assets/account.js?v=IXd_VZ3P", integrity: "sha384-IXd/VZ3P3qk1V3zlTi0YDYiv3RFl8XZkq8gDq6tpzOK86a+xxB3L14InEYfNlckl" },
-  swaggerUi: { path: "/assets/vendor/swagger-ui/swagger-ui-bundle.js?v=gjRm0bEP", integrity: "sha384-gjRm0bEPMeTmMh5jT2cHccIwCUZSTd8YC+j0d0sXw0MdGEfScduGpSyF3ZSSLkX9" },
-  swaggerUiCss: { path: "/assets/vendor/swagger-ui/swagger-ui.css?v=WlYgdmXY", integrity: "sha384-WlYgdmXYOOBWL5apwjDEZwN+U3HmXSSu5R6V5aGxEcf7z+KuRNwBhoxKVN1i3D5I" },
+  swaggerUi: { path: "/assets/vendor/swagger-ui/swagger-ui-bundle.js?v=fUpRgC19", integrity: "sha384-fUpRgC19yPykTqzdrUbdAg8NTiu16NEKf9U12J+IJWCg8/1mEI8f2+PEIz60Wyd+" },
+  swaggerUiCss: { path: "/assets/vendor/swagger-ui/swagger-ui.css?v=z_AtSaOH", integrity: "sha384-z/AtSaOHGn5MJ5auAHXUypohywlIWLBZo1jeGmhdpVIbCnFhxAH92cwdV41oyINc" },
 } as const;
