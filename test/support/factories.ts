@@ -37,7 +37,8 @@ export async function makeProduct(overrides: Partial<typeof products.$inferInser
 
 /** The D1 schema as sqlite_master lists it, to prove an attack changed nothing. */
 export async function schemaSnapshot(): Promise<string> {
-  const { results } = await env.DB.prepare("SELECT type, name, sql FROM sqlite_master ORDER BY name").all();
+  // D1's own bookkeeping (`_cf_*`, e.g. the Sessions API's metadata) appears when D1 first needs it: not ours.
+  const { results } = await env.DB.prepare("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE '\\_cf\\_%' ESCAPE '\\' ORDER BY name").all();
   return JSON.stringify(results);
 }
 

@@ -237,3 +237,41 @@ export function stripeStub(opts: { gate?: Promise<void>; onCreate?: () => void; 
   };
   return { calls, handler };
 }
+
+/** A `charge.dispute.*` event shaped like Stripe's Dispute object. */
+export function disputeEvent(input: {
+  type?: "charge.dispute.created" | "charge.dispute.updated" | "charge.dispute.closed" | "charge.dispute.funds_withdrawn" | "charge.dispute.funds_reinstated";
+  paymentIntentId: string;
+  disputeId?: string;
+  amount: number;
+  status: string;
+  reason?: string;
+  dueBy?: number;
+}): Record<string, unknown> {
+  return {
+    id: `evt_${crypto.randomUUID().replaceAll("-", "")}`,
+    object: "event",
+    api_version: "2025-11-17.clover",
+    created: Math.floor(Date.now() / 1000),
+    livemode: false,
+    pending_webhooks: 1,
+    request: { id: null, idempotency_key: null },
+    type: input.type ?? "charge.dispute.created",
+    data: {
+      object: {
+        id: input.disputeId ?? "dp_test_1",
+        object: "dispute",
+        amount: input.amount,
+        currency: "usd",
+        reason: input.reason ?? "fraudulent",
+        status: input.status,
+        charge: "ch_test_disputed",
+        payment_intent: input.paymentIntentId,
+        evidence_details: { due_by: input.dueBy ?? 1_900_000_000, has_evidence: false, past_due: false, submission_count: 0 },
+        is_charge_refundable: false,
+        livemode: false,
+        created: Math.floor(Date.now() / 1000),
+      },
+    },
+  };
+}
