@@ -5541,7 +5541,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_stock`, `currency_mismatch`, `currency_not_accepted`, `total_below_minimum`, `shipping_rate_required`, `shipping_rate_invalid`, `email_required` (a guest), `validation_failed` or a coupon code */
+            /** @description `out_of_stock`, `currency_mismatch`, `currency_not_accepted`, `total_below_minimum`, `total_above_maximum`, `amount_not_chargeable`, `currency_not_chargeable`, `shipping_rate_required`, `shipping_rate_invalid`, `email_required` (a guest), `validation_failed` or a coupon code */
             422: {
                 headers: {
                     [name: string]: unknown;
