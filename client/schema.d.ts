@@ -3578,7 +3578,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid or unknown field */
+            /** @description Invalid or unknown field (`validation_failed`); a price the payment provider cannot charge in its currency: `currency_not_chargeable`, `amount_not_chargeable` (e.g. KWD not a multiple of 10 fils), `amount_above_maximum`; `currency_not_accepted` (single-currency shop) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3678,7 +3678,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid or unknown field */
+            /** @description Invalid or unknown field (`validation_failed`); a price the payment provider cannot charge in its currency: `currency_not_chargeable`, `amount_not_chargeable` (e.g. KWD not a multiple of 10 fils), `amount_above_maximum`; `currency_not_accepted` (single-currency shop) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4035,7 +4035,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid or unknown field */
+            /** @description Invalid or unknown field (`validation_failed`); an amount off the payment provider cannot charge in its currency: `currency_not_chargeable`, `amount_not_chargeable`, `amount_above_maximum` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4204,7 +4204,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid or unknown field, or `code_immutable` */
+            /** @description Invalid or unknown field, `code_immutable`, or an amount off the payment provider cannot charge in its currency (`currency_not_chargeable`, `amount_not_chargeable`, `amount_above_maximum`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4897,7 +4897,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid or unknown field, `delivery_days` (max below min) or `currency_not_accepted` */
+            /** @description Invalid or unknown field, `delivery_days` (max below min), `currency_not_accepted`, or an amount the payment provider cannot charge in the rate's currency (`currency_not_chargeable`, `amount_not_chargeable`, `amount_above_maximum`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4977,7 +4977,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid or unknown field, `delivery_days` (max below min) or `currency_not_accepted` */
+            /** @description Invalid or unknown field, `delivery_days` (max below min), `currency_not_accepted`, or an amount the payment provider cannot charge in the rate's currency (`currency_not_chargeable`, `amount_not_chargeable`, `amount_above_maximum`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5068,7 +5068,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid or unknown field, `delivery_days` (max below min) or `currency_not_accepted` */
+            /** @description Invalid or unknown field, `delivery_days` (max below min), `currency_not_accepted`, or an amount the payment provider cannot charge in the rate's currency (`currency_not_chargeable`, `amount_not_chargeable`, `amount_above_maximum`) */
             422: {
                 headers: {
                     [name: string]: unknown;

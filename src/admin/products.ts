@@ -7,6 +7,7 @@ import { forgetCatalogVersion } from "../catalog/page-cache";
 import { forgetPricingRows } from "../catalog/shared-pricing";
 import type { Database } from "../db/client";
 import { products, type ProductRow } from "../catalog/schema";
+import { assertAmountChargeable } from "../payments/currency";
 
 /**
  * A product as staff see it: every column, hidden and timestamps, and its stock as the shelf has
@@ -190,6 +191,8 @@ function assertShopCurrency(env: Env, currency: string | undefined): void {
 /** Creates a product and records `product.created` with the values set. */
 export async function createProductAudited(env: Env, db: Database, actor: StaffActor, fields: ProductFields): Promise<ProductRow | "slug_taken"> {
   assertShopCurrency(env, fields.currency);
+  // A price the provider could never charge in its currency is refused now, not at every checkout.
+  assertAmountChargeable(fields.currency, fields.priceCents);
   const row = await createProduct(db, fields);
   if (!row) return "slug_taken";
   forgetCatalogCopies(env.DB);
@@ -208,6 +211,9 @@ export async function updateProductAudited(
   assertShopCurrency(env, patch.currency);
   const row = await findProductById(db, id);
   if (!row) return null;
+  if (patch.priceCents !== undefined || patch.currency !== undefined) {
+    assertAmountChargeable(patch.currency ?? row.currency, patch.priceCents ?? row.priceCents);
+  }
   const held = (await heldUnits(db, [id])).get(id) ?? 0;
   // Compared as staff see it: stock is on hand.
   const changes = diffFields({ ...row, stock: row.stock + held }, patch);

@@ -147,7 +147,9 @@ const createProductRoute = createRoute({
   responses: {
     201: { description: "Created", content: jsonContent(AdminProductSchema) },
     409: problemResponseSpec("Slug taken"),
-    422: problemResponseSpec("Invalid or unknown field"),
+    422: problemResponseSpec(
+      "Invalid or unknown field (`validation_failed`); a price the payment provider cannot charge in its currency: `currency_not_chargeable`, `amount_not_chargeable` (e.g. KWD not a multiple of 10 fils), `amount_above_maximum`; `currency_not_accepted` (single-currency shop)",
+    ),
     ...guarded,
   },
 });
@@ -162,7 +164,9 @@ const patchProductRoute = createRoute({
     200: { description: "Updated", content: jsonContent(AdminProductSchema) },
     404: problemResponseSpec("No such product"),
     409: problemResponseSpec("Slug taken"),
-    422: problemResponseSpec("Invalid or unknown field"),
+    422: problemResponseSpec(
+      "Invalid or unknown field (`validation_failed`); a price the payment provider cannot charge in its currency: `currency_not_chargeable`, `amount_not_chargeable` (e.g. KWD not a multiple of 10 fils), `amount_above_maximum`; `currency_not_accepted` (single-currency shop)",
+    ),
     ...guarded,
   },
 });
@@ -330,7 +334,9 @@ const createCouponRoute = createRoute({
   responses: {
     201: { description: "Created", content: jsonContent(AdminCouponSchema) },
     409: problemResponseSpec("Code taken (`coupon_exists`)"),
-    422: problemResponseSpec("Invalid or unknown field"),
+    422: problemResponseSpec(
+      "Invalid or unknown field (`validation_failed`); an amount off the payment provider cannot charge in its currency: `currency_not_chargeable`, `amount_not_chargeable`, `amount_above_maximum`",
+    ),
     ...guarded,
   },
 });
@@ -346,7 +352,9 @@ const patchCouponRoute = createRoute({
     200: { description: "Updated", content: jsonContent(AdminCouponSchema) },
     404: problemResponseSpec("No such coupon"),
     409: problemResponseSpec("`coupon_limit_locked`"),
-    422: problemResponseSpec("Invalid or unknown field, or `code_immutable`"),
+    422: problemResponseSpec(
+      "Invalid or unknown field, `code_immutable`, or an amount off the payment provider cannot charge in its currency (`currency_not_chargeable`, `amount_not_chargeable`, `amount_above_maximum`)",
+    ),
     ...guarded,
   },
 });
