@@ -274,7 +274,7 @@ export const REGISTER: Threat[] = [
       "The cart stores product ids and quantities only; priceFromRows computes every total from D1's rows (a visible product's row reused for at most 5 s per isolate, decision 009) with the server's discount (integer cents, percent discounts rounded down, never below zero); price-like fields in requests are ignored.",
       "The order is a snapshot of D1 prices at checkout, and the Stripe session's amount must equal the order total before an order is paid.",
       "Zero and small totals (decision 013): no_payment_required pays an order only when amount_total is 0 and equals its total; a total between 0 and the provider's minimum charge is refused at checkout (422 total_below_minimum) before anything is held.",
-      "Currency rules in one place (src/payments/currency.ts, from Stripe's currency page): the shop's pinned exponent, Stripe's exponent (ISK, UGX, HUF and IDR counted in hundredths, three-decimal amounts in steps of 10), minimum and 8-digit maximum per currency. A checkout total over the maximum is 422 total_above_maximum before anything is held; staff cannot save a price, shipping rate or coupon amount the provider could not charge in its currency.",
+      "Currency rules in one place (src/payments/currency.ts, from Stripe's currency page): the shop's pinned exponent, Stripe's exponent (ISK, UGX, HUF and IDR counted in hundredths, three-decimal amounts in steps of 10), minimum and 8-digit maximum per currency. A checkout total over the maximum is 422 total_above_maximum before anything is held; staff cannot save a price, shipping rate or coupon amount the provider could not charge in its currency, and a percent discount rounds down to the currency's step.",
       "Shipping is priced from the staff-managed shipping_rates row the shopper names by id (active, in the cart's currency, free above its threshold on the goods after discount); the checkout body is strict, so an amount in it is a 422; the rate is Checkout's only shipping option (decision 018).",
     ],
     tests: [
@@ -286,6 +286,7 @@ export const REGISTER: Threat[] = [
       "P11 a no-cost order: a 100 % coupon checks out at 0, the simulator completes it with no_payment_required, and the order is paid once with its stock sold and its coupon committed",
       "P11 no_payment_required for an order that costs money is refused as an amount mismatch, audited, and pays nothing",
       "P11 a total below the minimum charge is refused at checkout with total_below_minimum; nothing is held and the cart stays usable",
+      "P11 a percent coupon on a KWD cart leaves a total Stripe can charge: the discount rounds down to 10 fils, the order is written and paid once",
       "P11 a total above the provider's 8-digit maximum is refused at checkout with 422 total_above_maximum, never a 502; no order row, stock and coupon unchanged",
       "P11 shipping-rate tampering: a missing, unknown, retired or other-currency rate and any price in the body are refused; nothing is taken",
     ],

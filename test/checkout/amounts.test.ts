@@ -109,6 +109,23 @@ describe("no-cost orders and the minimum charge (P11)", { timeout: 60_000 }, () 
     }
   });
 
+  it("P11 a percent coupon on a KWD cart leaves a total Stripe can charge: the discount rounds down to 10 fils, the order is written and paid once", async () => {
+    const who = await signUpAndSignIn();
+    const product = await makeProduct({ stock: 3, priceCents: 5120, currency: "KWD" });
+    const coupon = await makeCoupon({ percentOff: 15, maxRedemptions: 5 });
+    const cart = cartStubForUser(env, who.user.id);
+    await cart.addItem(product.id, 1);
+    await cart.applyCoupon(coupon.code);
+    const shown = (await (await request("/api/cart", { headers: { cookie: who.cookie } })).json()) as { discountCents: number; totalCents: number };
+    expect(shown).toMatchObject({ discountCents: 760, totalCents: 4360 });
+    const res = await checkout(who);
+    expect(res.status, await res.clone().text()).toBe(201);
+    const { orderId, checkoutUrl } = (await res.json()) as { orderId: string; checkoutUrl: string };
+    expect(await orderRow(orderId)).toMatchObject({ currency: "KWD", subtotalCents: 5120, discountCents: 760, totalCents: 4360, status: "pending" });
+    expect((await simulator(checkoutUrl, "paid")).status).toBe(303);
+    expect(await orderRow(orderId)).toMatchObject({ status: "paid", totalCents: 4360 });
+  });
+
   it("P11 a total above the provider's 8-digit maximum is refused at checkout with 422 total_above_maximum, never a 502; no order row, stock and coupon unchanged", async () => {
     // The order of 9,900,000,000 cents (99 × $1,000,000), and one just over $999,999.99 after a coupon.
     for (const setup of [
