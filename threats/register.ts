@@ -336,7 +336,7 @@ export const REGISTER: Threat[] = [
     mitigations: [
       "zod validates quantities as integers 1-99 on every cart route and form; the CartObject validates again (defence in depth); at most 50 lines.",
       "D1 CHECK constraints keep stock and prices non-negative; stock is taken with a conditional decrement in one batch at checkout.",
-      "Order lines are written in chunks under D1's 100-bound-parameter limit, so the 50-line maximum checks out. Staff edit stock as on hand; the sellable column becomes on hand − held in one UPDATE, so held units are never counted twice, and on hand below held is refused (409 stock_below_held) (decision 013).",
+      "No statement binds more than D1's 100 parameters: order lines are written in chunks, and every list of ids from data or a request (a page of 100 products' held units, a shopper's orders, a cart's products) is bound as ONE JSON array read by json_each (src/db/client.ts inList), so the 50-line maximum checks out and staff can list 100 products a page. Staff edit stock as on hand; the sellable column becomes on hand − held in one UPDATE, so held units are never counted twice, and on hand below held is refused (409 stock_below_held) (decision 013).",
     ],
     tests: [
       "P13 quantity tampering: -1, 0, 1.5, '2', 1e9, null (NaN), 100 and a missing quantity are refused with 422 and nothing changes",
@@ -347,6 +347,9 @@ export const REGISTER: Threat[] = [
       "P13 POST /api/cart/items: hostile bodies never 5xx, always JSON, refusals change nothing",
       "P13 PUT /api/cart/items/{id}: hostile bodies and ids never 5xx, refusals change nothing",
       "P13 a 50-line cart checks out: lines written in chunks under D1's 100-parameter limit, stock taken from each, paid once; an expired one gives all 50 back",
+      "P13 bound parameters: with 101 products, GET /api/admin/products?limit=100 answers 200 with 100 products and their held units, the next page has the rest; the staff page lists them",
+      "P13 bound parameters: a shopper with 101 orders gets the newest 100 with their lines, over the API and on the orders page",
+      "P13 bound parameters: the export of an account with 101 orders holds every order with its lines (the lines' statement binds one parameter, not one per order)",
       "P13 stock edits are on hand: with 2 units held, a recount setting on hand to 4 leaves 2 sellable, and when the order closes unpaid sellable is 4 — never 6",
       "P13 on hand below the held units is refused with 409 stock_below_held and changes nothing; the form says why",
     ],

@@ -1,11 +1,11 @@
 import { loadConfig } from "../platform/config";
-import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, gt, sql } from "drizzle-orm";
 import { orderLines, orders } from "../checkout/schema";
 import { ProblemError } from "../platform/problem";
 import { recordAudit } from "../audit/audit";
 import { forgetCatalogVersion } from "../catalog/page-cache";
 import { forgetPricingRows } from "../catalog/shared-pricing";
-import type { Database } from "../db/client";
+import { inList, type Database } from "../db/client";
 import { products, type ProductRow } from "../catalog/schema";
 import { assertAmountChargeable } from "../payments/currency";
 
@@ -65,14 +65,14 @@ function heldOf(productId: SQLParam) {
 }
 type SQLParam = Parameters<typeof sql>[1];
 
-/** Held units per product id (only ids with holds appear). */
+/** Held units per product id (only ids with holds appear); any number of ids binds one parameter for them (a page is 100). */
 export async function heldUnits(db: Database, productIds: string[]): Promise<Map<string, number>> {
   if (productIds.length === 0) return new Map();
   const rows = await db
     .select({ productId: orderLines.productId, held: sql<number>`sum(${orderLines.quantity})` })
     .from(orderLines)
     .innerJoin(orders, eq(orders.id, orderLines.orderId))
-    .where(and(inArray(orderLines.productId, productIds), eq(orders.status, "pending")))
+    .where(and(inList(orderLines.productId, productIds), eq(orders.status, "pending")))
     .groupBy(orderLines.productId);
   return new Map(rows.map((r) => [r.productId, Number(r.held)]));
 }
