@@ -349,6 +349,7 @@ export const REGISTER: Threat[] = [
       "P13 a 50-line cart checks out: lines written in chunks under D1's 100-parameter limit, stock taken from each, paid once; an expired one gives all 50 back",
       "P13 bound parameters: with 101 products, GET /api/admin/products?limit=100 answers 200 with 100 products and their held units, the next page has the rest; the staff page lists them",
       "P13 bound parameters: a shopper with 101 orders gets the newest 100 with their lines, over the API and on the orders page",
+      "P13 bound parameters: inArray takes only a literal list or a subquery; a list from data or a request goes through inList (one JSON parameter)",
       "P13 bound parameters: the export of an account with 101 orders holds every order with its lines (the lines' statement binds one parameter, not one per order)",
       "P13 stock edits are on hand: with 2 units held, a recount setting on hand to 4 leaves 2 sellable, and when the order closes unpaid sellable is 4 — never 6",
       "P13 on hand below the held units is refused with 409 stock_below_held and changes nothing; the form says why",
