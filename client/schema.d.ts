@@ -3607,7 +3607,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid or unknown field */
+            /** @description Invalid or unknown field (`validation_failed`); a price the payment provider cannot charge in its currency: `currency_not_chargeable`, `amount_not_chargeable` (e.g. KWD not a multiple of 10 fils), `amount_above_maximum`; `currency_not_accepted` (single-currency shop) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3707,7 +3707,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid or unknown field */
+            /** @description Invalid or unknown field (`validation_failed`); a price the payment provider cannot charge in its currency: `currency_not_chargeable`, `amount_not_chargeable` (e.g. KWD not a multiple of 10 fils), `amount_above_maximum`; `currency_not_accepted` (single-currency shop) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4064,7 +4064,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid or unknown field */
+            /** @description Invalid or unknown field (`validation_failed`); an amount off the payment provider cannot charge in its currency: `currency_not_chargeable`, `amount_not_chargeable`, `amount_above_maximum` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4233,7 +4233,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid or unknown field, or `code_immutable` */
+            /** @description Invalid or unknown field, `code_immutable`, or an amount off the payment provider cannot charge in its currency (`currency_not_chargeable`, `amount_not_chargeable`, `amount_above_maximum`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4926,7 +4926,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid or unknown field, `delivery_days` (max below min) or `currency_not_accepted` */
+            /** @description Invalid or unknown field, `delivery_days` (max below min), `currency_not_accepted`, or an amount the payment provider cannot charge in the rate's currency (`currency_not_chargeable`, `amount_not_chargeable`, `amount_above_maximum`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5006,7 +5006,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid or unknown field, `delivery_days` (max below min) or `currency_not_accepted` */
+            /** @description Invalid or unknown field, `delivery_days` (max below min), `currency_not_accepted`, or an amount the payment provider cannot charge in the rate's currency (`currency_not_chargeable`, `amount_not_chargeable`, `amount_above_maximum`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5097,7 +5097,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid or unknown field, `delivery_days` (max below min) or `currency_not_accepted` */
+            /** @description Invalid or unknown field, `delivery_days` (max below min), `currency_not_accepted`, or an amount the payment provider cannot charge in the rate's currency (`currency_not_chargeable`, `amount_not_chargeable`, `amount_above_maximum`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5570,7 +5570,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_stock`, `currency_mismatch`, `currency_not_accepted`, `total_below_minimum`, `shipping_rate_required`, `shipping_rate_invalid`, `email_required` (a guest), `validation_failed` or a coupon code */
+            /** @description `out_of_stock`, `currency_mismatch`, `currency_not_accepted`, `total_below_minimum`, `total_above_maximum`, `amount_not_chargeable`, `currency_not_chargeable`, `shipping_rate_required`, `shipping_rate_invalid`, `email_required` (a guest), `validation_failed` or a coupon code */
             422: {
                 headers: {
                     [name: string]: unknown;

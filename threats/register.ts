@@ -274,6 +274,7 @@ export const REGISTER: Threat[] = [
       "The cart stores product ids and quantities only; priceFromRows computes every total from D1's rows (a visible product's row reused for at most 5 s per isolate, decision 009) with the server's discount (integer cents, percent discounts rounded down, never below zero); price-like fields in requests are ignored.",
       "The order is a snapshot of D1 prices at checkout, and the Stripe session's amount must equal the order total before an order is paid.",
       "Zero and small totals (decision 013): no_payment_required pays an order only when amount_total is 0 and equals its total; a total between 0 and the provider's minimum charge is refused at checkout (422 total_below_minimum) before anything is held.",
+      "Currency rules in one place (src/payments/currency.ts, from Stripe's currency page): the shop's pinned exponent, Stripe's exponent (ISK, UGX, HUF and IDR counted in hundredths, three-decimal amounts in steps of 10), minimum and 8-digit maximum per currency. A checkout total over the maximum is 422 total_above_maximum before anything is held; staff cannot save a price, shipping rate or coupon amount the provider could not charge in its currency, and a percent discount rounds down to the currency's step.",
       "Shipping is priced from the staff-managed shipping_rates row the shopper names by id (active, in the cart's currency, free above its threshold on the goods after discount); the checkout body is strict, so an amount in it is a 422; the rate is Checkout's only shipping option (decision 018).",
     ],
     tests: [
@@ -285,6 +286,8 @@ export const REGISTER: Threat[] = [
       "P11 a no-cost order: a 100 % coupon checks out at 0, the simulator completes it with no_payment_required, and the order is paid once with its stock sold and its coupon committed",
       "P11 no_payment_required for an order that costs money is refused as an amount mismatch, audited, pays nothing and closes the order",
       "P11 a total below the minimum charge is refused at checkout with total_below_minimum; nothing is held and the cart stays usable",
+      "P11 a percent coupon on a KWD cart leaves a total Stripe can charge: the discount rounds down to 10 fils, the order is written and paid once",
+      "P11 a total above the provider's 8-digit maximum is refused at checkout with 422 total_above_maximum, never a 502; no order row, stock and coupon unchanged",
       "P11 shipping-rate tampering: a missing, unknown, retired or other-currency rate and any price in the body are refused; nothing is taken",
     ],
   },
@@ -333,7 +336,7 @@ export const REGISTER: Threat[] = [
     mitigations: [
       "zod validates quantities as integers 1-99 on every cart route and form; the CartObject validates again (defence in depth); at most 50 lines.",
       "D1 CHECK constraints keep stock and prices non-negative; stock is taken with a conditional decrement in one batch at checkout.",
-      "Order lines are written in chunks under D1's 100-bound-parameter limit, so the 50-line maximum checks out. Staff edit stock as on hand; the sellable column becomes on hand − held in one UPDATE, so held units are never counted twice, and on hand below held is refused (409 stock_below_held) (decision 013).",
+      "No statement binds more than D1's 100 parameters: order lines are written in chunks, and every list of ids from data or a request (a page of 100 products' held units, a shopper's orders, a cart's products) is bound as ONE JSON array read by json_each (src/db/client.ts inList), so the 50-line maximum checks out and staff can list 100 products a page. Staff edit stock as on hand; the sellable column becomes on hand − held in one UPDATE, so held units are never counted twice, and on hand below held is refused (409 stock_below_held) (decision 013).",
     ],
     tests: [
       "P13 quantity tampering: -1, 0, 1.5, '2', 1e9, null (NaN), 100 and a missing quantity are refused with 422 and nothing changes",
@@ -344,6 +347,10 @@ export const REGISTER: Threat[] = [
       "P13 POST /api/cart/items: hostile bodies never 5xx, always JSON, refusals change nothing",
       "P13 PUT /api/cart/items/{id}: hostile bodies and ids never 5xx, refusals change nothing",
       "P13 a 50-line cart checks out: lines written in chunks under D1's 100-parameter limit, stock taken from each, paid once; an expired one gives all 50 back",
+      "P13 bound parameters: with 101 products, GET /api/admin/products?limit=100 answers 200 with 100 products and their held units, the next page has the rest; the staff page lists them",
+      "P13 bound parameters: a shopper with 101 orders gets the newest 100 with their lines, over the API and on the orders page",
+      "P13 bound parameters: inArray takes only a literal list or a subquery; a list from data or a request goes through inList (one JSON parameter)",
+      "P13 bound parameters: the export of an account with 101 orders holds every order with its lines (the lines' statement binds one parameter, not one per order)",
       "P13 stock edits are on hand: with 2 units held, a recount setting on hand to 4 leaves 2 sellable, and when the order closes unpaid sellable is 4 — never 6",
       "P13 on hand below the held units is refused with 409 stock_below_held and changes nothing; the form says why",
     ],

@@ -71,7 +71,9 @@ const createCouponRoute = createRoute({
   responses: {
     201: { description: "Created", content: jsonContent(AdminCouponSchema) },
     409: problemResponseSpec("Code taken (`coupon_exists`)"),
-    422: problemResponseSpec("Invalid or unknown field"),
+    422: problemResponseSpec(
+      "Invalid or unknown field (`validation_failed`); an amount off the payment provider cannot charge in its currency: `currency_not_chargeable`, `amount_not_chargeable`, `amount_above_maximum`",
+    ),
     ...guarded,
   },
 });
@@ -87,7 +89,9 @@ const patchCouponRoute = createRoute({
     200: { description: "Updated", content: jsonContent(AdminCouponSchema) },
     404: problemResponseSpec("No such coupon"),
     409: problemResponseSpec("`coupon_limit_locked`"),
-    422: problemResponseSpec("Invalid or unknown field, or `code_immutable`"),
+    422: problemResponseSpec(
+      "Invalid or unknown field, `code_immutable`, or an amount off the payment provider cannot charge in its currency (`currency_not_chargeable`, `amount_not_chargeable`, `amount_above_maximum`)",
+    ),
     ...guarded,
   },
 });

@@ -4,6 +4,7 @@ import { recordAudit } from "../audit/audit";
 import { orders } from "../checkout/schema";
 import { couponRedemptions, coupons, type CouponRow } from "../coupons/schema";
 import type { Database } from "../db/client";
+import { assertAmountChargeable } from "../payments/currency";
 import { ProblemError } from "../platform/problem";
 import { diffFields, type StaffActor } from "./products";
 
@@ -173,6 +174,8 @@ export async function createCouponAudited(env: Env, db: Database, actor: StaffAc
     expiresAt: body.expiresAt,
     active: body.active,
   };
+  // An amount off is sent to the provider as the discount: it must be chargeable in its currency.
+  if (fields.amountOffCents !== null) assertAmountChargeable(fields.currency ?? "USD", fields.amountOffCents);
   const [row] = await db.insert(coupons).values(fields).onConflictDoNothing({ target: coupons.code }).returning();
   if (!row) throw new ProblemError(409, "coupon_exists", "A coupon with this code already exists.");
   await recordAudit(env, { actor: actor.id, action: "coupon.created", subject: row.code, detail: { after: fields }, ip: actor.ip });
@@ -202,6 +205,10 @@ export async function updateCouponAudited(env: Env, db: Database, actor: StaffAc
   }
   for (const key of ["maxRedemptions", "perCustomerLimit", "startsAt", "expiresAt", "active"] as const) {
     if (patch[key] !== undefined) Object.assign(next, { [key]: patch[key] });
+  }
+  if (next.amountOffCents !== undefined || next.currency !== undefined) {
+    const amountOff = next.amountOffCents !== undefined ? next.amountOffCents : before.amountOffCents;
+    if (amountOff !== null) assertAmountChargeable(next.currency ?? before.currency ?? "USD", amountOff);
   }
   const startsAt = next.startsAt !== undefined ? next.startsAt : before.startsAt;
   const expiresAt = next.expiresAt !== undefined ? next.expiresAt : before.expiresAt;

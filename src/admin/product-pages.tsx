@@ -159,7 +159,22 @@ export const productPages = new Hono<AppEnv>()
         );
     }),
     async (c) => {
-      const row = await createProductAudited(c.env, getDb(c.env.DB), { id: staffUser(c).id, ip: clientIp(c) }, c.req.valid("form"));
+      let row: Awaited<ReturnType<typeof createProductAudited>>;
+      try {
+        row = await createProductAudited(c.env, getDb(c.env.DB), { id: staffUser(c).id, ip: clientIp(c) }, c.req.valid("form"));
+      } catch (error) {
+        // A price the provider cannot charge in its currency, or a currency the shop does not sell in.
+        if (error instanceof ProblemError && error.status === 422) {
+          return c.html(
+            <Layout title="Staff: new product">
+              <StaffNav />
+              <ProductForm action="/admin/products" error={error.detail ?? error.code} />
+            </Layout>,
+            422,
+          );
+        }
+        throw error;
+      }
       if (row === "slug_taken")
         return c.html(
           <Layout title="Staff: new product">
@@ -209,13 +224,13 @@ export const productPages = new Hono<AppEnv>()
       try {
         after = await updateProductAudited(c.env, db, { id: staffUser(c).id, ip: clientIp(c) }, id, c.req.valid("form"));
       } catch (error) {
-        if (error instanceof ProblemError && error.code === "stock_below_held") {
+        if (error instanceof ProblemError && (error.code === "stock_below_held" || error.status === 422)) {
           return c.html(
             <Layout title="Staff: edit">
               <StaffNav />
               <ProductForm product={current} action={action} error={error.detail ?? error.code} />
             </Layout>,
-            409,
+            error.status === 422 ? 422 : 409,
           );
         }
         throw error;

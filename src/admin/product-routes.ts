@@ -105,7 +105,9 @@ const createProductRoute = createRoute({
   responses: {
     201: { description: "Created", content: jsonContent(AdminProductSchema) },
     409: problemResponseSpec("Slug taken"),
-    422: problemResponseSpec("Invalid or unknown field"),
+    422: problemResponseSpec(
+      "Invalid or unknown field (`validation_failed`); a price the payment provider cannot charge in its currency: `currency_not_chargeable`, `amount_not_chargeable` (e.g. KWD not a multiple of 10 fils), `amount_above_maximum`; `currency_not_accepted` (single-currency shop)",
+    ),
     ...guarded,
   },
 });
@@ -120,7 +122,9 @@ const patchProductRoute = createRoute({
     200: { description: "Updated", content: jsonContent(AdminProductSchema) },
     404: problemResponseSpec("No such product"),
     409: problemResponseSpec("Slug taken"),
-    422: problemResponseSpec("Invalid or unknown field"),
+    422: problemResponseSpec(
+      "Invalid or unknown field (`validation_failed`); a price the payment provider cannot charge in its currency: `currency_not_chargeable`, `amount_not_chargeable` (e.g. KWD not a multiple of 10 fils), `amount_above_maximum`; `currency_not_accepted` (single-currency shop)",
+    ),
     ...guarded,
   },
 });

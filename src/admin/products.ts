@@ -1,12 +1,13 @@
 import { loadConfig } from "../platform/config";
-import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, gt, sql } from "drizzle-orm";
 import { orderLines, orders } from "../checkout/schema";
 import { ProblemError } from "../platform/problem";
 import { recordAudit } from "../audit/audit";
 import { forgetCatalogVersion } from "../catalog/page-cache";
 import { forgetPricingRows } from "../catalog/shared-pricing";
-import type { Database } from "../db/client";
+import { inList, type Database } from "../db/client";
 import { products, type ProductRow } from "../catalog/schema";
+import { assertAmountChargeable } from "../payments/currency";
 
 /**
  * A product as staff see it: every column, hidden and timestamps, and its stock as the shelf has
@@ -64,14 +65,14 @@ function heldOf(productId: SQLParam) {
 }
 type SQLParam = Parameters<typeof sql>[1];
 
-/** Held units per product id (only ids with holds appear). */
+/** Held units per product id (only ids with holds appear); any number of ids binds one parameter for them (a page is 100). */
 export async function heldUnits(db: Database, productIds: string[]): Promise<Map<string, number>> {
   if (productIds.length === 0) return new Map();
   const rows = await db
     .select({ productId: orderLines.productId, held: sql<number>`sum(${orderLines.quantity})` })
     .from(orderLines)
     .innerJoin(orders, eq(orders.id, orderLines.orderId))
-    .where(and(inArray(orderLines.productId, productIds), eq(orders.status, "pending")))
+    .where(and(inList(orderLines.productId, productIds), eq(orders.status, "pending")))
     .groupBy(orderLines.productId);
   return new Map(rows.map((r) => [r.productId, Number(r.held)]));
 }
@@ -190,6 +191,8 @@ function assertShopCurrency(env: Env, currency: string | undefined): void {
 /** Creates a product and records `product.created` with the values set. */
 export async function createProductAudited(env: Env, db: Database, actor: StaffActor, fields: ProductFields): Promise<ProductRow | "slug_taken"> {
   assertShopCurrency(env, fields.currency);
+  // A price the provider could never charge in its currency is refused now, not at every checkout.
+  assertAmountChargeable(fields.currency, fields.priceCents);
   const row = await createProduct(db, fields);
   if (!row) return "slug_taken";
   forgetCatalogCopies(env.DB);
@@ -208,6 +211,9 @@ export async function updateProductAudited(
   assertShopCurrency(env, patch.currency);
   const row = await findProductById(db, id);
   if (!row) return null;
+  if (patch.priceCents !== undefined || patch.currency !== undefined) {
+    assertAmountChargeable(patch.currency ?? row.currency, patch.priceCents ?? row.priceCents);
+  }
   const held = (await heldUnits(db, [id])).get(id) ?? 0;
   // Compared as staff see it: stock is on hand.
   const changes = diffFields({ ...row, stock: row.stock + held }, patch);

@@ -120,7 +120,7 @@ export function priceFromRows(
   if (state.couponCode) {
     const definition = rows.coupon;
     const refusal = definition ? couponDefinitionRefusal(definition, now, currency) : "coupon_invalid";
-    if (definition && !refusal) coupon = { code: definition.code, discountCents: computeDiscountCents(definition, subtotalCents) };
+    if (definition && !refusal) coupon = { code: definition.code, discountCents: computeDiscountCents(definition, subtotalCents, currency) };
     else couponNotice = refusal;
   }
   const discountCents = coupon?.discountCents ?? 0;

@@ -1,5 +1,5 @@
-import { and, asc, desc, eq, getTableColumns, gt, inArray, isNotNull, lt, or, type Placeholder, sql, type SQL } from "drizzle-orm";
-import { preparedStatement, type Database } from "../db/client";
+import { and, asc, desc, eq, getTableColumns, gt, isNotNull, lt, or, type Placeholder, sql, type SQL } from "drizzle-orm";
+import { inList, preparedStatement, type Database } from "../db/client";
 import { fromBase64Url, toBase64Url } from "../platform/base64url";
 import { products, type ProductRow } from "./schema";
 
@@ -216,7 +216,7 @@ export async function findProductsByIds(db: Database, ids: string[]): Promise<Pr
 
 /** `findProductsByIds` as an unexecuted query (for a batch); `ids` must not be empty. */
 export function productsByIdsQuery(db: Database, ids: string[]) {
-  return visibleProductsQuery(db, inArray(products.id, ids));
+  return visibleProductsQuery(db, inList(products.id, ids));
 }
 
 /** What pricing a cart needs of a product: no description, image or timestamps (less to move). */
@@ -231,5 +231,5 @@ export function pricingProductsQuery(db: Database, ids: string[]) {
   return db
     .select({ id: products.id, slug: products.slug, name: products.name, priceCents: products.priceCents, currency: products.currency, stock: products.stock })
     .from(products)
-    .where(and(eq(products.hidden, false), sql`${products.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`));
+    .where(and(eq(products.hidden, false), inList(products.id, ids)));
 }

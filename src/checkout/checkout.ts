@@ -9,6 +9,7 @@ import { products } from "../catalog/schema";
 import { getDb, type Database } from "../db/client";
 import type { CheckoutLine, CheckoutOrder } from "../payments/provider";
 import { paymentProvider } from "../payments/provider";
+import { assertChargeable } from "../payments/currency";
 import type { Config } from "../platform/config";
 import { ProblemError } from "../platform/problem";
 import { beginCartCheckout, cancelCartCheckout, holdCoupon, releaseCouponHold, type CartSnapshot } from "./effects";
@@ -17,7 +18,7 @@ import { shippingRates, type ShippingRateRow } from "../shipping/schema";
 import { shippingAmountFor } from "../shipping/checkout-pricing";
 import { GUEST_LINK_LIFETIME_MS, guestOrderKey } from "./guest-access";
 import type { BeginCheckoutResult, CartObject } from "../cart/cart-object";
-import { assertChargeable, closePendingOrder, COUPON_HOLD_MARGIN_SECONDS, insertOrderLines, SESSION_LIFETIME_SECONDS, SETUP_WINDOW_MS } from "./lifecycle";
+import { closePendingOrder, COUPON_HOLD_MARGIN_SECONDS, insertOrderLines, SESSION_LIFETIME_SECONDS, SETUP_WINDOW_MS } from "./lifecycle";
 import { orders, paymentEvents } from "./schema";
 import { buyerParts, type Buyer } from "./buyer";
 import { replay, ReplayFound, SESSION_CREATED, type CheckoutStarted } from "./replay";
@@ -173,8 +174,9 @@ export async function startCheckout(env: Env, config: Config, buyer: Buyer, opti
       taxMode: config.STRIPE_TAX,
       shipToCountries: config.SHIP_TO_COUNTRIES,
     };
-    // 0 is a no-cost order (completed with no_payment_required); 1..minimum-1 cannot be charged.
-    assertChargeable(order.totalCents, currency);
+    // 0 is a no-cost order (completed with no_payment_required); below the minimum, above the
+    // maximum or off the currency's step Stripe would refuse the session: a 422 now, never a 502.
+    assertChargeable(currency, order.totalCents);
 
     try {
       const insertOrder = db.insert(orders).values({

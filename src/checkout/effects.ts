@@ -52,7 +52,7 @@ export async function holdCoupon(
     holdUntil: input.holdUntil,
   });
   if (!reserved.ok) return reserved;
-  return { ok: true, code: reserved.coupon.code, discountCents: computeDiscountCents(reserved.coupon, input.subtotalCents) };
+  return { ok: true, code: reserved.coupon.code, discountCents: computeDiscountCents(reserved.coupon, input.subtotalCents, input.currency) };
 }
 
 /** Gives a held coupon back (checkout failed or the order closed unpaid). Idempotent. */

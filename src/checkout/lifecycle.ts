@@ -1,6 +1,5 @@
 import { and, eq, isNull, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { ProblemError } from "../platform/problem";
 import { orderLines, orders, type OrderRow } from "./schema";
 import { restockPendingOrder } from "./stock";
 
@@ -23,55 +22,6 @@ export const COUPON_HOLD_MARGIN_SECONDS = 60 * 60;
 export const SETUP_WINDOW_MS = 10 * 60 * 1000;
 /** Order lines have 5 columns; D1 binds at most 100 parameters per statement. */
 export const ORDER_LINES_PER_INSERT = Math.floor(100 / 5);
-
-/**
- * The smallest amount Stripe charges, in the currency's minor units (Stripe's "minimum and maximum
- * charge amounts"). A total of 0 is fine (Stripe completes it with `no_payment_required`); a total
- * between 0 and this is refused at checkout, because Stripe would refuse to create the session.
- */
-const MINIMUM_CHARGE: Record<string, number> = {
-  USD: 50,
-  EUR: 50,
-  GBP: 30,
-  CAD: 50,
-  AUD: 50,
-  NZD: 50,
-  CHF: 50,
-  SGD: 50,
-  BRL: 50,
-  INR: 50,
-  JPY: 50,
-  DKK: 250,
-  NOK: 300,
-  SEK: 300,
-  PLN: 200,
-  CZK: 1500,
-  HUF: 17500,
-  HKD: 400,
-  MXN: 1000,
-  AED: 200,
-  BGN: 100,
-  RON: 200,
-  MYR: 200,
-  THB: 1000,
-};
-
-/** The minimum positive total in `currency` (50 minor units when Stripe's table does not name it). */
-export function minimumChargeCents(currency: string): number {
-  return MINIMUM_CHARGE[currency.toUpperCase()] ?? 50;
-}
-
-/** Refuses a total Stripe cannot charge: above 0 but below the minimum (422 `total_below_minimum`). */
-export function assertChargeable(totalCents: number, currency: string): void {
-  const minimum = minimumChargeCents(currency);
-  if (totalCents > 0 && totalCents < minimum) {
-    throw new ProblemError(
-      422,
-      "total_below_minimum",
-      `The total is below the smallest card payment (${minimum} minor units of ${currency.toUpperCase()}). Add an item or remove the coupon.`,
-    );
-  }
-}
 
 /** Order lines as inserts of at most ORDER_LINES_PER_INSERT rows each, for one db.batch. */
 export function insertOrderLines(db: Database, rows: (typeof orderLines.$inferInsert)[]) {

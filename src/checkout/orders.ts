@@ -1,7 +1,7 @@
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { SessionUser } from "../accounts/session";
 import { recordAudit } from "../audit/audit";
-import type { Database } from "../db/client";
+import { inList, type Database } from "../db/client";
 import { guestKeyOpens } from "./guest-access";
 import { orderLines, orders, type OrderLineRow, type OrderRow } from "./schema";
 
@@ -137,7 +137,7 @@ export async function listOrdersForUser(db: Database, userId: string): Promise<O
     .select()
     .from(orderLines)
     .where(
-      inArray(
+      inList(
         orderLines.orderId,
         rows.map((r) => r.id),
       ),

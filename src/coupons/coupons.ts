@@ -2,6 +2,7 @@ import { eq, sql } from "drizzle-orm";
 import { preparedStatement, type Database } from "../db/client";
 import type { CouponCommitResult, CouponLimits, CouponObject } from "./coupon-object";
 import { couponRedemptions, coupons, type CouponRow } from "./schema";
+import { shopStep } from "../payments/currency";
 
 /** Every refusal code a coupon can produce (API.md, PUT /api/cart/coupon and POST /api/checkout). */
 export type CouponRefusal = "coupon_invalid" | "coupon_expired" | "coupon_exhausted" | "coupon_already_used";
@@ -71,10 +72,13 @@ export function couponDefinitionRefusal(coupon: CouponRow, now: Date, currency?:
 /**
  * The discount in integer cents for a subtotal. Percentages round down (floor of
  * subtotal × percent / 100): a fraction of a cent never goes to the shopper, and the
- * discount never exceeds the subtotal, so totals are never negative.
+ * discount never exceeds the subtotal, so totals are never negative. With the cart's `currency`,
+ * a percentage rounds down to the currency's chargeable step (10 fils in KWD: Stripe wants the
+ * last digit of three-decimal amounts to be 0), so the total stays one the provider can charge.
  */
-export function computeDiscountCents(coupon: CouponRow, subtotalCents: number): number {
-  const raw = coupon.percentOff !== null ? Math.floor((subtotalCents * coupon.percentOff) / 100) : (coupon.amountOffCents ?? 0);
+export function computeDiscountCents(coupon: CouponRow, subtotalCents: number, currency?: string | null): number {
+  const step = currency ? shopStep(currency) : 1;
+  const raw = coupon.percentOff !== null ? Math.floor((subtotalCents * coupon.percentOff) / (100 * step)) * step : (coupon.amountOffCents ?? 0);
   return Math.max(0, Math.min(subtotalCents, raw));
 }
 

@@ -1,3 +1,4 @@
+import { sql, type AnyColumn, type SQL } from "drizzle-orm";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 
 /** Query-builder client: the shop uses `db.select()`/`db.insert()`, never `db.query.*`. */
@@ -33,4 +34,14 @@ export function preparedStatement<T>(d1: D1Database, name: string, build: (db: D
     statements.set(name, statement);
   }
   return statement;
+}
+
+/**
+ * `column IN (the values)` as ONE bound parameter, a JSON array read by `json_each`: D1 binds at
+ * most 100 parameters per statement, so `inArray` breaks once a list (a page of 100 products, a
+ * shopper's orders) and the statement's other values pass 100. The statement's text is also the
+ * same for any number of values. Use it for every list that comes from data or from a request.
+ */
+export function inList(column: AnyColumn, values: readonly (string | number)[]): SQL {
+  return sql`${column} IN (SELECT value FROM json_each(${JSON.stringify(values)}))`;
 }

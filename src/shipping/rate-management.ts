@@ -5,6 +5,7 @@ import { asc, eq, sql } from "drizzle-orm";
 import { requireAudit } from "../audit/audit";
 import { getDb, type Database } from "../db/client";
 import type { Config } from "../platform/config";
+import { assertAmountChargeable } from "../payments/currency";
 import { ProblemError } from "../platform/problem";
 import { shippingRates, type ShippingRateRow } from "./schema";
 
@@ -55,10 +56,17 @@ export function listShippingRates(db: Database): Promise<ShippingRateRow[]> {
 }
 
 /** A single-currency shop refuses rates in other currencies; the days must make a range. */
-function checkRate(config: Pick<Config, "SHOP_CURRENCY">, rate: Pick<ShippingRateRow, "currency" | "minDays" | "maxDays">): void {
+function checkRate(
+  config: Pick<Config, "SHOP_CURRENCY">,
+  rate: Pick<ShippingRateRow, "currency" | "amountCents" | "minDays" | "maxDays">,
+  amountSet: boolean,
+): void {
   if (config.SHOP_CURRENCY && rate.currency !== config.SHOP_CURRENCY) {
     throw new ProblemError(422, "currency_not_accepted", `This shop sells in ${config.SHOP_CURRENCY} only.`);
   }
+  // The amount must be one the provider can charge in the rate's currency (checked when it is set:
+  // retiring an old rate is always allowed).
+  if (amountSet) assertAmountChargeable(rate.currency, rate.amountCents);
   if (rate.minDays !== null && rate.maxDays !== null && rate.maxDays < rate.minDays) {
     throw new ProblemError(422, "delivery_days", "The latest delivery day cannot come before the earliest.");
   }
@@ -66,7 +74,7 @@ function checkRate(config: Pick<Config, "SHOP_CURRENCY">, rate: Pick<ShippingRat
 
 /** Creates a rate: checked, audited first (no change without its record), then written. */
 export async function createShippingRateAudited(env: Env, config: Config, actor: RateManager, input: ShippingRateInput): Promise<ShippingRateRow> {
-  checkRate(config, input);
+  checkRate(config, input, true);
   const id = `shr_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
   await requireAudit(env, { actor: actor.id, ip: actor.ip, action: "shipping_rate.created", subject: id, detail: { ...input } });
   const [row] = await getDb(env.DB)
@@ -81,7 +89,7 @@ export async function updateShippingRateAudited(env: Env, config: Config, actor:
   const db = getDb(env.DB);
   const before = await findShippingRate(db, id);
   if (!before) throw new ProblemError(404, "shipping_rate_not_found", "No such shipping rate.");
-  checkRate(config, { ...before, ...patch });
+  checkRate(config, { ...before, ...patch }, patch.amountCents !== undefined || patch.currency !== undefined);
   await requireAudit(env, { actor: actor.id, ip: actor.ip, action: "shipping_rate.updated", subject: id, detail: { ...patch } });
   const [row] = await db
     .update(shippingRates)

@@ -1,3 +1,4 @@
+import { shopExponent } from "../payments/currency";
 import { currentLocale, DEFAULT_LOCALE } from "../platform/locale";
 
 // One formatter per locale and currency for the isolate's life: building an Intl.NumberFormat costs
@@ -8,15 +9,12 @@ function formatterFor(currency: string, locale: string = DEFAULT_LOCALE): Intl.N
   const key = `${locale}:${currency}`;
   let formatter = formatters.get(key);
   if (!formatter) {
-    formatter = new Intl.NumberFormat(locale, { style: "currency", currency });
+    // As many decimals as the shop stores (src/payments/currency.ts), whatever this runtime's ICU says.
+    const digits = shopExponent(currency);
+    formatter = new Intl.NumberFormat(locale, { style: "currency", currency, minimumFractionDigits: digits, maximumFractionDigits: digits });
     formatters.set(key, formatter);
   }
   return formatter;
-}
-
-/** The currency's own number of decimals (its minor unit): USD 2, JPY 0, KWD 3. */
-export function currencyExponent(currency: string): number {
-  return formatterFor(currency).resolvedOptions().maximumFractionDigits ?? 2;
 }
 
 /**
@@ -25,12 +23,12 @@ export function currencyExponent(currency: string): number {
  * 1999 EUR for a German shopper → "19,99 €".
  */
 export function formatMoney(minor: number, currency: string, locale: string = currentLocale()): string {
-  return formatterFor(currency, locale).format(minor / 10 ** currencyExponent(currency));
+  return formatterFor(currency, locale).format(minor / 10 ** shopExponent(currency));
 }
 
 /** Integer minor units as a decimal string in the currency's own exponent, e.g. 1999 USD → "19.99", 500 JPY → "500". */
 export function decimalAmount(minor: number, currency: string): string {
-  const exponent = currencyExponent(currency);
+  const exponent = shopExponent(currency);
   return (minor / 10 ** exponent).toFixed(exponent);
 }
 
@@ -39,7 +37,7 @@ export function decimalAmount(minor: number, currency: string): string {
  * null when it is not an amount with at most the currency's own number of decimals (JPY: none).
  */
 export function minorUnits(decimal: string, currency: string): number | null {
-  const exponent = currencyExponent(currency);
+  const exponent = shopExponent(currency);
   const m = /^(\d{1,9})(?:[.,](\d{1,3}))?$/.exec(decimal.trim());
   if (!m || (m[2] ?? "").length > exponent) return null;
   return Number(m[1]) * 10 ** exponent + Number((m[2] ?? "").padEnd(exponent, "0") || "0");

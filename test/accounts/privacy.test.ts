@@ -5,7 +5,7 @@ import { getAs, jsonAs, makeStaff, signIn, signUpAndSignIn, type SignedIn } from
 import { auditRowsAfter, lastAuditId } from "../support/audit";
 import { unique } from "../support/factories";
 import { request } from "../support/http";
-import { makePendingOrder } from "../support/orders";
+import { makeManyOrders, makePendingOrder } from "../support/orders";
 
 async function ageSession(userId: string): Promise<void> {
   await env.DB.prepare("UPDATE session SET created_at = created_at - 660000 WHERE user_id = ?").bind(userId).run();
@@ -67,6 +67,16 @@ describe("data protection: export and erasure", { timeout: 30_000 }, () => {
     for (const secret of ["SECRET-TOTP-VALUE", "BACKUP-CODES-VALUE", "PUBLIC-KEY-VALUE", "scrypt", 'password":"', "token"]) expect(text).not.toContain(secret);
     const hash = await env.DB.prepare("SELECT password FROM account WHERE user_id = ?").bind(me.user.id).first<{ password: string }>();
     expect(text).not.toContain(hash!.password);
+  });
+
+  it("P13 bound parameters: the export of an account with 101 orders holds every order with its lines (the lines' statement binds one parameter, not one per order)", async () => {
+    const me = await signUpAndSignIn();
+    const ids = await makeManyOrders(me.user.id, 101);
+    const res = await getAs(me.cookie, "/api/me/export");
+    expect(res.status, await res.clone().text()).toBe(200);
+    const data = (await res.json()) as { orders: { id: string; items: unknown[] }[] };
+    expect(data.orders.map((o) => o.id).sort()).toEqual([...ids].sort());
+    expect(data.orders.every((o) => o.items.length === 1)).toBe(true);
   });
 
   it("P12 a shopper's export holds only their own orders, whatever the query says (there is no id parameter)", async () => {

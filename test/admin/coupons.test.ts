@@ -171,3 +171,57 @@ describe("staff API: coupons", { timeout: 30_000 }, () => {
     expect(results).toEqual([]);
   });
 });
+
+describe("coupon amounts the payment provider cannot charge are refused when staff save them (issue 29 item 8)", { timeout: 30_000 }, () => {
+  it("API: an amount off the currency's step, over the maximum or in a currency the shop cannot charge is 422 with a stable code; nothing is written or audited", async () => {
+    const admin = await as("admin");
+    const auditBefore = await lastAuditId();
+    for (const [body, code] of [
+      [{ amountOffCents: 1005, currency: "KWD" }, "amount_not_chargeable"],
+      [{ amountOffCents: 100_000_000, currency: "USD" }, "amount_above_maximum"],
+      [{ amountOffCents: 500, currency: "ZZZ" }, "currency_not_chargeable"],
+    ] as const) {
+      const code_ = newCode();
+      const res = await sendJson("POST", "/api/admin/coupons", { code: code_, ...body }, admin);
+      expect(res.status, JSON.stringify(body)).toBe(422);
+      expect(((await res.json()) as { code: string }).code, JSON.stringify(body)).toBe(code);
+      expect(await couponRow(code_.toUpperCase())).toBeNull();
+    }
+    expect(await lastAuditId()).toBe(auditBefore);
+    // Percent coupons have no amount of their own: any currency's cart rounds their discount itself.
+    expect((await sendJson("POST", "/api/admin/coupons", { code: newCode(), percentOff: 15 }, admin)).status).toBe(201);
+  });
+
+  it("API: a patch is checked against the amount and currency the coupon will have; the row and the audit log stay as they were", async () => {
+    const admin = await as("admin");
+    const coupon = await makeCoupon({ amountOffCents: 1015, currency: "USD" });
+    const rowBefore = await couponRow(coupon.code);
+    const auditBefore = await lastAuditId();
+    for (const [patch, code] of [
+      [{ currency: "BHD" }, "amount_not_chargeable"],
+      [{ amountOffCents: 5, currency: "JOD" }, "amount_not_chargeable"],
+      [{ amountOffCents: 100_000_000 }, "amount_above_maximum"],
+      [{ currency: "XTS" }, "currency_not_chargeable"],
+    ] as const) {
+      const res = await sendJson("PATCH", `/api/admin/coupons/${coupon.code}`, patch, admin);
+      expect(res.status, JSON.stringify(patch)).toBe(422);
+      expect(((await res.json()) as { code: string }).code, JSON.stringify(patch)).toBe(code);
+    }
+    expect(await couponRow(coupon.code)).toEqual(rowBefore);
+    expect(await lastAuditId()).toBe(auditBefore);
+  });
+
+  it("the staff form says why and writes nothing", async () => {
+    const admin = await as("admin");
+    const code = newCode();
+    const res = await request("/admin/coupons", {
+      method: "POST",
+      headers: { ...admin, origin: "http://localhost:8787", "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ code, kind: "amount", value: "1005", currency: "KWD", active: "on" }).toString(),
+      redirect: "manual",
+    });
+    expect(res.status).toBe(422);
+    expect(await res.text()).toContain("multiples of 10 minor units");
+    expect(await couponRow(code.toUpperCase())).toBeNull();
+  });
+});

@@ -205,3 +205,88 @@ describe("stock that staff edit is what is on the shelf (issue 20 §6, P13)", { 
     expect(await productRow(h.productId)).toEqual(row);
   });
 });
+
+describe("prices the payment provider cannot charge are refused when staff save them (issue 29 item 8)", () => {
+  const count = async (): Promise<number> => (await env.DB.prepare("SELECT count(*) AS n FROM products").first<{ n: number }>())!.n;
+
+  it("POST /api/admin/products: a KWD price off its 10-fils step, a price over the 8-digit maximum and a currency the shop cannot charge are 422 with a stable code; nothing is written", async () => {
+    const admin = await as("admin");
+    const cases: [Record<string, unknown>, string][] = [
+      [{ currency: "KWD", priceCents: 5125 }, "amount_not_chargeable"],
+      [{ currency: "BHD", priceCents: 1 }, "amount_not_chargeable"],
+      [{ currency: "USD", priceCents: 100_000_000 }, "amount_above_maximum"],
+      [{ currency: "ISK", priceCents: 1_000_000 }, "amount_above_maximum"], // 1,000,000 ISK is 100,000,000 of Stripe's hundredths
+      [{ currency: "ZZZ", priceCents: 1000 }, "currency_not_chargeable"],
+      [{ currency: "IQD", priceCents: 1000 }, "currency_not_chargeable"],
+    ];
+    const countBefore = await count();
+    const auditBefore = await lastAuditId();
+    for (const [fields, code] of cases) {
+      const slug = unique("unchargeable").toLowerCase();
+      const res = await sendJson("POST", "/api/admin/products", { slug, name: "Unchargeable", ...fields }, admin);
+      expect(res.status, JSON.stringify(fields)).toBe(422);
+      expect(res.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+      expect(((await res.json()) as { code: string }).code, JSON.stringify(fields)).toBe(code);
+    }
+    expect(await count()).toBe(countBefore);
+    expect(await lastAuditId()).toBe(auditBefore);
+    // The same currencies on their steps and under the maximum are fine.
+    for (const fields of [
+      { currency: "KWD", priceCents: 5120 },
+      { currency: "USD", priceCents: 99_999_999 },
+      { currency: "ISK", priceCents: 999_999 },
+    ]) {
+      const res = await sendJson("POST", "/api/admin/products", { slug: unique("chargeable").toLowerCase(), name: "Fine", ...fields }, admin);
+      expect(res.status, JSON.stringify(fields)).toBe(201);
+    }
+  });
+
+  it("PATCH checks the price against the currency it will have: a new price, a new currency, or both; the row and the audit log stay as they were", async () => {
+    const admin = await as("admin");
+    const p = await makeProduct({ priceCents: 1005, currency: "USD" });
+    const rowBefore = JSON.stringify(await productRow(p.id));
+    const auditBefore = await lastAuditId();
+    for (const [patch, code] of [
+      [{ currency: "KWD" }, "amount_not_chargeable"], // 1005 is 1.005 KWD: off the 10-fils step
+      [{ priceCents: 100_000_000 }, "amount_above_maximum"],
+      [{ currency: "JOD", priceCents: 999 }, "amount_not_chargeable"],
+      [{ currency: "XTS" }, "currency_not_chargeable"],
+    ] as const) {
+      const res = await sendJson("PATCH", `/api/admin/products/${p.id}`, patch, admin);
+      expect(res.status, JSON.stringify(patch)).toBe(422);
+      expect(((await res.json()) as { code: string }).code, JSON.stringify(patch)).toBe(code);
+    }
+    expect(JSON.stringify(await productRow(p.id))).toBe(rowBefore);
+    expect(await lastAuditId()).toBe(auditBefore);
+    const ok = await sendJson("PATCH", `/api/admin/products/${p.id}`, { currency: "KWD", priceCents: 1010 }, admin);
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ currency: "KWD", priceCents: 1010 });
+  });
+
+  it("the staff form says why and writes nothing: 5.125 KWD cannot be charged, 5.120 can", async () => {
+    const admin = await as("admin");
+    const form = (path: string, fields: Record<string, string>) =>
+      request(path, {
+        method: "POST",
+        headers: { ...admin, origin: "http://localhost:8787", "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams(fields).toString(),
+        redirect: "manual",
+      });
+    const slug = unique("dinar").toLowerCase();
+    const countBefore = await count();
+    const auditBefore = await lastAuditId();
+    const refused = await form("/admin/products", { slug, name: "Dinar lamp", price: "5.125", currency: "KWD", stock: "1" });
+    expect(refused.status).toBe(422);
+    expect(await refused.text()).toContain("multiples of 10 minor units");
+    expect(await count()).toBe(countBefore);
+    expect(await lastAuditId()).toBe(auditBefore);
+    const created = await form("/admin/products", { slug, name: "Dinar lamp", price: "5.120", currency: "KWD", stock: "1" });
+    expect(created.status).toBe(303);
+    const id = decodeURIComponent(created.headers.get("location")!.split("/").pop()!);
+    expect(await env.DB.prepare("SELECT price_cents, currency FROM products WHERE id = ?").bind(id).first()).toEqual({ price_cents: 5120, currency: "KWD" });
+    const edit = await form(`/admin/products/${id}`, { slug, name: "Dinar lamp", price: "5.125", currency: "KWD", stock: "1" });
+    expect(edit.status).toBe(422);
+    expect(await edit.text()).toContain("multiples of 10 minor units");
+    expect(await env.DB.prepare("SELECT price_cents FROM products WHERE id = ?").bind(id).first()).toEqual({ price_cents: 5120 });
+  });
+});

@@ -129,3 +129,59 @@ describe("shipping rates (staff)", () => {
     expect((await env.DB.prepare("SELECT active FROM shipping_rates WHERE id = ?").bind(row!.id).first<{ active: number }>())!.active).toBe(0);
   });
 });
+
+describe("shipping rates the payment provider cannot charge are refused when staff save them (issue 29 item 8)", () => {
+  it("API: an amount off the currency's step, over the maximum or in a currency the shop cannot charge is 422 with a stable code; nothing is written or audited", async () => {
+    const admin = await as("admin");
+    const rowsBefore = await rateRows();
+    const auditBefore = await lastAuditId();
+    for (const [body, code] of [
+      [{ name: "Dinar post", amountCents: 1005, currency: "KWD" }, "amount_not_chargeable"],
+      [{ name: "Rial post", amountCents: 3, currency: "OMR" }, "amount_not_chargeable"],
+      [{ name: "Gold courier", amountCents: 100_000_000, currency: "USD" }, "amount_above_maximum"],
+      [{ name: "Test money", amountCents: 500, currency: "XTS" }, "currency_not_chargeable"],
+    ] as const) {
+      const res = await send(admin, "POST", "/api/admin/shipping-rates", body);
+      expect(res.status, JSON.stringify(body)).toBe(422);
+      expect(res.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+      expect(((await res.json()) as { code: string }).code, JSON.stringify(body)).toBe(code);
+    }
+    expect(await rateRows()).toBe(rowsBefore);
+    expect(await lastAuditId()).toBe(auditBefore);
+  });
+
+  it("API: a patch is checked against the amount and currency the rate will have; nothing is written or audited; an old rate can still be retired", async () => {
+    const admin = await as("admin");
+    const created = await send(admin, "POST", "/api/admin/shipping-rates", { name: "Post", amountCents: 1015, currency: "USD" });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    const rowBefore = await env.DB.prepare("SELECT * FROM shipping_rates WHERE id = ?").bind(id).first();
+    const auditBefore = await lastAuditId();
+    for (const [patch, code] of [
+      [{ currency: "KWD" }, "amount_not_chargeable"], // 1015 is 1.015 KWD: off the 10-fils step
+      [{ amountCents: 2005, currency: "TND" }, "amount_not_chargeable"],
+      [{ amountCents: 100_000_000 }, "amount_above_maximum"],
+      [{ currency: "ZZZ", name: "Elsewhere" }, "currency_not_chargeable"],
+    ] as const) {
+      const res = await send(admin, "PATCH", `/api/admin/shipping-rates/${id}`, patch);
+      expect(res.status, JSON.stringify(patch)).toBe(422);
+      expect(((await res.json()) as { code: string }).code, JSON.stringify(patch)).toBe(code);
+    }
+    expect(await env.DB.prepare("SELECT * FROM shipping_rates WHERE id = ?").bind(id).first()).toEqual(rowBefore);
+    expect(await lastAuditId()).toBe(auditBefore);
+    // A rate stored before these rules (1.005 KWD) can still be retired: only a new amount or currency is checked.
+    await env.DB.prepare("UPDATE shipping_rates SET currency = 'KWD', amount_cents = 1005 WHERE id = ?").bind(id).run();
+    const retired = await send(admin, "PATCH", `/api/admin/shipping-rates/${id}`, { active: false });
+    expect(retired.status).toBe(200);
+    expect(await retired.json()).toMatchObject({ active: false, currency: "KWD", amountCents: 1005 });
+  });
+
+  it("the staff form says why and writes nothing", async () => {
+    const admin = await as("admin");
+    const rowsBefore = await rateRows();
+    const res = await form(admin, "/admin/shipping-rates", { name: "Dinar post", currency: "KWD", amount: "1.005", minDays: "", maxDays: "" });
+    expect(res.status).toBe(422);
+    expect(await res.text()).toContain("multiples of 10 minor units");
+    expect(await rateRows()).toBe(rowsBefore);
+  });
+});

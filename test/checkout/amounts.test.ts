@@ -111,6 +111,51 @@ describe("no-cost orders and the minimum charge (P11)", { timeout: 60_000 }, () 
       expect((await cart.getState()).state.status).toBe("open");
     }
   });
+
+  it("P11 a percent coupon on a KWD cart leaves a total Stripe can charge: the discount rounds down to 10 fils, the order is written and paid once", async () => {
+    const who = await signUpAndSignIn();
+    const product = await makeProduct({ stock: 3, priceCents: 5120, currency: "KWD" });
+    const coupon = await makeCoupon({ percentOff: 15, maxRedemptions: 5 });
+    const cart = cartStubForUser(env, who.user.id);
+    await cart.addItem(product.id, 1);
+    await cart.applyCoupon(coupon.code);
+    const shown = (await (await request("/api/cart", { headers: { cookie: who.cookie } })).json()) as { discountCents: number; totalCents: number };
+    expect(shown).toMatchObject({ discountCents: 760, totalCents: 4360 });
+    const res = await checkout(who);
+    expect(res.status, await res.clone().text()).toBe(201);
+    const { orderId, checkoutUrl } = (await res.json()) as { orderId: string; checkoutUrl: string };
+    expect(await orderRow(orderId)).toMatchObject({ currency: "KWD", subtotalCents: 5120, discountCents: 760, totalCents: 4360, status: "pending" });
+    expect((await simulator(checkoutUrl, "paid")).status).toBe(303);
+    expect(await orderRow(orderId)).toMatchObject({ status: "paid", totalCents: 4360 });
+  });
+
+  it("P11 a total above the provider's 8-digit maximum is refused at checkout with 422 total_above_maximum, never a 502; no order row, stock and coupon unchanged", async () => {
+    // The order of 9,900,000,000 cents (99 × $1,000,000), and one just over $999,999.99 after a coupon.
+    for (const setup of [
+      { priceCents: 100_000_000, quantity: 99, amountOff: null },
+      { priceCents: 50_000_001, quantity: 2, amountOff: 2 as number | null }, // 100,000,000 after the coupon: one cent over
+    ]) {
+      const who = await signUpAndSignIn();
+      const product = await makeProduct({ stock: 100, priceCents: setup.priceCents });
+      const cart = cartStubForUser(env, who.user.id);
+      expect((await cart.addItem(product.id, setup.quantity)).ok).toBe(true);
+      const coupon = setup.amountOff === null ? null : await makeCoupon({ amountOffCents: setup.amountOff, currency: "USD", maxRedemptions: 1 });
+      if (coupon) await cart.applyCoupon(coupon.code);
+      const ordersBefore = await countRows("orders");
+      const linesBefore = await countRows("order_lines");
+      const res = await checkout(who);
+      expect(res.status).toBe(422);
+      expect(res.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+      const body = (await res.json()) as { code: string; detail: string };
+      expect(body.code).toBe("total_above_maximum");
+      expect(body.detail).toMatch(/99999999 minor units of USD/);
+      expect(await countRows("orders")).toBe(ordersBefore);
+      expect(await countRows("order_lines")).toBe(linesBefore);
+      expect(await stockOf(product.id)).toBe(100);
+      if (coupon) expect(await ledger(coupon.code).snapshot()).toMatchObject({ committed: 0, reserved: 0 });
+      expect((await cart.getState()).state.status).toBe("open");
+    }
+  });
 });
 
 describe("big carts (P13)", { timeout: 120_000 }, () => {

@@ -159,4 +159,13 @@ describe("coupon ledger (CouponObject)", () => {
     expect(computeDiscountCents(amount, 1999)).toBe(1999);
     expect(computeDiscountCents(amount, 9999)).toBe(5000);
   });
+
+  it("a percentage rounds down to the currency's chargeable step: 15 % of 5.120 KWD is 0.760, not 0.768 (Stripe wants three-decimal amounts to end in 0)", async () => {
+    const pct = await makeCoupon({ percentOff: 15 });
+    expect(computeDiscountCents(pct, 5120, "KWD")).toBe(760);
+    expect(computeDiscountCents(pct, 5120, "BHD")).toBe(760);
+    expect(computeDiscountCents(pct, 999, "USD")).toBe(149);
+    expect(computeDiscountCents(pct, 999, "JPY")).toBe(149);
+    expect(computeDiscountCents(pct, 999, "ISK")).toBe(149);
+  });
 });

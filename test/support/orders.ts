@@ -51,6 +51,22 @@ export async function makePendingOrder(
   return { order, productId: product.id };
 }
 
+/**
+ * `count` paid orders of one user straight in D1 (one product, one line each), written in one
+ * batch of small statements: enough orders to push any per-user list past D1's 100 parameters.
+ */
+export async function makeManyOrders(userId: string, count: number): Promise<string[]> {
+  const product = await makeProduct({ priceCents: 700, stock: 0 });
+  const db = getDb(env.DB);
+  const ids = Array.from({ length: count }, (_, i) => `${unique("ord")}-${String(i).padStart(3, "0")}`);
+  const statements = ids.flatMap((id) => [
+    db.insert(orders).values({ id, userId, status: "paid", currency: "USD", subtotalCents: 700, discountCents: 0, totalCents: 700, provider: "simulator" }),
+    db.insert(orderLines).values({ orderId: id, productId: product.id, name: product.name, unitPriceCents: 700, quantity: 1 }),
+  ]);
+  await db.batch(statements as unknown as Parameters<typeof db.batch>[0]);
+  return ids;
+}
+
 /** The order row as D1 has it now. */
 export async function orderRow(id: string): Promise<OrderRow | null> {
   const [row] = await getDb(env.DB).select().from(orders).where(eq(orders.id, id));

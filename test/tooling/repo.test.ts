@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error plain ESM script without types
@@ -53,5 +53,26 @@ describe("dependencies (T04)", () => {
         .map(([p]) => p.split("node_modules/").at(-1)!),
     );
     expect(Object.keys(pkg.allowScripts ?? {}).sort()).toEqual([...withScripts].sort());
+  });
+});
+
+describe("D1's 100 bound parameters (P13)", () => {
+  /** Every inArray(...) / notInArray(...) call in src/, with its file. */
+  function inArrayCalls(): { file: string; call: string }[] {
+    const src = fileURLToPath(import.meta.resolve("../../src"));
+    const files = readdirSync(src, { recursive: true, encoding: "utf8" }).filter((f) => /\.tsx?$/.test(f));
+    return files.flatMap((file) => {
+      const text = readFileSync(`${src}/${file}`, "utf8");
+      return [...text.matchAll(/\b(?:not)?[iI]nArray\(\s*[^,()]+,\s*([^)]{0,40})/g)].map((m) => ({ file, call: m[0] }));
+    });
+  }
+
+  it("P13 bound parameters: inArray takes only a literal list or a subquery; a list from data or a request goes through inList (one JSON parameter)", () => {
+    const calls = inArrayCalls();
+    expect(calls.length).toBeGreaterThan(0);
+    const bound = calls.filter(({ call }) => !/,\s*(\[|db\s*\.\s*select)/.test(call));
+    expect(bound, "bind ids with inList from src/db/client.ts: inArray binds one parameter per id, and D1 refuses over 100").toEqual([]);
+    // The check can fail: a list built from data is caught.
+    expect(/,\s*(\[|db\s*\.\s*select)/.test("inArray(products.id, ids)")).toBe(false);
   });
 });
