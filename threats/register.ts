@@ -278,6 +278,7 @@ export const REGISTER: Threat[] = [
       "Shipping is priced from the staff-managed shipping_rates row the shopper names by id (active, in the cart's currency, free above its threshold on the goods after discount); the checkout body is strict, so an amount in it is a 422; the rate is Checkout's only shipping option (decision 018).",
     ],
     tests: [
+      "P11 an ISK order is sent in Stripe's units (×100) and read back in the shop's, so a 3,700 kr. total is never charged as 37 kr.",
       "P11 price manipulation: priceCents, unitPriceCents, totalCents, discountCents in bodies are ignored; totals are D1 price × qty",
       "P11 price manipulation: totals == D1 price × qty − server discount; a discountCents in the body is ignored",
       "P11 PUT /api/cart/coupon: hostile codes never 5xx, refusals change nothing",

@@ -104,7 +104,7 @@ export async function requestRefund(
   }
   let refundId: string;
   try {
-    ({ refundId } = await provider.refund({ ...reference, amountCents, idempotencyKey, claimId: claim.claim.id }));
+    ({ refundId } = await provider.refund({ ...reference, amountCents, currency: order.currency, idempotencyKey, claimId: claim.claim.id }));
   } catch (error) {
     console.error(JSON.stringify({ level: "error", msg: "refund_failed", orderId: order.id, error: String(error) }));
     await withdrawRefundClaim(db, claim.claim.id);

@@ -51,6 +51,7 @@ export async function settleRefundClaim(
       ({ refundId } = await provider.refund({
         ...reference,
         amountCents: claim.amountCents,
+        currency: order.currency,
         idempotencyKey: refundIdempotencyKey(claim.id),
         claimId: claim.id,
       }));

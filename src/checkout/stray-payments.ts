@@ -99,7 +99,7 @@ export async function refundStrayPayment(
   let refundId: string;
   try {
     const reference = stray.paymentIntentId ? { paymentIntentId: stray.paymentIntentId } : { sessionId: stray.sessionId! };
-    ({ refundId } = await provider.refund({ ...reference, amountCents: stray.amountCents, idempotencyKey, claimId: stray.id }));
+    ({ refundId } = await provider.refund({ ...reference, amountCents: stray.amountCents, currency: stray.currency, idempotencyKey, claimId: stray.id }));
   } catch (error) {
     await giveBack();
     await recordAudit(env, {

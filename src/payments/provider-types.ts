@@ -52,7 +52,9 @@ export interface CreatedSession {
 
 /** `claimId` travels as the refund's metadata, so a refund whose answer was lost can be found again. */
 export type RefundInput = ({ paymentIntentId: string; sessionId?: undefined } | { sessionId: string; paymentIntentId?: undefined }) & {
+  /** In the shop's minor units of `currency` (the provider converts to its own). */
   amountCents: number;
+  currency: string;
   idempotencyKey: string;
   claimId?: string;
 };

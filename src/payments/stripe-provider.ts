@@ -1,6 +1,41 @@
 import Stripe from "stripe";
 import { RefundRefused, type PaymentProvider } from "./provider-types";
-import { paymentStateOf, StripeDispute } from "./payment-state";
+import { fromProviderAmount, toProviderAmount } from "./currency";
+import { paymentStateOf, StripeDispute, type PaymentState } from "./payment-state";
+
+/** A payment read from Stripe, its amounts in the shop's minor units (money in rounds down, money back up). */
+function inShopUnits(state: PaymentState): PaymentState {
+  const currency = state.session.currency ?? "usd";
+  const inn = (v: number) => fromProviderAmount(currency, v, "down");
+  const back = (v: number) => fromProviderAmount(currency, v, "up");
+  const s = state.session;
+  return {
+    ...state,
+    session: {
+      ...s,
+      amount_total: s.amount_total === null ? null : inn(s.amount_total),
+      ...(s.amount_subtotal != null ? { amount_subtotal: inn(s.amount_subtotal) } : {}),
+      ...(s.total_details
+        ? {
+            total_details: {
+              amount_discount: inn(s.total_details.amount_discount),
+              amount_shipping: s.total_details.amount_shipping == null ? s.total_details.amount_shipping : inn(s.total_details.amount_shipping),
+              amount_tax: inn(s.total_details.amount_tax),
+            },
+          }
+        : {}),
+    },
+    charge: state.charge
+      ? {
+          ...state.charge,
+          amount: inn(state.charge.amount),
+          amountRefunded: back(state.charge.amountRefunded),
+          refunds: state.charge.refunds.map((r) => ({ ...r, amount: back(r.amount) })),
+        }
+      : null,
+    disputes: state.disputes.map((d) => ({ ...d, amount: back(d.amount) })),
+  };
+}
 
 /** Stripe's `delivery_estimate` for a rate's business days, or nothing when the rate has none. */
 function deliveryEstimate(rate: {
@@ -37,7 +72,7 @@ export function createStripeProvider(secretKey: string, fetchFn?: typeof fetch):
           quantity: line.quantity,
           price_data: {
             currency,
-            unit_amount: line.unitPriceCents,
+            unit_amount: toProviderAmount(currency, line.unitPriceCents),
             ...(taxed ? { tax_behavior: "exclusive" as const } : {}),
             product_data: { name: line.name, metadata: { productId: line.productId }, ...(taxed && line.taxCode ? { tax_code: line.taxCode } : {}) },
           },
@@ -55,7 +90,7 @@ export function createStripeProvider(secretKey: string, fetchFn?: typeof fetch):
                   shipping_rate_data: {
                     type: "fixed_amount",
                     display_name: order.shipping.name,
-                    fixed_amount: { amount: order.shipping.amountCents, currency },
+                    fixed_amount: { amount: toProviderAmount(currency, order.shipping.amountCents), currency },
                     metadata: { shippingRateId: order.shipping.rateId },
                     ...(taxed ? { tax_behavior: "exclusive" as const, tax_code: "txcd_92010001" } : {}),
                     ...deliveryEstimate(order.shipping),
@@ -74,7 +109,7 @@ export function createStripeProvider(secretKey: string, fetchFn?: typeof fetch):
       // A coupon's discount is applied as a one-off Stripe coupon so amount_total equals our total.
       if (order.discountCents > 0) {
         const coupon = await stripe().coupons.create(
-          { amount_off: order.discountCents, currency, duration: "once", max_redemptions: 1, name: order.couponCode ?? "Discount" },
+          { amount_off: toProviderAmount(currency, order.discountCents), currency, duration: "once", max_redemptions: 1, name: order.couponCode ?? "Discount" },
           { idempotencyKey: `${input.idempotencyKey}:coupon` },
         );
         params.discounts = [{ coupon: coupon.id }];
@@ -84,7 +119,7 @@ export function createStripeProvider(secretKey: string, fetchFn?: typeof fetch):
       // Stripe computed a different total from ours: never send the shopper to pay it. With Stripe
       // Tax the tax is added once the address is known, so only the untaxed part is compared here.
       const untaxed = taxed ? (session.amount_total ?? 0) - (session.total_details?.amount_tax ?? 0) : session.amount_total;
-      if (untaxed !== order.totalCents) {
+      if (untaxed !== toProviderAmount(currency, order.totalCents)) {
         throw new Error(`Stripe session total ${session.amount_total} differs from the order total ${order.totalCents}`);
       }
       return { sessionId: session.id, url: session.url };
@@ -99,7 +134,11 @@ export function createStripeProvider(secretKey: string, fetchFn?: typeof fetch):
       if (!paymentIntent) throw new Error("This payment has no payment intent to refund");
       try {
         const refund = await client.refunds.create(
-          { payment_intent: paymentIntent, amount: input.amountCents, ...(input.claimId ? { metadata: { claimId: input.claimId } } : {}) },
+          {
+            payment_intent: paymentIntent,
+            amount: toProviderAmount(input.currency, input.amountCents),
+            ...(input.claimId ? { metadata: { claimId: input.claimId } } : {}),
+          },
           { idempotencyKey: input.idempotencyKey },
         );
         return { refundId: refund.id };
@@ -124,9 +163,13 @@ export function createStripeProvider(secretKey: string, fetchFn?: typeof fetch):
       const charge = pi && typeof pi.latest_charge === "object" ? pi.latest_charge : null;
       // Disputes only when the charge says it has one: a second read, rare.
       const disputes = charge?.disputed && pi ? (await client.disputes.list({ payment_intent: pi.id, limit: 100 })).data : [];
-      return paymentStateOf(
-        raw,
-        disputes.map((d) => StripeDispute.parse(d)),
+      // Stripe counts some currencies in other units than the shop (ISK, HUF… in hundredths): the
+      // shop's books are kept in its own minor units, converted here at the boundary (decision 020).
+      return inShopUnits(
+        paymentStateOf(
+          raw,
+          disputes.map((d) => StripeDispute.parse(d)),
+        ),
       );
     },
     async sessionForIntent(paymentIntentId) {

@@ -153,6 +153,7 @@ describe("Stripe provider (official library, fetch client)", () => {
     const result = await createStripeProvider("sk_test_fake_key_for_tests").refund({
       paymentIntentId: "pi_1",
       amountCents: 3700,
+      currency: "usd",
       idempotencyKey: "refund:ord_abc",
     });
     expect(result).toEqual({ refundId: "re_1" });
@@ -194,5 +195,33 @@ describe("Stripe provider: expiring a session (cancel page)", () => {
         : json({ id: "cs_test_paid", object: "checkout.session", status: "complete" }),
     );
     expect(await createStripeProvider("sk_test_fake_key_for_tests").expireSession("cs_test_paid")).toBe(false);
+  });
+});
+
+describe("P11 amounts at the provider boundary (decision 020): Stripe counts ISK in hundredths", () => {
+  it("P11 an ISK order is sent in Stripe's units (×100) and read back in the shop's, so a 3,700 kr. total is never charged as 37 kr.", async () => {
+    const seen = interceptStripe((req) => {
+      if (req.method === "POST")
+        return json(stripeSessionResponse({ id: "cs_test_isk", amountTotal: 370_000, currency: "isk", orderId: "ord_abc", expiresAt: 1_900_000_000 }));
+      return json({
+        ...stripeSessionResponse({ id: "cs_test_isk", amountTotal: 370_000, currency: "isk", orderId: "ord_abc", expiresAt: 1_900_000_000 }),
+        status: "complete",
+        payment_status: "paid",
+        total_details: { amount_discount: 0, amount_shipping: 0, amount_tax: 0 },
+        payment_intent: {
+          id: "pi_isk",
+          object: "payment_intent",
+          status: "succeeded",
+          metadata: {},
+          latest_charge: { id: "ch_isk", object: "charge", amount: 370_000, amount_refunded: 100_000, disputed: false, refunds: { data: [] } },
+        },
+      });
+    });
+    const provider = createStripeProvider("sk_test_fake_key_for_tests");
+    await provider.createCheckoutSession(input({ currency: "ISK" }));
+    expect(seen[0]!.form.get("line_items[0][price_data][unit_amount]")).toBe("125000");
+    const state = await provider.readPayment("cs_test_isk");
+    expect(state?.session.amount_total).toBe(3700);
+    expect(state?.charge).toMatchObject({ amount: 3700, amountRefunded: 1000 });
   });
 });
