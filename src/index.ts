@@ -33,6 +33,7 @@ import { shopperLocale } from "./platform/locale";
 import { csrfOriginCheck, httpsOnly, jsonBodyGuardExcept, securityHeaders } from "./platform/security";
 import { adminImagesApi, RAW_BODY_PATHS } from "./admin/images";
 import { shippingApi } from "./admin/shipping-routes";
+import { guestLinksApi } from "./admin/guest-link-routes";
 import { staticAssets } from "./web/assets";
 import { storefront } from "./web/routes";
 
@@ -87,6 +88,7 @@ api.route("/", privacyApi);
 api.route("/", adminApi);
 api.route("/", adminImagesApi);
 api.route("/", shippingApi);
+api.route("/", guestLinksApi);
 api.route("/", shippingRatesApi);
 api.route("/", shippingPublicApi);
 api.route("/", cartApi);
