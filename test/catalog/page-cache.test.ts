@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { forgetCatalogVersion, SHARED_VALUE_LIMITS, sharedKeyOf } from "../../src/catalog/page-cache";
 import { encodeCursor } from "../../src/catalog/queries";
 import worker from "../../src/index";
-import { BOOKMARK_COOKIE } from "../../src/platform/d1-session";
+import { BOOKMARK_COOKIE, isBookmark } from "../../src/platform/d1-session";
 import { appJson as sendJson, appRequest as request, as } from "../support/admin";
 import { signUpAndSignIn } from "../support/accounts";
 import { guestCart } from "../support/cart";
@@ -180,6 +180,15 @@ describe("shared catalog answers: Cache API and isolate memory keyed by the cata
     constraints.length = 0;
     await get(`${BOOKMARK_COOKIE}=${encodeURIComponent("x'; DROP TABLE products;--")}`);
     expect(constraints.every((c) => c !== "x'; DROP TABLE products;--")).toBe(true);
+    // Nor a session constraint: `first-primary` in the cookie would send an anonymous visitor's reads to the primary.
+    expect(bookmark).toMatch(/^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/);
+    for (const forged of ["first-primary", "first-unconstrained", bookmark.toUpperCase(), `${bookmark}0`, bookmark.slice(1)]) {
+      expect(isBookmark(forged), forged).toBe(false);
+      constraints.length = 0;
+      expect((await get(`${BOOKMARK_COOKIE}=${forged}`)).status).toBe(200);
+      expect(constraints, forged).not.toContain(forged);
+    }
+    expect(isBookmark(bookmark)).toBe(true);
   });
 });
 
