@@ -823,6 +823,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/orders/{id}/guest-links/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke every link and cookie that opens a guest order (admin); audited
+         * @description For a leaked receipt or a shopper's request: the order's key version moves on, so the links in its mails and the checkout answer, and the cookies they were exchanged for, stop opening it at once. The order's next mail carries a new link. An order that joined an account has no guest links (claiming revoked them).
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminRevokeGuestLinks"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/shipping-rates": {
         parameters: {
             query?: never;
@@ -1024,7 +1046,7 @@ export interface paths {
         };
         /**
          * A guest's order, opened by the key of its link
-         * @description The key comes from `orderUrl` of the guest's checkout and from the receipt mail; it opens this order only, for 90 days. A wrong, expired or missing key and an unknown id all answer the same 404.
+         * @description The key is the `key` parameter of `orderUrl` (the guest's checkout answer) and of the links in the order's mails; it opens this order only, for 30 days from the answer or mail that carried it, until staff revoke it or the order joins an account. Send it in the `X-Order-Key` header: a header stays out of URLs, and so out of logs and histories. The `key` query parameter is deprecated and kept for clients written against the first version of this operation. A wrong, expired, revoked, non-canonical or missing key and an unknown id all answer the same 404.
          */
         get: operations["getGuestOrder"];
         put?: never;
@@ -4888,6 +4910,70 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    adminRevokeGuestLinks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        orderId: string;
+                        /** @enum {boolean} */
+                        revoked: true;
+                    };
+                };
+            };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `order_not_found`: no such order, or not a guest's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     adminListShippingRates: {
         parameters: {
             query?: never;
@@ -4926,7 +5012,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid or unknown field, `delivery_days` (max below min), `currency_not_accepted`, or an amount the payment provider cannot charge in the rate's currency (`currency_not_chargeable`, `amount_not_chargeable`, `amount_above_maximum`) */
+            /** @description Invalid or unknown field, `delivery_days` (max below min) or `currency_not_accepted` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5006,7 +5092,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid or unknown field, `delivery_days` (max below min), `currency_not_accepted`, or an amount the payment provider cannot charge in the rate's currency (`currency_not_chargeable`, `amount_not_chargeable`, `amount_above_maximum`) */
+            /** @description Invalid or unknown field, `delivery_days` (max below min) or `currency_not_accepted` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5097,7 +5183,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid or unknown field, `delivery_days` (max below min), `currency_not_accepted`, or an amount the payment provider cannot charge in the rate's currency (`currency_not_chargeable`, `amount_not_chargeable`, `amount_above_maximum`) */
+            /** @description Invalid or unknown field, `delivery_days` (max below min) or `currency_not_accepted` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5687,10 +5773,17 @@ export interface operations {
     };
     getGuestOrder: {
         parameters: {
-            query: {
-                key: string;
+            query?: {
+                /**
+                 * @deprecated
+                 * @description Deprecated: send `X-Order-Key` instead
+                 */
+                key?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The order link's key (48 base64url characters) */
+                "x-order-key"?: string;
+            };
             path: {
                 id: string;
             };

@@ -56,7 +56,23 @@ if (!prod) {
     unsafe("[env.production] observability", "Workers Logs keep the `audit_write_failed` fallback lines; leave observability on");
 }
 if (cfg.observability?.enabled !== true) warn("[observability]", "enable Workers Logs so audit fallbacks and misconfiguration are visible");
-if (cfg.assets && cfg.assets.run_worker_first !== true) unsafe("[assets] run_worker_first", "must be true so security headers apply to static files");
+// Static files may skip the worker (decision 001) only with the security headers of <assets>/_headers,
+// and only the static folders may: every route must still reach the worker first ("/*").
+const STATIC_HEADERS = ["Content-Security-Policy:", "Strict-Transport-Security:", "X-Content-Type-Options: nosniff", "X-Frame-Options: DENY"];
+for (const [scope, assets] of [
+  ["[assets]", cfg.assets],
+  ["[env.production.assets]", prod?.assets],
+]) {
+  if (!assets || assets.run_worker_first === true) continue;
+  const rules = Array.isArray(assets.run_worker_first) ? assets.run_worker_first : [];
+  const headersFile = path.join(root, assets.directory ?? "public", "_headers");
+  const headers = existsSync(headersFile) ? readFileSync(headersFile, "utf8") : "";
+  if (!rules.includes("/*") || rules.some((r) => r !== "/*" && !r.startsWith("!")))
+    unsafe(`${scope} run_worker_first`, 'must be true, or ["/*", "!/<static folder>/*", …]: every route reaches the worker first, only static files skip it');
+  else if (!STATIC_HEADERS.every((h) => headers.includes(h)))
+    unsafe(`${assets.directory ?? "public"}/_headers`, "static files served without the worker need the security headers (CSP, HSTS, nosniff, frame denial)");
+  else ok(`${scope} static files served by the platform with _headers`);
+}
 
 // 2. Local files: .dev.vars is never committed and never holds live keys.
 const gitignore = existsSync(path.join(root, ".gitignore")) ? readFileSync(path.join(root, ".gitignore"), "utf8") : "";

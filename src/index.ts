@@ -34,6 +34,7 @@ import { shopperLocale } from "./platform/locale";
 import { csrfOriginCheck, httpsOnly, jsonBodyGuardExcept, securityHeaders } from "./platform/security";
 import { adminImagesApi, RAW_BODY_PATHS } from "./admin/images";
 import { fulfilmentApi } from "./admin/fulfilment-routes";
+import { guestLinksApi } from "./admin/guest-link-routes";
 import { staticAssets } from "./web/assets";
 import { storefront } from "./web/routes";
 
@@ -88,6 +89,7 @@ api.route("/", privacyApi);
 api.route("/", adminApi);
 api.route("/", adminImagesApi);
 api.route("/", fulfilmentApi);
+api.route("/", guestLinksApi);
 api.route("/", shippingRatesApi);
 api.route("/", shippingPublicApi);
 api.route("/", cartApi);

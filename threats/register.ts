@@ -306,7 +306,9 @@ export const REGISTER: Threat[] = [
       "State-changing requests with cookies must come from the shop's origin (CSRF).",
       "A shopper's data export and account deletion take no id: they act on the session's user only.",
       "The shared page cache (decision 017) never serves or stores a request that carries a session; it stores bodies only (no Set-Cookie, request id or cart state), and only for pages that hold no per-visitor data.",
-      "A guest order opens only with its link's key: an HMAC-SHA-256 over the order id and the link's expiry (90 days) under a key derived from BETTER_AUTH_SECRET, verified in constant time; the id alone, a wrong, another order's or an expired key all give the same 404; the page is no-store and sends no referrer. The guest's cart cookie is never stored (orders name the cart object's id).",
+      "A guest order opens only with its link's key: the link's expiry (30 days from the answer or mail that carried it) and an HMAC-SHA-256 over the order id, the order's key version and that expiry, under a key derived from BETTER_AUTH_SECRET, verified in constant time; only the key's one canonical base64url spelling is accepted; the id alone, a wrong, another order's, an expired or a revoked key all give the same 404; the page is no-store and sends no referrer. The guest's cart cookie is never stored (orders name the cart object's id).",
+      "A guest link's key is in one request's URL only: the order page exchanges it for a one-hour __Host- cookie (HttpOnly, Secure, SameSite=Lax) named for and bound by MAC to that order and key version, then redirects to the clean address; the API takes the key in the X-Order-Key header (the query form is deprecated). The shop's log lines carry the path, never the query, and redact key, token and code parameters anywhere.",
+      "Guest links are revocable: the per-order key version (orders.guest_key_version) is part of every key's and cookie's MAC; staff revoke it (audited) and claiming the order into an account bumps it.",
       "A guest order joins an account only when that account, signed in with its address verified, looks at its orders (never by typing an address); the join is audited (order.claimed).",
     ],
     tests: [
@@ -324,6 +326,12 @@ export const REGISTER: Threat[] = [
       "P12 shared cache: no Set-Cookie, request id, cart state or CSRF material is ever stored with a shared answer",
       "P12 guest order IDOR: the id alone, a wrong key, another order's key or an expired link open nothing (one 404 for all); nothing changes",
       "P12 a guest order joins an account only once that account signs in with the address verified, never by someone typing it",
+      "P12 guest order cookie scope: an order's cookie opens that order only, and only while it lasts",
+      "P12 non-canonical guest keys: only the one spelling of a key opens the order (no spare bits, padding, other alphabet or length)",
+      "P12 expired guest link: a key past its time opens nothing, on the page or the API",
+      "P12 revoked guest link: after staff revoke, the order's links and cookies open nothing; audited; support and customers cannot revoke",
+      "P12 claimed guest order: once it joins an account, its guest link and cookie open nothing",
+      "P12 guest keys in logs: the exchange, the API (header and deprecated query) and refused keys log the path, never the key",
     ],
   },
   {

@@ -10,25 +10,32 @@ import commonPasswords from "@zxcvbn-ts/language-common/dist/passwords.json.mjs"
 import commonWords from "@zxcvbn-ts/language-en/dist/commonWords.json.mjs";
 import firstnames from "@zxcvbn-ts/language-en/dist/firstnames.json.mjs";
 import wordSequences from "@zxcvbn-ts/language-en/dist/wordSequences.json.mjs";
-import { COMMON_PASSWORDS } from "./common-passwords";
 
 export const PASSWORD_MIN = 15;
 export const PASSWORD_MAX = 128;
 
+/** How many of zxcvbn's passwords (ordered by frequency) the blocklist takes whatever their length. */
+const MOST_COMMON = 10_000;
+
 let commonSet: Set<string> | null = null;
-function common(): Set<string> {
-  commonSet ??= new Set(COMMON_PASSWORDS.split("\n"));
+/**
+ * The local blocklist (NIST SP 800-63B-4), from the same zxcvbn list the estimator uses (one copy
+ * in the bundle): its 10,000 most common passwords plus every listed password of 15 or more
+ * characters (shorter ones are refused by length anyway). Lower case, built on first use.
+ */
+export function commonPasswordList(): ReadonlySet<string> {
+  commonSet ??= new Set([...commonPasswords.slice(0, MOST_COMMON), ...commonPasswords.filter((p) => p.length >= PASSWORD_MIN)]);
   return commonSet;
 }
 
 /** True when the password is on the local list of common passwords (case-insensitive). */
 export function isCommonPassword(password: string): boolean {
   const lower = password.toLowerCase();
-  if (common().has(lower)) return true;
+  if (commonPasswordList().has(lower)) return true;
   // A common password repeated ("passwordpassword") or a single repeated character is no better.
   for (let size = 1; size <= lower.length / 2; size++) {
     if (lower.length % size === 0 && lower.slice(0, size).repeat(lower.length / size) === lower) {
-      return size === 1 || common().has(lower.slice(0, size)) || size <= 3;
+      return size === 1 || commonPasswordList().has(lower.slice(0, size)) || size <= 3;
     }
   }
   return false;

@@ -82,6 +82,29 @@ function sessionClient(session: D1DatabaseSession): Database {
   return drizzle(session as unknown as D1Database) as Database;
 }
 
+/**
+ * The longest value of each parameter a shared key carries (after normalisation: `normaliseListing`).
+ * A longer one is answered but not shared: no key grows with what a client sends, and a search
+ * nobody else types is not worth a cache entry.
+ */
+export const SHARED_VALUE_LIMITS: Readonly<Record<string, number>> = { q: 64, cursor: 256, category: 40, sort: 16, limit: 3 };
+
+/**
+ * The key of a shared answer: `path`, then the parameters that shape the answer in name order
+ * (undefined and empty ones left out), or null when one is unknown or longer than its limit
+ * (answered, never shared). Callers pass only normalised values, so one page has one key.
+ */
+export function sharedKeyOf(path: string, params: Record<string, string | undefined>): string | null {
+  const present = Object.entries(params).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== "");
+  for (const [name, value] of present) {
+    const limit = SHARED_VALUE_LIMITS[name];
+    if (limit === undefined || value.length > limit) return null;
+  }
+  present.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const query = new URLSearchParams(present).toString();
+  return query ? `${path}?${query}` : path;
+}
+
 export type SharedKind = "html" | "json";
 
 const CONTENT_TYPES: Record<SharedKind, string> = {
@@ -92,23 +115,25 @@ const CONTENT_TYPES: Record<SharedKind, string> = {
 /**
  * Answers a shared catalog request: from this isolate's memory, else Cloudflare's cache, else
  * `render` (null: not found, answered by the caller and never stored). `key` names the answer
- * among the catalog's (path and normalised query); `browser` is the Cache-Control browsers get.
+ * among the catalog's (`sharedKeyOf`; null: answer without sharing); `browser` is the
+ * Cache-Control browsers get.
  */
 export async function sharedCatalogAnswer(
   c: Context<AppEnv>,
-  options: { key: string; kind: SharedKind; browser: string },
+  options: { key: string | null; kind: SharedKind; browser: string },
   render: (db: Database) => Promise<string | null>,
 ): Promise<Response | null> {
   const type = CONTENT_TYPES[options.kind];
-  if (hasCookie(c.req.header("cookie"), SESSION_COOKIE)) {
-    // Not shared, so no version is needed: a read session (from the visitor's bookmark if any).
+  if (options.key === null || hasCookie(c.req.header("cookie"), SESSION_COOKIE)) {
+    // Not shared (a signed-in visitor, or a request too long to key: sharedKeyOf), so no version
+    // is needed: a read session (from the visitor's bookmark if any).
     const body = await render(sessionClient(readSession(c.env.DB, carriedBookmark(c))));
     if (body === null) return null;
     return new Response(body, { headers: { "content-type": type, "cache-control": "private, no-store", "x-bastion-cache": "bypass" } });
   }
   const read = await openCatalogRead(c);
   // A page's prices follow the shopper's locale (one copy per supported locale); JSON has none.
-  const key = options.kind === "html" ? `${options.key}|${currentLocale()}` : options.key;
+  const key: string = options.kind === "html" ? `${options.key}|${currentLocale()}` : options.key;
   const cacheKey = sharedKey(c.get("config").PUBLIC_ORIGIN, read.version, key);
   let answer = memory.get(cacheKey);
   let source = "memory";

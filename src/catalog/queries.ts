@@ -104,6 +104,41 @@ export function decodeCursor(raw: string): CatalogCursor | null {
   }
 }
 
+/** A search as the catalog matches it: NFC, trimmed, inner whitespace collapsed, lower case; empty is none. */
+export function normaliseSearch(q: string | undefined): string | undefined {
+  return q?.normalize("NFC").trim().replace(/\s+/g, " ").toLowerCase() || undefined;
+}
+
+/** A listing in its one form per meaningful page: what `listProducts` would do with it, spelled one way. */
+export interface CatalogListing {
+  q: string | undefined;
+  category: string | undefined;
+  /** Undefined for the default order (by name). */
+  sort: CatalogSort | undefined;
+  /** Only a cursor of the listing's own order (another order starts over, so its cursor means nothing). */
+  cursor: CatalogCursor | null;
+  /** The cursor re-encoded: an older or other spelling of the same position is one text. */
+  cursorText: string | undefined;
+}
+
+/** Normalises a listing's parameters: equal pages get equal parameters (shared-cache keys, decision 017). */
+export function normaliseListing(input: {
+  q?: string | undefined;
+  category?: string | undefined;
+  sort?: CatalogSort | undefined;
+  cursor?: CatalogCursor | null;
+}): CatalogListing {
+  const sort: CatalogSort = input.sort ?? input.cursor?.sort ?? "name";
+  const cursor = input.cursor && input.cursor.sort === sort ? input.cursor : null;
+  return {
+    q: normaliseSearch(input.q),
+    category: input.category || undefined,
+    sort: sort === "name" ? undefined : sort,
+    cursor,
+    cursorText: cursor ? encodeCursor(cursor) : undefined,
+  };
+}
+
 /** What a catalog listing asks for; every value is bound, never spliced into SQL (P04). */
 export interface CatalogQuery {
   q?: string | undefined;
@@ -126,7 +161,7 @@ function sortColumn(sort: CatalogSort) {
  * (`preparedStatement`); the total is a scalar subquery of the same statement (one round trip).
  */
 export async function listProducts(db: Database, params: CatalogQuery): Promise<ProductPage> {
-  const q = params.q?.trim().toLowerCase() || undefined;
+  const q = normaliseSearch(params.q);
   const category = params.category || undefined;
   const cursor = params.cursor ?? null;
   // A cursor belongs to the order it was made in; with another sort it starts over.

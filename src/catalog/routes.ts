@@ -3,8 +3,8 @@ import type { TypedResponse } from "hono";
 import { access, createApiApp, problemResponseSpec } from "../platform/openapi";
 import { ProblemError } from "../platform/problem";
 import { moveDemoImagesToR2 } from "./demo-images";
-import { forgetCatalogVersion, sharedCatalogAnswer } from "./page-cache";
-import { CATALOG_SORTS, CATEGORY_PATTERN, decodeCursor, findProductBySlug, listCategories, listProducts } from "./queries";
+import { forgetCatalogVersion, sharedCatalogAnswer, sharedKeyOf } from "./page-cache";
+import { CATALOG_SORTS, CATEGORY_PATTERN, decodeCursor, findProductBySlug, listCategories, listProducts, normaliseListing } from "./queries";
 
 export const ProductSchema = z
   .object({
@@ -137,16 +137,11 @@ export const catalogApi = createApiApp()
     const { q, category, sort, cursor: rawCursor, limit } = c.req.valid("query");
     const cursor = rawCursor ? decodeCursor(rawCursor) : null;
     if (rawCursor && !cursor) throw new ProblemError(400, "invalid_cursor", "The cursor is not one this API issued.");
-    // The same for every visitor: shared through the page cache (decision 017).
-    const query = new URLSearchParams({
-      ...(q ? { q } : {}),
-      ...(category ? { category } : {}),
-      ...(sort ? { sort } : {}),
-      ...(rawCursor ? { cursor: rawCursor } : {}),
-      limit: String(limit),
-    }).toString();
-    const answer = await sharedCatalogAnswer(c, { key: `api/products?${query}`, kind: "json", browser: API_CACHE_CONTROL }, async (db) =>
-      JSON.stringify(await listProducts(db, { q, category, sort, cursor, limit })),
+    // The same for every visitor: shared through the page cache (decision 017), one key per meaningful page.
+    const listing = normaliseListing({ q, category, sort, cursor });
+    const key = sharedKeyOf("api/products", { q: listing.q, category: listing.category, sort: listing.sort, cursor: listing.cursorText, limit: String(limit) });
+    const answer = await sharedCatalogAnswer(c, { key, kind: "json", browser: API_CACHE_CONTROL }, async (db) =>
+      JSON.stringify(await listProducts(db, { ...listing, limit })),
     );
     return answer as unknown as TypedResponse<ProductPageBody, 200, "json">;
   })

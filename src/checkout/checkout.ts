@@ -16,7 +16,7 @@ import { beginCartCheckout, cancelCartCheckout, holdCoupon, releaseCouponHold, t
 import { couponCustomerKey } from "../coupons/customer";
 import { shippingRates, type ShippingRateRow } from "../shipping/schema";
 import { shippingAmountFor } from "../shipping/checkout-pricing";
-import { GUEST_LINK_LIFETIME_MS, guestOrderKey } from "./guest-access";
+import { guestOrderPath } from "./guest-access";
 import type { BeginCheckoutResult, CartObject } from "../cart/cart-object";
 import { closePendingOrder, COUPON_HOLD_MARGIN_SECONDS, insertOrderLines, SESSION_LIFETIME_SECONDS, SETUP_WINDOW_MS } from "./lifecycle";
 import { orders, paymentEvents } from "./schema";
@@ -159,7 +159,6 @@ export async function startCheckout(env: Env, config: Config, buyer: Buyer, opti
     const shipping = rate
       ? { rateId: rate.id, name: rate.name, amountCents: shippingAmountFor(rate, goodsCents), minDays: rate.minDays, maxDays: rate.maxDays }
       : null;
-    const guestLinkExpiresAt = buyer.kind === "guest" ? Date.now() + GUEST_LINK_LIFETIME_MS : null;
     const order: CheckoutOrder = {
       id: orderId,
       userId: user.id,
@@ -190,7 +189,6 @@ export async function startCheckout(env: Env, config: Config, buyer: Buyer, opti
         customerEmail: email,
         couponCustomer: couponReserved ? couponCustomer : null,
         cartObjectId,
-        guestAccessExpiresAt: guestLinkExpiresAt,
         shippingRateId: shipping?.rateId ?? null,
         shippingRateName: shipping?.name ?? null,
         shippingCents: order.shippingCents,
@@ -232,8 +230,9 @@ export async function startCheckout(env: Env, config: Config, buyer: Buyer, opti
 
     const origin = config.PUBLIC_ORIGIN;
     // A guest comes back through the order's own link (Stripe already holds everything the order holds).
-    const guestKey = guestLinkExpiresAt === null ? null : await guestOrderKey(env, orderId, guestLinkExpiresAt);
-    const orderPath = `/orders/${orderId}${guestKey ? `?key=${guestKey}&` : "?"}`;
+    // New orders start at key version 1 (the column's default); the link carries its own expiry.
+    const guestPath = await guestOrderPath(env, { id: orderId, userId: user.id, guestKeyVersion: 1 });
+    const orderPath = guestPath ? `${guestPath}&` : `/orders/${orderId}?`;
     let session: { sessionId: string; url: string };
     try {
       session = await paymentProvider(config, db).createCheckoutSession({
@@ -289,7 +288,7 @@ export async function startCheckout(env: Env, config: Config, buyer: Buyer, opti
         session: `…${session.sessionId.slice(-4)}`,
       },
     });
-    return guestKey ? { orderId, checkoutUrl: session.url, orderUrl: `${origin}${orderPath.slice(0, -1)}` } : { orderId, checkoutUrl: session.url };
+    return guestPath ? { orderId, checkoutUrl: session.url, orderUrl: `${origin}${orderPath.slice(0, -1)}` } : { orderId, checkoutUrl: session.url };
   } catch (error) {
     // After the session was stored the order lives on (payable, swept when it expires): nothing to give back.
     if (sessionStored) throw error;

@@ -5,24 +5,36 @@ import type { DisputeState } from "../payments/payment-state";
 import { enqueueMailSafely } from "../mail/mail";
 import { loadConfig } from "../platform/config";
 import { formatMoney } from "../web/format";
-import { guestOrderPath, isGuestOwner } from "./guest-access";
+import { GUEST_LINK_LIFETIME_MS, guestOrderPath, isGuestOwner } from "./guest-access";
 import { addressLines, parseShippingAddress } from "./orders";
 import { orderLines, type OrderRow } from "./schema";
 
+/** What a mail about an order says about its link: where it leads and, for a guest's, until when it works. */
+export interface OrderRecipient {
+  to: string;
+  orderUrl: string;
+  /** A guest's link expires (guest-access.ts): the mail says when, and what to do after. */
+  linkNote: string | null;
+}
+
 /**
  * Where an order's mail goes and the link it carries, or null (account erased): an account's
- * current address and its order page; a guest's address and the order's keyed link (guest-access.ts).
+ * current address and its order page; a guest's address and a fresh keyed link (guest-access.ts),
+ * valid for GUEST_LINK_LIFETIME_MS from this mail.
  */
-export async function orderRecipient(env: Env, order: OrderRow): Promise<{ to: string; orderUrl: string } | null> {
+export async function orderRecipient(env: Env, order: OrderRow, now = Date.now()): Promise<OrderRecipient | null> {
   const loaded = loadConfig(env);
   if (!loaded.ok) return null;
   const origin = loaded.config.PUBLIC_ORIGIN;
   if (isGuestOwner(order.userId)) {
-    const path = await guestOrderPath(env, order);
-    return order.customerEmail && path ? { to: order.customerEmail, orderUrl: `${origin}${path}` } : null;
+    const path = await guestOrderPath(env, order, now);
+    if (!order.customerEmail || !path) return null;
+    const until = new Date(now + GUEST_LINK_LIFETIME_MS).toISOString().slice(0, 10);
+    const linkNote = `This link opens your order until ${until}; keep it private. After that, sign up with ${order.customerEmail} to see your orders in your account.`;
+    return { to: order.customerEmail, orderUrl: `${origin}${path}`, linkNote };
   }
   const [row] = await getDb(env.DB).select({ email: user.email }).from(user).where(eq(user.id, order.userId)).limit(1);
-  return row ? { to: row.email, orderUrl: `${origin}/orders/${encodeURIComponent(order.id)}` } : null;
+  return row ? { to: row.email, orderUrl: `${origin}/orders/${encodeURIComponent(order.id)}`, linkNote: null } : null;
 }
 
 /** The address block of a receipt, or nothing when the order ships nowhere. */
@@ -53,6 +65,7 @@ export async function queueOrderConfirmation(env: Env, order: OrderRow): Promise
     ].join("\n"),
     ...(order.shippingAddress ? [addressBlock(order).join("\n")] : []),
     `Your order: ${to.orderUrl}`,
+    ...(to.linkNote ? [to.linkNote] : []),
     "Questions? Reply to this mail. — Bastion",
   ].join("\n\n");
   await enqueueMailSafely(env, { to: to.to, subject: `Your Bastion order ${order.id}`, text, key: `order.paid:${order.id}` });
@@ -69,6 +82,7 @@ export async function queueRefundNotice(env: Env, order: OrderRow, input: { amou
       : `We have refunded ${money(input.amountRefundedCents)} of your order ${order.id} so far (you paid ${money(order.totalCents)}).`,
     "Your bank shows the money back in 5 to 10 business days.",
     `Your order: ${to.orderUrl}`,
+    ...(to.linkNote ? [to.linkNote] : []),
     "— Bastion",
   ].join("\n\n");
   await enqueueMailSafely(env, { to: to.to, subject: `Refund for your Bastion order ${order.id}`, text, key: `order.refund:${input.eventId}` });

@@ -2,7 +2,7 @@ import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { SessionUser } from "../accounts/session";
 import { recordAudit } from "../audit/audit";
 import { inList, type Database } from "../db/client";
-import { guestKeyOpens } from "./guest-access";
+import { guestCookieOpens, guestKeyOpens } from "./guest-access";
 import { orderLines, orders, type OrderLineRow, type OrderRow } from "./schema";
 
 /** An order as its owner sees it (API.md "Checkout and orders"). */
@@ -91,19 +91,42 @@ async function withLines(db: Database, row: OrderRow): Promise<Order> {
   return toOrder(row, lines);
 }
 
+/** What opens a guest order: the link's key, or the cookie a key was exchanged for (guest-access.ts). */
+export type GuestProof = { key: string } | { cookie: string };
+
 /**
- * A guest order opened by its link's key (P12), or null: unknown id, not a guest order, a wrong
- * or expired key — one answer for all, so the id alone tells nothing.
+ * A guest order opened by its link's key or cookie (P12), or null: unknown id, not a guest order
+ * (or claimed into an account), a wrong, expired, revoked or non-canonical key — one answer for
+ * all, so the id alone tells nothing.
  */
-export async function findOrderByGuestKey(env: Env, db: Database, orderId: string, key: string): Promise<Order | null> {
-  const row = await guestOrderRow(env, db, orderId, key);
+export async function findOrderByGuestKey(env: Env, db: Database, orderId: string, proof: GuestProof): Promise<Order | null> {
+  const row = await guestOrderRow(env, db, orderId, proof);
   return row ? withLines(db, row) : null;
 }
 
-/** The order row a guest's key opens, or null (the same rule as `findOrderByGuestKey`). */
-export async function guestOrderRow(env: Env, db: Database, orderId: string, key: string): Promise<OrderRow | null> {
+/** The order row a guest's key or cookie opens, or null (the same rule as `findOrderByGuestKey`). */
+export async function guestOrderRow(env: Env, db: Database, orderId: string, proof: GuestProof): Promise<OrderRow | null> {
+  if (orderId.length > 100) return null;
   const [row] = await db.select().from(orders).where(eq(orders.id, orderId)).limit(1);
-  return row && (await guestKeyOpens(env, row, key)) ? row : null;
+  if (!row) return null;
+  const opens = "key" in proof ? await guestKeyOpens(env, row, proof.key) : await guestCookieOpens(env, row, proof.cookie);
+  return opens ? row : null;
+}
+
+/**
+ * Staff revoke a guest order's links (a leaked mail, a shopper's request): the key version moves
+ * on, so every link and cookie issued before stops opening the order; the next mail carries a new
+ * link. Audited. False when there is no such guest order.
+ */
+export async function revokeGuestLinks(env: Env, db: Database, actor: { id: string; ip: string | null }, orderId: string): Promise<boolean> {
+  const [row] = await db
+    .update(orders)
+    .set({ guestKeyVersion: sql`${orders.guestKeyVersion} + 1` })
+    .where(and(eq(orders.id, orderId), sql`substr(${orders.userId}, 1, 6) = 'guest_'`))
+    .returning({ id: orders.id, version: orders.guestKeyVersion });
+  if (!row) return false;
+  await recordAudit(env, { actor: actor.id, ip: actor.ip, action: "order.guest_links_revoked", subject: orderId, detail: { keyVersion: row.version } });
+  return true;
 }
 
 /**
@@ -115,7 +138,8 @@ export async function claimGuestOrders(env: Env, db: Database, user: SessionUser
   if (!user.emailVerified) return 0;
   const claimed = await db
     .update(orders)
-    .set({ userId: user.id })
+    // The key version moves on: the guest links and cookies stop opening an order that is now an account's.
+    .set({ userId: user.id, guestKeyVersion: sql`${orders.guestKeyVersion} + 1` })
     .where(
       and(sql`substr(${orders.userId}, 1, 6) = 'guest_'`, eq(orders.customerEmail, user.email.toLowerCase()), inArray(orders.status, ["paid", "refunded"])),
     )

@@ -1,8 +1,10 @@
 import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
+import { getCookie, setCookie } from "hono/cookie";
 import { getDb } from "../db/client";
 import type { AppEnv } from "../platform/app-env";
+import { logEvent } from "../platform/log";
 import { ProblemError } from "../platform/problem";
 import { formatMoney } from "../web/format";
 import { Layout } from "../web/layout";
@@ -11,6 +13,7 @@ import { cancelPendingOrderForUser } from "./cancel";
 import { buyerOwnerId, limitCheckoutAttempts, resolveBuyer } from "./buyer";
 import { startCheckout } from "./checkout";
 import { IdempotencyKey } from "./replay";
+import { GUEST_ORDER_COOKIE_LIFETIME_S, guestOrderCookieName, guestOrderCookieValue } from "./guest-access";
 import { requireUser } from "../accounts/session";
 import { addressLines, claimGuestOrders, findOrderByGuestKey, findOrderForUser, guestOrderRow, listOrdersForUser, type Order } from "./orders";
 
@@ -81,13 +84,9 @@ function OrdersPage({ items }: { items: Order[] }) {
   );
 }
 
-/** The order page's own address: a guest's keeps its key (it is the only thing that opens it). */
-function orderHref(order: Order, guestKey: string | null, status?: string): string {
-  const params = new URLSearchParams();
-  if (guestKey) params.set("key", guestKey);
-  if (status) params.set("status", status);
-  const query = params.toString();
-  return `/orders/${order.id}${query ? `?${query}` : ""}`;
+/** The order page's own address, never with a key: a guest's page opens with its cookie (guest-access.ts). */
+function orderHref(orderId: string, status?: "success" | "cancelled" | null): string {
+  return `/orders/${encodeURIComponent(orderId)}${status ? `?status=${status}` : ""}`;
 }
 
 export function AddressBlock({ address, ...attributes }: { address: NonNullable<Order["shippingAddress"]> } & Record<`data-${string}`, boolean>) {
@@ -103,14 +102,14 @@ export function AddressBlock({ address, ...attributes }: { address: NonNullable<
   );
 }
 
-function OrderPage({ order, returned, guestKey }: { order: Order; returned: "success" | "cancelled" | null; guestKey: string | null }) {
+function OrderPage({ order, returned, guest }: { order: Order; returned: "success" | "cancelled" | null; guest: boolean }) {
   const waiting = returned === "success" && order.status === "pending";
   const money = (cents: number) => formatMoney(cents, order.currency);
   return (
     <Layout title={`Order ${order.id}`}>
-      {guestKey ? (
+      {guest ? (
         <p class="notice" role="note">
-          This page opens with the link in your receipt. Keep the link private: anyone who has it can see this order.
+          This page opens with the link in your receipt, in this browser for an hour. Keep the link private: anyone who has it can see this order.
         </p>
       ) : (
         <nav class="crumbs" aria-label="Breadcrumb">
@@ -121,7 +120,7 @@ function OrderPage({ order, returned, guestKey }: { order: Order; returned: "suc
       {waiting ? (
         <p class="notice" role="status">
           Thank you! We are waiting for the payment provider to confirm your payment. This page refreshes by itself.{" "}
-          <a href={orderHref(order, guestKey, "success")}>Refresh now</a>
+          <a href={orderHref(order.id, "success")}>Refresh now</a>
         </p>
       ) : null}
       {returned === "success" && order.status === "paid" ? (
@@ -141,12 +140,11 @@ function OrderPage({ order, returned, guestKey }: { order: Order; returned: "suc
       ) : null}
       {order.status === "pending" && !order.paymentProcessing && returned !== "success" ? (
         <form method="post" action={`/orders/${order.id}/cancel`} class="inline-form">
-          {guestKey ? <input type="hidden" name="key" value={guestKey} /> : null}
           <button type="submit" class="secondary">
             Cancel this order and return to your cart
           </button>
           <span>
-            Or <a href={orderHref(order, guestKey, "success")}>check the payment again</a>.
+            Or <a href={orderHref(order.id, "success")}>check the payment again</a>.
           </span>
         </form>
       ) : null}
@@ -214,6 +212,23 @@ function OrderPage({ order, returned, guestKey }: { order: Order; returned: "suc
   );
 }
 
+function noStoreNoReferrer(c: Context<AppEnv>): void {
+  c.header("cache-control", "private, no-store");
+  c.header("referrer-policy", "no-referrer");
+}
+
+/** The value of this order's guest cookie, or null. */
+function guestOrderCookie(c: Context<AppEnv>, orderId: string): string | null {
+  const name = guestOrderCookieName(orderId);
+  return (name && getCookie(c, name)) || null;
+}
+
+/** The guest order this request's cookie opens, or null (no cookie, or one that no longer opens it: expired, revoked, claimed). */
+async function guestOrderFromCookie(c: Context<AppEnv>, orderId: string): Promise<Order | null> {
+  const cookie = guestOrderCookie(c, orderId);
+  return cookie ? findOrderByGuestKey(c.env, getDb(c.env.DB), orderId, { cookie }) : null;
+}
+
 /**
  * Order pages and the storefront checkout form. Fulfilment never depends on these pages: the
  * webhook pays the order; the success page only shows what D1 says.
@@ -227,37 +242,49 @@ export const checkoutPages = new Hono<AppEnv>()
   })
   .get("/orders/:id", async (c) => {
     const id = c.req.param("id");
-    const guestKey = c.req.query("key") ?? null;
+    const status = c.req.query("status");
+    const returned = status === "success" || status === "cancelled" ? status : null;
     const db = getDb(c.env.DB);
-    let order: Order | null = null;
-    if (guestKey !== null) {
-      // A guest's link: the key alone decides (P12); the page is nobody's to cache or refer onwards.
-      order = id.length <= 100 && guestKey.length <= 100 ? await findOrderByGuestKey(c.env, db, id, guestKey) : null;
-      c.header("cache-control", "private, no-store");
-      c.header("referrer-policy", "no-referrer");
-    } else {
+    const key = c.req.query("key");
+    if (key !== undefined) {
+      // A guest's link (P12): the key alone decides, once; it is exchanged for a cookie scoped to
+      // this order and the shopper lands on the clean address, so the key stays in no history,
+      // referrer or later request. Nobody's to cache or refer onwards.
+      noStoreNoReferrer(c);
+      const row = await guestOrderRow(c.env, db, id, { key });
+      const name = guestOrderCookieName(id);
+      // Operators see links being used and guessed (logEvent records the path, never the key).
+      logEvent(c, "info", row && name ? "guest_link_exchanged" : "guest_link_refused", { orderId: id.slice(0, 100) });
+      if (!row || !name) throw new ProblemError(404, "not_found", "We could not find that order.");
+      setCookie(c, name, await guestOrderCookieValue(c.env, row), {
+        path: "/",
+        secure: true,
+        httpOnly: true,
+        sameSite: "Lax",
+        maxAge: GUEST_ORDER_COOKIE_LIFETIME_S,
+      });
+      return c.redirect(orderHref(id, returned), 303);
+    }
+    let order = await guestOrderFromCookie(c, id);
+    const guest = order !== null;
+    if (guest) noStoreNoReferrer(c);
+    else {
       const user = await requireUser(c);
       await claimGuestOrders(c.env, db, user);
       order = id.length <= 100 ? await findOrderForUser(db, user.id, id) : null;
     }
     if (!order) throw new ProblemError(404, "not_found", "We could not find that order.");
-    const status = c.req.query("status");
-    const returned = status === "success" || status === "cancelled" ? status : null;
     // Still waiting for the webhook: refresh with a header (no inline script, CSP stays strict).
-    if (returned === "success" && order.status === "pending") c.header("refresh", `3; url=${orderHref(order, guestKey, "success")}`);
-    return c.html(<OrderPage order={order} returned={returned} guestKey={guestKey} />);
+    if (returned === "success" && order.status === "pending") c.header("refresh", `3; url=${orderHref(order.id, "success")}`);
+    return c.html(<OrderPage order={order} returned={returned} guest={guest} />);
   })
-  .post("/orders/:id/cancel", zValidator("form", z.object({ key: z.string().max(100).optional().catch(undefined) })), async (c) => {
+  .post("/orders/:id/cancel", async (c) => {
     const id = c.req.param("id");
     if (id.length > 100) throw new ProblemError(404, "not_found", "We could not find that order.");
-    const guestKey = c.req.valid("form").key;
-    if (guestKey) {
-      const row = await guestOrderRow(c.env, getDb(c.env.DB), id, guestKey);
-      if (!row) throw new ProblemError(404, "not_found", "We could not find that order.");
-      await cancelPendingOrderForUser(c.env, c.var.config, { id: row.userId }, id);
-      return c.redirect("/cart", 303);
-    }
-    const user = await requireUser(c);
+    // A guest cancels with the order's cookie (SameSite=Lax: never sent on another site's POST).
+    const cookie = guestOrderCookie(c, id);
+    const row = cookie ? await guestOrderRow(c.env, getDb(c.env.DB), id, { cookie }) : null;
+    const user = row ? { id: row.userId } : await requireUser(c);
     await cancelPendingOrderForUser(c.env, c.var.config, user, id);
     return c.redirect("/cart", 303);
   })

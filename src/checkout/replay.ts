@@ -30,7 +30,8 @@ export async function replay(env: Env, origin: string, db: Database, userId: str
       status: orders.status,
       inFlight: orders.paymentInFlight,
       expiresAt: orders.paymentExpiresAt,
-      guestAccessExpiresAt: orders.guestAccessExpiresAt,
+      userId: orders.userId,
+      guestKeyVersion: orders.guestKeyVersion,
     })
     .from(orders)
     .where(and(eq(orders.userId, userId), eq(orders.idempotencyKey, key)))

@@ -162,11 +162,24 @@ const guestOrderRoute = createRoute({
   tags: ["Checkout"],
   summary: "A guest's order, opened by the key of its link",
   description:
-    "The key comes from `orderUrl` of the guest's checkout and from the receipt mail; it opens this order only, for 90 days. " +
-    "A wrong, expired or missing key and an unknown id all answer the same 404.",
+    "The key is the `key` parameter of `orderUrl` (the guest's checkout answer) and of the links in the order's mails; it opens this order only, " +
+    "for 30 days from the answer or mail that carried it, until staff revoke it or the order joins an account. " +
+    "Send it in the `X-Order-Key` header: a header stays out of URLs, and so out of logs and histories. " +
+    "The `key` query parameter is deprecated and kept for clients written against the first version of this operation. " +
+    "A wrong, expired, revoked, non-canonical or missing key and an unknown id all answer the same 404.",
   request: {
     params: z.object({ id: z.string().min(1).max(100) }),
-    query: z.object({ key: z.string().min(1).max(100) }),
+    headers: z.object({
+      "x-order-key": z.string().min(1).max(100).optional().openapi({ description: "The order link's key (48 base64url characters)" }),
+    }),
+    query: z.object({
+      key: z
+        .string()
+        .min(1)
+        .max(100)
+        .optional()
+        .openapi({ param: { deprecated: true }, description: "Deprecated: send `X-Order-Key` instead" }),
+    }),
   },
   responses: {
     200: { description: "The order", content: { "application/json": { schema: OrderSchema } } },
@@ -214,7 +227,8 @@ export const checkoutApi = createApiApp()
     return c.json(order, 200);
   })
   .openapi(guestOrderRoute, async (c) => {
-    const order = await findOrderByGuestKey(c.env, getDb(c.env.DB), c.req.valid("param").id, c.req.valid("query").key);
+    const key = c.req.valid("header")["x-order-key"] ?? c.req.valid("query").key;
+    const order = key ? await findOrderByGuestKey(c.env, getDb(c.env.DB), c.req.valid("param").id, { key }) : null;
     if (!order) throw new ProblemError(404, "order_not_found", "No such order.");
     c.header("cache-control", "private, no-store");
     return c.json(order, 200);

@@ -59,8 +59,17 @@ export const orders = sqliteTable(
     couponCustomer: text("coupon_customer"),
     /** The cart object (its id, hex) this order froze: a guest's cart has no user to find it by. */
     cartObjectId: text("cart_object_id"),
-    /** When a guest order's link stops opening it (Unix ms); the link's key is an HMAC over id and this (guest-access.ts). */
+    /**
+     * Legacy: when the 90-day links issued before key versions stop opening a guest order (Unix ms).
+     * New orders leave it null: a link carries its own expiry (guest-access.ts).
+     */
     guestAccessExpiresAt: integer("guest_access_expires_at"),
+    /**
+     * Part of every guest link's and cookie's MAC: bumped when staff revoke the links and when the
+     * order joins an account, so everything issued before stops opening it. 0: an order from before
+     * versions, whose legacy links still open it until they expire or the version moves.
+     */
+    guestKeyVersion: integer("guest_key_version").notNull().default(1),
     /** The shipping rate chosen at checkout, copied (name and amount frozen like the lines). */
     shippingRateId: text("shipping_rate_id"),
     shippingRateName: text("shipping_rate_name"),

@@ -15,13 +15,23 @@ import type { AppEnv } from "./app-env";
 export const BOOKMARK_COOKIE = "__Host-bastion_d1";
 /** Replicas catch up within seconds; after this the bookmark has done its job. */
 const BOOKMARK_MAX_AGE_S = 120;
-/** D1 bookmarks are opaque short strings; anything else in the cookie is ignored, not sent to D1. */
-const BOOKMARK_PATTERN = /^[0-9a-zA-Z-]{1,128}$/;
+/**
+ * The shape of a D1 bookmark (a position in the database's history: four lower-case hex groups,
+ * 8-8-8-32, as `getBookmark()` returns them). Anything else in the cookie is ignored, not sent to
+ * D1: `withSession` also takes the constraints `first-primary` and `first-unconstrained`, and a
+ * visitor must not be able to send their reads to the primary by writing one into the cookie.
+ */
+const BOOKMARK_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
+
+/** Is `value` a D1 bookmark (not a session constraint, not anything else)? */
+export function isBookmark(value: string): boolean {
+  return BOOKMARK_PATTERN.test(value);
+}
 
 /** The bookmark this request carries from its own earlier write, or null. */
 export function carriedBookmark(c: Context<AppEnv>): string | null {
   const value = getCookie(c, BOOKMARK_COOKIE);
-  return value && BOOKMARK_PATTERN.test(value) ? value : null;
+  return value && isBookmark(value) ? value : null;
 }
 
 /**
@@ -42,6 +52,6 @@ export async function rememberOwnWrite(c: Context<AppEnv>): Promise<void> {
   const session = c.env.DB.withSession("first-primary");
   await session.prepare("SELECT 1").first();
   const bookmark = session.getBookmark();
-  if (!bookmark || !BOOKMARK_PATTERN.test(bookmark)) return;
+  if (!bookmark || !isBookmark(bookmark)) return;
   setCookie(c, BOOKMARK_COOKIE, bookmark, { path: "/", secure: true, httpOnly: true, sameSite: "Lax", maxAge: BOOKMARK_MAX_AGE_S });
 }

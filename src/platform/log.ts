@@ -26,9 +26,23 @@ export function exposeRequestId(c: Context<AppEnv>): void {
   }
 }
 
-/** One structured log line (Workers Logs indexes JSON): level, message, request id and route. */
+/**
+ * Query parameters that carry a secret (a guest order link's `key`, a sign-in or verification
+ * `token`, an OAuth `code`): their values never reach a log line, whatever field they hide in (a
+ * URL in an error message, a stack, a caller's field). Request lines log the path, never the query.
+ */
+const SECRET_PARAMS = /([?&](?:key|token|code)=)[^&\s"'#\\]+/gi;
+
+/** `text` with the values of secret-carrying query parameters replaced by `[redacted]`. */
+export function redactSecrets(text: string): string {
+  return text.replace(SECRET_PARAMS, "$1[redacted]");
+}
+
+/** One structured log line (Workers Logs indexes JSON): level, message, request id, route and path (never the query string). */
 export function logEvent(c: Context<AppEnv>, level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown> = {}): void {
-  const line = JSON.stringify({ level, msg, requestId: c.var.requestId, route: `${c.req.method} ${c.req.routePath}`, path: c.req.path, ...fields });
+  const line = redactSecrets(
+    JSON.stringify({ level, msg, requestId: c.var.requestId, route: `${c.req.method} ${c.req.routePath}`, path: c.req.path, ...fields }),
+  );
   if (level === "error") console.error(line);
   else if (level === "warn") console.warn(line);
   else console.log(line);

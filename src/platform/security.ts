@@ -35,6 +35,26 @@ const CSP = contentSecurityPolicy();
 const CSP_SIGN_IN = contentSecurityPolicy({ turnstile: true });
 
 /**
+ * The headers every response carries, whoever serves it: this middleware for the worker's
+ * answers, `public/_headers` for the static files the platform serves without the worker
+ * (wrangler.toml `run_worker_first`, decision 001). test/tooling/static-assets.test.ts holds the
+ * two to the same values.
+ */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  "content-security-policy": CSP,
+  "strict-transport-security": "max-age=31536000; includeSubDomains",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "strict-origin-when-cross-origin",
+  "x-frame-options": "DENY",
+  "cross-origin-opener-policy": "same-origin",
+  "cross-origin-resource-policy": "same-origin",
+  "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=()",
+};
+
+/** Set on every worker response as they are (CSP and the referrer policy have per-route exceptions). */
+const FIXED_HEADERS = Object.keys(SECURITY_HEADERS).filter((name) => name !== "content-security-policy" && name !== "referrer-policy");
+
+/**
  * Security headers on every response (P03, T03, T09): CSP, HSTS, nosniff, referrer policy,
  * and `no-store` unless a route opted into caching explicitly.
  */
@@ -50,14 +70,9 @@ export const securityHeaders = createMiddleware<AppEnv>(async (c, next) => {
   const headers = c.res.headers;
   // A route may set a stricter policy of its own (uploaded images: a sandbox that runs nothing).
   if (!headers.has("content-security-policy")) headers.set("content-security-policy", c.req.path === "/sign-in" ? CSP_SIGN_IN : CSP);
-  headers.set("strict-transport-security", "max-age=31536000; includeSubDomains");
-  headers.set("x-content-type-options", "nosniff");
+  for (const name of FIXED_HEADERS) headers.set(name, SECURITY_HEADERS[name]!);
   // A page whose URL is a credential (a guest order's link) sends no referrer at all.
-  if (headers.get("referrer-policy") !== "no-referrer") headers.set("referrer-policy", "strict-origin-when-cross-origin");
-  headers.set("x-frame-options", "DENY");
-  headers.set("cross-origin-opener-policy", "same-origin");
-  headers.set("cross-origin-resource-policy", "same-origin");
-  headers.set("permissions-policy", "camera=(), microphone=(), geolocation=(), payment=()");
+  if (headers.get("referrer-policy") !== "no-referrer") headers.set("referrer-policy", SECURITY_HEADERS["referrer-policy"]!);
   if (!headers.has("cache-control")) headers.set("cache-control", "no-store");
 });
 

@@ -115,6 +115,7 @@ async function queueShippingNotice(env: Env, order: OrderRow): Promise<void> {
     `Good news: your order ${order.id} is on its way.`,
     `Carrier: ${order.carrier}\nTracking number: ${order.trackingNumber}`,
     `Your order: ${to.orderUrl}`,
+    ...(to.linkNote ? [to.linkNote] : []),
     "— Bastion",
   ].join("\n\n");
   await enqueueMailSafely(env, { to: to.to, subject: `Your Bastion order ${order.id} has shipped`, text, key: `order.shipped:${order.id}` });

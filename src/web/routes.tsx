@@ -1,6 +1,15 @@
 import { Hono } from "hono";
-import { CATALOG_SORTS, CATEGORY_PATTERN, decodeCursor, findProductBySlug, listCategories, listProducts, selectVisibleProducts } from "../catalog/queries";
-import { sharedCatalogAnswer } from "../catalog/page-cache";
+import {
+  CATALOG_SORTS,
+  CATEGORY_PATTERN,
+  decodeCursor,
+  findProductBySlug,
+  listCategories,
+  listProducts,
+  normaliseListing,
+  selectVisibleProducts,
+} from "../catalog/queries";
+import { sharedCatalogAnswer, sharedKeyOf } from "../catalog/page-cache";
 import { serveProductImage } from "../catalog/images";
 import { SLUG_PATTERN } from "../catalog/routes";
 import { getDb } from "../db/client";
@@ -35,21 +44,21 @@ export const storefront = new Hono<AppEnv>()
     const cursor = rawCursor ? decodeCursor(rawCursor) : null;
     const origin = c.get("config").PUBLIC_ORIGIN;
     const resizing = c.get("config").IMAGE_RESIZING === "cloudflare";
-    // The catalog's pages are the same for every visitor: shared through the page cache (decision 017).
-    const query = new URLSearchParams({
-      ...(q ? { q } : {}),
-      ...(category ? { category } : {}),
-      ...(sort ? { sort } : {}),
-      ...(cursor && rawCursor ? { cursor: rawCursor } : {}),
-    }).toString();
-    const answer = await sharedCatalogAnswer(
-      c,
-      { key: `${PAGE_BUILD}${resizing ? "+rs" : ""}/home?${query}`, kind: "html", browser: PAGE_CACHE_CONTROL },
-      async (db) => {
-        const [page, categories] = await Promise.all([listProducts(db, { q, category, sort, cursor, limit: 24 }), listCategories(db)]);
-        return String(<CatalogPage {...page} q={q} category={category} sort={sort} categories={categories} origin={origin} resizing={resizing} />);
-      },
-    );
+    // The catalog's pages are the same for every visitor: shared through the page cache (decision
+    // 017), one key per meaningful page, rendered from the normalised listing the key names.
+    const listing = normaliseListing({ q, category, sort, cursor });
+    const key = sharedKeyOf(`${PAGE_BUILD}${resizing ? "+rs" : ""}/home`, {
+      q: listing.q,
+      category: listing.category,
+      sort: listing.sort,
+      cursor: listing.cursorText,
+    });
+    const answer = await sharedCatalogAnswer(c, { key, kind: "html", browser: PAGE_CACHE_CONTROL }, async (db) => {
+      const [page, categories] = await Promise.all([listProducts(db, { ...listing, limit: 24 }), listCategories(db)]);
+      return String(
+        <CatalogPage {...page} q={listing.q} category={listing.category} sort={listing.sort} categories={categories} origin={origin} resizing={resizing} />,
+      );
+    });
     return answer ?? c.notFound();
   })
   .get("/products/:slug", async (c) => {

@@ -1,8 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { forgetCatalogVersion } from "../../src/catalog/page-cache";
+import { forgetCatalogVersion, SHARED_VALUE_LIMITS, sharedKeyOf } from "../../src/catalog/page-cache";
+import { encodeCursor } from "../../src/catalog/queries";
 import worker from "../../src/index";
-import { BOOKMARK_COOKIE } from "../../src/platform/d1-session";
+import { BOOKMARK_COOKIE, isBookmark } from "../../src/platform/d1-session";
 import { appJson as sendJson, appRequest as request, as } from "../support/admin";
 import { signUpAndSignIn } from "../support/accounts";
 import { guestCart } from "../support/cart";
@@ -179,6 +180,15 @@ describe("shared catalog answers: Cache API and isolate memory keyed by the cata
     constraints.length = 0;
     await get(`${BOOKMARK_COOKIE}=${encodeURIComponent("x'; DROP TABLE products;--")}`);
     expect(constraints.every((c) => c !== "x'; DROP TABLE products;--")).toBe(true);
+    // Nor a session constraint: `first-primary` in the cookie would send an anonymous visitor's reads to the primary.
+    expect(bookmark).toMatch(/^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/);
+    for (const forged of ["first-primary", "first-unconstrained", bookmark.toUpperCase(), `${bookmark}0`, bookmark.slice(1)]) {
+      expect(isBookmark(forged), forged).toBe(false);
+      constraints.length = 0;
+      expect((await get(`${BOOKMARK_COOKIE}=${forged}`)).status).toBe(200);
+      expect(constraints, forged).not.toContain(forged);
+    }
+    expect(isBookmark(bookmark)).toBe(true);
   });
 });
 
@@ -189,3 +199,56 @@ async function findStored(version: string, path: string): Promise<Response | nul
   // Page keys end with the shopper's locale (decision 018); these requests send none: en-US.
   return (await caches.default.match(`${ORIGIN}/_shared/${version}/${build}${path}|en-US`)) ?? null;
 }
+
+describe("shared keys are bounded: one key per meaningful page (normalised, sorted, length-capped)", () => {
+  it("sharedKeyOf names the parameters in order, leaves out empty ones, and refuses unknown or over-long ones", () => {
+    expect(sharedKeyOf("api/products", { sort: "newest", q: "lamp", cursor: undefined, category: "", limit: "24" })).toBe(
+      "api/products?limit=24&q=lamp&sort=newest",
+    );
+    expect(sharedKeyOf("home", {})).toBe("home");
+    expect(sharedKeyOf("home", { utm_source: "mail" })).toBeNull();
+    expect(sharedKeyOf("home", { q: "x".repeat(SHARED_VALUE_LIMITS.q!) })).not.toBeNull();
+    expect(sharedKeyOf("home", { q: "x".repeat(SHARED_VALUE_LIMITS.q! + 1) })).toBeNull();
+    expect(sharedKeyOf("home", { cursor: "c".repeat(SHARED_VALUE_LIMITS.cursor! + 1) })).toBeNull();
+  });
+
+  it("spellings of one search, parameter order, unknown parameters, the default sort and a cursor of another order share one answer", async () => {
+    const name = unique("Bounded Lamp");
+    const product = await makeProduct({ name });
+    const first = await request(`/api/products?q=${encodeURIComponent(name.toLowerCase())}&limit=5`);
+    expect([first.status, source(first)]).toEqual([200, "miss"]);
+    const body = await first.text();
+    expect(body).toContain(product.id);
+    const otherOrder = encodeCursor({ sort: "price-asc", key: 100, id: "prd_x", offset: 24 });
+    for (const spelling of [
+      `/api/products?limit=5&q=${encodeURIComponent(`  ${name.toUpperCase()}  `)}`,
+      `/api/products?q=${encodeURIComponent(name.replace(" ", " \t "))}&limit=5&utm_source=mail&fbclid=abc`,
+      `/api/products?sort=name&q=${encodeURIComponent(name)}&limit=5`,
+      `/api/products?q=${encodeURIComponent(name)}&limit=5&sort=name&cursor=${otherOrder}`,
+    ]) {
+      const res = await request(spelling);
+      expect([res.status, source(res)], spelling).toEqual([200, "memory"]);
+      expect(await res.text()).toBe(body);
+    }
+    // The storefront page too: it shows the search as it is matched.
+    const page = await request(`/?q=${encodeURIComponent(name)}`);
+    expect(source(page)).toBe("miss");
+    expect(await page.text()).toContain(`value="${name.toLowerCase()}"`);
+    expect(source(await request(`/?utm_campaign=x&q=${encodeURIComponent(`${name.toUpperCase()} `)}`))).toBe("memory");
+  });
+
+  it("a search or cursor longer than a key may be is answered but never shared", async () => {
+    const product = await makeProduct({ name: unique("Long search kettle") });
+    const long = `${product.name} ${"x".repeat(80)}`;
+    for (let i = 0; i < 2; i++) {
+      const res = await request(`/api/products?q=${encodeURIComponent(long)}`);
+      expect([res.status, source(res), res.headers.get("cache-control")]).toEqual([200, "bypass", "private, no-store"]);
+    }
+    const cursor = encodeCursor({ sort: "name", key: "z".repeat(250), id: "prd_zzz", offset: 24 });
+    expect(cursor.length).toBeGreaterThan(SHARED_VALUE_LIMITS.cursor!);
+    const paged = await request(`/api/products?cursor=${cursor}`);
+    expect([paged.status, source(paged)]).toEqual([200, "bypass"]);
+    const page = await request(`/?q=${encodeURIComponent(long)}`);
+    expect([page.status, source(page)]).toEqual([200, "bypass"]);
+  });
+});

@@ -4,9 +4,10 @@ import worker from "../../src/index";
 import { describe, expect, it } from "vitest";
 import { couponCustomerKey, normaliseEmail } from "../../src/coupons/customer";
 import { getDb } from "../../src/db/client";
+import { guestOrderKey } from "../../src/checkout/guest-access";
 import { reserveCoupon } from "../../src/coupons/coupons";
 import { shippingRates } from "../../src/shipping/schema";
-import { makeStaff, markEmailVerified, signUpAndSignIn } from "../support/accounts";
+import { cookiesFrom, makeStaff, markEmailVerified, signUpAndSignIn } from "../support/accounts";
 import { cartJson, guestCart } from "../support/cart";
 import { makeCoupon } from "../support/coupons";
 import { countRows, makeProduct, unique } from "../support/factories";
@@ -55,7 +56,7 @@ describe("guest checkout", () => {
     const res = await checkout(cookie, { email, shippingRateId: rate.id });
     expect(res.status).toBe(201);
     const started = (await res.json()) as Started;
-    expect(started.orderUrl).toMatch(new RegExp(`^${ORIGIN}/orders/${started.orderId}\\?key=[A-Za-z0-9_-]{43}$`));
+    expect(started.orderUrl).toMatch(new RegExp(`^${ORIGIN}/orders/${started.orderId}\\?key=[A-Za-z0-9_-]{48}$`));
     const pending = (await orderRow(started.orderId))!;
     expect(pending).toMatchObject({ userId: expect.stringMatching(/^guest_[0-9a-f]{64}$/), customerEmail: email, shippingCents: 495, totalCents: 4495 });
     expect(pending.userId).not.toContain(cookie.split("=")[1]!); // the cart cookie (a bearer secret) is never stored
@@ -70,10 +71,16 @@ describe("guest checkout", () => {
     expect(receipt!.text).toContain("Shipping (Standard): £4.95");
     expect(receipt!.text).toContain("Total paid: £44.95");
     expect(receipt!.text).toContain("12 Analytical Row");
-    expect(receipt!.text).toContain(started.orderUrl!);
+    // The receipt carries its own link (30 days from this mail) and says until when it works.
+    expect(receipt!.text).toMatch(new RegExp(`Your order: ${ORIGIN}/orders/${started.orderId}\\?key=[A-Za-z0-9_-]{48}\n`));
+    expect(receipt!.text).toContain(`This link opens your order until ${new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10)}`);
 
-    // The link opens the order (page and API) without any session.
-    const page = await request(new URL(started.orderUrl!).pathname + new URL(started.orderUrl!).search);
+    // The link opens the order (page and API) without any session: the page exchanges the key for
+    // a cookie and lands on the clean address; the API takes the key in a header.
+    const exchange = await request(new URL(started.orderUrl!).pathname + new URL(started.orderUrl!).search, { redirect: "manual" });
+    expect(exchange.status).toBe(303);
+    expect(exchange.headers.get("location")).toBe(`/orders/${started.orderId}`);
+    const page = await request(`/orders/${started.orderId}`, { headers: { cookie: cookiesFrom(exchange) } });
     expect(page.status).toBe(200);
     expect(page.headers.get("cache-control")).toBe("private, no-store");
     expect(page.headers.get("referrer-policy")).toBe("no-referrer");
@@ -81,7 +88,7 @@ describe("guest checkout", () => {
     expect(html).toContain("Ada Lovelace");
     expect(html).toContain("£44.95");
     const key = new URL(started.orderUrl!).searchParams.get("key")!;
-    const api = await request(`/api/guest-orders/${started.orderId}?key=${key}`);
+    const api = await request(`/api/guest-orders/${started.orderId}`, { headers: { "x-order-key": key } });
     expect(api.status).toBe(200);
     expect(await api.json()).toMatchObject({ id: started.orderId, status: "paid", shippingCents: 495, shippingRate: "Standard", totalCents: 4495, email });
   });
@@ -96,32 +103,38 @@ describe("guest checkout", () => {
     const before = await orderRow(startedA.orderId);
     const attempts = [
       `/api/guest-orders/${startedA.orderId}?key=${keyB}`,
-      `/api/guest-orders/${startedA.orderId}?key=${"A".repeat(43)}`,
+      `/api/guest-orders/${startedA.orderId}?key=${"A".repeat(48)}`,
       `/api/guest-orders/${startedA.orderId}?key=x`,
+      `/api/guest-orders/${startedA.orderId}`,
       `/orders/${startedA.orderId}?key=${keyB}`,
     ];
     for (const path of attempts) {
-      const res = await request(path);
+      const res = await request(path, { redirect: "manual" });
       expect(res.status, path).toBe(404);
+      expect(res.headers.getSetCookie(), path).toEqual([]);
       expect(await res.text()).not.toContain("a@example.com");
     }
+    expect((await request(`/api/guest-orders/${startedA.orderId}`, { headers: { "x-order-key": keyB } })).status).toBe(404);
     // The id alone is a signed-in page: a guest is asked to sign in, a stranger's account finds nothing.
     expect((await request(`/api/orders/${startedA.orderId}`)).status).toBe(401);
     const stranger = await signUpAndSignIn();
     expect((await request(`/api/orders/${startedA.orderId}`, { headers: { cookie: stranger.cookie } })).status).toBe(404);
-    // Cancelling with another order's key is refused too.
-    const cancel = await request(`/orders/${startedA.orderId}/cancel`, {
-      method: "POST",
-      headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
-      body: `key=${keyB}`,
-      redirect: "manual",
-    });
-    expect(cancel.status).toBe(404);
-    // An expired link: the same key after its time is refused.
-    await env.DB.prepare("UPDATE orders SET guest_access_expires_at = ? WHERE id = ?")
-      .bind(Date.now() - 1, startedB.orderId)
-      .run();
-    expect((await request(`/api/guest-orders/${startedB.orderId}?key=${keyB}`)).status).toBe(404);
+    // Cancelling with another order's key, or its cookie under this order's name, is refused too.
+    const cookieB = cookiesFrom(await request(`/orders/${startedB.orderId}?key=${keyB}`, { redirect: "manual" })).split("=")[1]!;
+    for (const body of [`key=${keyB}`, ""]) {
+      const cancel = await request(`/orders/${startedA.orderId}/cancel`, {
+        method: "POST",
+        headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded", cookie: `__Host-bastion_order_${startedA.orderId}=${cookieB}` },
+        body,
+        redirect: "manual",
+      });
+      expect(cancel.status).toBe(401);
+    }
+    // An expired link: a key with the right MAC whose time has passed is refused (the same key a day later opens).
+    const orderB = { id: startedB.orderId, guestKeyVersion: 1 };
+    const openB = (key: string) => request(`/api/guest-orders/${startedB.orderId}`, { headers: { "x-order-key": key } });
+    expect((await openB(await guestOrderKey(env, orderB, Date.now() - 1000))).status).toBe(404);
+    expect((await openB(await guestOrderKey(env, orderB, Date.now() + 86_400_000))).status).toBe(200);
     expect(await orderRow(startedA.orderId)).toEqual(before);
   });
 
@@ -281,7 +294,7 @@ describe("the webhook re-checks shipping, tax and address (P15)", () => {
     await env.DB.prepare("UPDATE orders SET tax_mode = 'automatic' WHERE id = ?").bind(order.id).run();
     expect((await deliverEvent(await completedEventFor(order.id, { amountTax: 200, amountTotal: order.totalCents + 200 }))).status).toBe(200);
     expect(await orderRow(order.id)).toMatchObject({ status: "paid", taxCents: 200, totalCents: order.totalCents + 200, shippingCents: 500 });
-    const api = await request(`/api/guest-orders/${order.id}?key=x`);
+    const api = await request(`/api/guest-orders/${order.id}`, { headers: { "x-order-key": "x" } });
     expect(api.status).toBe(404);
   });
 });

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -8,6 +8,8 @@ import { afterAll, describe, expect, it } from "vitest";
 const root = path.resolve(import.meta.dirname, "../..");
 const work = mkdtempSync(path.join(tmpdir(), "bastion-doctor-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
+mkdirSync(path.join(work, "public"));
+copyFileSync(path.join(root, "public/_headers"), path.join(work, "public/_headers"));
 
 function doctor(toml: string, gitignore: string): { code: number; out: string } {
   writeFileSync(path.join(work, "wrangler.toml"), toml);
@@ -24,9 +26,7 @@ function doctor(toml: string, gitignore: string): { code: number; out: string } 
 }
 
 describe("npm run doctor (P17)", () => {
-  const good = readFileSync(path.join(root, "wrangler.toml"), "utf8")
-    .replace(/^main = .*$/m, "")
-    .replace(/\[assets\][^[]*/, "");
+  const good = readFileSync(path.join(root, "wrangler.toml"), "utf8").replace(/^main = .*$/m, "");
 
   it("passes the repository's own wrangler.toml and .gitignore", () => {
     const res = doctor(good, readFileSync(path.join(root, ".gitignore"), "utf8"));
@@ -45,5 +45,24 @@ describe("npm run doctor (P17)", () => {
     expect(res.out).toMatch(/UNSAFE\s+\[env\.production\] workers_dev/);
     expect(res.out).toMatch(/UNSAFE\s+\.gitignore\s+does not list \.dev\.vars/);
     expect(res.out).not.toContain("sk_live_abc");
+  });
+
+  it("flags static files that skip the worker without the security headers, and routes that skip it at all", () => {
+    // Top level: only the API first (pages would skip the worker); production: nothing first.
+    const loose = good
+      .replace(/(\[env\.production\.assets\][^[]*?)run_worker_first = \[.*\]/, "$1run_worker_first = false")
+      .replace(/run_worker_first = \[.*\]/, 'run_worker_first = ["/api/*"]');
+    const res = doctor(loose, readFileSync(path.join(root, ".gitignore"), "utf8"));
+    expect(res.code).toBe(1);
+    expect(res.out).toMatch(/UNSAFE\s+\[assets\] run_worker_first/);
+    expect(res.out).toMatch(/UNSAFE\s+\[env\.production\.assets\] run_worker_first/);
+    rmSync(path.join(work, "public/_headers"));
+    try {
+      const bare = doctor(good, readFileSync(path.join(root, ".gitignore"), "utf8"));
+      expect(bare.code).toBe(1);
+      expect(bare.out).toMatch(/UNSAFE\s+public\/_headers/);
+    } finally {
+      copyFileSync(path.join(root, "public/_headers"), path.join(work, "public/_headers"));
+    }
   });
 });
