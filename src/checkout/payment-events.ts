@@ -57,12 +57,19 @@ async function subjectOf(db: Database, provider: PaymentProvider, event: StripeE
 
 /** The event's journal: its dedup row and (for an order) its timeline row. Safe to write twice. */
 async function journal(db: Database, event: StripeEventEnvelope, orderId: string | null, note: string): Promise<void> {
-  await db.insert(processedWebhookEvents).values({ eventId: event.id, type: event.type, orderId }).onConflictDoNothing();
-  if (orderId)
-    await db
+  const dedup = db.insert(processedWebhookEvents).values({ eventId: event.id, type: event.type, orderId }).onConflictDoNothing();
+  if (!orderId) {
+    await dedup;
+    return;
+  }
+  // One round trip for both rows.
+  await db.batch([
+    dedup,
+    db
       .insert(paymentEvents)
       .values({ id: `pev_${event.id}`, orderId, kind: event.type, detail: note })
-      .onConflictDoNothing();
+      .onConflictDoNothing(),
+  ]);
 }
 
 /** A replayed event: nothing to read again, but the follow-ups of the order's status run again (a retry after a failed follow-up). */

@@ -9,7 +9,7 @@ import { makeProduct } from "../support/factories";
 import { ORIGIN } from "../support/http";
 import { makeHeldOrder, paidEventFor } from "../support/orders";
 import { countRoundTrips } from "../support/round-trips";
-import { signedEvent } from "../support/stripe";
+import { signedEvent, stripeChanges } from "../support/stripe";
 
 // The written budgets of docs/capacity.md ("Round-trip budgets"): D1 calls and Durable Object
 // calls the worker makes for one request, counted (never timed). A change that adds a call to a
@@ -72,24 +72,30 @@ describe("round-trip budgets of the hot paths (docs/capacity.md)", () => {
     });
   });
 
-  it("payment webhook (checkout.session.completed, paid): five D1 round trips and three object calls fulfil one order", async () => {
+  it("payment webhook (checkout.session.completed, paid): eight D1 round trips (one of them the provider read) and three object calls fulfil one order", async () => {
     const held = await makeHeldOrder();
     const event = paidEventFor(held);
     const { body, signature } = await signedEvent(event);
+    await stripeChanges(event); // Stripe's state first: the webhook reads it back
     const { res, trips } = await countRoundTrips("/api/webhooks/stripe", {
       method: "POST",
       headers: { "content-type": "application/json", "stripe-signature": signature },
       body,
     });
     expect(res.status).toBe(200);
-    // The order; dedup + timeline + status change + the order after it (one batch); the coupon's
-    // definition (which ledger) and its redemption row; the shopper's address for the receipt.
+    // Decision 021: the event is a notification. Its id (a replay stops here); the order; the
+    // payment as the provider has it (the simulator's one read; Stripe's one HTTP call); the
+    // conditional status change; the coupon's definition and its redemption row; the shopper's
+    // address for the receipt; the event's journal (dedup + timeline, one batch).
     expect(trips.d1Statements).toEqual([
+      expect.stringMatching(/^select "event_id"/),
       expect.stringMatching(/^select "id", "user_id", "status"/),
-      "batch(4)",
+      expect.stringMatching(/^select "id", "order_id", "kind", "detail"/),
+      expect.stringMatching(/^update "orders" set "status"/),
       expect.stringMatching(/^select "code", "percent_off"/),
       expect.stringMatching(/^insert into "coupon_redemptions"/),
       expect.stringMatching(/^select "email" from "user"/),
+      "batch(2)",
     ]);
     expect(trips.objects).toEqual({ "AUDIT_LOG.append": 1, "COUPON.commit": 1, "CART.completeCheckout": 1 });
   });

@@ -63,7 +63,8 @@ function makeProject(name: string, opts: { migrated?: boolean } = {}): string {
     path.join(dir, "wrangler.toml"),
     readFileSync(path.join(root, "wrangler.toml"), "utf8")
       .replace(/^main = .*$/m, "")
-      .replace(/\[assets\][^[]*/, ""),
+      // The whole [assets] table: every line up to the next table header (its values may hold brackets).
+      .replace(/^\[assets\]\n(?:(?!\[).*\n)*/m, ""),
   );
   // Migrated once (the first time asked), then copied: every project starts from the same schema.
   if (opts.migrated) cpSync(path.join(migratedTemplate(), ".wrangler"), path.join(dir, ".wrangler"), { recursive: true });
