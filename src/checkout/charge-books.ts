@@ -1,6 +1,6 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { recordAudit } from "../audit/audit";
-import type { Database } from "../db/client";
+import { sqlNowIso, type Database } from "../db/client";
 import { isOpenDispute, type DisputeState, type PaymentState } from "../payments/payment-state";
 import { queueDisputeNotice, queueRefundNotice } from "./order-mail";
 import { stripeTail } from "./payment-checks";
@@ -71,7 +71,7 @@ async function recordRefundedTotal(env: Env, db: Database, order: OrderRow, refu
     .update(orders)
     .set({
       refundedCents,
-      updatedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`,
+      updatedAt: sqlNowIso,
       ...(full ? { status: "refunded" as const } : {}),
     })
     .where(and(eq(orders.id, order.id), eq(orders.refundedCents, order.refundedCents), inArray(orders.status, ["paid", "refunded"])))
@@ -130,7 +130,7 @@ async function recordDisputes(env: Env, db: Database, order: OrderRow, disputes:
         amountCents: d.amount,
         evidenceDueBy: d.evidenceDueBy,
         reason: d.reason,
-        updatedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`,
+        updatedAt: sqlNowIso,
       })
       .where(and(eq(orderDisputes.id, d.id), eq(orderDisputes.status, before.status)));
     if ((changed.meta.changes ?? 0) === 0 || before.status === d.status) continue;
@@ -145,7 +145,7 @@ async function recordDisputes(env: Env, db: Database, order: OrderRow, disputes:
   if (!headline || headline.status === order.disputeStatus) return order;
   const [now] = await db
     .update(orders)
-    .set({ disputeStatus: headline.status, updatedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))` })
+    .set({ disputeStatus: headline.status, updatedAt: sqlNowIso })
     .where(and(eq(orders.id, order.id), sql`${orders.disputeStatus} IS NOT ${headline.status}`))
     .returning();
   return now ?? order;

@@ -1,5 +1,5 @@
 import { and, eq, isNull, sql, type SQL } from "drizzle-orm";
-import type { Database } from "../db/client";
+import { sqlNowIso, type Database } from "../db/client";
 import { orderLines, orders, type OrderRow } from "./schema";
 import { restockPendingOrder } from "./stock";
 
@@ -30,8 +30,6 @@ export function insertOrderLines(db: Database, rows: (typeof orderLines.$inferIn
   return inserts;
 }
 
-const nowIso = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
-
 /**
  * Closes a pending order unpaid and gives its stock back in ONE batch, only while it is still
  * pending on `session` (a session id, or null: "no session stored yet" — the fence against a
@@ -56,17 +54,8 @@ export function closeStatements(db: Database, input: { orderId: string; status: 
     restockPendingOrder(db, input.orderId, { session: input.session, inFlight: input.inFlight ?? false }),
     db
       .update(orders)
-      .set({ status: input.status, paymentInFlight: false, updatedAt: nowIso })
+      .set({ status: input.status, paymentInFlight: false, updatedAt: sqlNowIso })
       .where(and(...conditions))
       .returning(),
   ] as const;
-}
-
-/** Marks a pending order's payment as in flight (its holds are pinned by the caller). True when it changed. */
-export async function markPaymentInFlight(db: Database, orderId: string, session: string): Promise<boolean> {
-  const result = await db
-    .update(orders)
-    .set({ paymentInFlight: true, updatedAt: nowIso })
-    .where(and(eq(orders.id, orderId), eq(orders.status, "pending"), eq(orders.paymentSessionId, session), eq(orders.paymentInFlight, false)));
-  return (result.meta.changes ?? 0) > 0;
 }

@@ -1,16 +1,11 @@
-import { type ChargeObject, type CheckoutSessionObject, shippingDetailsOf } from "../payments/events";
+import { type CheckoutSessionObject, shippingDetailsOf } from "../payments/events";
 import { loadConfig } from "../platform/config";
 import type { OrderRow } from "./schema";
 
 /**
  * What a payment event must agree with before it pays an order (P15), and what the paid order
- * takes from it. Pure reads of the verified event and the order; fulfilment.ts applies them.
+ * takes from it. Pure reads of the payment and the order; reconcile.ts applies them.
  */
-
-export function intentId(value: CheckoutSessionObject["payment_intent"] | ChargeObject["payment_intent"]): string | null {
-  if (!value) return null;
-  return typeof value === "string" ? value : value.id;
-}
 
 /**
  * Why a completed, paid session does not pay its order, or null when everything matches (P15).
@@ -73,11 +68,6 @@ export function addressJson(session: CheckoutSessionObject): string | null {
     postalCode: a.postal_code ?? null,
     country: a.country?.toUpperCase() ?? null,
   });
-}
-
-/** Did this event bring money (as opposed to a free order or a delayed method only starting)? */
-export function bringsMoney(session: CheckoutSessionObject): boolean {
-  return session.payment_status === "paid" && (session.amount_total ?? 0) > 0;
 }
 
 /** Audit events carry only the last 4 characters of Stripe ids (enough to match, not to reuse). */

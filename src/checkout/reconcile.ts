@@ -1,6 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import { recordAudit } from "../audit/audit";
-import { getDb, type Database } from "../db/client";
+import { getDb, type Database, sqlNowIso } from "../db/client";
 import type { PaymentState } from "../payments/payment-state";
 import type { PaymentProvider } from "../payments/provider";
 import { reconcileCharge, type Reconciler } from "./charge-books";
@@ -27,8 +27,6 @@ export interface Reconciled {
 }
 
 export type { Reconciler } from "./charge-books";
-
-const nowIso = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
 
 /** Up to this many decide-and-write rounds when a concurrent writer keeps changing the order. */
 const ROUNDS = 4;
@@ -105,8 +103,8 @@ async function pay(env: Env, db: Database, order: OrderRow, state: PaymentState,
     .update(orders)
     .set({
       status: "paid",
-      paidAt: nowIso,
-      updatedAt: nowIso,
+      paidAt: sqlNowIso,
+      updatedAt: sqlNowIso,
       paymentIntentId: state.intent?.id ?? null,
       paymentInFlight: false,
       taxCents: tax,
@@ -136,7 +134,7 @@ async function markInFlight(env: Env, db: Database, order: OrderRow, by: Reconci
   if (order.paymentInFlight) return { kind: "unchanged", order };
   const [now] = await db
     .update(orders)
-    .set({ paymentInFlight: true, updatedAt: nowIso })
+    .set({ paymentInFlight: true, updatedAt: sqlNowIso })
     .where(and(eq(orders.id, order.id), eq(orders.status, "pending"), eq(orders.paymentInFlight, false)))
     .returning();
   if (!now) return { kind: "raced" };

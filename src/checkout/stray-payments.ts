@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, sql } from "drizzle-orm";
 import { recordAudit, requireAudit } from "../audit/audit";
-import type { Database } from "../db/client";
+import { sqlNowIso, type Database } from "../db/client";
 import type { PaymentState } from "../payments/payment-state";
 import type { PaymentProvider } from "../payments/provider";
 import { ProblemError } from "../platform/problem";
@@ -33,7 +33,7 @@ export async function keepStrayPayment(
       currency: (session.currency ?? input.order?.currency ?? "").toLowerCase(),
       reason: input.reason,
       // Refunded at the provider already (the Dashboard, or before we heard of the payment).
-      refundState: (input.state.charge?.amountRefunded ?? 0) >= (session.amount_total ?? 0) && input.state.charge ? "refunded" : "none",
+      refundState: input.state.charge && input.state.charge.amountRefunded >= input.state.charge.amount ? "refunded" : "none",
     })
     .onConflictDoNothing();
   if ((inserted.meta.changes ?? 0) === 0) return;
@@ -78,7 +78,7 @@ export async function refundStrayPayment(
 ): Promise<{ refundId: string }> {
   const claimed = await db
     .update(strayPayments)
-    .set({ refundState: "requested", refundedBy: actor.id, updatedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))` })
+    .set({ refundState: "requested", refundedBy: actor.id, updatedAt: sqlNowIso })
     .where(and(eq(strayPayments.id, stray.id), eq(strayPayments.refundState, "none")));
   if ((claimed.meta.changes ?? 0) === 0) throw new ProblemError(409, "order_not_refundable", "This payment is already being refunded.");
   const giveBack = () => db.update(strayPayments).set({ refundState: "none", refundedBy: null }).where(eq(strayPayments.id, stray.id));

@@ -1,6 +1,9 @@
 import { sql, type AnyColumn, type SQL } from "drizzle-orm";
 import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
 
+/** The database's clock as an ISO 8601 timestamp, for `updated_at`-style columns set in a write. */
+export const sqlNowIso = sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`;
+
 /** Query-builder client: the shop uses `db.select()`/`db.insert()`, never `db.query.*`. */
 export type Database = DrizzleD1Database & { $client: D1Database };
 

@@ -72,18 +72,6 @@ export const CheckoutSessionObject = z.object({
 });
 export type CheckoutSessionObject = z.infer<typeof CheckoutSessionObject>;
 
-/** A Charge inside `charge.refunded`. */
-export const ChargeObject = z.object({
-  id: z.string(),
-  object: z.literal("charge"),
-  amount: z.number().int(),
-  amount_refunded: z.number().int(),
-  currency: z.string(),
-  refunded: z.boolean(),
-  payment_intent: z.union([z.string(), z.object({ id: z.string() })]).nullable(),
-});
-export type ChargeObject = z.infer<typeof ChargeObject>;
-
 /** The fields a simulated (or test) Checkout Session event is built from. */
 export interface SessionEventInput {
   type: "checkout.session.completed" | "checkout.session.expired" | "checkout.session.async_payment_succeeded" | "checkout.session.async_payment_failed";

@@ -3,7 +3,7 @@
 import { z } from "@hono/zod-openapi";
 import { asc, eq, sql } from "drizzle-orm";
 import { requireAudit } from "../audit/audit";
-import { getDb, type Database } from "../db/client";
+import { getDb, type Database, sqlNowIso } from "../db/client";
 import type { Config } from "../platform/config";
 import { assertAmountChargeable } from "../payments/currency";
 import { ProblemError } from "../platform/problem";
@@ -93,7 +93,7 @@ export async function updateShippingRateAudited(env: Env, config: Config, actor:
   await requireAudit(env, { actor: actor.id, ip: actor.ip, action: "shipping_rate.updated", subject: id, detail: { ...patch } });
   const [row] = await db
     .update(shippingRates)
-    .set({ ...patch, updatedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))` })
+    .set({ ...patch, updatedAt: sqlNowIso })
     .where(eq(shippingRates.id, id))
     .returning();
   return row!;
