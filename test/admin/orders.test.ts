@@ -7,7 +7,7 @@ import { makeStaff, signUpAndSignIn } from "../support/accounts";
 import { appJson as sendJson, appRequest as request, as } from "../support/admin";
 import { auditRowsAfter, lastAuditId } from "../support/audit";
 import { unique } from "../support/factories";
-import { makeHeldOrder, makePendingOrder, orderRow, timelineKinds } from "../support/orders";
+import { expiredEventFor, makeHeldOrder, makePendingOrder, orderRow, timelineKinds } from "../support/orders";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -165,20 +165,7 @@ describe("money received after an order closed (issue 20 §5, T06)", { timeout: 
   /** An expired order that then received a late card payment (a signed completed event). */
   async function strayPayment(): Promise<{ orderId: string; amount: number; paymentIntentId: string }> {
     const h = await makeHeldOrder();
-    expect(
-      (
-        await deliverEvent(
-          sessionEvent({
-            type: "checkout.session.expired",
-            sessionId: h.sessionId,
-            orderId: h.order.id,
-            amountTotal: h.order.totalCents,
-            currency: "usd",
-            paymentStatus: "unpaid",
-          }),
-        )
-      ).status,
-    ).toBe(200);
+    expect((await deliverEvent(expiredEventFor(h))).status).toBe(200);
     const late = sessionEvent({
       type: "checkout.session.completed",
       sessionId: h.sessionId,
@@ -276,16 +263,7 @@ describe("money received after an order closed (issue 20 §5, T06)", { timeout: 
     expect((await retried.json()) as object).toMatchObject({ orderId: stray.orderId, amountCents: stray.amount, status: "expired" });
 
     const quiet = await makeHeldOrder();
-    await deliverEvent(
-      sessionEvent({
-        type: "checkout.session.expired",
-        sessionId: quiet.sessionId,
-        orderId: quiet.order.id,
-        amountTotal: quiet.order.totalCents,
-        currency: "usd",
-        paymentStatus: "unpaid",
-      }),
-    );
+    await deliverEvent(expiredEventFor(quiet));
     const none = await refund(quiet.order.id, admin.headers);
     expect(none.status).toBe(409);
     expect(((await none.json()) as { code: string }).code).toBe("order_not_refundable");

@@ -12,7 +12,7 @@ import { lastAuditId } from "../support/audit";
 import { ledger, makeCoupon, redemptionRows } from "../support/coupons";
 import { makeProduct } from "../support/factories";
 import { ORIGIN, request } from "../support/http";
-import { auditActionsFor, makeHeldOrder, orderRow, stockOf } from "../support/orders";
+import { auditActionsFor, makeHeldOrder, paidEventFor, orderRow, stockOf } from "../support/orders";
 import { deliverEvent, sessionEvent, stripeChanges } from "../support/stripe";
 
 // Issue 20 §1 (T07, P10): holds follow the payment, not a clock. A coupon reservation and the
@@ -144,15 +144,7 @@ describe("holds that follow the payment (T07, P10)", { timeout: 60_000 }, () => 
 
   it("T07 the sweeper finds a session paid at the provider without its webhook: it pays the order from its own reservation, once; the late webhook changes nothing", async () => {
     const h = await makeHeldOrder();
-    const paid = sessionEvent({
-      type: "checkout.session.completed",
-      sessionId: h.sessionId,
-      orderId: h.order.id,
-      amountTotal: h.order.totalCents,
-      currency: "usd",
-      paymentStatus: "paid",
-      paymentIntentId: h.paymentIntentId,
-    });
+    const paid = paidEventFor(h);
     // "Stripe" completed the session but its event never arrived.
     await stripeChanges(paid);
     const before = await lastAuditId();

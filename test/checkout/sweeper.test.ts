@@ -7,7 +7,7 @@ import { SETUP_WINDOW_MS, SWEEP_GRACE_SECONDS } from "../../src/checkout/lifecyc
 import { lastAuditId } from "../support/audit";
 import { ledger } from "../support/coupons";
 import { ORIGIN, request } from "../support/http";
-import { auditActionsFor, makeHeldOrder, makePendingOrder, orderRow, stockOf } from "../support/orders";
+import { auditActionsFor, expiredEventFor, makeHeldOrder, makePendingOrder, orderRow, stockOf } from "../support/orders";
 import { deliverEvent, sessionEvent, stripeStub } from "../support/stripe";
 
 // Issue 20 §7 (T08): nothing depends on one webhook arriving. The Cron Trigger's sweeper expires
@@ -42,20 +42,7 @@ describe("the order sweeper (Cron Trigger)", { timeout: 60_000 }, () => {
 
     // Stripe's own expired event arrives after all: recorded, nothing given back twice.
     vi.restoreAllMocks();
-    expect(
-      (
-        await deliverEvent(
-          sessionEvent({
-            type: "checkout.session.expired",
-            sessionId: h.sessionId,
-            orderId: h.order.id,
-            amountTotal: h.order.totalCents,
-            currency: "usd",
-            paymentStatus: "unpaid",
-          }),
-        )
-      ).status,
-    ).toBe(200);
+    expect((await deliverEvent(expiredEventFor(h))).status).toBe(200);
     expect(await stockOf(h.productId)).toBe(5);
     expect(await auditActionsFor(h.order.id, before)).toEqual(["order.expired"]);
   });

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { appRequest, as } from "../support/admin";
 import { auditRowsAfter, lastAuditId } from "../support/audit";
 import { ORIGIN, request } from "../support/http";
-import { makeHeldOrder, makePaidOrder, orderRow, paidEventFor, stockOf } from "../support/orders";
+import { expiredEventFor, makeHeldOrder, makePaidOrder, orderRow, paidEventFor, stockOf } from "../support/orders";
 import { chargeRefundedEvent, deliverEvent, disputeEvent, sessionEvent, stripeChanges } from "../support/stripe";
 
 // Issue 29: a payment event is a notification; the shop reads the payment at the provider and
@@ -129,16 +129,7 @@ describe("issue 29: the provider's state decides, not the order of events", () =
 
   it("T06 one payment intent under two event ids is one refundable stray payment, refunded once", async () => {
     const h = await makeHeldOrder();
-    await deliverEvent(
-      sessionEvent({
-        type: "checkout.session.expired",
-        sessionId: h.sessionId,
-        orderId: h.order.id,
-        amountTotal: h.order.totalCents,
-        currency: "usd",
-        paymentStatus: "unpaid",
-      }),
-    );
+    await deliverEvent(expiredEventFor(h));
     expect((await orderRow(h.order.id))?.status).toBe("expired");
     // Stripe says the session was paid after all (it completed as we closed); two events report it.
     const paid = paidEventFor(h);

@@ -176,6 +176,18 @@ export function paidEventFor(held: HeldOrder): Record<string, unknown> {
   });
 }
 
+/** The `checkout.session.expired` event Stripe would send for a held order. */
+export function expiredEventFor(held: HeldOrder): Record<string, unknown> {
+  return sessionEvent({
+    type: "checkout.session.expired",
+    sessionId: held.sessionId,
+    orderId: held.order.id,
+    amountTotal: held.order.totalCents,
+    currency: "usd",
+    paymentStatus: "unpaid",
+  });
+}
+
 /**
  * A paid order (22.50 USD) of a real, signed-up shopper, so its mail has an address: built by
  * makeHeldOrder, then paid by a signed `checkout.session.completed` webhook. `paidEvent` is that
