@@ -628,6 +628,7 @@ export const REGISTER: Threat[] = [
       "T06 one payment intent under two event ids is one refundable stray payment, refunded once",
       "T06 a refund made in the Stripe Dashboard shows on the order, in the audit log and in what remains refundable",
       "T06 a refund whose answer was lost is settled by asking the provider: the replay answers the refund, never 409 in progress",
+      "T06 property: any order, delay, duplication and concurrency of one payment's signed events ends in the same books (status, refunded amount, dispute, stock, coupon uses, audit facts)",
     ],
   },
   {
