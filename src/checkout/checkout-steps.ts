@@ -2,6 +2,8 @@ import { and, eq, isNull, sql } from "drizzle-orm";
 import { recordAudit } from "../audit/audit";
 import type { BeginCheckoutResult, CartObject } from "../cart/cart-object";
 import { products } from "../catalog/schema";
+import { releaseCouponHold, reserveCouponHold } from "../coupons/coupon-hold";
+import { computeDiscountCents } from "../coupons/coupons";
 import { couponCustomerKey } from "../coupons/customer";
 import type { Database } from "../db/client";
 import { assertChargeable } from "../payments/currency";
@@ -11,7 +13,7 @@ import type { Config } from "../platform/config";
 import { ProblemError } from "../platform/problem";
 import { shippingAmountFor } from "../shipping/checkout-pricing";
 import type { Buyer } from "./buyer";
-import { beginCartCheckout, cancelCartCheckout, holdCoupon, releaseCouponHold } from "./effects";
+import { beginCartCheckout, cancelCartCheckout } from "./effects";
 import { guestOrderPath } from "./guest-access";
 import { closePendingOrder, COUPON_HOLD_MARGIN_SECONDS, insertOrderLines, SETUP_WINDOW_MS } from "./lifecycle";
 import { priceFrozenCart, type PricedCart } from "./order-pricing";
@@ -111,17 +113,17 @@ export async function priceCart(a: CheckoutAttempt): Promise<void> {
 export async function reserveCoupon(a: CheckoutAttempt): Promise<void> {
   const priced = left(a.priced, "the price");
   if (!priced.snapshot.couponCode) return;
-  const held = await holdCoupon(a.env, {
+  const held = await reserveCouponHold(a.env, {
     code: priced.snapshot.couponCode,
     orderId: a.orderId,
     userId: left(a.couponCustomer, "the coupon customer"),
     currency: priced.currency,
-    subtotalCents: priced.subtotalCents,
     definition: priced.couponDefinition,
     holdUntil: (a.expiresAt + COUPON_HOLD_MARGIN_SECONDS) * 1000,
   });
   if (!held.ok) throw new ProblemError(422, held.code, "This coupon cannot be used.");
-  a.couponHeld = { code: held.code, discountCents: held.discountCents };
+  // Priced with the coupon domain's own rule, so the order's discount equals what the cart showed.
+  a.couponHeld = { code: held.coupon.code, discountCents: computeDiscountCents(held.coupon, priced.subtotalCents, priced.currency) };
 }
 
 /** Undoes `reserveCoupon`: the redemption goes back to the coupon. Idempotent. */
