@@ -1025,6 +1025,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/cart/mailbox-proof": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Which customer this cart's per-customer promotions count, if any */
+        get: operations["getMailboxProof"];
+        put?: never;
+        /** Mail a one-time code that proves this address for the cart (same answer for every address) */
+        post: operations["requestMailboxProof"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cart/mailbox-proof/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Type back the mailed code: the cart's promotions count this mailbox, and its receipt goes there */
+        post: operations["confirmMailboxProof"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/checkout": {
         parameters: {
             query?: never;
@@ -1610,7 +1645,7 @@ export interface components {
              * @description Why the coupon the cart holds gives no discount now (null when it applies or there is none)
              * @enum {string|null}
              */
-            couponNotice: "coupon_invalid" | "coupon_expired" | "coupon_exhausted" | "coupon_already_used" | null;
+            couponNotice: "coupon_invalid" | "coupon_expired" | "coupon_exhausted" | "coupon_already_used" | "coupon_needs_proof" | null;
         };
         CartAddItem: {
             /** @example prd_0123456789abcdef */
@@ -1624,6 +1659,28 @@ export interface components {
         };
         CartApplyCoupon: {
             /** @example WELCOME10 */
+            code: string;
+        };
+        MailboxProofSent: {
+            /** @enum {boolean} */
+            sent: true;
+            expiresInSeconds: number;
+        };
+        MailboxProofRequest: {
+            /**
+             * Format: email
+             * @example shopper@example.com
+             */
+            email: string;
+        };
+        MailboxProofState: {
+            /** @description The address this cart's promotions count and its receipt goes to; null when none is proven */
+            email: string | null;
+            /** @enum {string|null} */
+            via: "account" | "mailbox" | null;
+        };
+        MailboxProofConfirm: {
+            /** @example 123456 */
             code: string;
         };
         CheckoutStarted: {
@@ -5714,7 +5771,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description coupon_invalid | coupon_expired | coupon_exhausted | coupon_already_used */
+            /** @description coupon_invalid | coupon_expired | coupon_exhausted | coupon_already_used | coupon_needs_proof (a once-per-customer promotion: sign in with a verified address or prove the mailbox) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5733,7 +5790,15 @@ export interface operations {
                 };
             };
             500: components["responses"]["InternalError"];
-            503: components["responses"]["Unavailable"];
+            /** @description `promotion_unavailable`: uses counted under an older layout are being carried (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     removeCartCoupon: {
@@ -5756,6 +5821,188 @@ export interface operations {
             };
             /** @description `csrf_origin_mismatch`: a request with cookies from another origin */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getMailboxProof: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The proven customer, or nulls */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailboxProofState"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    requestMailboxProof: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MailboxProofRequest"];
+            };
+        };
+        responses: {
+            /** @description A code was mailed (valid 10 minutes, 5 tries) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailboxProofSent"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description validation_failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `too_many_proof_codes` per mailbox or per cart (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    confirmMailboxProof: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MailboxProofConfirm"];
+            };
+        };
+        responses: {
+            /** @description Proven */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailboxProofState"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `proof_code_invalid`: wrong, used, expired or out of tries (the same for each) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `too_many_proof_attempts` (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5845,7 +6092,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_stock`, `currency_mismatch`, `currency_not_accepted`, `total_below_minimum`, `total_above_maximum`, `amount_not_chargeable`, `currency_not_chargeable`, `shipping_rate_required`, `shipping_rate_invalid`, `email_required` (a guest), `validation_failed` or a coupon code */
+            /** @description `out_of_stock`, `currency_mismatch`, `currency_not_accepted`, `total_below_minimum`, `total_above_maximum`, `amount_not_chargeable`, `currency_not_chargeable`, `shipping_rate_required`, `shipping_rate_invalid`, `email_required` (a guest), `validation_failed` or a coupon code (`coupon_needs_proof`: a once-per-customer promotion and no verified account or proven mailbox for this address) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5854,7 +6101,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `too_many_checkouts`: a burst of checkouts from one account (Retry-After) */
+            /** @description `too_many_checkouts`: a burst of checkouts from one account; `too_many_held_units`: this mailbox, cart or network address already holds the most units open checkouts may hold (Retry-After) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -5873,7 +6120,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            503: components["responses"]["Unavailable"];
+            /** @description `promotion_unavailable`: the promotion's earlier uses are being carried to its current ledger (Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     listMyOrders: {

@@ -1,5 +1,4 @@
 import { consumeRateLimit } from "../accounts/login-guard";
-import { couponCustomerKey } from "../coupons/customer";
 import { clientAddressKey } from "../platform/client-address";
 import type { Context } from "hono";
 import { normaliseCouponCode } from "../coupons/coupons";
@@ -7,6 +6,7 @@ import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
 import { cartStubForGuest, emptyCart, newGuestCartId, resolveCart, setGuestCartCookie, type Cart } from "./cart";
 import type { PricedCartResult } from "./cart-object";
+import { promotionCustomer } from "./promotion-identity";
 
 // The cart's use cases, shared by the JSON API (routes.ts) and the no-JS forms (pages.tsx).
 // Each one finds the cart from the session (P12), changes it through the object's RPC, and
@@ -35,6 +35,7 @@ function unwrapPriced(result: PricedCartResult): Cart {
     case "coupon_expired":
     case "coupon_exhausted":
     case "coupon_already_used":
+    case "coupon_needs_proof":
       throw new ProblemError(422, result.code, COUPON_MESSAGES[result.code]);
   }
 }
@@ -81,8 +82,8 @@ export const COUPON_ATTEMPTS = { window: 15 * 60, max: 20 } as const;
 /**
  * Applies a coupon (one per cart: it replaces any other). Checked first (M-012, M-013): exists,
  * active, within its window by the server's clock, in the cart's currency, and the ledger's
- * limits for this customer, reservations included. A guest is checked against the total limit
- * only; checkout checks and reserves again for the signed-in customer.
+ * limits for the proven customer, reservations included. A per-customer coupon needs one
+ * (`coupon_needs_proof` otherwise); checkout checks and reserves again.
  */
 export async function applyCartCoupon(c: Context<AppEnv>, rawCode: string): Promise<Cart> {
   // Codes are secrets of a kind (a staff-only 100 % code): guessing is limited per address.
@@ -96,9 +97,9 @@ export async function applyCartCoupon(c: Context<AppEnv>, rawCode: string): Prom
   if (!code) throw new ProblemError(422, "coupon_invalid", "This coupon code is not valid.");
   const ref = (await resolveCart(c, { create: true }))!;
   // The cart's object checks the definition (with its lines' currency) and the ledger, then holds it.
-  // Hashed here, where a coupon is checked, not on every cart request.
-  const customer = ref.email ? await couponCustomerKey(ref.email) : null;
-  return unwrapPriced(await ref.stub.applyCouponChecked(code, customer));
+  // Only a proven customer is counted (issue 33): never an address anyone typed.
+  const customer = await promotionCustomer(c, ref);
+  return unwrapPriced(await ref.stub.applyCouponChecked(code, customer?.key ?? null));
 }
 
 /** Removes the cart's coupon. */
@@ -114,4 +115,5 @@ export const COUPON_MESSAGES = {
   coupon_expired: "This coupon has expired.",
   coupon_exhausted: "This coupon has been used up.",
   coupon_already_used: "You have already used this coupon.",
+  coupon_needs_proof: "This promotion is once per customer: sign in with a verified address, or confirm your email address with the code we mail you.",
 } as const;

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { access, createApiApp, problemResponseSpec } from "../platform/openapi";
+import { COUPON_REFUSALS } from "../coupons/coupons";
 import { MAX_QUANTITY } from "./cart-object";
 import { addToCart, applyCartCoupon, readCart, removeCartCoupon, removeFromCart, setCartQuantity } from "./operations";
 
@@ -33,7 +34,7 @@ export const CartSchema = z
     currency: z.string().length(3),
     version: z.number().int().openapi({ description: "Goes up on every change of the cart" }),
     couponNotice: z
-      .enum(["coupon_invalid", "coupon_expired", "coupon_exhausted", "coupon_already_used"])
+      .enum(COUPON_REFUSALS)
       .nullable()
       .openapi({ description: "Why the coupon the cart holds gives no discount now (null when it applies or there is none)" }),
   })
@@ -96,7 +97,8 @@ const applyCouponRoute = createRoute({
   request: { body: { content: json(ApplyCouponBody), required: true } },
   responses: {
     ...cartResponse,
-    422: problemResponseSpec("coupon_invalid | coupon_expired | coupon_exhausted | coupon_already_used"),
+    422: problemResponseSpec("coupon_invalid | coupon_expired | coupon_exhausted | coupon_already_used | coupon_needs_proof (a once-per-customer promotion: sign in with a verified address or prove the mailbox)"),
+    503: problemResponseSpec("`promotion_unavailable`: uses counted under an older layout are being carried (Retry-After)"),
     429: problemResponseSpec("`too_many_coupon_attempts` (Retry-After)"),
   },
 });

@@ -4,7 +4,8 @@ import type { BeginCheckoutResult, CartObject } from "../cart/cart-object";
 import { products } from "../catalog/schema";
 import { releaseCouponHold, reserveCouponHold } from "../coupons/coupon-hold";
 import { computeDiscountCents } from "../coupons/coupons";
-import { couponCustomerKey } from "../coupons/customer";
+import { couponCustomerKey, normaliseEmail } from "../coupons/customer";
+import { provenCartMailbox } from "../cart/promotion-identity";
 import type { Database } from "../db/client";
 import { assertChargeable } from "../payments/currency";
 import type { CheckoutOrder } from "../payments/provider";
@@ -47,8 +48,10 @@ export interface CheckoutAttempt {
   /** The cart's snapshot as its object froze it (checked when priced). */
   frozen: unknown;
   priced: PricedCart | null;
-  /** Who the coupon ledger counts this order for (a key derived from the email). */
+  /** Who the coupon ledger counts this order for: the proven customer's key, or a key of nobody (`anon_<order>`). */
   couponCustomer: string | null;
+  /** Whether `couponCustomer` is a proven customer (verified account, or the mailbox this cart proved). */
+  couponCustomerProven: boolean;
   /** The coupon reserved for this order: its normalised code and the discount on this subtotal. */
   couponHeld: { code: string; discountCents: number } | null;
   order: CheckoutOrder | null;
@@ -103,10 +106,27 @@ export async function unfreezeCart(a: CheckoutAttempt): Promise<void> {
   await cancelCartCheckout(a.cart, a.orderId);
 }
 
-/** Prices the frozen cart from D1 (P04) and works out who the coupon ledger counts. */
+/**
+ * Prices the frozen cart from D1 (P04) and works out who the coupon ledger counts: only a proven
+ * customer (issue 33). An address typed at checkout never stands for anyone: without a proof, the
+ * order is counted for a key of nobody, and a per-customer coupon is refused before any ledger is
+ * asked, so the answer is the same whoever the address belongs to.
+ */
 export async function priceCart(a: CheckoutAttempt): Promise<void> {
   a.priced = await priceFrozenCart(a.db, a.config, a.frozen, a.options.shippingRateId);
-  a.couponCustomer = await couponCustomerKey(a.email);
+  const proven = await provenBuyerKey(a);
+  a.couponCustomerProven = proven !== null;
+  a.couponCustomer = proven ?? `anon_${a.orderId}`;
+}
+
+async function provenBuyerKey(a: CheckoutAttempt): Promise<string | null> {
+  if (a.buyer.kind === "account") {
+    if (a.buyer.user.emailVerified) return couponCustomerKey(a.buyer.user.email);
+    return (await provenCartMailbox(a.env, a.cartObjectId, a.buyer.user.email))?.key ?? null;
+  }
+  const proof = await provenCartMailbox(a.env, a.cartObjectId, null);
+  // The proof covers the address it proved: the receipt must go there for the order to count it.
+  return proof && normaliseEmail(proof.email) === normaliseEmail(a.email) ? proof.key : null;
 }
 
 /** Reserves one redemption of the cart's coupon for the order (M-012, M-013); a refusal is a 422. */
@@ -117,6 +137,7 @@ export async function reserveCoupon(a: CheckoutAttempt): Promise<void> {
     code: priced.snapshot.couponCode,
     orderId: a.orderId,
     userId: left(a.couponCustomer, "the coupon customer"),
+    proven: a.couponCustomerProven,
     currency: priced.currency,
     definition: priced.couponDefinition,
     holdUntil: (a.expiresAt + COUPON_HOLD_MARGIN_SECONDS) * 1000,

@@ -65,6 +65,7 @@ export async function startCheckout(env: Env, config: Config, buyer: Buyer, opti
     frozen: null,
     priced: null,
     couponCustomer: null,
+    couponCustomerProven: false,
     couponHeld: null,
     order: null,
     everyLineTookStock: false,

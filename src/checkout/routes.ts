@@ -119,10 +119,13 @@ const checkoutRoute = createRoute({
       "`cart_empty`, `checkout_in_progress`, `order_cancelled` (cancelled while its payment page was being made), `checkout_closed` or `payment_processing` (a replayed key)",
     ),
     422: problemResponseSpec(
-      "`out_of_stock`, `currency_mismatch`, `currency_not_accepted`, `total_below_minimum`, `total_above_maximum`, `amount_not_chargeable`, `currency_not_chargeable`, `shipping_rate_required`, `shipping_rate_invalid`, `email_required` (a guest), `validation_failed` or a coupon code",
+      "`out_of_stock`, `currency_mismatch`, `currency_not_accepted`, `total_below_minimum`, `total_above_maximum`, `amount_not_chargeable`, `currency_not_chargeable`, `shipping_rate_required`, `shipping_rate_invalid`, `email_required` (a guest), `validation_failed` or a coupon code (`coupon_needs_proof`: a once-per-customer promotion and no verified account or proven mailbox for this address)",
     ),
-    429: problemResponseSpec("`too_many_checkouts`: a burst of checkouts from one account (Retry-After)"),
+    429: problemResponseSpec(
+      "`too_many_checkouts`: a burst of checkouts from one account; `too_many_held_units`: this mailbox, cart or network address already holds the most units open checkouts may hold (Retry-After)",
+    ),
     502: problemResponseSpec("The payment provider could not be reached (`payment_unavailable`)"),
+    503: problemResponseSpec("`promotion_unavailable`: the promotion's earlier uses are being carried to its current ledger (Retry-After)"),
   },
 });
 

@@ -1,6 +1,14 @@
 import { getDb, type Database } from "../db/client";
 import type { CouponCommitResult, CouponObject } from "./coupon-object";
-import { couponDefinitionRefusal, couponLimits, findCoupon, normaliseCouponCode, type CouponRefusal } from "./coupons";
+import {
+  carryBeforeCounting,
+  countsCustomers,
+  couponDefinitionRefusal,
+  couponLimits,
+  findCoupon,
+  normaliseCouponCode,
+  type CouponRefusal,
+} from "./coupons";
 import { ledgerFor, ledgersThatMayHold } from "./ledgers";
 import { couponRedemptions, type CouponRow } from "./schema";
 
@@ -25,17 +33,23 @@ export type CouponReservation = { ok: true; coupon: CouponRow; expiresAt: number
  * reserves one redemption for the order in the ledger, atomically against the limits. `definition`:
  * the caller read the code's D1 row in this request already (checkout batches it with the
  * products); null means D1 has no such code. `holdUntil` (epoch ms) is when the ledger's clock may
- * give the reservation back if nothing else did.
+ * give the reservation back if nothing else did. `proven` false: `userId` is no customer anyone
+ * proved (a guest's typed address never is), so a per-customer coupon is `coupon_needs_proof`.
  */
 export async function reserveCouponHold(
   env: Env,
-  input: CouponHold & { currency?: string | null; now?: Date; definition?: CouponRow | null; holdUntil?: number },
+  input: CouponHold & { currency?: string | null; now?: Date; definition?: CouponRow | null; holdUntil?: number; proven?: boolean },
 ): Promise<CouponReservation> {
   const coupon = input.definition !== undefined ? input.definition : await findCoupon(getDb(env.DB), input.code);
   if (!coupon) return { ok: false, code: "coupon_invalid" };
   const now = input.now ?? new Date();
   const refusal = couponDefinitionRefusal(coupon, now, input.currency);
   if (refusal) return { ok: false, code: refusal };
+  if (countsCustomers(coupon)) {
+    // `userId` of an unproven buyer is a key of nobody: no ledger is asked about a typed address.
+    if (input.proven === false) return { ok: false, code: "coupon_needs_proof" };
+    await carryBeforeCounting(env, coupon.code);
+  }
   const ledger = ledgerFor(env, coupon, input.userId)!;
   const ttlMs = input.holdUntil !== undefined ? Math.max(1, input.holdUntil - now.getTime()) : undefined;
   const result = await ledger.reserve({

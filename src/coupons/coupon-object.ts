@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { storedLayoutVersion, upgradeLedgerLayout } from "./ledger-layout";
 
 /**
  * How long a reservation holds a redemption when the caller names no end. Checkout always names
@@ -44,6 +45,15 @@ export interface CouponReserveInput {
   ttlMs?: number;
 }
 
+/** One use moved between ledgers: `at` is `committed_at` of a redemption or `expires_at` of a reservation; `formerKey` the key it was counted under before. */
+export interface CarriedUse {
+  kind: "redemption" | "reservation";
+  orderId: string;
+  userId: string;
+  at: number;
+  formerKey: string | null;
+}
+
 /** What the ledger holds, for staff views and tests. */
 export interface CouponLedgerSnapshot {
   committed: number;
@@ -62,20 +72,10 @@ export interface CouponLedgerSnapshot {
 export class CouponObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    const sql = ctx.storage.sql;
-    sql.exec(`CREATE TABLE IF NOT EXISTS reservations (
-      order_id TEXT PRIMARY KEY,
-      user_id TEXT NOT NULL,
-      expires_at INTEGER NOT NULL
-    )`);
-    sql.exec(`CREATE TABLE IF NOT EXISTS redemptions (
-      order_id TEXT PRIMARY KEY,
-      user_id TEXT NOT NULL,
-      committed_at INTEGER NOT NULL
-    )`);
-    sql.exec("CREATE INDEX IF NOT EXISTS reservations_expires_idx ON reservations (expires_at)");
-    sql.exec("CREATE INDEX IF NOT EXISTS reservations_user_idx ON reservations (user_id)");
-    sql.exec("CREATE INDEX IF NOT EXISTS redemptions_user_idx ON redemptions (user_id)");
+    // The storage is brought to the layout this code knows before any call runs (decision 024).
+    void ctx.blockConcurrencyWhile(async () => {
+      await upgradeLedgerLayout(ctx.storage, env.DB);
+    });
   }
 
   /** Would the limits let `userId` (null: a guest, only the total is checked) redeem now? */
@@ -151,6 +151,49 @@ export class CouponObject extends DurableObject<Env> {
     const released = cursor.rowsWritten > 0;
     await this.scheduleAlarm();
     return released;
+  }
+
+  /**
+   * Takes uses that were counted under another key or in another object (a layout change that
+   * renamed ledgers, decision 024). Idempotent per order: an order this ledger already holds keeps
+   * its row. Returns how many rows were new.
+   */
+  async importUses(uses: CarriedUse[]): Promise<number> {
+    let added = 0;
+    this.ctx.storage.transactionSync(() => {
+      const sql = this.ctx.storage.sql;
+      for (const use of uses) {
+        const known = sql.exec("SELECT 1 FROM redemptions WHERE order_id = ?1 UNION SELECT 1 FROM reservations WHERE order_id = ?1", use.orderId).toArray();
+        if (known.length > 0) continue;
+        if (use.kind === "redemption") {
+          sql.exec("INSERT INTO redemptions (order_id, user_id, committed_at, former_key) VALUES (?, ?, ?, ?)", use.orderId, use.userId, use.at, use.formerKey);
+        } else {
+          sql.exec("INSERT INTO reservations (order_id, user_id, expires_at, former_key) VALUES (?, ?, ?, ?)", use.orderId, use.userId, use.at, use.formerKey);
+        }
+        added++;
+      }
+    });
+    await this.scheduleAlarm();
+    return added;
+  }
+
+  /** Every use this ledger holds, to be carried to the ledger that counts them now (decision 024). */
+  exportUses(): CarriedUse[] {
+    const sql = this.ctx.storage.sql;
+    const held = sql
+      .exec<{ order_id: string; user_id: string; expires_at: number; former_key: string | null }>("SELECT order_id, user_id, expires_at, former_key FROM reservations")
+      .toArray()
+      .map((r): CarriedUse => ({ kind: "reservation", orderId: r.order_id, userId: r.user_id, at: r.expires_at, formerKey: r.former_key }));
+    const done = sql
+      .exec<{ order_id: string; user_id: string; committed_at: number; former_key: string | null }>("SELECT order_id, user_id, committed_at, former_key FROM redemptions")
+      .toArray()
+      .map((r): CarriedUse => ({ kind: "redemption", orderId: r.order_id, userId: r.user_id, at: r.committed_at, formerKey: r.former_key }));
+    return [...done, ...held];
+  }
+
+  /** The layout version of this object's storage (decision 024). */
+  layoutVersion(): number {
+    return storedLayoutVersion(this.ctx.storage.sql);
   }
 
   /** Counts and rows of this ledger. */

@@ -2,11 +2,25 @@ import { eq, sql } from "drizzle-orm";
 import { preparedStatement, type Database } from "../db/client";
 import { shopStep } from "../payments/currency";
 import type { CouponLimits } from "./coupon-object";
+import { carryUsesOfCode } from "./ledger-carry";
 import { ledgerFor } from "./ledgers";
+import { ProblemError } from "../platform/problem";
 import { coupons, type CouponRow } from "./schema";
 
 /** Every refusal code a coupon can produce (API.md, PUT /api/cart/coupon and POST /api/checkout). */
-export type CouponRefusal = "coupon_invalid" | "coupon_expired" | "coupon_exhausted" | "coupon_already_used";
+export type CouponRefusal = "coupon_invalid" | "coupon_expired" | "coupon_exhausted" | "coupon_already_used" | "coupon_needs_proof";
+
+/** Every refusal, for schemas. */
+export const COUPON_REFUSALS = ["coupon_invalid", "coupon_expired", "coupon_exhausted", "coupon_already_used", "coupon_needs_proof"] as const;
+
+/**
+ * Whether the coupon counts customers (a per-customer limit): then only a proven customer may use
+ * it (a verified account's address or a mailbox proven with a mailed code, issue 33), and nothing
+ * about it is ever looked up for an address someone merely typed.
+ */
+export function countsCustomers(coupon: CouponRow): boolean {
+  return coupon.perCustomerLimit !== null;
+}
 
 /** A coupon that passed a check: its definition, to price the discount from. */
 export type CouponCheck = { ok: true; coupon: CouponRow } | { ok: false; code: CouponRefusal };
@@ -87,8 +101,9 @@ export function couponLimits(coupon: CouponRow): CouponLimits {
 
 /**
  * The check of `PUT /api/cart/coupon` (M-012, first of two): the definition at the server's
- * clock, then the ledger's limits for this customer (reservations included). A guest (`userId`
- * null) is checked against the total only; the per-customer check runs again at checkout.
+ * clock, then the ledger's limits for this customer (reservations included). `userId` is a proven
+ * customer's key, or null: then a per-customer coupon is `coupon_needs_proof`, and any other is
+ * checked against its total only.
  */
 export async function checkCoupon(
   env: Env,
@@ -108,6 +123,11 @@ export async function checkCoupon(
  * this customer's limits, reservations included (a guest, `userId` null: the total only).
  */
 export async function checkCouponLimits(env: Env, coupon: CouponRow, userId: string | null, now: Date): Promise<CouponCheck> {
+  if (countsCustomers(coupon)) {
+    // Before any ledger is asked: the same answer for every unproven caller, whoever they claim to be.
+    if (userId === null) return { ok: false, code: "coupon_needs_proof" };
+    await carryBeforeCounting(env, coupon.code);
+  }
   // A coupon without any limit has nothing to count: no object is woken for a mere check.
   const limited = coupon.maxRedemptions !== null || coupon.perCustomerLimit !== null;
   const ledger = limited ? ledgerFor(env, coupon, userId) : null;
@@ -116,4 +136,13 @@ export async function checkCouponLimits(env: Env, coupon: CouponRow, userId: str
     if (!verdict.ok) return verdict;
   }
   return { ok: true, coupon };
+}
+
+/**
+ * Uses counted under an older key are carried to today's ledger before a per-customer count
+ * (decision 024). More than one request can carry: refused for now (503), never counted without them.
+ */
+export async function carryBeforeCounting(env: Env, code: string): Promise<void> {
+  if (await carryUsesOfCode(env, code)) return;
+  throw new ProblemError(503, "promotion_unavailable", "This promotion is being updated. Try again in a minute.", { headers: { "retry-after": "60" } });
 }

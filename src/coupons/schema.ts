@@ -52,3 +52,29 @@ export const couponRedemptions = sqliteTable(
 
 export type CouponRow = typeof coupons.$inferSelect;
 export type CouponRedemptionRow = typeof couponRedemptions.$inferSelect;
+
+/**
+ * A cart's proof of a mailbox (decision 018, issue 33): a guest (or an account whose address is not
+ * verified) asks for a one-time code mailed to an address and types it back; from then on that
+ * cart's per-customer promotions count the mailbox (`customerKey`), and the order's receipt goes
+ * to `email`. One row per cart (`cartKey`: the cart object's id): a new request replaces it. The
+ * code is stored only as a salted SHA-256, lives 10 minutes, allows 5 tries and is cleared when
+ * used (single use).
+ */
+export const mailboxProofs = sqliteTable(
+  "mailbox_proofs",
+  {
+    cartKey: text("cart_key").primaryKey(),
+    email: text("email").notNull(),
+    customerKey: text("customer_key").notNull(),
+    codeHash: text("code_hash"),
+    codeSalt: text("code_salt"),
+    codeExpiresAt: integer("code_expires_at"),
+    attempts: integer("attempts").notNull().default(0),
+    provenAt: integer("proven_at"),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [index("mailbox_proofs_customer_idx").on(t.customerKey)],
+);
+
+export type MailboxProofRow = typeof mailboxProofs.$inferSelect;
