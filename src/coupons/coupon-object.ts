@@ -70,16 +70,26 @@ export interface CouponLedgerSnapshot {
  * last redemption (M-013, M-016). Outstanding reservations count against every limit.
  */
 export class CouponObject extends DurableObject<Env> {
+  /** Why the storage could not be brought to this code's layout; every call then fails (decision 024). */
+  private upgradeFailure: string | null = null;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     // The storage is brought to the layout this code knows before any call runs (decision 024).
+    // A failed upgrade leaves the object refusing every call (`usable`), never counting on a layout it does not know.
     void ctx.blockConcurrencyWhile(async () => {
-      await upgradeLedgerLayout(ctx.storage, env.DB);
+      try {
+        await upgradeLedgerLayout(ctx.storage, env.DB);
+      } catch (error) {
+        this.upgradeFailure = String(error);
+        console.error(JSON.stringify({ level: "error", msg: "coupon_ledger_upgrade_failed", error: this.upgradeFailure }));
+      }
     });
   }
 
   /** Would the limits let `userId` (null: a guest, only the total is checked) redeem now? */
   check(input: { userId: string | null; definition: CouponLimits; now?: number }): CouponCheckResult {
+    this.usable();
     this.dropExpired(input.now ?? Date.now());
     return this.limitRefusal(input.userId, input.definition);
   }
@@ -89,6 +99,7 @@ export class CouponObject extends DurableObject<Env> {
    * checkout) keeps its one reservation; an order already committed stays committed.
    */
   async reserve(input: CouponReserveInput): Promise<CouponReserveResult> {
+    this.usable();
     const now = input.now ?? Date.now();
     const result = this.ctx.storage.transactionSync((): CouponReserveResult => {
       this.dropExpired(now);
@@ -112,6 +123,7 @@ export class CouponObject extends DurableObject<Env> {
    * release): a payment in flight keeps its coupon. False when the order holds no reservation.
    */
   async hold(orderId: string, until: number | null): Promise<boolean> {
+    this.usable();
     const cursor = this.ctx.storage.sql.exec("UPDATE reservations SET expires_at = ? WHERE order_id = ?", until ?? PINNED, orderId);
     const held = cursor.rowsWritten > 0;
     await this.scheduleAlarm();
@@ -126,6 +138,7 @@ export class CouponObject extends DurableObject<Env> {
    * over-redeeming silently.
    */
   async commit(orderId: string, userId?: string, definition?: CouponLimits): Promise<CouponCommitResult> {
+    this.usable();
     const now = Date.now();
     const result = this.ctx.storage.transactionSync((): CouponCommitResult => {
       const sql = this.ctx.storage.sql;
@@ -147,6 +160,7 @@ export class CouponObject extends DurableObject<Env> {
 
   /** Gives the order's reservation back (checkout failed, order closed unpaid). Committed redemptions stay. */
   async release(orderId: string): Promise<boolean> {
+    this.usable();
     const cursor = this.ctx.storage.sql.exec("DELETE FROM reservations WHERE order_id = ?", orderId);
     const released = cursor.rowsWritten > 0;
     await this.scheduleAlarm();
@@ -159,6 +173,7 @@ export class CouponObject extends DurableObject<Env> {
    * its row. Returns how many rows were new.
    */
   async importUses(uses: CarriedUse[]): Promise<number> {
+    this.usable();
     let added = 0;
     this.ctx.storage.transactionSync(() => {
       const sql = this.ctx.storage.sql;
@@ -179,6 +194,7 @@ export class CouponObject extends DurableObject<Env> {
 
   /** Every use this ledger holds, to be carried to the ledger that counts them now (decision 024). */
   exportUses(): CarriedUse[] {
+    this.usable();
     const sql = this.ctx.storage.sql;
     const held = sql
       .exec<{ order_id: string; user_id: string; expires_at: number; former_key: string | null }>("SELECT order_id, user_id, expires_at, former_key FROM reservations")
@@ -198,6 +214,7 @@ export class CouponObject extends DurableObject<Env> {
 
   /** Counts and rows of this ledger. */
   snapshot(): CouponLedgerSnapshot {
+    this.usable();
     const sql = this.ctx.storage.sql;
     const reservations = sql
       .exec<{ order_id: string; user_id: string; expires_at: number }>("SELECT order_id, user_id, expires_at FROM reservations ORDER BY expires_at")
@@ -212,8 +229,13 @@ export class CouponObject extends DurableObject<Env> {
 
   /** Releases every reservation whose time is up, then waits for the next one. */
   override async alarm(): Promise<void> {
+    this.usable();
     this.dropExpired(Date.now());
     await this.scheduleAlarm();
+  }
+
+  private usable(): void {
+    if (this.upgradeFailure !== null) throw new Error(this.upgradeFailure);
   }
 
   private dropExpired(now: number): void {

@@ -1,4 +1,5 @@
 import { sweepStaleOrders, type SweepReport } from "../checkout/sweeper";
+import { carryLegacyUses } from "../coupons/ledger-carry";
 import { loadConfig } from "../platform/config";
 import { expireDueSimulatorSessions } from "./simulator-events";
 
@@ -6,7 +7,8 @@ import { expireDueSimulatorSessions } from "./simulator-events";
  * The Cron Trigger (wrangler.toml `[triggers]`, every 5 minutes): in development the simulator
  * first expires its sessions whose time is up, as Stripe would (delivering `checkout.session.expired`);
  * then the sweeper closes every pending order whose session expired without any event arriving
- * (docs/decisions/013-order-lifecycle.md). `scheduledTime` is "now", so a test can run it later.
+ * (docs/decisions/013-order-lifecycle.md); and coupon uses counted under an older ledger key are
+ * carried (decision 024). `scheduledTime` is "now", so a test can run it later.
  */
 export async function runScheduledSweep(controller: Pick<ScheduledController, "scheduledTime">, env: Env): Promise<SweepReport | null> {
   const loaded = loadConfig(env);
@@ -16,6 +18,11 @@ export async function runScheduledSweep(controller: Pick<ScheduledController, "s
   }
   const simulatorExpired = await expireDueSimulatorSessions(env, loaded.config, controller.scheduledTime);
   const report = await sweepStaleOrders(env, loaded.config, controller.scheduledTime);
+  // Coupon uses counted under an older key go to the ledger that counts them now (decision 024).
+  const carried = await carryLegacyUses(env, null, 200).catch((error: unknown) => {
+    console.error(JSON.stringify({ level: "error", msg: "coupon_carry_failed", error: String(error) }));
+    return 0;
+  });
   console.log(
     JSON.stringify({
       level: "info",
@@ -24,6 +31,7 @@ export async function runScheduledSweep(controller: Pick<ScheduledController, "s
       expired: report.expired.length,
       inFlight: report.inFlight.length,
       failed: report.failed.length,
+      couponUsesCarried: carried,
     }),
   );
   return report;
