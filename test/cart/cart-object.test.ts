@@ -5,7 +5,7 @@ import type { CartState } from "../../src/cart/cart-object";
 import { makeProduct, unique } from "../support/factories";
 import { cartJson, getCart, guestCart, guestState } from "../support/cart";
 import { makeCoupon } from "../support/coupons";
-import { signUpAndSignIn } from "../support/accounts";
+import { markEmailVerified, signUpAndSignIn } from "../support/accounts";
 
 describe("CartObject checkout RPC (contract with checkout)", () => {
   it("beginCheckout snapshots lines, coupon and version; an empty cart is cart_empty", async () => {
@@ -156,6 +156,7 @@ describe("signed-in shoppers", () => {
     const { reserveCouponHold } = await import("../../src/coupons/coupon-hold");
     const p = await makeProduct();
     const shopper = await signUpAndSignIn();
+    await markEmailVerified(shopper.user.id);
     const coupon = await makeCoupon({ perCustomerLimit: 1 });
     const { couponCustomerKey } = await import("../../src/coupons/customer");
     const customer = await couponCustomerKey(shopper.user.email);
@@ -167,6 +168,7 @@ describe("signed-in shoppers", () => {
     expect((await cartStubForUser(env, shopper.user.id).getState()).couponCode).toBeNull();
     // Another customer may still use it.
     const other = await signUpAndSignIn();
+    await markEmailVerified(other.user.id);
     await cartJson(other.cookie, "POST", "/api/cart/items", { productId: p.id, quantity: 1 });
     expect((await cartJson(other.cookie, "PUT", "/api/cart/coupon", { code: coupon.code })).status).toBe(200);
   });

@@ -15,6 +15,7 @@ import { ORIGIN, request } from "../support/http";
 import { waitForMail } from "../support/mail";
 import type { OrderRow } from "../../src/checkout/schema";
 import { completedEventFor, orderRow, stockOf } from "../support/orders";
+import { proveMailbox } from "../support/promotions";
 import { deliverEvent } from "../support/stripe";
 
 // Shipping rates here are in GBP, a currency no other shared-storage test sells in: an active rate
@@ -163,7 +164,7 @@ describe("guest checkout", () => {
     expect(claimed?.detail).toContain(started.orderId);
   });
 
-  it("P10 per-customer coupon limits count a mailbox, not an account: a guest using an alias of an account that used it is refused; nothing is held", async () => {
+  it("P10 per-customer coupon limits count a mailbox, not an account: a guest proving an alias of an account that used it is refused; nothing is held", async () => {
     const email = `${unique("saver").toLowerCase()}@gmail.com`;
     const coupon = await makeCoupon({ perCustomerLimit: 1, percentOff: 10 });
     // The account used its one redemption.
@@ -171,20 +172,23 @@ describe("guest checkout", () => {
     expect(used.ok).toBe(true);
     const rate = await makeRate();
     const { cookie, product } = await guestWith();
-    expect((await cartJson(cookie, "PUT", "/api/cart/coupon", { code: coupon.code })).status).toBe(200); // a guest's cart checks the total only
     const [local, domain] = email.split("@") as [string, string];
-    const alias = `${local.slice(0, 2)}.${local.slice(2).toUpperCase()}+deal@${domain}`;
+    const alias = `${local.slice(0, 2)}.${local.slice(2)}+deal@${domain}`;
     expect(normaliseEmail(alias)).toBe(normaliseEmail(email));
+    // A guest proves the alias mailbox (it is theirs): it is the same customer.
+    await proveMailbox(cookie, alias);
     const ordersBefore = await countRows("orders");
-    const res = await checkout(cookie, { email: alias, shippingRateId: rate.id });
-    expect(res.status).toBe(422);
-    expect(((await res.json()) as { code: string }).code).toBe("coupon_already_used");
+    const applied = await cartJson(cookie, "PUT", "/api/cart/coupon", { code: coupon.code });
+    expect(applied.status).toBe(422);
+    expect(((await applied.json()) as { code: string }).code).toBe("coupon_already_used");
     expect(await countRows("orders")).toBe(ordersBefore);
     expect(await stockOf(product.id)).toBe(10);
-    // Another mailbox may still use it.
+    // Another proven mailbox may still use it.
     const other = await guestWith();
+    const otherEmail = `${unique("other")}@example.com`;
+    await proveMailbox(other.cookie, otherEmail);
     expect((await cartJson(other.cookie, "PUT", "/api/cart/coupon", { code: coupon.code })).status).toBe(200);
-    expect((await checkout(other.cookie, { email: `${unique("other")}@example.com`, shippingRateId: rate.id })).status).toBe(201);
+    expect((await checkout(other.cookie, { email: otherEmail, shippingRateId: rate.id })).status).toBe(201);
   });
 
   it("a guest needs an email; a caller with neither account nor cart is 401", async () => {

@@ -3,7 +3,7 @@ import { createExecutionContext, evictAllDurableObjects, evictDurableObject, wai
 import { afterEach, describe, expect, it, vi } from "vitest";
 import app from "../../src/index";
 import { cartStubForUser } from "../../src/cart/cart";
-import { signUpAndSignIn, type SignedIn } from "../support/accounts";
+import { markEmailVerified, signUpAndSignIn, type SignedIn } from "../support/accounts";
 import { makeCoupon, ledger } from "../support/coupons";
 import { couponCustomerKey } from "../../src/coupons/customer";
 import { countRows, makeProduct } from "../support/factories";
@@ -24,6 +24,8 @@ interface Shopper {
 
 async function shopper(opts: { stock?: number; quantity?: number; priceCents?: number; coupon?: boolean } = {}): Promise<Shopper> {
   const who = await signUpAndSignIn();
+  // A per-customer coupon counts a proven customer: a verified address (issue 33).
+  await markEmailVerified(who.user.id);
   const product = await makeProduct({ stock: opts.stock ?? 10, priceCents: opts.priceCents ?? 2000 });
   const cart = cartStubForUser(env, who.user.id);
   expect((await cart.addItem(product.id, opts.quantity ?? 2)).ok).toBe(true);
