@@ -16,6 +16,7 @@ import { shippingAmountFor } from "../shipping/checkout-pricing";
 import type { Buyer } from "./buyer";
 import { beginCartCheckout, cancelCartCheckout } from "./effects";
 import { guestOrderPath } from "./guest-access";
+import { heldUnitsBoundOf, heldUnitsRefusal } from "./held-units";
 import { closePendingOrder, COUPON_HOLD_MARGIN_SECONDS, insertOrderLines, SETUP_WINDOW_MS } from "./lifecycle";
 import { priceFrozenCart, type PricedCart } from "./order-pricing";
 import { replay, ReplayFound, SESSION_CREATED } from "./replay";
@@ -28,6 +29,8 @@ import { orders, paymentEvents } from "./schema";
 export interface CheckoutOptions {
   idempotencyKey: string | null;
   shippingRateId: string | null;
+  /** The client's network address key (IPv6 /64), for the hoarding bound per address; null: not bounded by address. */
+  clientAddressKey?: string | null;
 }
 
 /** One checkout in the making: who, for which new order, and what each step has done so far. */
@@ -203,6 +206,8 @@ export async function writeOrderTakingStock(a: CheckoutAttempt): Promise<void> {
       customerEmail: a.email,
       couponCustomer: a.couponHeld ? a.couponCustomer : null,
       cartObjectId: a.cartObjectId,
+      holderMailbox: await couponCustomerKey(a.email),
+      openedFrom: a.options.clientAddressKey ?? null,
       shippingRateId: order.shipping?.rateId ?? null,
       shippingRateName: order.shipping?.name ?? null,
       shippingCents: order.shippingCents,
@@ -228,6 +233,11 @@ export async function writeOrderTakingStock(a: CheckoutAttempt): Promise<void> {
     const results = await db.batch([insertOrder, ...insertLines, ...takeStock]);
     a.everyLineTookStock = results.slice(1 + insertLines.length).every((r) => (r as D1Result).meta.changes !== 0);
   } catch (error) {
+    const bound = heldUnitsBoundOf(error);
+    if (bound) {
+      const value = bound === "mailbox" ? await couponCustomerKey(a.email) : bound === "cart" ? a.cartObjectId : (a.options.clientAddressKey ?? "");
+      throw await heldUnitsRefusal(a.env.DB, bound, value);
+    }
     if (isConstraint(error, "products_stock_nonnegative")) {
       throw new ProblemError(422, "out_of_stock", "An item in your cart does not have enough stock.");
     }

@@ -297,6 +297,7 @@ export const checkoutPages = new Hono<AppEnv>()
       const started = await startCheckout(c.env, c.var.config, buyer, {
         idempotencyKey: form.idempotencyKey ?? null,
         shippingRateId: form.shippingRateId ?? null,
+        clientAddressKey: clientAddressKey(c),
       });
       return c.redirect(started.checkoutUrl, 303);
     } catch (error) {

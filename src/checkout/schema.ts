@@ -60,6 +60,13 @@ export const orders = sqliteTable(
     /** The cart object (its id, hex) this order froze: a guest's cart has no user to find it by. */
     cartObjectId: text("cart_object_id"),
     /**
+     * Who holds this order's units while it is open, for the hoarding bounds (issue 33, migration
+     * `held_units`'s triggers): the mailbox key of `customerEmail` (couponCustomerKey: aliases are one
+     * mailbox) and the client's network address key (IPv6 /64). Null on orders from before.
+     */
+    holderMailbox: text("holder_mailbox"),
+    openedFrom: text("opened_from"),
+    /**
      * Legacy: when the 90-day links issued before key versions stop opening a guest order (Unix ms).
      * New orders leave it null: a link carries its own expiry (guest-access.ts).
      */
@@ -104,6 +111,9 @@ export const orders = sqliteTable(
     check("orders_refunded_nonnegative", sql`${t.refundedCents} >= 0`),
     index("orders_payment_intent_idx").on(t.paymentIntentId),
     index("orders_customer_email_idx").on(t.customerEmail),
+    index("orders_holder_mailbox_open_idx").on(t.holderMailbox, t.status),
+    index("orders_opened_from_open_idx").on(t.openedFrom, t.status),
+    index("orders_cart_object_open_idx").on(t.cartObjectId, t.status),
   ],
 );
 
