@@ -85,7 +85,14 @@ export async function requestMailboxProof(c: Context<AppEnv>, email: string): Pr
   const ref = (await resolveCart(c, { create: true }))!;
   const cartKey = ref.stub.id.toString();
   await limited(c.env, "proof-cart", cartKey, PROOF_LIMITS.perCart, "too_many_proof_codes", "Too many codes for this cart. Try again later.");
-  await limited(c.env, "proof-mailbox", await couponCustomerKey(email), PROOF_LIMITS.perMailbox, "too_many_proof_codes", "Too many codes for this address. Try again later.");
+  await limited(
+    c.env,
+    "proof-mailbox",
+    await couponCustomerKey(email),
+    PROOF_LIMITS.perMailbox,
+    "too_many_proof_codes",
+    "Too many codes for this address. Try again later.",
+  );
   const code = await startMailboxProof(getDb(c.env.DB), cartKey, email);
   const minutes = PROOF_CODE_TTL_MS / 60_000;
   await enqueueMail(c.env, {

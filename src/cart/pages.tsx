@@ -5,11 +5,13 @@ import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
 import { formatMoney } from "../web/format";
 import { Layout } from "../web/layout";
-import type { Cart } from "./cart";
+import { resolveCart, type Cart } from "./cart";
 import { getSessionUser } from "../accounts/session";
 import { getDb } from "../db/client";
 import { deliveryEstimate, offeredRates, type OfferedRate } from "../shipping/checkout-pricing";
 import { MAX_QUANTITY } from "./cart-object";
+import { MailboxProofPanel, PROOF_MESSAGES } from "./mailbox-proof-pages";
+import { promotionCustomer, type PromotionCustomer } from "./promotion-identity";
 import { addToCart, applyCartCoupon, COUPON_MESSAGES, readCart, removeCartCoupon, removeFromCart, setCartQuantity } from "./operations";
 
 /**
@@ -29,6 +31,7 @@ const MESSAGES: Record<string, { text: string; error: boolean }> = {
   currency_mismatch: { text: "That product is priced in another currency than your cart.", error: true },
   validation_failed: { text: "Quantities are whole numbers from 1 to 99.", error: true },
   ...Object.fromEntries(Object.entries(COUPON_MESSAGES).map(([code, text]) => [code, { text, error: true }])),
+  ...PROOF_MESSAGES,
   checkout_in_progress: { text: "A checkout for this cart is already in progress.", error: true },
   cart_empty: { text: "Your cart is empty.", error: true },
   shipping_rate_required: { text: "Choose how your order is shipped.", error: true },
@@ -96,7 +99,7 @@ function CheckoutForm({ cart, choices, money }: { cart: Cart; choices: CheckoutC
   );
 }
 
-function CartPage(props: { cart: Cart; message: { text: string; error: boolean } | null; choices: CheckoutChoices }) {
+function CartPage(props: { cart: Cart; message: { text: string; error: boolean } | null; choices: CheckoutChoices; customer: PromotionCustomer | null }) {
   const { cart, message } = props;
   const money = (cents: number) => formatMoney(cents, cart.currency);
   return (
@@ -190,6 +193,7 @@ function CartPage(props: { cart: Cart; message: { text: string; error: boolean }
           </form>
         )}
       </section>
+      {cart.items.length > 0 ? <MailboxProofPanel customer={props.customer} signedIn={!props.choices.guest} /> : null}
       <section class="panel cart-totals">
         <dl>
           <dt>Subtotal</dt>
@@ -250,9 +254,12 @@ export const cartPages = new Hono<AppEnv>()
     const key = c.req.query("m");
     const message = key !== undefined && Object.hasOwn(MESSAGES, key) ? MESSAGES[key]! : null;
     const [cart, user] = await Promise.all([readCart(c), getSessionUser(c)]);
+    // A cart with items has a well-formed owner already: resolving it again creates nothing.
+    const ref = cart.items.length > 0 ? await resolveCart(c, { create: false }) : null;
+    const customer = ref ? await promotionCustomer(c, ref) : null;
     const rates = cart.items.length > 0 ? await offeredRates(getDb(c.env.DB), cart.currency, cart.totalCents) : [];
     const choices: CheckoutChoices = { rates, guest: user === null, idempotencyKey: crypto.randomUUID() };
-    return c.html(<CartPage cart={cart} message={message} choices={choices} />);
+    return c.html(<CartPage cart={cart} message={message} choices={choices} customer={customer} />);
   })
   .post("/cart/items", cartForm(AddForm), (c) => formAction(c, () => addToCart(c, c.req.valid("form")), "added"))
   .post("/cart/items/:productId/quantity", cartForm(QuantityForm), (c) =>

@@ -97,7 +97,9 @@ const applyCouponRoute = createRoute({
   request: { body: { content: json(ApplyCouponBody), required: true } },
   responses: {
     ...cartResponse,
-    422: problemResponseSpec("coupon_invalid | coupon_expired | coupon_exhausted | coupon_already_used | coupon_needs_proof (a once-per-customer promotion: sign in with a verified address or prove the mailbox)"),
+    422: problemResponseSpec(
+      "coupon_invalid | coupon_expired | coupon_exhausted | coupon_already_used | coupon_needs_proof (a once-per-customer promotion: sign in with a verified address or prove the mailbox)",
+    ),
     503: problemResponseSpec("`promotion_unavailable`: uses counted under an older layout are being carried (Retry-After)"),
     429: problemResponseSpec("`too_many_coupon_attempts` (Retry-After)"),
   },

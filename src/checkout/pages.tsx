@@ -33,6 +33,8 @@ const CART_FIXABLE = new Set([
   "out_of_stock",
   "currency_mismatch",
   "currency_not_accepted",
+  "coupon_needs_proof",
+  "too_many_held_units",
 ]);
 
 const STATUS_TEXT: Record<Order["status"], string> = {

@@ -213,7 +213,14 @@ export const checkoutApi = createApiApp()
     const buyer = await resolveBuyer(c, body.email);
     const key = c.req.valid("header")["idempotency-key"] ?? null;
     await limitCheckoutAttempts(c.env, buyerOwnerId(c.env, buyer), clientAddressKey(c));
-    return c.json(await startCheckout(c.env, c.var.config, buyer, { idempotencyKey: key, shippingRateId: body.shippingRateId ?? null, clientAddressKey: clientAddressKey(c) }), 201);
+    return c.json(
+      await startCheckout(c.env, c.var.config, buyer, {
+        idempotencyKey: key,
+        shippingRateId: body.shippingRateId ?? null,
+        clientAddressKey: clientAddressKey(c),
+      }),
+      201,
+    );
   })
   .openapi(listRoute, async (c) => {
     const user = await requireUser(c);

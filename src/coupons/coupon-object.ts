@@ -197,11 +197,15 @@ export class CouponObject extends DurableObject<Env> {
     this.usable();
     const sql = this.ctx.storage.sql;
     const held = sql
-      .exec<{ order_id: string; user_id: string; expires_at: number; former_key: string | null }>("SELECT order_id, user_id, expires_at, former_key FROM reservations")
+      .exec<{ order_id: string; user_id: string; expires_at: number; former_key: string | null }>(
+        "SELECT order_id, user_id, expires_at, former_key FROM reservations",
+      )
       .toArray()
       .map((r): CarriedUse => ({ kind: "reservation", orderId: r.order_id, userId: r.user_id, at: r.expires_at, formerKey: r.former_key }));
     const done = sql
-      .exec<{ order_id: string; user_id: string; committed_at: number; former_key: string | null }>("SELECT order_id, user_id, committed_at, former_key FROM redemptions")
+      .exec<{ order_id: string; user_id: string; committed_at: number; former_key: string | null }>(
+        "SELECT order_id, user_id, committed_at, former_key FROM redemptions",
+      )
       .toArray()
       .map((r): CarriedUse => ({ kind: "redemption", orderId: r.order_id, userId: r.user_id, at: r.committed_at, formerKey: r.former_key }));
     return [...done, ...held];

@@ -121,7 +121,9 @@ describe("per-customer promotions count a proven customer only (issue 33)", () =
     const a = await guestWith();
     expect((await cartJson(a.cookie, "POST", "/api/cart/mailbox-proof", { email })).status).toBe(202);
     const code = await latestProofCode(email);
-    const row = await env.DB.prepare("SELECT * FROM mailbox_proofs WHERE cart_key = ?").bind(cartObjectId(`guest:${a.id}`)).first<Record<string, unknown>>();
+    const row = await env.DB.prepare("SELECT * FROM mailbox_proofs WHERE cart_key = ?")
+      .bind(cartObjectId(`guest:${a.id}`))
+      .first<Record<string, unknown>>();
     expect(JSON.stringify(row)).not.toContain(code);
     // Another cart cannot use the code mailed for this one.
     const b = await guestWith();
@@ -148,6 +150,9 @@ describe("per-customer promotions count a proven customer only (issue 33)", () =
     // Per cart: 5 codes, whatever the addresses.
     const d = await guestWith();
     for (let i = 0; i < 5; i++) expect((await cartJson(d.cookie, "POST", "/api/cart/mailbox-proof", { email: mailbox() })).status).toBe(202);
-    expect(await problem(await cartJson(d.cookie, "POST", "/api/cart/mailbox-proof", { email: mailbox() }))).toEqual({ status: 429, code: "too_many_proof_codes" });
+    expect(await problem(await cartJson(d.cookie, "POST", "/api/cart/mailbox-proof", { email: mailbox() }))).toEqual({
+      status: 429,
+      code: "too_many_proof_codes",
+    });
   });
 });
