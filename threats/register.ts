@@ -252,6 +252,8 @@ export const REGISTER: Threat[] = [
       "Checkout reserves the coupon inside its object; payment commits it; the order closing releases it; the reservation is pinned while a payment is in flight, and the ledger's alarm only releases reservations of checkouts that died before writing their order (decisions 004, 013).",
       "A commit that finds no hold and no room left never over-redeems silently: the order is paid (the money is real), flagged coupon_over_redeemed, audited coupon.over_redeemed and shown to staff (decision 013).",
       "A per-customer limit counts a mailbox, not an account: the ledger key is a hash of the normalised email (lower case, no +tag, Gmail dots ignored) for accounts and guests alike, so guest checkout, a second account or an alias cannot reset it (decision 018).",
+      "Only a proven customer is counted (issue 33): a signed-in account with a verified address, or a mailbox the cart proved with a one-time code mailed to it (6 digits, 10 minutes, 5 tries, single use, salted hash, constant-time compare, 3 codes per mailbox and 5 per cart per 15 minutes; the proof lasts for that cart and fixes where its receipt goes). An unproven buyer of a once-per-customer promotion is refused with coupon_needs_proof before any ledger is asked, so a typed address reveals nothing about its owner and nobody can hold another person's use (coupon reuse by new addresses, customer oracle, griefing).",
+      "Coupon ledgers keep a versioned storage layout (decision 024): the constructor brings old storage to the current layout before any call (rows keyed by an account id are rekeyed to the mailbox key), uses in shards named by an old key are carried to the ledger of today's key before any per-customer count of that code (and by the scheduled sweep), and an object whose storage is newer than its code refuses every call; an upgrade cannot reset limits.",
     ],
     tests: [
       "P10/T07 race: 50 concurrent reserves from 50 users on a single-use coupon give exactly one ok",
@@ -259,7 +261,15 @@ export const REGISTER: Threat[] = [
       "P10/T07 race: a hot code with only a per-customer limit is sharded per customer and still allows one per customer",
       "P10/T07 per-customer limit: a signed-in customer who has used up a per-customer coupon is refused with coupon_already_used",
       "P10 a card payment whose webhook comes after the hold lapsed and the last use went to another order: paid (the money is real), flagged coupon_over_redeemed, audited once, shown to staff",
-      "P10 per-customer coupon limits count a mailbox, not an account: a guest using an alias of an account that used it is refused; nothing is held",
+      "P10 per-customer coupon limits count a mailbox, not an account: a guest proving an alias of an account that used it is refused; nothing is held",
+      "P10 once-per-customer reuse: a guest with no proven mailbox is refused at apply and at checkout, whatever address it types; nothing is held or written",
+      "P10 once-per-customer reuse: an account whose address is not verified is refused; verified, it may use it once",
+      "P10 customer oracle: the answer for a typed address is the same whether or not that person used the promotion",
+      "P10 griefing: a stranger cannot hold a victim's use; the victim, proving her mailbox, uses it",
+      "P10 mailbox proof codes: single use, 5 tries, stored hashed, rate-limited per mailbox and per cart; a proof of one cart is not another's",
+      "P10 upgrade reset: a customer who used a once-per-customer code before the key moved to the mailbox cannot use it after (old shard and old global ledger)",
+      "P10/T07 race: 50 shoppers check out at once on a code with a total of 10: exactly 10 orders carry it",
+      "P10/T07 race: 50 carts proven for one mailbox check out at once on a once-per-customer code: exactly one holds it",
     ],
   },
   {
@@ -672,6 +682,7 @@ export const REGISTER: Threat[] = [
     mitigations: [
       "beginCheckout snapshots the cart and locks it: changes during checkout are refused (checkout_in_progress) and orders are built from the snapshot only (M-014, M-016).",
       "Checkouts are limited per shopper (10) and per address (30) per 10 minutes, so stock cannot be hoarded by a loop of checkouts.",
+      "Units held in open checkouts are bounded per mailbox (100, aliases are one mailbox), per cart (100) and per network address (250), by triggers in the order's own write batch (exact under concurrency; a new cart cookie or a new address typed does not reset them): 429 too_many_held_units with Retry-After until the first open checkout ends (issue 33).",
       "The order lifecycle has one owner (decision 013): every close is one conditional D1 batch (status, session) with the restock, so stock, coupon and cart come back once; the cart lock has no clock and ends only when its order closes; the session id is stored only on a still-pending order without one, so a cancel during session creation fences checkout, which expires the session at the provider (409 order_cancelled); an Idempotency-Key replay never returns a closed order's URL; a Cron Trigger sweeper expires stale pending orders at the provider.",
     ],
     tests: [
@@ -684,6 +695,9 @@ export const REGISTER: Threat[] = [
       "T08 every object evicted while checkouts run: each answer is 201 or problem+json, and state stays consistent",
       "T08 items added after checkout starts change neither the order nor the amount paid",
       "T08 stock hoarding: a shopper's 11th checkout within 10 minutes gets 429 and takes no stock",
+      "T08 stock hoarding: one mailbox holds at most 100 units in open checkouts, through new carts and aliases; the refusal is 429 with Retry-After and writes nothing",
+      "T08 stock hoarding: one network address holds at most 250 units, whatever carts and mailboxes it uses",
+      "T08 race: 10 carts of one mailbox check out 20 units each at once: exactly 5 hold stock (the bound is in the order's write batch)",
       "T08 stock of 3 and 10 concurrent checkouts: at most 3 orders take it, stock never below zero",
       "T08 the cart object evicted after the snapshot: the frozen checkout survives, payment fulfils it once",
       "T08 the orders INSERT aborts: problem+json without internals, no order, no lines, stock and coupon given back, cart open",
