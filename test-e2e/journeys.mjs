@@ -93,6 +93,32 @@ async function waitForMail(page, subject) {
   throw new Error(`no mail matching ${subject} in the dev outbox`);
 }
 
+/**
+ * Proves `email` for the page's cart with the cart page's panel, as the owner of the mailbox does:
+ * ask for the code, read it from the dev outbox, type it back (issue 33).
+ */
+async function proveMailboxInPage(t, page, email, shot) {
+  await page.goto("/cart");
+  await page.fill("#proof-email", email);
+  await page.click("form[action='/cart/mailbox-proof'] button[type=submit]");
+  await waitText(page.locator("p.form-message"), /We mailed you a 6-digit code/);
+  if (shot) await fitsPhoneAndDesktop(t, page, `${shot}-code-sent`);
+  let code = null;
+  for (let i = 0; i < 75 && !code; i++) {
+    const outbox = await pageApi(page, "GET", "/api/dev/outbox");
+    assert(outbox.status === 200, `GET /api/dev/outbox answered ${outbox.status}`);
+    const mail = outbox.data.items.find((m) => m.to === email && /^Your Bastion code: \d{6}$/.test(m.subject));
+    code = mail ? /\d{6}/.exec(mail.subject)[0] : null;
+    if (!code) await sleep(200);
+  }
+  assert(code, `no code mailed to ${email} in the dev outbox`);
+  await page.fill("#proof-code", code);
+  await page.click("form[action='/cart/mailbox-proof/confirm'] button[type=submit]");
+  await waitText(page.locator("p.form-message"), /Your email address is confirmed for this cart\./);
+  await waitText(page.locator("[data-proven]"), new RegExp(email.replace(/[.+]/g, "\\$&")));
+  if (shot) await fitsPhoneAndDesktop(t, page, `${shot}-proven`);
+}
+
 /** The sign-in form; resolves "done" at /account or "second-factor" when the code step shows. */
 async function signIn(page, { email, password }) {
   await page.goto("/sign-in");
@@ -380,6 +406,11 @@ export const journeys = [
       await waitText(page.locator("p.form-message"), /./);
       assert(await page.locator("p.form-message.error").isVisible(), "an unknown coupon was not refused");
       await t.shot("coupon-refused");
+      // WELCOME10 is once per customer: the shopper (address not verified yet) confirms it by code first.
+      await page.fill("#coupon-code", "WELCOME10");
+      await page.click("form[action='/cart/coupon'] button[type=submit]");
+      await waitText(page.locator("p.form-message.error"), /once per customer/);
+      await proveMailboxInPage(t, page, state.shopper.email);
       await page.fill("#coupon-code", "WELCOME10");
       await page.click("form[action='/cart/coupon'] button[type=submit]");
       await waitText(page.locator("p.form-message"), /Coupon applied\./);
@@ -795,6 +826,49 @@ export const journeys = [
       assert((await staff.locator("[data-refunded]").getAttribute("data-refunded")) === "500", "the order's books miss the Dashboard refund");
       await waitText(staff.locator("strong[data-status]"), /^paid$/);
       await fitsPhoneAndDesktop(t, staff, "staff-order-dispute-won-dashboard-refund");
+    },
+  ],
+  [
+    "14-guest-proves-mailbox-for-welcome-offer",
+    async (t) => {
+      // Issue 33: a guest cannot use a once-per-customer offer with a typed address; proving the
+      // mailbox with the mailed code gets the welcome discount, and the receipt goes there.
+      const page = await t.newPage();
+      const email = `welcome-${Date.now().toString(36)}@example.com`;
+      await addToCart(page, "linen-scarf", 1);
+      await page.goto("/cart");
+      await page.fill("#coupon-code", "WELCOME10");
+      await page.click("form[action='/cart/coupon'] button[type=submit]");
+      await waitText(page.locator("p.form-message.error"), /once per customer/);
+      await fitsPhoneAndDesktop(t, page, "welcome-needs-proof");
+      await proveMailboxInPage(t, page, email, "guest");
+      const subtotal = cents((await page.locator("[data-subtotal]").textContent()) ?? "");
+      await page.fill("#coupon-code", "WELCOME10");
+      await page.click("form[action='/cart/coupon'] button[type=submit]");
+      await waitText(page.locator("p.form-message"), /Coupon applied\./);
+      const discount = cents((await page.locator("[data-discount]").textContent()) ?? "");
+      assert(Math.abs(discount - Math.round(subtotal * 0.1)) <= 1, `WELCOME10 took ${discount} cents off ${subtotal}, expected 10%`);
+      await fitsPhoneAndDesktop(t, page, "welcome-applied");
+      await page.fill("#checkout-email", email);
+      await page.click("form[action='/checkout'] button[type=submit]");
+      await waitPath(page, /^\/dev\/pay\/cs_test_/);
+      await page.fill("input[name=name]", "Grace Hopper");
+      await page.fill("input[name=line1]", "1 Compiler Way");
+      await page.fill("input[name=city]", "Arlington");
+      await page.fill("input[name=postalCode]", "22201");
+      await page.click("button[name=outcome][value=paid]");
+      await waitPath(page, /^\/orders\/[^/?]+\?status=success$/);
+      await page.locator("strong[data-status=paid]").waitFor({ timeout: 20_000 });
+      await fitsPhoneAndDesktop(t, page, "welcome-order-paid");
+      // The same mailbox proven in a new cart: its one use is spent.
+      const again = await t.newPage();
+      t.page = again;
+      await addToCart(again, "linen-scarf", 1);
+      await proveMailboxInPage(t, again, email);
+      await again.fill("#coupon-code", "WELCOME10");
+      await again.click("form[action='/cart/coupon'] button[type=submit]");
+      await waitText(again.locator("p.form-message.error"), /already used this coupon/);
+      await fitsPhoneAndDesktop(t, again, "welcome-used-once");
     },
   ],
 ];
