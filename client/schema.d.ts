@@ -657,6 +657,26 @@ export interface paths {
         patch: operations["adminUpdateCoupon"];
         trace?: never;
     };
+    "/admin/promotion-usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Uses and discount given per promotion: codes and automatic promotions (admin)
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        get: operations["adminPromotionUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/orders": {
         parameters: {
             query?: never;
@@ -1060,6 +1080,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/cart/promotions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Which automatic promotions apply to the cart, and why the others do not */
+        get: operations["getCartPromotions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/checkout": {
         parameters: {
             query?: never;
@@ -1414,6 +1451,16 @@ export interface components {
             expiresAt?: string | null;
             active?: boolean;
         };
+        AdminPromotionUsage: {
+            /** @enum {string} */
+            kind: "code" | "automatic";
+            id: string;
+            name: string;
+            /** @description Codes: committed redemptions. Automatic: paid (or since refunded) orders that got it. */
+            uses: number;
+            /** @description What those uses took off (codes: the goods' discount; automatic: the shipping not charged) */
+            discountGivenCents: number;
+        };
         AdminOrderSummary: {
             id: string;
             /** @enum {string} */
@@ -1521,6 +1568,11 @@ export interface components {
             shippingCents: number;
             /** @description The chosen shipping rate's name. */
             shippingRate: string | null;
+            /** @description The automatic promotion the order got (free shipping: what the rate would have cost), or null. */
+            promotion?: {
+                name: string;
+                discountCents: number;
+            } | null;
             /** @description Tax as Stripe charged it (automatic tax); 0 before payment or without tax. */
             taxCents: number;
             shippingAddress: components["schemas"]["ShippingAddress"];
@@ -1682,6 +1734,22 @@ export interface components {
         MailboxProofConfirm: {
             /** @example 123456 */
             code: string;
+        };
+        CartPromotions: {
+            applied: {
+                name: string;
+                /** @enum {string} */
+                kind: "free_shipping";
+            }[];
+            notApplied: {
+                name: string;
+                /** @enum {string} */
+                reason: "below_minimum" | "products_not_in_cart" | "first_order_only" | "needs_proof" | "not_started";
+                /** @description For below_minimum: the goods (after a code's discount) it needs */
+                minSubtotalCents: number | null;
+            }[];
+            /** @description How promotions combine with the one code a cart may hold */
+            combining: string;
         };
         CheckoutStarted: {
             orderId: string;
@@ -4383,6 +4451,48 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    adminPromotionUsage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every promotion's usage */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["AdminPromotionUsage"][];
+                    };
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     adminListOrders: {
         parameters: {
             query?: {
@@ -6008,6 +6118,28 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getCartPromotions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Applied and not applied promotions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CartPromotions"];
                 };
             };
             500: components["responses"]["InternalError"];

@@ -18,6 +18,7 @@ import {
 } from "./coupons";
 import { firstIssue, formInto } from "./forms";
 import { actorOf } from "./guard";
+import { promotionUsage, type PromotionUsage } from "./promotion-usage";
 import { Alert, money, refusalOf, StaffNav } from "./page-parts";
 
 /** datetime-local (read as UTC) or full ISO → ISO; blank → null. */
@@ -123,9 +124,34 @@ function CouponForm(props: { coupon?: AdminCoupon; action: string; error?: strin
   );
 }
 
+/** "3 uses · $4.50 given" (a code's discount is in its own currency; a percent code's in the orders' currency, shown bare). */
+function usageText(usage: PromotionUsage | undefined, currency: string | null): string {
+  if (!usage) return "0 uses";
+  const given = currency ? money(usage.discountGivenCents, currency) : `${usage.discountGivenCents} minor units`;
+  return `${usage.uses} ${usage.uses === 1 ? "use" : "uses"} · ${given} given`;
+}
+
+/** Automatic promotions (no code) and what they have given, below the codes. */
+function AutomaticPromotionsUsage(props: { usage: PromotionUsage[] }) {
+  if (props.usage.length === 0) return null;
+  return (
+    <>
+      <h2>Automatic promotions</h2>
+      <ul>
+        {props.usage.map((u) => (
+          <li data-promotion-usage={u.id}>
+            <strong>{u.name}</strong>: {u.uses} paid {u.uses === 1 ? "order" : "orders"}, {u.discountGivenCents} minor units of shipping not charged
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
 async function CouponListPage(props: { c: Context<AppEnv>; error?: string }) {
   const cursor = props.c.req.query("cursor")?.slice(0, 200) ?? null;
-  const page = await listCoupons(getDb(props.c.env.DB), cursor, 50);
+  const [page, usageItems] = await Promise.all([listCoupons(getDb(props.c.env.DB), cursor, 50), promotionUsage(props.c.env.DB)]);
+  const usage = { usage: usageItems };
   return (
     <Layout title="Staff: coupons">
       <StaffNav />
@@ -138,6 +164,7 @@ async function CouponListPage(props: { c: Context<AppEnv>; error?: string }) {
             <th scope="col">Limits</th>
             <th scope="col">Window</th>
             <th scope="col">State</th>
+            <th scope="col">Uses · given</th>
             <th scope="col">
               <span class="visually-hidden">Actions</span>
             </th>
@@ -157,6 +184,12 @@ async function CouponListPage(props: { c: Context<AppEnv>; error?: string }) {
                 {k.startsAt ?? "…"} – {k.expiresAt ?? "…"}
               </td>
               <td>{k.active ? "active" : "inactive"}</td>
+              <td data-coupon-usage={k.code}>
+                {usageText(
+                  usage.usage.find((u) => u.kind === "code" && u.id === k.code),
+                  k.currency,
+                )}
+              </td>
               <td>
                 <a href={`/admin/coupons/${encodeURIComponent(k.code)}`}>Edit</a>
               </td>
@@ -165,6 +198,7 @@ async function CouponListPage(props: { c: Context<AppEnv>; error?: string }) {
         </tbody>
       </table>
       {page.nextCursor ? <a href={`/admin/coupons?cursor=${encodeURIComponent(page.nextCursor)}`}>Next page</a> : null}
+      <AutomaticPromotionsUsage usage={usage.usage.filter((u) => u.kind === "automatic")} />
       <h2>New coupon</h2>
       <CouponForm action="/admin/coupons" error={props.error} />
     </Layout>

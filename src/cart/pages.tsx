@@ -10,7 +10,9 @@ import { getSessionUser } from "../accounts/session";
 import { getDb } from "../db/client";
 import { deliveryEstimate, offeredRates, type OfferedRate } from "../shipping/checkout-pricing";
 import { MAX_QUANTITY } from "./cart-object";
+import { promotionsOfCart, type CartPromotions } from "./cart-promotions";
 import { MailboxProofPanel, PROOF_MESSAGES } from "./mailbox-proof-pages";
+import { PromotionsPanel } from "./promotions-panel";
 import { promotionCustomer, type PromotionCustomer } from "./promotion-identity";
 import { addToCart, applyCartCoupon, COUPON_MESSAGES, readCart, removeCartCoupon, removeFromCart, setCartQuantity } from "./operations";
 
@@ -99,7 +101,13 @@ function CheckoutForm({ cart, choices, money }: { cart: Cart; choices: CheckoutC
   );
 }
 
-function CartPage(props: { cart: Cart; message: { text: string; error: boolean } | null; choices: CheckoutChoices; customer: PromotionCustomer | null }) {
+function CartPage(props: {
+  cart: Cart;
+  message: { text: string; error: boolean } | null;
+  choices: CheckoutChoices;
+  customer: PromotionCustomer | null;
+  promotions: CartPromotions;
+}) {
   const { cart, message } = props;
   const money = (cents: number) => formatMoney(cents, cart.currency);
   return (
@@ -193,6 +201,7 @@ function CartPage(props: { cart: Cart; message: { text: string; error: boolean }
           </form>
         )}
       </section>
+      <PromotionsPanel promotions={props.promotions} currency={cart.currency} />
       {cart.items.length > 0 ? <MailboxProofPanel customer={props.customer} signedIn={!props.choices.guest} /> : null}
       <section class="panel cart-totals">
         <dl>
@@ -257,9 +266,10 @@ export const cartPages = new Hono<AppEnv>()
     // A cart with items has a well-formed owner already: resolving it again creates nothing.
     const ref = cart.items.length > 0 ? await resolveCart(c, { create: false }) : null;
     const customer = ref ? await promotionCustomer(c, ref) : null;
+    const promotions = await promotionsOfCart(c, cart);
     const rates = cart.items.length > 0 ? await offeredRates(getDb(c.env.DB), cart.currency, cart.totalCents) : [];
     const choices: CheckoutChoices = { rates, guest: user === null, idempotencyKey: crypto.randomUUID() };
-    return c.html(<CartPage cart={cart} message={message} choices={choices} customer={customer} />);
+    return c.html(<CartPage cart={cart} message={message} choices={choices} customer={customer} promotions={promotions} />);
   })
   .post("/cart/items", cartForm(AddForm), (c) => formAction(c, () => addToCart(c, c.req.valid("form")), "added"))
   .post("/cart/items/:productId/quantity", cartForm(QuantityForm), (c) =>

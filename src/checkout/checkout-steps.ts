@@ -17,6 +17,7 @@ import type { Buyer } from "./buyer";
 import { beginCartCheckout, cancelCartCheckout } from "./effects";
 import { guestOrderPath } from "./guest-access";
 import { heldUnitsBoundOf, heldUnitsRefusal } from "./held-units";
+import { promotionsForOrder, type OrderPromotion } from "./order-promotions";
 import { closePendingOrder, COUPON_HOLD_MARGIN_SECONDS, insertOrderLines, SETUP_WINDOW_MS } from "./lifecycle";
 import { priceFrozenCart, type PricedCart } from "./order-pricing";
 import { replay, ReplayFound, SESSION_CREATED } from "./replay";
@@ -55,6 +56,8 @@ export interface CheckoutAttempt {
   couponCustomer: string | null;
   /** Whether `couponCustomer` is a proven customer (verified account, or the mailbox this cart proved). */
   couponCustomerProven: boolean;
+  /** The automatic promotion this order got (free shipping), or null. */
+  promotion: OrderPromotion | null;
   /** The coupon reserved for this order: its normalised code and the discount on this subtotal. */
   couponHeld: { code: string; discountCents: number } | null;
   order: CheckoutOrder | null;
@@ -161,12 +164,21 @@ export async function releaseCoupon(a: CheckoutAttempt): Promise<void> {
  * step Stripe would refuse the session: a 422 now, never a 502.
  */
 export async function totalOrder(a: CheckoutAttempt): Promise<void> {
-  const { currency, subtotalCents, rate } = left(a.priced, "the price");
+  const { currency, subtotalCents, rate, lines } = left(a.priced, "the price");
   const discountCents = a.couponHeld?.discountCents ?? 0;
   const goodsCents = subtotalCents - discountCents;
   const shipping = rate
     ? { rateId: rate.id, name: rate.name, amountCents: shippingAmountFor(rate, goodsCents), minDays: rate.minDays, maxDays: rate.maxDays }
     : null;
+  // Automatic promotions combine with the one code (decision in issue 33): free shipping makes the chosen rate cost nothing.
+  if (shipping) {
+    const customer = a.couponCustomerProven ? { key: left(a.couponCustomer, "the coupon customer"), email: a.email } : null;
+    const verdict = await promotionsForOrder(a.db, a.env.DB, { currency, lines, goodsCents, customer });
+    if (verdict.freeShipping) {
+      a.promotion = { ...verdict.freeShipping, discountCents: shipping.amountCents };
+      shipping.amountCents = 0;
+    }
+  }
   a.order = {
     id: a.orderId,
     userId: a.ownerId,
@@ -207,6 +219,9 @@ export async function writeOrderTakingStock(a: CheckoutAttempt): Promise<void> {
       couponCustomer: a.couponHeld ? a.couponCustomer : null,
       cartObjectId: a.cartObjectId,
       holderMailbox: await couponCustomerKey(a.email),
+      promotionId: a.promotion?.id ?? null,
+      promotionName: a.promotion?.name ?? null,
+      promotionDiscountCents: a.promotion?.discountCents ?? 0,
       openedFrom: a.options.clientAddressKey ?? null,
       shippingRateId: order.shipping?.rateId ?? null,
       shippingRateName: order.shipping?.name ?? null,

@@ -66,6 +66,7 @@ export async function startCheckout(env: Env, config: Config, buyer: Buyer, opti
     priced: null,
     couponCustomer: null,
     couponCustomerProven: false,
+    promotion: null,
     couponHeld: null,
     order: null,
     everyLineTookStock: false,

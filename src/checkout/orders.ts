@@ -24,6 +24,8 @@ export interface Order {
   /** The chosen shipping rate and its amount (0 when free or nothing ships). */
   shippingCents: number;
   shippingRate: string | null;
+  /** The automatic promotion the order got (free shipping) and what it gave, or null. */
+  promotion: { name: string; discountCents: number } | null;
   /** Tax as Stripe charged it (0 without Stripe Tax, or before payment). */
   taxCents: number;
   /** Where the goods go, from the completed payment; null before payment or when nothing ships. */
@@ -80,6 +82,7 @@ export function toOrder(row: OrderRow, lines: OrderLineRow[]): Order {
     shipping: { status: row.fulfilment, carrier: row.carrier, trackingNumber: row.trackingNumber, shippedAt: row.shippedAt, deliveredAt: row.deliveredAt },
     shippingCents: row.shippingCents,
     shippingRate: row.shippingRateName,
+    promotion: row.promotionName ? { name: row.promotionName, discountCents: row.promotionDiscountCents } : null,
     taxCents: row.taxCents,
     shippingAddress: parseShippingAddress(row.shippingAddress),
     email: row.customerEmail,

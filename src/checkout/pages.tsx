@@ -194,6 +194,14 @@ function OrderPage({ order, returned, guest }: { order: Order; returned: "succes
             <dd data-shipping>{order.shippingCents === 0 ? "Free" : money(order.shippingCents)}</dd>
           </>
         ) : null}
+        {order.promotion ? (
+          <>
+            <dt>Promotion</dt>
+            <dd data-order-promotion>
+              {order.promotion.name}: free shipping{order.promotion.discountCents > 0 ? ` (saved ${money(order.promotion.discountCents)})` : ""}
+            </dd>
+          </>
+        ) : null}
         {order.taxCents > 0 ? (
           <>
             <dt>Tax</dt>

@@ -35,6 +35,11 @@ export const OrderSchema = z
       .openapi({ description: "A delayed payment (bank transfer…) is under way; the order settles by itself and cannot be cancelled." }),
     shippingCents: z.number().int().openapi({ description: "The chosen rate's amount (0 when free or nothing ships); part of totalCents." }),
     shippingRate: z.string().nullable().openapi({ description: "The chosen shipping rate's name." }),
+    promotion: z
+      .object({ name: z.string(), discountCents: z.number().int() })
+      .nullable()
+      .optional()
+      .openapi({ description: "The automatic promotion the order got (free shipping: what the rate would have cost), or null." }),
     taxCents: z.number().int().openapi({ description: "Tax as Stripe charged it (automatic tax); 0 before payment or without tax." }),
     shippingAddress: z
       .object({

@@ -65,6 +65,11 @@ export const orders = sqliteTable(
      * mailbox) and the client's network address key (IPv6 /64). Null on orders from before.
      */
     holderMailbox: text("holder_mailbox"),
+    /** The automatic promotion that made shipping free (its id and name, copied), or null. */
+    promotionId: text("promotion_id"),
+    promotionName: text("promotion_name"),
+    /** What that promotion gave: the shipping amount the rate would have cost. */
+    promotionDiscountCents: integer("promotion_discount_cents").notNull().default(0),
     openedFrom: text("opened_from"),
     /**
      * Legacy: when the 90-day links issued before key versions stop opening a guest order (Unix ms).

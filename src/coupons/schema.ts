@@ -78,3 +78,35 @@ export const mailboxProofs = sqliteTable(
 );
 
 export type MailboxProofRow = typeof mailboxProofs.$inferSelect;
+
+/**
+ * Automatic promotions: no code, applied to every cart that meets their conditions (issue 33).
+ * Today one kind, `free_shipping` (the chosen rate costs nothing). Conditions, all optional: a
+ * minimum on the goods after any code's discount (`minSubtotalCents`, in `currency`), products of
+ * one `category` or a list of `productIds` (JSON array) in the cart, a window (`startsAt`,
+ * `endsAt`, server clock), and `firstOrderOnly` (a proven customer with no paid order yet).
+ * Combining: an automatic promotion always combines with the one code a cart may hold.
+ */
+export const promotions = sqliteTable(
+  "promotions",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    kind: text("kind", { enum: ["free_shipping"] }).notNull(),
+    currency: text("currency").notNull(),
+    minSubtotalCents: integer("min_subtotal_cents"),
+    category: text("category"),
+    productIds: text("product_ids"),
+    startsAt: text("starts_at"),
+    endsAt: text("ends_at"),
+    firstOrderOnly: integer("first_order_only", { mode: "boolean" }).notNull().default(false),
+    active: integer("active", { mode: "boolean" }).notNull().default(true),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [
+    check("promotions_min_nonnegative", sql`${t.minSubtotalCents} IS NULL OR ${t.minSubtotalCents} >= 0`),
+    index("promotions_active_idx").on(t.active, t.currency),
+  ],
+);
+
+export type PromotionRow = typeof promotions.$inferSelect;

@@ -1,0 +1,71 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { categoriesOf, customerHasPaidOrder, evaluatePromotions, livePromotions } from "../coupons/automatic-promotions";
+import { getDb } from "../db/client";
+import type { AppEnv } from "../platform/app-env";
+import { access, createApiApp } from "../platform/openapi";
+import { resolveCart, type Cart } from "./cart";
+import { readCart } from "./operations";
+import { promotionCustomer } from "./promotion-identity";
+
+// What the cart's automatic promotions do, and why the others do not (issue 33): the same
+// evaluation checkout runs (src/coupons/automatic-promotions.ts), on the cart as priced from D1.
+
+const MISS_REASONS = ["below_minimum", "products_not_in_cart", "first_order_only", "needs_proof", "not_started"] as const;
+
+export const CartPromotionsSchema = z
+  .object({
+    applied: z.array(z.object({ name: z.string(), kind: z.literal("free_shipping") })),
+    notApplied: z.array(
+      z.object({
+        name: z.string(),
+        reason: z.enum(MISS_REASONS),
+        minSubtotalCents: z.number().int().nullable().openapi({ description: "For below_minimum: the goods (after a code's discount) it needs" }),
+      }),
+    ),
+    combining: z.string().openapi({ description: "How promotions combine with the one code a cart may hold" }),
+  })
+  .openapi("CartPromotions");
+export type CartPromotions = z.infer<typeof CartPromotionsSchema>;
+
+export const COMBINING_RULE = "Automatic promotions (no code) combine with the one code your cart may hold; only one free-shipping promotion applies.";
+
+/** The cart's automatic promotions, for a cart already read. */
+export async function promotionsOfCart(c: Context<AppEnv>, cart: Cart): Promise<CartPromotions> {
+  const empty: CartPromotions = { applied: [], notApplied: [], combining: COMBINING_RULE };
+  if (cart.items.length === 0) return empty;
+  const now = new Date();
+  const rows = await livePromotions(getDb(c.env.DB), cart.currency, now);
+  if (rows.length === 0) return empty;
+  const ref = await resolveCart(c, { create: false });
+  const customer = ref ? await promotionCustomer(c, ref) : null;
+  const categories = await categoriesOf(
+    c.env.DB,
+    cart.items.map((i) => i.productId),
+  );
+  const verdict = evaluatePromotions(rows, {
+    currency: cart.currency,
+    lines: cart.items.map((i) => ({ productId: i.productId, category: categories.get(i.productId) ?? null, lineTotalCents: i.lineTotalCents })),
+    goodsCents: cart.totalCents,
+    customerKey: customer?.key ?? null,
+    hasPaidOrder: customer ? await customerHasPaidOrder(c.env.DB, customer.key, customer.email) : null,
+    now,
+  });
+  return {
+    applied: verdict.freeShipping ? [{ name: verdict.freeShipping.name, kind: "free_shipping" }] : [],
+    notApplied: verdict.notApplied.map((m) => ({ name: m.name, reason: m.reason, minSubtotalCents: m.minSubtotalCents })),
+    combining: COMBINING_RULE,
+  };
+}
+
+const route = createRoute({
+  method: "get",
+  path: "/cart/promotions",
+  operationId: "getCartPromotions",
+  ...access.cart,
+  tags: ["Cart"],
+  summary: "Which automatic promotions apply to the cart, and why the others do not",
+  responses: { 200: { description: "Applied and not applied promotions", content: { "application/json": { schema: CartPromotionsSchema } } } },
+});
+
+export const cartPromotionsApi = createApiApp().openapi(route, async (c) => c.json(await promotionsOfCart(c, await readCart(c)), 200));

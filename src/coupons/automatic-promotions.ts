@@ -1,0 +1,111 @@
+import { and, eq, sql } from "drizzle-orm";
+import type { Database } from "../db/client";
+import { promotions, type PromotionRow } from "./schema";
+
+// Automatic promotions (issue 33): no code, applied when a cart meets their conditions. Everything
+// is decided here from our own rows (the promotion, the products' categories, the cart's priced
+// lines, the server's clock): nothing in a request names a promotion or an amount. The cart page
+// and checkout ask the same function, so the cart says what checkout will do, and why not.
+
+/** Why a promotion does not apply to this cart (a fixed vocabulary; the page turns it into text). */
+export type PromotionMiss = "below_minimum" | "products_not_in_cart" | "first_order_only" | "needs_proof" | "not_started";
+
+/** A priced line as the promotion sees it: the product's category comes from D1, never the request. */
+export interface PromotionLine {
+  productId: string;
+  category: string | null;
+  lineTotalCents: number;
+}
+
+export interface PromotionInput {
+  currency: string;
+  lines: PromotionLine[];
+  /** The goods after the code's discount: minimums are on what the shopper pays for goods. */
+  goodsCents: number;
+  /** The proven customer (verified account or proven mailbox), or null. */
+  customerKey: string | null;
+  /** Whether the proven customer has a paid order already (null: nobody proven). */
+  hasPaidOrder: boolean | null;
+  now: Date;
+}
+
+export interface PromotionVerdict {
+  /** The free-shipping promotion that applies (the first by name when several do), or null. */
+  freeShipping: { id: string; name: string } | null;
+  /** The others that did not, and why; and those shown for a reason the shopper can act on. */
+  notApplied: { id: string; name: string; reason: PromotionMiss; minSubtotalCents: number | null }[];
+}
+
+/** The promotions of a currency that are switched on and not over (those not started yet are kept, to say so). */
+export async function livePromotions(db: Database, currency: string, now: Date): Promise<PromotionRow[]> {
+  return db
+    .select()
+    .from(promotions)
+    .where(
+      and(eq(promotions.active, true), eq(promotions.currency, currency), sql`(${promotions.endsAt} IS NULL OR ${promotions.endsAt} > ${now.toISOString()})`),
+    )
+    .orderBy(promotions.name)
+    .limit(20);
+}
+
+function productIdsOf(row: PromotionRow): string[] | null {
+  if (row.productIds === null) return null;
+  try {
+    const parsed: unknown = JSON.parse(row.productIds);
+    return Array.isArray(parsed) ? parsed.filter((x): x is string => typeof x === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Why `row` does not apply to the cart, or null when it does. */
+export function promotionMiss(row: PromotionRow, input: PromotionInput): PromotionMiss | null {
+  if (row.startsAt && input.now.getTime() < Date.parse(row.startsAt)) return "not_started";
+  const ids = productIdsOf(row);
+  const eligible = input.lines.filter((l) => (row.category === null || l.category === row.category) && (ids === null || ids.includes(l.productId)));
+  if ((row.category !== null || ids !== null) && eligible.length === 0) return "products_not_in_cart";
+  if (row.minSubtotalCents !== null && input.goodsCents < row.minSubtotalCents) return "below_minimum";
+  if (row.firstOrderOnly) {
+    if (input.customerKey === null) return "needs_proof";
+    if (input.hasPaidOrder) return "first_order_only";
+  }
+  return null;
+}
+
+/** Which automatic promotions apply to the cart, and why the others do not. */
+export function evaluatePromotions(rows: PromotionRow[], input: PromotionInput): PromotionVerdict {
+  const verdict: PromotionVerdict = { freeShipping: null, notApplied: [] };
+  for (const row of rows) {
+    const miss = promotionMiss(row, input);
+    if (miss === null && verdict.freeShipping === null) {
+      verdict.freeShipping = { id: row.id, name: row.name };
+      continue;
+    }
+    // A second free-shipping promotion adds nothing: it is not listed as missed.
+    if (miss !== null) verdict.notApplied.push({ id: row.id, name: row.name, reason: miss, minSubtotalCents: row.minSubtotalCents });
+  }
+  return verdict;
+}
+
+/** Whether the proven customer (mailbox key, and the address for orders from before the key was kept) has a paid order. */
+export async function customerHasPaidOrder(d1: D1Database, customerKey: string, email: string): Promise<boolean> {
+  const row = await d1
+    .prepare("SELECT 1 AS x FROM orders WHERE status IN ('paid', 'refunded') AND (holder_mailbox = ? OR customer_email = ?) LIMIT 1")
+    .bind(customerKey, email.trim().toLowerCase())
+    .first();
+  return row !== null;
+}
+
+/** The categories of products, by id, from D1 (a literal list of at most 50 cart lines). */
+export async function categoriesOf(d1: D1Database, productIds: string[]): Promise<Map<string, string | null>> {
+  const out = new Map<string, string | null>();
+  for (let i = 0; i < productIds.length; i += 90) {
+    const chunk = productIds.slice(i, i + 90);
+    const { results } = await d1
+      .prepare(`SELECT id, category FROM products WHERE id IN (${chunk.map(() => "?").join(", ")})`)
+      .bind(...chunk)
+      .all<{ id: string; category: string | null }>();
+    for (const r of results) out.set(r.id, r.category);
+  }
+  return out;
+}
