@@ -100,6 +100,16 @@ export function shippingRatesSql(rates) {
     .join("\n");
 }
 
+/** INSERT … ON CONFLICT(id) DO NOTHING for the demo's automatic promotions (issue 33). */
+export function promotionsSql(promotions) {
+  return promotions
+    .map((p) => {
+      const values = [p.id, p.name, p.kind, p.currency, p.minSubtotalCents ?? null, p.category ?? null, p.firstOrderOnly ? 1 : 0].map(sqlValue).join(", ");
+      return `INSERT INTO promotions (id, name, kind, currency, min_subtotal_cents, category, first_order_only) VALUES (${values}) ON CONFLICT(id) DO NOTHING;`;
+    })
+    .join("\n");
+}
+
 /** Runs `wrangler d1 execute bastion --local` with node_modules/.bin first on PATH (Node 24). */
 function wrangler(args, { json = false, persistTo } = {}) {
   const bin = path.join(ROOT, "node_modules", ".bin");
@@ -125,6 +135,8 @@ export function seedDemo({ persistTo } = {}) {
   const hasCoupons = query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'coupons'").length > 0;
   if (hasCoupons) statements.push(couponsSql(data.coupons, query("SELECT name, type FROM pragma_table_info('coupons')")));
   statements.push(shippingRatesSql(data.shippingRates ?? []));
+  const hasPromotions = query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'promotions'").length > 0;
+  if (hasPromotions) statements.push(promotionsSql(data.promotions ?? []));
   const dir = mkdtempSync(path.join(tmpdir(), "bastion-seed-"));
   try {
     const file = path.join(dir, "seed-demo.sql");

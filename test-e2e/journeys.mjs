@@ -871,6 +871,37 @@ export const journeys = [
       await fitsPhoneAndDesktop(t, again, "welcome-used-once");
     },
   ],
+  [
+    "15-automatic-free-shipping",
+    async (t) => {
+      // Issue 33: an automatic promotion (no code) shows in the cart, with why it does not apply to
+      // another cart, and on the paid order.
+      const other = await t.newPage();
+      await addToCart(other, "linen-scarf", 1);
+      await other.goto("/cart");
+      await waitText(other.locator("[data-promotion-missed=products_not_in_cart]"), /Free shipping on home goods does not apply/);
+      await fitsPhoneAndDesktop(t, other, "promotion-not-applied");
+      const page = await t.newPage();
+      t.page = page;
+      await addToCart(page, "cedar-smoke-candle", 1);
+      await page.goto("/cart");
+      await waitText(page.locator("[data-promotion-applied=free_shipping]"), /Free shipping on home goods: free shipping on this order/);
+      await fitsPhoneAndDesktop(t, page, "free-shipping-cart");
+      await page.fill("#checkout-email", `candle-${Date.now().toString(36)}@example.com`);
+      await page.click("form[action='/checkout'] button[type=submit]");
+      await waitPath(page, /^\/dev\/pay\/cs_test_/);
+      await page.fill("input[name=name]", "Mary Somerville");
+      await page.fill("input[name=line1]", "3 Orbit Lane");
+      await page.fill("input[name=city]", "Boston");
+      await page.fill("input[name=postalCode]", "02110");
+      await page.click("button[name=outcome][value=paid]");
+      await waitPath(page, /^\/orders\/[^/?]+\?status=success$/);
+      await page.locator("strong[data-status=paid]").waitFor({ timeout: 20_000 });
+      await waitText(page.locator("[data-shipping]"), /^Free$/);
+      await waitText(page.locator("[data-order-promotion]"), /Free shipping on home goods: free shipping \(saved \$4\.95\)/);
+      await fitsPhoneAndDesktop(t, page, "free-shipping-order");
+    },
+  ],
 ];
 
 /** Screenshots the page at 1280 px and at 390 px and asserts it is no wider than either viewport. */
