@@ -270,6 +270,7 @@ export const REGISTER: Threat[] = [
       "P10 upgrade reset: a customer who used a once-per-customer code before the key moved to the mailbox cannot use it after (old shard and old global ledger)",
       "P10/T07 race: 50 shoppers check out at once on a code with a total of 10: exactly 10 orders carry it",
       "P10/T07 race: 50 carts proven for one mailbox check out at once on a once-per-customer code: exactly one holds it",
+      "P10 first order only: an unproven guest is told to prove the mailbox; a proven first-time customer gets it; after a paid order the same mailbox does not",
     ],
   },
   {
@@ -286,6 +287,7 @@ export const REGISTER: Threat[] = [
       "Zero and small totals (decision 013): no_payment_required pays an order only when amount_total is 0 and equals its total; a total between 0 and the provider's minimum charge is refused at checkout (422 total_below_minimum) before anything is held.",
       "Currency rules in one place (src/payments/currency.ts, from Stripe's currency page): the shop's pinned exponent, Stripe's exponent (ISK, UGX, HUF and IDR counted in hundredths, three-decimal amounts in steps of 10), minimum and 8-digit maximum per currency. A checkout total over the maximum is 422 total_above_maximum before anything is held; staff cannot save a price, shipping rate or coupon amount the provider could not charge in its currency, and a percent discount rounds down to the currency's step.",
       "Shipping is priced from the staff-managed shipping_rates row the shopper names by id (active, in the cart's currency, free above its threshold on the goods after discount); the checkout body is strict, so an amount in it is a 422; the rate is Checkout's only shipping option (decision 018).",
+      "Automatic promotions (issue 33) are decided from our rows only: the promotion, the products' categories in D1, the goods after the code's discount, the server's clock, and a proven customer for first-order ones; nothing in a request names a promotion or an amount (the checkout body is strict). The cart and checkout run the same evaluation, and the order copies the promotion and what it gave.",
     ],
     tests: [
       "P11 an ISK order is sent in Stripe's units (×100) and read back in the shop's, so a 3,700 kr. total is never charged as 37 kr.",
@@ -300,6 +302,8 @@ export const REGISTER: Threat[] = [
       "P11 a percent coupon on a KWD cart leaves a total Stripe can charge: the discount rounds down to 10 fils, the order is written and paid once",
       "P11 a total above the provider's 8-digit maximum is refused at checkout with 422 total_above_maximum, never a 502; no order row, stock and coupon unchanged",
       "P11 shipping-rate tampering: a missing, unknown, retired or other-currency rate and any price in the body are refused; nothing is taken",
+      "P11 free shipping above a minimum: the cart says it applies, checkout charges no shipping and the order names it; the minimum is on the goods after the code's discount",
+      "P11 a promotion for a category applies only with its products; one not started yet applies to nobody; nothing in the body can ask for one",
     ],
   },
   {
