@@ -1,6 +1,7 @@
 import { getDb, type Database } from "../db/client";
 import type { CouponCommitResult, CouponObject } from "./coupon-object";
-import { carryBeforeCounting, countsCustomers, couponDefinitionRefusal, couponLimits, findCoupon, normaliseCouponCode, type CouponRefusal } from "./coupons";
+import { countsCustomers, couponDefinitionRefusal, couponLimits, findCoupon, normaliseCouponCode, type CouponRefusal } from "./coupons";
+import { carryBeforeCounting } from "./ledger-carry";
 import { ledgerFor, ledgersThatMayHold } from "./ledgers";
 import { couponRedemptions, type CouponRow } from "./schema";
 

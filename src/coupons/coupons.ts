@@ -2,9 +2,8 @@ import { eq, sql } from "drizzle-orm";
 import { preparedStatement, type Database } from "../db/client";
 import { shopStep } from "../payments/currency";
 import type { CouponLimits } from "./coupon-object";
-import { carryUsesOfCode } from "./ledger-carry";
+import { carryBeforeCounting } from "./ledger-carry";
 import { ledgerFor } from "./ledgers";
-import { ProblemError } from "../platform/problem";
 import { coupons, type CouponRow } from "./schema";
 
 /** Every refusal code a coupon can produce (API.md, PUT /api/cart/coupon and POST /api/checkout). */
@@ -136,13 +135,4 @@ export async function checkCouponLimits(env: Env, coupon: CouponRow, userId: str
     if (!verdict.ok) return verdict;
   }
   return { ok: true, coupon };
-}
-
-/**
- * Uses counted under an older key are carried to today's ledger before a per-customer count
- * (decision 024). More than one request can carry: refused for now (503), never counted without them.
- */
-export async function carryBeforeCounting(env: Env, code: string): Promise<void> {
-  if (await carryUsesOfCode(env, code)) return;
-  throw new ProblemError(503, "promotion_unavailable", "This promotion is being updated. Try again in a minute.", { headers: { "retry-after": "60" } });
 }

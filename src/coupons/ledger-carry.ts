@@ -1,8 +1,10 @@
+import { eq } from "drizzle-orm";
 import { getDb } from "../db/client";
-import type { CarriedUse, CouponObject } from "./coupon-object";
-import { findCoupon } from "./coupons";
+import { ProblemError } from "../platform/problem";
+import type { CarriedUse } from "./coupon-object";
 import { CUSTOMER_KEY_PREFIX, customerKeysOfAccounts } from "./ledger-layout";
-import { couponLedgerName, ledgerFor } from "./ledgers";
+import { formerShard, ledgerFor } from "./ledgers";
+import { coupons } from "./schema";
 
 // Carrying uses to the ledger that counts them now (docs/decisions/024-object-storage-migrations.md).
 // The per-customer key changed from the account id to the mailbox key. Inside one object the
@@ -56,9 +58,9 @@ export async function carryLegacyUses(env: Env, code: string | null, limit = 50)
     const { code: rowCode, user_id: accountId } = rows[0]!;
     const key = keys.get(accountId);
     if (key) {
-      const definition = await findCoupon(db, rowCode);
+      const [definition] = await db.select().from(coupons).where(eq(coupons.code, rowCode)).limit(1);
       if (definition) {
-        const oldShard = namespace(env).getByName(couponLedgerName(rowCode, accountId));
+        const oldShard = formerShard(env, rowCode, accountId);
         const fromShard = (await oldShard.exportUses()).map((u): CarriedUse => ({ ...u, userId: key, formerKey: accountId }));
         const fromD1 = rows.map(
           (r): CarriedUse => ({ kind: "redemption", orderId: r.order_id, userId: key, at: Date.parse(`${r.redeemed_at}`) || Date.now(), formerKey: accountId }),
@@ -86,6 +88,11 @@ export async function carryUsesOfCode(env: Env, code: string): Promise<boolean> 
   return !(await hasUncarriedUses(env.DB, code));
 }
 
-function namespace(env: Env): DurableObjectNamespace<CouponObject> {
-  return env.COUPON as unknown as DurableObjectNamespace<CouponObject>;
+/**
+ * Uses counted under an older key are carried to today's ledger before a per-customer count
+ * (decision 024). More than one request can carry: refused for now (503), never counted without them.
+ */
+export async function carryBeforeCounting(env: Env, code: string): Promise<void> {
+  if (await carryUsesOfCode(env, code)) return;
+  throw new ProblemError(503, "promotion_unavailable", "This promotion is being updated. Try again in a minute.", { headers: { "retry-after": "60" } });
 }
