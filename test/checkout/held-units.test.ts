@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { HELD_UNIT_LIMITS } from "../../src/checkout/held-units";
 import { auditRowsAfter, lastAuditId } from "../support/audit";
@@ -51,6 +52,21 @@ describe("hoarding bounds on open checkouts (issue 33)", () => {
     expect((await auditRowsAfter(before.audit)).filter((e) => e.action === "checkout.started")).toEqual([]);
     // The refused cart is not left locked, and one unit still fits.
     expect((await second.send("PUT", `/api/cart/items/${product.id}`, { quantity: 1 })).status).toBe(200);
+    expect((await second.checkout(email)).status).toBe(201);
+  });
+
+  it("orders from before the hoarding columns (holder unknown) count for nobody's mailbox or address", async () => {
+    const product = await makeProduct({ stock: 1000, priceCents: 100 });
+    const email = `${unique("old").toLowerCase()}@example.com`;
+    const first = guest();
+    await first.add(product.id, 99);
+    const res = await first.checkout(email);
+    expect(res.status).toBe(201);
+    const { orderId } = (await res.json()) as { orderId: string };
+    // The shape of an order written before migration held_units: no holder columns.
+    await env.DB.prepare("UPDATE orders SET holder_mailbox = NULL, opened_from = NULL WHERE id = ?").bind(orderId).run();
+    const second = guest();
+    await second.add(product.id, 99);
     expect((await second.checkout(email)).status).toBe(201);
   });
 
