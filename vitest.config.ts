@@ -94,6 +94,7 @@ const ISOLATED = [
   "test/admin/**/*.test.ts", // staff pages list every user, order, coupon and audit event
   "test/faults/**/*.test.ts", // installs triggers that make order writes fail
   "test/fuzz/**/*.test.ts", // snapshots whole tables around every request
+  "test/migrations/**/*.test.ts", // drop every table and replay the migrations on an older shape
 ];
 
 export default defineConfig(async () => {

@@ -107,7 +107,10 @@ export const orders = sqliteTable(
   ],
 );
 
-/** Order lines: a frozen copy of name and unit price from D1 at checkout time. */
+/**
+ * Order lines: a frozen copy of name, unit price, SKU and option values from D1 at checkout time,
+ * one line per variant (decision 022).
+ */
 export const orderLines = sqliteTable(
   "order_lines",
   {
@@ -115,14 +118,21 @@ export const orderLines = sqliteTable(
       .notNull()
       .references(() => orders.id, { onDelete: "cascade" }),
     productId: text("product_id").notNull(),
+    /** The variant sold (lines from before variants carry their product's default variant). */
+    variantId: text("variant_id").notNull(),
     name: text("name").notNull(),
+    /** The variant's SKU at checkout; null: it had none. */
+    sku: text("sku"),
+    /** The variant's option values at checkout, a JSON object in option order (`{"Color":"Green","Size":"M"}`); `{}` without options. */
+    optionValues: text("option_values").notNull().default("{}"),
     unitPriceCents: integer("unit_price_cents").notNull(),
     quantity: integer("quantity").notNull(),
   },
   (t) => [
-    uniqueIndex("order_lines_order_product_unique").on(t.orderId, t.productId),
+    uniqueIndex("order_lines_order_variant_unique").on(t.orderId, t.variantId),
     // Held units of a product (its pending orders' lines), for staff stock edits.
     index("order_lines_product_idx").on(t.productId),
+    index("order_lines_variant_idx").on(t.variantId),
     check("order_lines_quantity_positive", sql`${t.quantity} > 0`),
     check("order_lines_price_nonnegative", sql`${t.unitPriceCents} >= 0`),
   ],
