@@ -2,6 +2,7 @@ import { and, asc, desc, eq, getTableColumns, gt, isNotNull, lt, or, type Placeh
 import { inList, preparedStatement, type Database } from "../db/client";
 import { fromBase64Url, toBase64Url } from "../platform/base64url";
 import { products, type ProductRow } from "./schema";
+import { searchProducts } from "./search";
 
 /** The shopper-facing shape of a product (API.md). */
 export interface Product {
@@ -29,6 +30,8 @@ export interface ProductPage {
 /** Orders a shopper can sort the catalog by. */
 export const CATALOG_SORTS = ["name", "price-asc", "price-desc", "newest"] as const;
 export type CatalogSort = (typeof CATALOG_SORTS)[number];
+/** A cursor's order: a sort, or `relevance` (a search's default order, paged by offset). */
+export type CursorSort = CatalogSort | "relevance";
 
 /** A category as we make them (like a slug, at most 40 characters). */
 export const CATEGORY_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -38,7 +41,7 @@ export const CATEGORY_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
  * sort key (name, price or creation time) and id, and how many products came before.
  */
 export interface CatalogCursor {
-  sort: CatalogSort;
+  sort: CursorSort;
   key: string | number;
   id: string;
   offset: number;
@@ -73,7 +76,7 @@ export function visibleProductsQuery(db: Database, where: SQL | undefined) {
   return db
     .select()
     .from(products)
-    .where(and(eq(products.hidden, false), where))
+    .where(and(eq(products.status, "active"), where))
     .orderBy(asc(products.name), asc(products.id));
 }
 
@@ -95,10 +98,10 @@ export function decodeCursor(raw: string): CatalogCursor | null {
     if (value.length === 2 && typeof value[0] === "string" && typeof value[1] === "string") return { sort: "name", key: value[0], id: value[1], offset: 0 };
     const [sort, key, id, offset] = value as unknown[];
     if (value.length !== 4 || typeof id !== "string" || !Number.isSafeInteger(offset) || (offset as number) < 0) return null;
-    if (!CATALOG_SORTS.includes(sort as CatalogSort)) return null;
-    const numeric = sort === "price-asc" || sort === "price-desc";
+    if (sort !== "relevance" && !CATALOG_SORTS.includes(sort as CatalogSort)) return null;
+    const numeric = sort === "price-asc" || sort === "price-desc" || sort === "relevance";
     if (numeric ? !Number.isSafeInteger(key) : typeof key !== "string") return null;
-    return { sort: sort as CatalogSort, key: key as string | number, id, offset: offset as number };
+    return { sort: sort as CursorSort, key: key as string | number, id, offset: offset as number };
   } catch {
     return null;
   }
@@ -113,8 +116,8 @@ export function normaliseSearch(q: string | undefined): string | undefined {
 export interface CatalogListing {
   q: string | undefined;
   category: string | undefined;
-  /** Undefined for the default order (by name). */
-  sort: CatalogSort | undefined;
+  /** Undefined for the default order (by name; a search's by relevance). */
+  sort: CursorSort | undefined;
   /** Only a cursor of the listing's own order (another order starts over, so its cursor means nothing). */
   cursor: CatalogCursor | null;
   /** The cursor re-encoded: an older or other spelling of the same position is one text. */
@@ -125,15 +128,17 @@ export interface CatalogListing {
 export function normaliseListing(input: {
   q?: string | undefined;
   category?: string | undefined;
-  sort?: CatalogSort | undefined;
+  sort?: CursorSort | undefined;
   cursor?: CatalogCursor | null;
 }): CatalogListing {
-  const sort: CatalogSort = input.sort ?? input.cursor?.sort ?? "name";
+  const q = normaliseSearch(input.q);
+  const byDefault: CursorSort = q ? "relevance" : "name";
+  const sort: CursorSort = input.sort ?? input.cursor?.sort ?? byDefault;
   const cursor = input.cursor && input.cursor.sort === sort ? input.cursor : null;
   return {
-    q: normaliseSearch(input.q),
+    q,
     category: input.category || undefined,
-    sort: sort === "name" ? undefined : sort,
+    sort: sort === byDefault ? undefined : sort,
     cursor,
     cursorText: cursor ? encodeCursor(cursor) : undefined,
   };
@@ -143,7 +148,7 @@ export function normaliseListing(input: {
 export interface CatalogQuery {
   q?: string | undefined;
   category?: string | undefined;
-  sort?: CatalogSort | undefined;
+  sort?: CursorSort | undefined;
   cursor?: CatalogCursor | null | undefined;
   limit: number;
 }
@@ -154,18 +159,19 @@ function sortColumn(sort: CatalogSort) {
 }
 
 /**
- * Lists visible products matching `q` (case-insensitive substring of name or description) and
- * `category`, in the chosen order, one page after `cursor`, with the number that match in all.
- * `q` is a bound parameter: `instr` needs no escaping of LIKE wildcards, so `%` and `_` match
- * themselves. Each shape (filters × sort × cursor) is prepared once per binding
- * (`preparedStatement`); the total is a scalar subquery of the same statement (one round trip).
+ * Lists visible products matching `q` (the search index: search.ts) and `category`, in the chosen
+ * order, one page after `cursor`, with the number that match in all. Without `q`, each shape
+ * (filters × sort × cursor) is prepared once per binding (`preparedStatement`); the total is a
+ * scalar subquery of the same statement (one round trip).
  */
 export async function listProducts(db: Database, params: CatalogQuery): Promise<ProductPage> {
   const q = normaliseSearch(params.q);
   const category = params.category || undefined;
   const cursor = params.cursor ?? null;
+  if (q) return listSearch(db, q, category, cursor, params);
+  if (params.sort === "relevance") return listProducts(db, { ...params, sort: "name", cursor: null });
   // A cursor belongs to the order it was made in; with another sort it starts over.
-  const sort: CatalogSort = params.sort ?? cursor?.sort ?? "name";
+  const sort = (params.sort ?? (cursor?.sort === "relevance" ? undefined : cursor?.sort) ?? "name") as CatalogSort;
   const after = cursor && cursor.sort === sort ? cursor : null;
   const shape = `catalog.list:${q ? "q" : ""}:${category ? "c" : ""}:${sort}:${after ? "cursor" : ""}`;
   const statement = preparedStatement(db.$client, shape, (pdb) => {
@@ -206,6 +212,29 @@ export async function listProducts(db: Database, params: CatalogQuery): Promise<
   };
 }
 
+/** A search's page: relevance (or the chosen sort) by offset; the cursor carries the next offset. */
+async function listSearch(db: Database, q: string, category: string | undefined, cursor: CatalogCursor | null, params: CatalogQuery): Promise<ProductPage> {
+  const order: CursorSort = params.sort ?? cursor?.sort ?? "relevance";
+  const offset = cursor && cursor.sort === order ? cursor.offset : 0;
+  const { rows, total } = await searchProducts(db, { q, category, order, offset, limit: params.limit + 1 });
+  const page = rows.slice(0, params.limit);
+  const last = page.at(-1);
+  const next = offset + page.length;
+  return {
+    items: page.map(toProduct),
+    nextCursor:
+      rows.length > params.limit && last
+        ? encodeCursor({ sort: order, key: order === "relevance" ? next : keyOfRow(order, last), id: last.id, offset: next })
+        : null,
+    total,
+    offset,
+  };
+}
+
+function keyOfRow(sort: CatalogSort, row: ProductRow): string | number {
+  return sort === "name" ? row.name : sort === "newest" ? row.createdAt : row.priceCents;
+}
+
 async function countVisible(db: Database, q: string | undefined, category: string | undefined): Promise<number> {
   const [row] = await db.select({ n: sql<number>`count(*)` }).from(products).where(catalogFilter(q, category));
   return row?.n ?? 0;
@@ -216,7 +245,7 @@ async function countVisible(db: Database, q: string | undefined, category: strin
  * category. Values or placeholders of a prepared statement; bound either way, never spliced (P04).
  */
 function catalogFilter(q: string | Placeholder | undefined, category: string | Placeholder | undefined): SQL {
-  const filters: SQL[] = [eq(products.hidden, false)];
+  const filters: SQL[] = [eq(products.status, "active")];
   if (q !== undefined) filters.push(or(sql`instr(lower(${products.name}), ${q}) > 0`, sql`instr(lower(${products.description}), ${q}) > 0`)!);
   if (category !== undefined) filters.push(eq(products.category, category));
   return and(...filters)!;
@@ -227,7 +256,7 @@ export async function listCategories(db: Database): Promise<{ category: string; 
   const rows = await db
     .select({ category: products.category, count: sql<number>`count(*)` })
     .from(products)
-    .where(and(eq(products.hidden, false), isNotNull(products.category)))
+    .where(and(eq(products.status, "active"), isNotNull(products.category)))
     .groupBy(products.category)
     .orderBy(asc(products.category));
   return rows.map((r) => ({ category: r.category!, count: r.count }));
@@ -266,5 +295,5 @@ export function pricingProductsQuery(db: Database, ids: string[]) {
   return db
     .select({ id: products.id, slug: products.slug, name: products.name, priceCents: products.priceCents, currency: products.currency, stock: products.stock })
     .from(products)
-    .where(and(eq(products.hidden, false), inList(products.id, ids)));
+    .where(and(eq(products.status, "active"), inList(products.id, ids)));
 }

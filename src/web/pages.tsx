@@ -1,6 +1,8 @@
 import type { Product } from "../catalog/queries";
+import { htmlToText, sanitiseHtml } from "../catalog/html-sanitiser";
+import { raw } from "hono/html";
 import { decimalAmount, formatMoney } from "./format";
-import type { CatalogSort } from "../catalog/queries";
+import type { CatalogSort, CursorSort } from "../catalog/queries";
 import { Layout } from "./layout";
 
 /** Widths a resized product image comes in (Cloudflare Image Transformations), for `srcset`. */
@@ -63,7 +65,7 @@ export interface CatalogView {
   items: Product[];
   q: string | undefined;
   category: string | undefined;
-  sort: CatalogSort | undefined;
+  sort: CursorSort | undefined;
   nextCursor: string | null;
   total: number;
   offset: number;
@@ -81,11 +83,12 @@ const SORT_LABELS: Record<CatalogSort, string> = {
 };
 
 /** A catalog address with these filters (empty ones left out, so equal views share a cache key). */
-function catalogHref(v: { q?: string | undefined; category?: string | undefined; sort?: CatalogSort | undefined; cursor?: string | undefined }): string {
+function catalogHref(v: { q?: string | undefined; category?: string | undefined; sort?: CursorSort | undefined; cursor?: string | undefined }): string {
   const params = new URLSearchParams();
   if (v.q) params.set("q", v.q);
   if (v.category) params.set("category", v.category);
-  if (v.sort && v.sort !== "name") params.set("sort", v.sort);
+  // A search's default order is relevance, a listing's is by name.
+  if (v.sort && v.sort !== (v.q ? "relevance" : "name")) params.set("sort", v.sort);
   if (v.cursor) params.set("cursor", v.cursor);
   const query = params.toString();
   return query ? `/?${query}` : "/";
@@ -143,8 +146,13 @@ export function CatalogPage(props: CatalogView) {
           {category ? <input type="hidden" name="category" value={category} /> : null}
           <label for="sort">Sort by</label>
           <select id="sort" name="sort">
+            {q ? (
+              <option value="relevance" selected={(sort ?? "relevance") === "relevance"}>
+                Best match
+              </option>
+            ) : null}
             {(Object.keys(SORT_LABELS) as CatalogSort[]).map((key) => (
-              <option value={key} selected={(sort ?? "name") === key}>
+              <option value={key} selected={(sort ?? (q ? "relevance" : "name")) === key}>
                 {SORT_LABELS[key]}
               </option>
             ))}
@@ -192,7 +200,7 @@ export function ProductPage({ product, origin, resizing }: { product: Product; o
     "@context": "https://schema.org",
     "@type": "Product",
     name: product.name,
-    description: product.description,
+    description: htmlToText(product.description),
     sku: product.id,
     url,
     ...(image ? { image } : {}),
@@ -205,7 +213,13 @@ export function ProductPage({ product, origin, resizing }: { product: Product; o
     },
   };
   return (
-    <Layout title={product.name} description={product.description.slice(0, 160)} canonical={url} og={{ type: "product", url, image }} jsonLd={jsonLd}>
+    <Layout
+      title={product.name}
+      description={htmlToText(product.description).slice(0, 160)}
+      canonical={url}
+      og={{ type: "product", url, image }}
+      jsonLd={jsonLd}
+    >
       <nav class="crumbs" aria-label="Breadcrumb">
         <a href="/">Shop</a> / <span>{product.name}</span>
       </nav>
@@ -221,7 +235,8 @@ export function ProductPage({ product, origin, resizing }: { product: Product; o
           <h1>{product.name}</h1>
           <p class="price">{formatMoney(product.priceCents, product.currency)}</p>
           <p class={product.inStock ? "stock in" : "stock out"}>{product.inStock ? "In stock" : "Out of stock"}</p>
-          <p class="description">{product.description}</p>
+          {/* Descriptions are HTML (Shopify's Body (HTML)): only the sanitiser's allow-list reaches the page (P03). */}
+          <div class="description">{raw(sanitiseHtml(product.description))}</div>
           <form class="add-to-cart" method="post" action="/cart/items" data-add-to-cart>
             <input type="hidden" name="productId" value={product.id} />
             <label for="qty">Quantity</label>

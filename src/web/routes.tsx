@@ -39,7 +39,7 @@ export const storefront = new Hono<AppEnv>()
     const rawCategory = c.req.query("category") ?? "";
     const category = rawCategory.length <= 40 && CATEGORY_PATTERN.test(rawCategory) ? rawCategory : undefined;
     const rawSort = c.req.query("sort");
-    const sort = CATALOG_SORTS.find((s) => s === rawSort);
+    const sort = rawSort === "relevance" ? "relevance" : CATALOG_SORTS.find((s) => s === rawSort);
     const rawCursor = c.req.query("cursor");
     const cursor = rawCursor ? decodeCursor(rawCursor) : null;
     const origin = c.get("config").PUBLIC_ORIGIN;
