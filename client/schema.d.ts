@@ -547,6 +547,50 @@ export interface paths {
         patch: operations["adminUpdateProduct"];
         trace?: never;
     };
+    "/admin/product-imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import products from Shopify's product CSV (admin); dryRun=true previews the report
+         * @description Rows of one Handle are one product (Handle = slug); each variant is matched by its SKU, else by its option values, so importing the same file twice creates nothing new. Prices are decimal amounts of the shop's currency. A refused row is reported with its line and why and does not stop the others; a file that is not CSV (malformed quoting, not UTF-8) imports nothing. Body (HTML) is sanitised to a safe subset. Image URLs that cannot be fetched are reported. At most 8 MiB and 10,000 rows.
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminImportProducts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/product-exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every product as Shopify's product CSV (admin); importing it changes nothing
+         * @description Cells a spreadsheet would run as formulas (=, +, -, @, tab, CR first) are prefixed with ' (OWASP CSV injection); an import removes it again.
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        get: operations["adminExportProducts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/audit": {
         parameters: {
             query?: never;
@@ -1274,6 +1318,39 @@ export interface components {
              * @example txcd_99999999
              */
             taxCode?: string | null;
+        };
+        ProductImportReport: {
+            /** @description true: a preview, nothing was written */
+            dryRun: boolean;
+            /** @description Data rows read (the header excluded) */
+            rows: number;
+            products: {
+                created: number;
+                updated: number;
+                unchanged: number;
+            };
+            variants: {
+                created: number;
+                updated: number;
+                unchanged: number;
+            };
+            /** @description Rows not imported, with their line in the file (the header is line 1) and why */
+            refused: {
+                line: number;
+                handle: string | null;
+                reason: string;
+            }[];
+            images: {
+                stored: number;
+                /** @description Image URLs that could not be fetched (never fatal) */
+                failed: {
+                    line: number;
+                    url: string;
+                    reason: string;
+                }[];
+            };
+            /** @description Header cells this shop does not import */
+            ignoredColumns: string[];
         };
         AuditEvent: {
             id: number;
@@ -3731,6 +3808,138 @@ export interface operations {
             };
             /** @description Invalid or unknown field (`validation_failed`); a price the payment provider cannot charge in its currency: `currency_not_chargeable`, `amount_not_chargeable` (e.g. KWD not a multiple of 10 fils), `amount_above_maximum`; `currency_not_accepted` (single-currency shop) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminImportProducts: {
+        parameters: {
+            query?: {
+                /** @description true: plan and report, write nothing */
+                dryRun?: "true" | "false";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description The report */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductImportReport"];
+                };
+            };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `import_conflict`: the catalog changed during the import; nothing was written */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large` (over 8 MiB) or `too_many_rows` (over 10,000) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: not text/csv */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csv_malformed` (with the line), `csv_not_shopify` (no Handle/Title header) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminExportProducts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The CSV */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

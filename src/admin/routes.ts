@@ -4,6 +4,7 @@ import { auditApi } from "./audit-routes";
 import { couponApi } from "./coupon-routes";
 import { describeStaffAccess, staffGuard } from "./guard";
 import { orderApi } from "./order-routes";
+import { productImportApi } from "./product-import-routes";
 import { productApi } from "./product-routes";
 import { userApi } from "./user-routes";
 
@@ -17,7 +18,9 @@ adminApi.use("/admin/*", staffGuard);
 adminApi.use("/admin", staffGuard);
 adminApi.use("/admin/products", afterCatalogWrite);
 adminApi.use("/admin/products/*", afterCatalogWrite);
+adminApi.use("/admin/product-imports", afterCatalogWrite);
 adminApi.route("/", productApi);
+adminApi.route("/", productImportApi);
 adminApi.route("/", auditApi);
 adminApi.route("/", couponApi);
 adminApi.route("/", orderApi);

@@ -5,6 +5,7 @@
 import { restoreFormulaText, type CsvRecord } from "../platform/csv";
 import { amountProblem, shopExponent } from "../payments/currency";
 import { sanitiseHtml } from "./html-sanitiser";
+import { PRODUCT_STATUSES, type ProductStatus } from "./schema";
 
 /** The columns this shop reads and writes, in Shopify's order. */
 export const SHOPIFY_COLUMNS = [
@@ -35,9 +36,6 @@ export const SHOPIFY_COLUMNS = [
   "Status",
 ] as const;
 export type ShopifyColumn = (typeof SHOPIFY_COLUMNS)[number];
-
-export const PRODUCT_STATUSES = ["active", "draft", "archived"] as const;
-export type ProductStatus = (typeof PRODUCT_STATUSES)[number];
 
 /** Shopify's name and value for the one variant of a product without options. */
 export const DEFAULT_OPTION_NAME = "Title";
@@ -80,7 +78,9 @@ export interface ImportedProduct {
   /** Body (HTML), already sanitised. */
   descriptionHtml: string;
   vendor: string | null;
-  /** `Type`, as a category slug (the catalog's filter). */
+  /** Shopify's `Type`, as given. */
+  productType: string | null;
+  /** `Type` as a category slug (the catalog's filter) for a new product. */
   category: string | null;
   tags: string[];
   status: ProductStatus;
@@ -261,13 +261,15 @@ export function groupShopifyRows(records: Iterable<CsvRecord>, currency: string)
         if (new Set(options.map((o) => o.name.toLowerCase())).size !== options.length) throw new RowProblem("two options have the same name");
         // Shopify's "Title: Default Title" is a product without options.
         const onlyDefault = options.length === 1 && options[0]!.name === DEFAULT_OPTION_NAME && cell("Option1 Value").trim() === DEFAULT_OPTION_VALUE;
+        const productType = text(cell("Type"), "Type");
         product = {
           line: record.line,
           handle,
           title,
           descriptionHtml,
           vendor: text(cell("Vendor"), "Vendor"),
-          category: categoryOf(text(cell("Type"), "Type")),
+          productType,
+          category: categoryOf(productType),
           tags: parseTags(cell("Tags")),
           status: parseStatus(cell("Status")),
           options: onlyDefault ? [] : options,
@@ -350,7 +352,7 @@ export interface ExportProduct {
   title: string;
   descriptionHtml: string;
   vendor: string | null;
-  category: string | null;
+  productType: string | null;
   tags: string[];
   status: ProductStatus;
   currency: string;
@@ -372,7 +374,7 @@ export function shopifyRowsOf(product: ExportProduct): string[][] {
       cells.Title = product.title;
       cells["Body (HTML)"] = product.descriptionHtml;
       cells.Vendor = product.vendor ?? "";
-      cells.Type = product.category ?? "";
+      cells.Type = product.productType ?? "";
       cells.Tags = product.tags.join(", ");
       cells.Published = product.status === "active" ? "TRUE" : "FALSE";
       cells.Status = product.status;
