@@ -7,7 +7,8 @@ import { getDb } from "../db/client";
 import { loadConfig } from "../platform/config";
 import { CsvSyntaxError, readCsv, type CsvRecord } from "../platform/csv";
 import { ProblemError } from "../platform/problem";
-import { planImport, writeImport, type ImageResolver, type ImportReport } from "./product-import";
+import { planImport, type ImageResolver, type ImportReport } from "./product-import";
+import { writeImport } from "./product-import-write";
 import type { StaffActor } from "./products";
 
 /** The largest CSV an import reads (5,000 rows of Shopify's columns are about 2 MiB). */

@@ -264,3 +264,47 @@ describe("Shopify product CSV import and export", () => {
     expect(await catalogSnapshot()).toBe(before);
   });
 });
+
+describe("staff import page", () => {
+  it("uploads a CSV, previews the report without changing anything, then imports it", async () => {
+    const headers = await as("admin");
+    const page = await request("/admin/product-imports", { headers });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('href="/api/admin/product-exports"');
+    const csv = csvOf([
+      { Handle: "page-lamp", Title: "Page Lamp", "Variant SKU": "PAGE-LAMP", "Variant Price": "30.00", "Variant Inventory Qty": "3" },
+      { Handle: "page-bad", Title: "Bad", "Variant Price": "-1" },
+    ]);
+    const form = new FormData();
+    form.set("file", new File([csv], "products.csv", { type: "text/csv" }));
+    const before = await catalogSnapshot();
+    const preview = await request("/admin/product-imports/preview", { method: "POST", headers: { ...headers, origin: ORIGIN }, body: form });
+    expect(preview.status).toBe(200);
+    const previewHtml = await preview.text();
+    expect(previewHtml).toContain("Preview: nothing has changed yet");
+    expect(previewHtml).toContain("1 would be created");
+    expect(previewHtml).toMatch(/<td>3<\/td><td>page-bad<\/td><td>Variant Price is negative/);
+    expect(await catalogSnapshot()).toBe(before);
+    const staged = /name="staged" value="([0-9a-f]{32})"/.exec(previewHtml)![1]!;
+
+    // Another admin cannot import someone else's preview; a forged id is refused.
+    const apply = (id: string, h: Record<string, string>) =>
+      request("/admin/product-imports/apply", {
+        method: "POST",
+        headers: { ...h, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+        body: `staged=${id}`,
+      });
+    expect((await apply("../../products/x", headers)).status).toBe(404);
+    expect(await catalogSnapshot()).toBe(before);
+
+    const done = await apply(staged, headers);
+    expect(done.status).toBe(200);
+    const doneHtml = await done.text();
+    expect(doneHtml).toContain("Imported");
+    expect(doneHtml).toContain("Products: 1 created");
+    expect(await env.DB.prepare("SELECT stock FROM product_variants WHERE sku = 'PAGE-LAMP'").first("stock")).toBe(3);
+    // The staged file is gone: the same preview cannot be imported twice.
+    expect((await apply(staged, headers)).status).toBe(404);
+  });
+});
