@@ -49,6 +49,8 @@ export const REGISTER: Threat[] = [
     status: "mitigated",
     mitigations: [
       "Every page is hono/jsx, which escapes text by default; no raw HTML from data anywhere.",
+      "Product descriptions are HTML (Shopify's Body (HTML)): the one place data becomes markup goes through an allow-list sanitiser (src/catalog/html-sanitiser.ts) at render time and at import: a few formatting tags, href/title on links, no script/style/iframe/svg/form (dropped with their content), no on* or style attributes, links only http(s), mailto, same-site paths or fragments after decoding character references; the output is balanced, so a stray close tag cannot break out of the page.",
+      "CSV exports neutralise cells a spreadsheet would run as formulas (=, +, -, @, tab, CR, LF, NUL and full-width forms first: a leading ', OWASP CSV injection); an import removes exactly that prefix, so an export re-imports unchanged.",
       "A strict Content-Security-Policy with a per-response nonce: no inline or third-party scripts, object-src, base-uri and frame-ancestors locked.",
       "Every non-GET request carrying cookies must come from our own origin (Origin / Sec-Fetch-Site), whatever its content type; session cookies are SameSite=Lax. Only in development, a loopback alias of a loopback origin (127.0.0.1 for localhost, same scheme and port) counts as the same origin; production compares exactly.",
       "Static files come from the ASSETS binding only; encoded dots and slashes never reach a file system.",
@@ -71,6 +73,8 @@ export const REGISTER: Threat[] = [
       "P03 image upload: an image over 5 MiB is refused with 413 before anything is stored, declared or streamed",
       "P03 CSRF: a sign-in form posted from another site with the visitor's cookies is refused and opens no session",
       "P03 CSRF: the code form posted from another site is refused and opens no session",
+      "P03 XSS: script, style, event handlers and javascript: URLs never survive, and the output is balanced",
+      "P03 hostile CSV: script in Body (HTML) never reaches the product page; formula cells are neutralised on export",
     ],
   },
   {
@@ -84,17 +88,19 @@ export const REGISTER: Threat[] = [
     mitigations: [
       "Every query is built with drizzle-orm and bound parameters; no SQL is assembled from strings.",
       "Hidden products are filtered in one data-layer function (selectVisibleProducts) that every shopper read goes through.",
-      "LIKE wildcards in search text are escaped; cursors are opaque, validated base64url and a forged one is a 400.",
+      "Search text never reaches a LIKE or MATCH as syntax (words only, see below); cursors are opaque, validated base64url and a forged one is a 400.",
       "Shared catalog answers (Cache API and isolate memory) are keyed by a catalog version that D1 triggers change on every product change, so a product staff hide leaves every cached page on the next request (decision 017).",
       "Category, sort and cursor are validated by zod (a category like a slug, one of four sorts, a cursor whose key has its sort's type) and bound as parameters; the sort picks one of four fixed ORDER BY clauses, never text from the request.",
+      'Search goes through the FTS5 index (migration product_search) but never takes FTS syntax from the request: the text is cut into words of letters and digits, each bound inside one quoted prefix term (`"word"*`, at most 8), so NEAR, column filters, quotes, *, ^ and parentheses are words or separators; the index is joined to products and only active ones are returned, whatever the index holds.',
     ],
     tests: [
       "P04 SQL injection: payloads in q, cursor, limit and slug never reveal a hidden product, never 500, never change the schema",
-      "P04 SQL injection: LIKE wildcards are matched literally, so '%' cannot list the whole catalog",
+      "P04 SQL injection: LIKE wildcards are no wildcards, so '%' cannot list the whole catalog",
       "P04 SQL injection: a malformed or forged cursor is a 400 problem, not a query",
       "P04 hidden products are not sold: only visible lines are ordered",
       "P04 a product staff hide or reprice leaves every shared page on the next request, and staff read their own write",
       "P04 catalog filters are data, never SQL: hostile categories, sorts and cursors are refused with 400 or match nothing; hidden rows stay hidden",
+      "P04 FTS injection: query syntax in the search (NEAR, column filters, quotes, *, parentheses) gives results or nothing, never a 500 or a product that is not active",
     ],
   },
   {
@@ -346,10 +352,14 @@ export const REGISTER: Threat[] = [
       "zod validates quantities as integers 1-99 on every cart route and form; the CartObject validates again (defence in depth); at most 50 lines.",
       "D1 CHECK constraints keep stock and prices non-negative; stock is taken with a conditional decrement in one batch at checkout.",
       "No statement binds more than D1's 100 parameters: order lines are written in chunks, and every list of ids from data or a request (a page of 100 products' held units, a shopper's orders, a cart's products) is bound as ONE JSON array read by json_each (src/db/client.ts inList), so the 50-line maximum checks out and staff can list 100 products a page. Staff edit stock as on hand; the sellable column becomes on hand − held in one UPDATE, so held units are never counted twice, and on hand below held is refused (409 stock_below_held) (decision 013).",
+      "Product CSV imports (Shopify's format) read the file as a stream with a strict RFC 4180 parser (malformed quoting or bytes that are not UTF-8: 422 csv_malformed with the line, nothing written), at most 8 MiB and 10,000 rows; every row is checked before anything is written (prices in the shop currency's minor units, never negative or non-numeric, stock a whole number ≥ 0, known status, at most 3 options and 100 variants) and a refused row is reported with its line; the rest is written in one D1 batch of statements that each bind their rows as one JSON parameter (5,000 rows in a few dozen statements, never over 100 parameters), stock through the inventory ledger.",
     ],
     tests: [
       "P13 quantity tampering: -1, 0, 1.5, '2', 1e9, null (NaN), 100 and a missing quantity are refused with 422 and nothing changes",
       "P13 quantity tampering: the CartObject itself refuses invalid quantities (defence in depth)",
+      "P13 hostile CSV: negative and non-numeric prices are refused with their lines; the other rows import",
+      "P13 hostile CSV: malformed quoting is a 422 naming the line, and nothing is written or audited",
+      "P13 hostile CSV: 5,000 rows import within the Worker's limits in one request, and again unchanged",
       "P13 quantity tampering via forms: bad quantities redirect with a clear message and change nothing",
       "P13 line overflow: the 51st different product is refused with 409 cart_full and the cart keeps 50 lines",
       "P13 200 concurrent adds to one cart end with the exact expected quantity",
@@ -428,6 +438,7 @@ export const REGISTER: Threat[] = [
     tests: [
       "P16 a guest, a customer and a support user are refused on every admin action, and nothing changes",
       "P16 staff without a second factor get 403 mfa_required on every admin action, and nothing changes",
+      "P16 only admins import and export",
       "P16 guests, customers, support and staff without a second factor cannot open or post staff pages",
       "P16 mass assignment: id, createdAt, role and other unknown fields on create and update are refused with 422, nothing changes",
       "P16 mass assignment: role in the sign-up body is ignored; every new account is a customer",

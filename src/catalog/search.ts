@@ -61,12 +61,27 @@ function orderBy(order: SearchOrder): SQL[] {
  * whatever the index holds), in `order`, with how many match in all. Pages are by offset: a
  * relevance rank is no stable keyset. An input without any word matches nothing.
  */
-export async function searchProducts(
-  db: Database,
-  params: { q: string; category: string | undefined; order: SearchOrder; offset: number; limit: number },
-): Promise<{ rows: ProductRow[]; total: number }> {
+export async function searchProducts(db: Database, params: SearchParams): Promise<{ rows: ProductRow[]; total: number }> {
   const match = matchExpression(params.q);
   if (match === null) return { rows: [], total: 0 };
+  try {
+    return await indexedSearch(db, match, params);
+  } catch (error) {
+    // Only while `db:backup` has the index dropped for an export (scripts/search-index.mjs): search the catalog without it.
+    if (!/no such table: product_search/.test(`${error} ${error instanceof Error ? String(error.cause) : ""}`)) throw error;
+    return substringSearch(db, params);
+  }
+}
+
+interface SearchParams {
+  q: string;
+  category: string | undefined;
+  order: SearchOrder;
+  offset: number;
+  limit: number;
+}
+
+async function indexedSearch(db: Database, match: string, params: SearchParams): Promise<{ rows: ProductRow[]; total: number }> {
   // The rank is computed where the index is scanned: FTS5's bm25() cannot run under the outer query's window function.
   const hits = db
     .select({ hit: productSearch.rowid, rank: sql<number>`${RANK}`.as("rank") })
@@ -93,4 +108,22 @@ export async function searchProducts(
     total = row?.n ?? 0;
   }
   return { rows: rows.map(({ total: _total, ...row }) => row), total };
+}
+
+/** The search before the index: the whole query, lower-cased, as a substring of the name or description (bound, never spliced). */
+async function substringSearch(db: Database, params: SearchParams): Promise<{ rows: ProductRow[]; total: number }> {
+  const q = params.q.toLowerCase();
+  const where = and(
+    eq(products.status, "active"),
+    params.category === undefined ? undefined : eq(products.category, params.category),
+    sql`(instr(lower(${products.name}), ${q}) > 0 OR instr(lower(${products.description}), ${q}) > 0)`,
+  );
+  const rows = await db
+    .select({ ...getTableColumns(products), total: sql<number>`count(*) OVER ()`.as("total") })
+    .from(products)
+    .where(where)
+    .orderBy(...orderBy(params.order))
+    .limit(params.limit)
+    .offset(params.offset);
+  return { rows: rows.map(({ total: _total, ...row }) => row), total: rows[0]?.total ?? 0 };
 }

@@ -288,7 +288,7 @@ describe("staff import page", () => {
     expect(await catalogSnapshot()).toBe(before);
     const staged = /name="staged" value="([0-9a-f]{32})"/.exec(previewHtml)![1]!;
 
-    // Another admin cannot import someone else's preview; a forged id is refused.
+    // A forged id names no staged file: refused, nothing changes.
     const apply = (id: string, h: Record<string, string>) =>
       request("/admin/product-imports/apply", {
         method: "POST",
