@@ -1,6 +1,8 @@
 // The journeys, in the order they run. Each is `async (t, state)`: `t` is a Journey (pages,
 // screenshots, error watch), `state` carries what a later journey continues from.
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { assert, BASE, newCredentials, pageApi, ROOT, STATE_DIR, totp } from "./harness.mjs";
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -729,6 +731,41 @@ export const journeys = [
       assert(notices.some((s) => s.endsWith("has shipped")) && notices.some((s) => s.startsWith("Refund")), `the guest got: ${notices.join(" | ")}`);
     },
   ],
+  [
+    "13-staff-product-import",
+    async (t, state) => {
+      // Staff bring a catalog from Shopify: upload its product CSV, read the preview, import it,
+      // and find the active product by search (the draft and archived ones stay out of sight).
+      assert(state.adminTotp, "10-staff did not enrol TOTP for the admin");
+      const page = await t.newPage();
+      assert((await signIn(page, state.admin)) === "second-factor", "admin sign-in did not ask for a code");
+      await enterTotp(page, state.adminTotp.secret);
+      await page.goto("/admin/product-imports");
+      await t.shot("staff-import-page");
+      const csv = readFileSync(path.join(ROOT, "test/catalog-io/fixtures/shopify-product-template.csv"));
+      await page.setInputFiles("input[name=file]", { name: "product_template.csv", mimeType: "text/csv", buffer: csv });
+      await page.click("form[action='/admin/product-imports/preview'] button[type=submit]");
+      await waitPath(page, /^\/admin\/product-imports\/preview$/);
+      const report = page.locator("[data-import-report]");
+      await waitText(report, /Preview: nothing has changed yet/);
+      await waitText(report, /Products: 3 would be created/);
+      await waitText(report, /Variants: 16 would be created/);
+      await t.shot("staff-import-preview");
+      await fitsAt390(t, page, "staff-import-preview-390");
+      await page.click("form[action='/admin/product-imports/apply'] button[type=submit]");
+      await waitPath(page, /^\/admin\/product-imports\/apply$/);
+      await waitText(page.locator("[data-import-report]"), /Products: 3 created/);
+      // Offline, Shopify's image URLs cannot be fetched: reported, not fatal.
+      await waitText(page.locator("[data-import-report]"), /could not be fetched/);
+      await t.shot("staff-import-done");
+      await page.goto("/?q=example");
+      await waitText(page.locator("main"), /Example T-Shirt/);
+      const text = (await page.locator("main").textContent()) ?? "";
+      assert(!/Example Jeans|Example Beanie/.test(text), "a draft or archived import shows in search");
+      await t.shot("search-finds-imported");
+      await fitsAt390(t, page, "search-finds-imported-390");
+    },
+  ],
 ];
 
 /** Adds a passkey named `name` on /account with the browser's (virtual) authenticator. */
@@ -803,4 +840,14 @@ async function refundOrder(t, page, orderId) {
   await waitPath(page, new RegExp(`^/admin/orders/${orderId}$`));
   await waitText(page.locator("strong[data-status]"), /^refunded$/);
   await t.shot("order-refunded");
+}
+
+/** The page at 390 px wide: no wider than its viewport (a phone), checked and shot. */
+async function fitsAt390(t, page, step) {
+  const size = page.viewportSize();
+  await page.setViewportSize({ width: 390, height: 844 });
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert(wide <= 390, `${page.url()} is ${wide} px wide at 390 px`);
+  await t.shot(step, page);
+  if (size) await page.setViewportSize(size);
 }
