@@ -5,6 +5,7 @@ import { couponApi } from "./coupon-routes";
 import { describeStaffAccess, staffGuard } from "./guard";
 import { orderApi } from "./order-routes";
 import { productApi } from "./product-routes";
+import { variantApi } from "./variant-routes";
 import { userApi } from "./user-routes";
 
 /**
@@ -18,6 +19,7 @@ adminApi.use("/admin", staffGuard);
 adminApi.use("/admin/products", afterCatalogWrite);
 adminApi.use("/admin/products/*", afterCatalogWrite);
 adminApi.route("/", productApi);
+adminApi.route("/", variantApi);
 adminApi.route("/", auditApi);
 adminApi.route("/", couponApi);
 adminApi.route("/", orderApi);
