@@ -6,6 +6,7 @@ import { actorOf } from "./guard";
 import { addVariantAudited, deleteVariantAudited, setOptionsAudited, updateVariantAudited } from "./product-variants";
 import { findAdminProduct, findProductWithVariants, forgetCatalogCopies } from "./products";
 import { guarded, jsonContent } from "./staff-api";
+import { mailLowStockAlerts } from "./low-stock";
 
 // Staff API for options and variants (decision 022). The product schemas of product-routes.ts use
 // these shapes too.
@@ -159,6 +160,8 @@ export const variantApi = createApiApp()
     });
     if (!updated) throw new ProblemError(404, "variant_not_found", "This product has no variant with this id.");
     forgetCatalogCopies(c.env.DB);
+    // A count below the threshold mails staff now rather than at the next cron run.
+    c.executionCtx.waitUntil(mailLowStockAlerts(c.env));
     return c.json((await findAdminProduct(db, id))!, 200);
   })
   .openapi(createVariantRoute, async (c) => {
