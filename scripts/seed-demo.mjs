@@ -33,35 +33,69 @@ export function loadDemoData(file = DATA) {
     slugs.add(p.slug);
     if (!Number.isSafeInteger(p.priceCents) || p.priceCents < 0) throw new Error(`demo data: bad price for ${p.slug}`);
     if (!Number.isSafeInteger(p.stock) || p.stock < 0) throw new Error(`demo data: bad stock for ${p.slug}`);
+    for (const v of p.variants ?? []) {
+      if (!Number.isSafeInteger(v.priceCents) || v.priceCents < 0 || !Number.isSafeInteger(v.stock) || v.stock < 0)
+        throw new Error(`demo data: bad variant ${v.sku}`);
+      for (const o of p.options ?? []) if (!o.values.includes(v.options[o.name])) throw new Error(`demo data: ${v.sku} has no ${o.name} among its values`);
+    }
   }
   return data;
 }
 
-/** INSERT … ON CONFLICT(slug) DO NOTHING for every demo product; ids are stable per slug. */
+/** A demo product's stable id (per slug). */
+const productId = (p) => `prd_demo_${p.slug.replaceAll("-", "_")}`;
+
+/**
+ * INSERT … ON CONFLICT(slug) DO NOTHING for every demo product; ids are stable per slug. Each
+ * product gets its options and variants (decision 022): the listed ones, or one default variant
+ * with its price and stock. Variants are added only while the product has none, so staff edits
+ * survive a restart; every opening stock is a ledger row by `seed`.
+ */
 export function productsSql(products) {
-  const rows = products.map((p) =>
-    [
-      `prd_demo_${p.slug.replaceAll("-", "_")}`,
+  const statements = [];
+  for (const p of products) {
+    const id = productId(p);
+    const values = [
+      id,
       p.slug,
       p.name,
       p.description,
       p.priceCents,
       p.currency ?? "USD",
       p.stock,
-      p.hidden === true,
+      p.hidden === true ? "draft" : "active",
       `/images/${p.slug}.svg`,
       p.category ?? null,
+      p.vendor ?? null,
+      JSON.stringify(p.tags ?? []),
     ]
       .map(sqlValue)
-      .join(", "),
-  );
-  return rows
-    .map(
-      (values) =>
-        // A product seeded before categories existed gets its category; nothing else is overwritten.
-        `INSERT INTO products (id, slug, name, description, price_cents, currency, stock, hidden, image_url, category) VALUES (${values}) ON CONFLICT(slug) DO UPDATE SET category = excluded.category WHERE products.category IS NULL;`,
-    )
-    .join("\n");
+      .join(", ");
+    // A product seeded before categories existed gets its category; nothing else is overwritten.
+    statements.push(
+      `INSERT INTO products (id, slug, name, description, price_cents, currency, stock, status, image_url, category, vendor, tags) VALUES (${values}) ON CONFLICT(slug) DO UPDATE SET category = excluded.category WHERE products.category IS NULL;`,
+    );
+    const noVariants = `NOT EXISTS (SELECT 1 FROM product_variants WHERE product_id = ${sqlValue(id)})`;
+    const options = p.options ?? [];
+    (p.variants ?? []).length === 0 || options.length === 0
+      ? statements.push(
+          `INSERT INTO product_variants (id, product_id, price_cents, stock, stock_reason, stock_actor) SELECT ${sqlValue(`var_${id}`)}, ${sqlValue(id)}, ${sqlValue(p.priceCents)}, ${sqlValue(p.stock)}, 'opening_balance', 'seed' WHERE ${noVariants};`,
+        )
+      : statements.push(
+          ...options.map(
+            (o, i) =>
+              `INSERT INTO product_options (product_id, position, name, "values") SELECT ${sqlValue(id)}, ${i + 1}, ${sqlValue(o.name)}, ${sqlValue(JSON.stringify(o.values))} WHERE ${noVariants};`,
+          ),
+          // One statement for all variants: the NOT EXISTS is read before any of them is inserted.
+          `INSERT INTO product_variants (id, product_id, sku, option1, option2, option3, price_cents, compare_at_price_cents, stock, weight_grams, low_stock_threshold, position, stock_reason, stock_actor) SELECT * FROM (${p.variants
+            .map((v, i) => {
+              const value = (n) => (options[n] ? v.options[options[n].name] : "");
+              return `SELECT ${[`var_demo_${v.sku.toLowerCase().replaceAll("-", "_")}`, id, v.sku, value(0), value(1), value(2), v.priceCents, v.compareAtPriceCents ?? null, v.stock, v.weightGrams ?? null, v.lowStockThreshold ?? null, i, "opening_balance", "seed"].map(sqlValue).join(", ")}`;
+            })
+            .join(" UNION ALL ")}) WHERE ${noVariants};`,
+        );
+  }
+  return statements.join("\n");
 }
 
 const snake = (name) => name.replace(/[A-Z]/g, (ch) => `_${ch.toLowerCase()}`);

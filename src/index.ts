@@ -18,6 +18,7 @@ import { shippingRatesApi } from "./admin/shipping-rate-routes";
 import { shippingPublicApi } from "./shipping/routes";
 import { paymentsApi } from "./payments/routes";
 import { runScheduledSweep } from "./payments/scheduled";
+import { mailLowStockAlerts } from "./admin/low-stock";
 import { handleMailBatch } from "./mail/delivery";
 import { devPay } from "./payments/simulator";
 import { devStripeDashboard } from "./payments/simulator-dashboard";
@@ -115,6 +116,10 @@ app.onError(renderError);
 export default Object.assign(app, {
   async scheduled(controller: ScheduledController, env: Env): Promise<void> {
     await runScheduledSweep(controller, env);
+    // Staff hear of variants that crossed their low-stock threshold (decision 022).
+    await mailLowStockAlerts(env).catch((error: unknown) =>
+      console.error(JSON.stringify({ level: "error", msg: "low_stock_mail_failed", error: String(error) })),
+    );
   },
   async queue(batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionContext): Promise<void> {
     await handleMailBatch(batch, env);

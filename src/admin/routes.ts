@@ -6,6 +6,7 @@ import { describeStaffAccess, staffGuard } from "./guard";
 import { orderApi } from "./order-routes";
 import { productImportApi } from "./product-import-routes";
 import { productApi } from "./product-routes";
+import { variantApi } from "./variant-routes";
 import { userApi } from "./user-routes";
 
 /**
@@ -20,6 +21,7 @@ adminApi.use("/admin/products", afterCatalogWrite);
 adminApi.use("/admin/products/*", afterCatalogWrite);
 adminApi.use("/admin/product-imports", afterCatalogWrite);
 adminApi.route("/", productApi);
+adminApi.route("/", variantApi);
 adminApi.route("/", productImportApi);
 adminApi.route("/", auditApi);
 adminApi.route("/", couponApi);

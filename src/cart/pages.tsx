@@ -7,6 +7,7 @@ import { formatMoney } from "../web/format";
 import { Layout } from "../web/layout";
 import type { Cart } from "./cart";
 import { getSessionUser } from "../accounts/session";
+import { variantIdForOptions } from "../catalog/queries";
 import { getDb } from "../db/client";
 import { deliveryEstimate, offeredRates, type OfferedRate } from "../shipping/checkout-pricing";
 import { MAX_QUANTITY } from "./cart-object";
@@ -35,6 +36,8 @@ const MESSAGES: Record<string, { text: string; error: boolean }> = {
   shipping_rate_invalid: { text: "That shipping rate is no longer offered; choose another.", error: true },
   email_required: { text: "Give the email address your receipt should go to.", error: true },
   currency_not_accepted: { text: "This shop does not sell in your cart's currency.", error: true },
+  variant_required: { text: "Choose the options of that product first.", error: true },
+  variant_not_found: { text: "That combination of options is not available.", error: true },
 };
 
 // Form fields are strings: a quantity is 1–2 digits, then 1–99 (P13). Nothing else is read.
@@ -45,7 +48,16 @@ const FormQuantity = z
   .transform(Number)
   .pipe(z.number().int().min(1).max(MAX_QUANTITY));
 const FormProductId = z.string().min(1).max(100);
-const AddForm = z.object({ productId: FormProductId, quantity: FormQuantity });
+const FormOptionValue = z.string().max(100).optional();
+/** The product page's form: a variant id (a product without options), or the option values chosen in its selects. */
+const AddForm = z.object({
+  productId: FormProductId,
+  variantId: FormProductId.optional(),
+  o1: FormOptionValue,
+  o2: FormOptionValue,
+  o3: FormOptionValue,
+  quantity: FormQuantity,
+});
 const QuantityForm = z.object({ quantity: FormQuantity });
 const CouponForm = z.object({ code: z.string().min(1).max(64) });
 
@@ -135,15 +147,16 @@ function CartPage(props: { cart: Cart; message: { text: string; error: boolean }
                 <tr>
                   <td>
                     <a href={`/products/${item.slug}`}>{item.name}</a>
+                    {Object.keys(item.options).length > 0 ? <div class="muted">{Object.values(item.options).join(" / ")}</div> : null}
                   </td>
                   <td>{money(item.unitPriceCents)}</td>
                   <td>
-                    <form method="post" action={`/cart/items/${encodeURIComponent(item.productId)}/quantity`}>
-                      <label class="visually-hidden" for={`qty-${item.productId}`}>
+                    <form method="post" action={`/cart/items/${encodeURIComponent(item.variantId)}/quantity`}>
+                      <label class="visually-hidden" for={`qty-${item.variantId}`}>
                         Quantity of {item.name}
                       </label>
                       <input
-                        id={`qty-${item.productId}`}
+                        id={`qty-${item.variantId}`}
                         name="quantity"
                         type="number"
                         min="1"
@@ -158,7 +171,7 @@ function CartPage(props: { cart: Cart; message: { text: string; error: boolean }
                   </td>
                   <td>{money(item.lineTotalCents)}</td>
                   <td>
-                    <form method="post" action={`/cart/items/${encodeURIComponent(item.productId)}/remove`}>
+                    <form method="post" action={`/cart/items/${encodeURIComponent(item.variantId)}/remove`}>
                       <button type="submit" class="secondary">
                         Remove
                       </button>
@@ -254,7 +267,19 @@ export const cartPages = new Hono<AppEnv>()
     const choices: CheckoutChoices = { rates, guest: user === null, idempotencyKey: crypto.randomUUID() };
     return c.html(<CartPage cart={cart} message={message} choices={choices} />);
   })
-  .post("/cart/items", cartForm(AddForm), (c) => formAction(c, () => addToCart(c, c.req.valid("form")), "added"))
+  .post("/cart/items", cartForm(AddForm), (c) =>
+    formAction(
+      c,
+      async () => {
+        const { productId, variantId, o1, o2, o3, quantity } = c.req.valid("form");
+        // Without JavaScript the selects post their values: the variant is the one D1 sells for them.
+        const chosen = variantId ?? (o1 !== undefined ? await variantIdForOptions(getDb(c.env.DB), productId, [o1, o2 ?? "", o3 ?? ""]) : undefined);
+        if (chosen === null) throw new ProblemError(404, "variant_not_found", "That combination of options is not available.");
+        return addToCart(c, { productId, variantId: chosen, quantity });
+      },
+      "added",
+    ),
+  )
   .post("/cart/items/:productId/quantity", cartForm(QuantityForm), (c) =>
     formAction(c, () => setCartQuantity(c, c.req.param("productId"), c.req.valid("form").quantity), "updated"),
   )

@@ -1,8 +1,9 @@
 import { and, asc, desc, eq, getTableColumns, gt, isNotNull, lt, or, type Placeholder, sql, type SQL } from "drizzle-orm";
 import { inList, preparedStatement, type Database } from "../db/client";
 import { fromBase64Url, toBase64Url } from "../platform/base64url";
-import { products, type ProductRow } from "./schema";
+import { products, productVariants, type ProductRow } from "./schema";
 import { searchProducts } from "./search";
+import { optionsJsonColumn, publicOptionsAndVariants, variantsJsonColumn, type ProductOption, type PublicVariant } from "./variants";
 
 /** The shopper-facing shape of a product (API.md). */
 export interface Product {
@@ -15,6 +16,10 @@ export interface Product {
   imageUrl: string | null;
   inStock: boolean;
   category: string | null;
+  /** Always `active` here: nothing else is public (P04). */
+  status: "active";
+  options: ProductOption[];
+  variants: PublicVariant[];
 }
 
 /** A page of products, how many match in all, and the opaque cursor of the next page. */
@@ -47,8 +52,18 @@ export interface CatalogCursor {
   offset: number;
 }
 
-/** Maps a D1 row to what shoppers see: never the stock count, the hidden flag or timestamps. */
-export function toProduct(row: ProductRow): Product {
+/** A product row with its options and variants as the JSON columns of the same statement. */
+export type ProductRowWithVariants = ProductRow & { optionsJson: string | null; variantsJson: string | null };
+
+/** The row's columns plus its options and variants (`ProductRowWithVariants`), for a select. */
+const withVariantsColumns = {
+  ...getTableColumns(products),
+  optionsJson: optionsJsonColumn.as("options_json"),
+  variantsJson: variantsJsonColumn.as("variants_json"),
+};
+
+/** Maps a D1 row to what shoppers see: never the stock count, the status of others, or timestamps. */
+export function toProduct(row: ProductRowWithVariants): Product {
   return {
     id: row.id,
     slug: row.slug,
@@ -59,12 +74,15 @@ export function toProduct(row: ProductRow): Product {
     imageUrl: row.imageUrl,
     inStock: row.stock > 0,
     category: row.category,
+    status: "active",
+    ...publicOptionsAndVariants(row.optionsJson, row.variantsJson),
   };
 }
 
 /**
- * THE query for every shopper-facing product read (P04). Hidden products are filtered here, in
- * the data layer, so no route or page can forget it: callers add conditions, never remove this one.
+ * THE query for every shopper-facing product read (P04). Only `active` products are public; the
+ * filter is here, in the data layer, so no route or page can forget it: callers add conditions,
+ * never remove this one.
  */
 export async function selectVisibleProducts(db: Database, where: SQL | undefined, options: { limit?: number } = {}): Promise<ProductRow[]> {
   const query = visibleProductsQuery(db, where);
@@ -190,7 +208,7 @@ export async function listProducts(db: Database, params: CatalogQuery): Promise<
     }
     const order = sort === "newest" ? [desc(products.createdAt), desc(products.id)] : [descending ? desc(column) : asc(column), asc(products.id)];
     return pdb
-      .select({ ...getTableColumns(products), total: sql<number>`(SELECT count(*) FROM ${products} WHERE ${matching})`.as("total") })
+      .select({ ...withVariantsColumns, total: sql<number>`(SELECT count(*) FROM ${products} WHERE ${matching})`.as("total") })
       .from(products)
       .where(and(...conditions))
       .orderBy(...order)
@@ -203,7 +221,7 @@ export async function listProducts(db: Database, params: CatalogQuery): Promise<
   const offset = after?.offset ?? 0;
   // Past the last product there is no row to carry the total: count without the page.
   const total = rows[0]?.total ?? (after ? await countVisible(db, q, category) : 0);
-  const keyOf = (row: ProductRow): string | number => (sort === "name" ? row.name : sort === "newest" ? row.createdAt : row.priceCents);
+  const keyOf = (row: ProductRowWithVariants): string | number => (sort === "name" ? row.name : sort === "newest" ? row.createdAt : row.priceCents);
   return {
     items: page.map(toProduct),
     nextCursor: rows.length > params.limit && last ? encodeCursor({ sort, key: keyOf(last), id: last.id, offset: offset + page.length }) : null,
@@ -264,7 +282,10 @@ export async function listCategories(db: Database): Promise<{ category: string; 
 
 export async function findProductBySlug(db: Database, slug: string): Promise<Product | null> {
   const statement = preparedStatement(db.$client, "catalog.bySlug", (pdb) =>
-    visibleProductsQuery(pdb, eq(products.slug, sql.placeholder("slug")))
+    pdb
+      .select(withVariantsColumns)
+      .from(products)
+      .where(and(eq(products.status, "active"), eq(products.slug, sql.placeholder("slug"))))
       .limit(1)
       .prepare(),
   );
@@ -283,17 +304,85 @@ export function productsByIdsQuery(db: Database, ids: string[]) {
   return visibleProductsQuery(db, inList(products.id, ids));
 }
 
-/** What pricing a cart needs of a product: no description, image or timestamps (less to move). */
-export type PricingProduct = Pick<ProductRow, "id" | "slug" | "name" | "priceCents" | "currency" | "stock">;
+/**
+ * What pricing a cart needs of a variant: its product's name, slug and currency beside its own
+ * price, stock, SKU and option values, and how many options its product has (a product with
+ * options needs a variant chosen). Never a description, image or timestamps (less to move).
+ */
+export interface PricingVariant {
+  variantId: string;
+  productId: string;
+  slug: string;
+  name: string;
+  currency: string;
+  priceCents: number;
+  stock: number;
+  sku: string | null;
+  option1: string;
+  option2: string;
+  option3: string;
+  optionNames: string;
+  taxCode: string | null;
+}
+
+// No two columns share a name: D1's batch answers rows by column name (a second `id` would shift them).
+const pricingColumns = {
+  variantId: productVariants.id,
+  productId: productVariants.productId,
+  slug: products.slug,
+  name: products.name,
+  currency: products.currency,
+  priceCents: productVariants.priceCents,
+  stock: productVariants.stock,
+  sku: productVariants.sku,
+  option1: productVariants.option1,
+  option2: productVariants.option2,
+  option3: productVariants.option3,
+  // The product's option names in order, a JSON array ('[]' without options).
+  optionNames:
+    sql<string>`(SELECT json_group_array(name) FROM (SELECT name FROM product_options WHERE product_id = ${sql.raw(`"products"."id"`)} ORDER BY position))`.as(
+      "option_names",
+    ),
+  taxCode: products.taxCode,
+};
 
 /**
- * The pricing fields of visible products by id, as an unexecuted query (for a batch); `ids` must
- * not be empty. The ids are bound as one JSON array, so the statement's text is the same for any
- * number of ids.
+ * The pricing rows of variants by id, of active products only (P04), as an unexecuted query (for
+ * a batch); `variantIds` must not be empty. The ids are bound as one JSON array, so the
+ * statement's text is the same for any number of ids.
  */
-export function pricingProductsQuery(db: Database, ids: string[]) {
+export function pricingVariantsQuery(db: Database, variantIds: string[]) {
   return db
-    .select({ id: products.id, slug: products.slug, name: products.name, priceCents: products.priceCents, currency: products.currency, stock: products.stock })
-    .from(products)
-    .where(and(eq(products.status, "active"), inList(products.id, ids)));
+    .select(pricingColumns)
+    .from(productVariants)
+    .innerJoin(products, eq(products.id, productVariants.productId))
+    .where(and(eq(products.status, "active"), inList(productVariants.id, variantIds)));
+}
+
+/** The pricing rows of every variant of active products by product id (an add that names no variant). */
+export function pricingVariantsOfProductsQuery(db: Database, productIds: string[]) {
+  return db
+    .select(pricingColumns)
+    .from(productVariants)
+    .innerJoin(products, eq(products.id, productVariants.productId))
+    .where(and(eq(products.status, "active"), inList(products.id, productIds)));
+}
+
+/** The variant an active product sells for these option values (by position; '' past its options), or null. */
+export async function variantIdForOptions(db: Database, productId: string, values: [string, string, string]): Promise<string | null> {
+  const [row] = await db
+    .select({ id: productVariants.id })
+    .from(productVariants)
+    .innerJoin(products, eq(products.id, productVariants.productId))
+    .where(
+      and(
+        eq(products.status, "active"),
+        eq(productVariants.productId, productId),
+        eq(productVariants.option1, values[0]),
+        eq(productVariants.option2, values[1]),
+        eq(productVariants.option3, values[2]),
+      ),
+    )
+    .limit(1);
+  return row?.id ?? null;
 }

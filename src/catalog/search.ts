@@ -2,6 +2,18 @@ import { and, asc, desc, eq, getTableColumns, sql, type SQL } from "drizzle-orm"
 import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import type { Database } from "../db/client";
 import { products, type ProductRow } from "./schema";
+import { optionsJsonColumn, variantsJsonColumn } from "./variants";
+
+/** A hit as the listing maps it (queries.ts ProductRowWithVariants): the row, its options and variants as JSON. */
+type SearchRow = ProductRow & { optionsJson: string | null; variantsJson: string | null };
+
+/** The product's columns, its options and variants (one statement), and how many match in all. */
+const hitColumns = () => ({
+  ...getTableColumns(products),
+  optionsJson: optionsJsonColumn.as("options_json"),
+  variantsJson: variantsJsonColumn.as("variants_json"),
+  total: sql<number>`count(*) OVER ()`.as("total"),
+});
 
 /**
  * The FTS5 index of migration "product_search" (hand-written: drizzle-kit does not generate virtual
@@ -61,7 +73,7 @@ function orderBy(order: SearchOrder): SQL[] {
  * whatever the index holds), in `order`, with how many match in all. Pages are by offset: a
  * relevance rank is no stable keyset. An input without any word matches nothing.
  */
-export async function searchProducts(db: Database, params: SearchParams): Promise<{ rows: ProductRow[]; total: number }> {
+export async function searchProducts(db: Database, params: SearchParams): Promise<{ rows: SearchRow[]; total: number }> {
   const match = matchExpression(params.q);
   if (match === null) return { rows: [], total: 0 };
   try {
@@ -81,7 +93,7 @@ interface SearchParams {
   limit: number;
 }
 
-async function indexedSearch(db: Database, match: string, params: SearchParams): Promise<{ rows: ProductRow[]; total: number }> {
+async function indexedSearch(db: Database, match: string, params: SearchParams): Promise<{ rows: SearchRow[]; total: number }> {
   // The rank is computed where the index is scanned: FTS5's bm25() cannot run under the outer query's window function.
   const hits = db
     .select({ hit: productSearch.rowid, rank: sql<number>`${RANK}`.as("rank") })
@@ -91,7 +103,7 @@ async function indexedSearch(db: Database, match: string, params: SearchParams):
   const where = and(eq(products.status, "active"), params.category === undefined ? undefined : eq(products.category, params.category));
   const order = params.order === "relevance" ? [asc(hits.rank), asc(products.name), asc(products.id)] : orderBy(params.order);
   const rows = await db
-    .select({ ...getTableColumns(products), total: sql<number>`count(*) OVER ()`.as("total") })
+    .select(hitColumns())
     .from(hits)
     .innerJoin(products, sql`${products}.rowid = ${hits.hit}`)
     .where(where)
@@ -111,7 +123,7 @@ async function indexedSearch(db: Database, match: string, params: SearchParams):
 }
 
 /** The search before the index: the whole query, lower-cased, as a substring of the name or description (bound, never spliced). */
-async function substringSearch(db: Database, params: SearchParams): Promise<{ rows: ProductRow[]; total: number }> {
+async function substringSearch(db: Database, params: SearchParams): Promise<{ rows: SearchRow[]; total: number }> {
   const q = params.q.toLowerCase();
   const where = and(
     eq(products.status, "active"),
@@ -119,7 +131,7 @@ async function substringSearch(db: Database, params: SearchParams): Promise<{ ro
     sql`(instr(lower(${products.name}), ${q}) > 0 OR instr(lower(${products.description}), ${q}) > 0)`,
   );
   const rows = await db
-    .select({ ...getTableColumns(products), total: sql<number>`count(*) OVER ()`.as("total") })
+    .select(hitColumns())
     .from(products)
     .where(where)
     .orderBy(...orderBy(params.order))

@@ -1,11 +1,10 @@
 import { recordAudit } from "../audit/audit";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
-import { productsByIdsQuery } from "../catalog/queries";
-import type { ProductRow } from "../catalog/schema";
+import { pricingVariantsQuery, type PricingVariant } from "../catalog/queries";
+import { productVariants } from "../catalog/schema";
 import { couponByCodeQuery, normaliseCouponCode } from "../coupons/coupons";
 import type { CouponRow } from "../coupons/schema";
-import { products } from "../catalog/schema";
 import { getDb, type Database } from "../db/client";
 import type { CheckoutLine, CheckoutOrder } from "../payments/provider";
 import { paymentProvider } from "../payments/provider";
@@ -20,12 +19,13 @@ import { guestOrderPath } from "./guest-access";
 import type { BeginCheckoutResult, CartObject } from "../cart/cart-object";
 import { closePendingOrder, COUPON_HOLD_MARGIN_SECONDS, insertOrderLines, SESSION_LIFETIME_SECONDS, SETUP_WINDOW_MS } from "./lifecycle";
 import { orders, paymentEvents } from "./schema";
+import { pricingOptions } from "../cart/pricing";
 import { buyerParts, type Buyer } from "./buyer";
 import { replay, ReplayFound, SESSION_CREATED, type CheckoutStarted } from "./replay";
 
 /** The snapshot as checkout trusts it: bounded like the cart API (≤ 50 lines, quantities 1–99). */
 const Snapshot = z.object({
-  lines: z.array(z.object({ productId: z.string().min(1).max(100), quantity: z.number().int().min(1).max(99) })).max(50),
+  lines: z.array(z.object({ productId: z.string().min(1).max(100), variantId: z.string().min(1).max(100), quantity: z.number().int().min(1).max(99) })).max(50),
   couponCode: z.string().min(1).max(64).nullable(),
   version: z.number().int(),
 });
@@ -103,30 +103,43 @@ export async function startCheckout(env: Env, config: Config, buyer: Buyer, opti
   const expiresAt = Math.floor(Date.now() / 1000) + SESSION_LIFETIME_SECONDS;
   try {
     const snapshot: CartSnapshot = Snapshot.parse(begun.snapshot);
-    // The products and the coupon's definition, fresh from D1 in one round trip.
-    const productIds = snapshot.lines.map((l) => l.productId);
+    // The variants (of active products) and the coupon's definition, fresh from D1 in one round trip.
+    const variantIds = snapshot.lines.map((l) => l.variantId);
     const couponCode = snapshot.couponCode ? normaliseCouponCode(snapshot.couponCode) : null;
-    let rows: ProductRow[];
+    let rows: PricingVariant[];
     let couponDefinition: CouponRow | null = null;
     // The active shipping rates ride in the same batch (a small table; the cart's currency is not known yet).
     const ratesQuery = db.select().from(shippingRates).where(eq(shippingRates.active, true));
     let activeRates: ShippingRateRow[];
     if (couponCode) {
-      const [productRows, couponRows, rateRows] = await db.batch([productsByIdsQuery(db, productIds), couponByCodeQuery(db, couponCode), ratesQuery]);
+      const [productRows, couponRows, rateRows] = await db.batch([pricingVariantsQuery(db, variantIds), couponByCodeQuery(db, couponCode), ratesQuery]);
       rows = productRows;
       couponDefinition = couponRows[0] ?? null;
       activeRates = rateRows;
     } else {
-      [rows, activeRates] = await db.batch([productsByIdsQuery(db, productIds), ratesQuery]);
+      [rows, activeRates] = await db.batch([pricingVariantsQuery(db, variantIds), ratesQuery]);
     }
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    // Prices, names and currency come from D1 only; hidden or deleted products are not sold (P04).
+    const byId = new Map(rows.map((r) => [r.variantId, r]));
+    // Prices, names, SKUs, option values and currency come from D1 only; a variant of a product
+    // that is not active, deleted, or not of the line's product is not sold (P04, P11).
     const lines: CheckoutLine[] = snapshot.lines.flatMap((l) => {
-      const p = byId.get(l.productId);
-      return p ? [{ productId: p.id, name: p.name, unitPriceCents: p.priceCents, quantity: l.quantity, taxCode: p.taxCode }] : [];
+      const v = byId.get(l.variantId);
+      if (!v || v.productId !== l.productId) return [];
+      return [
+        {
+          productId: v.productId,
+          variantId: v.variantId,
+          name: v.name,
+          sku: v.sku,
+          options: pricingOptions(v),
+          unitPriceCents: v.priceCents,
+          quantity: l.quantity,
+          taxCode: v.taxCode,
+        },
+      ];
     });
     if (lines.length === 0) throw new ProblemError(409, "cart_empty", "Your cart has nothing that can be bought.");
-    const currencies = new Set(lines.map((l) => byId.get(l.productId)!.currency));
+    const currencies = new Set(lines.map((l) => byId.get(l.variantId)!.currency));
     if (currencies.size !== 1) throw new ProblemError(422, "currency_mismatch", "Items in different currencies cannot be bought together.");
     const currency = [...currencies][0]!;
     if (config.SHOP_CURRENCY && currency !== config.SHOP_CURRENCY) {
@@ -135,7 +148,7 @@ export async function startCheckout(env: Env, config: Config, buyer: Buyer, opti
     const rate = chooseShippingRate(activeRates, currency, options.shippingRateId);
     const couponCustomer = await couponCustomerKey(email);
     for (const l of lines) {
-      if (byId.get(l.productId)!.stock < l.quantity) throw new ProblemError(422, "out_of_stock", `${l.name} does not have enough stock.`);
+      if (byId.get(l.variantId)!.stock < l.quantity) throw new ProblemError(422, "out_of_stock", `${l.name} does not have enough stock.`);
     }
     const subtotalCents = lines.reduce((sum, l) => sum + l.unitPriceCents * l.quantity, 0);
 
@@ -203,22 +216,32 @@ export async function startCheckout(env: Env, config: Config, buyer: Buyer, opti
       // Lines in chunks: D1 binds at most 100 parameters per statement (a 50-line cart is 250).
       const insertLines = insertOrderLines(
         db,
-        lines.map((l) => ({ orderId, ...l })),
+        lines.map((l) => ({
+          orderId,
+          productId: l.productId,
+          variantId: l.variantId,
+          name: l.name,
+          sku: l.sku,
+          optionValues: JSON.stringify(l.options),
+          unitPriceCents: l.unitPriceCents,
+          quantity: l.quantity,
+        })),
       );
+      // Per variant; the CHECK stock >= 0 aborts the whole batch (no oversell), the trigger writes the ledger row (decision 022).
       const takeStock = lines.map((l) =>
         db
-          .update(products)
-          .set({ stock: sql`${products.stock} - ${l.quantity}` })
-          .where(eq(products.id, l.productId)),
+          .update(productVariants)
+          .set({ stock: sql`${productVariants.stock} - ${l.quantity}`, stockReason: "sale", stockActor: user.id, stockRef: orderId })
+          .where(eq(productVariants.id, l.variantId)),
       );
       const results = await db.batch([insertOrder, ...insertLines, ...takeStock]);
       orderWritten = true;
       if (results.slice(1 + insertLines.length).some((r) => (r as D1Result).meta.changes === 0)) {
-        // A product was deleted after pricing: nothing to take stock from.
+        // A variant was deleted after pricing: nothing to take stock from.
         throw new ProblemError(422, "out_of_stock", "An item in your cart is no longer available.");
       }
     } catch (error) {
-      if (isConstraint(error, "products_stock_nonnegative")) {
+      if (isConstraint(error, "product_variants_stock_nonnegative")) {
         throw new ProblemError(422, "out_of_stock", "An item in your cart does not have enough stock.");
       }
       if (idempotencyKey && isConstraint(error, "orders.idempotency_key")) {

@@ -1,3 +1,4 @@
+import { optionsLabel, parseOptionValues } from "../catalog/variants";
 import { eq, inArray } from "drizzle-orm";
 import { user } from "../accounts/schema";
 import { getDb, type Database } from "../db/client";
@@ -56,7 +57,7 @@ export async function queueOrderConfirmation(env: Env, order: OrderRow): Promise
     "Thank you for your order. We have received your payment.",
     [
       `Order ${order.id}`,
-      ...lines.map((l) => `${l.quantity} × ${l.name}: ${money(l.unitPriceCents * l.quantity)}`),
+      ...lines.map((l) => `${l.quantity} × ${lineTitle(l)}: ${money(l.unitPriceCents * l.quantity)}`),
       `Subtotal: ${money(order.subtotalCents)}`,
       ...(order.discountCents > 0 ? [`Discount${order.couponCode ? ` (${order.couponCode})` : ""}: −${money(order.discountCents)}`] : []),
       ...(order.shippingRateName ? [`Shipping (${order.shippingRateName}): ${order.shippingCents === 0 ? "free" : money(order.shippingCents)}`] : []),
@@ -103,4 +104,10 @@ export async function queueDisputeNotice(env: Env, db: Database, order: OrderRow
   for (const { email } of staff) {
     await enqueueMailSafely(env, { to: email, subject: `Dispute on order ${order.id}`, text, key: `dispute:${dispute.id}:${email}` });
   }
+}
+
+/** A receipt line's title: the name, the variant's option values and SKU as frozen at checkout. */
+function lineTitle(line: { name: string; sku: string | null; optionValues: string }): string {
+  const options = optionsLabel(parseOptionValues(line.optionValues));
+  return `${line.name}${options ? ` (${options})` : ""}${line.sku ? ` [SKU ${line.sku}]` : ""}`;
 }

@@ -1,6 +1,7 @@
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { SessionUser } from "../accounts/session";
 import { recordAudit } from "../audit/audit";
+import { parseOptionValues } from "../catalog/variants";
 import { inList, type Database } from "../db/client";
 import { guestCookieOpens, guestKeyOpens } from "./guest-access";
 import { orderLines, orders, type OrderLineRow, type OrderRow } from "./schema";
@@ -9,7 +10,17 @@ import { orderLines, orders, type OrderLineRow, type OrderRow } from "./schema";
 export interface Order {
   id: string;
   status: OrderRow["status"];
-  items: { productId: string; name: string; quantity: number; unitPriceCents: number; lineTotalCents: number }[];
+  /** One per variant: its SKU and option values as they were at checkout (frozen on the line). */
+  items: {
+    productId: string;
+    variantId: string;
+    name: string;
+    sku: string | null;
+    options: Record<string, string>;
+    quantity: number;
+    unitPriceCents: number;
+    lineTotalCents: number;
+  }[];
   subtotalCents: number;
   discountCents: number;
   totalCents: number;
@@ -64,7 +75,10 @@ export function toOrder(row: OrderRow, lines: OrderLineRow[]): Order {
     status: row.status,
     items: lines.map((l) => ({
       productId: l.productId,
+      variantId: l.variantId,
       name: l.name,
+      sku: l.sku,
+      options: parseOptionValues(l.optionValues),
       quantity: l.quantity,
       unitPriceCents: l.unitPriceCents,
       lineTotalCents: l.unitPriceCents * l.quantity,

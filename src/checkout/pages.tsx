@@ -169,7 +169,11 @@ function OrderPage({ order, returned, guest }: { order: Order; returned: "succes
         <tbody>
           {order.items.map((l) => (
             <tr>
-              <td>{l.name}</td>
+              <td>
+                {l.name}
+                {Object.keys(l.options).length > 0 ? <span class="muted"> ({Object.values(l.options).join(" / ")})</span> : null}
+                {l.sku ? <div class="muted sku">SKU {l.sku}</div> : null}
+              </td>
               <td>{l.quantity}</td>
               <td>{money(l.unitPriceCents)}</td>
               <td>{money(l.lineTotalCents)}</td>

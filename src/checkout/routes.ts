@@ -17,7 +17,10 @@ export const OrderSchema = z
     items: z.array(
       z.object({
         productId: z.string(),
+        variantId: z.string(),
         name: z.string(),
+        sku: z.string().nullable().openapi({ description: "The variant's SKU at checkout" }),
+        options: z.record(z.string(), z.string()).openapi({ description: "The variant's option values at checkout", example: { Color: "Green", Size: "M" } }),
         quantity: z.number().int(),
         unitPriceCents: z.number().int(),
         lineTotalCents: z.number().int(),

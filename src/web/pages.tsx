@@ -4,6 +4,8 @@ import { raw } from "hono/html";
 import { decimalAmount, formatMoney } from "./format";
 import type { CatalogSort, CursorSort } from "../catalog/queries";
 import { Layout } from "./layout";
+import type { VariantChoice } from "../catalog/variants";
+import { AddToCartForm, VariantSummary } from "./variant-picker";
 
 /** Widths a resized product image comes in (Cloudflare Image Transformations), for `srcset`. */
 const IMAGE_WIDTHS = [320, 480, 640, 960, 1280] as const;
@@ -192,24 +194,26 @@ export function CatalogPage(props: CatalogView) {
   );
 }
 
-/** Product detail page. */
-export function ProductPage({ product, origin, resizing }: { product: Product; origin: string; resizing: boolean }) {
+/** Product detail page: the chosen variant's price and availability, and a select per option. */
+export function ProductPage({ product, origin, resizing, choice }: { product: Product; origin: string; resizing: boolean; choice: VariantChoice }) {
   const url = `${origin}/products/${product.slug}`;
-  const image = product.imageUrl ? new URL(product.imageUrl, origin).href : undefined;
+  const chosen = choice.variant;
+  const imageUrl = chosen?.imageUrl ?? product.imageUrl;
+  const image = imageUrl ? new URL(imageUrl, origin).href : undefined;
   const jsonLd = {
     "@context": "https://schema.org",
     "@type": "Product",
     name: product.name,
     description: htmlToText(product.description),
-    sku: product.id,
+    sku: chosen?.sku ?? product.id,
     url,
     ...(image ? { image } : {}),
     offers: {
       "@type": "Offer",
       url,
-      price: decimalAmount(product.priceCents, product.currency),
+      price: decimalAmount(chosen?.priceCents ?? product.priceCents, product.currency),
       priceCurrency: product.currency,
-      availability: product.inStock ? "https://schema.org/InStock" : "https://schema.org/OutOfStock",
+      availability: chosen?.inStock ? "https://schema.org/InStock" : "https://schema.org/OutOfStock",
     },
   };
   return (
@@ -225,27 +229,18 @@ export function ProductPage({ product, origin, resizing }: { product: Product; o
       </nav>
       <article class="product">
         <div class="product-media">
-          {product.imageUrl ? (
-            <ProductImage src={product.imageUrl} alt={product.name} width={960} height={720} sizes="(max-width: 800px) 100vw, 600px" resizing={resizing} />
+          {imageUrl ? (
+            <ProductImage src={imageUrl} alt={product.name} width={960} height={720} sizes="(max-width: 800px) 100vw, 600px" resizing={resizing} />
           ) : (
             <div class="placeholder" />
           )}
         </div>
         <div class="product-info">
           <h1>{product.name}</h1>
-          <p class="price">{formatMoney(product.priceCents, product.currency)}</p>
-          <p class={product.inStock ? "stock in" : "stock out"}>{product.inStock ? "In stock" : "Out of stock"}</p>
+          <VariantSummary product={product} choice={choice} />
           {/* Descriptions are HTML (Shopify's Body (HTML)): only the sanitiser's allow-list reaches the page (P03). */}
           <div class="description">{raw(sanitiseHtml(product.description))}</div>
-          <form class="add-to-cart" method="post" action="/cart/items" data-add-to-cart>
-            <input type="hidden" name="productId" value={product.id} />
-            <label for="qty">Quantity</label>
-            <input id="qty" name="quantity" type="number" min="1" max="99" value="1" inputmode="numeric" />
-            <button type="submit" disabled={!product.inStock}>
-              {product.inStock ? "Add to cart" : "Sold out"}
-            </button>
-            <p class="form-message" role="status" aria-live="polite"></p>
-          </form>
+          <AddToCartForm product={product} choice={choice} />
         </div>
       </article>
     </Layout>

@@ -15,6 +15,7 @@ import { SLUG_PATTERN } from "../catalog/routes";
 import { getDb } from "../db/client";
 import { ASSETS } from "./asset-manifest";
 import type { AppEnv } from "../platform/app-env";
+import { chooseVariant } from "../catalog/variants";
 import { CatalogPage, MessagePage, ProductPage } from "./pages";
 import { SecurityPage } from "./security-page";
 
@@ -65,16 +66,27 @@ export const storefront = new Hono<AppEnv>()
     const slug = c.req.param("slug");
     const origin = c.get("config").PUBLIC_ORIGIN;
     const resizing = c.get("config").IMAGE_RESIZING === "cloudflare";
+    // The options a shopper chose without JavaScript (o1–o3). Only values of the product reach the
+    // page, so the shared key holds a choice, never what a client typed: a value the product does
+    // not have renders as not asked (the page says which values it shows).
+    const asked = [c.req.query("o1"), c.req.query("o2"), c.req.query("o3")].map((v) => (v !== undefined && v.length <= 100 ? v : undefined));
+    const choiceKey = asked.some((v) => v !== undefined) ? `?o=${asked.map((v) => encodeURIComponent(v ?? "")).join("&")}` : "";
     const answer = SLUG_PATTERN.test(slug)
       ? await sharedCatalogAnswer(
           c,
-          { key: `${PAGE_BUILD}${resizing ? "+rs" : ""}/products/${slug}`, kind: "html", browser: PAGE_CACHE_CONTROL },
+          { key: `${PAGE_BUILD}${resizing ? "+rs" : ""}/products/${slug}${choiceKey}`, kind: "html", browser: PAGE_CACHE_CONTROL },
           async (db) => {
             const product = await findProductBySlug(db, slug);
-            return product ? String(<ProductPage product={product} origin={origin} resizing={resizing} />) : null;
+            if (!product) return null;
+            // Anything that is not one of the product's values is not cached under its own key.
+            const choice = chooseVariant(product, asked);
+            if (choiceKey && !asked.every((v, i) => v === undefined || v === choice.values[i])) return null;
+            return String(<ProductPage product={product} origin={origin} resizing={resizing} choice={choice} />);
           },
         )
       : null;
+    // A choice the product cannot show (or a gone product) starts over at the plain page.
+    if (!answer && choiceKey) return c.redirect(`/products/${slug}`, 303);
     return answer ?? c.html(<MessagePage status={404} title="Not found" message="We could not find that product. It may have been removed." />, 404);
   })
   .get("/security", (c) => c.html(<SecurityPage origin={c.var.config.PUBLIC_ORIGIN} />))

@@ -59,16 +59,25 @@ describe("shared catalog answers: Cache API and isolate memory keyed by the cata
   it("every product change a page shows gives the catalog a new version (triggers), whoever writes; other writes do not", async () => {
     const product = await makeProduct({ stock: 5 });
     const v0 = await catalogVersion();
-    await env.DB.prepare("UPDATE products SET stock = 3 WHERE id = ?").bind(product.id).run();
+    const sell = (stock: number) =>
+      env.DB.prepare("UPDATE product_variants SET stock = ?, stock_reason = 'sale', stock_actor = 'test' WHERE id = ?").bind(stock, product.variantId).run();
+    await sell(3);
     expect(await catalogVersion()).toBe(v0); // a sale that leaves stock: pages show the same
-    await env.DB.prepare("UPDATE products SET stock = 0 WHERE id = ?").bind(product.id).run();
+    await sell(0);
     const v1 = await catalogVersion();
     expect(v1).not.toBe(v0); // sold out
-    await env.DB.prepare("UPDATE products SET price_cents = price_cents + 1 WHERE id = ?").bind(product.id).run();
+    await env.DB.prepare("UPDATE product_variants SET price_cents = price_cents + 1 WHERE id = ?").bind(product.variantId).run();
     const v2 = await catalogVersion();
     expect(v2).not.toBe(v1);
-    await env.DB.prepare("UPDATE products SET hidden = 1 WHERE id = ?").bind(product.id).run();
-    expect(await catalogVersion()).not.toBe(v2);
+    await env.DB.prepare("UPDATE products SET status = 'draft' WHERE id = ?").bind(product.id).run();
+    const v3 = await catalogVersion();
+    expect(v3).not.toBe(v2);
+    // What a product page shows of its variants: a SKU, an option's values.
+    await env.DB.prepare("UPDATE product_variants SET sku = ? WHERE id = ?").bind(`SKU-${product.id}`, product.variantId).run();
+    const v4 = await catalogVersion();
+    expect(v4).not.toBe(v3);
+    await env.DB.prepare("INSERT INTO product_options (product_id, position, name, \"values\") VALUES (?, 1, 'Size', '[\"M\"]')").bind(product.id).run();
+    expect(await catalogVersion()).not.toBe(v4);
   });
 
   it("P04 a product staff hide or reprice leaves every shared page on the next request, and staff read their own write", async () => {
