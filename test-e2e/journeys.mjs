@@ -732,7 +732,7 @@ export const journeys = [
     },
   ],
   [
-    "13-staff-product-import",
+    "14-staff-product-import",
     async (t, state) => {
       // Staff bring a catalog from Shopify: upload its product CSV, read the preview, import it,
       // and find the active product by search (the draft and archived ones stay out of sight).
