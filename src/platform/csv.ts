@@ -29,6 +29,17 @@ export interface CsvLimits {
 
 const DEFAULT_LIMITS: CsvLimits = { maxFieldChars: 64 * 1024, maxFields: 256 };
 
+/** Characters that end a run: in an unquoted cell , CR LF and " (an error there); in a quoted cell " CR LF (lines are counted). */
+const UNQUOTED_STOP = new Set([44, 13, 10, 34]);
+const QUOTED_STOP = new Set([34, 13, 10]);
+
+/** The index of the first character at or after `from` whose code is in `stops`, or the text's length. */
+function scan(text: string, from: number, stops: ReadonlySet<number>): number {
+  let i = from;
+  while (i < text.length && !stops.has(text.charCodeAt(i))) i++;
+  return i;
+}
+
 enum State {
   FieldStart,
   Unquoted,
@@ -58,13 +69,15 @@ export class CsvParser {
   push(text: string): CsvRecord[] {
     const out: CsvRecord[] = [];
     const n = text.length;
-    for (let i = 0; i < n; i++) {
+    let i = 0;
+    while (i < n) {
       const ch = text[i]!;
       if (this.afterCR) {
         this.afterCR = false;
         if (ch === "\n") {
           // Inside a quoted field the CR and LF are both part of the value.
           if (this.state === State.Quoted) this.append(ch);
+          i++;
           continue;
         }
       }
@@ -77,26 +90,38 @@ export class CsvParser {
           else if (ch === "\r" || ch === "\n") this.endRecord(ch, out);
           else {
             this.state = State.Unquoted;
-            this.append(ch);
+            continue; // the run below reads this character
           }
+          i++;
           break;
-        case State.Unquoted:
-          if (ch === ",") this.endField();
-          else if (ch === "\r" || ch === "\n") this.endRecord(ch, out);
-          else if (ch === '"') throw new CsvSyntaxError(this.line, "a quote inside an unquoted cell (quote the whole cell and double the quote)");
-          else this.append(ch);
+        case State.Unquoted: {
+          // A run of plain characters is appended as one slice (not character by character).
+          const end = scan(text, i, UNQUOTED_STOP);
+          if (end > i) this.append(text.slice(i, end));
+          i = end;
+          if (i === n) break;
+          const stop = text[i]!;
+          if (stop === ",") this.endField();
+          else if (stop === '"') throw new CsvSyntaxError(this.line, "a quote inside an unquoted cell (quote the whole cell and double the quote)");
+          else this.endRecord(stop, out);
+          i++;
           break;
-        case State.Quoted:
-          if (ch === '"') this.state = State.QuoteInQuoted;
+        }
+        case State.Quoted: {
+          const end = scan(text, i, QUOTED_STOP);
+          if (end > i) this.append(text.slice(i, end));
+          i = end;
+          if (i === n) break;
+          const stop = text[i]!;
+          if (stop === '"') this.state = State.QuoteInQuoted;
           else {
-            if (ch === "\n") this.line++;
-            else if (ch === "\r") {
-              this.line++;
-              this.afterCR = true;
-            }
-            this.append(ch);
+            this.line++;
+            if (stop === "\r") this.afterCR = true;
+            this.append(stop);
           }
+          i++;
           break;
+        }
         case State.QuoteInQuoted:
           if (ch === '"') {
             this.append('"');
@@ -104,6 +129,7 @@ export class CsvParser {
           } else if (ch === ",") this.endField();
           else if (ch === "\r" || ch === "\n") this.endRecord(ch, out);
           else throw new CsvSyntaxError(this.line, "text after the closing quote of a cell");
+          i++;
           break;
       }
     }
@@ -121,9 +147,10 @@ export class CsvParser {
     return out;
   }
 
-  private append(ch: string): void {
-    if (this.field.length >= this.limits.maxFieldChars) throw new CsvSyntaxError(this.line, `a cell longer than ${this.limits.maxFieldChars} characters`);
-    this.field += ch;
+  private append(text: string): void {
+    if (this.field.length + text.length > this.limits.maxFieldChars)
+      throw new CsvSyntaxError(this.line, `a cell longer than ${this.limits.maxFieldChars} characters`);
+    this.field += text;
   }
 
   private pushField(): void {
