@@ -1,8 +1,13 @@
 import { ProblemError } from "../platform/problem";
 import { chunks, type Writes } from "./product-import";
 
-/** Rows per JSON-bound statement: a few hundred KiB at most, far inside D1's limits. */
+/** Variant and option rows per JSON-bound statement: well under 100 KiB each. */
 const CHUNK = 250;
+/**
+ * Product rows per statement: a description is up to 5,000 characters (up to 4 bytes each in
+ * UTF-8), so 50 rows stay near 1 MiB, inside D1's 2 MB limit on one bound value.
+ */
+const PRODUCT_CHUNK = 50;
 
 const col = (name: string, key: string): string => `json_extract(value, '$.${key}') AS ${name}`;
 
@@ -10,7 +15,7 @@ const col = (name: string, key: string): string => `json_extract(value, '$.${key
 export async function writeImport(d1: D1Database, writes: Writes, actor: string, importId: string): Promise<void> {
   const s: D1PreparedStatement[] = [];
   const json = (rows: unknown[]): string => JSON.stringify(rows);
-  for (const part of chunks(writes.newProducts, CHUNK)) {
+  for (const part of chunks(writes.newProducts, PRODUCT_CHUNK)) {
     s.push(
       d1
         .prepare(
@@ -22,7 +27,7 @@ export async function writeImport(d1: D1Database, writes: Writes, actor: string,
         .bind(json(part)),
     );
   }
-  for (const part of chunks(writes.changedProducts, CHUNK)) {
+  for (const part of chunks(writes.changedProducts, PRODUCT_CHUNK)) {
     s.push(
       d1
         .prepare(

@@ -7,7 +7,7 @@ import type { ImportedProduct, ImportedVariant, ParsedCatalog, RefusedRow } from
 
 // Applying a Shopify product CSV (issue 31): the plan compares each grouped product with what the
 // shop holds (by Handle = slug, then each variant by SKU or by its option values), so importing the
-// same file twice changes nothing; the writes are a few statements that each carry up to CHUNK rows
+// same file twice changes nothing; the writes are a few statements that each carry up to 250 rows
 // as ONE bound JSON parameter (D1 binds at most 100 parameters per statement), run in one D1 batch
 // (atomic: an import is written whole or not at all).
 
