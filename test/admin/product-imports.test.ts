@@ -101,6 +101,9 @@ describe("Shopify product CSV import and export", () => {
     expect(reimport).toMatchObject({ products: { created: 0, updated: 0, unchanged: 3 }, variants: { created: 0, updated: 0, unchanged: 16 }, refused: [] });
     expect(await catalogSnapshot()).toBe(before);
     expect(await exportCsv()).toBe(exported);
+    // Both directions are audited: one event per import that ran, one per export.
+    const trail = (await auditRowsAfter(audit)).map((e) => e.action).filter((a) => a.startsWith("product."));
+    expect(trail).toEqual(["product.imported", "product.imported", "product.exported", "product.imported", "product.exported"]);
   });
 
   it("updates by Handle and SKU: a changed price and stock count update the variant, a new SKU adds one", async () => {
