@@ -517,7 +517,7 @@ export interface paths {
         get: operations["adminListProducts"];
         put?: never;
         /**
-         * Create a product (admin)
+         * Create a product, with its options and variants (admin)
          * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
          */
         post: operations["adminCreateProduct"];
@@ -545,6 +545,70 @@ export interface paths {
          * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
          */
         patch: operations["adminUpdateProduct"];
+        trace?: never;
+    };
+    "/admin/products/{id}/variants/{variantId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a variant (never the last one) (admin)
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        delete: operations["adminDeleteVariant"];
+        options?: never;
+        head?: never;
+        /**
+         * Edit one variant: price, stock on hand, SKU, options, weight, barcode, image, low-stock threshold (admin)
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        patch: operations["adminUpdateVariant"];
+        trace?: never;
+    };
+    "/admin/products/{id}/variants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add a variant to a product (admin)
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminCreateVariant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/products/{id}/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Replace a product's options (names and ordered values) (admin)
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        put: operations["adminSetProductOptions"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/admin/audit": {
@@ -1217,12 +1281,57 @@ export interface components {
             held: number;
             /** @description What shoppers can still buy: on hand − held */
             sellable: number;
+            /** @description Not public: `status` is not `active` */
             hidden: boolean;
+            /**
+             * @description Only active products are public
+             * @enum {string}
+             */
+            status: "active" | "draft" | "archived";
+            vendor: string | null;
+            productType: string | null;
+            tags: string[];
             imageUrl: string | null;
             category: string | null;
             taxCode: string | null;
+            options: components["schemas"]["ProductOptions"];
+            variants: components["schemas"]["AdminVariant"][];
             createdAt: string;
             updatedAt: string;
+        };
+        /**
+         * @example [
+         *       {
+         *         "name": "Color",
+         *         "values": [
+         *           "Green",
+         *           "Navy"
+         *         ]
+         *       }
+         *     ]
+         */
+        ProductOptions: {
+            name: string;
+            values: string[];
+        }[];
+        AdminVariant: {
+            id: string;
+            sku: string | null;
+            options: {
+                [key: string]: string;
+            };
+            priceCents: number;
+            compareAtPriceCents: number | null;
+            /** @description On hand: what staff counted (sellable + held) */
+            stock: number;
+            held: number;
+            sellable: number;
+            weightGrams: number | null;
+            barcode: string | null;
+            imageUrl: string | null;
+            /** @description Staff are mailed once when sellable stock falls to it or below */
+            lowStockThreshold: number | null;
+            position: number;
         };
         AdminProductCreate: {
             slug: string;
@@ -1234,8 +1343,16 @@ export interface components {
             currency: string;
             /** @default 0 */
             stock: number;
-            /** @default false */
-            hidden: boolean;
+            /** @description true: not public (a draft); false: active. `status` says the same and wins */
+            hidden?: boolean;
+            /** @enum {string} */
+            status?: "active" | "draft" | "archived";
+            /** @default null */
+            vendor: string | null;
+            /** @default null */
+            productType: string | null;
+            /** @default [] */
+            tags: string[];
             /**
              * @default null
              * @example /media/products/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.png
@@ -1253,6 +1370,40 @@ export interface components {
              * @example txcd_99999999
              */
             taxCode: string | null;
+            options?: components["schemas"]["ProductOptions"] & unknown;
+            variants?: components["schemas"]["AdminVariantCreate"][];
+        };
+        AdminVariantCreate: {
+            /** @default null */
+            sku: string | null;
+            /**
+             * @default {}
+             * @example {
+             *       "Color": "Green",
+             *       "Size": "M"
+             *     }
+             */
+            options: {
+                [key: string]: string;
+            };
+            priceCents: number;
+            /** @default null */
+            compareAtPriceCents: number | null;
+            /**
+             * @description On hand
+             * @default 0
+             */
+            stock: number;
+            /** @default null */
+            weightGrams: number | null;
+            /** @default null */
+            barcode: string | null;
+            /** @default null */
+            imageUrl: string | null;
+            /** @default null */
+            lowStockThreshold: number | null;
+            /** @default 0 */
+            position: number;
         };
         AdminProductPatch: {
             slug?: string;
@@ -1261,7 +1412,13 @@ export interface components {
             priceCents?: number;
             currency?: string;
             stock?: number;
+            /** @description true: not public (a draft); false: active. `status` says the same and wins */
             hidden?: boolean;
+            /** @enum {string} */
+            status?: "active" | "draft" | "archived";
+            vendor?: string | null;
+            productType?: string | null;
+            tags?: string[];
             /** @example /media/products/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.png */
             imageUrl?: string | null;
             /**
@@ -1274,6 +1431,27 @@ export interface components {
              * @example txcd_99999999
              */
             taxCode?: string | null;
+        };
+        AdminVariantPatch: {
+            sku?: string | null;
+            /**
+             * @example {
+             *       "Color": "Green",
+             *       "Size": "M"
+             *     }
+             */
+            options?: {
+                [key: string]: string;
+            };
+            priceCents?: number;
+            compareAtPriceCents?: number | null;
+            /** @description On hand */
+            stock?: number;
+            weightGrams?: number | null;
+            barcode?: string | null;
+            imageUrl?: string | null;
+            lowStockThreshold?: number | null;
+            position?: number;
         };
         AuditEvent: {
             id: number;
@@ -1426,7 +1604,20 @@ export interface components {
             status: "pending" | "paid" | "expired" | "cancelled" | "refunded";
             items: {
                 productId: string;
+                variantId: string;
                 name: string;
+                /** @description The variant's SKU at checkout */
+                sku: string | null;
+                /**
+                 * @description The variant's option values at checkout
+                 * @example {
+                 *       "Color": "Green",
+                 *       "Size": "M"
+                 *     }
+                 */
+                options: {
+                    [key: string]: string;
+                };
                 quantity: number;
                 unitPriceCents: number;
                 lineTotalCents: number;
@@ -1532,8 +1723,20 @@ export interface components {
         Cart: {
             items: {
                 productId: string;
+                variantId: string;
                 slug: string;
                 name: string;
+                sku: string | null;
+                /**
+                 * @description The variant's option values by option name
+                 * @example {
+                 *       "Color": "Green",
+                 *       "Size": "M"
+                 *     }
+                 */
+                options: {
+                    [key: string]: string;
+                };
                 quantity: number;
                 unitPriceCents: number;
                 lineTotalCents: number;
@@ -1557,6 +1760,11 @@ export interface components {
         CartAddItem: {
             /** @example prd_0123456789abcdef */
             productId: string;
+            /**
+             * @description The variant to buy; required when the product has options
+             * @example var_0123456789abcdef
+             */
+            variantId?: string;
             /** @example 1 */
             quantity: number;
         };
@@ -3602,7 +3810,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Slug taken */
+            /** @description Slug taken (`slug_taken`), a SKU taken (`sku_taken`), two variants with the same options (`variant_exists`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3629,7 +3837,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid or unknown field (`validation_failed`); a price the payment provider cannot charge in its currency: `currency_not_chargeable`, `amount_not_chargeable` (e.g. KWD not a multiple of 10 fils), `amount_above_maximum`; `currency_not_accepted` (single-currency shop) */
+            /** @description Invalid or unknown field (`validation_failed`); a price the payment provider cannot charge in its currency: `currency_not_chargeable`, `amount_not_chargeable` (e.g. KWD not a multiple of 10 fils), `amount_above_maximum`; `currency_not_accepted` (single-currency shop); `options_invalid`, `variants_required`, `variant_options_invalid`; `variant_required` (price or stock of a product with variants: edit the variant) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3702,7 +3910,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Slug taken */
+            /** @description Slug taken (`slug_taken`), a SKU taken (`sku_taken`), two variants with the same options (`variant_exists`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3729,7 +3937,388 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid or unknown field (`validation_failed`); a price the payment provider cannot charge in its currency: `currency_not_chargeable`, `amount_not_chargeable` (e.g. KWD not a multiple of 10 fils), `amount_above_maximum`; `currency_not_accepted` (single-currency shop) */
+            /** @description Invalid or unknown field (`validation_failed`); a price the payment provider cannot charge in its currency: `currency_not_chargeable`, `amount_not_chargeable` (e.g. KWD not a multiple of 10 fils), `amount_above_maximum`; `currency_not_accepted` (single-currency shop); `options_invalid`, `variants_required`, `variant_options_invalid`; `variant_required` (price or stock of a product with variants: edit the variant) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminDeleteVariant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                variantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted; the product as staff see it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such product, or no such variant of it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `last_variant` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminUpdateVariant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                variantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminVariantPatch"];
+            };
+        };
+        responses: {
+            /** @description Updated; the product as staff see it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; or `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such product, or no such variant of it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `sku_taken`, `variant_exists`, `stock_below_held` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid or unknown field (`validation_failed`); `variant_options_invalid` (one value of each option, from its values); a price the provider cannot charge (`amount_not_chargeable`…) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminCreateVariant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminVariantCreate"];
+            };
+        };
+        responses: {
+            /** @description Created; the product as staff see it */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; or `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such product */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `sku_taken`, `variant_exists` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid or unknown field (`validation_failed`); `variant_options_invalid` (one value of each option, from its values); a price the provider cannot charge (`amount_not_chargeable`…) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminSetProductOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    options: components["schemas"]["ProductOptions"];
+                };
+            };
+        };
+        responses: {
+            /** @description Updated; the product as staff see it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; or `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such product */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `options_in_use`: a variant still sells a value that would go */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `options_invalid` or `validation_failed` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5294,7 +5883,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No visible product has this id */
+            /** @description No visible product has this id (`product_not_found`), or it has no such variant (`variant_not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5330,7 +5919,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid quantity, out_of_stock or currency_mismatch */
+            /** @description Invalid quantity, out_of_stock, currency_mismatch, or `variant_required` (the product has options: name the variant) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5348,6 +5937,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The line's variant id, or its product's id when the cart holds one line of that product */
                 productId: string;
             };
             cookie?: never;
@@ -5412,7 +6002,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid quantity */
+            /** @description Invalid quantity, or `variant_required` (a product id with several lines: name the variant) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5430,6 +6020,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The line's variant id, or its product's id when the cart holds one line of that product */
                 productId: string;
             };
             cookie?: never;

@@ -729,7 +729,82 @@ export const journeys = [
       assert(notices.some((s) => s.endsWith("has shipped")) && notices.some((s) => s.startsWith("Refund")), `the guest got: ${notices.join(" | ")}`);
     },
   ],
+  [
+    "13-variant-shirt",
+    async (t) => {
+      // A shirt in colours and sizes (decision 022): the choice works with our script and without it.
+      const page = await t.newPage();
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.goto("/products/organic-cotton-tee");
+      await noWiderThanViewport(page, "product page at 390 px");
+      await t.shot("tee-390");
+      // Navy XL is not made: the page says so at once and will not add it.
+      await page.selectOption("select[name=o1]", "Navy");
+      await page.selectOption("select[name=o2]", "XL");
+      await waitText(page.locator("[data-variant-status]"), /not available/);
+      assert(await page.locator("[data-add-button]").isDisabled(), "an unavailable combination can be added");
+      await t.shot("tee-unavailable-390");
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.selectOption("select[name=o1]", "Sand");
+      await page.selectOption("select[name=o2]", "M");
+      await waitText(page.locator("[data-variant-sku]"), /TEE-SAN-M/);
+      await noWiderThanViewport(page, "product page at 1280 px");
+      await t.shot("tee-sand-m-1280");
+      await page.fill("#qty", "2");
+      await page.click("[data-add-button]");
+      await waitText(page.locator("form[data-add-to-cart] .form-message"), /Added to your cart\./);
+
+      // Without JavaScript: the selects post with the form; "Check availability" reloads the choice.
+      const plainContext = await t.browser.newContext({ baseURL: page.url().split("/products")[0], javaScriptEnabled: false, viewport: { width: 390, height: 844 } });
+      t.contexts.push(plainContext);
+      const plain = await plainContext.newPage();
+      t.watch(plain);
+      await plain.goto("/products/organic-cotton-tee");
+      await plain.selectOption("select[name=o1]", "Navy");
+      await plain.selectOption("select[name=o2]", "XL");
+      await plain.click("[data-check-availability]");
+      await waitText(plain.locator("[data-variant-status]"), /not available/);
+      await t.shot("tee-no-js-unavailable-390", plain);
+      await plain.selectOption("select[name=o1]", "Forest");
+      await plain.selectOption("select[name=o2]", "L");
+      await plain.click("[data-check-availability]");
+      await waitText(plain.locator("[data-variant-sku]"), /TEE-FOR-L/);
+      await plain.click("[data-add-button]");
+      await waitPath(plain, /^\/cart$/);
+      await waitText(plain.locator("table.cart-lines"), /Forest \/ L/);
+      await t.shot("tee-no-js-cart-390", plain);
+
+      // Buy the Sand M as a guest with the payment simulator; the order shows its SKU.
+      await page.goto("/cart");
+      await waitText(page.locator("table.cart-lines"), /Sand \/ M/);
+      const express = page.locator("label.choice", { hasText: "Standard" });
+      if (await express.count()) await express.locator("input[type=radio]").check();
+      await page.fill("#checkout-email", `tee-${Date.now().toString(36)}@example.com`);
+      await t.shot("tee-cart-1280");
+      await page.click("form[action='/checkout'] button[type=submit]");
+      await waitPath(page, /^\/dev\/pay\/cs_test_/);
+      await page.fill("input[name=name]", "Ada Lovelace");
+      await page.fill("input[name=line1]", "12 Analytical Row");
+      await page.fill("input[name=city]", "London");
+      await page.fill("input[name=postalCode]", "N1 9GU");
+      await page.click("button[name=outcome][value=paid]");
+      await waitPath(page, /^\/orders\/[^/?]+\?status=success$/);
+      await page.locator("strong[data-status=paid]").waitFor({ timeout: 20_000 });
+      await waitText(page.locator("table.order-lines"), /SKU TEE-SAN-M/);
+      await waitText(page.locator("table.order-lines"), /Sand \/ M/);
+      await t.shot("tee-order-paid-1280");
+      await page.setViewportSize({ width: 390, height: 844 });
+      await noWiderThanViewport(page, "order page at 390 px");
+      await t.shot("tee-order-paid-390");
+    },
+  ],
 ];
+
+/** Fails when the page scrolls sideways: no page may be wider than its viewport. */
+async function noWiderThanViewport(page, where) {
+  const [scroll, inner] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  assert(scroll <= inner, `${where}: ${scroll} px wide in a ${inner} px viewport`);
+}
 
 /** Adds a passkey named `name` on /account with the browser's (virtual) authenticator. */
 async function addPasskey(page, name) {

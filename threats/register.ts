@@ -87,6 +87,7 @@ export const REGISTER: Threat[] = [
       "LIKE wildcards in search text are escaped; cursors are opaque, validated base64url and a forged one is a 400.",
       "Shared catalog answers (Cache API and isolate memory) are keyed by a catalog version that D1 triggers change on every product change, so a product staff hide leaves every cached page on the next request (decision 017).",
       "Category, sort and cursor are validated by zod (a category like a slug, one of four sorts, a cursor whose key has its sort's type) and bound as parameters; the sort picks one of four fixed ORDER BY clauses, never text from the request.",
+      "Product status (decision 022): only `active` products are public, filtered in the same data-layer query; a draft or archived product's variants are never priced for a cart or a checkout (the pricing query joins active products only), and a variant named under such a product is answered like an unknown product.",
     ],
     tests: [
       "P04 SQL injection: payloads in q, cursor, limit and slug never reveal a hidden product, never 500, never change the schema",
@@ -95,6 +96,7 @@ export const REGISTER: Threat[] = [
       "P04 hidden products are not sold: only visible lines are ordered",
       "P04 a product staff hide or reprice leaves every shared page on the next request, and staff read their own write",
       "P04 catalog filters are data, never SQL: hostile categories, sorts and cursors are refused with 400 or match nothing; hidden rows stay hidden",
+      "P04 a variant whose product became a draft after it was added is not sold: checkout orders nothing of it",
     ],
   },
   {
@@ -276,6 +278,7 @@ export const REGISTER: Threat[] = [
       "Zero and small totals (decision 013): no_payment_required pays an order only when amount_total is 0 and equals its total; a total between 0 and the provider's minimum charge is refused at checkout (422 total_below_minimum) before anything is held.",
       "Currency rules in one place (src/payments/currency.ts, from Stripe's currency page): the shop's pinned exponent, Stripe's exponent (ISK, UGX, HUF and IDR counted in hundredths, three-decimal amounts in steps of 10), minimum and 8-digit maximum per currency. A checkout total over the maximum is 422 total_above_maximum before anything is held; staff cannot save a price, shipping rate or coupon amount the provider could not charge in its currency, and a percent discount rounds down to the currency's step.",
       "Shipping is priced from the staff-managed shipping_rates row the shopper names by id (active, in the cart's currency, free above its threshold on the goods after discount); the checkout body is strict, so an amount in it is a 422; the rate is Checkout's only shipping option (decision 018).",
+      "Variants (decision 022): a cart line names a variant and its product; the price is that variant's D1 price, a variant of another product is refused (404 variant_not_found), never bought instead, and a line whose variant no longer belongs to its product is dropped; a product with options needs its variant named (422 variant_required). Order lines freeze the variant's SKU and option values.",
     ],
     tests: [
       "P11 an ISK order is sent in Stripe's units (×100) and read back in the shop's, so a 3,700 kr. total is never charged as 37 kr.",
@@ -290,6 +293,7 @@ export const REGISTER: Threat[] = [
       "P11 a percent coupon on a KWD cart leaves a total Stripe can charge: the discount rounds down to 10 fils, the order is written and paid once",
       "P11 a total above the provider's 8-digit maximum is refused at checkout with 422 total_above_maximum, never a 502; no order row, stock and coupon unchanged",
       "P11 shipping-rate tampering: a missing, unknown, retired or other-currency rate and any price in the body are refused; nothing is taken",
+      "P11 variant tampering: another product's variant, a draft product's variant and a client's price change nothing",
     ],
   },
   {
@@ -346,6 +350,7 @@ export const REGISTER: Threat[] = [
       "zod validates quantities as integers 1-99 on every cart route and form; the CartObject validates again (defence in depth); at most 50 lines.",
       "D1 CHECK constraints keep stock and prices non-negative; stock is taken with a conditional decrement in one batch at checkout.",
       "No statement binds more than D1's 100 parameters: order lines are written in chunks, and every list of ids from data or a request (a page of 100 products' held units, a shopper's orders, a cart's products) is bound as ONE JSON array read by json_each (src/db/client.ts inList), so the 50-line maximum checks out and staff can list 100 products a page. Staff edit stock as on hand; the sellable column becomes on hand − held in one UPDATE, so held units are never counted twice, and on hand below held is refused (409 stock_below_held) (decision 013).",
+      "Stock is per variant (decision 022): each variant's sellable stock has its own CHECK >= 0, taken in the checkout's one batch, so shoppers racing for one variant's last units can never oversell it; every stock change must name its reason and actor in the same UPDATE (a trigger refuses one that does not) and writes the inventory ledger.",
     ],
     tests: [
       "P13 quantity tampering: -1, 0, 1.5, '2', 1e9, null (NaN), 100 and a missing quantity are refused with 422 and nothing changes",
@@ -362,6 +367,7 @@ export const REGISTER: Threat[] = [
       "P13 bound parameters: the export of an account with 101 orders holds every order with its lines (the lines' statement binds one parameter, not one per order)",
       "P13 stock edits are on hand: with 2 units held, a recount setting on hand to 4 leaves 2 sellable, and when the order closes unpaid sellable is 4 — never 6",
       "P13 on hand below the held units is refused with 409 stock_below_held and changes nothing; the form says why",
+      "P13 50 shoppers race for the last 3 units of one variant: exactly 3 orders, stock never below zero, the other variants untouched",
     ],
   },
   {

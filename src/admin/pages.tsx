@@ -8,6 +8,7 @@ import { staffGuard, staffUser } from "./guard";
 import { imagePages } from "./image-pages";
 import { orderPages } from "./order-pages";
 import { productPages } from "./product-pages";
+import { variantPages } from "./variant-pages";
 import { shippingRatePages } from "./shipping-rate-pages";
 import { userPages } from "./user-pages";
 
@@ -28,4 +29,5 @@ adminPages.route("/", fulfilmentPages);
 adminPages.route("/", shippingRatePages);
 adminPages.get("/admin", (c) => c.redirect(staffUser(c).role === "support" ? "/admin/orders" : "/admin/products", 303));
 adminPages.route("/", productPages);
+adminPages.route("/", variantPages);
 adminPages.route("/", auditPages);
