@@ -77,22 +77,37 @@ export function productsSql(products) {
     );
     const noVariants = `NOT EXISTS (SELECT 1 FROM product_variants WHERE product_id = ${sqlValue(id)})`;
     const options = p.options ?? [];
+    const noOptions = `NOT EXISTS (SELECT 1 FROM product_options WHERE product_id = ${sqlValue(id)})`;
     (p.variants ?? []).length === 0 || options.length === 0
       ? statements.push(
           `INSERT INTO product_variants (id, product_id, price_cents, stock, stock_reason, stock_actor) SELECT ${sqlValue(`var_${id}`)}, ${sqlValue(id)}, ${sqlValue(p.priceCents)}, ${sqlValue(p.stock)}, 'opening_balance', 'seed' WHERE ${noVariants};`,
         )
       : statements.push(
+          // The options are the marker: variants go in while the product has none, then its options.
+          ...p.variants.map((v, i) => {
+            const value = (n) => (options[n] ? v.options[options[n].name] : "");
+            const values = [
+              `var_demo_${v.sku.toLowerCase().replaceAll("-", "_")}`,
+              id,
+              v.sku,
+              value(0),
+              value(1),
+              value(2),
+              v.priceCents,
+              v.compareAtPriceCents ?? null,
+              v.stock,
+              v.weightGrams ?? null,
+              v.lowStockThreshold ?? null,
+              i,
+              "opening_balance",
+              "seed",
+            ];
+            return `INSERT INTO product_variants (id, product_id, sku, option1, option2, option3, price_cents, compare_at_price_cents, stock, weight_grams, low_stock_threshold, position, stock_reason, stock_actor) SELECT ${values.map(sqlValue).join(", ")} WHERE ${noOptions};`;
+          }),
           ...options.map(
             (o, i) =>
-              `INSERT INTO product_options (product_id, position, name, "values") SELECT ${sqlValue(id)}, ${i + 1}, ${sqlValue(o.name)}, ${sqlValue(JSON.stringify(o.values))} WHERE ${noVariants};`,
+              `INSERT INTO product_options (product_id, position, name, "values") SELECT ${sqlValue(id)}, ${i + 1}, ${sqlValue(o.name)}, ${sqlValue(JSON.stringify(o.values))} WHERE ${noOptions};`,
           ),
-          // One statement for all variants: the NOT EXISTS is read before any of them is inserted.
-          `INSERT INTO product_variants (id, product_id, sku, option1, option2, option3, price_cents, compare_at_price_cents, stock, weight_grams, low_stock_threshold, position, stock_reason, stock_actor) SELECT * FROM (${p.variants
-            .map((v, i) => {
-              const value = (n) => (options[n] ? v.options[options[n].name] : "");
-              return `SELECT ${[`var_demo_${v.sku.toLowerCase().replaceAll("-", "_")}`, id, v.sku, value(0), value(1), value(2), v.priceCents, v.compareAtPriceCents ?? null, v.stock, v.weightGrams ?? null, v.lowStockThreshold ?? null, i, "opening_balance", "seed"].map(sqlValue).join(", ")}`;
-            })
-            .join(" UNION ALL ")}) WHERE ${noVariants};`,
         );
   }
   return statements.join("\n");

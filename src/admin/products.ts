@@ -244,7 +244,6 @@ export function diffFields<T extends object>(before: T, patch: Partial<T>): Reco
  * staff member). A product with options or several variants: 422 `variant_required`.
  */
 export async function updateProduct(
-  env: Env,
   db: Database,
   actor: StaffActor,
   current: ProductWithVariants,
@@ -348,7 +347,7 @@ export async function updateProductAudited(
   if (Object.keys(changes).length === 0) return before;
   // Only what changed is written: an unchanged price or stock of a product with variants is no edit of them.
   const changed = Object.fromEntries(Object.keys(changes).map((k) => [k, (patch as Record<string, unknown>)[k]])) as Partial<ProductFields>;
-  const after = await updateProduct(env, db, actor, current!, changed);
+  const after = await updateProduct(db, actor, current!, changed);
   if (after === null || after === "slug_taken") return after;
   forgetCatalogCopies(env.DB);
   const detail = after.stockNote ? { changes, stock: after.stockNote } : { changes };

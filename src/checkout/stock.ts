@@ -35,3 +35,22 @@ export function restockPendingOrder(db: Database, orderId: string, match: { sess
       ),
     );
 }
+
+/**
+ * Puts refunded units of an order's line back on its variant's shelf (reason `refund_restock`,
+ * the staff member as actor, the order as ref: the inventory ledger's row comes from the trigger).
+ * Only units the order really sold of that variant, and only once per call: the caller records
+ * what it restocked (line-item refunds, src/admin/order*). Returns whether the variant still exists.
+ */
+export async function restockRefundedUnits(db: Database, input: { orderId: string; variantId: string; quantity: number; actor: string }): Promise<boolean> {
+  const sold = db
+    .select({ one: sql`1` })
+    .from(orderLines)
+    .where(and(eq(orderLines.orderId, input.orderId), eq(orderLines.variantId, input.variantId), sql`${orderLines.quantity} >= ${input.quantity}`));
+  const [row] = await db
+    .update(productVariants)
+    .set({ stock: sql`${productVariants.stock} + ${input.quantity}`, stockReason: "refund_restock", stockActor: input.actor, stockRef: input.orderId })
+    .where(and(eq(productVariants.id, input.variantId), sql`${input.quantity} > 0`, sql`EXISTS ${sold}`))
+    .returning({ id: productVariants.id });
+  return row !== undefined;
+}

@@ -52,7 +52,11 @@ function ProductCard({ product, resizing }: { product: Product; resizing: boolea
         </div>
         <div class="card-body">
           <h2 class="card-title">{product.name}</h2>
-          <p class="card-price">{formatMoney(product.priceCents, product.currency)}</p>
+          <p class="card-price">
+            {/* A product whose variants cost different amounts shows its lowest: "From $28.00". */}
+            {new Set(product.variants.map((v) => v.priceCents)).size > 1 ? "From " : ""}
+            {formatMoney(product.priceCents, product.currency)}
+          </p>
           {product.inStock ? null : <p class="stock out">Out of stock</p>}
         </div>
       </a>
