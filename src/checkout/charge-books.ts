@@ -2,6 +2,8 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { recordAudit } from "../audit/audit";
 import { sqlNowIso, type Database } from "../db/client";
 import { isOpenDispute, type DisputeState, type PaymentState } from "../payments/payment-state";
+import { afterShopEvents, shopEventStatement } from "../integrations/events";
+import { orderRefundedEvent } from "./order-events";
 import { queueDisputeNotice, queueRefundNotice } from "./order-mail";
 import { stripeTail } from "./payment-checks";
 import { orderDisputes, orderRefunds, orders, type OrderRow } from "./schema";
@@ -67,16 +69,21 @@ async function recordRefunds(env: Env, db: Database, order: OrderRow, state: Pay
 async function recordRefundedTotal(env: Env, db: Database, order: OrderRow, refundedCents: number, by: Reconciler): Promise<OrderRow> {
   if (refundedCents === order.refundedCents) return order;
   const full = refundedCents >= order.totalCents;
-  const [now] = await db
-    .update(orders)
-    .set({
-      refundedCents,
-      updatedAt: sqlNowIso,
-      ...(full ? { status: "refunded" as const } : {}),
-    })
-    .where(and(eq(orders.id, order.id), eq(orders.refundedCents, order.refundedCents), inArray(orders.status, ["paid", "refunded"])))
-    .returning();
+  // `order.refunded` for integrations in the same batch, only when this write raised the total (decision 023).
+  const [[now]] = await db.batch([
+    db
+      .update(orders)
+      .set({
+        refundedCents,
+        updatedAt: sqlNowIso,
+        ...(full ? { status: "refunded" as const } : {}),
+      })
+      .where(and(eq(orders.id, order.id), eq(orders.refundedCents, order.refundedCents), inArray(orders.status, ["paid", "refunded"])))
+      .returning(),
+    shopEventStatement(db, orderRefundedEvent(order.id, refundedCents > order.refundedCents ? refundedCents : 0)),
+  ]);
   if (!now) return (await db.select().from(orders).where(eq(orders.id, order.id)).limit(1))[0] ?? order;
+  await afterShopEvents(env);
   if (refundedCents > order.refundedCents) {
     await queueRefundNotice(env, now, { amountRefundedCents: refundedCents, full, eventId: `${order.id}:${refundedCents}` });
   }

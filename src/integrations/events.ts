@@ -1,0 +1,90 @@
+// Shop events for outbound webhooks (docs/decisions/023-outbound-webhooks.md): the outbox side.
+// Layer: beside audit and db (it imports only platform and db), so any domain may emit an event.
+import { is, SQL, sql } from "drizzle-orm";
+import type { Database } from "../db/client";
+import { relayShopEventsSafely } from "./relay";
+import { webhookEvents } from "./schema";
+
+/** Every event an endpoint may subscribe to. One list: a new event type is one more entry here. */
+export const SHOP_EVENT_TYPES = ["order.paid", "order.refunded", "order.shipped", "order.returned", "product.updated", "inventory.low"] as const;
+export type ShopEventType = (typeof SHOP_EVENT_TYPES)[number];
+
+/** What each event means, for the staff page and the API description. */
+export const SHOP_EVENT_DESCRIPTIONS: Record<ShopEventType, string> = {
+  "order.paid": "An order was paid (the provider confirmed the money).",
+  "order.refunded": "Money was refunded on an order, in part or in full (data.refundedCents is the new total).",
+  "order.shipped": "An order left with a carrier and tracking number.",
+  "order.returned": "Goods of an order came back (a return was received).",
+  "product.updated": "Staff changed a product (data.changed names the fields).",
+  "inventory.low": "A product or variant's sellable stock fell to its low-stock threshold.",
+};
+
+/**
+ * One event to record. `key` makes it once-only: the same change seen twice (a webhook retried, a
+ * reconciliation run again) records one event. `data` is a JSON object, or an SQL expression that
+ * yields one (read in the same batch, so it is the state the change just wrote). `onlyIf` is an
+ * SQL condition checked in the same batch: when it is false the change did not happen (a
+ * conditional write lost its race) and no event is recorded.
+ */
+export interface ShopEvent {
+  type: ShopEventType;
+  key: string;
+  data: Record<string, unknown> | SQL;
+  onlyIf?: SQL;
+}
+
+/** A new event id in the Standard Webhooks spelling (`msg_` and 26 characters). */
+export function newEventId(): string {
+  return `msg_${crypto.randomUUID().replaceAll("-", "").slice(0, 26)}`;
+}
+
+/**
+ * The outbox statement: put it in the same `db.batch` as the change that causes the event (after
+ * it), so the event is recorded exactly when the change is. Then call `afterShopEvents(env)`.
+ */
+export function shopEventStatement(db: Database, event: ShopEvent) {
+  const data = is(event.data, SQL) ? sql`json(${event.data})` : sql`${JSON.stringify(event.data)}`;
+  const condition = event.onlyIf ?? sql`1`;
+  // INSERT … SELECT needs its WHERE before ON CONFLICT (SQLite's parser), so there always is one.
+  return db.run(
+    sql`INSERT INTO ${webhookEvents} (id, type, key, data) SELECT ${newEventId()}, ${event.type}, ${event.key}, ${data} WHERE ${condition} AND ${data} IS NOT NULL ON CONFLICT(key) DO NOTHING`,
+  );
+}
+
+/**
+ * Hands recorded events to the delivery queue now (the cron relays any this misses). Never
+ * throws: the change that caused the events is already committed, and the outbox keeps them.
+ */
+export function afterShopEvents(env: Env): Promise<void> {
+  return relayShopEventsSafely(env);
+}
+
+/**
+ * Records one event on its own and relays it. This is not the outbox pattern (the event is not in
+ * the change's batch): use it only for a fact with no write of its own to join, and prefer
+ * `shopEventStatement` in the change's batch everywhere else.
+ */
+export async function emitShopEvent(env: Env, db: Database, event: ShopEvent): Promise<void> {
+  await shopEventStatement(db, event);
+  await afterShopEvents(env);
+}
+
+/** `inventory.low`: a product (or one of its variants) reached its low-stock threshold. Put it in the batch that changed the stock. */
+export function inventoryLowEvent(input: {
+  productId: string;
+  variantId?: string | null;
+  sku?: string | null;
+  sellable: number;
+  threshold: number;
+  /** What brought the stock down (an order id, a stock edit's timestamp): the same cause seen twice is one event. */
+  cause: string;
+  onlyIf?: SQL;
+}): ShopEvent {
+  const subject = input.variantId ? `${input.productId}:${input.variantId}` : input.productId;
+  return {
+    type: "inventory.low",
+    key: `inventory.low:${subject}:${input.cause}`,
+    data: { productId: input.productId, variantId: input.variantId ?? null, sku: input.sku ?? null, sellable: input.sellable, threshold: input.threshold },
+    ...(input.onlyIf ? { onlyIf: input.onlyIf } : {}),
+  };
+}
