@@ -20,7 +20,7 @@ import { paymentsApi } from "./payments/routes";
 import { runScheduledSweep } from "./payments/scheduled";
 import { handleMailBatch } from "./mail/delivery";
 import { handleWebhookBatch, isWebhookQueue } from "./integrations/delivery";
-import { relayShopEventsSafely } from "./integrations/relay";
+import { relayShopEvents } from "./integrations/relay";
 import { devPay } from "./payments/simulator";
 import { devStripeDashboard } from "./payments/simulator-dashboard";
 import { addApiDocs } from "./platform/docs";
@@ -125,7 +125,7 @@ export default Object.assign(app, {
   async scheduled(controller: ScheduledController, env: Env): Promise<void> {
     await runScheduledSweep(controller, env);
     // Events whose relay right after their change failed: the outbox keeps them until now.
-    await relayShopEventsSafely(env);
+    await relayShopEvents(env).catch((error) => console.error(JSON.stringify({ level: "error", msg: "webhook_relay_failed", error: String(error) })));
   },
   async queue(batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionContext): Promise<void> {
     if (isWebhookQueue(batch.queue)) return handleWebhookBatch(batch, env);

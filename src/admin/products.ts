@@ -9,7 +9,7 @@ import { inList, type Database } from "../db/client";
 import { products, type ProductRow } from "../catalog/schema";
 import { assertAmountChargeable } from "../payments/currency";
 import { productUpdatedEvent } from "../catalog/product-events";
-import { afterShopEvents, shopEventStatement } from "../integrations/events";
+import { afterShopEvents, shopEventStatements } from "../integrations/events";
 
 /**
  * A product as staff see it: every column, hidden and timestamps, and its stock as the shelf has
@@ -142,6 +142,8 @@ export async function updateProduct(
   id: string,
   patch: Partial<ProductFields>,
   changed: string[] = Object.keys(patch).filter((k) => patch[k as keyof ProductFields] !== undefined),
+  /** After the edit is committed, with the batch's answers (the webhook relay's claimed deliveries). */
+  afterCommit: (answers: readonly unknown[]) => Promise<void> = async () => {},
 ): Promise<HeldProductRow | "slug_taken" | null> {
   if (patch.slug) {
     const [other] = await db.select({ id: products.id }).from(products).where(eq(products.slug, patch.slug)).limit(1);
@@ -151,22 +153,17 @@ export async function updateProduct(
   const updatedAt = new Date().toISOString();
   try {
     // `product.updated` for integrations in the same batch as the edit (decision 023).
-    const [[row]] = await db.batch([
+    const answers = await db.batch([
       db
         .update(products)
         .set({ ...rest, ...(onHand === undefined ? {} : { stock: sql`${onHand} - ${heldOf(products.id)}` }), updatedAt })
         .where(eq(products.id, id))
         .returning(),
-      shopEventStatement(
-        db,
-        productUpdatedEvent(
-          id,
-          updatedAt,
-          Object.keys(patch).filter((k) => patch[k as keyof ProductFields] !== undefined),
-        ),
-      ),
+      ...shopEventStatements(db, productUpdatedEvent(id, updatedAt, changed)),
     ]);
+    const [row] = answers[0];
     if (!row) return null;
+    await afterCommit(answers);
     return { ...row, held: (await heldUnits(db, [id])).get(id) ?? 0 };
   } catch (error) {
     if (String(error).includes("UNIQUE")) return "slug_taken";
@@ -237,10 +234,9 @@ export async function updateProductAudited(
   // Compared as staff see it: stock is on hand.
   const changes = diffFields({ ...row, stock: row.stock + held }, patch);
   if (Object.keys(changes).length === 0) return { ...row, held };
-  const after = await updateProduct(db, id, patch, Object.keys(changes));
+  const after = await updateProduct(db, id, patch, Object.keys(changes), (answers) => afterShopEvents(env, answers));
   if (after === null || after === "slug_taken") return after;
   forgetCatalogCopies(env.DB);
-  await afterShopEvents(env);
   const stockNote = changes.stock ? { onHand: changes.stock, heldAtEdit: after.held ?? 0, sellable: after.stock } : undefined;
   await recordAudit(env, {
     actor: actor.id,

@@ -2,7 +2,7 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { recordAudit } from "../audit/audit";
 import { sqlNowIso, type Database } from "../db/client";
 import { isOpenDispute, type DisputeState, type PaymentState } from "../payments/payment-state";
-import { afterShopEvents, shopEventStatement } from "../integrations/events";
+import { afterShopEvents, shopEventStatements } from "../integrations/events";
 import { orderRefundedEvent } from "./order-events";
 import { queueDisputeNotice, queueRefundNotice } from "./order-mail";
 import { stripeTail } from "./payment-checks";
@@ -70,7 +70,7 @@ async function recordRefundedTotal(env: Env, db: Database, order: OrderRow, refu
   if (refundedCents === order.refundedCents) return order;
   const full = refundedCents >= order.totalCents;
   // `order.refunded` for integrations in the same batch, only when this write raised the total (decision 023).
-  const [[now]] = await db.batch([
+  const answers = await db.batch([
     db
       .update(orders)
       .set({
@@ -80,10 +80,11 @@ async function recordRefundedTotal(env: Env, db: Database, order: OrderRow, refu
       })
       .where(and(eq(orders.id, order.id), eq(orders.refundedCents, order.refundedCents), inArray(orders.status, ["paid", "refunded"])))
       .returning(),
-    shopEventStatement(db, orderRefundedEvent(order.id, refundedCents > order.refundedCents ? refundedCents : 0)),
+    ...shopEventStatements(db, orderRefundedEvent(order.id, refundedCents > order.refundedCents ? refundedCents : 0)),
   ]);
+  const [now] = answers[0];
   if (!now) return (await db.select().from(orders).where(eq(orders.id, order.id)).limit(1))[0] ?? order;
-  await afterShopEvents(env);
+  await afterShopEvents(env, answers);
   if (refundedCents > order.refundedCents) {
     await queueRefundNotice(env, now, { amountRefundedCents: refundedCents, full, eventId: `${order.id}:${refundedCents}` });
   }

@@ -5,7 +5,7 @@ import type { PaymentState } from "../payments/payment-state";
 import type { PaymentProvider } from "../payments/provider";
 import { reconcileCharge, type Reconciler } from "./charge-books";
 import { afterOrderClosed, afterOrderPaid, pinCouponHold } from "./effects";
-import { afterShopEvents, shopEventStatement } from "../integrations/events";
+import { afterShopEvents, shopEventStatements } from "../integrations/events";
 import { orderPaidEvent } from "./order-events";
 import { closeStatements } from "./lifecycle";
 import { addressJson, allowedCountries, paymentMismatch, stripeTail, taxOf } from "./payment-checks";
@@ -102,7 +102,7 @@ async function pay(env: Env, db: Database, order: OrderRow, state: PaymentState,
   const session = state.session;
   const tax = taxOf(session);
   // `order.paid` for integrations is recorded in the same batch, only if this write took (decision 023).
-  const [[now]] = await db.batch([
+  const answers = await db.batch([
     db
       .update(orders)
       .set({
@@ -117,10 +117,11 @@ async function pay(env: Env, db: Database, order: OrderRow, state: PaymentState,
       })
       .where(and(eq(orders.id, order.id), eq(orders.status, "pending"), eq(orders.paymentSessionId, session.id), eq(orders.totalCents, order.totalCents)))
       .returning(),
-    shopEventStatement(db, orderPaidEvent(order.id)),
+    ...shopEventStatements(db, orderPaidEvent(order.id)),
   ]);
+  const [now] = answers[0];
   if (!now) return { kind: "raced" };
-  await afterShopEvents(env);
+  await afterShopEvents(env, answers);
   await recordAudit(env, {
     actor: by,
     action: "order.paid",

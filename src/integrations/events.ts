@@ -2,7 +2,7 @@
 // Layer: beside audit and db (it imports only platform and db), so any domain may emit an event.
 import { is, SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { relayShopEventsSafely } from "./relay";
+import { relayStatements, sendClaimedDeliveries } from "./relay";
 import { webhookEvents } from "./schema";
 
 /** Every event an endpoint may subscribe to. One list: a new event type is one more entry here. */
@@ -39,34 +39,36 @@ export function newEventId(): string {
 }
 
 /**
- * The outbox statement: put it in the same `db.batch` as the change that causes the event (after
- * it), so the event is recorded exactly when the change is. Then call `afterShopEvents(env)`.
+ * The outbox statements: put them in the same `db.batch` as the change that causes the event (after
+ * it), so the event is recorded exactly when the change is; the relay's statements ride along, so
+ * recording and fanning out cost no extra round trip. Then pass the batch's answers to `afterShopEvents`.
  */
-export function shopEventStatement(db: Database, event: ShopEvent) {
+export function shopEventStatements(db: Database, event: ShopEvent) {
   const data = is(event.data, SQL) ? sql`json(${event.data})` : sql`${JSON.stringify(event.data)}`;
   const condition = event.onlyIf ?? sql`1`;
   // INSERT … SELECT needs its WHERE before ON CONFLICT (SQLite's parser), so there always is one.
-  return db.run(
+  const record = db.run(
     sql`INSERT INTO ${webhookEvents} (id, type, key, data) SELECT ${newEventId()}, ${event.type}, ${event.key}, ${data} WHERE ${condition} AND ${data} IS NOT NULL ON CONFLICT(key) DO NOTHING`,
   );
+  return [record, ...relayStatements(db)] as const;
 }
 
 /**
- * Hands recorded events to the delivery queue now (the cron relays any this misses). Never
- * throws: the change that caused the events is already committed, and the outbox keeps them.
+ * After the batch: queues the deliveries its relay statements claimed (the last answer of the
+ * batch). Never throws: the change is committed, and the outbox keeps what could not be queued.
  */
-export function afterShopEvents(env: Env): Promise<void> {
-  return relayShopEventsSafely(env);
+export async function afterShopEvents(env: Env, batchAnswers: readonly unknown[]): Promise<void> {
+  const claimed = batchAnswers[batchAnswers.length - 1] as { id: string }[] | undefined;
+  await sendClaimedDeliveries(env, Array.isArray(claimed) ? claimed : []);
 }
 
 /**
- * Records one event on its own and relays it. This is not the outbox pattern (the event is not in
+ * Records one event in a batch of its own. This is not the outbox pattern (the event is not in
  * the change's batch): use it only for a fact with no write of its own to join, and prefer
- * `shopEventStatement` in the change's batch everywhere else.
+ * `shopEventStatements` in the change's batch everywhere else.
  */
 export async function emitShopEvent(env: Env, db: Database, event: ShopEvent): Promise<void> {
-  await shopEventStatement(db, event);
-  await afterShopEvents(env);
+  await afterShopEvents(env, await db.batch(shopEventStatements(db, event)));
 }
 
 /** `inventory.low`: a product (or one of its variants) reached its low-stock threshold. Put it in the batch that changed the stock. */

@@ -2,7 +2,7 @@ import { and, eq, notInArray, sql } from "drizzle-orm";
 import { requireAudit } from "../audit/audit";
 import { orderShippedEvent } from "../checkout/order-events";
 import { orderRecipient } from "../checkout/order-mail";
-import { afterShopEvents, shopEventStatement } from "../integrations/events";
+import { afterShopEvents, shopEventStatements } from "../integrations/events";
 import { orders, type OrderRow } from "../checkout/schema";
 import type { Database } from "../db/client";
 import { enqueueMailSafely } from "../mail/mail";
@@ -77,7 +77,7 @@ export async function markShipped(env: Env, db: Database, actor: StaffActor, ord
     detail: { carrier: shipment.carrier, trackingNumber: shipment.trackingNumber },
   });
   // `order.shipped` for integrations in the same batch, only if this write took (decision 023).
-  const [[after]] = await db.batch([
+  const answers = await db.batch([
     db
       .update(orders)
       .set({ fulfilment: "shipped", carrier: shipment.carrier, trackingNumber: shipment.trackingNumber, shippedAt: nowIso(), updatedAt: nowIso() })
@@ -93,11 +93,12 @@ export async function markShipped(env: Env, db: Database, actor: StaffActor, ord
         ),
       )
       .returning(),
-    shopEventStatement(db, orderShippedEvent(order.id)),
+    ...shopEventStatements(db, orderShippedEvent(order.id)),
   ]);
+  const [after] = answers[0];
   // Someone else shipped it between the read and the write: theirs stands, and one notice goes out.
   if (!after) throw new ProblemError(409, "order_not_shippable", "This order was shipped a moment ago.");
-  await afterShopEvents(env);
+  await afterShopEvents(env, answers);
   await queueShippingNotice(env, after);
   return after;
 }
