@@ -1,7 +1,7 @@
 // Shop events for outbound webhooks (docs/decisions/023-outbound-webhooks.md): the outbox side.
 // Layer: beside audit and db (it imports only platform and db), so any domain may emit an event.
 import { is, SQL, sql } from "drizzle-orm";
-import type { Database } from "../db/client";
+import { type Database, sqlNowIso } from "../db/client";
 import { relayStatements, sendClaimedDeliveries } from "./relay";
 import { webhookEvents } from "./schema";
 
@@ -46,10 +46,12 @@ export function newEventId(): string {
 export function shopEventStatements(db: Database, event: ShopEvent) {
   const data = is(event.data, SQL) ? sql`json(${event.data})` : sql`${JSON.stringify(event.data)}`;
   const condition = event.onlyIf ?? sql`1`;
-  // INSERT … SELECT needs its WHERE before ON CONFLICT (SQLite's parser), so there always is one.
-  const record = db.run(
-    sql`INSERT INTO ${webhookEvents} (id, type, key, data) SELECT ${newEventId()}, ${event.type}, ${event.key}, ${data} WHERE ${condition} AND ${data} IS NOT NULL ON CONFLICT(key) DO NOTHING`,
-  );
+  // Every column in table order (drizzle's INSERT … SELECT names them all); the WHERE also keeps
+  // SQLite's parser from reading ON CONFLICT as a join constraint.
+  const record = db
+    .insert(webhookEvents)
+    .select(sql`SELECT ${newEventId()}, ${event.type}, ${event.key}, ${data}, ${sqlNowIso}, NULL WHERE ${condition} AND ${data} IS NOT NULL`)
+    .onConflictDoNothing({ target: webhookEvents.key });
   return [record, ...relayStatements(db)] as const;
 }
 

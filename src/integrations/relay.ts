@@ -22,11 +22,15 @@ const RELAY_PAGE = 50;
  */
 export function relayStatements(db: Database) {
   return [
-    db.run(sql`INSERT INTO ${webhookDeliveries} (id, event_id, endpoint_id)
-      SELECT 'whd_' || lower(hex(randomblob(12))), ev.id, e.id FROM ${webhookEvents} ev JOIN ${webhookEndpoints} e
-        ON e.enabled = 1 AND EXISTS (SELECT 1 FROM json_each(e.events) WHERE value = ev.type)
-      WHERE ev.relayed_at IS NULL
-      ON CONFLICT(event_id, endpoint_id) DO NOTHING`),
+    db
+      .insert(webhookDeliveries)
+      // Every column in table order (drizzle's INSERT … SELECT names them all).
+      .select(
+        sql`SELECT 'whd_' || lower(hex(randomblob(12))), ev.id, e.id, 'pending', 0, NULL, NULL, NULL, NULL, NULL, NULL, ${sqlNowIso}, ${sqlNowIso}
+          FROM ${webhookEvents} ev JOIN ${webhookEndpoints} e ON e.enabled = 1 AND EXISTS (SELECT 1 FROM json_each(e.events) WHERE value = ev.type)
+          WHERE ev.relayed_at IS NULL`,
+      )
+      .onConflictDoNothing({ target: [webhookDeliveries.eventId, webhookDeliveries.endpointId] }),
     db.update(webhookEvents).set({ relayedAt: sqlNowIso }).where(isNull(webhookEvents.relayedAt)),
     db
       .update(webhookDeliveries)

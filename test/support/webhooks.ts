@@ -46,21 +46,32 @@ export async function deliveriesOf(endpointId: string): Promise<DeliveryRow[]> {
 }
 
 export async function eventsWithKey(prefix: string): Promise<{ id: string; type: string; key: string; data: string }[]> {
-  const { results } = await env.DB.prepare("SELECT id, type, key, data FROM webhook_events WHERE key LIKE ? ORDER BY created_at").bind(`${prefix}%`).all<{
-    id: string;
-    type: string;
-    key: string;
-    data: string;
-  }>();
+  const { results } = await env.DB.prepare("SELECT id, type, key, data FROM webhook_events WHERE substr(key, 1, length(?1)) = ?1 ORDER BY created_at")
+    .bind(prefix)
+    .all<{
+      id: string;
+      type: string;
+      key: string;
+      data: string;
+    }>();
   return results;
 }
 
 /** Runs the webhook queue's consumer on one message for a delivery, as the queue's `attempts`-th try. */
 export async function consumeDelivery(deliveryId: string, attempts: number, queue = "bastion-webhooks") {
   const batch = createMessageBatch(queue, [{ id: crypto.randomUUID(), timestamp: new Date(), attempts, body: { deliveryId } }]);
+  // The queue result names retried messages but not their delay: the consumer's own call says it.
+  const retryDelays: (number | undefined)[] = [];
+  for (const message of batch.messages) {
+    const retry = message.retry.bind(message);
+    message.retry = (options?: QueueRetryOptions) => {
+      retryDelays.push(options?.delaySeconds);
+      retry(options);
+    };
+  }
   const ctx = createExecutionContext();
   await worker.queue(batch, env, ctx);
-  return { batch, result: await getQueueResult(batch, ctx) };
+  return { batch, result: await getQueueResult(batch, ctx), retryDelays };
 }
 
 /**
