@@ -729,6 +729,70 @@ export const journeys = [
       assert(notices.some((s) => s.endsWith("has shipped")) && notices.some((s) => s.startsWith("Refund")), `the guest got: ${notices.join(" | ")}`);
     },
   ],
+  [
+    "13-integrations",
+    async (t, state) => {
+      // Outbound webhooks end to end on the dev server: an endpoint for the dev receiver, a staff
+      // product edit, the signed delivery arriving through the queue, at 1280 and 390 px.
+      assert(state.adminTotp, "10-staff did not enrol TOTP for the admin");
+      const page = await t.newPage();
+      assert((await signIn(page, state.admin)) === "second-factor", "admin sign-in did not ask for a code");
+      await enterTotp(page, state.adminTotp.secret);
+      const fits = async (where) => {
+        const [doc, view] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+        assert(doc <= view, `${where} is ${doc} px wide in a ${view} px viewport`);
+      };
+      await page.goto("/admin/integrations");
+      await waitText(page.locator("h1"), /^Integrations$/);
+      await fits("/admin/integrations at 1280 px");
+      await t.shot("integrations-empty");
+      await page.fill("form[action='/admin/integrations'] input[name=url]", `${BASE}/api/dev/webhook-receiver`);
+      await page.check("input[name=events][value='product.updated']");
+      await page.check("input[name=events][value='order.paid']");
+      await page.click("form[action='/admin/integrations'] button[type=submit]");
+      const secret = await waitText(page.locator("[data-webhook-secret] code"), /^whsec_[A-Za-z0-9+/=]+$/);
+      await fits("the page with the new secret at 1280 px");
+      await t.shot("integrations-secret-once");
+      await page.goto("/admin/integrations");
+      assert(!(await page.content()).includes(secret), "the secret is shown again after it was made");
+      const endpointId = await page.locator("li[data-endpoint]").first().getAttribute("data-endpoint");
+      // A staff product edit emits product.updated; the queue delivers it to the dev receiver.
+      const products = await (await page.request.get("/api/admin/products?limit=1")).json();
+      const product = products.items[0];
+      const edited = await page.request.patch(`/api/admin/products/${product.id}`, {
+        headers: { origin: BASE, "content-type": "application/json" },
+        data: { name: `${product.name} (edited)` },
+      });
+      assert(edited.status() === 200, `the product edit answered ${edited.status()}`);
+      const deadline = Date.now() + 20_000;
+      let received = [];
+      while (Date.now() < deadline) {
+        received = (await (await page.request.get("/api/dev/webhook-receiver")).json()).items;
+        if (received.some((r) => r.type === "product.updated")) break;
+        await sleep(500);
+      }
+      const delivery = received.find((r) => r.type === "product.updated");
+      assert(delivery, `the dev receiver got no product.updated: ${JSON.stringify(received)}`);
+      assert(/^v1,[A-Za-z0-9+/=]+$/.test(delivery.signature ?? "") && /^msg_/.test(delivery.webhookId ?? ""), `unsigned delivery: ${JSON.stringify(delivery)}`);
+      await page.goto(`/admin/integrations/${endpointId}`);
+      await waitText(page.locator("li[data-delivery] .tag"), /^delivered$/, 20_000);
+      await fits("the deliveries page at 1280 px");
+      await t.shot("integrations-delivered");
+      // Phones: both pages fit 390 px.
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.goto("/admin/integrations");
+      await fits("/admin/integrations at 390 px");
+      await t.shot("integrations-390");
+      await page.goto(`/admin/integrations/${endpointId}`);
+      await fits("the deliveries page at 390 px");
+      await t.shot("integrations-deliveries-390");
+      // Put the product back as it was, for the journeys that come after.
+      await page.request.patch(`/api/admin/products/${product.id}`, {
+        headers: { origin: BASE, "content-type": "application/json" },
+        data: { name: product.name },
+      });
+    },
+  ],
 ];
 
 /** Adds a passkey named `name` on /account with the browser's (virtual) authenticator. */
