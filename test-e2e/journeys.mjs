@@ -730,7 +730,7 @@ export const journeys = [
     },
   ],
   [
-    "13-integrations",
+    "14-integrations",
     async (t, state) => {
       // Outbound webhooks end to end on the dev server: an endpoint for the dev receiver, a staff
       // product edit, the signed delivery arriving through the queue, at 1280 and 390 px.

@@ -105,7 +105,7 @@ async function IntegrationsPage(props: { c: Context<AppEnv>; error?: string | un
       <StaffNav />
       <h1>Integrations</h1>
       <p>
-        Outbound webhooks tell your other systems (accounting, fulfilment, ERP) what happened in the shop. Each delivery is a signed POST (Standard Webhooks:
+        Outbound webhooks tell your other systems (accounting, fulfilment, ERP) what happened in the shop. Each delivery is a signed POST (Standard Webhooks:{" "}
         <code>webhook-id</code>, <code>webhook-timestamp</code>, <code>webhook-signature</code>), retried with growing pauses for about two hours. Only https
         addresses on the public internet are accepted.
       </p>

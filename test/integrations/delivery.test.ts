@@ -105,6 +105,10 @@ describe("outbound webhook deliveries", () => {
     const endpoint = await registerEndpoint(admin, "https://flaky.receiver.example/in", ["order.shipped"]);
     const { deliveryId, eventId } = await makeDelivery(endpoint.id, "order.shipped");
     const sent = receiver("flaky.receiver.example", (n) => (n <= 2 ? new Response("busy", { status: 503 }) : new Response(null, { status: 204 })));
+    const logged: string[] = [];
+    for (const level of ["log", "info", "warn", "error"] as const) {
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void logged.push(args.map(String).join(" ")));
+    }
 
     const first = await consumeDelivery(deliveryId, 1);
     expect(first.result.retryMessages).toEqual([{ msgId: first.batch.messages[0]!.id }]);
@@ -125,6 +129,11 @@ describe("outbound webhook deliveries", () => {
     await consumeDelivery(deliveryId, 1);
     expect(sent).toHaveLength(3);
     expect([1, 2, 3, 8, 20].map(deliveryRetryDelaySeconds)).toEqual([30, 60, 120, 3600, 3600]);
+    // Each attempt is logged by ids and codes: never the secret, a signature or the body.
+    expect(logged.filter((l) => l.includes("webhook_delivery_failed"))).toHaveLength(2);
+    const text = logged.join("\n");
+    expect(text).not.toContain(endpoint.secret.slice("whsec_".length));
+    for (const s of sent) expect(text).not.toContain(s.headers["webhook-signature"]!.slice(3));
   });
 
   it("dead letter: after the queue's last retry the delivery is marked dead; an admin's redeliver sends it again (audited) with the same webhook-id", async () => {
