@@ -427,6 +427,7 @@ export const REGISTER: Threat[] = [
       "Server-side request forgery through outbound webhooks (a new attack class, decision 023): only admins manage endpoints; an endpoint URL must be https to a public host, checked at registration and again before every delivery (private, loopback, link-local, CGNAT, multicast, reserved, unspecified and cloud-metadata addresses in every IPv4 spelling and IPv6 form incl. IPv4-mapped, NAT64 and 6to4; localhost, *.localhost, *.local, *.internal and single-label names; credentials in URLs; the shop's own host); redirects are never followed, each request times out, and only a 256-byte excerpt of an answer is kept. Plain http to loopback only in development (the dev receiver).",
     ],
     tests: [
+      "P16 support and customers can neither list nor refund stray payments, and nothing moves",
       "P16 a guest, a customer and a support user are refused on every admin action, and nothing changes",
       "P16 staff without a second factor get 403 mfa_required on every admin action, and nothing changes",
       "P16 guests, customers, support and staff without a second factor cannot open or post staff pages",
@@ -614,7 +615,7 @@ export const REGISTER: Threat[] = [
       "Signatures older than 300 seconds are refused; each event id is recorded once in D1 (unique key), and fulfilment is idempotent (M-008).",
       "Late and stray money (issue 20, decision 013): a completed or async-succeeded payment for an expired or cancelled order is recorded once (payment.after_close, with its payment intent and amount), audited, shown to staff, and refundable by an admin exactly once (a claim row plus the provider idempotency key refund:<row>), audited payment.after_close_refunded.",
       "Staff refunds (full or partial) claim their amount atomically against what was paid (one conditional INSERT), so concurrent or replayed refunds never exceed it; the same Idempotency-Key is one refund at the provider.",
-      "Events are notifications, not the truth (issue 29): every payment event makes the shop read the payment at the provider (session, intent, latest charge with its refunds, disputes) and bring the order to it in one place (src/checkout/reconcile.ts), with conditional writes that re-read on a lost race; so replays, reordering (a refund before its payment), duplicates under new event ids and a close racing the payment all end in the same books. Money the shop will not fulfil is one stray_payments row per payment intent, refundable once.",
+      "Events are notifications, not the truth (issue 29): every payment event makes the shop read the payment at the provider (session, intent, latest charge with its refunds, disputes) and bring the order to it in one place (src/checkout/reconcile.ts), with conditional writes that re-read on a lost race; so replays, reordering (a refund before its payment), duplicates under new event ids and a close racing the payment all end in the same books. Money the shop will not fulfil is one stray_payments row per payment intent, listed for staff (GET /api/admin/stray-payments, /admin/stray-payments, with or without an order) and refundable once.",
       "Disputes block shipping (a staff override needs a reason, audited) and refunds (409 charge_disputed); Dashboard refunds are recorded from the provider's books; a refund claim whose answer was lost is settled by asking the provider (refund metadata claimId, same idempotency key), never left in progress.",
     ],
     tests: [
@@ -639,6 +640,9 @@ export const REGISTER: Threat[] = [
       "T06 one payment intent under two event ids is one refundable stray payment, refunded once",
       "T06 a refund made in the Stripe Dashboard shows on the order, in the audit log and in what remains refundable",
       "T06 a refund whose answer was lost is settled by asking the provider: the replay answers the refund, never 409 in progress",
+      "T06 a payment with no order and one for a closed order are listed; each is refunded once, a second refund is 409 and moves nothing",
+      "T06 two staff refunding one stray payment at once make one refund",
+      "T06 property: any order, delay, duplication and concurrency of one payment's signed events ends in the same books (status, refunded amount, dispute, stock, coupon uses, audit facts)",
     ],
   },
   {

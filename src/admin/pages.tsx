@@ -10,6 +10,7 @@ import { integrationPages } from "./integration-pages";
 import { orderPages } from "./order-pages";
 import { productPages } from "./product-pages";
 import { shippingRatePages } from "./shipping-rate-pages";
+import { strayPaymentPages } from "./stray-payment-pages";
 import { userPages } from "./user-pages";
 
 /**
@@ -23,6 +24,7 @@ adminPages.use("/admin/products", afterCatalogWrite);
 adminPages.use("/admin/products/*", afterCatalogWrite);
 adminPages.route("/", couponPages);
 adminPages.route("/", orderPages);
+adminPages.route("/", strayPaymentPages);
 adminPages.route("/", userPages);
 adminPages.route("/", imagePages);
 adminPages.route("/", fulfilmentPages);

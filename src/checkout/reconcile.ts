@@ -1,10 +1,11 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { recordAudit } from "../audit/audit";
+import { pinCouponHold } from "../coupons/coupon-hold";
 import { getDb, type Database, sqlNowIso } from "../db/client";
 import type { PaymentState } from "../payments/payment-state";
 import type { PaymentProvider } from "../payments/provider";
 import { reconcileCharge, type Reconciler } from "./charge-books";
-import { afterOrderClosed, afterOrderPaid, pinCouponHold } from "./effects";
+import { afterOrderClosed, afterOrderPaid, couponHoldOf } from "./effects";
 import { afterShopEvents, shopEventStatements } from "../integrations/events";
 import { orderPaidEvent } from "./order-events";
 import { closeStatements } from "./lifecycle";
@@ -146,7 +147,8 @@ async function markInFlight(env: Env, db: Database, order: OrderRow, by: Reconci
     .where(and(eq(orders.id, order.id), eq(orders.status, "pending"), eq(orders.paymentInFlight, false)))
     .returning();
   if (!now) return { kind: "raced" };
-  await pinCouponHold(env, now);
+  const hold = couponHoldOf(now);
+  if (hold) await pinCouponHold(env, hold);
   await recordAudit(env, {
     actor: by,
     // The webhook reports a delayed method starting; the sweeper finds a completed session nobody told us of.
