@@ -177,6 +177,18 @@ describe("T02 / P17 production configuration", () => {
   it("P17 configuration: development routes are 404 outside development", async () => {
     const res = await fetchAs(productionEnv(), "https://shop.example.com/api/dev/outbox");
     expect(res.status).toBe(404);
+    // The development webhook receiver (decision 023) too, for reading and for receiving.
+    expect((await fetchAs(productionEnv(), "https://shop.example.com/api/dev/webhook-receiver")).status).toBe(404);
+    const post = await worker.fetch(
+      new Request("https://shop.example.com/api/dev/webhook-receiver", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"type":"order.paid"}',
+      }),
+      productionEnv(),
+      createExecutionContext(),
+    );
+    expect(post.status).toBe(404);
   });
 
   it("T09 transport security: production redirects plain HTTP to HTTPS and sends HSTS", async () => {
