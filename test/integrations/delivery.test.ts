@@ -1,7 +1,11 @@
+import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import worker from "../../src/index";
 import { deliveryRetryDelaySeconds } from "../../src/integrations/delivery";
+import { emitShopEvent } from "../../src/integrations/events";
+import { getDb } from "../../src/db/client";
 import { as } from "../support/admin";
 import { auditRowsAfter, lastAuditId } from "../support/audit";
 import { makeProduct } from "../support/factories";
@@ -258,5 +262,41 @@ describe("outbound webhook deliveries", () => {
       (r) => r.length >= 3 && r.every((d) => d.status === "delivered"),
     );
     expect(rows.map((r) => r.status)).toEqual(["delivered", "delivered", "delivered"]);
+  });
+
+  it("outbox relay: when the queue refuses, the claims are given back and nothing is lost; the cron sends them once the queue works", async () => {
+    const admin = await as("admin");
+    const endpoint = await registerEndpoint(admin, "https://later.receiver.example/in", ["inventory.low"]);
+    const sent = receiver("later.receiver.example", () => new Response("ok"));
+    const down = {
+      ...env,
+      WEBHOOK_QUEUE: { send: () => Promise.reject(new Error("queue down")), sendBatch: () => Promise.reject(new Error("queue down")) },
+    } as unknown as Env;
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const cause = crypto.randomUUID();
+    await emitShopEvent(down, getDb(env.DB), {
+      type: "inventory.low",
+      key: `inventory.low:test:${cause}`,
+      data: { productId: "prd_x", sellable: 2, threshold: 3 },
+    });
+    expect(errors.mock.calls.map((c) => String(c[0]))).toEqual([expect.stringContaining("webhook_enqueue_failed")]);
+    const [waiting] = await deliveriesOf(endpoint.id);
+    expect(waiting).toMatchObject({ status: "pending", queued_at: null });
+    // The same event again (a retried change) is not a second event.
+    await emitShopEvent(down, getDb(env.DB), {
+      type: "inventory.low",
+      key: `inventory.low:test:${cause}`,
+      data: { productId: "prd_x", sellable: 2, threshold: 3 },
+    });
+    expect(await eventsWithKey(`inventory.low:test:${cause}`)).toHaveLength(1);
+
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "*/5 * * * *" }), env);
+    const rows = await until(
+      () => deliveriesOf(endpoint.id),
+      (r) => r[0]?.status === "delivered",
+    );
+    expect(rows).toEqual([expect.objectContaining({ id: waiting!.id, status: "delivered", attempts: 1 })]);
+    expect(sent).toHaveLength(1);
+    expect(JSON.parse(sent[0]!.body)).toMatchObject({ type: "inventory.low", data: { productId: "prd_x", sellable: 2 } });
   });
 });
