@@ -22,6 +22,8 @@ import {
 
 export type { StaffActor } from "./product-variants";
 import { assertAmountChargeable } from "../payments/currency";
+import { productUpdatedEvent } from "../catalog/product-events";
+import { afterShopEvents, shopEventStatements } from "../integrations/events";
 
 /**
  * A product as staff see it: every column, status and timestamps, its options and variants, and
@@ -248,6 +250,9 @@ export async function updateProduct(
   actor: StaffActor,
   current: ProductWithVariants,
   patch: Partial<ProductFields>,
+  changed: string[] = Object.keys(patch).filter((k) => patch[k as keyof ProductFields] !== undefined),
+  /** After the edit is committed, with the batch's answers (the webhook relay's claimed deliveries). */
+  afterCommit: (answers: readonly unknown[]) => Promise<void> = async () => {},
 ): Promise<{ row: ProductRow; stockNote?: StockNote | undefined } | "slug_taken" | null> {
   const id = current.row.id;
   if (patch.slug) {
@@ -276,13 +281,22 @@ export async function updateProduct(
     }
   }
   const status = statusOf(patch, current.row.status);
+  const updatedAt = new Date().toISOString();
   try {
-    const [row] = await db
-      .update(products)
-      .set({ ...rest, ...(status ? { status } : {}), ...(tags ? { tags: JSON.stringify(tags) } : {}), updatedAt: new Date().toISOString() })
-      .where(eq(products.id, id))
-      .returning();
-    return row ? { row, stockNote } : null;
+    // `product.updated` for integrations in the same batch as the edit (decision 023); it reads the
+    // product's price and stock after its variant's edit above.
+    const answers = await db.batch([
+      db
+        .update(products)
+        .set({ ...rest, ...(status ? { status } : {}), ...(tags ? { tags: JSON.stringify(tags) } : {}), updatedAt })
+        .where(eq(products.id, id))
+        .returning(),
+      ...shopEventStatements(db, productUpdatedEvent(id, updatedAt, changed)),
+    ]);
+    const [row] = answers[0];
+    if (!row) return null;
+    await afterCommit(answers);
+    return { row, stockNote };
   } catch (error) {
     if (String(error).includes("UNIQUE")) return "slug_taken";
     throw error;
@@ -347,7 +361,7 @@ export async function updateProductAudited(
   if (Object.keys(changes).length === 0) return before;
   // Only what changed is written: an unchanged price or stock of a product with variants is no edit of them.
   const changed = Object.fromEntries(Object.keys(changes).map((k) => [k, (patch as Record<string, unknown>)[k]])) as Partial<ProductFields>;
-  const after = await updateProduct(db, actor, current!, changed);
+  const after = await updateProduct(db, actor, current!, changed, Object.keys(changes), (answers) => afterShopEvents(env, answers));
   if (after === null || after === "slug_taken") return after;
   forgetCatalogCopies(env.DB);
   const detail = after.stockNote ? { changes, stock: after.stockNote } : { changes };

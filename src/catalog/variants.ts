@@ -138,7 +138,7 @@ export function newVariantId(): string {
   return `var_${crypto.randomUUID().replaceAll("-", "")}`;
 }
 
-/** The id migration 0015 gave a product's default variant (and carts stored before it name). */
+/** The id migration "variants" (0016) gave a product's default variant (and carts stored before it name). */
 export function migratedDefaultVariantId(productId: string): string {
   return `var_${productId}`;
 }

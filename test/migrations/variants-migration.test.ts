@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 
-// Migration 0015 (variants) on a database in the shape before it: every table is dropped, the
-// migrations before 0015 are applied, rows are written in that shape, then 0015 runs.
-const VARIANTS = "0015_";
+// Migration 0016 (variants) on a database in the shape before it: every table is dropped, the
+// migrations before 0016 are applied, rows are written in that shape, then 0016 runs.
+const VARIANTS = "0016_";
 
 async function run(sql: string, ...values: unknown[]): Promise<void> {
   await env.DB.prepare(sql)
@@ -40,7 +40,7 @@ async function apply(filter: (name: string) => boolean): Promise<void> {
   }
 }
 
-describe("migration 0015 (variants) on a database in today's shape", () => {
+describe("migration 0016 (variants) on a database in today's shape", () => {
   beforeAll(async () => {
     await dropEverything();
     await apply((name) => name < VARIANTS);
