@@ -106,7 +106,8 @@ export function productsSql(products) {
           }),
           ...options.map(
             (o, i) =>
-              `INSERT INTO product_options (product_id, position, name, "values") SELECT ${sqlValue(id)}, ${i + 1}, ${sqlValue(o.name)}, ${sqlValue(JSON.stringify(o.values))} WHERE ${noOptions};`,
+              // Each position once (the first option inserted would end a product-wide marker for the rest).
+              `INSERT INTO product_options (product_id, position, name, "values") SELECT ${sqlValue(id)}, ${i + 1}, ${sqlValue(o.name)}, ${sqlValue(JSON.stringify(o.values))} WHERE NOT EXISTS (SELECT 1 FROM product_options WHERE product_id = ${sqlValue(id)} AND position = ${i + 1});`,
           ),
         );
   }
