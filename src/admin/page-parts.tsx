@@ -10,7 +10,7 @@ import { formatMoney } from "../web/format";
 export function StaffNav() {
   return (
     <nav aria-label="Staff">
-      <a href="/admin/products">Products</a> · <a href="/admin/coupons">Coupons</a> · <a href="/admin/orders">Orders</a> ·{" "}
+      <a href="/admin">Dashboard</a> · <a href="/admin/orders">Orders</a> · <a href="/admin/products">Products</a> · <a href="/admin/coupons">Coupons</a> ·{" "}
       <a href="/admin/shipping-rates">Shipping</a> · <a href="/admin/users">Users</a> · <a href="/admin/audit">Audit log</a>
     </nav>
   );

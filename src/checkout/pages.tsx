@@ -6,7 +6,7 @@ import { getDb } from "../db/client";
 import type { AppEnv } from "../platform/app-env";
 import { logEvent } from "../platform/log";
 import { ProblemError } from "../platform/problem";
-import { formatMoney } from "../web/format";
+import { formatMoney, orderNumberLabel } from "../web/format";
 import { Layout } from "../web/layout";
 import { clientAddressKey } from "../platform/client-address";
 import { cancelPendingOrderForUser } from "./cancel";
@@ -35,9 +35,10 @@ const CART_FIXABLE = new Set([
   "currency_not_accepted",
 ]);
 
-const STATUS_TEXT: Record<Order["status"], string> = {
+const STATUS_TEXT: Record<Order["paymentState"], string> = {
   pending: "Awaiting payment",
   paid: "Paid",
+  partially_refunded: "Partially refunded",
   expired: "Expired — not paid",
   cancelled: "Cancelled — not paid",
   refunded: "Refunded",
@@ -68,12 +69,14 @@ function OrdersPage({ items }: { items: Order[] }) {
             {items.map((o) => (
               <tr>
                 <td>
-                  <a href={`/orders/${o.id}`}>{o.id}</a>
+                  <a href={`/orders/${o.id}`}>{orderNumberLabel(o)}</a>
                 </td>
                 <td>
                   <time datetime={o.createdAt}>{o.createdAt.slice(0, 10)}</time>
                 </td>
-                <td data-status={o.status}>{STATUS_TEXT[o.status]}</td>
+                <td data-status={o.status} data-payment-state={o.paymentState}>
+                  {STATUS_TEXT[o.paymentState]}
+                </td>
                 <td>{formatMoney(o.totalCents, o.currency)}</td>
               </tr>
             ))}
@@ -106,17 +109,17 @@ function OrderPage({ order, returned, guest }: { order: Order; returned: "succes
   const waiting = returned === "success" && order.status === "pending";
   const money = (cents: number) => formatMoney(cents, order.currency);
   return (
-    <Layout title={`Order ${order.id}`}>
+    <Layout title={`Order ${orderNumberLabel(order)}`}>
       {guest ? (
         <p class="notice" role="note">
           This page opens with the link in your receipt, in this browser for an hour. Keep the link private: anyone who has it can see this order.
         </p>
       ) : (
         <nav class="crumbs" aria-label="Breadcrumb">
-          <a href="/orders">Your orders</a> / <span>{order.id}</span>
+          <a href="/orders">Your orders</a> / <span>{orderNumberLabel(order)}</span>
         </nav>
       )}
-      <h1 class="page-title">Order {order.id}</h1>
+      <h1 class="page-title">Order {orderNumberLabel(order)}</h1>
       {waiting ? (
         <p class="notice" role="status">
           Thank you! We are waiting for the payment provider to confirm your payment. This page refreshes by itself.{" "}
@@ -149,7 +152,10 @@ function OrderPage({ order, returned, guest }: { order: Order; returned: "succes
         </form>
       ) : null}
       <p>
-        Status: <strong data-status={order.status}>{STATUS_TEXT[order.status]}</strong>
+        Status:{" "}
+        <strong data-status={order.status} data-payment-state={order.paymentState}>
+          {STATUS_TEXT[order.paymentState]}
+        </strong>
       </p>
       {order.shipping.status !== "unfulfilled" ? (
         <p data-fulfilment={order.shipping.status}>
@@ -201,6 +207,24 @@ function OrderPage({ order, returned, guest }: { order: Order; returned: "succes
         <dt>{order.status === "pending" ? "Total" : "Total charged"}</dt>
         <dd data-total>{money(order.totalCents)}</dd>
       </dl>
+      {order.refunds.length > 0 ? (
+        <section aria-labelledby="refunds" data-refunds>
+          <h2 id="refunds">Refunds</h2>
+          <ul>
+            {order.refunds.map((r) => (
+              <li data-refund={r.amountCents}>
+                <time datetime={r.createdAt}>{r.createdAt.slice(0, 10)}</time>: {money(r.amountCents)} back to your card
+                {r.lines.length > 0
+                  ? ` for ${r.lines.map((l) => `${l.quantity} × ${order.items.find((i) => i.productId === l.productId)?.name ?? "an item"}`).join(", ")}`
+                  : ""}
+              </li>
+            ))}
+          </ul>
+          <p>
+            Refunded {money(order.refundedCents)} of {money(order.totalCents)}. Your bank shows the money back in 5 to 10 business days.
+          </p>
+        </section>
+      ) : null}
       {order.shippingAddress ? (
         <section aria-labelledby="ship-to">
           <h2 id="ship-to">Shipping to</h2>

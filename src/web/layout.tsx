@@ -1,6 +1,7 @@
 import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
 import { ASSETS } from "./asset-manifest";
+import { staffZone } from "./dates";
 
 /** Open Graph card of a page (absolute URLs). */
 export interface OpenGraph {
@@ -38,10 +39,12 @@ function jsonLdText(data: Record<string, unknown>): string {
 export function Layout(props: LayoutProps) {
   const title = props.title === "Bastion" ? "Bastion — a shop you can trust" : `${props.title} · Bastion`;
   const description = props.description ?? "Bastion: well-made things for everyday carry, sold by a shop that takes your security seriously.";
+  // Staff pages (served in a staff time zone, src/web/dates.tsx) carry the script that reports the browser's zone.
+  const zone = staffZone();
   return (
     <>
       {raw("<!DOCTYPE html>")}
-      <html lang="en">
+      <html lang="en" data-staff-tz={zone ?? undefined}>
         <head>
           <meta charset="utf-8" />
           <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -63,6 +66,7 @@ export function Layout(props: LayoutProps) {
           <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
           <link rel="stylesheet" href={ASSETS.css.path} integrity={ASSETS.css.integrity} crossorigin="anonymous" />
           <script src={ASSETS.js.path} integrity={ASSETS.js.integrity} crossorigin="anonymous" defer></script>
+          {zone ? <script src={ASSETS.staff.path} integrity={ASSETS.staff.integrity} crossorigin="anonymous" defer></script> : null}
           {(props.scripts ?? []).map((name) => (
             <script src={ASSETS[name].path} integrity={ASSETS[name].integrity} crossorigin="anonymous" defer></script>
           ))}
