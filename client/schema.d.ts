@@ -707,12 +707,57 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Refund a paid order, in full or in part (admin, sign-in within 10 minutes)
-         * @description Refunds `amountCents` (default: everything not refunded yet), never more than what is left: two refunds at once cannot add up to more than was paid. Send an `Idempotency-Key`: a replay with the same key answers the same refund and moves no money again. The order becomes `refunded` when the provider's `charge.refunded` webhook reports the whole charge refunded; a partial refund keeps it `paid`.
+         * Deprecated: use POST /admin/orders/{id}/refunds. Refund a paid order, in full or in part (admin, step-up)
+         * @deprecated
+         * @description Deprecated (issue 32): an empty body refunds everything; POST /admin/orders/{id}/refunds asks for the amount explicitly and refunds lines. Kept working as documented for existing clients; a recent step-up (sign-in within 10 minutes, or POST /admin/step-up) is enough, otherwise 403 `reauth_required`. Refunds `amountCents` (default: everything not refunded yet), never more than what is left: two refunds at once cannot add up to more than was paid. Send an `Idempotency-Key`: a replay with the same key answers the same refund and moves no money again. The order becomes `refunded` when the provider's `charge.refunded` webhook reports the whole charge refunded; a partial refund keeps it `paid`.
          *
          *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
          */
         post: operations["adminRefundOrder"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/orders/{id}/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refund a paid order: an amount, the rest, or order lines with optional restock (admin, step-up)
+         * @description The body says what to refund, explicitly: `{amountCents}`, `{refundRest: true}` or `{lines: [{productId, quantity, restock}]}` (each line's units give back their part of what the line was paid, its share of the discount taken off; a line is never refunded beyond its quantity). Never more than what is left on the order, also when two refunds race. `expectedCents`: the amount the caller confirmed; another amount now is 409 `refund_amount_changed`. Needs a recent step-up (a sign-in within 10 minutes, or `POST /api/admin/step-up` within 15): otherwise 403 `step_up_required`. Send an `Idempotency-Key`: a replay answers the same refund. Restocked units go back on the shelf once the provider made the refund.
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminCreateRefund"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/step-up": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm it is you before money actions: a code from your authenticator app (admin)
+         * @description A right, unused TOTP code lets this session make refunds for 15 minutes. Attempts count like sign-in attempts (Turnstile, then back-off).
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminStepUp"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1339,17 +1384,49 @@ export interface components {
         };
         AdminOrderSummary: {
             id: string;
+            /** @description The short order number people use (`#1042`) */
+            number: number | null;
             /** @enum {string} */
             status: "pending" | "paid" | "refunded" | "expired" | "cancelled";
+            /** @enum {string} */
+            paymentState: "pending" | "paid" | "partially_refunded" | "refunded" | "expired" | "cancelled";
+            /** @enum {string} */
+            fulfilment: "unfulfilled" | "shipped" | "delivered";
             userId: string;
             customerEmail: string | null;
+            customerName: string | null;
             totalCents: number;
+            refundedCents: number;
             currency: string;
             couponCode: string | null;
+            disputeStatus: string | null;
             createdAt: string;
             paidAt: string | null;
         };
         AdminOrder: components["schemas"]["Order"] & {
+            /** @description Everything refunded, as the payment provider's books say (staff and Dashboard refunds) */
+            refundedCents?: number;
+            refunds?: {
+                id: string;
+                amountCents: number;
+                /**
+                 * @description `provider`: made outside the shop (the Stripe Dashboard)
+                 * @enum {string}
+                 */
+                source: "staff" | "provider";
+                /** @enum {string} */
+                state: "requested" | "done";
+                requestedBy: string;
+                createdAt: string;
+                lines: {
+                    productId: string;
+                    name: string;
+                    quantity: number;
+                    amountCents: number;
+                    restock: boolean;
+                    restocked: boolean;
+                }[];
+            }[];
             userId: string;
             customerEmail: string | null;
             provider: string;
@@ -1374,21 +1451,6 @@ export interface components {
                 reason: string;
                 receivedAt: string;
                 refundId: string | null;
-            }[];
-            /** @description Everything refunded, as the payment provider's books say (staff and Dashboard refunds) */
-            refundedCents: number;
-            refunds: {
-                id: string;
-                amountCents: number;
-                /**
-                 * @description `provider`: made outside the shop (the Stripe Dashboard)
-                 * @enum {string}
-                 */
-                source: "staff" | "provider";
-                /** @enum {string} */
-                state: "requested" | "done";
-                requestedBy: string;
-                createdAt: string;
             }[];
             /** @description The headline dispute's status (Stripe's), or null: never disputed */
             disputeStatus: string | null;
@@ -1422,8 +1484,27 @@ export interface components {
         };
         Order: {
             id: string;
+            /** @description The short order number people use (`#1042`); `id` stays the key of every route. */
+            number: number | null;
             /** @enum {string} */
             status: "pending" | "paid" | "expired" | "cancelled" | "refunded";
+            /**
+             * @description `status`, except that a paid order with part of its payment refunded is `partially_refunded`.
+             * @enum {string}
+             */
+            paymentState: "pending" | "paid" | "partially_refunded" | "refunded" | "expired" | "cancelled";
+            /** @description Refunded so far, as the payment provider's books say (minor units). */
+            refundedCents: number;
+            /** @description Refunds made, oldest first. */
+            refunds: {
+                amountCents: number;
+                createdAt: string;
+                /** @description The order lines this refund gave money back for; empty for an amount. */
+                lines: {
+                    productId: string;
+                    quantity: number;
+                }[];
+            }[];
             items: {
                 productId: string;
                 name: string;
@@ -1454,6 +1535,44 @@ export interface components {
         AdminRefund: {
             /** @description Minor units; default: everything not refunded yet */
             amountCents?: number;
+        };
+        AdminRefundAnswer: {
+            orderId: string;
+            refundId: string;
+            amountCents: number;
+            currency: string;
+            /** @enum {string} */
+            status: "pending" | "paid" | "refunded" | "expired" | "cancelled";
+            refundedCents?: number;
+            remainingCents?: number;
+            /** @description A line refund's lines and the part of the payment each gave back */
+            lines?: {
+                productId: string;
+                quantity: number;
+                amountCents: number;
+                restock: boolean;
+            }[];
+        };
+        AdminRefundRequest: {
+            /** @description Minor units of the order's currency */
+            amountCents: number;
+            expectedCents?: number;
+        } | {
+            /**
+             * @description Refund everything not refunded yet: an explicit choice
+             * @enum {boolean}
+             */
+            refundRest: true;
+            /** @description The amount the staff member confirmed: another amount is 409 `refund_amount_changed` */
+            expectedCents?: number;
+        } | {
+            lines: {
+                productId: string;
+                quantity: number;
+                /** @description Put the units back on the shelf once the refund is made */
+                restock: boolean;
+            }[];
+            expectedCents?: number;
         };
         AdminUser: {
             id: string;
@@ -4273,6 +4392,17 @@ export interface operations {
             query?: {
                 status?: "pending" | "paid" | "refunded" | "expired" | "cancelled";
                 customer?: string;
+                /** @description Part of the order number (`#104`), email, name, or a product's slug or name */
+                q?: string;
+                /** @description Where the money is; `paid` excludes partly refunded orders */
+                payment?: "pending" | "paid" | "partially_refunded" | "refunded" | "expired" | "cancelled";
+                fulfilment?: "unfulfilled" | "shipped" | "delivered";
+                /** @description `open`: only orders whose payment is disputed now */
+                dispute?: "open";
+                /** @description Created at or after this instant */
+                from?: string;
+                /** @description Created before this instant */
+                to?: string;
                 cursor?: string;
                 limit?: number;
             };
@@ -4502,6 +4632,211 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminCreateRefund: {
+        parameters: {
+            query?: never;
+            header?: {
+                "idempotency-key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminRefundRequest"];
+            };
+        };
+        responses: {
+            /** @description Refund requested */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminRefundAnswer"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; or `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such order */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `order_not_refundable`, `refund_exceeds_remaining`, `line_already_refunded`, `line_refund_exceeds_quantity`, `refund_amount_changed`, `charge_disputed`, `refund_withdrawn` or `refund_refused` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` (no amount, an empty body, an unknown field) or `line_not_found` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            /** @description `payment_unavailable` */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminStepUp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Stepped up */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description ISO 8601 */
+                        validUntil: string;
+                    };
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `step_up_invalid_code` (wrong or used code), `step_up_unavailable` (no authenticator app on this account), or the guard's refusals; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: no code, or an unknown field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `too_many_attempts` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -81,7 +81,7 @@ function ConfirmPage(props: {
   preview: { amountCents: number; lines: { productId: string; name: string; quantity: number; amountCents: number; restock: boolean }[] } | null;
   error?: string | undefined;
   needsCode: boolean;
-  key: string;
+  refundKey: string;
 }) {
   const o = props.order;
   const base = `/admin/orders/${encodeURIComponent(o.id)}`;
@@ -117,7 +117,7 @@ function ConfirmPage(props: {
             ))}
           <input type="hidden" name="expectedCents" value={String(props.preview.amountCents)} />
           {/* One key per confirmation: a double click or a resubmitted page is one refund. */}
-          <input type="hidden" name="idempotencyKey" value={props.key} />
+          <input type="hidden" name="idempotencyKey" value={props.refundKey} />
           {props.needsCode ? (
             <label>
               Code from your authenticator app (confirms it is you for 15 minutes)
@@ -173,7 +173,7 @@ export const refundPages = new Hono<AppEnv>()
     const needsCode = (await stepUpValidUntil(c.env, staffUser(c))) === null;
     const error = [messageFor(fields.error), found.error].filter(Boolean).join(" ") || undefined;
     const key = /^[A-Za-z0-9_-]{8,64}$/.test(fields.key ?? "") ? fields.key! : crypto.randomUUID();
-    const body = <ConfirmPage order={order} fields={{ ...fields, key }} preview={found.preview ?? null} error={error} needsCode={needsCode} key={key} />;
+    const body = <ConfirmPage order={order} fields={{ ...fields, key }} preview={found.preview ?? null} error={error} needsCode={needsCode} refundKey={key} />;
     return c.html(body, found.preview ? 200 : 409);
   })
   .post("/admin/orders/:id/refund", async (c) => {

@@ -1,5 +1,4 @@
 import { and, eq, sql } from "drizzle-orm";
-import { products } from "../catalog/schema";
 import type { Database } from "../db/client";
 import { ProblemError } from "../platform/problem";
 import { orderLines, orderRefundLines, orderRefunds, type OrderRefundRow, type OrderRow } from "./schema";
@@ -95,30 +94,42 @@ export async function claimLineRefund(
   input: { idempotencyKey: string; requestedBy: string },
 ): Promise<LineRefundClaim> {
   const id = `rf_${crypto.randomUUID().replaceAll("-", "")}`;
-  const unchanged = plan.lines.map(
-    (l) =>
-      sql` AND (SELECT COALESCE(SUM(quantity), 0) FROM order_refund_lines WHERE order_id = ${order.id} AND product_id = ${l.productId}) = ${l.refundedBefore}`,
-  );
-  const claim = sql`
-    INSERT INTO order_refunds (id, order_id, amount_cents, idempotency_key, requested_by)
-    SELECT ${id}, ${order.id}, ${plan.amountCents}, ${input.idempotencyKey}, ${input.requestedBy}
-    WHERE (SELECT COALESCE(SUM(amount_cents), 0) FROM order_refunds WHERE order_id = ${order.id}) + ${plan.amountCents} <= ${order.totalCents}
-    ${sql.join(unchanged, sql``)}
-    ON CONFLICT (order_id, idempotency_key) DO NOTHING`;
-  const claimed = db.select({ one: sql`1` }).from(orderRefunds).where(eq(orderRefunds.id, id));
+  const d1 = db.$client;
+  // Raw statements: a D1 batch of INSERT … SELECT … WHERE (drizzle's batch takes no raw SQL); one transaction.
+  const unchanged = plan.lines.map(() => " AND (SELECT COALESCE(SUM(quantity), 0) FROM order_refund_lines WHERE order_id = ? AND product_id = ?) = ?").join("");
+  const claim = d1
+    .prepare(
+      `INSERT INTO order_refunds (id, order_id, amount_cents, idempotency_key, requested_by)
+       SELECT ?, ?, ?, ?, ?
+       WHERE (SELECT COALESCE(SUM(amount_cents), 0) FROM order_refunds WHERE order_id = ?) + ? <= ?${unchanged}
+       ON CONFLICT (order_id, idempotency_key) DO NOTHING`,
+    )
+    .bind(
+      id,
+      order.id,
+      plan.amountCents,
+      input.idempotencyKey,
+      input.requestedBy,
+      order.id,
+      plan.amountCents,
+      order.totalCents,
+      ...plan.lines.flatMap((l) => [order.id, l.productId, l.refundedBefore]),
+    );
   const lineRows = plan.lines.map((l) =>
-    db.run(sql`
-      INSERT INTO order_refund_lines (refund_id, order_id, product_id, quantity, amount_cents, restock)
-      SELECT ${id}, ${order.id}, ${l.productId}, ${l.quantity}, ${l.amountCents}, ${l.restock ? 1 : 0}
-      WHERE EXISTS ${claimed}`),
+    d1
+      .prepare(
+        `INSERT INTO order_refund_lines (refund_id, order_id, product_id, quantity, amount_cents, restock)
+         SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM order_refunds WHERE id = ?)`,
+      )
+      .bind(id, order.id, l.productId, l.quantity, l.amountCents, l.restock ? 1 : 0, id),
   );
-  const [inserted] = await db.batch([db.run(claim), ...lineRows]);
+  const [inserted] = await d1.batch([claim, ...lineRows]);
   const [existing] = await db
     .select()
     .from(orderRefunds)
     .where(and(eq(orderRefunds.orderId, order.id), eq(orderRefunds.idempotencyKey, input.idempotencyKey)))
     .limit(1);
-  if ((inserted.meta.changes ?? 0) > 0 && existing) return { kind: "claimed", claim: existing };
+  if ((inserted?.meta.changes ?? 0) > 0 && existing) return { kind: "claimed", claim: existing };
   if (existing) return { kind: "replayed", claim: existing };
   const [row] = await db
     .select({ total: sql<number>`COALESCE(SUM(${orderRefunds.amountCents}), 0)` })
@@ -133,15 +144,15 @@ export async function claimLineRefund(
  * the claim is done and its lines are not marked restocked, and the mark follows in the same batch.
  * The one place line refunds touch stock (variants will switch `product_id` here).
  */
-export function restockRefundedLines(db: Database, claimId: string) {
-  const pending = sql`refund_id = ${claimId} AND restock = 1 AND restocked_at IS NULL AND EXISTS (SELECT 1 FROM order_refunds WHERE id = ${claimId} AND state = 'done')`;
+export function restockRefundedLines(db: Database, claimId: string): D1PreparedStatement[] {
+  const pending = "refund_id = ? AND restock = 1 AND restocked_at IS NULL AND EXISTS (SELECT 1 FROM order_refunds WHERE id = ? AND state = 'done')";
   return [
-    db
-      .update(products)
-      .set({
-        stock: sql`${products.stock} + (SELECT COALESCE(SUM(quantity), 0) FROM order_refund_lines WHERE ${pending} AND product_id = ${products.id})`,
-      })
-      .where(sql`${products.id} IN (SELECT product_id FROM order_refund_lines WHERE ${pending})`),
-    db.run(sql`UPDATE order_refund_lines SET restocked_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE ${pending}`),
-  ] as const;
+    db.$client
+      .prepare(
+        `UPDATE products SET stock = stock + (SELECT COALESCE(SUM(quantity), 0) FROM order_refund_lines WHERE ${pending} AND product_id = products.id)
+         WHERE id IN (SELECT product_id FROM order_refund_lines WHERE ${pending})`,
+      )
+      .bind(claimId, claimId, claimId, claimId),
+    db.$client.prepare(`UPDATE order_refund_lines SET restocked_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE ${pending}`).bind(claimId, claimId),
+  ];
 }

@@ -50,11 +50,8 @@ export async function claimRefund(
  * the same batch its restocked lines go back on the shelf (src/checkout/refund-lines.ts).
  */
 export async function completeRefundClaim(db: Database, claimId: string, providerRefundId: string): Promise<void> {
-  await db.batch([
-    db
-      .update(orderRefunds)
-      .set({ state: "done", providerRefundId })
-      .where(and(eq(orderRefunds.id, claimId), eq(orderRefunds.state, "requested"))),
+  await db.$client.batch([
+    db.$client.prepare("UPDATE order_refunds SET state = 'done', provider_refund_id = ? WHERE id = ? AND state = 'requested'").bind(providerRefundId, claimId),
     ...restockRefundedLines(db, claimId),
   ]);
 }
