@@ -138,7 +138,7 @@ describe("explicit refunds (POST /api/admin/orders/{id}/refunds)", () => {
 });
 
 describe("step-up for money actions", () => {
-  it("T05 step-up cannot be skipped: an old sign-in without a code is 403 step_up_required (new and old route), a wrong or reused code opens nothing, a right code holds 15 minutes", async () => {
+  it("P16 step-up cannot be skipped: an old sign-in without a code is 403 step_up_required (new and old route), a wrong or reused code opens nothing, a right code holds 15 minutes", async () => {
     const staff = await makeStaff("admin");
     await ageSession(staff);
     const { orderId, held } = await makePaidOrder();
@@ -173,7 +173,7 @@ describe("step-up for money actions", () => {
     expect((await auditRowsAfter(since)).some((r) => r.action === "auth.step_up" && r.actor === staff.user.id)).toBe(true);
   });
 
-  it("T05 the refund page asks for the code in place, keeps the choice, and refunds only after the confirmation step; forged fields skip nothing", async () => {
+  it("P16 the refund page asks for the code in place, keeps the choice, and refunds only after the confirmation step; forged fields skip nothing", async () => {
     const staff = await makeStaff("admin");
     await ageSession(staff);
     const { orderId, held } = await makePaidOrder();
