@@ -70,8 +70,8 @@ export class Journey {
    * A new browser context (no cookies) with one page; the first one becomes `this.page`.
    * `keep: true` leaves it open after the journey, for a later journey that continues it.
    */
-  async newPage({ keep = false } = {}) {
-    const context = await this.browser.newContext({ baseURL: BASE, viewport: { width: 1280, height: 900 } });
+  async newPage({ keep = false, viewport = { width: 1280, height: 900 } } = {}) {
+    const context = await this.browser.newContext({ baseURL: BASE, viewport });
     context.setDefaultTimeout(15_000);
     context.setDefaultNavigationTimeout(20_000);
     await context.addInitScript(CSP_WATCH);
@@ -115,6 +115,12 @@ export class Journey {
   async close() {
     for (const context of this.contexts) await context.close().catch(() => {});
   }
+}
+
+/** No page may be wider than its viewport (phones: 390 px): the document does not scroll sideways. */
+export async function assertFits(page, step) {
+  const { doc, view } = await page.evaluate(() => ({ doc: document.documentElement.scrollWidth, view: window.innerWidth }));
+  assert(doc <= view, `step "${step}": ${page.url()} is ${doc} px wide in a ${view} px viewport`);
 }
 
 /** Every page of every journey: rendered in standards mode and free of serious/critical axe findings. */

@@ -54,8 +54,10 @@ export const REGISTER: Threat[] = [
       "Static files come from the ASSETS binding only; encoded dots and slashes never reach a file system.",
       "JSON bodies only on the API (415 otherwise), capped at 64 KiB (413); errors never carry a stack trace.",
       "Uploaded product images: the type is read from the bytes (PNG, JPEG, GIF, WebP, AVIF only; SVG, HTML and any other document refused), capped at 5 MiB while streaming, stored under their content hash and served from our origin with their own type, nosniff and a sandbox CSP; product image paths may only name this shop's /media or /images.",
+      "The staff CSV export neutralises formula cells (OWASP CSV Injection): a cell starting with = + - @, a tab or a carriage return is prefixed with a single quote, every cell is quoted with its quotes doubled.",
     ],
     tests: [
+      "P03 CSV export cells cannot run as formulas: = + - @ tab and CR are quoted and prefixed, quotes doubled; admin only",
       "P03 XSS: a script in the search box and in product text is rendered as inert text",
       "P03 XSS: every page carries a CSP without unsafe-inline scripts, with object-src, base-uri and frame-ancestors locked",
       "P03 CSRF: a cross-site state-changing request carrying cookies is refused whatever its content type",
@@ -423,6 +425,7 @@ export const REGISTER: Threat[] = [
       "Role changes and staff actions are written to the tamper-evident audit log.",
       "A role change (API) ends every session of the account; a session made under another role never opens staff routes (401 session_expired); staff roles go only to verified addresses (409 email_not_verified).",
       "Shipping an order (unfulfilled → shipped → delivered) is admin only, for paid orders only, forward only by a conditional update, and audited before the write (fail closed).",
+      "Money actions (refunds) need a recent step-up (issue 32, decision 022): a sign-in within 10 minutes or a TOTP code within 15, recorded per session, checked under the LoginGuard like a sign-in's second step, a code used once; the refund page asks for it in place on a confirmation page that names the amount, and a POST without the confirmed amount refunds nothing. Support reads orders, customers and packing slips; refunds, step-up, bulk shipping and the CSV export are admin only.",
       "npm run admin:create never promotes an existing account: it refuses, or with --reset-existing replaces its password and removes its TOTP, passkeys, sessions and reset tokens first; every run is written to operator_events and appended to the audit log at the next sign-in.",
     ],
     tests: [
@@ -455,6 +458,9 @@ export const REGISTER: Threat[] = [
       "P16 shipping: support and customers cannot ship or deliver an order, and a cross-site form cannot either; nothing changes",
       "P16 shipping is forward only: an unpaid order, a second shipment or a delivery before shipping is 409, and two staff at once ship once with one notice",
       "P16 support staff and customers cannot create or change rates; nothing is written",
+      "P16 step-up cannot be skipped: an old sign-in without a code is 403 step_up_required (new and old route), a wrong or reused code opens nothing, a right code holds 15 minutes",
+      "P16 the refund page asks for the code in place, keeps the choice, and refunds only after the confirmation step; forged fields skip nothing",
+      "P16 support and customers cannot refund, step up, open the refund page or export orders; nothing changes",
     ],
   },
   {
@@ -604,6 +610,7 @@ export const REGISTER: Threat[] = [
       "Late and stray money (issue 20, decision 013): a completed or async-succeeded payment for an expired or cancelled order is recorded once (payment.after_close, with its payment intent and amount), audited, shown to staff, and refundable by an admin exactly once (a claim row plus the provider idempotency key refund:<row>), audited payment.after_close_refunded.",
       "Staff refunds (full or partial) claim their amount atomically against what was paid (one conditional INSERT), so concurrent or replayed refunds never exceed it; the same Idempotency-Key is one refund at the provider.",
       "Events are notifications, not the truth (issue 29): every payment event makes the shop read the payment at the provider (session, intent, latest charge with its refunds, disputes) and bring the order to it in one place (src/checkout/reconcile.ts), with conditional writes that re-read on a lost race; so replays, reordering (a refund before its payment), duplicates under new event ids and a close racing the payment all end in the same books. Money the shop will not fulfil is one stray_payments row per payment intent, refundable once.",
+      "Line refunds (issue 32, decision 022): a line's units give back their share of what the line was paid; the claim row is written only if the order's claims stay within the total and no line changed since it was read, and its line rows follow in the same D1 batch, so a line is never refunded twice or beyond its quantity, also concurrently. Restocked units go back on the shelf once, in the batch that makes the claim final.",
       "Disputes block shipping (a staff override needs a reason, audited) and refunds (409 charge_disputed); Dashboard refunds are recorded from the provider's books; a refund claim whose answer was lost is settled by asking the provider (refund metadata claimId, same idempotency key), never left in progress.",
     ],
     tests: [
@@ -628,6 +635,8 @@ export const REGISTER: Threat[] = [
       "T06 one payment intent under two event ids is one refundable stray payment, refunded once",
       "T06 a refund made in the Stripe Dashboard shows on the order, in the audit log and in what remains refundable",
       "T06 a refund whose answer was lost is settled by asking the provider: the replay answers the refund, never 409 in progress",
+      "T06 a line cannot be refunded twice or beyond its quantity: 409, and nothing changes (claims, lines, stock, audit)",
+      "T06 two refunds of the same line at once make one: one claim, the unit restocked once, one refund_requested",
     ],
   },
   {

@@ -201,7 +201,7 @@ function OrderDetail(props: { order: AdminOrder; canRefund: boolean; error?: str
             <form method="get" action={`/admin/orders/${encodeURIComponent(o.id)}/refund`}>
               <input type="hidden" name="mode" value="rest" />
               <p>The shop never sold anything for this money.</p>
-              <button type="submit">Review the refund of the payment received after close</button>
+              <button type="submit">Refund the payment received after close…</button>
             </form>
           ) : null}
         </section>

@@ -47,7 +47,7 @@ describe("migration 0015 on today's shape", () => {
 });
 
 describe("order numbers", () => {
-  it("T07 orders written at once each get their own number, one after the other, never shared", async () => {
+  it("orders written at once each get their own number, one after the other, never shared", async () => {
     const written = await Promise.all(Array.from({ length: 12 }, () => makePendingOrder()));
     const numbers = written.map((w) => w.order.number!).sort((a, b) => a - b);
     expect(new Set(numbers).size).toBe(12);
