@@ -785,7 +785,8 @@ export const journeys = [
       const stockBefore = (await pageApi(staff, "GET", "/api/products/enamel-camp-mug")).data?.stock;
       await refundFirstLine(t, staff, orderId, state.adminTotp.secret);
       const stockAfter = (await pageApi(staff, "GET", "/api/products/enamel-camp-mug")).data?.stock;
-      if (typeof stockBefore === "number" && typeof stockAfter === "number") assert(stockAfter === stockBefore + 1, `stock went ${stockBefore} → ${stockAfter}`);
+      if (typeof stockBefore === "number" && typeof stockAfter === "number")
+        assert(stockAfter === stockBefore + 1, `stock went ${stockBefore} → ${stockAfter}`);
       else t.notes.push("the product API shows no stock figure: restock checked on the staff page only");
 
       // The shopper sees it too: partially refunded, with the refund's history.

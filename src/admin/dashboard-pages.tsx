@@ -55,17 +55,18 @@ export const dashboardPages = new Hono<AppEnv>()
           Sales in {currency}: paid less refunded, by payment day in {zone}.
         </p>
         <ul class="tiles">
-          <Tile data="sales-today" label="Sales today" value={money(d.today.netCents, currency)} detail={`${d.today.orders} orders`} href={salesLink(d.today)} />
+          <Tile
+            data="sales-today"
+            label="Sales today"
+            value={money(d.today.netCents, currency)}
+            detail={`${d.today.orders} orders`}
+            href={salesLink(d.today)}
+          />
           <Tile data="sales-7" label="Last 7 days" value={money(d.week.netCents, currency)} detail={`${d.week.orders} orders`} href={salesLink(d.week)} />
           <Tile data="sales-30" label="Last 30 days" value={money(d.month.netCents, currency)} detail={`${d.month.orders} orders`} href={salesLink(d.month)} />
           <Tile data="to-ship" label="Orders to ship" value={String(d.toShip)} href="/admin/orders?status=paid&fulfilment=unfulfilled" />
           <Tile data="disputes" label="Open disputes" value={String(d.openDisputes)} href="/admin/orders?dispute=open" />
-          <Tile
-            data="low-stock"
-            label={`Low stock (≤ ${LOW_STOCK_THRESHOLD})`}
-            value={String(d.lowStock.length)}
-            href={admin ? "/admin/stock/low" : null}
-          />
+          <Tile data="low-stock" label={`Low stock (≤ ${LOW_STOCK_THRESHOLD})`} value={String(d.lowStock.length)} href={admin ? "/admin/stock/low" : null} />
         </ul>
       </Layout>,
     );

@@ -16,26 +16,39 @@ import { money, StaffNav } from "./page-parts";
 /** A customer's orders: an account's (by user id), or a guest's (by the address paid with); newest first, 200 at most. */
 async function customerOrders(db: Database, who: { userId: string } | { email: string }) {
   const where =
-    "userId" in who
-      ? eq(orders.userId, who.userId)
-      : and(eq(orders.customerEmail, who.email.toLowerCase()), sql`substr(${orders.userId}, 1, 6) = 'guest_'`);
+    "userId" in who ? eq(orders.userId, who.userId) : and(eq(orders.customerEmail, who.email.toLowerCase()), sql`substr(${orders.userId}, 1, 6) = 'guest_'`);
   return db.select().from(orders).where(where).orderBy(desc(orders.createdAt), desc(orders.id)).limit(200);
 }
 
 /** Total spent per currency: what was paid less what was refunded. */
 function spentByCurrency(rows: { status: string; currency: string; totalCents: number; refundedCents: number }[]): [string, number][] {
   const spent = new Map<string, number>();
-  for (const r of rows) if (r.status === "paid" || r.status === "refunded") spent.set(r.currency, (spent.get(r.currency) ?? 0) + r.totalCents - r.refundedCents);
+  for (const r of rows)
+    if (r.status === "paid" || r.status === "refunded") spent.set(r.currency, (spent.get(r.currency) ?? 0) + r.totalCents - r.refundedCents);
   return [...spent.entries()];
 }
 
 /** Staff pages of the order desk that are not the list: packing slips (print) and customers (issue 32). */
 export const deskPages = new Hono<AppEnv>()
   .get("/admin/orders/packing-slips", async (c) => {
-    const ids = (c.req.query("ids") ?? "").split(",").filter((id) => id && id.length <= 100).slice(0, 50);
+    const ids = (c.req.query("ids") ?? "")
+      .split(",")
+      .filter((id) => id && id.length <= 100)
+      .slice(0, 50);
     const db = getDb(c.env.DB);
     const rows = ids.length ? await db.select().from(orders).where(inList(orders.id, ids)) : [];
-    const lines = rows.length ? await db.select().from(orderLines).where(inList(orderLines.orderId, rows.map((r) => r.id))).orderBy(sql`rowid`) : [];
+    const lines = rows.length
+      ? await db
+          .select()
+          .from(orderLines)
+          .where(
+            inList(
+              orderLines.orderId,
+              rows.map((r) => r.id),
+            ),
+          )
+          .orderBy(sql`rowid`)
+      : [];
     if (rows.length === 0) throw new ProblemError(404, "order_not_found", "No order has these ids.");
     return c.html(
       <Layout title="Staff: packing slips">
@@ -93,8 +106,10 @@ export const deskPages = new Hono<AppEnv>()
     const db = getDb(c.env.DB);
     const id = c.req.param("id").slice(0, 100);
     const guestEmail = id === "guest" ? (c.req.query("email") ?? "").trim().slice(0, 320) : null;
-    const [account] = guestEmail === null ? await db.select({ email: userTable.email, name: userTable.name }).from(userTable).where(eq(userTable.id, id)).limit(1) : [];
-    const rows = guestEmail !== null ? (guestEmail.includes("@") ? await customerOrders(db, { email: guestEmail }) : []) : await customerOrders(db, { userId: id });
+    const [account] =
+      guestEmail === null ? await db.select({ email: userTable.email, name: userTable.name }).from(userTable).where(eq(userTable.id, id)).limit(1) : [];
+    const rows =
+      guestEmail !== null ? (guestEmail.includes("@") ? await customerOrders(db, { email: guestEmail }) : []) : await customerOrders(db, { userId: id });
     if (!account && rows.length === 0) throw new ProblemError(404, "customer_not_found", "No customer has this id.");
     const spent = spentByCurrency(rows);
     return c.html(
@@ -132,4 +147,3 @@ export const deskPages = new Hono<AppEnv>()
       </Layout>,
     );
   });
-

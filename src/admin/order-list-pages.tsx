@@ -107,15 +107,16 @@ function OrderRows(props: { items: AdminOrderSummary[]; canShip: boolean }) {
           const label = orderNumberLabel(o);
           return (
             <tr data-order={o.id}>
-              {props.canShip ? (
-                <td>{shippable ? <input type="checkbox" name="ship" value={o.id} aria-label={`Ship ${label}`} /> : null}</td>
-              ) : null}
+              {props.canShip ? <td>{shippable ? <input type="checkbox" name="ship" value={o.id} aria-label={`Ship ${label}`} /> : null}</td> : null}
               <td>
                 <a href={`/admin/orders/${encodeURIComponent(o.id)}`}>{label}</a>
               </td>
               <td data-payment-state={o.paymentState}>{PAYMENT_WORDS[o.paymentState]}</td>
               <td>{o.fulfilment}</td>
-              <td class="wrap-anywhere">{o.customerName ? `${o.customerName} · ` : ""}{o.customerEmail ?? o.userId}</td>
+              <td class="wrap-anywhere">
+                {o.customerName ? `${o.customerName} · ` : ""}
+                {o.customerEmail ?? o.userId}
+              </td>
               <td>{money(o.totalCents, o.currency)}</td>
               <td>
                 <When iso={o.createdAt} />
@@ -144,7 +145,9 @@ export const orderListPages = new Hono<AppEnv>()
       error = refusalOf(e).message;
       page = { items: [], nextCursor: null };
     }
-    const kept = Object.fromEntries(Object.entries(fields).filter(([k]) => ["q", "payment", "fulfilment", "from", "to", "status", "dispute", "customer"].includes(k)));
+    const kept = Object.fromEntries(
+      Object.entries(fields).filter(([k]) => ["q", "payment", "fulfilment", "from", "to", "status", "dispute", "customer"].includes(k)),
+    );
     const next = new URLSearchParams(kept);
     if (page.nextCursor) next.set("cursor", page.nextCursor);
     const canShip = staffUser(c).role === "admin";

@@ -98,7 +98,13 @@ function RefundForm(props: { order: AdminOrder }) {
   );
 }
 
-function OrderDetail(props: { order: AdminOrder; canRefund: boolean; error?: string | undefined; shippingError?: string | undefined; refunded?: number | undefined }) {
+function OrderDetail(props: {
+  order: AdminOrder;
+  canRefund: boolean;
+  error?: string | undefined;
+  shippingError?: string | undefined;
+  refunded?: number | undefined;
+}) {
   const o = props.order;
   const label = orderNumberLabel(o);
   const customer = customerHref(o);
@@ -115,8 +121,12 @@ function OrderDetail(props: { order: AdminOrder; canRefund: boolean; error?: str
         </p>
       ) : null}
       <p>
-        Payment <strong data-status={o.status} data-payment-state={o.paymentState}>{PAYMENT_WORDS[o.paymentState]}</strong> · customer{" "}
-        {customer ? <a href={customer}>{o.customerEmail ?? "(deleted)"}</a> : (o.customerEmail ?? "(deleted)")} · total {money(o.totalCents, o.currency)}
+        Payment{" "}
+        <strong data-status={o.status} data-payment-state={o.paymentState}>
+          {PAYMENT_WORDS[o.paymentState]}
+        </strong>{" "}
+        · customer {customer ? <a href={customer}>{o.customerEmail ?? "(deleted)"}</a> : (o.customerEmail ?? "(deleted)")} · total{" "}
+        {money(o.totalCents, o.currency)}
         {o.couponCode ? ` · coupon ${o.couponCode} (−${money(o.discountCents, o.currency)})` : ""}
       </p>
       <p>

@@ -94,7 +94,11 @@ export async function requestRefund(
   let lines: PlannedLine[] = [];
   // A replayed request (a double click, a resubmitted page) answers its refund before anything is weighed again.
   const [earlier] = input.idempotencyKey
-    ? await db.select().from(orderRefunds).where(and(eq(orderRefunds.orderId, order.id), eq(orderRefunds.idempotencyKey, clientKey))).limit(1)
+    ? await db
+        .select()
+        .from(orderRefunds)
+        .where(and(eq(orderRefunds.orderId, order.id), eq(orderRefunds.idempotencyKey, clientKey)))
+        .limit(1)
     : [];
   if (earlier) {
     claim = { kind: "replayed", claim: earlier };
@@ -131,7 +135,9 @@ export async function requestRefund(
         provider: provider.name,
         request: idempotencyKey,
         partial: amountCents < order.totalCents,
-        ...(lines.length ? { lines: lines.map((l) => ({ productId: l.productId, quantity: l.quantity, amountCents: l.amountCents, restock: l.restock })) } : {}),
+        ...(lines.length
+          ? { lines: lines.map((l) => ({ productId: l.productId, quantity: l.quantity, amountCents: l.amountCents, restock: l.restock })) }
+          : {}),
       },
       ip: actor.ip,
     });
@@ -161,11 +167,17 @@ export async function requestRefund(
     await deliverSimulatedRefund(env, config, order.paymentIntentId);
   }
   const answer = await refundAnswer(db, order, refundId, amountCents);
-  return lines.length ? { ...answer, lines: lines.map((l) => ({ productId: l.productId, quantity: l.quantity, amountCents: l.amountCents, restock: l.restock })) } : answer;
+  return lines.length
+    ? { ...answer, lines: lines.map((l) => ({ productId: l.productId, quantity: l.quantity, amountCents: l.amountCents, restock: l.restock })) }
+    : answer;
 }
 
 function amountChanged(amountCents: number, currency: string): ProblemError {
-  return new ProblemError(409, "refund_amount_changed", `This refund would now be ${amountCents} (minor units of ${currency}), not the amount confirmed: check the order again.`);
+  return new ProblemError(
+    409,
+    "refund_amount_changed",
+    `This refund would now be ${amountCents} (minor units of ${currency}), not the amount confirmed: check the order again.`,
+  );
 }
 
 /**
@@ -181,11 +193,16 @@ async function claimedLines(
   actor: StaffActor,
 ): Promise<{ claim: RefundClaim; lines: PlannedLine[]; amountCents: number }> {
   for (let round = 0; round < 3; round++) {
-    const [replay] = await db.select().from(orderRefunds).where(and(eq(orderRefunds.orderId, order.id), eq(orderRefunds.idempotencyKey, idempotencyKey))).limit(1);
+    const [replay] = await db
+      .select()
+      .from(orderRefunds)
+      .where(and(eq(orderRefunds.orderId, order.id), eq(orderRefunds.idempotencyKey, idempotencyKey)))
+      .limit(1);
     if (replay) return { claim: { kind: "replayed", claim: replay }, lines: [], amountCents: replay.amountCents };
     const plan = await planLineRefund(db, order, input.lines ?? []);
     if (input.expectedCents !== undefined && input.expectedCents !== plan.amountCents) throw amountChanged(plan.amountCents, order.currency);
-    if (plan.amountCents < 1) throw new ProblemError(409, "order_not_refundable", "These lines were paid nothing (a full discount): there is no money to give back.");
+    if (plan.amountCents < 1)
+      throw new ProblemError(409, "order_not_refundable", "These lines were paid nothing (a full discount): there is no money to give back.");
     const claim = await claimLineRefund(db, order, plan, { idempotencyKey, requestedBy: actor.id });
     if (claim.kind !== "lines_changed") return { claim, lines: plan.lines, amountCents: plan.amountCents };
   }

@@ -67,9 +67,7 @@ function choiceOf(fields: Record<string, string>, order: OrderRow): { mode: Mode
 
 /** The refund choice as query fields (to come back to the confirmation page with them). */
 function choiceQuery(fields: Record<string, string>, error?: string): string {
-  const kept = Object.entries(fields).filter(
-    ([k]) => k === "mode" || k === "amount" || k === "key" || k.startsWith("qty.") || k.startsWith("restock."),
-  );
+  const kept = Object.entries(fields).filter(([k]) => k === "mode" || k === "amount" || k === "key" || k.startsWith("qty.") || k.startsWith("restock."));
   const q = new URLSearchParams(kept);
   if (error) q.set("error", error);
   return q.toString();
@@ -180,7 +178,8 @@ export const refundPages = new Hono<AppEnv>()
     const { row } = await orderOr404(c);
     const form = Object.fromEntries(Object.entries(await c.req.parseBody()).filter((e): e is [string, string] => typeof e[1] === "string"));
     const key = /^[A-Za-z0-9_-]{8,64}$/.test(form.idempotencyKey ?? "") ? form.idempotencyKey! : undefined;
-    const back = (error: string) => c.redirect(`/admin/orders/${encodeURIComponent(row.id)}/refund?${choiceQuery({ ...form, ...(key ? { key } : {}) }, error)}`, 303);
+    const back = (error: string) =>
+      c.redirect(`/admin/orders/${encodeURIComponent(row.id)}/refund?${choiceQuery({ ...form, ...(key ? { key } : {}) }, error)}`, 303);
     const user = staffUser(c);
     if ((await stepUpValidUntil(c.env, user)) === null) {
       if (!form.code?.trim()) return back("step_up_required");

@@ -120,7 +120,9 @@ const stepUpRoute = createRoute({
   request: { body: { required: true, content: { "application/json": { schema: z.object({ code: z.string().min(1).max(16) }).strict() } } } },
   responses: {
     200: { description: "Stepped up", content: jsonContent(z.object({ validUntil: z.string().openapi({ description: "ISO 8601" }) })) },
-    403: problemResponseSpec("`step_up_invalid_code` (wrong or used code), `step_up_unavailable` (no authenticator app on this account), or the guard's refusals"),
+    403: problemResponseSpec(
+      "`step_up_invalid_code` (wrong or used code), `step_up_unavailable` (no authenticator app on this account), or the guard's refusals",
+    ),
     422: problemResponseSpec("`validation_failed`: no code, or an unknown field"),
     429: problemResponseSpec("`too_many_attempts`"),
     401: problemResponseSpec("Not signed in"),

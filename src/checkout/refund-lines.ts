@@ -69,7 +69,8 @@ export async function planLineRefund(db: Database, order: OrderRow, requested: L
   const planned: PlannedLine[] = [];
   for (const want of requested) {
     const line = lines.find((l) => l.productId === want.productId);
-    if (!line || seen.has(want.productId)) throw new ProblemError(422, "line_not_found", `This order has no line ${want.productId} to refund (or it is named twice).`);
+    if (!line || seen.has(want.productId))
+      throw new ProblemError(422, "line_not_found", `This order has no line ${want.productId} to refund (or it is named twice).`);
     seen.add(want.productId);
     const before = done.get(line.productId) ?? 0;
     const left = line.quantity - before;

@@ -24,7 +24,9 @@ export const OrderSchema = z
         z.object({
           amountCents: z.number().int(),
           createdAt: z.string(),
-          lines: z.array(z.object({ productId: z.string(), quantity: z.number().int() })).openapi({ description: "The order lines this refund gave money back for; empty for an amount." }),
+          lines: z
+            .array(z.object({ productId: z.string(), quantity: z.number().int() }))
+            .openapi({ description: "The order lines this refund gave money back for; empty for an amount." }),
         }),
       )
       .openapi({ description: "Refunds made, oldest first." }),

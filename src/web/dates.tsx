@@ -66,7 +66,16 @@ export function zonedMidnight(date: string, timeZone: string): string {
   const guess = Date.UTC(y, m - 1, d);
   // The zone's offset at that moment: the wall clock there minus UTC (twice, for a day an offset changes).
   const offset = (at: number): number => {
-    const parts = new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" })
+    const parts = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+    })
       .formatToParts(new Date(at))
       .reduce<Record<string, number>>((acc, p) => (p.type === "literal" ? acc : Object.assign(acc, { [p.type]: Number(p.value) })), {});
     return Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!) - at;

@@ -33,7 +33,8 @@ describe("migration 0015 on today's shape", () => {
         .run();
     }
     for (const q of migration.queries) await env.DB.prepare(q).run();
-    const numbers = (await env.DB.prepare("SELECT id, number FROM orders WHERE id LIKE 'ord_mig_%' ORDER BY number").all<{ id: string; number: number }>()).results;
+    const numbers = (await env.DB.prepare("SELECT id, number FROM orders WHERE id LIKE 'ord_mig_%' ORDER BY number").all<{ id: string; number: number }>())
+      .results;
     expect(numbers).toEqual([
       { id: "ord_mig_a", number: 1001 },
       { id: "ord_mig_b", number: 1002 },
@@ -77,8 +78,12 @@ describe("the order desk", () => {
     const a = await makePaidOrder();
     const b = await makePaidOrder();
     const name = `Ada ${unique("Lovelace")}`;
-    await env.DB.prepare("UPDATE orders SET shipping_address = ? WHERE id = ?").bind(JSON.stringify({ name, country: "GB" }), a.orderId).run();
-    const slug = (await env.DB.prepare("SELECT p.slug FROM products p JOIN order_lines l ON l.product_id = p.id WHERE l.order_id = ?").bind(b.orderId).first<{ slug: string }>())!.slug;
+    await env.DB.prepare("UPDATE orders SET shipping_address = ? WHERE id = ?")
+      .bind(JSON.stringify({ name, country: "GB" }), a.orderId)
+      .run();
+    const slug = (await env.DB.prepare("SELECT p.slug FROM products p JOIN order_lines l ON l.product_id = p.id WHERE l.order_id = ?")
+      .bind(b.orderId)
+      .first<{ slug: string }>())!.slug;
     const ids = async (query: string) =>
       ((await (await request(`/api/admin/orders?${query}`, { headers: admin })).json()) as { items: { id: string }[] }).items.map((i) => i.id);
     const number = String((await orderRow(a.orderId))!.number);
@@ -98,7 +103,9 @@ describe("the order desk", () => {
     await env.DB.prepare("UPDATE orders SET created_at = '2021-06-15T12:00:00.000Z' WHERE id = ?").bind(a.orderId).run();
     expect(await ids("from=2021-06-15T00:00:00Z&to=2021-06-16T00:00:00Z")).toEqual([a.orderId]);
     // The page takes local days: 15 June in New York still holds 12:00 UTC.
-    const page = await (await request("/admin/orders?from=2021-06-15&to=2021-06-15", { headers: { ...admin, cookie: `${admin.cookie}; tz=America/New_York` } })).text();
+    const page = await (
+      await request("/admin/orders?from=2021-06-15&to=2021-06-15", { headers: { ...admin, cookie: `${admin.cookie}; tz=America/New_York` } })
+    ).text();
     expect(page).toContain(`data-order="${a.orderId}"`);
     expect(page).not.toContain(`data-order="${b.orderId}"`);
     expect(await ids("fulfilment=shipped")).not.toContain(a.orderId);

@@ -24,8 +24,11 @@ const refunds = (cookie: string | undefined, orderId: string, body?: unknown, ke
 /** Everything a refund could have changed: claims, their lines, the order, the product's stock, the audit log after `since`. */
 async function moneyState(orderId: string, productId: string, since: number) {
   const claims = (await env.DB.prepare("SELECT amount_cents, state FROM order_refunds WHERE order_id = ? ORDER BY created_at").bind(orderId).all()).results;
-  const lines = (await env.DB.prepare("SELECT product_id, quantity, amount_cents, restock, restocked_at IS NOT NULL AS restocked FROM order_refund_lines WHERE order_id = ?").bind(orderId).all())
-    .results;
+  const lines = (
+    await env.DB.prepare("SELECT product_id, quantity, amount_cents, restock, restocked_at IS NOT NULL AS restocked FROM order_refund_lines WHERE order_id = ?")
+      .bind(orderId)
+      .all()
+  ).results;
   const order = await orderRow(orderId);
   const audit = (await auditRowsAfter(since)).filter((r) => r.subject === orderId).map((r) => r.action);
   return { claims, lines, status: order?.status, refundedCents: order?.refundedCents, stock: await stockOf(productId), audit };
@@ -33,7 +36,9 @@ async function moneyState(orderId: string, productId: string, since: number) {
 
 /** A staff session whose sign-in is older than the step-up window: money actions need a code. */
 async function ageSession(staff: Staff): Promise<void> {
-  await env.DB.prepare("UPDATE session SET created_at = ? WHERE user_id = ?").bind(Date.now() - 30 * 60_000, staff.user.id).run();
+  await env.DB.prepare("UPDATE session SET created_at = ? WHERE user_id = ?")
+    .bind(Date.now() - 30 * 60_000, staff.user.id)
+    .run();
   await env.DB.prepare("DELETE FROM session_step_up WHERE user_id = ?").bind(staff.user.id).run();
 }
 
@@ -43,7 +48,15 @@ describe("explicit refunds (POST /api/admin/orders/{id}/refunds)", () => {
     const { orderId, held } = await makePaidOrder();
     const since = await lastAuditId();
     const before = await moneyState(orderId, held.productId, since);
-    for (const body of [undefined, {}, { amountCents: null }, { amountCents: 0 }, { refundRest: false }, { lines: [] }, { amountCents: 100, refundRest: true }]) {
+    for (const body of [
+      undefined,
+      {},
+      { amountCents: null },
+      { amountCents: 0 },
+      { refundRest: false },
+      { lines: [] },
+      { amountCents: 100, refundRest: true },
+    ]) {
       const res = await refunds(admin.cookie, orderId, body);
       expect(res.status, JSON.stringify(body)).toBe(422);
     }
@@ -65,7 +78,11 @@ describe("explicit refunds (POST /api/admin/orders/{id}/refunds)", () => {
       { productId: held.productId, name: expect.any(String), quantity: 1, amountCents: 1125, restock: true, restocked: true },
     ]);
     const shopperView = (await (await request(`/api/orders/${orderId}`, { headers: { cookie } })).json()) as Record<string, unknown>;
-    expect(shopperView).toMatchObject({ paymentState: "partially_refunded", refundedCents: 1125, refunds: [{ amountCents: 1125, lines: [{ productId: held.productId, quantity: 1 }] }] });
+    expect(shopperView).toMatchObject({
+      paymentState: "partially_refunded",
+      refundedCents: 1125,
+      refunds: [{ amountCents: 1125, lines: [{ productId: held.productId, quantity: 1 }] }],
+    });
     const shopperPage = await (await request(`/orders/${orderId}`, { headers: { cookie } })).text();
     expect(shopperPage).toContain("Partially refunded");
     expect(shopperPage).toContain("data-refunds");

@@ -183,7 +183,7 @@ describe("staff home", () => {
   it("is the dashboard for support and admins (issue 32); a customer is refused", async () => {
     const support = await appRequest("/admin", { headers: await as("support"), redirect: "manual" });
     expect(support.status).toBe(200);
-    expect(await support.text()).toContain("data-tile=\"to-ship\"");
+    expect(await support.text()).toContain('data-tile="to-ship"');
     const admin = await appRequest("/admin", { headers: await as("admin"), redirect: "manual" });
     expect(admin.status).toBe(200);
     const customer = await appRequest("/admin", { headers: await as("customer"), redirect: "manual" });
