@@ -10,10 +10,12 @@ import { deskPages } from "./desk-pages";
 import { staffGuard } from "./guard";
 import { imagePages } from "./image-pages";
 import { orderListPages } from "./order-list-pages";
+import { integrationPages } from "./integration-pages";
 import { orderPages } from "./order-pages";
 import { productPages } from "./product-pages";
 import { refundPages } from "./refund-pages";
 import { shippingRatePages } from "./shipping-rate-pages";
+import { strayPaymentPages } from "./stray-payment-pages";
 import { userPages } from "./user-pages";
 
 /**
@@ -34,9 +36,11 @@ adminPages.route("/", orderListPages);
 adminPages.route("/", deskPages);
 adminPages.route("/", refundPages);
 adminPages.route("/", orderPages);
+adminPages.route("/", strayPaymentPages);
 adminPages.route("/", userPages);
 adminPages.route("/", imagePages);
 adminPages.route("/", fulfilmentPages);
 adminPages.route("/", shippingRatePages);
+adminPages.route("/", integrationPages);
 adminPages.route("/", productPages);
 adminPages.route("/", auditPages);

@@ -6,6 +6,7 @@ import { describeStaffAccess, staffGuard } from "./guard";
 import { orderApi } from "./order-routes";
 import { productApi } from "./product-routes";
 import { refundApi } from "./refund-routes";
+import { strayPaymentApi } from "./stray-payment-routes";
 import { userApi } from "./user-routes";
 
 /**
@@ -23,6 +24,7 @@ adminApi.route("/", auditApi);
 adminApi.route("/", couponApi);
 adminApi.route("/", orderApi);
 adminApi.route("/", refundApi);
+adminApi.route("/", strayPaymentApi);
 adminApi.route("/", userApi);
 
 describeStaffAccess(adminApi);

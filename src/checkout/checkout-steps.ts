@@ -1,0 +1,315 @@
+import { and, eq, isNull, sql } from "drizzle-orm";
+import { recordAudit } from "../audit/audit";
+import type { BeginCheckoutResult, CartObject } from "../cart/cart-object";
+import { products } from "../catalog/schema";
+import { releaseCouponHold, reserveCouponHold } from "../coupons/coupon-hold";
+import { computeDiscountCents } from "../coupons/coupons";
+import { couponCustomerKey } from "../coupons/customer";
+import type { Database } from "../db/client";
+import { assertChargeable } from "../payments/currency";
+import type { CheckoutOrder } from "../payments/provider";
+import { paymentProvider } from "../payments/provider";
+import type { Config } from "../platform/config";
+import { ProblemError } from "../platform/problem";
+import { shippingAmountFor } from "../shipping/checkout-pricing";
+import type { Buyer } from "./buyer";
+import { beginCartCheckout, cancelCartCheckout } from "./effects";
+import { guestOrderPath } from "./guest-access";
+import { closePendingOrder, COUPON_HOLD_MARGIN_SECONDS, insertOrderLines, SETUP_WINDOW_MS } from "./lifecycle";
+import { priceFrozenCart, type PricedCart } from "./order-pricing";
+import { replay, ReplayFound, SESSION_CREATED } from "./replay";
+import { orders, paymentEvents } from "./schema";
+
+// The steps of one checkout and the actions that undo them (the list is in checkout.ts). Each step
+// reads what earlier steps left on the attempt and adds its own part.
+
+/** What a checkout asks for besides the cart: a replay key and the shipping rate the shopper chose. */
+export interface CheckoutOptions {
+  idempotencyKey: string | null;
+  shippingRateId: string | null;
+}
+
+/** One checkout in the making: who, for which new order, and what each step has done so far. */
+export interface CheckoutAttempt {
+  readonly env: Env;
+  readonly config: Config;
+  readonly db: Database;
+  readonly buyer: Buyer;
+  readonly options: CheckoutOptions;
+  readonly orderId: string;
+  /** orders.user_id: the account, or the guest cart's owner id. */
+  readonly ownerId: string;
+  readonly email: string;
+  readonly cart: DurableObjectStub<CartObject>;
+  readonly cartObjectId: string;
+  /** The session's expiry, which we set: every hold of this order is sized from it. */
+  readonly expiresAt: number;
+  /** The cart's snapshot as its object froze it (checked when priced). */
+  frozen: unknown;
+  priced: PricedCart | null;
+  /** Who the coupon ledger counts this order for (a key derived from the email). */
+  couponCustomer: string | null;
+  /** The coupon reserved for this order: its normalised code and the discount on this subtotal. */
+  couponHeld: { code: string; discountCents: number } | null;
+  order: CheckoutOrder | null;
+  /** False when a product was deleted between pricing and the write: nothing to take its stock from. */
+  everyLineTookStock: boolean;
+  /** The guest's order link (path and query), or null for an account's order. */
+  guestPath: string | null;
+  session: { sessionId: string; url: string } | null;
+}
+
+/** What an earlier step must have left on the attempt; missing means the steps ran out of order. */
+function left<T>(value: T | null, what: string): T {
+  if (value === null) throw new Error(`checkout step ran before ${what} was set`);
+  return value;
+}
+
+function isConstraint(error: unknown, name: string): boolean {
+  const text = String(error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : error);
+  return text.includes(name);
+}
+
+/**
+ * Freezes the cart for the order (M-014). A cart still held by an earlier order is freed when that
+ * order can no longer be paid (closed in D1, or never written and older than the setup window): the
+ * hold lasts as long as its order, with no clock of its own (docs/decisions/013).
+ */
+export async function freezeCart(a: CheckoutAttempt): Promise<void> {
+  const begun = await beginCheckoutFreeingClosed(a.db, a.cart, a.orderId);
+  if (!begun.ok) {
+    // Two requests with one key race: the loser finds the winner's answer here.
+    const key = a.options.idempotencyKey;
+    const earlier = key && begun.code === "checkout_in_progress" ? await replay(a.env, a.config.PUBLIC_ORIGIN, a.db, a.ownerId, key) : null;
+    if (earlier) throw new ReplayFound(earlier);
+    throw new ProblemError(409, begun.code, begun.code === "cart_empty" ? "Your cart is empty." : "A checkout for this cart is already in progress.");
+  }
+  a.frozen = begun.snapshot;
+}
+
+async function beginCheckoutFreeingClosed(db: Database, cart: DurableObjectStub<CartObject>, orderId: string): Promise<BeginCheckoutResult> {
+  const begun = await beginCartCheckout(cart, orderId);
+  if (begun.ok || begun.code !== "checkout_in_progress") return begun;
+  const [holder] = await db.select({ status: orders.status }).from(orders).where(eq(orders.id, begun.heldBy)).limit(1);
+  if (holder?.status === "paid" || holder?.status === "refunded") await cart.completeCheckout(begun.heldBy);
+  else if (holder?.status === "expired" || holder?.status === "cancelled") await cart.cancelCheckout(begun.heldBy);
+  else if (!holder && Date.now() - begun.startedAt > SETUP_WINDOW_MS) await cart.cancelCheckout(begun.heldBy);
+  else return begun;
+  return beginCartCheckout(cart, orderId);
+}
+
+/** Undoes `freezeCart`: the cart opens again. Idempotent; a cart held by another order is left alone. */
+export async function unfreezeCart(a: CheckoutAttempt): Promise<void> {
+  await cancelCartCheckout(a.cart, a.orderId);
+}
+
+/** Prices the frozen cart from D1 (P04) and works out who the coupon ledger counts. */
+export async function priceCart(a: CheckoutAttempt): Promise<void> {
+  a.priced = await priceFrozenCart(a.db, a.config, a.frozen, a.options.shippingRateId);
+  a.couponCustomer = await couponCustomerKey(a.email);
+}
+
+/** Reserves one redemption of the cart's coupon for the order (M-012, M-013); a refusal is a 422. */
+export async function reserveCoupon(a: CheckoutAttempt): Promise<void> {
+  const priced = left(a.priced, "the price");
+  if (!priced.snapshot.couponCode) return;
+  const held = await reserveCouponHold(a.env, {
+    code: priced.snapshot.couponCode,
+    orderId: a.orderId,
+    userId: left(a.couponCustomer, "the coupon customer"),
+    currency: priced.currency,
+    definition: priced.couponDefinition,
+    holdUntil: (a.expiresAt + COUPON_HOLD_MARGIN_SECONDS) * 1000,
+  });
+  if (!held.ok) throw new ProblemError(422, held.code, "This coupon cannot be used.");
+  // Priced with the coupon domain's own rule, so the order's discount equals what the cart showed.
+  a.couponHeld = { code: held.coupon.code, discountCents: computeDiscountCents(held.coupon, priced.subtotalCents, priced.currency) };
+}
+
+/** Undoes `reserveCoupon`: the redemption goes back to the coupon. Idempotent. */
+export async function releaseCoupon(a: CheckoutAttempt): Promise<void> {
+  if (a.couponHeld) await releaseCouponHold(a.env, { code: a.couponHeld.code, orderId: a.orderId, userId: left(a.couponCustomer, "the coupon customer") });
+}
+
+/**
+ * The order's amounts: discount, shipping for the goods after it, total. 0 is a no-cost order
+ * (completed with no_payment_required); below the minimum, above the maximum or off the currency's
+ * step Stripe would refuse the session: a 422 now, never a 502.
+ */
+export async function totalOrder(a: CheckoutAttempt): Promise<void> {
+  const { currency, subtotalCents, rate } = left(a.priced, "the price");
+  const discountCents = a.couponHeld?.discountCents ?? 0;
+  const goodsCents = subtotalCents - discountCents;
+  const shipping = rate
+    ? { rateId: rate.id, name: rate.name, amountCents: shippingAmountFor(rate, goodsCents), minDays: rate.minDays, maxDays: rate.maxDays }
+    : null;
+  a.order = {
+    id: a.orderId,
+    userId: a.ownerId,
+    currency,
+    subtotalCents,
+    discountCents,
+    shippingCents: shipping?.amountCents ?? 0,
+    totalCents: goodsCents + (shipping?.amountCents ?? 0),
+    couponCode: a.couponHeld?.code ?? null,
+    customerEmail: a.email,
+    shipping,
+    taxMode: a.config.STRIPE_TAX,
+    shipToCountries: a.config.SHIP_TO_COUNTRIES,
+  };
+  assertChargeable(currency, a.order.totalCents);
+}
+
+/**
+ * Writes the order and its lines and takes the stock in ONE batch: the products CHECK stock >= 0
+ * aborts the whole batch when any line lacks stock, and a replay key already used by this owner
+ * makes the loser of a race answer with the winner's checkout.
+ */
+export async function writeOrderTakingStock(a: CheckoutAttempt): Promise<void> {
+  const { db, config, orderId } = a;
+  const { lines, snapshot } = left(a.priced, "the price");
+  const order = left(a.order, "the order");
+  const { idempotencyKey } = a.options;
+  try {
+    const insertOrder = db.insert(orders).values({
+      id: order.id,
+      userId: order.userId,
+      currency: order.currency,
+      subtotalCents: order.subtotalCents,
+      discountCents: order.discountCents,
+      totalCents: order.totalCents,
+      couponCode: order.couponCode,
+      customerEmail: a.email,
+      couponCustomer: a.couponHeld ? a.couponCustomer : null,
+      cartObjectId: a.cartObjectId,
+      shippingRateId: order.shipping?.rateId ?? null,
+      shippingRateName: order.shipping?.name ?? null,
+      shippingCents: order.shippingCents,
+      taxMode: config.STRIPE_TAX,
+      // What the session allows is what its payment is checked against later, whatever the config says then.
+      shipToCountries: order.shipping ? JSON.stringify(config.SHIP_TO_COUNTRIES) : null,
+      cartVersion: snapshot.version,
+      provider: config.PAYMENTS_PROVIDER,
+      idempotencyKey,
+      paymentExpiresAt: a.expiresAt,
+    });
+    // Lines in chunks: D1 binds at most 100 parameters per statement (a 50-line cart is 250).
+    const insertLines = insertOrderLines(
+      db,
+      lines.map((l) => ({ orderId, ...l })),
+    );
+    const takeStock = lines.map((l) =>
+      db
+        .update(products)
+        .set({ stock: sql`${products.stock} - ${l.quantity}` })
+        .where(eq(products.id, l.productId)),
+    );
+    const results = await db.batch([insertOrder, ...insertLines, ...takeStock]);
+    a.everyLineTookStock = results.slice(1 + insertLines.length).every((r) => (r as D1Result).meta.changes !== 0);
+  } catch (error) {
+    if (isConstraint(error, "products_stock_nonnegative")) {
+      throw new ProblemError(422, "out_of_stock", "An item in your cart does not have enough stock.");
+    }
+    if (idempotencyKey && isConstraint(error, "orders.idempotency_key")) {
+      const earlier = await replay(a.env, config.PUBLIC_ORIGIN, db, a.ownerId, idempotencyKey);
+      if (earlier) throw new ReplayFound(earlier);
+    }
+    throw error;
+  }
+}
+
+/** Undoes `writeOrderTakingStock`: the order closes cancelled and its stock comes back, fenced on "no session stored". */
+export async function cancelWrittenOrder(a: CheckoutAttempt): Promise<void> {
+  await closePendingOrder(a.db, { orderId: a.orderId, status: "cancelled", session: null });
+}
+
+/** A product deleted after pricing had no stock to take: the order cannot be sold. */
+export async function checkStockTaken(a: CheckoutAttempt): Promise<void> {
+  if (!a.everyLineTookStock) throw new ProblemError(422, "out_of_stock", "An item in your cart is no longer available.");
+}
+
+/**
+ * Makes the provider's payment session from the order's own amounts. A guest comes back through
+ * the order's own link (Stripe already holds everything the order holds); new orders start at key
+ * version 1 (the column's default) and the link carries its own expiry.
+ */
+export async function makePaymentSession(a: CheckoutAttempt): Promise<void> {
+  const order = left(a.order, "the order");
+  const { orderId } = a;
+  a.guestPath = await guestOrderPath(a.env, { id: orderId, userId: a.ownerId, guestKeyVersion: 1 });
+  const back = `${a.config.PUBLIC_ORIGIN}${orderPathOf(a)}`;
+  try {
+    a.session = await paymentProvider(a.config, a.db).createCheckoutSession({
+      order,
+      lines: left(a.priced, "the price").lines,
+      // From config, never from the Host header: a forged Host cannot redirect shoppers (P03).
+      successUrl: `${back}status=success`,
+      cancelUrl: `${back}status=cancelled`,
+      idempotencyKey: `checkout:${orderId}`,
+      expiresAt: a.expiresAt,
+    });
+  } catch (error) {
+    console.error(JSON.stringify({ level: "error", msg: "payment_session_failed", orderId, error: String(error) }));
+    throw new ProblemError(502, "payment_unavailable", "The payment provider could not be reached. Nothing was charged; please try again.");
+  }
+}
+
+/** The order's page as a path ready for one more query parameter (`…?` or `…&`). */
+export function orderPathOf(a: CheckoutAttempt): string {
+  return a.guestPath ? `${a.guestPath}&` : `/orders/${a.orderId}?`;
+}
+
+/**
+ * Stores the session on the order, only while it is still pending with no session: a cancel (or
+ * the sweeper) that closed it meanwhile wins, the session is expired at the provider and never
+ * becomes payable (issue 20 §2), and the shopper gets 409 `order_cancelled`. The replay row is
+ * written only when the session was stored (INSERT … SELECT over the order row).
+ */
+export async function storeSession(a: CheckoutAttempt): Promise<void> {
+  const { db, orderId } = a;
+  const session = left(a.session, "the session");
+  const detail = JSON.stringify({ sessionId: session.sessionId, url: session.url });
+  const [stored] = await db.batch([
+    db
+      .update(orders)
+      .set({ paymentSessionId: session.sessionId })
+      .where(and(eq(orders.id, orderId), eq(orders.status, "pending"), isNull(orders.paymentSessionId))),
+    db.insert(paymentEvents).select(
+      db
+        .select({
+          id: sql<string>`${`pev_session_${orderId}`}`.as("id"),
+          orderId: orders.id,
+          kind: sql<string>`${SESSION_CREATED}`.as("kind"),
+          detail: sql<string>`${detail}`.as("detail"),
+          createdAt: sql<string>`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`.as("created_at"),
+        })
+        .from(orders)
+        .where(and(eq(orders.id, orderId), eq(orders.paymentSessionId, session.sessionId))),
+    ),
+  ]);
+  if ((stored.meta.changes ?? 0) === 0) {
+    await fenceSession(a, session.sessionId);
+    throw new ProblemError(409, "order_cancelled", "This order was cancelled while its payment page was being prepared. Nothing can be paid for it.");
+  }
+}
+
+/**
+ * The order closed while its session was being made: expire that session at the provider (it was
+ * never handed out) and record why. A provider that cannot be reached leaves it to expire on its own
+ * at `expires_at`; a payment to it would arrive as `payment.after_close`, for staff to refund.
+ */
+async function fenceSession(a: CheckoutAttempt, sessionId: string): Promise<void> {
+  let expired: boolean | "unreachable";
+  try {
+    expired = await paymentProvider(a.config, a.db).expireSession(sessionId);
+  } catch (error) {
+    console.error(JSON.stringify({ level: "error", msg: "fenced_session_expire_failed", orderId: a.orderId, error: String(error) }));
+    expired = "unreachable";
+  }
+  await recordAudit(a.env, {
+    actor: a.ownerId,
+    action: "checkout.session_fenced",
+    subject: a.orderId,
+    detail: { session: `…${sessionId.slice(-4)}`, expired },
+  });
+}
