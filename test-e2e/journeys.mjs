@@ -270,7 +270,8 @@ export const journeys = [
       await t.shot("hidden-product-404");
       // The API reference: Swagger UI from our own origin (SRI, CSP unchanged) renders the document.
       await page.goto("/api/docs");
-      await waitText(page.locator(".swagger-ui .info .title"), /Bastion API/);
+      // Swagger UI parses the whole document in the page: slow on a busy 2-core machine.
+      await waitText(page.locator(".swagger-ui .info .title"), /Bastion API/, 45_000);
       await page.locator("#operations-Checkout-startCheckout").waitFor();
       await t.shot("api-reference");
     },
@@ -729,7 +730,149 @@ export const journeys = [
       assert(notices.some((s) => s.endsWith("has shipped")) && notices.some((s) => s.startsWith("Refund")), `the guest got: ${notices.join(" | ")}`);
     },
   ],
+  [
+    "13-dispute-and-dashboard-refund",
+    async (t, state) => {
+      // Issue 29 in the browser: a guest pays; the payment is disputed in the (simulated) Stripe
+      // Dashboard, which blocks shipping on the staff page; the dispute is won, and a refund made
+      // in the Dashboard shows in the order's books.
+      const shopper = await t.newPage();
+      await addToCart(shopper, "linen-scarf", 1);
+      await shopper.goto("/cart");
+      await shopper.fill("#checkout-email", `disputed-${Date.now().toString(36)}@example.com`);
+      await shopper.click("form[action='/checkout'] button[type=submit]");
+      await waitPath(shopper, /^\/dev\/pay\/cs_test_/);
+      await shopper.fill("input[name=name]", "Ada Lovelace");
+      await shopper.fill("input[name=line1]", "12 Analytical Row");
+      await shopper.fill("input[name=city]", "Boston");
+      await shopper.fill("input[name=postalCode]", "02110");
+      await shopper.click("button[name=outcome][value=paid]");
+      await waitPath(shopper, /^\/orders\/[^/?]+\?status=success$/);
+      await shopper.locator("strong[data-status=paid]").waitFor({ timeout: 20_000 });
+      const orderId = new URL(shopper.url()).pathname.split("/")[2];
+
+      assert(state.adminTotp, "10-staff did not enrol TOTP for the admin");
+      const staff = await t.newPage();
+      t.page = staff;
+      assert((await signIn(staff, state.admin)) === "second-factor", "admin sign-in did not ask for a code");
+      await enterTotp(staff, state.adminTotp.secret);
+      await staff.goto(`/admin/orders/${orderId}`);
+      await fitsPhoneAndDesktop(t, staff, "staff-order-paid");
+      // The payment's page in the Stripe Dashboard (the simulator's, in development).
+      await staff.click("a:has-text('Stripe Dashboard (simulator)')");
+      await waitPath(staff, /^\/dev\/stripe\/cs_test_/);
+      const dashboard = new URL(staff.url()).pathname;
+      await fitsPhoneAndDesktop(t, staff, "stripe-dashboard");
+      await staff.click("button[name=outcome][value=open]");
+      await waitPath(staff, new RegExp(`^${dashboard}$`));
+      await staff.locator("[data-sim-dispute=needs_response]").waitFor();
+      await t.shot("dispute-opened-at-stripe");
+
+      // The staff page shows the dispute and refuses to ship without a reason.
+      await staff.goto(`/admin/orders/${orderId}`);
+      await staff.locator("[data-dispute=needs_response]").waitFor();
+      await staff.locator("[data-dispute-blocks-shipping]").waitFor();
+      assert((await staff.locator(`form[action='/admin/orders/${orderId}/refund']`).count()) === 0, "a disputed order still offers a refund form");
+      await staff.fill(`form[action='/admin/orders/${orderId}/ship'] input[name=carrier]`, "DHL Express");
+      await staff.fill(`form[action='/admin/orders/${orderId}/ship'] input[name=trackingNumber]`, "JD014600099999");
+      await staff.click(`form[action='/admin/orders/${orderId}/ship'] button[type=submit]`);
+      await waitText(staff.locator("p.form-message.error"), /The payment is disputed/);
+      await waitText(staff.locator("[data-fulfilment]"), /Not shipped yet/);
+      await fitsPhoneAndDesktop(t, staff, "staff-ship-blocked-by-dispute");
+
+      // Won at Stripe: shipping opens again. Then a partial refund made in the Dashboard.
+      await staff.goto(dashboard);
+      await staff.click("button[name=outcome][value=won]");
+      await staff.locator("[data-sim-dispute=won]").waitFor();
+      await staff.fill(`form[action='${dashboard}/refund'] input[name=amount]`, "500");
+      await staff.click(`form[action='${dashboard}/refund'] button[type=submit]`);
+      await waitText(staff.locator("[data-charge]"), /refunded \$5\.00/);
+      await t.shot("dashboard-refund-made");
+      await staff.goto(`/admin/orders/${orderId}`);
+      await staff.locator("[data-dispute=won]").waitFor();
+      assert((await staff.locator("[data-dispute-blocks-shipping]").count()) === 0, "a won dispute still blocks shipping");
+      await waitText(staff.locator("li[data-refund-source=provider]"), /\$5\.00 — refunded in the Stripe Dashboard/);
+      assert((await staff.locator("[data-refunded]").getAttribute("data-refunded")) === "500", "the order's books miss the Dashboard refund");
+      await waitText(staff.locator("strong[data-status]"), /^paid$/);
+      await fitsPhoneAndDesktop(t, staff, "staff-order-dispute-won-dashboard-refund");
+    },
+  ],
+  [
+    "14-integrations",
+    async (t, state) => {
+      // Outbound webhooks end to end on the dev server: an endpoint for the dev receiver, a staff
+      // product edit, the signed delivery arriving through the queue, at 1280 and 390 px.
+      assert(state.adminTotp, "10-staff did not enrol TOTP for the admin");
+      const page = await t.newPage();
+      assert((await signIn(page, state.admin)) === "second-factor", "admin sign-in did not ask for a code");
+      await enterTotp(page, state.adminTotp.secret);
+      const fits = async (where) => {
+        const [doc, view] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+        assert(doc <= view, `${where} is ${doc} px wide in a ${view} px viewport`);
+      };
+      await page.goto("/admin/integrations");
+      await waitText(page.locator("h1"), /^Integrations$/);
+      await fits("/admin/integrations at 1280 px");
+      await t.shot("integrations-empty");
+      await page.fill("form[action='/admin/integrations'] input[name=url]", `${BASE}/api/dev/webhook-receiver`);
+      await page.check("input[name=events][value='product.updated']");
+      await page.check("input[name=events][value='order.paid']");
+      await page.click("form[action='/admin/integrations'] button[type=submit]");
+      const secret = await waitText(page.locator("[data-webhook-secret] code"), /^whsec_[A-Za-z0-9+/=]+$/);
+      await fits("the page with the new secret at 1280 px");
+      await t.shot("integrations-secret-once");
+      await page.goto("/admin/integrations");
+      assert(!(await page.content()).includes(secret), "the secret is shown again after it was made");
+      const endpointId = await page.locator("li[data-endpoint]").first().getAttribute("data-endpoint");
+      // A staff product edit emits product.updated; the queue delivers it to the dev receiver.
+      const products = await (await page.request.get("/api/admin/products?limit=1")).json();
+      const product = products.items[0];
+      const edited = await page.request.patch(`/api/admin/products/${product.id}`, {
+        headers: { origin: BASE, "content-type": "application/json" },
+        data: { name: `${product.name} (edited)` },
+      });
+      assert(edited.status() === 200, `the product edit answered ${edited.status()}`);
+      const deadline = Date.now() + 20_000;
+      let received = [];
+      while (Date.now() < deadline) {
+        received = (await (await page.request.get("/api/dev/webhook-receiver")).json()).items;
+        if (received.some((r) => r.type === "product.updated")) break;
+        await sleep(500);
+      }
+      const delivery = received.find((r) => r.type === "product.updated");
+      assert(delivery, `the dev receiver got no product.updated: ${JSON.stringify(received)}`);
+      assert(/^v1,[A-Za-z0-9+/=]+$/.test(delivery.signature ?? "") && /^msg_/.test(delivery.webhookId ?? ""), `unsigned delivery: ${JSON.stringify(delivery)}`);
+      await page.goto(`/admin/integrations/${endpointId}`);
+      await waitText(page.locator("li[data-delivery] .tag"), /^delivered$/, 20_000);
+      await fits("the deliveries page at 1280 px");
+      await t.shot("integrations-delivered");
+      // Phones: both pages fit 390 px.
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.goto("/admin/integrations");
+      await fits("/admin/integrations at 390 px");
+      await t.shot("integrations-390");
+      await page.goto(`/admin/integrations/${endpointId}`);
+      await fits("the deliveries page at 390 px");
+      await t.shot("integrations-deliveries-390");
+      // Put the product back as it was, for the journeys that come after.
+      await page.request.patch(`/api/admin/products/${product.id}`, {
+        headers: { origin: BASE, "content-type": "application/json" },
+        data: { name: product.name },
+      });
+    },
+  ],
 ];
+
+/** Screenshots the page at 1280 px and at 390 px and asserts it is no wider than either viewport. */
+async function fitsPhoneAndDesktop(t, page, step) {
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert(wide <= width, `${step}: the page is ${wide} px wide in a ${width} px viewport`);
+    await t.shot(`${step}-${width}`, page);
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
 
 /** Adds a passkey named `name` on /account with the browser's (virtual) authenticator. */
 async function addPasskey(page, name) {

@@ -424,8 +424,10 @@ export const REGISTER: Threat[] = [
       "A role change (API) ends every session of the account; a session made under another role never opens staff routes (401 session_expired); staff roles go only to verified addresses (409 email_not_verified).",
       "Shipping an order (unfulfilled → shipped → delivered) is admin only, for paid orders only, forward only by a conditional update, and audited before the write (fail closed).",
       "npm run admin:create never promotes an existing account: it refuses, or with --reset-existing replaces its password and removes its TOTP, passkeys, sessions and reset tokens first; every run is written to operator_events and appended to the audit log at the next sign-in.",
+      "Server-side request forgery through outbound webhooks (a new attack class, decision 023): only admins manage endpoints; an endpoint URL must be https to a public host, checked at registration and again before every delivery (private, loopback, link-local, CGNAT, multicast, reserved, unspecified and cloud-metadata addresses in every IPv4 spelling and IPv6 form incl. IPv4-mapped, NAT64 and 6to4; localhost, *.localhost, *.local, *.internal and single-label names; credentials in URLs; the shop's own host); redirects are never followed, each request times out, and only a 256-byte excerpt of an answer is kept. Plain http to loopback only in development (the dev receiver).",
     ],
     tests: [
+      "P16 support and customers can neither list nor refund stray payments, and nothing moves",
       "P16 a guest, a customer and a support user are refused on every admin action, and nothing changes",
       "P16 staff without a second factor get 403 mfa_required on every admin action, and nothing changes",
       "P16 guests, customers, support and staff without a second factor cannot open or post staff pages",
@@ -455,7 +457,15 @@ export const REGISTER: Threat[] = [
       "P16 shipping: support and customers cannot ship or deliver an order, and a cross-site form cannot either; nothing changes",
       "P16 shipping is forward only: an unpaid order, a second shipment or a delivery before shipping is 409, and two staff at once ship once with one notice",
       "P16 support staff and customers cannot create or change rates; nothing is written",
+      "P16 SSRF: endpoints pointing at private, loopback, link-local, CGNAT, multicast and metadata addresses in every spelling are refused with 422, and nothing is stored or audited",
+      "P16 SSRF: the address rule refuses plain http and loopback outside development and the shop's own host, and accepts public https hosts",
+      "P16 SSRF at delivery: an endpoint whose stored address is private is never fetched, and a redirect is never followed",
+      "P16 SSRF through the form: a metadata address or no event is refused on the page, and nothing is stored or audited",
+      "P16 support staff, customers and guests cannot list, register, change, rotate, delete or redeliver webhook endpoints; nothing changes",
+      "P16 mass assignment: unknown fields, unknown events and an empty event list are a 422 and change nothing",
     ],
+    operator:
+      "Outbound webhooks: a public host name that resolves to a private address (DNS rebinding) is not caught by the address rule; Workers reach only the public internet unless the operator binds a private network (Cloudflare Tunnel, Workers VPC): do not bind one to this worker, and register only receivers you control (docs/operations.md, Outbound webhooks).",
   },
   {
     id: "P17",
@@ -583,12 +593,14 @@ export const REGISTER: Threat[] = [
     mitigations: [
       "Every webhook is verified with Stripe's signature scheme (HMAC-SHA256 over the raw body, constant-time compare) before it is parsed (M-007).",
       "Optional allow-list of Stripe's webhook IP addresses on CF-Connecting-IP (STRIPE_WEBHOOK_IPS) (M-010).",
+      "The webhooks the shop sends are signed the same way for their receivers: Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,` HMAC-SHA256 of id.timestamp.body) with a per-endpoint `whsec_` secret shown once, stored AES-GCM-encrypted under WEBHOOK_SECRETS_KEY, rotated with an overlap during which both signatures are sent (decision 023).",
     ],
     tests: [
       "T05 forged, wrong-secret, modified-body and unsigned are refused",
       "T05 a signature over the body is checked before JSON.parse: a malformed body with a bad signature is signature_invalid",
       "T05 livemode mismatch: a correctly signed live event on a test-mode shop is refused",
       "T05 POST /api/webhooks/stripe: hostile bodies, signed or not, never 5xx and never change an order",
+      "T05 outbound: a paid order's order.paid delivery reaches the receiver through the queue, signed so the Standard Webhooks library verifies it",
     ],
   },
   {
@@ -603,7 +615,7 @@ export const REGISTER: Threat[] = [
       "Signatures older than 300 seconds are refused; each event id is recorded once in D1 (unique key), and fulfilment is idempotent (M-008).",
       "Late and stray money (issue 20, decision 013): a completed or async-succeeded payment for an expired or cancelled order is recorded once (payment.after_close, with its payment intent and amount), audited, shown to staff, and refundable by an admin exactly once (a claim row plus the provider idempotency key refund:<row>), audited payment.after_close_refunded.",
       "Staff refunds (full or partial) claim their amount atomically against what was paid (one conditional INSERT), so concurrent or replayed refunds never exceed it; the same Idempotency-Key is one refund at the provider.",
-      "Events are notifications, not the truth (issue 29): every payment event makes the shop read the payment at the provider (session, intent, latest charge with its refunds, disputes) and bring the order to it in one place (src/checkout/reconcile.ts), with conditional writes that re-read on a lost race; so replays, reordering (a refund before its payment), duplicates under new event ids and a close racing the payment all end in the same books. Money the shop will not fulfil is one stray_payments row per payment intent, refundable once.",
+      "Events are notifications, not the truth (issue 29): every payment event makes the shop read the payment at the provider (session, intent, latest charge with its refunds, disputes) and bring the order to it in one place (src/checkout/reconcile.ts), with conditional writes that re-read on a lost race; so replays, reordering (a refund before its payment), duplicates under new event ids and a close racing the payment all end in the same books. Money the shop will not fulfil is one stray_payments row per payment intent, listed for staff (GET /api/admin/stray-payments, /admin/stray-payments, with or without an order) and refundable once.",
       "Disputes block shipping (a staff override needs a reason, audited) and refunds (409 charge_disputed); Dashboard refunds are recorded from the provider's books; a refund claim whose answer was lost is settled by asking the provider (refund metadata claimId, same idempotency key), never left in progress.",
     ],
     tests: [
@@ -628,6 +640,9 @@ export const REGISTER: Threat[] = [
       "T06 one payment intent under two event ids is one refundable stray payment, refunded once",
       "T06 a refund made in the Stripe Dashboard shows on the order, in the audit log and in what remains refundable",
       "T06 a refund whose answer was lost is settled by asking the provider: the replay answers the refund, never 409 in progress",
+      "T06 a payment with no order and one for a closed order are listed; each is refunded once, a second refund is 409 and moves nothing",
+      "T06 two staff refunding one stray payment at once make one refund",
+      "T06 property: any order, delay, duplication and concurrency of one payment's signed events ends in the same books (status, refunded amount, dispute, stock, coupon uses, audit facts)",
     ],
   },
   {

@@ -6,9 +6,11 @@ import { couponPages } from "./coupon-pages";
 import { fulfilmentPages } from "./fulfilment-pages";
 import { staffGuard, staffUser } from "./guard";
 import { imagePages } from "./image-pages";
+import { integrationPages } from "./integration-pages";
 import { orderPages } from "./order-pages";
 import { productPages } from "./product-pages";
 import { shippingRatePages } from "./shipping-rate-pages";
+import { strayPaymentPages } from "./stray-payment-pages";
 import { userPages } from "./user-pages";
 
 /**
@@ -22,10 +24,12 @@ adminPages.use("/admin/products", afterCatalogWrite);
 adminPages.use("/admin/products/*", afterCatalogWrite);
 adminPages.route("/", couponPages);
 adminPages.route("/", orderPages);
+adminPages.route("/", strayPaymentPages);
 adminPages.route("/", userPages);
 adminPages.route("/", imagePages);
 adminPages.route("/", fulfilmentPages);
 adminPages.route("/", shippingRatePages);
+adminPages.route("/", integrationPages);
 adminPages.get("/admin", (c) => c.redirect(staffUser(c).role === "support" ? "/admin/orders" : "/admin/products", 303));
 adminPages.route("/", productPages);
 adminPages.route("/", auditPages);

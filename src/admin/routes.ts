@@ -5,6 +5,7 @@ import { couponApi } from "./coupon-routes";
 import { describeStaffAccess, staffGuard } from "./guard";
 import { orderApi } from "./order-routes";
 import { productApi } from "./product-routes";
+import { strayPaymentApi } from "./stray-payment-routes";
 import { userApi } from "./user-routes";
 
 /**
@@ -21,6 +22,7 @@ adminApi.route("/", productApi);
 adminApi.route("/", auditApi);
 adminApi.route("/", couponApi);
 adminApi.route("/", orderApi);
+adminApi.route("/", strayPaymentApi);
 adminApi.route("/", userApi);
 
 describeStaffAccess(adminApi);
