@@ -37,6 +37,8 @@ import { fulfilmentApi } from "./admin/fulfilment-routes";
 import { guestLinksApi } from "./admin/guest-link-routes";
 import { staticAssets } from "./web/assets";
 import { storefront } from "./web/routes";
+import { settingsApi } from "./admin/settings-routes";
+import { shopSettingsForPages } from "./settings/page-settings";
 
 export { CartObject } from "./cart/cart-object";
 export { CouponObject } from "./coupons/coupon-object";
@@ -79,6 +81,8 @@ app.use(async (c, next) => {
 });
 app.use(httpsOnly);
 app.use(csrfOriginCheck);
+// Every page renders with the shop's settings (name, logo, colours, footer: decision 022).
+app.use(shopSettingsForPages);
 app.use("/api/*", jsonBodyGuardExcept(RAW_BODY_PATHS));
 
 // The JSON API: each domain's OpenAPI sub-app, merged so /api/openapi.json describes them all.
@@ -92,6 +96,7 @@ api.route("/", fulfilmentApi);
 api.route("/", guestLinksApi);
 api.route("/", shippingRatesApi);
 api.route("/", shippingPublicApi);
+api.route("/", settingsApi);
 api.route("/", cartApi);
 api.route("/", checkoutApi);
 api.route("/", paymentsApi);

@@ -1,6 +1,7 @@
 import type { Product } from "../catalog/queries";
 import { decimalAmount, formatMoney } from "./format";
 import type { CatalogSort } from "../catalog/queries";
+import { currentShopSettings } from "../settings/shop-settings";
 import { Layout } from "./layout";
 
 /** Widths a resized product image comes in (Cloudflare Image Transformations), for `srcset`. */
@@ -102,14 +103,15 @@ export function CatalogPage(props: CatalogView) {
   // Searches, filters and later pages stay out of search engines; the catalog's first page is the shop's home.
   const home = `${props.origin}/`;
   const plain = !q && !category && (!sort || sort === "name") && isFirstPage;
-  const title = q ? `Search: ${q}` : category ? `${categoryLabel(category)} — Bastion` : "Bastion";
+  const shop = currentShopSettings();
+  const title = q ? `Search: ${q}` : category ? categoryLabel(category) : shop.shopName;
   return (
     <Layout
       title={title}
       q={q}
       noindex={!plain && !(category && isFirstPage && !q)}
       canonical={plain ? home : category && !q ? `${props.origin}${catalogHref({ category })}` : undefined}
-      og={plain ? { type: "website", url: home, image: `${props.origin}/favicon.svg` } : undefined}
+      og={plain ? { type: "website", url: home, image: `${props.origin}${shop.logoUrl ?? "/favicon.svg"}` } : undefined}
     >
       {q ? (
         <h1 class="page-title">Results for “{q}”</h1>
@@ -117,8 +119,8 @@ export function CatalogPage(props: CatalogView) {
         <h1 class="page-title">{categoryLabel(category)}</h1>
       ) : (
         <section class="hero">
-          <h1>Well-made things, sold safely.</h1>
-          <p>Every threat in our threat model is mitigated in code and proven by a test. Shop with the lights on.</p>
+          <h1>{shop.heroTitle}</h1>
+          {shop.heroText ? <p>{shop.heroText}</p> : null}
         </section>
       )}
       {props.categories.length > 0 ? (
