@@ -1183,6 +1183,8 @@ export interface components {
             currency: string;
             imageUrl: string | null;
             inStock: boolean;
+            /** @description How many are left when only a few are (1–5), else null */
+            lowStock: number | null;
             category: string | null;
         };
         Problem: {
@@ -1673,6 +1675,8 @@ export interface components {
                 quantity: number;
                 unitPriceCents: number;
                 lineTotalCents: number;
+                /** @description The product's image (a path on this shop), or null */
+                imageUrl: string | null;
             }[];
             coupon: {
                 code: string;

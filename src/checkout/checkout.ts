@@ -15,7 +15,7 @@ import { ProblemError } from "../platform/problem";
 import { beginCartCheckout, cancelCartCheckout, holdCoupon, releaseCouponHold, type CartSnapshot } from "./effects";
 import { couponCustomerKey } from "../coupons/customer";
 import { shippingRates, type ShippingRateRow } from "../shipping/schema";
-import { shippingAmountFor } from "../shipping/checkout-pricing";
+import { checkoutTotalCents, shippingAmountFor } from "../shipping/checkout-pricing";
 import { guestOrderPath } from "./guest-access";
 import type { BeginCheckoutResult, CartObject } from "../cart/cart-object";
 import { closePendingOrder, COUPON_HOLD_MARGIN_SECONDS, insertOrderLines, SESSION_LIFETIME_SECONDS, SETUP_WINDOW_MS } from "./lifecycle";
@@ -166,7 +166,7 @@ export async function startCheckout(env: Env, config: Config, buyer: Buyer, opti
       subtotalCents,
       discountCents,
       shippingCents: shipping?.amountCents ?? 0,
-      totalCents: goodsCents + (shipping?.amountCents ?? 0),
+      totalCents: checkoutTotalCents(goodsCents, shipping?.amountCents ?? 0),
       couponCode: couponReserved,
       customerEmail: email,
       shipping,

@@ -186,8 +186,15 @@ export function CatalogPage(props: CatalogView) {
   );
 }
 
+/** A shipping rate as a product page lists it: when it arrives and what it costs (for this product alone). */
+export interface DeliveryOption {
+  name: string;
+  estimate: string | null;
+  price: string;
+}
+
 /** Product detail page. */
-export function ProductPage({ product, origin, resizing }: { product: Product; origin: string; resizing: boolean }) {
+export function ProductPage({ product, origin, resizing, delivery }: { product: Product; origin: string; resizing: boolean; delivery: DeliveryOption[] }) {
   const url = `${origin}/products/${product.slug}`;
   const image = product.imageUrl ? new URL(product.imageUrl, origin).href : undefined;
   const jsonLd = {
@@ -222,7 +229,9 @@ export function ProductPage({ product, origin, resizing }: { product: Product; o
         <div class="product-info">
           <h1>{product.name}</h1>
           <p class="price">{formatMoney(product.priceCents, product.currency)}</p>
-          <p class={product.inStock ? "stock in" : "stock out"}>{product.inStock ? "In stock" : "Out of stock"}</p>
+          <p class={product.inStock ? (product.lowStock !== null ? "stock low" : "stock in") : "stock out"} data-stock>
+            {product.inStock ? (product.lowStock !== null ? `Only ${product.lowStock} left` : "In stock") : "Out of stock"}
+          </p>
           <p class="description">{product.description}</p>
           <form class="add-to-cart" method="post" action="/cart/items" data-add-to-cart>
             <input type="hidden" name="productId" value={product.id} />
@@ -232,7 +241,23 @@ export function ProductPage({ product, origin, resizing }: { product: Product; o
               {product.inStock ? "Add to cart" : "Sold out"}
             </button>
             <p class="form-message" role="status" aria-live="polite"></p>
+            <a class="button secondary view-cart" href="/cart" data-view-cart hidden>
+              View cart
+            </a>
           </form>
+          {product.inStock && delivery.length > 0 ? (
+            <section class="delivery" aria-labelledby="delivery-title">
+              <h2 id="delivery-title">Delivery</h2>
+              <ul>
+                {delivery.map((rate) => (
+                  <li>
+                    <strong>{rate.name}</strong>
+                    {rate.estimate ? `: ${rate.estimate}` : ""} · {rate.price}
+                  </li>
+                ))}
+              </ul>
+            </section>
+          ) : null}
         </div>
       </article>
     </Layout>

@@ -13,6 +13,8 @@ import { sharedCatalogAnswer, sharedKeyOf } from "../catalog/page-cache";
 import { serveProductImage } from "../catalog/images";
 import { SLUG_PATTERN } from "../catalog/routes";
 import { getDb } from "../db/client";
+import { deliveryEstimate, offeredRates } from "../shipping/checkout-pricing";
+import { formatMoney } from "./format";
 import type { AppEnv } from "../platform/app-env";
 import { CatalogPage, MessagePage, ProductPage } from "./pages";
 import { PAGE_CACHE_CONTROL, sharedPageKey } from "./shared-pages";
@@ -61,7 +63,14 @@ export const storefront = new Hono<AppEnv>()
     const answer = SLUG_PATTERN.test(slug)
       ? await sharedCatalogAnswer(c, { key: `${sharedPageKey(resizing)}/products/${slug}`, kind: "html", browser: PAGE_CACHE_CONTROL }, async (db) => {
           const product = await findProductBySlug(db, slug);
-          return product ? String(<ProductPage product={product} origin={origin} resizing={resizing} />) : null;
+          if (!product) return null;
+          // Shipping rate changes change the catalog version too (migration low_stock_pages), so the estimate is never stale.
+          const delivery = (await offeredRates(db, product.currency, product.priceCents)).map((rate) => ({
+            name: rate.name,
+            estimate: deliveryEstimate(rate),
+            price: rate.amountCents === 0 ? "free" : formatMoney(rate.amountCents, rate.currency),
+          }));
+          return String(<ProductPage product={product} origin={origin} resizing={resizing} delivery={delivery} />);
         })
       : null;
     return answer ?? c.html(<MessagePage status={404} title="Not found" message="We could not find that product. It may have been removed." />, 404);
