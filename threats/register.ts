@@ -53,6 +53,7 @@ export const REGISTER: Threat[] = [
       "Every non-GET request carrying cookies must come from our own origin (Origin / Sec-Fetch-Site), whatever its content type; session cookies are SameSite=Lax. Only in development, a loopback alias of a loopback origin (127.0.0.1 for localhost, same scheme and port) counts as the same origin; production compares exactly.",
       "Static files come from the ASSETS binding only; encoded dots and slashes never reach a file system.",
       "JSON bodies only on the API (415 otherwise), capped at 64 KiB (413); errors never carry a stack trace.",
+      "The shop's settings (decision 022): policy pages are a Markdown subset rendered straight to JSX elements, never HTML: every character of the source is escaped text, only h2–h4, p, ul, ol, li, strong, em, code and a (href, rel) can come out, and a link must pass the allow-list (paths of this shop, https:, http:, mailto:, tel:) or stays text. Footer links pass the same allow-list (422 unsafe_link); brand colours are validated #rrggbb with WCAG AA contrast (422 colour_contrast) and reach pages only as a stylesheet the worker writes from them, pinned with SRI; a logo must be an image uploaded to this shop.",
       "Uploaded product images: the type is read from the bytes (PNG, JPEG, GIF, WebP, AVIF only; SVG, HTML and any other document refused), capped at 5 MiB while streaming, stored under their content hash and served from our origin with their own type, nosniff and a sandbox CSP; product image paths may only name this shop's /media or /images.",
     ],
     tests: [
@@ -71,6 +72,9 @@ export const REGISTER: Threat[] = [
       "P03 image upload: an image over 5 MiB is refused with 413 before anything is stored, declared or streamed",
       "P03 CSRF: a sign-in form posted from another site with the visitor's cookies is refused and opens no session",
       "P03 CSRF: the code form posted from another site is refused and opens no session",
+      "P03 policy Markdown cannot inject script or attributes: raw HTML is text, javascript: and data: links are not links",
+      "P03 Markdown fuzz: whatever the source, only the subset's tags and attributes come out, and every link passes the allow-list",
+      "P03 settings: unreadable or malformed colours, javascript: and data: links, foreign logos and unknown fields are refused with problem+json, and nothing changes",
     ],
   },
   {
@@ -422,6 +426,7 @@ export const REGISTER: Threat[] = [
       "Request schemas are strict: unknown fields such as id, role or createdAt are refused (no mass assignment).",
       "Role changes and staff actions are written to the tamper-evident audit log.",
       "A role change (API) ends every session of the account; a session made under another role never opens staff routes (401 session_expired); staff roles go only to verified addresses (409 email_not_verified).",
+      "The shop's settings (name, colours, footer, policies) are admin only on the page and the API, in a session with a second factor; every change is audited (fail-closed) with the fields it changed.",
       "Shipping an order (unfulfilled → shipped → delivered) is admin only, for paid orders only, forward only by a conditional update, and audited before the write (fail closed).",
       "npm run admin:create never promotes an existing account: it refuses, or with --reset-existing replaces its password and removes its TOTP, passkeys, sessions and reset tokens first; every run is written to operator_events and appended to the audit log at the next sign-in.",
     ],
@@ -456,6 +461,7 @@ export const REGISTER: Threat[] = [
       "P16 shipping: support and customers cannot ship or deliver an order, and a cross-site form cannot either; nothing changes",
       "P16 shipping is forward only: an unpaid order, a second shipment or a delivery before shipping is 409, and two staff at once ship once with one notice",
       "P16 support staff and customers cannot create or change rates; nothing is written",
+      "P16 a guest, a customer and a support user cannot change the settings (API or page), and nothing changes",
     ],
   },
   {
