@@ -176,7 +176,7 @@ function SettingsPage(props: { values: FormValues; error?: string | undefined; s
         ))}
         <button type="submit">Save settings</button>
       </form>
-      <form method="post" action="/admin/settings/logo" class="form" enctype="multipart/form-data">
+      <form method="post" action="/admin/settings/logo" class="form settings-logo" enctype="multipart/form-data">
         <h2>Logo</h2>
         {v.logoUrl ? <img src={v.logoUrl} alt="The current logo" height="48" /> : <p>No logo: the header shows the shop's name.</p>}
         <label>

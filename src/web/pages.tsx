@@ -210,7 +210,11 @@ export function ProductPage({ product, origin, resizing, delivery }: { product: 
       url,
       price: decimalAmount(product.priceCents, product.currency),
       priceCurrency: product.currency,
-      availability: product.inStock ? "https://schema.org/InStock" : "https://schema.org/OutOfStock",
+      availability: product.inStock
+        ? product.lowStock !== null
+          ? "https://schema.org/LimitedAvailability"
+          : "https://schema.org/InStock"
+        : "https://schema.org/OutOfStock",
     },
   };
   return (
