@@ -1118,6 +1118,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The shop's settings (admin): name, logo, colours, hero, footer, contact, defaults, return window, policy pages
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        get: operations["adminGetSettings"];
+        /**
+         * Replace the shop's settings (admin); audited with the changed fields
+         * @description The whole document, every field. Colours are `#rrggbb` with at least 4.5:1 contrast under white text (and, for the brand colour, on the page background). Footer links are paths on this shop or https:, http:, mailto:, tel: URLs. `logoUrl` is an image uploaded with adminUploadImage. Policies are Markdown (headings, paragraphs, lists, bold, italic, code, links); no HTML is ever passed through. Pages show the change on their next request.
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        put: operations["adminPutSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/cart": {
         parameters: {
             query?: never;
@@ -1320,6 +1346,8 @@ export interface components {
             currency: string;
             imageUrl: string | null;
             inStock: boolean;
+            /** @description How many are left when only a few are (1–5), else null */
+            lowStock: number | null;
             category: string | null;
         };
         Problem: {
@@ -1868,6 +1896,58 @@ export interface components {
             maxDays: number | null;
             freeAboveCents: number | null;
         };
+        ShopSettings: {
+            shopName: string;
+            logoUrl: string | null;
+            brandColour: string;
+            accentColour: string;
+            heroTitle: string;
+            heroText: string;
+            footerLinks: {
+                label: string;
+                href: string;
+            }[];
+            /** Format: email */
+            contactEmail: string | null;
+            contactAddress: string | null;
+            defaultCurrency: string;
+            /** @enum {string} */
+            defaultLocale: "en-US" | "en-GB" | "en-IE" | "de-DE" | "fr-FR" | "es-ES" | "it-IT" | "nl-NL" | "ja-JP";
+            returnWindowDays: number;
+            policies: {
+                privacy: string;
+                terms: string;
+                shipping: string;
+                returns: string;
+            };
+            version: string;
+            updatedAt: string | null;
+        };
+        ShopSettingsInput: {
+            shopName: string;
+            logoUrl: string | null;
+            brandColour: string;
+            accentColour: string;
+            heroTitle: string;
+            heroText: string;
+            footerLinks: {
+                label: string;
+                href: string;
+            }[];
+            /** Format: email */
+            contactEmail: string | null;
+            contactAddress: string | null;
+            defaultCurrency: string;
+            /** @enum {string} */
+            defaultLocale: "en-US" | "en-GB" | "en-IE" | "de-DE" | "fr-FR" | "es-ES" | "it-IT" | "nl-NL" | "ja-JP";
+            returnWindowDays: number;
+            policies: {
+                privacy: string;
+                terms: string;
+                shipping: string;
+                returns: string;
+            };
+        };
         Cart: {
             items: {
                 productId: string;
@@ -1876,6 +1956,8 @@ export interface components {
                 quantity: number;
                 unitPriceCents: number;
                 lineTotalCents: number;
+                /** @description The product's image (a path on this shop), or null */
+                imageUrl: string | null;
             }[];
             coupon: {
                 code: string;
@@ -6414,6 +6496,126 @@ export interface operations {
             };
             /** @description `invalid_parameter`: a query or path parameter breaks its rule */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminGetSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShopSettings"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an admin, or second factor missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminPutSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShopSettingsInput"];
+            };
+        };
+        responses: {
+            /** @description Saved */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShopSettings"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an admin, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` (shape, e.g. a colour that is not #rrggbb), `colour_contrast`, `unsafe_link`, `logo_not_found` or `currency_not_accepted` */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

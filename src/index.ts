@@ -41,6 +41,8 @@ import { webhookEndpointsApi } from "./admin/webhook-endpoint-routes";
 import { devWebhookReceiverApi } from "./integrations/dev-receiver";
 import { staticAssets } from "./web/assets";
 import { storefront } from "./web/routes";
+import { settingsApi } from "./admin/settings-routes";
+import { shopSettingsForPages } from "./settings/page-settings";
 
 export { CartObject } from "./cart/cart-object";
 export { CouponObject } from "./coupons/coupon-object";
@@ -83,6 +85,8 @@ app.use(async (c, next) => {
 });
 app.use(httpsOnly);
 app.use(csrfOriginCheck);
+// Every page renders with the shop's settings (name, logo, colours, footer: decision 022).
+app.use(shopSettingsForPages);
 app.use("/api/*", jsonBodyGuardExcept(RAW_BODY_PATHS));
 
 // The JSON API: each domain's OpenAPI sub-app, merged so /api/openapi.json describes them all.
@@ -98,6 +102,7 @@ api.route("/", shippingRatesApi);
 api.route("/", webhookEndpointsApi);
 api.route("/", devWebhookReceiverApi);
 api.route("/", shippingPublicApi);
+api.route("/", settingsApi);
 api.route("/", cartApi);
 api.route("/", checkoutApi);
 api.route("/", paymentsApi);

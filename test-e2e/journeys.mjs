@@ -1,7 +1,7 @@
 // The journeys, in the order they run. Each is `async (t, state)`: `t` is a Journey (pages,
 // screenshots, error watch), `state` carries what a later journey continues from.
 import { execFileSync } from "node:child_process";
-import { assert, assertFits, BASE, newCredentials, pageApi, ROOT, STATE_DIR, totp } from "./harness.mjs";
+import { assert, assertFits, BASE, DESKTOP, newCredentials, PHONE, pageApi, ROOT, STATE_DIR, totp } from "./harness.mjs";
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -296,15 +296,16 @@ export const journeys = [
       await waitText(page.locator("[data-cart-count]").first(), /^3$/);
       await page.click("a.nav-cart");
       await waitPath(page, /^\/cart$/);
-      const row = page.locator("table.cart-lines tbody tr");
+      const row = page.locator(".cart-lines .cart-line");
+      const quantity = row.locator("input[type=number][name=quantity]");
       assert((await row.count()) === 1, `cart has ${await row.count()} lines, expected 1`);
-      await waitText(row.locator("td").first(), /Waxed Canvas Tote/);
-      assert((await row.locator("input[name=quantity]").inputValue()) === "3", "the cart line's quantity is not 3");
+      await waitText(row.locator(".cart-line-name"), /Waxed Canvas Tote/);
+      assert((await quantity.inputValue()) === "3", "the cart line's quantity is not 3");
       await t.shot("cart");
-      await row.locator("input[name=quantity]").fill("2");
+      await quantity.fill("2");
       await row.locator("button", { hasText: "Update" }).click();
       await waitText(page.locator("p.form-message"), /Your cart was updated\./);
-      assert((await row.locator("input[name=quantity]").inputValue()) === "2", "the quantity was not updated to 2");
+      assert((await quantity.inputValue()) === "2", "the quantity was not updated to 2");
       await waitText(page.locator("[data-cart-count]").first(), /^2$/);
       await t.shot("cart-updated");
     },
@@ -358,7 +359,7 @@ export const journeys = [
       assert((await signIn(page, state.shopper)) === "done", "the shopper was asked for a second factor");
       await t.shot("signed-in");
       await page.goto("/cart");
-      const names = await page.locator("table.cart-lines tbody tr td:first-child").allTextContents();
+      const names = await page.locator(".cart-lines .cart-line-name").allTextContents();
       assert(
         names.length === 2 && names.includes("Field Watch") && names.includes("Dot Grid Notebook A5"),
         `cart after sign-in holds: ${names.join(", ") || "nothing"}`,
@@ -386,8 +387,11 @@ export const journeys = [
       await waitText(page.locator("form[action='/cart/coupon/remove'] p"), /Coupon WELCOME10: −\$/);
       const discount = cents((await page.locator("[data-discount]").textContent()) ?? "");
       const total = cents((await page.locator("[data-total]").textContent()) ?? "");
+      // The total includes the chosen rate's shipping (what the payment page will charge).
+      const shippingText = (await page.locator("[data-shipping]").textContent()) ?? "";
+      const shipping = /Free/.test(shippingText) ? 0 : cents(shippingText);
       assert(Math.abs(discount - Math.round(subtotal * 0.1)) <= 1, `WELCOME10 took ${discount} cents off ${subtotal}, expected 10%`);
-      assert(total === subtotal - discount, `total ${total} ≠ subtotal ${subtotal} − discount ${discount}`);
+      assert(total === subtotal - discount + shipping, `total ${total} ≠ subtotal ${subtotal} − discount ${discount} + shipping ${shipping}`);
       state.expectedTotal = total;
       await t.shot("coupon-applied");
     },
@@ -399,16 +403,16 @@ export const journeys = [
       assert(page, "needs the signed-in shopper with a cart from 04");
       t.page = page;
       await page.goto("/cart");
-      // The first shipping rate is chosen already; its price (or "Free") is part of what is paid.
-      const rateText = (await page.locator("input[name=shippingRateId]:checked").locator("xpath=..").textContent()) ?? "";
-      const shipping = /Free/.test(rateText.split("(")[0]) ? 0 : cents(rateText.split("—")[1] ?? "");
+      // The first shipping rate is chosen already; the cart's total includes it: that is what is paid.
+      const shown = cents((await page.locator("[data-total]").textContent()) ?? "");
       await t.shot("cart-checkout-choices");
       await page.click("form[action='/checkout'] button[type=submit]");
       await waitPath(page, /^\/dev\/pay\/cs_test_/);
       await waitText(page.locator("#pay-title"), /Pay Bastion/);
       const amount = cents((await page.locator(".hosted-checkout .price").textContent()) ?? "");
+      assert(amount === shown, `the simulator asks ${amount} cents, the cart's total said ${shown}`);
       if (state.expectedTotal !== undefined)
-        assert(amount === state.expectedTotal + shipping, `the simulator asks ${amount} cents, the cart said ${state.expectedTotal} + shipping ${shipping}`);
+        assert(amount === state.expectedTotal, `the simulator asks ${amount} cents, the cart said ${state.expectedTotal} after the coupon`);
       const lines = (await page.locator(".checkout-lines li").allTextContents()).filter((l) => l.includes("×"));
       assert(lines.length === 2, `the simulator lists ${lines.length} lines: ${lines.join(" | ")}`);
       await t.shot("simulator");
@@ -678,10 +682,14 @@ export const journeys = [
       await addToCart(page, "linen-scarf", 1);
       await addToCart(page, "enamel-camp-mug", 2);
       await page.goto("/cart");
-      const goods = cents((await page.locator("[data-total]").textContent()) ?? "");
+      const goods = cents((await page.locator("[data-subtotal]").textContent()) ?? "");
       const express = page.locator("label.choice", { hasText: "Express" });
       const shipping = cents((await express.textContent()) ?? "");
       await express.locator("input[type=radio]").check();
+      // The page's totals follow the rate chosen: shipping and total now name Express's.
+      await waitText(page.locator("[data-shipping-name]"), /^Express$/);
+      const shown = cents((await page.locator("[data-total]").textContent()) ?? "");
+      assert(shown === goods + shipping, `the cart's total ${shown} ≠ goods ${goods} + express ${shipping}`);
       const email = `guest-${Date.now().toString(36)}@example.com`;
       await page.fill("#checkout-email", email);
       await t.shot("guest-cart-express");
@@ -867,7 +875,7 @@ export const journeys = [
     },
   ],
   [
-    "14-order-desk-phone-and-desktop",
+    "15-order-desk-phone-and-desktop",
     async (t, state) => {
       // Issue 32: the dashboard, the order desk and a partial line refund with restock, on a phone
       // (390 px) and a desktop (1280 px); no page may be wider than its viewport.
@@ -946,6 +954,164 @@ export const journeys = [
         await assertFits(desk, step);
       }
       await waitText(desk.locator("strong[data-payment-state]"), /^partially refunded$/);
+    },
+  ],
+  [
+    "16-settings-on-the-storefront",
+    async (t, state) => {
+      // An admin changes the shop's name, hero and privacy policy; shoppers on a phone and a desktop see it.
+      const page = await t.newPage();
+      const admin = state.admin;
+      let secret = state.adminTotp?.secret;
+      if ((await signIn(page, admin)) === "done") {
+        // Run on its own (no journey 10 before it): the fresh dev admin enrols an authenticator first.
+        secret = await enableTotp(t, page, admin.password);
+        await signOut(page);
+        assert((await signIn(page, admin)) === "second-factor", "admin sign-in did not ask for a code");
+      }
+      assert(secret, "needs the admin's TOTP secret from 10-staff (run 13 with 10, or on its own)");
+      await enterTotp(page, secret);
+      state.adminTotp = { secret };
+      await page.goto("/admin/settings");
+      await t.shot("settings-page");
+      await page.fill("input[name=shopName]", "Harbour & Pine");
+      await page.fill("input[name=heroTitle]", "Goods for the long weekend");
+      await page.fill("textarea[name=heroText]", "Packed by hand in Portsmouth.");
+      await page.fill(
+        "textarea[name=privacy]",
+        "# What we keep\n\nYour **email** and address. <script>alert('policy')</script>\n\n[a trap](javascript:alert(1)) and [our terms](/terms)",
+      );
+      // A brand colour white text cannot be read on is refused (a 422 page), and nothing typed is lost.
+      t.allowConsole(/status of 422/);
+      await page.fill("input[name=brandColour]", "#ffee00");
+      await page.click("form[action='/admin/settings'] button[type=submit]");
+      await waitText(page.locator("p[role=alert]"), /too light/);
+      assert((await page.inputValue("input[name=shopName]")) === "Harbour & Pine", "the refused form lost the shop name");
+      assert((await page.inputValue("textarea[name=privacy]")).startsWith("# What we keep"), "the refused form lost the privacy policy");
+      await t.shot("settings-refused-colour");
+      await page.fill("input[name=brandColour]", "#0f5132");
+      await page.click("form[action='/admin/settings'] button[type=submit]");
+      await waitPath(page, /^\/admin\/settings\?saved=1$/);
+      await t.shot("settings-saved");
+      // The settings page fits a phone too.
+      await page.setViewportSize(PHONE);
+      await page.reload();
+      await t.shot("settings-page-phone");
+      for (const viewport of [PHONE, DESKTOP]) {
+        const shopper = await t.newPage({ viewport });
+        await shopper.goto("/");
+        await waitText(shopper.locator(".hero h1"), /^Goods for the long weekend$/);
+        await waitText(shopper.locator(".hero p"), /Packed by hand in Portsmouth\./);
+        await waitText(shopper.locator(".brand span"), /^Harbour & Pine$/);
+        assert((await shopper.title()) === "Harbour & Pine", `the home page's title is ${await shopper.title()}`);
+        assert(!(await shopper.content()).includes("threat model"), "the old hard-coded hero is still on the home page");
+        const heroColour = await shopper.locator(".hero").evaluate((el) => getComputedStyle(el).backgroundColor);
+        assert(heroColour === "rgb(15, 81, 50)", `the hero is ${heroColour}, not the brand colour #0f5132`);
+        await t.shot(`home-${viewport.width}`, shopper);
+        await shopper.click("footer a[href='/privacy']");
+        await waitPath(shopper, /^\/privacy$/);
+        await waitText(shopper.locator("article.policy h2"), /^What we keep$/);
+        await waitText(shopper.locator("article.policy strong"), /^email$/);
+        assert(
+          (await shopper.locator("article.policy script, article.policy [onerror], article.policy a[href^='javascript' i]").count()) === 0,
+          "the policy injected markup",
+        );
+        assert((await shopper.locator("article.policy a[href='/terms']").count()) === 1, "the policy's safe link is missing");
+        await t.shot(`privacy-${viewport.width}`, shopper);
+        for (const path of ["/terms", "/shipping", "/returns", "/contact"]) {
+          const res = await shopper.goto(path);
+          assert(res?.status() === 200, `${path} answered ${res?.status()}`);
+        }
+        await waitText(shopper.locator("h1"), /Contact Harbour & Pine/);
+        await t.shot(`contact-${viewport.width}`, shopper);
+      }
+    },
+  ],
+  [
+    "17-phone-cart",
+    async (t) => {
+      // A shopper on a 390 px phone: product page, add, View cart, the stepper, another rate, pay.
+      const page = await t.newPage({ viewport: PHONE });
+      await page.goto("/");
+      await t.shot("phone-home");
+      await page.goto("/products/canvas-tote");
+      await waitText(page.locator("[data-stock]"), /^(In stock|Only \d left)$/);
+      await waitText(page.locator(".delivery"), /Standard: 3–5 business days/);
+      await t.shot("phone-product");
+      await page.click("form[data-add-to-cart] button[type=submit]");
+      await waitText(page.locator("form[data-add-to-cart] .form-message"), /Added to your cart\./);
+      const viewCart = page.locator("a[data-view-cart]");
+      await viewCart.waitFor({ state: "visible" });
+      await t.shot("phone-added");
+      await addToCart(page, "enamel-camp-mug", 1);
+      await page.locator("a[data-view-cart]").click();
+      await waitPath(page, /^\/cart$/);
+      const lines = page.locator(".cart-lines .cart-line");
+      assert((await lines.count()) === 2, `the cart has ${await lines.count()} lines, expected 2`);
+      await t.shot("phone-cart");
+      // Every line's total and Remove are on screen (the old table put them past 390 px).
+      for (const selector of [".cart-line-total", "button.link-button", "button.step"]) {
+        for (const box of await Promise.all((await page.locator(selector).all()).map((el) => el.boundingBox()))) {
+          assert(box && box.x >= 0 && box.x + box.width <= PHONE.width, `${selector} is off-screen: ${JSON.stringify(box)}`);
+        }
+      }
+      // The stepper adds one; Remove takes the mug out.
+      const tote = page.locator(".cart-line", { hasText: "Waxed Canvas Tote" });
+      await tote.locator("button[aria-label^='One more']").click();
+      await waitText(page.locator("p.form-message"), /Your cart was updated\./);
+      assert((await tote.locator("input[type=number]").inputValue()) === "2", "the stepper did not make it 2");
+      await page.locator(".cart-line", { hasText: "Enamel Camp Mug" }).locator("button", { hasText: "Remove" }).click();
+      await waitText(page.locator("p.form-message"), /The item was removed\./);
+      assert((await lines.count()) === 1, "the mug was not removed");
+      // The total is goods + the chosen rate's shipping, and follows the rate.
+      const subtotal = cents((await page.locator("[data-subtotal]").textContent()) ?? "");
+      const standardText = (await page.locator("[data-shipping]").textContent()) ?? "";
+      const standard = /Free/.test(standardText) ? 0 : cents(standardText);
+      assert(cents((await page.locator("[data-total]").textContent()) ?? "") === subtotal + standard, "the total is not goods + standard shipping");
+      const express = page.locator("label.choice", { hasText: "Express" });
+      const expressCents = cents((await express.textContent()) ?? "");
+      await express.locator("input[type=radio]").check();
+      await waitText(page.locator("[data-shipping-name]"), /^Express$/);
+      const shown = cents((await page.locator("[data-total]").textContent()) ?? "");
+      assert(shown === subtotal + expressCents, `the total ${shown} ≠ goods ${subtotal} + express ${expressCents}`);
+      await page.fill("#checkout-email", `phone-${Date.now().toString(36)}@example.com`);
+      await t.shot("phone-cart-express");
+      await page.click("form[action='/checkout'] button[type=submit]");
+      await waitPath(page, /^\/dev\/pay\/cs_test_/);
+      const amount = cents((await page.locator(".hosted-checkout .price").textContent()) ?? "");
+      assert(amount === shown, `the payment page asks ${amount} cents, the cart's total said ${shown}`);
+      await page.fill("input[name=name]", "Ada Lovelace");
+      await page.fill("input[name=line1]", "12 Analytical Row");
+      await page.fill("input[name=city]", "London");
+      await page.fill("input[name=postalCode]", "20500");
+      await t.shot("phone-payment");
+      await page.click("button[name=outcome][value=paid]");
+      await waitPath(page, /^\/orders\/[^/?]+\?status=success$/);
+      await page.locator("strong[data-status=paid]").waitFor({ timeout: 20_000 });
+      await waitText(page.locator("dd[data-total]"), new RegExp(`\\$${(amount / 100).toFixed(2).replace(".", "\\.")}`));
+      await t.shot("phone-order-paid");
+      // The other pages a shopper opens on a phone fit it too (each load is width-checked).
+      for (const [path, step] of [
+        ["/?q=mug", "phone-search"],
+        ["/?category=kitchen", "phone-category"],
+        ["/sign-in", "phone-sign-in"],
+        ["/sign-up", "phone-sign-up"],
+        ["/security", "phone-security"],
+        ["/returns", "phone-returns"],
+        ["/contact", "phone-contact"],
+      ]) {
+        await page.goto(path);
+        await t.shot(step);
+      }
+      const shopper = newCredentials("phone");
+      await signUpInPage(page, shopper);
+      for (const [path, step] of [
+        ["/account", "phone-account"],
+        ["/orders", "phone-orders"],
+      ]) {
+        await page.goto(path);
+        await t.shot(step);
+      }
     },
   ],
 ];

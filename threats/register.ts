@@ -53,6 +53,7 @@ export const REGISTER: Threat[] = [
       "Every non-GET request carrying cookies must come from our own origin (Origin / Sec-Fetch-Site), whatever its content type; session cookies are SameSite=Lax. Only in development, a loopback alias of a loopback origin (127.0.0.1 for localhost, same scheme and port) counts as the same origin; production compares exactly.",
       "Static files come from the ASSETS binding only; encoded dots and slashes never reach a file system.",
       "JSON bodies only on the API (415 otherwise), capped at 64 KiB (413); errors never carry a stack trace.",
+      "The shop's settings (decision 022): policy pages are a Markdown subset rendered straight to JSX elements, never HTML: every character of the source is escaped text, only h2–h4, p, ul, ol, li, strong, em, code and a (href, rel) can come out, and a link must pass the allow-list (paths of this shop, https:, http:, mailto:, tel:) or stays text. Footer links pass the same allow-list (422 unsafe_link); brand colours are validated #rrggbb with WCAG AA contrast (422 colour_contrast) and reach pages only as a stylesheet the worker writes from them, pinned with SRI; a logo must be an image uploaded to this shop.",
       "Uploaded product images: the type is read from the bytes (PNG, JPEG, GIF, WebP, AVIF only; SVG, HTML and any other document refused), capped at 5 MiB while streaming, stored under their content hash and served from our origin with their own type, nosniff and a sandbox CSP; product image paths may only name this shop's /media or /images.",
       "The staff CSV export neutralises formula cells (OWASP CSV Injection): a cell starting with = + - @, a tab or a carriage return is prefixed with a single quote, every cell is quoted with its quotes doubled.",
     ],
@@ -73,6 +74,9 @@ export const REGISTER: Threat[] = [
       "P03 image upload: an image over 5 MiB is refused with 413 before anything is stored, declared or streamed",
       "P03 CSRF: a sign-in form posted from another site with the visitor's cookies is refused and opens no session",
       "P03 CSRF: the code form posted from another site is refused and opens no session",
+      "P03 policy Markdown cannot inject script or attributes: raw HTML is text, javascript: and data: links are not links",
+      "P03 Markdown fuzz: whatever the source, only the subset's tags and attributes come out, and every link passes the allow-list",
+      "P03 settings: unreadable or malformed colours, javascript: and data: links, foreign logos and unknown fields are refused with problem+json, and nothing changes",
     ],
   },
   {
@@ -424,6 +428,7 @@ export const REGISTER: Threat[] = [
       "Request schemas are strict: unknown fields such as id, role or createdAt are refused (no mass assignment).",
       "Role changes and staff actions are written to the tamper-evident audit log.",
       "A role change (API) ends every session of the account; a session made under another role never opens staff routes (401 session_expired); staff roles go only to verified addresses (409 email_not_verified).",
+      "The shop's settings (name, colours, footer, policies) are admin only on the page and the API, in a session with a second factor; every change is audited (fail-closed) with the fields it changed.",
       "Shipping an order (unfulfilled → shipped → delivered) is admin only, for paid orders only, forward only by a conditional update, and audited before the write (fail closed).",
       "Money actions (refunds) need a recent step-up (issue 32, decision 022): a sign-in within 10 minutes or a TOTP code within 15, recorded per session, checked under the LoginGuard like a sign-in's second step, a code used once; the refund page asks for it in place on a confirmation page that names the amount, and a POST without the confirmed amount refunds nothing. Support reads orders, customers and packing slips; refunds, step-up, bulk shipping and the CSV export are admin only.",
       "npm run admin:create never promotes an existing account: it refuses, or with --reset-existing replaces its password and removes its TOTP, passkeys, sessions and reset tokens first; every run is written to operator_events and appended to the audit log at the next sign-in.",
@@ -469,6 +474,7 @@ export const REGISTER: Threat[] = [
       "P16 step-up cannot be skipped: an old sign-in without a code is 403 step_up_required (new and old route), a wrong or reused code opens nothing, a right code holds 15 minutes",
       "P16 the refund page asks for the code in place, keeps the choice, and refunds only after the confirmation step; forged fields skip nothing",
       "P16 support and customers cannot refund, step up, open the refund page or export orders; nothing changes",
+      "P16 a guest, a customer and a support user cannot change the settings (API or page), and nothing changes",
     ],
     operator:
       "Outbound webhooks: a public host name that resolves to a private address (DNS rebinding) is not caught by the address rule; Workers reach only the public internet unless the operator binds a private network (Cloudflare Tunnel, Workers VPC): do not bind one to this worker, and register only receivers you control (docs/operations.md, Outbound webhooks).",

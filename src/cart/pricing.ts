@@ -26,6 +26,8 @@ export interface CartItem {
   quantity: number;
   unitPriceCents: number;
   lineTotalCents: number;
+  /** The product's image, for the cart's thumbnails. */
+  imageUrl: string | null;
 }
 
 /**
@@ -112,6 +114,7 @@ export function priceFromRows(
       quantity: line.quantity,
       unitPriceCents: product.priceCents,
       lineTotalCents: product.priceCents * line.quantity,
+      imageUrl: product.imageUrl,
     });
   }
   const subtotalCents = items.reduce((sum, item) => sum + item.lineTotalCents, 0);

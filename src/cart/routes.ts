@@ -24,6 +24,7 @@ export const CartSchema = z
         quantity: z.number().int(),
         unitPriceCents: z.number().int(),
         lineTotalCents: z.number().int(),
+        imageUrl: z.string().nullable().openapi({ description: "The product's image (a path on this shop), or null" }),
       }),
     ),
     coupon: z.object({ code: z.string(), discountCents: z.number().int() }).nullable(),

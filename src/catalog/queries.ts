@@ -13,8 +13,16 @@ export interface Product {
   currency: string;
   imageUrl: string | null;
   inStock: boolean;
+  /** How many are left when only a few are (1 to LOW_STOCK_LEVEL), else null: pages say "Only 3 left". */
+  lowStock: number | null;
   category: string | null;
 }
+
+/**
+ * At or below this many, pages say how many are left. The catalog version changes with every
+ * stock move at or below it (migration low_stock_pages), so a shared page never shows a stale count.
+ */
+export const LOW_STOCK_LEVEL = 5;
 
 /** A page of products, how many match in all, and the opaque cursor of the next page. */
 export interface ProductPage {
@@ -44,7 +52,7 @@ export interface CatalogCursor {
   offset: number;
 }
 
-/** Maps a D1 row to what shoppers see: never the stock count, the hidden flag or timestamps. */
+/** Maps a D1 row to what shoppers see: never the stock count (only "a few left"), the hidden flag or timestamps. */
 export function toProduct(row: ProductRow): Product {
   return {
     id: row.id,
@@ -55,6 +63,7 @@ export function toProduct(row: ProductRow): Product {
     currency: row.currency,
     imageUrl: row.imageUrl,
     inStock: row.stock > 0,
+    lowStock: row.stock > 0 && row.stock <= LOW_STOCK_LEVEL ? row.stock : null,
     category: row.category,
   };
 }
@@ -255,7 +264,7 @@ export function productsByIdsQuery(db: Database, ids: string[]) {
 }
 
 /** What pricing a cart needs of a product: no description, image or timestamps (less to move). */
-export type PricingProduct = Pick<ProductRow, "id" | "slug" | "name" | "priceCents" | "currency" | "stock">;
+export type PricingProduct = Pick<ProductRow, "id" | "slug" | "name" | "priceCents" | "currency" | "stock" | "imageUrl">;
 
 /**
  * The pricing fields of visible products by id, as an unexecuted query (for a batch); `ids` must
@@ -264,7 +273,15 @@ export type PricingProduct = Pick<ProductRow, "id" | "slug" | "name" | "priceCen
  */
 export function pricingProductsQuery(db: Database, ids: string[]) {
   return db
-    .select({ id: products.id, slug: products.slug, name: products.name, priceCents: products.priceCents, currency: products.currency, stock: products.stock })
+    .select({
+      id: products.id,
+      slug: products.slug,
+      name: products.name,
+      priceCents: products.priceCents,
+      currency: products.currency,
+      stock: products.stock,
+      imageUrl: products.imageUrl,
+    })
     .from(products)
     .where(and(eq(products.hidden, false), inList(products.id, ids)));
 }

@@ -7,7 +7,7 @@ import { couponCustomerKey } from "../coupons/customer";
 import type { Database } from "../db/client";
 import { assertChargeable } from "../payments/currency";
 import { ProblemError } from "../platform/problem";
-import { shippingAmountFor } from "../shipping/checkout-pricing";
+import { checkoutTotalCents, shippingAmountFor } from "../shipping/checkout-pricing";
 import { type CheckoutAttempt, left } from "./checkout-attempt";
 import { beginCartCheckout, cancelCartCheckout } from "./effects";
 import { closePendingOrder, COUPON_HOLD_MARGIN_SECONDS, insertOrderLines, SETUP_WINDOW_MS } from "./lifecycle";
@@ -103,7 +103,7 @@ export async function totalOrder(a: CheckoutAttempt): Promise<void> {
     subtotalCents,
     discountCents,
     shippingCents: shipping?.amountCents ?? 0,
-    totalCents: goodsCents + (shipping?.amountCents ?? 0),
+    totalCents: checkoutTotalCents(goodsCents, shipping?.amountCents ?? 0),
     couponCode: a.couponHeld?.code ?? null,
     customerEmail: a.email,
     shipping,

@@ -21,6 +21,14 @@ export function shippingAmountFor(rate: Pick<ShippingRateRow, "amountCents" | "f
   return rate.freeAboveCents !== null && goodsCents >= rate.freeAboveCents ? 0 : rate.amountCents;
 }
 
+/**
+ * What a checkout charges before tax: the goods (after discount) plus the chosen rate's shipping.
+ * Checkout writes it on the order and the cart page shows it, so the two never disagree.
+ */
+export function checkoutTotalCents(goodsCents: number, shippingCents: number): number {
+  return goodsCents + shippingCents;
+}
+
 /** Rates a cart in `currency` can choose, in staff's order, each priced for `goodsCents`. */
 export async function offeredRates(db: Database, currency: string, goodsCents: number): Promise<OfferedRate[]> {
   const rows = await db

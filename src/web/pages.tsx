@@ -1,6 +1,7 @@
 import type { Product } from "../catalog/queries";
 import { decimalAmount, formatMoney } from "./format";
 import type { CatalogSort } from "../catalog/queries";
+import { currentShopSettings } from "../settings/shop-settings";
 import { Layout } from "./layout";
 
 /** Widths a resized product image comes in (Cloudflare Image Transformations), for `srcset`. */
@@ -102,14 +103,15 @@ export function CatalogPage(props: CatalogView) {
   // Searches, filters and later pages stay out of search engines; the catalog's first page is the shop's home.
   const home = `${props.origin}/`;
   const plain = !q && !category && (!sort || sort === "name") && isFirstPage;
-  const title = q ? `Search: ${q}` : category ? `${categoryLabel(category)} — Bastion` : "Bastion";
+  const shop = currentShopSettings();
+  const title = q ? `Search: ${q}` : category ? categoryLabel(category) : shop.shopName;
   return (
     <Layout
       title={title}
       q={q}
       noindex={!plain && !(category && isFirstPage && !q)}
       canonical={plain ? home : category && !q ? `${props.origin}${catalogHref({ category })}` : undefined}
-      og={plain ? { type: "website", url: home, image: `${props.origin}/favicon.svg` } : undefined}
+      og={plain ? { type: "website", url: home, image: `${props.origin}${shop.logoUrl ?? "/favicon.svg"}` } : undefined}
     >
       {q ? (
         <h1 class="page-title">Results for “{q}”</h1>
@@ -117,8 +119,8 @@ export function CatalogPage(props: CatalogView) {
         <h1 class="page-title">{categoryLabel(category)}</h1>
       ) : (
         <section class="hero">
-          <h1>Well-made things, sold safely.</h1>
-          <p>Every threat in our threat model is mitigated in code and proven by a test. Shop with the lights on.</p>
+          <h1>{shop.heroTitle}</h1>
+          {shop.heroText ? <p>{shop.heroText}</p> : null}
         </section>
       )}
       {props.categories.length > 0 ? (
@@ -184,8 +186,15 @@ export function CatalogPage(props: CatalogView) {
   );
 }
 
+/** A shipping rate as a product page lists it: when it arrives and what it costs (for this product alone). */
+export interface DeliveryOption {
+  name: string;
+  estimate: string | null;
+  price: string;
+}
+
 /** Product detail page. */
-export function ProductPage({ product, origin, resizing }: { product: Product; origin: string; resizing: boolean }) {
+export function ProductPage({ product, origin, resizing, delivery }: { product: Product; origin: string; resizing: boolean; delivery: DeliveryOption[] }) {
   const url = `${origin}/products/${product.slug}`;
   const image = product.imageUrl ? new URL(product.imageUrl, origin).href : undefined;
   const jsonLd = {
@@ -201,7 +210,11 @@ export function ProductPage({ product, origin, resizing }: { product: Product; o
       url,
       price: decimalAmount(product.priceCents, product.currency),
       priceCurrency: product.currency,
-      availability: product.inStock ? "https://schema.org/InStock" : "https://schema.org/OutOfStock",
+      availability: product.inStock
+        ? product.lowStock !== null
+          ? "https://schema.org/LimitedAvailability"
+          : "https://schema.org/InStock"
+        : "https://schema.org/OutOfStock",
     },
   };
   return (
@@ -220,7 +233,9 @@ export function ProductPage({ product, origin, resizing }: { product: Product; o
         <div class="product-info">
           <h1>{product.name}</h1>
           <p class="price">{formatMoney(product.priceCents, product.currency)}</p>
-          <p class={product.inStock ? "stock in" : "stock out"}>{product.inStock ? "In stock" : "Out of stock"}</p>
+          <p class={product.inStock ? (product.lowStock !== null ? "stock low" : "stock in") : "stock out"} data-stock>
+            {product.inStock ? (product.lowStock !== null ? `Only ${product.lowStock} left` : "In stock") : "Out of stock"}
+          </p>
           <p class="description">{product.description}</p>
           <form class="add-to-cart" method="post" action="/cart/items" data-add-to-cart>
             <input type="hidden" name="productId" value={product.id} />
@@ -230,7 +245,23 @@ export function ProductPage({ product, origin, resizing }: { product: Product; o
               {product.inStock ? "Add to cart" : "Sold out"}
             </button>
             <p class="form-message" role="status" aria-live="polite"></p>
+            <a class="button secondary view-cart" href="/cart" data-view-cart hidden>
+              View cart
+            </a>
           </form>
+          {product.inStock && delivery.length > 0 ? (
+            <section class="delivery" aria-labelledby="delivery-title">
+              <h2 id="delivery-title">Delivery</h2>
+              <ul>
+                {delivery.map((rate) => (
+                  <li>
+                    <strong>{rate.name}</strong>
+                    {rate.estimate ? `: ${rate.estimate}` : ""} · {rate.price}
+                  </li>
+                ))}
+              </ul>
+            </section>
+          ) : null}
         </div>
       </article>
     </Layout>

@@ -13,18 +13,13 @@ import { sharedCatalogAnswer, sharedKeyOf } from "../catalog/page-cache";
 import { serveProductImage } from "../catalog/images";
 import { SLUG_PATTERN } from "../catalog/routes";
 import { getDb } from "../db/client";
-import { ASSETS } from "./asset-manifest";
+import { deliveryEstimate, offeredRates } from "../shipping/checkout-pricing";
+import { formatMoney } from "./format";
 import type { AppEnv } from "../platform/app-env";
 import { CatalogPage, MessagePage, ProductPage } from "./pages";
+import { PAGE_CACHE_CONTROL, sharedPageKey } from "./shared-pages";
+import { shopInfoPages } from "./shop-pages";
 import { SecurityPage } from "./security-page";
-
-/**
- * Browsers revalidate every shared page (a 304 when its ETag still matches), so a staff change is
- * seen on the next load; the page cache behind them does the sharing.
- */
-const PAGE_CACHE_CONTROL = "public, max-age=0, must-revalidate";
-/** The build's stylesheet and script, in every page's cache key: a deploy never serves pages naming old assets. */
-const PAGE_BUILD = `${ASSETS.css.path}${ASSETS.js.path}`.replace(/[^a-zA-Z0-9]/g, "");
 
 /** Server-rendered storefront pages. */
 export const storefront = new Hono<AppEnv>()
@@ -47,7 +42,7 @@ export const storefront = new Hono<AppEnv>()
     // The catalog's pages are the same for every visitor: shared through the page cache (decision
     // 017), one key per meaningful page, rendered from the normalised listing the key names.
     const listing = normaliseListing({ q, category, sort, cursor });
-    const key = sharedKeyOf(`${PAGE_BUILD}${resizing ? "+rs" : ""}/home`, {
+    const key = sharedKeyOf(`${sharedPageKey(resizing)}/home`, {
       q: listing.q,
       category: listing.category,
       sort: listing.sort,
@@ -66,18 +61,22 @@ export const storefront = new Hono<AppEnv>()
     const origin = c.get("config").PUBLIC_ORIGIN;
     const resizing = c.get("config").IMAGE_RESIZING === "cloudflare";
     const answer = SLUG_PATTERN.test(slug)
-      ? await sharedCatalogAnswer(
-          c,
-          { key: `${PAGE_BUILD}${resizing ? "+rs" : ""}/products/${slug}`, kind: "html", browser: PAGE_CACHE_CONTROL },
-          async (db) => {
-            const product = await findProductBySlug(db, slug);
-            return product ? String(<ProductPage product={product} origin={origin} resizing={resizing} />) : null;
-          },
-        )
+      ? await sharedCatalogAnswer(c, { key: `${sharedPageKey(resizing)}/products/${slug}`, kind: "html", browser: PAGE_CACHE_CONTROL }, async (db) => {
+          const product = await findProductBySlug(db, slug);
+          if (!product) return null;
+          // Shipping rate changes change the catalog version too (migration low_stock_pages), so the estimate is never stale.
+          const delivery = (await offeredRates(db, product.currency, product.priceCents)).map((rate) => ({
+            name: rate.name,
+            estimate: deliveryEstimate(rate),
+            price: rate.amountCents === 0 ? "free" : formatMoney(rate.amountCents, rate.currency),
+          }));
+          return String(<ProductPage product={product} origin={origin} resizing={resizing} delivery={delivery} />);
+        })
       : null;
     return answer ?? c.html(<MessagePage status={404} title="Not found" message="We could not find that product. It may have been removed." />, 404);
   })
   .get("/security", (c) => c.html(<SecurityPage origin={c.var.config.PUBLIC_ORIGIN} />))
+  .route("/", shopInfoPages)
   .get("/robots.txt", (c) => {
     const origin = c.var.config.PUBLIC_ORIGIN;
     c.header("cache-control", "public, max-age=3600");
@@ -96,6 +95,7 @@ export const storefront = new Hono<AppEnv>()
       `<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">`,
       url(`${origin}/`),
       url(`${origin}/security`),
+      ...["shipping", "returns", "privacy", "terms", "contact"].map((page) => url(`${origin}/${page}`)),
       ...rows.map((p) => url(`${origin}/products/${encodeURIComponent(p.slug)}`, p.updatedAt)),
       `</urlset>`,
     ].join("\n");

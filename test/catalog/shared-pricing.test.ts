@@ -7,7 +7,7 @@ import { getDb } from "../../src/db/client";
 import { appJson, as } from "../support/admin";
 import { makeProduct } from "../support/factories";
 
-const row = (id: string, priceCents = 100): PricingProduct => ({ id, slug: id, name: id, priceCents, currency: "USD", stock: 1 });
+const row = (id: string, priceCents = 100): PricingProduct => ({ id, slug: id, name: id, priceCents, currency: "USD", stock: 1, imageUrl: null });
 
 describe("shared pricing rows for carts (decision 009)", () => {
   it("reuses a row for less than the TTL, per binding; unknown ids are always read; the oldest go past the limit", () => {
