@@ -45,7 +45,7 @@ export function minorUnits(decimal: string, currency: string): number | null {
 
 /**
  * The order number people read and say (`#1042`), from the short number the database gives every
- * order (docs/decisions/022). An order without one (never, after migration 0015) shows the start of its id.
+ * order (docs/decisions/022). An order without one (never, after migration 0016) shows the start of its id.
  */
 export function orderNumberLabel(order: { number: number | null; id: string }): string {
   return order.number === null ? `#${order.id.slice(-8)}` : `#${order.number}`;
