@@ -81,7 +81,7 @@ app.use(async (c, next) => {
 });
 app.use(httpsOnly);
 app.use(csrfOriginCheck);
-// Every page renders with the shop's settings (name, logo, colours, footer: decision 022).
+// Every page renders with the shop's settings (name, logo, colours, footer: decision 024).
 app.use(shopSettingsForPages);
 app.use("/api/*", jsonBodyGuardExcept(RAW_BODY_PATHS));
 

@@ -738,7 +738,7 @@ export const journeys = [
     },
   ],
   [
-    "13-settings-on-the-storefront",
+    "15-settings-on-the-storefront",
     async (t, state) => {
       // An admin changes the shop's name, hero and privacy policy; shoppers on a phone and a desktop see it.
       const page = await t.newPage();
@@ -750,7 +750,7 @@ export const journeys = [
         await signOut(page);
         assert((await signIn(page, admin)) === "second-factor", "admin sign-in did not ask for a code");
       }
-      assert(secret, "needs the admin's TOTP secret from 10-staff (run 13 with 10, or on its own)");
+      assert(secret, "needs the admin's TOTP secret from 10-staff (run 15 with 10, or on its own)");
       await enterTotp(page, secret);
       state.adminTotp = { secret };
       await page.goto("/admin/settings");
@@ -809,7 +809,7 @@ export const journeys = [
     },
   ],
   [
-    "14-phone-cart",
+    "16-phone-cart",
     async (t) => {
       // A shopper on a 390 px phone: product page, add, View cart, the stepper, another rate, pay.
       const page = await t.newPage({ viewport: PHONE });

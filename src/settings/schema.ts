@@ -5,7 +5,7 @@ import { check, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
  * The shop's own settings: one row (id 1), edited by admins on /admin/settings and
  * PUT /api/admin/settings (every change audited). No row yet means the defaults of
  * src/settings/shop-settings.ts. `version` is a new random value on every change: the shared page
- * cache keys pages by it, so a change is never served stale (decision 022).
+ * cache keys pages by it, so a change is never served stale (decision 024).
  */
 export const shopSettings = sqliteTable(
   "shop_settings",

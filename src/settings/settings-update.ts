@@ -2,7 +2,7 @@
 // the body's shape (zod), then the rules a shape cannot say (readable colours, safe links, an
 // uploaded logo, a currency the shop can charge), then the audit event naming who changed which
 // fields, then one upsert with a new version, so every shared page rendered with the old
-// settings is never served again (decision 022).
+// settings is never served again (decision 024).
 import { z } from "zod";
 import { requireAudit } from "../audit/audit";
 import { mediaKey } from "../catalog/images";

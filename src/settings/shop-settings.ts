@@ -1,6 +1,6 @@
 // The shop's settings as every page reads them: one cached function (`readShopSettings`), the
 // defaults for a shop nobody configured yet, and the request's copy (`currentShopSettings`) that
-// the page layout reads while it renders (decision 022). Changing them is settings-update.ts.
+// the page layout reads while it renders (decision 024). Changing them is settings-update.ts.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { z } from "zod";
 import type { ShopSettingsRow } from "./schema";

@@ -37,7 +37,7 @@ function jsonLdText(data: Record<string, unknown>): string {
  * the doctype, so every page renders in standards mode.
  */
 export function Layout(props: LayoutProps) {
-  // The shop's own name, logo, colours and footer (its settings, read once per request: decision 022).
+  // The shop's own name, logo, colours and footer (its settings, read once per request: decision 024).
   const shop = currentShopSettings();
   const title = props.title === shop.shopName ? shop.shopName : `${props.title} · ${shop.shopName}`;
   const description = props.description ?? `${shop.shopName}: ${shop.heroText || shop.heroTitle}`;

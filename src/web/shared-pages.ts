@@ -11,7 +11,7 @@ export const PAGE_BUILD = `${ASSETS.css.path}${ASSETS.js.path}`.replace(/[^a-zA-
 
 /**
  * The start of every shared page's key: the build, the image mode and the shop settings' version,
- * so a settings change is a new key for every page (decision 022): nothing stale is served, nothing purged.
+ * so a settings change is a new key for every page (decision 024): nothing stale is served, nothing purged.
  */
 export function sharedPageKey(resizing: boolean): string {
   return `${PAGE_BUILD}${resizing ? "+rs" : ""}~${currentShopSettings().version}`;

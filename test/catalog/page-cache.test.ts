@@ -204,7 +204,7 @@ describe("shared catalog answers: Cache API and isolate memory keyed by the cata
 async function findStored(version: string, path: string): Promise<Response | null> {
   const { ASSETS } = await import("../../src/web/asset-manifest");
   const build = `${ASSETS.css.path}${ASSETS.js.path}`.replace(/[^a-zA-Z0-9]/g, "");
-  // Then the shop settings' version (decision 022; none saved in this storage: "default").
+  // Then the shop settings' version (decision 024; none saved in this storage: "default").
   // Page keys end with the shopper's locale (decision 018); these requests send none: en-US.
   return (await caches.default.match(`${ORIGIN}/_shared/${version}/${build}~default${path}|en-US`)) ?? null;
 }
