@@ -154,6 +154,12 @@ export class Journey {
   }
 }
 
+/** No page may be wider than its viewport (phones: 390 px): the document does not scroll sideways. */
+export async function assertFits(page, step) {
+  const { doc, view } = await page.evaluate(() => ({ doc: document.documentElement.scrollWidth, view: window.innerWidth }));
+  assert(doc <= view, `step "${step}": ${page.url()} is ${doc} px wide in a ${view} px viewport`);
+}
+
 /** Every page of every journey: rendered in standards mode, no wider than its viewport, free of serious/critical axe findings. */
 export async function checkPage(page, step) {
   const mode = await page.evaluate(() => document.compatMode);

@@ -1,7 +1,7 @@
 // The journeys, in the order they run. Each is `async (t, state)`: `t` is a Journey (pages,
 // screenshots, error watch), `state` carries what a later journey continues from.
 import { execFileSync } from "node:child_process";
-import { assert, BASE, DESKTOP, newCredentials, PHONE, pageApi, ROOT, STATE_DIR, totp } from "./harness.mjs";
+import { assert, assertFits, BASE, DESKTOP, newCredentials, PHONE, pageApi, ROOT, STATE_DIR, totp } from "./harness.mjs";
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -270,7 +270,8 @@ export const journeys = [
       await t.shot("hidden-product-404");
       // The API reference: Swagger UI from our own origin (SRI, CSP unchanged) renders the document.
       await page.goto("/api/docs");
-      await waitText(page.locator(".swagger-ui .info .title"), /Bastion API/);
+      // Swagger UI parses the whole document in the page: slow on a busy 2-core machine.
+      await waitText(page.locator(".swagger-ui .info .title"), /Bastion API/, 45_000);
       await page.locator("#operations-Checkout-startCheckout").waitFor();
       await t.shot("api-reference");
     },
@@ -424,7 +425,9 @@ export const journeys = [
       await waitText(page.locator(".totals"), /Discount \(WELCOME10\)/);
       await t.shot("order-paid");
       // The receipt comes through the mail queue, with a link to this very order.
-      const receipt = await waitForMail(page, new RegExp(`^Your Bastion order ${state.paidOrderId}$`));
+      const paidNumber = /#\d+/.exec((await page.locator("h1.page-title").textContent()) ?? "")?.[0];
+      assert(paidNumber, "the order page shows no order number");
+      const receipt = await waitForMail(page, new RegExp(`^Your Bastion order ${paidNumber}$`));
       assert(receipt.text.includes(`${BASE}/orders/${state.paidOrderId}`), `the receipt has no link to the order: ${receipt.text}`);
       await page.goto("/orders");
       await waitText(page.locator(`table.orders tr:has(a[href="/orders/${state.paidOrderId}"]) td[data-status]`), /^Paid$/);
@@ -556,8 +559,9 @@ export const journeys = [
       await enterTotp(page, secret);
       state.adminTotp = { secret };
       await page.click("a[href='/admin']");
-      await waitPath(page, /^\/admin\/products$/);
-      await t.shot("staff-products");
+      await waitPath(page, /^\/admin$/);
+      await page.locator("[data-tile=to-ship]").waitFor();
+      await t.shot("staff-dashboard");
       // No device is trusted (decision 012): the next password sign-in asks for a code again.
       await signOut(page);
       assert((await signIn(page, admin)) === "second-factor", "the admin's second sign-in skipped the code");
@@ -633,7 +637,7 @@ export const journeys = [
       }
       assert(order?.status() === 200, `/admin/orders/${state.paidOrderId} answered ${order?.status()}`);
       await t.shot("staff-order");
-      await refundOrder(t, page, state.paidOrderId);
+      await refundOrder(t, page, state.paidOrderId, state.adminTotp?.secret);
     },
   ],
   [
@@ -708,7 +712,8 @@ export const journeys = [
       await waitText(page.locator("dd[data-total]"), new RegExp(`\\$${(amount / 100).toFixed(2).replace(".", "\\.")}`));
       await t.shot("guest-order-paid");
       // The receipt's link opens the order in a browser that never saw this shop.
-      const receipt = await waitForMail(page, new RegExp(`^Your Bastion order ${orderId}$`));
+      const guestNumber = /#\d+/.exec((await page.locator("h1.page-title").textContent()) ?? "")?.[0];
+      const receipt = await waitForMail(page, new RegExp(`^Your Bastion order ${guestNumber}$`));
       const link = /https?:\/\/\S+\?key=[A-Za-z0-9_-]{48}/.exec(receipt.text)?.[0];
       assert(link && receipt.text.includes("Shipping (Express)") && receipt.text.includes("1 Compiler Way"), `the receipt: ${receipt.text}`);
       const stranger = await t.newPage();
@@ -732,13 +737,227 @@ export const journeys = [
       await t.shot("staff-shipping-rates", staff);
       await staff.goto(`/admin/orders/${orderId}`);
       t.page = staff;
-      await refundOrder(t, staff, orderId);
+      await refundOrder(t, staff, orderId, state.adminTotp.secret);
       const notices = (await pageApi(staff, "GET", "/api/dev/outbox")).data.items.filter((m) => m.to === email).map((m) => m.subject);
       assert(notices.some((s) => s.endsWith("has shipped")) && notices.some((s) => s.startsWith("Refund")), `the guest got: ${notices.join(" | ")}`);
     },
   ],
   [
-    "15-settings-on-the-storefront",
+    "13-dispute-and-dashboard-refund",
+    async (t, state) => {
+      // Issue 29 in the browser: a guest pays; the payment is disputed in the (simulated) Stripe
+      // Dashboard, which blocks shipping on the staff page; the dispute is won, and a refund made
+      // in the Dashboard shows in the order's books.
+      const shopper = await t.newPage();
+      await addToCart(shopper, "linen-scarf", 1);
+      await shopper.goto("/cart");
+      await shopper.fill("#checkout-email", `disputed-${Date.now().toString(36)}@example.com`);
+      await shopper.click("form[action='/checkout'] button[type=submit]");
+      await waitPath(shopper, /^\/dev\/pay\/cs_test_/);
+      await shopper.fill("input[name=name]", "Ada Lovelace");
+      await shopper.fill("input[name=line1]", "12 Analytical Row");
+      await shopper.fill("input[name=city]", "Boston");
+      await shopper.fill("input[name=postalCode]", "02110");
+      await shopper.click("button[name=outcome][value=paid]");
+      await waitPath(shopper, /^\/orders\/[^/?]+\?status=success$/);
+      await shopper.locator("strong[data-status=paid]").waitFor({ timeout: 20_000 });
+      const orderId = new URL(shopper.url()).pathname.split("/")[2];
+
+      assert(state.adminTotp, "10-staff did not enrol TOTP for the admin");
+      const staff = await t.newPage();
+      t.page = staff;
+      assert((await signIn(staff, state.admin)) === "second-factor", "admin sign-in did not ask for a code");
+      await enterTotp(staff, state.adminTotp.secret);
+      await staff.goto(`/admin/orders/${orderId}`);
+      await fitsPhoneAndDesktop(t, staff, "staff-order-paid");
+      // The payment's page in the Stripe Dashboard (the simulator's, in development).
+      await staff.click("a:has-text('Stripe Dashboard (simulator)')");
+      await waitPath(staff, /^\/dev\/stripe\/cs_test_/);
+      const dashboard = new URL(staff.url()).pathname;
+      await fitsPhoneAndDesktop(t, staff, "stripe-dashboard");
+      await staff.click("button[name=outcome][value=open]");
+      await waitPath(staff, new RegExp(`^${dashboard}$`));
+      await staff.locator("[data-sim-dispute=needs_response]").waitFor();
+      await t.shot("dispute-opened-at-stripe");
+
+      // The staff page shows the dispute and refuses to ship without a reason.
+      await staff.goto(`/admin/orders/${orderId}`);
+      await staff.locator("[data-dispute=needs_response]").waitFor();
+      await staff.locator("[data-dispute-blocks-shipping]").waitFor();
+      assert((await staff.locator(`form[action='/admin/orders/${orderId}/refund']`).count()) === 0, "a disputed order still offers a refund form");
+      await staff.fill(`form[action='/admin/orders/${orderId}/ship'] input[name=carrier]`, "DHL Express");
+      await staff.fill(`form[action='/admin/orders/${orderId}/ship'] input[name=trackingNumber]`, "JD014600099999");
+      await staff.click(`form[action='/admin/orders/${orderId}/ship'] button[type=submit]`);
+      await waitText(staff.locator("p.form-message.error"), /The payment is disputed/);
+      await waitText(staff.locator("[data-fulfilment]"), /Not shipped yet/);
+      await fitsPhoneAndDesktop(t, staff, "staff-ship-blocked-by-dispute");
+
+      // Won at Stripe: shipping opens again. Then a partial refund made in the Dashboard.
+      await staff.goto(dashboard);
+      await staff.click("button[name=outcome][value=won]");
+      await staff.locator("[data-sim-dispute=won]").waitFor();
+      await staff.fill(`form[action='${dashboard}/refund'] input[name=amount]`, "500");
+      await staff.click(`form[action='${dashboard}/refund'] button[type=submit]`);
+      await waitText(staff.locator("[data-charge]"), /refunded \$5\.00/);
+      await t.shot("dashboard-refund-made");
+      await staff.goto(`/admin/orders/${orderId}`);
+      await staff.locator("[data-dispute=won]").waitFor();
+      assert((await staff.locator("[data-dispute-blocks-shipping]").count()) === 0, "a won dispute still blocks shipping");
+      await waitText(staff.locator("li[data-refund-source=provider]"), /\$5\.00 — refunded in the Stripe Dashboard/);
+      assert((await staff.locator("[data-refunded]").getAttribute("data-refunded")) === "500", "the order's books miss the Dashboard refund");
+      // Part of the payment came back: partially refunded (issue 32), still paid in the stored status.
+      await waitText(staff.locator("strong[data-status=paid]"), /^partially refunded$/);
+      await fitsPhoneAndDesktop(t, staff, "staff-order-dispute-won-dashboard-refund");
+    },
+  ],
+  [
+    "14-integrations",
+    async (t, state) => {
+      // Outbound webhooks end to end on the dev server: an endpoint for the dev receiver, a staff
+      // product edit, the signed delivery arriving through the queue, at 1280 and 390 px.
+      assert(state.adminTotp, "10-staff did not enrol TOTP for the admin");
+      const page = await t.newPage();
+      assert((await signIn(page, state.admin)) === "second-factor", "admin sign-in did not ask for a code");
+      await enterTotp(page, state.adminTotp.secret);
+      const fits = async (where) => {
+        const [doc, view] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+        assert(doc <= view, `${where} is ${doc} px wide in a ${view} px viewport`);
+      };
+      await page.goto("/admin/integrations");
+      await waitText(page.locator("h1"), /^Integrations$/);
+      await fits("/admin/integrations at 1280 px");
+      await t.shot("integrations-empty");
+      await page.fill("form[action='/admin/integrations'] input[name=url]", `${BASE}/api/dev/webhook-receiver`);
+      await page.check("input[name=events][value='product.updated']");
+      await page.check("input[name=events][value='order.paid']");
+      await page.click("form[action='/admin/integrations'] button[type=submit]");
+      const secret = await waitText(page.locator("[data-webhook-secret] code"), /^whsec_[A-Za-z0-9+/=]+$/);
+      await fits("the page with the new secret at 1280 px");
+      await t.shot("integrations-secret-once");
+      await page.goto("/admin/integrations");
+      assert(!(await page.content()).includes(secret), "the secret is shown again after it was made");
+      const endpointId = await page.locator("li[data-endpoint]").first().getAttribute("data-endpoint");
+      // A staff product edit emits product.updated; the queue delivers it to the dev receiver.
+      const products = await (await page.request.get("/api/admin/products?limit=1")).json();
+      const product = products.items[0];
+      const edited = await page.request.patch(`/api/admin/products/${product.id}`, {
+        headers: { origin: BASE, "content-type": "application/json" },
+        data: { name: `${product.name} (edited)` },
+      });
+      assert(edited.status() === 200, `the product edit answered ${edited.status()}`);
+      const deadline = Date.now() + 20_000;
+      let received = [];
+      while (Date.now() < deadline) {
+        received = (await (await page.request.get("/api/dev/webhook-receiver")).json()).items;
+        if (received.some((r) => r.type === "product.updated")) break;
+        await sleep(500);
+      }
+      const delivery = received.find((r) => r.type === "product.updated");
+      assert(delivery, `the dev receiver got no product.updated: ${JSON.stringify(received)}`);
+      assert(/^v1,[A-Za-z0-9+/=]+$/.test(delivery.signature ?? "") && /^msg_/.test(delivery.webhookId ?? ""), `unsigned delivery: ${JSON.stringify(delivery)}`);
+      await page.goto(`/admin/integrations/${endpointId}`);
+      await waitText(page.locator("li[data-delivery] .tag"), /^delivered$/, 20_000);
+      await fits("the deliveries page at 1280 px");
+      await t.shot("integrations-delivered");
+      // Phones: both pages fit 390 px.
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.goto("/admin/integrations");
+      await fits("/admin/integrations at 390 px");
+      await t.shot("integrations-390");
+      await page.goto(`/admin/integrations/${endpointId}`);
+      await fits("the deliveries page at 390 px");
+      await t.shot("integrations-deliveries-390");
+      // Put the product back as it was, for the journeys that come after.
+      await page.request.patch(`/api/admin/products/${product.id}`, {
+        headers: { origin: BASE, "content-type": "application/json" },
+        data: { name: product.name },
+      });
+    },
+  ],
+  [
+    "15-order-desk-phone-and-desktop",
+    async (t, state) => {
+      // Issue 32: the dashboard, the order desk and a partial line refund with restock, on a phone
+      // (390 px) and a desktop (1280 px); no page may be wider than its viewport.
+      assert(state.adminTotp, "10-staff did not enrol TOTP for the admin");
+      const phone = { width: 390, height: 844 };
+      const shopper = await t.newPage({ viewport: phone });
+      await addToCart(shopper, "enamel-camp-mug", 2);
+      await shopper.goto("/cart");
+      await shopper.fill("#checkout-email", `desk-${Date.now().toString(36)}@example.com`);
+      await shopper.click("form[action='/checkout'] button[type=submit]");
+      await waitPath(shopper, /^\/dev\/pay\/cs_test_/);
+      for (const [field, value] of [
+        ["name", "Ada Lovelace"],
+        ["line1", "12 Analytical Row"],
+        ["city", "London"],
+        ["postalCode", "N1 9GU"],
+      ])
+        if ((await shopper.locator(`input[name=${field}]`).count()) > 0) await shopper.fill(`input[name=${field}]`, value);
+      await shopper.click("button[name=outcome][value=paid]");
+      await waitPath(shopper, /^\/orders\/[^/?]+\?status=success$/);
+      await shopper.locator("strong[data-status=paid]").waitFor({ timeout: 20_000 });
+      const orderId = new URL(shopper.url()).pathname.split("/")[2];
+      const number = /#\d+/.exec((await shopper.locator("h1.page-title").textContent()) ?? "")?.[0];
+      assert(number, "the shopper's order page shows no order number");
+      await t.shot("phone-shopper-order-paid", shopper);
+      await assertFits(shopper, "phone-shopper-order-paid");
+
+      // Staff on a phone: dashboard, the list, the order, a line refund with restock.
+      const staff = await t.newPage({ viewport: phone });
+      assert((await signIn(staff, state.admin)) === "second-factor", "admin sign-in did not ask for a code");
+      await enterTotp(staff, state.adminTotp.secret);
+      t.page = staff;
+      await staff.goto("/admin");
+      await staff.locator("[data-tile=to-ship]").waitFor();
+      await t.shot("phone-dashboard", staff);
+      await assertFits(staff, "phone-dashboard");
+      await staff.click("[data-tile=to-ship] a");
+      await waitPath(staff, /^\/admin\/orders$/);
+      await staff.fill("input[name=q]", number);
+      await staff.click("form.filters button[type=submit]");
+      await staff.locator(`tr[data-order="${orderId}"]`).waitFor();
+      await t.shot("phone-orders-found", staff);
+      await assertFits(staff, "phone-orders-found");
+      await staff.click(`tr[data-order="${orderId}"] a`);
+      await waitPath(staff, new RegExp(`^/admin/orders/${orderId}$`));
+      await t.shot("phone-staff-order", staff);
+      await assertFits(staff, "phone-staff-order");
+      const stockBefore = (await pageApi(staff, "GET", "/api/products/enamel-camp-mug")).data?.stock;
+      await refundFirstLine(t, staff, orderId, state.adminTotp.secret);
+      const stockAfter = (await pageApi(staff, "GET", "/api/products/enamel-camp-mug")).data?.stock;
+      if (typeof stockBefore === "number" && typeof stockAfter === "number")
+        assert(stockAfter === stockBefore + 1, `stock went ${stockBefore} → ${stockAfter}`);
+      else t.notes.push("the product API shows no stock figure: restock checked on the staff page only");
+
+      // The shopper sees it too: partially refunded, with the refund's history.
+      await shopper.goto(`/orders/${orderId}`);
+      await waitText(shopper.locator("strong[data-payment-state]"), /^Partially refunded$/);
+      await waitText(shopper.locator("[data-refunds]"), /back to your card for 1 ×/);
+      await t.shot("phone-shopper-partly-refunded", shopper);
+      await assertFits(shopper, "phone-shopper-partly-refunded");
+
+      // The same pages on a desktop.
+      const desk = await t.newPage();
+      assert((await signIn(desk, state.admin)) === "second-factor", "admin sign-in did not ask for a code");
+      await enterTotp(desk, state.adminTotp.secret);
+      t.page = desk;
+      for (const [step, path] of [
+        ["desktop-dashboard", "/admin"],
+        ["desktop-orders", `/admin/orders?payment=partially_refunded`],
+        ["desktop-staff-order", `/admin/orders/${orderId}`],
+        ["desktop-packing-slip", `/admin/orders/packing-slips?ids=${orderId}`],
+      ]) {
+        const res = await desk.goto(path);
+        assert(res?.status() === 200, `${path} answered ${res?.status()}`);
+        await t.shot(step, desk);
+        await assertFits(desk, step);
+      }
+      await waitText(desk.locator("strong[data-payment-state]"), /^partially refunded$/);
+    },
+  ],
+  [
+    "16-settings-on-the-storefront",
     async (t, state) => {
       // An admin changes the shop's name, hero and privacy policy; shoppers on a phone and a desktop see it.
       const page = await t.newPage();
@@ -750,7 +969,7 @@ export const journeys = [
         await signOut(page);
         assert((await signIn(page, admin)) === "second-factor", "admin sign-in did not ask for a code");
       }
-      assert(secret, "needs the admin's TOTP secret from 10-staff (run 15 with 10, or on its own)");
+      assert(secret, "needs the admin's TOTP secret from 10-staff (run it with 10, or on its own)");
       await enterTotp(page, secret);
       state.adminTotp = { secret };
       await page.goto("/admin/settings");
@@ -809,7 +1028,7 @@ export const journeys = [
     },
   ],
   [
-    "16-phone-cart",
+    "17-phone-cart",
     async (t) => {
       // A shopper on a 390 px phone: product page, add, View cart, the stepper, another rate, pay.
       const page = await t.newPage({ viewport: PHONE });
@@ -897,6 +1116,17 @@ export const journeys = [
   ],
 ];
 
+/** Screenshots the page at 1280 px and at 390 px and asserts it is no wider than either viewport. */
+async function fitsPhoneAndDesktop(t, page, step) {
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert(wide <= width, `${step}: the page is ${wide} px wide in a ${width} px viewport`);
+    await t.shot(`${step}-${width}`, page);
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
 /** Adds a passkey named `name` on /account with the browser's (virtual) authenticator. */
 async function addPasskey(page, name) {
   await page.goto("/account");
@@ -943,30 +1173,69 @@ async function createCoupon(t, page) {
   await t.shot("new-coupon-in-cart", shopper);
 }
 
-/** Presses "Refund order" on the staff order page; the simulator confirms with charge.refunded. */
-async function refundOrder(t, page, orderId) {
-  const button = page.locator(`form[action='/admin/orders/${orderId}/refund'] button[type=submit]`);
-  if ((await button.count()) === 0) {
-    t.notes.push(`/admin/orders/${orderId} has no refund button: refund not run`);
+/** The order number (`#1042`) the staff order page shows. */
+async function orderNumberOn(page) {
+  return ((await page.locator("[data-order-number]").textContent()) ?? "").trim();
+}
+
+/**
+ * Ships the order, then refunds one unit of its first line with restock through the confirmation
+ * page (asking for a code in place when the step-up is not recent), then the rest.
+ */
+async function refundOrder(t, page, orderId, secret) {
+  const form = page.locator(`form[action='/admin/orders/${orderId}/refund']`);
+  if ((await form.count()) === 0) {
+    t.notes.push(`/admin/orders/${orderId} has no refund form: refund not run`);
     return;
   }
+  const number = await orderNumberOn(page);
   // Ship it first: carrier and tracking number, then the customer's shipping notice.
   await page.fill(`form[action='/admin/orders/${orderId}/ship'] input[name=carrier]`, "DHL Express");
   await page.fill(`form[action='/admin/orders/${orderId}/ship'] input[name=trackingNumber]`, "JD014600012345");
   await page.click(`form[action='/admin/orders/${orderId}/ship'] button[type=submit]`);
   await waitText(page.locator("[data-fulfilment]"), /Shipped .* by DHL Express, tracking JD014600012345/);
   await t.shot("order-shipped");
-  const notice = await waitForMail(page, new RegExp(`^Your Bastion order ${orderId} has shipped$`));
+  const notice = await waitForMail(page, new RegExp(`^Your Bastion order ${number} has shipped$`));
   assert(notice.text.includes("JD014600012345"), `the shipping notice lacks the tracking number: ${notice.text}`);
-  // A partial refund (one returned item), then the rest.
-  await page.fill(`form[action='/admin/orders/${orderId}/refund'] input[name=amount]`, "5.00");
-  await button.click();
+  await refundFirstLine(t, page, orderId, secret);
+  await waitForMail(page, new RegExp(`^Refund for your Bastion order ${number}$`));
+  // The rest, as an explicit choice.
+  await page.locator(`form[action='/admin/orders/${orderId}/refund'] input[name=mode][value=rest]`).check();
+  await page.locator(`form[action='/admin/orders/${orderId}/refund'] button[type=submit]`).click();
+  await confirmRefund(t, page, secret);
   await waitPath(page, new RegExp(`^/admin/orders/${orderId}$`));
-  await waitText(page.locator("strong[data-status]"), /^paid$/);
-  await waitForMail(page, new RegExp(`^Refund for your Bastion order ${orderId}$`));
-  await t.shot("order-partly-refunded");
-  await button.click();
-  await waitPath(page, new RegExp(`^/admin/orders/${orderId}$`));
-  await waitText(page.locator("strong[data-status]"), /^refunded$/);
+  await waitText(page.locator("strong[data-payment-state]"), /^refunded$/);
   await t.shot("order-refunded");
+}
+
+/** On the confirmation page: the amount is named; a code is typed when asked; the refund is made. */
+async function confirmRefund(t, page, secret) {
+  await waitPath(page, /^\/admin\/orders\/[^/]+\/refund$/);
+  const amount = (await page.locator("[data-confirm-amount] strong").textContent()) ?? "";
+  assert(/\d/.test(amount), `the confirmation names no amount: ${amount}`);
+  await t.shot("refund-confirmation");
+  await assertFits(page, "refund-confirmation");
+  if ((await page.locator("input[name=code]").count()) > 0) {
+    assert(secret, "the refund asked for a code and the journey has no TOTP secret");
+    await page.fill("input[name=code]", await unspentTotp(secret));
+  }
+  await page.locator("form.refund-confirm button[type=submit]").click();
+  return amount;
+}
+
+/** Refunds one unit of the order's first line, back on the shelf: partially refunded, shown with its history. */
+async function refundFirstLine(t, page, orderId, secret) {
+  const form = page.locator(`form[action='/admin/orders/${orderId}/refund']`);
+  await form.locator("input[name=mode][value=lines]").check();
+  await form.locator("input.qty").first().fill("1");
+  await form.locator("input[type=checkbox][name^='restock.']").first().check();
+  await t.shot("refund-lines-chosen");
+  await form.locator("button[type=submit]").click();
+  const amount = await confirmRefund(t, page, secret);
+  await waitPath(page, new RegExp(`^/admin/orders/${orderId}$`));
+  await waitText(page.locator("strong[data-payment-state]"), /^partially refunded$/);
+  await waitText(page.locator("[data-books]"), /restocked/);
+  await t.shot("order-partly-refunded");
+  await assertFits(page, "order-partly-refunded");
+  return amount;
 }

@@ -55,8 +55,10 @@ export const REGISTER: Threat[] = [
       "JSON bodies only on the API (415 otherwise), capped at 64 KiB (413); errors never carry a stack trace.",
       "The shop's settings (decision 024): policy pages are a Markdown subset rendered straight to JSX elements, never HTML: every character of the source is escaped text, only h2–h4, p, ul, ol, li, strong, em, code and a (href, rel) can come out, and a link must pass the allow-list (paths of this shop, https:, http:, mailto:, tel:) or stays text. Footer links pass the same allow-list (422 unsafe_link); brand colours are validated #rrggbb with WCAG AA contrast (422 colour_contrast) and reach pages only as a stylesheet the worker writes from them, pinned with SRI; a logo must be an image uploaded to this shop.",
       "Uploaded product images: the type is read from the bytes (PNG, JPEG, GIF, WebP, AVIF only; SVG, HTML and any other document refused), capped at 5 MiB while streaming, stored under their content hash and served from our origin with their own type, nosniff and a sandbox CSP; product image paths may only name this shop's /media or /images.",
+      "The staff CSV export neutralises formula cells (OWASP CSV Injection): a cell starting with = + - @, a tab or a carriage return is prefixed with a single quote, every cell is quoted with its quotes doubled.",
     ],
     tests: [
+      "P03 CSV export cells cannot run as formulas: = + - @ tab and CR are quoted and prefixed, quotes doubled; admin only",
       "P03 XSS: a script in the search box and in product text is rendered as inert text",
       "P03 XSS: every page carries a CSP without unsafe-inline scripts, with object-src, base-uri and frame-ancestors locked",
       "P03 CSRF: a cross-site state-changing request carrying cookies is refused whatever its content type",
@@ -428,7 +430,9 @@ export const REGISTER: Threat[] = [
       "A role change (API) ends every session of the account; a session made under another role never opens staff routes (401 session_expired); staff roles go only to verified addresses (409 email_not_verified).",
       "The shop's settings (name, colours, footer, policies) are admin only on the page and the API, in a session with a second factor; every change is audited (fail-closed) with the fields it changed.",
       "Shipping an order (unfulfilled → shipped → delivered) is admin only, for paid orders only, forward only by a conditional update, and audited before the write (fail closed).",
+      "Money actions (refunds) need a recent step-up (issue 32, decision 022): a sign-in within 10 minutes or a TOTP code within 15, recorded per session, checked under the LoginGuard like a sign-in's second step, a code used once; the refund page asks for it in place on a confirmation page that names the amount, and a POST without the confirmed amount refunds nothing. Support reads orders, customers and packing slips; refunds, step-up, bulk shipping and the CSV export are admin only.",
       "npm run admin:create never promotes an existing account: it refuses, or with --reset-existing replaces its password and removes its TOTP, passkeys, sessions and reset tokens first; every run is written to operator_events and appended to the audit log at the next sign-in.",
+      "Server-side request forgery through outbound webhooks (a new attack class, decision 023): only admins manage endpoints; an endpoint URL must be https to a public host, checked at registration and again before every delivery (private, loopback, link-local, CGNAT, multicast, reserved, unspecified and cloud-metadata addresses in every IPv4 spelling and IPv6 form incl. IPv4-mapped, NAT64 and 6to4; localhost, *.localhost, *.local, *.internal and single-label names; credentials in URLs; the shop's own host); redirects are never followed, each request times out, and only a 256-byte excerpt of an answer is kept. Plain http to loopback only in development (the dev receiver).",
     ],
     tests: [
       "P16 support and customers can neither list nor refund stray payments, and nothing moves",
@@ -461,8 +465,19 @@ export const REGISTER: Threat[] = [
       "P16 shipping: support and customers cannot ship or deliver an order, and a cross-site form cannot either; nothing changes",
       "P16 shipping is forward only: an unpaid order, a second shipment or a delivery before shipping is 409, and two staff at once ship once with one notice",
       "P16 support staff and customers cannot create or change rates; nothing is written",
+      "P16 SSRF: endpoints pointing at private, loopback, link-local, CGNAT, multicast and metadata addresses in every spelling are refused with 422, and nothing is stored or audited",
+      "P16 SSRF: the address rule refuses plain http and loopback outside development and the shop's own host, and accepts public https hosts",
+      "P16 SSRF at delivery: an endpoint whose stored address is private is never fetched, and a redirect is never followed",
+      "P16 SSRF through the form: a metadata address or no event is refused on the page, and nothing is stored or audited",
+      "P16 support staff, customers and guests cannot list, register, change, rotate, delete or redeliver webhook endpoints; nothing changes",
+      "P16 mass assignment: unknown fields, unknown events and an empty event list are a 422 and change nothing",
+      "P16 step-up cannot be skipped: an old sign-in without a code is 403 step_up_required (new and old route), a wrong or reused code opens nothing, a right code holds 15 minutes",
+      "P16 the refund page asks for the code in place, keeps the choice, and refunds only after the confirmation step; forged fields skip nothing",
+      "P16 support and customers cannot refund, step up, open the refund page or export orders; nothing changes",
       "P16 a guest, a customer and a support user cannot change the settings (API or page), and nothing changes",
     ],
+    operator:
+      "Outbound webhooks: a public host name that resolves to a private address (DNS rebinding) is not caught by the address rule; Workers reach only the public internet unless the operator binds a private network (Cloudflare Tunnel, Workers VPC): do not bind one to this worker, and register only receivers you control (docs/operations.md, Outbound webhooks).",
   },
   {
     id: "P17",
@@ -590,12 +605,14 @@ export const REGISTER: Threat[] = [
     mitigations: [
       "Every webhook is verified with Stripe's signature scheme (HMAC-SHA256 over the raw body, constant-time compare) before it is parsed (M-007).",
       "Optional allow-list of Stripe's webhook IP addresses on CF-Connecting-IP (STRIPE_WEBHOOK_IPS) (M-010).",
+      "The webhooks the shop sends are signed the same way for their receivers: Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,` HMAC-SHA256 of id.timestamp.body) with a per-endpoint `whsec_` secret shown once, stored AES-GCM-encrypted under WEBHOOK_SECRETS_KEY, rotated with an overlap during which both signatures are sent (decision 023).",
     ],
     tests: [
       "T05 forged, wrong-secret, modified-body and unsigned are refused",
       "T05 a signature over the body is checked before JSON.parse: a malformed body with a bad signature is signature_invalid",
       "T05 livemode mismatch: a correctly signed live event on a test-mode shop is refused",
       "T05 POST /api/webhooks/stripe: hostile bodies, signed or not, never 5xx and never change an order",
+      "T05 outbound: a paid order's order.paid delivery reaches the receiver through the queue, signed so the Standard Webhooks library verifies it",
     ],
   },
   {
@@ -611,6 +628,7 @@ export const REGISTER: Threat[] = [
       "Late and stray money (issue 20, decision 013): a completed or async-succeeded payment for an expired or cancelled order is recorded once (payment.after_close, with its payment intent and amount), audited, shown to staff, and refundable by an admin exactly once (a claim row plus the provider idempotency key refund:<row>), audited payment.after_close_refunded.",
       "Staff refunds (full or partial) claim their amount atomically against what was paid (one conditional INSERT), so concurrent or replayed refunds never exceed it; the same Idempotency-Key is one refund at the provider.",
       "Events are notifications, not the truth (issue 29): every payment event makes the shop read the payment at the provider (session, intent, latest charge with its refunds, disputes) and bring the order to it in one place (src/checkout/reconcile.ts), with conditional writes that re-read on a lost race; so replays, reordering (a refund before its payment), duplicates under new event ids and a close racing the payment all end in the same books. Money the shop will not fulfil is one stray_payments row per payment intent, listed for staff (GET /api/admin/stray-payments, /admin/stray-payments, with or without an order) and refundable once.",
+      "Line refunds (issue 32, decision 022): a line's units give back their share of what the line was paid; the claim row is written only if the order's claims stay within the total and no line changed since it was read, and its line rows follow in the same D1 batch, so a line is never refunded twice or beyond its quantity, also concurrently. Restocked units go back on the shelf once, in the batch that makes the claim final.",
       "Disputes block shipping (a staff override needs a reason, audited) and refunds (409 charge_disputed); Dashboard refunds are recorded from the provider's books; a refund claim whose answer was lost is settled by asking the provider (refund metadata claimId, same idempotency key), never left in progress.",
     ],
     tests: [
@@ -638,6 +656,8 @@ export const REGISTER: Threat[] = [
       "T06 a payment with no order and one for a closed order are listed; each is refunded once, a second refund is 409 and moves nothing",
       "T06 two staff refunding one stray payment at once make one refund",
       "T06 property: any order, delay, duplication and concurrency of one payment's signed events ends in the same books (status, refunded amount, dispute, stock, coupon uses, audit facts)",
+      "T06 a line cannot be refunded twice or beyond its quantity: 409, and nothing changes (claims, lines, stock, audit)",
+      "T06 two refunds of the same line at once make one: one claim, the unit restocked once, one refund_requested",
     ],
   },
   {

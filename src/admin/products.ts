@@ -8,6 +8,8 @@ import { forgetPricingRows } from "../catalog/shared-pricing";
 import { inList, type Database } from "../db/client";
 import { products, type ProductRow } from "../catalog/schema";
 import { assertAmountChargeable } from "../payments/currency";
+import { productUpdatedEvent } from "../catalog/product-events";
+import { afterShopEvents, shopEventStatements } from "../integrations/events";
 
 /**
  * A product as staff see it: every column, hidden and timestamps, and its stock as the shelf has
@@ -135,19 +137,33 @@ export function diffFields<T extends object>(before: T, patch: Partial<T>): Reco
  * between the count and the write), and a held unit is never counted twice when its order closes.
  * On hand below the held units is 409 `stock_below_held` and changes nothing.
  */
-export async function updateProduct(db: Database, id: string, patch: Partial<ProductFields>): Promise<HeldProductRow | "slug_taken" | null> {
+export async function updateProduct(
+  db: Database,
+  id: string,
+  patch: Partial<ProductFields>,
+  changed: string[] = Object.keys(patch).filter((k) => patch[k as keyof ProductFields] !== undefined),
+  /** After the edit is committed, with the batch's answers (the webhook relay's claimed deliveries). */
+  afterCommit: (answers: readonly unknown[]) => Promise<void> = async () => {},
+): Promise<HeldProductRow | "slug_taken" | null> {
   if (patch.slug) {
     const [other] = await db.select({ id: products.id }).from(products).where(eq(products.slug, patch.slug)).limit(1);
     if (other && other.id !== id) return "slug_taken";
   }
   const { stock: onHand, ...rest } = patch;
+  const updatedAt = new Date().toISOString();
   try {
-    const [row] = await db
-      .update(products)
-      .set({ ...rest, ...(onHand === undefined ? {} : { stock: sql`${onHand} - ${heldOf(products.id)}` }), updatedAt: new Date().toISOString() })
-      .where(eq(products.id, id))
-      .returning();
+    // `product.updated` for integrations in the same batch as the edit (decision 023).
+    const answers = await db.batch([
+      db
+        .update(products)
+        .set({ ...rest, ...(onHand === undefined ? {} : { stock: sql`${onHand} - ${heldOf(products.id)}` }), updatedAt })
+        .where(eq(products.id, id))
+        .returning(),
+      ...shopEventStatements(db, productUpdatedEvent(id, updatedAt, changed)),
+    ]);
+    const [row] = answers[0];
     if (!row) return null;
+    await afterCommit(answers);
     return { ...row, held: (await heldUnits(db, [id])).get(id) ?? 0 };
   } catch (error) {
     if (String(error).includes("UNIQUE")) return "slug_taken";
@@ -218,7 +234,7 @@ export async function updateProductAudited(
   // Compared as staff see it: stock is on hand.
   const changes = diffFields({ ...row, stock: row.stock + held }, patch);
   if (Object.keys(changes).length === 0) return { ...row, held };
-  const after = await updateProduct(db, id, patch);
+  const after = await updateProduct(db, id, patch, Object.keys(changes), (answers) => afterShopEvents(env, answers));
   if (after === null || after === "slug_taken") return after;
   forgetCatalogCopies(env.DB);
   const stockNote = changes.stock ? { onHand: changes.stock, heldAtEdit: after.held ?? 0, sellable: after.stock } : undefined;

@@ -4,20 +4,10 @@ import { getDb } from "../db/client";
 import { checkCouponLimits, couponDefinitionRefusal, type CouponRefusal } from "../coupons/coupons";
 import type { CouponRow } from "../coupons/schema";
 import { cartCurrency, loadPricingRows, priceFromRows, type Cart, type PricingRows } from "./pricing";
-import type { CartLine, CartSnapshot, CartState } from "./types";
+import { addToLine, emptyCart, isProductId, isQuantity, mergeLines, removeBought } from "./line-rules";
+import type { BeginCheckoutResult, CartLine, CartMutation, CartRefusal, CartSnapshot, CartState, EndCheckoutResult } from "./types";
 
-export type { CartCheckoutState, CartLine, CartSnapshot, CartState } from "./types";
-
-/** Quantities per line are integers 1–99 (API.md). */
-export const MAX_QUANTITY = 99;
-/** A cart holds at most 50 lines (API.md). */
-export const MAX_LINES = 50;
-
-/** Refusals of a cart mutation. */
-export type CartRefusal = "cart_full" | "invalid_quantity" | "invalid_product" | "cart_item_not_found";
-
-/** Result of a cart mutation: the new state, or why nothing changed. */
-export type CartMutation = { ok: true; cart: CartState } | { ok: false; code: CartRefusal };
+export type { BeginCheckoutResult, CartCheckoutState, CartLine, CartMutation, CartRefusal, CartSnapshot, CartState, EndCheckoutResult } from "./types";
 
 /** Refusals of a priced mutation: the cart's own, and what D1's product rows say. */
 export type PricedRefusal = CartRefusal | CouponRefusal | "product_not_found" | "out_of_stock" | "currency_mismatch";
@@ -28,42 +18,8 @@ export type PricedCartResult = { ok: true; cart: Cart } | { ok: false; code: Pri
 /** A change applied with the D1 rows of the cart's products at hand; "unchanged" writes nothing. */
 type PricedChange = (cart: CartState, products: Map<string, PricingProduct>, coupon: CouponRow | null) => PricedRefusal | "unchanged" | null;
 
-/** Result of `beginCheckout`. */
-export type BeginCheckoutResult =
-  | { ok: true; snapshot: CartSnapshot }
-  | { ok: false; code: "cart_empty" }
-  /** Held by `heldBy` since `startedAt` (epoch ms): checkout asks D1 whether that order still can be paid. */
-  | { ok: false; code: "checkout_in_progress"; heldBy: string; startedAt: number };
-
-/** Result of `completeCheckout` / `cancelCheckout`. */
-export type EndCheckoutResult = { ok: true; cart: CartState } | { ok: false; code: "not_checking_out" };
-
 const STATE_KEY = "cart";
 const COMPLETED_KEY = "completedOrders";
-
-function isQuantity(n: unknown): n is number {
-  return typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= MAX_QUANTITY;
-}
-
-function isProductId(id: unknown): id is string {
-  return typeof id === "string" && id.length >= 1 && id.length <= 100;
-}
-
-/** Adds to the product's line (clamped at 99), or opens a line unless the cart has 50 already. */
-function addToLine(cart: CartState, productId: string, quantity: number): CartRefusal | null {
-  const line = cart.lines.find((l) => l.productId === productId);
-  if (line) {
-    line.quantity = Math.min(MAX_QUANTITY, line.quantity + quantity);
-    return null;
-  }
-  if (cart.lines.length >= MAX_LINES) return "cart_full";
-  cart.lines.push({ productId, quantity });
-  return null;
-}
-
-function emptyState(): CartState {
-  return { lines: [], couponCode: null, version: 0, state: { status: "open" } };
-}
 
 /**
  * One shopper's cart (guest `guest:<random id>` or account `user:<id>`, chosen by the server,
@@ -85,7 +41,7 @@ export class CartObject extends DurableObject<Env> {
   getState(): CartState {
     // Read from storage once per object lifetime: this object is the cart's only writer, so the
     // copy in memory is the stored state (a copy is handed out, so a refused change never leaks).
-    this.stored ??= this.ctx.storage.kv.get<CartState>(STATE_KEY) ?? emptyState();
+    this.stored ??= this.ctx.storage.kv.get<CartState>(STATE_KEY) ?? emptyCart();
     return structuredClone(this.stored);
   }
 
@@ -121,13 +77,7 @@ export class CartObject extends DurableObject<Env> {
    */
   mergeFrom(lines: CartLine[], couponCode: string | null): CartMutation {
     return this.mutate((cart) => {
-      for (const incoming of lines) {
-        if (!isProductId(incoming.productId) || !isQuantity(incoming.quantity)) continue;
-        const line = cart.lines.find((l) => l.productId === incoming.productId);
-        if (line) line.quantity = Math.min(MAX_QUANTITY, line.quantity + incoming.quantity);
-        else if (cart.lines.length < MAX_LINES) cart.lines.push({ productId: incoming.productId, quantity: incoming.quantity });
-      }
-      if (cart.couponCode === null && couponCode) cart.couponCode = couponCode;
+      mergeLines(cart, lines, couponCode);
       return null;
     });
   }
@@ -161,13 +111,7 @@ export class CartObject extends DurableObject<Env> {
     const completed = this.ctx.storage.kv.get<string[]>(COMPLETED_KEY) ?? [];
     if (completed.includes(orderId)) return { ok: true, cart };
     if (cart.state.status !== "checking_out" || cart.state.orderId !== orderId) return { ok: false, code: "not_checking_out" };
-    const snapshot = cart.state.snapshot;
-    for (const bought of snapshot.lines) {
-      const line = cart.lines.find((l) => l.productId === bought.productId);
-      if (line) line.quantity -= bought.quantity;
-    }
-    cart.lines = cart.lines.filter((l) => l.quantity > 0);
-    if (cart.couponCode === snapshot.couponCode) cart.couponCode = null;
+    removeBought(cart, cart.state.snapshot);
     cart.state = { status: "open" };
     cart.version += 1;
     this.save(cart);

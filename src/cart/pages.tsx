@@ -10,7 +10,7 @@ import type { Cart, CartItem } from "./cart";
 import { getSessionUser } from "../accounts/session";
 import { getDb } from "../db/client";
 import { checkoutTotalCents, deliveryEstimate, offeredRates, type OfferedRate } from "../shipping/checkout-pricing";
-import { MAX_QUANTITY } from "./cart-object";
+import { MAX_QUANTITY } from "./line-rules";
 import { addToCart, applyCartCoupon, COUPON_MESSAGES, readCart, removeCartCoupon, removeFromCart, setCartQuantity } from "./operations";
 
 /**

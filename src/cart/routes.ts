@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { access, createApiApp, problemResponseSpec } from "../platform/openapi";
-import { MAX_QUANTITY } from "./cart-object";
+import { MAX_QUANTITY } from "./line-rules";
 import { addToCart, applyCartCoupon, readCart, removeCartCoupon, removeFromCart, setCartQuantity } from "./operations";
 
 // Bodies are plain (non-strict) objects: zod drops every key it does not know, so a

@@ -1,4 +1,4 @@
-import { and, eq, isNull, sql, type SQL } from "drizzle-orm";
+import { and, eq, isNull, type SQL } from "drizzle-orm";
 import { sqlNowIso, type Database } from "../db/client";
 import { orderLines, orders, type OrderRow } from "./schema";
 import { restockPendingOrder } from "./stock";

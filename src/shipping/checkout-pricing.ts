@@ -1,7 +1,7 @@
 // Checkout pricing of shipping: which rates a cart in a currency may choose and what each costs
 // for its goods (free above a threshold). The cart page, GET /api/shipping-rates and checkout
 // price shipping here, from the rates table only (never from the client).
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { shippingRates, type ShippingRateRow } from "./schema";
 
@@ -49,14 +49,6 @@ export function toOffered(row: ShippingRateRow, goodsCents: number): OfferedRate
     maxDays: row.maxDays,
     freeAboveCents: row.freeAboveCents,
   };
-}
-
-/** Whether any active rate exists in `currency`: then every checkout in it must choose one. */
-export function activeRateCountQuery(db: Database, currency: string) {
-  return db
-    .select({ n: sql<number>`count(*)` })
-    .from(shippingRates)
-    .where(and(eq(shippingRates.active, true), eq(shippingRates.currency, currency.toUpperCase())));
 }
 
 /** A human label for a rate's delivery estimate ("3–5 business days"), or null. */

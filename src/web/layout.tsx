@@ -2,6 +2,7 @@ import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
 import { currentShopSettings } from "../settings/shop-settings";
 import { ASSETS } from "./asset-manifest";
+import { staffZone } from "./dates";
 
 /** Open Graph card of a page (absolute URLs). */
 export interface OpenGraph {
@@ -41,10 +42,12 @@ export function Layout(props: LayoutProps) {
   const shop = currentShopSettings();
   const title = props.title === shop.shopName ? shop.shopName : `${props.title} · ${shop.shopName}`;
   const description = props.description ?? `${shop.shopName}: ${shop.heroText || shop.heroTitle}`;
+  // Staff pages (served in a staff time zone, src/web/dates.tsx) carry the script that reports the browser's zone.
+  const zone = staffZone();
   return (
     <>
       {raw("<!DOCTYPE html>")}
-      <html lang="en">
+      <html lang="en" data-staff-tz={zone ?? undefined}>
         <head>
           <meta charset="utf-8" />
           <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -67,6 +70,7 @@ export function Layout(props: LayoutProps) {
           <link rel="stylesheet" href={ASSETS.css.path} integrity={ASSETS.css.integrity} crossorigin="anonymous" />
           {shop.theme ? <link rel="stylesheet" href={shop.theme.path} integrity={shop.theme.integrity} crossorigin="anonymous" /> : null}
           <script src={ASSETS.js.path} integrity={ASSETS.js.integrity} crossorigin="anonymous" defer></script>
+          {zone ? <script src={ASSETS.staff.path} integrity={ASSETS.staff.integrity} crossorigin="anonymous" defer></script> : null}
           {(props.scripts ?? []).map((name) => (
             <script src={ASSETS[name].path} integrity={ASSETS[name].integrity} crossorigin="anonymous" defer></script>
           ))}
