@@ -969,7 +969,7 @@ export const journeys = [
         await signOut(page);
         assert((await signIn(page, admin)) === "second-factor", "admin sign-in did not ask for a code");
       }
-      assert(secret, "needs the admin's TOTP secret from 10-staff (run 13 with 10, or on its own)");
+      assert(secret, "needs the admin's TOTP secret from 10-staff (run it with 10, or on its own)");
       await enterTotp(page, secret);
       state.adminTotp = { secret };
       await page.goto("/admin/settings");

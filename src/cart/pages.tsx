@@ -4,6 +4,7 @@ import { Hono, type Context } from "hono";
 import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
 import { formatMoney } from "../web/format";
+import { currentShopSettings } from "../settings/shop-settings";
 import { Layout } from "../web/layout";
 import type { Cart, CartItem } from "./cart";
 import { getSessionUser } from "../accounts/session";
@@ -171,7 +172,9 @@ function CartLine({ item, money }: { item: CartItem; money: (cents: number) => s
 
 function CartPage(props: { cart: Cart; message: { text: string; error: boolean } | null; choices: CheckoutChoices }) {
   const { cart, message, choices } = props;
-  const money = (cents: number) => formatMoney(cents, cart.currency);
+  // An empty cart has no currency of its own: it shows the shop's default (settings).
+  const currency = cart.items.length > 0 ? cart.currency : currentShopSettings().defaultCurrency;
+  const money = (cents: number) => formatMoney(cents, currency);
   const chosen = choices.rates.find((r) => r.id === choices.chosenRateId) ?? null;
   return (
     <Layout title="Your cart">

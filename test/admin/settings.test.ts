@@ -144,6 +144,9 @@ describe("shop settings (admin)", () => {
     expect((await send(admin, "PUT", "/api/admin/settings", settingsBody({ heroTitle: "New season" }))).status).toBe(200);
     expect((await auditRowsAfter(third)).map((a) => [a.action, JSON.parse(a.detail)])).toEqual([["settings.updated", { fields: ["heroTitle"] }]]);
     expect((await page("/")).html).toContain("New season");
+    // The default currency: an empty cart (no currency of its own) shows it.
+    expect((await send(admin, "PUT", "/api/admin/settings", settingsBody({ heroTitle: "New season", defaultCurrency: "EUR" }))).status).toBe(200);
+    expect((await page("/cart")).html).toContain('data-subtotal="true">€0.00<');
   });
 
   it("the settings page saves through the same rules, and a refused form keeps everything typed", async () => {
