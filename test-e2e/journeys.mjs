@@ -1210,7 +1210,7 @@ async function refundOrder(t, page, orderId, secret) {
 
 /** On the confirmation page: the amount is named; a code is typed when asked; the refund is made. */
 async function confirmRefund(t, page, secret) {
-  await waitPath(page, /^\/admin\/orders\/[^/]+\/refund$/);
+  await waitPath(page, /^\/admin\/orders\/[^/]+\/refund(\?.*)?$/);
   const amount = (await page.locator("[data-confirm-amount] strong").textContent()) ?? "";
   assert(/\d/.test(amount), `the confirmation names no amount: ${amount}`);
   await t.shot("refund-confirmation");
