@@ -913,7 +913,7 @@ export const journeys = [
       await t.shot("phone-dashboard", staff);
       await assertFits(staff, "phone-dashboard");
       await staff.click("[data-tile=to-ship] a");
-      await waitPath(staff, /^\/admin\/orders$/);
+      await waitPath(staff, /^\/admin\/orders\?status=paid&fulfilment=unfulfilled$/);
       await staff.fill("input[name=q]", number);
       await staff.click("form.filters button[type=submit]");
       await staff.locator(`tr[data-order="${orderId}"]`).waitFor();
@@ -1203,7 +1203,7 @@ async function refundOrder(t, page, orderId, secret) {
   await page.locator(`form[action='/admin/orders/${orderId}/refund'] input[name=mode][value=rest]`).check();
   await page.locator(`form[action='/admin/orders/${orderId}/refund'] button[type=submit]`).click();
   await confirmRefund(t, page, secret);
-  await waitPath(page, new RegExp(`^/admin/orders/${orderId}$`));
+  await waitPath(page, new RegExp(`^/admin/orders/${orderId}(\\?refunded=\\d+)?$`));
   await waitText(page.locator("strong[data-payment-state]"), /^refunded$/);
   await t.shot("order-refunded");
 }
@@ -1232,7 +1232,7 @@ async function refundFirstLine(t, page, orderId, secret) {
   await t.shot("refund-lines-chosen");
   await form.locator("button[type=submit]").click();
   const amount = await confirmRefund(t, page, secret);
-  await waitPath(page, new RegExp(`^/admin/orders/${orderId}$`));
+  await waitPath(page, new RegExp(`^/admin/orders/${orderId}(\\?refunded=\\d+)?$`));
   await waitText(page.locator("strong[data-payment-state]"), /^partially refunded$/);
   await waitText(page.locator("[data-books]"), /restocked/);
   await t.shot("order-partly-refunded");
