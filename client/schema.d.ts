@@ -771,12 +771,57 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Refund a paid order, in full or in part (admin, sign-in within 10 minutes)
-         * @description Refunds `amountCents` (default: everything not refunded yet), never more than what is left: two refunds at once cannot add up to more than was paid. Send an `Idempotency-Key`: a replay with the same key answers the same refund and moves no money again. The order becomes `refunded` when the provider's `charge.refunded` webhook reports the whole charge refunded; a partial refund keeps it `paid`.
+         * Deprecated: use POST /admin/orders/{id}/refunds. Refund a paid order, in full or in part (admin, step-up)
+         * @deprecated
+         * @description Deprecated (issue 32): an empty body refunds everything; POST /admin/orders/{id}/refunds asks for the amount explicitly and refunds lines. Kept working as documented for existing clients; a recent step-up (sign-in within 10 minutes, or POST /admin/step-up) is enough, otherwise 403 `reauth_required`. Refunds `amountCents` (default: everything not refunded yet), never more than what is left: two refunds at once cannot add up to more than was paid. Send an `Idempotency-Key`: a replay with the same key answers the same refund and moves no money again. The order becomes `refunded` when the provider's `charge.refunded` webhook reports the whole charge refunded; a partial refund keeps it `paid`.
          *
          *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
          */
         post: operations["adminRefundOrder"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/orders/{id}/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refund a paid order: an amount, the rest, or order lines with optional restock (admin, step-up)
+         * @description The body says what to refund, explicitly: `{amountCents}`, `{refundRest: true}` or `{lines: [{variantId, quantity, restock}]}` (or `productId` for a product the order holds one variant of) (each line's units give back their part of what the line was paid, its share of the discount taken off; a line is never refunded beyond its quantity). Never more than what is left on the order, also when two refunds race. `expectedCents`: the amount the caller confirmed; another amount now is 409 `refund_amount_changed`. Needs a recent step-up (a sign-in within 10 minutes, or `POST /api/admin/step-up` within 15): otherwise 403 `step_up_required`. Send an `Idempotency-Key`: a replay answers the same refund. Restocked units go back on the shelf once the provider made the refund.
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminCreateRefund"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/step-up": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm it is you before money actions: a code from your authenticator app (admin)
+         * @description A right, unused TOTP code lets this session make refunds for 15 minutes. Attempts count like sign-in attempts (Turnstile, then back-off).
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminStepUp"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1137,6 +1182,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The shop's settings (admin): name, logo, colours, hero, footer, contact, defaults, return window, policy pages
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        get: operations["adminGetSettings"];
+        /**
+         * Replace the shop's settings (admin); audited with the changed fields
+         * @description The whole document, every field. Colours are `#rrggbb` with at least 4.5:1 contrast under white text (and, for the brand colour, on the page background). Footer links are paths on this shop or https:, http:, mailto:, tel: URLs. `logoUrl` is an image uploaded with adminUploadImage. Policies are Markdown (headings, paragraphs, lists, bold, italic, code, links); no HTML is ever passed through. Pages show the change on their next request.
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        put: operations["adminPutSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/cart": {
         parameters: {
             query?: never;
@@ -1339,6 +1410,8 @@ export interface components {
             currency: string;
             imageUrl: string | null;
             inStock: boolean;
+            /** @description How many are left when only a few are (1–5), else null */
+            lowStock: number | null;
             category: string | null;
         };
         Problem: {
@@ -1677,17 +1750,49 @@ export interface components {
         };
         AdminOrderSummary: {
             id: string;
+            /** @description The short order number people use (`#1042`) */
+            number: number | null;
             /** @enum {string} */
             status: "pending" | "paid" | "refunded" | "expired" | "cancelled";
+            /** @enum {string} */
+            paymentState: "pending" | "paid" | "partially_refunded" | "refunded" | "expired" | "cancelled";
+            /** @enum {string} */
+            fulfilment: "unfulfilled" | "shipped" | "delivered";
             userId: string;
             customerEmail: string | null;
+            customerName: string | null;
             totalCents: number;
+            refundedCents: number;
             currency: string;
             couponCode: string | null;
+            disputeStatus: string | null;
             createdAt: string;
             paidAt: string | null;
         };
         AdminOrder: components["schemas"]["Order"] & {
+            /** @description Everything refunded, as the payment provider's books say (staff and Dashboard refunds) */
+            refundedCents?: number;
+            refunds?: {
+                id: string;
+                amountCents: number;
+                /**
+                 * @description `provider`: made outside the shop (the Stripe Dashboard)
+                 * @enum {string}
+                 */
+                source: "staff" | "provider";
+                /** @enum {string} */
+                state: "requested" | "done";
+                requestedBy: string;
+                createdAt: string;
+                lines: {
+                    productId: string;
+                    name: string;
+                    quantity: number;
+                    amountCents: number;
+                    restock: boolean;
+                    restocked: boolean;
+                }[];
+            }[];
             userId: string;
             customerEmail: string | null;
             provider: string;
@@ -1712,21 +1817,6 @@ export interface components {
                 reason: string;
                 receivedAt: string;
                 refundId: string | null;
-            }[];
-            /** @description Everything refunded, as the payment provider's books say (staff and Dashboard refunds) */
-            refundedCents: number;
-            refunds: {
-                id: string;
-                amountCents: number;
-                /**
-                 * @description `provider`: made outside the shop (the Stripe Dashboard)
-                 * @enum {string}
-                 */
-                source: "staff" | "provider";
-                /** @enum {string} */
-                state: "requested" | "done";
-                requestedBy: string;
-                createdAt: string;
             }[];
             /** @description The headline dispute's status (Stripe's), or null: never disputed */
             disputeStatus: string | null;
@@ -1760,8 +1850,27 @@ export interface components {
         };
         Order: {
             id: string;
+            /** @description The short order number people use (`#1042`); `id` stays the key of every route. */
+            number: number | null;
             /** @enum {string} */
             status: "pending" | "paid" | "expired" | "cancelled" | "refunded";
+            /**
+             * @description `status`, except that a paid order with part of its payment refunded is `partially_refunded`.
+             * @enum {string}
+             */
+            paymentState: "pending" | "paid" | "partially_refunded" | "refunded" | "expired" | "cancelled";
+            /** @description Refunded so far, as the payment provider's books say (minor units). */
+            refundedCents: number;
+            /** @description Refunds made, oldest first. */
+            refunds: {
+                amountCents: number;
+                createdAt: string;
+                /** @description The order lines this refund gave money back for; empty for an amount. */
+                lines: {
+                    productId: string;
+                    quantity: number;
+                }[];
+            }[];
             items: {
                 productId: string;
                 variantId: string;
@@ -1805,6 +1914,48 @@ export interface components {
         AdminRefund: {
             /** @description Minor units; default: everything not refunded yet */
             amountCents?: number;
+        };
+        AdminRefundAnswer: {
+            orderId: string;
+            refundId: string;
+            amountCents: number;
+            currency: string;
+            /** @enum {string} */
+            status: "pending" | "paid" | "refunded" | "expired" | "cancelled";
+            refundedCents?: number;
+            remainingCents?: number;
+            /** @description A line refund's lines and the part of the payment each gave back */
+            lines?: {
+                productId: string;
+                variantId: string;
+                quantity: number;
+                amountCents: number;
+                restock: boolean;
+            }[];
+        };
+        AdminRefundRequest: {
+            /** @description Minor units of the order's currency */
+            amountCents: number;
+            expectedCents?: number;
+        } | {
+            /**
+             * @description Refund everything not refunded yet: an explicit choice
+             * @enum {boolean}
+             */
+            refundRest: true;
+            /** @description The amount the staff member confirmed: another amount is 409 `refund_amount_changed` */
+            expectedCents?: number;
+        } | {
+            lines: {
+                /** @description The order line's variant (its `items[].variantId`) */
+                variantId?: string;
+                /** @description Or the line's product, when the order holds one variant of it (API.md's shape before variants) */
+                productId?: string;
+                quantity: number;
+                /** @description Put the units back on the shelf once the refund is made */
+                restock: boolean;
+            }[];
+            expectedCents?: number;
         };
         StrayPayment: {
             /** @description The payment intent id (or the Checkout Session id of a payment without one) */
@@ -1940,6 +2091,58 @@ export interface components {
             maxDays: number | null;
             freeAboveCents: number | null;
         };
+        ShopSettings: {
+            shopName: string;
+            logoUrl: string | null;
+            brandColour: string;
+            accentColour: string;
+            heroTitle: string;
+            heroText: string;
+            footerLinks: {
+                label: string;
+                href: string;
+            }[];
+            /** Format: email */
+            contactEmail: string | null;
+            contactAddress: string | null;
+            defaultCurrency: string;
+            /** @enum {string} */
+            defaultLocale: "en-US" | "en-GB" | "en-IE" | "de-DE" | "fr-FR" | "es-ES" | "it-IT" | "nl-NL" | "ja-JP";
+            returnWindowDays: number;
+            policies: {
+                privacy: string;
+                terms: string;
+                shipping: string;
+                returns: string;
+            };
+            version: string;
+            updatedAt: string | null;
+        };
+        ShopSettingsInput: {
+            shopName: string;
+            logoUrl: string | null;
+            brandColour: string;
+            accentColour: string;
+            heroTitle: string;
+            heroText: string;
+            footerLinks: {
+                label: string;
+                href: string;
+            }[];
+            /** Format: email */
+            contactEmail: string | null;
+            contactAddress: string | null;
+            defaultCurrency: string;
+            /** @enum {string} */
+            defaultLocale: "en-US" | "en-GB" | "en-IE" | "de-DE" | "fr-FR" | "es-ES" | "it-IT" | "nl-NL" | "ja-JP";
+            returnWindowDays: number;
+            policies: {
+                privacy: string;
+                terms: string;
+                shipping: string;
+                returns: string;
+            };
+        };
         Cart: {
             items: {
                 productId: string;
@@ -1960,6 +2163,8 @@ export interface components {
                 quantity: number;
                 unitPriceCents: number;
                 lineTotalCents: number;
+                /** @description The product's image (a path on this shop), or null */
+                imageUrl: string | null;
             }[];
             coupon: {
                 code: string;
@@ -5082,6 +5287,17 @@ export interface operations {
             query?: {
                 status?: "pending" | "paid" | "refunded" | "expired" | "cancelled";
                 customer?: string;
+                /** @description Part of the order number (`#104`), email, name, or a product's slug or name */
+                q?: string;
+                /** @description Where the money is; `paid` excludes partly refunded orders */
+                payment?: "pending" | "paid" | "partially_refunded" | "refunded" | "expired" | "cancelled";
+                fulfilment?: "unfulfilled" | "shipped" | "delivered";
+                /** @description `open`: only orders whose payment is disputed now */
+                dispute?: "open";
+                /** @description Created at or after this instant */
+                from?: string;
+                /** @description Created before this instant */
+                to?: string;
                 cursor?: string;
                 limit?: number;
             };
@@ -5311,6 +5527,211 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminCreateRefund: {
+        parameters: {
+            query?: never;
+            header?: {
+                "idempotency-key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminRefundRequest"];
+            };
+        };
+        responses: {
+            /** @description Refund requested */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminRefundAnswer"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; or `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such order */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `order_not_refundable`, `refund_exceeds_remaining`, `line_already_refunded`, `line_refund_exceeds_quantity`, `refund_amount_changed`, `charge_disputed`, `refund_withdrawn` or `refund_refused` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` (no amount, an empty body, an unknown field) `line_not_found` or `variant_required` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            /** @description `payment_unavailable` */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminStepUp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Stepped up */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description ISO 8601 */
+                        validUntil: string;
+                    };
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `step_up_invalid_code` (wrong or used code), `step_up_unavailable` (no authenticator app on this account), or the guard's refusals; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: no code, or an unknown field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `too_many_attempts` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -6668,6 +7089,126 @@ export interface operations {
             };
             /** @description `invalid_parameter`: a query or path parameter breaks its rule */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminGetSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShopSettings"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an admin, or second factor missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminPutSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShopSettingsInput"];
+            };
+        };
+        responses: {
+            /** @description Saved */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShopSettings"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an admin, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` (shape, e.g. a colour that is not #rrggbb), `colour_contrast`, `unsafe_link`, `logo_not_found` or `currency_not_accepted` */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -47,7 +47,7 @@ const productId = (p) => `prd_demo_${p.slug.replaceAll("-", "_")}`;
 
 /**
  * INSERT … ON CONFLICT(slug) DO NOTHING for every demo product; ids are stable per slug. Each
- * product gets its options and variants (decision 022): the listed ones, or one default variant
+ * product gets its options and variants (decision 025): the listed ones, or one default variant
  * with its price and stock. Variants are added only while the product has none, so staff edits
  * survive a restart; every opening stock is a ledger row by `seed`.
  */
@@ -150,6 +150,40 @@ export function shippingRatesSql(rates) {
     .join("\n");
 }
 
+/**
+ * INSERT … ON CONFLICT(id) DO NOTHING for the demo shop settings (src/settings: one row): an
+ * admin's edits on /admin/settings survive a restart.
+ */
+export function settingsSql(settings, version = "demo-seed") {
+  const values = [
+    1,
+    settings.shopName,
+    settings.logoUrl ?? null,
+    settings.brandColour,
+    settings.accentColour,
+    settings.heroTitle,
+    settings.heroText,
+    JSON.stringify(settings.footerLinks ?? []),
+    settings.contactEmail ?? null,
+    settings.contactAddress ?? null,
+    settings.defaultCurrency,
+    settings.defaultLocale,
+    settings.returnWindowDays,
+    settings.policies.privacy,
+    settings.policies.terms,
+    settings.policies.shipping,
+    settings.policies.returns,
+    version,
+  ]
+    .map(sqlValue)
+    .join(", ");
+  return (
+    "INSERT INTO shop_settings (id, shop_name, logo_url, brand_colour, accent_colour, hero_title, hero_text, footer_links, contact_email, " +
+    "contact_address, default_currency, default_locale, return_window_days, privacy_policy, terms_policy, shipping_policy, returns_policy, version) " +
+    `VALUES (${values}) ON CONFLICT(id) DO NOTHING;`
+  );
+}
+
 /** Runs `wrangler d1 execute bastion --local` with node_modules/.bin first on PATH (Node 24). */
 function wrangler(args, { json = false, persistTo } = {}) {
   const bin = path.join(ROOT, "node_modules", ".bin");
@@ -175,6 +209,7 @@ export function seedDemo({ persistTo } = {}) {
   const hasCoupons = query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'coupons'").length > 0;
   if (hasCoupons) statements.push(couponsSql(data.coupons, query("SELECT name, type FROM pragma_table_info('coupons')")));
   statements.push(shippingRatesSql(data.shippingRates ?? []));
+  if (data.settings) statements.push(settingsSql(data.settings));
   const dir = mkdtempSync(path.join(tmpdir(), "bastion-seed-"));
   try {
     const file = path.join(dir, "seed-demo.sql");

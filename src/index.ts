@@ -42,6 +42,8 @@ import { webhookEndpointsApi } from "./admin/webhook-endpoint-routes";
 import { devWebhookReceiverApi } from "./integrations/dev-receiver";
 import { staticAssets } from "./web/assets";
 import { storefront } from "./web/routes";
+import { settingsApi } from "./admin/settings-routes";
+import { shopSettingsForPages } from "./settings/page-settings";
 
 export { CartObject } from "./cart/cart-object";
 export { CouponObject } from "./coupons/coupon-object";
@@ -84,6 +86,8 @@ app.use(async (c, next) => {
 });
 app.use(httpsOnly);
 app.use(csrfOriginCheck);
+// Every page renders with the shop's settings (name, logo, colours, footer: decision 024).
+app.use(shopSettingsForPages);
 app.use("/api/*", jsonBodyGuardExcept(RAW_BODY_PATHS));
 
 // The JSON API: each domain's OpenAPI sub-app, merged so /api/openapi.json describes them all.
@@ -99,6 +103,7 @@ api.route("/", shippingRatesApi);
 api.route("/", webhookEndpointsApi);
 api.route("/", devWebhookReceiverApi);
 api.route("/", shippingPublicApi);
+api.route("/", settingsApi);
 api.route("/", cartApi);
 api.route("/", checkoutApi);
 api.route("/", paymentsApi);
@@ -125,7 +130,7 @@ app.onError(renderError);
 export default Object.assign(app, {
   async scheduled(controller: ScheduledController, env: Env): Promise<void> {
     await runScheduledSweep(controller, env);
-    // Staff hear of variants that crossed their low-stock threshold (decision 022).
+    // Staff hear of variants that crossed their low-stock threshold (decision 025).
     await mailLowStockAlerts(env).catch((error: unknown) =>
       console.error(JSON.stringify({ level: "error", msg: "low_stock_mail_failed", error: String(error) })),
     );

@@ -7,7 +7,7 @@ import { inList, type Database } from "../db/client";
 import { assertAmountChargeable } from "../payments/currency";
 import { ProblemError } from "../platform/problem";
 
-// Staff's side of variants (decision 022): stock as the shelf has it (on hand = sellable + held,
+// Staff's side of variants (decision 025): stock as the shelf has it (on hand = sellable + held,
 // docs/decisions/013), edits that say who made them (the ledger's actor), options kept in step
 // with the variants that use their values.
 

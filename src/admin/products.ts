@@ -30,7 +30,7 @@ import { afterShopEvents, shopEventStatements } from "../integrations/events";
  * its stock as the shelf has it (docs/decisions/013): `stock` is ON HAND (what staff count and
  * set), `held` the units taken by unpaid pending orders (they come back if those orders close
  * unpaid), `sellable` what shoppers can still buy (on hand − held). A product's stock and price
- * are its variants' (the sum; the lowest price), decision 022. `hidden` is `status !== "active"`.
+ * are its variants' (the sum; the lowest price), decision 025. `hidden` is `status !== "active"`.
  */
 export interface AdminProduct {
   id: string;

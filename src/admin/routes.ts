@@ -5,6 +5,7 @@ import { couponApi } from "./coupon-routes";
 import { describeStaffAccess, staffGuard } from "./guard";
 import { orderApi } from "./order-routes";
 import { productApi } from "./product-routes";
+import { refundApi } from "./refund-routes";
 import { variantApi } from "./variant-routes";
 import { strayPaymentApi } from "./stray-payment-routes";
 import { userApi } from "./user-routes";
@@ -24,6 +25,7 @@ adminApi.route("/", variantApi);
 adminApi.route("/", auditApi);
 adminApi.route("/", couponApi);
 adminApi.route("/", orderApi);
+adminApi.route("/", refundApi);
 adminApi.route("/", strayPaymentApi);
 adminApi.route("/", userApi);
 

@@ -11,7 +11,7 @@ import { findProductWithVariants, forgetCatalogCopies } from "./products";
 import { addVariantAudited, setOptionsAudited, updateVariantAudited } from "./product-variants";
 import { OptionsSchema, VariantCreateBody, VariantPatchBody } from "./variant-routes";
 
-// The staff product page's variants (decision 022): options as lines of text ("Color: Green, Navy"),
+// The staff product page's variants (decision 025): options as lines of text ("Color: Green, Navy"),
 // a form per variant (price, stock on hand, SKU, threshold…) and one to add a variant. Each form
 // goes through the API's own schema and functions, so the page and the API follow one set of rules.
 

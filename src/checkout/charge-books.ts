@@ -6,6 +6,7 @@ import { afterShopEvents, shopEventStatements } from "../integrations/events";
 import { orderRefundedEvent } from "./order-events";
 import { queueDisputeNotice, queueRefundNotice } from "./order-mail";
 import { stripeTail } from "./payment-checks";
+import { completeRefundClaim } from "./refunds";
 import { orderDisputes, orderRefunds, orders, type OrderRow } from "./schema";
 
 /** Who is reconciling an order with its payment: the audit log says so. */
@@ -34,11 +35,8 @@ async function recordRefunds(env: Env, db: Database, order: OrderRow, state: Pay
     if (known.some((k) => k.providerRefundId === refund.id)) continue;
     const claim = refund.claimId ? known.find((k) => k.id === refund.claimId) : undefined;
     if (claim) {
-      // The shop's own claim whose answer was lost (or is still on its way): final now.
-      await db
-        .update(orderRefunds)
-        .set({ state: "done", providerRefundId: refund.id })
-        .where(and(eq(orderRefunds.id, claim.id), eq(orderRefunds.state, "requested")));
+      // The shop's own claim whose answer was lost (or is still on its way): final now (restocked lines too).
+      await completeRefundClaim(db, claim.id, refund.id);
       continue;
     }
     const inserted = await db

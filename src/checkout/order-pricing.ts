@@ -67,7 +67,7 @@ export async function priceFrozenCart(db: Database, config: Config, frozen: unkn
   }
   const byId = new Map(rows.map((r) => [r.variantId, r]));
   // Prices, names, SKUs, option values and currency come from D1 only; a variant of a product that
-  // is not active, deleted, or not of the line's product is not sold (P04, P11; decision 022).
+  // is not active, deleted, or not of the line's product is not sold (P04, P11; decision 025).
   const lines: CheckoutLine[] = snapshot.lines.flatMap((l) => {
     const v = byId.get(l.variantId);
     if (!v || v.productId !== l.productId) return [];

@@ -9,7 +9,7 @@ import { orderLines, orders } from "./schema";
  * not in flight unless `inFlight`). It goes in the same db.batch as the status change that follows
  * it, with the same conditions, so stock comes back exactly once: a paid order never restocks, a
  * duplicate finds the order no longer pending. Each variant's ledger row (`sale_released`, the
- * order as its ref) is written by the trigger in the same statement (decision 022).
+ * order as its ref) is written by the trigger in the same statement (decision 025).
  */
 export function restockPendingOrder(db: Database, orderId: string, match: { session?: string | null; inFlight?: boolean } = {}) {
   const conditions: SQL[] = [eq(orders.id, orderId), eq(orders.status, "pending")];
@@ -34,23 +34,4 @@ export function restockPendingOrder(db: Database, orderId: string, match: { sess
         sql`EXISTS ${stillPending}`,
       ),
     );
-}
-
-/**
- * Puts refunded units of an order's line back on its variant's shelf (reason `refund_restock`,
- * the staff member as actor, the order as ref: the inventory ledger's row comes from the trigger).
- * Only units the order really sold of that variant, and only once per call: the caller records
- * what it restocked (line-item refunds, src/admin/order*). Returns whether the variant still exists.
- */
-export async function restockRefundedUnits(db: Database, input: { orderId: string; variantId: string; quantity: number; actor: string }): Promise<boolean> {
-  const sold = db
-    .select({ one: sql`1` })
-    .from(orderLines)
-    .where(and(eq(orderLines.orderId, input.orderId), eq(orderLines.variantId, input.variantId), sql`${orderLines.quantity} >= ${input.quantity}`));
-  const [row] = await db
-    .update(productVariants)
-    .set({ stock: sql`${productVariants.stock} + ${input.quantity}`, stockReason: "refund_restock", stockActor: input.actor, stockRef: input.orderId })
-    .where(and(eq(productVariants.id, input.variantId), sql`${input.quantity} > 0`, sql`EXISTS ${sold}`))
-    .returning({ id: productVariants.id });
-  return row !== undefined;
 }

@@ -7,3 +7,4 @@ export * from "../coupons/schema";
 export * from "../mail/schema";
 export * from "../shipping/schema";
 export * from "../integrations/schema";
+export * from "../settings/schema";

@@ -8,6 +8,7 @@ import type { Database } from "../db/client";
 import { enqueueMailSafely } from "../mail/mail";
 import { isOpenDispute, OPEN_DISPUTE_STATUSES } from "../payments/payment-state";
 import { ProblemError } from "../platform/problem";
+import { orderNumberLabel } from "../web/format";
 
 // Fulfilment: the goods leaving, beside the money's lifecycle (checkout/lifecycle.ts):
 // unfulfilled → shipped → delivered, forward only, for paid orders only. Each step is one
@@ -122,11 +123,11 @@ async function queueShippingNotice(env: Env, order: OrderRow): Promise<void> {
   const to = await orderRecipient(env, order);
   if (!to) return;
   const text = [
-    `Good news: your order ${order.id} is on its way.`,
+    `Good news: your order ${orderNumberLabel(order)} is on its way.`,
     `Carrier: ${order.carrier}\nTracking number: ${order.trackingNumber}`,
     `Your order: ${to.orderUrl}`,
     ...(to.linkNote ? [to.linkNote] : []),
     "— Bastion",
   ].join("\n\n");
-  await enqueueMailSafely(env, { to: to.to, subject: `Your Bastion order ${order.id} has shipped`, text, key: `order.shipped:${order.id}` });
+  await enqueueMailSafely(env, { to: to.to, subject: `Your Bastion order ${orderNumberLabel(order)} has shipped`, text, key: `order.shipped:${order.id}` });
 }

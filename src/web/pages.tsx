@@ -1,6 +1,7 @@
 import type { Product } from "../catalog/queries";
 import { decimalAmount, formatMoney } from "./format";
 import type { CatalogSort } from "../catalog/queries";
+import { currentShopSettings } from "../settings/shop-settings";
 import { Layout } from "./layout";
 import type { VariantChoice } from "../catalog/variants";
 import { AddToCartForm, VariantSummary } from "./variant-picker";
@@ -108,14 +109,15 @@ export function CatalogPage(props: CatalogView) {
   // Searches, filters and later pages stay out of search engines; the catalog's first page is the shop's home.
   const home = `${props.origin}/`;
   const plain = !q && !category && (!sort || sort === "name") && isFirstPage;
-  const title = q ? `Search: ${q}` : category ? `${categoryLabel(category)} — Bastion` : "Bastion";
+  const shop = currentShopSettings();
+  const title = q ? `Search: ${q}` : category ? categoryLabel(category) : shop.shopName;
   return (
     <Layout
       title={title}
       q={q}
       noindex={!plain && !(category && isFirstPage && !q)}
       canonical={plain ? home : category && !q ? `${props.origin}${catalogHref({ category })}` : undefined}
-      og={plain ? { type: "website", url: home, image: `${props.origin}/favicon.svg` } : undefined}
+      og={plain ? { type: "website", url: home, image: `${props.origin}${shop.logoUrl ?? "/favicon.svg"}` } : undefined}
     >
       {q ? (
         <h1 class="page-title">Results for “{q}”</h1>
@@ -123,8 +125,8 @@ export function CatalogPage(props: CatalogView) {
         <h1 class="page-title">{categoryLabel(category)}</h1>
       ) : (
         <section class="hero">
-          <h1>Well-made things, sold safely.</h1>
-          <p>Every threat in our threat model is mitigated in code and proven by a test. Shop with the lights on.</p>
+          <h1>{shop.heroTitle}</h1>
+          {shop.heroText ? <p>{shop.heroText}</p> : null}
         </section>
       )}
       {props.categories.length > 0 ? (
@@ -190,8 +192,16 @@ export function CatalogPage(props: CatalogView) {
   );
 }
 
-/** Product detail page: the chosen variant's price and availability, and a select per option. */
-export function ProductPage({ product, origin, resizing, choice }: { product: Product; origin: string; resizing: boolean; choice: VariantChoice }) {
+/** A shipping rate as a product page lists it: when it arrives and what it costs (for this product alone). */
+export interface DeliveryOption {
+  name: string;
+  estimate: string | null;
+  price: string;
+}
+
+/** Product detail page: the chosen variant's price and availability, a select per option, delivery estimates. */
+export function ProductPage(props: { product: Product; origin: string; resizing: boolean; choice: VariantChoice; delivery: DeliveryOption[] }) {
+  const { product, origin, resizing, choice, delivery } = props;
   const url = `${origin}/products/${product.slug}`;
   const chosen = choice.variant;
   const imageUrl = chosen?.imageUrl ?? product.imageUrl;
@@ -209,7 +219,11 @@ export function ProductPage({ product, origin, resizing, choice }: { product: Pr
       url,
       price: decimalAmount(chosen?.priceCents ?? product.priceCents, product.currency),
       priceCurrency: product.currency,
-      availability: chosen?.inStock ? "https://schema.org/InStock" : "https://schema.org/OutOfStock",
+      availability: chosen?.inStock
+        ? chosen.lowStock !== null
+          ? "https://schema.org/LimitedAvailability"
+          : "https://schema.org/InStock"
+        : "https://schema.org/OutOfStock",
     },
   };
   return (
@@ -230,6 +244,19 @@ export function ProductPage({ product, origin, resizing, choice }: { product: Pr
           <VariantSummary product={product} choice={choice} />
           <p class="description">{product.description}</p>
           <AddToCartForm product={product} choice={choice} />
+          {choice.variant?.inStock && delivery.length > 0 ? (
+            <section class="delivery" aria-labelledby="delivery-title">
+              <h2 id="delivery-title">Delivery</h2>
+              <ul>
+                {delivery.map((rate) => (
+                  <li>
+                    <strong>{rate.name}</strong>
+                    {rate.estimate ? `: ${rate.estimate}` : ""} · {rate.price}
+                  </li>
+                ))}
+              </ul>
+            </section>
+          ) : null}
         </div>
       </article>
     </Layout>

@@ -6,7 +6,7 @@ import { makeProduct, makeProductWithOptions } from "../support/factories";
 import { makeStaff } from "../support/accounts";
 import { outbox } from "../support/mail";
 
-// Staff's side of variants (decision 022): the API edits one variant, stock is on hand, every
+// Staff's side of variants (decision 025): the API edits one variant, stock is on hand, every
 // change names its author in the inventory ledger, and a threshold crossed mails admins once.
 
 interface AdminVariantJson {

@@ -21,6 +21,7 @@ const row = (id: string, priceCents = 100): PricingVariant => ({
   option3: "",
   optionNames: "[]",
   taxCode: null,
+  imageUrl: null,
 });
 
 describe("shared pricing rows for carts (decision 009)", () => {
