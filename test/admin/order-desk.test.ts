@@ -33,6 +33,10 @@ describe("migration order_desk on today's shape", () => {
         .run();
     }
     for (const q of migration.queries) await env.DB.prepare(q).run();
+    // The later migrations' changes to the tables this one made (refund lines per variant), so the
+    // rest of this file runs on today's shape again.
+    const later = env.TEST_MIGRATIONS.filter((m) => m.name > migration.name);
+    for (const q of later.flatMap((m) => m.queries).filter((q) => q.includes("`order_refund_lines`"))) await env.DB.prepare(q).run();
     const numbers = (await env.DB.prepare("SELECT id, number FROM orders WHERE id LIKE 'ord_mig_%' ORDER BY number").all<{ id: string; number: number }>())
       .results;
     expect(numbers).toEqual([

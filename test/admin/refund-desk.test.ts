@@ -86,13 +86,13 @@ describe("explicit refunds (POST /api/admin/orders/{id}/refunds)", () => {
     const staffView = (await (await request(`/api/admin/orders/${orderId}`, { headers: admin })).json()) as Record<string, unknown>;
     expect(staffView).toMatchObject({ status: "paid", paymentState: "partially_refunded", refundedCents: 1125 });
     expect((staffView.refunds as { lines: unknown[] }[])[0]!.lines).toEqual([
-      { productId: held.productId, name: expect.any(String), quantity: 1, amountCents: 1125, restock: true, restocked: true },
+      { productId: held.productId, variantId: held.variantId, name: expect.any(String), quantity: 1, amountCents: 1125, restock: true, restocked: true },
     ]);
     const shopperView = (await (await request(`/api/orders/${orderId}`, { headers: { cookie } })).json()) as Record<string, unknown>;
     expect(shopperView).toMatchObject({
       paymentState: "partially_refunded",
       refundedCents: 1125,
-      refunds: [{ amountCents: 1125, lines: [{ productId: held.productId, quantity: 1 }] }],
+      refunds: [{ amountCents: 1125, lines: [{ productId: held.productId, variantId: held.variantId, quantity: 1 }] }],
     });
     const shopperPage = await (await request(`/orders/${orderId}`, { headers: { cookie } })).text();
     expect(shopperPage).toContain("Partially refunded");
@@ -205,7 +205,7 @@ describe("step-up for money actions", () => {
     const staff = await makeStaff("admin");
     await ageSession(staff);
     const { orderId, held } = await makePaidOrder();
-    const form = { mode: "lines", [`qty.${held.productId}`]: "1", [`restock.${held.productId}`]: "on" };
+    const form = { mode: "lines", [`qty.${held.variantId}`]: "1", [`restock.${held.variantId}`]: "on" };
     const confirm = await request(`/admin/orders/${orderId}/refund?${new URLSearchParams(form)}`, { headers: { cookie: staff.cookie } });
     expect(confirm.status).toBe(200);
     const page = await confirm.text();

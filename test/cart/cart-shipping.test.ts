@@ -72,7 +72,7 @@ describe("the cart's shipping and total (what the payment page charges)", () => 
     await cartJson(cookie, "POST", "/api/cart/items", { productId: product.id, quantity: 2 });
     const html = await (await request("/cart", { headers: { cookie } })).text();
     expect(html).not.toContain("<table");
-    expect(html).toContain(`<li class="cart-line" data-line="${product.id}">`);
+    expect(html).toContain(`<li class="cart-line" data-line="${product.variantId}">`);
     expect(html).toContain('<img src="/images/canvas-tote.svg" alt=""');
     expect(html).toContain(`aria-label="One fewer ${product.name}"`);
     expect(html).toContain(`aria-label="One more ${product.name}"`);
@@ -96,7 +96,7 @@ describe("product pages: a few left, delivery estimate, the way to the cart", ()
     expect(manyPage).toContain(">In stock<");
     expect(manyPage).not.toContain("left</p>");
     // A sale at the low level changes the page on the next request (the catalog version moves).
-    await env.DB.prepare("UPDATE products SET stock = 2 WHERE id = ?").bind(few.id).run();
+    await env.DB.prepare("UPDATE product_variants SET stock = 2, stock_reason = 'sale', stock_actor = 'test' WHERE id = ?").bind(few.variantId).run();
     forgetCatalogVersion();
     expect(await (await request(`/products/${few.slug}`)).text()).toContain("Only 2 left");
   });
