@@ -1140,7 +1140,11 @@ export const journeys = [
       await waitText(page.locator("form[data-add-to-cart] .form-message"), /Added to your cart\./);
 
       // Without JavaScript: the selects post with the form; "Check availability" reloads the choice.
-      const plainContext = await t.browser.newContext({ baseURL: page.url().split("/products")[0], javaScriptEnabled: false, viewport: { width: 390, height: 844 } });
+      const plainContext = await t.browser.newContext({
+        baseURL: page.url().split("/products")[0],
+        javaScriptEnabled: false,
+        viewport: { width: 390, height: 844 },
+      });
       t.contexts.push(plainContext);
       const plain = await plainContext.newPage();
       t.watch(plain);

@@ -99,6 +99,7 @@ export async function timelineKinds(orderId: string): Promise<string[]> {
 export interface HeldOrder {
   order: OrderRow;
   productId: string;
+  variantId: string;
   couponCode: string;
   userId: string;
   sessionId: string;
