@@ -1,6 +1,8 @@
 import { and, desc, eq, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { user as userTable } from "../accounts/schema";
+import { parseOptionValues } from "../catalog/variants";
+import { LineItemName } from "../checkout/order-views";
 import { addressLines, paymentStateOf } from "../checkout/orders";
 import { orderLines, orders } from "../checkout/schema";
 import { getDb, inList, type Database } from "../db/client";
@@ -89,7 +91,9 @@ export const deskPages = new Hono<AppEnv>()
                     .filter((l) => l.orderId === o.id)
                     .map((l) => (
                       <tr>
-                        <td>{l.name}</td>
+                        <td>
+                          <LineItemName name={l.name} options={parseOptionValues(l.optionValues)} sku={l.sku} />
+                        </td>
                         <td>{l.quantity}</td>
                         <td>☐</td>
                       </tr>

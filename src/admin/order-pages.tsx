@@ -1,4 +1,5 @@
 import { Hono, type Context } from "hono";
+import { LineItemName } from "../checkout/order-views";
 import type { PaymentState } from "../checkout/orders";
 import { getDb } from "../db/client";
 import { isOpenDispute } from "../payments/payment-state";
@@ -28,7 +29,12 @@ function RefundForm(props: { order: AdminOrder }) {
   const o = props.order;
   const refunded = new Map<string, number>();
   for (const r of o.refunds) for (const l of r.lines) refunded.set(l.variantId, (refunded.get(l.variantId) ?? 0) + l.quantity);
-  const left = o.items.map((l) => ({ ...l, left: l.quantity - (refunded.get(l.variantId) ?? 0) }));
+  const left = o.items.map((l) => {
+    const values = Object.values(l.options);
+    // Two sizes of one shirt are two lines: their fields must not share a name.
+    const label = values.length > 0 ? `${l.name} (${values.join(" / ")})` : l.name;
+    return { ...l, label, left: l.quantity - (refunded.get(l.variantId) ?? 0) };
+  });
   const anyLine = left.some((l) => l.left > 0);
   return (
     <form class="stack refund-form" method="get" action={`/admin/orders/${encodeURIComponent(o.id)}/refund`} aria-labelledby="refund-title">
@@ -57,7 +63,7 @@ function RefundForm(props: { order: AdminOrder }) {
               {left.map((l) => (
                 <tr data-refund-line={l.variantId}>
                   <td>
-                    {l.name}
+                    <LineItemName name={l.name} options={l.options} sku={l.sku} />
                     {l.left < l.quantity ? <span class="hint"> ({l.quantity - l.left} refunded)</span> : null}
                   </td>
                   <td>
@@ -69,14 +75,14 @@ function RefundForm(props: { order: AdminOrder }) {
                         max={String(l.left)}
                         value="0"
                         inputmode="numeric"
-                        aria-label={`Units of ${l.name} to refund (at most ${l.left})`}
+                        aria-label={`Units of ${l.label} to refund (at most ${l.left})`}
                         class="qty"
                       />
                     ) : (
                       "—"
                     )}
                   </td>
-                  <td>{l.left > 0 ? <input type="checkbox" name={`restock.${l.variantId}`} aria-label={`Put ${l.name} back in stock`} /> : null}</td>
+                  <td>{l.left > 0 ? <input type="checkbox" name={`restock.${l.variantId}`} aria-label={`Put ${l.label} back in stock`} /> : null}</td>
                 </tr>
               ))}
             </tbody>
@@ -174,7 +180,9 @@ function OrderDetail(props: {
         <tbody>
           {o.items.map((l) => (
             <tr>
-              <td>{l.name}</td>
+              <td>
+                <LineItemName name={l.name} options={l.options} sku={l.sku} />
+              </td>
               <td>{l.quantity}</td>
               <td>{money(l.unitPriceCents, o.currency)}</td>
               <td>{money(l.lineTotalCents, o.currency)}</td>

@@ -57,6 +57,18 @@ export function OrdersPage({ items }: { items: Order[] }) {
 }
 
 /** The order page's own address, never with a key: a guest's page opens with its cookie (guest-access.ts). */
+/** An order line's name with the variant's option values and SKU frozen on it (receipts, order pages, packing slips). */
+export function LineItemName({ name, options, sku }: { name: string; options: Record<string, string>; sku: string | null }) {
+  const values = Object.values(options);
+  return (
+    <>
+      {name}
+      {values.length > 0 ? <span class="muted"> ({values.join(" / ")})</span> : null}
+      {sku ? <div class="muted sku">SKU {sku}</div> : null}
+    </>
+  );
+}
+
 export function orderHref(orderId: string, status?: "success" | "cancelled" | null): string {
   return `/orders/${encodeURIComponent(orderId)}${status ? `?status=${status}` : ""}`;
 }
@@ -144,7 +156,9 @@ export function OrderPage({ order, returned, guest }: { order: Order; returned: 
         <tbody>
           {order.items.map((l) => (
             <tr>
-              <td>{l.name}</td>
+              <td>
+                <LineItemName name={l.name} options={l.options} sku={l.sku} />
+              </td>
               <td>{l.quantity}</td>
               <td>{money(l.unitPriceCents)}</td>
               <td>{money(l.lineTotalCents)}</td>
