@@ -815,12 +815,99 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Refund a paid order, in full or in part (admin, sign-in within 10 minutes)
-         * @description Refunds `amountCents` (default: everything not refunded yet), never more than what is left: two refunds at once cannot add up to more than was paid. Send an `Idempotency-Key`: a replay with the same key answers the same refund and moves no money again. The order becomes `refunded` when the provider's `charge.refunded` webhook reports the whole charge refunded; a partial refund keeps it `paid`.
+         * Deprecated: use POST /admin/orders/{id}/refunds. Refund a paid order, in full or in part (admin, step-up)
+         * @deprecated
+         * @description Deprecated (issue 32): an empty body refunds everything; POST /admin/orders/{id}/refunds asks for the amount explicitly and refunds lines. Kept working as documented for existing clients; a recent step-up (sign-in within 10 minutes, or POST /admin/step-up) is enough, otherwise 403 `reauth_required`. Refunds `amountCents` (default: everything not refunded yet), never more than what is left: two refunds at once cannot add up to more than was paid. Send an `Idempotency-Key`: a replay with the same key answers the same refund and moves no money again. The order becomes `refunded` when the provider's `charge.refunded` webhook reports the whole charge refunded; a partial refund keeps it `paid`.
          *
          *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
          */
         post: operations["adminRefundOrder"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/orders/{id}/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refund a paid order: an amount, the rest, or order lines with optional restock (admin, step-up)
+         * @description The body says what to refund, explicitly: `{amountCents}`, `{refundRest: true}` or `{lines: [{variantId, quantity, restock}]}` (or `productId` for a product the order holds one variant of) (each line's units give back their part of what the line was paid, its share of the discount taken off; a line is never refunded beyond its quantity). Never more than what is left on the order, also when two refunds race. `expectedCents`: the amount the caller confirmed; another amount now is 409 `refund_amount_changed`. Needs a recent step-up (a sign-in within 10 minutes, or `POST /api/admin/step-up` within 15): otherwise 403 `step_up_required`. Send an `Idempotency-Key`: a replay answers the same refund. Restocked units go back on the shelf once the provider made the refund.
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminCreateRefund"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/step-up": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm it is you before money actions: a code from your authenticator app (admin)
+         * @description A right, unused TOTP code lets this session make refunds for 15 minutes. Attempts count like sign-in attempts (Turnstile, then back-off).
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminStepUp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/stray-payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Payments the shop received but will not fulfil, newest first (admin)
+         * @description Money without a home: its order closed first, it failed the shop's checks, or no order matches it. `state=open` lists only those not refunded yet.
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        get: operations["adminListStrayPayments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/stray-payments/{id}/refund": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refund one stray payment in full, once (admin, sign-in within 10 minutes)
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminRefundStrayPayment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1001,6 +1088,124 @@ export interface paths {
         patch: operations["adminUpdateShippingRate"];
         trace?: never;
     };
+    "/admin/webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Outbound webhook endpoints (admin); never their secrets
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        get: operations["adminListWebhookEndpoints"];
+        put?: never;
+        /**
+         * Register an outbound webhook endpoint (admin); audited
+         * @description Deliveries are signed per the Standard Webhooks specification (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256 of id.timestamp.body>`) with the secret answered here once. Only `https://` to a public host: private, loopback, link-local, CGNAT, multicast, reserved and metadata addresses and names are refused (422 `endpoint_url_refused`), here and again at every delivery. Events:
+         *     - `order.paid`: An order was paid (the provider confirmed the money).
+         *     - `order.refunded`: Money was refunded on an order, in part or in full (data.refundedCents is the new total).
+         *     - `order.shipped`: An order left with a carrier and tracking number.
+         *     - `order.returned`: Goods of an order came back (a return was received).
+         *     - `product.updated`: Staff changed a product (data.changed names the fields).
+         *     - `inventory.low`: A product or variant's sellable stock fell to its low-stock threshold.
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminCreateWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/webhook-endpoints/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete an endpoint and its delivery history (admin); audited
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        delete: operations["adminDeleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        /**
+         * Disable, enable or change the events of an endpoint (admin); audited
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        patch: operations["adminUpdateWebhookEndpoint"];
+        trace?: never;
+    };
+    "/admin/webhook-endpoints/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new signing secret (admin); audited
+         * @description During `overlapHours` (default 24, 0–168) deliveries carry two signatures, the new secret's and the old one's, so the receiver can switch without losing one.
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminRotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/webhook-endpoints/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An endpoint's deliveries, newest first (admin): status, attempts, last response code, next retry
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        get: operations["adminListWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/webhook-endpoints/{id}/deliveries/{deliveryId}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a delivery again, with the same webhook-id (admin); audited
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminRedeliverWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/shipping-rates": {
         parameters: {
             query?: never;
@@ -1014,6 +1219,32 @@ export interface paths {
          */
         get: operations["listShippingRates"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The shop's settings (admin): name, logo, colours, hero, footer, contact, defaults, return window, policy pages
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        get: operations["adminGetSettings"];
+        /**
+         * Replace the shop's settings (admin); audited with the changed fields
+         * @description The whole document, every field. Colours are `#rrggbb` with at least 4.5:1 contrast under white text (and, for the brand colour, on the page background). Footer links are paths on this shop or https:, http:, mailto:, tel: URLs. `logoUrl` is an image uploaded with adminUploadImage. Policies are Markdown (headings, paragraphs, lists, bold, italic, code, links); no HTML is ever passed through. Pages show the change on their next request.
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        put: operations["adminPutSettings"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1223,6 +1454,8 @@ export interface components {
             currency: string;
             imageUrl: string | null;
             inStock: boolean;
+            /** @description How many are left when only a few are (1–5), else null */
+            lowStock: number | null;
             category: string | null;
         };
         Problem: {
@@ -1594,17 +1827,49 @@ export interface components {
         };
         AdminOrderSummary: {
             id: string;
+            /** @description The short order number people use (`#1042`) */
+            number: number | null;
             /** @enum {string} */
             status: "pending" | "paid" | "refunded" | "expired" | "cancelled";
+            /** @enum {string} */
+            paymentState: "pending" | "paid" | "partially_refunded" | "refunded" | "expired" | "cancelled";
+            /** @enum {string} */
+            fulfilment: "unfulfilled" | "shipped" | "delivered";
             userId: string;
             customerEmail: string | null;
+            customerName: string | null;
             totalCents: number;
+            refundedCents: number;
             currency: string;
             couponCode: string | null;
+            disputeStatus: string | null;
             createdAt: string;
             paidAt: string | null;
         };
         AdminOrder: components["schemas"]["Order"] & {
+            /** @description Everything refunded, as the payment provider's books say (staff and Dashboard refunds) */
+            refundedCents?: number;
+            refunds?: {
+                id: string;
+                amountCents: number;
+                /**
+                 * @description `provider`: made outside the shop (the Stripe Dashboard)
+                 * @enum {string}
+                 */
+                source: "staff" | "provider";
+                /** @enum {string} */
+                state: "requested" | "done";
+                requestedBy: string;
+                createdAt: string;
+                lines: {
+                    productId: string;
+                    name: string;
+                    quantity: number;
+                    amountCents: number;
+                    restock: boolean;
+                    restocked: boolean;
+                }[];
+            }[];
             userId: string;
             customerEmail: string | null;
             provider: string;
@@ -1629,21 +1894,6 @@ export interface components {
                 reason: string;
                 receivedAt: string;
                 refundId: string | null;
-            }[];
-            /** @description Everything refunded, as the payment provider's books say (staff and Dashboard refunds) */
-            refundedCents: number;
-            refunds: {
-                id: string;
-                amountCents: number;
-                /**
-                 * @description `provider`: made outside the shop (the Stripe Dashboard)
-                 * @enum {string}
-                 */
-                source: "staff" | "provider";
-                /** @enum {string} */
-                state: "requested" | "done";
-                requestedBy: string;
-                createdAt: string;
             }[];
             /** @description The headline dispute's status (Stripe's), or null: never disputed */
             disputeStatus: string | null;
@@ -1677,8 +1927,27 @@ export interface components {
         };
         Order: {
             id: string;
+            /** @description The short order number people use (`#1042`); `id` stays the key of every route. */
+            number: number | null;
             /** @enum {string} */
             status: "pending" | "paid" | "expired" | "cancelled" | "refunded";
+            /**
+             * @description `status`, except that a paid order with part of its payment refunded is `partially_refunded`.
+             * @enum {string}
+             */
+            paymentState: "pending" | "paid" | "partially_refunded" | "refunded" | "expired" | "cancelled";
+            /** @description Refunded so far, as the payment provider's books say (minor units). */
+            refundedCents: number;
+            /** @description Refunds made, oldest first. */
+            refunds: {
+                amountCents: number;
+                createdAt: string;
+                /** @description The order lines this refund gave money back for; empty for an amount. */
+                lines: {
+                    productId: string;
+                    quantity: number;
+                }[];
+            }[];
             items: {
                 productId: string;
                 variantId: string;
@@ -1722,6 +1991,64 @@ export interface components {
         AdminRefund: {
             /** @description Minor units; default: everything not refunded yet */
             amountCents?: number;
+        };
+        AdminRefundAnswer: {
+            orderId: string;
+            refundId: string;
+            amountCents: number;
+            currency: string;
+            /** @enum {string} */
+            status: "pending" | "paid" | "refunded" | "expired" | "cancelled";
+            refundedCents?: number;
+            remainingCents?: number;
+            /** @description A line refund's lines and the part of the payment each gave back */
+            lines?: {
+                productId: string;
+                variantId: string;
+                quantity: number;
+                amountCents: number;
+                restock: boolean;
+            }[];
+        };
+        AdminRefundRequest: {
+            /** @description Minor units of the order's currency */
+            amountCents: number;
+            expectedCents?: number;
+        } | {
+            /**
+             * @description Refund everything not refunded yet: an explicit choice
+             * @enum {boolean}
+             */
+            refundRest: true;
+            /** @description The amount the staff member confirmed: another amount is 409 `refund_amount_changed` */
+            expectedCents?: number;
+        } | {
+            lines: {
+                /** @description The order line's variant (its `items[].variantId`) */
+                variantId?: string;
+                /** @description Or the line's product, when the order holds one variant of it (API.md's shape before variants) */
+                productId?: string;
+                quantity: number;
+                /** @description Put the units back on the shelf once the refund is made */
+                restock: boolean;
+            }[];
+            expectedCents?: number;
+        };
+        StrayPayment: {
+            /** @description The payment intent id (or the Checkout Session id of a payment without one) */
+            id: string;
+            /** @description The closed order it paid for, or null: no order matches it */
+            orderId: string | null;
+            sessionId: string | null;
+            paymentIntentId: string | null;
+            amountCents: number;
+            currency: string;
+            /** @description Why the shop kept no order for it: order_expired, order_cancelled, amount_total, shipping_address, unknown_order… */
+            reason: string;
+            /** @enum {string} */
+            refundState: "none" | "requested" | "refunded";
+            refundId: string | null;
+            receivedAt: string;
         };
         AdminUser: {
             id: string;
@@ -1787,6 +2114,50 @@ export interface components {
             active?: boolean;
             sortOrder?: number;
         };
+        AdminWebhookEndpoint: {
+            id: string;
+            url: string;
+            events: string[];
+            enabled: boolean;
+            /** @description While a rotation's overlap lasts, deliveries carry the old secret's signature too, until then. */
+            previousSecretExpiresAt: string | null;
+            createdAt: string;
+            updatedAt: string;
+        };
+        AdminWebhookEndpointSecret: {
+            id: string;
+            /** @description `whsec_` and the base64 key: shown this once, stored only encrypted. */
+            secret: string;
+            endpoint: components["schemas"]["AdminWebhookEndpoint"];
+        };
+        AdminWebhookEndpointCreate: {
+            url: string;
+            events: ("order.paid" | "order.refunded" | "order.shipped" | "order.returned" | "product.updated" | "inventory.low")[];
+        };
+        AdminWebhookEndpointPatch: {
+            enabled?: boolean;
+            events?: ("order.paid" | "order.refunded" | "order.shipped" | "order.returned" | "product.updated" | "inventory.low")[];
+        };
+        AdminWebhookSecretRotate: {
+            /** @default 24 */
+            overlapHours: number;
+        };
+        AdminWebhookDelivery: {
+            id: string;
+            /** @description The `webhook-id` header: the same on every attempt and redelivery. */
+            eventId: string;
+            eventType: string;
+            /** @enum {string} */
+            status: "pending" | "retrying" | "delivered" | "dead" | "refused" | "skipped";
+            attempts: number;
+            lastStatusCode: number | null;
+            lastError: string | null;
+            /** @description The first 256 bytes of the last answer, nothing more. */
+            responseExcerpt: string | null;
+            nextAttemptAt: string | null;
+            lastAttemptAt: string | null;
+            createdAt: string;
+        };
         ShippingRate: {
             id: string;
             name: string;
@@ -1796,6 +2167,58 @@ export interface components {
             minDays: number | null;
             maxDays: number | null;
             freeAboveCents: number | null;
+        };
+        ShopSettings: {
+            shopName: string;
+            logoUrl: string | null;
+            brandColour: string;
+            accentColour: string;
+            heroTitle: string;
+            heroText: string;
+            footerLinks: {
+                label: string;
+                href: string;
+            }[];
+            /** Format: email */
+            contactEmail: string | null;
+            contactAddress: string | null;
+            defaultCurrency: string;
+            /** @enum {string} */
+            defaultLocale: "en-US" | "en-GB" | "en-IE" | "de-DE" | "fr-FR" | "es-ES" | "it-IT" | "nl-NL" | "ja-JP";
+            returnWindowDays: number;
+            policies: {
+                privacy: string;
+                terms: string;
+                shipping: string;
+                returns: string;
+            };
+            version: string;
+            updatedAt: string | null;
+        };
+        ShopSettingsInput: {
+            shopName: string;
+            logoUrl: string | null;
+            brandColour: string;
+            accentColour: string;
+            heroTitle: string;
+            heroText: string;
+            footerLinks: {
+                label: string;
+                href: string;
+            }[];
+            /** Format: email */
+            contactEmail: string | null;
+            contactAddress: string | null;
+            defaultCurrency: string;
+            /** @enum {string} */
+            defaultLocale: "en-US" | "en-GB" | "en-IE" | "de-DE" | "fr-FR" | "es-ES" | "it-IT" | "nl-NL" | "ja-JP";
+            returnWindowDays: number;
+            policies: {
+                privacy: string;
+                terms: string;
+                shipping: string;
+                returns: string;
+            };
         };
         Cart: {
             items: {
@@ -1817,6 +2240,8 @@ export interface components {
                 quantity: number;
                 unitPriceCents: number;
                 lineTotalCents: number;
+                /** @description The product's image (a path on this shop), or null */
+                imageUrl: string | null;
             }[];
             coupon: {
                 code: string;
@@ -5071,6 +5496,17 @@ export interface operations {
             query?: {
                 status?: "pending" | "paid" | "refunded" | "expired" | "cancelled";
                 customer?: string;
+                /** @description Part of the order number (`#104`), email, name, or a product's slug or name */
+                q?: string;
+                /** @description Where the money is; `paid` excludes partly refunded orders */
+                payment?: "pending" | "paid" | "partially_refunded" | "refunded" | "expired" | "cancelled";
+                fulfilment?: "unfulfilled" | "shipped" | "delivered";
+                /** @description `open`: only orders whose payment is disputed now */
+                dispute?: "open";
+                /** @description Created at or after this instant */
+                from?: string;
+                /** @description Created before this instant */
+                to?: string;
                 cursor?: string;
                 limit?: number;
             };
@@ -5292,6 +5728,342 @@ export interface operations {
             };
             500: components["responses"]["InternalError"];
             /** @description `payment_unavailable` */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminCreateRefund: {
+        parameters: {
+            query?: never;
+            header?: {
+                "idempotency-key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminRefundRequest"];
+            };
+        };
+        responses: {
+            /** @description Refund requested */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminRefundAnswer"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; or `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such order */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `order_not_refundable`, `refund_exceeds_remaining`, `line_already_refunded`, `line_refund_exceeds_quantity`, `refund_amount_changed`, `charge_disputed`, `refund_withdrawn` or `refund_refused` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` (no amount, an empty body, an unknown field) `line_not_found` or `variant_required` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            /** @description `payment_unavailable` */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminStepUp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Stepped up */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description ISO 8601 */
+                        validUntil: string;
+                    };
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `step_up_invalid_code` (wrong or used code), `step_up_unavailable` (no authenticator app on this account), or the guard's refusals; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: no code, or an unknown field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `too_many_attempts` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminListStrayPayments: {
+        parameters: {
+            query?: {
+                state?: "open" | "all";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description At most 200 payments */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["StrayPayment"][];
+                    };
+                };
+            };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminRefundStrayPayment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Refunded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StrayPayment"];
+                };
+            };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payment_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `order_not_refundable`: refunded already or being refunded */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            /** @description `payment_unavailable`: the provider did not accept the refund; the payment stays refundable */
             502: {
                 headers: {
                     [name: string]: unknown;
@@ -5994,6 +6766,513 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    adminListWebhookEndpoints: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Endpoints */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["AdminWebhookEndpoint"][];
+                    };
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminCreateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminWebhookEndpointCreate"];
+            };
+        };
+        responses: {
+            /** @description Registered; the secret is never shown again */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminWebhookEndpointSecret"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` or `endpoint_url_refused` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminDeleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `webhook_endpoint_not_found` or `webhook_delivery_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminUpdateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminWebhookEndpointPatch"];
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminWebhookEndpoint"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; or `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `webhook_endpoint_not_found` or `webhook_delivery_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminRotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminWebhookSecretRotate"];
+            };
+        };
+        responses: {
+            /** @description The new secret, shown this once */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminWebhookEndpointSecret"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; or `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `webhook_endpoint_not_found` or `webhook_delivery_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `webhook_endpoint_changed`: rotated at the same moment by someone else */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminListWebhookDeliveries: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["AdminWebhookDelivery"][];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description `invalid_parameter`; or `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `webhook_endpoint_not_found` or `webhook_delivery_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminRedeliverWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                deliveryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued again */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminWebhookDelivery"];
+                };
+            };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `webhook_endpoint_not_found` or `webhook_delivery_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `delivery_pending`: it is waiting for an attempt already */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     listShippingRates: {
         parameters: {
             query: {
@@ -6019,6 +7298,126 @@ export interface operations {
             };
             /** @description `invalid_parameter`: a query or path parameter breaks its rule */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminGetSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShopSettings"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an admin, or second factor missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminPutSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShopSettingsInput"];
+            };
+        };
+        responses: {
+            /** @description Saved */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShopSettings"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an admin, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` (shape, e.g. a colour that is not #rrggbb), `colour_contrast`, `unsafe_link`, `logo_not_found` or `currency_not_accepted` */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -47,7 +47,7 @@ const productId = (p) => `prd_demo_${p.slug.replaceAll("-", "_")}`;
 
 /**
  * INSERT … ON CONFLICT(slug) DO NOTHING for every demo product; ids are stable per slug. Each
- * product gets its options and variants (decision 022): the listed ones, or one default variant
+ * product gets its options and variants (decision 025): the listed ones, or one default variant
  * with its price and stock. Variants are added only while the product has none, so staff edits
  * survive a restart; every opening stock is a ledger row by `seed`.
  */
@@ -77,22 +77,38 @@ export function productsSql(products) {
     );
     const noVariants = `NOT EXISTS (SELECT 1 FROM product_variants WHERE product_id = ${sqlValue(id)})`;
     const options = p.options ?? [];
+    const noOptions = `NOT EXISTS (SELECT 1 FROM product_options WHERE product_id = ${sqlValue(id)})`;
     (p.variants ?? []).length === 0 || options.length === 0
       ? statements.push(
           `INSERT INTO product_variants (id, product_id, price_cents, stock, stock_reason, stock_actor) SELECT ${sqlValue(`var_${id}`)}, ${sqlValue(id)}, ${sqlValue(p.priceCents)}, ${sqlValue(p.stock)}, 'opening_balance', 'seed' WHERE ${noVariants};`,
         )
       : statements.push(
+          // The options are the marker: variants go in while the product has none, then its options.
+          ...p.variants.map((v, i) => {
+            const value = (n) => (options[n] ? v.options[options[n].name] : "");
+            const values = [
+              `var_demo_${v.sku.toLowerCase().replaceAll("-", "_")}`,
+              id,
+              v.sku,
+              value(0),
+              value(1),
+              value(2),
+              v.priceCents,
+              v.compareAtPriceCents ?? null,
+              v.stock,
+              v.weightGrams ?? null,
+              v.lowStockThreshold ?? null,
+              i,
+              "opening_balance",
+              "seed",
+            ];
+            return `INSERT INTO product_variants (id, product_id, sku, option1, option2, option3, price_cents, compare_at_price_cents, stock, weight_grams, low_stock_threshold, position, stock_reason, stock_actor) SELECT ${values.map(sqlValue).join(", ")} WHERE ${noOptions};`;
+          }),
           ...options.map(
             (o, i) =>
-              `INSERT INTO product_options (product_id, position, name, "values") SELECT ${sqlValue(id)}, ${i + 1}, ${sqlValue(o.name)}, ${sqlValue(JSON.stringify(o.values))} WHERE ${noVariants};`,
+              // Each position once (the first option inserted would end a product-wide marker for the rest).
+              `INSERT INTO product_options (product_id, position, name, "values") SELECT ${sqlValue(id)}, ${i + 1}, ${sqlValue(o.name)}, ${sqlValue(JSON.stringify(o.values))} WHERE NOT EXISTS (SELECT 1 FROM product_options WHERE product_id = ${sqlValue(id)} AND position = ${i + 1});`,
           ),
-          // One statement for all variants: the NOT EXISTS is read before any of them is inserted.
-          `INSERT INTO product_variants (id, product_id, sku, option1, option2, option3, price_cents, compare_at_price_cents, stock, weight_grams, low_stock_threshold, position, stock_reason, stock_actor) SELECT * FROM (${p.variants
-            .map((v, i) => {
-              const value = (n) => (options[n] ? v.options[options[n].name] : "");
-              return `SELECT ${[`var_demo_${v.sku.toLowerCase().replaceAll("-", "_")}`, id, v.sku, value(0), value(1), value(2), v.priceCents, v.compareAtPriceCents ?? null, v.stock, v.weightGrams ?? null, v.lowStockThreshold ?? null, i, "opening_balance", "seed"].map(sqlValue).join(", ")}`;
-            })
-            .join(" UNION ALL ")}) WHERE ${noVariants};`,
         );
   }
   return statements.join("\n");
@@ -134,6 +150,40 @@ export function shippingRatesSql(rates) {
     .join("\n");
 }
 
+/**
+ * INSERT … ON CONFLICT(id) DO NOTHING for the demo shop settings (src/settings: one row): an
+ * admin's edits on /admin/settings survive a restart.
+ */
+export function settingsSql(settings, version = "demo-seed") {
+  const values = [
+    1,
+    settings.shopName,
+    settings.logoUrl ?? null,
+    settings.brandColour,
+    settings.accentColour,
+    settings.heroTitle,
+    settings.heroText,
+    JSON.stringify(settings.footerLinks ?? []),
+    settings.contactEmail ?? null,
+    settings.contactAddress ?? null,
+    settings.defaultCurrency,
+    settings.defaultLocale,
+    settings.returnWindowDays,
+    settings.policies.privacy,
+    settings.policies.terms,
+    settings.policies.shipping,
+    settings.policies.returns,
+    version,
+  ]
+    .map(sqlValue)
+    .join(", ");
+  return (
+    "INSERT INTO shop_settings (id, shop_name, logo_url, brand_colour, accent_colour, hero_title, hero_text, footer_links, contact_email, " +
+    "contact_address, default_currency, default_locale, return_window_days, privacy_policy, terms_policy, shipping_policy, returns_policy, version) " +
+    `VALUES (${values}) ON CONFLICT(id) DO NOTHING;`
+  );
+}
+
 /** Runs `wrangler d1 execute bastion --local` with node_modules/.bin first on PATH (Node 24). */
 function wrangler(args, { json = false, persistTo } = {}) {
   const bin = path.join(ROOT, "node_modules", ".bin");
@@ -159,6 +209,7 @@ export function seedDemo({ persistTo } = {}) {
   const hasCoupons = query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'coupons'").length > 0;
   if (hasCoupons) statements.push(couponsSql(data.coupons, query("SELECT name, type FROM pragma_table_info('coupons')")));
   statements.push(shippingRatesSql(data.shippingRates ?? []));
+  if (data.settings) statements.push(settingsSql(data.settings));
   const dir = mkdtempSync(path.join(tmpdir(), "bastion-seed-"));
   try {
     const file = path.join(dir, "seed-demo.sql");

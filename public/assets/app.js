@@ -63,8 +63,14 @@
     if (compareAt) compareAt.textContent = variant ? variant.compareAt : "";
     if (sku) sku.textContent = variant && variant.sku ? "SKU " + variant.sku : "";
     if (status) {
-      status.textContent = !variant ? "This combination is not available." : variant.inStock ? "In stock" : "Out of stock";
-      status.className = "stock " + (variant && variant.inStock ? "in" : "out");
+      status.textContent = !variant
+        ? "This combination is not available."
+        : !variant.inStock
+          ? "Out of stock"
+          : variant.lowStock
+            ? "Only " + variant.lowStock + " left"
+            : "In stock";
+      status.className = "stock " + (!variant || !variant.inStock ? "out" : variant.lowStock ? "low" : "in");
     }
     if (button) {
       button.disabled = !(variant && variant.inStock);
@@ -103,6 +109,22 @@
       message.textContent = res.ok ? "Added to your cart." : (res.data && res.data.detail) || "Could not add this item.";
     }
     if (res.ok) setCartCount(res.data.items.reduce((n, line) => n + line.quantity, 0));
+    const viewCart = form.querySelector("[data-view-cart]");
+    if (viewCart) viewCart.hidden = !res.ok;
+  });
+
+  // The cart's totals follow the shipping rate chosen: the page wrote each rate's shipping and
+  // total (the amounts checkout charges) on its radio button; nothing is computed here.
+  document.addEventListener("change", (event) => {
+    const radio = event.target;
+    if (!(radio instanceof HTMLInputElement) || radio.name !== "shippingRateId" || !radio.checked) return;
+    const set = (selector, text) => {
+      const el = document.querySelector(selector);
+      if (el && text) el.textContent = text;
+    };
+    set("[data-shipping]", radio.dataset.shippingText);
+    set("[data-shipping-name]", radio.dataset.shippingName);
+    set("[data-total] strong", radio.dataset.totalText);
   });
 
   if (document.querySelector("[data-cart-count]")) refreshCartCount();

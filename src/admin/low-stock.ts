@@ -5,7 +5,7 @@ import { optionsAndVariantsOf, optionsLabel, optionsRecord } from "../catalog/va
 import { getDb } from "../db/client";
 import { enqueueMailSafely } from "../mail/mail";
 
-// Low stock (decision 022): the inventory ledger's trigger writes one unmailed alert per variant
+// Low stock (decision 025): the inventory ledger's trigger writes one unmailed alert per variant
 // when its sellable stock crosses its threshold; this mails the staff who manage the catalog
 // (every admin) and marks the alert mailed. It runs after a checkout and from the cron; an alert
 // is claimed by one conditional UPDATE first, so two runs at once never mail it twice.

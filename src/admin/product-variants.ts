@@ -7,7 +7,7 @@ import { inList, type Database } from "../db/client";
 import { assertAmountChargeable } from "../payments/currency";
 import { ProblemError } from "../platform/problem";
 
-// Staff's side of variants (decision 022): stock as the shelf has it (on hand = sellable + held,
+// Staff's side of variants (decision 025): stock as the shelf has it (on hand = sellable + held,
 // docs/decisions/013), edits that say who made them (the ledger's actor), options kept in step
 // with the variants that use their values.
 
@@ -165,6 +165,27 @@ export async function updateVariantAudited(
   actor: StaffActor,
   input: { productId: string; currency: string; options: readonly ProductOption[]; variantId: string; patch: Partial<VariantFields> },
 ): Promise<ProductVariantRow | null> {
+  const result = await updateVariant(db, actor, input);
+  if (!result) return null;
+  await recordAudit(env, {
+    actor: actor.id,
+    action: "product.variant_updated",
+    subject: input.productId,
+    detail: { variantId: input.variantId, changes: result.changes },
+    ip: actor.ip,
+  });
+  return result.after;
+}
+
+/**
+ * `updateVariantAudited` without its audit event (a product's own edit of its default variant is
+ * audited as `product.updated`): the new row, the changes (stock as on hand) and the units held.
+ */
+export async function updateVariant(
+  db: Database,
+  actor: StaffActor,
+  input: { productId: string; currency: string; options: readonly ProductOption[]; variantId: string; patch: Partial<VariantFields> },
+): Promise<{ after: ProductVariantRow; changes: Record<string, { from: unknown; to: unknown }>; held: number } | null> {
   const { patch } = input;
   const before = await findVariant(db, input.variantId);
   if (!before || before.productId !== input.productId) return null;
@@ -194,14 +215,7 @@ export async function updateVariantAudited(
     if (JSON.stringify(from) !== JSON.stringify(to)) changes[key] = { from, to };
   }
   if (onHand !== undefined) changes.stock = { from: before.stock + held, to: onHand };
-  await recordAudit(env, {
-    actor: actor.id,
-    action: "product.variant_updated",
-    subject: input.productId,
-    detail: { variantId: before.id, changes },
-    ip: actor.ip,
-  });
-  return after;
+  return { after, changes, held };
 }
 
 /** Adds a variant to a product (its options must name a combination not sold yet). Audited `product.variant_created`. */

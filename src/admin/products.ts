@@ -13,7 +13,7 @@ import {
   insertVariantStatement,
   optionStatements,
   toAdminVariant,
-  updateVariantAudited,
+  updateVariant,
   variantWriteProblem,
   type AdminVariant,
   type StaffActor,
@@ -22,13 +22,15 @@ import {
 
 export type { StaffActor } from "./product-variants";
 import { assertAmountChargeable } from "../payments/currency";
+import { productUpdatedEvent } from "../catalog/product-events";
+import { afterShopEvents, shopEventStatements } from "../integrations/events";
 
 /**
  * A product as staff see it: every column, status and timestamps, its options and variants, and
  * its stock as the shelf has it (docs/decisions/013): `stock` is ON HAND (what staff count and
  * set), `held` the units taken by unpaid pending orders (they come back if those orders close
  * unpaid), `sellable` what shoppers can still buy (on hand − held). A product's stock and price
- * are its variants' (the sum; the lowest price), decision 022. `hidden` is `status !== "active"`.
+ * are its variants' (the sum; the lowest price), decision 025. `hidden` is `status !== "active"`.
  */
 export interface AdminProduct {
   id: string;
@@ -80,6 +82,13 @@ export interface ProductFields {
 export interface NewProductVariants {
   options?: ProductOption[] | undefined;
   variants?: Partial<VariantFields>[] | undefined;
+}
+
+/** A stock edit as the audit event tells it: on hand before and after, held at the edit, sellable after. */
+interface StockNote {
+  onHand: { from: number; to: number };
+  heldAtEdit: number;
+  sellable: number;
 }
 
 /** The status a patch or a new product asks for: `status` wins; `hidden` true is a draft, false is active. */
@@ -199,7 +208,7 @@ export async function createProduct(db: Database, fields: ProductFields, extra: 
     throw new ProblemError(422, "variants_required", "A product with options needs at least one variant.");
   }
   const variants: VariantFields[] =
-    options.length === 0 ? [defaultVariant(fields)] : extra.variants!.map((v, i) => ({ ...defaultVariant(fields), position: i, ...v }));
+    options.length === 0 ? [defaultVariant(fields)] : extra.variants!.map((v, i) => ({ ...defaultVariant(fields), ...v, position: v.position || i }));
   const id = `prd_${crypto.randomUUID().replaceAll("-", "")}`;
   const [slugTaken] = await db.select({ id: products.id }).from(products).where(eq(products.slug, fields.slug)).limit(1);
   if (slugTaken) return null;
@@ -233,42 +242,61 @@ export function diffFields<T extends object>(before: T, patch: Partial<T>): Reco
 /**
  * Applies a patch; returns the new row, or `slug_taken` when the new slug belongs to another
  * product. Product fields go to the product; `priceCents` and `stock` (ON HAND) go to its default
- * variant (updateVariantAudited: sellable = on hand − held in one UPDATE, a ledger row naming the
+ * variant (updateVariant: sellable = on hand − held in one UPDATE, a ledger row naming the
  * staff member). A product with options or several variants: 422 `variant_required`.
  */
 export async function updateProduct(
-  env: Env,
   db: Database,
   actor: StaffActor,
   current: ProductWithVariants,
   patch: Partial<ProductFields>,
-): Promise<ProductRow | "slug_taken" | null> {
+  changed: string[] = Object.keys(patch).filter((k) => patch[k as keyof ProductFields] !== undefined),
+  /** After the edit is committed, with the batch's answers (the webhook relay's claimed deliveries). */
+  afterCommit: (answers: readonly unknown[]) => Promise<void> = async () => {},
+): Promise<{ row: ProductRow; stockNote?: StockNote | undefined } | "slug_taken" | null> {
   const id = current.row.id;
   if (patch.slug) {
     const [other] = await db.select({ id: products.id }).from(products).where(eq(products.slug, patch.slug)).limit(1);
     if (other && other.id !== id) return "slug_taken";
   }
   const { stock: onHand, priceCents, hidden: _hidden, status: _status, tags, ...rest } = patch;
+  let stockNote: StockNote | undefined;
   if (onHand !== undefined || priceCents !== undefined) {
     const only = current.variants.length === 1 && current.options.length === 0 ? current.variants[0]! : null;
     if (!only) throw new ProblemError(422, "variant_required", "This product has variants: change price and stock on each variant.");
     const variantPatch = { ...(onHand === undefined ? {} : { stock: onHand }), ...(priceCents === undefined ? {} : { priceCents }) };
-    await updateVariantAudited(env, db, actor, {
+    const edited = await updateVariant(db, actor, {
       productId: id,
       currency: patch.currency ?? current.row.currency,
       options: [],
       variantId: only.id,
       patch: variantPatch,
     });
+    if (edited && onHand !== undefined) {
+      stockNote = {
+        onHand: { from: only.stock + (current.heldByVariant.get(only.id) ?? 0), to: onHand },
+        heldAtEdit: edited.held,
+        sellable: edited.after.stock,
+      };
+    }
   }
   const status = statusOf(patch, current.row.status);
+  const updatedAt = new Date().toISOString();
   try {
-    const [row] = await db
-      .update(products)
-      .set({ ...rest, ...(status ? { status } : {}), ...(tags ? { tags: JSON.stringify(tags) } : {}), updatedAt: new Date().toISOString() })
-      .where(eq(products.id, id))
-      .returning();
-    return row ?? null;
+    // `product.updated` for integrations in the same batch as the edit (decision 023); it reads the
+    // product's price and stock after its variant's edit above.
+    const answers = await db.batch([
+      db
+        .update(products)
+        .set({ ...rest, ...(status ? { status } : {}), ...(tags ? { tags: JSON.stringify(tags) } : {}), updatedAt })
+        .where(eq(products.id, id))
+        .returning(),
+      ...shopEventStatements(db, productUpdatedEvent(id, updatedAt, changed)),
+    ]);
+    const [row] = answers[0];
+    if (!row) return null;
+    await afterCommit(answers);
+    return { row, stockNote };
   } catch (error) {
     if (String(error).includes("UNIQUE")) return "slug_taken";
     throw error;
@@ -331,9 +359,12 @@ export async function updateProductAudited(
   // Compared as staff see it: stock is on hand, hidden and status as the API shows them.
   const changes = diffFields(before as unknown as ProductFields, patch);
   if (Object.keys(changes).length === 0) return before;
-  const after = await updateProduct(env, db, actor, current!, patch);
+  // Only what changed is written: an unchanged price or stock of a product with variants is no edit of them.
+  const changed = Object.fromEntries(Object.keys(changes).map((k) => [k, (patch as Record<string, unknown>)[k]])) as Partial<ProductFields>;
+  const after = await updateProduct(db, actor, current!, changed, Object.keys(changes), (answers) => afterShopEvents(env, answers));
   if (after === null || after === "slug_taken") return after;
   forgetCatalogCopies(env.DB);
-  await recordAudit(env, { actor: actor.id, action: "product.updated", subject: id, detail: { changes }, ip: actor.ip });
+  const detail = after.stockNote ? { changes, stock: after.stockNote } : { changes };
+  await recordAudit(env, { actor: actor.id, action: "product.updated", subject: id, detail, ip: actor.ip });
   return findAdminProduct(db, id);
 }

@@ -6,7 +6,9 @@ import { describeStaffAccess, staffGuard } from "./guard";
 import { orderApi } from "./order-routes";
 import { productImportApi } from "./product-import-routes";
 import { productApi } from "./product-routes";
+import { refundApi } from "./refund-routes";
 import { variantApi } from "./variant-routes";
+import { strayPaymentApi } from "./stray-payment-routes";
 import { userApi } from "./user-routes";
 
 /**
@@ -26,6 +28,8 @@ adminApi.route("/", productImportApi);
 adminApi.route("/", auditApi);
 adminApi.route("/", couponApi);
 adminApi.route("/", orderApi);
+adminApi.route("/", refundApi);
+adminApi.route("/", strayPaymentApi);
 adminApi.route("/", userApi);
 
 describeStaffAccess(adminApi);

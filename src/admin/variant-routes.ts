@@ -8,7 +8,7 @@ import { findAdminProduct, findProductWithVariants, forgetCatalogCopies } from "
 import { guarded, jsonContent } from "./staff-api";
 import { mailLowStockAlerts } from "./low-stock";
 
-// Staff API for options and variants (decision 022). The product schemas of product-routes.ts use
+// Staff API for options and variants (decision 025). The product schemas of product-routes.ts use
 // these shapes too.
 
 const OptionValue = z.string().trim().min(1).max(100);

@@ -5,21 +5,12 @@ import { checkCouponLimits, couponDefinitionRefusal, type CouponRefusal } from "
 import type { CouponRow } from "../coupons/schema";
 import { migratedDefaultVariantId } from "../catalog/variants";
 import { upgradeCartState } from "./cart-storage";
-import { cartCurrency, hasOptions, loadPricingRows, priceFromRows, type Cart, type PricingRows } from "./pricing";
-import type { CartLine, CartSnapshot, CartState } from "./types";
+import { cartCurrency, loadPricingRows, priceFromRows, type Cart, type PricingRows } from "./pricing";
+import { variantForAdd } from "./variant-choice";
+import { addToLine, findLine, isProductId, isQuantity, mergeLines, removeBought } from "./line-rules";
+import type { BeginCheckoutResult, CartLine, CartMutation, CartRefusal, CartSnapshot, CartState, EndCheckoutResult } from "./types";
 
-export type { CartCheckoutState, CartLine, CartSnapshot, CartState } from "./types";
-
-/** Quantities per line are integers 1–99 (API.md). */
-export const MAX_QUANTITY = 99;
-/** A cart holds at most 50 lines (API.md). */
-export const MAX_LINES = 50;
-
-/** Refusals of a cart mutation. */
-export type CartRefusal = "cart_full" | "invalid_quantity" | "invalid_product" | "cart_item_not_found" | "variant_required";
-
-/** Result of a cart mutation: the new state, or why nothing changed. */
-export type CartMutation = { ok: true; cart: CartState } | { ok: false; code: CartRefusal };
+export type { BeginCheckoutResult, CartCheckoutState, CartLine, CartMutation, CartRefusal, CartSnapshot, CartState, EndCheckoutResult } from "./types";
 
 /** Refusals of a priced mutation: the cart's own, and what D1's product rows say. */
 export type PricedRefusal = CartRefusal | CouponRefusal | "product_not_found" | "variant_not_found" | "out_of_stock" | "currency_mismatch";
@@ -30,16 +21,6 @@ export type PricedCartResult = { ok: true; cart: Cart } | { ok: false; code: Pri
 /** A change applied with the D1 rows of the cart's products at hand; "unchanged" writes nothing. */
 type PricedChange = (cart: CartState, variants: Map<string, PricingVariant>, coupon: CouponRow | null) => PricedRefusal | "unchanged" | null;
 
-/** Result of `beginCheckout`. */
-export type BeginCheckoutResult =
-  | { ok: true; snapshot: CartSnapshot }
-  | { ok: false; code: "cart_empty" }
-  /** Held by `heldBy` since `startedAt` (epoch ms): checkout asks D1 whether that order still can be paid. */
-  | { ok: false; code: "checkout_in_progress"; heldBy: string; startedAt: number };
-
-/** Result of `completeCheckout` / `cancelCheckout`. */
-export type EndCheckoutResult = { ok: true; cart: CartState } | { ok: false; code: "not_checking_out" };
-
 const STATE_KEY = "cart";
 const COMPLETED_KEY = "completedOrders";
 
@@ -47,59 +28,6 @@ const COMPLETED_KEY = "completedOrders";
 interface Extra {
   variantIds?: string[];
   productIds?: string[];
-}
-
-function isQuantity(n: unknown): n is number {
-  return typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= MAX_QUANTITY;
-}
-
-function isProductId(id: unknown): id is string {
-  return typeof id === "string" && id.length >= 1 && id.length <= 100;
-}
-
-/** Adds to the variant's line (clamped at 99), or opens a line unless the cart has 50 already. */
-function addToLine(cart: CartState, productId: string, variantId: string, quantity: number): CartRefusal | null {
-  const line = cart.lines.find((l) => l.variantId === variantId);
-  if (line) {
-    line.quantity = Math.min(MAX_QUANTITY, line.quantity + quantity);
-    return null;
-  }
-  if (cart.lines.length >= MAX_LINES) return "cart_full";
-  cart.lines.push({ productId, variantId, quantity });
-  return null;
-}
-
-/**
- * The line a path names: its variant id, or a product id with exactly one line in the cart (API.md's
- * `/api/cart/items/{productId}` from before variants keeps working for such products).
- */
-function findLine(cart: CartState, id: string): CartLine | CartRefusal {
-  const byVariant = cart.lines.find((l) => l.variantId === id);
-  if (byVariant) return byVariant;
-  const byProduct = cart.lines.filter((l) => l.productId === id);
-  if (byProduct.length === 1) return byProduct[0]!;
-  return byProduct.length === 0 ? "cart_item_not_found" : "variant_required";
-}
-
-/**
- * The variant an add means (P11, P04): the named variant, which must belong to the named product
- * (another product's variant is refused, never bought instead); without a name, the product's one
- * default variant, and a product with options needs one (`variant_required`). Rows come from D1's
- * active products only, so a draft or archived product's variant is simply not found.
- */
-function chooseVariant(variants: Map<string, PricingVariant>, productId: string, variantId: string | null): PricingVariant | PricedRefusal {
-  if (variantId !== null) {
-    // A variant that is not for sale (unknown, or its product is not active) is answered like an
-    // unknown product; one of another product is refused by name, never bought instead.
-    const variant = variants.get(variantId);
-    if (!variant) return "product_not_found";
-    if (variant.productId !== productId) return "variant_not_found";
-    return variant;
-  }
-  const ofProduct = [...variants.values()].filter((v) => v.productId === productId);
-  if (ofProduct.length === 0) return "product_not_found";
-  if (ofProduct.length > 1 || hasOptions(ofProduct[0]!)) return "variant_required";
-  return ofProduct[0]!;
 }
 
 /**
@@ -162,13 +90,7 @@ export class CartObject extends DurableObject<Env> {
    */
   mergeFrom(lines: CartLine[], couponCode: string | null): CartMutation {
     return this.mutate((cart) => {
-      for (const incoming of lines) {
-        if (!isProductId(incoming.productId) || !isProductId(incoming.variantId) || !isQuantity(incoming.quantity)) continue;
-        const line = cart.lines.find((l) => l.variantId === incoming.variantId);
-        if (line) line.quantity = Math.min(MAX_QUANTITY, line.quantity + incoming.quantity);
-        else if (cart.lines.length < MAX_LINES) cart.lines.push({ productId: incoming.productId, variantId: incoming.variantId, quantity: incoming.quantity });
-      }
-      if (cart.couponCode === null && couponCode) cart.couponCode = couponCode;
+      mergeLines(cart, lines, couponCode);
       return null;
     });
   }
@@ -202,13 +124,7 @@ export class CartObject extends DurableObject<Env> {
     const completed = this.ctx.storage.kv.get<string[]>(COMPLETED_KEY) ?? [];
     if (completed.includes(orderId)) return { ok: true, cart };
     if (cart.state.status !== "checking_out" || cart.state.orderId !== orderId) return { ok: false, code: "not_checking_out" };
-    const snapshot = cart.state.snapshot;
-    for (const bought of snapshot.lines) {
-      const line = cart.lines.find((l) => l.variantId === bought.variantId);
-      if (line) line.quantity -= bought.quantity;
-    }
-    cart.lines = cart.lines.filter((l) => l.quantity > 0);
-    if (cart.couponCode === snapshot.couponCode) cart.couponCode = null;
+    removeBought(cart, cart.state.snapshot);
     cart.state = { status: "open" };
     cart.version += 1;
     this.save(cart);
@@ -246,7 +162,7 @@ export class CartObject extends DurableObject<Env> {
     if (!isQuantity(quantity)) return Promise.resolve({ ok: false, code: "invalid_quantity" });
     const extra = variantId === null ? { productIds: [productId] } : { variantIds: [variantId] };
     return this.withPrices(extra, (cart, variants) => {
-      const variant = chooseVariant(variants, productId, variantId);
+      const variant = variantForAdd(variants, productId, variantId);
       if (typeof variant === "string") return variant;
       if (variant.stock <= 0) return "out_of_stock";
       const currency = cartCurrency(cart.lines, variants);

@@ -1,9 +1,9 @@
 import { migratedDefaultVariantId } from "../catalog/variants";
 import { CART_LAYOUT, type CartCheckoutState, type CartLine, type CartState } from "./types";
 
-// The cart object's stored state across layouts (decision 022). Layout 1 (before variants) kept
+// The cart object's stored state across layouts (decision 025). Layout 1 (before variants) kept
 // lines as `{ productId, quantity }`; its products' only variant is the default variant migration
-// 0015 made, whose id is `var_` + the product id. A line whose variant is gone by now is priced
+// "variants" (0019) made, whose id is `var_` + the product id. A line whose variant is gone by now is priced
 // like any line of a gone product: dropped at the next priced read.
 
 /** A stored line of either layout, as far as it can be trusted. */

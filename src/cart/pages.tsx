@@ -4,13 +4,14 @@ import { Hono, type Context } from "hono";
 import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
 import { formatMoney } from "../web/format";
+import { currentShopSettings } from "../settings/shop-settings";
 import { Layout } from "../web/layout";
-import type { Cart } from "./cart";
+import type { Cart, CartItem } from "./cart";
 import { getSessionUser } from "../accounts/session";
 import { variantIdForOptions } from "../catalog/queries";
 import { getDb } from "../db/client";
-import { deliveryEstimate, offeredRates, type OfferedRate } from "../shipping/checkout-pricing";
-import { MAX_QUANTITY } from "./cart-object";
+import { checkoutTotalCents, deliveryEstimate, offeredRates, type OfferedRate } from "../shipping/checkout-pricing";
+import { MAX_QUANTITY } from "./line-rules";
 import { addToCart, applyCartCoupon, COUPON_MESSAGES, readCart, removeCartCoupon, removeFromCart, setCartQuantity } from "./operations";
 
 /**
@@ -64,7 +65,11 @@ const CouponForm = z.object({ code: z.string().min(1).max(64) });
 /** What the checkout form offers: the shop's rates for this cart, and whether the shopper is a guest. */
 interface CheckoutChoices {
   rates: OfferedRate[];
+  /** The rate checked on the page (the first, or the one `?rate=` names); its shipping is in the total shown. */
+  chosenRateId: string | null;
   guest: boolean;
+  /** STRIPE_TAX=automatic: the payment page adds tax, the cart says so. */
+  taxAtPayment: boolean;
   /** A fresh key per rendered form: a double submit or a retried post is the same checkout. */
   idempotencyKey: string;
 }
@@ -76,11 +81,21 @@ function CheckoutForm({ cart, choices, money }: { cart: Cart; choices: CheckoutC
       {choices.rates.length > 0 ? (
         <fieldset>
           <legend>Shipping</legend>
-          {choices.rates.map((rate, i) => {
+          {choices.rates.map((rate) => {
             const estimate = deliveryEstimate(rate);
             return (
               <label class="choice">
-                <input type="radio" name="shippingRateId" value={rate.id} checked={i === 0} required />
+                {/* The page's script swaps the totals above to this rate's (the same amounts checkout charges). */}
+                <input
+                  type="radio"
+                  name="shippingRateId"
+                  value={rate.id}
+                  checked={rate.id === choices.chosenRateId}
+                  required
+                  data-shipping-text={rate.amountCents === 0 ? "Free" : money(rate.amountCents)}
+                  data-shipping-name={rate.name}
+                  data-total-text={money(checkoutTotalCents(cart.totalCents, rate.amountCents))}
+                />
                 <span>
                   {rate.name} — <strong>{rate.amountCents === 0 ? "Free" : money(rate.amountCents)}</strong>
                   {estimate ? <span class="muted"> ({estimate})</span> : null}
@@ -89,7 +104,7 @@ function CheckoutForm({ cart, choices, money }: { cart: Cart; choices: CheckoutC
               </label>
             );
           })}
-          <p class="muted">You give the delivery address on the payment page. Tax, if any, is added there.</p>
+          <p class="muted">You give the delivery address on the payment page.</p>
         </fieldset>
       ) : null}
       {choices.guest ? (
@@ -108,9 +123,75 @@ function CheckoutForm({ cart, choices, money }: { cart: Cart; choices: CheckoutC
   );
 }
 
+/** One cart line, stacked so it fits a phone: thumbnail, name and unit price, line total, then the quantity stepper and Remove. */
+function CartLine({ item, money }: { item: CartItem; money: (cents: number) => string }) {
+  const action = `/cart/items/${encodeURIComponent(item.variantId)}`;
+  const optionText = Object.values(item.options).join(" / ");
+  // Two sizes of one shirt are two lines: their buttons must not share a name.
+  const label = optionText ? `${item.name} (${optionText})` : item.name;
+  return (
+    <li class="cart-line" data-line={item.variantId}>
+      <div class="cart-thumb">
+        {item.imageUrl ? <img src={item.imageUrl} alt="" width="64" height="48" loading="lazy" decoding="async" /> : <span class="placeholder" />}
+      </div>
+      <div class="cart-line-info">
+        <a class="cart-line-name" href={`/products/${item.slug}`}>
+          {item.name}
+        </a>
+        {optionText ? <span class="muted">{optionText}</span> : null}
+        <span class="muted">{money(item.unitPriceCents)} each</span>
+      </div>
+      <p class="cart-line-total" data-line-total>
+        {money(item.lineTotalCents)}
+      </p>
+      <div class="cart-line-actions">
+        <div class="stepper">
+          <form method="post" action={`${action}/quantity`}>
+            <input type="hidden" name="quantity" value={String(item.quantity - 1)} />
+            <button type="submit" class="secondary step" aria-label={`One fewer ${label}`} disabled={item.quantity <= 1}>
+              −
+            </button>
+          </form>
+          <form method="post" action={`${action}/quantity`} class="stepper-value">
+            <label class="visually-hidden" for={`qty-${item.variantId}`}>
+              Quantity of {label}
+            </label>
+            <input
+              id={`qty-${item.variantId}`}
+              name="quantity"
+              type="number"
+              min="1"
+              max={String(MAX_QUANTITY)}
+              value={String(item.quantity)}
+              inputmode="numeric"
+            />
+            <button type="submit" class="secondary">
+              Update
+            </button>
+          </form>
+          <form method="post" action={`${action}/quantity`}>
+            <input type="hidden" name="quantity" value={String(item.quantity + 1)} />
+            <button type="submit" class="secondary step" aria-label={`One more ${label}`} disabled={item.quantity >= MAX_QUANTITY}>
+              +
+            </button>
+          </form>
+        </div>
+        <form method="post" action={`${action}/remove`}>
+          <button type="submit" class="link-button" aria-label={`Remove ${label}`}>
+            Remove
+          </button>
+        </form>
+      </div>
+    </li>
+  );
+}
+
 function CartPage(props: { cart: Cart; message: { text: string; error: boolean } | null; choices: CheckoutChoices }) {
-  const { cart, message } = props;
-  const money = (cents: number) => formatMoney(cents, cart.currency);
+  const { cart, message, choices } = props;
+  // An empty cart has no currency of its own: it shows the shop's default (settings).
+  const currency = cart.items.length > 0 ? cart.currency : currentShopSettings().defaultCurrency;
+  const money = (cents: number) => formatMoney(cents, currency);
+  const chosen = choices.rates.find((r) => r.id === choices.chosenRateId) ?? null;
   return (
     <Layout title="Your cart">
       <h1 class="page-title">Your cart</h1>
@@ -130,57 +211,11 @@ function CartPage(props: { cart: Cart; message: { text: string; error: boolean }
         </div>
       ) : (
         <section class="panel">
-          <table class="cart-lines">
-            <thead>
-              <tr>
-                <th scope="col">Product</th>
-                <th scope="col">Price</th>
-                <th scope="col">Quantity</th>
-                <th scope="col">Total</th>
-                <th scope="col">
-                  <span class="visually-hidden">Remove</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {cart.items.map((item) => (
-                <tr>
-                  <td>
-                    <a href={`/products/${item.slug}`}>{item.name}</a>
-                    {Object.keys(item.options).length > 0 ? <div class="muted">{Object.values(item.options).join(" / ")}</div> : null}
-                  </td>
-                  <td>{money(item.unitPriceCents)}</td>
-                  <td>
-                    <form method="post" action={`/cart/items/${encodeURIComponent(item.variantId)}/quantity`}>
-                      <label class="visually-hidden" for={`qty-${item.variantId}`}>
-                        Quantity of {item.name}
-                      </label>
-                      <input
-                        id={`qty-${item.variantId}`}
-                        name="quantity"
-                        type="number"
-                        min="1"
-                        max={String(MAX_QUANTITY)}
-                        value={String(item.quantity)}
-                        inputmode="numeric"
-                      />
-                      <button type="submit" class="secondary">
-                        Update
-                      </button>
-                    </form>
-                  </td>
-                  <td>{money(item.lineTotalCents)}</td>
-                  <td>
-                    <form method="post" action={`/cart/items/${encodeURIComponent(item.variantId)}/remove`}>
-                      <button type="submit" class="secondary">
-                        Remove
-                      </button>
-                    </form>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <ul class="cart-lines" aria-label="Items in your cart">
+            {cart.items.map((item) => (
+              <CartLine item={item} money={money} />
+            ))}
+          </ul>
         </section>
       )}
       <section class="panel">
@@ -214,12 +249,26 @@ function CartPage(props: { cart: Cart; message: { text: string; error: boolean }
               <dd data-discount>−{money(cart.discountCents)}</dd>
             </>
           ) : null}
+          {chosen ? (
+            <>
+              <dt>
+                Shipping (<span data-shipping-name>{chosen.name}</span>)
+              </dt>
+              <dd data-shipping>{chosen.amountCents === 0 ? "Free" : money(chosen.amountCents)}</dd>
+            </>
+          ) : null}
+          {choices.taxAtPayment && cart.items.length > 0 ? (
+            <>
+              <dt>Tax</dt>
+              <dd data-tax>Calculated at payment</dd>
+            </>
+          ) : null}
           <dt>Total</dt>
           <dd data-total>
-            <strong>{money(cart.totalCents)}</strong>
+            <strong>{money(checkoutTotalCents(cart.totalCents, chosen?.amountCents ?? 0))}</strong>
           </dd>
         </dl>
-        {cart.items.length > 0 ? <CheckoutForm cart={cart} choices={props.choices} money={money} /> : null}
+        {cart.items.length > 0 ? <CheckoutForm cart={cart} choices={choices} money={money} /> : null}
       </section>
     </Layout>
   );
@@ -264,7 +313,16 @@ export const cartPages = new Hono<AppEnv>()
     const message = key !== undefined && Object.hasOwn(MESSAGES, key) ? MESSAGES[key]! : null;
     const [cart, user] = await Promise.all([readCart(c), getSessionUser(c)]);
     const rates = cart.items.length > 0 ? await offeredRates(getDb(c.env.DB), cart.currency, cart.totalCents) : [];
-    const choices: CheckoutChoices = { rates, guest: user === null, idempotencyKey: crypto.randomUUID() };
+    // The checked rate: the one the page was asked for (a link back from elsewhere), else the first.
+    const asked = c.req.query("rate");
+    const chosenRateId = (rates.find((r) => r.id === asked) ?? rates[0])?.id ?? null;
+    const choices: CheckoutChoices = {
+      rates,
+      chosenRateId,
+      guest: user === null,
+      taxAtPayment: c.var.config.STRIPE_TAX === "automatic",
+      idempotencyKey: crypto.randomUUID(),
+    };
     return c.html(<CartPage cart={cart} message={message} choices={choices} />);
   })
   .post("/cart/items", cartForm(AddForm), (c) =>

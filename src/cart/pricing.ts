@@ -31,6 +31,8 @@ export interface CartItem {
   quantity: number;
   unitPriceCents: number;
   lineTotalCents: number;
+  /** The variant's image, else its product's: the cart's thumbnail. */
+  imageUrl: string | null;
 }
 
 /**
@@ -150,6 +152,7 @@ export function priceFromRows(
       quantity: line.quantity,
       unitPriceCents: variant.priceCents,
       lineTotalCents: variant.priceCents * line.quantity,
+      imageUrl: variant.imageUrl,
     });
   }
   const subtotalCents = items.reduce((sum, item) => sum + item.lineTotalCents, 0);

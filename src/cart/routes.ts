@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { access, createApiApp, problemResponseSpec } from "../platform/openapi";
-import { MAX_QUANTITY } from "./cart-object";
+import { MAX_QUANTITY } from "./line-rules";
 import { addToCart, applyCartCoupon, readCart, removeCartCoupon, removeFromCart, setCartQuantity } from "./operations";
 
 // Bodies are plain (non-strict) objects: zod drops every key it does not know, so a
@@ -39,6 +39,7 @@ export const CartSchema = z
         quantity: z.number().int(),
         unitPriceCents: z.number().int(),
         lineTotalCents: z.number().int(),
+        imageUrl: z.string().nullable().openapi({ description: "The product's image (a path on this shop), or null" }),
       }),
     ),
     coupon: z.object({ code: z.string(), discountCents: z.number().int() }).nullable(),

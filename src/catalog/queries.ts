@@ -3,7 +3,7 @@ import { inList, preparedStatement, type Database } from "../db/client";
 import { fromBase64Url, toBase64Url } from "../platform/base64url";
 import { products, productVariants, type ProductRow } from "./schema";
 import { searchProducts } from "./search";
-import { optionsJsonColumn, publicOptionsAndVariants, variantsJsonColumn, type ProductOption, type PublicVariant } from "./variants";
+import { LOW_STOCK_LEVEL, optionsJsonColumn, publicOptionsAndVariants, variantsJsonColumn, type ProductOption, type PublicVariant } from "./variants";
 
 /** The shopper-facing shape of a product (API.md). */
 export interface Product {
@@ -15,12 +15,16 @@ export interface Product {
   currency: string;
   imageUrl: string | null;
   inStock: boolean;
+  /** How many are left when only a few are (1 to LOW_STOCK_LEVEL), else null: pages say "Only 3 left". */
+  lowStock: number | null;
   category: string | null;
   /** Always `active` here: nothing else is public (P04). */
   status: "active";
   options: ProductOption[];
   variants: PublicVariant[];
 }
+
+export { LOW_STOCK_LEVEL } from "./variants";
 
 /** A page of products, how many match in all, and the opaque cursor of the next page. */
 export interface ProductPage {
@@ -62,7 +66,7 @@ const withVariantsColumns = {
   variantsJson: variantsJsonColumn.as("variants_json"),
 };
 
-/** Maps a D1 row to what shoppers see: never the stock count, the status of others, or timestamps. */
+/** Maps a D1 row to what shoppers see: never the stock count (only "a few left"), the status of others, or timestamps. */
 export function toProduct(row: ProductRowWithVariants): Product {
   return {
     id: row.id,
@@ -73,6 +77,7 @@ export function toProduct(row: ProductRowWithVariants): Product {
     currency: row.currency,
     imageUrl: row.imageUrl,
     inStock: row.stock > 0,
+    lowStock: row.stock > 0 && row.stock <= LOW_STOCK_LEVEL ? row.stock : null,
     category: row.category,
     status: "active",
     ...publicOptionsAndVariants(row.optionsJson, row.variantsJson),
@@ -323,6 +328,8 @@ export interface PricingVariant {
   option3: string;
   optionNames: string;
   taxCode: string | null;
+  /** The variant's own image, else its product's (the cart's thumbnail). */
+  imageUrl: string | null;
 }
 
 // No two columns share a name: D1's batch answers rows by column name (a second `id` would shift them).
@@ -344,6 +351,7 @@ const pricingColumns = {
       "option_names",
     ),
   taxCode: products.taxCode,
+  imageUrl: sql<string | null>`coalesce(${productVariants.imageUrl}, ${products.imageUrl})`.as("image_url"),
 };
 
 /**

@@ -9,7 +9,7 @@ export type ProductStatus = (typeof PRODUCT_STATUSES)[number];
 
 /**
  * Products of the catalog. Prices are integer minor units; D1 is the only source of prices.
- * What is sold is a product's VARIANTS (decision 022): `price_cents` and `stock` here are a summary
+ * What is sold is a product's VARIANTS (decision 025): `price_cents` and `stock` here are a summary
  * of them (the lowest variant price, the sum of their sellable stock), kept by triggers on
  * `product_variants` (migration "variants") for listings, sorting and the catalog version.
  * Nothing writes them directly: write the variants.
@@ -96,7 +96,7 @@ export type StockReason = (typeof STOCK_REASONS)[number];
  * Every change of `stock` must say why in the same UPDATE (`stock_reason`, `stock_actor`,
  * `stock_ref`): a trigger refuses a stock change without a reason, writes the inventory ledger
  * row, raises a low-stock alert when the threshold is crossed, and clears the three columns again
- * (decision 022). They are a write-only note, never read as state.
+ * (decision 025). They are a write-only note, never read as state.
  */
 export const productVariants = sqliteTable(
   "product_variants",

@@ -2,7 +2,7 @@ import { asc, eq, sql } from "drizzle-orm";
 import { inList, type Database } from "../db/client";
 import { productOptions, productVariants, type ProductOptionRow, type ProductVariantRow } from "./schema";
 
-// Options and variants (docs/decisions/022-variants.md): how their rows read as the API's shapes.
+// Options and variants (docs/decisions/025-variants.md): how their rows read as the API's shapes.
 
 /** An option of a product: its name and values in display order. */
 export interface ProductOption {
@@ -19,6 +19,8 @@ export interface PublicVariant {
   priceCents: number;
   compareAtPriceCents: number | null;
   inStock: boolean;
+  /** How many are left when only a few are (1 to LOW_STOCK_LEVEL), else null. */
+  lowStock: number | null;
   imageUrl: string | null;
 }
 
@@ -79,7 +81,14 @@ const productIdColumn = sql.raw(`"products"."id"`);
  * catalog read, no extra round trip): `options_json` and `variants_json`, in display order.
  */
 export const optionsJsonColumn = sql<string>`(SELECT json_group_array(json_object('name', o.name, 'values', json(o."values"))) FROM (SELECT name, "values" FROM ${productOptions} o WHERE o.product_id = ${productIdColumn} ORDER BY o.position) o)`;
-export const variantsJsonColumn = sql<string>`(SELECT json_group_array(json_object('id', v.id, 'sku', v.sku, 'o1', v.option1, 'o2', v.option2, 'o3', v.option3, 'p', v.price_cents, 'c', v.compare_at_price_cents, 's', v.stock > 0, 'i', v.image_url)) FROM (SELECT * FROM ${productVariants} v WHERE v.product_id = ${productIdColumn} ORDER BY v.position, v.id) v)`;
+/**
+ * At or below this many, pages say how many are left. The catalog version changes with every
+ * stock move at or below it (migrations low_stock_pages and variants), so a shared page never shows a stale count.
+ */
+export const LOW_STOCK_LEVEL = 5;
+
+/** Each variant as JSON; its stock only as 0 to LOW_STOCK_LEVEL + 1 ("more than a few"), never the count. */
+export const variantsJsonColumn = sql<string>`(SELECT json_group_array(json_object('id', v.id, 'sku', v.sku, 'o1', v.option1, 'o2', v.option2, 'o3', v.option3, 'p', v.price_cents, 'c', v.compare_at_price_cents, 's', min(max(v.stock, 0), ${sql.raw(String(LOW_STOCK_LEVEL + 1))}), 'i', v.image_url)) FROM (SELECT * FROM ${productVariants} v WHERE v.product_id = ${productIdColumn} ORDER BY v.position, v.id) v)`;
 
 interface VariantJson {
   id: string;
@@ -89,6 +98,7 @@ interface VariantJson {
   o3: string;
   p: number;
   c: number | null;
+  /** Stock clamped to 0 … LOW_STOCK_LEVEL + 1. */
   s: number;
   i: string | null;
 }
@@ -102,7 +112,8 @@ export function publicOptionsAndVariants(optionsJson: string | null, variantsJso
     options: optionsRecord(options, { option1: v.o1, option2: v.o2, option3: v.o3 }),
     priceCents: v.p,
     compareAtPriceCents: v.c,
-    inStock: v.s === 1,
+    inStock: v.s > 0,
+    lowStock: v.s > 0 && v.s <= LOW_STOCK_LEVEL ? v.s : null,
     imageUrl: v.i,
   }));
   return { options, variants };
@@ -133,12 +144,12 @@ export async function findVariant(db: Database, variantId: string): Promise<Prod
   return row ?? null;
 }
 
-/** A new variant's id. Migrated default variants are `var_` + their product's id (decision 022). */
+/** A new variant's id. Migrated default variants are `var_` + their product's id (decision 025). */
 export function newVariantId(): string {
   return `var_${crypto.randomUUID().replaceAll("-", "")}`;
 }
 
-/** The id migration 0015 gave a product's default variant (and carts stored before it name). */
+/** The id migration "variants" (0019) gave a product's default variant (and carts stored before it name). */
 export function migratedDefaultVariantId(productId: string): string {
   return `var_${productId}`;
 }

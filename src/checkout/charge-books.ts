@@ -2,8 +2,11 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { recordAudit } from "../audit/audit";
 import { sqlNowIso, type Database } from "../db/client";
 import { isOpenDispute, type DisputeState, type PaymentState } from "../payments/payment-state";
+import { afterShopEvents, shopEventStatements } from "../integrations/events";
+import { orderRefundedEvent } from "./order-events";
 import { queueDisputeNotice, queueRefundNotice } from "./order-mail";
 import { stripeTail } from "./payment-checks";
+import { completeRefundClaim } from "./refunds";
 import { orderDisputes, orderRefunds, orders, type OrderRow } from "./schema";
 
 /** Who is reconciling an order with its payment: the audit log says so. */
@@ -32,11 +35,8 @@ async function recordRefunds(env: Env, db: Database, order: OrderRow, state: Pay
     if (known.some((k) => k.providerRefundId === refund.id)) continue;
     const claim = refund.claimId ? known.find((k) => k.id === refund.claimId) : undefined;
     if (claim) {
-      // The shop's own claim whose answer was lost (or is still on its way): final now.
-      await db
-        .update(orderRefunds)
-        .set({ state: "done", providerRefundId: refund.id })
-        .where(and(eq(orderRefunds.id, claim.id), eq(orderRefunds.state, "requested")));
+      // The shop's own claim whose answer was lost (or is still on its way): final now (restocked lines too).
+      await completeRefundClaim(db, claim.id, refund.id);
       continue;
     }
     const inserted = await db
@@ -67,16 +67,22 @@ async function recordRefunds(env: Env, db: Database, order: OrderRow, state: Pay
 async function recordRefundedTotal(env: Env, db: Database, order: OrderRow, refundedCents: number, by: Reconciler): Promise<OrderRow> {
   if (refundedCents === order.refundedCents) return order;
   const full = refundedCents >= order.totalCents;
-  const [now] = await db
-    .update(orders)
-    .set({
-      refundedCents,
-      updatedAt: sqlNowIso,
-      ...(full ? { status: "refunded" as const } : {}),
-    })
-    .where(and(eq(orders.id, order.id), eq(orders.refundedCents, order.refundedCents), inArray(orders.status, ["paid", "refunded"])))
-    .returning();
+  // `order.refunded` for integrations in the same batch, only when this write raised the total (decision 023).
+  const answers = await db.batch([
+    db
+      .update(orders)
+      .set({
+        refundedCents,
+        updatedAt: sqlNowIso,
+        ...(full ? { status: "refunded" as const } : {}),
+      })
+      .where(and(eq(orders.id, order.id), eq(orders.refundedCents, order.refundedCents), inArray(orders.status, ["paid", "refunded"])))
+      .returning(),
+    ...shopEventStatements(db, orderRefundedEvent(order.id, refundedCents > order.refundedCents ? refundedCents : 0)),
+  ]);
+  const [now] = answers[0];
   if (!now) return (await db.select().from(orders).where(eq(orders.id, order.id)).limit(1))[0] ?? order;
+  await afterShopEvents(env, answers);
   if (refundedCents > order.refundedCents) {
     await queueRefundNotice(env, now, { amountRefundedCents: refundedCents, full, eventId: `${order.id}:${refundedCents}` });
   }
@@ -120,6 +126,9 @@ async function recordDisputes(env: Env, db: Database, order: OrderRow, disputes:
         detail: { dispute: stripeTail(d.id), amountCents: d.amount, reason: d.reason, status: d.status, evidenceDueBy: d.evidenceDueBy },
       });
       await queueDisputeNotice(env, db, order, d);
+      // First read after it closed (its events came late or out of order): the books still say it
+      // opened and how it ended, as they would had every event been read in turn.
+      if (!isOpenDispute(d.status)) await recordDisputeClosed(env, order, d, null, by);
       continue;
     }
     if (before.status === d.status && before.evidenceDueBy === d.evidenceDueBy && before.amountCents === d.amount) continue;
@@ -134,12 +143,14 @@ async function recordDisputes(env: Env, db: Database, order: OrderRow, disputes:
       })
       .where(and(eq(orderDisputes.id, d.id), eq(orderDisputes.status, before.status)));
     if ((changed.meta.changes ?? 0) === 0 || before.status === d.status) continue;
-    await recordAudit(env, {
-      actor: by === "staff" ? "stripe" : by,
-      action: isOpenDispute(d.status) ? "order.dispute_updated" : d.status === "lost" ? "order.dispute_lost" : "order.dispute_closed",
-      subject: order.id,
-      detail: { dispute: stripeTail(d.id), from: before.status, to: d.status, amountCents: d.amount },
-    });
+    if (isOpenDispute(d.status)) {
+      await recordAudit(env, {
+        actor: by === "staff" ? "stripe" : by,
+        action: "order.dispute_updated",
+        subject: order.id,
+        detail: { dispute: stripeTail(d.id), from: before.status, to: d.status, amountCents: d.amount },
+      });
+    } else if (isOpenDispute(before.status)) await recordDisputeClosed(env, order, d, before.status, by);
   }
   const headline = headlineDispute(disputes);
   if (!headline || headline.status === order.disputeStatus) return order;
@@ -149,4 +160,14 @@ async function recordDisputes(env: Env, db: Database, order: OrderRow, disputes:
     .where(and(eq(orders.id, order.id), sql`${orders.disputeStatus} IS NOT ${headline.status}`))
     .returning();
   return now ?? order;
+}
+
+/** A dispute's end (won, lost, a warning closed): audited once, whenever the shop first reads it. */
+async function recordDisputeClosed(env: Env, order: OrderRow, d: DisputeState, from: string | null, by: Reconciler): Promise<void> {
+  await recordAudit(env, {
+    actor: by === "staff" ? "stripe" : by,
+    action: d.status === "lost" ? "order.dispute_lost" : "order.dispute_closed",
+    subject: order.id,
+    detail: { dispute: stripeTail(d.id), from, to: d.status, amountCents: d.amount },
+  });
 }

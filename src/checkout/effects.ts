@@ -2,25 +2,24 @@ import { and, eq } from "drizzle-orm";
 import { recordAudit } from "../audit/audit";
 import { cartStubById, cartStubForUser } from "../cart/cart";
 import type { BeginCheckoutResult } from "../cart/cart-object";
-import { commitCoupon, computeDiscountCents, extendCouponHold, releaseCoupon, reserveCoupon, type CouponRefusal } from "../coupons/coupons";
-import type { CouponRow } from "../coupons/schema";
+import { confirmCouponHold, releaseCouponHold, type CouponHold } from "../coupons/coupon-hold";
 import { getDb } from "../db/client";
 import { queueOrderConfirmation } from "./order-mail";
 import { orders, type OrderRow } from "./schema";
 
 export type { BeginCheckoutResult, CartSnapshot } from "../cart/cart-object";
 
-/** A coupon held for an order: its normalised code and the discount on this subtotal. */
-export type CouponHold = { ok: true; code: string; discountCents: number } | { ok: false; code: CouponRefusal };
-
 /** The cart an order froze: by its stored object id (guests, and every order since migration 0012), else the user's. */
 export function cartOfOrder(env: Env, order: Pick<OrderRow, "cartObjectId" | "userId">) {
   return order.cartObjectId ? cartStubById(env, order.cartObjectId) : cartStubForUser(env, order.userId);
 }
 
-/** Who the coupon ledger counts for an order: its stored customer key, or (older orders) its user id. */
-export function couponCustomerOf(order: Pick<OrderRow, "couponCustomer" | "userId">): string {
-  return order.couponCustomer ?? order.userId;
+/**
+ * The coupon hold of an order, or null when it used none. The ledger counts its stored customer key,
+ * or (older orders) its user id.
+ */
+export function couponHoldOf(order: Pick<OrderRow, "couponCode" | "couponCustomer" | "id" | "userId">): CouponHold | null {
+  return order.couponCode ? { code: order.couponCode, orderId: order.id, userId: order.couponCustomer ?? order.userId } : null;
 }
 
 type CartStub = ReturnType<typeof cartOfOrder>;
@@ -36,36 +35,6 @@ export async function cancelCartCheckout(cart: CartStub, orderId: string): Promi
 }
 
 /**
- * Reserves one redemption of the coupon for `orderId` (M-012, M-013) and prices its discount with
- * the coupon domain's own rule, so the order's discount equals what the cart showed.
- */
-export async function holdCoupon(
-  env: Env,
-  input: { code: string; orderId: string; userId: string; currency: string; subtotalCents: number; definition: CouponRow | null; holdUntil: number },
-): Promise<CouponHold> {
-  const reserved = await reserveCoupon(env, getDb(env.DB), {
-    code: input.code,
-    orderId: input.orderId,
-    userId: input.userId,
-    currency: input.currency,
-    definition: input.definition,
-    holdUntil: input.holdUntil,
-  });
-  if (!reserved.ok) return reserved;
-  return { ok: true, code: reserved.coupon.code, discountCents: computeDiscountCents(reserved.coupon, input.subtotalCents, input.currency) };
-}
-
-/** Gives a held coupon back (checkout failed or the order closed unpaid). Idempotent. */
-export async function releaseCouponHold(env: Env, input: { code: string; orderId: string; userId: string }): Promise<void> {
-  await releaseCoupon(env, getDb(env.DB), input);
-}
-
-/** A payment is in flight (delayed method, or completed without its webhook yet): the coupon stays held until the order closes. */
-export async function pinCouponHold(env: Env, order: OrderRow): Promise<void> {
-  if (order.couponCode) await extendCouponHold(env, getDb(env.DB), { code: order.couponCode, orderId: order.id, userId: couponCustomerOf(order), until: null });
-}
-
-/**
  * Follow-ups once an order is paid: the coupon redemption becomes final and the bought lines
  * leave the cart. Idempotent per order; a failure throws so the webhook answers 500 and Stripe
  * retries (the retry is a duplicate event id, which runs this again for the order's status).
@@ -73,16 +42,11 @@ export async function pinCouponHold(env: Env, order: OrderRow): Promise<void> {
  * is flagged `coupon_over_redeemed` and audited once, for staff to resolve (docs/decisions/013).
  */
 export async function afterOrderPaid(env: Env, order: OrderRow): Promise<void> {
-  if (order.couponCode) {
-    const db = getDb(env.DB);
-    const committed = await commitCoupon(env, db, {
-      code: order.couponCode,
-      orderId: order.id,
-      userId: couponCustomerOf(order),
-      discountCents: order.discountCents,
-    });
+  const hold = couponHoldOf(order);
+  if (hold) {
+    const committed = await confirmCouponHold(env, { ...hold, discountCents: order.discountCents });
     if (committed.ok && committed.overLimit) {
-      const flagged = await db
+      const flagged = await getDb(env.DB)
         .update(orders)
         .set({ couponOverRedeemed: true })
         .where(and(eq(orders.id, order.id), eq(orders.couponOverRedeemed, false)));
@@ -105,6 +69,7 @@ export async function afterOrderPaid(env: Env, order: OrderRow): Promise<void> {
  * released and the cart unlocked. Stock came back in D1 in the same batch as the status change.
  */
 export async function afterOrderClosed(env: Env, order: OrderRow): Promise<void> {
-  if (order.couponCode) await releaseCouponHold(env, { code: order.couponCode, orderId: order.id, userId: couponCustomerOf(order) });
+  const hold = couponHoldOf(order);
+  if (hold) await releaseCouponHold(env, hold);
   await cancelCartCheckout(cartOfOrder(env, order), order.id);
 }

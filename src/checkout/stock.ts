@@ -9,7 +9,7 @@ import { orderLines, orders } from "./schema";
  * not in flight unless `inFlight`). It goes in the same db.batch as the status change that follows
  * it, with the same conditions, so stock comes back exactly once: a paid order never restocks, a
  * duplicate finds the order no longer pending. Each variant's ledger row (`sale_released`, the
- * order as its ref) is written by the trigger in the same statement (decision 022).
+ * order as its ref) is written by the trigger in the same statement (decision 025).
  */
 export function restockPendingOrder(db: Database, orderId: string, match: { session?: string | null; inFlight?: boolean } = {}) {
   const conditions: SQL[] = [eq(orders.id, orderId), eq(orders.status, "pending")];

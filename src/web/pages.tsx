@@ -3,6 +3,7 @@ import { htmlToText, sanitiseHtml } from "../catalog/html-sanitiser";
 import { raw } from "hono/html";
 import { decimalAmount, formatMoney } from "./format";
 import type { CatalogSort, CursorSort } from "../catalog/queries";
+import { currentShopSettings } from "../settings/shop-settings";
 import { Layout } from "./layout";
 import type { VariantChoice } from "../catalog/variants";
 import { AddToCartForm, VariantSummary } from "./variant-picker";
@@ -54,7 +55,11 @@ function ProductCard({ product, resizing }: { product: Product; resizing: boolea
         </div>
         <div class="card-body">
           <h2 class="card-title">{product.name}</h2>
-          <p class="card-price">{formatMoney(product.priceCents, product.currency)}</p>
+          <p class="card-price">
+            {/* A product whose variants cost different amounts shows its lowest: "From $28.00". */}
+            {new Set(product.variants.map((v) => v.priceCents)).size > 1 ? "From " : ""}
+            {formatMoney(product.priceCents, product.currency)}
+          </p>
           {product.inStock ? null : <p class="stock out">Out of stock</p>}
         </div>
       </a>
@@ -107,14 +112,15 @@ export function CatalogPage(props: CatalogView) {
   // Searches, filters and later pages stay out of search engines; the catalog's first page is the shop's home.
   const home = `${props.origin}/`;
   const plain = !q && !category && (!sort || sort === "name") && isFirstPage;
-  const title = q ? `Search: ${q}` : category ? `${categoryLabel(category)} — Bastion` : "Bastion";
+  const shop = currentShopSettings();
+  const title = q ? `Search: ${q}` : category ? categoryLabel(category) : shop.shopName;
   return (
     <Layout
       title={title}
       q={q}
       noindex={!plain && !(category && isFirstPage && !q)}
       canonical={plain ? home : category && !q ? `${props.origin}${catalogHref({ category })}` : undefined}
-      og={plain ? { type: "website", url: home, image: `${props.origin}/favicon.svg` } : undefined}
+      og={plain ? { type: "website", url: home, image: `${props.origin}${shop.logoUrl ?? "/favicon.svg"}` } : undefined}
     >
       {q ? (
         <h1 class="page-title">Results for “{q}”</h1>
@@ -122,8 +128,8 @@ export function CatalogPage(props: CatalogView) {
         <h1 class="page-title">{categoryLabel(category)}</h1>
       ) : (
         <section class="hero">
-          <h1>Well-made things, sold safely.</h1>
-          <p>Every threat in our threat model is mitigated in code and proven by a test. Shop with the lights on.</p>
+          <h1>{shop.heroTitle}</h1>
+          {shop.heroText ? <p>{shop.heroText}</p> : null}
         </section>
       )}
       {props.categories.length > 0 ? (
@@ -194,8 +200,16 @@ export function CatalogPage(props: CatalogView) {
   );
 }
 
-/** Product detail page: the chosen variant's price and availability, and a select per option. */
-export function ProductPage({ product, origin, resizing, choice }: { product: Product; origin: string; resizing: boolean; choice: VariantChoice }) {
+/** A shipping rate as a product page lists it: when it arrives and what it costs (for this product alone). */
+export interface DeliveryOption {
+  name: string;
+  estimate: string | null;
+  price: string;
+}
+
+/** Product detail page: the chosen variant's price and availability, a select per option, delivery estimates. */
+export function ProductPage(props: { product: Product; origin: string; resizing: boolean; choice: VariantChoice; delivery: DeliveryOption[] }) {
+  const { product, origin, resizing, choice, delivery } = props;
   const url = `${origin}/products/${product.slug}`;
   const chosen = choice.variant;
   const imageUrl = chosen?.imageUrl ?? product.imageUrl;
@@ -213,7 +227,11 @@ export function ProductPage({ product, origin, resizing, choice }: { product: Pr
       url,
       price: decimalAmount(chosen?.priceCents ?? product.priceCents, product.currency),
       priceCurrency: product.currency,
-      availability: chosen?.inStock ? "https://schema.org/InStock" : "https://schema.org/OutOfStock",
+      availability: chosen?.inStock
+        ? chosen.lowStock !== null
+          ? "https://schema.org/LimitedAvailability"
+          : "https://schema.org/InStock"
+        : "https://schema.org/OutOfStock",
     },
   };
   return (
@@ -241,6 +259,19 @@ export function ProductPage({ product, origin, resizing, choice }: { product: Pr
           {/* Descriptions are HTML (Shopify's Body (HTML)): only the sanitiser's allow-list reaches the page (P03). */}
           <div class="description">{raw(sanitiseHtml(product.description))}</div>
           <AddToCartForm product={product} choice={choice} />
+          {choice.variant?.inStock && delivery.length > 0 ? (
+            <section class="delivery" aria-labelledby="delivery-title">
+              <h2 id="delivery-title">Delivery</h2>
+              <ul>
+                {delivery.map((rate) => (
+                  <li>
+                    <strong>{rate.name}</strong>
+                    {rate.estimate ? `: ${rate.estimate}` : ""} · {rate.price}
+                  </li>
+                ))}
+              </ul>
+            </section>
+          ) : null}
         </div>
       </article>
     </Layout>

@@ -13,19 +13,14 @@ import { sharedCatalogAnswer, sharedKeyOf } from "../catalog/page-cache";
 import { serveProductImage } from "../catalog/images";
 import { SLUG_PATTERN } from "../catalog/routes";
 import { getDb } from "../db/client";
-import { ASSETS } from "./asset-manifest";
+import { deliveryEstimate, offeredRates } from "../shipping/checkout-pricing";
+import { formatMoney } from "./format";
 import type { AppEnv } from "../platform/app-env";
 import { chooseVariant } from "../catalog/variants";
 import { CatalogPage, MessagePage, ProductPage } from "./pages";
+import { PAGE_CACHE_CONTROL, sharedPageKey } from "./shared-pages";
+import { shopInfoPages } from "./shop-pages";
 import { SecurityPage } from "./security-page";
-
-/**
- * Browsers revalidate every shared page (a 304 when its ETag still matches), so a staff change is
- * seen on the next load; the page cache behind them does the sharing.
- */
-const PAGE_CACHE_CONTROL = "public, max-age=0, must-revalidate";
-/** The build's stylesheet and script, in every page's cache key: a deploy never serves pages naming old assets. */
-const PAGE_BUILD = `${ASSETS.css.path}${ASSETS.js.path}`.replace(/[^a-zA-Z0-9]/g, "");
 
 /** Server-rendered storefront pages. */
 export const storefront = new Hono<AppEnv>()
@@ -48,7 +43,7 @@ export const storefront = new Hono<AppEnv>()
     // The catalog's pages are the same for every visitor: shared through the page cache (decision
     // 017), one key per meaningful page, rendered from the normalised listing the key names.
     const listing = normaliseListing({ q, category, sort, cursor });
-    const key = sharedKeyOf(`${PAGE_BUILD}${resizing ? "+rs" : ""}/home`, {
+    const key = sharedKeyOf(`${sharedPageKey(resizing)}/home`, {
       q: listing.q,
       category: listing.category,
       sort: listing.sort,
@@ -74,14 +69,21 @@ export const storefront = new Hono<AppEnv>()
     const answer = SLUG_PATTERN.test(slug)
       ? await sharedCatalogAnswer(
           c,
-          { key: `${PAGE_BUILD}${resizing ? "+rs" : ""}/products/${slug}${choiceKey}`, kind: "html", browser: PAGE_CACHE_CONTROL },
+          { key: `${sharedPageKey(resizing)}/products/${slug}${choiceKey}`, kind: "html", browser: PAGE_CACHE_CONTROL },
           async (db) => {
             const product = await findProductBySlug(db, slug);
             if (!product) return null;
             // Anything that is not one of the product's values is not cached under its own key.
             const choice = chooseVariant(product, asked);
             if (choiceKey && !asked.every((v, i) => v === undefined || v === choice.values[i])) return null;
-            return String(<ProductPage product={product} origin={origin} resizing={resizing} choice={choice} />);
+            // Shipping rate changes change the catalog version too (migration low_stock_pages), so the estimate is never stale.
+            const price = choice.variant?.priceCents ?? product.priceCents;
+            const delivery = (await offeredRates(db, product.currency, price)).map((rate) => ({
+              name: rate.name,
+              estimate: deliveryEstimate(rate),
+              price: rate.amountCents === 0 ? "free" : formatMoney(rate.amountCents, rate.currency),
+            }));
+            return String(<ProductPage product={product} origin={origin} resizing={resizing} choice={choice} delivery={delivery} />);
           },
         )
       : null;
@@ -90,6 +92,7 @@ export const storefront = new Hono<AppEnv>()
     return answer ?? c.html(<MessagePage status={404} title="Not found" message="We could not find that product. It may have been removed." />, 404);
   })
   .get("/security", (c) => c.html(<SecurityPage origin={c.var.config.PUBLIC_ORIGIN} />))
+  .route("/", shopInfoPages)
   .get("/robots.txt", (c) => {
     const origin = c.var.config.PUBLIC_ORIGIN;
     c.header("cache-control", "public, max-age=3600");
@@ -108,6 +111,7 @@ export const storefront = new Hono<AppEnv>()
       `<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">`,
       url(`${origin}/`),
       url(`${origin}/security`),
+      ...["shipping", "returns", "privacy", "terms", "contact"].map((page) => url(`${origin}/${page}`)),
       ...rows.map((p) => url(`${origin}/products/${encodeURIComponent(p.slug)}`, p.updatedAt)),
       `</urlset>`,
     ].join("\n");

@@ -2,7 +2,7 @@ import type { Product } from "../catalog/queries";
 import type { VariantChoice } from "../catalog/variants";
 import { formatMoney } from "./format";
 
-// The product page's choice of options (decision 022). Without JavaScript the selects post with
+// The product page's choice of options (decision 025). Without JavaScript the selects post with
 // the add-to-cart form (the server finds the variant from the values), and "Check availability"
 // reloads the page for the chosen values (GET, o1–o3). With our script (app.js) the price, the
 // availability and the button follow the selects at once, from `data-variants`.
@@ -16,16 +16,22 @@ function variantData(product: Product): string {
       price: formatMoney(v.priceCents, product.currency),
       compareAt: v.compareAtPriceCents !== null && v.compareAtPriceCents > v.priceCents ? formatMoney(v.compareAtPriceCents, product.currency) : "",
       inStock: v.inStock,
+      lowStock: v.lowStock,
       sku: v.sku ?? "",
     })),
   );
+}
+
+/** "In stock", "Only 3 left" or "Out of stock" (app.js says the same). */
+function availabilityText(v: { inStock: boolean; lowStock: number | null }): string {
+  return !v.inStock ? "Out of stock" : v.lowStock !== null ? `Only ${v.lowStock} left` : "In stock";
 }
 
 /** Price, "was" price, availability and SKU of the chosen variant (or "not available"). */
 export function VariantSummary({ product, choice }: { product: Product; choice: VariantChoice }) {
   const v = choice.variant;
   const compareAt = v && v.compareAtPriceCents !== null && v.compareAtPriceCents > v.priceCents ? v.compareAtPriceCents : null;
-  const status = !v ? "unavailable" : v.inStock ? "in" : "out";
+  const status = !v ? "unavailable" : !v.inStock ? "out" : v.lowStock !== null ? "low" : "in";
   return (
     <>
       <p class="price">
@@ -34,8 +40,8 @@ export function VariantSummary({ product, choice }: { product: Product; choice: 
           {compareAt !== null ? formatMoney(compareAt, product.currency) : ""}
         </s>
       </p>
-      <p class={status === "in" ? "stock in" : "stock out"} data-variant-status role="status">
-        {status === "in" ? "In stock" : status === "out" ? "Out of stock" : "This combination is not available."}
+      <p class={status === "unavailable" ? "stock out" : `stock ${status}`} data-stock data-variant-status role="status">
+        {v === null ? "This combination is not available." : availabilityText(v)}
       </p>
       <p class="sku muted" data-variant-sku>
         {v?.sku ? `SKU ${v.sku}` : ""}
@@ -77,6 +83,9 @@ export function AddToCartForm({ product, choice }: { product: Product; choice: V
         {buyable ? "Add to cart" : v ? "Sold out" : "Not available"}
       </button>
       <p class="form-message" role="status" aria-live="polite"></p>
+      <a class="button secondary view-cart" href="/cart" data-view-cart hidden>
+        View cart
+      </a>
     </form>
   );
 }

@@ -43,7 +43,7 @@ describe("cart API: basics", () => {
     expect(line).not.toMatch(/Domain=/i);
     const cart = (await res.json()) as Cart;
     expect(cart).toMatchObject({
-      items: [{ productId: p.id, slug: p.slug, name: p.name, quantity: 2, unitPriceCents: 1250, lineTotalCents: 2500 }],
+      items: [{ productId: p.id, slug: p.slug, name: p.name, quantity: 2, unitPriceCents: 1250, lineTotalCents: 2500, imageUrl: p.imageUrl }],
       coupon: null,
       subtotalCents: 2500,
       discountCents: 0,

@@ -1,8 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Cart } from "../../src/cart/cart";
-import { reserveCoupon } from "../../src/coupons/coupons";
-import { getDb } from "../../src/db/client";
+import { reserveCouponHold } from "../../src/coupons/coupon-hold";
 import { makeProduct, unique } from "../support/factories";
 import { cartJson, getCart, guestCart, guestState } from "../support/cart";
 import { ledger, makeCoupon } from "../support/coupons";
@@ -104,7 +103,7 @@ describe("cart coupons", () => {
 
   it("T07 exhausted: a used-up single-use coupon (reserved by someone's checkout) is refused with coupon_exhausted", async () => {
     const coupon = await makeCoupon({ maxRedemptions: 1 });
-    expect((await reserveCoupon(env, getDb(env.DB), { code: coupon.code, orderId: unique("ord"), userId: unique("usr") })).ok).toBe(true);
+    expect((await reserveCouponHold(env, { code: coupon.code, orderId: unique("ord"), userId: unique("usr") })).ok).toBe(true);
     const { id, cookie } = await filledCart(1000);
     const res = await cartJson(cookie, "PUT", "/api/cart/coupon", { code: coupon.code });
     expect(res.status).toBe(422);

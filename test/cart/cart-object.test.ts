@@ -156,14 +156,13 @@ describe("signed-in shoppers", () => {
   });
 
   it("P10/T07 per-customer limit: a signed-in customer who has used up a per-customer coupon is refused with coupon_already_used", async () => {
-    const { reserveCoupon } = await import("../../src/coupons/coupons");
-    const { getDb } = await import("../../src/db/client");
+    const { reserveCouponHold } = await import("../../src/coupons/coupon-hold");
     const p = await makeProduct();
     const shopper = await signUpAndSignIn();
     const coupon = await makeCoupon({ perCustomerLimit: 1 });
     const { couponCustomerKey } = await import("../../src/coupons/customer");
     const customer = await couponCustomerKey(shopper.user.email);
-    expect((await reserveCoupon(env, getDb(env.DB), { code: coupon.code, orderId: unique("ord"), userId: customer })).ok).toBe(true);
+    expect((await reserveCouponHold(env, { code: coupon.code, orderId: unique("ord"), userId: customer })).ok).toBe(true);
     await cartJson(shopper.cookie, "POST", "/api/cart/items", { productId: p.id, variantId: p.variantId, quantity: 1 });
     const res = await cartJson(shopper.cookie, "PUT", "/api/cart/coupon", { code: coupon.code });
     expect(res.status).toBe(422);

@@ -32,10 +32,11 @@ describe("catalog API", () => {
         currency: "USD",
         imageUrl: null,
         inStock: false,
+        lowStock: null,
         category: null,
         status: "active",
         options: [],
-        variants: [{ id: p.variantId, sku: null, options: {}, priceCents: 4500, compareAtPriceCents: null, inStock: false, imageUrl: null }],
+        variants: [{ id: p.variantId, sku: null, options: {}, priceCents: 4500, compareAtPriceCents: null, inStock: false, lowStock: null, imageUrl: null }],
       },
     ]);
     expect(body.nextCursor).toBeNull();

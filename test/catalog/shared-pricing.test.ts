@@ -21,6 +21,7 @@ const row = (id: string, priceCents = 100): PricingVariant => ({
   option3: "",
   optionNames: "[]",
   taxCode: null,
+  imageUrl: null,
 });
 
 describe("shared pricing rows for carts (decision 009)", () => {
@@ -53,7 +54,7 @@ describe("shared pricing rows for carts (decision 009)", () => {
     expect(sharedPricingRows(scope, ["late"], t0 + 3).missing).toEqual([]);
   });
 
-  it("P11 carts price from D1's rows: draft products' variants are never kept, staff changes are seen at once here", async () => {
+  it("P11 carts price from D1's rows: hidden products are never kept, staff changes are seen at once here", async () => {
     const db = getDb(env.DB);
     const p = await makeProduct({ priceCents: 700 });
     const hidden = await makeProduct({ priceCents: 300, hidden: true });

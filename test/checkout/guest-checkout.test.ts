@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { couponCustomerKey, normaliseEmail } from "../../src/coupons/customer";
 import { getDb } from "../../src/db/client";
 import { guestOrderKey } from "../../src/checkout/guest-access";
-import { reserveCoupon } from "../../src/coupons/coupons";
+import { reserveCouponHold } from "../../src/coupons/coupon-hold";
 import { shippingRates } from "../../src/shipping/schema";
 import { cookiesFrom, makeStaff, markEmailVerified, signUpAndSignIn } from "../support/accounts";
 import { cartJson, guestCart } from "../support/cart";
@@ -67,7 +67,8 @@ describe("guest checkout", () => {
     expect(paid).toMatchObject({ status: "paid", totalCents: 4495, taxCents: 0 });
     expect(JSON.parse(paid.shippingAddress!)).toMatchObject({ name: "Ada Lovelace", city: "London", country: "US" });
 
-    const [receipt] = await waitForMail(email, (m) => m.subject === `Your Bastion order ${started.orderId}`);
+    const number = (await orderRow(started.orderId))!.number;
+    const [receipt] = await waitForMail(email, (m) => m.subject === `Your Bastion order #${number}`);
     expect(receipt!.text).toContain("Shipping (Standard): £4.95");
     expect(receipt!.text).toContain("Total paid: £44.95");
     expect(receipt!.text).toContain("12 Analytical Row");
@@ -167,7 +168,7 @@ describe("guest checkout", () => {
     const email = `${unique("saver").toLowerCase()}@gmail.com`;
     const coupon = await makeCoupon({ perCustomerLimit: 1, percentOff: 10 });
     // The account used its one redemption.
-    const used = await reserveCoupon(env, getDb(env.DB), { code: coupon.code, orderId: unique("ord"), userId: await couponCustomerKey(email) });
+    const used = await reserveCouponHold(env, { code: coupon.code, orderId: unique("ord"), userId: await couponCustomerKey(email) });
     expect(used.ok).toBe(true);
     const rate = await makeRate();
     const { cookie, product } = await guestWith();

@@ -6,7 +6,7 @@ import { cartJson, cartObject, getCart, guestCart, guestState } from "../support
 import { makeProduct, makeProductWithOptions, unique } from "../support/factories";
 import { ORIGIN, request } from "../support/http";
 
-// Options and variants end to end over HTTP (decision 022): attacks assert the refusal and that
+// Options and variants end to end over HTTP (decision 025): attacks assert the refusal and that
 // nothing changed (the cart's stored state, the variants' stock, the ledger, orders).
 
 interface Problem {

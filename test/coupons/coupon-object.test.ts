@@ -2,7 +2,8 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { RESERVATION_TTL_MS } from "../../src/coupons/coupon-object";
-import { checkCoupon, commitCoupon, computeDiscountCents, normaliseCouponCode, releaseCoupon, reserveCoupon } from "../../src/coupons/coupons";
+import { confirmCouponHold, releaseCouponHold, reserveCouponHold } from "../../src/coupons/coupon-hold";
+import { checkCoupon, computeDiscountCents, normaliseCouponCode } from "../../src/coupons/coupons";
 import { getDb } from "../../src/db/client";
 import { unique } from "../support/factories";
 import { ledger, makeCoupon, redemptionRows } from "../support/coupons";
@@ -13,7 +14,7 @@ describe("coupon ledger (CouponObject)", () => {
   it("P10/T07 race: 50 concurrent reserves from 50 users on a single-use coupon give exactly one ok", async () => {
     const coupon = await makeCoupon({ maxRedemptions: 1 });
     const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => reserveCoupon(env, db(), { code: coupon.code, orderId: unique(`ord${i}`), userId: unique(`usr${i}`) })),
+      Array.from({ length: 50 }, (_, i) => reserveCouponHold(env, { code: coupon.code, orderId: unique(`ord${i}`), userId: unique(`usr${i}`) })),
     );
     expect(results.filter((r) => r.ok)).toHaveLength(1);
     const refused = results.filter((r) => !r.ok);
@@ -27,8 +28,8 @@ describe("coupon ledger (CouponObject)", () => {
     const coupon = await makeCoupon({ maxRedemptions: 100, perCustomerLimit: 1 });
     const userId = unique("usr");
     const [a, b] = await Promise.all([
-      reserveCoupon(env, db(), { code: coupon.code, orderId: unique("ord"), userId }),
-      reserveCoupon(env, db(), { code: coupon.code, orderId: unique("ord"), userId }),
+      reserveCouponHold(env, { code: coupon.code, orderId: unique("ord"), userId }),
+      reserveCouponHold(env, { code: coupon.code, orderId: unique("ord"), userId }),
     ]);
     expect([a!.ok, b!.ok].sort()).toEqual([false, true]);
     const refused = a!.ok ? b! : a!;
@@ -40,8 +41,8 @@ describe("coupon ledger (CouponObject)", () => {
     const coupon = await makeCoupon({ perCustomerLimit: 1 });
     const userId = unique("usr");
     const [a, b] = await Promise.all([
-      reserveCoupon(env, db(), { code: coupon.code, orderId: unique("ord"), userId }),
-      reserveCoupon(env, db(), { code: coupon.code, orderId: unique("ord"), userId }),
+      reserveCouponHold(env, { code: coupon.code, orderId: unique("ord"), userId }),
+      reserveCouponHold(env, { code: coupon.code, orderId: unique("ord"), userId }),
     ]);
     expect([a!.ok, b!.ok].filter(Boolean)).toHaveLength(1);
     // The reservation sits in the customer's shard; the code's own object never saw it.
@@ -49,14 +50,14 @@ describe("coupon ledger (CouponObject)", () => {
     expect((await ledger(coupon.code).snapshot()).reserved).toBe(0);
     // Many other customers use the same code at once, each in their own shard.
     const others = await Promise.all(
-      Array.from({ length: 20 }, () => reserveCoupon(env, db(), { code: coupon.code, orderId: unique("ord"), userId: unique("usr") })),
+      Array.from({ length: 20 }, () => reserveCouponHold(env, { code: coupon.code, orderId: unique("ord"), userId: unique("usr") })),
     );
     expect(others.every((r) => r.ok)).toBe(true);
   });
 
   it("outstanding reservations count against limits (M-013): a reserved but unpaid redemption blocks the next", async () => {
     const coupon = await makeCoupon({ maxRedemptions: 1 });
-    const first = await reserveCoupon(env, db(), { code: coupon.code, orderId: unique("ord"), userId: unique("usr") });
+    const first = await reserveCouponHold(env, { code: coupon.code, orderId: unique("ord"), userId: unique("usr") });
     expect(first.ok).toBe(true);
     expect(await checkCoupon(env, db(), { code: coupon.code, userId: unique("usr") })).toEqual({ ok: false, code: "coupon_exhausted" });
     expect(await checkCoupon(env, db(), { code: coupon.code, userId: null })).toEqual({ ok: false, code: "coupon_exhausted" });
@@ -66,15 +67,15 @@ describe("coupon ledger (CouponObject)", () => {
     const coupon = await makeCoupon({ maxRedemptions: 2 });
     const orderId = unique("ord");
     const userId = unique("usr");
-    expect((await reserveCoupon(env, db(), { code: coupon.code, orderId, userId })).ok).toBe(true);
-    expect((await reserveCoupon(env, db(), { code: coupon.code, orderId, userId })).ok).toBe(true);
+    expect((await reserveCouponHold(env, { code: coupon.code, orderId, userId })).ok).toBe(true);
+    expect((await reserveCouponHold(env, { code: coupon.code, orderId, userId })).ok).toBe(true);
     expect((await ledger(coupon.code).snapshot()).reserved).toBe(1);
-    expect(await commitCoupon(env, db(), { code: coupon.code, orderId, userId, discountCents: 150 })).toEqual({ ok: true, late: false });
-    expect(await commitCoupon(env, db(), { code: coupon.code, orderId, userId, discountCents: 150 })).toEqual({ ok: true, late: false });
+    expect(await confirmCouponHold(env, { code: coupon.code, orderId, userId, discountCents: 150 })).toEqual({ ok: true, late: false });
+    expect(await confirmCouponHold(env, { code: coupon.code, orderId, userId, discountCents: 150 })).toEqual({ ok: true, late: false });
     expect(await ledger(coupon.code).snapshot()).toMatchObject({ reserved: 0, committed: 1 });
     expect(await redemptionRows(coupon.code)).toEqual([{ code: coupon.code, order_id: orderId, user_id: userId }]);
     // A committed redemption cannot be released by a late release call.
-    expect(await releaseCoupon(env, db(), { code: coupon.code, orderId, userId })).toBe(false);
+    expect(await releaseCouponHold(env, { code: coupon.code, orderId, userId })).toBe(false);
     expect((await ledger(coupon.code).snapshot()).committed).toBe(1);
   });
 
@@ -82,11 +83,11 @@ describe("coupon ledger (CouponObject)", () => {
     const coupon = await makeCoupon({ maxRedemptions: 1 });
     const orderId = unique("ord");
     const userId = unique("usr");
-    expect((await reserveCoupon(env, db(), { code: coupon.code, orderId, userId })).ok).toBe(true);
-    expect((await reserveCoupon(env, db(), { code: coupon.code, orderId: unique("ord"), userId: unique("usr") })).ok).toBe(false);
-    expect(await releaseCoupon(env, db(), { code: coupon.code, orderId, userId })).toBe(true);
+    expect((await reserveCouponHold(env, { code: coupon.code, orderId, userId })).ok).toBe(true);
+    expect((await reserveCouponHold(env, { code: coupon.code, orderId: unique("ord"), userId: unique("usr") })).ok).toBe(false);
+    expect(await releaseCouponHold(env, { code: coupon.code, orderId, userId })).toBe(true);
     expect((await ledger(coupon.code).snapshot()).reserved).toBe(0);
-    expect((await reserveCoupon(env, db(), { code: coupon.code, orderId: unique("ord"), userId: unique("usr") })).ok).toBe(true);
+    expect((await reserveCouponHold(env, { code: coupon.code, orderId: unique("ord"), userId: unique("usr") })).ok).toBe(true);
   });
 
   it("the alarm releases a stale reservation (older than the TTL)", async () => {
@@ -105,13 +106,13 @@ describe("coupon ledger (CouponObject)", () => {
     const snap = await stub.snapshot();
     expect(snap.reservations.map((r) => r.orderId)).not.toContain(orderId);
     expect(snap.reserved).toBe(0);
-    expect((await reserveCoupon(env, db(), { code: coupon.code, orderId: unique("ord"), userId: unique("usr") })).ok).toBe(true);
+    expect((await reserveCouponHold(env, { code: coupon.code, orderId: unique("ord"), userId: unique("usr") })).ok).toBe(true);
   });
 
   it("a reservation within its TTL survives the alarm", async () => {
     const coupon = await makeCoupon({ maxRedemptions: 5 });
     const orderId = unique("ord");
-    expect((await reserveCoupon(env, db(), { code: coupon.code, orderId, userId: unique("usr") })).ok).toBe(true);
+    expect((await reserveCouponHold(env, { code: coupon.code, orderId, userId: unique("usr") })).ok).toBe(true);
     await runDurableObjectAlarm(ledger(coupon.code));
     expect((await ledger(coupon.code).snapshot()).reservations.map((r) => r.orderId)).toEqual([orderId]);
   });
@@ -122,9 +123,9 @@ describe("coupon ledger (CouponObject)", () => {
     const userId = unique("usr");
     await ledger(coupon.code).reserve({ orderId, userId, definition: { maxRedemptions: 1, perCustomerLimit: null }, now: Date.now() - RESERVATION_TTL_MS - 1 });
     await runDurableObjectAlarm(ledger(coupon.code));
-    expect(await commitCoupon(env, db(), { code: coupon.code, orderId, userId })).toEqual({ ok: true, late: true });
+    expect(await confirmCouponHold(env, { code: coupon.code, orderId, userId })).toEqual({ ok: true, late: true });
     expect(await ledger(coupon.code).snapshot()).toMatchObject({ committed: 1, reserved: 0 });
-    expect((await reserveCoupon(env, db(), { code: coupon.code, orderId: unique("ord"), userId: unique("usr") })).ok).toBe(false);
+    expect((await reserveCouponHold(env, { code: coupon.code, orderId: unique("ord"), userId: unique("usr") })).ok).toBe(false);
   });
 
   it("T07 expired, not-yet-started, inactive and unknown coupons are refused by the server's clock, and nothing is reserved", async () => {
@@ -132,10 +133,10 @@ describe("coupon ledger (CouponObject)", () => {
     const future = await makeCoupon({ startsAt: new Date(Date.now() + 3_600_000).toISOString(), maxRedemptions: 5 });
     const inactive = await makeCoupon({ active: false, maxRedemptions: 5 });
     const userId = unique("usr");
-    expect(await reserveCoupon(env, db(), { code: expired.code, orderId: unique("ord"), userId })).toEqual({ ok: false, code: "coupon_expired" });
-    expect(await reserveCoupon(env, db(), { code: future.code, orderId: unique("ord"), userId })).toEqual({ ok: false, code: "coupon_invalid" });
-    expect(await reserveCoupon(env, db(), { code: inactive.code, orderId: unique("ord"), userId })).toEqual({ ok: false, code: "coupon_invalid" });
-    expect(await reserveCoupon(env, db(), { code: "NO-SUCH-CODE", orderId: unique("ord"), userId })).toEqual({ ok: false, code: "coupon_invalid" });
+    expect(await reserveCouponHold(env, { code: expired.code, orderId: unique("ord"), userId })).toEqual({ ok: false, code: "coupon_expired" });
+    expect(await reserveCouponHold(env, { code: future.code, orderId: unique("ord"), userId })).toEqual({ ok: false, code: "coupon_invalid" });
+    expect(await reserveCouponHold(env, { code: inactive.code, orderId: unique("ord"), userId })).toEqual({ ok: false, code: "coupon_invalid" });
+    expect(await reserveCouponHold(env, { code: "NO-SUCH-CODE", orderId: unique("ord"), userId })).toEqual({ ok: false, code: "coupon_invalid" });
     for (const c of [expired, future, inactive]) expect((await ledger(c.code).snapshot()).reserved).toBe(0);
   });
 

@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 
-// Migration 0015 (variants) on a database in the shape before it: every table is dropped, the
-// migrations before 0015 are applied, rows are written in that shape, then 0015 runs.
-const VARIANTS = "0015_";
+// Migration 0019 (variants) on a database in the shape before it: every table is dropped, the
+// migrations before 0019 are applied, rows are written in that shape, then 0019 runs.
+const VARIANTS = "0019_";
 
 async function run(sql: string, ...values: unknown[]): Promise<void> {
   await env.DB.prepare(sql)
@@ -40,7 +40,7 @@ async function apply(filter: (name: string) => boolean): Promise<void> {
   }
 }
 
-describe("migration 0015 (variants) on a database in today's shape", () => {
+describe("migration 0019 (variants) on a database in today's shape", () => {
   beforeAll(async () => {
     await dropEverything();
     await apply((name) => name < VARIANTS);
@@ -53,6 +53,11 @@ describe("migration 0015 (variants) on a database in today's shape", () => {
     );
     await run(
       "INSERT INTO order_lines (order_id, product_id, name, unit_price_cents, quantity) VALUES ('ord_1', 'prd_mug', 'Mug', 1200, 2), ('ord_1', 'prd_old', 'Old', 500, 1)",
+    );
+    // A line refund made before variants: two lines of one refund name their products only.
+    await run("INSERT INTO order_refunds (id, order_id, amount_cents, idempotency_key, requested_by) VALUES ('rf_1', 'ord_1', 1700, 'k1', 'staff_1')");
+    await run(
+      "INSERT INTO order_refund_lines (refund_id, order_id, product_id, quantity, amount_cents, restock) VALUES ('rf_1', 'ord_1', 'prd_mug', 1, 1200, 1), ('rf_1', 'ord_1', 'prd_old', 1, 500, 0)",
     );
     await apply((name) => name.startsWith(VARIANTS));
   });
@@ -88,6 +93,21 @@ describe("migration 0015 (variants) on a database in today's shape", () => {
       { product_id: "prd_mug", variant_id: "var_prd_mug", sku: null, option_values: "{}" },
       { product_id: "prd_old", variant_id: "var_prd_old", sku: null, option_values: "{}" },
     ]);
+  });
+
+  it("gives every refunded line its order line's variant, and one refund one row per variant", async () => {
+    const lines = await all<{ product_id: string; variant_id: string; quantity: number }>(
+      "SELECT product_id, variant_id, quantity FROM order_refund_lines ORDER BY product_id",
+    );
+    expect(lines).toEqual([
+      { product_id: "prd_mug", variant_id: "var_prd_mug", quantity: 1 },
+      { product_id: "prd_old", variant_id: "var_prd_old", quantity: 1 },
+    ]);
+    await expect(
+      run(
+        "INSERT INTO order_refund_lines (refund_id, order_id, product_id, variant_id, quantity, amount_cents) VALUES ('rf_1', 'ord_1', 'prd_mug', 'var_prd_mug', 1, 0)",
+      ),
+    ).rejects.toThrow(/UNIQUE/);
   });
 
   it("opens the inventory ledger with each variant's stock", async () => {

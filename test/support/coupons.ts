@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { getDb } from "../../src/db/client";
 import type { CouponObject } from "../../src/coupons/coupon-object";
-import { couponLedgerName } from "../../src/coupons/coupons";
+import { couponLedgerName } from "../../src/coupons/ledgers";
 import { coupons, type CouponRow } from "../../src/db/schema";
 import { unique } from "./factories";
 

@@ -23,7 +23,7 @@ export async function makeProduct(overrides: ProductOverrides = {}): Promise<Mad
   const slug = overrides.slug ?? unique("product").toLowerCase();
   const db = getDb(env.DB);
   const id = overrides.id ?? `prd_${crypto.randomUUID().replaceAll("-", "")}`;
-  // The id a product from before variants has for its default variant (decision 022), so tests that add by product id alone name it.
+  // The id a product from before variants has for its default variant (decision 025), so tests that add by product id alone name it.
   const variantId = migratedDefaultVariantId(id);
   const priceCents = overrides.priceCents ?? 1999;
   const stock = overrides.stock ?? 10;

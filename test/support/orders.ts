@@ -99,6 +99,7 @@ export async function timelineKinds(orderId: string): Promise<string[]> {
 export interface HeldOrder {
   order: OrderRow;
   productId: string;
+  variantId: string;
   couponCode: string;
   userId: string;
   sessionId: string;
@@ -156,7 +157,15 @@ export async function makeHeldOrder(opts: { userId?: string; free?: boolean; pro
   await cart.addItem(product.id, 2);
   const begun = await cart.beginCheckout(id);
   if (!begun.ok) throw new Error("cart lock failed");
-  return { order: (await orderRow(id))!, productId: product.id, couponCode: coupon.code, userId, sessionId, paymentIntentId: `pi_test_${id.slice(4, 28)}` };
+  return {
+    order: (await orderRow(id))!,
+    productId: product.id,
+    variantId: product.variantId,
+    couponCode: coupon.code,
+    userId,
+    sessionId,
+    paymentIntentId: `pi_test_${id.slice(4, 28)}`,
+  };
 }
 
 /** Audit actions about one subject written after `afterId`, oldest first. */

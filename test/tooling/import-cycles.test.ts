@@ -131,4 +131,22 @@ describe("import cycles", () => {
     // A known cycle that is gone must leave the list, so it cannot come back unnoticed.
     expect(KNOWN_CYCLES.filter((cycle) => !cycles.includes(cycle))).toEqual([]);
   });
+
+  it("the coupon ledgers are reached only through src/coupons/: a hold's life through coupon-hold.ts, a cart's check through coupons.ts", () => {
+    const sources = sourcesUnder(SRC);
+    const { edges } = importGraph(sources);
+    const importersOf = (target: string): string[] =>
+      [...edges]
+        .filter(([, to]) => to.includes(target))
+        .map(([from]) => from)
+        .sort();
+    // index.ts only exports the class for wrangler's binding.
+    expect(importersOf("coupons/coupon-object.ts").filter((f) => !f.startsWith("coupons/"))).toEqual(["index.ts"]);
+    expect(importersOf("coupons/ledgers.ts")).toEqual(["coupons/coupon-hold.ts", "coupons/coupons.ts"]);
+    expect(
+      Object.keys(sources)
+        .filter((f) => sources[f]!.includes("env.COUPON"))
+        .sort(),
+    ).toEqual(["coupons/ledgers.ts"]);
+  });
 });

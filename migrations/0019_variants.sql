@@ -1,4 +1,4 @@
--- Options and variants (docs/decisions/022-variants.md). Drizzle's statements are edited by hand where
+-- Options and variants (docs/decisions/025-variants.md). Drizzle's statements are edited by hand where
 -- D1 needs it, as in 0012: `products` changes IN PLACE (drizzle wrote a table rebuild, but D1 ignores
 -- PRAGMA foreign_keys=OFF and a rebuild drops the catalog-version triggers), its CHECK rides on the
 -- column, and `order_lines.variant_id` gets a default so it can be added to a table with rows. The
@@ -19,7 +19,7 @@ CREATE INDEX `products_status_category_idx` ON `products` (`status`,`category`,`
 CREATE TRIGGER `catalog_version_on_update` AFTER UPDATE ON `products`
 WHEN OLD.`slug` IS NOT NEW.`slug` OR OLD.`name` IS NOT NEW.`name` OR OLD.`description` IS NOT NEW.`description`
 	OR OLD.`price_cents` IS NOT NEW.`price_cents` OR OLD.`currency` IS NOT NEW.`currency` OR OLD.`status` IS NOT NEW.`status`
-	OR OLD.`image_url` IS NOT NEW.`image_url` OR OLD.`updated_at` IS NOT NEW.`updated_at` OR (OLD.`stock` > 0) IS NOT (NEW.`stock` > 0)
+	OR OLD.`image_url` IS NOT NEW.`image_url` OR OLD.`updated_at` IS NOT NEW.`updated_at` OR min(max(OLD.`stock`, 0), 6) IS NOT min(max(NEW.`stock`, 0), 6)
 	OR OLD.`category` IS NOT NEW.`category` OR OLD.`tax_code` IS NOT NEW.`tax_code`
 	OR OLD.`vendor` IS NOT NEW.`vendor` OR OLD.`product_type` IS NOT NEW.`product_type` OR OLD.`tags` IS NOT NEW.`tags`
 BEGIN
@@ -157,7 +157,7 @@ CREATE TRIGGER `catalog_version_on_variant_update` AFTER UPDATE ON `product_vari
 WHEN OLD.`sku` IS NOT NEW.`sku` OR OLD.`option1` IS NOT NEW.`option1` OR OLD.`option2` IS NOT NEW.`option2` OR OLD.`option3` IS NOT NEW.`option3`
 	OR OLD.`price_cents` IS NOT NEW.`price_cents` OR OLD.`compare_at_price_cents` IS NOT NEW.`compare_at_price_cents`
 	OR OLD.`image_url` IS NOT NEW.`image_url` OR OLD.`position` IS NOT NEW.`position` OR OLD.`updated_at` IS NOT NEW.`updated_at`
-	OR (OLD.`stock` > 0) IS NOT (NEW.`stock` > 0)
+	OR min(max(OLD.`stock`, 0), 6) IS NOT min(max(NEW.`stock`, 0), 6)
 BEGIN
 	UPDATE `catalog_state` SET `version` = lower(hex(randomblob(8))) WHERE `id` = 1;
 END;
@@ -186,3 +186,12 @@ UPDATE `order_lines` SET `variant_id` = 'var_' || `product_id` WHERE `variant_id
 DROP INDEX `order_lines_order_product_unique`;--> statement-breakpoint
 CREATE UNIQUE INDEX `order_lines_order_variant_unique` ON `order_lines` (`order_id`,`variant_id`);--> statement-breakpoint
 CREATE INDEX `order_lines_variant_idx` ON `order_lines` (`variant_id`);
+--> statement-breakpoint
+-- A line refund's lines name their order line's variant too (one line per variant): every line
+-- refunded before variants refunded its product's default variant. The indexes follow the fill.
+DROP INDEX `order_refund_lines_refund_product_unique`;--> statement-breakpoint
+DROP INDEX `order_refund_lines_order_product_idx`;--> statement-breakpoint
+ALTER TABLE `order_refund_lines` ADD `variant_id` text DEFAULT '' NOT NULL;--> statement-breakpoint
+UPDATE `order_refund_lines` SET `variant_id` = 'var_' || `product_id` WHERE `variant_id` = '';--> statement-breakpoint
+CREATE UNIQUE INDEX `order_refund_lines_refund_variant_unique` ON `order_refund_lines` (`refund_id`,`variant_id`);--> statement-breakpoint
+CREATE INDEX `order_refund_lines_order_variant_idx` ON `order_refund_lines` (`order_id`,`variant_id`);

@@ -1,0 +1,192 @@
+import { eq, sql } from "drizzle-orm";
+import type { BeginCheckoutResult, CartObject } from "../cart/cart-object";
+import { productVariants } from "../catalog/schema";
+import { releaseCouponHold, reserveCouponHold } from "../coupons/coupon-hold";
+import { computeDiscountCents } from "../coupons/coupons";
+import { couponCustomerKey } from "../coupons/customer";
+import type { Database } from "../db/client";
+import { assertChargeable } from "../payments/currency";
+import { ProblemError } from "../platform/problem";
+import { checkoutTotalCents, shippingAmountFor } from "../shipping/checkout-pricing";
+import { type CheckoutAttempt, left } from "./checkout-attempt";
+import { beginCartCheckout, cancelCartCheckout } from "./effects";
+import { closePendingOrder, COUPON_HOLD_MARGIN_SECONDS, insertOrderLines, SETUP_WINDOW_MS } from "./lifecycle";
+import { priceFrozenCart } from "./order-pricing";
+import { replay, ReplayFound } from "./replay";
+import { orders } from "./schema";
+
+// The steps of one checkout and the actions that undo them (the list is in checkout.ts). Each step
+// reads what earlier steps left on the attempt and adds its own part.
+
+function isConstraint(error: unknown, name: string): boolean {
+  const text = String(error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : error);
+  return text.includes(name);
+}
+
+/**
+ * Freezes the cart for the order (M-014). A cart still held by an earlier order is freed when that
+ * order can no longer be paid (closed in D1, or never written and older than the setup window): the
+ * hold lasts as long as its order, with no clock of its own (docs/decisions/013).
+ */
+export async function freezeCart(a: CheckoutAttempt): Promise<void> {
+  const begun = await beginCheckoutFreeingClosed(a.db, a.cart, a.orderId);
+  if (!begun.ok) {
+    // Two requests with one key race: the loser finds the winner's answer here.
+    const key = a.options.idempotencyKey;
+    const earlier = key && begun.code === "checkout_in_progress" ? await replay(a.env, a.config.PUBLIC_ORIGIN, a.db, a.ownerId, key) : null;
+    if (earlier) throw new ReplayFound(earlier);
+    throw new ProblemError(409, begun.code, begun.code === "cart_empty" ? "Your cart is empty." : "A checkout for this cart is already in progress.");
+  }
+  a.frozen = begun.snapshot;
+}
+
+async function beginCheckoutFreeingClosed(db: Database, cart: DurableObjectStub<CartObject>, orderId: string): Promise<BeginCheckoutResult> {
+  const begun = await beginCartCheckout(cart, orderId);
+  if (begun.ok || begun.code !== "checkout_in_progress") return begun;
+  const [holder] = await db.select({ status: orders.status }).from(orders).where(eq(orders.id, begun.heldBy)).limit(1);
+  if (holder?.status === "paid" || holder?.status === "refunded") await cart.completeCheckout(begun.heldBy);
+  else if (holder?.status === "expired" || holder?.status === "cancelled") await cart.cancelCheckout(begun.heldBy);
+  else if (!holder && Date.now() - begun.startedAt > SETUP_WINDOW_MS) await cart.cancelCheckout(begun.heldBy);
+  else return begun;
+  return beginCartCheckout(cart, orderId);
+}
+
+/** Undoes `freezeCart`: the cart opens again. Idempotent; a cart held by another order is left alone. */
+export async function unfreezeCart(a: CheckoutAttempt): Promise<void> {
+  await cancelCartCheckout(a.cart, a.orderId);
+}
+
+/** Prices the frozen cart from D1 (P04) and works out who the coupon ledger counts. */
+export async function priceCart(a: CheckoutAttempt): Promise<void> {
+  a.priced = await priceFrozenCart(a.db, a.config, a.frozen, a.options.shippingRateId);
+  a.couponCustomer = await couponCustomerKey(a.email);
+}
+
+/** Reserves one redemption of the cart's coupon for the order (M-012, M-013); a refusal is a 422. */
+export async function reserveCoupon(a: CheckoutAttempt): Promise<void> {
+  const priced = left(a.priced, "the price");
+  if (!priced.snapshot.couponCode) return;
+  const held = await reserveCouponHold(a.env, {
+    code: priced.snapshot.couponCode,
+    orderId: a.orderId,
+    userId: left(a.couponCustomer, "the coupon customer"),
+    currency: priced.currency,
+    definition: priced.couponDefinition,
+    holdUntil: (a.expiresAt + COUPON_HOLD_MARGIN_SECONDS) * 1000,
+  });
+  if (!held.ok) throw new ProblemError(422, held.code, "This coupon cannot be used.");
+  // Priced with the coupon domain's own rule, so the order's discount equals what the cart showed.
+  a.couponHeld = { code: held.coupon.code, discountCents: computeDiscountCents(held.coupon, priced.subtotalCents, priced.currency) };
+}
+
+/** Undoes `reserveCoupon`: the redemption goes back to the coupon. Idempotent. */
+export async function releaseCoupon(a: CheckoutAttempt): Promise<void> {
+  if (a.couponHeld) await releaseCouponHold(a.env, { code: a.couponHeld.code, orderId: a.orderId, userId: left(a.couponCustomer, "the coupon customer") });
+}
+
+/**
+ * The order's amounts: discount, shipping for the goods after it, total. 0 is a no-cost order
+ * (completed with no_payment_required); below the minimum, above the maximum or off the currency's
+ * step Stripe would refuse the session: a 422 now, never a 502.
+ */
+export async function totalOrder(a: CheckoutAttempt): Promise<void> {
+  const { currency, subtotalCents, rate } = left(a.priced, "the price");
+  const discountCents = a.couponHeld?.discountCents ?? 0;
+  const goodsCents = subtotalCents - discountCents;
+  const shipping = rate
+    ? { rateId: rate.id, name: rate.name, amountCents: shippingAmountFor(rate, goodsCents), minDays: rate.minDays, maxDays: rate.maxDays }
+    : null;
+  a.order = {
+    id: a.orderId,
+    userId: a.ownerId,
+    currency,
+    subtotalCents,
+    discountCents,
+    shippingCents: shipping?.amountCents ?? 0,
+    totalCents: checkoutTotalCents(goodsCents, shipping?.amountCents ?? 0),
+    couponCode: a.couponHeld?.code ?? null,
+    customerEmail: a.email,
+    shipping,
+    taxMode: a.config.STRIPE_TAX,
+    shipToCountries: a.config.SHIP_TO_COUNTRIES,
+  };
+  assertChargeable(currency, a.order.totalCents);
+}
+
+/**
+ * Writes the order and its lines and takes the stock in ONE batch: the variants' CHECK stock >= 0
+ * aborts the whole batch when any line lacks stock, and a replay key already used by this owner
+ * makes the loser of a race answer with the winner's checkout.
+ */
+export async function writeOrderTakingStock(a: CheckoutAttempt): Promise<void> {
+  const { db, config, orderId } = a;
+  const { lines, snapshot } = left(a.priced, "the price");
+  const order = left(a.order, "the order");
+  const { idempotencyKey } = a.options;
+  try {
+    const insertOrder = db.insert(orders).values({
+      id: order.id,
+      userId: order.userId,
+      currency: order.currency,
+      subtotalCents: order.subtotalCents,
+      discountCents: order.discountCents,
+      totalCents: order.totalCents,
+      couponCode: order.couponCode,
+      customerEmail: a.email,
+      couponCustomer: a.couponHeld ? a.couponCustomer : null,
+      cartObjectId: a.cartObjectId,
+      shippingRateId: order.shipping?.rateId ?? null,
+      shippingRateName: order.shipping?.name ?? null,
+      shippingCents: order.shippingCents,
+      taxMode: config.STRIPE_TAX,
+      // What the session allows is what its payment is checked against later, whatever the config says then.
+      shipToCountries: order.shipping ? JSON.stringify(config.SHIP_TO_COUNTRIES) : null,
+      cartVersion: snapshot.version,
+      provider: config.PAYMENTS_PROVIDER,
+      idempotencyKey,
+      paymentExpiresAt: a.expiresAt,
+    });
+    // Lines in chunks: D1 binds at most 100 parameters per statement (a 50-line cart is 250).
+    const insertLines = insertOrderLines(
+      db,
+      lines.map((l) => ({
+        orderId,
+        productId: l.productId,
+        variantId: l.variantId,
+        name: l.name,
+        sku: l.sku,
+        optionValues: JSON.stringify(l.options),
+        unitPriceCents: l.unitPriceCents,
+        quantity: l.quantity,
+      })),
+    );
+    // Per variant; its CHECK stock >= 0 aborts the whole batch (no oversell), its trigger writes the ledger row (decision 025).
+    const takeStock = lines.map((l) =>
+      db
+        .update(productVariants)
+        .set({ stock: sql`${productVariants.stock} - ${l.quantity}`, stockReason: "sale", stockActor: order.userId, stockRef: orderId })
+        .where(eq(productVariants.id, l.variantId)),
+    );
+    const results = await db.batch([insertOrder, ...insertLines, ...takeStock]);
+    a.everyLineTookStock = results.slice(1 + insertLines.length).every((r) => (r as D1Result).meta.changes !== 0);
+  } catch (error) {
+    if (isConstraint(error, "product_variants_stock_nonnegative")) {
+      throw new ProblemError(422, "out_of_stock", "An item in your cart does not have enough stock.");
+    }
+    if (idempotencyKey && isConstraint(error, "orders.idempotency_key")) {
+      const earlier = await replay(a.env, config.PUBLIC_ORIGIN, db, a.ownerId, idempotencyKey);
+      if (earlier) throw new ReplayFound(earlier);
+    }
+    throw error;
+  }
+}
+
+/** Undoes `writeOrderTakingStock`: the order closes cancelled and its stock comes back, fenced on "no session stored". */
+export async function cancelWrittenOrder(a: CheckoutAttempt): Promise<void> {
+  await closePendingOrder(a.db, { orderId: a.orderId, status: "cancelled", session: null });
+}
+
+/** A variant deleted after pricing had no stock to take: the order cannot be sold. */
+export async function checkStockTaken(a: CheckoutAttempt): Promise<void> {
+  if (!a.everyLineTookStock) throw new ProblemError(422, "out_of_stock", "An item in your cart is no longer available.");
+}
