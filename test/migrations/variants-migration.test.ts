@@ -22,6 +22,9 @@ async function all<T>(sql: string, ...values: unknown[]): Promise<T[]> {
 async function dropEverything(): Promise<void> {
   const ours = "name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'";
   for (const t of await all<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND ${ours}`)) await run(`DROP TRIGGER "${t.name}"`);
+  // A virtual table (FTS5) drops its own shadow tables with it.
+  for (const t of await all<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%' AND ${ours}`))
+    await run(`DROP TABLE "${t.name}"`);
   let tables = (await all<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND ${ours}`)).map((t) => t.name);
   while (tables.length > 0) {
     const parents = new Set<string>();
