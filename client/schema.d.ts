@@ -517,7 +517,7 @@ export interface paths {
         get: operations["adminListProducts"];
         put?: never;
         /**
-         * Create a product (admin)
+         * Create a product, with its options and variants (admin)
          * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
          */
         post: operations["adminCreateProduct"];
@@ -545,6 +545,114 @@ export interface paths {
          * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
          */
         patch: operations["adminUpdateProduct"];
+        trace?: never;
+    };
+    "/admin/products/{id}/variants/{variantId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a variant (never the last one) (admin)
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        delete: operations["adminDeleteVariant"];
+        options?: never;
+        head?: never;
+        /**
+         * Edit one variant: price, stock on hand, SKU, options, weight, barcode, image, low-stock threshold (admin)
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        patch: operations["adminUpdateVariant"];
+        trace?: never;
+    };
+    "/admin/products/{id}/variants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add a variant to a product (admin)
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminCreateVariant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/products/{id}/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Replace a product's options (names and ordered values) (admin)
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        put: operations["adminSetProductOptions"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/product-imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import products from Shopify's product CSV (admin); dryRun=true previews the report
+         * @description Rows of one Handle are one product (Handle = slug); each variant is matched by its SKU, else by its option values, so importing the same file twice creates nothing new. Prices are decimal amounts of the shop's currency. A refused row is reported with its line and why and does not stop the others; a file that is not CSV (malformed quoting, not UTF-8) imports nothing. Body (HTML) is sanitised to a safe subset. Image URLs that cannot be fetched are reported. At most 8 MiB and 10,000 rows.
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminImportProducts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/product-exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every product as Shopify's product CSV (admin); importing it changes nothing
+         * @description Cells a spreadsheet would run as formulas (=, +, -, @, tab, CR first) are prefixed with ' (OWASP CSV injection); an import removes it again.
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        get: operations["adminExportProducts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/admin/audit": {
@@ -727,12 +835,57 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Refund a paid order, in full or in part (admin, sign-in within 10 minutes)
-         * @description Refunds `amountCents` (default: everything not refunded yet), never more than what is left: two refunds at once cannot add up to more than was paid. Send an `Idempotency-Key`: a replay with the same key answers the same refund and moves no money again. The order becomes `refunded` when the provider's `charge.refunded` webhook reports the whole charge refunded; a partial refund keeps it `paid`.
+         * Deprecated: use POST /admin/orders/{id}/refunds. Refund a paid order, in full or in part (admin, step-up)
+         * @deprecated
+         * @description Deprecated (issue 32): an empty body refunds everything; POST /admin/orders/{id}/refunds asks for the amount explicitly and refunds lines. Kept working as documented for existing clients; a recent step-up (sign-in within 10 minutes, or POST /admin/step-up) is enough, otherwise 403 `reauth_required`. Refunds `amountCents` (default: everything not refunded yet), never more than what is left: two refunds at once cannot add up to more than was paid. Send an `Idempotency-Key`: a replay with the same key answers the same refund and moves no money again. The order becomes `refunded` when the provider's `charge.refunded` webhook reports the whole charge refunded; a partial refund keeps it `paid`.
          *
          *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
          */
         post: operations["adminRefundOrder"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/orders/{id}/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refund a paid order: an amount, the rest, or order lines with optional restock (admin, step-up)
+         * @description The body says what to refund, explicitly: `{amountCents}`, `{refundRest: true}` or `{lines: [{variantId, quantity, restock}]}` (or `productId` for a product the order holds one variant of) (each line's units give back their part of what the line was paid, its share of the discount taken off; a line is never refunded beyond its quantity). Never more than what is left on the order, also when two refunds race. `expectedCents`: the amount the caller confirmed; another amount now is 409 `refund_amount_changed`. Needs a recent step-up (a sign-in within 10 minutes, or `POST /api/admin/step-up` within 15): otherwise 403 `step_up_required`. Send an `Idempotency-Key`: a replay answers the same refund. Restocked units go back on the shelf once the provider made the refund.
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminCreateRefund"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/step-up": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm it is you before money actions: a code from your authenticator app (admin)
+         * @description A right, unused TOTP code lets this session make refunds for 15 minutes. Attempts count like sign-in attempts (Turnstile, then back-off).
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminStepUp"];
         delete?: never;
         options?: never;
         head?: never;
@@ -955,6 +1108,124 @@ export interface paths {
         patch: operations["adminUpdateShippingRate"];
         trace?: never;
     };
+    "/admin/webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Outbound webhook endpoints (admin); never their secrets
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        get: operations["adminListWebhookEndpoints"];
+        put?: never;
+        /**
+         * Register an outbound webhook endpoint (admin); audited
+         * @description Deliveries are signed per the Standard Webhooks specification (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256 of id.timestamp.body>`) with the secret answered here once. Only `https://` to a public host: private, loopback, link-local, CGNAT, multicast, reserved and metadata addresses and names are refused (422 `endpoint_url_refused`), here and again at every delivery. Events:
+         *     - `order.paid`: An order was paid (the provider confirmed the money).
+         *     - `order.refunded`: Money was refunded on an order, in part or in full (data.refundedCents is the new total).
+         *     - `order.shipped`: An order left with a carrier and tracking number.
+         *     - `order.returned`: Goods of an order came back (a return was received).
+         *     - `product.updated`: Staff changed a product (data.changed names the fields).
+         *     - `inventory.low`: A product or variant's sellable stock fell to its low-stock threshold.
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminCreateWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/webhook-endpoints/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete an endpoint and its delivery history (admin); audited
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        delete: operations["adminDeleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        /**
+         * Disable, enable or change the events of an endpoint (admin); audited
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        patch: operations["adminUpdateWebhookEndpoint"];
+        trace?: never;
+    };
+    "/admin/webhook-endpoints/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new signing secret (admin); audited
+         * @description During `overlapHours` (default 24, 0–168) deliveries carry two signatures, the new secret's and the old one's, so the receiver can switch without losing one.
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminRotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/webhook-endpoints/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An endpoint's deliveries, newest first (admin): status, attempts, last response code, next retry
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        get: operations["adminListWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/webhook-endpoints/{id}/deliveries/{deliveryId}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a delivery again, with the same webhook-id (admin); audited
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminRedeliverWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/shipping-rates": {
         parameters: {
             query?: never;
@@ -968,6 +1239,32 @@ export interface paths {
          */
         get: operations["listShippingRates"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The shop's settings (admin): name, logo, colours, hero, footer, contact, defaults, return window, policy pages
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        get: operations["adminGetSettings"];
+        /**
+         * Replace the shop's settings (admin); audited with the changed fields
+         * @description The whole document, every field. Colours are `#rrggbb` with at least 4.5:1 contrast under white text (and, for the brand colour, on the page background). Footer links are paths on this shop or https:, http:, mailto:, tel: URLs. `logoUrl` is an image uploaded with adminUploadImage. Policies are Markdown (headings, paragraphs, lists, bold, italic, code, links); no HTML is ever passed through. Pages show the change on their next request.
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        put: operations["adminPutSettings"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1229,6 +1526,8 @@ export interface components {
             currency: string;
             imageUrl: string | null;
             inStock: boolean;
+            /** @description How many are left when only a few are (1–5), else null */
+            lowStock: number | null;
             category: string | null;
         };
         Problem: {
@@ -1331,12 +1630,57 @@ export interface components {
             held: number;
             /** @description What shoppers can still buy: on hand − held */
             sellable: number;
+            /** @description Not public: `status` is not `active` */
             hidden: boolean;
+            /**
+             * @description Only active products are public
+             * @enum {string}
+             */
+            status: "active" | "draft" | "archived";
+            vendor: string | null;
+            productType: string | null;
+            tags: string[];
             imageUrl: string | null;
             category: string | null;
             taxCode: string | null;
+            options: components["schemas"]["ProductOptions"];
+            variants: components["schemas"]["AdminVariant"][];
             createdAt: string;
             updatedAt: string;
+        };
+        /**
+         * @example [
+         *       {
+         *         "name": "Color",
+         *         "values": [
+         *           "Green",
+         *           "Navy"
+         *         ]
+         *       }
+         *     ]
+         */
+        ProductOptions: {
+            name: string;
+            values: string[];
+        }[];
+        AdminVariant: {
+            id: string;
+            sku: string | null;
+            options: {
+                [key: string]: string;
+            };
+            priceCents: number;
+            compareAtPriceCents: number | null;
+            /** @description On hand: what staff counted (sellable + held) */
+            stock: number;
+            held: number;
+            sellable: number;
+            weightGrams: number | null;
+            barcode: string | null;
+            imageUrl: string | null;
+            /** @description Staff are mailed once when sellable stock falls to it or below */
+            lowStockThreshold: number | null;
+            position: number;
         };
         AdminProductCreate: {
             slug: string;
@@ -1348,8 +1692,16 @@ export interface components {
             currency: string;
             /** @default 0 */
             stock: number;
-            /** @default false */
-            hidden: boolean;
+            /** @description true: not public (a draft); false: active. `status` says the same and wins */
+            hidden?: boolean;
+            /** @enum {string} */
+            status?: "active" | "draft" | "archived";
+            /** @default null */
+            vendor: string | null;
+            /** @default null */
+            productType: string | null;
+            /** @default [] */
+            tags: string[];
             /**
              * @default null
              * @example /media/products/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.png
@@ -1367,6 +1719,40 @@ export interface components {
              * @example txcd_99999999
              */
             taxCode: string | null;
+            options?: components["schemas"]["ProductOptions"] & unknown;
+            variants?: components["schemas"]["AdminVariantCreate"][];
+        };
+        AdminVariantCreate: {
+            /** @default null */
+            sku: string | null;
+            /**
+             * @default {}
+             * @example {
+             *       "Color": "Green",
+             *       "Size": "M"
+             *     }
+             */
+            options: {
+                [key: string]: string;
+            };
+            priceCents: number;
+            /** @default null */
+            compareAtPriceCents: number | null;
+            /**
+             * @description On hand
+             * @default 0
+             */
+            stock: number;
+            /** @default null */
+            weightGrams: number | null;
+            /** @default null */
+            barcode: string | null;
+            /** @default null */
+            imageUrl: string | null;
+            /** @default null */
+            lowStockThreshold: number | null;
+            /** @default 0 */
+            position: number;
         };
         AdminProductPatch: {
             slug?: string;
@@ -1375,7 +1761,13 @@ export interface components {
             priceCents?: number;
             currency?: string;
             stock?: number;
+            /** @description true: not public (a draft); false: active. `status` says the same and wins */
             hidden?: boolean;
+            /** @enum {string} */
+            status?: "active" | "draft" | "archived";
+            vendor?: string | null;
+            productType?: string | null;
+            tags?: string[];
             /** @example /media/products/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.png */
             imageUrl?: string | null;
             /**
@@ -1388,6 +1780,60 @@ export interface components {
              * @example txcd_99999999
              */
             taxCode?: string | null;
+        };
+        AdminVariantPatch: {
+            sku?: string | null;
+            /**
+             * @example {
+             *       "Color": "Green",
+             *       "Size": "M"
+             *     }
+             */
+            options?: {
+                [key: string]: string;
+            };
+            priceCents?: number;
+            compareAtPriceCents?: number | null;
+            /** @description On hand */
+            stock?: number;
+            weightGrams?: number | null;
+            barcode?: string | null;
+            imageUrl?: string | null;
+            lowStockThreshold?: number | null;
+            position?: number;
+        };
+        ProductImportReport: {
+            /** @description true: a preview, nothing was written */
+            dryRun: boolean;
+            /** @description Data rows read (the header excluded) */
+            rows: number;
+            products: {
+                created: number;
+                updated: number;
+                unchanged: number;
+            };
+            variants: {
+                created: number;
+                updated: number;
+                unchanged: number;
+            };
+            /** @description Rows not imported, with their line in the file (the header is line 1) and why */
+            refused: {
+                line: number;
+                handle: string | null;
+                reason: string;
+            }[];
+            images: {
+                stored: number;
+                /** @description Image URLs that could not be fetched (never fatal) */
+                failed: {
+                    line: number;
+                    url: string;
+                    reason: string;
+                }[];
+            };
+            /** @description Header cells this shop does not import */
+            ignoredColumns: string[];
         };
         AuditEvent: {
             id: number;
@@ -1463,17 +1909,49 @@ export interface components {
         };
         AdminOrderSummary: {
             id: string;
+            /** @description The short order number people use (`#1042`) */
+            number: number | null;
             /** @enum {string} */
             status: "pending" | "paid" | "refunded" | "expired" | "cancelled";
+            /** @enum {string} */
+            paymentState: "pending" | "paid" | "partially_refunded" | "refunded" | "expired" | "cancelled";
+            /** @enum {string} */
+            fulfilment: "unfulfilled" | "shipped" | "delivered";
             userId: string;
             customerEmail: string | null;
+            customerName: string | null;
             totalCents: number;
+            refundedCents: number;
             currency: string;
             couponCode: string | null;
+            disputeStatus: string | null;
             createdAt: string;
             paidAt: string | null;
         };
         AdminOrder: components["schemas"]["Order"] & {
+            /** @description Everything refunded, as the payment provider's books say (staff and Dashboard refunds) */
+            refundedCents?: number;
+            refunds?: {
+                id: string;
+                amountCents: number;
+                /**
+                 * @description `provider`: made outside the shop (the Stripe Dashboard)
+                 * @enum {string}
+                 */
+                source: "staff" | "provider";
+                /** @enum {string} */
+                state: "requested" | "done";
+                requestedBy: string;
+                createdAt: string;
+                lines: {
+                    productId: string;
+                    name: string;
+                    quantity: number;
+                    amountCents: number;
+                    restock: boolean;
+                    restocked: boolean;
+                }[];
+            }[];
             userId: string;
             customerEmail: string | null;
             provider: string;
@@ -1498,21 +1976,6 @@ export interface components {
                 reason: string;
                 receivedAt: string;
                 refundId: string | null;
-            }[];
-            /** @description Everything refunded, as the payment provider's books say (staff and Dashboard refunds) */
-            refundedCents: number;
-            refunds: {
-                id: string;
-                amountCents: number;
-                /**
-                 * @description `provider`: made outside the shop (the Stripe Dashboard)
-                 * @enum {string}
-                 */
-                source: "staff" | "provider";
-                /** @enum {string} */
-                state: "requested" | "done";
-                requestedBy: string;
-                createdAt: string;
             }[];
             /** @description The headline dispute's status (Stripe's), or null: never disputed */
             disputeStatus: string | null;
@@ -1546,11 +2009,43 @@ export interface components {
         };
         Order: {
             id: string;
+            /** @description The short order number people use (`#1042`); `id` stays the key of every route. */
+            number: number | null;
             /** @enum {string} */
             status: "pending" | "paid" | "expired" | "cancelled" | "refunded";
+            /**
+             * @description `status`, except that a paid order with part of its payment refunded is `partially_refunded`.
+             * @enum {string}
+             */
+            paymentState: "pending" | "paid" | "partially_refunded" | "refunded" | "expired" | "cancelled";
+            /** @description Refunded so far, as the payment provider's books say (minor units). */
+            refundedCents: number;
+            /** @description Refunds made, oldest first. */
+            refunds: {
+                amountCents: number;
+                createdAt: string;
+                /** @description The order lines this refund gave money back for; empty for an amount. */
+                lines: {
+                    productId: string;
+                    quantity: number;
+                }[];
+            }[];
             items: {
                 productId: string;
+                variantId: string;
                 name: string;
+                /** @description The variant's SKU at checkout */
+                sku: string | null;
+                /**
+                 * @description The variant's option values at checkout
+                 * @example {
+                 *       "Color": "Green",
+                 *       "Size": "M"
+                 *     }
+                 */
+                options: {
+                    [key: string]: string;
+                };
                 quantity: number;
                 unitPriceCents: number;
                 lineTotalCents: number;
@@ -1583,6 +2078,48 @@ export interface components {
         AdminRefund: {
             /** @description Minor units; default: everything not refunded yet */
             amountCents?: number;
+        };
+        AdminRefundAnswer: {
+            orderId: string;
+            refundId: string;
+            amountCents: number;
+            currency: string;
+            /** @enum {string} */
+            status: "pending" | "paid" | "refunded" | "expired" | "cancelled";
+            refundedCents?: number;
+            remainingCents?: number;
+            /** @description A line refund's lines and the part of the payment each gave back */
+            lines?: {
+                productId: string;
+                variantId: string;
+                quantity: number;
+                amountCents: number;
+                restock: boolean;
+            }[];
+        };
+        AdminRefundRequest: {
+            /** @description Minor units of the order's currency */
+            amountCents: number;
+            expectedCents?: number;
+        } | {
+            /**
+             * @description Refund everything not refunded yet: an explicit choice
+             * @enum {boolean}
+             */
+            refundRest: true;
+            /** @description The amount the staff member confirmed: another amount is 409 `refund_amount_changed` */
+            expectedCents?: number;
+        } | {
+            lines: {
+                /** @description The order line's variant (its `items[].variantId`) */
+                variantId?: string;
+                /** @description Or the line's product, when the order holds one variant of it (API.md's shape before variants) */
+                productId?: string;
+                quantity: number;
+                /** @description Put the units back on the shelf once the refund is made */
+                restock: boolean;
+            }[];
+            expectedCents?: number;
         };
         StrayPayment: {
             /** @description The payment intent id (or the Checkout Session id of a payment without one) */
@@ -1664,6 +2201,50 @@ export interface components {
             active?: boolean;
             sortOrder?: number;
         };
+        AdminWebhookEndpoint: {
+            id: string;
+            url: string;
+            events: string[];
+            enabled: boolean;
+            /** @description While a rotation's overlap lasts, deliveries carry the old secret's signature too, until then. */
+            previousSecretExpiresAt: string | null;
+            createdAt: string;
+            updatedAt: string;
+        };
+        AdminWebhookEndpointSecret: {
+            id: string;
+            /** @description `whsec_` and the base64 key: shown this once, stored only encrypted. */
+            secret: string;
+            endpoint: components["schemas"]["AdminWebhookEndpoint"];
+        };
+        AdminWebhookEndpointCreate: {
+            url: string;
+            events: ("order.paid" | "order.refunded" | "order.shipped" | "order.returned" | "product.updated" | "inventory.low")[];
+        };
+        AdminWebhookEndpointPatch: {
+            enabled?: boolean;
+            events?: ("order.paid" | "order.refunded" | "order.shipped" | "order.returned" | "product.updated" | "inventory.low")[];
+        };
+        AdminWebhookSecretRotate: {
+            /** @default 24 */
+            overlapHours: number;
+        };
+        AdminWebhookDelivery: {
+            id: string;
+            /** @description The `webhook-id` header: the same on every attempt and redelivery. */
+            eventId: string;
+            eventType: string;
+            /** @enum {string} */
+            status: "pending" | "retrying" | "delivered" | "dead" | "refused" | "skipped";
+            attempts: number;
+            lastStatusCode: number | null;
+            lastError: string | null;
+            /** @description The first 256 bytes of the last answer, nothing more. */
+            responseExcerpt: string | null;
+            nextAttemptAt: string | null;
+            lastAttemptAt: string | null;
+            createdAt: string;
+        };
         ShippingRate: {
             id: string;
             name: string;
@@ -1674,14 +2255,80 @@ export interface components {
             maxDays: number | null;
             freeAboveCents: number | null;
         };
+        ShopSettings: {
+            shopName: string;
+            logoUrl: string | null;
+            brandColour: string;
+            accentColour: string;
+            heroTitle: string;
+            heroText: string;
+            footerLinks: {
+                label: string;
+                href: string;
+            }[];
+            /** Format: email */
+            contactEmail: string | null;
+            contactAddress: string | null;
+            defaultCurrency: string;
+            /** @enum {string} */
+            defaultLocale: "en-US" | "en-GB" | "en-IE" | "de-DE" | "fr-FR" | "es-ES" | "it-IT" | "nl-NL" | "ja-JP";
+            returnWindowDays: number;
+            policies: {
+                privacy: string;
+                terms: string;
+                shipping: string;
+                returns: string;
+            };
+            version: string;
+            updatedAt: string | null;
+        };
+        ShopSettingsInput: {
+            shopName: string;
+            logoUrl: string | null;
+            brandColour: string;
+            accentColour: string;
+            heroTitle: string;
+            heroText: string;
+            footerLinks: {
+                label: string;
+                href: string;
+            }[];
+            /** Format: email */
+            contactEmail: string | null;
+            contactAddress: string | null;
+            defaultCurrency: string;
+            /** @enum {string} */
+            defaultLocale: "en-US" | "en-GB" | "en-IE" | "de-DE" | "fr-FR" | "es-ES" | "it-IT" | "nl-NL" | "ja-JP";
+            returnWindowDays: number;
+            policies: {
+                privacy: string;
+                terms: string;
+                shipping: string;
+                returns: string;
+            };
+        };
         Cart: {
             items: {
                 productId: string;
+                variantId: string;
                 slug: string;
                 name: string;
+                sku: string | null;
+                /**
+                 * @description The variant's option values by option name
+                 * @example {
+                 *       "Color": "Green",
+                 *       "Size": "M"
+                 *     }
+                 */
+                options: {
+                    [key: string]: string;
+                };
                 quantity: number;
                 unitPriceCents: number;
                 lineTotalCents: number;
+                /** @description The product's image (a path on this shop), or null */
+                imageUrl: string | null;
             }[];
             coupon: {
                 code: string;
@@ -1702,6 +2349,11 @@ export interface components {
         CartAddItem: {
             /** @example prd_0123456789abcdef */
             productId: string;
+            /**
+             * @description The variant to buy; required when the product has options
+             * @example var_0123456789abcdef
+             */
+            variantId?: string;
             /** @example 1 */
             quantity: number;
         };
@@ -3785,7 +4437,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Slug taken */
+            /** @description Slug taken (`slug_taken`), a SKU taken (`sku_taken`), two variants with the same options (`variant_exists`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3812,7 +4464,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid or unknown field (`validation_failed`); a price the payment provider cannot charge in its currency: `currency_not_chargeable`, `amount_not_chargeable` (e.g. KWD not a multiple of 10 fils), `amount_above_maximum`; `currency_not_accepted` (single-currency shop) */
+            /** @description Invalid or unknown field (`validation_failed`); a price the payment provider cannot charge in its currency: `currency_not_chargeable`, `amount_not_chargeable` (e.g. KWD not a multiple of 10 fils), `amount_above_maximum`; `currency_not_accepted` (single-currency shop); `options_invalid`, `variants_required`, `variant_options_invalid`; `variant_required` (price or stock of a product with variants: edit the variant) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3885,7 +4537,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Slug taken */
+            /** @description Slug taken (`slug_taken`), a SKU taken (`sku_taken`), two variants with the same options (`variant_exists`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3912,8 +4564,521 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid or unknown field (`validation_failed`); a price the payment provider cannot charge in its currency: `currency_not_chargeable`, `amount_not_chargeable` (e.g. KWD not a multiple of 10 fils), `amount_above_maximum`; `currency_not_accepted` (single-currency shop) */
+            /** @description Invalid or unknown field (`validation_failed`); a price the payment provider cannot charge in its currency: `currency_not_chargeable`, `amount_not_chargeable` (e.g. KWD not a multiple of 10 fils), `amount_above_maximum`; `currency_not_accepted` (single-currency shop); `options_invalid`, `variants_required`, `variant_options_invalid`; `variant_required` (price or stock of a product with variants: edit the variant) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminDeleteVariant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                variantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted; the product as staff see it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such product, or no such variant of it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `last_variant` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminUpdateVariant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                variantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminVariantPatch"];
+            };
+        };
+        responses: {
+            /** @description Updated; the product as staff see it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; or `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such product, or no such variant of it */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `sku_taken`, `variant_exists`, `stock_below_held` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid or unknown field (`validation_failed`); `variant_options_invalid` (one value of each option, from its values); a price the provider cannot charge (`amount_not_chargeable`…) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminCreateVariant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminVariantCreate"];
+            };
+        };
+        responses: {
+            /** @description Created; the product as staff see it */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; or `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such product */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `sku_taken`, `variant_exists` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid or unknown field (`validation_failed`); `variant_options_invalid` (one value of each option, from its values); a price the provider cannot charge (`amount_not_chargeable`…) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminSetProductOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    options: components["schemas"]["ProductOptions"];
+                };
+            };
+        };
+        responses: {
+            /** @description Updated; the product as staff see it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; or `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such product */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `options_in_use`: a variant still sells a value that would go */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `options_invalid` or `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminImportProducts: {
+        parameters: {
+            query?: {
+                /** @description true: plan and report, write nothing */
+                dryRun?: "true" | "false";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description The report */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductImportReport"];
+                };
+            };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `import_conflict`: the catalog changed during the import; nothing was written */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large` (over 8 MiB) or `too_many_rows` (over 10,000) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: not text/csv */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csv_malformed` (with the line), `csv_not_shopify` (no Handle/Title header) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminExportProducts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The CSV */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4498,6 +5663,17 @@ export interface operations {
             query?: {
                 status?: "pending" | "paid" | "refunded" | "expired" | "cancelled";
                 customer?: string;
+                /** @description Part of the order number (`#104`), email, name, or a product's slug or name */
+                q?: string;
+                /** @description Where the money is; `paid` excludes partly refunded orders */
+                payment?: "pending" | "paid" | "partially_refunded" | "refunded" | "expired" | "cancelled";
+                fulfilment?: "unfulfilled" | "shipped" | "delivered";
+                /** @description `open`: only orders whose payment is disputed now */
+                dispute?: "open";
+                /** @description Created at or after this instant */
+                from?: string;
+                /** @description Created before this instant */
+                to?: string;
                 cursor?: string;
                 limit?: number;
             };
@@ -4727,6 +5903,211 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminCreateRefund: {
+        parameters: {
+            query?: never;
+            header?: {
+                "idempotency-key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminRefundRequest"];
+            };
+        };
+        responses: {
+            /** @description Refund requested */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminRefundAnswer"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; or `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such order */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `order_not_refundable`, `refund_exceeds_remaining`, `line_already_refunded`, `line_refund_exceeds_quantity`, `refund_amount_changed`, `charge_disputed`, `refund_withdrawn` or `refund_refused` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` (no amount, an empty body, an unknown field) `line_not_found` or `variant_required` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            /** @description `payment_unavailable` */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminStepUp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Stepped up */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description ISO 8601 */
+                        validUntil: string;
+                    };
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `step_up_invalid_code` (wrong or used code), `step_up_unavailable` (no authenticator app on this account), or the guard's refusals; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: no code, or an unknown field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `too_many_attempts` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -5552,6 +6933,513 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    adminListWebhookEndpoints: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Endpoints */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["AdminWebhookEndpoint"][];
+                    };
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminCreateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminWebhookEndpointCreate"];
+            };
+        };
+        responses: {
+            /** @description Registered; the secret is never shown again */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminWebhookEndpointSecret"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` or `endpoint_url_refused` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminDeleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `webhook_endpoint_not_found` or `webhook_delivery_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminUpdateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminWebhookEndpointPatch"];
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminWebhookEndpoint"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; or `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `webhook_endpoint_not_found` or `webhook_delivery_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminRotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminWebhookSecretRotate"];
+            };
+        };
+        responses: {
+            /** @description The new secret, shown this once */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminWebhookEndpointSecret"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; or `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `webhook_endpoint_not_found` or `webhook_delivery_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `webhook_endpoint_changed`: rotated at the same moment by someone else */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminListWebhookDeliveries: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["AdminWebhookDelivery"][];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description `invalid_parameter`; or `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `webhook_endpoint_not_found` or `webhook_delivery_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminRedeliverWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                deliveryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued again */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminWebhookDelivery"];
+                };
+            };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `webhook_endpoint_not_found` or `webhook_delivery_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `delivery_pending`: it is waiting for an attempt already */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     listShippingRates: {
         parameters: {
             query: {
@@ -5577,6 +7465,126 @@ export interface operations {
             };
             /** @description `invalid_parameter`: a query or path parameter breaks its rule */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminGetSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShopSettings"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an admin, or second factor missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminPutSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShopSettingsInput"];
+            };
+        };
+        responses: {
+            /** @description Saved */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShopSettings"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an admin, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` (shape, e.g. a colour that is not #rrggbb), `colour_contrast`, `unsafe_link`, `logo_not_found` or `currency_not_accepted` */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5650,7 +7658,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description No visible product has this id */
+            /** @description No visible product has this id (`product_not_found`), or it has no such variant (`variant_not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -5686,7 +7694,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid quantity, out_of_stock or currency_mismatch */
+            /** @description Invalid quantity, out_of_stock, currency_mismatch, or `variant_required` (the product has options: name the variant) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5704,6 +7712,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The line's variant id, or its product's id when the cart holds one line of that product */
                 productId: string;
             };
             cookie?: never;
@@ -5768,7 +7777,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Invalid quantity */
+            /** @description Invalid quantity, or `variant_required` (a product id with several lines: name the variant) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5786,6 +7795,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The line's variant id, or its product's id when the cart holds one line of that product */
                 productId: string;
             };
             cookie?: never;

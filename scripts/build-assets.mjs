@@ -8,6 +8,7 @@ const FILES = {
   js: "assets/app.js",
   docs: "assets/api-docs.js",
   account: "assets/account.js",
+  staff: "assets/staff.js",
   swaggerUi: "assets/vendor/swagger-ui/swagger-ui-bundle.js",
   swaggerUiCss: "assets/vendor/swagger-ui/swagger-ui.css",
 };

@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { targetFromArgs } from "./audit-verify.mjs";
+import { dropSearchIndexSql, searchIndexMigration } from "./search-index.mjs";
 import { wranglerCommand } from "./wrangler-cli.mjs";
 
 const args = process.argv.slice(2);
@@ -16,13 +17,31 @@ mkdirSync(outDir, { recursive: true, mode: 0o700 });
 const stamp = new Date().toISOString().replace(/[:.]/g, "-");
 const file = path.join(outDir, `${target.database}-${target.remote ? "remote" : "local"}-${stamp}.sql`);
 
-const cmd = ["d1", "export", target.database, target.remote ? "--remote" : "--local", "--output", file];
-if (target.envName) cmd.push("--env", target.envName);
-if (target.config) cmd.push("--config", target.config);
+const where = [target.remote ? "--remote" : "--local"];
+if (target.envName) where.push("--env", target.envName);
+if (target.config) where.push("--config", target.config);
+const d1 = (args) => execFileSync(...wranglerCommand(["d1", ...args, target.database, ...where]), { stdio: ["ignore", "pipe", "inherit"] });
+
+// D1 cannot export a database holding the FTS5 search index (scripts/search-index.mjs): drop it
+// for the export, build it again afterwards whatever happened. Search answers from the catalog
+// meanwhile without the index (src/catalog/search.ts falls back to a substring match).
+const search = searchIndexMigration(target.config);
+let failed = false;
 try {
-  execFileSync(...wranglerCommand(cmd), { stdio: ["ignore", "pipe", "inherit"] });
+  if (search) d1(["execute", "--yes", "--command", dropSearchIndexSql(search)]);
+  d1(["export", "--output", file]);
 } catch (error) {
   console.error(`backup FAILED: ${error.message}`);
-  process.exit(1);
+  failed = true;
+} finally {
+  if (search) {
+    try {
+      d1(["execute", "--yes", "--file", search]);
+    } catch (error) {
+      console.error(`the search index could not be rebuilt: run \`wrangler d1 execute ${target.database} --file ${search}\` (${error.message})`);
+      failed = true;
+    }
+  }
 }
+if (failed) process.exit(1);
 console.log(file);

@@ -8,6 +8,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { targetFromArgs, verifyD1AuditChain } from "./audit-verify.mjs";
+import { searchIndexMigration } from "./search-index.mjs";
 import { wranglerCommand } from "./wrangler-cli.mjs";
 
 const args = process.argv.slice(2);
@@ -20,8 +21,12 @@ const target = targetFromArgs(args);
 const cmd = ["d1", "execute", target.database, target.remote ? "--remote" : "--local", "--file", file, "--yes"];
 if (target.envName) cmd.push("--env", target.envName);
 if (target.config) cmd.push("--config", target.config);
+// A dump holds no search index (D1 cannot export it): build it from the restored catalog.
+const search = searchIndexMigration(target.config);
+const index = search ? [...cmd.slice(0, cmd.indexOf("--file")), "--file", search, "--yes", ...cmd.slice(cmd.indexOf("--yes") + 1)] : null;
 try {
   execFileSync(...wranglerCommand(cmd), { stdio: ["ignore", "pipe", "pipe"] });
+  if (index) execFileSync(...wranglerCommand(index), { stdio: ["ignore", "pipe", "pipe"] });
 } catch (error) {
   console.error(`restore FAILED: ${String(error.stderr ?? error.message).slice(0, 2000)}`);
   process.exit(2);

@@ -52,6 +52,18 @@ if (!prod) {
     if (!doNames.has(name))
       unsafe(`[env.production] durable object ${name}`, "binding missing: its guarantees (serialised carts, coupons, throttling, audit chain) would be gone");
   }
+  // Mail and outbound webhooks go through queues with dead-letter queues (decision 016, 023).
+  const producers = new Set((prod.queues?.producers ?? []).map((q) => q.binding));
+  const consumers = new Map((prod.queues?.consumers ?? []).map((q) => [q.queue, q]));
+  for (const [binding, queue] of [
+    ["MAIL_QUEUE", "bastion-mail"],
+    ["WEBHOOK_QUEUE", "bastion-webhooks"],
+  ]) {
+    if (!producers.has(binding)) unsafe(`[env.production] queue ${binding}`, "producer binding missing");
+    else if (!consumers.get(queue)?.dead_letter_queue || !consumers.has(`${queue}-dlq`))
+      unsafe(`[env.production] queue ${queue}`, "needs a consumer with a dead-letter queue, and a consumer for the dead-letter queue");
+    else ok(`production queue ${queue} with its dead-letter queue`);
+  }
   if (prod.observability?.enabled === false)
     unsafe("[env.production] observability", "Workers Logs keep the `audit_write_failed` fallback lines; leave observability on");
 }
@@ -93,6 +105,14 @@ if (existsSync(backups) && (statSync(backups).mode & 0o077) !== 0) warn("backups
 // 3. Operator steps code cannot see (docs/operations.md): always listed as reminders.
 warn("Stripe key", "use a restricted key (rk_live_) with only Checkout Sessions write, Coupons write, Refunds write (README, Stripe keys)");
 warn("Turnstile", "production site and secret keys from your Cloudflare dashboard, not the dummy test keys");
+warn(
+  "WEBHOOK_SECRETS_KEY",
+  "set 32+ random characters with `wrangler secret put WEBHOOK_SECRETS_KEY --env production` (the worker refuses to serve without it)",
+);
+warn(
+  "Outbound webhooks",
+  "bind no private network (Tunnel, VPC) to the worker: a public name resolving to a private address is not caught (docs/operations.md)",
+);
 warn("Cloudflare account", "review members: only operators may read D1, Workers secrets and logs; enforce 2FA/SSO");
 
 const width = Math.max(...findings.map((f) => f.what.length));

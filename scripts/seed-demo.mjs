@@ -33,35 +33,85 @@ export function loadDemoData(file = DATA) {
     slugs.add(p.slug);
     if (!Number.isSafeInteger(p.priceCents) || p.priceCents < 0) throw new Error(`demo data: bad price for ${p.slug}`);
     if (!Number.isSafeInteger(p.stock) || p.stock < 0) throw new Error(`demo data: bad stock for ${p.slug}`);
+    for (const v of p.variants ?? []) {
+      if (!Number.isSafeInteger(v.priceCents) || v.priceCents < 0 || !Number.isSafeInteger(v.stock) || v.stock < 0)
+        throw new Error(`demo data: bad variant ${v.sku}`);
+      for (const o of p.options ?? []) if (!o.values.includes(v.options[o.name])) throw new Error(`demo data: ${v.sku} has no ${o.name} among its values`);
+    }
   }
   return data;
 }
 
-/** INSERT … ON CONFLICT(slug) DO NOTHING for every demo product; ids are stable per slug. */
+/** A demo product's stable id (per slug). */
+const productId = (p) => `prd_demo_${p.slug.replaceAll("-", "_")}`;
+
+/**
+ * INSERT … ON CONFLICT(slug) DO NOTHING for every demo product; ids are stable per slug. Each
+ * product gets its options and variants (decision 025): the listed ones, or one default variant
+ * with its price and stock. Variants are added only while the product has none, so staff edits
+ * survive a restart; every opening stock is a ledger row by `seed`.
+ */
 export function productsSql(products) {
-  const rows = products.map((p) =>
-    [
-      `prd_demo_${p.slug.replaceAll("-", "_")}`,
+  const statements = [];
+  for (const p of products) {
+    const id = productId(p);
+    const values = [
+      id,
       p.slug,
       p.name,
       p.description,
       p.priceCents,
       p.currency ?? "USD",
       p.stock,
-      p.hidden === true,
+      p.hidden === true ? "draft" : "active",
       `/images/${p.slug}.svg`,
       p.category ?? null,
+      p.vendor ?? null,
+      JSON.stringify(p.tags ?? []),
     ]
       .map(sqlValue)
-      .join(", "),
-  );
-  return rows
-    .map(
-      (values) =>
-        // A product seeded before categories existed gets its category; nothing else is overwritten.
-        `INSERT INTO products (id, slug, name, description, price_cents, currency, stock, hidden, image_url, category) VALUES (${values}) ON CONFLICT(slug) DO UPDATE SET category = excluded.category WHERE products.category IS NULL;`,
-    )
-    .join("\n");
+      .join(", ");
+    // A product seeded before categories existed gets its category; nothing else is overwritten.
+    statements.push(
+      `INSERT INTO products (id, slug, name, description, price_cents, currency, stock, status, image_url, category, vendor, tags) VALUES (${values}) ON CONFLICT(slug) DO UPDATE SET category = excluded.category WHERE products.category IS NULL;`,
+    );
+    const noVariants = `NOT EXISTS (SELECT 1 FROM product_variants WHERE product_id = ${sqlValue(id)})`;
+    const options = p.options ?? [];
+    const noOptions = `NOT EXISTS (SELECT 1 FROM product_options WHERE product_id = ${sqlValue(id)})`;
+    (p.variants ?? []).length === 0 || options.length === 0
+      ? statements.push(
+          `INSERT INTO product_variants (id, product_id, price_cents, stock, stock_reason, stock_actor) SELECT ${sqlValue(`var_${id}`)}, ${sqlValue(id)}, ${sqlValue(p.priceCents)}, ${sqlValue(p.stock)}, 'opening_balance', 'seed' WHERE ${noVariants};`,
+        )
+      : statements.push(
+          // The options are the marker: variants go in while the product has none, then its options.
+          ...p.variants.map((v, i) => {
+            const value = (n) => (options[n] ? v.options[options[n].name] : "");
+            const values = [
+              `var_demo_${v.sku.toLowerCase().replaceAll("-", "_")}`,
+              id,
+              v.sku,
+              value(0),
+              value(1),
+              value(2),
+              v.priceCents,
+              v.compareAtPriceCents ?? null,
+              v.stock,
+              v.weightGrams ?? null,
+              v.lowStockThreshold ?? null,
+              i,
+              "opening_balance",
+              "seed",
+            ];
+            return `INSERT INTO product_variants (id, product_id, sku, option1, option2, option3, price_cents, compare_at_price_cents, stock, weight_grams, low_stock_threshold, position, stock_reason, stock_actor) SELECT ${values.map(sqlValue).join(", ")} WHERE ${noOptions};`;
+          }),
+          ...options.map(
+            (o, i) =>
+              // Each position once (the first option inserted would end a product-wide marker for the rest).
+              `INSERT INTO product_options (product_id, position, name, "values") SELECT ${sqlValue(id)}, ${i + 1}, ${sqlValue(o.name)}, ${sqlValue(JSON.stringify(o.values))} WHERE NOT EXISTS (SELECT 1 FROM product_options WHERE product_id = ${sqlValue(id)} AND position = ${i + 1});`,
+          ),
+        );
+  }
+  return statements.join("\n");
 }
 
 const snake = (name) => name.replace(/[A-Z]/g, (ch) => `_${ch.toLowerCase()}`);
@@ -110,6 +160,40 @@ export function promotionsSql(promotions) {
     .join("\n");
 }
 
+/**
+ * INSERT … ON CONFLICT(id) DO NOTHING for the demo shop settings (src/settings: one row): an
+ * admin's edits on /admin/settings survive a restart.
+ */
+export function settingsSql(settings, version = "demo-seed") {
+  const values = [
+    1,
+    settings.shopName,
+    settings.logoUrl ?? null,
+    settings.brandColour,
+    settings.accentColour,
+    settings.heroTitle,
+    settings.heroText,
+    JSON.stringify(settings.footerLinks ?? []),
+    settings.contactEmail ?? null,
+    settings.contactAddress ?? null,
+    settings.defaultCurrency,
+    settings.defaultLocale,
+    settings.returnWindowDays,
+    settings.policies.privacy,
+    settings.policies.terms,
+    settings.policies.shipping,
+    settings.policies.returns,
+    version,
+  ]
+    .map(sqlValue)
+    .join(", ");
+  return (
+    "INSERT INTO shop_settings (id, shop_name, logo_url, brand_colour, accent_colour, hero_title, hero_text, footer_links, contact_email, " +
+    "contact_address, default_currency, default_locale, return_window_days, privacy_policy, terms_policy, shipping_policy, returns_policy, version) " +
+    `VALUES (${values}) ON CONFLICT(id) DO NOTHING;`
+  );
+}
+
 /** Runs `wrangler d1 execute bastion --local` with node_modules/.bin first on PATH (Node 24). */
 function wrangler(args, { json = false, persistTo } = {}) {
   const bin = path.join(ROOT, "node_modules", ".bin");
@@ -137,6 +221,7 @@ export function seedDemo({ persistTo } = {}) {
   statements.push(shippingRatesSql(data.shippingRates ?? []));
   const hasPromotions = query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'promotions'").length > 0;
   if (hasPromotions) statements.push(promotionsSql(data.promotions ?? []));
+  if (data.settings) statements.push(settingsSql(data.settings));
   const dir = mkdtempSync(path.join(tmpdir(), "bastion-seed-"));
   try {
     const file = path.join(dir, "seed-demo.sql");

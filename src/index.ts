@@ -21,7 +21,10 @@ import { shippingRatesApi } from "./admin/shipping-rate-routes";
 import { shippingPublicApi } from "./shipping/routes";
 import { paymentsApi } from "./payments/routes";
 import { runScheduledSweep } from "./payments/scheduled";
+import { mailLowStockAlerts } from "./admin/low-stock";
 import { handleMailBatch } from "./mail/delivery";
+import { handleWebhookBatch, isWebhookQueue } from "./integrations/delivery";
+import { relayShopEvents } from "./integrations/relay";
 import { devPay } from "./payments/simulator";
 import { devStripeDashboard } from "./payments/simulator-dashboard";
 import { addApiDocs } from "./platform/docs";
@@ -38,8 +41,12 @@ import { csrfOriginCheck, httpsOnly, jsonBodyGuardExcept, securityHeaders } from
 import { adminImagesApi, RAW_BODY_PATHS } from "./admin/images";
 import { fulfilmentApi } from "./admin/fulfilment-routes";
 import { guestLinksApi } from "./admin/guest-link-routes";
+import { webhookEndpointsApi } from "./admin/webhook-endpoint-routes";
+import { devWebhookReceiverApi } from "./integrations/dev-receiver";
 import { staticAssets } from "./web/assets";
 import { storefront } from "./web/routes";
+import { settingsApi } from "./admin/settings-routes";
+import { shopSettingsForPages } from "./settings/page-settings";
 
 export { CartObject } from "./cart/cart-object";
 export { CouponObject } from "./coupons/coupon-object";
@@ -82,6 +89,8 @@ app.use(async (c, next) => {
 });
 app.use(httpsOnly);
 app.use(csrfOriginCheck);
+// Every page renders with the shop's settings (name, logo, colours, footer: decision 024).
+app.use(shopSettingsForPages);
 app.use("/api/*", jsonBodyGuardExcept(RAW_BODY_PATHS));
 
 // The JSON API: each domain's OpenAPI sub-app, merged so /api/openapi.json describes them all.
@@ -94,7 +103,10 @@ api.route("/", adminImagesApi);
 api.route("/", fulfilmentApi);
 api.route("/", guestLinksApi);
 api.route("/", shippingRatesApi);
+api.route("/", webhookEndpointsApi);
+api.route("/", devWebhookReceiverApi);
 api.route("/", shippingPublicApi);
+api.route("/", settingsApi);
 api.route("/", cartApi);
 api.route("/", mailboxProofApi);
 api.route("/", cartPromotionsApi);
@@ -117,12 +129,22 @@ app.route("/", staticAssets);
 app.notFound(renderNotFound);
 app.onError(renderError);
 
-/** The worker: the app's fetch, the Cron Trigger's order sweeper (docs/decisions/013) and the mail queue's consumer. */
+/**
+ * The worker: the app's fetch, the Cron Trigger's order sweeper (docs/decisions/013) and webhook
+ * relay (decision 023), and the consumers of the mail and webhook queues.
+ */
 export default Object.assign(app, {
   async scheduled(controller: ScheduledController, env: Env): Promise<void> {
     await runScheduledSweep(controller, env);
+    // Staff hear of variants that crossed their low-stock threshold (decision 025).
+    await mailLowStockAlerts(env).catch((error: unknown) =>
+      console.error(JSON.stringify({ level: "error", msg: "low_stock_mail_failed", error: String(error) })),
+    );
+    // Events whose relay right after their change failed: the outbox keeps them until now.
+    await relayShopEvents(env).catch((error) => console.error(JSON.stringify({ level: "error", msg: "webhook_relay_failed", error: String(error) })));
   },
   async queue(batch: MessageBatch<unknown>, env: Env, _ctx: ExecutionContext): Promise<void> {
+    if (isWebhookQueue(batch.queue)) return handleWebhookBatch(batch, env);
     await handleMailBatch(batch, env);
   },
 });

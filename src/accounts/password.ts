@@ -57,14 +57,3 @@ export async function verifyPassword(stored: string, password: string): Promise<
   const actual = await derive(password, Buffer.from(saltB64, "base64"), params);
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
-
-let dummyHash: Promise<string> | null = null;
-
-/**
- * A hash of a random password, made once per isolate: sign-in for an unknown email verifies
- * against it so that unknown emails and wrong passwords cost the same time.
- */
-export function dummyPasswordHash(): Promise<string> {
-  dummyHash ??= hashPassword(crypto.randomUUID());
-  return dummyHash;
-}

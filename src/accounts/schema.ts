@@ -136,6 +136,22 @@ export const sessionAssurance = sqliteTable("session_assurance", {
 });
 
 /**
+ * Step-up for money actions (docs/decisions/022): when this session last proved a second factor
+ * again (a TOTP code) to refund or do another money action. Valid for a short window
+ * (src/accounts/step-up.ts); gone with the session.
+ */
+export const sessionStepUp = sqliteTable("session_step_up", {
+  sessionId: text("session_id")
+    .primaryKey()
+    .references(() => session.id, { onDelete: "cascade" }),
+  userId: text("user_id")
+    .notNull()
+    .references(() => user.id, { onDelete: "cascade" }),
+  method: text("method").notNull(),
+  verifiedAt: integer("verified_at", { mode: "timestamp_ms" }).notNull(),
+});
+
+/**
  * Failed sign-ins name their typed email in the audit log only by a random pseudonym (ASVS 7:
  * no plain emails of failed attempts). This table links a keyed hash of the normalised email to
  * that pseudonym, so the owner's data export finds those events, and erasing the account deletes

@@ -1,7 +1,7 @@
 import { zValidator } from "@hono/zod-validator";
 import { Hono } from "hono";
 import type { Order } from "../checkout/orders";
-import { AddressBlock } from "../checkout/pages";
+import { AddressBlock } from "../checkout/order-views";
 import { getDb } from "../db/client";
 import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";

@@ -16,10 +16,12 @@ type StaffRole = "admin" | "support";
  */
 export function rolesFor(method: string, path: string): readonly StaffRole[] {
   const reads = method === "GET" || method === "HEAD";
-  const readsOrders = reads && /^(\/api)?\/admin\/orders(\/[^/]+)?\/?$/.test(path);
-  // The staff home page only redirects, to what the role may see.
+  // Support reads orders one by one and in lists, their packing slips and customers; the CSV export (every customer's data at once) is admin only.
+  const readsOrders = reads && /^(\/api)?\/admin\/orders(\/[^/]+)?\/?$/.test(path) && !/^\/admin\/orders\/export/.test(path);
+  const readsCustomers = reads && /^\/admin\/customers\/[^/]+\/?$/.test(path);
+  // The staff home page: the dashboard (its stock figures link to admin pages only for admins).
   const staffHome = reads && /^\/admin\/?$/.test(path);
-  return readsOrders || staffHome ? ["admin", "support"] : ["admin"];
+  return readsOrders || readsCustomers || staffHome ? ["admin", "support"] : ["admin"];
 }
 
 const staffUsers = new WeakMap<Request, SessionUser>();

@@ -67,4 +67,4 @@ adminImagesApi.openapi(uploadImageRoute, async (c) => {
 describeStaffAccess(adminImagesApi);
 
 /** The API paths whose bodies are not JSON (the JSON body guard leaves them to their route). */
-export const RAW_BODY_PATHS: readonly string[] = ["/api/admin/images"];
+export const RAW_BODY_PATHS: readonly string[] = ["/api/admin/images", "/api/admin/product-imports"];

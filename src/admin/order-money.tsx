@@ -1,4 +1,5 @@
 import { isOpenDispute } from "../payments/payment-state";
+import { When } from "../web/dates";
 import { formatMoney } from "../web/format";
 import type { AdminOrder } from "./orders";
 
@@ -40,9 +41,19 @@ export function OrderBooks(props: { order: AdminOrder }) {
       {o.refunds.length > 0 ? (
         <ul>
           {o.refunds.map((r) => (
-            <li data-refund-source={r.source}>
+            <li data-refund-source={r.source} data-refund={r.amountCents}>
               {money(r.amountCents, o.currency)} — {r.source === "provider" ? "refunded in the Stripe Dashboard" : `by ${r.requestedBy}`}
-              {r.state === "requested" ? " (being made)" : ""} · <time>{r.createdAt}</time>
+              {r.state === "requested" ? " (being made)" : ""} · <When iso={r.createdAt} />
+              {r.lines.length > 0 ? (
+                <ul>
+                  {r.lines.map((l) => (
+                    <li data-refund-line={l.variantId}>
+                      {l.quantity} × {l.name}: {money(l.amountCents, o.currency)}
+                      {l.restock ? (l.restocked ? " · restocked" : " · to restock") : ""}
+                    </li>
+                  ))}
+                </ul>
+              ) : null}
             </li>
           ))}
         </ul>
@@ -54,7 +65,7 @@ export function OrderBooks(props: { order: AdminOrder }) {
             {d.evidenceDueBy && isOpenDispute(d.status) ? (
               <>
                 {" "}
-                Evidence due by <time datetime={d.evidenceDueBy}>{d.evidenceDueBy.slice(0, 10)}</time>.
+                Evidence due by <When iso={d.evidenceDueBy} kind="date" />.
               </>
             ) : null}
           </p>

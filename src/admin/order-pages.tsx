@@ -1,38 +1,149 @@
-import { zValidator } from "@hono/zod-validator";
 import { Hono, type Context } from "hono";
-import { z } from "zod";
-import { requireFreshSession } from "../accounts/session";
-import { IdempotencyKey } from "../checkout/replay";
+import { LineItemName } from "../checkout/order-views";
+import type { PaymentState } from "../checkout/orders";
 import { getDb } from "../db/client";
+import { isOpenDispute } from "../payments/payment-state";
 import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
-import { minorUnits } from "../web/format";
+import { When } from "../web/dates";
+import { orderNumberLabel } from "../web/format";
 import { Layout } from "../web/layout";
-import { actorOf, staffUser } from "./guard";
-import { requestRefund } from "./order-refunds";
-import { OrderBooks } from "./order-money";
-import { isOpenDispute } from "../payments/payment-state";
-import { findAdminOrder, ORDER_STATUSES, OrderSearchQuery, searchOrders, type AdminOrder } from "./orders";
-import { Alert, filledQuery, money, refusalOf, StaffNav } from "./page-parts";
 import { ShippingSection } from "./fulfilment-pages";
+import { staffUser } from "./guard";
+import { OrderBooks } from "./order-money";
+import { findAdminOrder, type AdminOrder } from "./orders";
+import { Alert, money, StaffNav } from "./page-parts";
 
-function OrderDetail(props: { order: AdminOrder; canRefund: boolean; error?: string | undefined; shippingError?: string | undefined }) {
+/** Payment states as staff read them. */
+export const PAYMENT_WORDS: Record<PaymentState, string> = {
+  pending: "awaiting payment",
+  paid: "paid",
+  partially_refunded: "partially refunded",
+  refunded: "refunded",
+  expired: "expired (not paid)",
+  cancelled: "cancelled (not paid)",
+};
+
+/** The refund form: lines (units, restock), an amount, or the rest, each an explicit choice; it asks for the confirmation page. */
+function RefundForm(props: { order: AdminOrder }) {
   const o = props.order;
+  const refunded = new Map<string, number>();
+  for (const r of o.refunds) for (const l of r.lines) refunded.set(l.variantId, (refunded.get(l.variantId) ?? 0) + l.quantity);
+  const left = o.items.map((l) => {
+    const values = Object.values(l.options);
+    // Two sizes of one shirt are two lines: their fields must not share a name.
+    const label = values.length > 0 ? `${l.name} (${values.join(" / ")})` : l.name;
+    return { ...l, label, left: l.quantity - (refunded.get(l.variantId) ?? 0) };
+  });
+  const anyLine = left.some((l) => l.left > 0);
   return (
-    <Layout title={`Staff: order ${o.id}`}>
+    <form class="stack refund-form" method="get" action={`/admin/orders/${encodeURIComponent(o.id)}/refund`} aria-labelledby="refund-title">
+      <h2 id="refund-title">Refund</h2>
+      <p>
+        Paid {money(o.totalCents, o.currency)}
+        {o.refundedCents > 0 ? `, ${money(o.refundedCents, o.currency)} refunded already` : ""}. The next page shows the amount before anything is refunded.
+      </p>
+      <fieldset>
+        <legend>What to refund</legend>
+        {anyLine ? (
+          <label class="choice">
+            <input type="radio" name="mode" value="lines" checked /> Items (their paid price)
+          </label>
+        ) : null}
+        {anyLine ? (
+          <table class="refund-lines">
+            <thead>
+              <tr>
+                <th scope="col">Item</th>
+                <th scope="col">Units</th>
+                <th scope="col">Restock</th>
+              </tr>
+            </thead>
+            <tbody>
+              {left.map((l) => (
+                <tr data-refund-line={l.variantId}>
+                  <td>
+                    <LineItemName name={l.name} options={l.options} sku={l.sku} />
+                    {l.left < l.quantity ? <span class="hint"> ({l.quantity - l.left} refunded)</span> : null}
+                  </td>
+                  <td>
+                    {l.left > 0 ? (
+                      <input
+                        name={`qty.${l.variantId}`}
+                        type="number"
+                        min="0"
+                        max={String(l.left)}
+                        value="0"
+                        inputmode="numeric"
+                        aria-label={`Units of ${l.label} to refund (at most ${l.left})`}
+                        class="qty"
+                      />
+                    ) : (
+                      "—"
+                    )}
+                  </td>
+                  <td>{l.left > 0 ? <input type="checkbox" name={`restock.${l.variantId}`} aria-label={`Put ${l.label} back in stock`} /> : null}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : null}
+        <label class="choice">
+          <input type="radio" name="mode" value="amount" checked={!anyLine} /> An amount
+        </label>
+        <label>
+          Amount ({o.currency})
+          <input name="amount" inputmode="decimal" pattern="[0-9]+([.,][0-9]{1,3})?" maxlength={12} autocomplete="off" />
+        </label>
+        <label class="choice">
+          <input type="radio" name="mode" value="rest" /> Everything not refunded yet ({money(o.totalCents - o.refundedCents, o.currency)})
+        </label>
+      </fieldset>
+      <button type="submit">Review the refund</button>
+    </form>
+  );
+}
+
+function OrderDetail(props: {
+  order: AdminOrder;
+  canRefund: boolean;
+  error?: string | undefined;
+  shippingError?: string | undefined;
+  refunded?: number | undefined;
+}) {
+  const o = props.order;
+  const label = orderNumberLabel(o);
+  const customer = customerHref(o);
+  return (
+    <Layout title={`Staff: order ${label}`}>
       <StaffNav />
       <h1>
-        Order <code>{o.id}</code>
+        Order <span data-order-number>{label}</span>
       </h1>
       <Alert message={props.error} />
+      {props.refunded ? (
+        <p class="notice" role="status" data-refund-done>
+          Refund of {money(props.refunded, o.currency)} requested.
+        </p>
+      ) : null}
       <p>
-        Status <strong data-status={o.status}>{o.status}</strong> · customer {o.customerEmail ?? "(deleted)"} (<code>{o.userId}</code>) · total{" "}
+        Payment{" "}
+        <strong data-status={o.status} data-payment-state={o.paymentState}>
+          {PAYMENT_WORDS[o.paymentState]}
+        </strong>{" "}
+        · customer {customer ? <a href={customer}>{o.customerEmail ?? "(deleted)"}</a> : (o.customerEmail ?? "(deleted)")} · total{" "}
         {money(o.totalCents, o.currency)}
         {o.couponCode ? ` · coupon ${o.couponCode} (−${money(o.discountCents, o.currency)})` : ""}
       </p>
       <p>
-        Created {o.createdAt}
-        {o.paidAt ? ` · paid ${o.paidAt}` : ""} · provider {o.provider} · payment intent <code>{o.paymentIntentId ?? "—"}</code>
+        Created <When iso={o.createdAt} />
+        {o.paidAt ? (
+          <>
+            {" "}
+            · paid <When iso={o.paidAt} />
+          </>
+        ) : null}{" "}
+        · provider {o.provider} · <a href={`/admin/orders/packing-slips?ids=${encodeURIComponent(o.id)}`}>Packing slip</a>
         {o.provider === "simulator" && o.paymentSessionId ? (
           <>
             {" "}
@@ -40,6 +151,12 @@ function OrderDetail(props: { order: AdminOrder; canRefund: boolean; error?: str
           </>
         ) : null}
       </p>
+      <details class="ids">
+        <summary>Internal ids</summary>
+        <p>
+          Order <code>{o.id}</code> · user <code>{o.userId}</code> · payment intent <code>{o.paymentIntentId ?? "—"}</code>
+        </p>
+      </details>
       {o.paymentInFlight ? (
         <p class="notice" role="status" data-flag="payment-in-flight">
           A delayed payment is in flight: stock and coupon stay held until it settles.
@@ -51,7 +168,7 @@ function OrderDetail(props: { order: AdminOrder; canRefund: boolean; error?: str
           the discount).
         </p>
       ) : null}
-      <table>
+      <table class="order-lines">
         <thead>
           <tr>
             <th scope="col">Item</th>
@@ -63,7 +180,9 @@ function OrderDetail(props: { order: AdminOrder; canRefund: boolean; error?: str
         <tbody>
           {o.items.map((l) => (
             <tr>
-              <td>{l.name}</td>
+              <td>
+                <LineItemName name={l.name} options={l.options} sku={l.sku} />
+              </td>
               <td>{l.quantity}</td>
               <td>{money(l.unitPriceCents, o.currency)}</td>
               <td>{money(l.lineTotalCents, o.currency)}</td>
@@ -75,7 +194,7 @@ function OrderDetail(props: { order: AdminOrder; canRefund: boolean; error?: str
       <ol>
         {o.timeline.map((t) => (
           <li>
-            <time>{t.createdAt}</time> <code>{t.kind}</code> {t.detail && t.kind !== "simulator.session" ? <code>{t.detail}</code> : null}
+            <When iso={t.createdAt} /> <code>{t.kind}</code> {t.detail && t.kind !== "simulator.session" ? <code class="detail">{t.detail}</code> : null}
           </li>
         ))}
       </ol>
@@ -85,7 +204,7 @@ function OrderDetail(props: { order: AdminOrder; canRefund: boolean; error?: str
           <ul>
             {o.paymentsAfterClose.map((p) => (
               <li data-payment={p.id}>
-                {money(p.amountCents, p.currency.toUpperCase())} received {p.receivedAt} —{" "}
+                {money(p.amountCents, p.currency.toUpperCase())} received <When iso={p.receivedAt} /> —{" "}
                 {p.refundId ? (
                   <>
                     refunded (<code>{p.refundId}</code>)
@@ -97,11 +216,10 @@ function OrderDetail(props: { order: AdminOrder; canRefund: boolean; error?: str
             ))}
           </ul>
           {props.canRefund && o.paymentsAfterClose.some((p) => p.refundId === null) ? (
-            <form method="post" action={`/admin/orders/${encodeURIComponent(o.id)}/refund`}>
-              <p>The shop never sold anything for this money. Needs a sign-in within the last 10 minutes.</p>
-              <button type="submit" class="danger">
-                Refund the payment received after close
-              </button>
+            <form method="get" action={`/admin/orders/${encodeURIComponent(o.id)}/refund`}>
+              <input type="hidden" name="mode" value="rest" />
+              <p>The shop never sold anything for this money.</p>
+              <button type="submit">Refund the payment received after close…</button>
             </form>
           ) : null}
         </section>
@@ -113,24 +231,7 @@ function OrderDetail(props: { order: AdminOrder; canRefund: boolean; error?: str
           This payment is disputed: it cannot be refunded here.
         </p>
       ) : null}
-      {props.canRefund && o.status === "paid" && !isOpenDispute(o.disputeStatus) && o.disputeStatus !== "lost" ? (
-        <form class="stack" method="post" action={`/admin/orders/${encodeURIComponent(o.id)}/refund`}>
-          <p>
-            Paid {money(o.totalCents, o.currency)}
-            {o.refundedCents > 0 ? `, ${money(o.refundedCents, o.currency)} refunded already` : ""}. Refund all of what is left, or part of it (e.g. one
-            returned item). Needs a sign-in within the last 10 minutes.
-          </p>
-          <label>
-            Amount ({o.currency}, empty for everything left){" "}
-            <input name="amount" inputmode="decimal" pattern="[0-9]+([.,][0-9]{1,3})?" maxlength={12} autocomplete="off" />
-          </label>
-          {/* One key per rendered form: a double click or a resubmitted page is one refund. */}
-          <input type="hidden" name="idempotencyKey" value={crypto.randomUUID()} />
-          <button type="submit" class="danger">
-            Refund
-          </button>
-        </form>
-      ) : null}
+      {props.canRefund && o.status === "paid" && !isOpenDispute(o.disputeStatus) && o.disputeStatus !== "lost" ? <RefundForm order={o} /> : null}
     </Layout>
   );
 }
@@ -141,92 +242,19 @@ async function orderOr404(c: Context<AppEnv>): Promise<AdminOrder> {
   return order;
 }
 
-/** The refund form: an optional decimal amount and the form's own idempotency key (ignored when malformed). */
-const RefundForm = z.object({ amount: z.string().trim().max(12).optional(), idempotencyKey: IdempotencyKey.optional().catch(undefined) });
+/** A customer's page: an account's orders, or a guest's by the address they paid with. */
+export function customerHref(o: { userId: string; customerEmail: string | null }): string | null {
+  if (o.userId.startsWith("guest_")) return o.customerEmail ? `/admin/customers/guest?email=${encodeURIComponent(o.customerEmail)}` : null;
+  return `/admin/customers/${encodeURIComponent(o.userId)}`;
+}
 
 /**
- * Staff pages for orders (support and admin read them; refunds are admin only). Mounted inside
- * `adminPages`, after its staff guard; the handlers call the same audited functions as the API.
+ * The staff order page (support and admin read it; refunds are admin only, src/admin/refund-pages.tsx).
+ * Mounted inside `adminPages`, after its staff guard, after the desk's fixed paths under /admin/orders.
  */
-export const orderPages = new Hono<AppEnv>()
-  .get("/admin/orders", async (c) => {
-    const parsed = OrderSearchQuery.safeParse(filledQuery(c));
-    const query = parsed.success ? parsed.data : {};
-    let page: Awaited<ReturnType<typeof searchOrders>>;
-    let error: string | undefined;
-    try {
-      page = await searchOrders(getDb(c.env.DB), query);
-    } catch (e) {
-      error = refusalOf(e).message;
-      page = { items: [], nextCursor: null };
-    }
-    const next = new URLSearchParams({ ...(query.status ? { status: query.status } : {}), ...(query.customer ? { customer: query.customer } : {}) });
-    if (page.nextCursor) next.set("cursor", page.nextCursor);
-    return c.html(
-      <Layout title="Staff: orders">
-        <StaffNav />
-        <h1>Orders</h1>
-        <Alert message={parsed.success ? error : "A search field is not valid."} />
-        <form method="get" action="/admin/orders">
-          <label>
-            Status{" "}
-            <select name="status">
-              <option value="">any</option>
-              {ORDER_STATUSES.map((s) => (
-                <option value={s} selected={s === query.status}>
-                  {s}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Customer (email or user id) <input name="customer" value={query.customer ?? ""} maxlength={320} />
-          </label>
-          <button type="submit">Search</button>
-        </form>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Order</th>
-              <th scope="col">Status</th>
-              <th scope="col">Customer</th>
-              <th scope="col">Total</th>
-              <th scope="col">Created</th>
-            </tr>
-          </thead>
-          <tbody>
-            {page.items.map((o) => (
-              <tr>
-                <td>
-                  <a href={`/admin/orders/${encodeURIComponent(o.id)}`}>{o.id}</a>
-                </td>
-                <td>{o.status}</td>
-                <td>{o.customerEmail ?? o.userId}</td>
-                <td>{money(o.totalCents, o.currency)}</td>
-                <td>{o.createdAt}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {page.nextCursor ? <a href={`/admin/orders?${next.toString()}`}>Next page</a> : null}
-      </Layout>,
-    );
-  })
-  .get("/admin/orders/:id", async (c) =>
-    c.html(<OrderDetail order={await orderOr404(c)} canRefund={staffUser(c).role === "admin"} shippingError={c.req.query("shipping_error")} />),
-  )
-  .post("/admin/orders/:id/refund", zValidator("form", RefundForm), async (c) => {
-    const order = await orderOr404(c);
-    const form = c.req.valid("form");
-    const amountCents = form.amount ? minorUnits(form.amount, order.currency) : undefined;
-    if (amountCents === null || amountCents === 0)
-      return c.html(<OrderDetail order={order} canRefund error={`Give the amount in ${order.currency}, like 12.50.`} />, 422);
-    try {
-      requireFreshSession(staffUser(c));
-      await requestRefund(c.env, c.var.config, getDb(c.env.DB), actorOf(c), order.id, { amountCents, idempotencyKey: form.idempotencyKey });
-    } catch (error) {
-      const refusal = refusalOf(error);
-      return c.html(<OrderDetail order={order} canRefund error={refusal.message} />, refusal.status);
-    }
-    return c.redirect(`/admin/orders/${encodeURIComponent(order.id)}`, 303);
-  });
+export const orderPages = new Hono<AppEnv>().get("/admin/orders/:id", async (c) => {
+  const refunded = /^\d{1,12}$/.test(c.req.query("refunded") ?? "") ? Number(c.req.query("refunded")) : undefined;
+  return c.html(
+    <OrderDetail order={await orderOr404(c)} canRefund={staffUser(c).role === "admin"} shippingError={c.req.query("shipping_error")} refunded={refunded} />,
+  );
+});

@@ -1,9 +1,10 @@
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { recordAudit, requireAudit } from "../audit/audit";
 import { reconcileOrder } from "../checkout/reconcile";
 import { refundIdempotencyKey, refundReference, settleRefundClaim } from "../checkout/refund-settlement";
-import { claimRefund, completeRefundClaim, refundedSoFar, withdrawRefundClaim } from "../checkout/refunds";
-import { orders, type OrderRow } from "../checkout/schema";
+import { claimLineRefund, planLineRefund, type LineRefundRequest, type PlannedLine } from "../checkout/refund-lines";
+import { claimRefund, completeRefundClaim, refundedSoFar, withdrawRefundClaim, type RefundClaim } from "../checkout/refunds";
+import { orderRefunds, orders, type OrderRow } from "../checkout/schema";
 import { listStrayPayments, refundStrayPayment } from "../checkout/stray-payments";
 import type { Database } from "../db/client";
 import { isOpenDispute } from "../payments/payment-state";
@@ -23,12 +24,28 @@ export interface RefundRequested {
   /** Everything refunded on this order so far (this refund included), and what is left. */
   refundedCents?: number;
   remainingCents?: number;
+  /** The lines this refund gave money back for (a line refund), with restocked units. */
+  lines?: { productId: string; variantId: string; quantity: number; amountCents: number; restock: boolean }[];
 }
 
-/** A refund request: an amount (default: everything not refunded yet) and the client's idempotency key. */
+/**
+ * A refund request: an amount (default: everything not refunded yet), or order lines (issue 32:
+ * units of lines, their paid part, restocked or not), and the client's idempotency key.
+ * `expectedCents`: the amount the staff member confirmed; when the refund would now be another
+ * amount (a line refunded meanwhile), 409 `refund_amount_changed` and nothing moves.
+ */
 export interface RefundInput {
   amountCents?: number | undefined;
+  lines?: LineRefundRequest[] | undefined;
+  expectedCents?: number | undefined;
   idempotencyKey?: string | undefined;
+}
+
+/** What a refund of `input` would give back now, without claiming anything (the confirmation step shows it). */
+export async function previewRefund(db: Database, order: OrderRow, input: RefundInput): Promise<{ amountCents: number; lines: PlannedLine[] }> {
+  if (input.lines?.length) return planLineRefund(db, order, input.lines);
+  const remaining = order.totalCents - (await refundedSoFar(db, order.id));
+  return { amountCents: input.amountCents ?? remaining, lines: [] };
 }
 
 /** A disputed charge cannot be refunded (Stripe refuses it too): the dispute is answered instead. */
@@ -71,12 +88,29 @@ export async function requestRefund(
   const reference = refundReference(order);
   if (!reference) throw new ProblemError(409, "order_not_refundable", "This order has no payment to refund.");
   const remaining = order.totalCents - (await refundedSoFar(db, order.id));
-  const amountCents = input.amountCents ?? remaining;
-  const claim = await claimRefund(db, order, {
-    amountCents: Math.max(1, amountCents),
-    idempotencyKey: input.idempotencyKey ?? crypto.randomUUID(),
-    requestedBy: actor.id,
-  });
+  const clientKey = input.idempotencyKey ?? crypto.randomUUID();
+  let amountCents = input.amountCents ?? remaining;
+  let claim: RefundClaim;
+  let lines: PlannedLine[] = [];
+  // A replayed request (a double click, a resubmitted page) answers its refund before anything is weighed again.
+  const [earlier] = input.idempotencyKey
+    ? await db
+        .select()
+        .from(orderRefunds)
+        .where(and(eq(orderRefunds.orderId, order.id), eq(orderRefunds.idempotencyKey, clientKey)))
+        .limit(1)
+    : [];
+  if (earlier) {
+    claim = { kind: "replayed", claim: earlier };
+  } else if (input.lines?.length) {
+    const found = await claimedLines(db, order, input, clientKey, actor);
+    claim = found.claim;
+    lines = found.lines;
+    amountCents = found.amountCents;
+  } else {
+    if (input.expectedCents !== undefined && input.expectedCents !== amountCents) throw amountChanged(amountCents, order.currency);
+    claim = await claimRefund(db, order, { amountCents: Math.max(1, amountCents), idempotencyKey: clientKey, requestedBy: actor.id });
+  }
   if (claim.kind === "replayed") {
     const settled = claim.claim.state === "done" ? claim.claim : await settleRefundClaim(env, db, provider, order, claim.claim);
     if (!settled?.providerRefundId) throw new ProblemError(409, "refund_withdrawn", "This refund could not be made; ask for it again.");
@@ -95,7 +129,24 @@ export async function requestRefund(
       actor: actor.id,
       action: "order.refund_requested",
       subject: order.id,
-      detail: { amountCents, currency: order.currency, provider: provider.name, request: idempotencyKey, partial: amountCents < order.totalCents },
+      detail: {
+        amountCents,
+        currency: order.currency,
+        provider: provider.name,
+        request: idempotencyKey,
+        partial: amountCents < order.totalCents,
+        ...(lines.length
+          ? {
+              lines: lines.map((l) => ({
+                productId: l.productId,
+                variantId: l.variantId,
+                quantity: l.quantity,
+                amountCents: l.amountCents,
+                restock: l.restock,
+              })),
+            }
+          : {}),
+      },
       ip: actor.ip,
     });
   } catch (error) {
@@ -123,7 +174,50 @@ export async function requestRefund(
     // Development: "Stripe" confirms the refund the way it would, with a signed charge.refunded event.
     await deliverSimulatedRefund(env, config, order.paymentIntentId);
   }
-  return refundAnswer(db, order, refundId, amountCents);
+  const answer = await refundAnswer(db, order, refundId, amountCents);
+  return lines.length
+    ? {
+        ...answer,
+        lines: lines.map((l) => ({ productId: l.productId, variantId: l.variantId, quantity: l.quantity, amountCents: l.amountCents, restock: l.restock })),
+      }
+    : answer;
+}
+
+function amountChanged(amountCents: number, currency: string): ProblemError {
+  return new ProblemError(
+    409,
+    "refund_amount_changed",
+    `This refund would now be ${amountCents} (minor units of ${currency}), not the amount confirmed: check the order again.`,
+  );
+}
+
+/**
+ * A line refund's claim: planned from the lines as they are now (409 when the planned amount is not
+ * the one confirmed), claimed conditionally on those lines; a line another refund changed between
+ * the two is planned again, at most three times.
+ */
+async function claimedLines(
+  db: Database,
+  order: OrderRow,
+  input: RefundInput,
+  idempotencyKey: string,
+  actor: StaffActor,
+): Promise<{ claim: RefundClaim; lines: PlannedLine[]; amountCents: number }> {
+  for (let round = 0; round < 3; round++) {
+    const [replay] = await db
+      .select()
+      .from(orderRefunds)
+      .where(and(eq(orderRefunds.orderId, order.id), eq(orderRefunds.idempotencyKey, idempotencyKey)))
+      .limit(1);
+    if (replay) return { claim: { kind: "replayed", claim: replay }, lines: [], amountCents: replay.amountCents };
+    const plan = await planLineRefund(db, order, input.lines ?? []);
+    if (input.expectedCents !== undefined && input.expectedCents !== plan.amountCents) throw amountChanged(plan.amountCents, order.currency);
+    if (plan.amountCents < 1)
+      throw new ProblemError(409, "order_not_refundable", "These lines were paid nothing (a full discount): there is no money to give back.");
+    const claim = await claimLineRefund(db, order, plan, { idempotencyKey, requestedBy: actor.id });
+    if (claim.kind !== "lines_changed") return { claim, lines: plan.lines, amountCents: plan.amountCents };
+  }
+  throw new ProblemError(409, "line_already_refunded", "Another refund of these lines is under way: check the order again.");
 }
 
 /**

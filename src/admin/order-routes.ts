@@ -1,24 +1,31 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireFreshSession } from "../accounts/session";
 import { OrderSchema } from "../checkout/routes";
 import { IdempotencyKey } from "../checkout/replay";
 import { getDb } from "../db/client";
 import { createApiApp, problemResponseSpec } from "../platform/openapi";
 import { ProblemError } from "../platform/problem";
-import { actorOf, staffUser } from "./guard";
+import { actorOf } from "./guard";
+import { requireStepUp } from "./refund-routes";
 import { requestRefund } from "./order-refunds";
-import { findAdminOrder, ORDER_STATUSES, OrderSearchQuery, searchOrders } from "./orders";
+import { FULFILMENT_STATES, ORDER_STATUSES, OrderSearchQuery, PAYMENT_STATES, searchOrders } from "./order-search";
+import { findAdminOrder } from "./orders";
 import { guarded, jsonContent } from "./staff-api";
 
 const AdminOrderSummarySchema = z
   .object({
     id: z.string(),
+    number: z.number().int().nullable().openapi({ description: "The short order number people use (`#1042`)" }),
     status: z.enum(ORDER_STATUSES),
+    paymentState: z.enum(PAYMENT_STATES),
+    fulfilment: z.enum(FULFILMENT_STATES),
     userId: z.string(),
     customerEmail: z.string().nullable(),
+    customerName: z.string().nullable(),
     totalCents: z.number().int(),
+    refundedCents: z.number().int(),
     currency: z.string(),
     couponCode: z.string().nullable(),
+    disputeStatus: z.string().nullable(),
     createdAt: z.string(),
     paidAt: z.string().nullable(),
   })
@@ -54,6 +61,16 @@ export const AdminOrderSchema = OrderSchema.extend({
       state: z.enum(["requested", "done"]),
       requestedBy: z.string(),
       createdAt: z.string(),
+      lines: z.array(
+        z.object({
+          productId: z.string(),
+          name: z.string(),
+          quantity: z.number().int(),
+          amountCents: z.number().int(),
+          restock: z.boolean(),
+          restocked: z.boolean(),
+        }),
+      ),
     }),
   ),
   disputeStatus: z.string().nullable().openapi({ description: "The headline dispute's status (Stripe's), or null: never disputed" }),
@@ -101,8 +118,10 @@ const refundOrderRoute = createRoute({
   path: "/admin/orders/{id}/refund",
   operationId: "adminRefundOrder",
   tags: ["Staff"],
-  summary: "Refund a paid order, in full or in part (admin, sign-in within 10 minutes)",
+  summary: "Deprecated: use POST /admin/orders/{id}/refunds. Refund a paid order, in full or in part (admin, step-up)",
+  deprecated: true,
   description:
+    "Deprecated (issue 32): an empty body refunds everything; POST /admin/orders/{id}/refunds asks for the amount explicitly and refunds lines. Kept working as documented for existing clients; a recent step-up (sign-in within 10 minutes, or POST /admin/step-up) is enough, otherwise 403 `reauth_required`. " +
     "Refunds `amountCents` (default: everything not refunded yet), never more than what is left: two refunds at once cannot add up to more than was paid. " +
     "Send an `Idempotency-Key`: a replay with the same key answers the same refund and moves no money again. " +
     "The order becomes `refunded` when the provider's `charge.refunded` webhook reports the whole charge refunded; a partial refund keeps it `paid`.",
@@ -147,7 +166,7 @@ orderApi
     return c.json(order, 200);
   })
   .openapi(refundOrderRoute, async (c) => {
-    requireFreshSession(staffUser(c));
+    await requireStepUp(c, "reauth_required");
     const body = (c.req.valid("json") as { amountCents?: number } | undefined) ?? {};
     const input = { amountCents: body.amountCents, idempotencyKey: c.req.valid("header")["idempotency-key"] };
     return c.json(await requestRefund(c.env, c.var.config, getDb(c.env.DB), actorOf(c), c.req.valid("param").id, input), 202);

@@ -1,35 +1,11 @@
-import { z } from "@hono/zod-openapi";
-import { and, asc, desc, eq, lt, or, sql, type SQL } from "drizzle-orm";
+import { asc, eq, sql } from "drizzle-orm";
 import { user as userTable } from "../accounts/schema";
-import { orderDisputes, orderLines, orderRefunds, orders, paymentEvents, type OrderRow } from "../checkout/schema";
+import { orderDisputes, orderLines, orderRefundLines, orderRefunds, orders, paymentEvents } from "../checkout/schema";
 import { toOrder, type Order } from "../checkout/orders";
 import { listStrayPayments } from "../checkout/stray-payments";
 import type { Database } from "../db/client";
-import { ProblemError } from "../platform/problem";
 
-export const ORDER_STATUSES = ["pending", "paid", "refunded", "expired", "cancelled"] as const;
-
-/** Query of GET /api/admin/orders. `customer` is an email or a user id. */
-export const OrderSearchQuery = z.object({
-  status: z.enum(ORDER_STATUSES).optional(),
-  customer: z.string().trim().min(1).max(320).optional(),
-  cursor: z.string().max(300).optional(),
-  limit: z.coerce.number().int().min(1).max(100).optional(),
-});
-export type OrderSearchQuery = z.infer<typeof OrderSearchQuery>;
-
-/** One order in the staff list. */
-export interface AdminOrderSummary {
-  id: string;
-  status: OrderRow["status"];
-  userId: string;
-  customerEmail: string | null;
-  totalCents: number;
-  currency: string;
-  couponCode: string | null;
-  createdAt: string;
-  paidAt: string | null;
-}
+export { ORDER_STATUSES, OrderSearchQuery, searchOrders, type AdminOrderSummary } from "./order-search";
 
 /** One row of an order's payment timeline (payment_events). */
 export interface TimelineEntry {
@@ -40,7 +16,7 @@ export interface TimelineEntry {
 }
 
 /** An order as staff see it: the shopper's view plus who bought it, provider ids and the timeline. */
-export interface AdminOrder extends Order {
+export interface AdminOrder extends Omit<Order, "refunds"> {
   userId: string;
   customerEmail: string | null;
   provider: string;
@@ -77,6 +53,8 @@ export interface PaymentAfterClose {
 export interface OrderRefundEntry {
   id: string;
   amountCents: number;
+  /** The lines it gave money back for (empty: an amount), and whether their units went back on the shelf. */
+  lines: { productId: string; variantId: string; name: string; quantity: number; amountCents: number; restock: boolean; restocked: boolean }[];
   source: "staff" | "provider";
   state: "requested" | "done";
   requestedBy: string;
@@ -94,70 +72,11 @@ export interface OrderDispute {
   evidenceDueBy: string | null;
 }
 
-// The cursor is the last item's (createdAt, id), so pages are stable while new orders arrive.
-function encodeCursor(row: { createdAt: string; id: string }): string {
-  return btoa(JSON.stringify([row.createdAt, row.id])).replaceAll("=", "");
-}
-
-function decodeCursor(cursor: string): { createdAt: string; id: string } {
-  try {
-    const [createdAt, id] = JSON.parse(atob(cursor)) as unknown[];
-    if (typeof createdAt === "string" && typeof id === "string") return { createdAt, id };
-  } catch {
-    // fall through
-  }
-  throw new ProblemError(400, "invalid_cursor", "The cursor is not one this API issued.");
-}
-
-/** The user id a `customer` filter names: an email (case-insensitive) or an id; null when no one has that email. */
-async function customerId(db: Database, customer: string): Promise<string | null> {
-  if (!customer.includes("@")) return customer;
-  const [row] = await db.select({ id: userTable.id }).from(userTable).where(eq(userTable.email, customer.toLowerCase())).limit(1);
-  return row?.id ?? null;
-}
-
-/** Orders, newest first, filtered by status and customer (admin and support). */
-export async function searchOrders(db: Database, query: OrderSearchQuery): Promise<{ items: AdminOrderSummary[]; nextCursor: string | null }> {
-  const limit = query.limit ?? 50;
-  const filters: SQL[] = [];
-  if (query.status) filters.push(eq(orders.status, query.status));
-  if (query.customer) {
-    const id = await customerId(db, query.customer);
-    // By address: the account's orders, and guest orders paid with that address.
-    const byEmail = query.customer.includes("@") ? eq(orders.customerEmail, query.customer.toLowerCase()) : undefined;
-    if (!id && !byEmail) return { items: [], nextCursor: null };
-    filters.push(id && byEmail ? or(eq(orders.userId, id), byEmail)! : id ? eq(orders.userId, id) : byEmail!);
-  }
-  if (query.cursor) {
-    const after = decodeCursor(query.cursor);
-    filters.push(or(lt(orders.createdAt, after.createdAt), and(eq(orders.createdAt, after.createdAt), lt(orders.id, after.id)))!);
-  }
-  const rows = await db
-    .select({
-      id: orders.id,
-      status: orders.status,
-      userId: orders.userId,
-      customerEmail: sql<string | null>`coalesce(${userTable.email}, ${orders.customerEmail})`,
-      totalCents: orders.totalCents,
-      currency: orders.currency,
-      couponCode: orders.couponCode,
-      createdAt: orders.createdAt,
-      paidAt: orders.paidAt,
-    })
-    .from(orders)
-    .leftJoin(userTable, eq(userTable.id, orders.userId))
-    .where(filters.length ? and(...filters) : undefined)
-    .orderBy(desc(orders.createdAt), desc(orders.id))
-    .limit(limit + 1);
-  const items = rows.slice(0, limit);
-  return { items, nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1]!) : null };
-}
-
 /** One order with its lines, customer email and payment timeline, or null. */
 export async function findAdminOrder(db: Database, id: string): Promise<AdminOrder | null> {
   const [row] = await db.select().from(orders).where(eq(orders.id, id)).limit(1);
   if (!row) return null;
-  const [lines, timeline, owner, strays, refunds, disputes] = await Promise.all([
+  const [lines, timeline, owner, strays, refunds, disputes, refundLines] = await Promise.all([
     db.select().from(orderLines).where(eq(orderLines.orderId, id)).orderBy(sql`rowid`),
     db
       .select({ id: paymentEvents.id, kind: paymentEvents.kind, detail: paymentEvents.detail, createdAt: paymentEvents.createdAt })
@@ -168,6 +87,7 @@ export async function findAdminOrder(db: Database, id: string): Promise<AdminOrd
     listStrayPayments(db, { orderId: id }),
     db.select().from(orderRefunds).where(eq(orderRefunds.orderId, id)).orderBy(asc(orderRefunds.createdAt)),
     db.select().from(orderDisputes).where(eq(orderDisputes.orderId, id)).orderBy(asc(orderDisputes.createdAt)),
+    db.select().from(orderRefundLines).where(eq(orderRefundLines.orderId, id)),
   ]);
   return {
     ...toOrder(row, lines),
@@ -196,6 +116,17 @@ export async function findAdminOrder(db: Database, id: string): Promise<AdminOrd
       state: r.state,
       requestedBy: r.requestedBy,
       createdAt: r.createdAt,
+      lines: refundLines
+        .filter((l) => l.refundId === r.id)
+        .map((l) => ({
+          productId: l.productId,
+          variantId: l.variantId,
+          name: lines.find((ol) => ol.variantId === l.variantId)?.name ?? l.productId,
+          quantity: l.quantity,
+          amountCents: l.amountCents,
+          restock: l.restock,
+          restocked: l.restockedAt !== null,
+        })),
     })),
     disputeStatus: row.disputeStatus,
     disputes: disputes.map((d) => ({

@@ -9,6 +9,7 @@ import { Layout } from "../web/layout";
 import { firstIssue, formInto } from "./forms";
 import { clientIp, staffUser } from "./guard";
 import { ImageUploadForm } from "./image-pages";
+import { VariantsSection } from "./variant-pages";
 import { money, StaffNav } from "./page-parts";
 import { ProductCreateBody, ProductPatchBody } from "./product-routes";
 import { createProductAudited, findAdminProduct, listAllProducts, updateProductAudited, type AdminProduct } from "./products";
@@ -30,16 +31,29 @@ function ProductForm(props: { product?: AdminProduct; action: string; error?: st
           {p?.description ?? ""}
         </textarea>
       </label>
-      <label>
-        Price (in the currency below, e.g. 19.99){" "}
-        <input name="price" inputmode="decimal" pattern="[0-9]+([.,][0-9]{1,3})?" required value={p ? decimalAmount(p.priceCents, p.currency) : ""} />
-      </label>
+      {p && (p.options.length > 0 || p.variants.length > 1) ? (
+        <>
+          {/* Price and stock are each variant's (below); these carry the current values unchanged. */}
+          <input type="hidden" name="price" value={decimalAmount(p.priceCents, p.currency)} />
+          <input type="hidden" name="stock" value={String(p.stock)} />
+          <p class="hint">
+            From {decimalAmount(p.priceCents, p.currency)} {p.currency} · {p.stock} on hand in all: price and stock are set on each variant below.
+          </p>
+        </>
+      ) : (
+        <label>
+          Price (in the currency below, e.g. 19.99){" "}
+          <input name="price" inputmode="decimal" pattern="[0-9]+([.,][0-9]{1,3})?" required value={p ? decimalAmount(p.priceCents, p.currency) : ""} />
+        </label>
+      )}
       <label>
         Currency <input name="currency" pattern="[A-Z]{3}" value={p?.currency ?? "USD"} />
       </label>
-      <label>
-        On hand (units on the shelf) <input name="stock" type="number" min={0} step={1} value={String(p?.stock ?? 0)} />
-      </label>
+      {p && (p.options.length > 0 || p.variants.length > 1) ? null : (
+        <label>
+          On hand (units on the shelf) <input name="stock" type="number" min={0} step={1} value={String(p?.stock ?? 0)} />
+        </label>
+      )}
       {p ? (
         <p class="hint" data-stock-held={p.held} data-stock-sellable={p.sellable}>
           {p.held} held by unpaid orders · {p.sellable} sellable. Count what is on the shelf: held units are on it until their orders close.
@@ -194,6 +208,8 @@ export const productPages = new Hono<AppEnv>()
         <StaffNav />
         <h1>{product.name}</h1>
         <ProductForm product={product} action={`/admin/products/${encodeURIComponent(product.id)}`} />
+        {c.req.query("variant_error") ? <p role="alert">{c.req.query("variant_error")?.slice(0, 300)}</p> : null}
+        <VariantsSection product={product} />
         <ImageUploadForm productId={product.id} error={c.req.query("image_error")} />
       </Layout>,
     );

@@ -5,7 +5,9 @@ import { getDb } from "../db/client";
 import { createApiApp, problemResponseSpec } from "../platform/openapi";
 import { ProblemError } from "../platform/problem";
 import { actorOf } from "./guard";
-import { createProductAudited, listAllProducts, toAdminProduct, updateProductAudited } from "./products";
+import { createProductAudited, findAdminProduct, listAllProducts, updateProductAudited } from "./products";
+import { AdminVariantSchema, OptionsSchema, VariantCreateBody } from "./variant-routes";
+import { PRODUCT_STATUSES } from "../catalog/schema";
 import { CursorQuery, guarded, jsonContent } from "./staff-api";
 
 const AdminProductSchema = z
@@ -19,10 +21,16 @@ const AdminProductSchema = z
     stock: z.number().int().openapi({ description: "On hand: what staff counted (sellable + held)" }),
     held: z.number().int().openapi({ description: "Units taken by unpaid pending orders (back on the shelf if they close unpaid)" }),
     sellable: z.number().int().openapi({ description: "What shoppers can still buy: on hand − held" }),
-    hidden: z.boolean(),
+    hidden: z.boolean().openapi({ description: "Not public: `status` is not `active`" }),
+    status: z.enum(PRODUCT_STATUSES).openapi({ description: "Only active products are public" }),
+    vendor: z.string().nullable(),
+    productType: z.string().nullable(),
+    tags: z.array(z.string()),
     imageUrl: z.string().nullable(),
     category: z.string().nullable(),
     taxCode: z.string().nullable(),
+    options: OptionsSchema,
+    variants: z.array(AdminVariantSchema),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -40,7 +48,14 @@ const productFields = {
   priceCents: z.number().int().min(0).max(100_000_000),
   currency: z.string().regex(/^[A-Z]{3}$/),
   stock: z.number().int().min(0).max(1_000_000),
-  hidden: z.boolean(),
+  hidden: z.boolean().openapi({ description: "true: not public (a draft); false: active. `status` says the same and wins" }),
+  status: z.enum(PRODUCT_STATUSES),
+  vendor: z.string().trim().min(1).max(200).nullable(),
+  productType: z.string().trim().min(1).max(200).nullable(),
+  tags: z
+    .array(z.string().trim().min(1).max(100))
+    .max(100)
+    .transform((tags) => [...new Set(tags)]),
   // Images come only from this shop (the CSP is `img-src 'self'`): an upload (/media/...) or a
   // file the shop ships (/images/...). A URL elsewhere would never show.
   imageUrl: z
@@ -67,7 +82,13 @@ export const ProductCreateBody = z
     description: productFields.description.default(""),
     currency: productFields.currency.default("USD"),
     stock: productFields.stock.default(0),
-    hidden: productFields.hidden.default(false),
+    hidden: productFields.hidden.optional(),
+    status: productFields.status.optional(),
+    vendor: productFields.vendor.default(null),
+    productType: productFields.productType.default(null),
+    tags: productFields.tags.default([]),
+    options: OptionsSchema.optional().openapi({ description: "Up to three options; then `variants` lists each combination sold" }),
+    variants: z.array(VariantCreateBody).min(1).max(100).optional(),
     imageUrl: productFields.imageUrl.default(null),
     category: productFields.category.default(null),
     taxCode: productFields.taxCode.default(null),
@@ -100,13 +121,13 @@ const createProductRoute = createRoute({
   path: "/admin/products",
   operationId: "adminCreateProduct",
   tags: ["Staff"],
-  summary: "Create a product (admin)",
+  summary: "Create a product, with its options and variants (admin)",
   request: { body: { content: jsonContent(ProductCreateBody), required: true } },
   responses: {
     201: { description: "Created", content: jsonContent(AdminProductSchema) },
-    409: problemResponseSpec("Slug taken"),
+    409: problemResponseSpec("Slug taken (`slug_taken`), a SKU taken (`sku_taken`), two variants with the same options (`variant_exists`)"),
     422: problemResponseSpec(
-      "Invalid or unknown field (`validation_failed`); a price the payment provider cannot charge in its currency: `currency_not_chargeable`, `amount_not_chargeable` (e.g. KWD not a multiple of 10 fils), `amount_above_maximum`; `currency_not_accepted` (single-currency shop)",
+      "Invalid or unknown field (`validation_failed`); a price the payment provider cannot charge in its currency: `currency_not_chargeable`, `amount_not_chargeable` (e.g. KWD not a multiple of 10 fils), `amount_above_maximum`; `currency_not_accepted` (single-currency shop); `options_invalid`, `variants_required`, `variant_options_invalid`; `variant_required` (price or stock of a product with variants: edit the variant)",
     ),
     ...guarded,
   },
@@ -121,9 +142,9 @@ const patchProductRoute = createRoute({
   responses: {
     200: { description: "Updated", content: jsonContent(AdminProductSchema) },
     404: problemResponseSpec("No such product"),
-    409: problemResponseSpec("Slug taken"),
+    409: problemResponseSpec("Slug taken (`slug_taken`), a SKU taken (`sku_taken`), two variants with the same options (`variant_exists`)"),
     422: problemResponseSpec(
-      "Invalid or unknown field (`validation_failed`); a price the payment provider cannot charge in its currency: `currency_not_chargeable`, `amount_not_chargeable` (e.g. KWD not a multiple of 10 fils), `amount_above_maximum`; `currency_not_accepted` (single-currency shop)",
+      "Invalid or unknown field (`validation_failed`); a price the payment provider cannot charge in its currency: `currency_not_chargeable`, `amount_not_chargeable` (e.g. KWD not a multiple of 10 fils), `amount_above_maximum`; `currency_not_accepted` (single-currency shop); `options_invalid`, `variants_required`, `variant_options_invalid`; `variant_required` (price or stock of a product with variants: edit the variant)",
     ),
     ...guarded,
   },
@@ -138,9 +159,11 @@ productApi
     return c.json(await listAllProducts(getDb(c.env.DB), cursor ?? null, limit ?? 50), 200);
   })
   .openapi(createProductRoute, async (c) => {
-    const row = await createProductAudited(c.env, getDb(c.env.DB), actorOf(c), c.req.valid("json"));
+    const { options, variants, ...fields } = c.req.valid("json");
+    const db = getDb(c.env.DB);
+    const row = await createProductAudited(c.env, db, actorOf(c), fields, { options, variants });
     if (row === "slug_taken") throw new ProblemError(409, "slug_taken", "Another product has this slug.");
-    return c.json(toAdminProduct(row), 201);
+    return c.json((await findAdminProduct(db, row.id))!, 201);
   })
   .openapi(patchProductRoute, async (c) => {
     const { id } = c.req.valid("param");
@@ -148,5 +171,5 @@ productApi
     const after = await updateProductAudited(c.env, getDb(c.env.DB), actorOf(c), id, patch);
     if (after === "slug_taken") throw new ProblemError(409, "slug_taken", "Another product has this slug.");
     if (!after) throw new ProblemError(404, "product_not_found", "No product has this id.");
-    return c.json(toAdminProduct(after), 200);
+    return c.json(after, 200);
   });

@@ -1,19 +1,36 @@
 import { loadConfig } from "../platform/config";
-import { and, asc, eq, gt, sql } from "drizzle-orm";
-import { orderLines, orders } from "../checkout/schema";
+import { asc, eq, gt } from "drizzle-orm";
 import { ProblemError } from "../platform/problem";
 import { recordAudit } from "../audit/audit";
 import { forgetCatalogVersion } from "../catalog/page-cache";
 import { forgetPricingRows } from "../catalog/shared-pricing";
-import { inList, type Database } from "../db/client";
-import { products, type ProductRow } from "../catalog/schema";
+import type { Database } from "../db/client";
+import { products, type ProductRow, type ProductStatus, type ProductVariantRow } from "../catalog/schema";
+import { optionsAndVariantsOf, parseStringArray, type ProductOption } from "../catalog/variants";
+import {
+  assertOptions,
+  heldByVariant,
+  insertVariantStatement,
+  optionStatements,
+  toAdminVariant,
+  updateVariant,
+  variantWriteProblem,
+  type AdminVariant,
+  type StaffActor,
+  type VariantFields,
+} from "./product-variants";
+
+export type { StaffActor } from "./product-variants";
 import { assertAmountChargeable } from "../payments/currency";
+import { productUpdatedEvent } from "../catalog/product-events";
+import { afterShopEvents, shopEventStatements } from "../integrations/events";
 
 /**
- * A product as staff see it: every column, hidden and timestamps, and its stock as the shelf has
- * it (docs/decisions/013): `stock` is ON HAND (what staff count and set), `held` the units taken
- * by unpaid pending orders (they come back if those orders close unpaid), `sellable` what
- * shoppers can still buy (on hand − held, the `products.stock` column).
+ * A product as staff see it: every column, status and timestamps, its options and variants, and
+ * its stock as the shelf has it (docs/decisions/013): `stock` is ON HAND (what staff count and
+ * set), `held` the units taken by unpaid pending orders (they come back if those orders close
+ * unpaid), `sellable` what shoppers can still buy (on hand − held). A product's stock and price
+ * are its variants' (the sum; the lowest price), decision 025. `hidden` is `status !== "active"`.
  */
 export interface AdminProduct {
   id: string;
@@ -26,14 +43,24 @@ export interface AdminProduct {
   held: number;
   sellable: number;
   hidden: boolean;
+  status: ProductStatus;
+  vendor: string | null;
+  productType: string | null;
+  tags: string[];
   imageUrl: string | null;
   category: string | null;
   taxCode: string | null;
+  options: ProductOption[];
+  variants: AdminVariant[];
   createdAt: string;
   updatedAt: string;
 }
 
-/** The fields staff may set on a product (API.md); nothing else is accepted. `stock` is on hand. */
+/**
+ * The fields staff may set on a product (API.md); nothing else is accepted. `stock` is on hand and,
+ * with `priceCents`, belongs to the product's default variant (a product with options: edit its
+ * variants). `hidden` (API.md's field) and `status` say the same: hidden is "not active".
+ */
 export interface ProductFields {
   slug: string;
   name: string;
@@ -41,50 +68,100 @@ export interface ProductFields {
   priceCents: number;
   currency: string;
   stock: number;
-  hidden: boolean;
+  hidden?: boolean | undefined;
+  status?: ProductStatus | undefined;
+  vendor?: string | null | undefined;
+  productType?: string | null | undefined;
+  tags?: string[] | undefined;
   imageUrl: string | null;
   category: string | null;
   taxCode: string | null;
 }
 
-/** A product row with the units its pending orders hold (0 when not looked up: a new product holds none). */
-export type HeldProductRow = ProductRow & { held?: number };
-
-/** Maps a row to the staff shape: on hand = sellable + held. */
-export function toAdminProduct(row: HeldProductRow): AdminProduct {
-  const { held = 0, ...rest } = row;
-  return { ...rest, stock: row.stock + held, held, sellable: row.stock };
+/** What a new product may carry besides its fields: options and one variant per combination sold. */
+export interface NewProductVariants {
+  options?: ProductOption[] | undefined;
+  variants?: Partial<VariantFields>[] | undefined;
 }
 
-/**
- * The held units clause: Σ quantities of the product's lines in pending orders. One expression so
- * that a stock edit computes sellable = on hand − held in the same statement that writes it.
- */
-function heldOf(productId: SQLParam) {
-  return sql<number>`(SELECT coalesce(sum(${orderLines.quantity}), 0) FROM ${orderLines} JOIN ${orders} ON ${orders.id} = ${orderLines.orderId} WHERE ${orderLines.productId} = ${productId} AND ${orders.status} = 'pending')`;
-}
-type SQLParam = Parameters<typeof sql>[1];
-
-/** Held units per product id (only ids with holds appear); any number of ids binds one parameter for them (a page is 100). */
-export async function heldUnits(db: Database, productIds: string[]): Promise<Map<string, number>> {
-  if (productIds.length === 0) return new Map();
-  const rows = await db
-    .select({ productId: orderLines.productId, held: sql<number>`sum(${orderLines.quantity})` })
-    .from(orderLines)
-    .innerJoin(orders, eq(orders.id, orderLines.orderId))
-    .where(and(inList(orderLines.productId, productIds), eq(orders.status, "pending")))
-    .groupBy(orderLines.productId);
-  return new Map(rows.map((r) => [r.productId, Number(r.held)]));
+/** A stock edit as the audit event tells it: on hand before and after, held at the edit, sellable after. */
+interface StockNote {
+  onHand: { from: number; to: number };
+  heldAtEdit: number;
+  sellable: number;
 }
 
-/** One product as staff see it (on hand, held, sellable), or null. */
+/** The status a patch or a new product asks for: `status` wins; `hidden` true is a draft, false is active. */
+function statusOf(fields: Partial<ProductFields>, current?: ProductStatus): ProductStatus | undefined {
+  if (fields.status) return fields.status;
+  if (fields.hidden === undefined) return undefined;
+  if (fields.hidden) return current && current !== "active" ? current : "draft";
+  return "active";
+}
+
+/** A product row with what staff see of its variants. */
+export interface ProductWithVariants {
+  row: ProductRow;
+  options: ProductOption[];
+  variants: ProductVariantRow[];
+  heldByVariant: Map<string, number>;
+}
+
+/** Maps a row with its variants to the staff shape: on hand = sellable + held, summed over variants. */
+export function toAdminProduct(p: ProductWithVariants): AdminProduct {
+  const variants = p.variants.map((v) => toAdminVariant(p.options, v, p.heldByVariant.get(v.id) ?? 0));
+  const held = variants.reduce((sum, v) => sum + v.held, 0);
+  const { row } = p;
+  return {
+    id: row.id,
+    slug: row.slug,
+    name: row.name,
+    description: row.description,
+    priceCents: row.priceCents,
+    currency: row.currency,
+    stock: row.stock + held,
+    held,
+    sellable: row.stock,
+    hidden: row.status !== "active",
+    status: row.status,
+    vendor: row.vendor,
+    productType: row.productType,
+    tags: parseStringArray(row.tags),
+    imageUrl: row.imageUrl,
+    category: row.category,
+    taxCode: row.taxCode,
+    options: p.options,
+    variants,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+/** Rows with their options, variants and held units (two round trips for any number of products). */
+async function withVariants(db: Database, rows: ProductRow[]): Promise<ProductWithVariants[]> {
+  const found = await optionsAndVariantsOf(
+    db,
+    rows.map((r) => r.id),
+  );
+  const variantIds = [...found.values()].flatMap((f) => f.variants.map((v) => v.id));
+  const held = await heldByVariant(db, variantIds);
+  return rows.map((row) => ({ row, ...(found.get(row.id) ?? { options: [], variants: [] }), heldByVariant: held }));
+}
+
+/** A product row with its options, variants and held units, or null. */
+export async function findProductWithVariants(db: Database, id: string): Promise<ProductWithVariants | null> {
+  const row = await findProductById(db, id);
+  return row ? (await withVariants(db, [row]))[0]! : null;
+}
+
+/** One product as staff see it (options, variants, on hand, held, sellable), or null. */
 export async function findAdminProduct(db: Database, id: string): Promise<AdminProduct | null> {
   const row = await findProductById(db, id);
   if (!row) return null;
-  return toAdminProduct({ ...row, held: (await heldUnits(db, [id])).get(id) ?? 0 });
+  return toAdminProduct((await withVariants(db, [row]))[0]!);
 }
 
-/** A page of every product (hidden too), in id order after `cursor`. */
+/** A page of every product (any status), in id order after `cursor`. */
 export async function listAllProducts(db: Database, cursor: string | null, limit: number): Promise<{ items: AdminProduct[]; nextCursor: string | null }> {
   const rows = await db
     .select()
@@ -93,11 +170,7 @@ export async function listAllProducts(db: Database, cursor: string | null, limit
     .orderBy(asc(products.id))
     .limit(limit + 1);
   const page = rows.slice(0, limit);
-  const held = await heldUnits(
-    db,
-    page.map((r) => r.id),
-  );
-  const items = page.map((r) => toAdminProduct({ ...r, held: held.get(r.id) ?? 0 }));
+  const items = (await withVariants(db, page)).map(toAdminProduct);
   return { items, nextCursor: rows.length > limit ? items[items.length - 1]!.id : null };
 }
 
@@ -107,14 +180,52 @@ export async function findProductById(db: Database, id: string): Promise<Product
   return row ?? null;
 }
 
-/** Inserts a product; null when the slug is taken. */
-export async function createProduct(db: Database, fields: ProductFields): Promise<ProductRow | null> {
-  const [row] = await db
-    .insert(products)
-    .values({ id: `prd_${crypto.randomUUID().replaceAll("-", "")}`, ...fields })
-    .onConflictDoNothing({ target: products.slug })
-    .returning();
-  return row ?? null;
+/** The variant fields a new product's default variant takes from the product's own fields. */
+function defaultVariant(fields: ProductFields): VariantFields {
+  return {
+    sku: null,
+    options: {},
+    priceCents: fields.priceCents,
+    compareAtPriceCents: null,
+    stock: fields.stock,
+    weightGrams: null,
+    barcode: null,
+    imageUrl: null,
+    lowStockThreshold: null,
+    position: 0,
+  };
+}
+
+/**
+ * Inserts a product with its options and variants in one batch (a product without options gets
+ * its default variant from `priceCents` and `stock`); null when the slug is taken.
+ */
+export async function createProduct(db: Database, fields: ProductFields, extra: NewProductVariants, actor: string): Promise<ProductRow | null> {
+  const { hidden: _hidden, status: _status, tags, ...columns } = fields;
+  const options = extra.options ?? [];
+  assertOptions(options);
+  if (options.length > 0 && (extra.variants ?? []).length === 0) {
+    throw new ProblemError(422, "variants_required", "A product with options needs at least one variant.");
+  }
+  const variants: VariantFields[] =
+    options.length === 0 ? [defaultVariant(fields)] : extra.variants!.map((v, i) => ({ ...defaultVariant(fields), ...v, position: v.position || i }));
+  const id = `prd_${crypto.randomUUID().replaceAll("-", "")}`;
+  const [slugTaken] = await db.select({ id: products.id }).from(products).where(eq(products.slug, fields.slug)).limit(1);
+  if (slugTaken) return null;
+  try {
+    const [inserted] = await db.batch([
+      db
+        .insert(products)
+        .values({ id, ...columns, status: statusOf(fields) ?? "active", tags: JSON.stringify(tags ?? []) })
+        .returning(),
+      ...optionStatements(db, id, options),
+      ...variants.map((v) => insertVariantStatement(db, id, options, v, actor)),
+    ]);
+    return (await findProductById(db, (inserted as ProductRow[])[0]!.id)) ?? null;
+  } catch (error) {
+    if (String(error).includes("products.slug")) return null;
+    throw variantWriteProblem(error, 0) ?? error;
+  }
 }
 
 /** Field-by-field changes between a row and a patch: `{ field: { from, to } }`, only real changes. */
@@ -123,43 +234,71 @@ export function diffFields<T extends object>(before: T, patch: Partial<T>): Reco
   for (const [key, to] of Object.entries(patch)) {
     if (to === undefined) continue;
     const from = (before as Record<string, unknown>)[key];
-    if (from !== to) changes[key] = { from, to };
+    if (JSON.stringify(from) !== JSON.stringify(to)) changes[key] = { from, to };
   }
   return changes;
 }
 
 /**
- * Applies a patch; returns the new row (with its held units), or `slug_taken` when the new slug
- * belongs to another product. `stock` in the patch is ON HAND: the sellable column becomes
- * on hand − held, computed in the same UPDATE (one D1 statement, so no checkout or close can slip
- * between the count and the write), and a held unit is never counted twice when its order closes.
- * On hand below the held units is 409 `stock_below_held` and changes nothing.
+ * Applies a patch; returns the new row, or `slug_taken` when the new slug belongs to another
+ * product. Product fields go to the product; `priceCents` and `stock` (ON HAND) go to its default
+ * variant (updateVariant: sellable = on hand − held in one UPDATE, a ledger row naming the
+ * staff member). A product with options or several variants: 422 `variant_required`.
  */
-export async function updateProduct(db: Database, id: string, patch: Partial<ProductFields>): Promise<HeldProductRow | "slug_taken" | null> {
+export async function updateProduct(
+  db: Database,
+  actor: StaffActor,
+  current: ProductWithVariants,
+  patch: Partial<ProductFields>,
+  changed: string[] = Object.keys(patch).filter((k) => patch[k as keyof ProductFields] !== undefined),
+  /** After the edit is committed, with the batch's answers (the webhook relay's claimed deliveries). */
+  afterCommit: (answers: readonly unknown[]) => Promise<void> = async () => {},
+): Promise<{ row: ProductRow; stockNote?: StockNote | undefined } | "slug_taken" | null> {
+  const id = current.row.id;
   if (patch.slug) {
     const [other] = await db.select({ id: products.id }).from(products).where(eq(products.slug, patch.slug)).limit(1);
     if (other && other.id !== id) return "slug_taken";
   }
-  const { stock: onHand, ...rest } = patch;
+  const { stock: onHand, priceCents, hidden: _hidden, status: _status, tags, ...rest } = patch;
+  let stockNote: StockNote | undefined;
+  if (onHand !== undefined || priceCents !== undefined) {
+    const only = current.variants.length === 1 && current.options.length === 0 ? current.variants[0]! : null;
+    if (!only) throw new ProblemError(422, "variant_required", "This product has variants: change price and stock on each variant.");
+    const variantPatch = { ...(onHand === undefined ? {} : { stock: onHand }), ...(priceCents === undefined ? {} : { priceCents }) };
+    const edited = await updateVariant(db, actor, {
+      productId: id,
+      currency: patch.currency ?? current.row.currency,
+      options: [],
+      variantId: only.id,
+      patch: variantPatch,
+    });
+    if (edited && onHand !== undefined) {
+      stockNote = {
+        onHand: { from: only.stock + (current.heldByVariant.get(only.id) ?? 0), to: onHand },
+        heldAtEdit: edited.held,
+        sellable: edited.after.stock,
+      };
+    }
+  }
+  const status = statusOf(patch, current.row.status);
+  const updatedAt = new Date().toISOString();
   try {
-    const [row] = await db
-      .update(products)
-      .set({ ...rest, ...(onHand === undefined ? {} : { stock: sql`${onHand} - ${heldOf(products.id)}` }), updatedAt: new Date().toISOString() })
-      .where(eq(products.id, id))
-      .returning();
+    // `product.updated` for integrations in the same batch as the edit (decision 023); it reads the
+    // product's price and stock after its variant's edit above.
+    const answers = await db.batch([
+      db
+        .update(products)
+        .set({ ...rest, ...(status ? { status } : {}), ...(tags ? { tags: JSON.stringify(tags) } : {}), updatedAt })
+        .where(eq(products.id, id))
+        .returning(),
+      ...shopEventStatements(db, productUpdatedEvent(id, updatedAt, changed)),
+    ]);
+    const [row] = answers[0];
     if (!row) return null;
-    return { ...row, held: (await heldUnits(db, [id])).get(id) ?? 0 };
+    await afterCommit(answers);
+    return { row, stockNote };
   } catch (error) {
     if (String(error).includes("UNIQUE")) return "slug_taken";
-    const text = error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : String(error);
-    if (text.includes("products_stock_nonnegative")) {
-      const held = (await heldUnits(db, [id])).get(id) ?? 0;
-      throw new ProblemError(
-        409,
-        "stock_below_held",
-        `On hand cannot be less than the ${held} units held by unpaid orders; they are still on the shelf until those orders close.`,
-      );
-    }
     throw error;
   }
 }
@@ -168,15 +307,9 @@ export async function updateProduct(db: Database, id: string, patch: Partial<Pro
  * A staff change to a product: this isolate reads the catalog version again (decision 017) and
  * drops its shared pricing rows (decision 009) at once.
  */
-function forgetCatalogCopies(d1: D1Database): void {
+export function forgetCatalogCopies(d1: D1Database): void {
   forgetCatalogVersion();
   forgetPricingRows(d1);
-}
-
-/** Who made a staff change, for its audit event. */
-export interface StaffActor {
-  id: string;
-  ip: string | null;
 }
 
 /** A single-currency shop (SHOP_CURRENCY) sells nothing priced in another currency (422 `currency_not_accepted`). */
@@ -188,15 +321,22 @@ function assertShopCurrency(env: Env, currency: string | undefined): void {
   }
 }
 
-/** Creates a product and records `product.created` with the values set. */
-export async function createProductAudited(env: Env, db: Database, actor: StaffActor, fields: ProductFields): Promise<ProductRow | "slug_taken"> {
+/** Creates a product (with its options and variants) and records `product.created` with the values set. */
+export async function createProductAudited(
+  env: Env,
+  db: Database,
+  actor: StaffActor,
+  fields: ProductFields,
+  extra: NewProductVariants = {},
+): Promise<ProductRow | "slug_taken"> {
   assertShopCurrency(env, fields.currency);
   // A price the provider could never charge in its currency is refused now, not at every checkout.
   assertAmountChargeable(fields.currency, fields.priceCents);
-  const row = await createProduct(db, fields);
+  for (const v of extra.variants ?? []) if (v.priceCents !== undefined) assertAmountChargeable(fields.currency, v.priceCents);
+  const row = await createProduct(db, fields, extra, actor.id);
   if (!row) return "slug_taken";
   forgetCatalogCopies(env.DB);
-  await recordAudit(env, { actor: actor.id, action: "product.created", subject: row.id, detail: { after: fields }, ip: actor.ip });
+  await recordAudit(env, { actor: actor.id, action: "product.created", subject: row.id, detail: { after: { ...fields, ...extra } }, ip: actor.ip });
   return row;
 }
 
@@ -207,27 +347,24 @@ export async function updateProductAudited(
   actor: StaffActor,
   id: string,
   patch: Partial<ProductFields>,
-): Promise<HeldProductRow | "slug_taken" | null> {
+): Promise<AdminProduct | "slug_taken" | null> {
   assertShopCurrency(env, patch.currency);
   const row = await findProductById(db, id);
   if (!row) return null;
+  const [current] = await withVariants(db, [row]);
+  const before = toAdminProduct(current!);
   if (patch.priceCents !== undefined || patch.currency !== undefined) {
     assertAmountChargeable(patch.currency ?? row.currency, patch.priceCents ?? row.priceCents);
   }
-  const held = (await heldUnits(db, [id])).get(id) ?? 0;
-  // Compared as staff see it: stock is on hand.
-  const changes = diffFields({ ...row, stock: row.stock + held }, patch);
-  if (Object.keys(changes).length === 0) return { ...row, held };
-  const after = await updateProduct(db, id, patch);
+  // Compared as staff see it: stock is on hand, hidden and status as the API shows them.
+  const changes = diffFields(before as unknown as ProductFields, patch);
+  if (Object.keys(changes).length === 0) return before;
+  // Only what changed is written: an unchanged price or stock of a product with variants is no edit of them.
+  const changed = Object.fromEntries(Object.keys(changes).map((k) => [k, (patch as Record<string, unknown>)[k]])) as Partial<ProductFields>;
+  const after = await updateProduct(db, actor, current!, changed, Object.keys(changes), (answers) => afterShopEvents(env, answers));
   if (after === null || after === "slug_taken") return after;
   forgetCatalogCopies(env.DB);
-  const stockNote = changes.stock ? { onHand: changes.stock, heldAtEdit: after.held ?? 0, sellable: after.stock } : undefined;
-  await recordAudit(env, {
-    actor: actor.id,
-    action: "product.updated",
-    subject: id,
-    detail: stockNote ? { changes, stock: stockNote } : { changes },
-    ip: actor.ip,
-  });
-  return after;
+  const detail = after.stockNote ? { changes, stock: after.stockNote } : { changes };
+  await recordAudit(env, { actor: actor.id, action: "product.updated", subject: id, detail, ip: actor.ip });
+  return findAdminProduct(db, id);
 }

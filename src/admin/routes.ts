@@ -4,8 +4,11 @@ import { auditApi } from "./audit-routes";
 import { couponApi } from "./coupon-routes";
 import { describeStaffAccess, staffGuard } from "./guard";
 import { orderApi } from "./order-routes";
+import { productImportApi } from "./product-import-routes";
 import { productApi } from "./product-routes";
 import { promotionUsageApi } from "./promotion-usage";
+import { refundApi } from "./refund-routes";
+import { variantApi } from "./variant-routes";
 import { strayPaymentApi } from "./stray-payment-routes";
 import { userApi } from "./user-routes";
 
@@ -19,11 +22,15 @@ adminApi.use("/admin/*", staffGuard);
 adminApi.use("/admin", staffGuard);
 adminApi.use("/admin/products", afterCatalogWrite);
 adminApi.use("/admin/products/*", afterCatalogWrite);
+adminApi.use("/admin/product-imports", afterCatalogWrite);
 adminApi.route("/", productApi);
+adminApi.route("/", variantApi);
+adminApi.route("/", productImportApi);
 adminApi.route("/", auditApi);
 adminApi.route("/", couponApi);
 adminApi.route("/", promotionUsageApi);
 adminApi.route("/", orderApi);
+adminApi.route("/", refundApi);
 adminApi.route("/", strayPaymentApi);
 adminApi.route("/", userApi);
 

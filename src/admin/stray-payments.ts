@@ -50,7 +50,7 @@ export async function strayPaymentDesk(db: Database, opts: { open: boolean }): P
 export async function refundStrayPaymentById(env: Env, config: Config, db: Database, actor: StaffActor, id: string): Promise<StrayPayment> {
   const [row] = await db.select().from(strayPayments).where(eq(strayPayments.id, id)).limit(1);
   if (!row) throw new ProblemError(404, "payment_not_found", "No stray payment has this id.");
-  if (row.refundState !== "none") throw new ProblemError(409, "order_not_refundable", "This payment is refunded already or being refunded.");
+  // refundStrayPayment's conditional claim answers 409 for one refunded or being refunded.
   await refundStrayPayment(env, db, paymentProvider(config, db), actor, row);
   const [now] = await db.select().from(strayPayments).where(eq(strayPayments.id, id)).limit(1);
   return strayPaymentOf(now ?? row);

@@ -13,7 +13,8 @@ import {
   type ChainRow,
   type Item,
 } from "./log-state";
-import type { AppendedEvent, AppendMode, AppendResult, AuditInput, ChainTail, LogState, OutboxEntry } from "./types";
+import { dropFromOutbox, enqueueInOutbox, loadLogState, markOutboxFailed, tallyRefusedInsert } from "./outbox";
+import type { AppendedEvent, AppendMode, AppendResult, AuditInput, ChainTail, LogState } from "./types";
 
 type ChainHead = AppendedEvent | null;
 
@@ -99,16 +100,7 @@ export class AuditLog extends DurableObject<Env> {
 
   private async load(): Promise<LogState> {
     if (this.state) return this.state;
-    const stored = await this.ctx.storage.get(["head", "inflight", "anchor", "refused"]);
-    const outbox = await this.ctx.storage.list<Omit<OutboxEntry, "key">>({ prefix: "outbox:" });
-    this.state = {
-      head: (stored.get("head") as AppendedEvent | undefined) ?? null,
-      inflight: (stored.get("inflight") as LogState["inflight"] | undefined) ?? [],
-      anchor: (stored.get("anchor") as LogState["anchor"] | undefined) ?? null,
-      refused: (stored.get("refused") as LogState["refused"] | undefined) ?? null,
-      // Left by an earlier run of the object (a write it did not see through): failed until retried.
-      outbox: [...outbox].map(([key, value]) => ({ key, ...value, failedAt: value.failedAt ?? value.at })),
-    };
+    this.state = await loadLogState(this.ctx.storage);
     if (this.state.outbox.length > 0) await this.wakeIn(RETRY_SECONDS);
     return this.state;
   }
@@ -121,7 +113,8 @@ export class AuditLog extends DurableObject<Env> {
       return this.defer(s, fresh, "D1 is unreachable: the outcome of the last write is unknown");
     }
     // Deferrable events are durable before D1 is asked: the outbox holds them until D1 does.
-    await this.enqueue(
+    await enqueueInOutbox(
+      this.ctx.storage,
       s,
       fresh.filter((i) => i.mode === "deferrable"),
     );
@@ -170,15 +163,7 @@ export class AuditLog extends DurableObject<Env> {
         await this.ctx.storage.put("inflight", []);
         if (!threw) {
           problem = `D1 did not store event ${rows[0]!.id} (${rows[0]!.action}) and reported no error: an insert was dropped (a trigger?)`;
-          const now = new Date().toISOString();
-          s.refused = {
-            count: (s.refused?.count ?? 0) + 1,
-            firstAt: s.refused?.firstAt ?? now,
-            lastAt: now,
-            firstId: s.refused?.firstId ?? rows[0]!.id,
-            action: s.refused?.action ?? rows[0]!.action,
-          };
-          await this.ctx.storage.put("refused", s.refused);
+          await tallyRefusedInsert(this.ctx.storage, s, rows[0]!);
         }
         break;
       }
@@ -186,7 +171,7 @@ export class AuditLog extends DurableObject<Env> {
         const detail = { expectedId: s.head.id, expectedHash: s.head.hash, foundId: newest?.id ?? null, foundHash: newest?.hash ?? null };
         console.error(JSON.stringify({ level: "error", msg: "audit_chain_diverged", ...detail }));
         const marker: Item = { event: { actor: "system", action: HEAD_MISMATCH_ACTION, detail }, at: new Date().toISOString(), mode: "deferrable" };
-        await this.enqueue(s, [marker], true);
+        await enqueueInOutbox(this.ctx.storage, s, [marker], true);
         items = [marker, ...items];
       }
       // Only this object appends: from here on, the chain continues from what D1 holds. A
@@ -216,7 +201,8 @@ export class AuditLog extends DurableObject<Env> {
       for (const row of written.filter((r) => r.mode === "required")) {
         // Its caller was told the write failed and refused the action: say so in the chain.
         console.error(JSON.stringify({ level: "error", msg: "audit_refused_action_recorded", id: row.id, action: row.action }));
-        await this.enqueue(
+        await enqueueInOutbox(
+          this.ctx.storage,
           s,
           [
             {
@@ -228,7 +214,8 @@ export class AuditLog extends DurableObject<Env> {
           true,
         );
       }
-      await this.dropFromOutbox(
+      await dropFromOutbox(
+        this.ctx.storage,
         s,
         written.map((r) => r.outboxKey),
       );
@@ -244,7 +231,8 @@ export class AuditLog extends DurableObject<Env> {
     const last = rows[n - 1]!;
     s.head = { id: last.id, hash: last.hash };
     s.inflight = s.inflight.slice(n);
-    await this.dropFromOutbox(
+    await dropFromOutbox(
+      this.ctx.storage,
       s,
       items.slice(0, n).map((i) => i.outboxKey ?? null),
     );
@@ -258,48 +246,16 @@ export class AuditLog extends DurableObject<Env> {
 
   /** Items D1 did not take: deferrable ones stay in the outbox (alarm retries), required ones fail. */
   private async defer(s: LogState, items: Item[], problem: string): Promise<void> {
-    await this.enqueue(
+    await enqueueInOutbox(
+      this.ctx.storage,
       s,
       items.filter((i) => i.mode === "deferrable"),
     );
-    const failedAt = new Date().toISOString();
-    const keys = new Set(items.map((i) => i.outboxKey));
-    const marked = s.outbox.filter((o) => !o.failedAt && keys.has(o.key));
-    for (const o of marked) o.failedAt = failedAt;
-    for (let i = 0; i < marked.length; i += 100) {
-      await this.ctx.storage.put(Object.fromEntries(marked.slice(i, i + 100).map(({ key, ...entry }) => [key, entry])));
-    }
+    await markOutboxFailed(this.ctx.storage, s, items);
     const queued = items.filter((i) => i.mode === "deferrable").length;
     console.error(JSON.stringify({ level: "error", msg: "audit_append_deferred", problem, queued, refused: items.length - queued, outbox: s.outbox.length }));
     for (const item of items) item.resolve?.({ written: false, queued: item.mode === "deferrable", reason: problem });
     await this.wakeIn(RETRY_SECONDS);
-  }
-
-  /** Puts items in the durable outbox (once each), in order; `first` puts them ahead of it. */
-  private async enqueue(s: LogState, items: Item[], first = false): Promise<void> {
-    const fresh = items.filter((i) => !i.outboxKey);
-    if (fresh.length === 0) return;
-    const lowest = s.outbox[0] ? Number(s.outbox[0].key.slice(7)) : 1e12;
-    const highest = s.outbox.at(-1) ? Number(s.outbox.at(-1)!.key.slice(7)) : 1e12;
-    const entries: Record<string, Omit<OutboxEntry, "key">> = {};
-    fresh.forEach((item, i) => {
-      const serial = first ? lowest - fresh.length + i : highest + 1 + i;
-      item.outboxKey = `outbox:${String(serial).padStart(14, "0")}`;
-      entries[item.outboxKey] = { event: item.event, at: item.at };
-    });
-    for (let i = 0; i < fresh.length; i += 100) {
-      await this.ctx.storage.put(Object.fromEntries(Object.entries(entries).slice(i, i + 100)));
-    }
-    const added = fresh.map((item) => ({ key: item.outboxKey!, event: item.event, at: item.at }));
-    s.outbox = first ? [...added, ...s.outbox] : [...s.outbox, ...added];
-  }
-
-  private async dropFromOutbox(s: LogState, keys: (string | null)[]): Promise<void> {
-    const gone = new Set(keys.filter((k): k is string => k !== null));
-    if (gone.size === 0) return;
-    s.outbox = s.outbox.filter((o) => !gone.has(o.key));
-    const list = [...gone];
-    for (let i = 0; i < list.length; i += 128) await this.ctx.storage.delete(list.slice(i, i + 128));
   }
 
   /** Once D1 takes writes again after dropping some, the chain records that it did. */

@@ -1,5 +1,6 @@
 import { ProblemError } from "../platform/problem";
-import { canonicalJson, RESTORED_ACTION, encodeLogField, LIMITS, sanitizeDetail, type AuditRow } from "./chain";
+import { canonicalJson, RESTORED_ACTION, type AuditRow } from "./chain";
+import { encodeLogField, LIMITS, sanitizeDetail } from "./event-fields";
 import { auditLogStub } from "./stub";
 import type { AppendedEvent, AppendMode, AppendResult, AuditInput } from "./types";
 import { openHeadMismatch } from "./verify";

@@ -1,17 +1,7 @@
 // The AuditLog object's data: what it keeps in storage, how it turns events into chained rows and
 // D1 statements, and its R2 checkpoints. The object (audit-log.ts) decides when.
-import {
-  anchorKey,
-  canonicalJson,
-  encodeLogField,
-  GENESIS_HASH,
-  LIMITS,
-  sanitizeDetail,
-  signAnchor,
-  signEvent,
-  type AuditKeyRing,
-  type AuditRow,
-} from "./chain";
+import { anchorKey, canonicalJson, GENESIS_HASH, signAnchor, signEvent, type AuditKeyRing, type AuditRow } from "./chain";
+import { encodeLogField, LIMITS, sanitizeDetail } from "./event-fields";
 import type { AppendedEvent, AppendMode, AppendResult, AuditInput, LogState } from "./types";
 
 /** Most rows in one D1 batch (each is one statement). */

@@ -1,68 +1,33 @@
 import { DurableObject } from "cloudflare:workers";
-import type { PricingProduct } from "../catalog/queries";
+import type { PricingVariant } from "../catalog/queries";
 import { getDb } from "../db/client";
 import { checkCouponLimits, couponDefinitionRefusal, type CouponRefusal } from "../coupons/coupons";
 import type { CouponRow } from "../coupons/schema";
+import { migratedDefaultVariantId } from "../catalog/variants";
+import { upgradeCartState } from "./cart-storage";
 import { cartCurrency, loadPricingRows, priceFromRows, type Cart, type PricingRows } from "./pricing";
-import type { CartLine, CartSnapshot, CartState } from "./types";
+import { variantForAdd } from "./variant-choice";
+import { addToLine, findLine, isProductId, isQuantity, mergeLines, removeBought } from "./line-rules";
+import type { BeginCheckoutResult, CartLine, CartMutation, CartRefusal, CartSnapshot, CartState, EndCheckoutResult } from "./types";
 
-export type { CartCheckoutState, CartLine, CartSnapshot, CartState } from "./types";
-
-/** Quantities per line are integers 1–99 (API.md). */
-export const MAX_QUANTITY = 99;
-/** A cart holds at most 50 lines (API.md). */
-export const MAX_LINES = 50;
-
-/** Refusals of a cart mutation. */
-export type CartRefusal = "cart_full" | "invalid_quantity" | "invalid_product" | "cart_item_not_found";
-
-/** Result of a cart mutation: the new state, or why nothing changed. */
-export type CartMutation = { ok: true; cart: CartState } | { ok: false; code: CartRefusal };
+export type { BeginCheckoutResult, CartCheckoutState, CartLine, CartMutation, CartRefusal, CartSnapshot, CartState, EndCheckoutResult } from "./types";
 
 /** Refusals of a priced mutation: the cart's own, and what D1's product rows say. */
-export type PricedRefusal = CartRefusal | CouponRefusal | "product_not_found" | "out_of_stock" | "currency_mismatch";
+export type PricedRefusal = CartRefusal | CouponRefusal | "product_not_found" | "variant_not_found" | "out_of_stock" | "currency_mismatch";
 
 /** Result of a priced read or mutation: the cart priced from D1 after the change, or why nothing changed. */
 export type PricedCartResult = { ok: true; cart: Cart } | { ok: false; code: PricedRefusal };
 
 /** A change applied with the D1 rows of the cart's products at hand; "unchanged" writes nothing. */
-type PricedChange = (cart: CartState, products: Map<string, PricingProduct>, coupon: CouponRow | null) => PricedRefusal | "unchanged" | null;
-
-/** Result of `beginCheckout`. */
-export type BeginCheckoutResult =
-  | { ok: true; snapshot: CartSnapshot }
-  | { ok: false; code: "cart_empty" }
-  /** Held by `heldBy` since `startedAt` (epoch ms): checkout asks D1 whether that order still can be paid. */
-  | { ok: false; code: "checkout_in_progress"; heldBy: string; startedAt: number };
-
-/** Result of `completeCheckout` / `cancelCheckout`. */
-export type EndCheckoutResult = { ok: true; cart: CartState } | { ok: false; code: "not_checking_out" };
+type PricedChange = (cart: CartState, variants: Map<string, PricingVariant>, coupon: CouponRow | null) => PricedRefusal | "unchanged" | null;
 
 const STATE_KEY = "cart";
 const COMPLETED_KEY = "completedOrders";
 
-function isQuantity(n: unknown): n is number {
-  return typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= MAX_QUANTITY;
-}
-
-function isProductId(id: unknown): id is string {
-  return typeof id === "string" && id.length >= 1 && id.length <= 100;
-}
-
-/** Adds to the product's line (clamped at 99), or opens a line unless the cart has 50 already. */
-function addToLine(cart: CartState, productId: string, quantity: number): CartRefusal | null {
-  const line = cart.lines.find((l) => l.productId === productId);
-  if (line) {
-    line.quantity = Math.min(MAX_QUANTITY, line.quantity + quantity);
-    return null;
-  }
-  if (cart.lines.length >= MAX_LINES) return "cart_full";
-  cart.lines.push({ productId, quantity });
-  return null;
-}
-
-function emptyState(): CartState {
-  return { lines: [], couponCode: null, version: 0, state: { status: "open" } };
+/** What an operation needs read besides the cart's own lines: variants by id, products by id (all their variants). */
+interface Extra {
+  variantIds?: string[];
+  productIds?: string[];
 }
 
 /**
@@ -85,15 +50,19 @@ export class CartObject extends DurableObject<Env> {
   getState(): CartState {
     // Read from storage once per object lifetime: this object is the cart's only writer, so the
     // copy in memory is the stored state (a copy is handed out, so a refused change never leaks).
-    this.stored ??= this.ctx.storage.kv.get<CartState>(STATE_KEY) ?? emptyState();
+    // Stored before variants (layout 1) reads upgraded (cart-storage.ts); it is written in layout 2 at the next change.
+    this.stored ??= upgradeCartState(this.ctx.storage.kv.get<unknown>(STATE_KEY));
     return structuredClone(this.stored);
   }
 
-  /** Adds `quantity` to the product's line (a new line when absent); the sum is clamped at 99. */
-  addItem(productId: string, quantity: number): CartMutation {
-    if (!isProductId(productId)) return { ok: false, code: "invalid_product" };
+  /**
+   * Adds `quantity` to the variant's line (a new line when absent); the sum is clamped at 99.
+   * Unpriced (tests). Without `variantId`: the default variant id a product from before variants has.
+   */
+  addItem(productId: string, quantity: number, variantId: string = migratedDefaultVariantId(productId)): CartMutation {
+    if (!isProductId(productId) || !isProductId(variantId)) return { ok: false, code: "invalid_product" };
     if (!isQuantity(quantity)) return { ok: false, code: "invalid_quantity" };
-    return this.mutate((cart) => addToLine(cart, productId, quantity));
+    return this.mutate((cart) => addToLine(cart, productId, variantId, quantity));
   }
 
   /** Holds one coupon code (already checked by the caller); a second one replaces the first. */
@@ -121,13 +90,7 @@ export class CartObject extends DurableObject<Env> {
    */
   mergeFrom(lines: CartLine[], couponCode: string | null): CartMutation {
     return this.mutate((cart) => {
-      for (const incoming of lines) {
-        if (!isProductId(incoming.productId) || !isQuantity(incoming.quantity)) continue;
-        const line = cart.lines.find((l) => l.productId === incoming.productId);
-        if (line) line.quantity = Math.min(MAX_QUANTITY, line.quantity + incoming.quantity);
-        else if (cart.lines.length < MAX_LINES) cart.lines.push({ productId: incoming.productId, quantity: incoming.quantity });
-      }
-      if (cart.couponCode === null && couponCode) cart.couponCode = couponCode;
+      mergeLines(cart, lines, couponCode);
       return null;
     });
   }
@@ -161,13 +124,7 @@ export class CartObject extends DurableObject<Env> {
     const completed = this.ctx.storage.kv.get<string[]>(COMPLETED_KEY) ?? [];
     if (completed.includes(orderId)) return { ok: true, cart };
     if (cart.state.status !== "checking_out" || cart.state.orderId !== orderId) return { ok: false, code: "not_checking_out" };
-    const snapshot = cart.state.snapshot;
-    for (const bought of snapshot.lines) {
-      const line = cart.lines.find((l) => l.productId === bought.productId);
-      if (line) line.quantity -= bought.quantity;
-    }
-    cart.lines = cart.lines.filter((l) => l.quantity > 0);
-    if (cart.couponCode === snapshot.couponCode) cart.couponCode = null;
+    removeBought(cart, cart.state.snapshot);
     cart.state = { status: "open" };
     cart.version += 1;
     this.save(cart);
@@ -190,45 +147,49 @@ export class CartObject extends DurableObject<Env> {
   // a worker reading the state, reading D1, mutating and reading D1 again: cart add was the
   // costliest route of the shop (docs/benchmarks.md).
 
-  /** The cart priced from D1; lines whose product is hidden or gone are dropped from storage. */
+  /** The cart priced from D1; lines whose variant is gone or whose product is not active are dropped from storage. */
   getPriced(): Promise<PricedCartResult> {
-    return this.withPrices([], null);
+    return this.withPrices({}, null);
   }
 
   /**
-   * Adds `quantity` of a visible, in-stock product (the sum is clamped at 99), refused when the
-   * product is priced in another currency than the cart's lines.
+   * Adds `quantity` of an in-stock variant of an active product (the sum is clamped at 99),
+   * refused when it is priced in another currency than the cart's lines. `variantId` null: the
+   * product's default variant (a product with options needs one: `variant_required`).
    */
-  addItemPriced(productId: string, quantity: number): Promise<PricedCartResult> {
-    if (!isProductId(productId)) return Promise.resolve({ ok: false, code: "invalid_product" });
+  addItemPriced(productId: string, quantity: number, variantId: string | null = null): Promise<PricedCartResult> {
+    if (!isProductId(productId) || (variantId !== null && !isProductId(variantId))) return Promise.resolve({ ok: false, code: "invalid_product" });
     if (!isQuantity(quantity)) return Promise.resolve({ ok: false, code: "invalid_quantity" });
-    return this.withPrices([productId], (cart, products) => {
-      const product = products.get(productId);
-      if (!product) return "product_not_found";
-      if (product.stock <= 0) return "out_of_stock";
-      const currency = cartCurrency(cart.lines, products);
-      if (currency !== null && currency !== product.currency) return "currency_mismatch";
-      return addToLine(cart, productId, quantity);
+    const extra = variantId === null ? { productIds: [productId] } : { variantIds: [variantId] };
+    return this.withPrices(extra, (cart, variants) => {
+      const variant = variantForAdd(variants, productId, variantId);
+      if (typeof variant === "string") return variant;
+      if (variant.stock <= 0) return "out_of_stock";
+      const currency = cartCurrency(cart.lines, variants);
+      if (currency !== null && currency !== variant.currency) return "currency_mismatch";
+      return addToLine(cart, variant.productId, variant.variantId, quantity);
     });
   }
 
-  /** Sets an existing line's quantity (1–99), priced. */
-  setQuantityPriced(productId: string, quantity: number): Promise<PricedCartResult> {
-    if (!isProductId(productId)) return Promise.resolve({ ok: false, code: "invalid_product" });
+  /** Sets an existing line's quantity (1–99), priced; `lineId` is its variant id (or its product's id, `findLine`). */
+  setQuantityPriced(lineId: string, quantity: number): Promise<PricedCartResult> {
+    if (!isProductId(lineId)) return Promise.resolve({ ok: false, code: "invalid_product" });
     if (!isQuantity(quantity)) return Promise.resolve({ ok: false, code: "invalid_quantity" });
-    return this.withPrices([], (cart) => {
-      const line = cart.lines.find((l) => l.productId === productId);
-      if (!line) return "cart_item_not_found";
+    return this.withPrices({}, (cart) => {
+      const line = findLine(cart, lineId);
+      if (typeof line === "string") return line;
       line.quantity = quantity;
       return null;
     });
   }
 
-  /** Removes a line (an absent line changes nothing and is not an error), priced. */
-  removeItemPriced(productId: string): Promise<PricedCartResult> {
-    return this.withPrices([], (cart) => {
-      if (!cart.lines.some((l) => l.productId === productId)) return "unchanged";
-      cart.lines = cart.lines.filter((l) => l.productId !== productId);
+  /** Removes a line by its variant id, or every line of a product by its id (absent changes nothing and is not an error), priced. */
+  removeItemPriced(lineId: string): Promise<PricedCartResult> {
+    return this.withPrices({}, (cart) => {
+      const byVariant = cart.lines.some((l) => l.variantId === lineId);
+      const keep = cart.lines.filter((l) => (byVariant ? l.variantId !== lineId : l.productId !== lineId));
+      if (keep.length === cart.lines.length) return "unchanged";
+      cart.lines = keep;
       return null;
     });
   }
@@ -243,7 +204,7 @@ export class CartObject extends DurableObject<Env> {
   async applyCouponChecked(code: string, userId: string | null): Promise<PricedCartResult> {
     const now = new Date();
     const seen = this.getState();
-    const ids = new Set(seen.lines.map((l) => l.productId));
+    const ids = new Set(seen.lines.map((l) => l.variantId));
     const rows = await loadPricingRows(getDb(this.env.DB), [...ids], code);
     const definition = rows.coupon;
     const refusal = definition ? couponDefinitionRefusal(definition, now) : "coupon_invalid";
@@ -251,9 +212,9 @@ export class CartObject extends DurableObject<Env> {
     const limits = await checkCouponLimits(this.env, definition!, userId, now);
     if (!limits.ok) return { ok: false, code: limits.code };
     return this.withPrices(
-      [],
-      (cart, products, coupon) => {
-        const inCurrency = coupon ? couponDefinitionRefusal(coupon, now, cartCurrency(cart.lines, products)) : "coupon_invalid";
+      {},
+      (cart, variants, coupon) => {
+        const inCurrency = coupon ? couponDefinitionRefusal(coupon, now, cartCurrency(cart.lines, variants)) : "coupon_invalid";
         if (inCurrency) return inCurrency;
         cart.couponCode = coupon!.code;
         return null;
@@ -266,7 +227,7 @@ export class CartObject extends DurableObject<Env> {
   /** Drops the coupon, priced. */
   removeCouponPriced(): Promise<PricedCartResult> {
     return this.withPrices(
-      [],
+      {},
       (cart) => {
         if (cart.couponCode === null) return "unchanged";
         cart.couponCode = null;
@@ -277,25 +238,25 @@ export class CartObject extends DurableObject<Env> {
   }
 
   /**
-   * Reads the D1 rows of the cart's products (and `extraIds`) and its coupon, then applies
-   * `change`, drops lines whose product is gone, writes once, and prices the result. The read,
+   * Reads the D1 rows of the cart's variants (and `extra`'s variants and products) and its coupon,
+   * then applies `change`, drops lines whose variant is gone, writes once, and prices the result. The read,
    * change and write after the D1 await run with no await in between, so no other call to this
    * cart interleaves with them (T08). Another call may have run during the D1 await: when it
    * added a line or swapped the coupon the rows do not cover, the whole step runs again under
    * `blockConcurrencyWhile`, where nothing can run during the await (so it always completes).
    */
   private async withPrices(
-    extraIds: string[],
+    extra: Extra,
     change: PricedChange | null,
     couponToLoad?: string | null,
     preloaded?: { ids: Set<string>; rows: PricingRows },
   ): Promise<PricedCartResult> {
-    const first = await this.pricedStep(extraIds, change, couponToLoad, preloaded);
+    const first = await this.pricedStep(extra, change, couponToLoad, preloaded);
     if (first !== "retry") return first;
     // A throw inside blockConcurrencyWhile would reset the object: errors are carried out instead.
     const outcome = await this.ctx.blockConcurrencyWhile(async () => {
       try {
-        return { result: await this.pricedStep(extraIds, change, couponToLoad) };
+        return { result: await this.pricedStep(extra, change, couponToLoad) };
       } catch (error) {
         return { error };
       }
@@ -307,26 +268,28 @@ export class CartObject extends DurableObject<Env> {
 
   /** One attempt of `withPrices`; "retry" when the cart changed in ways the rows do not cover. */
   private async pricedStep(
-    extraIds: string[],
+    extra: Extra,
     change: PricedChange | null,
     couponToLoad: string | null | undefined,
     preloaded?: { ids: Set<string>; rows: PricingRows },
   ): Promise<PricedCartResult | "retry"> {
     const seen = this.getState();
-    const ids = preloaded?.ids ?? new Set([...extraIds, ...seen.lines.map((l) => l.productId)]);
+    const ids = preloaded?.ids ?? new Set([...(extra.variantIds ?? []), ...seen.lines.map((l) => l.variantId)]);
     const code = couponToLoad === undefined ? seen.couponCode : couponToLoad;
     // Rows the caller just read for `ids` (the coverage check below still applies to them).
-    const rows = preloaded?.rows ?? (await loadPricingRows(getDb(this.env.DB), [...ids], code));
+    const rows = preloaded?.rows ?? (await loadPricingRows(getDb(this.env.DB), [...ids], code, Date.now(), extra.productIds ?? []));
     const cart = this.getState();
-    const covered = cart.lines.every((l) => ids.has(l.productId)) && (couponToLoad !== undefined || cart.couponCode === code);
+    const covered =
+      cart.lines.every((l) => ids.has(l.variantId) || rows.variants.some((v) => v.variantId === l.variantId)) &&
+      (couponToLoad !== undefined || cart.couponCode === code);
     if (!covered) return "retry";
-    const products = new Map(rows.products.map((r) => [r.id, r]));
-    const verdict = change ? change(cart, products, rows.coupon) : "unchanged";
+    const variants = new Map(rows.variants.map((r) => [r.variantId, r]));
+    const verdict = change ? change(cart, variants, rows.coupon) : "unchanged";
     if (verdict !== null && verdict !== "unchanged") return { ok: false, code: verdict };
-    const { cart: priced, goneProductIds } = priceFromRows(cart, rows, new Date());
-    if (verdict === null || goneProductIds.length > 0) {
-      const gone = new Set(goneProductIds);
-      cart.lines = cart.lines.filter((l) => !gone.has(l.productId));
+    const { cart: priced, goneVariantIds } = priceFromRows(cart, rows, new Date());
+    if (verdict === null || goneVariantIds.length > 0) {
+      const gone = new Set(goneVariantIds);
+      cart.lines = cart.lines.filter((l) => !gone.has(l.variantId));
       cart.version += 1;
       this.save(cart);
       priced.version = cart.version;

@@ -5,7 +5,7 @@ import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { getSessionUser } from "../accounts/session";
 import { recordAudit } from "../audit/audit";
-import { findProductsByIds } from "../catalog/queries";
+import { pricingVariantsQuery } from "../catalog/queries";
 import { getDb } from "../db/client";
 import type { AppEnv } from "../platform/app-env";
 import type { CartObject } from "./cart-object";
@@ -125,7 +125,7 @@ export async function resolveCart(c: Context<AppEnv>, options: { create: boolean
 
 /**
  * Sign-in merge (API.md "Sessions and cookies"): the guest cart's visible products are added to
- * the account's cart (quantities add up, clamped at 99; hidden or deleted products are dropped),
+ * the account's cart (quantities add up, clamped at 99; variants of products that are not active, or gone, are dropped),
  * the guest's coupon is carried over only when the account's cart has none, and the guest cart
  * is emptied so the old cookie no longer holds anything. A malformed id does nothing.
  * The caller (sign-in) should also clear the guest cookie (`clearGuestCartCookie`).
@@ -135,12 +135,17 @@ export async function mergeGuestCart(env: Env, guestCartId: string, userId: stri
   const guest = cartStubForGuest(env, guestCartId);
   const state = await guest.getState();
   if (state.lines.length === 0 && state.couponCode === null) return;
-  const visible = await findProductsByIds(
-    getDb(env.DB),
-    state.lines.map((l) => l.productId),
-  );
-  const visibleIds = new Set(visible.map((p) => p.id));
-  const lines = state.lines.filter((l) => visibleIds.has(l.productId)).map((l) => ({ productId: l.productId, quantity: l.quantity }));
+  const forSale =
+    state.lines.length === 0
+      ? []
+      : await pricingVariantsQuery(
+          getDb(env.DB),
+          state.lines.map((l) => l.variantId),
+        );
+  const productOf = new Map(forSale.map((v) => [v.variantId, v.productId]));
+  const lines = state.lines
+    .filter((l) => productOf.get(l.variantId) === l.productId)
+    .map((l) => ({ productId: l.productId, variantId: l.variantId, quantity: l.quantity }));
   await cartStubForUser(env, userId).mergeFrom(lines, state.couponCode);
   await guest.clear();
 }

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { consumeRateLimit } from "../accounts/login-guard";
+import { consumeRateLimit } from "../accounts/rate-limits";
 import { couponCustomerKey } from "../coupons/customer";
 import { confirmMailboxProof, PROOF_CODE_TTL_MS, startMailboxProof } from "../coupons/mailbox-proof";
 import { getDb } from "../db/client";

@@ -1,4 +1,5 @@
-import { consumeRateLimit } from "../accounts/login-guard";
+import { consumeRateLimit } from "../accounts/rate-limits";
+import { couponCustomerKey } from "../coupons/customer";
 import { clientAddressKey } from "../platform/client-address";
 import type { Context } from "hono";
 import { normaliseCouponCode } from "../coupons/coupons";
@@ -23,6 +24,10 @@ function unwrapPriced(result: PricedCartResult): Cart {
     case "invalid_product":
     case "product_not_found":
       throw new ProblemError(404, "product_not_found", "No product has this id.");
+    case "variant_not_found":
+      throw new ProblemError(404, "variant_not_found", "This product has no variant with this id.");
+    case "variant_required":
+      throw new ProblemError(422, "variant_required", "Choose an option of this product: name its variant (variantId).");
     case "out_of_stock":
       throw new ProblemError(422, "out_of_stock", "This product is out of stock.");
     case "currency_mismatch":
@@ -53,27 +58,27 @@ export async function readCart(c: Context<AppEnv>): Promise<Cart> {
  * this is the hot path of the shop (docs/benchmarks.md). A guest without a cart gets one (and
  * its cookie) only when the add succeeds.
  */
-export async function addToCart(c: Context<AppEnv>, input: { productId: string; quantity: number }): Promise<Cart> {
+export async function addToCart(c: Context<AppEnv>, input: { productId: string; variantId?: string | undefined; quantity: number }): Promise<Cart> {
   const existing = await resolveCart(c, { create: false });
   const freshGuestId = existing ? null : newGuestCartId();
   const stub = existing ? existing.stub : cartStubForGuest(c.env, freshGuestId!);
-  const cart = unwrapPriced(await stub.addItemPriced(input.productId, input.quantity));
+  const cart = unwrapPriced(await stub.addItemPriced(input.productId, input.quantity, input.variantId ?? null));
   if (freshGuestId) setGuestCartCookie(c, freshGuestId);
   return cart;
 }
 
-/** Sets the quantity of a line already in the cart. */
-export async function setCartQuantity(c: Context<AppEnv>, productId: string, quantity: number): Promise<Cart> {
+/** Sets the quantity of a line already in the cart: `lineId` is its variant id (or the product's id when it has one line). */
+export async function setCartQuantity(c: Context<AppEnv>, lineId: string, quantity: number): Promise<Cart> {
   const ref = await resolveCart(c, { create: false });
   if (!ref) throw new ProblemError(404, "cart_item_not_found", "This product is not in your cart.");
-  return unwrapPriced(await ref.stub.setQuantityPriced(productId, quantity));
+  return unwrapPriced(await ref.stub.setQuantityPriced(lineId, quantity));
 }
 
-/** Removes a line (absent lines are fine). */
-export async function removeFromCart(c: Context<AppEnv>, productId: string): Promise<Cart> {
+/** Removes a line by its variant id, or a product's lines by its id (absent lines are fine). */
+export async function removeFromCart(c: Context<AppEnv>, lineId: string): Promise<Cart> {
   const ref = await resolveCart(c, { create: false });
   if (!ref) return emptyCart();
-  return unwrapPriced(await ref.stub.removeItemPriced(productId));
+  return unwrapPriced(await ref.stub.removeItemPriced(lineId));
 }
 
 /** Coupon applications per client address (IPv6 /64): 20 per 15 minutes. */

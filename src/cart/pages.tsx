@@ -4,12 +4,14 @@ import { Hono, type Context } from "hono";
 import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
 import { formatMoney } from "../web/format";
+import { currentShopSettings } from "../settings/shop-settings";
 import { Layout } from "../web/layout";
-import { resolveCart, type Cart } from "./cart";
+import { resolveCart, type Cart, type CartItem } from "./cart";
 import { getSessionUser } from "../accounts/session";
+import { variantIdForOptions } from "../catalog/queries";
 import { getDb } from "../db/client";
-import { deliveryEstimate, offeredRates, type OfferedRate } from "../shipping/checkout-pricing";
-import { MAX_QUANTITY } from "./cart-object";
+import { checkoutTotalCents, deliveryEstimate, offeredRates, type OfferedRate } from "../shipping/checkout-pricing";
+import { MAX_QUANTITY } from "./line-rules";
 import { promotionsOfCart, type CartPromotions } from "./cart-promotions";
 import { MailboxProofPanel, PROOF_MESSAGES } from "./mailbox-proof-pages";
 import { PromotionsPanel } from "./promotions-panel";
@@ -40,6 +42,8 @@ const MESSAGES: Record<string, { text: string; error: boolean }> = {
   shipping_rate_invalid: { text: "That shipping rate is no longer offered; choose another.", error: true },
   email_required: { text: "Give the email address your receipt should go to.", error: true },
   currency_not_accepted: { text: "This shop does not sell in your cart's currency.", error: true },
+  variant_required: { text: "Choose the options of that product first.", error: true },
+  variant_not_found: { text: "That combination of options is not available.", error: true },
 };
 
 // Form fields are strings: a quantity is 1–2 digits, then 1–99 (P13). Nothing else is read.
@@ -50,14 +54,27 @@ const FormQuantity = z
   .transform(Number)
   .pipe(z.number().int().min(1).max(MAX_QUANTITY));
 const FormProductId = z.string().min(1).max(100);
-const AddForm = z.object({ productId: FormProductId, quantity: FormQuantity });
+const FormOptionValue = z.string().max(100).optional();
+/** The product page's form: a variant id (a product without options), or the option values chosen in its selects. */
+const AddForm = z.object({
+  productId: FormProductId,
+  variantId: FormProductId.optional(),
+  o1: FormOptionValue,
+  o2: FormOptionValue,
+  o3: FormOptionValue,
+  quantity: FormQuantity,
+});
 const QuantityForm = z.object({ quantity: FormQuantity });
 const CouponForm = z.object({ code: z.string().min(1).max(64) });
 
 /** What the checkout form offers: the shop's rates for this cart, and whether the shopper is a guest. */
 interface CheckoutChoices {
   rates: OfferedRate[];
+  /** The rate checked on the page (the first, or the one `?rate=` names); its shipping is in the total shown. */
+  chosenRateId: string | null;
   guest: boolean;
+  /** STRIPE_TAX=automatic: the payment page adds tax, the cart says so. */
+  taxAtPayment: boolean;
   /** A fresh key per rendered form: a double submit or a retried post is the same checkout. */
   idempotencyKey: string;
 }
@@ -69,11 +86,21 @@ function CheckoutForm({ cart, choices, money }: { cart: Cart; choices: CheckoutC
       {choices.rates.length > 0 ? (
         <fieldset>
           <legend>Shipping</legend>
-          {choices.rates.map((rate, i) => {
+          {choices.rates.map((rate) => {
             const estimate = deliveryEstimate(rate);
             return (
               <label class="choice">
-                <input type="radio" name="shippingRateId" value={rate.id} checked={i === 0} required />
+                {/* The page's script swaps the totals above to this rate's (the same amounts checkout charges). */}
+                <input
+                  type="radio"
+                  name="shippingRateId"
+                  value={rate.id}
+                  checked={rate.id === choices.chosenRateId}
+                  required
+                  data-shipping-text={rate.amountCents === 0 ? "Free" : money(rate.amountCents)}
+                  data-shipping-name={rate.name}
+                  data-total-text={money(checkoutTotalCents(cart.totalCents, rate.amountCents))}
+                />
                 <span>
                   {rate.name} — <strong>{rate.amountCents === 0 ? "Free" : money(rate.amountCents)}</strong>
                   {estimate ? <span class="muted"> ({estimate})</span> : null}
@@ -82,7 +109,7 @@ function CheckoutForm({ cart, choices, money }: { cart: Cart; choices: CheckoutC
               </label>
             );
           })}
-          <p class="muted">You give the delivery address on the payment page. Tax, if any, is added there.</p>
+          <p class="muted">You give the delivery address on the payment page.</p>
         </fieldset>
       ) : null}
       {choices.guest ? (
@@ -101,6 +128,69 @@ function CheckoutForm({ cart, choices, money }: { cart: Cart; choices: CheckoutC
   );
 }
 
+/** One cart line, stacked so it fits a phone: thumbnail, name and unit price, line total, then the quantity stepper and Remove. */
+function CartLine({ item, money }: { item: CartItem; money: (cents: number) => string }) {
+  const action = `/cart/items/${encodeURIComponent(item.variantId)}`;
+  const optionText = Object.values(item.options).join(" / ");
+  // Two sizes of one shirt are two lines: their buttons must not share a name.
+  const label = optionText ? `${item.name} (${optionText})` : item.name;
+  return (
+    <li class="cart-line" data-line={item.variantId}>
+      <div class="cart-thumb">
+        {item.imageUrl ? <img src={item.imageUrl} alt="" width="64" height="48" loading="lazy" decoding="async" /> : <span class="placeholder" />}
+      </div>
+      <div class="cart-line-info">
+        <a class="cart-line-name" href={`/products/${item.slug}`}>
+          {item.name}
+        </a>
+        {optionText ? <span class="muted">{optionText}</span> : null}
+        <span class="muted">{money(item.unitPriceCents)} each</span>
+      </div>
+      <p class="cart-line-total" data-line-total>
+        {money(item.lineTotalCents)}
+      </p>
+      <div class="cart-line-actions">
+        <div class="stepper">
+          <form method="post" action={`${action}/quantity`}>
+            <input type="hidden" name="quantity" value={String(item.quantity - 1)} />
+            <button type="submit" class="secondary step" aria-label={`One fewer ${label}`} disabled={item.quantity <= 1}>
+              −
+            </button>
+          </form>
+          <form method="post" action={`${action}/quantity`} class="stepper-value">
+            <label class="visually-hidden" for={`qty-${item.variantId}`}>
+              Quantity of {label}
+            </label>
+            <input
+              id={`qty-${item.variantId}`}
+              name="quantity"
+              type="number"
+              min="1"
+              max={String(MAX_QUANTITY)}
+              value={String(item.quantity)}
+              inputmode="numeric"
+            />
+            <button type="submit" class="secondary">
+              Update
+            </button>
+          </form>
+          <form method="post" action={`${action}/quantity`}>
+            <input type="hidden" name="quantity" value={String(item.quantity + 1)} />
+            <button type="submit" class="secondary step" aria-label={`One more ${label}`} disabled={item.quantity >= MAX_QUANTITY}>
+              +
+            </button>
+          </form>
+        </div>
+        <form method="post" action={`${action}/remove`}>
+          <button type="submit" class="link-button" aria-label={`Remove ${label}`}>
+            Remove
+          </button>
+        </form>
+      </div>
+    </li>
+  );
+}
+
 function CartPage(props: {
   cart: Cart;
   message: { text: string; error: boolean } | null;
@@ -108,8 +198,11 @@ function CartPage(props: {
   customer: PromotionCustomer | null;
   promotions: CartPromotions;
 }) {
-  const { cart, message } = props;
-  const money = (cents: number) => formatMoney(cents, cart.currency);
+  const { cart, message, choices } = props;
+  // An empty cart has no currency of its own: it shows the shop's default (settings).
+  const currency = cart.items.length > 0 ? cart.currency : currentShopSettings().defaultCurrency;
+  const money = (cents: number) => formatMoney(cents, currency);
+  const chosen = choices.rates.find((r) => r.id === choices.chosenRateId) ?? null;
   return (
     <Layout title="Your cart">
       <h1 class="page-title">Your cart</h1>
@@ -129,56 +222,11 @@ function CartPage(props: {
         </div>
       ) : (
         <section class="panel">
-          <table class="cart-lines">
-            <thead>
-              <tr>
-                <th scope="col">Product</th>
-                <th scope="col">Price</th>
-                <th scope="col">Quantity</th>
-                <th scope="col">Total</th>
-                <th scope="col">
-                  <span class="visually-hidden">Remove</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {cart.items.map((item) => (
-                <tr>
-                  <td>
-                    <a href={`/products/${item.slug}`}>{item.name}</a>
-                  </td>
-                  <td>{money(item.unitPriceCents)}</td>
-                  <td>
-                    <form method="post" action={`/cart/items/${encodeURIComponent(item.productId)}/quantity`}>
-                      <label class="visually-hidden" for={`qty-${item.productId}`}>
-                        Quantity of {item.name}
-                      </label>
-                      <input
-                        id={`qty-${item.productId}`}
-                        name="quantity"
-                        type="number"
-                        min="1"
-                        max={String(MAX_QUANTITY)}
-                        value={String(item.quantity)}
-                        inputmode="numeric"
-                      />
-                      <button type="submit" class="secondary">
-                        Update
-                      </button>
-                    </form>
-                  </td>
-                  <td>{money(item.lineTotalCents)}</td>
-                  <td>
-                    <form method="post" action={`/cart/items/${encodeURIComponent(item.productId)}/remove`}>
-                      <button type="submit" class="secondary">
-                        Remove
-                      </button>
-                    </form>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <ul class="cart-lines" aria-label="Items in your cart">
+            {cart.items.map((item) => (
+              <CartLine item={item} money={money} />
+            ))}
+          </ul>
         </section>
       )}
       <section class="panel">
@@ -214,12 +262,26 @@ function CartPage(props: {
               <dd data-discount>−{money(cart.discountCents)}</dd>
             </>
           ) : null}
+          {chosen ? (
+            <>
+              <dt>
+                Shipping (<span data-shipping-name>{chosen.name}</span>)
+              </dt>
+              <dd data-shipping>{chosen.amountCents === 0 ? "Free" : money(chosen.amountCents)}</dd>
+            </>
+          ) : null}
+          {choices.taxAtPayment && cart.items.length > 0 ? (
+            <>
+              <dt>Tax</dt>
+              <dd data-tax>Calculated at payment</dd>
+            </>
+          ) : null}
           <dt>Total</dt>
           <dd data-total>
-            <strong>{money(cart.totalCents)}</strong>
+            <strong>{money(checkoutTotalCents(cart.totalCents, chosen?.amountCents ?? 0))}</strong>
           </dd>
         </dl>
-        {cart.items.length > 0 ? <CheckoutForm cart={cart} choices={props.choices} money={money} /> : null}
+        {cart.items.length > 0 ? <CheckoutForm cart={cart} choices={choices} money={money} /> : null}
       </section>
     </Layout>
   );
@@ -267,11 +329,35 @@ export const cartPages = new Hono<AppEnv>()
     const ref = cart.items.length > 0 ? await resolveCart(c, { create: false }) : null;
     const customer = ref ? await promotionCustomer(c, ref) : null;
     const promotions = await promotionsOfCart(c, cart);
-    const rates = cart.items.length > 0 ? await offeredRates(getDb(c.env.DB), cart.currency, cart.totalCents) : [];
-    const choices: CheckoutChoices = { rates, guest: user === null, idempotencyKey: crypto.randomUUID() };
+    const offered = cart.items.length > 0 ? await offeredRates(getDb(c.env.DB), cart.currency, cart.totalCents) : [];
+    // A free-shipping promotion makes every rate free at checkout (checkout-steps.ts): the cart says so, so its total is what is charged.
+    const freeShipping = promotions.applied.some((p) => p.kind === "free_shipping");
+    const rates = freeShipping ? offered.map((r) => ({ ...r, amountCents: 0 })) : offered;
+    // The checked rate: the one the page was asked for (a link back from elsewhere), else the first.
+    const asked = c.req.query("rate");
+    const chosenRateId = (rates.find((r) => r.id === asked) ?? rates[0])?.id ?? null;
+    const choices: CheckoutChoices = {
+      rates,
+      chosenRateId,
+      guest: user === null,
+      taxAtPayment: c.var.config.STRIPE_TAX === "automatic",
+      idempotencyKey: crypto.randomUUID(),
+    };
     return c.html(<CartPage cart={cart} message={message} choices={choices} customer={customer} promotions={promotions} />);
   })
-  .post("/cart/items", cartForm(AddForm), (c) => formAction(c, () => addToCart(c, c.req.valid("form")), "added"))
+  .post("/cart/items", cartForm(AddForm), (c) =>
+    formAction(
+      c,
+      async () => {
+        const { productId, variantId, o1, o2, o3, quantity } = c.req.valid("form");
+        // Without JavaScript the selects post their values: the variant is the one D1 sells for them.
+        const chosen = variantId ?? (o1 !== undefined ? await variantIdForOptions(getDb(c.env.DB), productId, [o1, o2 ?? "", o3 ?? ""]) : undefined);
+        if (chosen === null) throw new ProblemError(404, "variant_not_found", "That combination of options is not available.");
+        return addToCart(c, { productId, variantId: chosen, quantity });
+      },
+      "added",
+    ),
+  )
   .post("/cart/items/:productId/quantity", cartForm(QuantityForm), (c) =>
     formAction(c, () => setCartQuantity(c, c.req.param("productId"), c.req.valid("form").quantity), "updated"),
   )

@@ -1,7 +1,7 @@
 // A cart's price, from D1's rows only (P11): the rows it depends on, read in at most one round
 // trip, and the pure function that prices the cart's lines and coupon from them. The CartObject
 // prices itself with these, and cart.ts re-exports them for the other domains.
-import { pricingProductsQuery, type PricingProduct } from "../catalog/queries";
+import { pricingVariantsOfProductsQuery, pricingVariantsQuery, type PricingVariant } from "../catalog/queries";
 import { rememberPricingRows, sharedPricingRows } from "../catalog/shared-pricing";
 import {
   computeDiscountCents,
@@ -12,20 +12,27 @@ import {
   type CouponRefusal,
 } from "../coupons/coupons";
 import type { CouponRow } from "../coupons/schema";
+import { parseStringArray } from "../catalog/variants";
 import type { Database } from "../db/client";
 import type { CartLine, CartState } from "./types";
 
 /** The currency of an empty cart (the shop's catalog is priced in one currency by default). */
 export const DEFAULT_CURRENCY = "USD";
 
-/** One priced cart line (API.md `Cart.items`). */
+/** One priced cart line (API.md `Cart.items`), one per variant. */
 export interface CartItem {
   productId: string;
+  variantId: string;
   slug: string;
   name: string;
+  sku: string | null;
+  /** Option name → value of the variant (`{}` for a product without options). */
+  options: Record<string, string>;
   quantity: number;
   unitPriceCents: number;
   lineTotalCents: number;
+  /** The variant's image, else its product's: the cart's thumbnail. */
+  imageUrl: string | null;
 }
 
 /**
@@ -43,75 +50,109 @@ export interface Cart {
   couponNotice: CouponRefusal | null;
 }
 
-/** The D1 rows a cart's price depends on: its lines' visible products and its coupon's definition. */
+/** The D1 rows a cart's price depends on: its lines' variants of active products and its coupon's definition. */
 export interface PricingRows {
-  products: PricingProduct[];
+  variants: PricingVariant[];
   coupon: CouponRow | null;
 }
 
-/**
- * The rows `priceFromRows` needs, in at most one D1 round trip (a batch of two selects when the
- * cart holds a coupon). `productIds` may hold ids that are not in the cart yet (an add). Visible
- * products' rows this isolate read less than 5 s ago are reused (decision 009: every D1 read here
- * used to be most of a cart add's cost); the rest, and the coupon's definition, are read now.
- */
-export async function loadPricingRows(db: Database, productIds: string[], couponCode: string | null, now: number = Date.now()): Promise<PricingRows> {
-  const { rows: shared, missing, generation } = sharedPricingRows(db.$client, [...new Set(productIds)], now);
-  const code = couponCode ? normaliseCouponCode(couponCode) : null;
-  let read: PricingProduct[] = [];
-  let coupon: CouponRow | null = null;
-  if (missing.length > 0 && code) {
-    const [rows, couponRows] = await db.batch([pricingProductsQuery(db, missing), couponByCodeQuery(db, code)]);
-    read = rows;
-    coupon = couponRows[0] ?? null;
-  } else if (missing.length > 0) {
-    read = await pricingProductsQuery(db, missing);
-  } else if (code) {
-    coupon = await findNormalisedCoupon(db, code);
-  }
-  rememberPricingRows(db.$client, read, generation, now);
-  return { products: [...shared, ...read], coupon };
+/** A pricing row's option values by name (`{ Color: "Green" }`). */
+export function pricingOptions(row: PricingVariant): Record<string, string> {
+  const names = parseStringArray(row.optionNames);
+  const values = [row.option1, row.option2, row.option3];
+  const record: Record<string, string> = {};
+  names.forEach((name, i) => {
+    if (values[i]) record[name] = values[i]!;
+  });
+  return record;
 }
 
-/** A cart's currency: its first line whose product is still visible (null when there is none). */
-export function cartCurrency(lines: CartLine[], products: Map<string, PricingProduct>): string | null {
+/** Whether a pricing row's product has options (a shopper must name the variant). */
+export function hasOptions(row: PricingVariant): boolean {
+  return parseStringArray(row.optionNames).length > 0;
+}
+
+/**
+ * The rows `priceFromRows` needs, in at most one D1 round trip (a batch when there is more than
+ * one select). `variantIds` may hold ids that are not in the cart yet (an add); `productIds` are
+ * products an add names without a variant (all their variants are read, to find the default).
+ * Variants' rows this isolate read less than 5 s ago are reused (decision 009: every D1 read
+ * here used to be most of a cart add's cost); the rest, and the coupon's definition, are read now.
+ */
+export async function loadPricingRows(
+  db: Database,
+  variantIds: string[],
+  couponCode: string | null,
+  now: number = Date.now(),
+  productIds: string[] = [],
+): Promise<PricingRows> {
+  const { rows: shared, missing, generation } = sharedPricingRows(db.$client, [...new Set(variantIds)], now);
+  const code = couponCode ? normaliseCouponCode(couponCode) : null;
+  const reads = [
+    ...(missing.length > 0 ? [pricingVariantsQuery(db, missing)] : []),
+    ...(productIds.length > 0 ? [pricingVariantsOfProductsQuery(db, productIds)] : []),
+  ];
+  let read: PricingVariant[] = [];
+  let coupon: CouponRow | null = null;
+  if (reads.length === 0 && code) {
+    coupon = await findNormalisedCoupon(db, code);
+  } else if (reads.length === 1 && !code) {
+    read = await reads[0]!;
+  } else if (reads.length > 0) {
+    const results = (await db.batch([reads[0]!, ...reads.slice(1), ...(code ? [couponByCodeQuery(db, code)] : [])])) as unknown[][];
+    read = results.slice(0, reads.length).flat() as PricingVariant[];
+    coupon = code ? ((results[reads.length]![0] as CouponRow | undefined) ?? null) : null;
+  }
+  rememberPricingRows(db.$client, read, generation, now);
+  const byId = new Map([...shared, ...read].map((r) => [r.variantId, r]));
+  return { variants: [...byId.values()], coupon };
+}
+
+/** A cart's currency: its first line whose variant is still for sale (null when there is none). */
+export function cartCurrency(lines: CartLine[], variants: Map<string, PricingVariant>): string | null {
   for (const line of lines) {
-    const product = products.get(line.productId);
-    if (product) return product.currency;
+    const variant = variants.get(line.variantId);
+    if (variant && variant.productId === line.productId) return variant.currency;
   }
   return null;
 }
 
 /**
  * Prices a cart from D1's rows only (P11), as `loadPricingRows` read them (pure: no I/O): unit
- * prices are the products' current `priceCents`, lines whose product is hidden or gone are left
- * out (and listed in `goneProductIds`), the discount comes from the coupon's D1 definition at
- * `now` (the server's clock). Integers throughout; `total = max(0, subtotal − discount)`. The
- * cart's currency is its first priced line's; a line in another currency is left out.
+ * prices are the variants' current `priceCents`, lines whose variant is gone, or whose product
+ * is not active, are left out (and listed in `goneVariantIds`), the discount comes from the
+ * coupon's D1 definition at `now` (the server's clock). Integers throughout;
+ * `total = max(0, subtotal − discount)`. The cart's currency is its first priced line's; a line
+ * in another currency is left out.
  */
 export function priceFromRows(
   state: Pick<CartState, "lines" | "couponCode" | "version">,
   rows: PricingRows,
   now: Date,
-): { cart: Cart; goneProductIds: string[] } {
-  const byId = new Map(rows.products.map((r) => [r.id, r]));
+): { cart: Cart; goneVariantIds: string[] } {
+  const byId = new Map(rows.variants.map((r) => [r.variantId, r]));
   const items: CartItem[] = [];
-  const goneProductIds: string[] = [];
+  const goneVariantIds: string[] = [];
   const currency = cartCurrency(state.lines, byId);
   for (const line of state.lines) {
-    const product = byId.get(line.productId);
-    if (!product) {
-      goneProductIds.push(line.productId);
+    const variant = byId.get(line.variantId);
+    // A variant of another product than the line says is no line of ours (P11: nothing the client says is trusted).
+    if (!variant || variant.productId !== line.productId) {
+      goneVariantIds.push(line.variantId);
       continue;
     }
-    if (product.currency !== currency) continue;
+    if (variant.currency !== currency) continue;
     items.push({
-      productId: product.id,
-      slug: product.slug,
-      name: product.name,
+      productId: variant.productId,
+      variantId: variant.variantId,
+      slug: variant.slug,
+      name: variant.name,
+      sku: variant.sku,
+      options: pricingOptions(variant),
       quantity: line.quantity,
-      unitPriceCents: product.priceCents,
-      lineTotalCents: product.priceCents * line.quantity,
+      unitPriceCents: variant.priceCents,
+      lineTotalCents: variant.priceCents * line.quantity,
+      imageUrl: variant.imageUrl,
     });
   }
   const subtotalCents = items.reduce((sum, item) => sum + item.lineTotalCents, 0);
@@ -134,7 +175,7 @@ export function priceFromRows(
     version: state.version,
     couponNotice,
   };
-  return { cart, goneProductIds };
+  return { cart, goneVariantIds };
 }
 
 /** The empty cart, priced (a guest who has none yet). */

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { access, createApiApp, problemResponseSpec } from "../platform/openapi";
 import { COUPON_REFUSALS } from "../coupons/coupons";
-import { MAX_QUANTITY } from "./cart-object";
+import { MAX_QUANTITY } from "./line-rules";
 import { addToCart, applyCartCoupon, readCart, removeCartCoupon, removeFromCart, setCartQuantity } from "./operations";
 
 // Bodies are plain (non-strict) objects: zod drops every key it does not know, so a
@@ -10,21 +10,37 @@ import { addToCart, applyCartCoupon, readCart, removeCartCoupon, removeFromCart,
 const Quantity = z.number().int().min(1).max(MAX_QUANTITY).openapi({ example: 1 });
 const ProductId = z.string().min(1).max(100).openapi({ example: "prd_0123456789abcdef" });
 
-export const AddItemBody = z.object({ productId: ProductId, quantity: Quantity }).openapi("CartAddItem");
+const VariantId = z
+  .string()
+  .min(1)
+  .max(100)
+  .openapi({ example: "var_0123456789abcdef", description: "The variant to buy; required when the product has options" });
+export const AddItemBody = z.object({ productId: ProductId, variantId: VariantId.optional(), quantity: Quantity }).openapi("CartAddItem");
 export const SetQuantityBody = z.object({ quantity: Quantity }).openapi("CartSetQuantity");
 export const ApplyCouponBody = z.object({ code: z.string().min(1).max(64).openapi({ example: "WELCOME10" }) }).openapi("CartApplyCoupon");
-const ProductIdParam = z.object({ productId: ProductId.openapi({ param: { name: "productId", in: "path" } }) });
+const ProductIdParam = z.object({
+  productId: ProductId.openapi({
+    param: { name: "productId", in: "path" },
+    description: "The line's variant id, or its product's id when the cart holds one line of that product",
+  }),
+});
 
 export const CartSchema = z
   .object({
     items: z.array(
       z.object({
         productId: z.string(),
+        variantId: z.string(),
         slug: z.string(),
         name: z.string(),
+        sku: z.string().nullable(),
+        options: z
+          .record(z.string(), z.string())
+          .openapi({ description: "The variant's option values by option name", example: { Color: "Green", Size: "M" } }),
         quantity: z.number().int(),
         unitPriceCents: z.number().int(),
         lineTotalCents: z.number().int(),
+        imageUrl: z.string().nullable().openapi({ description: "The product's image (a path on this shop), or null" }),
       }),
     ),
     coupon: z.object({ code: z.string(), discountCents: z.number().int() }).nullable(),
@@ -62,9 +78,9 @@ const addItemRoute = createRoute({
   request: { body: { content: json(AddItemBody), required: true } },
   responses: {
     ...cartResponse,
-    404: problemResponseSpec("No visible product has this id"),
+    404: problemResponseSpec("No visible product has this id (`product_not_found`), or it has no such variant (`variant_not_found`)"),
     409: problemResponseSpec("cart_full: 50 lines already"),
-    422: problemResponseSpec("Invalid quantity, out_of_stock or currency_mismatch"),
+    422: problemResponseSpec("Invalid quantity, out_of_stock, currency_mismatch, or `variant_required` (the product has options: name the variant)"),
   },
 });
 const setQuantityRoute = createRoute({
@@ -75,7 +91,11 @@ const setQuantityRoute = createRoute({
   tags: ["Cart"],
   summary: "Set a line's quantity",
   request: { params: ProductIdParam, body: { content: json(SetQuantityBody), required: true } },
-  responses: { ...cartResponse, 404: problemResponseSpec("cart_item_not_found"), 422: problemResponseSpec("Invalid quantity") },
+  responses: {
+    ...cartResponse,
+    404: problemResponseSpec("cart_item_not_found"),
+    422: problemResponseSpec("Invalid quantity, or `variant_required` (a product id with several lines: name the variant)"),
+  },
 });
 const removeItemRoute = createRoute({
   method: "delete",

@@ -1,7 +1,9 @@
 import { and, asc, desc, eq, getTableColumns, gt, isNotNull, lt, or, type Placeholder, sql, type SQL } from "drizzle-orm";
 import { inList, preparedStatement, type Database } from "../db/client";
 import { fromBase64Url, toBase64Url } from "../platform/base64url";
-import { products, type ProductRow } from "./schema";
+import { products, productVariants, type ProductRow } from "./schema";
+import { searchProducts } from "./search";
+import { LOW_STOCK_LEVEL, optionsJsonColumn, publicOptionsAndVariants, variantsJsonColumn, type ProductOption, type PublicVariant } from "./variants";
 
 /** The shopper-facing shape of a product (API.md). */
 export interface Product {
@@ -13,8 +15,16 @@ export interface Product {
   currency: string;
   imageUrl: string | null;
   inStock: boolean;
+  /** How many are left when only a few are (1 to LOW_STOCK_LEVEL), else null: pages say "Only 3 left". */
+  lowStock: number | null;
   category: string | null;
+  /** Always `active` here: nothing else is public (P04). */
+  status: "active";
+  options: ProductOption[];
+  variants: PublicVariant[];
 }
+
+export { LOW_STOCK_LEVEL } from "./variants";
 
 /** A page of products, how many match in all, and the opaque cursor of the next page. */
 export interface ProductPage {
@@ -29,6 +39,8 @@ export interface ProductPage {
 /** Orders a shopper can sort the catalog by. */
 export const CATALOG_SORTS = ["name", "price-asc", "price-desc", "newest"] as const;
 export type CatalogSort = (typeof CATALOG_SORTS)[number];
+/** A cursor's order: a sort, or `relevance` (a search's default order, paged by offset). */
+export type CursorSort = CatalogSort | "relevance";
 
 /** A category as we make them (like a slug, at most 40 characters). */
 export const CATEGORY_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -38,14 +50,24 @@ export const CATEGORY_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
  * sort key (name, price or creation time) and id, and how many products came before.
  */
 export interface CatalogCursor {
-  sort: CatalogSort;
+  sort: CursorSort;
   key: string | number;
   id: string;
   offset: number;
 }
 
-/** Maps a D1 row to what shoppers see: never the stock count, the hidden flag or timestamps. */
-export function toProduct(row: ProductRow): Product {
+/** A product row with its options and variants as the JSON columns of the same statement. */
+export type ProductRowWithVariants = ProductRow & { optionsJson: string | null; variantsJson: string | null };
+
+/** The row's columns plus its options and variants (`ProductRowWithVariants`), for a select. */
+const withVariantsColumns = {
+  ...getTableColumns(products),
+  optionsJson: optionsJsonColumn.as("options_json"),
+  variantsJson: variantsJsonColumn.as("variants_json"),
+};
+
+/** Maps a D1 row to what shoppers see: never the stock count (only "a few left"), the status of others, or timestamps. */
+export function toProduct(row: ProductRowWithVariants): Product {
   return {
     id: row.id,
     slug: row.slug,
@@ -55,13 +77,17 @@ export function toProduct(row: ProductRow): Product {
     currency: row.currency,
     imageUrl: row.imageUrl,
     inStock: row.stock > 0,
+    lowStock: row.stock > 0 && row.stock <= LOW_STOCK_LEVEL ? row.stock : null,
     category: row.category,
+    status: "active",
+    ...publicOptionsAndVariants(row.optionsJson, row.variantsJson),
   };
 }
 
 /**
- * THE query for every shopper-facing product read (P04). Hidden products are filtered here, in
- * the data layer, so no route or page can forget it: callers add conditions, never remove this one.
+ * THE query for every shopper-facing product read (P04). Only `active` products are public; the
+ * filter is here, in the data layer, so no route or page can forget it: callers add conditions,
+ * never remove this one.
  */
 export async function selectVisibleProducts(db: Database, where: SQL | undefined, options: { limit?: number } = {}): Promise<ProductRow[]> {
   const query = visibleProductsQuery(db, where);
@@ -73,7 +99,7 @@ export function visibleProductsQuery(db: Database, where: SQL | undefined) {
   return db
     .select()
     .from(products)
-    .where(and(eq(products.hidden, false), where))
+    .where(and(eq(products.status, "active"), where))
     .orderBy(asc(products.name), asc(products.id));
 }
 
@@ -95,10 +121,10 @@ export function decodeCursor(raw: string): CatalogCursor | null {
     if (value.length === 2 && typeof value[0] === "string" && typeof value[1] === "string") return { sort: "name", key: value[0], id: value[1], offset: 0 };
     const [sort, key, id, offset] = value as unknown[];
     if (value.length !== 4 || typeof id !== "string" || !Number.isSafeInteger(offset) || (offset as number) < 0) return null;
-    if (!CATALOG_SORTS.includes(sort as CatalogSort)) return null;
-    const numeric = sort === "price-asc" || sort === "price-desc";
+    if (sort !== "relevance" && !CATALOG_SORTS.includes(sort as CatalogSort)) return null;
+    const numeric = sort === "price-asc" || sort === "price-desc" || sort === "relevance";
     if (numeric ? !Number.isSafeInteger(key) : typeof key !== "string") return null;
-    return { sort: sort as CatalogSort, key: key as string | number, id, offset: offset as number };
+    return { sort: sort as CursorSort, key: key as string | number, id, offset: offset as number };
   } catch {
     return null;
   }
@@ -113,8 +139,8 @@ export function normaliseSearch(q: string | undefined): string | undefined {
 export interface CatalogListing {
   q: string | undefined;
   category: string | undefined;
-  /** Undefined for the default order (by name). */
-  sort: CatalogSort | undefined;
+  /** Undefined for the default order (by name; a search's by relevance). */
+  sort: CursorSort | undefined;
   /** Only a cursor of the listing's own order (another order starts over, so its cursor means nothing). */
   cursor: CatalogCursor | null;
   /** The cursor re-encoded: an older or other spelling of the same position is one text. */
@@ -125,15 +151,17 @@ export interface CatalogListing {
 export function normaliseListing(input: {
   q?: string | undefined;
   category?: string | undefined;
-  sort?: CatalogSort | undefined;
+  sort?: CursorSort | undefined;
   cursor?: CatalogCursor | null;
 }): CatalogListing {
-  const sort: CatalogSort = input.sort ?? input.cursor?.sort ?? "name";
+  const q = normaliseSearch(input.q);
+  const byDefault: CursorSort = q ? "relevance" : "name";
+  const sort: CursorSort = input.sort ?? input.cursor?.sort ?? byDefault;
   const cursor = input.cursor && input.cursor.sort === sort ? input.cursor : null;
   return {
-    q: normaliseSearch(input.q),
+    q,
     category: input.category || undefined,
-    sort: sort === "name" ? undefined : sort,
+    sort: sort === byDefault ? undefined : sort,
     cursor,
     cursorText: cursor ? encodeCursor(cursor) : undefined,
   };
@@ -143,7 +171,7 @@ export function normaliseListing(input: {
 export interface CatalogQuery {
   q?: string | undefined;
   category?: string | undefined;
-  sort?: CatalogSort | undefined;
+  sort?: CursorSort | undefined;
   cursor?: CatalogCursor | null | undefined;
   limit: number;
 }
@@ -154,18 +182,19 @@ function sortColumn(sort: CatalogSort) {
 }
 
 /**
- * Lists visible products matching `q` (case-insensitive substring of name or description) and
- * `category`, in the chosen order, one page after `cursor`, with the number that match in all.
- * `q` is a bound parameter: `instr` needs no escaping of LIKE wildcards, so `%` and `_` match
- * themselves. Each shape (filters × sort × cursor) is prepared once per binding
- * (`preparedStatement`); the total is a scalar subquery of the same statement (one round trip).
+ * Lists visible products matching `q` (the search index: search.ts) and `category`, in the chosen
+ * order, one page after `cursor`, with the number that match in all. Without `q`, each shape
+ * (filters × sort × cursor) is prepared once per binding (`preparedStatement`); the total is a
+ * scalar subquery of the same statement (one round trip).
  */
 export async function listProducts(db: Database, params: CatalogQuery): Promise<ProductPage> {
   const q = normaliseSearch(params.q);
   const category = params.category || undefined;
   const cursor = params.cursor ?? null;
+  if (q) return listSearch(db, q, category, cursor, params);
+  if (params.sort === "relevance") return listProducts(db, { ...params, sort: "name", cursor: null });
   // A cursor belongs to the order it was made in; with another sort it starts over.
-  const sort: CatalogSort = params.sort ?? cursor?.sort ?? "name";
+  const sort = (params.sort ?? (cursor?.sort === "relevance" ? undefined : cursor?.sort) ?? "name") as CatalogSort;
   const after = cursor && cursor.sort === sort ? cursor : null;
   const shape = `catalog.list:${q ? "q" : ""}:${category ? "c" : ""}:${sort}:${after ? "cursor" : ""}`;
   const statement = preparedStatement(db.$client, shape, (pdb) => {
@@ -184,7 +213,7 @@ export async function listProducts(db: Database, params: CatalogQuery): Promise<
     }
     const order = sort === "newest" ? [desc(products.createdAt), desc(products.id)] : [descending ? desc(column) : asc(column), asc(products.id)];
     return pdb
-      .select({ ...getTableColumns(products), total: sql<number>`(SELECT count(*) FROM ${products} WHERE ${matching})`.as("total") })
+      .select({ ...withVariantsColumns, total: sql<number>`(SELECT count(*) FROM ${products} WHERE ${matching})`.as("total") })
       .from(products)
       .where(and(...conditions))
       .orderBy(...order)
@@ -197,13 +226,36 @@ export async function listProducts(db: Database, params: CatalogQuery): Promise<
   const offset = after?.offset ?? 0;
   // Past the last product there is no row to carry the total: count without the page.
   const total = rows[0]?.total ?? (after ? await countVisible(db, q, category) : 0);
-  const keyOf = (row: ProductRow): string | number => (sort === "name" ? row.name : sort === "newest" ? row.createdAt : row.priceCents);
+  const keyOf = (row: ProductRowWithVariants): string | number => (sort === "name" ? row.name : sort === "newest" ? row.createdAt : row.priceCents);
   return {
     items: page.map(toProduct),
     nextCursor: rows.length > params.limit && last ? encodeCursor({ sort, key: keyOf(last), id: last.id, offset: offset + page.length }) : null,
     total,
     offset,
   };
+}
+
+/** A search's page: relevance (or the chosen sort) by offset; the cursor carries the next offset. */
+async function listSearch(db: Database, q: string, category: string | undefined, cursor: CatalogCursor | null, params: CatalogQuery): Promise<ProductPage> {
+  const order: CursorSort = params.sort ?? cursor?.sort ?? "relevance";
+  const offset = cursor && cursor.sort === order ? cursor.offset : 0;
+  const { rows, total } = await searchProducts(db, { q, category, order, offset, limit: params.limit + 1 });
+  const page = rows.slice(0, params.limit);
+  const last = page.at(-1);
+  const next = offset + page.length;
+  return {
+    items: page.map(toProduct),
+    nextCursor:
+      rows.length > params.limit && last
+        ? encodeCursor({ sort: order, key: order === "relevance" ? next : keyOfRow(order, last), id: last.id, offset: next })
+        : null,
+    total,
+    offset,
+  };
+}
+
+function keyOfRow(sort: CatalogSort, row: ProductRow): string | number {
+  return sort === "name" ? row.name : sort === "newest" ? row.createdAt : row.priceCents;
 }
 
 async function countVisible(db: Database, q: string | undefined, category: string | undefined): Promise<number> {
@@ -216,7 +268,7 @@ async function countVisible(db: Database, q: string | undefined, category: strin
  * category. Values or placeholders of a prepared statement; bound either way, never spliced (P04).
  */
 function catalogFilter(q: string | Placeholder | undefined, category: string | Placeholder | undefined): SQL {
-  const filters: SQL[] = [eq(products.hidden, false)];
+  const filters: SQL[] = [eq(products.status, "active")];
   if (q !== undefined) filters.push(or(sql`instr(lower(${products.name}), ${q}) > 0`, sql`instr(lower(${products.description}), ${q}) > 0`)!);
   if (category !== undefined) filters.push(eq(products.category, category));
   return and(...filters)!;
@@ -227,7 +279,7 @@ export async function listCategories(db: Database): Promise<{ category: string; 
   const rows = await db
     .select({ category: products.category, count: sql<number>`count(*)` })
     .from(products)
-    .where(and(eq(products.hidden, false), isNotNull(products.category)))
+    .where(and(eq(products.status, "active"), isNotNull(products.category)))
     .groupBy(products.category)
     .orderBy(asc(products.category));
   return rows.map((r) => ({ category: r.category!, count: r.count }));
@@ -235,7 +287,10 @@ export async function listCategories(db: Database): Promise<{ category: string; 
 
 export async function findProductBySlug(db: Database, slug: string): Promise<Product | null> {
   const statement = preparedStatement(db.$client, "catalog.bySlug", (pdb) =>
-    visibleProductsQuery(pdb, eq(products.slug, sql.placeholder("slug")))
+    pdb
+      .select(withVariantsColumns)
+      .from(products)
+      .where(and(eq(products.status, "active"), eq(products.slug, sql.placeholder("slug"))))
       .limit(1)
       .prepare(),
   );
@@ -254,17 +309,88 @@ export function productsByIdsQuery(db: Database, ids: string[]) {
   return visibleProductsQuery(db, inList(products.id, ids));
 }
 
-/** What pricing a cart needs of a product: no description, image or timestamps (less to move). */
-export type PricingProduct = Pick<ProductRow, "id" | "slug" | "name" | "priceCents" | "currency" | "stock">;
+/**
+ * What pricing a cart needs of a variant: its product's name, slug and currency beside its own
+ * price, stock, SKU and option values, and how many options its product has (a product with
+ * options needs a variant chosen). Never a description, image or timestamps (less to move).
+ */
+export interface PricingVariant {
+  variantId: string;
+  productId: string;
+  slug: string;
+  name: string;
+  currency: string;
+  priceCents: number;
+  stock: number;
+  sku: string | null;
+  option1: string;
+  option2: string;
+  option3: string;
+  optionNames: string;
+  taxCode: string | null;
+  /** The variant's own image, else its product's (the cart's thumbnail). */
+  imageUrl: string | null;
+}
+
+// No two columns share a name: D1's batch answers rows by column name (a second `id` would shift them).
+const pricingColumns = {
+  variantId: productVariants.id,
+  productId: productVariants.productId,
+  slug: products.slug,
+  name: products.name,
+  currency: products.currency,
+  priceCents: productVariants.priceCents,
+  stock: productVariants.stock,
+  sku: productVariants.sku,
+  option1: productVariants.option1,
+  option2: productVariants.option2,
+  option3: productVariants.option3,
+  // The product's option names in order, a JSON array ('[]' without options).
+  optionNames:
+    sql<string>`(SELECT json_group_array(name) FROM (SELECT name FROM product_options WHERE product_id = ${sql.raw(`"products"."id"`)} ORDER BY position))`.as(
+      "option_names",
+    ),
+  taxCode: products.taxCode,
+  imageUrl: sql<string | null>`coalesce(${productVariants.imageUrl}, ${products.imageUrl})`.as("image_url"),
+};
 
 /**
- * The pricing fields of visible products by id, as an unexecuted query (for a batch); `ids` must
- * not be empty. The ids are bound as one JSON array, so the statement's text is the same for any
- * number of ids.
+ * The pricing rows of variants by id, of active products only (P04), as an unexecuted query (for
+ * a batch); `variantIds` must not be empty. The ids are bound as one JSON array, so the
+ * statement's text is the same for any number of ids.
  */
-export function pricingProductsQuery(db: Database, ids: string[]) {
+export function pricingVariantsQuery(db: Database, variantIds: string[]) {
   return db
-    .select({ id: products.id, slug: products.slug, name: products.name, priceCents: products.priceCents, currency: products.currency, stock: products.stock })
-    .from(products)
-    .where(and(eq(products.hidden, false), inList(products.id, ids)));
+    .select(pricingColumns)
+    .from(productVariants)
+    .innerJoin(products, eq(products.id, productVariants.productId))
+    .where(and(eq(products.status, "active"), inList(productVariants.id, variantIds)));
+}
+
+/** The pricing rows of every variant of active products by product id (an add that names no variant). */
+export function pricingVariantsOfProductsQuery(db: Database, productIds: string[]) {
+  return db
+    .select(pricingColumns)
+    .from(productVariants)
+    .innerJoin(products, eq(products.id, productVariants.productId))
+    .where(and(eq(products.status, "active"), inList(products.id, productIds)));
+}
+
+/** The variant an active product sells for these option values (by position; '' past its options), or null. */
+export async function variantIdForOptions(db: Database, productId: string, values: [string, string, string]): Promise<string | null> {
+  const [row] = await db
+    .select({ id: productVariants.id })
+    .from(productVariants)
+    .innerJoin(products, eq(products.id, productVariants.productId))
+    .where(
+      and(
+        eq(products.status, "active"),
+        eq(productVariants.productId, productId),
+        eq(productVariants.option1, values[0]),
+        eq(productVariants.option2, values[1]),
+        eq(productVariants.option3, values[2]),
+      ),
+    )
+    .limit(1);
+  return row?.id ?? null;
 }

@@ -16,6 +16,7 @@ export const ProductSchema = z
     currency: z.string().length(3),
     imageUrl: z.string().nullable(),
     inStock: z.boolean(),
+    lowStock: z.number().int().positive().nullable().openapi({ description: "How many are left when only a few are (1–5), else null" }),
     category: z.string().nullable(),
   })
   .openapi("Product");

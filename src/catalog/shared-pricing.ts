@@ -1,7 +1,7 @@
-import type { PricingProduct } from "./queries";
+import type { PricingVariant } from "./queries";
 
 /**
- * How long an isolate reuses a visible product's pricing row for carts
+ * How long an isolate reuses a visible variant's pricing row (by variant id) for carts
  * (docs/decisions/009-cart-pricing-rows.md): the same bound as the shared first page (008).
  */
 export const PRICING_ROW_TTL_MS = 5_000;
@@ -10,7 +10,7 @@ export const PRICING_ROW_LIMIT = 2_000;
 
 interface Entry {
   at: number;
-  row: PricingProduct;
+  row: PricingVariant;
 }
 
 // Per D1 binding (the env's: the same object for every request and object of the isolate).
@@ -29,9 +29,9 @@ export function sharedPricingRows(
   d1: D1Database,
   ids: readonly string[],
   now: number = Date.now(),
-): { rows: PricingProduct[]; missing: string[]; generation: number } {
+): { rows: PricingVariant[]; missing: string[]; generation: number } {
   const byId = rowsByBinding.get(d1);
-  const rows: PricingProduct[] = [];
+  const rows: PricingVariant[] = [];
   const missing: string[] = [];
   for (const id of ids) {
     const hit = byId?.get(id);
@@ -45,7 +45,7 @@ export function sharedPricingRows(
  * Keeps rows D1 just returned (read at `now`) for PRICING_ROW_TTL_MS, unless the rows were
  * forgotten since the read began (`generation` is what `sharedPricingRows` said then).
  */
-export function rememberPricingRows(d1: D1Database, rows: readonly PricingProduct[], generation: number, now: number = Date.now()): void {
+export function rememberPricingRows(d1: D1Database, rows: readonly PricingVariant[], generation: number, now: number = Date.now()): void {
   if ((forgets.get(d1) ?? 0) !== generation) return;
   let byId = rowsByBinding.get(d1);
   if (!byId) {
@@ -53,8 +53,8 @@ export function rememberPricingRows(d1: D1Database, rows: readonly PricingProduc
     rowsByBinding.set(d1, byId);
   }
   for (const row of rows) {
-    byId.delete(row.id); // re-inserted last: a Map iterates in insertion order, oldest first
-    byId.set(row.id, { at: now, row: Object.freeze({ ...row }) });
+    byId.delete(row.variantId); // re-inserted last: a Map iterates in insertion order, oldest first
+    byId.set(row.variantId, { at: now, row: Object.freeze({ ...row }) });
   }
   for (const oldest of byId.keys()) {
     if (byId.size <= PRICING_ROW_LIMIT) break;

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { consumeRateLimit } from "../accounts/login-guard";
+import { consumeRateLimit } from "../accounts/rate-limits";
 import { getSessionUser, type SessionUser } from "../accounts/session";
 import { cartStubForGuest, cartStubForUser, guestCartIdFromCookie } from "../cart/cart";
 import type { AppEnv } from "../platform/app-env";

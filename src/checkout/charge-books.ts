@@ -2,8 +2,11 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { recordAudit } from "../audit/audit";
 import { sqlNowIso, type Database } from "../db/client";
 import { isOpenDispute, type DisputeState, type PaymentState } from "../payments/payment-state";
+import { afterShopEvents, shopEventStatements } from "../integrations/events";
+import { orderRefundedEvent } from "./order-events";
 import { queueDisputeNotice, queueRefundNotice } from "./order-mail";
 import { stripeTail } from "./payment-checks";
+import { completeRefundClaim } from "./refunds";
 import { orderDisputes, orderRefunds, orders, type OrderRow } from "./schema";
 
 /** Who is reconciling an order with its payment: the audit log says so. */
@@ -32,11 +35,8 @@ async function recordRefunds(env: Env, db: Database, order: OrderRow, state: Pay
     if (known.some((k) => k.providerRefundId === refund.id)) continue;
     const claim = refund.claimId ? known.find((k) => k.id === refund.claimId) : undefined;
     if (claim) {
-      // The shop's own claim whose answer was lost (or is still on its way): final now.
-      await db
-        .update(orderRefunds)
-        .set({ state: "done", providerRefundId: refund.id })
-        .where(and(eq(orderRefunds.id, claim.id), eq(orderRefunds.state, "requested")));
+      // The shop's own claim whose answer was lost (or is still on its way): final now (restocked lines too).
+      await completeRefundClaim(db, claim.id, refund.id);
       continue;
     }
     const inserted = await db
@@ -67,16 +67,22 @@ async function recordRefunds(env: Env, db: Database, order: OrderRow, state: Pay
 async function recordRefundedTotal(env: Env, db: Database, order: OrderRow, refundedCents: number, by: Reconciler): Promise<OrderRow> {
   if (refundedCents === order.refundedCents) return order;
   const full = refundedCents >= order.totalCents;
-  const [now] = await db
-    .update(orders)
-    .set({
-      refundedCents,
-      updatedAt: sqlNowIso,
-      ...(full ? { status: "refunded" as const } : {}),
-    })
-    .where(and(eq(orders.id, order.id), eq(orders.refundedCents, order.refundedCents), inArray(orders.status, ["paid", "refunded"])))
-    .returning();
+  // `order.refunded` for integrations in the same batch, only when this write raised the total (decision 023).
+  const answers = await db.batch([
+    db
+      .update(orders)
+      .set({
+        refundedCents,
+        updatedAt: sqlNowIso,
+        ...(full ? { status: "refunded" as const } : {}),
+      })
+      .where(and(eq(orders.id, order.id), eq(orders.refundedCents, order.refundedCents), inArray(orders.status, ["paid", "refunded"])))
+      .returning(),
+    ...shopEventStatements(db, orderRefundedEvent(order.id, refundedCents > order.refundedCents ? refundedCents : 0)),
+  ]);
+  const [now] = answers[0];
   if (!now) return (await db.select().from(orders).where(eq(orders.id, order.id)).limit(1))[0] ?? order;
+  await afterShopEvents(env, answers);
   if (refundedCents > order.refundedCents) {
     await queueRefundNotice(env, now, { amountRefundedCents: refundedCents, full, eventId: `${order.id}:${refundedCents}` });
   }

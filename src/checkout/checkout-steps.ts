@@ -1,78 +1,25 @@
-import { and, eq, isNull, sql } from "drizzle-orm";
-import { recordAudit } from "../audit/audit";
+import { eq, sql } from "drizzle-orm";
 import type { BeginCheckoutResult, CartObject } from "../cart/cart-object";
-import { products } from "../catalog/schema";
+import { productVariants } from "../catalog/schema";
 import { releaseCouponHold, reserveCouponHold } from "../coupons/coupon-hold";
 import { computeDiscountCents } from "../coupons/coupons";
 import { couponCustomerKey, normaliseEmail } from "../coupons/customer";
 import { provenCartMailbox } from "../cart/promotion-identity";
 import type { Database } from "../db/client";
 import { assertChargeable } from "../payments/currency";
-import type { CheckoutOrder } from "../payments/provider";
-import { paymentProvider } from "../payments/provider";
-import type { Config } from "../platform/config";
 import { ProblemError } from "../platform/problem";
-import { shippingAmountFor } from "../shipping/checkout-pricing";
-import type { Buyer } from "./buyer";
+import { checkoutTotalCents, shippingAmountFor } from "../shipping/checkout-pricing";
+import { type CheckoutAttempt, left } from "./checkout-attempt";
 import { beginCartCheckout, cancelCartCheckout } from "./effects";
-import { guestOrderPath } from "./guest-access";
 import { heldUnitsBoundOf, heldUnitsRefusal } from "./held-units";
-import { promotionsForOrder, type OrderPromotion } from "./order-promotions";
+import { promotionsForOrder } from "./order-promotions";
 import { closePendingOrder, COUPON_HOLD_MARGIN_SECONDS, insertOrderLines, SETUP_WINDOW_MS } from "./lifecycle";
-import { priceFrozenCart, type PricedCart } from "./order-pricing";
-import { replay, ReplayFound, SESSION_CREATED } from "./replay";
-import { orders, paymentEvents } from "./schema";
+import { priceFrozenCart } from "./order-pricing";
+import { replay, ReplayFound } from "./replay";
+import { orders } from "./schema";
 
 // The steps of one checkout and the actions that undo them (the list is in checkout.ts). Each step
 // reads what earlier steps left on the attempt and adds its own part.
-
-/** What a checkout asks for besides the cart: a replay key and the shipping rate the shopper chose. */
-export interface CheckoutOptions {
-  idempotencyKey: string | null;
-  shippingRateId: string | null;
-  /** The client's network address key (IPv6 /64), for the hoarding bound per address; null: not bounded by address. */
-  clientAddressKey?: string | null;
-}
-
-/** One checkout in the making: who, for which new order, and what each step has done so far. */
-export interface CheckoutAttempt {
-  readonly env: Env;
-  readonly config: Config;
-  readonly db: Database;
-  readonly buyer: Buyer;
-  readonly options: CheckoutOptions;
-  readonly orderId: string;
-  /** orders.user_id: the account, or the guest cart's owner id. */
-  readonly ownerId: string;
-  readonly email: string;
-  readonly cart: DurableObjectStub<CartObject>;
-  readonly cartObjectId: string;
-  /** The session's expiry, which we set: every hold of this order is sized from it. */
-  readonly expiresAt: number;
-  /** The cart's snapshot as its object froze it (checked when priced). */
-  frozen: unknown;
-  priced: PricedCart | null;
-  /** Who the coupon ledger counts this order for: the proven customer's key, or a key of nobody (`anon_<order>`). */
-  couponCustomer: string | null;
-  /** Whether `couponCustomer` is a proven customer (verified account, or the mailbox this cart proved). */
-  couponCustomerProven: boolean;
-  /** The automatic promotion this order got (free shipping), or null. */
-  promotion: OrderPromotion | null;
-  /** The coupon reserved for this order: its normalised code and the discount on this subtotal. */
-  couponHeld: { code: string; discountCents: number } | null;
-  order: CheckoutOrder | null;
-  /** False when a product was deleted between pricing and the write: nothing to take its stock from. */
-  everyLineTookStock: boolean;
-  /** The guest's order link (path and query), or null for an account's order. */
-  guestPath: string | null;
-  session: { sessionId: string; url: string } | null;
-}
-
-/** What an earlier step must have left on the attempt; missing means the steps ran out of order. */
-function left<T>(value: T | null, what: string): T {
-  if (value === null) throw new Error(`checkout step ran before ${what} was set`);
-  return value;
-}
 
 function isConstraint(error: unknown, name: string): boolean {
   const text = String(error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : error);
@@ -170,7 +117,7 @@ export async function totalOrder(a: CheckoutAttempt): Promise<void> {
   const shipping = rate
     ? { rateId: rate.id, name: rate.name, amountCents: shippingAmountFor(rate, goodsCents), minDays: rate.minDays, maxDays: rate.maxDays }
     : null;
-  // Automatic promotions combine with the one code (decision in issue 33): free shipping makes the chosen rate cost nothing.
+  // Automatic promotions combine with the one code (issue 33): free shipping makes the chosen rate cost nothing.
   if (shipping) {
     const customer = a.couponCustomerProven ? { key: left(a.couponCustomer, "the coupon customer"), email: a.email } : null;
     const verdict = await promotionsForOrder(a.db, a.env.DB, { currency, lines, goodsCents, customer });
@@ -186,7 +133,7 @@ export async function totalOrder(a: CheckoutAttempt): Promise<void> {
     subtotalCents,
     discountCents,
     shippingCents: shipping?.amountCents ?? 0,
-    totalCents: goodsCents + (shipping?.amountCents ?? 0),
+    totalCents: checkoutTotalCents(goodsCents, shipping?.amountCents ?? 0),
     couponCode: a.couponHeld?.code ?? null,
     customerEmail: a.email,
     shipping,
@@ -197,7 +144,7 @@ export async function totalOrder(a: CheckoutAttempt): Promise<void> {
 }
 
 /**
- * Writes the order and its lines and takes the stock in ONE batch: the products CHECK stock >= 0
+ * Writes the order and its lines and takes the stock in ONE batch: the variants' CHECK stock >= 0
  * aborts the whole batch when any line lacks stock, and a replay key already used by this owner
  * makes the loser of a race answer with the winner's checkout.
  */
@@ -237,13 +184,23 @@ export async function writeOrderTakingStock(a: CheckoutAttempt): Promise<void> {
     // Lines in chunks: D1 binds at most 100 parameters per statement (a 50-line cart is 250).
     const insertLines = insertOrderLines(
       db,
-      lines.map((l) => ({ orderId, ...l })),
+      lines.map((l) => ({
+        orderId,
+        productId: l.productId,
+        variantId: l.variantId,
+        name: l.name,
+        sku: l.sku,
+        optionValues: JSON.stringify(l.options),
+        unitPriceCents: l.unitPriceCents,
+        quantity: l.quantity,
+      })),
     );
+    // Per variant; its CHECK stock >= 0 aborts the whole batch (no oversell), its trigger writes the ledger row (decision 025).
     const takeStock = lines.map((l) =>
       db
-        .update(products)
-        .set({ stock: sql`${products.stock} - ${l.quantity}` })
-        .where(eq(products.id, l.productId)),
+        .update(productVariants)
+        .set({ stock: sql`${productVariants.stock} - ${l.quantity}`, stockReason: "sale", stockActor: order.userId, stockRef: orderId })
+        .where(eq(productVariants.id, l.variantId)),
     );
     const results = await db.batch([insertOrder, ...insertLines, ...takeStock]);
     a.everyLineTookStock = results.slice(1 + insertLines.length).every((r) => (r as D1Result).meta.changes !== 0);
@@ -253,7 +210,7 @@ export async function writeOrderTakingStock(a: CheckoutAttempt): Promise<void> {
       const value = bound === "mailbox" ? await couponCustomerKey(a.email) : bound === "cart" ? a.cartObjectId : (a.options.clientAddressKey ?? "");
       throw await heldUnitsRefusal(a.env.DB, bound, value);
     }
-    if (isConstraint(error, "products_stock_nonnegative")) {
+    if (isConstraint(error, "product_variants_stock_nonnegative")) {
       throw new ProblemError(422, "out_of_stock", "An item in your cart does not have enough stock.");
     }
     if (idempotencyKey && isConstraint(error, "orders.idempotency_key")) {
@@ -269,93 +226,7 @@ export async function cancelWrittenOrder(a: CheckoutAttempt): Promise<void> {
   await closePendingOrder(a.db, { orderId: a.orderId, status: "cancelled", session: null });
 }
 
-/** A product deleted after pricing had no stock to take: the order cannot be sold. */
+/** A variant deleted after pricing had no stock to take: the order cannot be sold. */
 export async function checkStockTaken(a: CheckoutAttempt): Promise<void> {
   if (!a.everyLineTookStock) throw new ProblemError(422, "out_of_stock", "An item in your cart is no longer available.");
-}
-
-/**
- * Makes the provider's payment session from the order's own amounts. A guest comes back through
- * the order's own link (Stripe already holds everything the order holds); new orders start at key
- * version 1 (the column's default) and the link carries its own expiry.
- */
-export async function makePaymentSession(a: CheckoutAttempt): Promise<void> {
-  const order = left(a.order, "the order");
-  const { orderId } = a;
-  a.guestPath = await guestOrderPath(a.env, { id: orderId, userId: a.ownerId, guestKeyVersion: 1 });
-  const back = `${a.config.PUBLIC_ORIGIN}${orderPathOf(a)}`;
-  try {
-    a.session = await paymentProvider(a.config, a.db).createCheckoutSession({
-      order,
-      lines: left(a.priced, "the price").lines,
-      // From config, never from the Host header: a forged Host cannot redirect shoppers (P03).
-      successUrl: `${back}status=success`,
-      cancelUrl: `${back}status=cancelled`,
-      idempotencyKey: `checkout:${orderId}`,
-      expiresAt: a.expiresAt,
-    });
-  } catch (error) {
-    console.error(JSON.stringify({ level: "error", msg: "payment_session_failed", orderId, error: String(error) }));
-    throw new ProblemError(502, "payment_unavailable", "The payment provider could not be reached. Nothing was charged; please try again.");
-  }
-}
-
-/** The order's page as a path ready for one more query parameter (`…?` or `…&`). */
-export function orderPathOf(a: CheckoutAttempt): string {
-  return a.guestPath ? `${a.guestPath}&` : `/orders/${a.orderId}?`;
-}
-
-/**
- * Stores the session on the order, only while it is still pending with no session: a cancel (or
- * the sweeper) that closed it meanwhile wins, the session is expired at the provider and never
- * becomes payable (issue 20 §2), and the shopper gets 409 `order_cancelled`. The replay row is
- * written only when the session was stored (INSERT … SELECT over the order row).
- */
-export async function storeSession(a: CheckoutAttempt): Promise<void> {
-  const { db, orderId } = a;
-  const session = left(a.session, "the session");
-  const detail = JSON.stringify({ sessionId: session.sessionId, url: session.url });
-  const [stored] = await db.batch([
-    db
-      .update(orders)
-      .set({ paymentSessionId: session.sessionId })
-      .where(and(eq(orders.id, orderId), eq(orders.status, "pending"), isNull(orders.paymentSessionId))),
-    db.insert(paymentEvents).select(
-      db
-        .select({
-          id: sql<string>`${`pev_session_${orderId}`}`.as("id"),
-          orderId: orders.id,
-          kind: sql<string>`${SESSION_CREATED}`.as("kind"),
-          detail: sql<string>`${detail}`.as("detail"),
-          createdAt: sql<string>`(strftime('%Y-%m-%dT%H:%M:%fZ','now'))`.as("created_at"),
-        })
-        .from(orders)
-        .where(and(eq(orders.id, orderId), eq(orders.paymentSessionId, session.sessionId))),
-    ),
-  ]);
-  if ((stored.meta.changes ?? 0) === 0) {
-    await fenceSession(a, session.sessionId);
-    throw new ProblemError(409, "order_cancelled", "This order was cancelled while its payment page was being prepared. Nothing can be paid for it.");
-  }
-}
-
-/**
- * The order closed while its session was being made: expire that session at the provider (it was
- * never handed out) and record why. A provider that cannot be reached leaves it to expire on its own
- * at `expires_at`; a payment to it would arrive as `payment.after_close`, for staff to refund.
- */
-async function fenceSession(a: CheckoutAttempt, sessionId: string): Promise<void> {
-  let expired: boolean | "unreachable";
-  try {
-    expired = await paymentProvider(a.config, a.db).expireSession(sessionId);
-  } catch (error) {
-    console.error(JSON.stringify({ level: "error", msg: "fenced_session_expire_failed", orderId: a.orderId, error: String(error) }));
-    expired = "unreachable";
-  }
-  await recordAudit(a.env, {
-    actor: a.ownerId,
-    action: "checkout.session_fenced",
-    subject: a.orderId,
-    detail: { session: `…${sessionId.slice(-4)}`, expired },
-  });
 }

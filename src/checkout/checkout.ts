@@ -3,26 +3,23 @@ import { getDb } from "../db/client";
 import type { Config } from "../platform/config";
 import { runSteps, type Step } from "../platform/compensating-steps";
 import { buyerParts, type Buyer } from "./buyer";
+import type { CheckoutAttempt, CheckoutOptions } from "./checkout-attempt";
 import {
   cancelWrittenOrder,
-  type CheckoutAttempt,
-  type CheckoutOptions,
   checkStockTaken,
   freezeCart,
-  makePaymentSession,
-  orderPathOf,
   priceCart,
   releaseCoupon,
   reserveCoupon,
-  storeSession,
   totalOrder,
   unfreezeCart,
   writeOrderTakingStock,
 } from "./checkout-steps";
+import { makePaymentSession, orderPathOf, storeSession } from "./payment-session-steps";
 import { SESSION_LIFETIME_SECONDS } from "./lifecycle";
 import { replay, ReplayFound, type CheckoutStarted } from "./replay";
 
-export type { CheckoutOptions } from "./checkout-steps";
+export type { CheckoutOptions } from "./checkout-attempt";
 
 /**
  * A checkout, step by step, each with what undoes it (M-014, M-015, M-016, P15). When a step

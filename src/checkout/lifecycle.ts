@@ -1,4 +1,4 @@
-import { and, eq, isNull, sql, type SQL } from "drizzle-orm";
+import { and, eq, isNull, type SQL } from "drizzle-orm";
 import { sqlNowIso, type Database } from "../db/client";
 import { orderLines, orders, type OrderRow } from "./schema";
 import { restockPendingOrder } from "./stock";
@@ -20,8 +20,8 @@ export const SWEEP_GRACE_SECONDS = 10 * 60;
 export const COUPON_HOLD_MARGIN_SECONDS = 60 * 60;
 /** An order still without a session this long after it was written belongs to a checkout that died. */
 export const SETUP_WINDOW_MS = 10 * 60 * 1000;
-/** Order lines have 5 columns; D1 binds at most 100 parameters per statement. */
-export const ORDER_LINES_PER_INSERT = Math.floor(100 / 5);
+/** Order lines have 8 columns (variant, SKU and option values since decision 025); D1 binds at most 100 parameters per statement. */
+export const ORDER_LINES_PER_INSERT = Math.floor(100 / 8);
 
 /** Order lines as inserts of at most ORDER_LINES_PER_INSERT rows each, for one db.batch. */
 export function insertOrderLines(db: Database, rows: (typeof orderLines.$inferInsert)[]) {

@@ -1,10 +1,11 @@
+import { optionsLabel, parseOptionValues } from "../catalog/variants";
 import { eq, inArray } from "drizzle-orm";
 import { user } from "../accounts/schema";
 import { getDb, type Database } from "../db/client";
 import type { DisputeState } from "../payments/payment-state";
 import { enqueueMailSafely } from "../mail/mail";
 import { loadConfig } from "../platform/config";
-import { formatMoney } from "../web/format";
+import { formatMoney, orderNumberLabel } from "../web/format";
 import { GUEST_LINK_LIFETIME_MS, guestOrderPath, isGuestOwner } from "./guest-access";
 import { addressLines, parseShippingAddress } from "./orders";
 import { orderLines, type OrderRow } from "./schema";
@@ -55,8 +56,8 @@ export async function queueOrderConfirmation(env: Env, order: OrderRow): Promise
   const text = [
     "Thank you for your order. We have received your payment.",
     [
-      `Order ${order.id}`,
-      ...lines.map((l) => `${l.quantity} × ${l.name}: ${money(l.unitPriceCents * l.quantity)}`),
+      `Order ${orderNumberLabel(order)}`,
+      ...lines.map((l) => `${l.quantity} × ${lineTitle(l)}: ${money(l.unitPriceCents * l.quantity)}`),
       `Subtotal: ${money(order.subtotalCents)}`,
       ...(order.discountCents > 0 ? [`Discount${order.couponCode ? ` (${order.couponCode})` : ""}: −${money(order.discountCents)}`] : []),
       ...(order.shippingRateName ? [`Shipping (${order.shippingRateName}): ${order.shippingCents === 0 ? "free" : money(order.shippingCents)}`] : []),
@@ -68,7 +69,7 @@ export async function queueOrderConfirmation(env: Env, order: OrderRow): Promise
     ...(to.linkNote ? [to.linkNote] : []),
     "Questions? Reply to this mail. — Bastion",
   ].join("\n\n");
-  await enqueueMailSafely(env, { to: to.to, subject: `Your Bastion order ${order.id}`, text, key: `order.paid:${order.id}` });
+  await enqueueMailSafely(env, { to: to.to, subject: `Your Bastion order ${orderNumberLabel(order)}`, text, key: `order.paid:${order.id}` });
 }
 
 /** The refund notice, queued once per refund event (its key is the Stripe event). */
@@ -78,14 +79,14 @@ export async function queueRefundNotice(env: Env, order: OrderRow, input: { amou
   const money = (cents: number) => formatMoney(cents, order.currency);
   const text = [
     input.full
-      ? `We have refunded your order ${order.id} in full: ${money(input.amountRefundedCents)}.`
-      : `We have refunded ${money(input.amountRefundedCents)} of your order ${order.id} so far (you paid ${money(order.totalCents)}).`,
+      ? `We have refunded your order ${orderNumberLabel(order)} in full: ${money(input.amountRefundedCents)}.`
+      : `We have refunded ${money(input.amountRefundedCents)} of your order ${orderNumberLabel(order)} so far (you paid ${money(order.totalCents)}).`,
     "Your bank shows the money back in 5 to 10 business days.",
     `Your order: ${to.orderUrl}`,
     ...(to.linkNote ? [to.linkNote] : []),
     "— Bastion",
   ].join("\n\n");
-  await enqueueMailSafely(env, { to: to.to, subject: `Refund for your Bastion order ${order.id}`, text, key: `order.refund:${input.eventId}` });
+  await enqueueMailSafely(env, { to: to.to, subject: `Refund for your Bastion order ${orderNumberLabel(order)}`, text, key: `order.refund:${input.eventId}` });
 }
 
 /** Staff hear of a new dispute at once: evidence has a deadline. One mail per dispute and staff member. */
@@ -96,11 +97,17 @@ export async function queueDisputeNotice(env: Env, db: Database, order: OrderRow
     .where(inArray(user.role, ["admin", "support"]));
   const due = dispute.evidenceDueBy ? new Date(dispute.evidenceDueBy * 1000).toISOString().slice(0, 10) : "see the Stripe Dashboard";
   const text = [
-    `The payment of order ${order.id} is disputed: ${formatMoney(dispute.amount, dispute.currency.toUpperCase())}, reason "${dispute.reason}".`,
+    `The payment of order ${orderNumberLabel(order)} is disputed: ${formatMoney(dispute.amount, dispute.currency.toUpperCase())}, reason "${dispute.reason}".`,
     `Evidence is due by ${due}. Shipping is blocked while the dispute is open.`,
     "Answer it in the Stripe Dashboard; the order page shows its status.",
   ].join("\n\n");
   for (const { email } of staff) {
-    await enqueueMailSafely(env, { to: email, subject: `Dispute on order ${order.id}`, text, key: `dispute:${dispute.id}:${email}` });
+    await enqueueMailSafely(env, { to: email, subject: `Dispute on order ${orderNumberLabel(order)}`, text, key: `dispute:${dispute.id}:${email}` });
   }
+}
+
+/** A receipt line's title: the name, the variant's option values and SKU as frozen at checkout. */
+function lineTitle(line: { name: string; sku: string | null; optionValues: string }): string {
+  const options = optionsLabel(parseOptionValues(line.optionValues));
+  return `${line.name}${options ? ` (${options})` : ""}${line.sku ? ` [SKU ${line.sku}]` : ""}`;
 }

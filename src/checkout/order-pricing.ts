@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { z } from "zod";
-import { productsByIdsQuery } from "../catalog/queries";
-import type { ProductRow } from "../catalog/schema";
+import { pricingVariantsQuery, type PricingVariant } from "../catalog/queries";
+import { pricingOptions } from "../cart/pricing";
 import { couponByCodeQuery, normaliseCouponCode } from "../coupons/coupons";
 import type { CouponRow } from "../coupons/schema";
 import type { Database } from "../db/client";
@@ -13,7 +13,7 @@ import type { CartSnapshot } from "./effects";
 
 /** The snapshot as checkout trusts it: bounded like the cart API (≤ 50 lines, quantities 1–99). */
 const Snapshot = z.object({
-  lines: z.array(z.object({ productId: z.string().min(1).max(100), quantity: z.number().int().min(1).max(99) })).max(50),
+  lines: z.array(z.object({ productId: z.string().min(1).max(100), variantId: z.string().min(1).max(100), quantity: z.number().int().min(1).max(99) })).max(50),
   couponCode: z.string().min(1).max(64).nullable(),
   version: z.number().int(),
 });
@@ -43,35 +43,49 @@ function chooseShippingRate(activeRates: ShippingRateRow[], currency: string, ch
 }
 
 /**
- * Prices the cart's frozen snapshot from D1 only (P04): the products, the coupon's definition and
- * the active shipping rates in one round trip; hidden or deleted products are not sold. Refuses an
+ * Prices the cart's frozen snapshot from D1 only (P04): the variants of active products, the coupon's
+ * definition and the active shipping rates in one round trip; other variants are not sold. Refuses an
  * empty result, mixed or unaccepted currencies, a missing or foreign shipping rate and lines
  * without enough stock (the order write checks stock again, atomically).
  */
 export async function priceFrozenCart(db: Database, config: Config, frozen: unknown, shippingRateId: string | null): Promise<PricedCart> {
   const snapshot: CartSnapshot = Snapshot.parse(frozen);
-  const productIds = snapshot.lines.map((l) => l.productId);
+  const variantIds = snapshot.lines.map((l) => l.variantId);
   const couponCode = snapshot.couponCode ? normaliseCouponCode(snapshot.couponCode) : null;
-  let rows: ProductRow[];
+  let rows: PricingVariant[];
   let couponDefinition: CouponRow | null = null;
   // The active shipping rates ride in the same batch (a small table; the cart's currency is not known yet).
   const ratesQuery = db.select().from(shippingRates).where(eq(shippingRates.active, true));
   let activeRates: ShippingRateRow[];
   if (couponCode) {
-    const [productRows, couponRows, rateRows] = await db.batch([productsByIdsQuery(db, productIds), couponByCodeQuery(db, couponCode), ratesQuery]);
+    const [productRows, couponRows, rateRows] = await db.batch([pricingVariantsQuery(db, variantIds), couponByCodeQuery(db, couponCode), ratesQuery]);
     rows = productRows;
     couponDefinition = couponRows[0] ?? null;
     activeRates = rateRows;
   } else {
-    [rows, activeRates] = await db.batch([productsByIdsQuery(db, productIds), ratesQuery]);
+    [rows, activeRates] = await db.batch([pricingVariantsQuery(db, variantIds), ratesQuery]);
   }
-  const byId = new Map(rows.map((r) => [r.id, r]));
+  const byId = new Map(rows.map((r) => [r.variantId, r]));
+  // Prices, names, SKUs, option values and currency come from D1 only; a variant of a product that
+  // is not active, deleted, or not of the line's product is not sold (P04, P11; decision 025).
   const lines: CheckoutLine[] = snapshot.lines.flatMap((l) => {
-    const p = byId.get(l.productId);
-    return p ? [{ productId: p.id, name: p.name, unitPriceCents: p.priceCents, quantity: l.quantity, taxCode: p.taxCode }] : [];
+    const v = byId.get(l.variantId);
+    if (!v || v.productId !== l.productId) return [];
+    return [
+      {
+        productId: v.productId,
+        variantId: v.variantId,
+        name: v.name,
+        sku: v.sku,
+        options: pricingOptions(v),
+        unitPriceCents: v.priceCents,
+        quantity: l.quantity,
+        taxCode: v.taxCode,
+      },
+    ];
   });
   if (lines.length === 0) throw new ProblemError(409, "cart_empty", "Your cart has nothing that can be bought.");
-  const currencies = new Set(lines.map((l) => byId.get(l.productId)!.currency));
+  const currencies = new Set(lines.map((l) => byId.get(l.variantId)!.currency));
   if (currencies.size !== 1) throw new ProblemError(422, "currency_mismatch", "Items in different currencies cannot be bought together.");
   const currency = [...currencies][0]!;
   if (config.SHOP_CURRENCY && currency !== config.SHOP_CURRENCY) {
@@ -79,7 +93,7 @@ export async function priceFrozenCart(db: Database, config: Config, frozen: unkn
   }
   const rate = chooseShippingRate(activeRates, currency, shippingRateId);
   for (const l of lines) {
-    if (byId.get(l.productId)!.stock < l.quantity) throw new ProblemError(422, "out_of_stock", `${l.name} does not have enough stock.`);
+    if (byId.get(l.variantId)!.stock < l.quantity) throw new ProblemError(422, "out_of_stock", `${l.name} does not have enough stock.`);
   }
   const subtotalCents = lines.reduce((sum, l) => sum + l.unitPriceCents * l.quantity, 0);
   return { snapshot, lines, currency, subtotalCents, rate, couponDefinition };

@@ -1,15 +1,52 @@
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { SessionUser } from "../accounts/session";
 import { recordAudit } from "../audit/audit";
+import { parseOptionValues } from "../catalog/variants";
 import { inList, type Database } from "../db/client";
 import { guestCookieOpens, guestKeyOpens } from "./guest-access";
-import { orderLines, orders, type OrderLineRow, type OrderRow } from "./schema";
+import { orderLines, orderRefundLines, orderRefunds, orders, type OrderLineRow, type OrderRow } from "./schema";
+
+/**
+ * Where the money of an order is, as people read it: the stored status, except that a paid order
+ * with part of its payment given back is `partially_refunded` (derived, never stored: the status
+ * machine of decision 013 is unchanged; docs/decisions/022).
+ */
+export type PaymentState = OrderRow["status"] | "partially_refunded";
+
+export function paymentStateOf(row: Pick<OrderRow, "status" | "refundedCents">): PaymentState {
+  return row.status === "paid" && row.refundedCents > 0 ? "partially_refunded" : row.status;
+}
+
+/** A refund as the shopper sees it: how much came back, when, and for which lines. */
+export interface OrderRefundView {
+  amountCents: number;
+  createdAt: string;
+  lines: { productId: string; variantId: string; quantity: number }[];
+}
 
 /** An order as its owner sees it (API.md "Checkout and orders"). */
 export interface Order {
   id: string;
+  /** The short number people use (`#1042`), given by the database; null only for a row never numbered. */
+  number: number | null;
   status: OrderRow["status"];
-  items: { productId: string; name: string; quantity: number; unitPriceCents: number; lineTotalCents: number }[];
+  /** `status`, with a partly refunded paid order as `partially_refunded`. */
+  paymentState: PaymentState;
+  /** What the payment provider says was refunded so far (minor units). */
+  refundedCents: number;
+  /** Refunds made (the provider took them), oldest first. */
+  refunds: OrderRefundView[];
+  /** One per variant: its SKU and option values as they were at checkout (frozen on the line). */
+  items: {
+    productId: string;
+    variantId: string;
+    name: string;
+    sku: string | null;
+    options: Record<string, string>;
+    quantity: number;
+    unitPriceCents: number;
+    lineTotalCents: number;
+  }[];
   subtotalCents: number;
   discountCents: number;
   totalCents: number;
@@ -60,13 +97,20 @@ export function parseShippingAddress(json: string | null): ShippingAddress | nul
 }
 
 /** Maps rows to the API shape: never the payment ids, idempotency key or provider internals. */
-export function toOrder(row: OrderRow, lines: OrderLineRow[]): Order {
+export function toOrder(row: OrderRow, lines: OrderLineRow[], refunds: OrderRefundView[] = []): Order {
   return {
     id: row.id,
+    number: row.number,
     status: row.status,
+    paymentState: paymentStateOf(row),
+    refundedCents: row.refundedCents,
+    refunds,
     items: lines.map((l) => ({
       productId: l.productId,
+      variantId: l.variantId,
       name: l.name,
+      sku: l.sku,
+      options: parseOptionValues(l.optionValues),
       quantity: l.quantity,
       unitPriceCents: l.unitPriceCents,
       lineTotalCents: l.unitPriceCents * l.quantity,
@@ -90,8 +134,43 @@ export function toOrder(row: OrderRow, lines: OrderLineRow[]): Order {
 }
 
 async function withLines(db: Database, row: OrderRow): Promise<Order> {
-  const lines = await db.select().from(orderLines).where(eq(orderLines.orderId, row.id)).orderBy(sql`rowid`); // insertion order = cart order
-  return toOrder(row, lines);
+  const [lines, refunds] = await Promise.all([
+    db.select().from(orderLines).where(eq(orderLines.orderId, row.id)).orderBy(sql`rowid`), // insertion order = cart order
+    refundViews(db, [row.id]),
+  ]);
+  return toOrder(row, lines, refunds.get(row.id));
+}
+
+/** The refunds the provider took, per order (oldest first), with the lines each gave money back for. */
+export async function refundViews(db: Database, orderIds: string[]): Promise<Map<string, OrderRefundView[]>> {
+  const byOrder = new Map<string, OrderRefundView[]>();
+  if (orderIds.length === 0) return byOrder;
+  const [refunds, lines] = await Promise.all([
+    db
+      .select({ id: orderRefunds.id, orderId: orderRefunds.orderId, amountCents: orderRefunds.amountCents, createdAt: orderRefunds.createdAt })
+      .from(orderRefunds)
+      .where(and(inList(orderRefunds.orderId, orderIds), eq(orderRefunds.state, "done")))
+      .orderBy(orderRefunds.createdAt),
+    db
+      .select({
+        refundId: orderRefundLines.refundId,
+        productId: orderRefundLines.productId,
+        variantId: orderRefundLines.variantId,
+        quantity: orderRefundLines.quantity,
+      })
+      .from(orderRefundLines)
+      .where(inList(orderRefundLines.orderId, orderIds)),
+  ]);
+  for (const r of refunds) {
+    const list = byOrder.get(r.orderId) ?? [];
+    list.push({
+      amountCents: r.amountCents,
+      createdAt: r.createdAt,
+      lines: lines.filter((l) => l.refundId === r.id).map((l) => ({ productId: l.productId, variantId: l.variantId, quantity: l.quantity })),
+    });
+    byOrder.set(r.orderId, list);
+  }
+  return byOrder;
 }
 
 /** What opens a guest order: the link's key, or the cookie a key was exchanged for (guest-access.ts). */
@@ -170,10 +249,15 @@ export async function listOrdersForUser(db: Database, userId: string): Promise<O
       ),
     )
     .orderBy(sql`rowid`);
+  const refunds = await refundViews(
+    db,
+    rows.map((r) => r.id),
+  );
   return rows.map((row) =>
     toOrder(
       row,
       lines.filter((l) => l.orderId === row.id),
+      refunds.get(row.id),
     ),
   );
 }
@@ -188,7 +272,5 @@ export async function findOrderForUser(db: Database, userId: string, orderId: st
     .from(orders)
     .where(and(eq(orders.id, orderId), eq(orders.userId, userId)))
     .limit(1);
-  if (!row) return null;
-  const lines = await db.select().from(orderLines).where(eq(orderLines.orderId, row.id)).orderBy(sql`rowid`); // insertion order = cart order
-  return toOrder(row, lines);
+  return row ? withLines(db, row) : null;
 }

@@ -6,8 +6,6 @@ import { getDb } from "../db/client";
 import type { AppEnv } from "../platform/app-env";
 import { logEvent } from "../platform/log";
 import { ProblemError } from "../platform/problem";
-import { formatMoney } from "../web/format";
-import { Layout } from "../web/layout";
 import { clientAddressKey } from "../platform/client-address";
 import { cancelPendingOrderForUser } from "./cancel";
 import { buyerOwnerId, limitCheckoutAttempts, resolveBuyer } from "./buyer";
@@ -15,7 +13,8 @@ import { startCheckout } from "./checkout";
 import { IdempotencyKey } from "./replay";
 import { GUEST_ORDER_COOKIE_LIFETIME_S, guestOrderCookieName, guestOrderCookieValue } from "./guest-access";
 import { requireUser } from "../accounts/session";
-import { addressLines, claimGuestOrders, findOrderByGuestKey, findOrderForUser, guestOrderRow, listOrdersForUser, type Order } from "./orders";
+import { OrderPage, OrdersPage, orderHref } from "./order-views";
+import { claimGuestOrders, findOrderByGuestKey, findOrderForUser, guestOrderRow, listOrdersForUser, type Order } from "./orders";
 
 /** Checkout form fields: an unusable optional field is no field (the checks that matter run in startCheckout). */
 const CheckoutForm = z.object({
@@ -36,191 +35,6 @@ const CART_FIXABLE = new Set([
   "coupon_needs_proof",
   "too_many_held_units",
 ]);
-
-const STATUS_TEXT: Record<Order["status"], string> = {
-  pending: "Awaiting payment",
-  paid: "Paid",
-  expired: "Expired — not paid",
-  cancelled: "Cancelled — not paid",
-  refunded: "Refunded",
-};
-
-function OrdersPage({ items }: { items: Order[] }) {
-  return (
-    <Layout title="Your orders">
-      <h1 class="page-title">Your orders</h1>
-      {items.length === 0 ? (
-        <div class="empty">
-          <p>You have no orders yet.</p>
-          <p>
-            <a href="/">Go shopping</a>
-          </p>
-        </div>
-      ) : (
-        <table class="orders">
-          <thead>
-            <tr>
-              <th scope="col">Order</th>
-              <th scope="col">Placed</th>
-              <th scope="col">Status</th>
-              <th scope="col">Total</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((o) => (
-              <tr>
-                <td>
-                  <a href={`/orders/${o.id}`}>{o.id}</a>
-                </td>
-                <td>
-                  <time datetime={o.createdAt}>{o.createdAt.slice(0, 10)}</time>
-                </td>
-                <td data-status={o.status}>{STATUS_TEXT[o.status]}</td>
-                <td>{formatMoney(o.totalCents, o.currency)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-    </Layout>
-  );
-}
-
-/** The order page's own address, never with a key: a guest's page opens with its cookie (guest-access.ts). */
-function orderHref(orderId: string, status?: "success" | "cancelled" | null): string {
-  return `/orders/${encodeURIComponent(orderId)}${status ? `?status=${status}` : ""}`;
-}
-
-export function AddressBlock({ address, ...attributes }: { address: NonNullable<Order["shippingAddress"]> } & Record<`data-${string}`, boolean>) {
-  return (
-    <address {...attributes}>
-      {addressLines(address).map((l) => (
-        <>
-          {l}
-          <br />
-        </>
-      ))}
-    </address>
-  );
-}
-
-function OrderPage({ order, returned, guest }: { order: Order; returned: "success" | "cancelled" | null; guest: boolean }) {
-  const waiting = returned === "success" && order.status === "pending";
-  const money = (cents: number) => formatMoney(cents, order.currency);
-  return (
-    <Layout title={`Order ${order.id}`}>
-      {guest ? (
-        <p class="notice" role="note">
-          This page opens with the link in your receipt, in this browser for an hour. Keep the link private: anyone who has it can see this order.
-        </p>
-      ) : (
-        <nav class="crumbs" aria-label="Breadcrumb">
-          <a href="/orders">Your orders</a> / <span>{order.id}</span>
-        </nav>
-      )}
-      <h1 class="page-title">Order {order.id}</h1>
-      {waiting ? (
-        <p class="notice" role="status">
-          Thank you! We are waiting for the payment provider to confirm your payment. This page refreshes by itself.{" "}
-          <a href={orderHref(order.id, "success")}>Refresh now</a>
-        </p>
-      ) : null}
-      {returned === "success" && order.status === "paid" ? (
-        <p class="notice" role="status">
-          Payment received. Thank you!
-        </p>
-      ) : null}
-      {returned === "cancelled" && order.status === "pending" ? (
-        <p class="notice" role="status">
-          You left the payment page. Nothing was charged.
-        </p>
-      ) : null}
-      {order.paymentProcessing ? (
-        <p class="notice" role="status" data-payment="processing">
-          Your payment is on its way (bank transfer or similar). Your items are kept for you until it arrives; nothing else is needed.
-        </p>
-      ) : null}
-      {order.status === "pending" && !order.paymentProcessing && returned !== "success" ? (
-        <form method="post" action={`/orders/${order.id}/cancel`} class="inline-form">
-          <button type="submit" class="secondary">
-            Cancel this order and return to your cart
-          </button>
-          <span>
-            Or <a href={orderHref(order.id, "success")}>check the payment again</a>.
-          </span>
-        </form>
-      ) : null}
-      <p>
-        Status: <strong data-status={order.status}>{STATUS_TEXT[order.status]}</strong>
-      </p>
-      {order.shipping.status !== "unfulfilled" ? (
-        <p data-fulfilment={order.shipping.status}>
-          {order.shipping.status === "delivered" ? "Delivered. " : "On its way: "}
-          shipped by {order.shipping.carrier}, tracking number <strong>{order.shipping.trackingNumber}</strong>.
-        </p>
-      ) : null}
-      <table class="order-lines">
-        <thead>
-          <tr>
-            <th scope="col">Item</th>
-            <th scope="col">Qty</th>
-            <th scope="col">Price</th>
-            <th scope="col">Total</th>
-          </tr>
-        </thead>
-        <tbody>
-          {order.items.map((l) => (
-            <tr>
-              <td>{l.name}</td>
-              <td>{l.quantity}</td>
-              <td>{money(l.unitPriceCents)}</td>
-              <td>{money(l.lineTotalCents)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      <dl class="totals">
-        <dt>Subtotal</dt>
-        <dd>{money(order.subtotalCents)}</dd>
-        {order.discountCents > 0 ? (
-          <>
-            <dt>Discount{order.couponCode ? ` (${order.couponCode})` : ""}</dt>
-            <dd>−{money(order.discountCents)}</dd>
-          </>
-        ) : null}
-        {order.shippingRate ? (
-          <>
-            <dt>Shipping ({order.shippingRate})</dt>
-            <dd data-shipping>{order.shippingCents === 0 ? "Free" : money(order.shippingCents)}</dd>
-          </>
-        ) : null}
-        {order.promotion ? (
-          <>
-            <dt>Promotion</dt>
-            <dd data-order-promotion>
-              {order.promotion.name}: free shipping{order.promotion.discountCents > 0 ? ` (saved ${money(order.promotion.discountCents)})` : ""}
-            </dd>
-          </>
-        ) : null}
-        {order.taxCents > 0 ? (
-          <>
-            <dt>Tax</dt>
-            <dd data-tax>{money(order.taxCents)}</dd>
-          </>
-        ) : null}
-        <dt>{order.status === "pending" ? "Total" : "Total charged"}</dt>
-        <dd data-total>{money(order.totalCents)}</dd>
-      </dl>
-      {order.shippingAddress ? (
-        <section aria-labelledby="ship-to">
-          <h2 id="ship-to">Shipping to</h2>
-          <AddressBlock address={order.shippingAddress} data-shipping-address />
-        </section>
-      ) : null}
-      {order.email ? <p>Receipt sent to {order.email}.</p> : null}
-    </Layout>
-  );
-}
 
 function noStoreNoReferrer(c: Context<AppEnv>): void {
   c.header("cache-control", "private, no-store");

@@ -6,6 +6,8 @@ import type { PaymentState } from "../payments/payment-state";
 import type { PaymentProvider } from "../payments/provider";
 import { reconcileCharge, type Reconciler } from "./charge-books";
 import { afterOrderClosed, afterOrderPaid, couponHoldOf } from "./effects";
+import { afterShopEvents, shopEventStatements } from "../integrations/events";
+import { orderPaidEvent } from "./order-events";
 import { closeStatements } from "./lifecycle";
 import { addressJson, allowedCountries, paymentMismatch, stripeTail, taxOf } from "./payment-checks";
 import { orders, type OrderRow } from "./schema";
@@ -100,21 +102,27 @@ async function decideAndWrite(env: Env, db: Database, order: OrderRow, state: Pa
 async function pay(env: Env, db: Database, order: OrderRow, state: PaymentState, by: Reconciler): Promise<Step> {
   const session = state.session;
   const tax = taxOf(session);
-  const [now] = await db
-    .update(orders)
-    .set({
-      status: "paid",
-      paidAt: sqlNowIso,
-      updatedAt: sqlNowIso,
-      paymentIntentId: state.intent?.id ?? null,
-      paymentInFlight: false,
-      taxCents: tax,
-      totalCents: session.amount_total ?? order.totalCents,
-      shippingAddress: addressJson(session),
-    })
-    .where(and(eq(orders.id, order.id), eq(orders.status, "pending"), eq(orders.paymentSessionId, session.id), eq(orders.totalCents, order.totalCents)))
-    .returning();
+  // `order.paid` for integrations is recorded in the same batch, only if this write took (decision 023).
+  const answers = await db.batch([
+    db
+      .update(orders)
+      .set({
+        status: "paid",
+        paidAt: sqlNowIso,
+        updatedAt: sqlNowIso,
+        paymentIntentId: state.intent?.id ?? null,
+        paymentInFlight: false,
+        taxCents: tax,
+        totalCents: session.amount_total ?? order.totalCents,
+        shippingAddress: addressJson(session),
+      })
+      .where(and(eq(orders.id, order.id), eq(orders.status, "pending"), eq(orders.paymentSessionId, session.id), eq(orders.totalCents, order.totalCents)))
+      .returning(),
+    ...shopEventStatements(db, orderPaidEvent(order.id)),
+  ]);
+  const [now] = answers[0];
   if (!now) return { kind: "raced" };
+  await afterShopEvents(env, answers);
   await recordAudit(env, {
     actor: by,
     action: "order.paid",

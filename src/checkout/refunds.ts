@@ -1,5 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
+import { restockRefundedLines } from "./refund-lines";
 import { orderRefunds, type OrderRefundRow, type OrderRow } from "./schema";
 
 /** What a refund claim found: a new claim, the claim an earlier request with this key made, or no room left. */
@@ -44,9 +45,15 @@ export async function claimRefund(
   return { kind: "too_large", remainingCents: order.totalCents - (await refundedSoFar(db, order.id)) };
 }
 
-/** The provider took the refund: the claim is final. */
+/**
+ * The provider took the refund: the claim is final (once: only a claim still `requested`), and in
+ * the same batch its restocked lines go back on the shelf (src/checkout/refund-lines.ts).
+ */
 export async function completeRefundClaim(db: Database, claimId: string, providerRefundId: string): Promise<void> {
-  await db.update(orderRefunds).set({ state: "done", providerRefundId }).where(eq(orderRefunds.id, claimId));
+  await db.$client.batch([
+    db.$client.prepare("UPDATE order_refunds SET state = 'done', provider_refund_id = ? WHERE id = ? AND state = 'requested'").bind(providerRefundId, claimId),
+    ...restockRefundedLines(db, claimId),
+  ]);
 }
 
 /** The provider refused (or the audit log could not record the request): the claim is withdrawn, so staff can retry. */

@@ -13,11 +13,30 @@ import { claimGuestOrders, findOrderByGuestKey, findOrderForUser, listOrdersForU
 export const OrderSchema = z
   .object({
     id: z.string(),
+    number: z.number().int().nullable().openapi({ description: "The short order number people use (`#1042`); `id` stays the key of every route." }),
     status: z.enum(["pending", "paid", "expired", "cancelled", "refunded"]),
+    paymentState: z
+      .enum(["pending", "paid", "partially_refunded", "refunded", "expired", "cancelled"])
+      .openapi({ description: "`status`, except that a paid order with part of its payment refunded is `partially_refunded`." }),
+    refundedCents: z.number().int().openapi({ description: "Refunded so far, as the payment provider's books say (minor units)." }),
+    refunds: z
+      .array(
+        z.object({
+          amountCents: z.number().int(),
+          createdAt: z.string(),
+          lines: z
+            .array(z.object({ productId: z.string(), quantity: z.number().int() }))
+            .openapi({ description: "The order lines this refund gave money back for; empty for an amount." }),
+        }),
+      )
+      .openapi({ description: "Refunds made, oldest first." }),
     items: z.array(
       z.object({
         productId: z.string(),
+        variantId: z.string(),
         name: z.string(),
+        sku: z.string().nullable().openapi({ description: "The variant's SKU at checkout" }),
+        options: z.record(z.string(), z.string()).openapi({ description: "The variant's option values at checkout", example: { Color: "Green", Size: "M" } }),
         quantity: z.number().int(),
         unitPriceCents: z.number().int(),
         lineTotalCents: z.number().int(),

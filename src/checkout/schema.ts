@@ -103,6 +103,12 @@ export const orders = sqliteTable(
     disputeStatus: text("dispute_status"),
     /** The countries the payment session allowed a shipping address in (JSON array), frozen at checkout; null: older orders. */
     shipToCountries: text("ship_to_countries"),
+    /**
+     * The short number people use (`#1042`); the id stays the internal key. Given by the database
+     * as the row is inserted (trigger `orders_assign_number` on the `order_counters` row, in the
+     * same statement, so concurrent checkouts never share one); see docs/decisions/022.
+     */
+    number: integer("number"),
   },
   (t) => [
     index("orders_user_created_idx").on(t.userId, t.createdAt),
@@ -116,13 +122,24 @@ export const orders = sqliteTable(
     check("orders_refunded_nonnegative", sql`${t.refundedCents} >= 0`),
     index("orders_payment_intent_idx").on(t.paymentIntentId),
     index("orders_customer_email_idx").on(t.customerEmail),
+    uniqueIndex("orders_number_unique").on(t.number),
+    index("orders_paid_at_idx").on(t.paidAt),
     index("orders_holder_mailbox_open_idx").on(t.holderMailbox, t.status),
     index("orders_opened_from_open_idx").on(t.openedFrom, t.status),
     index("orders_cart_object_open_idx").on(t.cartObjectId, t.status),
   ],
 );
 
-/** Order lines: a frozen copy of name and unit price from D1 at checkout time. */
+/** Counters the database bumps (one row per name): `orders` is the last order number given. */
+export const orderCounters = sqliteTable("order_counters", {
+  name: text("name").primaryKey(),
+  value: integer("value").notNull(),
+});
+
+/**
+ * Order lines: a frozen copy of name, unit price, SKU and option values from D1 at checkout time,
+ * one line per variant (decision 025).
+ */
 export const orderLines = sqliteTable(
   "order_lines",
   {
@@ -130,14 +147,21 @@ export const orderLines = sqliteTable(
       .notNull()
       .references(() => orders.id, { onDelete: "cascade" }),
     productId: text("product_id").notNull(),
+    /** The variant sold (lines from before variants carry their product's default variant). */
+    variantId: text("variant_id").notNull(),
     name: text("name").notNull(),
+    /** The variant's SKU at checkout; null: it had none. */
+    sku: text("sku"),
+    /** The variant's option values at checkout, a JSON object in option order (`{"Color":"Green","Size":"M"}`); `{}` without options. */
+    optionValues: text("option_values").notNull().default("{}"),
     unitPriceCents: integer("unit_price_cents").notNull(),
     quantity: integer("quantity").notNull(),
   },
   (t) => [
-    uniqueIndex("order_lines_order_product_unique").on(t.orderId, t.productId),
+    uniqueIndex("order_lines_order_variant_unique").on(t.orderId, t.variantId),
     // Held units of a product (its pending orders' lines), for staff stock edits.
     index("order_lines_product_idx").on(t.productId),
+    index("order_lines_variant_idx").on(t.variantId),
     check("order_lines_quantity_positive", sql`${t.quantity} > 0`),
     check("order_lines_price_nonnegative", sql`${t.unitPriceCents} >= 0`),
   ],
@@ -204,6 +228,36 @@ export const orderRefunds = sqliteTable(
   ],
 );
 export type OrderRefundRow = typeof orderRefunds.$inferSelect;
+
+/**
+ * The order lines a refund gives money back for (docs/decisions/022): units of a line, the part of
+ * the line's paid amount they stand for, and whether they go back on the shelf. Written in the
+ * claim's batch, only with it, so a line's refunded units never exceed its quantity; deleted with a
+ * withdrawn claim (cascade). `restockedAt` marks the units put back (once, when the refund is done).
+ */
+export const orderRefundLines = sqliteTable(
+  "order_refund_lines",
+  {
+    refundId: text("refund_id")
+      .notNull()
+      .references(() => orderRefunds.id, { onDelete: "cascade" }),
+    orderId: text("order_id").notNull(),
+    productId: text("product_id").notNull(),
+    /** The order line's variant (one line per variant); '' never stays: the variants migration fills it. */
+    variantId: text("variant_id").notNull().default(""),
+    quantity: integer("quantity").notNull(),
+    amountCents: integer("amount_cents").notNull(),
+    restock: integer("restock", { mode: "boolean" }).notNull().default(false),
+    restockedAt: text("restocked_at"),
+  },
+  (t) => [
+    uniqueIndex("order_refund_lines_refund_variant_unique").on(t.refundId, t.variantId),
+    index("order_refund_lines_order_variant_idx").on(t.orderId, t.variantId),
+    check("order_refund_lines_quantity_positive", sql`${t.quantity} > 0`),
+    check("order_refund_lines_amount_nonnegative", sql`${t.amountCents} >= 0`),
+  ],
+);
+export type OrderRefundLineRow = typeof orderRefundLines.$inferSelect;
 
 /**
  * Disputes (chargebacks) of an order's charge, as the provider last described them: one row per

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, sql } from "drizzle-orm";
+import { and, asc, desc, eq } from "drizzle-orm";
 import { recordAudit, requireAudit } from "../audit/audit";
 import { sqlNowIso, type Database } from "../db/client";
 import type { PaymentState } from "../payments/payment-state";

@@ -70,12 +70,12 @@ export interface CouponLedgerSnapshot {
  * last redemption (M-013, M-016). Outstanding reservations count against every limit.
  */
 export class CouponObject extends DurableObject<Env> {
-  /** Why the storage could not be brought to this code's layout; every call then fails (decision 024). */
+  /** Why the storage could not be brought to this code's layout; every call then fails (decision 027). */
   private upgradeFailure: string | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    // The storage is brought to the layout this code knows before any call runs (decision 024).
+    // The storage is brought to the layout this code knows before any call runs (decision 027).
     // A failed upgrade leaves the object refusing every call (`usable`), never counting on a layout it does not know.
     void ctx.blockConcurrencyWhile(async () => {
       try {
@@ -169,7 +169,7 @@ export class CouponObject extends DurableObject<Env> {
 
   /**
    * Takes uses that were counted under another key or in another object (a layout change that
-   * renamed ledgers, decision 024). Idempotent per order: an order this ledger already holds keeps
+   * renamed ledgers, decision 027). Idempotent per order: an order this ledger already holds keeps
    * its row. Returns how many rows were new.
    */
   async importUses(uses: CarriedUse[]): Promise<number> {
@@ -192,7 +192,7 @@ export class CouponObject extends DurableObject<Env> {
     return added;
   }
 
-  /** Every use this ledger holds, to be carried to the ledger that counts them now (decision 024). */
+  /** Every use this ledger holds, to be carried to the ledger that counts them now (decision 027). */
   exportUses(): CarriedUse[] {
     this.usable();
     const sql = this.ctx.storage.sql;
@@ -211,7 +211,7 @@ export class CouponObject extends DurableObject<Env> {
     return [...done, ...held];
   }
 
-  /** The layout version of this object's storage (decision 024). */
+  /** The layout version of this object's storage (decision 027). */
   layoutVersion(): number {
     return storedLayoutVersion(this.ctx.storage.sql);
   }

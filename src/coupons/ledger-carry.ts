@@ -6,7 +6,7 @@ import { CUSTOMER_KEY_PREFIX, customerKeysOfAccounts } from "./ledger-layout";
 import { formerShard, ledgerFor } from "./ledgers";
 import { coupons } from "./schema";
 
-// Carrying uses to the ledger that counts them now (docs/decisions/024-object-storage-migrations.md).
+// Carrying uses to the ledger that counts them now (docs/decisions/027-object-storage-migrations.md).
 // The per-customer key changed from the account id to the mailbox key. Inside one object the
 // layout step rewrites the rows (ledger-layout.ts); but a code without a total limit keeps each
 // customer in a shard NAMED by the key (`CODE#user:<key>`), so the rows of an old shard
@@ -90,7 +90,7 @@ export async function carryUsesOfCode(env: Env, code: string): Promise<boolean> 
 
 /**
  * Uses counted under an older key are carried to today's ledger before a per-customer count
- * (decision 024). More than one request can carry: refused for now (503), never counted without them.
+ * (decision 027). More than one request can carry: refused for now (503), never counted without them.
  */
 export async function carryBeforeCounting(env: Env, code: string): Promise<void> {
   if (await carryUsesOfCode(env, code)) return;

@@ -1,6 +1,6 @@
 import { couponCustomerKey } from "./customer";
 
-// The storage layout of a CouponObject, versioned (docs/decisions/024-object-storage-migrations.md).
+// The storage layout of a CouponObject, versioned (docs/decisions/027-object-storage-migrations.md).
 // An object's SQLite storage outlives every deploy, so a change of its tables or of what a column
 // means is a numbered step here, run in order, once, before the object answers its first call
 // (the constructor runs `upgradeLedgerLayout` inside blockConcurrencyWhile). The version lives in

@@ -37,7 +37,7 @@ export function ledgersThatMayHold(env: Env, code: string, definition: CouponRow
   return definition && definition.maxRedemptions === null ? [shard, global] : [global, shard];
 }
 
-/** The shard a customer had under a key of an older layout (decision 024): only the carry asks it, to move its uses. */
+/** The shard a customer had under a key of an older layout (decision 027): only the carry asks it, to move its uses. */
 export function formerShard(env: Env, code: string, formerKey: string): DurableObjectStub<CouponObject> {
   return couponStub(env, code, formerKey);
 }

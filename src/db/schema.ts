@@ -6,3 +6,5 @@ export * from "../accounts/schema";
 export * from "../coupons/schema";
 export * from "../mail/schema";
 export * from "../shipping/schema";
+export * from "../integrations/schema";
+export * from "../settings/schema";

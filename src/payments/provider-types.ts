@@ -27,7 +27,11 @@ export interface CheckoutOrder {
 /** One order line as it was priced from D1 at checkout. */
 export interface CheckoutLine {
   productId: string;
+  variantId: string;
   name: string;
+  sku: string | null;
+  /** The variant's option values by name (`{}` without options). */
+  options: Record<string, string>;
   unitPriceCents: number;
   quantity: number;
   /** Stripe Tax product code; null: the account's default. */

@@ -8,7 +8,7 @@ import { expireDueSimulatorSessions } from "./simulator-events";
  * first expires its sessions whose time is up, as Stripe would (delivering `checkout.session.expired`);
  * then the sweeper closes every pending order whose session expired without any event arriving
  * (docs/decisions/013-order-lifecycle.md); and coupon uses counted under an older ledger key are
- * carried (decision 024). `scheduledTime` is "now", so a test can run it later.
+ * carried (decision 027). `scheduledTime` is "now", so a test can run it later.
  */
 export async function runScheduledSweep(controller: Pick<ScheduledController, "scheduledTime">, env: Env): Promise<SweepReport | null> {
   const loaded = loadConfig(env);
@@ -18,7 +18,7 @@ export async function runScheduledSweep(controller: Pick<ScheduledController, "s
   }
   const simulatorExpired = await expireDueSimulatorSessions(env, loaded.config, controller.scheduledTime);
   const report = await sweepStaleOrders(env, loaded.config, controller.scheduledTime);
-  // Coupon uses counted under an older key go to the ledger that counts them now (decision 024).
+  // Coupon uses counted under an older key go to the ledger that counts them now (decision 027).
   const carried = await carryLegacyUses(env, null, 200).catch((error: unknown) => {
     console.error(JSON.stringify({ level: "error", msg: "coupon_carry_failed", error: String(error) }));
     return 0;

@@ -10,12 +10,10 @@ import { ProblemError } from "../platform/problem";
 import { formatMoney } from "../web/format";
 import { Layout } from "../web/layout";
 import type { SessionEventInput, ShippingDetails } from "./events";
-import { computeStripeSignature } from "./signature";
 import { deliverSimulatorEvent, simulatorPaymentIntent } from "./simulator-events";
 import {
   closeSimulatorSession,
   findSimulatorSession,
-  randomStripeSuffix,
   saveSimulatorAddress,
   settleSimulatorSession,
   simulatedTax,
@@ -26,8 +24,6 @@ import {
   type SimulatorSession,
   type SimulatorSettlement,
 } from "./simulator-store";
-import type { Config } from "../platform/config";
-import { handleStripeWebhook, type WebhookOutcome } from "./webhook";
 
 /**
  * Development routes only exist when the config says so (ENVIRONMENT=development and DEV_ROUTES

@@ -74,7 +74,12 @@ export function createStripeProvider(secretKey: string, fetchFn?: typeof fetch):
             currency,
             unit_amount: toProviderAmount(currency, line.unitPriceCents),
             ...(taxed ? { tax_behavior: "exclusive" as const } : {}),
-            product_data: { name: line.name, metadata: { productId: line.productId }, ...(taxed && line.taxCode ? { tax_code: line.taxCode } : {}) },
+            product_data: {
+              // The shopper sees the variant they chose on Stripe's page: "Shirt (Green / M)".
+              name: Object.keys(line.options).length > 0 ? `${line.name} (${Object.values(line.options).join(" / ")})` : line.name,
+              metadata: { productId: line.productId, variantId: line.variantId, ...(line.sku ? { sku: line.sku } : {}) },
+              ...(taxed && line.taxCode ? { tax_code: line.taxCode } : {}),
+            },
           },
         })),
         customer_email: order.customerEmail,

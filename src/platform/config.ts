@@ -29,6 +29,8 @@ const baseSchema = z.object({
   ADMIN_PASSWORD: z.string().optional(),
   /** Signs the audit chain (HMAC-SHA-256; the database never sees it). Development has a default. */
   AUDIT_HMAC_KEY: z.string().min(32).optional(),
+  /** Encrypts outbound webhook signing secrets at rest (AES-GCM, decision 023). Development has a default. */
+  WEBHOOK_SECRETS_KEY: z.string().min(32).optional(),
   /** Retired audit keys, comma separated, so events they signed still verify after a rotation. */
   AUDIT_HMAC_KEY_PREVIOUS: z.string().optional(),
   /** Development routes (outbox, payment simulator). Only ever on outside production. */
@@ -117,6 +119,9 @@ function productionProblems(cfg: z.infer<typeof baseSchema>): ConfigProblem[] {
   }
   if (!cfg.AUDIT_HMAC_KEY || cfg.AUDIT_HMAC_KEY.startsWith("dev-only")) {
     problems.push({ setting: "AUDIT_HMAC_KEY", reason: "missing or a development value" });
+  }
+  if (!cfg.WEBHOOK_SECRETS_KEY || /^(dev|test)-only/.test(cfg.WEBHOOK_SECRETS_KEY)) {
+    problems.push({ setting: "WEBHOOK_SECRETS_KEY", reason: "missing or a development value" });
   }
   if (cfg.PASSWORD_HASH_COST === "test-only-fast") {
     problems.push({ setting: "PASSWORD_HASH_COST", reason: "the test suite's cheap password hashing is refused in production" });

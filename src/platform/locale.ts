@@ -15,7 +15,12 @@ export const DEFAULT_LOCALE = "en-US";
  * is supported as it is, else the first supported locale of its language; the default otherwise.
  */
 export function negotiateLocale(header: string | undefined): string {
-  if (!header) return DEFAULT_LOCALE;
+  return matchLocale(header) ?? DEFAULT_LOCALE;
+}
+
+/** The supported locale an Accept-Language header asks for, or null when it names none (the shop's default applies). */
+export function matchLocale(header: string | undefined): string | null {
+  if (!header) return null;
   const wanted = header
     .split(",")
     .slice(0, 20)
@@ -33,7 +38,7 @@ export function negotiateLocale(header: string | undefined): string {
     const language = SUPPORTED_LOCALES.find((l) => l.slice(0, 2).toLowerCase() === tag.slice(0, 2));
     if (language) return language;
   }
-  return DEFAULT_LOCALE;
+  return null;
 }
 
 const storage = new AsyncLocalStorage<string>();
@@ -41,6 +46,11 @@ const storage = new AsyncLocalStorage<string>();
 /** The locale of the request being served (prices in pages), or the default outside one (mail, cron). */
 export function currentLocale(): string {
   return storage.getStore() ?? DEFAULT_LOCALE;
+}
+
+/** Runs `fn` with `locale` as the request's locale (the shop's default, for a shopper who asks for none we have). */
+export function withLocale<T>(locale: string, fn: () => T): T {
+  return storage.run(locale, fn);
 }
 
 /** Runs the request with the shopper's locale, so any price formatted while serving it follows their habits. */

@@ -1,7 +1,7 @@
 // Checkout pricing of shipping: which rates a cart in a currency may choose and what each costs
 // for its goods (free above a threshold). The cart page, GET /api/shipping-rates and checkout
 // price shipping here, from the rates table only (never from the client).
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { shippingRates, type ShippingRateRow } from "./schema";
 
@@ -19,6 +19,14 @@ export interface OfferedRate {
 /** The amount a rate costs for goods worth `goodsCents` (after discount): 0 at or above its free threshold. */
 export function shippingAmountFor(rate: Pick<ShippingRateRow, "amountCents" | "freeAboveCents">, goodsCents: number): number {
   return rate.freeAboveCents !== null && goodsCents >= rate.freeAboveCents ? 0 : rate.amountCents;
+}
+
+/**
+ * What a checkout charges before tax: the goods (after discount) plus the chosen rate's shipping.
+ * Checkout writes it on the order and the cart page shows it, so the two never disagree.
+ */
+export function checkoutTotalCents(goodsCents: number, shippingCents: number): number {
+  return goodsCents + shippingCents;
 }
 
 /** Rates a cart in `currency` can choose, in staff's order, each priced for `goodsCents`. */
@@ -41,14 +49,6 @@ export function toOffered(row: ShippingRateRow, goodsCents: number): OfferedRate
     maxDays: row.maxDays,
     freeAboveCents: row.freeAboveCents,
   };
-}
-
-/** Whether any active rate exists in `currency`: then every checkout in it must choose one. */
-export function activeRateCountQuery(db: Database, currency: string) {
-  return db
-    .select({ n: sql<number>`count(*)` })
-    .from(shippingRates)
-    .where(and(eq(shippingRates.active, true), eq(shippingRates.currency, currency.toUpperCase())));
 }
 
 /** A human label for a rate's delivery estimate ("3–5 business days"), or null. */

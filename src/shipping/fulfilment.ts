@@ -1,11 +1,14 @@
 import { and, eq, notInArray, sql } from "drizzle-orm";
 import { requireAudit } from "../audit/audit";
+import { orderShippedEvent } from "../checkout/order-events";
 import { orderRecipient } from "../checkout/order-mail";
+import { afterShopEvents, shopEventStatements } from "../integrations/events";
 import { orders, type OrderRow } from "../checkout/schema";
 import type { Database } from "../db/client";
 import { enqueueMailSafely } from "../mail/mail";
 import { isOpenDispute, OPEN_DISPUTE_STATUSES } from "../payments/payment-state";
 import { ProblemError } from "../platform/problem";
+import { orderNumberLabel } from "../web/format";
 
 // Fulfilment: the goods leaving, beside the money's lifecycle (checkout/lifecycle.ts):
 // unfulfilled → shipped → delivered, forward only, for paid orders only. Each step is one
@@ -74,21 +77,29 @@ export async function markShipped(env: Env, db: Database, actor: StaffActor, ord
     subject: order.id,
     detail: { carrier: shipment.carrier, trackingNumber: shipment.trackingNumber },
   });
-  const [after] = await db
-    .update(orders)
-    .set({ fulfilment: "shipped", carrier: shipment.carrier, trackingNumber: shipment.trackingNumber, shippedAt: nowIso(), updatedAt: nowIso() })
-    .where(
-      and(
-        eq(orders.id, order.id),
-        eq(orders.status, "paid"),
-        eq(orders.fulfilment, "unfulfilled"),
-        // A dispute opened since the read blocks it too (the override named the status it saw).
-        disputed ? sql`${orders.disputeStatus} IS ${order.disputeStatus}` : notInArray(sql`coalesce(${orders.disputeStatus}, '')`, [...OPEN_DISPUTE_STATUSES]),
-      ),
-    )
-    .returning();
+  // `order.shipped` for integrations in the same batch, only if this write took (decision 023).
+  const answers = await db.batch([
+    db
+      .update(orders)
+      .set({ fulfilment: "shipped", carrier: shipment.carrier, trackingNumber: shipment.trackingNumber, shippedAt: nowIso(), updatedAt: nowIso() })
+      .where(
+        and(
+          eq(orders.id, order.id),
+          eq(orders.status, "paid"),
+          eq(orders.fulfilment, "unfulfilled"),
+          // A dispute opened since the read blocks it too (the override named the status it saw).
+          disputed
+            ? sql`${orders.disputeStatus} IS ${order.disputeStatus}`
+            : notInArray(sql`coalesce(${orders.disputeStatus}, '')`, [...OPEN_DISPUTE_STATUSES]),
+        ),
+      )
+      .returning(),
+    ...shopEventStatements(db, orderShippedEvent(order.id)),
+  ]);
+  const [after] = answers[0];
   // Someone else shipped it between the read and the write: theirs stands, and one notice goes out.
   if (!after) throw new ProblemError(409, "order_not_shippable", "This order was shipped a moment ago.");
+  await afterShopEvents(env, answers);
   await queueShippingNotice(env, after);
   return after;
 }
@@ -112,11 +123,11 @@ async function queueShippingNotice(env: Env, order: OrderRow): Promise<void> {
   const to = await orderRecipient(env, order);
   if (!to) return;
   const text = [
-    `Good news: your order ${order.id} is on its way.`,
+    `Good news: your order ${orderNumberLabel(order)} is on its way.`,
     `Carrier: ${order.carrier}\nTracking number: ${order.trackingNumber}`,
     `Your order: ${to.orderUrl}`,
     ...(to.linkNote ? [to.linkNote] : []),
     "— Bastion",
   ].join("\n\n");
-  await enqueueMailSafely(env, { to: to.to, subject: `Your Bastion order ${order.id} has shipped`, text, key: `order.shipped:${order.id}` });
+  await enqueueMailSafely(env, { to: to.to, subject: `Your Bastion order ${orderNumberLabel(order)} has shipped`, text, key: `order.shipped:${order.id}` });
 }

@@ -1,7 +1,7 @@
 // Rate management: the shipping rates staff create, edit and retire (each change audited before
 // it is made). What a rate costs a cart is checkout-pricing.ts; shipping an order, fulfilment.ts.
 import { z } from "@hono/zod-openapi";
-import { asc, eq, sql } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import { requireAudit } from "../audit/audit";
 import { getDb, type Database, sqlNowIso } from "../db/client";
 import type { Config } from "../platform/config";

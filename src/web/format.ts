@@ -42,3 +42,11 @@ export function minorUnits(decimal: string, currency: string): number | null {
   if (!m || (m[2] ?? "").length > exponent) return null;
   return Number(m[1]) * 10 ** exponent + Number((m[2] ?? "").padEnd(exponent, "0") || "0");
 }
+
+/**
+ * The order number people read and say (`#1042`), from the short number the database gives every
+ * order (docs/decisions/022). An order without one (never, after migration 0016) shows the start of its id.
+ */
+export function orderNumberLabel(order: { number: number | null; id: string }): string {
+  return order.number === null ? `#${order.id.slice(-8)}` : `#${order.number}`;
+}

@@ -1,6 +1,8 @@
 import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
+import { currentShopSettings } from "../settings/shop-settings";
 import { ASSETS } from "./asset-manifest";
+import { staffZone } from "./dates";
 
 /** Open Graph card of a page (absolute URLs). */
 export interface OpenGraph {
@@ -36,12 +38,16 @@ function jsonLdText(data: Record<string, unknown>): string {
  * the doctype, so every page renders in standards mode.
  */
 export function Layout(props: LayoutProps) {
-  const title = props.title === "Bastion" ? "Bastion — a shop you can trust" : `${props.title} · Bastion`;
-  const description = props.description ?? "Bastion: well-made things for everyday carry, sold by a shop that takes your security seriously.";
+  // The shop's own name, logo, colours and footer (its settings, read once per request: decision 024).
+  const shop = currentShopSettings();
+  const title = props.title === shop.shopName ? shop.shopName : `${props.title} · ${shop.shopName}`;
+  const description = props.description ?? `${shop.shopName}: ${shop.heroText || shop.heroTitle}`;
+  // Staff pages (served in a staff time zone, src/web/dates.tsx) carry the script that reports the browser's zone.
+  const zone = staffZone();
   return (
     <>
       {raw("<!DOCTYPE html>")}
-      <html lang="en">
+      <html lang="en" data-staff-tz={zone ?? undefined}>
         <head>
           <meta charset="utf-8" />
           <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -51,7 +57,7 @@ export function Layout(props: LayoutProps) {
           {props.canonical ? <link rel="canonical" href={props.canonical} /> : null}
           {props.og ? (
             <>
-              <meta property="og:site_name" content="Bastion" />
+              <meta property="og:site_name" content={shop.shopName} />
               <meta property="og:type" content={props.og.type} />
               <meta property="og:title" content={props.title} />
               <meta property="og:description" content={description} />
@@ -62,7 +68,9 @@ export function Layout(props: LayoutProps) {
           {props.jsonLd ? <script type="application/ld+json" dangerouslySetInnerHTML={{ __html: jsonLdText(props.jsonLd) }}></script> : null}
           <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
           <link rel="stylesheet" href={ASSETS.css.path} integrity={ASSETS.css.integrity} crossorigin="anonymous" />
+          {shop.theme ? <link rel="stylesheet" href={shop.theme.path} integrity={shop.theme.integrity} crossorigin="anonymous" /> : null}
           <script src={ASSETS.js.path} integrity={ASSETS.js.integrity} crossorigin="anonymous" defer></script>
+          {zone ? <script src={ASSETS.staff.path} integrity={ASSETS.staff.integrity} crossorigin="anonymous" defer></script> : null}
           {(props.scripts ?? []).map((name) => (
             <script src={ASSETS[name].path} integrity={ASSETS[name].integrity} crossorigin="anonymous" defer></script>
           ))}
@@ -73,9 +81,9 @@ export function Layout(props: LayoutProps) {
           </a>
           <header class="site-header">
             <div class="wrap header-row">
-              <a class="brand" href="/" aria-label="Bastion home">
-                <img src="/favicon.svg" alt="" width="28" height="28" />
-                <span>Bastion</span>
+              <a class="brand" href="/" aria-label={`${shop.shopName} home`}>
+                {shop.logoUrl ? <img class="brand-logo" src={shop.logoUrl} alt="" height="32" /> : <img src="/favicon.svg" alt="" width="28" height="28" />}
+                <span>{shop.shopName}</span>
               </a>
               {/* biome-ignore lint/a11y/useSemanticElements: the form is the search landmark; <search> is too recent for every browser we serve */}
               <form class="search" action="/" method="get" role="search">
@@ -100,10 +108,37 @@ export function Layout(props: LayoutProps) {
           </main>
           <footer class="site-footer">
             <div class="wrap footer-row">
-              <p>© Bastion. Payments by Stripe Checkout: your card details never touch our servers.</p>
-              <p>
-                <a href="/api/docs">API</a> · <a href="/security">Security</a>
-              </p>
+              <p>© {shop.shopName}. Payments by Stripe Checkout: your card details never touch our servers.</p>
+              <nav aria-label="Shop information">
+                <ul class="footer-links">
+                  {shop.footerLinks.map((link) => (
+                    <li>
+                      <a href={link.href}>{link.label}</a>
+                    </li>
+                  ))}
+                  <li>
+                    <a href="/shipping">Shipping</a>
+                  </li>
+                  <li>
+                    <a href="/returns">Returns</a>
+                  </li>
+                  <li>
+                    <a href="/privacy">Privacy</a>
+                  </li>
+                  <li>
+                    <a href="/terms">Terms</a>
+                  </li>
+                  <li>
+                    <a href="/contact">Contact</a>
+                  </li>
+                  <li>
+                    <a href="/security">Security</a>
+                  </li>
+                  <li>
+                    <a href="/api/docs">API</a>
+                  </li>
+                </ul>
+              </nav>
             </div>
           </footer>
         </body>

@@ -1,7 +1,12 @@
 import type { Product } from "../catalog/queries";
+import { htmlToText, sanitiseHtml } from "../catalog/html-sanitiser";
+import { raw } from "hono/html";
 import { decimalAmount, formatMoney } from "./format";
-import type { CatalogSort } from "../catalog/queries";
+import type { CatalogSort, CursorSort } from "../catalog/queries";
+import { currentShopSettings } from "../settings/shop-settings";
 import { Layout } from "./layout";
+import type { VariantChoice } from "../catalog/variants";
+import { AddToCartForm, VariantSummary } from "./variant-picker";
 
 /** Widths a resized product image comes in (Cloudflare Image Transformations), for `srcset`. */
 const IMAGE_WIDTHS = [320, 480, 640, 960, 1280] as const;
@@ -50,7 +55,11 @@ function ProductCard({ product, resizing }: { product: Product; resizing: boolea
         </div>
         <div class="card-body">
           <h2 class="card-title">{product.name}</h2>
-          <p class="card-price">{formatMoney(product.priceCents, product.currency)}</p>
+          <p class="card-price">
+            {/* A product whose variants cost different amounts shows its lowest: "From $28.00". */}
+            {new Set(product.variants.map((v) => v.priceCents)).size > 1 ? "From " : ""}
+            {formatMoney(product.priceCents, product.currency)}
+          </p>
           {product.inStock ? null : <p class="stock out">Out of stock</p>}
         </div>
       </a>
@@ -63,7 +72,7 @@ export interface CatalogView {
   items: Product[];
   q: string | undefined;
   category: string | undefined;
-  sort: CatalogSort | undefined;
+  sort: CursorSort | undefined;
   nextCursor: string | null;
   total: number;
   offset: number;
@@ -81,11 +90,12 @@ const SORT_LABELS: Record<CatalogSort, string> = {
 };
 
 /** A catalog address with these filters (empty ones left out, so equal views share a cache key). */
-function catalogHref(v: { q?: string | undefined; category?: string | undefined; sort?: CatalogSort | undefined; cursor?: string | undefined }): string {
+function catalogHref(v: { q?: string | undefined; category?: string | undefined; sort?: CursorSort | undefined; cursor?: string | undefined }): string {
   const params = new URLSearchParams();
   if (v.q) params.set("q", v.q);
   if (v.category) params.set("category", v.category);
-  if (v.sort && v.sort !== "name") params.set("sort", v.sort);
+  // A search's default order is relevance, a listing's is by name.
+  if (v.sort && v.sort !== (v.q ? "relevance" : "name")) params.set("sort", v.sort);
   if (v.cursor) params.set("cursor", v.cursor);
   const query = params.toString();
   return query ? `/?${query}` : "/";
@@ -102,14 +112,15 @@ export function CatalogPage(props: CatalogView) {
   // Searches, filters and later pages stay out of search engines; the catalog's first page is the shop's home.
   const home = `${props.origin}/`;
   const plain = !q && !category && (!sort || sort === "name") && isFirstPage;
-  const title = q ? `Search: ${q}` : category ? `${categoryLabel(category)} — Bastion` : "Bastion";
+  const shop = currentShopSettings();
+  const title = q ? `Search: ${q}` : category ? categoryLabel(category) : shop.shopName;
   return (
     <Layout
       title={title}
       q={q}
       noindex={!plain && !(category && isFirstPage && !q)}
       canonical={plain ? home : category && !q ? `${props.origin}${catalogHref({ category })}` : undefined}
-      og={plain ? { type: "website", url: home, image: `${props.origin}/favicon.svg` } : undefined}
+      og={plain ? { type: "website", url: home, image: `${props.origin}${shop.logoUrl ?? "/favicon.svg"}` } : undefined}
     >
       {q ? (
         <h1 class="page-title">Results for “{q}”</h1>
@@ -117,8 +128,8 @@ export function CatalogPage(props: CatalogView) {
         <h1 class="page-title">{categoryLabel(category)}</h1>
       ) : (
         <section class="hero">
-          <h1>Well-made things, sold safely.</h1>
-          <p>Every threat in our threat model is mitigated in code and proven by a test. Shop with the lights on.</p>
+          <h1>{shop.heroTitle}</h1>
+          {shop.heroText ? <p>{shop.heroText}</p> : null}
         </section>
       )}
       {props.categories.length > 0 ? (
@@ -143,8 +154,13 @@ export function CatalogPage(props: CatalogView) {
           {category ? <input type="hidden" name="category" value={category} /> : null}
           <label for="sort">Sort by</label>
           <select id="sort" name="sort">
+            {q ? (
+              <option value="relevance" selected={(sort ?? "relevance") === "relevance"}>
+                Best match
+              </option>
+            ) : null}
             {(Object.keys(SORT_LABELS) as CatalogSort[]).map((key) => (
-              <option value={key} selected={(sort ?? "name") === key}>
+              <option value={key} selected={(sort ?? (q ? "relevance" : "name")) === key}>
                 {SORT_LABELS[key]}
               </option>
             ))}
@@ -184,53 +200,78 @@ export function CatalogPage(props: CatalogView) {
   );
 }
 
-/** Product detail page. */
-export function ProductPage({ product, origin, resizing }: { product: Product; origin: string; resizing: boolean }) {
+/** A shipping rate as a product page lists it: when it arrives and what it costs (for this product alone). */
+export interface DeliveryOption {
+  name: string;
+  estimate: string | null;
+  price: string;
+}
+
+/** Product detail page: the chosen variant's price and availability, a select per option, delivery estimates. */
+export function ProductPage(props: { product: Product; origin: string; resizing: boolean; choice: VariantChoice; delivery: DeliveryOption[] }) {
+  const { product, origin, resizing, choice, delivery } = props;
   const url = `${origin}/products/${product.slug}`;
-  const image = product.imageUrl ? new URL(product.imageUrl, origin).href : undefined;
+  const chosen = choice.variant;
+  const imageUrl = chosen?.imageUrl ?? product.imageUrl;
+  const image = imageUrl ? new URL(imageUrl, origin).href : undefined;
   const jsonLd = {
     "@context": "https://schema.org",
     "@type": "Product",
     name: product.name,
-    description: product.description,
-    sku: product.id,
+    description: htmlToText(product.description),
+    sku: chosen?.sku ?? product.id,
     url,
     ...(image ? { image } : {}),
     offers: {
       "@type": "Offer",
       url,
-      price: decimalAmount(product.priceCents, product.currency),
+      price: decimalAmount(chosen?.priceCents ?? product.priceCents, product.currency),
       priceCurrency: product.currency,
-      availability: product.inStock ? "https://schema.org/InStock" : "https://schema.org/OutOfStock",
+      availability: chosen?.inStock
+        ? chosen.lowStock !== null
+          ? "https://schema.org/LimitedAvailability"
+          : "https://schema.org/InStock"
+        : "https://schema.org/OutOfStock",
     },
   };
   return (
-    <Layout title={product.name} description={product.description.slice(0, 160)} canonical={url} og={{ type: "product", url, image }} jsonLd={jsonLd}>
+    <Layout
+      title={product.name}
+      description={htmlToText(product.description).slice(0, 160)}
+      canonical={url}
+      og={{ type: "product", url, image }}
+      jsonLd={jsonLd}
+    >
       <nav class="crumbs" aria-label="Breadcrumb">
         <a href="/">Shop</a> / <span>{product.name}</span>
       </nav>
       <article class="product">
         <div class="product-media">
-          {product.imageUrl ? (
-            <ProductImage src={product.imageUrl} alt={product.name} width={960} height={720} sizes="(max-width: 800px) 100vw, 600px" resizing={resizing} />
+          {imageUrl ? (
+            <ProductImage src={imageUrl} alt={product.name} width={960} height={720} sizes="(max-width: 800px) 100vw, 600px" resizing={resizing} />
           ) : (
             <div class="placeholder" />
           )}
         </div>
         <div class="product-info">
           <h1>{product.name}</h1>
-          <p class="price">{formatMoney(product.priceCents, product.currency)}</p>
-          <p class={product.inStock ? "stock in" : "stock out"}>{product.inStock ? "In stock" : "Out of stock"}</p>
-          <p class="description">{product.description}</p>
-          <form class="add-to-cart" method="post" action="/cart/items" data-add-to-cart>
-            <input type="hidden" name="productId" value={product.id} />
-            <label for="qty">Quantity</label>
-            <input id="qty" name="quantity" type="number" min="1" max="99" value="1" inputmode="numeric" />
-            <button type="submit" disabled={!product.inStock}>
-              {product.inStock ? "Add to cart" : "Sold out"}
-            </button>
-            <p class="form-message" role="status" aria-live="polite"></p>
-          </form>
+          <VariantSummary product={product} choice={choice} />
+          {/* Descriptions are HTML (Shopify's Body (HTML)): only the sanitiser's allow-list reaches the page (P03). */}
+          <div class="description">{raw(sanitiseHtml(product.description))}</div>
+          <AddToCartForm product={product} choice={choice} />
+          {choice.variant?.inStock && delivery.length > 0 ? (
+            <section class="delivery" aria-labelledby="delivery-title">
+              <h2 id="delivery-title">Delivery</h2>
+              <ul>
+                {delivery.map((rate) => (
+                  <li>
+                    <strong>{rate.name}</strong>
+                    {rate.estimate ? `: ${rate.estimate}` : ""} · {rate.price}
+                  </li>
+                ))}
+              </ul>
+            </section>
+          ) : null}
         </div>
       </article>
     </Layout>

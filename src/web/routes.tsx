@@ -13,18 +13,14 @@ import { sharedCatalogAnswer, sharedKeyOf } from "../catalog/page-cache";
 import { serveProductImage } from "../catalog/images";
 import { SLUG_PATTERN } from "../catalog/routes";
 import { getDb } from "../db/client";
-import { ASSETS } from "./asset-manifest";
+import { deliveryEstimate, offeredRates } from "../shipping/checkout-pricing";
+import { formatMoney } from "./format";
 import type { AppEnv } from "../platform/app-env";
+import { chooseVariant } from "../catalog/variants";
 import { CatalogPage, MessagePage, ProductPage } from "./pages";
+import { PAGE_CACHE_CONTROL, sharedPageKey } from "./shared-pages";
+import { shopInfoPages } from "./shop-pages";
 import { SecurityPage } from "./security-page";
-
-/**
- * Browsers revalidate every shared page (a 304 when its ETag still matches), so a staff change is
- * seen on the next load; the page cache behind them does the sharing.
- */
-const PAGE_CACHE_CONTROL = "public, max-age=0, must-revalidate";
-/** The build's stylesheet and script, in every page's cache key: a deploy never serves pages naming old assets. */
-const PAGE_BUILD = `${ASSETS.css.path}${ASSETS.js.path}`.replace(/[^a-zA-Z0-9]/g, "");
 
 /** Server-rendered storefront pages. */
 export const storefront = new Hono<AppEnv>()
@@ -39,7 +35,7 @@ export const storefront = new Hono<AppEnv>()
     const rawCategory = c.req.query("category") ?? "";
     const category = rawCategory.length <= 40 && CATEGORY_PATTERN.test(rawCategory) ? rawCategory : undefined;
     const rawSort = c.req.query("sort");
-    const sort = CATALOG_SORTS.find((s) => s === rawSort);
+    const sort = rawSort === "relevance" ? "relevance" : CATALOG_SORTS.find((s) => s === rawSort);
     const rawCursor = c.req.query("cursor");
     const cursor = rawCursor ? decodeCursor(rawCursor) : null;
     const origin = c.get("config").PUBLIC_ORIGIN;
@@ -47,7 +43,7 @@ export const storefront = new Hono<AppEnv>()
     // The catalog's pages are the same for every visitor: shared through the page cache (decision
     // 017), one key per meaningful page, rendered from the normalised listing the key names.
     const listing = normaliseListing({ q, category, sort, cursor });
-    const key = sharedKeyOf(`${PAGE_BUILD}${resizing ? "+rs" : ""}/home`, {
+    const key = sharedKeyOf(`${sharedPageKey(resizing)}/home`, {
       q: listing.q,
       category: listing.category,
       sort: listing.sort,
@@ -65,19 +61,38 @@ export const storefront = new Hono<AppEnv>()
     const slug = c.req.param("slug");
     const origin = c.get("config").PUBLIC_ORIGIN;
     const resizing = c.get("config").IMAGE_RESIZING === "cloudflare";
+    // The options a shopper chose without JavaScript (o1–o3). Only values of the product reach the
+    // page, so the shared key holds a choice, never what a client typed: a value the product does
+    // not have renders as not asked (the page says which values it shows).
+    const asked = [c.req.query("o1"), c.req.query("o2"), c.req.query("o3")].map((v) => (v !== undefined && v.length <= 100 ? v : undefined));
+    const choiceKey = asked.some((v) => v !== undefined) ? `?o=${asked.map((v) => encodeURIComponent(v ?? "")).join("&")}` : "";
     const answer = SLUG_PATTERN.test(slug)
       ? await sharedCatalogAnswer(
           c,
-          { key: `${PAGE_BUILD}${resizing ? "+rs" : ""}/products/${slug}`, kind: "html", browser: PAGE_CACHE_CONTROL },
+          { key: `${sharedPageKey(resizing)}/products/${slug}${choiceKey}`, kind: "html", browser: PAGE_CACHE_CONTROL },
           async (db) => {
             const product = await findProductBySlug(db, slug);
-            return product ? String(<ProductPage product={product} origin={origin} resizing={resizing} />) : null;
+            if (!product) return null;
+            // Anything that is not one of the product's values is not cached under its own key.
+            const choice = chooseVariant(product, asked);
+            if (choiceKey && !asked.every((v, i) => v === undefined || v === choice.values[i])) return null;
+            // Shipping rate changes change the catalog version too (migration low_stock_pages), so the estimate is never stale.
+            const price = choice.variant?.priceCents ?? product.priceCents;
+            const delivery = (await offeredRates(db, product.currency, price)).map((rate) => ({
+              name: rate.name,
+              estimate: deliveryEstimate(rate),
+              price: rate.amountCents === 0 ? "free" : formatMoney(rate.amountCents, rate.currency),
+            }));
+            return String(<ProductPage product={product} origin={origin} resizing={resizing} choice={choice} delivery={delivery} />);
           },
         )
       : null;
+    // A choice the product cannot show (or a gone product) starts over at the plain page.
+    if (!answer && choiceKey) return c.redirect(`/products/${slug}`, 303);
     return answer ?? c.html(<MessagePage status={404} title="Not found" message="We could not find that product. It may have been removed." />, 404);
   })
   .get("/security", (c) => c.html(<SecurityPage origin={c.var.config.PUBLIC_ORIGIN} />))
+  .route("/", shopInfoPages)
   .get("/robots.txt", (c) => {
     const origin = c.var.config.PUBLIC_ORIGIN;
     c.header("cache-control", "public, max-age=3600");
@@ -96,6 +111,7 @@ export const storefront = new Hono<AppEnv>()
       `<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">`,
       url(`${origin}/`),
       url(`${origin}/security`),
+      ...["shipping", "returns", "privacy", "terms", "contact"].map((page) => url(`${origin}/${page}`)),
       ...rows.map((p) => url(`${origin}/products/${encodeURIComponent(p.slug)}`, p.updatedAt)),
       `</urlset>`,
     ].join("\n");

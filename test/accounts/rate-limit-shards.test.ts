@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { RATE_SHARDS, RATE_SWEEP_PER_CALL, consumeRateLimit, rateLimitShard, type LoginGuard } from "../../src/accounts/login-guard";
+import { RATE_SWEEP_PER_CALL, type LoginGuard } from "../../src/accounts/login-guard";
+import { consumeRateLimit, RATE_SHARDS, rateLimitShard } from "../../src/accounts/rate-limits";
 import { unique } from "../support/factories";
 
 const rule = { window: 60, max: 3 };

@@ -54,7 +54,7 @@ describe("staff pages", () => {
     const id = decodeURIComponent(location.split("/").pop()!);
     const edited = await postForm(location, { slug, name: "Desk <lamp>", price: "33", stock: "2", currency: "USD", hidden: "on" }, admin);
     expect(edited.status).toBe(303);
-    expect(await env.DB.prepare("SELECT price_cents, hidden FROM products WHERE id = ?").bind(id).first()).toEqual({ price_cents: 3300, hidden: 1 });
+    expect(await env.DB.prepare("SELECT price_cents, status FROM products WHERE id = ?").bind(id).first()).toEqual({ price_cents: 3300, status: "draft" });
     const events = await auditRowsAfter(before);
     expect(events.map((e) => e.action)).toEqual(["product.created", "product.updated"]);
     expect(JSON.parse(events[1]!.detail)).toEqual({ changes: { priceCents: { from: 3100, to: 3300 }, hidden: { from: false, to: true } } });

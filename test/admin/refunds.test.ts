@@ -89,21 +89,28 @@ describe("partial refunds", () => {
     expect(await requested(orderId, before)).toHaveLength(2);
   });
 
-  it("the staff order page refunds a decimal amount in the order's currency, once per rendered form", async () => {
+  it("the staff order page refunds a decimal amount in the order's currency after a confirmation naming it, once per confirmation", async () => {
     const admin = await as("admin");
     const { orderId } = await makePaidOrder();
-    const page = await (await request(`/admin/orders/${orderId}`, { headers: admin })).text();
+    const confirm = (amount: string) => request(`/admin/orders/${orderId}/refund?mode=amount&amount=${encodeURIComponent(amount)}`, { headers: admin });
+    expect((await confirm("12.5x")).status).toBe(409);
+    expect((await confirm("")).status).toBe(409);
+    const page = await (await confirm("12.50")).text();
+    expect(page).toContain("Refund <strong>$12.50</strong>");
     const key = /name="idempotencyKey" value="([^"]+)"/.exec(page)![1]!;
-    const post = (amount: string) =>
+    const post = (fields: Record<string, string>) =>
       request(`/admin/orders/${orderId}/refund`, {
         method: "POST",
         headers: { ...admin, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ amount, idempotencyKey: key }),
+        body: new URLSearchParams(fields),
         redirect: "manual",
       });
-    expect((await post("12.5x")).status).toBe(422);
-    expect((await post("12.50")).status).toBe(303);
-    expect((await post("12.50")).status).toBe(303);
+    // Without the confirmed amount (the old one-step form) nothing is refunded.
+    expect((await post({ amount: "12.50", idempotencyKey: key })).headers.get("location")).toContain("error=confirm");
+    expect(await refundRows(orderId)).toEqual([]);
+    const fields = { mode: "amount", amount: "12.50", expectedCents: "1250", idempotencyKey: key };
+    expect((await post(fields)).status).toBe(303);
+    expect((await post(fields)).status).toBe(303);
     expect(await refundRows(orderId)).toEqual([{ amountCents: 1250, state: "done" }]);
   });
 });

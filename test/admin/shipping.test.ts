@@ -4,7 +4,7 @@ import { getAs } from "../support/accounts";
 import { as, appRequest as request } from "../support/admin";
 import { auditRowsAfter, lastAuditId } from "../support/audit";
 import { ORIGIN } from "../support/http";
-import { makeHeldOrder, makePaidOrder } from "../support/orders";
+import { makeHeldOrder, makePaidOrder, orderRow } from "../support/orders";
 
 function post(headers: Record<string, string>, path: string, body?: unknown): Promise<Response> {
   return request(path, {
@@ -42,7 +42,7 @@ describe("shipping an order", () => {
     const mine = (await (await getAs(cookie, `/api/orders/${orderId}`)).json()) as { shipping: { status: string; trackingNumber: string } };
     expect(mine.shipping).toMatchObject({ status: "shipped", trackingNumber: "JD0146 0001 2345" });
     expect(await (await getAs(cookie, `/orders/${orderId}`)).text()).toContain("JD0146 0001 2345");
-    const [notice] = await mailsTo(email, `Your Bastion order ${orderId} has shipped`);
+    const [notice] = await mailsTo(email, `Your Bastion order #${(await orderRow(orderId))!.number} has shipped`);
     expect(notice!.text).toContain("Tracking number: JD0146 0001 2345");
     expect(notice!.text).toContain(`${ORIGIN}/orders/${orderId}`);
 
@@ -90,9 +90,9 @@ describe("shipping an order", () => {
     expect((await shippingRow(orderId)) as { carrier: string }).toMatchObject({ carrier: winner.carrier });
     // Both requests were put on the record before their write (fail closed); only one shipped.
     expect((await auditRowsAfter(before)).filter((r) => r.subject === orderId && r.action === "order.shipped").length).toBeGreaterThanOrEqual(1);
-    await mailsTo(email, `Your Bastion order ${orderId} has shipped`);
+    await mailsTo(email, `Your Bastion order #${(await orderRow(orderId))!.number} has shipped`);
     await new Promise((r) => setTimeout(r, 1500));
-    expect(await mailsTo(email, `Your Bastion order ${orderId} has shipped`, false)).toHaveLength(1);
+    expect(await mailsTo(email, `Your Bastion order #${(await orderRow(orderId))!.number} has shipped`, false)).toHaveLength(1);
   });
 
   it("the staff order page ships through its form, and refuses markup or control characters in the tracking number", async () => {

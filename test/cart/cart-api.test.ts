@@ -32,7 +32,7 @@ describe("cart API: basics", () => {
 
   it("the first add issues a __Host- cookie (Secure; HttpOnly; SameSite=Lax; Path=/) with a 128-bit id, and the cart is priced from D1", async () => {
     const p = await makeProduct({ priceCents: 1250 });
-    const res = await sendJson("POST", "/api/cart/items", { productId: p.id, quantity: 2 });
+    const res = await sendJson("POST", "/api/cart/items", { productId: p.id, variantId: p.variantId, quantity: 2 });
     expect(res.status).toBe(200);
     const line = cartSetCookie(res)!;
     expect(line).toMatch(/^__Host-bastion_cart=[A-Za-z0-9_-]{22};/);
@@ -43,7 +43,7 @@ describe("cart API: basics", () => {
     expect(line).not.toMatch(/Domain=/i);
     const cart = (await res.json()) as Cart;
     expect(cart).toMatchObject({
-      items: [{ productId: p.id, slug: p.slug, name: p.name, quantity: 2, unitPriceCents: 1250, lineTotalCents: 2500 }],
+      items: [{ productId: p.id, slug: p.slug, name: p.name, quantity: 2, unitPriceCents: 1250, lineTotalCents: 2500, imageUrl: p.imageUrl }],
       coupon: null,
       subtotalCents: 2500,
       discountCents: 0,
@@ -58,8 +58,8 @@ describe("cart API: basics", () => {
   it("adding again adds to the line and clamps at 99; PUT sets, DELETE removes; each change bumps the version", async () => {
     const p = await makeProduct();
     const { id, cookie } = guestCart();
-    expect((await cartJson(cookie, "POST", "/api/cart/items", { productId: p.id, quantity: 60 })).status).toBe(200);
-    const clamped = (await (await cartJson(cookie, "POST", "/api/cart/items", { productId: p.id, quantity: 60 })).json()) as Cart;
+    expect((await cartJson(cookie, "POST", "/api/cart/items", { productId: p.id, variantId: p.variantId, quantity: 60 })).status).toBe(200);
+    const clamped = (await (await cartJson(cookie, "POST", "/api/cart/items", { productId: p.id, variantId: p.variantId, quantity: 60 })).json()) as Cart;
     expect(clamped.items[0]!.quantity).toBe(99);
     const set = (await (await cartJson(cookie, "PUT", `/api/cart/items/${p.id}`, { quantity: 3 })).json()) as Cart;
     expect(set.items[0]!.quantity).toBe(3);
@@ -73,17 +73,17 @@ describe("cart API: basics", () => {
     const hidden = await makeProduct({ hidden: true });
     const { id, cookie } = guestCart();
     expect((await cartJson(cookie, "PUT", `/api/cart/items/prd_nope`, { quantity: 1 })).status).toBe(404);
-    const res = await cartJson(cookie, "POST", "/api/cart/items", { productId: hidden.id, quantity: 1 });
+    const res = await cartJson(cookie, "POST", "/api/cart/items", { productId: hidden.id, variantId: hidden.variantId, quantity: 1 });
     expect(res.status).toBe(404);
     expect(await problemCode(res)).toBe("product_not_found");
-    expect((await cartJson(cookie, "POST", "/api/cart/items", { productId: "prd_missing", quantity: 1 })).status).toBe(404);
+    expect((await cartJson(cookie, "POST", "/api/cart/items", { productId: "prd_missing", variantId: "var_prd_missing", quantity: 1 })).status).toBe(404);
     expect((await guestState(id)).lines).toEqual([]);
   });
 
   it("an out-of-stock product cannot be added (422 out_of_stock)", async () => {
     const p = await makeProduct({ stock: 0 });
     const { id, cookie } = guestCart();
-    const res = await cartJson(cookie, "POST", "/api/cart/items", { productId: p.id, quantity: 1 });
+    const res = await cartJson(cookie, "POST", "/api/cart/items", { productId: p.id, variantId: p.variantId, quantity: 1 });
     expect(res.status).toBe(422);
     expect(await problemCode(res)).toBe("out_of_stock");
     expect((await guestState(id)).lines).toEqual([]);
@@ -94,7 +94,7 @@ describe("cart API: basics", () => {
     const hide = await makeProduct({ priceCents: 700 });
     const remove = await makeProduct({ priceCents: 900 });
     const { id, cookie } = guestCart();
-    for (const p of [keep, hide, remove]) await cartJson(cookie, "POST", "/api/cart/items", { productId: p.id, quantity: 1 });
+    for (const p of [keep, hide, remove]) await cartJson(cookie, "POST", "/api/cart/items", { productId: p.id, variantId: p.variantId, quantity: 1 });
     // Staff hide it: this isolate forgets its shared pricing rows at once.
     expect((await appJson("PATCH", `/api/admin/products/${hide.id}`, { hidden: true }, await as("admin"))).status).toBe(200);
     expect((await getCart(cookie)).items.map((i) => i.productId)).toEqual([keep.id, remove.id]);
@@ -135,7 +135,7 @@ describe("cart API: attacks", () => {
   it("P13 quantity tampering: -1, 0, 1.5, '2', 1e9, null (NaN), 100 and a missing quantity are refused with 422 and nothing changes", async () => {
     const p = await makeProduct();
     const { id, cookie } = guestCart();
-    await cartJson(cookie, "POST", "/api/cart/items", { productId: p.id, quantity: 2 });
+    await cartJson(cookie, "POST", "/api/cart/items", { productId: p.id, variantId: p.variantId, quantity: 2 });
     const before = await guestState(id);
     const bad: unknown[] = [-1, 0, 1.5, "2", 1e9, null, Number.NaN, 100, "NaN", true, [1], { n: 1 }];
     for (const quantity of bad) {
@@ -153,7 +153,7 @@ describe("cart API: attacks", () => {
     expect((await cartJson(cookie, "PUT", `/api/cart/items/${p.id}`, {})).status).toBe(422);
     expect(await guestState(id)).toEqual(before);
     const cart = await getCart(cookie);
-    expect(cart.items).toMatchObject([{ productId: p.id, quantity: 2 }]);
+    expect(cart.items).toMatchObject([{ productId: p.id, variantId: p.variantId, quantity: 2 }]);
   });
 
   it("P13 quantity tampering: the CartObject itself refuses invalid quantities (defence in depth)", async () => {
@@ -169,7 +169,7 @@ describe("cart API: attacks", () => {
     const products = await Promise.all(Array.from({ length: 51 }, (_, i) => makeProduct({ priceCents: 100 + i })));
     const { id, cookie } = guestCart();
     for (const p of products.slice(0, 50)) {
-      expect((await cartJson(cookie, "POST", "/api/cart/items", { productId: p.id, quantity: 1 })).status).toBe(200);
+      expect((await cartJson(cookie, "POST", "/api/cart/items", { productId: p.id, variantId: p.variantId, quantity: 1 })).status).toBe(200);
     }
     const before = await guestState(id);
     const res = await cartJson(cookie, "POST", "/api/cart/items", { productId: products[50]!.id, quantity: 1 });
@@ -202,13 +202,13 @@ describe("cart API: attacks", () => {
     const put = (await (await cartJson(cookie, "PUT", `/api/cart/items/${p.id}`, { quantity: 2, unitPriceCents: 1, totalCents: 1 })).json()) as Cart;
     expect(put).toMatchObject({ subtotalCents: 8642, totalCents: 8642 });
     // The object stores only product ids and quantities: there is no price to tamper with.
-    expect(await guestState(id)).toMatchObject({ lines: [{ productId: p.id, quantity: 2 }] });
+    expect(await guestState(id)).toMatchObject({ lines: [{ productId: p.id, variantId: p.variantId, quantity: 2 }] });
     expect(JSON.stringify(await guestState(id))).not.toMatch(/Cents/);
     // D1 is the only source of prices: a staff price change shows on the next read.
     expect((await appJson("PATCH", `/api/admin/products/${p.id}`, { priceCents: 1000 }, await as("admin"))).status).toBe(200);
     expect(await getCart(cookie)).toMatchObject({ subtotalCents: 2000, totalCents: 2000 });
     // A change made with SQL shows once the shared row is past its 5 s (decision 009).
-    await env.DB.prepare("UPDATE products SET price_cents = 1500 WHERE id = ?").bind(p.id).run();
+    await env.DB.prepare("UPDATE product_variants SET price_cents = 1500 WHERE id = ?").bind(p.variantId).run();
     forgetPricingRows(env.DB);
     expect(await getCart(cookie)).toMatchObject({ subtotalCents: 3000, totalCents: 3000 });
   });
@@ -217,7 +217,7 @@ describe("cart API: attacks", () => {
     const p = await makeProduct();
     const alice = guestCart();
     const bob = guestCart();
-    await cartJson(alice.cookie, "POST", "/api/cart/items", { productId: p.id, quantity: 5 });
+    await cartJson(alice.cookie, "POST", "/api/cart/items", { productId: p.id, variantId: p.variantId, quantity: 5 });
     const aliceBefore = await guestState(alice.id);
     // Bob names Alice's cart everywhere he can think of.
     const viaQuery = await request(`/api/cart?cartId=${alice.id}&cart=${alice.id}&id=guest:${alice.id}`, { headers: { cookie: bob.cookie } });
@@ -229,14 +229,14 @@ describe("cart API: attacks", () => {
     const del = await cartJson(bob.cookie, "DELETE", `/api/cart/items/${p.id}?cartId=${alice.id}`);
     expect(del.status).toBe(200);
     expect(await guestState(alice.id)).toEqual(aliceBefore);
-    expect((await getCart(alice.cookie)).items).toMatchObject([{ productId: p.id, quantity: 5 }]);
+    expect((await getCart(alice.cookie)).items).toMatchObject([{ productId: p.id, variantId: p.variantId, quantity: 5 }]);
     expect((await guestState(bob.id)).lines).toEqual([]);
   });
 
   it("P12 forged cookie: a cart id we could not have issued gets a fresh empty cart, a new cookie, and one audit event", async () => {
     const p = await makeProduct();
     const victim = guestCart();
-    await cartJson(victim.cookie, "POST", "/api/cart/items", { productId: p.id, quantity: 1 });
+    await cartJson(victim.cookie, "POST", "/api/cart/items", { productId: p.id, variantId: p.variantId, quantity: 1 });
     const victimBefore = await guestState(victim.id);
     const forged = [
       `guest:${victim.id}`,
@@ -278,12 +278,12 @@ describe("cart API: attacks", () => {
   it("P12 CSRF: a cart change with the cookie from another origin is refused with 403 and changes nothing", async () => {
     const p = await makeProduct();
     const { id, cookie } = guestCart();
-    await cartJson(cookie, "POST", "/api/cart/items", { productId: p.id, quantity: 1 });
+    await cartJson(cookie, "POST", "/api/cart/items", { productId: p.id, variantId: p.variantId, quantity: 1 });
     const before = await guestState(id);
     const res = await request("/api/cart/items", {
       method: "POST",
       headers: { cookie, origin: "https://evil.example", "content-type": "application/json" },
-      body: JSON.stringify({ productId: p.id, quantity: 5 }),
+      body: JSON.stringify({ productId: p.id, variantId: p.variantId, quantity: 5 }),
     });
     expect(res.status).toBe(403);
     expect(await guestState(id)).toEqual(before);
@@ -292,8 +292,8 @@ describe("cart API: attacks", () => {
   it("T08 race: 30 concurrent adds to one cart lose no update", async () => {
     const p = await makeProduct();
     const { id, cookie } = guestCart();
-    await Promise.all(Array.from({ length: 30 }, () => cartJson(cookie, "POST", "/api/cart/items", { productId: p.id, quantity: 3 })));
-    expect((await guestState(id)).lines).toEqual([{ productId: p.id, quantity: 90 }]);
+    await Promise.all(Array.from({ length: 30 }, () => cartJson(cookie, "POST", "/api/cart/items", { productId: p.id, variantId: p.variantId, quantity: 3 })));
+    expect((await guestState(id)).lines).toEqual([{ productId: p.id, variantId: p.variantId, quantity: 90 }]);
     expect((await guestState(id)).version).toBe(30);
   });
 
@@ -301,7 +301,9 @@ describe("cart API: attacks", () => {
     // Each add reads D1 for the lines it saw; lines added meanwhile must be re-read, not dropped.
     const products = await Promise.all(Array.from({ length: 12 }, () => makeProduct()));
     const { id, cookie } = guestCart();
-    const answers = await Promise.all(products.map((p) => cartJson(cookie, "POST", "/api/cart/items", { productId: p.id, quantity: 1 })));
+    const answers = await Promise.all(
+      products.map((p) => cartJson(cookie, "POST", "/api/cart/items", { productId: p.id, variantId: p.variantId, quantity: 1 })),
+    );
     expect(answers.map((r) => r.status)).toEqual(products.map(() => 200));
     const state = await guestState(id);
     expect(state.lines.map((l) => l.productId).sort()).toEqual(products.map((p) => p.id).sort());

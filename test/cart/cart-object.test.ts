@@ -15,7 +15,7 @@ describe("CartObject checkout RPC (contract with checkout)", () => {
     await stub.applyCoupon("SAVE10");
     const orderId = unique("ord");
     const begun = await stub.beginCheckout(orderId);
-    expect(begun).toEqual({ ok: true, snapshot: { lines: [{ productId: "prd_a", quantity: 2 }], couponCode: "SAVE10", version: 2 } });
+    expect(begun).toEqual({ ok: true, snapshot: { lines: [{ productId: "prd_a", variantId: "var_prd_a", quantity: 2 }], couponCode: "SAVE10", version: 2 } });
     expect((await stub.getState()).state).toMatchObject({ status: "checking_out", orderId });
     // The same order asking again (a retry) gets the same snapshot; another order is refused.
     expect(await stub.beginCheckout(orderId)).toEqual(begun);
@@ -37,8 +37,8 @@ describe("CartObject checkout RPC (contract with checkout)", () => {
     expect(done.ok).toBe(true);
     const after = (await stub.getState()) as CartState;
     expect(after.lines).toEqual([
-      { productId: "prd_a", quantity: 5 },
-      { productId: "prd_b", quantity: 1 },
+      { productId: "prd_a", variantId: "var_prd_a", quantity: 5 },
+      { productId: "prd_b", variantId: "var_prd_b", quantity: 1 },
     ]);
     expect(after.state).toEqual({ status: "open" });
     // Completing twice (webhook retry) removes nothing more.
@@ -66,7 +66,7 @@ describe("CartObject checkout RPC (contract with checkout)", () => {
     const orderId = unique("ord");
     await stub.beginCheckout(orderId);
     const cancelled = await stub.cancelCheckout(orderId);
-    expect(cancelled.ok && cancelled.cart).toMatchObject({ lines: [{ productId: "prd_a", quantity: 2 }], state: { status: "open" } });
+    expect(cancelled.ok && cancelled.cart).toMatchObject({ lines: [{ productId: "prd_a", variantId: "var_prd_a", quantity: 2 }], state: { status: "open" } });
     expect((await stub.beginCheckout(unique("ord"))).ok).toBe(true);
   });
 
@@ -97,7 +97,7 @@ describe("guest cart merge on sign-in", () => {
     }
     const guestCoupon = await makeCoupon();
     await cartJson(guest.cookie, "PUT", "/api/cart/coupon", { code: guestCoupon.code });
-    await env.DB.prepare("UPDATE products SET hidden = 1 WHERE id = ?").bind(hidden.id).run();
+    await env.DB.prepare("UPDATE products SET status = 'draft' WHERE id = ?").bind(hidden.id).run();
     await env.DB.prepare("DELETE FROM products WHERE id = ?").bind(deleted.id).run();
     const userId = unique("usr");
     const account = cartStubForUser(env, userId);
@@ -108,8 +108,8 @@ describe("guest cart merge on sign-in", () => {
 
     const merged = await account.getState();
     expect(merged.lines).toEqual([
-      { productId: shared.id, quantity: 99 },
-      { productId: guestOnly.id, quantity: 2 },
+      { productId: shared.id, variantId: shared.variantId, quantity: 99 },
+      { productId: guestOnly.id, variantId: guestOnly.variantId, quantity: 2 },
     ]);
     expect(merged.couponCode).toBe("ACCOUNT-CODE");
     expect(await guestState(guest.id)).toMatchObject({ lines: [], couponCode: null });
@@ -122,14 +122,17 @@ describe("guest cart merge on sign-in", () => {
   it("carries the guest's coupon when the account's cart has none; a malformed guest id does nothing", async () => {
     const p = await makeProduct();
     const guest = guestCart();
-    await cartJson(guest.cookie, "POST", "/api/cart/items", { productId: p.id, quantity: 1 });
+    await cartJson(guest.cookie, "POST", "/api/cart/items", { productId: p.id, variantId: p.variantId, quantity: 1 });
     const coupon = await makeCoupon();
     await cartJson(guest.cookie, "PUT", "/api/cart/coupon", { code: coupon.code });
     const userId = unique("usr");
     await mergeGuestCart(env, "not-an-id", userId);
     expect((await cartStubForUser(env, userId).getState()).lines).toEqual([]);
     await mergeGuestCart(env, guest.id, userId);
-    expect(await cartStubForUser(env, userId).getState()).toMatchObject({ lines: [{ productId: p.id, quantity: 1 }], couponCode: coupon.code });
+    expect(await cartStubForUser(env, userId).getState()).toMatchObject({
+      lines: [{ productId: p.id, variantId: p.variantId, quantity: 1 }],
+      couponCode: coupon.code,
+    });
   });
 });
 
@@ -139,17 +142,17 @@ describe("signed-in shoppers", () => {
     const alice = await signUpAndSignIn();
     const bob = await signUpAndSignIn();
     const guest = guestCart();
-    await cartJson(guest.cookie, "POST", "/api/cart/items", { productId: p.id, quantity: 7 });
+    await cartJson(guest.cookie, "POST", "/api/cart/items", { productId: p.id, variantId: p.variantId, quantity: 7 });
     const guestBefore = await guestState(guest.id);
-    const res = await cartJson(`${alice.cookie}; ${guest.cookie}`, "POST", "/api/cart/items", { productId: p.id, quantity: 2 });
+    const res = await cartJson(`${alice.cookie}; ${guest.cookie}`, "POST", "/api/cart/items", { productId: p.id, variantId: p.variantId, quantity: 2 });
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ items: [{ productId: p.id, quantity: 2 }], totalCents: 600 });
-    expect((await cartStubForUser(env, alice.user.id).getState()).lines).toEqual([{ productId: p.id, quantity: 2 }]);
+    expect(await res.json()).toMatchObject({ items: [{ productId: p.id, variantId: p.variantId, quantity: 2 }], totalCents: 600 });
+    expect((await cartStubForUser(env, alice.user.id).getState()).lines).toEqual([{ productId: p.id, variantId: p.variantId, quantity: 2 }]);
     expect(await guestState(guest.id)).toEqual(guestBefore);
     // Bob, naming Alice's user id everywhere, sees only his own (empty) cart.
     const bobView = await cartJson(bob.cookie, "GET", `/api/cart?userId=${alice.user.id}&cartId=user:${alice.user.id}`);
     expect(((await bobView.json()) as { items: unknown[] }).items).toEqual([]);
-    expect((await cartStubForUser(env, alice.user.id).getState()).lines).toEqual([{ productId: p.id, quantity: 2 }]);
+    expect((await cartStubForUser(env, alice.user.id).getState()).lines).toEqual([{ productId: p.id, variantId: p.variantId, quantity: 2 }]);
   });
 
   it("P10/T07 per-customer limit: a signed-in customer who has used up a per-customer coupon is refused with coupon_already_used", async () => {
@@ -161,7 +164,7 @@ describe("signed-in shoppers", () => {
     const { couponCustomerKey } = await import("../../src/coupons/customer");
     const customer = await couponCustomerKey(shopper.user.email);
     expect((await reserveCouponHold(env, { code: coupon.code, orderId: unique("ord"), userId: customer })).ok).toBe(true);
-    await cartJson(shopper.cookie, "POST", "/api/cart/items", { productId: p.id, quantity: 1 });
+    await cartJson(shopper.cookie, "POST", "/api/cart/items", { productId: p.id, variantId: p.variantId, quantity: 1 });
     const res = await cartJson(shopper.cookie, "PUT", "/api/cart/coupon", { code: coupon.code });
     expect(res.status).toBe(422);
     expect(((await res.json()) as { code: string }).code).toBe("coupon_already_used");
@@ -169,7 +172,7 @@ describe("signed-in shoppers", () => {
     // Another customer may still use it.
     const other = await signUpAndSignIn();
     await markEmailVerified(other.user.id);
-    await cartJson(other.cookie, "POST", "/api/cart/items", { productId: p.id, quantity: 1 });
+    await cartJson(other.cookie, "POST", "/api/cart/items", { productId: p.id, variantId: p.variantId, quantity: 1 });
     expect((await cartJson(other.cookie, "PUT", "/api/cart/coupon", { code: coupon.code })).status).toBe(200);
   });
 });

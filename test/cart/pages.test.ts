@@ -23,7 +23,7 @@ describe("cart page (works without JavaScript)", () => {
     expect(html).toContain("$51.98");
     expect(html).toContain("Added to your cart.");
     expect(html).toContain('action="/checkout"');
-    expect(html).toContain(`action="/cart/items/${p.id}/quantity"`);
+    expect(html).toContain(`action="/cart/items/${p.variantId}/quantity"`);
   });
 
   it("update, remove, coupon apply and remove through forms", async () => {
@@ -32,7 +32,7 @@ describe("cart page (works without JavaScript)", () => {
     const { id, cookie } = guestCart();
     await postForm("/cart/items", { productId: p.id, quantity: "1" }, cookie);
     expect((await postForm(`/cart/items/${p.id}/quantity`, { quantity: "4" }, cookie)).headers.get("location")).toBe("/cart?m=updated");
-    expect((await guestState(id)).lines).toEqual([{ productId: p.id, quantity: 4 }]);
+    expect((await guestState(id)).lines).toEqual([{ productId: p.id, variantId: p.variantId, quantity: 4 }]);
     expect((await postForm("/cart/coupon", { code: coupon.code.toLowerCase() }, cookie)).headers.get("location")).toBe("/cart?m=coupon_applied");
     const html = await page(cookie);
     expect(html).toContain(coupon.code);
@@ -47,7 +47,7 @@ describe("cart page (works without JavaScript)", () => {
   it("P13 quantity tampering via forms: bad quantities redirect with a clear message and change nothing", async () => {
     const p = await makeProduct();
     const { id, cookie } = guestCart();
-    await cartJson(cookie, "POST", "/api/cart/items", { productId: p.id, quantity: 2 });
+    await cartJson(cookie, "POST", "/api/cart/items", { productId: p.id, variantId: p.variantId, quantity: 2 });
     const before = await guestState(id);
     for (const quantity of ["-1", "0", "1.5", "100", "1e9", "NaN", "", "0x10", "٣"]) {
       const res = await postForm(`/cart/items/${p.id}/quantity`, { quantity }, cookie);

@@ -76,7 +76,7 @@ describe("browsing the catalog: categories, sort, count and pages", () => {
 
   it("P04 catalog filters are data, never SQL: hostile categories, sorts and cursors are refused with 400 or match nothing; hidden rows stay hidden", async () => {
     const { word, category } = await catalogOfFive();
-    const before = await env.DB.prepare("SELECT count(*) AS n, sum(hidden) AS h FROM products").first<{ n: number; h: number }>();
+    const before = await env.DB.prepare("SELECT count(*) AS n, sum(status <> 'active') AS h FROM products").first<{ n: number; h: number }>();
     for (const hostile of ["x' OR '1'='1", "kitchen;DROP TABLE products", "a%", "../etc", "KITCHEN", "x".repeat(41)]) {
       const res = await request(`/api/products?category=${encodeURIComponent(hostile)}`);
       expect(res.status, hostile).toBe(400);
@@ -93,7 +93,7 @@ describe("browsing the catalog: categories, sort, count and pages", () => {
     // The storefront takes the same values from links: a bad one is ignored, never an error page.
     const html = await request(`/?category=${encodeURIComponent("x' OR '1'='1")}&sort=${encodeURIComponent("price; --")}`);
     expect(html.status).toBe(200);
-    const after = await env.DB.prepare("SELECT count(*) AS n, sum(hidden) AS h FROM products").first<{ n: number; h: number }>();
+    const after = await env.DB.prepare("SELECT count(*) AS n, sum(status <> 'active') AS h FROM products").first<{ n: number; h: number }>();
     expect(after).toEqual(before);
   });
 

@@ -23,7 +23,21 @@ describe("catalog API", () => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as PageJson;
     expect(body.items).toEqual([
-      { id: p.id, slug: p.slug, name: p.name, description: p.description, priceCents: 4500, currency: "USD", imageUrl: null, inStock: false, category: null },
+      {
+        id: p.id,
+        slug: p.slug,
+        name: p.name,
+        description: p.description,
+        priceCents: 4500,
+        currency: "USD",
+        imageUrl: null,
+        inStock: false,
+        lowStock: null,
+        category: null,
+        status: "active",
+        options: [],
+        variants: [{ id: p.variantId, sku: null, options: {}, priceCents: 4500, compareAtPriceCents: null, inStock: false, lowStock: null, imageUrl: null }],
+      },
     ]);
     expect(body.nextCursor).toBeNull();
   });

@@ -1,13 +1,28 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { PricingProduct } from "../../src/catalog/queries";
+import type { PricingVariant } from "../../src/catalog/queries";
 import { PRICING_ROW_LIMIT, PRICING_ROW_TTL_MS, forgetPricingRows, rememberPricingRows, sharedPricingRows } from "../../src/catalog/shared-pricing";
 import { loadPricingRows } from "../../src/cart/cart";
 import { getDb } from "../../src/db/client";
 import { appJson, as } from "../support/admin";
 import { makeProduct } from "../support/factories";
 
-const row = (id: string, priceCents = 100): PricingProduct => ({ id, slug: id, name: id, priceCents, currency: "USD", stock: 1 });
+const row = (id: string, priceCents = 100): PricingVariant => ({
+  variantId: id,
+  productId: `prd_${id}`,
+  slug: id,
+  name: id,
+  priceCents,
+  currency: "USD",
+  stock: 1,
+  sku: null,
+  option1: "",
+  option2: "",
+  option3: "",
+  optionNames: "[]",
+  taxCode: null,
+  imageUrl: null,
+});
 
 describe("shared pricing rows for carts (decision 009)", () => {
   it("reuses a row for less than the TTL, per binding; unknown ids are always read; the oldest go past the limit", () => {
@@ -44,18 +59,18 @@ describe("shared pricing rows for carts (decision 009)", () => {
     const p = await makeProduct({ priceCents: 700 });
     const hidden = await makeProduct({ priceCents: 300, hidden: true });
     forgetPricingRows(env.DB);
-    const first = await loadPricingRows(db, [p.id, hidden.id], null);
-    expect(first.products.map((r) => [r.id, r.priceCents])).toEqual([[p.id, 700]]);
-    expect(sharedPricingRows(env.DB, [p.id, hidden.id]).missing).toEqual([hidden.id]);
+    const first = await loadPricingRows(db, [p.variantId, hidden.variantId], null);
+    expect(first.variants.map((r) => [r.variantId, r.priceCents])).toEqual([[p.variantId, 700]]);
+    expect(sharedPricingRows(env.DB, [p.variantId, hidden.variantId]).missing).toEqual([hidden.variantId]);
     // Staff show the hidden one and change the other's price: read fresh at once in this isolate.
     const admin = await as("admin");
     expect((await appJson("PATCH", `/api/admin/products/${hidden.id}`, { hidden: false }, admin)).status).toBe(200);
     expect((await appJson("PATCH", `/api/admin/products/${p.id}`, { priceCents: 900 }, admin)).status).toBe(200);
-    const after = await loadPricingRows(db, [p.id, hidden.id], null);
-    expect(after.products.map((r) => [r.id, r.priceCents]).sort()).toEqual(
+    const after = await loadPricingRows(db, [p.variantId, hidden.variantId], null);
+    expect(after.variants.map((r) => [r.variantId, r.priceCents]).sort()).toEqual(
       [
-        [hidden.id, 300],
-        [p.id, 900],
+        [hidden.variantId, 300],
+        [p.variantId, 900],
       ].sort(),
     );
   });

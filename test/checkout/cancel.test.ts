@@ -36,7 +36,7 @@ describe("cancel page", () => {
     expect(await stockOf(p.id)).toBe(5);
     expect((await ledger(coupon.code).snapshot()).reservations).toEqual([]);
     // The cart is open again with its lines, and the simulator session can no longer be paid.
-    expect((await cart.getState()).lines).toEqual([{ productId: p.id, quantity: 2 }]);
+    expect((await cart.getState()).lines).toEqual([{ productId: p.id, variantId: p.variantId, quantity: 2 }]);
     const pay = await request(new URL(started.checkoutUrl).pathname, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN },

@@ -23,7 +23,7 @@ async function shopperWithCart(
     const p = await makeProduct({ stock: l.stock ?? 10, priceCents: l.priceCents ?? 1000 });
     const added = await cart.addItem(p.id, l.quantity);
     expect(added.ok).toBe(true);
-    if (l.hidden) await env.DB.prepare("UPDATE products SET hidden = 1 WHERE id = ?").bind(p.id).run();
+    if (l.hidden) await env.DB.prepare("UPDATE products SET status = 'draft' WHERE id = ?").bind(p.id).run();
     productIds.push(p.id);
   }
   return { who, productIds };
@@ -64,8 +64,26 @@ describe("POST /api/checkout", () => {
     const api = (await (await getAs(who.cookie, `/api/orders/${body.orderId}`)).json()) as Record<string, unknown>;
     expect(api).toMatchObject({ id: body.orderId, status: "pending", subtotalCents: 2800, discountCents: 0, totalCents: 2800, couponCode: null, paidAt: null });
     expect(api.items).toEqual([
-      { productId: productIds[0], name: expect.any(String), quantity: 2, unitPriceCents: 1250, lineTotalCents: 2500 },
-      { productId: productIds[1], name: expect.any(String), quantity: 1, unitPriceCents: 300, lineTotalCents: 300 },
+      {
+        productId: productIds[0],
+        variantId: `var_${productIds[0]}`,
+        name: expect.any(String),
+        sku: null,
+        options: {},
+        quantity: 2,
+        unitPriceCents: 1250,
+        lineTotalCents: 2500,
+      },
+      {
+        productId: productIds[1],
+        variantId: `var_${productIds[1]}`,
+        name: expect.any(String),
+        sku: null,
+        options: {},
+        quantity: 1,
+        unitPriceCents: 300,
+        lineTotalCents: 300,
+      },
     ]);
   });
 

@@ -97,7 +97,7 @@ describe("checkout under concurrency", () => {
     const { results: lines } = await env.DB.prepare("SELECT product_id, quantity FROM order_lines WHERE order_id = ?").bind(started.orderId).all();
     expect(lines).toEqual([{ product_id: a.id, quantity: 1 }]);
     // The item added later is still in the cart for the next order.
-    expect((await cart.getState()).lines).toEqual([{ productId: b.id, quantity: 3 }]);
+    expect((await cart.getState()).lines).toEqual([{ productId: b.id, variantId: b.variantId, quantity: 3 }]);
   });
 
   it("P13 200 concurrent adds to one cart end with the exact expected quantity", async () => {

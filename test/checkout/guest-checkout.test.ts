@@ -68,7 +68,8 @@ describe("guest checkout", () => {
     expect(paid).toMatchObject({ status: "paid", totalCents: 4495, taxCents: 0 });
     expect(JSON.parse(paid.shippingAddress!)).toMatchObject({ name: "Ada Lovelace", city: "London", country: "US" });
 
-    const [receipt] = await waitForMail(email, (m) => m.subject === `Your Bastion order ${started.orderId}`);
+    const number = (await orderRow(started.orderId))!.number;
+    const [receipt] = await waitForMail(email, (m) => m.subject === `Your Bastion order #${number}`);
     expect(receipt!.text).toContain("Shipping (Standard): £4.95");
     expect(receipt!.text).toContain("Total paid: £44.95");
     expect(receipt!.text).toContain("12 Analytical Row");

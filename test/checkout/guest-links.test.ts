@@ -65,7 +65,7 @@ describe("a guest order's link is exchanged for a cookie and leaves the URL", ()
     expect(opened.status).toBe(200);
     expect(opened.headers.get("cache-control")).toBe("private, no-store");
     const html = await opened.text();
-    expect(html).toContain(`Order ${order.id}`);
+    expect(html).toContain(`Order #${order.number}`);
     expect(html).not.toContain(key); // no link on the page carries the key onwards
   });
 

@@ -4,8 +4,6 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
 import { cartStubForUser } from "../../src/cart/cart";
 import { PINNED } from "../../src/coupons/coupon-object";
-import { getDb } from "../../src/db/client";
-import { closeSimulatorSession, findSimulatorSession } from "../../src/payments/simulator-store";
 import { getAs, signUpAndSignIn, type SignedIn } from "../support/accounts";
 import { as } from "../support/admin";
 import { lastAuditId } from "../support/audit";

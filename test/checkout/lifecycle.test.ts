@@ -202,7 +202,7 @@ async function expectHolds(h: HeldOrder, holds: Holds): Promise<void> {
   const cart = await cartStubForUser(env, h.userId).getState();
   if (holds === "held" || holds === "pinned") expect(cart.state).toMatchObject({ status: "checking_out", orderId: h.order.id });
   else expect(cart.state.status).toBe("open");
-  expect(cart.lines).toEqual(holds === "sold" ? [] : [{ productId: h.productId, quantity: 2 }]);
+  expect(cart.lines).toEqual(holds === "sold" ? [] : [{ productId: h.productId, variantId: `var_${h.productId}`, quantity: 2 }]);
 }
 
 afterEach(() => vi.restoreAllMocks());

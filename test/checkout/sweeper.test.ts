@@ -8,7 +8,7 @@ import { lastAuditId } from "../support/audit";
 import { ledger } from "../support/coupons";
 import { ORIGIN, request } from "../support/http";
 import { auditActionsFor, expiredEventFor, makeHeldOrder, makePendingOrder, orderRow, stockOf } from "../support/orders";
-import { deliverEvent, sessionEvent, stripeStub } from "../support/stripe";
+import { deliverEvent, stripeStub } from "../support/stripe";
 
 // Issue 20 §7 (T08): nothing depends on one webhook arriving. The Cron Trigger's sweeper expires
 // pending orders past their session's `expires_at` at the provider and gives their holds back

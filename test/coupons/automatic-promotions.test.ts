@@ -106,7 +106,9 @@ describe("automatic promotions (issue 33)", () => {
 
     // Staff see its use and what it gave, beside the codes.
     const admin = await makeStaff("admin");
-    const usage = (await (await getAs(admin.cookie, "/api/admin/promotion-usage")).json()) as { items: { id: string; uses: number; discountGivenCents: number }[] };
+    const usage = (await (await getAs(admin.cookie, "/api/admin/promotion-usage")).json()) as {
+      items: { id: string; uses: number; discountGivenCents: number }[];
+    };
     expect(usage.items.find((u) => u.id === first.id)).toMatchObject({ uses: 1, discountGivenCents: 800 });
     const page = await (await getAs(admin.cookie, "/admin/coupons")).text();
     expect(page).toContain(`data-promotion-usage="${first.id}"`);

@@ -58,7 +58,7 @@ const apply = async (cookie: string, code: string) => {
   return { status: res.status, code: res.status === 200 ? null : ((await res.json()) as { code: string }).code };
 };
 
-describe("coupon ledger storage across upgrades (decision 024)", () => {
+describe("coupon ledger storage across upgrades (decision 027)", () => {
   it("P10 upgrade reset: a customer who used a once-per-customer code before the key moved to the mailbox cannot use it after (old shard and old global ledger)", async () => {
     const who = await verifiedShopperWithCart();
     const key = await couponCustomerKey(who.email);

@@ -76,6 +76,9 @@ export async function expectJsonAnswer(res: Response): Promise<unknown> {
 /** Tables whose rows a refused request must not change; audit_events may grow (refusals are logged). */
 const WATCHED = [
   "products",
+  "product_variants",
+  "product_options",
+  "inventory_ledger",
   "orders",
   "order_lines",
   "coupons",
@@ -90,7 +93,8 @@ const WATCHED = [
 /** A fingerprint of D1: row counts, stock and prices, order statuses. */
 export async function d1State(): Promise<string> {
   const counts = await env.DB.batch(WATCHED.map((t) => env.DB.prepare(`SELECT '${t}' AS t, count(*) AS n FROM ${t}`)));
-  const products = await env.DB.prepare("SELECT id, price_cents, stock, hidden, slug, name FROM products ORDER BY id").all();
+  const products = await env.DB.prepare("SELECT id, price_cents, stock, status, slug, name FROM products ORDER BY id").all();
+  const variants = await env.DB.prepare("SELECT id, product_id, price_cents, stock, sku, option1, option2, option3 FROM product_variants ORDER BY id").all();
   const orders = await env.DB.prepare("SELECT id, status, total_cents FROM orders ORDER BY id").all();
-  return JSON.stringify([counts.map((r) => r.results[0]), products.results, orders.results]);
+  return JSON.stringify([counts.map((r) => r.results[0]), products.results, variants.results, orders.results]);
 }

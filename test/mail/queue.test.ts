@@ -29,14 +29,14 @@ describe("mail through the queue", () => {
   it("a paid order's receipt arrives through the mail queue once, with a plain-text and an HTML part and a working order link", async () => {
     const { held, email, paidEvent: paid } = await makePaidOrder();
     expect((await orderRow(held.order.id))?.status).toBe("paid");
-    const [receipt] = await waitForMail(email, (m) => m.subject === `Your Bastion order ${held.order.id}`);
+    const [receipt] = await waitForMail(email, (m) => m.subject === `Your Bastion order #${held.order.number}`);
     expect(receipt!.text).toContain("Total paid: $22.50");
     expect(receipt!.text).toContain(`${ORIGIN}/orders/${held.order.id}`);
     expect(receipt!.html).toContain(`<a href="${ORIGIN}/orders/${held.order.id}">`);
     // Stripe retries the same event: the order is settled and the receipt is not sent twice.
     expect((await deliverEvent(paid)).status).toBe(200);
     await new Promise((r) => setTimeout(r, 2500));
-    expect((await outbox(email)).filter((m) => m.subject === `Your Bastion order ${held.order.id}`)).toHaveLength(1);
+    expect((await outbox(email)).filter((m) => m.subject === `Your Bastion order #${held.order.number}`)).toHaveLength(1);
 
     const refund = chargeRefundedEvent({ paymentIntentId: held.paymentIntentId, amount: 2250, amountRefunded: 1000 });
     expect((await deliverEvent(refund)).status).toBe(200);

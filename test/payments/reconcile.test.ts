@@ -52,7 +52,11 @@ describe("issue 29: the provider's state decides, not the order of events", () =
     let told = 0;
     for (let i = 0; i < 100 && told === 0; i++) {
       told =
-        (await env.DB.prepare("SELECT count(*) AS n FROM mail_outbox WHERE subject = ?").bind(`Dispute on order ${orderId}`).first<{ n: number }>())?.n ?? 0;
+        (
+          await env.DB.prepare("SELECT count(*) AS n FROM mail_outbox WHERE subject = ?")
+            .bind(`Dispute on order #${(await orderRow(orderId))!.number}`)
+            .first<{ n: number }>()
+        )?.n ?? 0;
       if (told === 0) await new Promise((r) => setTimeout(r, 100));
     }
     expect(told).toBeGreaterThan(0);

@@ -19,8 +19,8 @@ const input = (overrides: Partial<CreateSessionInput["order"]> = {}): CreateSess
     ...overrides,
   },
   lines: [
-    { productId: "prd_1", name: "Canvas tote", unitPriceCents: 1250, quantity: 2 },
-    { productId: "prd_2", name: "Enamel pin", unitPriceCents: 1200, quantity: 1 },
+    { productId: "prd_1", variantId: "var_prd_1", name: "Canvas tote", sku: null, options: {}, unitPriceCents: 1250, quantity: 2 },
+    { productId: "prd_2", variantId: "var_2", name: "Enamel pin", sku: "PIN-GOLD", options: { Finish: "Gold" }, unitPriceCents: 1200, quantity: 1 },
   ],
   successUrl: "https://shop.example.com/orders/ord_abc?status=success",
   cancelUrl: "https://shop.example.com/orders/ord_abc?status=cancelled",
@@ -113,7 +113,18 @@ describe("Stripe provider (official library, fetch client)", () => {
         shipToCountries: ["US", "CA"],
         shipping: { rateId: "shr_1", name: "Standard", amountCents: 495, minDays: 2, maxDays: 4 },
       }),
-      lines: [{ productId: "prd_1", name: "Canvas tote", unitPriceCents: 3700, quantity: 1, taxCode: "txcd_99999999" }],
+      lines: [
+        {
+          productId: "prd_1",
+          variantId: "var_prd_1",
+          name: "Canvas tote",
+          sku: null,
+          options: {},
+          unitPriceCents: 3700,
+          quantity: 1,
+          taxCode: "txcd_99999999",
+        },
+      ],
     });
     const f = seen[0]!.form;
     expect(f.get("customer_email")).toBe("shopper@example.com");

@@ -18,6 +18,7 @@ function productionEnv(overrides: Record<string, string | undefined> = {}): Env 
     STRIPE_WEBHOOK_SECRET: whsec,
     BETTER_AUTH_SECRET: "p".repeat(48),
     AUDIT_HMAC_KEY: "q".repeat(48),
+    WEBHOOK_SECRETS_KEY: "w".repeat(48),
     TURNSTILE_SECRET_KEY: "0x4AAAAAAAproductionSecretKey",
     TURNSTILE_SITE_KEY: "0x4AAAAAAAproductionSiteKey",
     MAIL_PROVIDER_URL: "https://mail.example.net/v1/send",
@@ -48,6 +49,9 @@ const UNSAFE: Array<[string, Record<string, string | undefined>]> = [
   ["a development auth secret", { BETTER_AUTH_SECRET: "dev-only-better-auth-secret-change-me-0123456789" }],
   ["no audit key", { AUDIT_HMAC_KEY: undefined }],
   ["the development audit key", { AUDIT_HMAC_KEY: "dev-only-audit-hmac-key-not-for-production-0123456789" }],
+  ["no webhook secrets key", { WEBHOOK_SECRETS_KEY: undefined }],
+  ["the development webhook secrets key", { WEBHOOK_SECRETS_KEY: "dev-only-webhook-secrets-key-not-for-production-0123456789" }],
+  ["the test suite's webhook secrets key", { WEBHOOK_SECRETS_KEY: "test-only-webhook-secrets-key-0123456789abcdef" }],
   ["Turnstile's always-pass testing key", { TURNSTILE_SECRET_KEY: "1x0000000000000000000000000000000AA" }],
   ["a seeded admin password", { ADMIN_PASSWORD: "correct-horse-battery-staple-admin" }],
   ["no mail provider (reset and security mail would be lost)", { MAIL_PROVIDER_URL: undefined }],
@@ -173,6 +177,18 @@ describe("T02 / P17 production configuration", () => {
   it("P17 configuration: development routes are 404 outside development", async () => {
     const res = await fetchAs(productionEnv(), "https://shop.example.com/api/dev/outbox");
     expect(res.status).toBe(404);
+    // The development webhook receiver (decision 023) too, for reading and for receiving.
+    expect((await fetchAs(productionEnv(), "https://shop.example.com/api/dev/webhook-receiver")).status).toBe(404);
+    const post = await worker.fetch(
+      new Request("https://shop.example.com/api/dev/webhook-receiver", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"type":"order.paid"}',
+      }),
+      productionEnv(),
+      createExecutionContext(),
+    );
+    expect(post.status).toBe(404);
   });
 
   it("T09 transport security: production redirects plain HTTP to HTTPS and sends HSTS", async () => {

@@ -126,6 +126,7 @@ describe("P03 injection attacks on the web interface", () => {
       STRIPE_WEBHOOK_SECRET: ["whsec", "b".repeat(32)].join("_"),
       BETTER_AUTH_SECRET: "p".repeat(48),
       AUDIT_HMAC_KEY: "q".repeat(48),
+      WEBHOOK_SECRETS_KEY: "w".repeat(48),
       TURNSTILE_SECRET_KEY: "0x4AAAAAAAproductionSecretKey",
       MAIL_PROVIDER_URL: "https://mail.example.net/v1/send",
       MAIL_PROVIDER_TOKEN: "mail-provider-token-for-tests",

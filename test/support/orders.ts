@@ -32,7 +32,9 @@ export async function makePendingOrder(
     paymentSessionId: overrides.paymentSessionId === undefined ? `cs_test_${unique("s").replaceAll("-", "")}` : overrides.paymentSessionId,
     paymentIntentId: overrides.paymentIntentId ?? null,
   });
-  await db.insert(orderLines).values({ orderId: id, productId: product.id, name: product.name, unitPriceCents: product.priceCents, quantity });
+  await db
+    .insert(orderLines)
+    .values({ orderId: id, productId: product.id, variantId: product.variantId, name: product.name, unitPriceCents: product.priceCents, quantity });
   const order = (await orderRow(id))!;
   // A paid order's payment exists at "Stripe" too (the shop reads it back on every event).
   if (order.status === "paid" || order.status === "refunded") {
@@ -61,7 +63,7 @@ export async function makeManyOrders(userId: string, count: number): Promise<str
   const ids = Array.from({ length: count }, (_, i) => `${unique("ord")}-${String(i).padStart(3, "0")}`);
   const statements = ids.flatMap((id) => [
     db.insert(orders).values({ id, userId, status: "paid", currency: "USD", subtotalCents: 700, discountCents: 0, totalCents: 700, provider: "simulator" }),
-    db.insert(orderLines).values({ orderId: id, productId: product.id, name: product.name, unitPriceCents: 700, quantity: 1 }),
+    db.insert(orderLines).values({ orderId: id, productId: product.id, variantId: product.variantId, name: product.name, unitPriceCents: 700, quantity: 1 }),
   ]);
   await db.batch(statements as unknown as Parameters<typeof db.batch>[0]);
   return ids;
@@ -97,6 +99,7 @@ export async function timelineKinds(orderId: string): Promise<string[]> {
 export interface HeldOrder {
   order: OrderRow;
   productId: string;
+  variantId: string;
   couponCode: string;
   userId: string;
   sessionId: string;
@@ -147,12 +150,22 @@ export async function makeHeldOrder(opts: { userId?: string; free?: boolean; pro
     paymentSessionId: sessionId,
     paymentExpiresAt: expiresAt,
   });
-  await db.insert(orderLines).values({ orderId: id, productId: product.id, name: product.name, unitPriceCents: product.priceCents, quantity: 2 });
+  await db
+    .insert(orderLines)
+    .values({ orderId: id, productId: product.id, variantId: product.variantId, name: product.name, unitPriceCents: product.priceCents, quantity: 2 });
   const cart = cartStubForUser(env, userId);
   await cart.addItem(product.id, 2);
   const begun = await cart.beginCheckout(id);
   if (!begun.ok) throw new Error("cart lock failed");
-  return { order: (await orderRow(id))!, productId: product.id, couponCode: coupon.code, userId, sessionId, paymentIntentId: `pi_test_${id.slice(4, 28)}` };
+  return {
+    order: (await orderRow(id))!,
+    productId: product.id,
+    variantId: product.variantId,
+    couponCode: coupon.code,
+    userId,
+    sessionId,
+    paymentIntentId: `pi_test_${id.slice(4, 28)}`,
+  };
 }
 
 /** Audit actions about one subject written after `afterId`, oldest first. */

@@ -142,7 +142,7 @@ describe("import cycles", () => {
         .sort();
     // index.ts only exports the class for wrangler's binding.
     expect(importersOf("coupons/coupon-object.ts").filter((f) => !f.startsWith("coupons/"))).toEqual(["index.ts"]);
-    // ledger-carry.ts moves uses between ledgers when a layout changes their names (decision 024).
+    // ledger-carry.ts moves uses between ledgers when a layout changes their names (decision 027).
     expect(importersOf("coupons/ledgers.ts")).toEqual(["coupons/coupon-hold.ts", "coupons/coupons.ts", "coupons/ledger-carry.ts"]);
     expect(
       Object.keys(sources)
