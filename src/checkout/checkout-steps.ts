@@ -66,8 +66,9 @@ export async function unfreezeCart(a: CheckoutAttempt): Promise<void> {
  * asked, so the answer is the same whoever the address belongs to.
  */
 export async function priceCart(a: CheckoutAttempt): Promise<void> {
-  a.priced = await priceFrozenCart(a.db, a.config, a.frozen, a.options.shippingRateId);
-  const proven = await provenBuyerKey(a);
+  // The proof is read beside the prices (one round trip's wait, not two).
+  const [priced, proven] = await Promise.all([priceFrozenCart(a.db, a.config, a.frozen, a.options.shippingRateId), provenBuyerKey(a)]);
+  a.priced = priced;
   a.couponCustomerProven = proven !== null;
   a.couponCustomer = proven ?? `anon_${a.orderId}`;
 }
