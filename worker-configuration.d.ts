@@ -27,11 +27,12 @@ interface __BaseEnv_Env {
 	COUPON: DurableObjectNamespace<import("./src/index").CouponObject>;
 	LOGIN_GUARD: DurableObjectNamespace<import("./src/index").LoginGuard>;
 	AUDIT_LOG: DurableObjectNamespace<import("./src/index").AuditLog>;
+	STOCK_GATE: DurableObjectNamespace<import("./src/index").StockGate>;
 }
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./src/index");
-		durableNamespaces: "CartObject" | "CouponObject" | "LoginGuard" | "AuditLog";
+		durableNamespaces: "CartObject" | "CouponObject" | "LoginGuard" | "AuditLog" | "StockGate";
 	}
 	interface ProductionEnv {
 		AUDIT_ANCHORS: R2Bucket;
@@ -59,6 +60,7 @@ declare namespace Cloudflare {
 		COUPON: DurableObjectNamespace<import("./src/index").CouponObject>;
 		LOGIN_GUARD: DurableObjectNamespace<import("./src/index").LoginGuard>;
 		AUDIT_LOG: DurableObjectNamespace<import("./src/index").AuditLog>;
+		STOCK_GATE: DurableObjectNamespace<import("./src/index").StockGate>;
 	}
 	interface Env extends __BaseEnv_Env {}
 }

@@ -52,6 +52,7 @@ export { CartObject } from "./cart/cart-object";
 export { CouponObject } from "./coupons/coupon-object";
 export { LoginGuard } from "./accounts/login-guard";
 export { AuditLog } from "./audit/audit-log";
+export { StockGate } from "./stock-gate/gate-object";
 
 const app = new Hono<AppEnv>();
 

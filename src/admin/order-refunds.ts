@@ -169,7 +169,7 @@ export async function requestRefund(
     if (error instanceof RefundRefused) throw await refusalProblem(env, provider, order, error);
     throw new ProblemError(502, "payment_unavailable", "The payment provider did not accept the refund. Try again later.");
   }
-  await completeRefundClaim(db, claim.claim.id, refundId);
+  await completeRefundClaim(env, db, claim.claim.id, refundId);
   if (provider.name === "simulator" && order.paymentIntentId) {
     // Development: "Stripe" confirms the refund the way it would, with a signed charge.refunded event.
     await deliverSimulatedRefund(env, config, order.paymentIntentId);

@@ -1,3 +1,4 @@
+import { syncGateCreditsOfRef } from "../stock-gate/credits";
 import { recordAudit } from "../audit/audit";
 import { forgetCatalogVersion } from "../catalog/page-cache";
 import { forgetPricingRows } from "../catalog/shared-pricing";
@@ -123,6 +124,7 @@ export async function importProductCsv(env: Env, actor: StaffActor, body: Readab
   };
   if (options.dryRun) return full;
   await writeImport(env.DB, writes, actor.id, importId);
+  await syncGateCreditsOfRef(env, importId);
   if (report.products.created + report.products.updated + report.variants.created + report.variants.updated > 0) {
     forgetCatalogVersion();
     forgetPricingRows(env.DB);

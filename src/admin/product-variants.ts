@@ -1,3 +1,4 @@
+import { syncGateCredits } from "../stock-gate/credits";
 import { and, eq, sql } from "drizzle-orm";
 import { recordAudit } from "../audit/audit";
 import { productOptions, productVariants, type ProductVariantRow } from "../catalog/schema";
@@ -167,6 +168,7 @@ export async function updateVariantAudited(
 ): Promise<ProductVariantRow | null> {
   const result = await updateVariant(db, actor, input);
   if (!result) return null;
+  if (input.patch.stock !== undefined) await syncGateCredits(env, [input.variantId]);
   await recordAudit(env, {
     actor: actor.id,
     action: "product.variant_updated",

@@ -1,3 +1,4 @@
+import { syncGateCredits } from "../stock-gate/credits";
 import { loadConfig } from "../platform/config";
 import { asc, eq, gt } from "drizzle-orm";
 import { ProblemError } from "../platform/problem";
@@ -363,6 +364,11 @@ export async function updateProductAudited(
   const changed = Object.fromEntries(Object.keys(changes).map((k) => [k, (patch as Record<string, unknown>)[k]])) as Partial<ProductFields>;
   const after = await updateProduct(db, actor, current!, changed, Object.keys(changes), (answers) => afterShopEvents(env, answers));
   if (after === null || after === "slug_taken") return after;
+  if (changed.stock !== undefined)
+    await syncGateCredits(
+      env,
+      current!.variants.map((v) => v.id),
+    );
   forgetCatalogCopies(env.DB);
   const detail = after.stockNote ? { changes, stock: after.stockNote } : { changes };
   await recordAudit(env, { actor: actor.id, action: "product.updated", subject: id, detail, ip: actor.ip });

@@ -1,3 +1,4 @@
+import { seenSoldOut } from "../stock-gate/gate";
 import { consumeRateLimit } from "../accounts/rate-limits";
 import { couponCustomerKey } from "../coupons/customer";
 import { clientAddressKey } from "../platform/client-address";
@@ -59,6 +60,8 @@ export async function readCart(c: Context<AppEnv>): Promise<Cart> {
  * its cookie) only when the add succeeds.
  */
 export async function addToCart(c: Context<AppEnv>, input: { productId: string; variantId?: string | undefined; quantity: number }): Promise<Cart> {
+  // A variant this isolate just saw sold out at the stock gate is refused at once (decision 028).
+  if (input.variantId && seenSoldOut(input.variantId)) throw new ProblemError(422, "out_of_stock", "This product is out of stock.");
   const existing = await resolveCart(c, { create: false });
   const freshGuestId = existing ? null : newGuestCartId();
   const stub = existing ? existing.stub : cartStubForGuest(c.env, freshGuestId!);

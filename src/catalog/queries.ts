@@ -322,6 +322,8 @@ export interface PricingVariant {
   currency: string;
   priceCents: number;
   stock: number;
+  /** Its stock-gate shard count (decision 028). */
+  gateShards: number;
   sku: string | null;
   option1: string;
   option2: string;
@@ -341,6 +343,7 @@ const pricingColumns = {
   currency: products.currency,
   priceCents: productVariants.priceCents,
   stock: productVariants.stock,
+  gateShards: productVariants.gateShards,
   sku: productVariants.sku,
   option1: productVariants.option1,
   option2: productVariants.option2,

@@ -122,6 +122,8 @@ export const productVariants = sqliteTable(
     lowStockThreshold: integer("low_stock_threshold"),
     /** Display order among the product's variants. */
     position: integer("position").notNull().default(0),
+    /** How many stock-gate objects hold this variant's sellable units (decision 028): 1, or more for a hot variant. */
+    gateShards: integer("gate_shards").notNull().default(1),
     stockReason: text("stock_reason", { enum: STOCK_REASONS }),
     stockActor: text("stock_actor"),
     stockRef: text("stock_ref"),
@@ -136,6 +138,7 @@ export const productVariants = sqliteTable(
     check("product_variants_compare_at_nonnegative", sql`${t.compareAtPriceCents} IS NULL OR ${t.compareAtPriceCents} >= 0`),
     check("product_variants_stock_nonnegative", sql`${t.stock} >= 0`),
     check("product_variants_weight_nonnegative", sql`${t.weightGrams} IS NULL OR ${t.weightGrams} >= 0`),
+    check("product_variants_gate_shards_range", sql`${t.gateShards} BETWEEN 1 AND 8`),
     check("product_variants_threshold_nonnegative", sql`${t.lowStockThreshold} IS NULL OR ${t.lowStockThreshold} >= 0`),
   ],
 );

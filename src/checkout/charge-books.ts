@@ -36,7 +36,7 @@ async function recordRefunds(env: Env, db: Database, order: OrderRow, state: Pay
     const claim = refund.claimId ? known.find((k) => k.id === refund.claimId) : undefined;
     if (claim) {
       // The shop's own claim whose answer was lost (or is still on its way): final now (restocked lines too).
-      await completeRefundClaim(db, claim.id, refund.id);
+      await completeRefundClaim(env, db, claim.id, refund.id);
       continue;
     }
     const inserted = await db

@@ -2,6 +2,7 @@ import type { CartObject } from "../cart/cart-object";
 import type { Database } from "../db/client";
 import type { CheckoutOrder } from "../payments/provider";
 import type { Config } from "../platform/config";
+import type { GateTaken } from "../stock-gate/gate";
 import type { Buyer } from "./buyer";
 import type { PricedCart } from "./order-pricing";
 import type { OrderPromotion } from "./order-promotions";
@@ -38,6 +39,8 @@ export interface CheckoutAttempt {
   couponCustomerProven: boolean;
   /** The automatic promotion this order got (free shipping), or null. */
   promotion: OrderPromotion | null;
+  /** The units this order took at the stock gate, by shard (given back by the undo). */
+  gateTaken: GateTaken[];
   /** The coupon reserved for this order: its normalised code and the discount on this subtotal. */
   couponHeld: { code: string; discountCents: number } | null;
   order: CheckoutOrder | null;

@@ -9,6 +9,7 @@ import type { Database } from "../db/client";
 import { assertChargeable } from "../payments/currency";
 import { ProblemError } from "../platform/problem";
 import { checkoutTotalCents, shippingAmountFor } from "../shipping/checkout-pricing";
+import { giveBackTaken, takeOrderUnits } from "../stock-gate/gate";
 import { type CheckoutAttempt, left } from "./checkout-attempt";
 import { beginCartCheckout, cancelCartCheckout } from "./effects";
 import { heldUnitsBoundOf, heldUnitsRefusal } from "./held-units";
@@ -81,6 +82,27 @@ async function provenBuyerKey(a: CheckoutAttempt): Promise<string | null> {
   const proof = await provenCartMailbox(a.env, a.cartObjectId, null);
   // The proof covers the address it proved: the receipt must go there for the order to count it.
   return proof && normaliseEmail(proof.email) === normaliseEmail(a.email) ? proof.key : null;
+}
+
+/**
+ * Takes the order's units at the stock gate (decision 028), before the coupon and the D1 write: a
+ * sold-out line is refused here in milliseconds, with no D1 write, and only shoppers holding
+ * units go on to queue for D1. D1's CHECK still guards the write.
+ */
+export async function takeGateUnits(a: CheckoutAttempt): Promise<void> {
+  const { lines, gateShards } = left(a.priced, "the price");
+  const gate = await takeOrderUnits(
+    a.env,
+    a.orderId,
+    lines.map((l) => ({ variantId: l.variantId, shards: gateShards[l.variantId] ?? 1, quantity: l.quantity })),
+  );
+  if (!gate.ok) throw new ProblemError(422, "out_of_stock", "An item in your cart does not have enough stock.");
+  a.gateTaken = gate.taken;
+}
+
+/** Undoes `takeGateUnits`: the units go back to their shards. Idempotent (per order and shard). */
+export async function returnGateUnits(a: CheckoutAttempt): Promise<void> {
+  await giveBackTaken(a.env, a.orderId, a.gateTaken);
 }
 
 /** Reserves one redemption of the cart's coupon for the order (M-012, M-013); a refusal is a 422. */

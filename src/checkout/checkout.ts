@@ -11,6 +11,8 @@ import {
   priceCart,
   releaseCoupon,
   reserveCoupon,
+  returnGateUnits,
+  takeGateUnits,
   totalOrder,
   unfreezeCart,
   writeOrderTakingStock,
@@ -23,7 +25,7 @@ export type { CheckoutOptions } from "./checkout-attempt";
 
 /**
  * A checkout, step by step, each with what undoes it (M-014, M-015, M-016, P15). When a step
- * fails, the undos of the steps before it run in reverse (stock, then the coupon, then the cart),
+ * fails, the undos of the steps before it run in reverse (stock, the coupon, the gate's units, the cart),
  * each tried even when another fails, and the shopper gets the step's own error. Storing the
  * session is the point of no return: from then the order lives on (payable, swept when it expires)
  * and nothing is given back.
@@ -31,6 +33,8 @@ export type { CheckoutOptions } from "./checkout-attempt";
 const CHECKOUT_STEPS: readonly Step<CheckoutAttempt>[] = [
   { name: "freeze the cart", run: freezeCart, undo: unfreezeCart },
   { name: "price the cart from D1", run: priceCart },
+  // Cheap refusals first: a shopper who cannot win is told so here, before any D1 write (decision 028).
+  { name: "take the units at the stock gate", run: takeGateUnits, undo: returnGateUnits },
   { name: "reserve the coupon", run: reserveCoupon, undo: releaseCoupon },
   { name: "total the order", run: totalOrder },
   { name: "write the order, taking stock", run: writeOrderTakingStock, undo: cancelWrittenOrder },
@@ -65,6 +69,7 @@ export async function startCheckout(env: Env, config: Config, buyer: Buyer, opti
     couponCustomerProven: false,
     promotion: null,
     couponHeld: null,
+    gateTaken: [],
     order: null,
     everyLineTookStock: false,
     guestPath: null,

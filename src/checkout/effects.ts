@@ -1,6 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { recordAudit } from "../audit/audit";
 import { cartStubById, cartStubForUser } from "../cart/cart";
+import { giveBackClosedOrder } from "../stock-gate/gate";
 import type { BeginCheckoutResult } from "../cart/cart-object";
 import { confirmCouponHold, releaseCouponHold, type CouponHold } from "../coupons/coupon-hold";
 import { getDb } from "../db/client";
@@ -66,9 +67,11 @@ export async function afterOrderPaid(env: Env, order: OrderRow): Promise<void> {
 
 /**
  * Follow-ups once an order is closed unpaid (expired, cancelled): the coupon reservation is
- * released and the cart unlocked. Stock came back in D1 in the same batch as the status change.
+ * released, the cart unlocked, and the units go back to the stock gate (decision 028). Stock came
+ * back in D1 in the same batch as the status change.
  */
 export async function afterOrderClosed(env: Env, order: OrderRow): Promise<void> {
+  await giveBackClosedOrder(env, order.id);
   const hold = couponHoldOf(order);
   if (hold) await releaseCouponHold(env, hold);
   await cancelCartCheckout(cartOfOrder(env, order), order.id);

@@ -27,6 +27,8 @@ export interface PricedCart {
   rate: ShippingRateRow | null;
   /** The coupon's row as D1 has it now, or null (no coupon, an unknown or malformed code). */
   couponDefinition: CouponRow | null;
+  /** Each line's variant's stock-gate shard count (decision 028). */
+  gateShards: Record<string, number>;
 }
 
 /** The chosen rate, checked against the rates staff made for this currency (never a client's price). */
@@ -96,5 +98,6 @@ export async function priceFrozenCart(db: Database, config: Config, frozen: unkn
     if (byId.get(l.variantId)!.stock < l.quantity) throw new ProblemError(422, "out_of_stock", `${l.name} does not have enough stock.`);
   }
   const subtotalCents = lines.reduce((sum, l) => sum + l.unitPriceCents * l.quantity, 0);
-  return { snapshot, lines, currency, subtotalCents, rate, couponDefinition };
+  const gateShards = Object.fromEntries(lines.map((l) => [l.variantId, byId.get(l.variantId)!.gateShards]));
+  return { snapshot, lines, currency, subtotalCents, rate, couponDefinition, gateShards };
 }

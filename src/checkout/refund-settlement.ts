@@ -69,7 +69,7 @@ export async function settleRefundClaim(
     });
     return null;
   }
-  await completeRefundClaim(db, claim.id, refundId);
+  await completeRefundClaim(env, db, claim.id, refundId);
   await recordAudit(env, { actor: "system", action: "order.refund_settled", subject: order.id, detail: { claim: claim.id, amountCents: claim.amountCents } });
   // The provider's totals (refunded amount, full refund) follow from its books.
   await reconcileOrder(env, provider, order, "staff");

@@ -1,5 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
+import { syncGateCreditsOfRef } from "../stock-gate/credits";
 import { restockRefundedLines } from "./refund-lines";
 import { orderRefunds, type OrderRefundRow, type OrderRow } from "./schema";
 
@@ -49,11 +50,16 @@ export async function claimRefund(
  * The provider took the refund: the claim is final (once: only a claim still `requested`), and in
  * the same batch its restocked lines go back on the shelf (src/checkout/refund-lines.ts).
  */
-export async function completeRefundClaim(db: Database, claimId: string, providerRefundId: string): Promise<void> {
-  await db.$client.batch([
+export async function completeRefundClaim(env: Env, db: Database, claimId: string, providerRefundId: string): Promise<void> {
+  const [, restocked] = await db.$client.batch([
     db.$client.prepare("UPDATE order_refunds SET state = 'done', provider_refund_id = ? WHERE id = ? AND state = 'requested'").bind(providerRefundId, claimId),
     ...restockRefundedLines(db, claimId),
   ]);
+  // The units on the shelf again are sellable at the stock gate too (decision 028; once per ledger row).
+  if ((restocked?.meta.changes ?? 0) > 0) {
+    const claim = await db.$client.prepare("SELECT order_id AS o FROM order_refunds WHERE id = ?").bind(claimId).first<{ o: string }>();
+    if (claim) await syncGateCreditsOfRef(env, claim.o);
+  }
 }
 
 /** The provider refused (or the audit log could not record the request): the claim is withdrawn, so staff can retry. */

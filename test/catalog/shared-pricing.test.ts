@@ -10,6 +10,7 @@ import { makeProduct } from "../support/factories";
 const row = (id: string, priceCents = 100): PricingVariant => ({
   variantId: id,
   productId: `prd_${id}`,
+  gateShards: 1,
   slug: id,
   name: id,
   priceCents,
