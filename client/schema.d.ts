@@ -934,6 +934,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/variants/{variantId}/stock-gate/reconcile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a variant's stock gate against D1 and repair any drift (admin)
+         * @description D1's sellable stock is the book of record (decision 028). The gate's units are compared with it at a moment when neither moves; a drift is repaired on the gate and audited as `stock_gate.repaired`. `busy: true`: the variant was selling; nothing was compared.
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminReconcileStockGate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/users": {
         parameters: {
             query?: never;
@@ -2136,6 +2158,21 @@ export interface components {
             refundState: "none" | "requested" | "refunded";
             refundId: string | null;
             receivedAt: string;
+        };
+        StockGateCheck: {
+            variantId: string;
+            /** @description Sellable stock in D1, the book of record */
+            d1Stock: number;
+            /** @description Units the stock gate's shards held when checked */
+            gateUnits: number;
+            /** @description d1Stock − gateUnits: > 0 the gate would sell too little, < 0 too much (D1's CHECK refuses the rest) */
+            drift: number;
+            /** @description Units given back for holds of orders D1 closed unpaid or never wrote */
+            recovered: number;
+            /** @description The variant was selling while checked: nothing was compared; ask again */
+            busy: boolean;
+            /** @description The drift was repaired (audited as stock_gate.repaired) */
+            repaired: boolean;
         };
         AdminUser: {
             id: string;
@@ -6239,6 +6276,66 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminReconcileStockGate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                variantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the check found and did */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StockGateCheck"];
+                };
+            };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `variant_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };
     };

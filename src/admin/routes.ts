@@ -9,6 +9,7 @@ import { productApi } from "./product-routes";
 import { promotionUsageApi } from "./promotion-usage";
 import { refundApi } from "./refund-routes";
 import { variantApi } from "./variant-routes";
+import { stockGateApi } from "./stock-gate-routes";
 import { strayPaymentApi } from "./stray-payment-routes";
 import { userApi } from "./user-routes";
 
@@ -32,6 +33,7 @@ adminApi.route("/", promotionUsageApi);
 adminApi.route("/", orderApi);
 adminApi.route("/", refundApi);
 adminApi.route("/", strayPaymentApi);
+adminApi.route("/", stockGateApi);
 adminApi.route("/", userApi);
 
 describeStaffAccess(adminApi);

@@ -55,7 +55,7 @@ describe("round-trip budgets of the hot paths (docs/capacity.md)", () => {
     expect(signedIn.trips.objects).toEqual({ "CART.addItemPriced": 1 });
   });
 
-  it("checkout with a coupon: five D1 round trips and five object calls (two of them throttles, in parallel)", async () => {
+  it("checkout with a coupon: five D1 round trips and six object calls (two of them throttles, in parallel; one the stock gate)", async () => {
     const p = await makeProduct({ priceCents: 2500, stock: 20 });
     const coupon = await makeCoupon({ percentOff: 10, maxRedemptions: 100 });
     const who = await signUpAndSignIn();
@@ -79,6 +79,9 @@ describe("round-trip budgets of the hot paths (docs/capacity.md)", () => {
     expect(trips.objects).toEqual({
       "LOGIN_GUARD.rateLimitConsumeFor": 2,
       "CART.beginCheckout": 1,
+      // Decision 028: the line's units are taken at the stock gate before the coupon and the D1
+      // write, so a shopper who cannot win is refused without queueing for D1's primary.
+      "STOCK_GATE.take": 1,
       "COUPON.reserve": 1,
       "AUDIT_LOG.append": 1,
     });

@@ -17,7 +17,7 @@ export interface RoundTrips {
   d1Statements: string[];
 }
 
-const OBJECT_BINDINGS = ["CART", "COUPON", "LOGIN_GUARD", "AUDIT_LOG"] as const;
+const OBJECT_BINDINGS = ["CART", "COUPON", "LOGIN_GUARD", "AUDIT_LOG", "STOCK_GATE"] as const;
 
 /** Sends one request through the worker with counting bindings; the answer and what it cost. */
 export async function countRoundTrips(path: string, init: RequestInit = {}): Promise<{ res: Response; trips: RoundTrips }> {
