@@ -11,6 +11,8 @@ function createLayout1(sql: SqlStorage): void {
     shard INTEGER NOT NULL,
     units INTEGER NOT NULL CHECK (units >= 0),
     seeded_at_ledger INTEGER NOT NULL,
+    seed_total INTEGER NOT NULL,
+    seed_shards INTEGER NOT NULL,
     version INTEGER NOT NULL
   )`);
   sql.exec(`CREATE TABLE IF NOT EXISTS holds (

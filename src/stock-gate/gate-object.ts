@@ -11,7 +11,7 @@ import { upgradeGateLayout } from "./gate-layout";
  * check and the write), so concurrent takes run one after the other and never give out a unit
  * twice. State lives only in storage: an object that is evicted or reset mid-sale wakes with its
  * units and holds as they were. A shard that was never seeded seeds itself from D1 (its share of
- * the variant's stock, at a ledger position) before its first answer.
+ * the variant's stock, at a ledger position, through shard 0) before its first answer.
  *
  * A hold is checked against D1 by the object's alarm (`check_at`): an order that never reached D1
  * (its checkout died between the gate and the write) or that closed unpaid gives its units back;
@@ -193,8 +193,10 @@ export class StockGate extends DurableObject<Env> {
   }
 
   /**
-   * Seeds a shard that has no state from D1: its share of the variant's sellable stock, and the
-   * ledger position that stock stands at (credits up to it are counted already). Runs once: other
+   * Seeds a shard that has no state. Shard 0 reads D1: the variant's sellable stock and the ledger
+   * position it stands at (credits up to it are counted already), and keeps that total. Every other
+   * shard asks shard 0 for its share of that same total, so shards seeded at different moments of
+   * a sale split one number and never count a unit twice or lose one. Runs once per shard: other
    * calls wait for it (blockConcurrencyWhile).
    */
   private async seeded(key: ShardKey): Promise<void> {
@@ -202,20 +204,41 @@ export class StockGate extends DurableObject<Env> {
     if (this.hasShard()) return;
     await this.ctx.blockConcurrencyWhile(async () => {
       if (this.hasShard()) return;
-      const [stock, ledger] = await this.env.DB.batch<{ v: number | null }>([
-        this.env.DB.prepare("SELECT stock AS v FROM product_variants WHERE id = ?").bind(key.variantId),
-        this.env.DB.prepare("SELECT max(id) AS v FROM inventory_ledger WHERE variant_id = ?").bind(key.variantId),
-      ]);
-      const units = shareOf(stock?.results[0]?.v ?? 0, key.shard, key.shards);
-      const at = ledger?.results[0]?.v ?? 0;
+      let seed: { units: number; total: number; ledger: number };
+      if (key.shard === 0) {
+        const [stock, ledger] = await this.env.DB.batch<{ v: number | null }>([
+          this.env.DB.prepare("SELECT stock AS v FROM product_variants WHERE id = ?").bind(key.variantId),
+          this.env.DB.prepare("SELECT max(id) AS v FROM inventory_ledger WHERE variant_id = ?").bind(key.variantId),
+        ]);
+        const total = stock?.results[0]?.v ?? 0;
+        seed = { units: shareOf(total, 0, key.shards), total, ledger: ledger?.results[0]?.v ?? 0 };
+      } else {
+        const first = this.env.STOCK_GATE.get(this.env.STOCK_GATE.idFromName(`${key.variantId}#0`));
+        seed = await first.seedFor(key);
+      }
       this.ctx.storage.sql.exec(
-        "INSERT INTO shard (id, variant_id, shard, units, seeded_at_ledger, version) VALUES (1, ?, ?, ?, ?, 1)",
+        "INSERT INTO shard (id, variant_id, shard, units, seeded_at_ledger, seed_total, seed_shards, version) VALUES (1, ?, ?, ?, ?, ?, ?, 1)",
         key.variantId,
         key.shard,
-        units,
-        at,
+        seed.units,
+        seed.ledger,
+        seed.total,
+        key.shards,
       );
     });
+  }
+
+  /**
+   * Shard 0's answer to another shard seeding: its share of the total shard 0 was seeded with. A
+   * shard added after the variant's shard count changed starts empty (the reconciler moves units to it).
+   */
+  async seedFor(key: ShardKey): Promise<{ units: number; total: number; ledger: number }> {
+    await this.seeded({ variantId: key.variantId, shard: 0, shards: key.shards });
+    const row = this.ctx.storage.sql
+      .exec<{ total: number; shards: number; ledger: number }>("SELECT seed_total AS total, seed_shards AS shards, seeded_at_ledger AS ledger FROM shard WHERE id = 1")
+      .one();
+    const units = row.shards === key.shards ? shareOf(row.total, key.shard, key.shards) : 0;
+    return { units, total: row.total, ledger: row.ledger };
   }
 
   private hasShard(): boolean {

@@ -1,7 +1,7 @@
 import { recordAudit } from "../audit/audit";
 import { applyCredit, recentCredits } from "./credits";
 import { gateShard, MAX_GATE_SHARDS } from "./gate";
-import { HOLD_FIRST_CHECK_MS, type ShardKey, type ShardSnapshot } from "./gate-object";
+import { HOLD_FIRST_CHECK_MS, shareOf, type ShardKey, type ShardSnapshot } from "./gate-object";
 
 /**
  * Reconciliation of the stock gate with D1, the book of record (decision 028). For a variant, the
@@ -106,7 +106,11 @@ export async function reconcileVariant(env: Env, variantId: string, input: { act
   const busy = moved || unsettled || creditPending;
   const drift = d1Stock - gateUnits;
   const check: GateCheck = { variantId, d1Stock, gateUnits, drift, recovered, busy, repaired: false };
-  if (busy || drift === 0 || !input.repair) return check;
+  if (busy || !input.repair) return check;
+  if (drift === 0) {
+    await rebalance(env, keys, before);
+    return check;
+  }
 
   // A rise goes to the emptiest shard, a fall is taken from the fullest (each at the version it was seen at).
   const order = before.map((s, i) => ({ s, i })).sort((a, b) => (drift > 0 ? a.s.units - b.s.units : b.s.units - a.s.units));
@@ -127,6 +131,35 @@ export async function reconcileVariant(env: Env, variantId: string, input: { act
     });
   }
   return check;
+}
+
+/**
+ * Moves units between a variant's shards so each holds its even share (a shard added when staff
+ * raised the count starts empty; sales drain shards unevenly). Each move takes from one shard at
+ * the version it was seen at, then gives to another: a crash between the two is a drift the next
+ * check repairs, never a unit sold twice.
+ */
+async function rebalance(env: Env, keys: ShardKey[], seen: ShardSnapshot[]): Promise<void> {
+  const total = seen.reduce((sum, s) => sum + s.units, 0);
+  const want = seen.map((_, i) => shareOf(total, i, keys.length));
+  const surplus = seen.map((s, i) => ({ i, extra: s.units - want[i]! })).filter((x) => x.extra > 0);
+  const short = seen.map((s, i) => ({ i, need: want[i]! - s.units })).filter((x) => x.need > 0);
+  for (const from of surplus) {
+    if (from.extra <= 1 && short.every((x) => x.need <= 1)) continue;
+    const taken = -((await gateShard(env, keys[from.i]!).adjust(seen[from.i]!.version, -from.extra)) ?? 0);
+    let left = taken;
+    for (const to of short) {
+      if (left === 0) break;
+      const give = Math.min(left, to.need);
+      if (give === 0) continue;
+      // Versions moved on with the sale: the give is unconditional (a rise never oversells).
+      const current = await gateShard(env, keys[to.i]!).snapshot(keys[to.i]!);
+      const moved = (await gateShard(env, keys[to.i]!).adjust(current.version, give)) ?? 0;
+      to.need -= moved;
+      left -= moved;
+    }
+    if (left > 0) await gateShard(env, keys[from.i]!).adjust((await gateShard(env, keys[from.i]!).snapshot(keys[from.i]!)).version, left);
+  }
 }
 
 /**
