@@ -10,7 +10,7 @@ import { lastAuditId } from "../support/audit";
 import { cartJson, cartObject, guestCart } from "../support/cart";
 import { makeProduct, unique } from "../support/factories";
 import { ORIGIN, request, sendJson } from "../support/http";
-import { auditActionsFor, stockOf } from "../support/orders";
+import { auditActionsFor, makePaidOrder, stockOf } from "../support/orders";
 
 // Attack tests of the stock gate (decision 028), over HTTP: the gate decides who may write D1, D1's
 // CHECK stays the last guard, and every path that gives stock back gives it back to the gate once.
@@ -176,5 +176,39 @@ describe("stock gate: every give-back once", () => {
     });
     expect(await gateUnits(p.variantId, 1)).toBe(4);
     expect(await stockOf(p.id)).toBe(4);
+  }, 60_000);
+
+  it("T08 expiry by the sweeper gives the units back to the gate exactly once, however many runs overlap", async () => {
+    const p = await makeProduct({ priceCents: 1000, stock: 5 });
+    const cookies = await guestsHolding(p.id, p.variantId, 2);
+    expect((await Promise.all(cookies.map(guestCheckout))).map((r) => r.status)).toEqual([201, 201]);
+    expect(await gateUnits(p.variantId, 1)).toBe(3);
+    const at = Date.now() + (SESSION_LIFETIME_SECONDS + SWEEP_GRACE_SECONDS + 60) * 1000;
+    const cron = (t: number) => worker.scheduled(createScheduledController({ scheduledTime: t, cron: "*/5 * * * *" }), env);
+    await Promise.all([cron(at), cron(at)]);
+    await cron(at + 300_000);
+    expect(await stockOf(p.id)).toBe(5);
+    expect(await gateUnits(p.variantId, 1)).toBe(5);
+    expect((await snapshots(p.variantId, 1))[0]!.holds).toEqual([]);
+    // A clean give-back is no drift: nothing was repaired.
+    expect(await count("SELECT count(*) AS n FROM audit_events WHERE action = 'stock_gate.repaired' AND subject = ?", p.variantId)).toBe(0);
+  }, 60_000);
+
+  it("T08 a refund that restocks puts the unit back at the gate once, replayed or not", async () => {
+    const admin = await as("admin");
+    const { orderId, held } = await makePaidOrder();
+    const before = await gateUnits(held.variantId, 1); // seeded from D1 now
+    expect(before).toBe(await stockOf(held.productId));
+    const refund = () =>
+      sendJson(
+        "POST",
+        `/api/admin/orders/${orderId}/refunds`,
+        { lines: [{ productId: held.productId, quantity: 1, restock: true }] },
+        { ...admin, "idempotency-key": "gate-once" },
+      );
+    expect((await refund()).status).toBe(202);
+    expect((await refund()).status).toBeLessThan(300);
+    expect(await stockOf(held.productId)).toBe(before + 1);
+    expect(await gateUnits(held.variantId, 1)).toBe(before + 1);
   }, 60_000);
 });
