@@ -731,6 +731,7 @@ export const REGISTER: Threat[] = [
       "Checkouts are limited per shopper (10) and per address (30) per 10 minutes, so stock cannot be hoarded by a loop of checkouts.",
       "Units held in open checkouts are bounded per mailbox (100, aliases are one mailbox), per cart (100) and per network address (250), by triggers in the order's own write batch (exact under concurrency; a new cart cookie or a new address typed does not reset them): 429 too_many_held_units with Retry-After until the first open checkout ends (issue 33).",
       "The order lifecycle has one owner (decision 013): every close is one conditional D1 batch (status, session) with the restock, so stock, coupon and cart come back once; the cart lock has no clock and ends only when its order closes; the session id is stored only on a still-pending order without one, so a cancel during session creation fences checkout, which expires the session at the provider (409 order_cancelled); an Idempotency-Key replay never returns a closed order's URL; a Cron Trigger sweeper expires stale pending orders at the provider.",
+      "A stock gate stands in front of D1 (decision 028): a variant's sellable units live in StockGate objects (`variantId#shard`, 1 shard or up to 8 for a hot variant), each taking and giving back synchronously in its own storage, so racing shoppers cannot take one unit twice and a loser is refused `out_of_stock` before any D1 write. Holds are keyed by order (a give-back is exactly once per order and shard); every close gives them back after D1's restock, and each shard's alarm checks its holds against D1, so a crash between gate and D1 loses no unit for good. Staff edits, imports and refund restocks reach the gate as ledger-row credits (once per row). A reconciler (cron, and a staff action) compares D1 with the gate only at a still moment and repairs drift, audited `stock_gate.repaired`. D1's CHECK stock >= 0 stays the last guard.",
     ],
     tests: [
       "T08 snapshot: changes during checkout bump the version but never the snapshot; completing removes only what was bought",
@@ -762,6 +763,14 @@ export const REGISTER: Threat[] = [
       "T08 an order whose checkout died before storing a session is expired after the setup window; a younger one is left to its checkout",
       "T08 Stripe unreachable during a sweep: the order is left as it was and the next run closes it",
       "T08 the simulator expires a session by itself when its time is up: Stripe's expired event closes the order once, and the page can no longer pay it",
+      "T08 200 shoppers race for the last 25 units with the gate split across 4 objects: 25 orders, stock 0, gate 0; every loser is out_of_stock and wrote nothing to D1",
+      "T08 gate objects evicted mid-sale: the sale goes on from their stored units; 20 orders for 20 units, no oversell, no unit lost",
+      "T08 drift between gate and D1 is found and repaired once by the staff action, audited; a customer cannot run it and changes nothing",
+      "T08 a gate shard that lost its state reseeds from D1; the units of orders it forgot come back by reconciliation, audited, never twice",
+      "T08 a cancel gives the unit back to the gate exactly once, however often it is asked",
+      "T08 an order whose checkout died between the gate and D1 loses no unit: the shard's alarm gives it back once",
+      "T08 expiry by the sweeper gives the units back to the gate exactly once, however many runs overlap",
+      "T08 a refund that restocks puts the unit back at the gate once, replayed or not",
     ],
   },
   {
