@@ -1,4 +1,4 @@
-import { gateShard, MAX_GATE_SHARDS } from "./gate";
+import { forgetSoldOut, gateShard, MAX_GATE_SHARDS } from "./gate";
 
 // Stock that moves outside a sale (a staff count, an import, a refund put back on the shelf) moves
 // D1 first, which writes an inventory ledger row; the gate then applies that row as a credit, once
@@ -39,6 +39,7 @@ export async function recentCredits(db: D1Database, variantIds: string[]): Promi
  * shards in turn, each giving what it has. A shard seeded after the row counted it already.
  */
 export async function applyCredit(env: Env, credit: LedgerCredit): Promise<void> {
+  forgetSoldOut(credit.variantId);
   const shards = Math.min(MAX_GATE_SHARDS, Math.max(1, credit.shards));
   let rest = credit.delta;
   for (let i = 0; i < shards && rest !== 0; i++) {

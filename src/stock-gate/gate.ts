@@ -77,6 +77,8 @@ async function takeLine(env: Env, orderId: string, line: GateLine, taken: GateTa
  * be covered, what the others took is given back and the answer is false.
  */
 export async function takeOrderUnits(env: Env, orderId: string, lines: GateLine[]): Promise<{ ok: boolean; taken: GateTaken[] }> {
+  // A variant this isolate just saw sold out is refused without asking its shards again.
+  if (lines.some((l) => seenSoldOut(l.variantId))) return { ok: false, taken: [] };
   const taken: GateTaken[] = [];
   const covered = await Promise.all(lines.map((l) => takeLine(env, orderId, l, taken)));
   if (covered.every(Boolean)) return { ok: true, taken };
@@ -87,6 +89,7 @@ export async function takeOrderUnits(env: Env, orderId: string, lines: GateLine[
 /** Gives back what `takeOrderUnits` took (the checkout's undo). Idempotent per shard and order. */
 export async function giveBackTaken(env: Env, orderId: string, taken: GateTaken[]): Promise<void> {
   await Promise.all(taken.map((t) => gateShard(env, t).giveBack(orderId)));
+  for (const t of taken) soldOutSeen.delete(t.variantId);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { recordAudit } from "../audit/audit";
 import { applyCredit, recentCredits } from "./credits";
-import { gateShard, MAX_GATE_SHARDS } from "./gate";
+import { forgetSoldOut, gateShard, MAX_GATE_SHARDS } from "./gate";
 import { HOLD_FIRST_CHECK_MS, shareOf, type ShardKey, type ShardSnapshot } from "./gate-object";
 
 /**
@@ -122,6 +122,7 @@ export async function reconcileVariant(env: Env, variantId: string, input: { act
     rest -= moved;
   }
   check.repaired = rest !== drift;
+  forgetSoldOut(variantId);
   if (check.repaired) {
     await recordAudit(env, {
       actor: input.actor,
