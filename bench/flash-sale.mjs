@@ -113,25 +113,32 @@ try {
 
   log(GUESTS ? `${SHOPPERS} guest shoppers` : `signing up and in ${SHOPPERS} shoppers (two password hashes each; the slow part)`);
   const signUpStart = Date.now();
-  const guests = Array.from({ length: SHOPPERS }, (_, i) => ({ i, ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, cookie: "", email: `guest-${i}@example.com` }));
-  const shoppers = GUESTS ? guests : await pool(
-    Array.from({ length: SHOPPERS }, (_, i) => i),
-    4,
-    async (i) => {
-      const ip = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-      const email = `flash-${i}@example.com`;
-      const headers = { "content-type": "application/json", origin: ORIGIN, "cf-connecting-ip": ip };
-      const up = await send("POST", "/api/auth/sign-up/email", { headers, body: JSON.stringify({ email, password: PASSWORD, name: `Shopper ${i}` }) });
-      if (up.status !== 200) throw new Error(`sign-up ${i}: ${up.status} ${up.body.slice(0, 200)}`);
-      const inn = await send("POST", "/api/auth/sign-in/email", { headers, body: JSON.stringify({ email, password: PASSWORD }) });
-      if (inn.status !== 200) throw new Error(`sign-in ${i}: ${inn.status} ${inn.body.slice(0, 200)}`);
-      const cookie = [inn.headers["set-cookie"] ?? []]
-        .flat()
-        .map((l) => l.split(";")[0])
-        .join("; ");
-      return { i, ip, cookie };
-    },
-  );
+  const guests = Array.from({ length: SHOPPERS }, (_, i) => ({
+    i,
+    ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+    cookie: "",
+    email: `guest-${i}@example.com`,
+  }));
+  const shoppers = GUESTS
+    ? guests
+    : await pool(
+        Array.from({ length: SHOPPERS }, (_, i) => i),
+        4,
+        async (i) => {
+          const ip = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+          const email = `flash-${i}@example.com`;
+          const headers = { "content-type": "application/json", origin: ORIGIN, "cf-connecting-ip": ip };
+          const up = await send("POST", "/api/auth/sign-up/email", { headers, body: JSON.stringify({ email, password: PASSWORD, name: `Shopper ${i}` }) });
+          if (up.status !== 200) throw new Error(`sign-up ${i}: ${up.status} ${up.body.slice(0, 200)}`);
+          const inn = await send("POST", "/api/auth/sign-in/email", { headers, body: JSON.stringify({ email, password: PASSWORD }) });
+          if (inn.status !== 200) throw new Error(`sign-in ${i}: ${inn.status} ${inn.body.slice(0, 200)}`);
+          const cookie = [inn.headers["set-cookie"] ?? []]
+            .flat()
+            .map((l) => l.split(";")[0])
+            .join("; ");
+          return { i, ip, cookie };
+        },
+      );
   log(`shoppers ready in ${((Date.now() - signUpStart) / 1000).toFixed(0)} s`);
 
   log(`the sale: ${SHOPPERS} shoppers, ${STOCK} in stock, coupon ${COUPON} (at most ${COUPON_LIMIT ?? "unlimited"} uses in all), ${CONCURRENCY} in flight`);
@@ -141,7 +148,11 @@ try {
     const add = await send("POST", "/api/cart/items", { headers: json(s.cookie, s.ip), body: JSON.stringify({ productId: PRODUCT, quantity: 1 }) });
     if (add.status !== 200) return { step: "add", status: add.status, code: safeCode(add.body) };
     // A guest's cart cookie comes with its first add.
-    if (GUESTS) s.cookie = [add.headers["set-cookie"] ?? []].flat().map((l) => l.split(";")[0]).join("; ");
+    if (GUESTS)
+      s.cookie = [add.headers["set-cookie"] ?? []]
+        .flat()
+        .map((l) => l.split(";")[0])
+        .join("; ");
     const checkoutBody = GUESTS ? JSON.stringify({ email: s.email }) : "{}";
     const coupon = await send("PUT", "/api/cart/coupon", { headers: json(s.cookie, s.ip), body: JSON.stringify({ code: COUPON }) });
     // A coupon used up is refused here: the shopper checks out without it, as a real one would.

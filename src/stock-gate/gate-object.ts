@@ -235,7 +235,9 @@ export class StockGate extends DurableObject<Env> {
   async seedFor(key: ShardKey): Promise<{ units: number; total: number; ledger: number }> {
     await this.seeded({ variantId: key.variantId, shard: 0, shards: key.shards });
     const row = this.ctx.storage.sql
-      .exec<{ total: number; shards: number; ledger: number }>("SELECT seed_total AS total, seed_shards AS shards, seeded_at_ledger AS ledger FROM shard WHERE id = 1")
+      .exec<{ total: number; shards: number; ledger: number }>(
+        "SELECT seed_total AS total, seed_shards AS shards, seeded_at_ledger AS ledger FROM shard WHERE id = 1",
+      )
       .one();
     const units = row.shards === key.shards ? shareOf(row.total, key.shard, key.shards) : 0;
     return { units, total: row.total, ledger: row.ledger };
