@@ -771,6 +771,7 @@ export const REGISTER: Threat[] = [
       "T08 an order whose checkout died between the gate and D1 loses no unit: the shard's alarm gives it back once",
       "T08 expiry by the sweeper gives the units back to the gate exactly once, however many runs overlap",
       "T08 a refund that restocks puts the unit back at the gate once, replayed or not",
+      "T08 a staff recount reaches the gate at once, once: sold out, then 3 more on hand sell to exactly 3 shoppers",
     ],
   },
   {

@@ -211,4 +211,20 @@ describe("stock gate: every give-back once", () => {
     expect(await stockOf(held.productId)).toBe(before + 1);
     expect(await gateUnits(held.variantId, 1)).toBe(before + 1);
   }, 60_000);
+
+  it("T08 a staff recount reaches the gate at once, once: sold out, then 3 more on hand sell to exactly 3 shoppers", async () => {
+    const admin = await as("admin");
+    const p = await makeProduct({ priceCents: 1000, stock: 1 });
+    const first = await guestsHolding(p.id, p.variantId, 2);
+    expect((await codesOf(await Promise.all(first.map(guestCheckout)))).sort()).toEqual(["201", "422 out_of_stock"]);
+    // On hand is sellable + held: 1 held by the pending order, 3 new on the shelf.
+    const patch = () => sendJson("PATCH", `/api/admin/products/${p.id}/variants/${p.variantId}`, { stock: 4 }, admin);
+    expect((await patch()).status).toBe(200);
+    expect((await patch()).status).toBe(200);
+    expect(await gateUnits(p.variantId, 1)).toBe(3);
+    const next = await guestsHolding(p.id, p.variantId, 5);
+    expect((await codesOf(await Promise.all(next.map(guestCheckout)))).filter((c) => c === "201")).toHaveLength(3);
+    expect(await stockOf(p.id)).toBe(0);
+    expect(await gateUnits(p.variantId, 1)).toBe(0);
+  }, 60_000);
 });
