@@ -33,18 +33,10 @@ export async function previewReturnRefund(db: Database, returnId: string): Promi
  * it is), and requestRefund's refusals (`line_already_refunded`, `line_refund_exceeds_quantity`,
  * `refund_amount_changed`, `order_not_refundable`, `charge_disputed`, 502 `payment_unavailable`).
  */
-export async function refundReturn(
-  env: Env,
-  config: Config,
-  db: Database,
-  actor: StaffActor,
-  returnId: string,
-  expectedCents?: number,
-): Promise<ReturnView> {
+export async function refundReturn(env: Env, config: Config, db: Database, actor: StaffActor, returnId: string, expectedCents?: number): Promise<ReturnView> {
   const { ret, order } = await returnAndOrder(db, returnId);
   if (ret.status === "refunded") return ret;
-  if (ret.status !== "received")
-    throw new ProblemError(409, "return_wrong_status", `Only a received return can be refunded; this one is ${ret.status}.`);
+  if (ret.status !== "received") throw new ProblemError(409, "return_wrong_status", `Only a received return can be refunded; this one is ${ret.status}.`);
   const refund = await requestRefund(env, config, db, actor, order.id, returnRefundInput(ret, expectedCents));
   return markReturnRefunded(env, db, actor, ret.id, { refundId: refund.refundId, amountCents: refund.amountCents });
 }

@@ -8,6 +8,7 @@ import { productImportApi } from "./product-import-routes";
 import { productApi } from "./product-routes";
 import { promotionUsageApi } from "./promotion-usage";
 import { refundApi } from "./refund-routes";
+import { returnApi } from "./return-routes";
 import { variantApi } from "./variant-routes";
 import { strayPaymentApi } from "./stray-payment-routes";
 import { userApi } from "./user-routes";
@@ -31,6 +32,7 @@ adminApi.route("/", couponApi);
 adminApi.route("/", promotionUsageApi);
 adminApi.route("/", orderApi);
 adminApi.route("/", refundApi);
+adminApi.route("/", returnApi);
 adminApi.route("/", strayPaymentApi);
 adminApi.route("/", userApi);
 

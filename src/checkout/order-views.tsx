@@ -144,6 +144,14 @@ export function OrderPage({ order, returned, guest }: { order: Order; returned: 
           shipped by {order.shipping.carrier}, tracking number <strong>{order.shipping.trackingNumber}</strong>.
         </p>
       ) : null}
+      {order.shipping.status === "delivered" && order.status === "paid" ? (
+        // Returns (src/returns/) live on their own page: it says what can go back and until when.
+        <p>
+          <a href={`/orders/${encodeURIComponent(order.id)}/returns`} data-returns-link>
+            Return items
+          </a>
+        </p>
+      ) : null}
       <table class="order-lines">
         <thead>
           <tr>

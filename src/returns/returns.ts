@@ -77,8 +77,18 @@ export async function returnViews(db: Database, where: { orderId: string } | { i
     .select({ line: returnLines, name: orderLines.name, options: orderLines.optionValues })
     .from(returnLines)
     .innerJoin(orderLines, and(eq(orderLines.orderId, returnLines.orderId), eq(orderLines.variantId, returnLines.variantId)))
-    .where(inArray(returnLines.returnId, rows.map((r) => r.id)));
-  return rows.map((r) => toView(r, lines.filter((l) => l.line.returnId === r.id)));
+    .where(
+      inArray(
+        returnLines.returnId,
+        rows.map((r) => r.id),
+      ),
+    );
+  return rows.map((r) =>
+    toView(
+      r,
+      lines.filter((l) => l.line.returnId === r.id),
+    ),
+  );
 }
 
 function toView(r: ReturnRequestRow, lines: { line: typeof returnLines.$inferSelect; name: string; options: string }[]): ReturnView {
@@ -195,9 +205,11 @@ export async function requestReturn(
   const seen = new Set<string>();
   const planned = wanted.map((want) => {
     const line = found.lines.find((l) => l.variantId === want.variantId);
-    if (!line || seen.has(line.variantId)) throw new ProblemError(422, "return_line_not_found", "This order has no such line to return (or it is named twice).");
+    if (!line || seen.has(line.variantId))
+      throw new ProblemError(422, "return_line_not_found", "This order has no such line to return (or it is named twice).");
     seen.add(line.variantId);
-    if (want.quantity > line.returnable) throw new ProblemError(409, "return_exceeds_quantity", `At most ${line.returnable} of "${line.name}" can be returned.`);
+    if (want.quantity > line.returnable)
+      throw new ProblemError(409, "return_exceeds_quantity", `At most ${line.returnable} of "${line.name}" can be returned.`);
     return { ...line, quantity: want.quantity };
   });
   const id = `ret_${crypto.randomUUID().replaceAll("-", "")}`;
