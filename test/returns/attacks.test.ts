@@ -102,7 +102,7 @@ describe("returns under attack", () => {
   });
 
   it("P13 a return asks for at most what was bought less refunded, of lines the order holds: refused, nothing changes", async () => {
-    const admin = await as("admin");
+    const admin = { cookie: (await as("admin")).cookie! };
     const order = await makeDeliveredOrder();
     const since = await lastAuditId();
     const before = await unchanged(order.orderId, order.held.productId, since);

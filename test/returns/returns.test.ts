@@ -13,7 +13,7 @@ const staff = (cookie: string, id: string, step: string, body?: unknown) => json
 
 describe("returns: request, approve, receive, refund (API)", () => {
   it("a shopper returns one unit; staff approve, receive it for the shelf and refund it through the line refund: money, stock, mails, audit and order.returned", async () => {
-    const admin = await as("admin");
+    const admin = { cookie: (await as("admin")).cookie! };
     const { orderId, held, cookie, email } = await makeDeliveredOrder();
     const since = await lastAuditId();
     const stockBefore = await stockOf(held.productId);
@@ -81,7 +81,7 @@ describe("returns: request, approve, receive, refund (API)", () => {
   });
 
   it("a refused return tells the shopper why, keeps the money and stock, and the shopper may ask again", async () => {
-    const admin = await as("admin");
+    const admin = { cookie: (await as("admin")).cookie! };
     const { orderId, held, cookie, email } = await makeDeliveredOrder();
     const ret = (await (await asShopper(cookie, "POST", orderId, { lines: [{ variantId: held.variantId, quantity: 2 }] })).json()) as { id: string };
     expect((await asShopper(cookie, "POST", orderId, { lines: [{ variantId: held.variantId, quantity: 1 }] })).status).toBe(409);
@@ -101,7 +101,7 @@ describe("returns: request, approve, receive, refund (API)", () => {
   });
 
   it("a line staff choose not to restock is refunded without going back on the shelf", async () => {
-    const admin = await as("admin");
+    const admin = { cookie: (await as("admin")).cookie! };
     const { orderId, held, cookie } = await makeDeliveredOrder();
     const stockBefore = await stockOf(held.productId);
     const ret = (await (await asShopper(cookie, "POST", orderId, { lines: [{ variantId: held.variantId, quantity: 2 }] })).json()) as { id: string };
