@@ -331,6 +331,7 @@ export const REGISTER: Threat[] = [
     statement: "An attacker who changes an identifier in a request could read or change another shopper's cart or order.",
     status: "mitigated",
     mitigations: [
+      "Returns (issue 32, decision 029): a return is asked for an order the caller owns (the session's account) or a guest opens with its cookie or link key; anything else is one 404 order_not_found on the API and the page, and nothing is written.",
       "A cart is found from the session only: user:<id> for a signed-in shopper, a 128-bit random guest id in a __Host- cookie otherwise; no route reads a cart id from the body, query or path; forged cookies get a fresh empty cart.",
       "Orders are read scoped to their owner; another shopper's order is a 404 on the API and the pages.",
       "State-changing requests with cookies must come from the shop's origin (CSRF).",
@@ -342,6 +343,7 @@ export const REGISTER: Threat[] = [
       "A guest order joins an account only when that account, signed in with its address verified, looks at its orders (never by typing an address); the join is audited (order.claimed).",
     ],
     tests: [
+      "P12 a shopper cannot return another's order or read its returns: one 404 on the API and the page, nothing changes",
       "P12 IDOR: another shopper's cart is unreachable; cart ids in the query, body or path are ignored",
       "P12 IDOR: a signed-in shopper's cart is the account's (user:<id>), not the guest cookie's, and another account cannot see it",
       "P12 a guest cart cookie cannot be used to read a signed-in user's cart",
@@ -373,6 +375,7 @@ export const REGISTER: Threat[] = [
     statement: "An attacker could send negative, zero, fractional or huge quantities to lower a total or break stock.",
     status: "mitigated",
     mitigations: [
+      "Returns (decision 029): a return asks for whole units above zero (zod, strict), of lines the order holds, at most what was bought less what is refunded; the request row is written by one conditional INSERT that checks it again, so a refund or another return meanwhile cannot make it more.",
       "zod validates quantities as integers 1-99 on every cart route and form; the CartObject validates again (defence in depth); at most 50 lines.",
       "D1 CHECK constraints keep stock and prices non-negative; stock is taken with a conditional decrement in one batch at checkout.",
       "No statement binds more than D1's 100 parameters: order lines are written in chunks, and every list of ids from data or a request (a page of 100 products' held units, a shopper's orders, a cart's products) is bound as ONE JSON array read by json_each (src/db/client.ts inList), so the 50-line maximum checks out and staff can list 100 products a page. Staff edit stock as on hand; the sellable column becomes on hand − held in one UPDATE, so held units are never counted twice, and on hand below held is refused (409 stock_below_held) (decision 013).",
@@ -380,6 +383,7 @@ export const REGISTER: Threat[] = [
       "Product CSV imports (Shopify's format) read the file as a stream with a strict RFC 4180 parser (malformed quoting or bytes that are not UTF-8: 422 csv_malformed with the line, nothing written), at most 8 MiB and 10,000 rows; every row is checked before anything is written (prices in the shop currency's minor units, never negative or non-numeric, stock a whole number ≥ 0, known status, at most 3 options and 100 variants) and a refused row is reported with its line; the rest is written in one D1 batch of statements that each bind their rows as one JSON parameter (5,000 rows in a few dozen statements, never over 100 parameters), stock through the inventory ledger.",
     ],
     tests: [
+      "P13 a return asks for at most what was bought less refunded, of lines the order holds: refused, nothing changes",
       "P13 quantity tampering: -1, 0, 1.5, '2', 1e9, null (NaN), 100 and a missing quantity are refused with 422 and nothing changes",
       "P13 quantity tampering: the CartObject itself refuses invalid quantities (defence in depth)",
       "P13 hostile CSV: negative and non-numeric prices are refused with their lines; the other rows import",
@@ -454,6 +458,7 @@ export const REGISTER: Threat[] = [
     statement: "A guest, a customer or a support user could reach staff actions or data they are not allowed to see or change.",
     status: "mitigated",
     mitigations: [
+      "Returns (decision 029): only paid orders that were delivered take a return, within the shop's returnWindowDays of delivery (0: none); staff steps (approve, refuse, receive, refund) are admin only under the staff guard, and the refund needs a recent step-up like every refund.",
       "Every staff route is behind requireStaff with explicit roles; staff need a session opened with a second factor (403 mfa_required otherwise, decision 012).",
       "Request schemas are strict: unknown fields such as id, role or createdAt are refused (no mass assignment).",
       "Role changes and staff actions are written to the tamper-evident audit log.",
@@ -465,6 +470,8 @@ export const REGISTER: Threat[] = [
       "Server-side request forgery through outbound webhooks (a new attack class, decision 023): only admins manage endpoints; an endpoint URL must be https to a public host, checked at registration and again before every delivery (private, loopback, link-local, CGNAT, multicast, reserved, unspecified and cloud-metadata addresses in every IPv4 spelling and IPv6 form incl. IPv4-mapped, NAT64 and 6to4; localhost, *.localhost, *.local, *.internal and single-label names; credentials in URLs; the shop's own host); redirects are never followed, each request times out, and only a 256-byte excerpt of an answer is kept. Plain http to loopback only in development (the dev receiver).",
     ],
     tests: [
+      "P16 a line of an order not delivered, or outside the return window, cannot be returned: 409, nothing changes",
+      "P16 shoppers and support cannot approve, refuse, receive or refund a return, and a refund without a recent step-up is refused; nothing changes",
       "P16 support and customers can neither list nor refund stray payments, and nothing moves",
       "P16 a guest, a customer and a support user are refused on every admin action, and nothing changes",
       "P16 staff without a second factor get 403 mfa_required on every admin action, and nothing changes",
@@ -655,6 +662,7 @@ export const REGISTER: Threat[] = [
     statement: "A rogue process that captures a signed webhook request could replay it to trigger fulfilment again.",
     status: "mitigated",
     mitigations: [
+      "A return's refund is the order's line refund (requestRefund with the return's lines and restock, decision 029) under the return's own idempotency key: never more than paid, never a line twice, one refund and one restock however often it is asked for.",
       "Signatures older than 300 seconds are refused; each event id is recorded once in D1 (unique key), and fulfilment is idempotent (M-008).",
       "Late and stray money (issue 20, decision 013): a completed or async-succeeded payment for an expired or cancelled order is recorded once (payment.after_close, with its payment intent and amount), audited, shown to staff, and refundable by an admin exactly once (a claim row plus the provider idempotency key refund:<row>), audited payment.after_close_refunded.",
       "Staff refunds (full or partial) claim their amount atomically against what was paid (one conditional INSERT), so concurrent or replayed refunds never exceed it; the same Idempotency-Key is one refund at the provider.",
@@ -663,6 +671,7 @@ export const REGISTER: Threat[] = [
       "Disputes block shipping (a staff override needs a reason, audited) and refunds (409 charge_disputed); Dashboard refunds are recorded from the provider's books; a refund claim whose answer was lost is settled by asking the provider (refund metadata claimId, same idempotency key), never left in progress.",
     ],
     tests: [
+      "T06 returns cannot refund more than paid or a line twice: a line refunded meanwhile, two refunds at once, a second return of refunded units",
       "T06 stale timestamp beyond 300 s is refused",
       "T06 replay guard: a second insert of one webhook event id fails the whole batch",
       "T06 replay of the same event id: 200, fulfilled once",

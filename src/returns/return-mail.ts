@@ -5,7 +5,7 @@ import type { Database } from "../db/client";
 import { enqueueMailSafely } from "../mail/mail";
 import { readShopSettings } from "../settings/shop-settings";
 import { formatMoney, orderNumberLabel } from "../web/format";
-import type { ReturnView } from "./returns";
+import type { ReturnView } from "./types";
 
 /**
  * The shopper hears of every step of a return (issue 32): asked, approved (with what to do next),

@@ -6,6 +6,9 @@ import type { Database } from "../db/client";
 import { ProblemError } from "../platform/problem";
 import { queueReturnMail } from "./return-mail";
 import { returnLines, returnRequests, type ReturnRequestRow, type ReturnStatus } from "./schema";
+import type { NotReturnable, Returnability, ReturnView } from "./types";
+
+export type { NotReturnable, ReturnableLine, Returnability, ReturnLineView, ReturnView } from "./types";
 
 /**
  * What a shopper may return and asking for it (issue 32, decision 029). A return is for a paid
@@ -20,49 +23,6 @@ export const OPEN_RETURN_STATUSES: readonly ReturnStatus[] = ["requested", "appr
 /** At most this many lines per return: each adds five bound parameters to the request's INSERT (D1: 100). */
 export const MAX_RETURN_LINES = 15;
 const DAY_MS = 24 * 60 * 60 * 1000;
-
-export interface ReturnLineView {
-  productId: string;
-  variantId: string;
-  name: string;
-  options: Record<string, string>;
-  quantity: number;
-  restock: boolean;
-}
-
-export interface ReturnView {
-  id: string;
-  orderId: string;
-  status: ReturnStatus;
-  reason: string;
-  refusalReason: string | null;
-  lines: ReturnLineView[];
-  refundCents: number | null;
-  createdAt: string;
-  decidedAt: string | null;
-  receivedAt: string | null;
-  refundedAt: string | null;
-}
-
-/** Why an order takes no return request now, or null when it does. */
-export type NotReturnable = "not_paid" | "not_delivered" | "returns_disabled" | "window_closed" | "return_open" | "nothing_left";
-
-export interface ReturnableLine {
-  productId: string;
-  variantId: string;
-  name: string;
-  options: Record<string, string>;
-  bought: number;
-  /** Units that may still be asked for: bought less refunded. */
-  returnable: number;
-}
-
-export interface Returnability {
-  refusal: NotReturnable | null;
-  /** The last moment a return may be asked for (ISO 8601), or null before delivery. */
-  closesAt: string | null;
-  lines: ReturnableLine[];
-}
 
 /** The returns of these orders' ids (or of one order), newest first, with their lines named as sold. */
 export async function returnViews(db: Database, where: { orderId: string } | { ids: string[] }): Promise<ReturnView[]> {
