@@ -2,7 +2,7 @@ import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import { requireAudit } from "../audit/audit";
 import { parseOptionValues } from "../catalog/variants";
 import { orderLines, orderRefundLines, type OrderRow } from "../checkout/schema";
-import type { Database } from "../db/client";
+import { inList, type Database } from "../db/client";
 import { ProblemError } from "../platform/problem";
 import { queueReturnMail } from "./return-mail";
 import { returnLines, returnRequests, type ReturnRequestRow, type ReturnStatus } from "./schema";
@@ -30,7 +30,7 @@ export async function returnViews(db: Database, where: { orderId: string } | { i
     "orderId" in where
       ? await db.select().from(returnRequests).where(eq(returnRequests.orderId, where.orderId)).orderBy(desc(returnRequests.createdAt))
       : where.ids.length
-        ? await db.select().from(returnRequests).where(inArray(returnRequests.id, where.ids)).orderBy(desc(returnRequests.createdAt))
+        ? await db.select().from(returnRequests).where(inList(returnRequests.id, where.ids)).orderBy(desc(returnRequests.createdAt))
         : [];
   if (rows.length === 0) return [];
   const lines = await db
@@ -38,7 +38,7 @@ export async function returnViews(db: Database, where: { orderId: string } | { i
     .from(returnLines)
     .innerJoin(orderLines, and(eq(orderLines.orderId, returnLines.orderId), eq(orderLines.variantId, returnLines.variantId)))
     .where(
-      inArray(
+      inList(
         returnLines.returnId,
         rows.map((r) => r.id),
       ),

@@ -1,6 +1,6 @@
-import { desc, eq, inArray } from "drizzle-orm";
+import { desc, eq } from "drizzle-orm";
 import { orders } from "../checkout/schema";
-import type { Database } from "../db/client";
+import { inList, type Database } from "../db/client";
 import { returnViews, type ReturnView } from "./returns";
 import { returnRequests, type ReturnStatus } from "./schema";
 
@@ -23,7 +23,7 @@ export async function listReturns(db: Database, status?: ReturnStatus): Promise<
     ? await db
         .select({ id: orders.id, number: orders.number, customerEmail: orders.customerEmail, currency: orders.currency })
         .from(orders)
-        .where(inArray(orders.id, orderIds))
+        .where(inList(orders.id, orderIds))
     : [];
   const byId = new Map(found.map((o) => [o.id, o]));
   return views.map((v) => ({ ...v, order: byId.get(v.orderId) ?? { id: v.orderId, number: null, customerEmail: null, currency: "USD" } }));
