@@ -27,7 +27,8 @@ export const returnPages = new Hono<AppEnv>()
     const settings = await readShopSettings(c.env.DB);
     const [returns, returnable] = await Promise.all([returnViews(db, { orderId: order.id }), returnability(db, order, settings.returnWindowDays)]);
     c.header("cache-control", "private, no-store");
-    c.header("referrer-policy", "no-referrer");
+    // No `no-referrer` here: the address holds no key, and a browser sends `Origin: null` on a
+    // form posted from a no-referrer page, which the CSRF check refuses.
     const error = returnMessage(c.req.query("error")?.slice(0, 40));
     return c.html(
       <ReturnsPage order={order} returns={returns} returnable={returnable} guest={guest} requested={c.req.query("requested") === "1"} error={error} />,
