@@ -2,11 +2,11 @@ import { categoriesOf, customerHasPaidOrder, evaluatePromotions, livePromotions,
 import type { Database } from "../db/client";
 import type { CheckoutLine } from "../payments/provider-types";
 
-/** The automatic promotion an order got: copied onto the order, like its lines' prices. */
+/** An automatic promotion an order got: copied onto the order, like its lines' prices. */
 export interface OrderPromotion {
   id: string;
   name: string;
-  /** What it gave (the shipping amount the rate would have cost). */
+  /** What it gave: the shipping amount the rate would have cost, or what it took off the goods. */
   discountCents: number;
 }
 
@@ -22,7 +22,7 @@ export async function promotionsForOrder(
 ): Promise<PromotionVerdict> {
   const now = new Date();
   const rows = await livePromotions(db, input.currency, now);
-  if (rows.length === 0) return { freeShipping: null, notApplied: [] };
+  if (rows.length === 0) return { freeShipping: null, discount: null, notApplied: [] };
   const categories = await categoriesOf(
     d1,
     input.lines.map((l) => l.productId),
