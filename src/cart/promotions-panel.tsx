@@ -20,7 +20,8 @@ export function PromotionsPanel(props: { promotions: CartPromotions; currency: s
       <ul>
         {applied.map((p) => (
           <li data-promotion-applied={p.kind}>
-            <strong>{p.name}</strong>: {p.kind === "free_shipping" ? "free shipping on this order." : `−${formatMoney(p.discountCents ?? 0, props.currency)} on your goods.`}
+            <strong>{p.name}</strong>:{" "}
+            {p.kind === "free_shipping" ? "free shipping on this order." : `−${formatMoney(p.discountCents ?? 0, props.currency)} on your goods.`}
           </li>
         ))}
         {notApplied.map((p) => (

@@ -54,14 +54,10 @@ export const CartSchema = z
       .enum(COUPON_REFUSALS)
       .nullable()
       .openapi({ description: "Why the coupon the cart holds gives no discount now (null when it applies or there is none)" }),
-    promotion: z
-      .object({ name: z.string(), discountCents: z.number().int() })
-      .nullable()
-      .optional()
-      .openapi({
-        description:
-          "The automatic discount (no code), already part of discountCents and totalCents; null: none applies. Absent from a change's answer (it keeps one round trip): GET /api/cart includes it.",
-      }),
+    promotion: z.object({ name: z.string(), discountCents: z.number().int() }).nullable().optional().openapi({
+      description:
+        "The automatic discount (no code), already part of discountCents and totalCents; null: none applies. Absent from a change's answer (it keeps one round trip): GET /api/cart includes it.",
+    }),
   })
   .openapi("Cart");
 
