@@ -90,8 +90,9 @@ export function promotionDiscountCents(row: PromotionRow, input: Pick<PromotionI
   const subtotal = input.lines.reduce((sum, l) => sum + l.lineTotalCents, 0);
   if (subtotal <= 0 || input.goodsCents <= 0) return 0;
   const eligible = eligibleLines(row, input.lines).reduce((sum, l) => sum + l.lineTotalCents, 0);
-  const base = Math.min(input.goodsCents, Math.floor((eligible * input.goodsCents) / subtotal));
   const step = shopStep(input.currency);
+  // On the currency's step, so the payment provider can charge what is left (KWD: tens of fils).
+  const base = Math.floor(Math.min(input.goodsCents, Math.floor((eligible * input.goodsCents) / subtotal)) / step) * step;
   const raw =
     row.kind === "percent_off" ? Math.floor((base * (row.percentOff ?? 0)) / (100 * step)) * step : row.kind === "amount_off" ? (row.amountOffCents ?? 0) : 0;
   return Math.max(0, Math.min(base, raw));
