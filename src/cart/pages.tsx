@@ -258,7 +258,7 @@ function CartPage(props: {
           {/* No "Discount −$0.00" line for a cart without one. */}
           {cart.coupon && cart.coupon.discountCents > 0 ? (
             <>
-              <dt>Discount ({cart.coupon.code})</dt>
+              <dt>Discount</dt>
               <dd data-discount>−{money(cart.coupon.discountCents)}</dd>
             </>
           ) : null}

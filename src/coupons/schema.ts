@@ -111,7 +111,7 @@ export const promotions = sqliteTable(
     check("promotions_min_nonnegative", sql`${t.minSubtotalCents} IS NULL OR ${t.minSubtotalCents} >= 0`),
     check(
       "promotions_kind_value",
-      sql`(${t.kind} = 'free_shipping' AND ${t.percentOff} IS NULL AND ${t.amountOffCents} IS NULL) OR (${t.kind} = 'percent_off' AND ${t.percentOff} BETWEEN 1 AND 100 AND ${t.amountOffCents} IS NULL) OR (${t.kind} = 'amount_off' AND ${t.amountOffCents} > 0 AND ${t.percentOff} IS NULL)`,
+      sql`(${t.kind} = 'free_shipping' AND ${t.percentOff} IS NULL AND ${t.amountOffCents} IS NULL) OR (${t.kind} = 'percent_off' AND ${t.percentOff} IS NOT NULL AND ${t.percentOff} BETWEEN 1 AND 100 AND ${t.amountOffCents} IS NULL) OR (${t.kind} = 'amount_off' AND ${t.amountOffCents} IS NOT NULL AND ${t.amountOffCents} > 0 AND ${t.percentOff} IS NULL)`,
     ),
     index("promotions_active_idx").on(t.active, t.currency),
   ],

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { appJson, appRequest, as } from "../support/admin";
 import { auditRowsAfter, lastAuditId } from "../support/audit";
 import { unique } from "../support/factories";
@@ -18,6 +18,17 @@ function postForm(path: string, fields: Record<string, string>, headers: Record<
     redirect: "manual",
   });
 }
+
+// The workers project shares one storage across files: promotions made here are switched off
+// after each test so they never reach another file's carts.
+let existing = new Set<string>();
+beforeAll(async () => {
+  existing = new Set((await env.DB.prepare("SELECT id FROM promotions").all<{ id: string }>()).results.map((r) => r.id));
+});
+afterEach(async () => {
+  const { results } = await env.DB.prepare("SELECT id FROM promotions WHERE active = 1").all<{ id: string }>();
+  for (const r of results) if (!existing.has(r.id)) await env.DB.prepare("UPDATE promotions SET active = 0 WHERE id = ?").bind(r.id).run();
+});
 
 describe("staff manage automatic promotions (/api/admin/promotions, /admin/promotions)", () => {
   it("an admin creates, edits and deactivates a promotion; each change is audited; the list shows uses", async () => {

@@ -1,6 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import app from "../../src/index";
 import { promotions } from "../../src/coupons/schema";
 import { getDb } from "../../src/db/client";
@@ -42,6 +42,16 @@ const checkout = async (cookie: string, body: Record<string, unknown> = {}) =>
   cartJson(cookie, "POST", "/api/checkout", { email: `${unique("d").toLowerCase()}@example.com`, ...body });
 
 afterEach(() => vi.restoreAllMocks());
+// The workers project shares one storage across files: promotions made here are switched off
+// after each test so they never reach another file's carts.
+let existing = new Set<string>();
+beforeAll(async () => {
+  existing = new Set((await env.DB.prepare("SELECT id FROM promotions").all<{ id: string }>()).results.map((r) => r.id));
+});
+afterEach(async () => {
+  const { results } = await env.DB.prepare("SELECT id FROM promotions WHERE active = 1").all<{ id: string }>();
+  for (const r of results) if (!existing.has(r.id)) await env.DB.prepare("UPDATE promotions SET active = 0 WHERE id = ?").bind(r.id).run();
+});
 
 describe("automatic discounts (decision 030)", () => {
   it("P11 a percent promotion on top of a code: the cart JSON and page, the order, staff usage and the coupon's redemption each get their part", async () => {
