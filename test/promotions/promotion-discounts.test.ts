@@ -156,7 +156,7 @@ describe("automatic discounts (decision 030)", () => {
     expect(refunded).toBe(4000);
   });
 
-  it("P11 the Stripe session gets the whole discount as its one-off coupon, named after the code and the promotion, and its total is ours", async () => {
+  it("P11 the Stripe session gets the whole discount as its one-off coupon, named after the promotion, and its total is ours", async () => {
     const promo = await promotion("USD", { kind: "amount_off", percentOff: null, amountOffCents: 500 });
     const who = await signUpAndSignIn();
     const product = await makeProduct({ priceCents: 4000, currency: "USD", stock: 5 });
