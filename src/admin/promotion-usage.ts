@@ -41,13 +41,10 @@ const UsageSchema = z
     id: z.string(),
     name: z.string(),
     uses: z.number().int().openapi({ description: "Codes: committed redemptions. Automatic: paid (or since refunded) orders that got it." }),
-    discountGivenCents: z
-      .number()
-      .int()
-      .openapi({
-        description:
-          "What those uses took off, in minor units of the promotion's currency (codes and automatic discounts: off the goods; free shipping: the shipping not charged)",
-      }),
+    discountGivenCents: z.number().int().openapi({
+      description:
+        "What those uses took off, in minor units of the promotion's currency (codes and automatic discounts: off the goods; free shipping: the shipping not charged)",
+    }),
   })
   .openapi("AdminPromotionUsage");
 

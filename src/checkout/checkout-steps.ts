@@ -112,12 +112,19 @@ export async function releaseCoupon(a: CheckoutAttempt): Promise<void> {
  * step Stripe would refuse the session: a 422 now, never a 502.
  */
 export async function totalOrder(a: CheckoutAttempt): Promise<void> {
-  const { currency, subtotalCents, rate, lines } = left(a.priced, "the price");
+  const { currency, subtotalCents, rate, lines, promotions, pricedAt } = left(a.priced, "the price");
   const couponDiscountCents = a.couponHeld?.discountCents ?? 0;
   // Automatic promotions combine with the one code (issue 33, decision 030): their minimums and
   // base are the goods after the code; one discount (the best) and one free shipping at most.
   const customer = a.couponCustomerProven ? { key: left(a.couponCustomer, "the coupon customer"), email: a.email } : null;
-  const verdict = await promotionsForOrder(a.db, a.env.DB, { currency, lines, goodsCents: subtotalCents - couponDiscountCents, customer });
+  const verdict = await promotionsForOrder(a.env.DB, {
+    rows: promotions,
+    now: pricedAt,
+    currency,
+    lines,
+    goodsCents: subtotalCents - couponDiscountCents,
+    customer,
+  });
   a.discountPromotion = verdict.discount;
   const discountCents = couponDiscountCents + (verdict.discount?.discountCents ?? 0);
   const goodsCents = Math.max(0, subtotalCents - discountCents);

@@ -39,6 +39,24 @@ export interface PromotionVerdict {
   notApplied: { id: string; name: string; reason: PromotionMiss; minSubtotalCents: number | null }[];
 }
 
+/**
+ * The promotions of every currency that are switched on and not over, as a query to batch with
+ * checkout's pricing reads (the cart's currency is not known before them); `ofCurrency` filters.
+ */
+export function livePromotionsQuery(db: Database, now: Date) {
+  return db
+    .select()
+    .from(promotions)
+    .where(and(eq(promotions.active, true), sql`(${promotions.endsAt} IS NULL OR ${promotions.endsAt} > ${now.toISOString()})`))
+    .orderBy(promotions.name)
+    .limit(200);
+}
+
+/** The rows of one currency, at most 20 (the same bound as livePromotions). */
+export function ofCurrency(rows: PromotionRow[], currency: string): PromotionRow[] {
+  return rows.filter((r) => r.currency === currency).slice(0, 20);
+}
+
 /** The promotions of a currency that are switched on and not over (those not started yet are kept, to say so). */
 export async function livePromotions(db: Database, currency: string, now: Date): Promise<PromotionRow[]> {
   return db
