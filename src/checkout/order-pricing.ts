@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { z } from "zod";
-import { pricingVariantsQuery, type PricingVariant } from "../catalog/queries";
+import { pricingVariantsQuery, type PricingVariant } from "../catalog/pricing-queries";
 import { pricingOptions } from "../cart/pricing";
 import { couponByCodeQuery, normaliseCouponCode } from "../coupons/coupons";
 import type { CouponRow } from "../coupons/schema";
