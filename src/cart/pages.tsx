@@ -8,7 +8,7 @@ import { currentShopSettings } from "../settings/shop-settings";
 import { Layout } from "../web/layout";
 import { resolveCart, type Cart, type CartItem } from "./cart";
 import { getSessionUser } from "../accounts/session";
-import { variantIdForOptions } from "../catalog/queries";
+import { variantIdForOptions } from "../catalog/pricing-queries";
 import { getDb } from "../db/client";
 import { checkoutTotalCents, deliveryEstimate, offeredRates, type OfferedRate } from "../shipping/checkout-pricing";
 import { MAX_QUANTITY } from "./line-rules";

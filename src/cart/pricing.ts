@@ -1,7 +1,7 @@
 // A cart's price, from D1's rows only (P11): the rows it depends on, read in at most one round
 // trip, and the pure function that prices the cart's lines and coupon from them. The CartObject
 // prices itself with these, and cart.ts re-exports them for the other domains.
-import { pricingVariantsOfProductsQuery, pricingVariantsQuery, type PricingVariant } from "../catalog/queries";
+import { pricingVariantsOfProductsQuery, pricingVariantsQuery, type PricingVariant } from "../catalog/pricing-queries";
 import { rememberPricingRows, sharedPricingRows } from "../catalog/shared-pricing";
 import {
   computeDiscountCents,

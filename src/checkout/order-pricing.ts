@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { z } from "zod";
-import { pricingVariantsQuery, type PricingVariant } from "../catalog/queries";
+import { pricingVariantsQuery, type PricingVariant } from "../catalog/pricing-queries";
 import { pricingOptions } from "../cart/pricing";
 import { livePromotionsQuery, ofCurrency } from "../coupons/automatic-promotions";
 import { couponByCodeQuery, normaliseCouponCode } from "../coupons/coupons";
