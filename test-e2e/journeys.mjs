@@ -1400,6 +1400,72 @@ export const journeys = [
       await waitPath(shopper, /^\/orders\/[^/?]+\?status=success$/);
       await shopper.locator("strong[data-status=paid]").waitFor({ timeout: 20_000 });
       const orderId = new URL(shopper.url()).pathname.split("/")[2];
+      const number = /#\d+/.exec((await shopper.locator("h1.page-title").textContent()) ?? "")?.[0];
+      assert(number, "the shopper's order page shows no order number");
+      assert((await shopper.locator("[data-returns-link]").count()) === 0, "an order not delivered offers a return");
+
+      // Staff ship and deliver it.
+      assert((await signIn(staff, state.admin)) === "second-factor", "admin sign-in did not ask for a code");
+      await enterTotp(staff, state.adminTotp.secret);
+      t.page = staff;
+      await staff.goto(`/admin/orders/${orderId}`);
+      await staff.fill(`form[action='/admin/orders/${orderId}/ship'] input[name=carrier]`, "DHL Express");
+      await staff.fill(`form[action='/admin/orders/${orderId}/ship'] input[name=trackingNumber]`, "JD014600054321");
+      await staff.click(`form[action='/admin/orders/${orderId}/ship'] button[type=submit]`);
+      await staff.locator("[data-fulfilment=shipped]").waitFor();
+      await staff.click(`form[action='/admin/orders/${orderId}/deliver'] button[type=submit]`);
+      await staff.locator("[data-fulfilment=delivered]").waitFor();
+
+      // The guest asks to return one mug, from the order page's link.
+      t.page = shopper;
+      await shopper.goto(`/orders/${orderId}`);
+      await shopper.click("[data-returns-link]");
+      await waitPath(shopper, new RegExp(`^/orders/${orderId}/returns$`));
+      await shopper.locator("[data-return-form]").waitFor();
+      await fitsPhoneAndDesktop(t, shopper, "return-form");
+      await shopper.locator("[data-return-form] input[type=number]").first().fill("1");
+      await shopper.fill("[data-return-form] textarea[name=reason]", "One is enough");
+      await shopper.click("[data-return-form] button[type=submit]");
+      await waitPath(shopper, new RegExp(`^/orders/${orderId}/returns\\?requested=1$`));
+      await shopper.locator("[data-return-status=requested]").waitFor();
+      await fitsPhoneAndDesktop(t, shopper, "return-requested");
+      await waitForMail(shopper, new RegExp(`received your return request for order ${number}$`));
+
+      // Staff: the queue, approve, receive for the shelf, refund.
+      t.page = staff;
+      await staff.goto("/admin/returns?status=requested");
+      const row = staff.locator("tr[data-return-row]", { hasText: number });
+      await row.waitFor();
+      await fitsPhoneAndDesktop(t, staff, "staff-returns-list");
+      await row.locator("a").click();
+      await waitPath(staff, /^\/admin\/returns\/ret_[0-9a-f]+$/);
+      const returnPath = new URL(staff.url()).pathname;
+      await fitsPhoneAndDesktop(t, staff, "staff-return-requested");
+      await staff.click(`form[action='${returnPath}/approve'] button[type=submit]`);
+      await staff.locator("[data-return-status=approved]").waitFor();
+      await staff.click(`form[action='${returnPath}/receive'] button[type=submit]`);
+      await staff.locator("[data-return-status=received]").waitFor();
+      const amount = (await staff.locator("[data-confirm-amount] strong").textContent()) ?? "";
+      assert(/\d/.test(amount), `the refund names no amount: ${amount}`);
+      await fitsPhoneAndDesktop(t, staff, "staff-return-received");
+      if ((await staff.locator(`form[action='${returnPath}/refund'] input[name=code]`).count()) > 0)
+        await staff.fill(`form[action='${returnPath}/refund'] input[name=code]`, await unspentTotp(state.adminTotp.secret));
+      await staff.click(`form[action='${returnPath}/refund'] button[type=submit]`);
+      await staff.locator("[data-return-status=refunded]").waitFor({ timeout: 20_000 });
+      await fitsPhoneAndDesktop(t, staff, "staff-return-refunded");
+
+      // The guest sees the refund on the returns page and the order page.
+      t.page = shopper;
+      await shopper.goto(`/orders/${orderId}/returns`);
+      await shopper.locator("[data-return-status=refunded]").waitFor();
+      await fitsPhoneAndDesktop(t, shopper, "return-refunded");
+      await waitForMail(shopper, new RegExp(`return for order ${number} is refunded$`));
+      await shopper.goto(`/orders/${orderId}`);
+      await waitText(shopper.locator("strong[data-payment-state]"), /^Partially refunded$/);
+      await fitsPhoneAndDesktop(t, shopper, "order-after-return");
+    },
+  ],
+];
 
 /** Fails when the page scrolls sideways: no page may be wider than its viewport. */
 async function noWiderThanViewport(page, where) {
