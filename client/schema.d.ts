@@ -1524,11 +1524,19 @@ export interface components {
             description: string;
             priceCents: number;
             currency: string;
+            /** @description The main image: the first of `images` */
             imageUrl: string | null;
+            /** @description Every image in display order; the first is the main image */
+            images: components["schemas"]["ProductImage"][];
             inStock: boolean;
             /** @description How many are left when only a few are (1–5), else null */
             lowStock: number | null;
             category: string | null;
+        };
+        ProductImage: {
+            url: string;
+            /** @description Plain text describing the image (may be empty) */
+            alt: string;
         };
         Problem: {
             type: string;
@@ -1640,7 +1648,13 @@ export interface components {
             vendor: string | null;
             productType: string | null;
             tags: string[];
+            /** @description The main image: the first of `images` */
             imageUrl: string | null;
+            /** @description Every image in display order; the first is the main image */
+            images: {
+                url: string;
+                alt: string;
+            }[];
             category: string | null;
             taxCode: string | null;
             options: components["schemas"]["ProductOptions"];
@@ -1683,7 +1697,8 @@ export interface components {
             position: number;
         };
         AdminProductCreate: {
-            slug: string;
+            /** @description Absent: made from the name (`Blue Mug` → `blue-mug`, then `blue-mug-2` when taken) */
+            slug?: string;
             name: string;
             /** @default  */
             description: string;
