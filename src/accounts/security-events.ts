@@ -52,7 +52,7 @@ function eventFor(path: string, signedIn: boolean): SecurityEvent | null {
     case "/two-factor/disable":
       return {
         action: "auth.totp.disabled",
-        notice: (shop) => ({
+        notice: (_shop) => ({
           subject: "Two-step sign-in was turned off",
           text: `The authenticator app was removed from your account and its backup codes no longer work. ${UNLESS_YOU}`,
         }),
@@ -77,7 +77,7 @@ function eventFor(path: string, signedIn: boolean): SecurityEvent | null {
     case "/revoke-sessions":
       return {
         action: "auth.sessions.revoked_all",
-        notice: (shop) => ({ subject: "You were signed out everywhere", text: `Every session of your account was signed out. ${UNLESS_YOU}` }),
+        notice: (_shop) => ({ subject: "You were signed out everywhere", text: `Every session of your account was signed out. ${UNLESS_YOU}` }),
       };
     case "/verify-email":
       return { action: "auth.email.verified", notice: null };
