@@ -71,6 +71,12 @@ describe("several images per product", () => {
     const staffJson = (await (await request(`/api/admin/products?limit=100`, { headers: admin })).json()) as { items: { id: string; images: unknown }[] };
     expect(staffJson.items.find((p) => p.id === product.id)?.images).toEqual(json.images);
 
+    // The CSV export (Shopify's format) carries every image in order with its alt text.
+    const csv = await (await request("/api/admin/product-exports", { headers: admin })).text();
+    const mine = csv.split("\n").filter((line) => line.startsWith(`${product.slug},`));
+    expect(mine.some((line) => line.includes(`${rows[0]!.url}`) && line.includes("Front, in daylight"))).toBe(true);
+    expect(mine.some((line) => line.includes(`${rows[1]!.url}`) && line.includes("Side"))).toBe(true);
+
     // The last images go: no main image left.
     for (const r of rows) await edit(admin, product.id, r.id, { action: "remove" });
     expect(await images(product.id)).toEqual([]);
