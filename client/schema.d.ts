@@ -785,6 +785,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/promotions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Automatic promotions with their uses and discount given (admin)
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        get: operations["adminListPromotions"];
+        put?: never;
+        /**
+         * Create an automatic promotion (admin)
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminCreatePromotion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/promotions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One automatic promotion (admin)
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        get: operations["adminGetPromotion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Edit or deactivate (`active: false`) an automatic promotion (admin)
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        patch: operations["adminUpdatePromotion"];
+        trace?: never;
+    };
     "/admin/orders": {
         parameters: {
             query?: never;
@@ -1941,8 +1989,78 @@ export interface components {
             name: string;
             /** @description Codes: committed redemptions. Automatic: paid (or since refunded) orders that got it. */
             uses: number;
-            /** @description What those uses took off (codes: the goods' discount; automatic: the shipping not charged) */
+            /** @description What those uses took off, in minor units of the promotion's currency (codes and automatic discounts: off the goods; free shipping: the shipping not charged) */
             discountGivenCents: number;
+        };
+        AdminPromotion: {
+            id: string;
+            name: string;
+            /** @enum {string} */
+            kind: "free_shipping" | "percent_off" | "amount_off";
+            currency: string;
+            percentOff: number | null;
+            /** @description Minor units of `currency` */
+            amountOffCents: number | null;
+            /** @description On the goods after a code's discount, minor units of `currency` */
+            minSubtotalCents: number | null;
+            category: string | null;
+            productIds: string[] | null;
+            startsAt: string | null;
+            endsAt: string | null;
+            firstOrderOnly: boolean;
+            active: boolean;
+            createdAt: string;
+            /** @description Paid (or since refunded) orders that got it */
+            uses: number;
+            /** @description What those orders were given, minor units of `currency` */
+            discountGivenCents: number;
+        };
+        AdminPromotionCreate: {
+            name: string;
+            /** @enum {string} */
+            kind: "free_shipping" | "percent_off" | "amount_off";
+            currency: string;
+            /** @default null */
+            percentOff: number | null;
+            /** @default null */
+            amountOffCents: number | null;
+            /** @default null */
+            minSubtotalCents: number | null;
+            /** @default null */
+            category: string | null;
+            /** @default null */
+            productIds: string[] | null;
+            /**
+             * Format: date-time
+             * @default null
+             */
+            startsAt: string | null;
+            /**
+             * Format: date-time
+             * @default null
+             */
+            endsAt: string | null;
+            /** @default false */
+            firstOrderOnly: boolean;
+            /** @default true */
+            active: boolean;
+        };
+        AdminPromotionPatch: {
+            name?: string;
+            /** @enum {string} */
+            kind?: "free_shipping" | "percent_off" | "amount_off";
+            currency?: string;
+            percentOff?: number | null;
+            amountOffCents?: number | null;
+            minSubtotalCents?: number | null;
+            category?: string | null;
+            productIds?: string[] | null;
+            /** Format: date-time */
+            startsAt?: string | null;
+            /** Format: date-time */
+            endsAt?: string | null;
+            firstOrderOnly?: boolean;
+            active?: boolean;
         };
         AdminOrderSummary: {
             id: string;
@@ -2102,6 +2220,11 @@ export interface components {
             shippingRate: string | null;
             /** @description The automatic promotion the order got (free shipping: what the rate would have cost), or null. */
             promotion?: {
+                name: string;
+                discountCents: number;
+            } | null;
+            /** @description The automatic promotion that took money off the goods (decision 030): its amount is part of discountCents. */
+            discountPromotion?: {
                 name: string;
                 discountCents: number;
             } | null;
@@ -2400,6 +2523,11 @@ export interface components {
              * @enum {string|null}
              */
             couponNotice: "coupon_invalid" | "coupon_expired" | "coupon_exhausted" | "coupon_already_used" | "coupon_needs_proof" | null;
+            /** @description The automatic discount (no code), already part of discountCents and totalCents; null: none applies. Absent from a change's answer (it keeps one round trip): GET /api/cart includes it. */
+            promotion?: {
+                name: string;
+                discountCents: number;
+            } | null;
         };
         CartAddItem: {
             /** @example prd_0123456789abcdef */
@@ -2446,12 +2574,14 @@ export interface components {
             applied: {
                 name: string;
                 /** @enum {string} */
-                kind: "free_shipping";
+                kind: "free_shipping" | "discount";
+                /** @description For a discount: what it takes off the goods (after the code's discount) */
+                discountCents?: number;
             }[];
             notApplied: {
                 name: string;
                 /** @enum {string} */
-                reason: "below_minimum" | "products_not_in_cart" | "first_order_only" | "needs_proof" | "not_started";
+                reason: "below_minimum" | "products_not_in_cart" | "first_order_only" | "needs_proof" | "not_started" | "better_promotion";
                 /** @description For below_minimum: the goods (after a code's discount) it needs */
                 minSubtotalCents: number | null;
             }[];
@@ -5702,6 +5832,279 @@ export interface operations {
             };
             /** @description Not allowed for this role, or second factor missing */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminListPromotions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every promotion */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["AdminPromotion"][];
+                    };
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminCreatePromotion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminPromotionCreate"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminPromotion"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid or unknown field, or a kind without its value (`validation_failed`); an amount the provider cannot take (`currency_not_chargeable`, `amount_not_chargeable`, `amount_above_maximum`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminGetPromotion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The promotion */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminPromotion"];
+                };
+            };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `promotion_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminUpdatePromotion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminPromotionPatch"];
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminPromotion"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; or `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `promotion_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid or unknown field, or a kind without its value (`validation_failed`); an amount the provider cannot take (`currency_not_chargeable`, `amount_not_chargeable`, `amount_above_maximum`) */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

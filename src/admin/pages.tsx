@@ -3,6 +3,7 @@ import { afterCatalogWrite } from "../catalog/page-cache";
 import type { AppEnv } from "../platform/app-env";
 import { auditPages } from "./audit-pages";
 import { couponPages } from "./coupon-pages";
+import { promotionPages } from "./promotion-pages";
 import { fulfilmentPages } from "./fulfilment-pages";
 import { staffTimeZone } from "../web/dates";
 import { dashboardPages } from "./dashboard-pages";
@@ -34,6 +35,7 @@ adminPages.use("/admin/products", afterCatalogWrite);
 adminPages.use("/admin/products/*", afterCatalogWrite);
 adminPages.use("/admin/product-imports/*", afterCatalogWrite);
 adminPages.route("/", couponPages);
+adminPages.route("/", promotionPages);
 // The desk's fixed paths under /admin/orders come before the order page's /admin/orders/:id.
 adminPages.route("/", dashboardPages);
 adminPages.route("/", orderListPages);

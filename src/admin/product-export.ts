@@ -4,7 +4,7 @@ import { orderLines, orders } from "../checkout/schema";
 import { inList, type Database } from "../db/client";
 import { sanitiseHtml } from "../catalog/html-sanitiser";
 import { productOptions, products, productVariants } from "../catalog/schema";
-import { SHOPIFY_COLUMNS, shopifyRowsOf } from "../catalog/shopify-csv";
+import { SHOPIFY_COLUMNS, shopifyRowsOf } from "../catalog/shopify-columns";
 import { csvRow } from "../platform/csv";
 
 /** Products per read while exporting: one page, its options and variants, then the next. */

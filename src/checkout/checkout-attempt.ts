@@ -38,6 +38,8 @@ export interface CheckoutAttempt {
   couponCustomerProven: boolean;
   /** The automatic promotion this order got (free shipping), or null. */
   promotion: OrderPromotion | null;
+  /** The automatic promotion that took money off the goods (decision 030), or null. */
+  discountPromotion: OrderPromotion | null;
   /** The coupon reserved for this order: its normalised code and the discount on this subtotal. */
   couponHeld: { code: string; discountCents: number } | null;
   order: CheckoutOrder | null;

@@ -64,6 +64,7 @@ export async function startCheckout(env: Env, config: Config, buyer: Buyer, opti
     couponCustomer: null,
     couponCustomerProven: false,
     promotion: null,
+    discountPromotion: null,
     couponHeld: null,
     order: null,
     everyLineTookStock: false,

@@ -61,7 +61,11 @@ export async function queueOrderConfirmation(env: Env, order: OrderRow): Promise
       `Order ${orderNumberLabel(order)}`,
       ...lines.map((l) => `${l.quantity} × ${lineTitle(l)}: ${money(l.unitPriceCents * l.quantity)}`),
       `Subtotal: ${money(order.subtotalCents)}`,
-      ...(order.discountCents > 0 ? [`Discount${order.couponCode ? ` (${order.couponCode})` : ""}: −${money(order.discountCents)}`] : []),
+      ...(order.discountCents - order.discountPromotionCents > 0
+        ? [`Discount${order.couponCode ? ` (${order.couponCode})` : ""}: −${money(order.discountCents - order.discountPromotionCents)}`]
+        : []),
+      ...(order.discountPromotionName ? [`Promotion (${order.discountPromotionName}): −${money(order.discountPromotionCents)}`] : []),
+      ...(order.promotionName ? [`Promotion (${order.promotionName}): free shipping`] : []),
       ...(order.shippingRateName ? [`Shipping (${order.shippingRateName}): ${order.shippingCents === 0 ? "free" : money(order.shippingCents)}`] : []),
       ...(order.taxCents > 0 ? [`Tax: ${money(order.taxCents)}`] : []),
       `Total paid: ${money(order.totalCents)}`,

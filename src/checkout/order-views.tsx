@@ -169,10 +169,16 @@ export function OrderPage({ order, returned, guest }: { order: Order; returned: 
       <dl class="totals">
         <dt>Subtotal</dt>
         <dd>{money(order.subtotalCents)}</dd>
-        {order.discountCents > 0 ? (
+        {order.discountCents - (order.discountPromotion?.discountCents ?? 0) > 0 ? (
           <>
             <dt>Discount{order.couponCode ? ` (${order.couponCode})` : ""}</dt>
-            <dd>−{money(order.discountCents)}</dd>
+            <dd>−{money(order.discountCents - (order.discountPromotion?.discountCents ?? 0))}</dd>
+          </>
+        ) : null}
+        {order.discountPromotion ? (
+          <>
+            <dt>Promotion ({order.discountPromotion.name})</dt>
+            <dd data-order-discount-promotion>−{money(order.discountPromotion.discountCents)}</dd>
           </>
         ) : null}
         {order.shippingRate ? (

@@ -8,7 +8,8 @@ CREATE TABLE `product_images` (
 	FOREIGN KEY (`product_id`) REFERENCES `products`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
-CREATE INDEX `product_images_product_idx` ON `product_images` (`product_id`,`position`,`id`);--> statement-breakpoint
+CREATE INDEX `product_images_product_idx` ON `product_images` (`product_id`,`position`,`id`);
+--> statement-breakpoint
 -- Hand-written (below drizzle's statements). Carry-over: every product's image_url becomes its first image.
 INSERT INTO `product_images` (`id`, `product_id`, `url`, `alt`, `position`)
 	SELECT 'img_' || `id`, `id`, `image_url`, '', 0 FROM `products` WHERE `image_url` IS NOT NULL;
