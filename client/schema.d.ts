@@ -1170,6 +1170,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/orders/bulk-ship": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark several paid orders shipped, each with its carrier and tracking number (admin); each shopper is mailed
+         * @description The same step as adminShipOrder, order by order (each audited as `order.shipped`, the action once more as `order.bulk_shipped`). One refusal does not stop the others: the answer lists every order's result, in the order given. A disputed order is refused (`order_disputed`): ship it with adminShipOrder and a reason.
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminBulkShipOrders"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/orders/{id}/ship": {
         parameters: {
             query?: never;
@@ -1720,11 +1742,19 @@ export interface components {
             description: string;
             priceCents: number;
             currency: string;
+            /** @description The main image: the first of `images` */
             imageUrl: string | null;
+            /** @description Every image in display order; the first is the main image */
+            images: components["schemas"]["ProductImage"][];
             inStock: boolean;
             /** @description How many are left when only a few are (1–5), else null */
             lowStock: number | null;
             category: string | null;
+        };
+        ProductImage: {
+            url: string;
+            /** @description Plain text describing the image (may be empty) */
+            alt: string;
         };
         Problem: {
             type: string;
@@ -1836,7 +1866,13 @@ export interface components {
             vendor: string | null;
             productType: string | null;
             tags: string[];
+            /** @description The main image: the first of `images` */
             imageUrl: string | null;
+            /** @description Every image in display order; the first is the main image */
+            images: {
+                url: string;
+                alt: string;
+            }[];
             category: string | null;
             taxCode: string | null;
             options: components["schemas"]["ProductOptions"];
@@ -1879,7 +1915,8 @@ export interface components {
             position: number;
         };
         AdminProductCreate: {
-            slug: string;
+            /** @description Absent: made from the name (`Blue Mug` → `blue-mug`, then `blue-mug-2` when taken) */
+            slug?: string;
             name: string;
             /** @default  */
             description: string;
@@ -2475,6 +2512,24 @@ export interface components {
             url: string;
             contentType: string;
             bytes: number;
+        };
+        AdminBulkShipAnswer: {
+            shipped: number;
+            results: components["schemas"]["AdminBulkShipResult"][];
+        };
+        AdminBulkShipResult: {
+            orderId: string;
+            shipped: boolean;
+            /**
+             * @description Why this order was not shipped (absent when it was)
+             * @enum {string}
+             */
+            code?: "order_not_found" | "order_not_shippable" | "order_disputed";
+        };
+        AdminBulkShipment: {
+            orderId: string;
+            carrier: string;
+            trackingNumber: string;
         };
         AdminShipment: {
             carrier: string;
@@ -7579,6 +7634,86 @@ export interface operations {
             };
             /** @description `unsupported_image_type`: not a PNG, JPEG, GIF, WebP or AVIF image */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminBulkShipOrders: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminBulkShipment"][];
+            };
+        };
+        responses: {
+            /** @description Every order's result */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminBulkShipAnswer"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: not an array of 1–50 shipments, an unknown field, a carrier or tracking number not accepted, an order twice */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

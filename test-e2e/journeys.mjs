@@ -1465,6 +1465,54 @@ export const journeys = [
       await fitsPhoneAndDesktop(t, shopper, "order-after-return");
     },
   ],
+  [
+    "25-staff-product-with-images",
+    async (t, state) => {
+      // Issue 32: staff create a product with an image from the form (the slug follows the name),
+      // add a second image with alt text, move it first; the shop's page shows both. Every page fits 390 px.
+      const page = await t.newPage();
+      if (!state.adminTotp) {
+        assert((await signIn(page, state.admin)) === "done", "the fresh dev admin was asked for a second factor");
+        state.adminTotp = { secret: await enableTotp(t, page, state.admin.password) };
+        await signOut(page);
+      }
+      assert((await signIn(page, state.admin)) === "second-factor", "admin sign-in did not ask for a code");
+      await enterTotp(page, state.adminTotp.secret);
+      await page.goto("/admin/products");
+      const name = `Glazed Bowl ${Date.now().toString(36)}`;
+      const form = page.locator("form[data-slug-form]");
+      await form.locator("input[name=name]").pressSequentially(name);
+      const slug = await form.locator("input[name=slug]").inputValue();
+      assert(slug === name.toLowerCase().replaceAll(" ", "-"), `the slug did not follow the name: ${slug}`);
+      await form.locator("input[name=price]").fill("24.00");
+      const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==", "base64");
+      await form.locator("input[name=image]").setInputFiles({ name: "bowl.png", mimeType: "image/png", buffer: Buffer.concat([png, Buffer.from(name)]) });
+      await form.locator("input[name=imageAlt]").fill("A glazed bowl from above");
+      await fitsAt390(t, page, "staff-new-product-390");
+      await form.locator("button[type=submit]").click();
+      await waitPath(page, /^\/admin\/products\/prd_[0-9a-f]+$/);
+      const add = page.locator("form[action$='/image']");
+      await add
+        .locator("input[name=image]")
+        .setInputFiles({ name: "side.png", mimeType: "image/png", buffer: Buffer.concat([png, Buffer.from(`${name} side`)]) });
+      await add.locator("input[name=alt]").fill("The bowl from the side");
+      await add.locator("button[type=submit]").click();
+      await waitText(page.locator(".image-list"), /Image 2/);
+      await page.locator(".image-list li").nth(1).locator("form:has(input[value=up]) button").click();
+      await waitText(page.locator(".image-list li").first(), /Main image/);
+      assert(
+        (await page.locator(".image-list li").first().locator("input[name=alt]").inputValue()) === "The bowl from the side",
+        "the moved image is not first",
+      );
+      await t.shot("staff-product-images");
+      await fitsAt390(t, page, "staff-product-images-390");
+      await page.goto(`/products/${slug}`);
+      assert((await page.locator(".product-media > img").getAttribute("alt")) === "The bowl from the side", "the main image is not the first one");
+      assert((await page.locator(".product-thumbs img").count()) === 1, "the second image is not a thumbnail");
+      await t.shot("shop-product-images");
+      await fitsAt390(t, page, "shop-product-images-390");
+    },
+  ],
 ];
 
 /** Fails when the page scrolls sideways: no page may be wider than its viewport. */

@@ -2,6 +2,7 @@ import { and, asc, desc, eq, getTableColumns, gt, isNotNull, lt, or, type Placeh
 import { inList, preparedStatement, type Database } from "../db/client";
 import { fromBase64Url, toBase64Url } from "../platform/base64url";
 import { products, type ProductRow } from "./schema";
+import { imagesJsonColumn, parseImagesJson, type ProductImage } from "./product-images";
 import { searchProducts } from "./search";
 import { LOW_STOCK_LEVEL, optionsJsonColumn, publicOptionsAndVariants, variantsJsonColumn, type ProductOption, type PublicVariant } from "./variants";
 
@@ -13,7 +14,10 @@ export interface Product {
   description: string;
   priceCents: number;
   currency: string;
+  /** The main image: the first of `images` (kept for clients that read one image). */
   imageUrl: string | null;
+  /** Every image in display order, with its alt text (plain text). */
+  images: ProductImage[];
   inStock: boolean;
   /** How many are left when only a few are (1 to LOW_STOCK_LEVEL), else null: pages say "Only 3 left". */
   lowStock: number | null;
@@ -57,13 +61,14 @@ export interface CatalogCursor {
 }
 
 /** A product row with its options and variants as the JSON columns of the same statement. */
-export type ProductRowWithVariants = ProductRow & { optionsJson: string | null; variantsJson: string | null };
+export type ProductRowWithVariants = ProductRow & { optionsJson: string | null; variantsJson: string | null; imagesJson: string | null };
 
 /** The row's columns plus its options and variants (`ProductRowWithVariants`), for a select. */
 const withVariantsColumns = {
   ...getTableColumns(products),
   optionsJson: optionsJsonColumn.as("options_json"),
   variantsJson: variantsJsonColumn.as("variants_json"),
+  imagesJson: imagesJsonColumn.as("images_json"),
 };
 
 /** Maps a D1 row to what shoppers see: never the stock count (only "a few left"), the status of others, or timestamps. */
@@ -76,6 +81,7 @@ export function toProduct(row: ProductRowWithVariants): Product {
     priceCents: row.priceCents,
     currency: row.currency,
     imageUrl: row.imageUrl,
+    images: parseImagesJson(row.imagesJson),
     inStock: row.stock > 0,
     lowStock: row.stock > 0 && row.stock <= LOW_STOCK_LEVEL ? row.stock : null,
     category: row.category,
