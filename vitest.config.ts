@@ -91,7 +91,35 @@ const PREBUNDLED = [
  */
 const ISOLATED = [
   "test/audit/**/*.test.ts", // tampers with the one audit chain, then verifies it
-  "test/admin/**/*.test.ts", // staff pages list every user, order, coupon and audit event
+  // Staff files that read whole tables or global state: the users list and last-admin check, the
+  // audit page, the order desk (its migration test takes tables back to an older shape), stray
+  // payments (every one), settings (one row for the shop), image bucket listings, shipping-rate
+  // counts, the product import report, the staff product and coupon lists (first pages),
+  // the staff product list at its maximum, the audit page, and
+  // access/staff pages that list everything. The other
+  // staff files build and read only their own rows and share the "workers" project (decision 014).
+  "test/admin/access.test.ts",
+  // Issue 32 (decision 031): the shop's name and default currency (the one settings row), image
+  // bucket listings, product counts, and audit rows of any order around a refused bulk shipment.
+  "test/admin/bulk-ship-api.test.ts",
+  "test/admin/product-form.test.ts",
+  "test/admin/product-images.test.ts",
+  "test/admin/shop-name-mails.test.ts",
+  "test/admin/audit-fail-closed.test.ts",
+  "test/admin/bound-parameters.test.ts",
+  "test/admin/coupons.test.ts",
+  "test/admin/images.test.ts",
+  "test/admin/last-admin.test.ts",
+  "test/admin/order-desk.test.ts",
+  "test/admin/pages.test.ts",
+  "test/admin/product-imports.test.ts",
+  "test/admin/products.test.ts",
+  "test/admin/refund-desk.test.ts",
+  "test/admin/settings.test.ts",
+  "test/admin/shipping-rates.test.ts",
+  "test/admin/staff-pages.test.ts",
+  "test/admin/stray-payments.test.ts",
+  "test/admin/users.test.ts",
   "test/faults/**/*.test.ts", // installs triggers that make order writes fail
   "test/fuzz/api-bodies.test.ts", // snapshots whole tables around every request (fuzz/money builds and reads only its own rows)
   "test/migrations/**/*.test.ts", // drop every table and replay the migrations on an older shape

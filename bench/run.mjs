@@ -421,15 +421,24 @@ try {
   // Bench data on the copy: a product with plenty of stock (checkout cycles take and give back
   // stock), coupons for the hot and spread cases. Statements are fixed, values bound.
   const db = await mf.getD1Database("DB");
-  const slug = demoData.products.find((p) => !p.hidden && p.stock > 0).slug;
+  const slug = demoData.products.find((p) => !p.hidden && p.stock > 0 && !p.options?.length).slug;
+  const variantSlug = demoData.products.find((p) => !p.hidden && p.options?.length).slug;
   const productId = `prd_demo_${slug.replaceAll("-", "_")}`;
   const benchProduct = "prd_bench_widget";
-  await db
-    .prepare(
-      "INSERT OR REPLACE INTO products (id, slug, name, description, price_cents, currency, stock, hidden) VALUES (?, 'bench-widget', 'Bench widget', 'For benchmarks', 2500, 'USD', 100000000, 0)",
-    )
-    .bind(benchProduct)
-    .run();
+  // What is sold is a variant (decision 025): the product and its one default variant, whose stock a
+  // trigger copies to the product and records in the inventory ledger.
+  await db.batch([
+    db
+      .prepare(
+        "INSERT OR IGNORE INTO products (id, slug, name, description, price_cents, currency, stock, status) VALUES (?, 'bench-widget', 'Bench widget', 'For benchmarks', 2500, 'USD', 0, 'active')",
+      )
+      .bind(benchProduct),
+    db
+      .prepare(
+        "INSERT OR IGNORE INTO product_variants (id, product_id, price_cents, stock, stock_reason, stock_actor) VALUES (?, ?, 2500, 100000000, 'opening_balance', 'bench')",
+      )
+      .bind(`var_${benchProduct}`, benchProduct),
+  ]);
   const cols = new Set((await db.prepare("SELECT name FROM pragma_table_info('coupons')").all()).results.map((r) => r.name));
   const coupon = async (code, maxRedemptions, perCustomerLimit) => {
     const fields = { code, percent_off: 10, max_redemptions: maxRedemptions, per_customer_limit: perCustomerLimit, active: 1 };
@@ -587,6 +596,15 @@ try {
     { id: "catalog", label: "catalog JSON `GET /api/products`", spec: { method: "GET", path: "/api/products" }, target: 0.8 },
     { id: "storefront", label: "storefront HTML `GET /`", spec: { method: "GET", path: "/" }, target: 0.8 },
     { id: "product", label: `product page \`GET /products/${slug}\``, spec: { method: "GET", path: `/products/${slug}` }, target: 0.7 },
+    // Issue 31: a product with options and variants, and search (FTS5), held to the product page's and catalog's targets.
+    {
+      id: "product-variants",
+      label: `product page with variants \`GET /products/${variantSlug}\``,
+      spec: { method: "GET", path: `/products/${variantSlug}` },
+      target: 0.7,
+    },
+    { id: "search", label: "search JSON `GET /api/products?q=mugs`", spec: { method: "GET", path: "/api/products?q=mugs" }, target: 0.8 },
+    { id: "search-page", label: "search page `GET /?q=mugs`", spec: { method: "GET", path: "/?q=mugs" }, target: 0.8 },
     {
       id: "cart-hot",
       label: "cart add, one hot cart",

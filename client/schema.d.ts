@@ -785,6 +785,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/promotions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Automatic promotions with their uses and discount given (admin)
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        get: operations["adminListPromotions"];
+        put?: never;
+        /**
+         * Create an automatic promotion (admin)
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminCreatePromotion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/promotions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One automatic promotion (admin)
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        get: operations["adminGetPromotion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Edit or deactivate (`active: false`) an automatic promotion (admin)
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        patch: operations["adminUpdatePromotion"];
+        trace?: never;
+    };
     "/admin/orders": {
         parameters: {
             query?: never;
@@ -886,6 +934,130 @@ export interface paths {
          *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
          */
         post: operations["adminStepUp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/returns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Returns, newest first, 100 at most, optionally of one status (admin)
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        get: operations["adminListReturns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/returns/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One return (admin)
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        get: operations["adminGetReturn"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/returns/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a requested return: the shopper is asked to send the items (admin)
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminApproveReturn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/returns/{id}/refuse": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refuse a requested or approved return, with the reason the shopper reads (admin)
+         * @description Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminRefuseReturn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/returns/{id}/receive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark an approved return's items received, and which go back on the shelf (admin)
+         * @description `restock`: per line (its variantId), whether its units go back on the shelf when the refund is made; a line not named is restocked. Records the `order.returned` event for integrations.
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminReceiveReturn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/returns/{id}/refund": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refund a received return's lines, restocking as chosen (admin, step-up)
+         * @description The refund is the order's line refund (as `POST /admin/orders/{id}/refunds` with `lines`): each unit gives back its part of what its line was paid, a line is never refunded beyond its quantity, the order never beyond what was paid. The return is one refund however often this is called (its own idempotency key); a refunded return answers as it is. `expectedCents`: the amount the caller confirmed. Needs a recent step-up: otherwise 403 `step_up_required`.
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminRefundReturn"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1014,6 +1186,28 @@ export interface paths {
          *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
          */
         post: operations["adminUploadImage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/orders/bulk-ship": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark several paid orders shipped, each with its carrier and tracking number (admin); each shopper is mailed
+         * @description The same step as adminShipOrder, order by order (each audited as `order.shipped`, the action once more as `order.bulk_shipped`). One refusal does not stop the others: the answer lists every order's result, in the order given. A disputed order is refused (`order_disputed`): ship it with adminShipOrder and a reason.
+         *
+         *     Staff only: the admin role, in a session opened with a second factor (TOTP or a passkey that verified the user): otherwise 403 `forbidden` or `mfa_required`.
+         */
+        post: operations["adminBulkShipOrders"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1507,6 +1701,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/orders/{id}/returns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An order's returns and what may still be returned
+         * @description A signed-in shopper's own order, or a guest's order with its link's key in `X-Order-Key`; anything else is 404 `order_not_found`.
+         */
+        get: operations["listMyReturns"];
+        put?: never;
+        /**
+         * Ask to return units of a delivered order's lines, within the shop's return window
+         * @description A signed-in shopper's own order, or a guest's order with its link's key in `X-Order-Key`; anything else is 404 `order_not_found`. The order must be paid and delivered, within the shop's return window of its delivery, with no other return open; a line's units are at most what was bought less what is refunded.
+         */
+        post: operations["requestReturn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks/stripe": {
         parameters: {
             query?: never;
@@ -1546,11 +1764,19 @@ export interface components {
             description: string;
             priceCents: number;
             currency: string;
+            /** @description The main image: the first of `images` */
             imageUrl: string | null;
+            /** @description Every image in display order; the first is the main image */
+            images: components["schemas"]["ProductImage"][];
             inStock: boolean;
             /** @description How many are left when only a few are (1–5), else null */
             lowStock: number | null;
             category: string | null;
+        };
+        ProductImage: {
+            url: string;
+            /** @description Plain text describing the image (may be empty) */
+            alt: string;
         };
         Problem: {
             type: string;
@@ -1662,7 +1888,13 @@ export interface components {
             vendor: string | null;
             productType: string | null;
             tags: string[];
+            /** @description The main image: the first of `images` */
             imageUrl: string | null;
+            /** @description Every image in display order; the first is the main image */
+            images: {
+                url: string;
+                alt: string;
+            }[];
             category: string | null;
             taxCode: string | null;
             options: components["schemas"]["ProductOptions"];
@@ -1705,7 +1937,8 @@ export interface components {
             position: number;
         };
         AdminProductCreate: {
-            slug: string;
+            /** @description Absent: made from the name (`Blue Mug` → `blue-mug`, then `blue-mug-2` when taken) */
+            slug?: string;
             name: string;
             /** @default  */
             description: string;
@@ -1926,8 +2159,78 @@ export interface components {
             name: string;
             /** @description Codes: committed redemptions. Automatic: paid (or since refunded) orders that got it. */
             uses: number;
-            /** @description What those uses took off (codes: the goods' discount; automatic: the shipping not charged) */
+            /** @description What those uses took off, in minor units of the promotion's currency (codes and automatic discounts: off the goods; free shipping: the shipping not charged) */
             discountGivenCents: number;
+        };
+        AdminPromotion: {
+            id: string;
+            name: string;
+            /** @enum {string} */
+            kind: "free_shipping" | "percent_off" | "amount_off";
+            currency: string;
+            percentOff: number | null;
+            /** @description Minor units of `currency` */
+            amountOffCents: number | null;
+            /** @description On the goods after a code's discount, minor units of `currency` */
+            minSubtotalCents: number | null;
+            category: string | null;
+            productIds: string[] | null;
+            startsAt: string | null;
+            endsAt: string | null;
+            firstOrderOnly: boolean;
+            active: boolean;
+            createdAt: string;
+            /** @description Paid (or since refunded) orders that got it */
+            uses: number;
+            /** @description What those orders were given, minor units of `currency` */
+            discountGivenCents: number;
+        };
+        AdminPromotionCreate: {
+            name: string;
+            /** @enum {string} */
+            kind: "free_shipping" | "percent_off" | "amount_off";
+            currency: string;
+            /** @default null */
+            percentOff: number | null;
+            /** @default null */
+            amountOffCents: number | null;
+            /** @default null */
+            minSubtotalCents: number | null;
+            /** @default null */
+            category: string | null;
+            /** @default null */
+            productIds: string[] | null;
+            /**
+             * Format: date-time
+             * @default null
+             */
+            startsAt: string | null;
+            /**
+             * Format: date-time
+             * @default null
+             */
+            endsAt: string | null;
+            /** @default false */
+            firstOrderOnly: boolean;
+            /** @default true */
+            active: boolean;
+        };
+        AdminPromotionPatch: {
+            name?: string;
+            /** @enum {string} */
+            kind?: "free_shipping" | "percent_off" | "amount_off";
+            currency?: string;
+            percentOff?: number | null;
+            amountOffCents?: number | null;
+            minSubtotalCents?: number | null;
+            category?: string | null;
+            productIds?: string[] | null;
+            /** Format: date-time */
+            startsAt?: string | null;
+            /** Format: date-time */
+            endsAt?: string | null;
+            firstOrderOnly?: boolean;
+            active?: boolean;
         };
         AdminOrderSummary: {
             id: string;
@@ -2090,6 +2393,11 @@ export interface components {
                 name: string;
                 discountCents: number;
             } | null;
+            /** @description The automatic promotion that took money off the goods (decision 030): its amount is part of discountCents. */
+            discountPromotion?: {
+                name: string;
+                discountCents: number;
+            } | null;
             /** @description Tax as Stripe charged it (automatic tax); 0 before payment or without tax. */
             taxCents: number;
             shippingAddress: components["schemas"]["ShippingAddress"];
@@ -2143,6 +2451,54 @@ export interface components {
             }[];
             expectedCents?: number;
         };
+        AdminReturn: components["schemas"]["Return"] & {
+            order: {
+                id: string;
+                number: number | null;
+                customerEmail: string | null;
+                currency: string;
+            };
+        };
+        Return: {
+            id: string;
+            orderId: string;
+            /**
+             * @description requested → approved | refused; approved → received → refunded
+             * @enum {string}
+             */
+            status: "requested" | "approved" | "refused" | "received" | "refunded";
+            /** @description The shopper's words */
+            reason: string;
+            refusalReason: string | null;
+            lines: {
+                productId: string;
+                variantId: string;
+                name: string;
+                options: {
+                    [key: string]: string;
+                };
+                quantity: number;
+                /** @description Staff's choice when the goods arrive: back on the shelf with the refund */
+                restock: boolean;
+            }[];
+            /** @description What the return's refund gave back, minor units of the order's currency */
+            refundCents: number | null;
+            createdAt: string;
+            decidedAt: string | null;
+            receivedAt: string | null;
+            refundedAt: string | null;
+        };
+        AdminReturnRefusal: {
+            reason: string;
+        };
+        AdminReturnReceipt: {
+            restock?: {
+                [key: string]: boolean;
+            };
+        };
+        AdminReturnRefund: {
+            expectedCents?: number;
+        };
         StrayPayment: {
             /** @description The payment intent id (or the Checkout Session id of a payment without one) */
             id: string;
@@ -2193,6 +2549,24 @@ export interface components {
             url: string;
             contentType: string;
             bytes: number;
+        };
+        AdminBulkShipAnswer: {
+            shipped: number;
+            results: components["schemas"]["AdminBulkShipResult"][];
+        };
+        AdminBulkShipResult: {
+            orderId: string;
+            shipped: boolean;
+            /**
+             * @description Why this order was not shipped (absent when it was)
+             * @enum {string}
+             */
+            code?: "order_not_found" | "order_not_shippable" | "order_disputed";
+        };
+        AdminBulkShipment: {
+            orderId: string;
+            carrier: string;
+            trackingNumber: string;
         };
         AdminShipment: {
             carrier: string;
@@ -2382,6 +2756,11 @@ export interface components {
              * @enum {string|null}
              */
             couponNotice: "coupon_invalid" | "coupon_expired" | "coupon_exhausted" | "coupon_already_used" | "coupon_needs_proof" | null;
+            /** @description The automatic discount (no code), already part of discountCents and totalCents; null: none applies. Absent from a change's answer (it keeps one round trip): GET /api/cart includes it. */
+            promotion?: {
+                name: string;
+                discountCents: number;
+            } | null;
         };
         CartAddItem: {
             /** @example prd_0123456789abcdef */
@@ -2428,12 +2807,14 @@ export interface components {
             applied: {
                 name: string;
                 /** @enum {string} */
-                kind: "free_shipping";
+                kind: "free_shipping" | "discount";
+                /** @description For a discount: what it takes off the goods (after the code's discount) */
+                discountCents?: number;
             }[];
             notApplied: {
                 name: string;
                 /** @enum {string} */
-                reason: "below_minimum" | "products_not_in_cart" | "first_order_only" | "needs_proof" | "not_started";
+                reason: "below_minimum" | "products_not_in_cart" | "first_order_only" | "needs_proof" | "not_started" | "better_promotion";
                 /** @description For below_minimum: the goods (after a code's discount) it needs */
                 minSubtotalCents: number | null;
             }[];
@@ -2454,6 +2835,37 @@ export interface components {
              * @description Guests only (ignored when signed in): where the receipt and the order's link go.
              */
             email?: string;
+        };
+        ReturnRequest: {
+            lines: {
+                variantId: string;
+                quantity: number;
+            }[];
+            /**
+             * @description Why the items go back (optional, shown to staff)
+             * @default
+             */
+            reason: string;
+        };
+        Returnability: {
+            /**
+             * @description Why no return can be asked for now, or null
+             * @enum {string|null}
+             */
+            refusal: "not_paid" | "not_delivered" | "returns_disabled" | "window_closed" | "return_open" | "nothing_left" | null;
+            /** @description The last moment to ask (delivery plus the shop's return window), ISO 8601 */
+            closesAt: string | null;
+            lines: {
+                productId: string;
+                variantId: string;
+                name: string;
+                options: {
+                    [key: string]: string;
+                };
+                bought: number;
+                /** @description Bought less refunded */
+                returnable: number;
+            }[];
         };
         WebhookReceived: {
             /** @enum {boolean} */
@@ -5695,6 +6107,279 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    adminListPromotions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every promotion */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["AdminPromotion"][];
+                    };
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminCreatePromotion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminPromotionCreate"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminPromotion"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid or unknown field, or a kind without its value (`validation_failed`); an amount the provider cannot take (`currency_not_chargeable`, `amount_not_chargeable`, `amount_above_maximum`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminGetPromotion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The promotion */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminPromotion"];
+                };
+            };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `promotion_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminUpdatePromotion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminPromotionPatch"];
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminPromotion"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; or `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `promotion_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid or unknown field, or a kind without its value (`validation_failed`); an amount the provider cannot take (`currency_not_chargeable`, `amount_not_chargeable`, `amount_above_maximum`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     adminListOrders: {
         parameters: {
             query?: {
@@ -6148,6 +6833,497 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    adminListReturns: {
+        parameters: {
+            query?: {
+                status?: "requested" | "approved" | "refused" | "received" | "refunded";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Returns */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["AdminReturn"][];
+                    };
+                };
+            };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminGetReturn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The return */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Return"];
+                };
+            };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `return_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminApproveReturn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Approved */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Return"];
+                };
+            };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `return_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `return_wrong_status`: the return is not in the status this step starts from (or changed meanwhile) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminRefuseReturn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminReturnRefusal"];
+            };
+        };
+        responses: {
+            /** @description Refused */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Return"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; or `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `return_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `return_wrong_status`: the return is not in the status this step starts from (or changed meanwhile) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` (no reason) or `refusal_reason_required` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminReceiveReturn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["AdminReturnReceipt"];
+            };
+        };
+        responses: {
+            /** @description Received */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Return"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; or `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `return_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `return_wrong_status`: the return is not in the status this step starts from (or changed meanwhile) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` or `return_line_not_found` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminRefundReturn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["AdminReturnRefund"];
+            };
+        };
+        responses: {
+            /** @description Refunded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Return"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; or `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `return_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `return_wrong_status`: the return is not in the status this step starts from (or changed meanwhile); `line_already_refunded`, `line_refund_exceeds_quantity`, `refund_amount_changed`, `order_not_refundable`, `refund_exceeds_remaining`, `charge_disputed`, `refund_withdrawn` or `refund_refused` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            /** @description `payment_unavailable` */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
     adminListStrayPayments: {
         parameters: {
             query?: {
@@ -6555,6 +7731,86 @@ export interface operations {
             };
             /** @description `unsupported_image_type`: not a PNG, JPEG, GIF, WebP or AVIF image */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    adminBulkShipOrders: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminBulkShipment"][];
+            };
+        };
+        responses: {
+            /** @description Every order's result */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminBulkShipAnswer"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not allowed for this role, or second factor missing; or `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: not an array of 1–50 shipments, an unknown field, a carrier or tracking number not accepted, an order twice */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8563,6 +9819,166 @@ export interface operations {
             };
             /** @description order_not_pending, order_already_paid (the shopper paid meanwhile) or payment_processing (a delayed payment is under way) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listMyReturns: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A guest's order link key (as GET /api/guest-orders/{id}) */
+                "x-order-key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Returns */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Return"][];
+                        returnable: components["schemas"]["Returnability"];
+                    };
+                };
+            };
+            /** @description `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in and no guest key (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `order_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    requestReturn: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A guest's order link key (as GET /api/guest-orders/{id}) */
+                "x-order-key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReturnRequest"];
+            };
+        };
+        responses: {
+            /** @description The return, requested */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Return"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON; or `invalid_parameter`: a query or path parameter breaks its rule */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in and no guest key (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `csrf_origin_mismatch`: a request with cookies from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `order_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `order_not_delivered`, `order_not_returnable`, `returns_disabled`, `return_window_closed`, `return_already_open` or `return_exceeds_quantity` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: a body over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: a body that is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`, `return_line_not_found` or `return_lines_required` */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

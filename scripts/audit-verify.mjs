@@ -32,6 +32,28 @@ function localD1File(config) {
 }
 
 /**
+ * Runs SQL that changes the database (a script of statements): locally straight on the database
+ * file (node:sqlite: no wrangler process, decision 014), else through `wrangler d1 execute`.
+ * For derived data only (the search index); restores of a dump always go through wrangler.
+ */
+export function d1Run({ database = "bastion", remote = false, envName = null, config = null }, { sql, file }) {
+  const local = remote || envName ? null : localD1File(config);
+  if (local) {
+    const db = new DatabaseSync(local);
+    try {
+      db.exec(sql ?? readFileSync(file, "utf8"));
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const cmd = ["d1", "execute", database, remote ? "--remote" : "--local", "--yes", ...(file ? ["--file", file] : ["--command", sql])];
+  if (envName) cmd.push("--env", envName);
+  if (config) cmd.push("--config", config);
+  execFileSync(...wranglerCommand(cmd), { stdio: ["ignore", "pipe", "pipe"] });
+}
+
+/**
  * Runs one read-only query and returns its rows: locally straight from the database file
  * (node:sqlite, read-only: no wrangler process per page, decision 014), else through wrangler.
  */

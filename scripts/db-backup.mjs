@@ -5,7 +5,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { targetFromArgs } from "./audit-verify.mjs";
+import { d1Run, targetFromArgs } from "./audit-verify.mjs";
 import { dropSearchIndexSql, searchIndexMigration } from "./search-index.mjs";
 import { wranglerCommand } from "./wrangler-cli.mjs";
 
@@ -28,7 +28,8 @@ const d1 = (args) => execFileSync(...wranglerCommand(["d1", ...args, target.data
 const search = searchIndexMigration(target.config);
 let failed = false;
 try {
-  if (search) d1(["execute", "--yes", "--command", dropSearchIndexSql(search)]);
+  // Dropping and rebuilding the index run on a local file directly (no wrangler process each).
+  if (search) d1Run(target, { sql: dropSearchIndexSql(search) });
   d1(["export", "--output", file]);
 } catch (error) {
   console.error(`backup FAILED: ${error.message}`);
@@ -36,7 +37,7 @@ try {
 } finally {
   if (search) {
     try {
-      d1(["execute", "--yes", "--file", search]);
+      d1Run(target, { file: search });
     } catch (error) {
       console.error(`the search index could not be rebuilt: run \`wrangler d1 execute ${target.database} --file ${search}\` (${error.message})`);
       failed = true;

@@ -7,7 +7,7 @@
 // 2 = the restore itself failed.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { targetFromArgs, verifyD1AuditChain } from "./audit-verify.mjs";
+import { d1Run, targetFromArgs, verifyD1AuditChain } from "./audit-verify.mjs";
 import { searchIndexMigration } from "./search-index.mjs";
 import { wranglerCommand } from "./wrangler-cli.mjs";
 
@@ -23,10 +23,10 @@ if (target.envName) cmd.push("--env", target.envName);
 if (target.config) cmd.push("--config", target.config);
 // A dump holds no search index (D1 cannot export it): build it from the restored catalog.
 const search = searchIndexMigration(target.config);
-const index = search ? [...cmd.slice(0, cmd.indexOf("--file")), "--file", search, "--yes", ...cmd.slice(cmd.indexOf("--yes") + 1)] : null;
 try {
   execFileSync(...wranglerCommand(cmd), { stdio: ["ignore", "pipe", "pipe"] });
-  if (index) execFileSync(...wranglerCommand(index), { stdio: ["ignore", "pipe", "pipe"] });
+  // The index is derived data: on a local database it is built straight on the file (no second wrangler process).
+  if (search) d1Run(target, { file: search });
 } catch (error) {
   console.error(`restore FAILED: ${String(error.stderr ?? error.message).slice(0, 2000)}`);
   process.exit(2);

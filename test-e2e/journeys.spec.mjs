@@ -3,14 +3,18 @@
 // a page in quirks mode and on a serious or critical axe-core finding (harness.mjs). Journeys
 // share a little state (the shopper of 03 is used by 04-06, the paid order of 06 by 10); when a
 // journey fails, the ones that need its state fail with that reason.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "@playwright/test";
 import { e2eVars, Journey, RESULTS } from "./harness.mjs";
 import { journeys } from "./journeys.mjs";
 
 const vars = e2eVars();
-const state = { admin: { email: vars.ADMIN_EMAIL, password: vars.ADMIN_PASSWORD } };
+// Playwright restarts its worker after a failed journey (and for a retry): the state the journeys
+// share (the admin's TOTP secret, the paid order) is kept on disk for this run, so one failure does
+// not fail every later journey that needs it.
+const STATE_FILE = path.join(RESULTS, `journey-state-${process.env.E2E_RUN_ID ?? "solo"}.json`);
+const state = existsSync(STATE_FILE) ? JSON.parse(readFileSync(STATE_FILE, "utf8")) : { admin: { email: vars.ADMIN_EMAIL, password: vars.ADMIN_PASSWORD } };
 const SERVER_LOG = path.join(RESULTS, "dev-server.log");
 
 test.beforeAll(async () => {
@@ -39,6 +43,11 @@ for (const [name, journey] of journeys) {
       }
       throw error;
     } finally {
+      // Plain data only: a live page (04–06 share one) stays in this worker.
+      writeFileSync(
+        STATE_FILE,
+        JSON.stringify(state, (_, v) => (v && typeof v === "object" && ![Object, Array].includes(v.constructor) ? undefined : v)),
+      );
       for (const note of t.notes) testInfo.annotations.push({ type: "note", description: note });
       if (t.notes.length) console.log(`  ${name}: ${t.notes.map((n) => `note: ${n}`).join("; ")}`);
       await t.close();

@@ -13,6 +13,10 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const E2E_PORT = Number(process.env.E2E_PORT || 8788);
 const chromium = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 
+// One id per run, inherited by the worker processes: a worker restarted after a failed journey
+// reads the journeys' shared state of this run back from disk (journeys.spec.mjs).
+process.env.E2E_RUN_ID ||= String(Date.now());
+
 // Checked before anything starts (no server, no state): a missing browser is the commonest failure.
 if (!existsSync(chromium)) {
   throw new Error(`e2e: no Chromium at ${chromium}. Install Debian's (apt-get install chromium) or set CHROMIUM_PATH to a Chromium binary.`);

@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { shopSettingsFor } from "../settings/shop-settings";
 import { z } from "zod";
 import { recordAudit } from "../audit/audit";
 import type { AppEnv } from "../platform/app-env";
@@ -46,10 +47,11 @@ export async function notifyOldAddressOfEmailChange(c: Context<AppEnv>, token: s
   const link = await lockLink(c.env, c.var.config.PUBLIC_ORIGIN, row.id, payload.email);
   const work = (async () => {
     await recordAudit(c.env, { actor: row.id, action: "auth.email.changed", subject: row.id, ip: c.req.header("cf-connecting-ip") ?? null });
+    const { shopName } = await shopSettingsFor(c.env.DB);
     await sendSafely(mailerFor(c.env, c.var.config), {
       to: payload.email!,
-      subject: "Your Bastion account's email was changed",
-      text: `The email address of your Bastion account was changed from this address to ${payload.updateTo}.\n\nIf this was not you, lock the account and take it back by opening (within 7 days):\n${link}\n\nLocking signs everyone out, removes the password, passkeys and authenticator app, and moves the account back to this address; then reset your password from the sign-in page.`,
+      subject: `Your ${shopName} account's email was changed`,
+      text: `The email address of your ${shopName} account was changed from this address to ${payload.updateTo}.\n\nIf this was not you, lock the account and take it back by opening (within 7 days):\n${link}\n\nLocking signs everyone out, removes the password, passkeys and authenticator app, and moves the account back to this address; then reset your password from the sign-in page.`,
     });
   })();
   const ctx = executionContextOf(c);
@@ -145,9 +147,10 @@ export async function lockAccount(c: Context<AppEnv>): Promise<Response> {
     detail: { by: "previous email" },
     ip: c.req.header("cf-connecting-ip") ?? null,
   });
+  const { shopName } = await shopSettingsFor(c.env.DB);
   await sendSafely(mailerFor(c.env, c.var.config), {
     to: p.oldEmail,
-    subject: "Your Bastion account is locked",
+    subject: `Your ${shopName} account is locked`,
     text: "Your account was locked: everyone was signed out and its password, passkeys and authenticator app were removed. To get back in, choose Forgot password on the sign-in page and use this address.",
   });
   return c.redirect("/forgot-password", 303);

@@ -10,7 +10,8 @@ import { getDb } from "../db/client";
 import * as accountTables from "./schema";
 import type { Config } from "../platform/config";
 import { loginGuard, normaliseEmail } from "./login-guard";
-import { mailerFor, sendSafely } from "./mailer";
+import { shopSettingsFor } from "../settings/shop-settings";
+import { mailerFor, sendSafely, type Mail } from "./mailer";
 import { hashPassword, scryptParamsFor, verifyPassword } from "./password";
 import { PASSWORD_MAX, PASSWORD_MIN, passwordPolicy } from "./password-policy";
 
@@ -33,6 +34,8 @@ function buildAuth(env: Env, config: Config) {
   // Background work (mail, audit) outlives the response through the request's waitUntil.
   const later = (p: Promise<unknown>): void =>
     waitUntil(p.catch((error: unknown) => console.error(JSON.stringify({ level: "error", msg: "background_task_failed", error: String(error) }))));
+  // Mail says the shop's name (its settings), read when the mail is made.
+  const mailAs = (build: (shop: string) => Mail): void => later(shopSettingsFor(env.DB).then((s) => sendSafely(mailer, build(s.shopName))));
   const origin = config.PUBLIC_ORIGIN;
   return betterAuth({
     appName: "Bastion",
@@ -52,13 +55,11 @@ function buildAuth(env: Env, config: Config) {
       autoSignIn: false,
       requireEmailVerification: false,
       onExistingUserSignUp: async ({ user }) => {
-        later(
-          sendSafely(mailer, {
-            to: user.email,
-            subject: "Someone tried to create a Bastion account with your email",
-            text: "Someone tried to create a new account with this address, which already has one. If it was you, sign in or reset your password. If not, you can ignore this mail: nothing changed.",
-          }),
-        );
+        mailAs((shop) => ({
+          to: user.email,
+          subject: `Someone tried to create a ${shop} account with your email`,
+          text: "Someone tried to create a new account with this address, which already has one. If it was you, sign in or reset your password. If not, you can ignore this mail: nothing changed.",
+        }));
       },
       revokeSessionsOnPasswordReset: true,
       resetPasswordTokenExpiresIn: 20 * 60,
@@ -67,13 +68,11 @@ function buildAuth(env: Env, config: Config) {
         verify: ({ hash, password }) => verifyPassword(hash, password),
       },
       sendResetPassword: async ({ user, url }) => {
-        later(
-          sendSafely(mailer, {
-            to: user.email,
-            subject: "Reset your Bastion password",
-            text: `Someone asked to reset the password of your Bastion account.\n\nTo choose a new password, open:\n${url}\n\nThe link works once and expires in 20 minutes. If this was not you, ignore this mail; your password is unchanged.`,
-          }),
-        );
+        mailAs((shop) => ({
+          to: user.email,
+          subject: `Reset your ${shop} password`,
+          text: `Someone asked to reset the password of your ${shop} account.\n\nTo choose a new password, open:\n${url}\n\nThe link works once and expires in 20 minutes. If this was not you, ignore this mail; your password is unchanged.`,
+        }));
       },
       onPasswordReset: async ({ user }) => {
         // The reset proves the mailbox. On an account whose address was never verified, whoever
@@ -85,13 +84,11 @@ function buildAuth(env: Env, config: Config) {
         const extra = removed
           ? `\n\nYour address had not been confirmed yet, so the sign-in methods added before this reset were removed (${removed.passkeys} passkey(s)${removed.totp ? ", the authenticator app" : ""}). Your address is now confirmed; add them again on your account page.`
           : "";
-        later(
-          sendSafely(mailer, {
-            to: user.email,
-            subject: "Your Bastion password was changed",
-            text: `Your password was reset and every session was signed out.${extra} If this was not you, reset it again and contact support.`,
-          }),
-        );
+        mailAs((shop) => ({
+          to: user.email,
+          subject: `Your ${shop} password was changed`,
+          text: `Your password was reset and every session was signed out.${extra} If this was not you, reset it again and contact support.`,
+        }));
       },
     },
     emailVerification: {
@@ -102,13 +99,11 @@ function buildAuth(env: Env, config: Config) {
       // longer names an account).
       expiresIn: 3600,
       sendVerificationEmail: async ({ user, url }) => {
-        later(
-          sendSafely(mailer, {
-            to: user.email,
-            subject: "Confirm your email for Bastion",
-            text: `Welcome to Bastion. Confirm your email address by opening:\n${url}`,
-          }),
-        );
+        mailAs((shop) => ({
+          to: user.email,
+          subject: `Confirm your email for ${shop}`,
+          text: `Welcome to ${shop}. Confirm your email address by opening:\n${url}`,
+        }));
       },
     },
     user: {
@@ -116,13 +111,11 @@ function buildAuth(env: Env, config: Config) {
         enabled: true,
         sendChangeEmailConfirmation: async ({ user, newEmail, url }) => {
           // The old address hears about the change and must approve it (API.md: notify the old address).
-          later(
-            sendSafely(mailer, {
-              to: user.email,
-              subject: "Approve your new Bastion email",
-              text: `Someone asked to change your account's email to ${newEmail}.\nApprove it by opening:\n${url}\nIf this was not you, change your password now.`,
-            }),
-          );
+          mailAs((shop) => ({
+            to: user.email,
+            subject: `Approve your new ${shop} email`,
+            text: `Someone asked to change your account's email to ${newEmail}.\nApprove it by opening:\n${url}\nIf this was not you, change your password now.`,
+          }));
         },
       },
     },

@@ -1,13 +1,14 @@
 import type { Context } from "hono";
 import { recordAudit } from "../audit/audit";
 import type { AppEnv } from "../platform/app-env";
+import { shopSettingsFor } from "../settings/shop-settings";
 import { mailerFor, sendSafely } from "./mailer";
 import { executionContextOf, getSessionUser } from "./session";
 
 interface SecurityEvent {
   action: string;
   /** The notice mailed to the account's address; null: audited only. */
-  notice: { subject: string; text: string } | null;
+  notice: ((shop: string) => { subject: string; text: string }) | null;
 }
 
 const UNLESS_YOU =
@@ -23,7 +24,10 @@ function eventFor(path: string, signedIn: boolean): SecurityEvent | null {
     case "/change-password":
       return {
         action: "auth.password.changed",
-        notice: { subject: "Your Bastion password was changed", text: `Your password was changed and your other sessions were signed out. ${UNLESS_YOU}` },
+        notice: (shop) => ({
+          subject: `Your ${shop} password was changed`,
+          text: `Your password was changed and your other sessions were signed out. ${UNLESS_YOU}`,
+        }),
       };
     case "/two-factor/enable":
       return { action: "auth.totp.setup_started", notice: null };
@@ -32,45 +36,48 @@ function eventFor(path: string, signedIn: boolean): SecurityEvent | null {
         ? { action: "auth.totp.verified", notice: null }
         : {
             action: "auth.sign_in.totp",
-            notice: {
-              subject: "New sign-in to your Bastion account",
+            notice: (shop) => ({
+              subject: `New sign-in to your ${shop} account`,
               text: `Someone signed in to your account with your password and an authenticator app code. ${UNLESS_YOU}`,
-            },
+            }),
           };
     case "/two-factor/verify-backup-code":
       return {
         action: "auth.sign_in.backup_code",
-        notice: { subject: "A backup code was used on your Bastion account", text: `A backup code was used to sign in. Each code works once. ${UNLESS_YOU}` },
+        notice: (shop) => ({
+          subject: `A backup code was used on your ${shop} account`,
+          text: `A backup code was used to sign in. Each code works once. ${UNLESS_YOU}`,
+        }),
       };
     case "/two-factor/disable":
       return {
         action: "auth.totp.disabled",
-        notice: {
+        notice: (_shop) => ({
           subject: "Two-step sign-in was turned off",
           text: `The authenticator app was removed from your account and its backup codes no longer work. ${UNLESS_YOU}`,
-        },
+        }),
       };
     case "/passkey/verify-registration":
       return {
         action: "auth.passkey.added",
-        notice: { subject: "A passkey was added to your Bastion account", text: `A new passkey can now sign in to your account. ${UNLESS_YOU}` },
+        notice: (shop) => ({ subject: `A passkey was added to your ${shop} account`, text: `A new passkey can now sign in to your account. ${UNLESS_YOU}` }),
       };
     case "/passkey/delete-passkey":
       return {
         action: "auth.passkey.removed",
-        notice: { subject: "A passkey was removed from your Bastion account", text: `A passkey was removed from your account. ${UNLESS_YOU}` },
+        notice: (shop) => ({ subject: `A passkey was removed from your ${shop} account`, text: `A passkey was removed from your account. ${UNLESS_YOU}` }),
       };
     case "/passkey/verify-authentication":
       return {
         action: "auth.sign_in.passkey",
-        notice: { subject: "New sign-in to your Bastion account", text: `Someone signed in to your account with a passkey. ${UNLESS_YOU}` },
+        notice: (shop) => ({ subject: `New sign-in to your ${shop} account`, text: `Someone signed in to your account with a passkey. ${UNLESS_YOU}` }),
       };
     case "/change-email":
       return { action: "auth.email.change_requested", notice: null }; // the old address is asked to approve (auth.ts)
     case "/revoke-sessions":
       return {
         action: "auth.sessions.revoked_all",
-        notice: { subject: "You were signed out everywhere", text: `Every session of your account was signed out. ${UNLESS_YOU}` },
+        notice: (_shop) => ({ subject: "You were signed out everywhere", text: `Every session of your account was signed out. ${UNLESS_YOU}` }),
       };
     case "/verify-email":
       return { action: "auth.email.verified", notice: null };
@@ -101,10 +108,10 @@ export async function afterSecurityEvent(
   if (path === "/two-factor/verify-totp" && before && !before.twoFactorEnabled) {
     event = {
       action: "auth.totp.enabled",
-      notice: {
+      notice: () => ({
         subject: "Two-step sign-in is on",
         text: `An authenticator app now protects your account; keep your backup codes somewhere safe. ${UNLESS_YOU}`,
-      },
+      }),
     };
   }
   if (path === "/two-factor/verify-totp" && before && before.twoFactorEnabled) return response; // a step-up check, not an event
@@ -114,7 +121,10 @@ export async function afterSecurityEvent(
   const ip = c.req.header("cf-connecting-ip") ?? null;
   const work = (async () => {
     await recordAudit(c.env, { actor: userId, action: event.action, subject: userId, ip });
-    if (event.notice && email) await sendSafely(mailerFor(c.env, c.var.config), { to: email, ...event.notice });
+    if (event.notice && email) {
+      const { shopName } = await shopSettingsFor(c.env.DB);
+      await sendSafely(mailerFor(c.env, c.var.config), { to: email, ...event.notice(shopName) });
+    }
   })();
   const ctx = executionContextOf(c);
   if (ctx) ctx.waitUntil(work.catch(() => undefined));

@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { shopSettingsFor } from "../settings/shop-settings";
 import { eq } from "drizzle-orm";
 import { z } from "@hono/zod-openapi";
 import { recordAudit } from "../audit/audit";
@@ -160,9 +161,10 @@ async function notifyOwnerOfThrottle(env: Env, c: Context<AppEnv>, email: string
     ip: c.req.header("cf-connecting-ip") ?? null,
   });
   if (!owner) return;
+  const { shopName } = await shopSettingsFor(env.DB);
   await sendSafely(mailerFor(env, c.var.config), {
     to: owner.email,
-    subject: "Security notice: failed sign-ins on your Bastion account",
+    subject: `Security notice: failed sign-ins on your ${shopName} account`,
     text: "There were 10 failed attempts to sign in to your account. Sign-in is slowed down for a while. If this was not you, nothing is needed: your password was not accepted. Consider adding a passkey or an authenticator app.",
   });
 }

@@ -1,3 +1,4 @@
+import { recordAudit } from "../audit/audit";
 import type { Database } from "../db/client";
 import { ProblemError } from "../platform/problem";
 import { markShipped } from "../shipping/fulfilment";
@@ -18,7 +19,9 @@ export const MAX_BULK_SHIPMENTS = 50;
 /**
  * Marks several orders shipped, one by one, each through src/shipping/fulfilment.ts (its audit,
  * its conditional write, its dispute block: a disputed order is refused here, never overridden in
- * bulk). Each order's result is reported; one refusal does not stop the others.
+ * bulk). Each order's result is reported; one refusal does not stop the others. The page
+ * (order-list-pages.tsx) and the API (bulk-ship-routes.ts) both come here; the bulk action itself
+ * is audited once more with its counts (each order's `order.shipped` names the order).
  */
 export async function shipMany(env: Env, db: Database, actor: StaffActor, shipments: BulkShipment[]): Promise<BulkShipResult[]> {
   const results: BulkShipResult[] = [];
@@ -31,5 +34,12 @@ export async function shipMany(env: Env, db: Database, actor: StaffActor, shipme
       results.push({ orderId: s.orderId, shipped: false, code: error.code });
     }
   }
+  const shipped = results.filter((r) => r.shipped).length;
+  await recordAudit(env, {
+    actor: actor.id,
+    ip: actor.ip,
+    action: "order.bulk_shipped",
+    detail: { requested: results.length, shipped, refused: results.length - shipped },
+  });
   return results;
 }

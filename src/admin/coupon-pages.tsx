@@ -140,7 +140,8 @@ function AutomaticPromotionsUsage(props: { usage: PromotionUsage[] }) {
       <ul>
         {props.usage.map((u) => (
           <li data-promotion-usage={u.id}>
-            <strong>{u.name}</strong>: {u.uses} paid {u.uses === 1 ? "order" : "orders"}, {u.discountGivenCents} minor units of shipping not charged
+            <strong>{u.name}</strong>: {u.uses} paid {u.uses === 1 ? "order" : "orders"}, {u.discountGivenCents} minor units given (
+            <a href="/admin/promotions">manage promotions</a>)
           </li>
         ))}
       </ul>

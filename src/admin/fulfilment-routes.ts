@@ -9,7 +9,7 @@ import { clientIp, describeStaffAccess, staffGuard, staffUser } from "./guard";
 const OrderIdParam = z.object({ id: z.string().min(1).max(100) });
 
 /** A carrier's name and tracking number: printable text, no control characters or markup. */
-const Printable = (max: number) =>
+export const Printable = (max: number) =>
   z
     .string()
     .trim()

@@ -133,7 +133,9 @@ function OrderDetail(props: {
         </strong>{" "}
         · customer {customer ? <a href={customer}>{o.customerEmail ?? "(deleted)"}</a> : (o.customerEmail ?? "(deleted)")} · total{" "}
         {money(o.totalCents, o.currency)}
-        {o.couponCode ? ` · coupon ${o.couponCode} (−${money(o.discountCents, o.currency)})` : ""}
+        {o.couponCode ? ` · coupon ${o.couponCode} (−${money(o.discountCents - (o.discountPromotion?.discountCents ?? 0), o.currency)})` : ""}
+        {o.discountPromotion ? ` · promotion ${o.discountPromotion.name} (−${money(o.discountPromotion.discountCents, o.currency)})` : ""}
+        {o.promotion ? ` · promotion ${o.promotion.name} (free shipping)` : ""}
       </p>
       <p>
         Created <When iso={o.createdAt} />

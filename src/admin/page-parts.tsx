@@ -10,10 +10,10 @@ import { formatMoney } from "../web/format";
 export function StaffNav() {
   return (
     <nav aria-label="Staff">
-      <a href="/admin">Dashboard</a> · <a href="/admin/orders">Orders</a> · <a href="/admin/products">Products</a> ·{" "}
-      <a href="/admin/product-imports">Import / export</a> · <a href="/admin/coupons">Coupons</a> · <a href="/admin/stray-payments">Stray payments</a> ·{" "}
-      <a href="/admin/shipping-rates">Shipping</a> · <a href="/admin/users">Users</a> · <a href="/admin/integrations">Integrations</a> ·{" "}
-      <a href="/admin/settings">Settings</a> · <a href="/admin/audit">Audit log</a>
+      <a href="/admin">Dashboard</a> · <a href="/admin/orders">Orders</a> · <a href="/admin/returns">Returns</a> · <a href="/admin/products">Products</a> ·{" "}
+      <a href="/admin/product-imports">Import / export</a> · <a href="/admin/coupons">Coupons</a> · <a href="/admin/promotions">Promotions</a> ·{" "}
+      <a href="/admin/stray-payments">Stray payments</a> · <a href="/admin/shipping-rates">Shipping</a> · <a href="/admin/users">Users</a> ·{" "}
+      <a href="/admin/integrations">Integrations</a> · <a href="/admin/settings">Settings</a> · <a href="/admin/audit">Audit log</a>
     </nav>
   );
 }

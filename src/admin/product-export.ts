@@ -1,9 +1,10 @@
 import { and, asc, eq, gt, sql } from "drizzle-orm";
+import { imagesOfProducts } from "../catalog/product-images";
 import { orderLines, orders } from "../checkout/schema";
 import { inList, type Database } from "../db/client";
 import { sanitiseHtml } from "../catalog/html-sanitiser";
 import { productOptions, products, productVariants } from "../catalog/schema";
-import { SHOPIFY_COLUMNS, shopifyRowsOf } from "../catalog/shopify-csv";
+import { SHOPIFY_COLUMNS, shopifyRowsOf } from "../catalog/shopify-columns";
 import { csvRow } from "../platform/csv";
 
 /** Products per read while exporting: one page, its options and variants, then the next. */
@@ -55,6 +56,7 @@ export function exportProductsCsv(db: Database, origin: string): ReadableStream<
         .where(and(inList(orderLines.productId, ids), eq(orders.status, "pending")))
         .groupBy(orderLines.variantId);
       const held = new Map(heldRows.map((r) => [r.variantId, Number(r.held)]));
+      const images = await imagesOfProducts(db, ids);
       let text = "";
       for (const p of page) {
         const own = options.filter((o) => o.productId === p.id).sort((a, b) => a.position - b.position);
@@ -80,7 +82,8 @@ export function exportProductsCsv(db: Database, origin: string): ReadableStream<
               barcode: v.barcode,
               imageSrc: absolute(origin, v.imageUrl),
             })),
-          images: p.imageUrl ? [{ src: absolute(origin, p.imageUrl)!, alt: null }] : [],
+          // Every image in order with its alt text (Shopify's Image Src, Image Position, Image Alt Text).
+          images: (images.get(p.id) ?? []).map((i) => ({ src: absolute(origin, i.url)!, alt: i.alt || null })),
         });
         for (const row of rows) text += csvRow(row);
       }

@@ -3,7 +3,7 @@ import { orderLines, orders } from "../checkout/schema";
 import { inList, type Database } from "../db/client";
 import { sanitiseHtml } from "../catalog/html-sanitiser";
 import { productOptions, products, productVariants, type ProductOptionRow, type ProductRow, type ProductVariantRow } from "../catalog/schema";
-import type { ImportedProduct, ImportedVariant, ParsedCatalog, RefusedRow } from "../catalog/shopify-csv";
+import type { ImportedProduct, ImportedVariant, ParsedCatalog, RefusedRow } from "../catalog/shopify-columns";
 
 // Applying a Shopify product CSV (issue 31): the plan compares each grouped product with what the
 // shop holds (by Handle = slug, then each variant by SKU or by its option values), so importing the

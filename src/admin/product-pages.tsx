@@ -1,118 +1,30 @@
 import { zValidator } from "@hono/zod-validator";
 import { Hono, type Context } from "hono";
-import { z } from "zod";
+import { listProductImages } from "../catalog/product-images";
 import { getDb } from "../db/client";
 import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
-import { decimalAmount, minorUnits } from "../web/format";
 import { Layout } from "../web/layout";
-import { firstIssue, formInto } from "./forms";
+import { firstIssue } from "./forms";
 import { clientIp, staffUser } from "./guard";
-import { ImageUploadForm } from "./image-pages";
+import { ImagesSection, imageMessage, readImageForm, storeFormImage } from "./image-pages";
 import { VariantsSection } from "./variant-pages";
 import { money, StaffNav } from "./page-parts";
-import { ProductCreateBody, ProductPatchBody } from "./product-routes";
-import { createProductAudited, findAdminProduct, listAllProducts, updateProductAudited, type AdminProduct } from "./products";
+import { AltText, currencyChoice, ProductCreateForm, ProductForm, ProductPatchForm, typedValues, type TypedValues } from "./product-form";
+import { editProductImage } from "./product-images";
+import { createProductAudited, findAdminProduct, listAllProducts, updateProductAudited } from "./products";
 
-function ProductForm(props: { product?: AdminProduct; action: string; error?: string }) {
-  const p = props.product;
-  return (
-    <form method="post" action={props.action} class="form">
-      {props.error ? <p role="alert">{props.error}</p> : null}
-      <label>
-        Slug <input name="slug" required pattern="[a-z0-9]+(-[a-z0-9]+)*" maxlength={120} value={p?.slug ?? ""} />
-      </label>
-      <label>
-        Name <input name="name" required maxlength={200} value={p?.name ?? ""} />
-      </label>
-      <label>
-        Description{" "}
-        <textarea name="description" maxlength={5000}>
-          {p?.description ?? ""}
-        </textarea>
-      </label>
-      {p && (p.options.length > 0 || p.variants.length > 1) ? (
-        <>
-          {/* Price and stock are each variant's (below); these carry the current values unchanged. */}
-          <input type="hidden" name="price" value={decimalAmount(p.priceCents, p.currency)} />
-          <input type="hidden" name="stock" value={String(p.stock)} />
-          <p class="hint">
-            From {decimalAmount(p.priceCents, p.currency)} {p.currency} · {p.stock} on hand in all: price and stock are set on each variant below.
-          </p>
-        </>
-      ) : (
-        <label>
-          Price (in the currency below, e.g. 19.99){" "}
-          <input name="price" inputmode="decimal" pattern="[0-9]+([.,][0-9]{1,3})?" required value={p ? decimalAmount(p.priceCents, p.currency) : ""} />
-        </label>
-      )}
-      <label>
-        Currency <input name="currency" pattern="[A-Z]{3}" value={p?.currency ?? "USD"} />
-      </label>
-      {p && (p.options.length > 0 || p.variants.length > 1) ? null : (
-        <label>
-          On hand (units on the shelf) <input name="stock" type="number" min={0} step={1} value={String(p?.stock ?? 0)} />
-        </label>
-      )}
-      {p ? (
-        <p class="hint" data-stock-held={p.held} data-stock-sellable={p.sellable}>
-          {p.held} held by unpaid orders · {p.sellable} sellable. Count what is on the shelf: held units are on it until their orders close.
-        </p>
-      ) : null}
-      <label>
-        Image (a path on this shop: an upload below, or /images/…){" "}
-        <input name="imageUrl" type="text" maxlength={300} pattern="/(media|images)/.+" value={p?.imageUrl ?? ""} />
-      </label>
-      <label>
-        Category (e.g. kitchen; blank for none) <input name="category" maxlength={40} pattern="[a-z0-9]+(-[a-z0-9]+)*" value={p?.category ?? ""} />
-      </label>
-      <label>
-        Stripe Tax code (blank: the account's default) <input name="taxCode" maxlength={13} pattern="txcd_[0-9]{8}" value={p?.taxCode ?? ""} />
-      </label>
-      <label>
-        <input name="hidden" type="checkbox" value="on" checked={p?.hidden ?? false} /> Hidden from shoppers
-      </label>
-      <button type="submit">{p ? "Save" : "Create"}</button>
-    </form>
+/** The new-product form again, with what staff typed and why it was refused. */
+async function newProductAgain(c: Context<AppEnv>, typed: TypedValues, error: string, status: 409 | 413 | 415 | 422) {
+  return c.html(
+    <Layout title="Staff: new product">
+      <StaffNav />
+      <h1>New product</h1>
+      <ProductForm action="/admin/products" error={error} typed={typed} currency={await currencyChoice(c.env)} />
+    </Layout>,
+    status,
   );
 }
-
-/** Turns a product form into the API's body: only known fields, numbers as numbers. */
-/**
- * The product form as a browser posts it (text fields; the checkbox "on" or absent), turned into
- * the API's body, which the API's own schema then checks: one set of rules for both.
- */
-const ProductFormFields = z
-  .object({
-    slug: z.string().default(""),
-    name: z.string().default(""),
-    description: z.string().default(""),
-    price: z.string().default(""),
-    currency: z.string().default(""),
-    stock: z.string().default(""),
-    hidden: z.string().optional(),
-    imageUrl: z.string().default(""),
-    category: z.string().default(""),
-    taxCode: z.string().default(""),
-  })
-  .transform((f) => {
-    const currency = f.currency || "USD";
-    return {
-      slug: f.slug,
-      name: f.name,
-      description: f.description,
-      // Staff type prices as decimals in the currency's own exponent (JPY has none): never cents.
-      priceCents: /^[A-Z]{3}$/.test(currency) ? (minorUnits(f.price, currency) ?? Number.NaN) : Number.NaN,
-      currency,
-      stock: f.stock.trim() === "" ? Number.NaN : Number(f.stock),
-      hidden: f.hidden === "on",
-      imageUrl: f.imageUrl || null,
-      category: f.category.trim() || null,
-      taxCode: f.taxCode.trim() || null,
-    };
-  });
-const ProductCreateForm = formInto(ProductFormFields, ProductCreateBody);
-const ProductPatchForm = formInto(ProductFormFields, ProductPatchBody);
 
 /** Staff pages for products (admin). Mounted inside `adminPages`, after its staff guard. */
 export const productPages = new Hono<AppEnv>()
@@ -156,61 +68,53 @@ export const productPages = new Hono<AppEnv>()
         </table>
         {page.nextCursor ? <a href={`/admin/products?cursor=${encodeURIComponent(page.nextCursor)}`}>Next page</a> : null}
         <h2>New product</h2>
-        <ProductForm action="/admin/products" />
+        <ProductForm action="/admin/products" currency={await currencyChoice(c.env)} />
       </Layout>,
     );
   })
-  .post(
-    "/admin/products",
-    zValidator("form", ProductCreateForm, (result, c) => {
-      if (!result.success)
-        return c.html(
-          <Layout title="Staff: new product">
-            <StaffNav />
-            <ProductForm action="/admin/products" error={firstIssue(result.error)} />
-          </Layout>,
-          422,
-        );
-    }),
-    async (c) => {
-      let row: Awaited<ReturnType<typeof createProductAudited>>;
-      try {
-        row = await createProductAudited(c.env, getDb(c.env.DB), { id: staffUser(c).id, ip: clientIp(c) }, c.req.valid("form"));
-      } catch (error) {
-        // A price the provider cannot charge in its currency, or a currency the shop does not sell in.
-        if (error instanceof ProblemError && error.status === 422) {
-          return c.html(
-            <Layout title="Staff: new product">
-              <StaffNav />
-              <ProductForm action="/admin/products" error={error.detail ?? error.code} />
-            </Layout>,
-            422,
-          );
-        }
-        throw error;
-      }
-      if (row === "slug_taken")
-        return c.html(
-          <Layout title="Staff: new product">
-            <StaffNav />
-            <ProductForm action="/admin/products" error="Another product has this slug." />
-          </Layout>,
-          409,
-        );
-      return c.redirect(`/admin/products/${encodeURIComponent(row.id)}`, 303);
-    },
-  )
+  .post("/admin/products", async (c) => {
+    // Multipart (the form may carry an image): read with the body capped, then checked by the API's schema.
+    const form = await readImageForm(c);
+    if (form === "image_too_large") return newProductAgain(c, {}, imageMessage(form), 413);
+    const typed = typedValues(form);
+    const parsed = ProductCreateForm.safeParse(typed);
+    if (!parsed.success) return newProductAgain(c, typed, firstIssue(parsed.error), 422);
+    const alt = AltText.safeParse(typed.imageAlt ?? "");
+    if (!alt.success) return newProductAgain(c, typed, "imageAlt: at most 300 characters.", 422);
+    const db = getDb(c.env.DB);
+    const actor = { id: staffUser(c).id, ip: clientIp(c) };
+    let row: Awaited<ReturnType<typeof createProductAudited>>;
+    try {
+      // The image is stored first: a refused image refuses the product, nothing half-made.
+      const uploaded = await storeFormImage(c.env.PRODUCT_IMAGES, form.get("image"));
+      // Kept with the form if the product is refused below: staff need not choose the file again.
+      if (uploaded) typed.imageUrl = uploaded;
+      row = await createProductAudited(c.env, db, actor, { ...parsed.data, imageUrl: uploaded ?? parsed.data.imageUrl });
+    } catch (error) {
+      // An image that is not one, a price the provider cannot charge in its currency, or a currency the shop does not sell in.
+      if (error instanceof ProblemError && (error.status === 413 || error.status === 415))
+        return newProductAgain(c, typed, imageMessage(error.code), error.status);
+      if (error instanceof ProblemError && error.status === 422) return newProductAgain(c, typed, error.detail ?? error.code, 422);
+      throw error;
+    }
+    if (row === "slug_taken") return newProductAgain(c, typed, "Another product has this slug: choose another (what you typed is kept).", 409);
+    const [first] = row.imageUrl && alt.data ? await listProductImages(db, row.id) : [];
+    if (first) await editProductImage(c.env, db, actor, row.id, first.id, { kind: "alt", alt: alt.data });
+    return c.redirect(`/admin/products/${encodeURIComponent(row.id)}`, 303);
+  })
   .get("/admin/products/:id", async (c) => {
-    const product = await findAdminProduct(getDb(c.env.DB), c.req.param("id"));
+    const db = getDb(c.env.DB);
+    const product = await findAdminProduct(db, c.req.param("id"));
     if (!product) throw new ProblemError(404, "product_not_found", "No product has this id.");
+    const action = `/admin/products/${encodeURIComponent(product.id)}`;
     return c.html(
       <Layout title={`Staff: ${product.name}`}>
         <StaffNav />
         <h1>{product.name}</h1>
-        <ProductForm product={product} action={`/admin/products/${encodeURIComponent(product.id)}`} />
+        <ProductForm product={product} action={action} currency={await currencyChoice(c.env)} />
         {c.req.query("variant_error") ? <p role="alert">{c.req.query("variant_error")?.slice(0, 300)}</p> : null}
         <VariantsSection product={product} />
-        <ImageUploadForm productId={product.id} error={c.req.query("image_error")} />
+        <ImagesSection productId={product.id} images={await listProductImages(db, product.id)} error={c.req.query("image_error")?.slice(0, 40)} />
       </Layout>,
     );
   })
@@ -219,46 +123,37 @@ export const productPages = new Hono<AppEnv>()
     zValidator("form", ProductPatchForm, async (result, hookContext) => {
       if (result.success) return;
       const c = hookContext as unknown as Context<AppEnv>;
-      const id = c.req.param("id") ?? "";
-      const current = await findAdminProduct(getDb(c.env.DB), id);
-      if (!current) throw new ProblemError(404, "product_not_found", "No product has this id.");
-      return c.html(
-        <Layout title="Staff: edit">
-          <StaffNav />
-          <ProductForm product={current} action={`/admin/products/${encodeURIComponent(id)}`} error={firstIssue(result.error)} />
-        </Layout>,
-        422,
-      );
+      return editAgain(c, typedValues(await c.req.parseBody()), firstIssue(result.error), 422);
     }),
     async (c) => {
       const id = c.req.param("id");
-      const db = getDb(c.env.DB);
-      const current = await findAdminProduct(db, id);
-      if (!current) throw new ProblemError(404, "product_not_found", "No product has this id.");
-      const action = `/admin/products/${encodeURIComponent(id)}`;
+      const typed = typedValues(await c.req.parseBody());
       let after: Awaited<ReturnType<typeof updateProductAudited>>;
       try {
-        after = await updateProductAudited(c.env, db, { id: staffUser(c).id, ip: clientIp(c) }, id, c.req.valid("form"));
+        after = await updateProductAudited(c.env, getDb(c.env.DB), { id: staffUser(c).id, ip: clientIp(c) }, id, c.req.valid("form"));
       } catch (error) {
         if (error instanceof ProblemError && (error.code === "stock_below_held" || error.status === 422)) {
-          return c.html(
-            <Layout title="Staff: edit">
-              <StaffNav />
-              <ProductForm product={current} action={action} error={error.detail ?? error.code} />
-            </Layout>,
-            error.status === 422 ? 422 : 409,
-          );
+          return editAgain(c, typed, error.detail ?? error.code, error.status === 422 ? 422 : 409);
         }
         throw error;
       }
-      if (after === "slug_taken")
-        return c.html(
-          <Layout title="Staff: edit">
-            <StaffNav />
-            <ProductForm product={current} action={action} error="Another product has this slug." />
-          </Layout>,
-          409,
-        );
-      return c.redirect(action, 303);
+      if (after === "slug_taken") return editAgain(c, typed, "Another product has this slug: choose another (what you typed is kept).", 409);
+      if (!after) throw new ProblemError(404, "product_not_found", "No product has this id.");
+      return c.redirect(`/admin/products/${encodeURIComponent(id)}`, 303);
     },
   );
+
+/** The edit form again, with what staff typed and why it was refused. */
+async function editAgain(c: Context<AppEnv>, typed: TypedValues, error: string, status: 409 | 422) {
+  const id = c.req.param("id") ?? "";
+  const current = await findAdminProduct(getDb(c.env.DB), id);
+  if (!current) throw new ProblemError(404, "product_not_found", "No product has this id.");
+  return c.html(
+    <Layout title="Staff: edit">
+      <StaffNav />
+      <h1>{current.name}</h1>
+      <ProductForm product={current} action={`/admin/products/${encodeURIComponent(id)}`} error={error} typed={typed} currency={await currencyChoice(c.env)} />
+    </Layout>,
+    status,
+  );
+}

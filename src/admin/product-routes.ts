@@ -26,7 +26,8 @@ const AdminProductSchema = z
     vendor: z.string().nullable(),
     productType: z.string().nullable(),
     tags: z.array(z.string()),
-    imageUrl: z.string().nullable(),
+    imageUrl: z.string().nullable().openapi({ description: "The main image: the first of `images`" }),
+    images: z.array(z.object({ url: z.string(), alt: z.string() })).openapi({ description: "Every image in display order; the first is the main image" }),
     category: z.string().nullable(),
     taxCode: z.string().nullable(),
     options: OptionsSchema,
@@ -79,6 +80,7 @@ const productFields = {
 export const ProductCreateBody = z
   .object({
     ...productFields,
+    slug: productFields.slug.optional().openapi({ description: "Absent: made from the name (`Blue Mug` → `blue-mug`, then `blue-mug-2` when taken)" }),
     description: productFields.description.default(""),
     currency: productFields.currency.default("USD"),
     stock: productFields.stock.default(0),

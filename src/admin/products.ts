@@ -24,6 +24,8 @@ import {
 export type { StaffActor } from "./product-variants";
 import { assertAmountChargeable } from "../payments/currency";
 import { productUpdatedEvent } from "../catalog/product-events";
+import { imagesOfProducts, type ProductImage } from "../catalog/product-images";
+import { freeSlug, slugFromName } from "../catalog/slugs";
 import { afterShopEvents, shopEventStatements } from "../integrations/events";
 
 /**
@@ -49,6 +51,8 @@ export interface AdminProduct {
   productType: string | null;
   tags: string[];
   imageUrl: string | null;
+  /** Every image in display order (the first is `imageUrl`). */
+  images: ProductImage[];
   category: string | null;
   taxCode: string | null;
   options: ProductOption[];
@@ -79,6 +83,9 @@ export interface ProductFields {
   taxCode: string | null;
 }
 
+/** A new product's fields: without a slug, one is made from its name. */
+export type NewProductFields = Omit<ProductFields, "slug"> & { slug?: string | undefined };
+
 /** What a new product may carry besides its fields: options and one variant per combination sold. */
 export interface NewProductVariants {
   options?: ProductOption[] | undefined;
@@ -106,6 +113,7 @@ export interface ProductWithVariants {
   options: ProductOption[];
   variants: ProductVariantRow[];
   heldByVariant: Map<string, number>;
+  images: ProductImage[];
 }
 
 /** Maps a row with its variants to the staff shape: on hand = sellable + held, summed over variants. */
@@ -129,6 +137,7 @@ export function toAdminProduct(p: ProductWithVariants): AdminProduct {
     productType: row.productType,
     tags: parseStringArray(row.tags),
     imageUrl: row.imageUrl,
+    images: p.images,
     category: row.category,
     taxCode: row.taxCode,
     options: p.options,
@@ -145,8 +154,14 @@ async function withVariants(db: Database, rows: ProductRow[]): Promise<ProductWi
     rows.map((r) => r.id),
   );
   const variantIds = [...found.values()].flatMap((f) => f.variants.map((v) => v.id));
-  const held = await heldByVariant(db, variantIds);
-  return rows.map((row) => ({ row, ...(found.get(row.id) ?? { options: [], variants: [] }), heldByVariant: held }));
+  const ids = rows.map((r) => r.id);
+  const [held, images] = await Promise.all([heldByVariant(db, variantIds), imagesOfProducts(db, ids)]);
+  return rows.map((row) => ({
+    row,
+    ...(found.get(row.id) ?? { options: [], variants: [] }),
+    heldByVariant: held,
+    images: (images.get(row.id) ?? []).map((i) => ({ url: i.url, alt: i.alt })),
+  }));
 }
 
 /** A product row with its options, variants and held units, or null. */
@@ -327,9 +342,11 @@ export async function createProductAudited(
   env: Env,
   db: Database,
   actor: StaffActor,
-  fields: ProductFields,
+  input: NewProductFields,
   extra: NewProductVariants = {},
 ): Promise<ProductRow | "slug_taken"> {
+  // No slug given: one made from the name, with a suffix when another product has it (never a 409).
+  const fields: ProductFields = { ...input, slug: input.slug ?? (await freeSlug(db, slugFromName(input.name))) };
   assertShopCurrency(env, fields.currency);
   // A price the provider could never charge in its currency is refused now, not at every checkout.
   assertAmountChargeable(fields.currency, fields.priceCents);

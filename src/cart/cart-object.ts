@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { PricingVariant } from "../catalog/queries";
+import type { PricingVariant } from "../catalog/pricing-queries";
 import { getDb } from "../db/client";
 import { checkCouponLimits, couponDefinitionRefusal, type CouponRefusal } from "../coupons/coupons";
 import type { CouponRow } from "../coupons/schema";

@@ -5,17 +5,24 @@ import { getDb } from "../db/client";
 import type { AppEnv } from "../platform/app-env";
 import { access, createApiApp } from "../platform/openapi";
 import { resolveCart, type Cart } from "./cart";
+import { withAutomaticDiscount } from "./pricing";
 import { readCart } from "./operations";
 import { promotionCustomer } from "./promotion-identity";
 
 // What the cart's automatic promotions do, and why the others do not (issue 33): the same
 // evaluation checkout runs (src/coupons/automatic-promotions.ts), on the cart as priced from D1.
 
-const MISS_REASONS = ["below_minimum", "products_not_in_cart", "first_order_only", "needs_proof", "not_started"] as const;
+const MISS_REASONS = ["below_minimum", "products_not_in_cart", "first_order_only", "needs_proof", "not_started", "better_promotion"] as const;
 
 export const CartPromotionsSchema = z
   .object({
-    applied: z.array(z.object({ name: z.string(), kind: z.literal("free_shipping") })),
+    applied: z.array(
+      z.object({
+        name: z.string(),
+        kind: z.enum(["free_shipping", "discount"]),
+        discountCents: z.number().int().optional().openapi({ description: "For a discount: what it takes off the goods (after the code's discount)" }),
+      }),
+    ),
     notApplied: z.array(
       z.object({
         name: z.string(),
@@ -28,7 +35,8 @@ export const CartPromotionsSchema = z
   .openapi("CartPromotions");
 export type CartPromotions = z.infer<typeof CartPromotionsSchema>;
 
-export const COMBINING_RULE = "Automatic promotions (no code) combine with the one code your cart may hold; only one free-shipping promotion applies.";
+export const COMBINING_RULE =
+  "Automatic promotions (no code) combine with the one code your cart may hold: the code comes off first, then the best automatic discount for you (only one), and one free-shipping promotion at most.";
 
 /** The cart's automatic promotions, for a cart already read. */
 export async function promotionsOfCart(c: Context<AppEnv>, cart: Cart): Promise<CartPromotions> {
@@ -51,11 +59,21 @@ export async function promotionsOfCart(c: Context<AppEnv>, cart: Cart): Promise<
     hasPaidOrder: customer ? await customerHasPaidOrder(c.env.DB, customer.key, customer.email) : null,
     now,
   });
+  const applied: CartPromotions["applied"] = [];
+  if (verdict.discount) applied.push({ name: verdict.discount.name, kind: "discount", discountCents: verdict.discount.discountCents });
+  if (verdict.freeShipping) applied.push({ name: verdict.freeShipping.name, kind: "free_shipping" });
   return {
-    applied: verdict.freeShipping ? [{ name: verdict.freeShipping.name, kind: "free_shipping" }] : [],
+    applied,
     notApplied: verdict.notApplied.map((m) => ({ name: m.name, reason: m.reason, minSubtotalCents: m.minSubtotalCents })),
     combining: COMBINING_RULE,
   };
+}
+
+/** The cart with its automatic discount in its totals (decision 030), and what the promotions did. */
+export async function promotedCart(c: Context<AppEnv>, cart: Cart): Promise<{ cart: Cart; promotions: CartPromotions }> {
+  const promotions = await promotionsOfCart(c, cart);
+  const discount = promotions.applied.find((p) => p.kind === "discount");
+  return { cart: withAutomaticDiscount(cart, discount ? { name: discount.name, discountCents: discount.discountCents ?? 0 } : null), promotions };
 }
 
 const route = createRoute({

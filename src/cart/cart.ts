@@ -5,7 +5,7 @@ import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { getSessionUser } from "../accounts/session";
 import { recordAudit } from "../audit/audit";
-import { pricingVariantsQuery } from "../catalog/queries";
+import { pricingVariantsQuery } from "../catalog/pricing-queries";
 import { getDb } from "../db/client";
 import type { AppEnv } from "../platform/app-env";
 import type { CartObject } from "./cart-object";

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { shopSettingsFor } from "../settings/shop-settings";
 import type { Context } from "hono";
 import { consumeRateLimit } from "../accounts/rate-limits";
 import { couponCustomerKey } from "../coupons/customer";
@@ -95,9 +96,10 @@ export async function requestMailboxProof(c: Context<AppEnv>, email: string): Pr
   );
   const code = await startMailboxProof(getDb(c.env.DB), cartKey, email);
   const minutes = PROOF_CODE_TTL_MS / 60_000;
+  const { shopName } = await shopSettingsFor(c.env.DB);
   await enqueueMail(c.env, {
     to: email.trim(),
-    subject: `Your Bastion code: ${code}`,
+    subject: `Your ${shopName} code: ${code}`,
     text:
       `Your code is ${code}. Type it in your cart to confirm this address: your receipt goes here, and once-per-customer promotions count it.\n\n` +
       `It works once, for ${minutes} minutes. If you did not ask for it, ignore this mail: nothing happens without it.`,

@@ -1,6 +1,5 @@
 import { seenSoldOut } from "../stock-gate/gate";
 import { consumeRateLimit } from "../accounts/rate-limits";
-import { couponCustomerKey } from "../coupons/customer";
 import { clientAddressKey } from "../platform/client-address";
 import type { Context } from "hono";
 import { normaliseCouponCode } from "../coupons/coupons";

@@ -8,11 +8,11 @@ import { currentShopSettings } from "../settings/shop-settings";
 import { Layout } from "../web/layout";
 import { resolveCart, type Cart, type CartItem } from "./cart";
 import { getSessionUser } from "../accounts/session";
-import { variantIdForOptions } from "../catalog/queries";
+import { variantIdForOptions } from "../catalog/pricing-queries";
 import { getDb } from "../db/client";
 import { checkoutTotalCents, deliveryEstimate, offeredRates, type OfferedRate } from "../shipping/checkout-pricing";
 import { MAX_QUANTITY } from "./line-rules";
-import { promotionsOfCart, type CartPromotions } from "./cart-promotions";
+import { promotedCart, type CartPromotions } from "./cart-promotions";
 import { MailboxProofPanel, PROOF_MESSAGES } from "./mailbox-proof-pages";
 import { PromotionsPanel } from "./promotions-panel";
 import { promotionCustomer, type PromotionCustomer } from "./promotion-identity";
@@ -256,10 +256,16 @@ function CartPage(props: {
           <dt>Subtotal</dt>
           <dd data-subtotal>{money(cart.subtotalCents)}</dd>
           {/* No "Discount −$0.00" line for a cart without one. */}
-          {cart.discountCents > 0 ? (
+          {cart.coupon && cart.coupon.discountCents > 0 ? (
             <>
               <dt>Discount</dt>
-              <dd data-discount>−{money(cart.discountCents)}</dd>
+              <dd data-discount>−{money(cart.coupon.discountCents)}</dd>
+            </>
+          ) : null}
+          {cart.promotion ? (
+            <>
+              <dt>Promotion ({cart.promotion.name})</dt>
+              <dd data-promotion-discount>−{money(cart.promotion.discountCents)}</dd>
             </>
           ) : null}
           {chosen ? (
@@ -324,11 +330,12 @@ export const cartPages = new Hono<AppEnv>()
   .get("/cart", async (c) => {
     const key = c.req.query("m");
     const message = key !== undefined && Object.hasOwn(MESSAGES, key) ? MESSAGES[key]! : null;
-    const [cart, user] = await Promise.all([readCart(c), getSessionUser(c)]);
+    const [priced, user] = await Promise.all([readCart(c), getSessionUser(c)]);
     // A cart with items has a well-formed owner already: resolving it again creates nothing.
-    const ref = cart.items.length > 0 ? await resolveCart(c, { create: false }) : null;
+    const ref = priced.items.length > 0 ? await resolveCart(c, { create: false }) : null;
     const customer = ref ? await promotionCustomer(c, ref) : null;
-    const promotions = await promotionsOfCart(c, cart);
+    // The automatic discount is in the cart's totals from here on (decision 030), as checkout will charge it.
+    const { cart, promotions } = await promotedCart(c, priced);
     const offered = cart.items.length > 0 ? await offeredRates(getDb(c.env.DB), cart.currency, cart.totalCents) : [];
     // A free-shipping promotion makes every rate free at checkout (checkout-steps.ts): the cart says so, so its total is what is charged.
     const freeShipping = promotions.applied.some((p) => p.kind === "free_shipping");

@@ -1,7 +1,7 @@
 // A cart's price, from D1's rows only (P11): the rows it depends on, read in at most one round
 // trip, and the pure function that prices the cart's lines and coupon from them. The CartObject
 // prices itself with these, and cart.ts re-exports them for the other domains.
-import { pricingVariantsOfProductsQuery, pricingVariantsQuery, type PricingVariant } from "../catalog/queries";
+import { pricingVariantsOfProductsQuery, pricingVariantsQuery, type PricingVariant } from "../catalog/pricing-queries";
 import { rememberPricingRows, sharedPricingRows } from "../catalog/shared-pricing";
 import {
   computeDiscountCents,
@@ -48,6 +48,11 @@ export interface Cart {
   currency: string;
   version: number;
   couponNotice: CouponRefusal | null;
+  /**
+   * The automatic discount (decision 030), already in `discountCents` and `totalCents`; absent when
+   * the answer did not evaluate promotions (a mutation's, which keeps its one round trip).
+   */
+  promotion?: { name: string; discountCents: number } | null;
 }
 
 /** The D1 rows a cart's price depends on: its lines' variants of active products and its coupon's definition. */
@@ -181,4 +186,18 @@ export function priceFromRows(
 /** The empty cart, priced (a guest who has none yet). */
 export function emptyCart(): Cart {
   return { items: [], coupon: null, subtotalCents: 0, discountCents: 0, totalCents: 0, currency: DEFAULT_CURRENCY, version: 0, couponNotice: null };
+}
+
+/**
+ * The cart with its automatic discount (decision 030) folded into its totals: the discount is
+ * computed by the coupons domain on the goods after the code, so the total never goes below zero.
+ */
+export function withAutomaticDiscount(cart: Cart, discount: { name: string; discountCents: number } | null): Cart {
+  const cents = discount ? Math.max(0, Math.min(discount.discountCents, cart.totalCents)) : 0;
+  return {
+    ...cart,
+    discountCents: cart.discountCents + cents,
+    totalCents: cart.totalCents - cents,
+    promotion: discount && cents > 0 ? { name: discount.name, discountCents: cents } : null,
+  };
 }

@@ -7,6 +7,7 @@ const REASON_TEXT: Record<CartPromotions["notApplied"][number]["reason"], string
   first_order_only: "it is for a first order only",
   needs_proof: "it is for a first order: sign in with a verified address or confirm your email below",
   not_started: "it has not started yet",
+  better_promotion: "another automatic discount gives you more (only one applies)",
 };
 
 /** The cart's automatic promotions: which applied, which did not and why, and how they combine with a code. */
@@ -19,7 +20,8 @@ export function PromotionsPanel(props: { promotions: CartPromotions; currency: s
       <ul>
         {applied.map((p) => (
           <li data-promotion-applied={p.kind}>
-            <strong>{p.name}</strong>: free shipping on this order.
+            <strong>{p.name}</strong>:{" "}
+            {p.kind === "free_shipping" ? "free shipping on this order." : `−${formatMoney(p.discountCents ?? 0, props.currency)} on your goods.`}
           </li>
         ))}
         {notApplied.map((p) => (

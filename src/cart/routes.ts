@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { access, createApiApp, problemResponseSpec } from "../platform/openapi";
 import { COUPON_REFUSALS } from "../coupons/coupons";
 import { MAX_QUANTITY } from "./line-rules";
+import { promotedCart } from "./cart-promotions";
 import { addToCart, applyCartCoupon, readCart, removeCartCoupon, removeFromCart, setCartQuantity } from "./operations";
 
 // Bodies are plain (non-strict) objects: zod drops every key it does not know, so a
@@ -53,6 +54,10 @@ export const CartSchema = z
       .enum(COUPON_REFUSALS)
       .nullable()
       .openapi({ description: "Why the coupon the cart holds gives no discount now (null when it applies or there is none)" }),
+    promotion: z.object({ name: z.string(), discountCents: z.number().int() }).nullable().optional().openapi({
+      description:
+        "The automatic discount (no code), already part of discountCents and totalCents; null: none applies. Absent from a change's answer (it keeps one round trip): GET /api/cart includes it.",
+    }),
   })
   .openapi("Cart");
 
@@ -136,7 +141,7 @@ const removeCouponRoute = createRoute({
 
 /** Cart API (API.md "Cart"): P11 prices from D1, P12 cart from the session, P13 quantities 1–99. */
 export const cartApi = createApiApp()
-  .openapi(getCartRoute, async (c) => c.json(await readCart(c), 200))
+  .openapi(getCartRoute, async (c) => c.json((await promotedCart(c, await readCart(c))).cart, 200))
   .openapi(addItemRoute, async (c) => c.json(await addToCart(c, c.req.valid("json")), 200))
   .openapi(setQuantityRoute, async (c) => {
     const { productId } = c.req.valid("param");

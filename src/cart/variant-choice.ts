@@ -1,5 +1,5 @@
 // Which variant an "add to cart" means, from the D1 rows the cart object read for it.
-import type { PricingVariant } from "../catalog/queries";
+import type { PricingVariant } from "../catalog/pricing-queries";
 import { hasOptions } from "./pricing";
 
 /**

@@ -14,7 +14,10 @@ export const ProductSchema = z
     description: z.string(),
     priceCents: z.number().int().nonnegative(),
     currency: z.string().length(3),
-    imageUrl: z.string().nullable(),
+    imageUrl: z.string().nullable().openapi({ description: "The main image: the first of `images`" }),
+    images: z
+      .array(z.object({ url: z.string(), alt: z.string().openapi({ description: "Plain text describing the image (may be empty)" }) }).openapi("ProductImage"))
+      .openapi({ description: "Every image in display order; the first is the main image" }),
     inStock: z.boolean(),
     lowStock: z.number().int().positive().nullable().openapi({ description: "How many are left when only a few are (1–5), else null" }),
     category: z.string().nullable(),

@@ -76,6 +76,29 @@ export const productOptions = sqliteTable(
 );
 export type ProductOptionRow = typeof productOptions.$inferSelect;
 
+/**
+ * A product's images in display order (lowest `position` first): the first is the main image, and
+ * `products.image_url` is always its URL (migration "product_images": a trigger on `products`
+ * keeps the first image following a write of `image_url`; image edits write `image_url` back in
+ * the same batch). `alt` is plain text (escaped on output, never HTML). A variant may still name
+ * an image of its own (`product_variants.image_url`, decision 025).
+ */
+export const productImages = sqliteTable(
+  "product_images",
+  {
+    id: text("id").primaryKey(),
+    productId: text("product_id")
+      .notNull()
+      .references(() => products.id, { onDelete: "cascade" }),
+    url: text("url").notNull(),
+    alt: text("alt").notNull().default(""),
+    position: integer("position").notNull().default(0),
+    createdAt: text("created_at").notNull().default(now),
+  },
+  (t) => [index("product_images_product_idx").on(t.productId, t.position, t.id)],
+);
+export type ProductImageRow = typeof productImages.$inferSelect;
+
 /** Why a variant's stock moved (the inventory ledger's `reason`). */
 export const STOCK_REASONS = [
   "opening_balance", // the migration to variants, or a variant created with stock

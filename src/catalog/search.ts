@@ -2,16 +2,18 @@ import { and, asc, desc, eq, getTableColumns, sql, type SQL } from "drizzle-orm"
 import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import type { Database } from "../db/client";
 import { products, type ProductRow } from "./schema";
+import { imagesJsonColumn } from "./product-images";
 import { optionsJsonColumn, variantsJsonColumn } from "./variants";
 
 /** A hit as the listing maps it (queries.ts ProductRowWithVariants): the row, its options and variants as JSON. */
-type SearchRow = ProductRow & { optionsJson: string | null; variantsJson: string | null };
+type SearchRow = ProductRow & { optionsJson: string | null; variantsJson: string | null; imagesJson: string | null };
 
 /** The product's columns, its options and variants (one statement), and how many match in all. */
 const hitColumns = () => ({
   ...getTableColumns(products),
   optionsJson: optionsJsonColumn.as("options_json"),
   variantsJson: variantsJsonColumn.as("variants_json"),
+  imagesJson: imagesJsonColumn.as("images_json"),
   total: sql<number>`count(*) OVER ()`.as("total"),
 });
 

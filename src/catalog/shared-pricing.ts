@@ -1,4 +1,4 @@
-import type { PricingVariant } from "./queries";
+import type { PricingVariant } from "./pricing-queries";
 
 /**
  * How long an isolate reuses a visible variant's pricing row (by variant id) for carts

@@ -41,6 +41,8 @@ export interface CheckoutAttempt {
   promotion: OrderPromotion | null;
   /** The units this order took at the stock gate, by shard (given back by the undo). */
   gateTaken: GateTaken[];
+  /** The automatic promotion that took money off the goods (decision 030), or null. */
+  discountPromotion: OrderPromotion | null;
   /** The coupon reserved for this order: its normalised code and the discount on this subtotal. */
   couponHeld: { code: string; discountCents: number } | null;
   order: CheckoutOrder | null;

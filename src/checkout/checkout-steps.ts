@@ -134,20 +134,28 @@ export async function releaseCoupon(a: CheckoutAttempt): Promise<void> {
  * step Stripe would refuse the session: a 422 now, never a 502.
  */
 export async function totalOrder(a: CheckoutAttempt): Promise<void> {
-  const { currency, subtotalCents, rate, lines } = left(a.priced, "the price");
-  const discountCents = a.couponHeld?.discountCents ?? 0;
-  const goodsCents = subtotalCents - discountCents;
+  const { currency, subtotalCents, rate, lines, promotions, pricedAt } = left(a.priced, "the price");
+  const couponDiscountCents = a.couponHeld?.discountCents ?? 0;
+  // Automatic promotions combine with the one code (issue 33, decision 030): their minimums and
+  // base are the goods after the code; one discount (the best) and one free shipping at most.
+  const customer = a.couponCustomerProven ? { key: left(a.couponCustomer, "the coupon customer"), email: a.email } : null;
+  const verdict = await promotionsForOrder(a.env.DB, {
+    rows: promotions,
+    now: pricedAt,
+    currency,
+    lines,
+    goodsCents: subtotalCents - couponDiscountCents,
+    customer,
+  });
+  a.discountPromotion = verdict.discount;
+  const discountCents = couponDiscountCents + (verdict.discount?.discountCents ?? 0);
+  const goodsCents = Math.max(0, subtotalCents - discountCents);
   const shipping = rate
     ? { rateId: rate.id, name: rate.name, amountCents: shippingAmountFor(rate, goodsCents), minDays: rate.minDays, maxDays: rate.maxDays }
     : null;
-  // Automatic promotions combine with the one code (issue 33): free shipping makes the chosen rate cost nothing.
-  if (shipping) {
-    const customer = a.couponCustomerProven ? { key: left(a.couponCustomer, "the coupon customer"), email: a.email } : null;
-    const verdict = await promotionsForOrder(a.db, a.env.DB, { currency, lines, goodsCents, customer });
-    if (verdict.freeShipping) {
-      a.promotion = { ...verdict.freeShipping, discountCents: shipping.amountCents };
-      shipping.amountCents = 0;
-    }
+  if (shipping && verdict.freeShipping) {
+    a.promotion = { ...verdict.freeShipping, discountCents: shipping.amountCents };
+    shipping.amountCents = 0;
   }
   a.order = {
     id: a.orderId,
@@ -158,6 +166,7 @@ export async function totalOrder(a: CheckoutAttempt): Promise<void> {
     shippingCents: shipping?.amountCents ?? 0,
     totalCents: checkoutTotalCents(goodsCents, shipping?.amountCents ?? 0),
     couponCode: a.couponHeld?.code ?? null,
+    discountPromotionName: verdict.discount?.name ?? null,
     customerEmail: a.email,
     shipping,
     taxMode: a.config.STRIPE_TAX,
@@ -192,6 +201,9 @@ export async function writeOrderTakingStock(a: CheckoutAttempt): Promise<void> {
       promotionId: a.promotion?.id ?? null,
       promotionName: a.promotion?.name ?? null,
       promotionDiscountCents: a.promotion?.discountCents ?? 0,
+      discountPromotionId: a.discountPromotion?.id ?? null,
+      discountPromotionName: a.discountPromotion?.name ?? null,
+      discountPromotionCents: a.discountPromotion?.discountCents ?? 0,
       openedFrom: a.options.clientAddressKey ?? null,
       shippingRateId: order.shipping?.rateId ?? null,
       shippingRateName: order.shipping?.name ?? null,

@@ -68,6 +68,7 @@ export async function startCheckout(env: Env, config: Config, buyer: Buyer, opti
     couponCustomer: null,
     couponCustomerProven: false,
     promotion: null,
+    discountPromotion: null,
     couponHeld: null,
     gateTaken: [],
     order: null,

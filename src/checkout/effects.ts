@@ -45,7 +45,9 @@ export async function cancelCartCheckout(cart: CartStub, orderId: string): Promi
 export async function afterOrderPaid(env: Env, order: OrderRow): Promise<void> {
   const hold = couponHoldOf(order);
   if (hold) {
-    const committed = await confirmCouponHold(env, { ...hold, discountCents: order.discountCents });
+    // The code's own part: an automatic promotion's discount (decision 030) is not the code's.
+    const couponDiscountCents = order.discountCents - order.discountPromotionCents;
+    const committed = await confirmCouponHold(env, { ...hold, discountCents: couponDiscountCents });
     if (committed.ok && committed.overLimit) {
       const flagged = await getDb(env.DB)
         .update(orders)
@@ -56,7 +58,7 @@ export async function afterOrderPaid(env: Env, order: OrderRow): Promise<void> {
           actor: "system",
           action: "coupon.over_redeemed",
           subject: order.id,
-          detail: { code: order.couponCode, discountCents: order.discountCents },
+          detail: { code: order.couponCode, discountCents: couponDiscountCents },
         });
       }
     }

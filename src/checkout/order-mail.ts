@@ -1,4 +1,5 @@
 import { optionsLabel, parseOptionValues } from "../catalog/variants";
+import { shopSettingsFor } from "../settings/shop-settings";
 import { eq, inArray } from "drizzle-orm";
 import { user } from "../accounts/schema";
 import { getDb, type Database } from "../db/client";
@@ -53,13 +54,18 @@ export async function queueOrderConfirmation(env: Env, order: OrderRow): Promise
   if (!to) return;
   const lines = await getDb(env.DB).select().from(orderLines).where(eq(orderLines.orderId, order.id));
   const money = (cents: number) => formatMoney(cents, order.currency);
+  const { shopName } = await shopSettingsFor(env.DB);
   const text = [
     "Thank you for your order. We have received your payment.",
     [
       `Order ${orderNumberLabel(order)}`,
       ...lines.map((l) => `${l.quantity} × ${lineTitle(l)}: ${money(l.unitPriceCents * l.quantity)}`),
       `Subtotal: ${money(order.subtotalCents)}`,
-      ...(order.discountCents > 0 ? [`Discount${order.couponCode ? ` (${order.couponCode})` : ""}: −${money(order.discountCents)}`] : []),
+      ...(order.discountCents - order.discountPromotionCents > 0
+        ? [`Discount${order.couponCode ? ` (${order.couponCode})` : ""}: −${money(order.discountCents - order.discountPromotionCents)}`]
+        : []),
+      ...(order.discountPromotionName ? [`Promotion (${order.discountPromotionName}): −${money(order.discountPromotionCents)}`] : []),
+      ...(order.promotionName ? [`Promotion (${order.promotionName}): free shipping`] : []),
       ...(order.shippingRateName ? [`Shipping (${order.shippingRateName}): ${order.shippingCents === 0 ? "free" : money(order.shippingCents)}`] : []),
       ...(order.taxCents > 0 ? [`Tax: ${money(order.taxCents)}`] : []),
       `Total paid: ${money(order.totalCents)}`,
@@ -67,9 +73,9 @@ export async function queueOrderConfirmation(env: Env, order: OrderRow): Promise
     ...(order.shippingAddress ? [addressBlock(order).join("\n")] : []),
     `Your order: ${to.orderUrl}`,
     ...(to.linkNote ? [to.linkNote] : []),
-    "Questions? Reply to this mail. — Bastion",
+    `Questions? Reply to this mail. — ${shopName}`,
   ].join("\n\n");
-  await enqueueMailSafely(env, { to: to.to, subject: `Your Bastion order ${orderNumberLabel(order)}`, text, key: `order.paid:${order.id}` });
+  await enqueueMailSafely(env, { to: to.to, subject: `Your ${shopName} order ${orderNumberLabel(order)}`, text, key: `order.paid:${order.id}` });
 }
 
 /** The refund notice, queued once per refund event (its key is the Stripe event). */
@@ -77,6 +83,7 @@ export async function queueRefundNotice(env: Env, order: OrderRow, input: { amou
   const to = await orderRecipient(env, order);
   if (!to) return;
   const money = (cents: number) => formatMoney(cents, order.currency);
+  const { shopName } = await shopSettingsFor(env.DB);
   const text = [
     input.full
       ? `We have refunded your order ${orderNumberLabel(order)} in full: ${money(input.amountRefundedCents)}.`
@@ -84,9 +91,14 @@ export async function queueRefundNotice(env: Env, order: OrderRow, input: { amou
     "Your bank shows the money back in 5 to 10 business days.",
     `Your order: ${to.orderUrl}`,
     ...(to.linkNote ? [to.linkNote] : []),
-    "— Bastion",
+    `— ${shopName}`,
   ].join("\n\n");
-  await enqueueMailSafely(env, { to: to.to, subject: `Refund for your Bastion order ${orderNumberLabel(order)}`, text, key: `order.refund:${input.eventId}` });
+  await enqueueMailSafely(env, {
+    to: to.to,
+    subject: `Refund for your ${shopName} order ${orderNumberLabel(order)}`,
+    text,
+    key: `order.refund:${input.eventId}`,
+  });
 }
 
 /** Staff hear of a new dispute at once: evidence has a deadline. One mail per dispute and staff member. */
@@ -95,6 +107,7 @@ export async function queueDisputeNotice(env: Env, db: Database, order: OrderRow
     .select({ email: user.email })
     .from(user)
     .where(inArray(user.role, ["admin", "support"]));
+  const { shopName } = await shopSettingsFor(env.DB);
   const due = dispute.evidenceDueBy ? new Date(dispute.evidenceDueBy * 1000).toISOString().slice(0, 10) : "see the Stripe Dashboard";
   const text = [
     `The payment of order ${orderNumberLabel(order)} is disputed: ${formatMoney(dispute.amount, dispute.currency.toUpperCase())}, reason "${dispute.reason}".`,
@@ -102,7 +115,12 @@ export async function queueDisputeNotice(env: Env, db: Database, order: OrderRow
     "Answer it in the Stripe Dashboard; the order page shows its status.",
   ].join("\n\n");
   for (const { email } of staff) {
-    await enqueueMailSafely(env, { to: email, subject: `Dispute on order ${orderNumberLabel(order)}`, text, key: `dispute:${dispute.id}:${email}` });
+    await enqueueMailSafely(env, {
+      to: email,
+      subject: `${shopName}: dispute on order ${orderNumberLabel(order)}`,
+      text,
+      key: `dispute:${dispute.id}:${email}`,
+    });
   }
 }
 

@@ -1,9 +1,10 @@
 import { eq } from "drizzle-orm";
 import { z } from "zod";
-import { pricingVariantsQuery, type PricingVariant } from "../catalog/queries";
+import { pricingVariantsQuery, type PricingVariant } from "../catalog/pricing-queries";
 import { pricingOptions } from "../cart/pricing";
+import { livePromotionsQuery, ofCurrency } from "../coupons/automatic-promotions";
 import { couponByCodeQuery, normaliseCouponCode } from "../coupons/coupons";
-import type { CouponRow } from "../coupons/schema";
+import type { CouponRow, PromotionRow } from "../coupons/schema";
 import type { Database } from "../db/client";
 import type { CheckoutLine } from "../payments/provider";
 import type { Config } from "../platform/config";
@@ -29,6 +30,10 @@ export interface PricedCart {
   couponDefinition: CouponRow | null;
   /** Each line's variant's stock-gate shard count (decision 028). */
   gateShards: Record<string, number>;
+  /** The live automatic promotions of the cart's currency, read in the same batch (decision 030). */
+  promotions: PromotionRow[];
+  /** The server's clock the promotions were read and are judged at. */
+  pricedAt: Date;
 }
 
 /** The chosen rate, checked against the rates staff made for this currency (never a client's price). */
@@ -59,13 +64,23 @@ export async function priceFrozenCart(db: Database, config: Config, frozen: unkn
   // The active shipping rates ride in the same batch (a small table; the cart's currency is not known yet).
   const ratesQuery = db.select().from(shippingRates).where(eq(shippingRates.active, true));
   let activeRates: ShippingRateRow[];
+  // The live automatic promotions ride along too (a handful of rows): no round trip of their own.
+  const pricedAt = new Date();
+  const promotionsQuery = livePromotionsQuery(db, pricedAt);
+  let livePromotions: PromotionRow[];
   if (couponCode) {
-    const [productRows, couponRows, rateRows] = await db.batch([pricingVariantsQuery(db, variantIds), couponByCodeQuery(db, couponCode), ratesQuery]);
+    const [productRows, couponRows, rateRows, promotionRows] = await db.batch([
+      pricingVariantsQuery(db, variantIds),
+      couponByCodeQuery(db, couponCode),
+      ratesQuery,
+      promotionsQuery,
+    ]);
     rows = productRows;
     couponDefinition = couponRows[0] ?? null;
     activeRates = rateRows;
+    livePromotions = promotionRows;
   } else {
-    [rows, activeRates] = await db.batch([pricingVariantsQuery(db, variantIds), ratesQuery]);
+    [rows, activeRates, livePromotions] = await db.batch([pricingVariantsQuery(db, variantIds), ratesQuery, promotionsQuery]);
   }
   const byId = new Map(rows.map((r) => [r.variantId, r]));
   // Prices, names, SKUs, option values and currency come from D1 only; a variant of a product that
@@ -99,5 +114,5 @@ export async function priceFrozenCart(db: Database, config: Config, frozen: unkn
   }
   const subtotalCents = lines.reduce((sum, l) => sum + l.unitPriceCents * l.quantity, 0);
   const gateShards = Object.fromEntries(lines.map((l) => [l.variantId, byId.get(l.variantId)!.gateShards]));
-  return { snapshot, lines, currency, subtotalCents, rate, couponDefinition, gateShards };
+  return { snapshot, lines, currency, subtotalCents, rate, couponDefinition, gateShards, promotions: ofCurrency(livePromotions, currency), pricedAt };
 }

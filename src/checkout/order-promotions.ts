@@ -1,28 +1,34 @@
-import { categoriesOf, customerHasPaidOrder, evaluatePromotions, livePromotions, type PromotionVerdict } from "../coupons/automatic-promotions";
-import type { Database } from "../db/client";
+import { categoriesOf, customerHasPaidOrder, evaluatePromotions, type PromotionVerdict } from "../coupons/automatic-promotions";
+import type { PromotionRow } from "../coupons/schema";
 import type { CheckoutLine } from "../payments/provider-types";
 
-/** The automatic promotion an order got: copied onto the order, like its lines' prices. */
+/** An automatic promotion an order got: copied onto the order, like its lines' prices. */
 export interface OrderPromotion {
   id: string;
   name: string;
-  /** What it gave (the shipping amount the rate would have cost). */
+  /** What it gave: the shipping amount the rate would have cost, or what it took off the goods. */
   discountCents: number;
 }
 
 /**
  * The automatic promotions for an order being priced (issue 33): the same evaluation as the
  * cart page's, from the frozen lines' D1 prices and categories, the goods after the code's
- * discount, the server's clock, and only a proven customer for first-order promotions.
+ * discount, the server's clock, and only a proven customer for first-order promotions. The live
+ * promotions were read in pricing's batch (order-pricing.ts): with none, this costs no round trip.
  */
 export async function promotionsForOrder(
-  db: Database,
   d1: D1Database,
-  input: { currency: string; lines: CheckoutLine[]; goodsCents: number; customer: { key: string; email: string } | null },
+  input: {
+    rows: PromotionRow[];
+    now: Date;
+    currency: string;
+    lines: CheckoutLine[];
+    goodsCents: number;
+    customer: { key: string; email: string } | null;
+  },
 ): Promise<PromotionVerdict> {
-  const now = new Date();
-  const rows = await livePromotions(db, input.currency, now);
-  if (rows.length === 0) return { freeShipping: null, notApplied: [] };
+  const { rows, now } = input;
+  if (rows.length === 0) return { freeShipping: null, discount: null, notApplied: [] };
   const categories = await categoriesOf(
     d1,
     input.lines.map((l) => l.productId),

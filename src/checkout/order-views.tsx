@@ -144,6 +144,14 @@ export function OrderPage({ order, returned, guest }: { order: Order; returned: 
           shipped by {order.shipping.carrier}, tracking number <strong>{order.shipping.trackingNumber}</strong>.
         </p>
       ) : null}
+      {order.shipping.status === "delivered" && order.status === "paid" ? (
+        // Returns (src/returns/) live on their own page: it says what can go back and until when.
+        <p>
+          <a href={`/orders/${encodeURIComponent(order.id)}/returns`} data-returns-link>
+            Return items
+          </a>
+        </p>
+      ) : null}
       <table class="order-lines">
         <thead>
           <tr>
@@ -169,10 +177,16 @@ export function OrderPage({ order, returned, guest }: { order: Order; returned: 
       <dl class="totals">
         <dt>Subtotal</dt>
         <dd>{money(order.subtotalCents)}</dd>
-        {order.discountCents > 0 ? (
+        {order.discountCents - (order.discountPromotion?.discountCents ?? 0) > 0 ? (
           <>
             <dt>Discount{order.couponCode ? ` (${order.couponCode})` : ""}</dt>
-            <dd>−{money(order.discountCents)}</dd>
+            <dd>−{money(order.discountCents - (order.discountPromotion?.discountCents ?? 0))}</dd>
+          </>
+        ) : null}
+        {order.discountPromotion ? (
+          <>
+            <dt>Promotion ({order.discountPromotion.name})</dt>
+            <dd data-order-discount-promotion>−{money(order.discountPromotion.discountCents)}</dd>
           </>
         ) : null}
         {order.shippingRate ? (

@@ -63,6 +63,8 @@ export interface Order {
   shippingRate: string | null;
   /** The automatic promotion the order got (free shipping) and what it gave, or null. */
   promotion: { name: string; discountCents: number } | null;
+  /** The automatic promotion that took money off the goods: part of `discountCents` (decision 030). */
+  discountPromotion: { name: string; discountCents: number } | null;
   /** Tax as Stripe charged it (0 without Stripe Tax, or before payment). */
   taxCents: number;
   /** Where the goods go, from the completed payment; null before payment or when nothing ships. */
@@ -127,6 +129,7 @@ export function toOrder(row: OrderRow, lines: OrderLineRow[], refunds: OrderRefu
     shippingCents: row.shippingCents,
     shippingRate: row.shippingRateName,
     promotion: row.promotionName ? { name: row.promotionName, discountCents: row.promotionDiscountCents } : null,
+    discountPromotion: row.discountPromotionName ? { name: row.discountPromotionName, discountCents: row.discountPromotionCents } : null,
     taxCents: row.taxCents,
     shippingAddress: parseShippingAddress(row.shippingAddress),
     email: row.customerEmail,

@@ -59,6 +59,11 @@ export const OrderSchema = z
       .nullable()
       .optional()
       .openapi({ description: "The automatic promotion the order got (free shipping: what the rate would have cost), or null." }),
+    discountPromotion: z
+      .object({ name: z.string(), discountCents: z.number().int() })
+      .nullable()
+      .optional()
+      .openapi({ description: "The automatic promotion that took money off the goods (decision 030): its amount is part of discountCents." }),
     taxCents: z.number().int().openapi({ description: "Tax as Stripe charged it (automatic tax); 0 before payment or without tax." }),
     shippingAddress: z
       .object({

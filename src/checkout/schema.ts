@@ -70,6 +70,14 @@ export const orders = sqliteTable(
     promotionName: text("promotion_name"),
     /** What that promotion gave: the shipping amount the rate would have cost. */
     promotionDiscountCents: integer("promotion_discount_cents").notNull().default(0),
+    /**
+     * The automatic promotion that took money off the goods (decision 030; its id and name, copied),
+     * and how much: that amount is part of `discountCents` (the whole discount on the goods, which
+     * the payment session and refunds use); the code's part is `discountCents − discountPromotionCents`.
+     */
+    discountPromotionId: text("discount_promotion_id"),
+    discountPromotionName: text("discount_promotion_name"),
+    discountPromotionCents: integer("discount_promotion_cents").notNull().default(0),
     openedFrom: text("opened_from"),
     /**
      * Legacy: when the 90-day links issued before key versions stop opening a guest order (Unix ms).

@@ -81,7 +81,9 @@ export type MailboxProofRow = typeof mailboxProofs.$inferSelect;
 
 /**
  * Automatic promotions: no code, applied to every cart that meets their conditions (issue 33).
- * Today one kind, `free_shipping` (the chosen rate costs nothing). Conditions, all optional: a
+ * Kinds: `free_shipping` (the chosen rate costs nothing), `percent_off` (1–100 % of the eligible
+ * goods) and `amount_off` (`amountOffCents`, in `currency`); decision 030 says how they combine.
+ * Conditions, all optional: a
  * minimum on the goods after any code's discount (`minSubtotalCents`, in `currency`), products of
  * one `category` or a list of `productIds` (JSON array) in the cart, a window (`startsAt`,
  * `endsAt`, server clock), and `firstOrderOnly` (a proven customer with no paid order yet).
@@ -92,8 +94,10 @@ export const promotions = sqliteTable(
   {
     id: text("id").primaryKey(),
     name: text("name").notNull(),
-    kind: text("kind", { enum: ["free_shipping"] }).notNull(),
+    kind: text("kind", { enum: ["free_shipping", "percent_off", "amount_off"] }).notNull(),
     currency: text("currency").notNull(),
+    percentOff: integer("percent_off"),
+    amountOffCents: integer("amount_off_cents"),
     minSubtotalCents: integer("min_subtotal_cents"),
     category: text("category"),
     productIds: text("product_ids"),
@@ -105,6 +109,10 @@ export const promotions = sqliteTable(
   },
   (t) => [
     check("promotions_min_nonnegative", sql`${t.minSubtotalCents} IS NULL OR ${t.minSubtotalCents} >= 0`),
+    check(
+      "promotions_kind_value",
+      sql`(${t.kind} = 'free_shipping' AND ${t.percentOff} IS NULL AND ${t.amountOffCents} IS NULL) OR (${t.kind} = 'percent_off' AND ${t.percentOff} IS NOT NULL AND ${t.percentOff} BETWEEN 1 AND 100 AND ${t.amountOffCents} IS NULL) OR (${t.kind} = 'amount_off' AND ${t.amountOffCents} IS NOT NULL AND ${t.amountOffCents} > 0 AND ${t.percentOff} IS NULL)`,
+    ),
     index("promotions_active_idx").on(t.active, t.currency),
   ],
 );

@@ -8,3 +8,4 @@ export * from "../mail/schema";
 export * from "../shipping/schema";
 export * from "../integrations/schema";
 export * from "../settings/schema";
+export * from "../returns/schema";

@@ -128,6 +128,11 @@ export function isChargeableCurrency(currency: string): boolean {
   return STRIPE_PRESENTMENT.has(c) || STRIPE_THREE_DECIMAL.has(c);
 }
 
+/** Every currency the shop can take payments in, alphabetically (the staff product form's list). */
+export function chargeableCurrencies(): string[] {
+  return [...new Set([...STRIPE_PRESENTMENT, ...STRIPE_THREE_DECIMAL])].sort();
+}
+
 /** Every amount Stripe accepts in `currency` is a multiple of this, in Stripe's units: 1, 10 (BHD, JOD, KWD, OMR, TND) or 100 (ISK, UGX). */
 export function providerStep(currency: string): number {
   const c = upper(currency);

@@ -15,6 +15,8 @@ export interface CheckoutOrder {
   /** Goods − discount + shipping; Stripe adds tax on top when `taxMode` is automatic. */
   totalCents: number;
   couponCode: string | null;
+  /** The automatic promotion whose discount is part of discountCents (decision 030), or null/absent. */
+  discountPromotionName?: string | null;
   /** Where the receipt goes; Checkout shows it locked (`customer_email`). */
   customerEmail: string;
   /** The rate the shopper chose, passed as the session's only shipping option; null: nothing to ship. */

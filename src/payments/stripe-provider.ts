@@ -1,5 +1,5 @@
 import Stripe from "stripe";
-import { RefundRefused, type PaymentProvider } from "./provider-types";
+import { RefundRefused, type CheckoutOrder, type PaymentProvider } from "./provider-types";
 import { fromProviderAmount, toProviderAmount } from "./currency";
 import { paymentStateOf, StripeDispute, type PaymentState } from "./payment-state";
 
@@ -111,10 +111,11 @@ export function createStripeProvider(secretKey: string, fetchFn?: typeof fetch):
         success_url: input.successUrl,
         cancel_url: input.cancelUrl,
       };
-      // A coupon's discount is applied as a one-off Stripe coupon so amount_total equals our total.
+      // The whole discount (the code's and an automatic promotion's, decision 030) is applied as a
+      // one-off Stripe coupon so amount_total equals our total.
       if (order.discountCents > 0) {
         const coupon = await stripe().coupons.create(
-          { amount_off: toProviderAmount(currency, order.discountCents), currency, duration: "once", max_redemptions: 1, name: order.couponCode ?? "Discount" },
+          { amount_off: toProviderAmount(currency, order.discountCents), currency, duration: "once", max_redemptions: 1, name: discountName(order) },
           { idempotencyKey: `${input.idempotencyKey}:coupon` },
         );
         params.discounts = [{ coupon: coupon.id }];
@@ -195,4 +196,10 @@ export function createStripeProvider(secretKey: string, fetchFn?: typeof fetch):
       }
     },
   };
+}
+
+/** The one-off coupon's name as the shopper sees it on Checkout (Stripe allows 40 characters). */
+function discountName(order: CheckoutOrder): string {
+  const parts = [order.couponCode, order.discountPromotionName].filter((p): p is string => typeof p === "string" && p.length > 0);
+  return (parts.join(" + ") || "Discount").slice(0, 40);
 }

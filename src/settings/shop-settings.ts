@@ -160,6 +160,14 @@ export function currentShopSettings(): ShopSettings {
   return storage.getStore() ?? DEFAULT_SETTINGS;
 }
 
+/**
+ * The settings for work that may run outside a page (mails from the API, webhooks, queues): the
+ * request's when a page is being served, else read through the one cached function.
+ */
+export async function shopSettingsFor(db: D1Database | D1DatabaseSession): Promise<ShopSettings> {
+  return storage.getStore() ?? readShopSettings(db);
+}
+
 /** Runs `fn` with `settings` as the request's settings. */
 export function withShopSettings<T>(settings: ShopSettings, fn: () => T): T {
   return storage.run(settings, fn);

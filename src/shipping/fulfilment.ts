@@ -1,4 +1,5 @@
 import { and, eq, notInArray, sql } from "drizzle-orm";
+import { shopSettingsFor } from "../settings/shop-settings";
 import { requireAudit } from "../audit/audit";
 import { orderShippedEvent } from "../checkout/order-events";
 import { orderRecipient } from "../checkout/order-mail";
@@ -122,12 +123,13 @@ export async function markDelivered(env: Env, db: Database, actor: StaffActor, o
 async function queueShippingNotice(env: Env, order: OrderRow): Promise<void> {
   const to = await orderRecipient(env, order);
   if (!to) return;
+  const { shopName } = await shopSettingsFor(env.DB);
   const text = [
     `Good news: your order ${orderNumberLabel(order)} is on its way.`,
     `Carrier: ${order.carrier}\nTracking number: ${order.trackingNumber}`,
     `Your order: ${to.orderUrl}`,
     ...(to.linkNote ? [to.linkNote] : []),
-    "— Bastion",
+    `— ${shopName}`,
   ].join("\n\n");
-  await enqueueMailSafely(env, { to: to.to, subject: `Your Bastion order ${orderNumberLabel(order)} has shipped`, text, key: `order.shipped:${order.id}` });
+  await enqueueMailSafely(env, { to: to.to, subject: `Your ${shopName} order ${orderNumberLabel(order)} has shipped`, text, key: `order.shipped:${order.id}` });
 }

@@ -213,6 +213,9 @@ export function ProductPage(props: { product: Product; origin: string; resizing:
   const url = `${origin}/products/${product.slug}`;
   const chosen = choice.variant;
   const imageUrl = chosen?.imageUrl ?? product.imageUrl;
+  // A variant's own image leads; the product's images follow (the main one among the thumbnails then).
+  const mainAlt = product.images.find((i) => i.url === imageUrl)?.alt || product.name;
+  const thumbnails = product.images.filter((i) => i.url !== imageUrl);
   const image = imageUrl ? new URL(imageUrl, origin).href : undefined;
   const jsonLd = {
     "@context": "https://schema.org",
@@ -248,10 +251,22 @@ export function ProductPage(props: { product: Product; origin: string; resizing:
       <article class="product">
         <div class="product-media">
           {imageUrl ? (
-            <ProductImage src={imageUrl} alt={product.name} width={960} height={720} sizes="(max-width: 800px) 100vw, 600px" resizing={resizing} />
+            <ProductImage src={imageUrl} alt={mainAlt} width={960} height={720} sizes="(max-width: 800px) 100vw, 600px" resizing={resizing} />
           ) : (
             <div class="placeholder" />
           )}
+          {thumbnails.length > 0 ? (
+            // The other images: each opens full size (no script needed). Alt text is escaped like any text (P03).
+            <ul class="product-thumbs" aria-label="More images">
+              {thumbnails.map((image) => (
+                <li>
+                  <a href={image.url}>
+                    <ProductImage src={image.url} alt={image.alt || product.name} width={96} height={72} sizes="96px" resizing={resizing} lazy />
+                  </a>
+                </li>
+              ))}
+            </ul>
+          ) : null}
         </div>
         <div class="product-info">
           <h1>{product.name}</h1>

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { SHOPIFY_COLUMNS } from "../../src/catalog/shopify-csv";
+import { SHOPIFY_COLUMNS } from "../../src/catalog/shopify-columns";
 import { parseCsv } from "../../src/platform/csv";
 import sample from "../catalog-io/fixtures/shopify-product-template.csv?raw";
 import { as } from "../support/admin";

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseCsv } from "../../src/platform/csv";
-import { formatPrice, groupShopifyRows, parsePrice, SHOPIFY_COLUMNS, shopifyRowsOf } from "../../src/catalog/shopify-csv";
+import { formatPrice, SHOPIFY_COLUMNS, shopifyRowsOf } from "../../src/catalog/shopify-columns";
+import { groupShopifyRows, parsePrice } from "../../src/catalog/shopify-csv";
 import sample from "./fixtures/shopify-product-template.csv?raw";
 
 const HEADER = SHOPIFY_COLUMNS.join(",");

@@ -31,6 +31,7 @@ describe("catalog API", () => {
         priceCents: 4500,
         currency: "USD",
         imageUrl: null,
+        images: [],
         inStock: false,
         lowStock: null,
         category: null,

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { PricingVariant } from "../../src/catalog/queries";
+import type { PricingVariant } from "../../src/catalog/pricing-queries";
 import { PRICING_ROW_LIMIT, PRICING_ROW_TTL_MS, forgetPricingRows, rememberPricingRows, sharedPricingRows } from "../../src/catalog/shared-pricing";
 import { loadPricingRows } from "../../src/cart/cart";
 import { getDb } from "../../src/db/client";

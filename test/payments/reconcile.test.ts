@@ -54,7 +54,7 @@ describe("issue 29: the provider's state decides, not the order of events", () =
       told =
         (
           await env.DB.prepare("SELECT count(*) AS n FROM mail_outbox WHERE subject = ?")
-            .bind(`Dispute on order #${(await orderRow(orderId))!.number}`)
+            .bind(`Bastion: dispute on order #${(await orderRow(orderId))!.number}`)
             .first<{ n: number }>()
         )?.n ?? 0;
       if (told === 0) await new Promise((r) => setTimeout(r, 100));

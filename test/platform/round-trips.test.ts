@@ -64,15 +64,16 @@ describe("round-trip budgets of the hot paths (docs/capacity.md)", () => {
     await cart.applyCoupon(coupon.code);
     const { res, trips } = await countRoundTrips("/api/checkout", { method: "POST", headers: { cookie: who.cookie, origin: ORIGIN } });
     expect(res.status).toBe(201);
-    // session lookup; products + coupon definition + shipping rates, and beside them (in parallel) the
+    // session lookup; products + coupon definition + shipping rates + live automatic promotions
+    // (decision 030: read in the same batch, none live here, so no further read), and beside them (in parallel) the
     // cart's mailbox proof, since this account's address is not verified (issue 33: only a proven
     // customer is counted); order + lines + stock; the payment session (the simulator's one batch;
     // Stripe's one HTTP call in production); session id + replay row. Five waits, six statements.
     const [session, first, second, ...rest] = trips.d1Statements;
     expect(session).toMatch(/"session"/);
-    const proofFirst = first !== "batch(3)";
+    const proofFirst = first !== "batch(4)";
     expect(proofFirst ? [second, first] : [first, second]).toEqual([
-      "batch(3)",
+      "batch(4)",
       expect.stringMatching(/^select "email", "customer_key" from "mailbox_proofs"/),
     ]);
     expect(rest).toEqual(["batch(3)", "batch(2)", "batch(2)"]);

@@ -3,6 +3,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+// @ts-expect-error: a plain ES module script without types
+import { doctorFindings, doctorReport } from "../../scripts/doctor.mjs";
 
 // P17: `npm run doctor` flags unsafe production settings in wrangler.toml and local files.
 const root = path.resolve(import.meta.dirname, "../..");
@@ -11,9 +13,14 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 mkdirSync(path.join(work, "public"));
 copyFileSync(path.join(root, "public/_headers"), path.join(work, "public/_headers"));
 
-function doctor(toml: string, gitignore: string): { code: number; out: string } {
+/** The checks in this process (one wrangler config reader for the file, decision 014); `cli` runs the command itself. */
+function doctor(toml: string, gitignore: string, opts: { cli?: boolean } = {}): { code: number; out: string } {
   writeFileSync(path.join(work, "wrangler.toml"), toml);
   writeFileSync(path.join(work, ".gitignore"), gitignore);
+  if (!opts.cli) {
+    const { text, bad } = doctorReport(doctorFindings(path.join(work, "wrangler.toml")));
+    return { code: bad ? 1 : 0, out: text };
+  }
   try {
     return {
       code: 0,
@@ -38,7 +45,7 @@ describe("npm run doctor (P17)", () => {
     const bad = good
       .replace('PAYMENTS_PROVIDER = "stripe"', 'PAYMENTS_PROVIDER = "simulator"\nSTRIPE_SECRET_KEY = "sk_live_abc"')
       .replace(/(\[env\.production\][\s\S]*?)workers_dev = false/, "$1workers_dev = true");
-    const res = doctor(bad, "node_modules/\n");
+    const res = doctor(bad, "node_modules/\n", { cli: true }); // the command itself: its exit code and output
     expect(res.code).toBe(1);
     expect(res.out).toMatch(/UNSAFE\s+\[env\.production\.vars\] STRIPE_SECRET_KEY/);
     expect(res.out).toMatch(/UNSAFE\s+\[env\.production\.vars\] PAYMENTS_PROVIDER/);
