@@ -37,7 +37,11 @@ describe("round-trip budgets of the hot paths (docs/capacity.md)", () => {
     expect(miss.trips.objectCalls).toBe(0);
     const shared = await countRoundTrips(`/products/${p.slug}`);
     expect(shared.res.headers.get("x-bastion-cache")).toBe("memory");
-    expect([shared.trips.d1, shared.trips.objectCalls]).toEqual([0, 0]);
+    // No product read and no object call; at most the catalog version, which an isolate re-reads
+    // once a second (CATALOG_VERSION_TTL_MS): a busy machine can take longer between two requests.
+    expect(shared.trips.d1Statements.filter((s) => !/^SELECT version FROM catalog_state/.test(s))).toEqual([]);
+    expect(shared.trips.d1Statements.length).toBeLessThanOrEqual(1);
+    expect(shared.trips.objectCalls).toBe(0);
   });
 
   it("cart mutation: one call to the cart's object (it prices the line itself), and the session lookup when signed in", async () => {
