@@ -1,5 +1,7 @@
 import { Hono, type Context } from "hono";
 import { LineItemName } from "../checkout/order-views";
+import { returnViews } from "../returns/returns";
+import type { ReturnView } from "../returns/types";
 import type { PaymentState } from "../checkout/orders";
 import { getDb } from "../db/client";
 import { isOpenDispute } from "../payments/payment-state";
@@ -106,6 +108,8 @@ function RefundForm(props: { order: AdminOrder }) {
 
 function OrderDetail(props: {
   order: AdminOrder;
+  /** The order's return requests (src/returns), newest last. */
+  returns: ReturnView[];
   canRefund: boolean;
   error?: string | undefined;
   shippingError?: string | undefined;
@@ -227,6 +231,21 @@ function OrderDetail(props: {
         </section>
       ) : null}
       <OrderBooks order={o} />
+      {props.returns.length > 0 ? (
+        <section aria-labelledby="returns-title" data-order-returns>
+          <h2 id="returns-title">Returns</h2>
+          <ul>
+            {props.returns.map((r) => (
+              <li>
+                <a href={`/admin/returns/${encodeURIComponent(r.id)}`}>
+                  Requested <When iso={r.createdAt} />
+                </a>{" "}
+                — {r.status}, {r.lines.reduce((n, l) => n + l.quantity, 0)} unit(s)
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
       <ShippingSection order={o} canShip={props.canRefund} error={props.shippingError} />
       {props.canRefund && o.status === "paid" && (isOpenDispute(o.disputeStatus) || o.disputeStatus === "lost") ? (
         <p class="notice" data-refund-blocked>
@@ -256,7 +275,14 @@ export function customerHref(o: { userId: string; customerEmail: string | null }
  */
 export const orderPages = new Hono<AppEnv>().get("/admin/orders/:id", async (c) => {
   const refunded = /^\d{1,12}$/.test(c.req.query("refunded") ?? "") ? Number(c.req.query("refunded")) : undefined;
+  const order = await orderOr404(c);
   return c.html(
-    <OrderDetail order={await orderOr404(c)} canRefund={staffUser(c).role === "admin"} shippingError={c.req.query("shipping_error")} refunded={refunded} />,
+    <OrderDetail
+      order={order}
+      canRefund={staffUser(c).role === "admin"}
+      shippingError={c.req.query("shipping_error")}
+      refunded={refunded}
+      returns={await returnViews(getDb(c.env.DB), { orderId: order.id })}
+    />,
   );
 });

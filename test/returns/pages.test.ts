@@ -62,6 +62,10 @@ describe("returns pages", () => {
     const list = await (await request("/admin/returns?status=requested", { headers: { cookie: admin } })).text();
     expect(list).toContain(`data-return-row="${ret!.id}"`);
     const base = `/admin/returns/${ret!.id}`;
+    // The staff order page lists the order's returns, each a link to its page.
+    const orderPage = await (await request(`/admin/orders/${orderId}`, { headers: { cookie: admin } })).text();
+    expect(orderPage).toContain("data-order-returns");
+    expect(orderPage).toContain(`href="${base}"`);
     expect((await form(admin, `${base}/refuse`, { reason: "" })).headers.get("location")).toBe(`${base}?m=refusal_reason_required`);
     expect((await form(admin, `${base}/approve`, {})).headers.get("location")).toBe(`${base}?m=approved`);
     // The checkbox left unticked: the unit is refunded without going back on the shelf.
