@@ -109,7 +109,7 @@ async function proveMailboxInPage(t, page, email, shot) {
   for (let i = 0; i < 75 && !code; i++) {
     const outbox = await pageApi(page, "GET", "/api/dev/outbox");
     assert(outbox.status === 200, `GET /api/dev/outbox answered ${outbox.status}`);
-    const mail = outbox.data.items.find((m) => m.to === email && /^Your Bastion code: \d{6}$/.test(m.subject));
+    const mail = outbox.data.items.find((m) => m.to === email && /^Your .+ code: \d{6}$/.test(m.subject));
     code = mail ? /\d{6}/.exec(mail.subject)[0] : null;
     if (!code) await sleep(200);
   }
@@ -460,7 +460,7 @@ export const journeys = [
       // The receipt comes through the mail queue, with a link to this very order.
       const paidNumber = /#\d+/.exec((await page.locator("h1.page-title").textContent()) ?? "")?.[0];
       assert(paidNumber, "the order page shows no order number");
-      const receipt = await waitForMail(page, new RegExp(`^Your Bastion order ${paidNumber}$`));
+      const receipt = await waitForMail(page, new RegExp(`^Your .+ order ${paidNumber}$`));
       assert(receipt.text.includes(`${BASE}/orders/${state.paidOrderId}`), `the receipt has no link to the order: ${receipt.text}`);
       await page.goto("/orders");
       await waitText(page.locator(`table.orders tr:has(a[href="/orders/${state.paidOrderId}"]) td[data-status]`), /^Paid$/);
@@ -746,7 +746,7 @@ export const journeys = [
       await t.shot("guest-order-paid");
       // The receipt's link opens the order in a browser that never saw this shop.
       const guestNumber = /#\d+/.exec((await page.locator("h1.page-title").textContent()) ?? "")?.[0];
-      const receipt = await waitForMail(page, new RegExp(`^Your Bastion order ${guestNumber}$`));
+      const receipt = await waitForMail(page, new RegExp(`^Your .+ order ${guestNumber}$`));
       const link = /https?:\/\/\S+\?key=[A-Za-z0-9_-]{48}/.exec(receipt.text)?.[0];
       assert(link && receipt.text.includes("Shipping (Express)") && receipt.text.includes("1 Compiler Way"), `the receipt: ${receipt.text}`);
       const stranger = await t.newPage();
@@ -1600,7 +1600,7 @@ async function refundOrder(t, page, orderId, secret) {
   await page.click(`form[action='/admin/orders/${orderId}/ship'] button[type=submit]`);
   await waitText(page.locator("[data-fulfilment]"), /Shipped .* by DHL Express, tracking JD014600012345/);
   await t.shot("order-shipped");
-  const notice = await waitForMail(page, new RegExp(`^Your Bastion order ${number} has shipped$`));
+  const notice = await waitForMail(page, new RegExp(`^Your .+ order ${number} has shipped$`));
   assert(notice.text.includes("JD014600012345"), `the shipping notice lacks the tracking number: ${notice.text}`);
   await refundFirstLine(t, page, orderId, secret);
   await waitForMail(page, new RegExp(`^Refund for your Bastion order ${number}$`));
