@@ -116,7 +116,7 @@ function CouponForm(props: { coupon?: AdminCoupon; action: string; error?: strin
       <label>
         Expires (UTC) <input name="expiresAt" type="datetime-local" value={localTime(k?.expiresAt ?? null)} />
       </label>
-      <label>
+      <label class="choice">
         <input name="active" type="checkbox" value="on" checked={k?.active ?? true} /> Active
       </label>
       <button type="submit">{k ? "Save" : "Create"}</button>

@@ -136,10 +136,10 @@ function PromotionForm(props: { promotion?: AdminPromotion; action: string; erro
       <label>
         Ends (UTC) <input name="endsAt" type="datetime-local" value={p?.endsAt?.slice(0, 16) ?? ""} />
       </label>
-      <label>
+      <label class="choice">
         <input name="firstOrderOnly" type="checkbox" value="on" checked={p?.firstOrderOnly ?? false} /> First order only
       </label>
-      <label>
+      <label class="choice">
         <input name="active" type="checkbox" value="on" checked={p?.active ?? true} /> Active
       </label>
       <button type="submit">{p ? "Save" : "Create"}</button>
