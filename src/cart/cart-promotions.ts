@@ -7,7 +7,7 @@ import { access, createApiApp } from "../platform/openapi";
 import { resolveCart, type Cart } from "./cart";
 import { withAutomaticDiscount } from "./pricing";
 import { readCart } from "./operations";
-import { promotionCustomer } from "./promotion-identity";
+import { promotionCustomer, type PromotionCustomer } from "./promotion-identity";
 
 // What the cart's automatic promotions do, and why the others do not (issue 33): the same
 // evaluation checkout runs (src/coupons/automatic-promotions.ts), on the cart as priced from D1.
@@ -38,15 +38,17 @@ export type CartPromotions = z.infer<typeof CartPromotionsSchema>;
 export const COMBINING_RULE =
   "Automatic promotions (no code) combine with the one code your cart may hold: the code comes off first, then the best automatic discount for you (only one), and one free-shipping promotion at most.";
 
-/** The cart's automatic promotions, for a cart already read. */
-export async function promotionsOfCart(c: Context<AppEnv>, cart: Cart): Promise<CartPromotions> {
+/**
+ * The cart's automatic promotions, for a cart already read. `known.customer`: the cart's proven
+ * customer when the caller has it already (the cart page), so it is not looked up twice.
+ */
+export async function promotionsOfCart(c: Context<AppEnv>, cart: Cart, known?: { customer: PromotionCustomer | null }): Promise<CartPromotions> {
   const empty: CartPromotions = { applied: [], notApplied: [], combining: COMBINING_RULE };
   if (cart.items.length === 0) return empty;
   const now = new Date();
   const rows = await livePromotions(getDb(c.env.DB), cart.currency, now);
   if (rows.length === 0) return empty;
-  const ref = await resolveCart(c, { create: false });
-  const customer = ref ? await promotionCustomer(c, ref) : null;
+  const customer = known ? known.customer : await cartCustomer(c);
   const categories = await categoriesOf(
     c.env.DB,
     cart.items.map((i) => i.productId),
@@ -69,9 +71,19 @@ export async function promotionsOfCart(c: Context<AppEnv>, cart: Cart): Promise<
   };
 }
 
+/** The proven customer of the caller's cart (none without a cart). */
+async function cartCustomer(c: Context<AppEnv>): Promise<PromotionCustomer | null> {
+  const ref = await resolveCart(c, { create: false });
+  return ref ? promotionCustomer(c, ref) : null;
+}
+
 /** The cart with its automatic discount in its totals (decision 030), and what the promotions did. */
-export async function promotedCart(c: Context<AppEnv>, cart: Cart): Promise<{ cart: Cart; promotions: CartPromotions }> {
-  const promotions = await promotionsOfCart(c, cart);
+export async function promotedCart(
+  c: Context<AppEnv>,
+  cart: Cart,
+  known?: { customer: PromotionCustomer | null },
+): Promise<{ cart: Cart; promotions: CartPromotions }> {
+  const promotions = await promotionsOfCart(c, cart, known);
   const discount = promotions.applied.find((p) => p.kind === "discount");
   return { cart: withAutomaticDiscount(cart, discount ? { name: discount.name, discountCents: discount.discountCents ?? 0 } : null), promotions };
 }

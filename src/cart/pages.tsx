@@ -335,7 +335,7 @@ export const cartPages = new Hono<AppEnv>()
     const ref = priced.items.length > 0 ? await resolveCart(c, { create: false }) : null;
     const customer = ref ? await promotionCustomer(c, ref) : null;
     // The automatic discount is in the cart's totals from here on (decision 030), as checkout will charge it.
-    const { cart, promotions } = await promotedCart(c, priced);
+    const { cart, promotions } = await promotedCart(c, priced, { customer });
     const offered = cart.items.length > 0 ? await offeredRates(getDb(c.env.DB), cart.currency, cart.totalCents) : [];
     // A free-shipping promotion makes every rate free at checkout (checkout-steps.ts): the cart says so, so its total is what is charged.
     const freeShipping = promotions.applied.some((p) => p.kind === "free_shipping");
