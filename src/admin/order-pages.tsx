@@ -1,5 +1,5 @@
 import { Hono, type Context } from "hono";
-import { LineItemName } from "../checkout/order-views";
+import { LineItemName, OrderLinesTable } from "../checkout/order-views";
 import { returnViews } from "../returns/returns";
 import type { ReturnView } from "../returns/types";
 import type { PaymentState } from "../checkout/orders";
@@ -174,28 +174,7 @@ function OrderDetail(props: {
           the discount).
         </p>
       ) : null}
-      <table class="order-lines">
-        <thead>
-          <tr>
-            <th scope="col">Item</th>
-            <th scope="col">Qty</th>
-            <th scope="col">Unit</th>
-            <th scope="col">Line</th>
-          </tr>
-        </thead>
-        <tbody>
-          {o.items.map((l) => (
-            <tr>
-              <td>
-                <LineItemName name={l.name} options={l.options} sku={l.sku} />
-              </td>
-              <td>{l.quantity}</td>
-              <td>{money(l.unitPriceCents, o.currency)}</td>
-              <td>{money(l.lineTotalCents, o.currency)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <OrderLinesTable items={o.items} money={(cents) => money(cents, o.currency)} labels={["Unit", "Line"]} />
       <h2>Payment timeline</h2>
       <ol>
         {o.timeline.map((t) => (

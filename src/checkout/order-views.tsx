@@ -69,6 +69,35 @@ export function LineItemName({ name, options, sku }: { name: string; options: Re
   );
 }
 
+/** An order's lines as frozen at checkout (the shopper's and the staff order pages); `labels` names the two money columns. */
+export function OrderLinesTable(props: { items: Order["items"]; money: (cents: number) => string; labels?: [string, string] }) {
+  const [unit, line] = props.labels ?? ["Price", "Total"];
+  return (
+    <table class="order-lines">
+      <thead>
+        <tr>
+          <th scope="col">Item</th>
+          <th scope="col">Qty</th>
+          <th scope="col">{unit}</th>
+          <th scope="col">{line}</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.items.map((l) => (
+          <tr>
+            <td>
+              <LineItemName name={l.name} options={l.options} sku={l.sku} />
+            </td>
+            <td>{l.quantity}</td>
+            <td>{props.money(l.unitPriceCents)}</td>
+            <td>{props.money(l.lineTotalCents)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 export function orderHref(orderId: string, status?: "success" | "cancelled" | null): string {
   return `/orders/${encodeURIComponent(orderId)}${status ? `?status=${status}` : ""}`;
 }
@@ -152,28 +181,7 @@ export function OrderPage({ order, returned, guest }: { order: Order; returned: 
           </a>
         </p>
       ) : null}
-      <table class="order-lines">
-        <thead>
-          <tr>
-            <th scope="col">Item</th>
-            <th scope="col">Qty</th>
-            <th scope="col">Price</th>
-            <th scope="col">Total</th>
-          </tr>
-        </thead>
-        <tbody>
-          {order.items.map((l) => (
-            <tr>
-              <td>
-                <LineItemName name={l.name} options={l.options} sku={l.sku} />
-              </td>
-              <td>{l.quantity}</td>
-              <td>{money(l.unitPriceCents)}</td>
-              <td>{money(l.lineTotalCents)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <OrderLinesTable items={order.items} money={money} />
       <dl class="totals">
         <dt>Subtotal</dt>
         <dd>{money(order.subtotalCents)}</dd>
