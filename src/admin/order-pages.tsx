@@ -1,4 +1,5 @@
 import { Hono, type Context } from "hono";
+import { variantTitle } from "../catalog/variants";
 import { LineItemName, OrderLinesTable } from "../checkout/order-views";
 import { returnViews } from "../returns/returns";
 import type { ReturnView } from "../returns/types";
@@ -31,12 +32,8 @@ function RefundForm(props: { order: AdminOrder }) {
   const o = props.order;
   const refunded = new Map<string, number>();
   for (const r of o.refunds) for (const l of r.lines) refunded.set(l.variantId, (refunded.get(l.variantId) ?? 0) + l.quantity);
-  const left = o.items.map((l) => {
-    const values = Object.values(l.options);
-    // Two sizes of one shirt are two lines: their fields must not share a name.
-    const label = values.length > 0 ? `${l.name} (${values.join(" / ")})` : l.name;
-    return { ...l, label, left: l.quantity - (refunded.get(l.variantId) ?? 0) };
-  });
+  // Two sizes of one shirt are two lines: their fields must not share a name.
+  const left = o.items.map((l) => ({ ...l, label: variantTitle(l.name, l.options), left: l.quantity - (refunded.get(l.variantId) ?? 0) }));
   const anyLine = left.some((l) => l.left > 0);
   return (
     <form class="stack refund-form" method="get" action={`/admin/orders/${encodeURIComponent(o.id)}/refund`} aria-labelledby="refund-title">

@@ -1,6 +1,6 @@
 import { Hono, type Context } from "hono";
 import { stepUpValidUntil, stepUpWithTotp } from "../accounts/step-up";
-import { optionsLabel } from "../catalog/variants";
+import { variantTitle } from "../catalog/variants";
 import { getDb } from "../db/client";
 import type { AppEnv } from "../platform/app-env";
 import { ProblemError } from "../platform/problem";
@@ -44,8 +44,7 @@ function messageFor(code: string | undefined): string | undefined {
 }
 
 const label = (r: StaffReturnItem["order"]) => orderNumberLabel({ id: r.id, number: r.number });
-const lineText = (l: { quantity: number; name: string; options: Record<string, string> }) =>
-  `${l.quantity} × ${l.name}${optionsLabel(l.options) ? ` (${optionsLabel(l.options)})` : ""}`;
+const lineText = (l: { quantity: number; name: string; options: Record<string, string> }) => `${l.quantity} × ${variantTitle(l.name, l.options)}`;
 
 function ListPage(props: { items: StaffReturnItem[]; status: ReturnStatus | undefined }) {
   return (

@@ -9,6 +9,7 @@ import { Layout } from "../web/layout";
 import { resolveCart, type Cart, type CartItem } from "./cart";
 import { getSessionUser } from "../accounts/session";
 import { variantIdForOptions } from "../catalog/pricing-queries";
+import { optionsLabel, variantTitle } from "../catalog/variants";
 import { getDb } from "../db/client";
 import { checkoutTotalCents, deliveryEstimate, offeredRates, type OfferedRate } from "../shipping/checkout-pricing";
 import { MAX_QUANTITY } from "./line-rules";
@@ -131,9 +132,9 @@ function CheckoutForm({ cart, choices, money }: { cart: Cart; choices: CheckoutC
 /** One cart line, stacked so it fits a phone: thumbnail, name and unit price, line total, then the quantity stepper and Remove. */
 function CartLine({ item, money }: { item: CartItem; money: (cents: number) => string }) {
   const action = `/cart/items/${encodeURIComponent(item.variantId)}`;
-  const optionText = Object.values(item.options).join(" / ");
+  const optionText = optionsLabel(item.options);
   // Two sizes of one shirt are two lines: their buttons must not share a name.
-  const label = optionText ? `${item.name} (${optionText})` : item.name;
+  const label = variantTitle(item.name, item.options);
   return (
     <li class="cart-line" data-line={item.variantId}>
       <div class="cart-thumb">

@@ -47,6 +47,12 @@ export function optionsLabel(values: Record<string, string>): string {
   return Object.values(values).join(" / ");
 }
 
+/** "Shirt (Green / M)", or the name alone for a default variant: two sizes of one shirt never share a name. */
+export function variantTitle(name: string, values: Record<string, string>): string {
+  const options = optionsLabel(values);
+  return options ? `${name} (${options})` : name;
+}
+
 /** Option rows (any order) as the API's options, by position. */
 export function toOptions(rows: readonly ProductOptionRow[]): ProductOption[] {
   return [...rows].sort((a, b) => a.position - b.position).map((r) => ({ name: r.name, values: parseStringArray(r.values) }));

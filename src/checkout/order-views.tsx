@@ -1,5 +1,6 @@
 // The shopper's order pages as views: the list of their orders and one order (its lines, money,
 // status, what happens next, where it ships). The routes that serve them are in pages.tsx.
+import { optionsLabel } from "../catalog/variants";
 import { formatMoney, orderNumberLabel } from "../web/format";
 import { Layout } from "../web/layout";
 import { addressLines, type Order } from "./orders";
@@ -59,11 +60,11 @@ export function OrdersPage({ items }: { items: Order[] }) {
 /** The order page's own address, never with a key: a guest's page opens with its cookie (guest-access.ts). */
 /** An order line's name with the variant's option values and SKU frozen on it (receipts, order pages, packing slips). */
 export function LineItemName({ name, options, sku }: { name: string; options: Record<string, string>; sku: string | null }) {
-  const values = Object.values(options);
+  const values = optionsLabel(options);
   return (
     <>
       {name}
-      {values.length > 0 ? <span class="muted"> ({values.join(" / ")})</span> : null}
+      {values ? <span class="muted"> ({values})</span> : null}
       {sku ? <div class="muted sku">SKU {sku}</div> : null}
     </>
   );
