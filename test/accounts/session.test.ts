@@ -84,7 +84,9 @@ describe("sign-up, sessions and /api/me", () => {
 
   it("P08 a forged or tampered session cookie is refused", async () => {
     const who = await signUpAndSignIn();
-    const tampered = who.cookie.replace(/session_token=([^;.]+)/, (_m, t: string) => `session_token=${t.slice(0, -2)}xx`);
+    // The token's last two characters changed (to "yy" when they already were "xx": never the same cookie).
+    const tampered = who.cookie.replace(/session_token=([^;.]+)/, (_m, t: string) => `session_token=${t.slice(0, -2)}${t.endsWith("xx") ? "yy" : "xx"}`);
+    expect(tampered).not.toBe(who.cookie);
     expect((await getAs(tampered, "/api/me")).status).toBe(401);
     expect((await getAs("__Host-bastion.session_token=forged.signature", "/api/me")).status).toBe(401);
   });
